@@ -1,0 +1,66 @@
+"""Plain data shared by the collectors, the bundle writer and the readers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Status = Literal["ok", "failed", "error", "skipped", "timeout"]
+STATUSES: tuple[Status, ...] = ("ok", "failed", "error", "skipped", "timeout")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One artifact a collector hands to the bundle writer.
+
+    Exactly one of `data` (bytes in memory) or `source` (a file to stream from, e.g. a
+    spooled command output in the scratch folder) is set. `name` is the path inside the
+    collector's folder of the bundle, e.g. `history.json` or `migrations/0001_init.py`.
+    """
+
+    name: str
+    title: str
+    media_type: str = "text/plain"
+    data: bytes | None = None
+    source: Path | None = None
+    argv: tuple[str, ...] | None = None
+    exit_code: int | None = None
+    status: Status = "ok"
+    started: str | None = None
+    finished: str | None = None
+    duration_s: float | None = None
+    truncated: bool = False
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a collector may read: the service's folder, its database URL, a scratch folder."""
+
+    root: Path
+    scratch: Path
+    database_url: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectorResult:
+    """The outputs of one collector run, or the reason it could not run."""
+
+    collector: str
+    status: Status
+    outputs: tuple[Output, ...] = ()
+    error: str | None = None
+    hint: str | None = None
+    duration_s: float = 0.0
+
+
+class Collector(Protocol):
+    """A collector module: a name, the JSON Schema of its options and a `collect` function."""
+
+    NAME: str
+    OPTIONS_SCHEMA: Mapping[str, Any]
+
+    def collect(self, ctx: Context, options: Mapping[str, Any]) -> list[Output]: ...

@@ -1,0 +1,156 @@
+"""Run a subprocess in its own process group, stream its output to disk with a cap."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from evidence_kit.errors import CollectorError
+
+DEFAULT_CAP = 50 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a finished (or killed) process left behind."""
+
+    argv: tuple[str, ...]
+    exit_code: int | None
+    timed_out: bool
+    stdout: Path
+    stderr: Path
+    stdout_truncated: bool
+    stderr_truncated: bool
+    started: str
+    finished: str
+    duration_s: float
+
+    def text(self, stream: str = "stdout") -> str:
+        """The captured stream as text (for small outputs that a collector parses)."""
+        path = self.stdout if stream == "stdout" else self.stderr
+        return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def utcnow() -> str:
+    """The current UTC time in ISO 8601 with a `Z`, to the microsecond."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _pump(src: IO[bytes], dest: Path, cap: int, flags: list[bool], index: int) -> None:
+    written = 0
+    with dest.open("wb") as out:
+        while chunk := src.read1(_CHUNK) if hasattr(src, "read1") else src.read(_CHUNK):
+            room = cap - written
+            if room > 0:
+                out.write(chunk[:room])
+                written += min(room, len(chunk))
+            if len(chunk) > room:
+                flags[index] = True
+    src.close()
+
+
+def kill_group(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:
+    """Stop the whole process group: SIGTERM, then SIGKILL after `grace` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=wait)
+            # NOTE: the leader may exit first while children in its group live on.
+            os.killpg(proc.pid, 0)
+        except subprocess.TimeoutExpired:
+            continue
+        except (ProcessLookupError, PermissionError):
+            return
+
+
+def run(
+    argv: Sequence[str] | str,
+    *,
+    scratch: Path,
+    label: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300.0,
+    cap: int = DEFAULT_CAP,
+    stdin: bytes | None = None,
+) -> Run:
+    """Run `argv` (a list, or a shell string) with a timeout; never raises on exit codes.
+
+    Raises CollectorError only when the program cannot be started at all.
+    """
+    shell = isinstance(argv, str)
+    shown: tuple[str, ...] = ("sh", "-c", argv) if isinstance(argv, str) else tuple(argv)
+    scratch.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = scratch / f"{label}.stdout", scratch / f"{label}.stderr"
+    started, t0 = utcnow(), time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            argv if shell else list(argv),
+            shell=shell,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise CollectorError(
+            f"cannot run {shown[0]!r}: not found",
+            hint=f"install {shown[0]} or put it on PATH",
+        ) from exc
+    except (PermissionError, NotADirectoryError, OSError) as exc:
+        raise CollectorError(f"cannot run {shown[0]!r}: {exc}") from exc
+    flags = [False, False]
+    assert proc.stdout is not None and proc.stderr is not None
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout, out_path, cap, flags, 0), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, err_path, cap, flags, 1), daemon=True),
+    ]
+    for t in pumps:
+        t.start()
+    if stdin is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    if timed_out:
+        kill_group(proc)
+    else:
+        # NOTE: children left behind in the group still hold the pipes open.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for t in pumps:
+        t.join(timeout=10)
+    return Run(
+        argv=shown,
+        exit_code=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        stdout=out_path,
+        stderr=err_path,
+        stdout_truncated=flags[0],
+        stderr_truncated=flags[1],
+        started=started,
+        finished=utcnow(),
+        duration_s=round(time.monotonic() - t0, 3),
+    )
