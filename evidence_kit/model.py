@@ -18,6 +18,7 @@ class Output:
     Exactly one of `data` (bytes in memory) or `source` (a file to stream from, e.g. a
     spooled command output in the scratch folder) is set. `name` is the path inside the
     collector's folder of the bundle, e.g. `history.json` or `migrations/0001_init.py`.
+    `limit` caps how many bytes of `source` are kept; the writer records the truncation.
     """
 
     name: str
@@ -32,6 +33,7 @@ class Output:
     finished: str | None = None
     duration_s: float | None = None
     truncated: bool = False
+    limit: int | None = None
     message: str | None = None
 
 

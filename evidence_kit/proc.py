@@ -17,6 +17,19 @@ from evidence_kit.errors import CollectorError
 
 DEFAULT_CAP = 50 * 1024 * 1024
 _CHUNK = 1024 * 1024
+_LIVE: set[subprocess.Popen[bytes]] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_all() -> None:
+    """Stop every process group still running (used when a collect is interrupted)."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for p in live:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,8 @@ def run(
         ) from exc
     except (PermissionError, NotADirectoryError, OSError) as exc:
         raise CollectorError(f"cannot run {shown[0]!r}: {exc}") from exc
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     flags = [False, False]
     assert proc.stdout is not None and proc.stderr is not None
     pumps = [
@@ -142,6 +157,8 @@ def run(
             pass
     for t in pumps:
         t.join(timeout=10)
+    with _LIVE_LOCK:
+        _LIVE.discard(proc)
     return Run(
         argv=shown,
         exit_code=None if timed_out else proc.returncode,

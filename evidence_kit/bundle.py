@@ -1,0 +1,279 @@
+"""The only module that writes bundles: redact, hash while writing, BagIt files, atomic rename."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from evidence_kit import __version__
+from evidence_kit.digest import bytes_sha256
+from evidence_kit.errors import EvidenceError
+from evidence_kit.model import STATUSES, CollectorResult, Output
+from evidence_kit.redact import Redactor
+
+PAYLOAD = "data"
+MANIFEST = "manifest.json"
+BAGIT_TXT = "bagit.txt"
+BAG_INFO = "bag-info.txt"
+PAYLOAD_MANIFEST = "manifest-sha256.txt"
+TAG_MANIFEST = "tagmanifest-sha256.txt"
+TAG_FILES = (BAGIT_TXT, BAG_INFO, PAYLOAD_MANIFEST, MANIFEST)
+PARTIAL_PREFIX = ".evidence-partial-"
+BAGIT_DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+SCHEMA_VERSION = 1
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f%\\:*?\"<>|]")
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+# NOTE: compressed or image bytes cannot hold a readable secret a regex would find.
+_OPAQUE = ("application/gzip", "application/zip", "application/x-tar", "image/")
+
+
+def dumps(value: Any) -> bytes:
+    """Canonical JSON: sorted keys, two-space indent, trailing newline, UTF-8."""
+    return (json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a label."""
+    return _SLUG.sub("-", text).strip("-.") or "x"
+
+
+def artifact_path(collector: str, name: str) -> str:
+    """`data/<collector>/<name>` with the name made safe: no absolute paths, no `..`."""
+    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("", ".", "..", "/")]
+    clean = [_UNSAFE.sub("_", p) for p in parts] or ["unnamed"]
+    return "/".join([PAYLOAD, slug(collector), *clean])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_partials(out_dir: Path) -> None:
+    """Remove half-built bundles left by collects that were killed."""
+    if not out_dir.is_dir():
+        return
+    for entry in out_dir.iterdir():
+        if not entry.name.startswith(PARTIAL_PREFIX):
+            continue
+        pid = entry.name[len(PARTIAL_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+class BundleWriter:
+    """Builds a bundle in a hidden folder beside the destination and renames it into place."""
+
+    def __init__(self, out_dir: Path, redactor: Redactor) -> None:
+        self.out_dir = out_dir
+        self.redactor = redactor
+        out_dir.mkdir(parents=True, exist_ok=True)
+        sweep_partials(out_dir)
+        self.staging = out_dir / f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        (self.staging / PAYLOAD).mkdir(parents=True)
+        self.scratch = self.staging / "scratch"
+        self.scratch.mkdir()
+        self._lock = threading.Lock()
+        self._records: dict[str, dict[str, Any]] = {}
+        self.manifest: dict[str, Any] = {}
+
+    def add(self, collector: str, output: Output) -> dict[str, Any]:
+        """Redact, hash and write one output; returns its manifest record."""
+        path = self._claim(artifact_path(collector, output.name))
+        target = self.staging / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        redact = not output.media_type.startswith(_OPAQUE)
+        h = hashlib.sha256()
+        size = 0
+        truncated = output.truncated
+        with target.open("wb") as f:
+
+            def sink(chunk: bytes) -> None:
+                nonlocal size
+                h.update(chunk)
+                f.write(chunk)
+                size += len(chunk)
+
+            if output.source is not None:
+                with output.source.open("rb") as src:
+                    count, cut = self._copy(src, sink, output.limit, redact)
+                truncated = truncated or cut
+            else:
+                data = output.data or b""
+                count = 0
+                if redact:
+                    data, count = self.redactor.bytes(data)
+                sink(data)
+        argv = None
+        if output.argv is not None:
+            argv = []
+            for arg in output.argv:
+                masked, n = self.redactor.text(arg)
+                argv.append(masked)
+                count += n
+        message = output.message
+        if message is not None:
+            message, n = self.redactor.text(message)
+            count += n
+        record: dict[str, Any] = {
+            "path": path,
+            "sha256": h.hexdigest(),
+            "size": size,
+            "media_type": output.media_type,
+            "collector": collector,
+            "title": output.title,
+            "status": output.status,
+            "argv": argv,
+            "exit_code": output.exit_code,
+            "started": output.started,
+            "finished": output.finished,
+            "duration_s": output.duration_s,
+            "truncated": truncated,
+            "redactions": count,
+            "message": message,
+        }
+        with self._lock:
+            self._records[path] = record
+        return record
+
+    def _claim(self, path: str) -> str:
+        with self._lock:
+            candidate, n = path, 1
+            while candidate in self._records:
+                n += 1
+                stem, dot, ext = path.rpartition(".")
+                candidate = f"{stem}-{n}.{ext}" if dot and "/" not in ext else f"{path}-{n}"
+            self._records[candidate] = {}
+            return candidate
+
+    def _copy(self, src: BinaryIO, sink: Any, limit: int | None, redact: bool) -> tuple[int, bool]:
+        if redact:
+            return self.redactor.stream(src, sink, limit)
+        remaining = limit
+        while True:
+            want = 4 * 1024 * 1024 if remaining is None else min(4 * 1024 * 1024, remaining)
+            block = src.read(want) if want > 0 else b""
+            if not block:
+                break
+            if remaining is not None:
+                remaining -= len(block)
+            sink(block)
+        return 0, remaining is not None and remaining <= 0 and bool(src.read(1))
+
+    def finish(
+        self,
+        *,
+        service: str,
+        phase: str,
+        git_sha: str | None,
+        results: list[CollectorResult],
+        host: Mapping[str, str],
+        ci: Mapping[str, str | None] | None,
+        config: Mapping[str, str] | None = None,
+        created: datetime | None = None,
+    ) -> Path:
+        """Write manifest.json and the BagIt files, then rename the bundle into place."""
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        created = created or datetime.now(UTC)
+        stamp = created.strftime("%Y%m%dT%H%M%SZ")
+        short = git_sha[:8] if git_sha else "nogit"
+        name = f"{slug(service)}-{slug(phase)}-{short}-{stamp}"
+        records = sorted((r for r in self._records.values() if r), key=lambda r: r["path"])
+        counts: dict[str, int] = {}
+        for r in records:
+            counts[r["collector"]] = counts.get(r["collector"], 0) + 1
+        errors = []
+        collectors = []
+        for res in sorted(results, key=lambda r: r.collector):
+            error = self.redactor.text(res.error)[0] if res.error else None
+            collectors.append(
+                {
+                    "name": res.collector,
+                    "status": res.status,
+                    "duration_s": round(res.duration_s, 3),
+                    "artifacts": counts.get(res.collector, 0),
+                    "error": error,
+                    "hint": res.hint,
+                }
+            )
+            if error:
+                errors.append({"collector": res.collector, "message": error, "hint": res.hint})
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "evidence-kit", "version": __version__},
+            "bundle": name,
+            "created": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "service": service,
+            "phase": phase,
+            "git": {"sha": git_sha, "short": git_sha[:12] if git_sha else None},
+            "host": dict(host),
+            "ci": dict(ci) if ci else None,
+            "config": dict(config) if config else None,
+            "collectors": collectors,
+            "artifacts": records,
+            "errors": errors,
+            "redactions": sum(r["redactions"] for r in records),
+        }
+        self._write_tags(manifest, records, created)
+        self.manifest = manifest
+        return self._publish(name)
+
+    def _write_tags(self, manifest: dict[str, Any], records: list[dict[str, Any]], created: datetime) -> None:
+        payload = "".join(f"{r['sha256']}  {r['path']}\n" for r in records).encode()
+        oxum = f"{sum(r['size'] for r in records)}.{len(records)}"
+        info = (
+            f"Bag-Software-Agent: evidence-kit {__version__}\n"
+            f"Bagging-Date: {created.strftime('%Y-%m-%d')}\n"
+            f"External-Identifier: {manifest['bundle']}\n"
+            f"Payload-Oxum: {oxum}\n"
+        ).encode()
+        tags = {BAGIT_TXT: BAGIT_DECLARATION, BAG_INFO: info, PAYLOAD_MANIFEST: payload, MANIFEST: dumps(manifest)}
+        for name, data in tags.items():
+            (self.staging / name).write_bytes(data)
+        lines = "".join(f"{bytes_sha256(tags[n])}  {n}\n" for n in sorted(tags))
+        (self.staging / TAG_MANIFEST).write_bytes(lines.encode())
+
+    def _publish(self, name: str) -> Path:
+        dest = self.out_dir / name
+        n = 1
+        while True:
+            try:
+                # NOTE: rename fails rather than merges when the target exists and is not empty.
+                if dest.exists():
+                    raise FileExistsError(dest)
+                os.rename(self.staging, dest)
+                return dest
+            except FileExistsError:
+                n += 1
+                dest = self.out_dir / f"{name}-{n}"
+            except OSError as exc:
+                raise EvidenceError(
+                    f"cannot move the bundle into {self.out_dir}: {exc}",
+                    hint="check that the output folder is writable and on one filesystem",
+                ) from exc
+
+    def abort(self) -> None:
+        """Remove the half-built bundle."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def worst(statuses: list[str]) -> str:
+    """The most severe status of several, `ok` when there are none."""
+    order = {"ok": 0, "skipped": 1, "failed": 2, "timeout": 3, "error": 4}
+    assert set(order) == set(STATUSES)
+    return max(statuses, key=lambda s: order[s], default="ok")

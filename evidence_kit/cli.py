@@ -1,0 +1,219 @@
+"""The `evidence` command line: parse, call the core, print, exit with a documented code."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from evidence_kit import __version__
+from evidence_kit.errors import EvidenceError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from evidence_kit.collect import Event, Summary
+    from evidence_kit.verify import Verdict
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="evidence",
+    help="Collect, verify and compare evidence bundles of a Python service.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _fail(exc: EvidenceError, code: int) -> NoReturn:
+    err = _console(stderr=True)
+    err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+    for detail in exc.details:
+        err.print(f"  - {detail}", markup=False)
+    if exc.hint:
+        err.print(f"[bold]Tip:[/] {exc.hint}", markup=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"evidence-kit {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Collect, verify and compare evidence bundles of a Python service."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _progress(console: Console, plain: bool) -> Callable[[Event], None]:
+    colours = {"ok": "green", "skipped": "dim", "failed": "yellow", "timeout": "yellow", "error": "red"}
+
+    def show(event: Event) -> None:
+        if event.kind == "start":
+            if plain:
+                console.print(f"start {event.collector}", markup=False)
+            return
+        colour = colours.get(event.status, "white")
+        line = f"[{colour}]{event.status:>7}[/] {event.collector:<10} {event.artifacts:>4} artifacts  " \
+               f"{event.duration_s:6.2f} s"
+        if plain:
+            line = f"{event.status:>7} {event.collector:<10} {event.artifacts:>4} artifacts  {event.duration_s:6.2f} s"
+        console.print(line, markup=not plain)
+        if event.message:
+            console.print(f"        {event.message}", markup=False, style=None if plain else "dim")
+
+    return show
+
+
+def _print_summary(console: Console, summary: Summary) -> None:
+    failed = summary.failed
+    console.print(
+        f"bundle  {summary.bundle}\n"
+        f"digest  sha256:{summary.digest}\n"
+        f"        {summary.artifacts} artifacts, {summary.redactions} redactions, "
+        f"{len(failed)} of {len(summary.results)} collectors not ok",
+        markup=False,
+    )
+    if summary.archive:
+        console.print(f"archive {summary.archive}", markup=False)
+    for res in failed:
+        console.print(f"  {res.collector}: {res.status}: {res.error or ''}", markup=False)
+        if res.hint:
+            console.print(f"    Tip: {res.hint}", markup=False)
+
+
+@app.command()
+def collect(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Config file.")] = Path("evidence.yaml"),
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this collector (repeatable).")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run this collector (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: `output` in the config).")] = None,
+    archive: Annotated[bool, typer.Option("--archive", help="Also write a deterministic .tar.gz.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any collector is not ok.")] = False,
+) -> None:
+    """Run the configured collectors and write one checksummed bundle."""
+    from evidence_kit import config as cfg
+    from evidence_kit.collect import collect as run_collect
+
+    try:
+        loaded = cfg.load(config)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_USAGE)
+    err = _console(stderr=True)
+    plain = not err.is_terminal
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        summary = run_collect(
+            loaded,
+            only=only or (),
+            skip=skip or (),
+            out=out,
+            archive=archive,
+            progress=None if as_json else _progress(err, plain),
+        )
+    except EvidenceError as exc:
+        _fail(exc, EXIT_USAGE)
+    except KeyboardInterrupt:
+        err.print("interrupted: no bundle was written", markup=False)
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if as_json:
+        print(json.dumps(summary.as_json(), indent=2, sort_keys=True))
+    else:
+        _print_summary(_console(), summary)
+    raise typer.Exit(EXIT_FAIL if strict and summary.failed else EXIT_OK)
+
+
+def _print_verdict(console: Console, verdict: Verdict) -> None:
+    if verdict.ok:
+        console.print(
+            f"[green]verified[/] {verdict.bundle}: {verdict.artifacts} artifacts, {verdict.bytes} bytes, "
+            f"digest sha256:{verdict.digest}",
+            markup=True,
+        )
+        return
+    console.print(f"[red]NOT verified[/] {verdict.bundle}: {len(verdict.problems)} problems", markup=True)
+    for problem in verdict.problems:
+        console.print(f"  {problem}", markup=False)
+
+
+@app.command()
+def verify(
+    bundle: Annotated[Path, typer.Argument(help="Bundle folder or .tar.gz archive.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Prove a bundle complete and untouched: digests, files, manifest schema, BagIt."""
+    from evidence_kit.verify import verify as run_verify
+
+    try:
+        verdict = run_verify(bundle)
+    except EvidenceError as exc:
+        if as_json:
+            print(json.dumps({"bundle": bundle.name, "ok": False, "error": exc.message, "details": exc.details}))
+            raise typer.Exit(EXIT_FAIL) from None
+        _fail(exc, EXIT_FAIL)
+    if as_json:
+        print(json.dumps(verdict.as_json(), indent=2, sort_keys=True))
+    else:
+        _print_verdict(_console(), verdict)
+    raise typer.Exit(EXIT_OK if verdict.ok else EXIT_FAIL)
+
+
+@app.command()
+def pack(
+    bundle: Annotated[Path, typer.Argument(help="Bundle folder.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Archive path (default: BUNDLE.tar.gz).")] = None,
+) -> None:
+    """Write a bundle as a deterministic .tar.gz (sorted, fixed owner/mode/mtime)."""
+    from evidence_kit.archive import pack as run_pack
+    from evidence_kit.verify import verify_dir
+
+    try:
+        verdict = verify_dir(bundle) if bundle.is_dir() else None
+        if verdict is None:
+            raise EvidenceError(f"{bundle} is not a bundle folder", hint="pass the folder `evidence collect` wrote")
+        if not verdict.ok:
+            raise EvidenceError(
+                f"{bundle} does not verify; refusing to pack it",
+                hint="run `evidence verify` to see what changed",
+                details=[str(p) for p in verdict.problems],
+            )
+        from datetime import datetime
+
+        created = datetime.fromisoformat(str(verdict.manifest["created"]).replace("Z", "+00:00"))
+        dest = run_pack(bundle, out or bundle.with_name(bundle.name + ".tar.gz"), int(created.timestamp()))
+    except EvidenceError as exc:
+        _fail(exc, EXIT_FAIL if "verify" in exc.message else EXIT_USAGE)
+    print(dest)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(EXIT_FAIL)

@@ -1,0 +1,199 @@
+"""Run the configured collectors concurrently and write one bundle."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evidence_kit import proc
+from evidence_kit.archive import pack
+from evidence_kit.bundle import BundleWriter, worst
+from evidence_kit.config import Config
+from evidence_kit.digest import bytes_sha256, file_sha256
+from evidence_kit.errors import CollectorError, EvidenceError
+from evidence_kit.model import CollectorResult, Context, Output
+from evidence_kit.redact import Redactor
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress: a collector started or finished."""
+
+    kind: str  # start | done
+    collector: str
+    status: str = ""
+    artifacts: int = 0
+    duration_s: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a collect produced."""
+
+    bundle: Path
+    archive: Path | None
+    digest: str
+    results: tuple[CollectorResult, ...]
+    artifacts: int
+    redactions: int
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def failed(self) -> list[CollectorResult]:
+        return [r for r in self.results if r.status not in ("ok", "skipped")]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "bundle": str(self.bundle),
+            "archive": str(self.archive) if self.archive else None,
+            "digest": self.digest,
+            "artifacts": self.artifacts,
+            "redactions": self.redactions,
+            "ok": not self.failed,
+            "collectors": [
+                {"name": r.collector, "status": r.status, "error": r.error, "hint": r.hint}
+                for r in sorted(self.results, key=lambda r: r.collector)
+            ],
+        }
+
+
+def ci_context(env: Mapping[str, str]) -> dict[str, str | None] | None:
+    """Facts about the CI run, when there is one (GitHub Actions in full, others by name)."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        keys = ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_REF", "GITHUB_SHA", "GITHUB_REPOSITORY",
+                "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_EVENT_NAME", "GITHUB_SERVER_URL")
+        return {"provider": "github-actions", **{k.lower().removeprefix("github_"): env.get(k) for k in keys}}
+    for var, name in (("GITLAB_CI", "gitlab"), ("BUILDKITE", "buildkite"), ("CIRCLECI", "circleci"),
+                      ("JENKINS_URL", "jenkins")):
+        if env.get(var):
+            return {"provider": name}
+    if env.get("CI", "").lower() in ("true", "1"):
+        return {"provider": "unknown"}
+    return None
+
+
+def host_facts() -> dict[str, str]:
+    """The machine that made the bundle (kept in the manifest only, never in artifacts)."""
+    return {
+        "name": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def select(config: Config, only: Sequence[str], skip: Sequence[str]) -> list[str]:
+    """The collectors to run, after --only and --skip; unknown names are a usage error."""
+    from evidence_kit.collectors import COLLECTORS
+
+    unknown = sorted({*only, *skip} - set(COLLECTORS))
+    if unknown:
+        raise EvidenceError(
+            f"unknown collector{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+            hint=f"choose from: {', '.join(sorted(COLLECTORS))}",
+        )
+    not_configured = sorted(set(only) - set(config.collectors))
+    if not_configured:
+        raise EvidenceError(
+            f"--only names collectors not configured in {config.path.name}: {', '.join(not_configured)}",
+            hint="add them under `collectors:` (`name: true` runs one with its defaults)",
+        )
+    names = [n for n in config.collectors if (not only or n in only) and n not in skip]
+    return names
+
+
+def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> CollectorResult:
+    from evidence_kit.collectors import COLLECTORS
+
+    t0 = time.monotonic()
+    try:
+        outputs: list[Output] = list(COLLECTORS[name].collect(ctx, options))
+    except CollectorError as exc:
+        return CollectorResult(name, "error", error=exc.message, hint=exc.hint or None,
+                               duration_s=time.monotonic() - t0)
+    except Exception as exc:  # noqa: BLE001
+        # NOTE: a collector bug must not cost the user the other collectors' evidence.
+        return CollectorResult(name, "error", error=f"{type(exc).__name__}: {exc}",
+                               hint="this is a bug in the collector; please report it with the bundle's manifest",
+                               duration_s=time.monotonic() - t0)
+    status = worst([o.status for o in outputs])
+    errors = [o.message for o in outputs if o.status == "error" and o.message]
+    return CollectorResult(name, status, tuple(outputs), error="; ".join(errors) or None,
+                           duration_s=time.monotonic() - t0)
+
+
+def collect(
+    config: Config,
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    out: Path | None = None,
+    archive: bool = False,
+    env: Mapping[str, str] | None = None,
+    progress: Callable[[Event], None] | None = None,
+    jobs: int = 4,
+) -> Summary:
+    """Collect every selected collector's evidence into one bundle under `out`."""
+    env = dict(os.environ if env is None else env)
+    names = select(config, only, skip)
+    database_url = config.database_url(env)
+    secrets_env = dict(env)
+    if database_url:
+        from urllib.parse import urlsplit
+
+        # NOTE: the password may also appear outside a URL (e.g. echoed by a proof script).
+        secrets_env["EVIDENCE_DATABASE_PASSWORD"] = urlsplit(database_url).password or ""
+    redactor = Redactor.from_env(secrets_env, config.redact_env, config.redact_patterns)
+    out_dir = (out or config.output).resolve()
+    writer = BundleWriter(out_dir, redactor)
+    notify = progress or (lambda event: None)
+    results: list[CollectorResult] = []
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="collector") as pool:
+            futures = {}
+            for name in names:
+                ctx = Context(root=config.root, scratch=writer.scratch / name, database_url=database_url, env=env)
+                notify(Event("start", name))
+                futures[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name
+            for future in as_completed(futures):
+                result = future.result()
+                for output in result.outputs:
+                    writer.add(result.collector, output)
+                results.append(result)
+                notify(Event("done", result.collector, result.status, len(result.outputs), result.duration_s,
+                             redactor.text(result.error)[0] if result.error else ""))
+        from evidence_kit.collectors.git import head_sha
+
+        bundle = writer.finish(
+            service=config.service,
+            phase=config.phase,
+            git_sha=head_sha(config.root),
+            results=results,
+            host=host_facts(),
+            ci=ci_context(env),
+            config={"path": config.path.name, "sha256": bytes_sha256(config.raw)},
+        )
+    except BaseException:
+        proc.kill_all()
+        writer.abort()
+        raise
+    manifest = writer.manifest
+    epoch = int(datetime.fromisoformat(manifest["created"].replace("Z", "+00:00")).timestamp())
+    archive_path = pack(bundle, bundle.with_name(bundle.name + ".tar.gz"), epoch) if archive else None
+    return Summary(
+        bundle=bundle,
+        archive=archive_path,
+        digest=file_sha256(bundle / "manifest.json")[0],
+        results=tuple(results),
+        artifacts=len(manifest["artifacts"]),
+        redactions=manifest["redactions"],
+        manifest=manifest,
+    )

@@ -1,0 +1,15 @@
+"""The collectors, by name. Each module has NAME, OPTIONS_SCHEMA and collect(ctx, options)."""
+
+from __future__ import annotations
+
+from evidence_kit.collectors import alembic, command, files, git, openapi, schema
+from evidence_kit.model import Collector
+
+COLLECTORS: dict[str, Collector] = {
+    "git": git,
+    "alembic": alembic,
+    "schema": schema,
+    "openapi": openapi,
+    "command": command,
+    "files": files,
+}

@@ -1,0 +1,122 @@
+"""Named proof commands and worker runs: output, exit code, duration, timeout."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from evidence_kit import proc
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output, Status
+
+NAME = "command"
+
+_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"}
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["commands"],
+    "properties": {
+        "commands": {
+            "type": "array",
+            "description": "Commands to run, in order.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "run"],
+                "properties": {
+                    "name": {**_NAME, "description": "Artifact name (letters, digits, . _ -)."},
+                    "title": {"type": "string", "description": "What the command proves."},
+                    "run": {
+                        "description": "A shell string, or an argv list run without a shell.",
+                        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+                    },
+                    "cwd": {"type": "string", "description": "Working folder, relative to evidence.yaml."},
+                    "env": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string"},
+                        "description": "Extra environment; `${VAR}` takes a value from the environment.",
+                    },
+                    "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds (default 300)."},
+                    "expect": {"type": "integer", "description": "Expected exit code (default 0)."},
+                    "max_bytes": {"type": "integer", "minimum": 1, "description": "Cap per stream."},
+                },
+            },
+        }
+    },
+}
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(value: str, env: Mapping[str, str]) -> str:
+    """Replace `${VAR}` with its value from `env` (empty when unset)."""
+    return _VAR.sub(lambda m: env.get(m.group(1), ""), value)
+
+
+def child_env(ctx: Context, extra: Mapping[str, str] | None) -> dict[str, str]:
+    """The environment of a child process: ours, DATABASE_URL when known, then `extra` expanded."""
+    env = dict(ctx.env or os.environ)
+    if ctx.database_url and "DATABASE_URL" not in env:
+        env["DATABASE_URL"] = ctx.database_url
+    for key, value in (extra or {}).items():
+        env[key] = expand(value, env)
+    return env
+
+
+def run_one(ctx: Context, spec: Mapping[str, Any]) -> list[Output]:
+    """Run one command spec and describe what it left: stdout and stderr artifacts."""
+    name = spec["name"]
+    cwd = ctx.root / spec.get("cwd", ".")
+    if not cwd.is_dir():
+        raise CollectorError(f"command {name!r}: cwd {cwd} does not exist", hint="fix `cwd` in evidence.yaml")
+    expect = int(spec.get("expect", 0))
+    result = proc.run(
+        spec["run"],
+        scratch=ctx.scratch,
+        label=name,
+        cwd=cwd,
+        env=child_env(ctx, spec.get("env")),
+        timeout=float(spec.get("timeout", 300)),
+        cap=int(spec.get("max_bytes", proc.DEFAULT_CAP)),
+    )
+    status: Status = "timeout" if result.timed_out else ("ok" if result.exit_code == expect else "failed")
+    if result.timed_out:
+        message = f"timed out after {spec.get('timeout', 300)} s; the process group was killed"
+    elif status == "failed":
+        message = f"exit code {result.exit_code}, expected {expect}"
+    else:
+        message = None
+    title = spec.get("title", name)
+    common: dict[str, Any] = {
+        "argv": result.argv,
+        "exit_code": result.exit_code,
+        "status": status,
+        "started": result.started,
+        "finished": result.finished,
+        "duration_s": result.duration_s,
+        "message": message,
+    }
+    return [
+        Output(f"{name}.stdout.txt", f"{title} (stdout)", source=result.stdout,
+               truncated=result.stdout_truncated, **common),
+        Output(f"{name}.stderr.txt", f"{title} (stderr)", source=result.stderr,
+               truncated=result.stderr_truncated, **common),
+    ]
+
+
+def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
+    """Run every configured command; a failing one is recorded, the others still run."""
+    outputs: list[Output] = []
+    for spec in options.get("commands", []):
+        try:
+            outputs += run_one(ctx, spec)
+        except CollectorError as exc:
+            outputs.append(
+                Output(f"{spec['name']}.error.txt", spec.get("title", spec["name"]), data=str(exc).encode(),
+                       status="error", message=exc.message)
+            )
+    return outputs
+

@@ -1,0 +1,307 @@
+"""The OpenAPI document of a service and its routes, from the app itself, a URL or a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from evidence_kit import proc
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output
+
+NAME = "openapi"
+
+DEFAULT_TIMEOUT = 60.0
+MAX_BYTES = 50 * 1024 * 1024
+
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "oneOf": [{"required": ["app"]}, {"required": ["url"]}, {"required": ["file"]}],
+    "properties": {
+        "app": {
+            "type": "string",
+            "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+            "description": "The app as `module:attr`, e.g. `myservice.main:app`; imported in a subprocess.",
+        },
+        "app_dir": {
+            "type": "string",
+            "default": ".",
+            "description": "Folder put first on sys.path, also the import's working folder (default `.`).",
+        },
+        "python": {
+            "type": "string",
+            "description": "Interpreter that imports the app (default: the one running evidence-kit).",
+        },
+        "url": {
+            "type": "string",
+            "pattern": "^https?://",
+            "description": "Where a running service serves its OpenAPI JSON, e.g. `http://127.0.0.1:8000/openapi.json`.",
+        },
+        "file": {
+            "type": "string",
+            "description": "An OpenAPI document in JSON or YAML, relative to evidence.yaml.",
+        },
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": DEFAULT_TIMEOUT,
+            "description": f"Seconds allowed for the import or the download (default {DEFAULT_TIMEOUT:g}).",
+        },
+    },
+}
+
+_SOURCES = ("app", "url", "file")
+_APP = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_STDERR_TAIL = 20
+
+# NOTE: run as `python -c` so that any interpreter works, with or without evidence-kit installed.
+# The import runs with fd 1 pointed at stderr so that prints of the app cannot corrupt the JSON,
+# and it ends with os._exit so that threads or atexit hooks the app started cannot hold it open.
+CHILD_SCRIPT = """\
+import importlib, json, os, sys
+app_dir, target = sys.argv[1], sys.argv[2]
+sys.path.insert(0, app_dir)
+out = os.dup(1)
+os.dup2(2, 1)
+module_name, _, attr = target.partition(":")
+obj = importlib.import_module(module_name)
+for part in attr.split("."):
+    obj = getattr(obj, part)
+openapi = getattr(obj, "openapi", None)
+if not callable(openapi):
+    sys.stderr.write(f"TypeError: {target} is a {type(obj).__name__}, not an app with an openapi() method\\n")
+    sys.stderr.flush()
+    os._exit(3)
+data = json.dumps(openapi()).encode()
+sys.stdout.flush()
+sys.stderr.flush()
+with os.fdopen(out, "wb") as f:
+    f.write(data)
+os._exit(0)
+"""
+
+
+def _error_line(stderr: str) -> str:
+    """The exception line of the last traceback in `stderr`, else its last non-empty line."""
+    lines = [line.rstrip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return "no error output"
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if starts:
+        for line in lines[starts[-1] + 1 :]:
+            if not line[0].isspace():
+                return line
+    return lines[-1]
+
+
+def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple[bytes, dict[str, Any]]:
+    target = str(options["app"])
+    if not _APP.match(target):
+        raise CollectorError(
+            f"app {target!r} is not in the form module:attribute",
+            hint="write it like uvicorn does, e.g. `app: myservice.main:app`",
+        )
+    app_dir = ctx.root / str(options.get("app_dir", "."))
+    if not app_dir.is_dir():
+        raise CollectorError(f"app_dir {app_dir} is not a folder", hint="fix the `app_dir` option")
+    python = str(options.get("python") or sys.executable)
+    if os.sep in python:
+        python = str(ctx.root / python)
+    env = dict(ctx.env or os.environ)
+    if ctx.database_url and "DATABASE_URL" not in env:
+        env["DATABASE_URL"] = ctx.database_url
+    # NOTE: importing must not leave __pycache__ folders in the service's checkout.
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    try:
+        run = proc.run(
+            [python, "-c", CHILD_SCRIPT, str(app_dir), target],
+            scratch=ctx.scratch,
+            label="openapi-import",
+            cwd=app_dir,
+            env=env,
+            timeout=timeout,
+            cap=MAX_BYTES,
+        )
+    except CollectorError as exc:
+        raise CollectorError(
+            f"cannot start the interpreter {python!r} to import {target}: {exc.message}",
+            hint="set the `python` option to the service's interpreter, e.g. `.venv/bin/python`",
+        ) from exc
+    stderr = run.text("stderr")
+    tail = [line for line in stderr.splitlines() if line.strip()][-_STDERR_TAIL:]
+    if run.timed_out:
+        raise CollectorError(
+            f"importing {target} timed out after {timeout:g} s; the process was killed",
+            hint="the module blocks while being imported (network, database, input()?); "
+            "make the import free of side effects or raise `timeout`",
+            details=tail,
+        )
+    if run.exit_code != 0:
+        raise CollectorError(
+            f"importing {target} failed: {_error_line(stderr)}",
+            hint="check the module path, `app_dir` and that `python` has the service's dependencies",
+            details=tail,
+        )
+    if run.stdout_truncated:
+        raise CollectorError(f"the OpenAPI document of {target} is larger than {MAX_BYTES} bytes")
+    try:
+        spec = json.loads(run.stdout.read_bytes())
+    except ValueError as exc:
+        raise CollectorError(f"{target}.openapi() did not give JSON: {exc}") from exc
+    meta = {
+        "argv": run.argv,
+        "exit_code": run.exit_code,
+        "started": run.started,
+        "finished": run.finished,
+        "duration_s": run.duration_s,
+    }
+    return _check(spec, target), meta
+
+
+def _from_url(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
+    import urllib.error
+    import urllib.request
+
+    if not re.match(r"^https?://", url):
+        raise CollectorError(
+            f"url {url!r} is not an http(s) URL", hint="e.g. `http://127.0.0.1:8000/openapi.json`"
+        )
+    started, t0 = proc.utcnow(), time.monotonic()
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    hint = "start the service, or check the `url` option (host, port and path)"
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            content_type = response.headers.get("Content-Type", "unknown")
+            body = response.read(MAX_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise CollectorError(f"{url} answered HTTP {exc.code} {exc.reason}", hint=hint) from exc
+    except urllib.error.URLError as exc:
+        raise CollectorError(f"cannot fetch {url}: {exc.reason}", hint=hint) from exc
+    except TimeoutError as exc:
+        raise CollectorError(f"fetching {url} timed out after {timeout:g} s", hint=hint) from exc
+    except OSError as exc:
+        raise CollectorError(f"cannot fetch {url}: {exc}", hint=hint) from exc
+    if len(body) > MAX_BYTES:
+        raise CollectorError(f"{url} sent more than {MAX_BYTES} bytes", hint="check the `url` option")
+    try:
+        spec = json.loads(body)
+    except ValueError as exc:
+        start = body[:60].decode(errors="replace")
+        raise CollectorError(
+            f"{url} did not return JSON (Content-Type: {content_type}; starts with {start!r})",
+            hint="point `url` at the OpenAPI JSON, usually `/openapi.json`",
+        ) from exc
+    meta = {"started": started, "finished": proc.utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
+    return _check(spec, url), meta
+
+
+def _plain(value: Any) -> Any:
+    """YAML values as JSON ones: keys as strings (`200:` is an int in YAML), dates as ISO text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _from_file(ctx: Context, name: str) -> tuple[bytes, dict[str, Any]]:
+    path = ctx.root / name
+    if not path.is_file():
+        raise CollectorError(f"OpenAPI file {path} does not exist", hint="fix the `file` option")
+    started, t0 = proc.utcnow(), time.monotonic()
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    spec: Any
+    if path.suffix.lower() == ".json":
+        try:
+            spec = json.loads(text)
+        except ValueError as exc:
+            raise CollectorError(
+                f"{path} is not valid JSON: {exc}", hint="fix the file or the `file` option"
+            ) from exc
+    else:
+        import yaml
+
+        # NOTE: YAML is a superset of JSON, so files with other suffixes load either way.
+        try:
+            spec = _plain(yaml.safe_load(text))
+        except yaml.YAMLError as exc:
+            raise CollectorError(
+                f"{path} is not valid YAML: {exc}", hint="fix the file or the `file` option"
+            ) from exc
+    meta = {"started": started, "finished": proc.utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
+    return _check(spec, str(path)), meta
+
+
+def _check(spec: Any, source: str) -> bytes:
+    """The canonical bytes of `spec`, once it is known to be an OpenAPI (or Swagger) document."""
+    if not isinstance(spec, dict) or not ({"openapi", "swagger"} & spec.keys()):
+        raise CollectorError(
+            f"{source} is not an OpenAPI document (no `openapi` field)",
+            hint="point the collector at the service's OpenAPI JSON",
+        )
+    if not isinstance(spec.get("paths", {}), dict):
+        raise CollectorError(f"{source}: `paths` is not a mapping", hint="the OpenAPI document is malformed")
+    return (json.dumps(spec, sort_keys=True, indent=2) + "\n").encode()
+
+
+def routes(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every path of an OpenAPI document with its methods (upper-case, sorted) and operation ids."""
+    found = []
+    for path, item in sorted((spec.get("paths") or {}).items()):
+        if not isinstance(item, dict):
+            continue
+        methods = sorted(key for key in item if key.lower() in _METHODS)
+        if not methods:
+            continue
+        ops = [item[m].get("operationId") if isinstance(item[m], dict) else None for m in methods]
+        found.append(
+            {
+                "path": path,
+                "methods": [m.upper() for m in methods],
+                "operation_ids": [op for op in ops if isinstance(op, str)],
+            }
+        )
+    return found
+
+
+def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
+    """Get the OpenAPI document from exactly one of `app`, `url` or `file`, then list its routes."""
+    given = [key for key in _SOURCES if options.get(key)]
+    if len(given) != 1:
+        raise CollectorError(
+            f"the openapi collector needs exactly one of app, url or file (got {', '.join(given) or 'none'})",
+            hint="set one of `app: myservice.main:app`, `url: http://127.0.0.1:8000/openapi.json`, "
+            "`file: openapi.yaml`",
+        )
+    timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+    source = given[0]
+    if source == "app":
+        data, meta = _from_app(ctx, options, timeout)
+    elif source == "url":
+        data, meta = _from_url(str(options["url"]), timeout)
+    else:
+        data, meta = _from_file(ctx, str(options["file"]))
+    where = str(options[source])
+    found = routes(json.loads(data))
+    lines = "".join(f"{','.join(r['methods'])} {r['path']}\n" for r in found)
+    return [
+        Output("openapi.json", f"OpenAPI document ({source} {where})", "application/json", data=data, **meta),
+        Output(
+            "routes.json",
+            f"Routes ({source} {where})",
+            "application/json",
+            data=(json.dumps(found, indent=2, sort_keys=True) + "\n").encode(),
+            **meta,
+        ),
+        Output("routes.txt", f"Routes, one line per path ({source} {where})", data=lines.encode(), **meta),
+    ]

@@ -1,0 +1,813 @@
+"""Database schema: pg_dump DDL, a normalized catalog description, the table list, row counts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit import db, pgdump, proc
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output, Status
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    import psycopg
+
+NAME = "schema"
+DEFAULT_TIMEOUT_S = 300.0
+
+_TABLE_NAMES: dict[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True}
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "schemas": {
+            **_TABLE_NAMES,
+            "description": "PostgreSQL schemas to describe and dump (default: every non-system schema).",
+        },
+        "row_counts": {
+            **_TABLE_NAMES,
+            "description": "Tables (`name` or `schema.name`) whose rows are counted exactly into row_counts.json.",
+        },
+        "describe": {
+            **_TABLE_NAMES,
+            "description": "Tables (`name` or `schema.name`) listed column by column in tables/<name>.txt.",
+        },
+        "pg_dump": {
+            "type": "string",
+            "minLength": 1,
+            "description": "pg_dump to run (a path, relative to evidence.yaml, or a name on PATH); "
+            "default: the one matching the server's major version.",
+        },
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds pg_dump may run (default 300)."},
+    },
+}
+
+Table = dict[str, Any]
+
+_FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_IDENTITY = {"a": "always", "d": "by default"}
+
+# NOTE: one filter for every query; system schemas never count, even when named in `schemas`.
+_SCHEMA_FILTER = (
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)' "
+    "AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))"
+)
+
+
+def _not_extension_member(catalog: str, alias: str) -> str:
+    return (
+        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x "
+        f"WHERE x.classid = 'pg_catalog.{catalog}'::pg_catalog.regclass AND x.objid = {alias}.oid "
+        "AND x.deptype = 'e')"
+    )
+
+
+_TABLES_SQL = f"""
+SELECT c.oid, n.nspname, c.relname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND {_SCHEMA_FILTER} AND {_not_extension_member("pg_class", "c")}
+"""
+
+_SCHEMAS_SQL = f"SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE {_SCHEMA_FILTER}"
+
+_COLUMNS_SQL = f"""
+WITH t AS ({_TABLES_SQL})
+SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, {{generated}}
+FROM t
+JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid
+LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+
+_CONSTRAINTS_SQL = f"""
+WITH t AS ({_TABLES_SQL})
+SELECT con.conrelid, con.conname, con.contype,
+       ARRAY(SELECT a.attname FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(num, ord)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
+       rn.nspname, rc.relname,
+       ARRAY(SELECT a.attname FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord),
+       con.confdeltype, con.confupdtype,
+       CASE WHEN con.contype IN ('c', 'x') THEN pg_catalog.pg_get_constraintdef(con.oid, true) END
+FROM t
+JOIN pg_catalog.pg_constraint con ON con.conrelid = t.oid
+LEFT JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid
+LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')
+"""
+
+# NOTE: indexes that back a primary key or unique constraint are described by the constraint.
+_INDEXES_SQL = f"""
+WITH t AS ({_TABLES_SQL})
+SELECT i.indrelid, ic.relname, i.indisunique, am.amname, {{nkeyatts}},
+       ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
+             FROM pg_catalog.generate_series(1, i.indnatts) AS k ORDER BY k),
+       i.indoption::pg_catalog.int2[],
+       pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)
+FROM t
+JOIN pg_catalog.pg_index i ON i.indrelid = t.oid
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid
+                  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u'))
+"""
+
+_ENUMS_SQL = f"""
+SELECT n.nspname, t.typname, pg_catalog.array_agg(e.enumlabel ORDER BY e.enumsortorder)
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
+WHERE {_SCHEMA_FILTER} AND {_not_extension_member("pg_type", "t")}
+GROUP BY n.nspname, t.typname
+"""
+
+_SEQUENCES_SQL = f"""
+SELECT n.nspname, c.relname, pg_catalog.format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
+       s.seqmin, s.seqmax, s.seqcache, s.seqcycle, dn.nspname, dc.relname, da.attname, dep.deptype
+FROM pg_catalog.pg_sequence s
+JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND dep.objid = c.oid AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND dep.refobjsubid > 0 AND dep.deptype IN ('a', 'i')
+LEFT JOIN pg_catalog.pg_class dc ON dc.oid = dep.refobjid
+LEFT JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace
+LEFT JOIN pg_catalog.pg_attribute da ON da.attrelid = dep.refobjid AND da.attnum = dep.refobjsubid
+WHERE {_SCHEMA_FILTER} AND {_not_extension_member("pg_class", "c")}
+"""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The normalized description, shared by both dialects.
+
+
+def _new_table(schema: str, name: str) -> Table:
+    return {
+        "schema": schema,
+        "name": name,
+        "columns": [],
+        "primary_key": None,
+        "unique_constraints": [],
+        "indexes": [],
+        "foreign_keys": [],
+        "check_constraints": [],
+        "exclusion_constraints": [],
+    }
+
+
+def _by_name(item: Mapping[str, Any]) -> tuple[str, str]:
+    return (item.get("name") or "", json.dumps(item, sort_keys=True))
+
+
+def _finish(dialect: str, version: str, schemas: list[str], tables: Iterable[Table],
+            enums: list[dict[str, Any]], sequences: list[dict[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(tables, key=lambda t: (t["schema"], t["name"]))
+    for table in ordered:
+        for key in ("unique_constraints", "indexes", "foreign_keys", "check_constraints", "exclusion_constraints"):
+            table[key].sort(key=_by_name)
+    return {
+        "dialect": dialect,
+        "server_version": version,
+        "schemas": sorted(schemas),
+        "tables": ordered,
+        "enums": sorted(enums, key=lambda e: (e["schema"], e["name"])),
+        "sequences": sorted(sequences, key=lambda s: (s["schema"], s["name"])),
+    }
+
+
+def qualified(table: Mapping[str, Any], dialect: str) -> str:
+    """How a table is named in listings: `schema.name` on PostgreSQL, `name` on SQLite."""
+    return str(table["name"]) if dialect == "sqlite" else f"{table['schema']}.{table['name']}"
+
+
+def render_json(model: Mapping[str, Any]) -> bytes:
+    """Canonical JSON bytes: sorted keys, two-space indent, trailing newline."""
+    return (json.dumps(model, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def render_tables(model: Mapping[str, Any]) -> bytes:
+    """The `Tables in database:` listing with a count line."""
+    names = [qualified(t, model["dialect"]) for t in model["tables"]]
+    lines = ["Tables in database:", *(f"  {n}" for n in names)] if names else ["Tables in database:", "  (none)"]
+    lines += ["", f"{len(names)} table{'' if len(names) == 1 else 's'}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    rule = ["-" * w for w in widths]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, rule, *rows]]
+
+
+def _cols(columns: Sequence[str]) -> str:
+    return f"({', '.join(columns)})"
+
+
+def render_describe(table: Mapping[str, Any], dialect: str) -> bytes:
+    """A per-table structure listing: columns in ordinal order, then keys, indexes and constraints."""
+    rows = [
+        [c["name"], c["type"], "YES" if c["nullable"] else "NO",
+         c["default"] if c["default"] is not None else (f"GENERATED ({c['generated']})" if c["generated"] else "")]
+        for c in table["columns"]
+    ]
+    lines = [f"Table: {qualified(table, dialect)}", ""]
+    lines += _aligned(["Column Name", "Data Type", "Nullable", "Default"], rows)
+    pk = table["primary_key"]
+    if pk:
+        lines += ["", f"Primary key: {pk['name'] or '(unnamed)'} {_cols(pk['columns'])}"]
+    sections: list[tuple[str, list[str]]] = [
+        ("Unique constraints", [f"{u['name'] or '(unnamed)'} {_cols(u['columns'])}" for u in table["unique_constraints"]]),
+        ("Indexes", [
+            " ".join(filter(None, [
+                i["name"], "UNIQUE" if i["unique"] else "", i["method"] or "", _cols(i["columns"]),
+                f"INCLUDE {_cols(i['include'])}" if i["include"] else "", f"WHERE {i['where']}" if i["where"] else "",
+            ]))
+            for i in table["indexes"]
+        ]),
+        ("Foreign keys", [
+            f"{f['name'] or '(unnamed)'} {_cols(f['columns'])} REFERENCES "
+            f"{f['references']['table'] if dialect == 'sqlite' else f['references']['schema'] + '.' + f['references']['table']}"
+            f" {_cols(f['references']['columns'])} ON DELETE {f['on_delete']} ON UPDATE {f['on_update']}"
+            for f in table["foreign_keys"]
+        ]),
+        ("Check constraints", [f"{c['name'] or '(unnamed)'} {c['definition']}" for c in table["check_constraints"]]),
+        ("Exclusion constraints", [f"{x['name']} {x['definition']}" for x in table["exclusion_constraints"]]),
+    ]
+    for title, items in sections:
+        if items:
+            lines += ["", f"{title}:", *(f"  {item}" for item in items)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def resolve(wanted: str, model: Mapping[str, Any]) -> Table | str:
+    """The table `wanted` names (`name` or `schema.name`), or why there is none."""
+    tables: list[Table] = model["tables"]
+    exact = [t for t in tables if qualified(t, model["dialect"]) == wanted]
+    if exact:
+        return exact[0]
+    bare = [t for t in tables if t["name"] == wanted]
+    if len(bare) == 1:
+        return bare[0]
+    public = [t for t in bare if t["schema"] == "public"]
+    if public:
+        return public[0]
+    if bare:
+        return f"table {wanted!r} is ambiguous ({', '.join(qualified(t, model['dialect']) for t in bare)}); " \
+            "name it as schema.name"
+    return f"table {wanted!r} not found"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+def server_version(conn: psycopg.Connection[Any]) -> str:
+    """The server's version as `15.4` (from the startup parameters, no query)."""
+    shown = conn.info.parameter_status("server_version")
+    if shown:
+        return shown.split()[0]
+    num = conn.info.server_version
+    return f"{num // 10000}.{num % 10000}" if num >= 100000 else f"{num // 10000}.{num // 100 % 100}.{num % 100}"
+
+
+def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | None = None) -> dict[str, Any]:
+    """The normalized schema description, read in one query per kind over all selected tables."""
+    num = conn.info.server_version
+    params = {"schemas": list(schemas) if schemas else None}
+    run = conn.execute
+    found_schemas = [r[0] for r in run(_SCHEMAS_SQL, params).fetchall()]
+    tables: dict[int, Table] = {oid: _new_table(s, n) for oid, s, n in run(_TABLES_SQL, params).fetchall()}
+
+    generated = "a.attgenerated" if num >= 120000 else "''::\"char\""
+    for relid, name, type_, notnull, default, identity, gen in run(
+        _COLUMNS_SQL.format(generated=generated), params
+    ).fetchall():
+        tables[relid]["columns"].append({
+            "name": name,
+            "type": type_,
+            "nullable": not notnull,
+            "default": None if gen else default,
+            "identity": _IDENTITY.get(identity or ""),
+            "generated": default if gen else None,
+        })
+
+    for relid, name, kind, cols, ref_schema, ref_table, ref_cols, on_delete, on_update, definition in run(
+        _CONSTRAINTS_SQL, params
+    ).fetchall():
+        table = tables[relid]
+        if kind == "p":
+            table["primary_key"] = {"name": name, "columns": cols}
+        elif kind == "u":
+            table["unique_constraints"].append({"name": name, "columns": cols})
+        elif kind == "f":
+            table["foreign_keys"].append({
+                "name": name,
+                "columns": cols,
+                "references": {"schema": ref_schema, "table": ref_table, "columns": ref_cols},
+                "on_delete": _FK_ACTIONS.get(on_delete, on_delete),
+                "on_update": _FK_ACTIONS.get(on_update, on_update),
+            })
+        elif kind == "c":
+            table["check_constraints"].append({"name": name, "definition": definition})
+        else:
+            table["exclusion_constraints"].append({"name": name, "definition": definition})
+
+    nkeyatts = "i.indnkeyatts" if num >= 110000 else "i.indnatts"
+    for relid, name, unique, method, nkey, defs, options, where in run(
+        _INDEXES_SQL.format(nkeyatts=nkeyatts), params
+    ).fetchall():
+        keys = [d + _ordering(options[k] if k < len(options) else 0) for k, d in enumerate(defs[:nkey])]
+        tables[relid]["indexes"].append(
+            {"name": name, "unique": unique, "method": method, "columns": keys, "include": defs[nkey:], "where": where}
+        )
+
+    enums = [{"schema": s, "name": n, "values": list(v)} for s, n, v in run(_ENUMS_SQL, params).fetchall()]
+    sequences = [
+        {
+            "schema": s, "name": n, "type": type_, "start": start, "increment": inc, "min": low, "max": high,
+            "cache": cache, "cycle": cycle, "owned_by": f"{os_}.{ot}.{oc}" if ot else None, "identity": dep == "i",
+        }
+        for s, n, type_, start, inc, low, high, cache, cycle, os_, ot, oc, dep in run(_SEQUENCES_SQL, params).fetchall()
+    ]
+    return _finish("postgresql", server_version(conn), found_schemas, tables.values(), enums, sequences)
+
+
+def _ordering(option: int) -> str:
+    desc, nulls_first = bool(option & 1), bool(option & 2)
+    if desc:
+        return " DESC" if nulls_first else " DESC NULLS LAST"
+    return " NULLS FIRST" if nulls_first else ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _pg_row_counts(conn: psycopg.Connection[Any], model: Mapping[str, Any], names: Sequence[str]) -> Output:
+    import psycopg
+    from psycopg import sql
+
+    started, t0 = proc.utcnow(), time.monotonic()
+    counts: dict[str, int] = {}
+    errors: list[str] = []
+    for wanted in names:
+        table = resolve(wanted, model)
+        if isinstance(table, str):
+            errors.append(table)
+            continue
+        query = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(table["schema"]), sql.Identifier(table["name"]))
+        try:
+            # NOTE: a savepoint per table, so one failing count (timeout, permission) spares the others.
+            with conn.transaction():
+                row = conn.execute(query).fetchone()
+        except psycopg.Error as exc:
+            errors.append(f"{qualified(table, 'postgresql')}: {_first_line(exc)}")
+            continue
+        counts[qualified(table, "postgresql")] = int(row[0]) if row else 0
+    return _counts_output(counts, errors, started, t0)
+
+
+def _counts_output(counts: Mapping[str, int], errors: Sequence[str], started: str, t0: float) -> Output:
+    return Output(
+        "row_counts.json", "Exact row counts", media_type="application/json", data=render_json(counts),
+        status="error" if errors else "ok", message="; ".join(errors) or None,
+        started=started, finished=proc.utcnow(), duration_s=round(time.monotonic() - t0, 3),
+    )
+
+
+def _pg_dump_argv(url: str) -> tuple[list[str], str | None]:
+    """pg_dump connection arguments for `url` and the password, which goes into PGPASSWORD instead."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = {k: str(v) for k, v in conninfo_to_dict(db.libpq_url(url)).items() if v is not None}
+    password = params.pop("password", None)
+    flags = {"host": "--host", "port": "--port", "user": "--username", "dbname": "--dbname"}
+    if set(params) <= set(flags):
+        return [f"{flags[k]}={params[k]}" for k in flags if k in params], password
+    # NOTE: other parameters (sslmode, options, ...) only travel in a connection string, still without password.
+    return [f"--dbname={make_conninfo('', **params)}"], password
+
+
+# NOTE: pg_dump since 17.6/16.10/15.14/14.19/13.22 brackets its script in `\restrict KEY` / `\unrestrict KEY`
+# with a random KEY, which would make every dump differ. The key is replaced by one derived from the dump
+# itself: stable for identical schemas, still unguessable for whoever wrote the objects being dumped.
+_RESTRICT = re.compile(rb"^\\restrict ([A-Za-z0-9]+)\r?\n?$")
+
+
+def stable_dump(src: Path, dest: Path) -> Path:
+    """`src` with pg_dump's random `\\restrict` key replaced by a content-derived one; `src` if it has none."""
+    key: bytes | None = None
+    derived = hashlib.sha256()
+    with src.open("rb") as f:
+        for line in f:
+            if key is None and (match := _RESTRICT.match(line)):
+                key = match.group(1)
+            derived.update(line.replace(key, b"") if key else line)
+    if key is None:
+        return src
+    stable = derived.hexdigest().encode()
+    with src.open("rb") as f, dest.open("wb") as out:
+        for line in f:
+            out.write(line.replace(key, stable))
+    return dest
+
+
+def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str] | None,
+                    options: Mapping[str, Any]) -> Output:
+    import os
+
+    title = "Schema DDL (pg_dump --schema-only)"
+    env = dict(ctx.env or os.environ)
+    explicit = options.get("pg_dump")
+    if explicit and ("/" in explicit) and not Path(explicit).expanduser().is_absolute():
+        explicit = str(ctx.root / explicit)
+    try:
+        found = pgdump.find_pg_dump(version, explicit=explicit, path_env=env.get("PATH", ""), env=env)
+    except CollectorError as exc:
+        message = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        return Output("schema.sql", title, media_type="application/sql", data=b"", status="error", message=message)
+    args, password = _pg_dump_argv(url)
+    argv = [str(found.path), "--schema-only", "--no-owner", "--no-privileges", "--no-password", *args]
+    argv += [f'--schema="{s.replace(chr(34), chr(34) * 2)}"' for s in schemas or ()]
+    if password is not None:
+        env["PGPASSWORD"] = password
+    env.setdefault("PGCONNECT_TIMEOUT", "10")
+    timeout = float(options.get("timeout", DEFAULT_TIMEOUT_S))
+    try:
+        result = proc.run(argv, scratch=ctx.scratch, label="pg_dump", env=env, timeout=timeout)
+    except CollectorError as exc:
+        return Output("schema.sql", title, media_type="application/sql", data=b"", status="error", message=exc.message)
+    status: Status = "ok"
+    message: str | None = None
+    if result.timed_out:
+        status, message = "timeout", f"pg_dump timed out after {timeout:g} s; its process group was killed"
+    elif result.exit_code != 0:
+        tail = " / ".join(line for line in result.text("stderr").strip().splitlines()[-3:])[:600]
+        status, message = "failed", f"pg_dump exited with code {result.exit_code}: {tail or 'no message'}"
+    elif result.stdout_truncated:
+        message = "pg_dump output was cut at the size cap"
+    source = stable_dump(result.stdout, ctx.scratch / "schema.sql") if status == "ok" else result.stdout
+    return Output(
+        "schema.sql", title, media_type="application/sql", source=source, argv=result.argv,
+        exit_code=result.exit_code, status=status, started=result.started, finished=result.finished,
+        duration_s=result.duration_s, truncated=result.stdout_truncated, message=message,
+    )
+
+
+def _collect_postgres(ctx: Context, url: str, options: Mapping[str, Any]) -> list[Output]:
+    import psycopg
+
+    schemas = _names(options.get("schemas")) or None
+    outputs: list[Output] = []
+    catalog_error: str | None = None
+    conn = db.connect_pg(url)
+    try:
+        # NOTE: one snapshot for the catalog reads and the row counts.
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        version = server_version(conn)
+        started, t0 = proc.utcnow(), time.monotonic()
+        try:
+            model = postgres_catalog(conn, schemas)
+        except psycopg.Error as exc:
+            catalog_error = f"reading the schema from the catalogs of {db.safe(url)} failed: {_first_line(exc)}"
+        else:
+            missing = sorted(set(schemas or ()) - set(model["schemas"]))
+            note = f"schema(s) not found: {', '.join(missing)}" if missing else None
+            outputs += _model_outputs(model, options, started, t0, note)
+            if _names(options.get("row_counts")):
+                outputs.append(_pg_row_counts(conn, model, _names(options.get("row_counts"))))
+    finally:
+        conn.close()
+    outputs.append(_pg_dump_output(ctx, url, version, schemas, options))
+    if catalog_error:
+        dump = outputs[-1]
+        if dump.status != "ok":
+            raise CollectorError(
+                f"{catalog_error}; pg_dump: {dump.message}",
+                hint="check that the database user may read the system catalogs and that pg_dump matches the server",
+            )
+        outputs.append(Output("schema.json", "Normalized schema description", media_type="application/json",
+                              data=b"", status="error", message=catalog_error))
+    return outputs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared output assembly
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    return list(dict.fromkeys(str(v) for v in items))
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
+
+
+def _model_outputs(model: Mapping[str, Any], options: Mapping[str, Any], started: str, t0: float,
+                   note: str | None) -> list[Output]:
+    timing: dict[str, Any] = {"started": started, "finished": proc.utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
+    outputs = [
+        Output("schema.json", "Normalized schema description", media_type="application/json",
+               data=render_json(model), status="error" if note else "ok", message=note, **timing),
+        Output("tables.txt", "Tables in database", data=render_tables(model), **timing),
+    ]
+    for wanted in _names(options.get("describe")):
+        table = resolve(wanted, model)
+        if isinstance(table, str):
+            outputs.append(Output(f"tables/{_file_name(wanted)}.txt", f"Structure of {wanted}", data=b"",
+                                  status="error", message=table))
+        else:
+            name = qualified(table, model["dialect"])
+            outputs.append(Output(f"tables/{_file_name(name)}.txt", f"Structure of {name}",
+                                  data=render_describe(table, model["dialect"]), **timing))
+    return outputs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SQLite
+
+
+_TOKEN = re.compile(
+    r"""\s+|--[^\n]*|/\*.*?(?:\*/|\Z)|'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|\w+|.""", re.S
+)
+Token = tuple[str, int, int]
+
+
+def _tokens(text: str) -> list[Token]:
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)
+            if not m.group().isspace() and not m.group().startswith(("--", "/*"))]
+
+
+def _unquote(token: str) -> str:
+    if len(token) >= 2 and token[0] + token[-1] in ('""', "``", "[]", "''"):
+        inner = token[1:-1]
+        return inner if token[0] == "[" else inner.replace(token[0] * 2, token[0])
+    return token
+
+
+def _group(tokens: Sequence[Token], start: int) -> tuple[int, list[tuple[int, int]]]:
+    """The index of the `)` closing the `(` at `start`, and the [first, end) token ranges of its items."""
+    depth, first, items = 0, start + 1, []
+    for i in range(start, len(tokens)):
+        tok = tokens[i][0]
+        if tok == "(":
+            depth += 1
+        elif tok == ")":
+            depth -= 1
+            if depth == 0:
+                items.append((first, i))
+                return i, items
+        elif tok == "," and depth == 1:
+            items.append((first, i))
+            first = i + 1
+    items.append((first, len(tokens)))
+    return len(tokens) - 1, items
+
+
+def _span(text: str, tokens: Sequence[Token], first: int, end: int) -> str:
+    return text[tokens[first][1]:tokens[end - 1][2]] if end > first else ""
+
+
+class _TableSql:
+    """What only the CREATE TABLE text tells: constraint names, CHECKs, generated column expressions."""
+
+    def __init__(self, text: str) -> None:
+        self.pk_name: str | None = None
+        self.unique_names: dict[tuple[str, ...], str] = {}
+        self.fk_names: dict[tuple[str, ...], str] = {}
+        self.checks: list[dict[str, Any]] = []
+        self.generated: dict[str, str] = {}
+        tokens = _tokens(text)
+        opening = next((i for i, t in enumerate(tokens) if t[0] == "("), None)
+        if opening is None:
+            return
+        for first, end in _group(tokens, opening)[1]:
+            if end > first:
+                self._item(text, tokens, first, end)
+
+    def _item(self, text: str, tokens: Sequence[Token], first: int, end: int) -> None:
+        words = [t[0].upper() for t in tokens]
+        column = None if words[first] in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN") else \
+            _unquote(tokens[first][0])
+        pending: str | None = None
+        j = first
+        while j < end:
+            word = words[j]
+            paren = j + 1 < end and tokens[j + 1][0] == "("
+            if word == "CONSTRAINT" and j + 1 < end:
+                pending, j = _unquote(tokens[j + 1][0]), j + 2
+                continue
+            if word in ("CHECK", "AS") and paren:
+                close, _ = _group(tokens, j + 1)
+                if word == "CHECK":
+                    self.checks.append({"name": pending, "definition": _span(text, tokens, j, close + 1)})
+                elif column is not None:
+                    self.generated[column] = _span(text, tokens, j + 2, close)
+                pending, j = None, close + 1
+                continue
+            if word in ("PRIMARY", "UNIQUE", "FOREIGN", "REFERENCES"):
+                cols: tuple[str, ...] = (column,) if column is not None else ()
+                k = j + 2 if word in ("PRIMARY", "FOREIGN") else j + 1
+                if column is None and k < end and tokens[k][0] == "(":
+                    close, items = _group(tokens, k)
+                    cols = tuple(_unquote(tokens[a][0]) for a, b in items if b > a)
+                    k = close + 1
+                if pending is not None and cols:
+                    if word == "PRIMARY":
+                        self.pk_name = pending
+                    elif word == "UNIQUE":
+                        self.unique_names[cols] = pending
+                    else:
+                        self.fk_names.setdefault(cols, pending)
+                pending = None
+                if word == "FOREIGN" or (word == "REFERENCES" and column is None):
+                    return
+                j = max(k, j + 1)
+                continue
+            pending = None
+            j = _group(tokens, j)[0] + 1 if tokens[j][0] == "(" else j + 1
+
+
+def _index_sql(text: str) -> tuple[list[str], str | None]:
+    """The key expressions as written and the WHERE predicate of a CREATE INDEX statement."""
+    tokens = _tokens(text)
+    on = next((i for i, t in enumerate(tokens) if t[0].upper() == "ON"), None)
+    opening = next((i for i in range(on or 0, len(tokens)) if tokens[i][0] == "("), None)
+    if on is None or opening is None:
+        return [], None
+    close, items = _group(tokens, opening)
+    exprs = [_span(text, tokens, a, b) for a, b in items]
+    if close + 1 < len(tokens) and tokens[close + 1][0].upper() == "WHERE":
+        return exprs, text[tokens[close + 2][1]:].strip().rstrip(";").strip() if close + 2 < len(tokens) else None
+    return exprs, None
+
+
+_SQLITE_TABLES = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+
+
+def sqlite_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The normalized schema description of a SQLite database, in the PostgreSQL shape (types as declared)."""
+    import sqlite3
+
+    run = conn.execute
+    sources = dict(run(f"SELECT m.name, m.sql FROM sqlite_master AS m WHERE {_SQLITE_TABLES}").fetchall())
+    tables: dict[str, Table] = {name: _new_table("main", name) for name in sources}
+    parsed = {name: _TableSql(text or "") for name, text in sources.items()}
+    pk_columns: dict[str, list[tuple[int, str]]] = {}
+    for table, name, type_, notnull, default, pk, hidden in run(
+        "SELECT m.name, c.name, c.type, c.\"notnull\", c.dflt_value, c.pk, c.hidden "
+        f"FROM sqlite_master AS m JOIN pragma_table_xinfo(m.name) AS c WHERE {_SQLITE_TABLES} ORDER BY m.name, c.cid"
+    ).fetchall():
+        if hidden == 1:
+            continue
+        if pk:
+            pk_columns.setdefault(table, []).append((pk, name))
+        tables[table]["columns"].append({
+            "name": name, "type": type_, "nullable": not notnull, "default": default, "identity": None,
+            "generated": parsed[table].generated.get(name, "") if hidden in (2, 3) else None,
+        })
+    for table, cols in pk_columns.items():
+        names = [n for _, n in sorted(cols)]
+        tables[table]["primary_key"] = {"name": parsed[table].pk_name, "columns": names}
+        without_rowid = "WITHOUT ROWID" in " ".join((sources[table] or "").upper().split())
+        for col in tables[table]["columns"]:
+            # NOTE: SQLite lets NULL into primary keys except an INTEGER PRIMARY KEY (the rowid) and WITHOUT ROWID.
+            if col["name"] in names and (without_rowid or (len(names) == 1 and col["type"].upper() == "INTEGER")):
+                col["nullable"] = False
+
+    index_sql = {n: s for n, s in run("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    index_cols: dict[str, list[tuple[int, str | None, bool]]] = {}
+    for index, cid, name, desc, key in run(
+        "SELECT il.name, ic.cid, ic.name, ic.\"desc\", ic.key FROM sqlite_master AS m "
+        "JOIN pragma_index_list(m.name) AS il JOIN pragma_index_xinfo(il.name) AS ic "
+        f"WHERE {_SQLITE_TABLES} ORDER BY il.name, ic.seqno"
+    ).fetchall():
+        if key:
+            index_cols.setdefault(index, []).append((cid, name, bool(desc)))
+    for table, index, unique, origin, partial in run(
+        "SELECT m.name, il.name, il.\"unique\", il.origin, il.partial FROM sqlite_master AS m "
+        f"JOIN pragma_index_list(m.name) AS il WHERE {_SQLITE_TABLES}"
+    ).fetchall():
+        exprs, where = _index_sql(index_sql.get(index) or "")
+        keys = [
+            (name if name is not None else (exprs[i] if i < len(exprs) else "?")) + (" DESC" if desc and name else "")
+            for i, (_, name, desc) in enumerate(index_cols.get(index, []))
+        ]
+        if origin == "u":
+            tables[table]["unique_constraints"].append(
+                {"name": parsed[table].unique_names.get(tuple(keys)), "columns": keys}
+            )
+        elif origin == "c":
+            tables[table]["indexes"].append({
+                "name": index, "unique": bool(unique), "method": None, "columns": keys, "include": [],
+                "where": where if partial else None,
+            })
+
+    fks: dict[tuple[str, int], dict[str, Any]] = {}
+    for table, fk_id, _seq, target, src, dest, on_update, on_delete in run(
+        "SELECT m.name, fk.id, fk.seq, fk.\"table\", fk.\"from\", fk.\"to\", fk.on_update, fk.on_delete "
+        f"FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS fk WHERE {_SQLITE_TABLES} "
+        "ORDER BY m.name, fk.id, fk.seq"
+    ).fetchall():
+        fk = fks.setdefault((table, fk_id), {
+            "name": None, "columns": [], "references": {"schema": "main", "table": target, "columns": []},
+            "on_delete": on_delete, "on_update": on_update,
+        })
+        fk["columns"].append(src)
+        fk["references"]["columns"].append(dest)
+    for (table, _), fk in fks.items():
+        refs = fk["references"]
+        if any(c is None for c in refs["columns"]):
+            target = tables.get(refs["table"])
+            pk = target["primary_key"] if target else None
+            refs["columns"] = list(pk["columns"]) if pk else []
+        fk["name"] = parsed[table].fk_names.get(tuple(fk["columns"]))
+        tables[table]["foreign_keys"].append(fk)
+    for table, info in parsed.items():
+        tables[table]["check_constraints"] = list(info.checks)
+    return _finish("sqlite", sqlite3.sqlite_version, ["main"], tables.values(), [], [])
+
+
+def sqlite_ddl(conn: sqlite3.Connection) -> bytes:
+    """The CREATE statements stored in sqlite_master: tables, indexes, views, triggers, each by name."""
+    order = {"table": 0, "index": 1, "view": 2, "trigger": 3}
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+    ).fetchall()
+    rows.sort(key=lambda r: (order.get(r[0], 9), r[1]))
+    return "".join(f"{sql.strip().rstrip(';')};\n\n" for _, _, sql in rows).encode()
+
+
+def _collect_sqlite(ctx: Context, url: str, options: Mapping[str, Any]) -> list[Output]:
+    import sqlite3
+
+    conn = db.connect_sqlite(url, ctx.root)
+    try:
+        started, t0 = proc.utcnow(), time.monotonic()
+        try:
+            model = sqlite_catalog(conn)
+            ddl = sqlite_ddl(conn)
+        except sqlite3.Error as exc:
+            raise CollectorError(
+                f"cannot read the schema of SQLite database {db.sqlite_path(url, ctx.root)}: {_first_line(exc)}",
+                hint="check that the file is a SQLite database and readable",
+            ) from exc
+        outputs = _model_outputs(model, options, started, t0, None)
+        finished = proc.utcnow()
+        outputs.insert(0, Output("schema.sql", "Schema DDL (sqlite_master)", media_type="application/sql", data=ddl,
+                                 started=started, finished=finished))
+        names = _names(options.get("row_counts"))
+        if names:
+            started, t0 = proc.utcnow(), time.monotonic()
+            counts: dict[str, int] = {}
+            errors: list[str] = []
+            for wanted in names:
+                table = resolve(wanted, model)
+                if isinstance(table, str):
+                    errors.append(table)
+                    continue
+                quoted = '"' + str(table["name"]).replace('"', '""') + '"'
+                try:
+                    counts[table["name"]] = int(conn.execute(f"SELECT count(*) FROM main.{quoted}").fetchone()[0])
+                except sqlite3.Error as exc:
+                    errors.append(f"{table['name']}: {_first_line(exc)}")
+            outputs.append(_counts_output(counts, errors, started, t0))
+        return outputs
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
+    """Describe the database's schema: DDL, normalized JSON, table list, optional row counts and table listings."""
+    url = ctx.database_url
+    if not url:
+        raise CollectorError(
+            "no database configured",
+            hint="set `database.url_env` (and the variable it names) or `database.default` in evidence.yaml, "
+            "or disable the schema collector",
+        )
+    if db.is_postgres(url):
+        return _collect_postgres(ctx, url, options)
+    if db.is_sqlite(url):
+        return _collect_sqlite(ctx, url, options)
+    raise CollectorError(
+        f"unsupported database URL {db.safe(url)}",
+        hint="the schema collector reads PostgreSQL (postgresql://...) and SQLite (sqlite:///...) databases",
+    )

@@ -1,0 +1,165 @@
+"""Prove a bundle complete and untouched: every digest, every file, the manifest's schema."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from evidence_kit import bundle as b
+from evidence_kit.archive import opened
+from evidence_kit.digest import file_sha256
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a bundle does not verify."""
+
+    kind: str  # modified | missing | unexpected | invalid
+    path: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.path}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of verifying one bundle."""
+
+    bundle: str
+    ok: bool
+    artifacts: int
+    bytes: int
+    problems: tuple[Problem, ...] = ()
+    manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    digest: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "bundle": self.bundle,
+            "ok": self.ok,
+            "artifacts": self.artifacts,
+            "bytes": self.bytes,
+            "digest": self.digest,
+            "problems": [{"kind": p.kind, "path": p.path, "detail": p.detail} for p in self.problems],
+        }
+
+
+@cache
+def manifest_schema() -> dict[str, Any]:
+    """The shipped JSON Schema of manifest.json."""
+    text = resources.files("evidence_kit").joinpath("manifest.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _read_lines(path: Path, problems: list[Problem]) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    if not path.is_file():
+        problems.append(Problem("missing", path.name, "BagIt manifest is missing"))
+        return entries
+    for n, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1):
+        digest, _, name = line.partition(" ")
+        name = name.lstrip(" *")
+        if len(digest) != 64 or not name:
+            problems.append(Problem("invalid", path.name, f"line {n} is not `<sha256>  <path>`"))
+            continue
+        entries[name] = digest.lower()
+    return entries
+
+
+def _check_manifest(root: Path, problems: list[Problem]) -> dict[str, Any]:
+    path = root / b.MANIFEST
+    if not path.is_file():
+        problems.append(Problem("missing", b.MANIFEST, "the bundle has no manifest.json"))
+        return {}
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        problems.append(Problem("invalid", b.MANIFEST, f"not valid JSON: {exc}"))
+        return {}
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(manifest_schema())
+    for err in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))):
+        where = "/".join(map(str, err.absolute_path)) or "(top)"
+        problems.append(Problem("invalid", b.MANIFEST, f"{where}: {err.message}"))
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _safe_rel(rel: str) -> bool:
+    parts = Path(rel).parts
+    return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
+
+
+def verify_dir(root: Path, label: str | None = None) -> Verdict:
+    """Verify an unpacked bundle folder, collecting every problem at once."""
+    problems: list[Problem] = []
+    manifest = _check_manifest(root, problems)
+    if not (root / b.BAGIT_TXT).is_file():
+        problems.append(Problem("missing", b.BAGIT_TXT, "BagIt declaration is missing"))
+    tags = _read_lines(root / b.TAG_MANIFEST, problems)
+    for name, digest in sorted(tags.items()):
+        path = root / name
+        if not _safe_rel(name) or not path.is_file():
+            problems.append(Problem("missing", name, "listed in the tag manifest but absent"))
+        elif file_sha256(path)[0] != digest:
+            problems.append(Problem("modified", name, "digest differs from the tag manifest"))
+    for name in b.TAG_FILES:
+        if name not in tags and (root / name).exists():
+            problems.append(Problem("unexpected", name, "tag file not covered by the tag manifest"))
+    payload = _read_lines(root / b.PAYLOAD_MANIFEST, problems)
+    listed: dict[str, dict[str, Any]] = {}
+    for rec in manifest.get("artifacts", []) if isinstance(manifest.get("artifacts"), list) else []:
+        if isinstance(rec, dict) and isinstance(rec.get("path"), str):
+            listed[rec["path"]] = rec
+    for path_ in sorted(set(payload) ^ set(listed)):
+        where = "manifest.json" if path_ in listed else b.PAYLOAD_MANIFEST
+        problems.append(Problem("invalid", path_, f"listed only in {where}"))
+    total = 0
+    for rel, rec in sorted(listed.items()):
+        path = root / rel
+        if not _safe_rel(rel) or not rel.startswith(f"{b.PAYLOAD}/"):
+            problems.append(Problem("invalid", rel, "artifact path is outside data/"))
+            continue
+        if not path.is_file() or path.is_symlink():
+            problems.append(Problem("missing", rel, "listed in the manifest but absent"))
+            continue
+        digest, size = file_sha256(path)
+        total += size
+        if digest != rec.get("sha256") or (rel in payload and digest != payload[rel]):
+            problems.append(Problem("modified", rel, f"sha256 is {digest[:16]}…, manifest says {str(rec.get('sha256'))[:16]}…"))
+        elif size != rec.get("size"):
+            problems.append(Problem("modified", rel, f"size is {size}, manifest says {rec.get('size')}"))
+    data = root / b.PAYLOAD
+    if data.is_dir():
+        for path in sorted(data.rglob("*")):
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink() or (path.is_file() and rel not in listed):
+                problems.append(Problem("unexpected", rel, "file is not in the manifest"))
+    else:
+        problems.append(Problem("missing", b.PAYLOAD, "payload folder is missing"))
+    known = {*b.TAG_FILES, b.TAG_MANIFEST, b.PAYLOAD}
+    for path in sorted(root.iterdir()):
+        if path.name not in known and path.name not in tags:
+            problems.append(Problem("unexpected", path.name, "file is not part of a bundle"))
+    digest = file_sha256(root / b.MANIFEST)[0] if (root / b.MANIFEST).is_file() else None
+    return Verdict(
+        bundle=label or root.name,
+        ok=not problems,
+        artifacts=len(listed),
+        bytes=total,
+        problems=tuple(problems),
+        manifest=manifest,
+        digest=digest,
+    )
+
+
+def verify(path: Path) -> Verdict:
+    """Verify a bundle folder or archive; never writes outside a temporary folder."""
+    with opened(path) as root:
+        return verify_dir(root, label=path.name)
