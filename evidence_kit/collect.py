@@ -156,20 +156,21 @@ def collect(
     writer = BundleWriter(out_dir, redactor)
     notify = progress or (lambda event: None)
     results: list[CollectorResult] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="collector")
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="collector") as pool:
-            futures = {}
-            for name in names:
-                ctx = Context(root=config.root, scratch=writer.scratch / name, database_url=database_url, env=env)
-                notify(Event("start", name))
-                futures[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name
-            for future in as_completed(futures):
-                result = future.result()
-                for output in result.outputs:
-                    writer.add(result.collector, output)
-                results.append(result)
-                notify(Event("done", result.collector, result.status, len(result.outputs), result.duration_s,
-                             redactor.text(result.error)[0] if result.error else ""))
+        futures = {}
+        for name in names:
+            ctx = Context(root=config.root, scratch=writer.scratch / name, database_url=database_url, env=env)
+            notify(Event("start", name))
+            futures[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name
+        for future in as_completed(futures):
+            result = future.result()
+            for output in result.outputs:
+                writer.add(result.collector, output)
+            results.append(result)
+            notify(Event("done", result.collector, result.status, len(result.outputs), result.duration_s,
+                         redactor.text(result.error)[0] if result.error else ""))
+        pool.shutdown()
         from evidence_kit.collectors.git import head_sha
 
         bundle = writer.finish(
@@ -182,7 +183,9 @@ def collect(
             config={"path": config.path.name, "sha256": bytes_sha256(config.raw)},
         )
     except BaseException:
+        # NOTE: stop the children first, or the worker threads would wait for them to finish.
         proc.kill_all()
+        pool.shutdown(wait=False, cancel_futures=True)
         writer.abort()
         raise
     manifest = writer.manifest

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from evidence_kit.errors import CollectorError
 
-# Folders holding one pg_dump per installed major version (Debian/Ubuntu, RHEL/Fedora, Homebrew, Postgres.app).
+# Folders with one pg_dump per installed major version: Debian/Ubuntu, RHEL/Fedora, Homebrew, Postgres.app.
 SEARCH_GLOBS: tuple[str, ...] = (
     "/usr/lib/postgresql/*/bin",
     "/usr/pgsql-*/bin",
@@ -48,7 +48,7 @@ def major_of(version: str) -> str:
 
 
 def parse_version(text: str) -> str | None:
-    """The version in `pg_dump --version` output, e.g. `15.4` from `pg_dump (PostgreSQL) 15.4 (Debian ...)`."""
+    """The version in `pg_dump --version` output: `15.4` from `pg_dump (PostgreSQL) 15.4 (Debian ...)`."""
     match = _VERSION.search(text)
     return match.group(1) if match else None
 
@@ -94,8 +94,8 @@ def probe(path: Path, env: Mapping[str, str] | None = None) -> PgDump | None:
 
 def candidates(path_env: str | None = None, search: Sequence[str] | None = None) -> list[Path]:
     """Every executable `pg_dump` on PATH, then in the standard install locations, without duplicates."""
-    dirs: list[str] = [d for d in (path_env if path_env is not None else os.environ.get("PATH", "")).split(os.pathsep)
-                       if d]
+    path_value = path_env if path_env is not None else os.environ.get("PATH", "")
+    dirs = [d for d in path_value.split(os.pathsep) if d]
     for pattern in SEARCH_GLOBS if search is None else search:
         dirs += sorted(glob.glob(pattern), key=_version_key, reverse=True)
     found: list[Path] = []
@@ -148,7 +148,7 @@ def find_pg_dump(
         if path is None:
             raise CollectorError(
                 f"schema.pg_dump {explicit!r} was not found",
-                hint=f"point `schema.pg_dump` at an existing pg_dump {major}, or remove it to search automatically",
+                hint=f"point `schema.pg_dump` at an existing pg_dump {major}, or remove it to search for one",
             )
         found = probe(path, env)
         if found is None:

@@ -225,13 +225,13 @@ def _name_status(raw: bytes) -> list[dict[str, Any]]:
     return sorted(files, key=lambda e: (e["path"], e["status"]))
 
 
-def _open(path: Path, scratch: Path) -> tuple[_Git, Path, bool]:
+def _open(path: Path, scratch: Path, base_env: Mapping[str, str]) -> tuple[_Git, Path, bool]:
     """Find the top of the checkout at `path`; returns the runner, the top and whether it is shallow."""
     if not path.exists():
         raise CollectorError(f"{path} does not exist", hint="fix the `path` option of the git collector")
     if not path.is_dir():
         raise CollectorError(f"{path} is not a directory", hint="point `path` at the checkout's folder")
-    env = _git_env(os.environ)
+    env = _git_env(base_env)
     if shutil.which("git", path=env.get("PATH")) is None:
         raise CollectorError(
             "git is not installed", hint="install git (e.g. `apt-get install git`) or put it on PATH"
@@ -404,7 +404,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     base = options.get("base")
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="git-", dir=ctx.scratch))
-    git, top, shallow = _open(path, scratch)
+    git, top, shallow = _open(path, scratch, ctx.env or os.environ)
 
     try:
         status_outputs, clean = _status(git)

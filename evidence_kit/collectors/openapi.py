@@ -77,7 +77,7 @@ for part in attr.split("."):
     obj = getattr(obj, part)
 openapi = getattr(obj, "openapi", None)
 if not callable(openapi):
-    sys.stderr.write(f"TypeError: {target} is a {type(obj).__name__}, not an app with an openapi() method\\n")
+    sys.stderr.write(f"TypeError: {target} is of type {type(obj).__name__}, not an app with openapi()\\n")
     sys.stderr.flush()
     os._exit(3)
 data = json.dumps(openapi()).encode()

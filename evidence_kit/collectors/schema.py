@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 NAME = "schema"
 DEFAULT_TIMEOUT_S = 300.0
 
-_TABLE_NAMES: dict[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True}
+_TABLE_NAMES: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1},
+    "uniqueItems": True,
+}
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -33,7 +37,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         },
         "row_counts": {
             **_TABLE_NAMES,
-            "description": "Tables (`name` or `schema.name`) whose rows are counted exactly into row_counts.json.",
+            "description": "Tables (`name` or `schema.name`) to count rows of exactly (row_counts.json).",
         },
         "describe": {
             **_TABLE_NAMES,
@@ -45,7 +49,11 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "description": "pg_dump to run (a path, relative to evidence.yaml, or a name on PATH); "
             "default: the one matching the server's major version.",
         },
-        "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds pg_dump may run (default 300)."},
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "Seconds pg_dump may run (default 300).",
+        },
     },
 }
 
@@ -96,7 +104,8 @@ SELECT con.conrelid, con.conname, con.contype,
              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
        rn.nspname, rc.relname,
        ARRAY(SELECT a.attname FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord),
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
+             ORDER BY k.ord),
        con.confdeltype, con.confupdtype,
        CASE WHEN con.contype IN ('c', 'x') THEN pg_catalog.pg_get_constraintdef(con.oid, true) END
 FROM t
@@ -147,7 +156,7 @@ WHERE {_SCHEMA_FILTER} AND {_not_extension_member("pg_class", "c")}
 """
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # The normalized description, shared by both dialects.
 
 
@@ -165,6 +174,9 @@ def _new_table(schema: str, name: str) -> Table:
     }
 
 
+_LISTS = ("unique_constraints", "indexes", "foreign_keys", "check_constraints", "exclusion_constraints")
+
+
 def _by_name(item: Mapping[str, Any]) -> tuple[str, str]:
     return (item.get("name") or "", json.dumps(item, sort_keys=True))
 
@@ -173,7 +185,7 @@ def _finish(dialect: str, version: str, schemas: list[str], tables: Iterable[Tab
             enums: list[dict[str, Any]], sequences: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(tables, key=lambda t: (t["schema"], t["name"]))
     for table in ordered:
-        for key in ("unique_constraints", "indexes", "foreign_keys", "check_constraints", "exclusion_constraints"):
+        for key in _LISTS:
             table[key].sort(key=_by_name)
     return {
         "dialect": dialect,
@@ -198,7 +210,7 @@ def render_json(model: Mapping[str, Any]) -> bytes:
 def render_tables(model: Mapping[str, Any]) -> bytes:
     """The `Tables in database:` listing with a count line."""
     names = [qualified(t, model["dialect"]) for t in model["tables"]]
-    lines = ["Tables in database:", *(f"  {n}" for n in names)] if names else ["Tables in database:", "  (none)"]
+    lines = ["Tables in database:", *(f"  {n}" for n in names or ["(none)"])]
     lines += ["", f"{len(names)} table{'' if len(names) == 1 else 's'}"]
     return ("\n".join(lines) + "\n").encode()
 
@@ -206,42 +218,59 @@ def render_tables(model: Mapping[str, Any]) -> bytes:
 def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     rule = ["-" * w for w in widths]
-    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, rule, *rows]]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in [header, rule, *rows]]
 
 
 def _cols(columns: Sequence[str]) -> str:
     return f"({', '.join(columns)})"
 
 
+def _default(column: Mapping[str, Any]) -> str:
+    if column["default"] is not None:
+        return str(column["default"])
+    if column["generated"] is not None:
+        return f"GENERATED ({column['generated']})"
+    return f"IDENTITY {column['identity'].upper()}" if column["identity"] else ""
+
+
+def _named(item: Mapping[str, Any], rest: str) -> str:
+    return f"{item['name']} {rest}" if item["name"] else rest
+
+
+def _index_line(index: Mapping[str, Any]) -> str:
+    parts = [index["name"], "UNIQUE" if index["unique"] else "", index["method"] or ""]
+    parts.append(_cols(index["columns"]))
+    if index["include"]:
+        parts.append(f"INCLUDE {_cols(index['include'])}")
+    if index["where"]:
+        parts.append(f"WHERE {index['where']}")
+    return " ".join(p for p in parts if p)
+
+
+def _fk_line(fk: Mapping[str, Any], dialect: str) -> str:
+    ref = fk["references"]
+    target = ref["table"] if dialect == "sqlite" else f"{ref['schema']}.{ref['table']}"
+    return (
+        _named(fk, f"{_cols(fk['columns'])} REFERENCES {target} {_cols(ref['columns'])} ")
+        + f"ON DELETE {fk['on_delete']} ON UPDATE {fk['on_update']}"
+    )
+
+
 def render_describe(table: Mapping[str, Any], dialect: str) -> bytes:
     """A per-table structure listing: columns in ordinal order, then keys, indexes and constraints."""
-    rows = [
-        [c["name"], c["type"], "YES" if c["nullable"] else "NO",
-         c["default"] if c["default"] is not None else (f"GENERATED ({c['generated']})" if c["generated"] else "")]
-        for c in table["columns"]
-    ]
+    rows = [[c["name"], c["type"], "YES" if c["nullable"] else "NO", _default(c)] for c in table["columns"]]
     lines = [f"Table: {qualified(table, dialect)}", ""]
     lines += _aligned(["Column Name", "Data Type", "Nullable", "Default"], rows)
     pk = table["primary_key"]
     if pk:
-        lines += ["", f"Primary key: {pk['name'] or '(unnamed)'} {_cols(pk['columns'])}"]
-    sections: list[tuple[str, list[str]]] = [
-        ("Unique constraints", [f"{u['name'] or '(unnamed)'} {_cols(u['columns'])}" for u in table["unique_constraints"]]),
-        ("Indexes", [
-            " ".join(filter(None, [
-                i["name"], "UNIQUE" if i["unique"] else "", i["method"] or "", _cols(i["columns"]),
-                f"INCLUDE {_cols(i['include'])}" if i["include"] else "", f"WHERE {i['where']}" if i["where"] else "",
-            ]))
-            for i in table["indexes"]
-        ]),
-        ("Foreign keys", [
-            f"{f['name'] or '(unnamed)'} {_cols(f['columns'])} REFERENCES "
-            f"{f['references']['table'] if dialect == 'sqlite' else f['references']['schema'] + '.' + f['references']['table']}"
-            f" {_cols(f['references']['columns'])} ON DELETE {f['on_delete']} ON UPDATE {f['on_update']}"
-            for f in table["foreign_keys"]
-        ]),
-        ("Check constraints", [f"{c['name'] or '(unnamed)'} {c['definition']}" for c in table["check_constraints"]]),
-        ("Exclusion constraints", [f"{x['name']} {x['definition']}" for x in table["exclusion_constraints"]]),
+        lines += ["", f"Primary key: {_named(pk, _cols(pk['columns']))}"]
+    sections = [
+        ("Unique constraints", [_named(u, _cols(u["columns"])) for u in table["unique_constraints"]]),
+        ("Indexes", [_index_line(i) for i in table["indexes"]]),
+        ("Foreign keys", [_fk_line(f, dialect) for f in table["foreign_keys"]]),
+        ("Check constraints", [_named(c, c["definition"]) for c in table["check_constraints"]]),
+        ("Exclusion constraints", [_named(x, x["definition"]) for x in table["exclusion_constraints"]]),
     ]
     for title, items in sections:
         if items:
@@ -262,12 +291,12 @@ def resolve(wanted: str, model: Mapping[str, Any]) -> Table | str:
     if public:
         return public[0]
     if bare:
-        return f"table {wanted!r} is ambiguous ({', '.join(qualified(t, model['dialect']) for t in bare)}); " \
-            "name it as schema.name"
+        listed = ", ".join(qualified(t, model["dialect"]) for t in bare)
+        return f"table {wanted!r} is ambiguous ({listed}); name it as schema.name"
     return f"table {wanted!r} not found"
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # PostgreSQL
 
 
@@ -277,7 +306,9 @@ def server_version(conn: psycopg.Connection[Any]) -> str:
     if shown:
         return shown.split()[0]
     num = conn.info.server_version
-    return f"{num // 10000}.{num % 10000}" if num >= 100000 else f"{num // 10000}.{num // 100 % 100}.{num % 100}"
+    if num >= 100000:
+        return f"{num // 10000}.{num % 10000}"
+    return f"{num // 10000}.{num // 100 % 100}.{num % 100}"
 
 
 def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | None = None) -> dict[str, Any]:
@@ -285,6 +316,9 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
     num = conn.info.server_version
     params = {"schemas": list(schemas) if schemas else None}
     run = conn.execute
+    # NOTE: with only pg_catalog on the search path every type, default and expression is schema-qualified,
+    # so the description does not depend on the user's search_path (pg_dump does the same).
+    run("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)")
     found_schemas = [r[0] for r in run(_SCHEMAS_SQL, params).fetchall()]
     tables: dict[int, Table] = {oid: _new_table(s, n) for oid, s, n in run(_TABLES_SQL, params).fetchall()}
 
@@ -327,17 +361,20 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
         _INDEXES_SQL.format(nkeyatts=nkeyatts), params
     ).fetchall():
         keys = [d + _ordering(options[k] if k < len(options) else 0) for k, d in enumerate(defs[:nkey])]
-        tables[relid]["indexes"].append(
-            {"name": name, "unique": unique, "method": method, "columns": keys, "include": defs[nkey:], "where": where}
-        )
+        tables[relid]["indexes"].append({
+            "name": name, "unique": unique, "method": method, "columns": keys, "include": defs[nkey:],
+            "where": where,
+        })
 
     enums = [{"schema": s, "name": n, "values": list(v)} for s, n, v in run(_ENUMS_SQL, params).fetchall()]
     sequences = [
         {
             "schema": s, "name": n, "type": type_, "start": start, "increment": inc, "min": low, "max": high,
-            "cache": cache, "cycle": cycle, "owned_by": f"{os_}.{ot}.{oc}" if ot else None, "identity": dep == "i",
+            "cache": cache, "cycle": cycle, "identity": dep == "i",
+            "owned_by": f"{o_schema}.{o_table}.{o_column}" if o_table else None,
         }
-        for s, n, type_, start, inc, low, high, cache, cycle, os_, ot, oc, dep in run(_SEQUENCES_SQL, params).fetchall()
+        for s, n, type_, start, inc, low, high, cache, cycle, o_schema, o_table, o_column, dep
+        in run(_SEQUENCES_SQL, params).fetchall()
     ]
     return _finish("postgresql", server_version(conn), found_schemas, tables.values(), enums, sequences)
 
@@ -366,7 +403,9 @@ def _pg_row_counts(conn: psycopg.Connection[Any], model: Mapping[str, Any], name
         if isinstance(table, str):
             errors.append(table)
             continue
-        query = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(table["schema"]), sql.Identifier(table["name"]))
+        query = sql.SQL("SELECT count(*) FROM {}.{}").format(
+            sql.Identifier(table["schema"]), sql.Identifier(table["name"])
+        )
         try:
             # NOTE: a savepoint per table, so one failing count (timeout, permission) spares the others.
             with conn.transaction():
@@ -393,20 +432,22 @@ def _pg_dump_argv(url: str) -> tuple[list[str], str | None]:
     params = {k: str(v) for k, v in conninfo_to_dict(db.libpq_url(url)).items() if v is not None}
     password = params.pop("password", None)
     flags = {"host": "--host", "port": "--port", "user": "--username", "dbname": "--dbname"}
-    if set(params) <= set(flags):
+    dbname = params.get("dbname", "")
+    if set(params) <= set(flags) and "=" not in dbname and not dbname.startswith("postgres"):
         return [f"{flags[k]}={params[k]}" for k in flags if k in params], password
-    # NOTE: other parameters (sslmode, options, ...) only travel in a connection string, still without password.
+    # NOTE: other parameters (sslmode, options, ...) travel in a connection string, still without password.
     return [f"--dbname={make_conninfo('', **params)}"], password
 
 
 # NOTE: pg_dump since 17.6/16.10/15.14/14.19/13.22 brackets its script in `\restrict KEY` / `\unrestrict KEY`
 # with a random KEY, which would make every dump differ. The key is replaced by one derived from the dump
 # itself: stable for identical schemas, still unguessable for whoever wrote the objects being dumped.
+_DUMP_TITLE = "Schema DDL (pg_dump --schema-only)"
 _RESTRICT = re.compile(rb"^\\restrict ([A-Za-z0-9]+)\r?\n?$")
 
 
 def stable_dump(src: Path, dest: Path) -> Path:
-    """`src` with pg_dump's random `\\restrict` key replaced by a content-derived one; `src` if it has none."""
+    """`src` with pg_dump's random `\\restrict` key swapped for a content-derived one; `src` if none."""
     key: bytes | None = None
     derived = hashlib.sha256()
     with src.open("rb") as f:
@@ -423,11 +464,15 @@ def stable_dump(src: Path, dest: Path) -> Path:
     return dest
 
 
+def _dump_error(message: str) -> Output:
+    return Output("schema.sql", _DUMP_TITLE, media_type="application/sql", data=b"", status="error",
+                  message=message)
+
+
 def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str] | None,
                     options: Mapping[str, Any]) -> Output:
     import os
 
-    title = "Schema DDL (pg_dump --schema-only)"
     env = dict(ctx.env or os.environ)
     explicit = options.get("pg_dump")
     if explicit and ("/" in explicit) and not Path(explicit).expanduser().is_absolute():
@@ -435,8 +480,7 @@ def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str]
     try:
         found = pgdump.find_pg_dump(version, explicit=explicit, path_env=env.get("PATH", ""), env=env)
     except CollectorError as exc:
-        message = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
-        return Output("schema.sql", title, media_type="application/sql", data=b"", status="error", message=message)
+        return _dump_error(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
     args, password = _pg_dump_argv(url)
     argv = [str(found.path), "--schema-only", "--no-owner", "--no-privileges", "--no-password", *args]
     argv += [f'--schema="{s.replace(chr(34), chr(34) * 2)}"' for s in schemas or ()]
@@ -447,7 +491,7 @@ def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str]
     try:
         result = proc.run(argv, scratch=ctx.scratch, label="pg_dump", env=env, timeout=timeout)
     except CollectorError as exc:
-        return Output("schema.sql", title, media_type="application/sql", data=b"", status="error", message=exc.message)
+        return _dump_error(exc.message)
     status: Status = "ok"
     message: str | None = None
     if result.timed_out:
@@ -459,7 +503,7 @@ def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str]
         message = "pg_dump output was cut at the size cap"
     source = stable_dump(result.stdout, ctx.scratch / "schema.sql") if status == "ok" else result.stdout
     return Output(
-        "schema.sql", title, media_type="application/sql", source=source, argv=result.argv,
+        "schema.sql", _DUMP_TITLE, media_type="application/sql", source=source, argv=result.argv,
         exit_code=result.exit_code, status=status, started=result.started, finished=result.finished,
         duration_s=result.duration_s, truncated=result.stdout_truncated, message=message,
     )
@@ -480,7 +524,7 @@ def _collect_postgres(ctx: Context, url: str, options: Mapping[str, Any]) -> lis
         try:
             model = postgres_catalog(conn, schemas)
         except psycopg.Error as exc:
-            catalog_error = f"reading the schema from the catalogs of {db.safe(url)} failed: {_first_line(exc)}"
+            catalog_error = f"reading the catalogs of {db.safe(url)} failed: {_first_line(exc)}"
         else:
             missing = sorted(set(schemas or ()) - set(model["schemas"]))
             note = f"schema(s) not found: {', '.join(missing)}" if missing else None
@@ -495,14 +539,14 @@ def _collect_postgres(ctx: Context, url: str, options: Mapping[str, Any]) -> lis
         if dump.status != "ok":
             raise CollectorError(
                 f"{catalog_error}; pg_dump: {dump.message}",
-                hint="check that the database user may read the system catalogs and that pg_dump matches the server",
+                hint="check that the database user may read the system catalogs, and the pg_dump message",
             )
         outputs.append(Output("schema.json", "Normalized schema description", media_type="application/json",
                               data=b"", status="error", message=catalog_error))
     return outputs
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Shared output assembly
 
 
@@ -519,7 +563,8 @@ def _file_name(name: str) -> str:
 
 def _model_outputs(model: Mapping[str, Any], options: Mapping[str, Any], started: str, t0: float,
                    note: str | None) -> list[Output]:
-    timing: dict[str, Any] = {"started": started, "finished": proc.utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
+    duration = round(time.monotonic() - t0, 3)
+    timing: dict[str, Any] = {"started": started, "finished": proc.utcnow(), "duration_s": duration}
     outputs = [
         Output("schema.json", "Normalized schema description", media_type="application/json",
                data=render_json(model), status="error" if note else "ok", message=note, **timing),
@@ -537,7 +582,7 @@ def _model_outputs(model: Mapping[str, Any], options: Mapping[str, Any], started
     return outputs
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # SQLite
 
 
@@ -651,8 +696,8 @@ def _index_sql(text: str) -> tuple[list[str], str | None]:
         return [], None
     close, items = _group(tokens, opening)
     exprs = [_span(text, tokens, a, b) for a, b in items]
-    if close + 1 < len(tokens) and tokens[close + 1][0].upper() == "WHERE":
-        return exprs, text[tokens[close + 2][1]:].strip().rstrip(";").strip() if close + 2 < len(tokens) else None
+    if close + 2 < len(tokens) and tokens[close + 1][0].upper() == "WHERE":
+        return exprs, text[tokens[close + 2][1]:].strip().rstrip(";").strip()
     return exprs, None
 
 
@@ -670,7 +715,8 @@ def sqlite_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
     pk_columns: dict[str, list[tuple[int, str]]] = {}
     for table, name, type_, notnull, default, pk, hidden in run(
         "SELECT m.name, c.name, c.type, c.\"notnull\", c.dflt_value, c.pk, c.hidden "
-        f"FROM sqlite_master AS m JOIN pragma_table_xinfo(m.name) AS c WHERE {_SQLITE_TABLES} ORDER BY m.name, c.cid"
+        f"FROM sqlite_master AS m JOIN pragma_table_xinfo(m.name) AS c WHERE {_SQLITE_TABLES} "
+        "ORDER BY m.name, c.cid"
     ).fetchall():
         if hidden == 1:
             continue
@@ -685,11 +731,12 @@ def sqlite_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
         tables[table]["primary_key"] = {"name": parsed[table].pk_name, "columns": names}
         without_rowid = "WITHOUT ROWID" in " ".join((sources[table] or "").upper().split())
         for col in tables[table]["columns"]:
-            # NOTE: SQLite lets NULL into primary keys except an INTEGER PRIMARY KEY (the rowid) and WITHOUT ROWID.
-            if col["name"] in names and (without_rowid or (len(names) == 1 and col["type"].upper() == "INTEGER")):
+            rowid = len(names) == 1 and col["type"].upper() == "INTEGER"
+            # NOTE: SQLite lets NULL into a primary key unless it is the rowid or the table is WITHOUT ROWID.
+            if col["name"] in names and (without_rowid or rowid):
                 col["nullable"] = False
 
-    index_sql = {n: s for n, s in run("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    index_sql = dict(run("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
     index_cols: dict[str, list[tuple[int, str | None, bool]]] = {}
     for index, cid, name, desc, key in run(
         "SELECT il.name, ic.cid, ic.name, ic.\"desc\", ic.key FROM sqlite_master AS m "
@@ -704,7 +751,7 @@ def sqlite_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
     ).fetchall():
         exprs, where = _index_sql(index_sql.get(index) or "")
         keys = [
-            (name if name is not None else (exprs[i] if i < len(exprs) else "?")) + (" DESC" if desc and name else "")
+            f"{name} DESC" if name and desc else name or (exprs[i] if i < len(exprs) else "?")
             for i, (_, name, desc) in enumerate(index_cols.get(index, []))
         ]
         if origin == "u":
@@ -746,7 +793,8 @@ def sqlite_ddl(conn: sqlite3.Connection) -> bytes:
     """The CREATE statements stored in sqlite_master: tables, indexes, views, triggers, each by name."""
     order = {"table": 0, "index": 1, "view": 2, "trigger": 3}
     rows = conn.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        "SELECT type, name, sql FROM sqlite_master "
+        "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
     ).fetchall()
     rows.sort(key=lambda r: (order.get(r[0], 9), r[1]))
     return "".join(f"{sql.strip().rstrip(';')};\n\n" for _, _, sql in rows).encode()
@@ -763,13 +811,13 @@ def _collect_sqlite(ctx: Context, url: str, options: Mapping[str, Any]) -> list[
             ddl = sqlite_ddl(conn)
         except sqlite3.Error as exc:
             raise CollectorError(
-                f"cannot read the schema of SQLite database {db.sqlite_path(url, ctx.root)}: {_first_line(exc)}",
+                f"cannot read the schema of {db.sqlite_path(url, ctx.root)}: {_first_line(exc)}",
                 hint="check that the file is a SQLite database and readable",
             ) from exc
         outputs = _model_outputs(model, options, started, t0, None)
         finished = proc.utcnow()
-        outputs.insert(0, Output("schema.sql", "Schema DDL (sqlite_master)", media_type="application/sql", data=ddl,
-                                 started=started, finished=finished))
+        outputs.insert(0, Output("schema.sql", "Schema DDL (sqlite_master)", media_type="application/sql",
+                                 data=ddl, started=started, finished=finished))
         names = _names(options.get("row_counts"))
         if names:
             started, t0 = proc.utcnow(), time.monotonic()
@@ -782,7 +830,8 @@ def _collect_sqlite(ctx: Context, url: str, options: Mapping[str, Any]) -> list[
                     continue
                 quoted = '"' + str(table["name"]).replace('"', '""') + '"'
                 try:
-                    counts[table["name"]] = int(conn.execute(f"SELECT count(*) FROM main.{quoted}").fetchone()[0])
+                    row = conn.execute(f"SELECT count(*) FROM main.{quoted}").fetchone()
+                    counts[table["name"]] = int(row[0])
                 except sqlite3.Error as exc:
                     errors.append(f"{table['name']}: {_first_line(exc)}")
             outputs.append(_counts_output(counts, errors, started, t0))
@@ -791,11 +840,11 @@ def _collect_sqlite(ctx: Context, url: str, options: Mapping[str, Any]) -> list[
         conn.close()
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 
 
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
-    """Describe the database's schema: DDL, normalized JSON, table list, optional row counts and table listings."""
+    """Describe the database schema: DDL, normalized JSON, table list, row counts and table listings."""
     url = ctx.database_url
     if not url:
         raise CollectorError(

@@ -334,3 +334,22 @@ def test_deterministic(repo: Path, tmp_path: Path) -> None:
     assert len(first) == 9
     for name in first:
         assert content(first[name]) == content(second[name]), name
+
+
+def test_options_schema_is_valid() -> None:
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(git_collector.OPTIONS_SCHEMA)
+    validator = jsonschema.Draft202012Validator(git_collector.OPTIONS_SCHEMA)
+    assert validator.is_valid({"path": ".", "log": 5, "base": "origin/main", "diff_max_bytes": 1000})
+    assert not validator.is_valid({"base": "--output=/tmp/x"})
+    assert not validator.is_valid({"bogus": 1})
+    assert all("description" in prop for prop in git_collector.OPTIONS_SCHEMA["properties"].values())
+
+
+def test_context_env_is_used(repo: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    ctx = Context(root=repo, scratch=tmp_path / "scratch", env={"PATH": str(empty)})
+    with pytest.raises(CollectorError, match="git is not installed"):
+        git_collector.collect(ctx, {})

@@ -1,0 +1,51 @@
+"""The config reference in Markdown, made from the JSON Schemas so the README cannot drift."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _type(prop: dict[str, Any]) -> str:
+    if "oneOf" in prop:
+        return " or ".join(_type(p) for p in prop["oneOf"])
+    kind = prop.get("type", "any")
+    if isinstance(kind, list):
+        return " or ".join(kind)
+    if kind == "array":
+        return f"list of {_type(prop.get('items', {}))}"
+    return str(kind)
+
+
+def _rows(props: dict[str, Any], prefix: str, required: list[str]) -> list[str]:
+    rows = []
+    for name, prop in props.items():
+        desc = prop.get("description", "").replace("|", "\\|")
+        if "default" in prop:
+            desc = desc or f"Default {json.dumps(prop['default'])}."
+        star = " (required)" if name in required else ""
+        rows.append(f"| `{prefix}{name}` | {_type(prop)} | {desc}{star} |")
+        items = prop.get("items", {})
+        if isinstance(items, dict) and items.get("properties"):
+            rows += _rows(items["properties"], f"{prefix}{name}[].", items.get("required", []))
+    return rows
+
+
+def markdown() -> str:
+    """Tables of every top-level key and every collector option, with types and descriptions."""
+    from evidence_kit.collectors import COLLECTORS
+    from evidence_kit.config import schema
+
+    top = schema()
+    lines = ["| key | type | meaning |", "|---|---|---|"]
+    for name, prop in top["properties"].items():
+        lines.append(f"| `{name}` | {_type(prop) if name != 'collectors' else 'mapping'} | "
+                     f"{prop.get('description', '')}{' (required)' if name in top['required'] else ''} |")
+        if prop.get("properties") and name != "collectors":
+            lines += _rows(prop["properties"], f"{name}.", prop.get("required", []))
+    for name, module in COLLECTORS.items():
+        doc = (module.__doc__ or "").strip().splitlines()[0]
+        lines += ["", f"#### `collectors.{name}`", "", doc, "", "| option | type | meaning |", "|---|---|---|"]
+        options = module.OPTIONS_SCHEMA
+        lines += _rows(dict(options.get("properties", {})), "", list(options.get("required", [])))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,173 @@
+"""The `evidence` commands through typer's runner and once end to end as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evidence_kit.cli import app
+
+runner = CliRunner()
+
+
+def service(tmp_path: Path, commands: str = "", extra: str = "") -> Path:
+    (tmp_path / "logs").mkdir(exist_ok=True)
+    (tmp_path / "logs" / "worker.log").write_text("2026-01-01 INFO jobs_service.worker - claimed job 1\n")
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text(
+        f"""
+service: demo
+phase: "1"
+output: out
+collectors:
+  command:
+    commands:
+      - name: proof
+        run: "echo === VALIDATION PASSED ==="
+{commands}
+  files:
+    sets:
+      - name: logs
+        glob: logs/*.log
+{extra}
+"""
+    )
+    return cfg
+
+
+def bundles(tmp_path: Path) -> list[Path]:
+    return sorted(p for p in (tmp_path / "out").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def test_collect_then_verify_json(tmp_path: Path) -> None:
+    cfg = service(tmp_path)
+    res = runner.invoke(app, ["collect", "--config", str(cfg), "--json", "--archive"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["ok"] and summary["artifacts"] == 3
+    assert {c["name"] for c in summary["collectors"]} == {"command", "files"}
+    assert Path(summary["archive"]).is_file()
+    for target in (summary["bundle"], summary["archive"]):
+        res = runner.invoke(app, ["verify", target, "--json"])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["ok"] is True
+
+
+def test_only_and_skip(tmp_path: Path) -> None:
+    cfg = service(tmp_path)
+    res = runner.invoke(app, ["collect", "-c", str(cfg), "--json", "--only", "files"])
+    assert [c["name"] for c in json.loads(res.stdout)["collectors"]] == ["files"]
+    res = runner.invoke(app, ["collect", "-c", str(cfg), "--json", "--skip", "files"])
+    assert [c["name"] for c in json.loads(res.stdout)["collectors"]] == ["command"]
+
+
+def test_unknown_collector_is_a_usage_error(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["collect", "-c", str(service(tmp_path)), "--only", "gti"])
+    assert res.exit_code == 2
+    assert "unknown collector: gti" in res.output and "choose from:" in res.output
+
+
+def test_strict_turns_a_failed_collector_into_exit_1(tmp_path: Path) -> None:
+    cfg = service(tmp_path, commands="      - name: broken\n        run: 'exit 7'\n")
+    assert runner.invoke(app, ["collect", "-c", str(cfg)]).exit_code == 0
+    res = runner.invoke(app, ["collect", "-c", str(cfg), "--strict"])
+    assert res.exit_code == 1
+    assert "command: failed" in res.output
+
+
+def test_invalid_config_exits_2_with_every_problem(tmp_path: Path) -> None:
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text("phase: 1\ncollectors:\n  files: {sets: [{name: x}]}\n  git: {log: -}\n")
+    res = runner.invoke(app, ["collect", "-c", str(cfg)])
+    assert res.exit_code == 2
+    assert "3 problems" in res.output
+    assert "'service' is a required property" in res.output and "'glob' is a required property" in res.output
+
+
+def test_verify_tampered_bundle_exits_1(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["collect", "-c", str(service(tmp_path)), "--json"])
+    bundle = Path(json.loads(res.stdout)["bundle"])
+    log = next((bundle / "data" / "files").rglob("*.log"))
+    log.write_text("edited\n")
+    res = runner.invoke(app, ["verify", str(bundle)])
+    assert res.exit_code == 1
+    assert "NOT verified" in res.output and "modified: data/files/logs/logs/worker.log" in res.output
+    res = runner.invoke(app, ["pack", str(bundle)])
+    assert res.exit_code == 1 and "refusing to pack" in res.output
+
+
+def test_pack_twice_gives_identical_bytes(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["collect", "-c", str(service(tmp_path)), "--json"])
+    bundle = json.loads(res.stdout)["bundle"]
+    a = runner.invoke(app, ["pack", bundle, "--out", str(tmp_path / "a.tar.gz")])
+    b = runner.invoke(app, ["pack", bundle, "--out", str(tmp_path / "b.tar.gz")])
+    assert a.exit_code == b.exit_code == 0
+    assert (tmp_path / "a.tar.gz").read_bytes() == (tmp_path / "b.tar.gz").read_bytes()
+
+
+def test_two_collects_of_the_same_state_have_identical_artifact_digests(tmp_path: Path) -> None:
+    cfg = service(tmp_path)
+    digests = []
+    for _ in range(2):
+        res = runner.invoke(app, ["collect", "-c", str(cfg), "--json"])
+        manifest = json.loads((Path(json.loads(res.stdout)["bundle"]) / "manifest.json").read_text())
+        digests.append({a["path"]: a["sha256"] for a in manifest["artifacts"]})
+    assert digests[0] == digests[1] and len(digests[0]) == 3
+
+
+def test_missing_bundle_is_a_clear_error(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["verify", str(tmp_path / "nope")])
+    assert res.exit_code == 1 and "does not exist" in res.output
+
+
+def test_end_to_end_subprocess_and_sigkill_leaves_nothing(tmp_path: Path) -> None:
+    cfg = service(tmp_path, commands="      - name: slow\n        run: 'sleep 30'\n")
+    proc = subprocess.Popen([sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not list((tmp_path / "out").glob(".evidence-partial-*")):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert bundles(tmp_path) == [] and not list((tmp_path / "out").glob("*.tar.gz"))
+    # The next collect sweeps the dead run's partial folder and publishes a complete bundle.
+    cfg = service(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(bundles(tmp_path)) == 1
+    assert not list((tmp_path / "out").glob(".evidence-partial-*"))
+    assert "bundle  " in done.stdout
+
+
+def test_sigterm_interrupts_cleanly(tmp_path: Path) -> None:
+    cfg = service(tmp_path, commands="      - name: slow\n        run: 'sleep 30'\n")
+    proc = subprocess.Popen([sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not list((tmp_path / "out").glob(".evidence-partial-*")):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b"no bundle was written" in err
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["--help", "collect --help", "verify --help", "pack --help"])
+def test_readme_shows_the_real_help(command: str) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    res = runner.invoke(app, command.split(), env={"COLUMNS": "100", "TERM": "dumb"})
+    assert res.exit_code == 0
+    block = f"$ evidence {command}\n{res.stdout.rstrip()}\n"
+    assert block in readme, f"README is missing the current output of `evidence {command}`:\n{block}"

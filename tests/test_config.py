@@ -1,0 +1,77 @@
+"""evidence.yaml: valid configs load; broken ones report every problem with its path and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evidence_kit.config import load
+from evidence_kit.errors import EvidenceError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "evidence.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_minimal_config_loads_with_defaults(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, "service: jobs\nphase: 3.6\ncollectors:\n  git: true\n  files: false\n"))
+    assert cfg.service == "jobs" and cfg.phase == "3.6"
+    assert dict(cfg.collectors) == {"git": {}}
+    assert cfg.output == tmp_path.resolve() / ".evidence"
+
+
+def test_database_url_comes_from_the_environment_else_the_default(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, "service: s\ndatabase:\n  url_env: JOBS_DB\n  default: sqlite:///jobs.db\n"))
+    assert cfg.database_url({}) == "sqlite:///jobs.db"
+    assert cfg.database_url({"JOBS_DB": "postgresql://u@h/d"}) == "postgresql://u@h/d"
+
+
+def test_every_problem_is_reported_at_once_with_path_and_fix(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+phase: [1]
+outptu: x
+database:
+  default: postgresql://app:hunter2@db/jobs
+collectors:
+  git:
+    log: ten
+  nosuch: true
+  command:
+    commands:
+      - name: proof
+""",
+    )
+    with pytest.raises(EvidenceError) as err:
+        load(path)
+    details = "\n".join(err.value.details)
+    assert len(err.value.details) >= 6, details
+    assert f"{path}: (top level): 'service' is a required property — fix: add `service:`" in details
+    assert "(top level): Additional properties are not allowed ('outptu' was unexpected)" in details
+    assert "phase:" in details
+    assert "database.default:" in details and "without a password" in details
+    assert "collectors.git.log: 'ten' is not of type 'integer'" in details
+    assert "collectors: Additional properties are not allowed ('nosuch' was unexpected)" in details
+    assert "collectors.command.commands.0: 'run' is a required property — fix: add `run:`" in details
+    assert "hunter2" not in str(err.value).replace("postgresql://app:hunter2@db/jobs", "")
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "service: jobs\ncollectors:\n  git: {log: 3\n")
+    with pytest.raises(EvidenceError, match=r"not valid YAML at line \d+, column \d+"):
+        load(path)
+
+
+def test_missing_config_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError) as err:
+        load(tmp_path / "nope.yaml")
+    assert "nope.yaml not found" in err.value.message and "--config" in err.value.hint
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError, match="must be a mapping"):
+        load(write(tmp_path, "- a\n- b\n"))
