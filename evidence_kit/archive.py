@@ -40,9 +40,11 @@ def pack(bundle: Path, dest: Path, mtime: int = 0) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
     try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(
-            filename="", mode="wb", fileobj=raw, mtime=mtime, compresslevel=6
-        ) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=mtime, compresslevel=6) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
             for rel in _walk(bundle):
                 path = bundle / rel
                 info = tarfile.TarInfo(f"{bundle.name}/{rel}" if rel else bundle.name)
@@ -79,7 +81,11 @@ def is_archive(path: Path) -> bool:
 
 def _refusal(member: tarfile.TarInfo) -> str | None:
     name = PurePosixPath(member.name)
-    if member.name.startswith(("/", "\\")) or name.is_absolute() or (len(member.name) > 1 and member.name[1] == ":"):
+    if (
+        member.name.startswith(("/", "\\"))
+        or name.is_absolute()
+        or (len(member.name) > 1 and member.name[1] == ":")
+    ):
         return "absolute path"
     if ".." in name.parts:
         return "path leaves the archive (`..`)"
@@ -114,9 +120,11 @@ def opened(path: Path) -> Iterator[Path]:
 def _extract(path: Path, into: Path) -> Path:
     problems: list[str] = []
     try:
-        tar = tarfile.open(path, mode="r:*")
+        tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by the `with tar:` below
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise EvidenceError(f"{path} is not a readable archive: {exc}", hint="re-create it with `evidence pack`") from exc
+        raise EvidenceError(
+            f"{path} is not a readable archive: {exc}", hint="re-create it with `evidence pack`"
+        ) from exc
     with tar:
         total, count, tops = 0, 0, set()
         try:
@@ -134,7 +142,9 @@ def _extract(path: Path, into: Path) -> Path:
                 tops.add(PurePosixPath(member.name).parts[0])
                 members.append(member)
         except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise EvidenceError(f"{path} is a damaged archive: {exc}", hint="fetch the archive again") from exc
+            raise EvidenceError(
+                f"{path} is a damaged archive: {exc}", hint="fetch the archive again"
+            ) from exc
         if total > MAX_TOTAL:
             problems.append(f"unpacks to {total} bytes, more than the {MAX_TOTAL} allowed")
         if len(tops) > 1:

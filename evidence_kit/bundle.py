@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from evidence_kit import __version__
 from evidence_kit.digest import bytes_sha256
 from evidence_kit.errors import EvidenceError
-from evidence_kit.model import STATUSES, CollectorResult, Output
+from evidence_kit.model import STATUSES, CollectorResult, Output, Status
 from evidence_kit.redact import Redactor
 
 PAYLOAD = "data"
@@ -117,18 +117,18 @@ class BundleWriter:
                 data = output.data or b""
                 count = 0
                 if redact:
-                    data, count = self.redactor.bytes(data)
+                    data, count = self.redactor.mask(data)
                 sink(data)
         argv = None
         if output.argv is not None:
             argv = []
             for arg in output.argv:
-                masked, n = self.redactor.text(arg)
+                masked, n = self.redactor.mask_text(arg)
                 argv.append(masked)
                 count += n
         message = output.message
         if message is not None:
-            message, n = self.redactor.text(message)
+            message, n = self.redactor.mask_text(message)
             count += n
         record: dict[str, Any] = {
             "path": path,
@@ -200,7 +200,7 @@ class BundleWriter:
         errors = []
         collectors = []
         for res in sorted(results, key=lambda r: r.collector):
-            error = self.redactor.text(res.error)[0] if res.error else None
+            error = self.redactor.mask_text(res.error)[0] if res.error else None
             collectors.append(
                 {
                     "name": res.collector,
@@ -242,7 +242,12 @@ class BundleWriter:
             f"External-Identifier: {manifest['bundle']}\n"
             f"Payload-Oxum: {oxum}\n"
         ).encode()
-        tags = {BAGIT_TXT: BAGIT_DECLARATION, BAG_INFO: info, PAYLOAD_MANIFEST: payload, MANIFEST: dumps(manifest)}
+        tags = {
+            BAGIT_TXT: BAGIT_DECLARATION,
+            BAG_INFO: info,
+            PAYLOAD_MANIFEST: payload,
+            MANIFEST: dumps(manifest),
+        }
         for name, data in tags.items():
             (self.staging / name).write_bytes(data)
         lines = "".join(f"{bytes_sha256(tags[n])}  {n}\n" for n in sorted(tags))
@@ -272,8 +277,10 @@ class BundleWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def worst(statuses: list[str]) -> str:
+_SEVERITY: dict[Status, int] = {"ok": 0, "skipped": 1, "failed": 2, "timeout": 3, "error": 4}
+assert set(_SEVERITY) == set(STATUSES)
+
+
+def worst(statuses: list[Status]) -> Status:
     """The most severe status of several, `ok` when there are none."""
-    order = {"ok": 0, "skipped": 1, "failed": 2, "timeout": 3, "error": 4}
-    assert set(order) == set(STATUSES)
-    return max(statuses, key=lambda s: order[s], default="ok")
+    return max(statuses, key=_SEVERITY.__getitem__, default="ok")

@@ -75,12 +75,14 @@ def _progress(console: Console, plain: bool) -> Callable[[Event], None]:
             if plain:
                 console.print(f"start {event.collector}", markup=False)
             return
-        colour = colours.get(event.status, "white")
-        line = f"[{colour}]{event.status:>7}[/] {event.collector:<10} {event.artifacts:>4} artifacts  " \
-               f"{event.duration_s:6.2f} s"
+        text = (
+            f"{event.status:>7} {event.collector:<10} {event.artifacts:>4} artifacts  "
+            f"{event.duration_s:6.2f} s"
+        )
         if plain:
-            line = f"{event.status:>7} {event.collector:<10} {event.artifacts:>4} artifacts  {event.duration_s:6.2f} s"
-        console.print(line, markup=not plain)
+            console.print(text, markup=False)
+        else:
+            console.print(text, style=colours.get(event.status, "white"), markup=False)
         if event.message:
             console.print(f"        {event.message}", markup=False, style=None if plain else "dim")
 
@@ -106,12 +108,25 @@ def _print_summary(console: Console, summary: Summary) -> None:
 
 @app.command()
 def collect(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Config file.")] = Path("evidence.yaml"),
-    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this collector (repeatable).")] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip", help="Do not run this collector (repeatable).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: `output` in the config).")] = None,
+    config: Annotated[Path, typer.Option("--config", "-c", metavar="FILE", help="Config file.")] = Path(
+        "evidence.yaml"
+    ),
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", metavar="COLLECTOR", help="Run only this collector (repeatable)."),
+    ] = None,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option("--skip", metavar="COLLECTOR", help="Do not run this collector (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Output folder (default: `output` in the config)."),
+    ] = None,
     archive: Annotated[bool, typer.Option("--archive", help="Also write a deterministic .tar.gz.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+    ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any collector is not ok.")] = False,
 ) -> None:
     """Run the configured collectors and write one checksummed bundle."""
@@ -163,7 +178,7 @@ def _print_verdict(console: Console, verdict: Verdict) -> None:
 
 @app.command()
 def verify(
-    bundle: Annotated[Path, typer.Argument(help="Bundle folder or .tar.gz archive.")],
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder or .tar.gz archive.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
 ) -> None:
     """Prove a bundle complete and untouched: digests, files, manifest schema, BagIt."""
@@ -173,7 +188,9 @@ def verify(
         verdict = run_verify(bundle)
     except EvidenceError as exc:
         if as_json:
-            print(json.dumps({"bundle": bundle.name, "ok": False, "error": exc.message, "details": exc.details}))
+            print(
+                json.dumps({"bundle": bundle.name, "ok": False, "error": exc.message, "details": exc.details})
+            )
             raise typer.Exit(EXIT_FAIL) from None
         _fail(exc, EXIT_FAIL)
     if as_json:
@@ -185,8 +202,10 @@ def verify(
 
 @app.command()
 def pack(
-    bundle: Annotated[Path, typer.Argument(help="Bundle folder.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Archive path (default: BUNDLE.tar.gz).")] = None,
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Archive path (default: BUNDLE.tar.gz).")
+    ] = None,
 ) -> None:
     """Write a bundle as a deterministic .tar.gz (sorted, fixed owner/mode/mtime)."""
     from evidence_kit.archive import pack as run_pack
@@ -195,7 +214,9 @@ def pack(
     try:
         verdict = verify_dir(bundle) if bundle.is_dir() else None
         if verdict is None:
-            raise EvidenceError(f"{bundle} is not a bundle folder", hint="pass the folder `evidence collect` wrote")
+            raise EvidenceError(
+                f"{bundle} is not a bundle folder", hint="pass the folder `evidence collect` wrote"
+            )
         if not verdict.ok:
             raise EvidenceError(
                 f"{bundle} does not verify; refusing to pack it",

@@ -69,11 +69,24 @@ class Summary:
 def ci_context(env: Mapping[str, str]) -> dict[str, str | None] | None:
     """Facts about the CI run, when there is one (GitHub Actions in full, others by name)."""
     if env.get("GITHUB_ACTIONS") == "true":
-        keys = ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_REF", "GITHUB_SHA", "GITHUB_REPOSITORY",
-                "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_EVENT_NAME", "GITHUB_SERVER_URL")
+        keys = (
+            "GITHUB_RUN_ID",
+            "GITHUB_RUN_ATTEMPT",
+            "GITHUB_REF",
+            "GITHUB_SHA",
+            "GITHUB_REPOSITORY",
+            "GITHUB_WORKFLOW",
+            "GITHUB_JOB",
+            "GITHUB_EVENT_NAME",
+            "GITHUB_SERVER_URL",
+        )
         return {"provider": "github-actions", **{k.lower().removeprefix("github_"): env.get(k) for k in keys}}
-    for var, name in (("GITLAB_CI", "gitlab"), ("BUILDKITE", "buildkite"), ("CIRCLECI", "circleci"),
-                      ("JENKINS_URL", "jenkins")):
+    for var, name in (
+        ("GITLAB_CI", "gitlab"),
+        ("BUILDKITE", "buildkite"),
+        ("CIRCLECI", "circleci"),
+        ("JENKINS_URL", "jenkins"),
+    ):
         if env.get(var):
             return {"provider": name}
     if env.get("CI", "").lower() in ("true", "1"):
@@ -117,17 +130,23 @@ def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> Colle
     try:
         outputs: list[Output] = list(COLLECTORS[name].collect(ctx, options))
     except CollectorError as exc:
-        return CollectorResult(name, "error", error=exc.message, hint=exc.hint or None,
-                               duration_s=time.monotonic() - t0)
-    except Exception as exc:  # noqa: BLE001
+        return CollectorResult(
+            name, "error", error=exc.message, hint=exc.hint or None, duration_s=time.monotonic() - t0
+        )
+    except Exception as exc:
         # NOTE: a collector bug must not cost the user the other collectors' evidence.
-        return CollectorResult(name, "error", error=f"{type(exc).__name__}: {exc}",
-                               hint="this is a bug in the collector; please report it with the bundle's manifest",
-                               duration_s=time.monotonic() - t0)
+        return CollectorResult(
+            name,
+            "error",
+            error=f"{type(exc).__name__}: {exc}",
+            hint="this is a bug in the collector; please report it with the bundle's manifest",
+            duration_s=time.monotonic() - t0,
+        )
     status = worst([o.status for o in outputs])
     errors = [o.message for o in outputs if o.status == "error" and o.message]
-    return CollectorResult(name, status, tuple(outputs), error="; ".join(errors) or None,
-                           duration_s=time.monotonic() - t0)
+    return CollectorResult(
+        name, status, tuple(outputs), error="; ".join(errors) or None, duration_s=time.monotonic() - t0
+    )
 
 
 def collect(
@@ -168,8 +187,16 @@ def collect(
             for output in result.outputs:
                 writer.add(result.collector, output)
             results.append(result)
-            notify(Event("done", result.collector, result.status, len(result.outputs), result.duration_s,
-                         redactor.text(result.error)[0] if result.error else ""))
+            notify(
+                Event(
+                    "done",
+                    result.collector,
+                    result.status,
+                    len(result.outputs),
+                    result.duration_s,
+                    redactor.mask_text(result.error)[0] if result.error else "",
+                )
+            )
         pool.shutdown()
         from evidence_kit.collectors.git import head_sha
 

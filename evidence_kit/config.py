@@ -51,7 +51,8 @@ def schema() -> dict[str, Any]:
     text = resources.files("evidence_kit").joinpath("config.schema.json").read_text("utf-8")
     base: dict[str, Any] = json.loads(text)
     base["properties"]["collectors"]["properties"] = {
-        name: {"oneOf": [{"type": "boolean"}, dict(module.OPTIONS_SCHEMA)]} for name, module in COLLECTORS.items()
+        name: {"oneOf": [{"type": "boolean"}, dict(module.OPTIONS_SCHEMA)]}
+        for name, module in COLLECTORS.items()
     }
     base["properties"]["collectors"]["additionalProperties"] = False
     return base
@@ -83,7 +84,7 @@ def _fix(err: Any) -> str:
 def _best(err: Any) -> Any:
     # NOTE: for a collector given as a mapping, the mapping branch's errors say more than "not a boolean".
     if err.validator == "oneOf" and err.context and isinstance(err.instance, dict):
-        deep = [e for e in err.context if e.validator != "type" or e.absolute_path]
+        deep = [e for e in err.context if e.validator != "type" or e.relative_path]
         if deep:
             return deep
     return [err]
@@ -109,7 +110,7 @@ def load(path: Path) -> Config:
     if not path.is_file():
         raise EvidenceError(
             f"config file {path} not found",
-            hint="run in the service's folder, pass --config PATH, or write an evidence.yaml (see the README)",
+            hint="run in the service's folder, pass --config PATH, or write evidence.yaml (see the README)",
         )
     raw = path.read_bytes()
     try:
@@ -123,7 +124,9 @@ def load(path: Path) -> Config:
             hint="fix the YAML syntax (indentation, colons, quotes) at that line",
         ) from exc
     if not isinstance(data, dict):
-        raise EvidenceError(f"{path}: the top level must be a mapping of keys", hint="start with `service: NAME`")
+        raise EvidenceError(
+            f"{path}: the top level must be a mapping of keys", hint="start with `service: NAME`"
+        )
     problems = validate(data, str(path))
     if problems:
         raise EvidenceError(

@@ -49,7 +49,9 @@ def safe(url: str) -> str:
     return url
 
 
-def connect_pg(url: str, *, timeout_s: int = 10, statement_timeout_ms: int = 60_000) -> psycopg.Connection[Any]:
+def connect_pg(
+    url: str, *, timeout_s: int = 10, statement_timeout_ms: int = 60_000
+) -> psycopg.Connection[Any]:
     """A read-only PostgreSQL connection with a statement timeout; clear error when down."""
     import psycopg
 

@@ -15,7 +15,7 @@ def file_sha256(path: Path) -> tuple[str, int]:
     buf = bytearray(BUFFER)
     view = memoryview(buf)
     with path.open("rb", buffering=0) as f:
-        while n := f.readinto(buf):  # type: ignore[attr-defined]
+        while n := f.readinto(buf):
             h.update(view[:n])
             size += n
     return h.hexdigest(), size

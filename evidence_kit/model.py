@@ -62,7 +62,10 @@ class CollectorResult:
 class Collector(Protocol):
     """A collector module: a name, the JSON Schema of its options and a `collect` function."""
 
-    NAME: str
-    OPTIONS_SCHEMA: Mapping[str, Any]
+    @property
+    def NAME(self) -> str: ...
+
+    @property
+    def OPTIONS_SCHEMA(self) -> Mapping[str, Any]: ...
 
     def collect(self, ctx: Context, options: Mapping[str, Any]) -> list[Output]: ...

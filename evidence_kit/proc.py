@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,10 +27,8 @@ def kill_all() -> None:
     with _LIVE_LOCK:
         live = list(_LIVE)
     for p in live:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(p.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 @dataclass(frozen=True)
@@ -151,10 +150,8 @@ def run(
         kill_group(proc)
     else:
         # NOTE: children left behind in the group still hold the pipes open.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     for t in pumps:
         t.join(timeout=10)
     with _LIVE_LOCK:

@@ -107,7 +107,7 @@ class Redactor:
         """A redactor that also masks the values of secret-looking environment variables."""
         return cls(secret_values(os.environ if env is None else env, extra_names), patterns)
 
-    def bytes(self, data: bytes) -> tuple[bytes, int]:
+    def mask(self, data: bytes) -> tuple[bytes, int]:
         """Masked data and the number of secrets masked."""
         count = 0
         for rule in self.rules:
@@ -117,9 +117,9 @@ class Redactor:
             count += n
         return data, count
 
-    def text(self, text: str) -> tuple[str, int]:
+    def mask_text(self, text: str) -> tuple[str, int]:
         """Masked text and the number of secrets masked."""
-        data, count = self.bytes(text.encode("utf-8", errors="surrogateescape"))
+        data, count = self.mask(text.encode("utf-8", errors="surrogateescape"))
         return data.decode("utf-8", errors="surrogateescape"), count
 
     def stream(self, src: BinaryIO, sink: Callable[[bytes], None], limit: int | None = None) -> tuple[int, bool]:
@@ -144,11 +144,11 @@ class Redactor:
             if begin != -1 and b"-----END" not in data[begin:] and len(data) < _CARRY_LIMIT:
                 carry = data + carry
                 continue
-            masked, n = self.bytes(data)
+            masked, n = self.mask(data)
             count += n
             sink(masked)
         if carry:
-            masked, n = self.bytes(carry)
+            masked, n = self.mask(carry)
             count += n
             sink(masked)
         truncated = remaining is not None and remaining <= 0 and bool(src.read(1))

@@ -39,13 +39,23 @@ def markdown() -> str:
     top = schema()
     lines = ["| key | type | meaning |", "|---|---|---|"]
     for name, prop in top["properties"].items():
-        lines.append(f"| `{name}` | {_type(prop) if name != 'collectors' else 'mapping'} | "
-                     f"{prop.get('description', '')}{' (required)' if name in top['required'] else ''} |")
+        lines.append(
+            f"| `{name}` | {_type(prop) if name != 'collectors' else 'mapping'} | "
+            f"{prop.get('description', '')}{' (required)' if name in top['required'] else ''} |"
+        )
         if prop.get("properties") and name != "collectors":
             lines += _rows(prop["properties"], f"{name}.", prop.get("required", []))
     for name, module in COLLECTORS.items():
         doc = (module.__doc__ or "").strip().splitlines()[0]
-        lines += ["", f"#### `collectors.{name}`", "", doc, "", "| option | type | meaning |", "|---|---|---|"]
+        lines += [
+            "",
+            f"#### `collectors.{name}`",
+            "",
+            doc,
+            "",
+            "| option | type | meaning |",
+            "|---|---|---|",
+        ]
         options = module.OPTIONS_SCHEMA
         lines += _rows(dict(options.get("properties", {})), "", list(options.get("required", [])))
     return "\n".join(lines) + "\n"

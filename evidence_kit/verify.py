@@ -132,7 +132,11 @@ def verify_dir(root: Path, label: str | None = None) -> Verdict:
         digest, size = file_sha256(path)
         total += size
         if digest != rec.get("sha256") or (rel in payload and digest != payload[rel]):
-            problems.append(Problem("modified", rel, f"sha256 is {digest[:16]}…, manifest says {str(rec.get('sha256'))[:16]}…"))
+            problems.append(
+                Problem(
+                    "modified", rel, f"sha256 is {digest[:16]}…, manifest says {str(rec.get('sha256'))[:16]}…"
+                )
+            )
         elif size != rec.get("size"):
             problems.append(Problem("modified", rel, f"size is {size}, manifest says {rec.get('size')}"))
     data = root / b.PAYLOAD
@@ -147,7 +151,7 @@ def verify_dir(root: Path, label: str | None = None) -> Verdict:
     for path in sorted(root.iterdir()):
         if path.name not in known and path.name not in tags:
             problems.append(Problem("unexpected", path.name, "file is not part of a bundle"))
-    digest = file_sha256(root / b.MANIFEST)[0] if (root / b.MANIFEST).is_file() else None
+    manifest_digest = file_sha256(root / b.MANIFEST)[0] if (root / b.MANIFEST).is_file() else None
     return Verdict(
         bundle=label or root.name,
         ok=not problems,
@@ -155,7 +159,7 @@ def verify_dir(root: Path, label: str | None = None) -> Verdict:
         bytes=total,
         problems=tuple(problems),
         manifest=manifest,
-        digest=digest,
+        digest=manifest_digest,
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 INI = """\
 [alembic]
 script_location = %(here)s/migrations
+sqlalchemy.url = sqlite:///%(here)s/app.db
 {extra}
 [loggers]
 keys = root
@@ -34,20 +35,33 @@ format = %(levelname)-5.5s [%(name)s] %(message)s
 """
 
 ENV_PY = '''\
-"""Migration environment of the synthetic project (never run by the history commands)."""
+"""Migration environment of the synthetic project (the history commands never run it)."""
 
 from alembic import context
+from sqlalchemy import create_engine
 
 config = context.config
+url = config.get_main_option("sqlalchemy.url")
 
 
-def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
+def run_offline() -> None:
+    context.configure(url=url, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 
 
-run_migrations_offline()
+def run_online() -> None:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()
 '''
 
 MAKO = '''\
@@ -218,7 +232,10 @@ def render(rev: Rev) -> str:
     doc = rev.message
     if rev.style == 2:
         doc += "\nwith a second line in the first paragraph"
-    head = f'"""{doc}\n\nRevision ID: {rev.revision}\nRevises: {revises}\nCreate Date: 2026-01-01 00:00:00\n\n"""\n'
+    head = (
+        f'"""{doc}\n\nRevision ID: {rev.revision}\nRevises: {revises}\n'
+        'Create Date: 2026-01-01 00:00:00\n\n"""\n'
+    )
     labels = rev.labels[0] if len(rev.labels) == 1 else rev.labels or None
     if rev.style == 0:
         idents = (
@@ -244,10 +261,11 @@ def render(rev: Rev) -> str:
         f"    op.create_table(\n        {table!r},\n"
         "        sa.Column('id', sa.Integer(), primary_key=True),\n"
         "        sa.Column('name', sa.String(length=200), nullable=False),\n"
-        "        sa.Column('created_at', sa.DateTime(), server_default=sa.text('now()')),\n"
+        "        sa.Column('created_at', sa.DateTime(), server_default=sa.text('CURRENT_TIMESTAMP')),\n"
         "    )\n"
         f"    op.create_index('ix_{table}_name', {table!r}, ['name'])\n"
-        "    op.execute(\n        \"\"\"\nUPDATE jobs SET status = 'queued'\nWHERE status IS NULL\n\"\"\"\n    )\n"
+        f"    op.execute(\n        \"\"\"\nUPDATE {table} SET name = 'unnamed'\n"
+        "WHERE name IS NULL\n\"\"\"\n    )\n"
         "\n\ndef downgrade() -> None:\n"
         f"    op.drop_index('ix_{table}_name', table_name={table!r})\n"
         f"    op.drop_table({table!r})\n"

@@ -60,8 +60,15 @@ class Throwaway:
         data = self.home / "data"
         self._run(str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
         self._run(
-            str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.home / "log"), "-w",
-            "-o", f"-p {self.port} -k {self.home} -h 127.0.0.1", "start",
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(self.home / "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.home} -h 127.0.0.1",
+            "start",
         )
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 

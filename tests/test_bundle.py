@@ -24,17 +24,32 @@ def make_bundle(out: Path, *, secret: str = "pa55w0rd-xyz", big: Path | None = N
     outputs = [
         Output("head.json", "HEAD", media_type="application/json", data=b'{"sha": "abc"}\n'),
         Output("log.txt", "log", data=f"connect postgresql://app:{secret}@db/x\n".encode()),
-        Output("proof.stdout.txt", "proof", data=b"=== VALIDATION PASSED ===\n", argv=("sh", "-c", f"echo {secret}"),
-               exit_code=0, started="2026-01-01T00:00:00Z", finished="2026-01-01T00:00:01Z", duration_s=1.0),
+        Output(
+            "proof.stdout.txt",
+            "proof",
+            data=b"=== VALIDATION PASSED ===\n",
+            argv=("sh", "-c", f"echo {secret}"),
+            exit_code=0,
+            started="2026-01-01T00:00:00Z",
+            finished="2026-01-01T00:00:01Z",
+            duration_s=1.0,
+        ),
     ]
     if big is not None:
         outputs.append(Output("worker.log", "worker log", source=big))
     for o in outputs:
         writer.add("demo", o)
-    return writer.finish(service="jobs", phase="3.6", git_sha="a" * 40, host={"name": "h", "platform": "p",
-                         "python": "3.11"}, ci=None,
-                         results=[CollectorResult("demo", "ok", tuple(outputs)),
-                                  CollectorResult("schema", "error", error="cannot connect", hint="start it")])
+    return writer.finish(
+        service="jobs",
+        phase="3.6",
+        git_sha="a" * 40,
+        host={"name": "h", "platform": "p", "python": "3.11"},
+        ci=None,
+        results=[
+            CollectorResult("demo", "ok", tuple(outputs)),
+            CollectorResult("schema", "error", error="cannot connect", hint="start it"),
+        ],
+    )
 
 
 def test_bundle_layout_manifest_and_redaction(tmp_path: Path) -> None:
@@ -42,7 +57,9 @@ def test_bundle_layout_manifest_and_redaction(tmp_path: Path) -> None:
     assert bundle.parent == tmp_path and bundle.name.startswith("jobs-3.6-aaaaaaaa-")
     manifest = json.loads((bundle / "manifest.json").read_text())
     paths = [a["path"] for a in manifest["artifacts"]]
-    assert paths == sorted(paths) == ["data/demo/head.json", "data/demo/log.txt", "data/demo/proof.stdout.txt"]
+    assert (
+        paths == sorted(paths) == ["data/demo/head.json", "data/demo/log.txt", "data/demo/proof.stdout.txt"]
+    )
     proof = next(a for a in manifest["artifacts"] if a["path"].endswith("proof.stdout.txt"))
     assert proof["argv"] == ["sh", "-c", "echo [REDACTED]"] and proof["redactions"] == 1
     assert manifest["redactions"] == 2
@@ -122,8 +139,11 @@ def test_verify_reports_every_problem_at_once(tmp_path: Path) -> None:
     tamper_delete(bundle)
     tamper_add(bundle)
     kinds = {(p.kind, p.path) for p in verify(bundle).problems}
-    assert {("modified", "data/demo/log.txt"), ("missing", "data/demo/head.json"),
-            ("unexpected", "data/demo/extra.txt")} <= kinds
+    assert {
+        ("modified", "data/demo/log.txt"),
+        ("missing", "data/demo/head.json"),
+        ("unexpected", "data/demo/extra.txt"),
+    } <= kinds
 
 
 def test_manifest_schema_violation_is_reported(tmp_path: Path) -> None:
@@ -136,7 +156,9 @@ def test_manifest_schema_violation_is_reported(tmp_path: Path) -> None:
     assert any(p.kind == "invalid" and "artifacts/0/status" in p.detail for p in problems)
 
 
-def test_pack_is_byte_identical_and_honours_source_date_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pack_is_byte_identical_and_honours_source_date_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bundle = make_bundle(tmp_path)
     a = pack(bundle, tmp_path / "a.tar.gz", mtime=1)
     os.utime(bundle / "manifest.json", (5, 5))
@@ -201,7 +223,7 @@ def test_hostile_archive_is_refused_and_writes_nothing(
 def test_corrupt_archive_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.tar.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
-    with pytest.raises(EvidenceError, match="not a readable archive|damaged"):
+    with pytest.raises(EvidenceError, match=r"not a readable archive|damaged"):
         verify(bad)
 
 
@@ -211,7 +233,11 @@ def test_large_source_streams_with_flat_memory(tmp_path: Path) -> None:
         for _ in range(64):
             f.write(b"2026-01-01 INFO worker claimed job\n" * 30_000)
     bundle = make_bundle(tmp_path / "out", big=big)
-    rec = next(a for a in json.loads((bundle / "manifest.json").read_text())["artifacts"] if a["title"] == "worker log")
+    rec = next(
+        a
+        for a in json.loads((bundle / "manifest.json").read_text())["artifacts"]
+        if a["title"] == "worker log"
+    )
     assert rec["size"] == big.stat().st_size
     assert verify(bundle).ok
 

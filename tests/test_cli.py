@@ -130,8 +130,12 @@ def test_missing_bundle_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_end_to_end_subprocess_and_sigkill_leaves_nothing(tmp_path: Path) -> None:
     cfg = service(tmp_path, commands="      - name: slow\n        run: 'sleep 30'\n")
-    proc = subprocess.Popen([sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not list((tmp_path / "out").glob(".evidence-partial-*")):
         time.sleep(0.05)
@@ -141,8 +145,12 @@ def test_end_to_end_subprocess_and_sigkill_leaves_nothing(tmp_path: Path) -> Non
     assert bundles(tmp_path) == [] and not list((tmp_path / "out").glob("*.tar.gz"))
     # The next collect sweeps the dead run's partial folder and publishes a complete bundle.
     cfg = service(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert len(bundles(tmp_path)) == 1
     assert not list((tmp_path / "out").glob(".evidence-partial-*"))
@@ -151,8 +159,11 @@ def test_end_to_end_subprocess_and_sigkill_leaves_nothing(tmp_path: Path) -> Non
 
 def test_sigterm_interrupts_cleanly(tmp_path: Path) -> None:
     cfg = service(tmp_path, commands="      - name: slow\n        run: 'sleep 30'\n")
-    proc = subprocess.Popen([sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not list((tmp_path / "out").glob(".evidence-partial-*")):
         time.sleep(0.05)
@@ -171,3 +182,10 @@ def test_readme_shows_the_real_help(command: str) -> None:
     assert res.exit_code == 0
     block = f"$ evidence {command}\n{res.stdout.rstrip()}\n"
     assert block in readme, f"README is missing the current output of `evidence {command}`:\n{block}"
+
+
+def test_readme_config_reference_matches_the_schemas() -> None:
+    from evidence_kit.reference import markdown
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert markdown() in readme, "README's config reference is stale: paste evidence_kit.reference.markdown()"

@@ -16,7 +16,10 @@ CASES = [
     ('{"authorization": "Token abcdef123456"}', "abcdef123456"),
     ("curl -H 'X: y' --oauth Bearer abcdefghijklmnopqrstuvwx", "abcdefghijklmnopqrstuvwx"),
     ("key id AKIAIOSFODNN7EXAMPLE in use", "AKIAIOSFODNN7EXAMPLE"),
-    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    (
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
     ("token ghp_" + "a1B2" * 9, "ghp_" + "a1B2" * 9),
     ("github_pat_" + "x" * 40, "github_pat_" + "x" * 40),
     (f"cookie {JWT} end", JWT),
@@ -26,16 +29,18 @@ CASES = [
 
 @pytest.mark.parametrize(("text", "secret"), CASES)
 def test_builtin_secret_is_masked_and_counted(text: str, secret: str) -> None:
-    masked, count = Redactor().text(text)
+    masked, count = Redactor().mask_text(text)
     assert secret not in masked
     assert MASK.decode() in masked
     assert count >= 1
 
 
 def test_private_key_block_is_masked_whole() -> None:
-    text = "before\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\nAAAABG5vbmU=\n" \
-           "-----END OPENSSH PRIVATE KEY-----\nafter\n"
-    masked, count = Redactor().text(text)
+    text = (
+        "before\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\nAAAABG5vbmU=\n"
+        "-----END OPENSSH PRIVATE KEY-----\nafter\n"
+    )
+    masked, count = Redactor().mask_text(text)
     assert "b3BlbnNzaC1rZXktdjEAAAA" not in masked and "AAAABG5vbmU=" not in masked
     assert masked.startswith("before\n") and masked.endswith("after\n")
     assert count == 1
@@ -43,20 +48,27 @@ def test_private_key_block_is_masked_whole() -> None:
 
 def test_plain_text_is_left_alone() -> None:
     text = "SELECT status, count(*) FROM jobs GROUP BY status;\nhttp://localhost:8000/health\n"
-    assert Redactor().text(text) == (text, 0)
+    assert Redactor().mask_text(text) == (text, 0)
 
 
 def test_literal_values_and_config_patterns() -> None:
-    red = Redactor(literals=["tenant-secret-42"], patterns=[r"sk_live_(?P<secret>[A-Za-z0-9]+)", r"INTERNAL-\d+"])
-    masked, count = red.text("a tenant-secret-42 b sk_live_abcDEF123 c INTERNAL-7731")
+    red = Redactor(
+        literals=["tenant-secret-42"], patterns=[r"sk_live_(?P<secret>[A-Za-z0-9]+)", r"INTERNAL-\d+"]
+    )
+    masked, count = red.mask_text("a tenant-secret-42 b sk_live_abcDEF123 c INTERNAL-7731")
     assert "tenant-secret-42" not in masked and "abcDEF123" not in masked and "INTERNAL-7731" not in masked
     assert "sk_live_" in masked
     assert count == 3
 
 
 def test_secret_values_from_env_names() -> None:
-    env = {"STRIPE_API_KEY": "sk_abcdefgh", "HOME": "/root", "GITHUB_TOKEN": "ghs_xxxxxxxx", "SHORT_TOKEN": "ab",
-           "PLAIN": "visible-value"}
+    env = {
+        "STRIPE_API_KEY": "sk_abcdefgh",
+        "HOME": "/root",
+        "GITHUB_TOKEN": "ghs_xxxxxxxx",
+        "SHORT_TOKEN": "ab",
+        "PLAIN": "visible-value",
+    }
     assert set(secret_values(env)) == {"sk_abcdefgh", "ghs_xxxxxxxx"}
     assert "visible-value" in secret_values(env, extra_names=["PLAIN"])
 
@@ -70,7 +82,7 @@ def test_stream_matches_memory_across_chunk_boundaries() -> None:
     out: list[bytes] = []
     count, truncated = red.stream(io.BytesIO(data), out.append)
     streamed = b"".join(out)
-    assert streamed == red.bytes(data)[0]
+    assert streamed == red.mask(data)[0]
     assert b"topsecretpw" not in streamed and b"QUJD" not in streamed
     assert count == 3 and not truncated
 

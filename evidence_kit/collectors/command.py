@@ -31,7 +31,10 @@ OPTIONS_SCHEMA: dict[str, Any] = {
                     "title": {"type": "string", "description": "What the command proves."},
                     "run": {
                         "description": "A shell string, or an argv list run without a shell.",
-                        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+                        "oneOf": [
+                            {"type": "string"},
+                            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        ],
                     },
                     "cwd": {"type": "string", "description": "Working folder, relative to evidence.yaml."},
                     "env": {
@@ -39,7 +42,11 @@ OPTIONS_SCHEMA: dict[str, Any] = {
                         "additionalProperties": {"type": "string"},
                         "description": "Extra environment; `${VAR}` takes a value from the environment.",
                     },
-                    "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "Seconds (default 300)."},
+                    "timeout": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "description": "Seconds (default 300).",
+                    },
                     "expect": {"type": "integer", "description": "Expected exit code (default 0)."},
                     "max_bytes": {"type": "integer", "minimum": 1, "description": "Cap per stream."},
                 },
@@ -100,10 +107,20 @@ def run_one(ctx: Context, spec: Mapping[str, Any]) -> list[Output]:
         "message": message,
     }
     return [
-        Output(f"{name}.stdout.txt", f"{title} (stdout)", source=result.stdout,
-               truncated=result.stdout_truncated, **common),
-        Output(f"{name}.stderr.txt", f"{title} (stderr)", source=result.stderr,
-               truncated=result.stderr_truncated, **common),
+        Output(
+            f"{name}.stdout.txt",
+            f"{title} (stdout)",
+            source=result.stdout,
+            truncated=result.stdout_truncated,
+            **common,
+        ),
+        Output(
+            f"{name}.stderr.txt",
+            f"{title} (stderr)",
+            source=result.stderr,
+            truncated=result.stderr_truncated,
+            **common,
+        ),
     ]
 
 
@@ -115,8 +132,12 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             outputs += run_one(ctx, spec)
         except CollectorError as exc:
             outputs.append(
-                Output(f"{spec['name']}.error.txt", spec.get("title", spec["name"]), data=str(exc).encode(),
-                       status="error", message=exc.message)
+                Output(
+                    f"{spec['name']}.error.txt",
+                    spec.get("title", spec["name"]),
+                    data=str(exc).encode(),
+                    status="error",
+                    message=exc.message,
+                )
             )
     return outputs
-

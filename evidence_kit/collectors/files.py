@@ -26,15 +26,28 @@ OPTIONS_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "required": ["name", "glob"],
                 "properties": {
-                    "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-                             "description": "Folder name inside the bundle."},
+                    "name": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                        "description": "Folder name inside the bundle.",
+                    },
                     "title": {"type": "string", "description": "What these files show."},
                     "glob": {
                         "description": "Glob(s) relative to evidence.yaml; `**` recurses.",
-                        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+                        "oneOf": [
+                            {"type": "string"},
+                            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        ],
                     },
-                    "max_bytes": {"type": "integer", "minimum": 1, "description": "Cap per file (default 100 MiB)."},
-                    "required": {"type": "boolean", "description": "An empty match is an error (default true)."},
+                    "max_bytes": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "Cap per file (default 100 MiB).",
+                    },
+                    "required": {
+                        "type": "boolean",
+                        "description": "An empty match is an error (default true).",
+                    },
                 },
             },
         }
@@ -75,13 +88,23 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         paths = matches(ctx.root, patterns)
         if not paths and spec.get("required", True):
             outputs.append(
-                Output(f"{spec['name']}.error.txt", title, status="error",
-                       data=f"no file matches {', '.join(patterns)}\n".encode(),
-                       message=f"no file matches {', '.join(patterns)} under {ctx.root}")
+                Output(
+                    f"{spec['name']}.error.txt",
+                    title,
+                    status="error",
+                    data=f"no file matches {', '.join(patterns)}\n".encode(),
+                    message=f"no file matches {', '.join(patterns)} under {ctx.root}",
+                )
             )
         for path in paths:
             rel = path.relative_to(ctx.root.resolve()).as_posix()
             outputs.append(
-                Output(f"{spec['name']}/{rel}", f"{title}: {rel}", media_type=media_type(path), source=path, limit=cap)
+                Output(
+                    f"{spec['name']}/{rel}",
+                    f"{title}: {rel}",
+                    media_type=media_type(path),
+                    source=path,
+                    limit=cap,
+                )
             )
     return outputs

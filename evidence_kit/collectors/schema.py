@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -88,7 +89,7 @@ _SCHEMAS_SQL = f"SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE {_SCHEMA_
 
 _COLUMNS_SQL = f"""
 WITH t AS ({_TABLES_SQL})
-SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, {{generated}}
 FROM t
 JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid
@@ -99,13 +100,12 @@ ORDER BY a.attrelid, a.attnum
 
 _CONSTRAINTS_SQL = f"""
 WITH t AS ({_TABLES_SQL})
-SELECT con.conrelid, con.conname, con.contype,
-       ARRAY(SELECT a.attname FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(num, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
-       rn.nspname, rc.relname,
-       ARRAY(SELECT a.attname FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
-             ORDER BY k.ord),
+SELECT con.conrelid, con.conname, con.contype, con.conkey, rn.nspname, rc.relname,
+       CASE WHEN con.contype = 'f' THEN
+           ARRAY(SELECT a.attname FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
+                 ORDER BY k.ord)
+       END,
        con.confdeltype, con.confupdtype,
        CASE WHEN con.contype IN ('c', 'x') THEN pg_catalog.pg_get_constraintdef(con.oid, true) END
 FROM t
@@ -115,18 +115,21 @@ LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')
 """
 
-# NOTE: indexes that back a primary key or unique constraint are described by the constraint.
+# NOTE: indexes that back a primary key or unique constraint are described by the constraint; column
+# numbers are named from the columns query, only expressions need pg_get_indexdef.
 _INDEXES_SQL = f"""
 WITH t AS ({_TABLES_SQL})
-SELECT i.indrelid, ic.relname, i.indisunique, am.amname, {{nkeyatts}},
-       ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
-             FROM pg_catalog.generate_series(1, i.indnatts) AS k ORDER BY k),
+SELECT i.indrelid, ic.relname, i.indisunique, am.amname, {{nkeyatts}}, i.indkey::pg_catalog.int2[],
+       CASE WHEN i.indexprs IS NOT NULL THEN
+           ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
+                 FROM pg_catalog.generate_series(1, i.indnatts) AS k ORDER BY k)
+       END,
        i.indoption::pg_catalog.int2[],
        pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)
 FROM t
 JOIN pg_catalog.pg_index i ON i.indrelid = t.oid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_catalog.pg_am am ON am.oid = ic.relam
 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid
                   AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u'))
 """
@@ -178,7 +181,8 @@ _LISTS = ("unique_constraints", "indexes", "foreign_keys", "check_constraints", 
 
 
 def _by_name(item: Mapping[str, Any]) -> tuple[str, str]:
-    return (item.get("name") or "", json.dumps(item, sort_keys=True))
+    # NOTE: SQLite constraints may be unnamed; their columns or definition break the tie.
+    return (item.get("name") or "", str(item.get("columns") or item.get("definition") or ""))
 
 
 def _finish(dialect: str, version: str, schemas: list[str], tables: Iterable[Table],
@@ -202,9 +206,44 @@ def qualified(table: Mapping[str, Any], dialect: str) -> str:
     return str(table["name"]) if dialect == "sqlite" else f"{table['schema']}.{table['name']}"
 
 
-def render_json(model: Mapping[str, Any]) -> bytes:
-    """Canonical JSON bytes: sorted keys, two-space indent, trailing newline."""
-    return (json.dumps(model, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+_COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _holds_containers(items: Iterable[Any]) -> bool:
+    return any(isinstance(i, dict | list) for i in items)
+
+
+def _emit(value: Any, depth: int, out: list[str]) -> None:
+    if isinstance(value, dict):
+        expand = depth == 0 or any(isinstance(v, list) and _holds_containers(v) for v in value.values())
+    else:
+        expand = isinstance(value, list) and _holds_containers(value)
+    if not expand or not value:
+        out.append(_COMPACT.encode(value))
+        return
+    pad, close = "\n" + "  " * (depth + 1), "\n" + "  " * depth
+    if isinstance(value, dict):
+        out.append("{")
+        for n, key in enumerate(sorted(value)):
+            out.append(f"{',' if n else ''}{pad}{_COMPACT.encode(key)}: ")
+            _emit(value[key], depth + 1, out)
+        out.append(close + "}")
+    else:
+        out.append("[")
+        for n, item in enumerate(value):
+            out.append(f"{',' if n else ''}{pad}")
+            _emit(item, depth + 1, out)
+        out.append(close + "]")
+
+
+def render_json(value: Any) -> bytes:
+    """Deterministic JSON: sorted keys, the nesting indented, each column, index or key on one line."""
+    # NOTE: one line per leaf object keeps diffs between bundles to the objects that changed, and lets the
+    # C encoder do the bulk of the work (json.dumps with `indent` falls back to the pure-Python encoder).
+    out: list[str] = []
+    _emit(value, 0, out)
+    out.append("\n")
+    return "".join(out).encode()
 
 
 def render_tables(model: Mapping[str, Any]) -> bytes:
@@ -323,9 +362,11 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
     tables: dict[int, Table] = {oid: _new_table(s, n) for oid, s, n in run(_TABLES_SQL, params).fetchall()}
 
     generated = "a.attgenerated" if num >= 120000 else "''::\"char\""
-    for relid, name, type_, notnull, default, identity, gen in run(
+    names: dict[tuple[int, int], str] = {}
+    for relid, attnum, name, type_, notnull, default, identity, gen in run(
         _COLUMNS_SQL.format(generated=generated), params
     ).fetchall():
+        names[relid, attnum] = name
         tables[relid]["columns"].append({
             "name": name,
             "type": type_,
@@ -335,10 +376,11 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
             "generated": default if gen else None,
         })
 
-    for relid, name, kind, cols, ref_schema, ref_table, ref_cols, on_delete, on_update, definition in run(
+    for relid, name, kind, keys, ref_schema, ref_table, ref_cols, on_delete, on_update, definition in run(
         _CONSTRAINTS_SQL, params
     ).fetchall():
         table = tables[relid]
+        cols = [names.get((relid, k), str(k)) for k in keys or ()]
         if kind == "p":
             table["primary_key"] = {"name": name, "columns": cols}
         elif kind == "u":
@@ -357,9 +399,10 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
             table["exclusion_constraints"].append({"name": name, "definition": definition})
 
     nkeyatts = "i.indnkeyatts" if num >= 110000 else "i.indnatts"
-    for relid, name, unique, method, nkey, defs, options, where in run(
+    for relid, name, unique, method, nkey, attnums, exprs, options, where in run(
         _INDEXES_SQL.format(nkeyatts=nkeyatts), params
     ).fetchall():
+        defs = [names.get((relid, n), str(n)) if n else exprs[k] for k, n in enumerate(attnums)]
         keys = [d + _ordering(options[k] if k < len(options) else 0) for k, d in enumerate(defs[:nkey])]
         tables[relid]["indexes"].append({
             "name": name, "unique": unique, "method": method, "columns": keys, "include": defs[nkey:],
@@ -439,10 +482,11 @@ def _pg_dump_argv(url: str) -> tuple[list[str], str | None]:
     return [f"--dbname={make_conninfo('', **params)}"], password
 
 
+_DUMP_TITLE = "Schema DDL (pg_dump --schema-only)"
+
 # NOTE: pg_dump since 17.6/16.10/15.14/14.19/13.22 brackets its script in `\restrict KEY` / `\unrestrict KEY`
 # with a random KEY, which would make every dump differ. The key is replaced by one derived from the dump
 # itself: stable for identical schemas, still unguessable for whoever wrote the objects being dumped.
-_DUMP_TITLE = "Schema DDL (pg_dump --schema-only)"
 _RESTRICT = re.compile(rb"^\\restrict ([A-Za-z0-9]+)\r?\n?$")
 
 
@@ -471,8 +515,6 @@ def _dump_error(message: str) -> Output:
 
 def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str] | None,
                     options: Mapping[str, Any]) -> Output:
-    import os
-
     env = dict(ctx.env or os.environ)
     explicit = options.get("pg_dump")
     if explicit and ("/" in explicit) and not Path(explicit).expanduser().is_absolute():
@@ -483,7 +525,8 @@ def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str]
         return _dump_error(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
     args, password = _pg_dump_argv(url)
     argv = [str(found.path), "--schema-only", "--no-owner", "--no-privileges", "--no-password", *args]
-    argv += [f'--schema="{s.replace(chr(34), chr(34) * 2)}"' for s in schemas or ()]
+    # NOTE: a double-quoted pg_dump pattern matches the name literally (no wildcards, case kept).
+    argv += ['--schema="' + s.replace('"', '""') + '"' for s in schemas or ()]
     if password is not None:
         env["PGPASSWORD"] = password
     env.setdefault("PGCONNECT_TIMEOUT", "10")
@@ -497,7 +540,7 @@ def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str]
     if result.timed_out:
         status, message = "timeout", f"pg_dump timed out after {timeout:g} s; its process group was killed"
     elif result.exit_code != 0:
-        tail = " / ".join(line for line in result.text("stderr").strip().splitlines()[-3:])[:600]
+        tail = " / ".join(result.text("stderr").strip().splitlines()[-3:])[:600]
         status, message = "failed", f"pg_dump exited with code {result.exit_code}: {tail or 'no message'}"
     elif result.stdout_truncated:
         message = "pg_dump output was cut at the size cap"

@@ -17,20 +17,34 @@ def test_globs_are_collected_sorted_with_media_types(tmp_path: Path) -> None:
     (tmp_path / "logs" / "a.log").write_text("a\n")
     (tmp_path / "ui").mkdir()
     (tmp_path / "ui" / "run.html").write_text("<p>x</p>")
-    outs = files.collect(Context(tmp_path, tmp_path / "s"), {"sets": [
-        {"name": "worker-logs", "glob": "logs/*.log"},
-        {"name": "templates", "glob": ["ui/**/*.html"], "max_bytes": 3},
-    ]})
-    assert [o.name for o in outs] == ["worker-logs/logs/a.log", "worker-logs/logs/b.log", "templates/ui/run.html"]
+    outs = files.collect(
+        Context(tmp_path, tmp_path / "s"),
+        {
+            "sets": [
+                {"name": "worker-logs", "glob": "logs/*.log"},
+                {"name": "templates", "glob": ["ui/**/*.html"], "max_bytes": 3},
+            ]
+        },
+    )
+    assert [o.name for o in outs] == [
+        "worker-logs/logs/a.log",
+        "worker-logs/logs/b.log",
+        "templates/ui/run.html",
+    ]
     assert outs[0].media_type == "text/plain" and outs[2].media_type == "text/html"
     assert outs[2].limit == 3
 
 
 def test_empty_match_is_an_error_unless_optional(tmp_path: Path) -> None:
-    outs = files.collect(Context(tmp_path, tmp_path / "s"), {"sets": [
-        {"name": "none", "glob": "*.log"},
-        {"name": "maybe", "glob": "*.txt", "required": False},
-    ]})
+    outs = files.collect(
+        Context(tmp_path, tmp_path / "s"),
+        {
+            "sets": [
+                {"name": "none", "glob": "*.log"},
+                {"name": "maybe", "glob": "*.txt", "required": False},
+            ]
+        },
+    )
     assert len(outs) == 1 and outs[0].status == "error" and "no file matches *.log" in (outs[0].message or "")
 
 

@@ -42,6 +42,17 @@ CREATE TABLE audit.events (
     id integer PRIMARY KEY,
     job_id integer REFERENCES public.jobs (id) ON UPDATE RESTRICT
 );
+CREATE SCHEMA extra;
+CREATE TABLE extra.bookings (
+    id integer PRIMARY KEY,
+    "Room" integer NOT NULL,
+    during tstzrange NOT NULL,
+    EXCLUDE USING gist (during WITH &&)
+);
+CREATE TABLE extra.measurements (id integer, taken date NOT NULL) PARTITION BY RANGE (taken);
+CREATE TABLE extra.measurements_2026 PARTITION OF extra.measurements
+    FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE INDEX measurements_taken ON extra.measurements (taken);
 INSERT INTO users (email) VALUES ('a@example.invalid'), ('b@example.invalid');
 INSERT INTO jobs (owner_id, name) SELECT id, 'build' FROM users;
 """
@@ -113,9 +124,10 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
     model = json.loads(content(out))
     assert model["dialect"] == "postgresql"
     assert model["server_version"] == server_version
-    assert model["schemas"] == ["audit", "public"]
+    assert model["schemas"] == ["audit", "extra", "public"]
     assert [(t["schema"], t["name"]) for t in model["tables"]] == [
-        ("audit", "events"), ("public", "jobs"), ("public", "users"),
+        ("audit", "events"), ("extra", "bookings"), ("extra", "measurements"), ("extra", "measurements_2026"),
+        ("public", "jobs"), ("public", "users"),
     ]
 
     jobs = table(model, "public", "jobs")
@@ -168,6 +180,25 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
     assert sequences["jobs_id_seq"]["identity"] is True
 
 
+def test_postgres_exclusion_constraints_partitions_and_quoted_names(collected: dict[str, Output]) -> None:
+    model = json.loads(content(collected["schema.json"]))
+    bookings = table(model, "extra", "bookings")
+    assert [c["name"] for c in bookings["columns"]] == ["id", "Room", "during"]
+    assert bookings["exclusion_constraints"] == [
+        {"name": "bookings_during_excl", "definition": "EXCLUDE USING gist (during WITH &&)"},
+    ]
+    assert bookings["indexes"] == [
+        {"name": "bookings_during_excl", "unique": False, "method": "gist", "columns": ["during"],
+         "include": [], "where": None},
+    ]
+    parent = table(model, "extra", "measurements")
+    assert parent["indexes"] == [
+        {"name": "measurements_taken", "unique": False, "method": "btree", "columns": ["taken"],
+         "include": [], "where": None},
+    ]
+    assert [i["columns"] for i in table(model, "extra", "measurements_2026")["indexes"]] == [["taken"]]
+
+
 def test_postgres_pg_dump_schema_sql(collected: dict[str, Output]) -> None:
     out = collected["schema.sql"]
     assert out.status == "ok", out.message
@@ -183,7 +214,8 @@ def test_postgres_pg_dump_schema_sql(collected: dict[str, Output]) -> None:
 
 def test_postgres_tables_listing(collected: dict[str, Output]) -> None:
     assert content(collected["tables.txt"]).decode() == (
-        "Tables in database:\n  audit.events\n  public.jobs\n  public.users\n\n3 tables\n"
+        "Tables in database:\n  audit.events\n  extra.bookings\n  extra.measurements\n"
+        "  extra.measurements_2026\n  public.jobs\n  public.users\n\n6 tables\n"
     )
 
 

@@ -1,0 +1,982 @@
+"""Alembic migrations read without running them: revision graph, heads, history, the database's version."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidence_kit import db
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output, Status
+from evidence_kit.proc import utcnow
+
+NAME = "alembic"
+
+DEFAULT_INI = "alembic.ini"
+DEFAULT_SECTION = "alembic"
+DEFAULT_VERSION_TABLE = "alembic_version"
+_LABEL = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "ini": {
+            "type": "string",
+            "minLength": 1,
+            "default": DEFAULT_INI,
+            "description": "The alembic.ini file, relative to evidence.yaml (default `alembic.ini`).",
+        },
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "default": DEFAULT_SECTION,
+            "description": "Section of the ini file to read, like `alembic -n NAME` (default `alembic`).",
+        },
+        "label": {
+            "type": "string",
+            "pattern": _LABEL,
+            "description": "Folder of this config's outputs when several configs are listed "
+            "(default: the section name).",
+        },
+        "script_location": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Migration folder, relative to evidence.yaml; overrides the ini's "
+            "`script_location`.",
+        },
+        "version_table": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Table holding the applied version (default: the ini's `version_table`, "
+            "else `alembic_version`).",
+        },
+    },
+}
+
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "configs": {
+            "type": "array",
+            "minItems": 1,
+            "items": _CONFIG_SCHEMA,
+            "description": "The alembic configurations to read (default: `alembic.ini`, section `alembic`). "
+            "Relative paths inside an ini resolve against the ini's folder, then evidence.yaml's.",
+        },
+        "script_location": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Migration folder for every config, relative to evidence.yaml; "
+            "overrides the ini's `script_location`.",
+        },
+        "version_table": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Version table name for every config (default `alembic_version`).",
+        },
+    },
+}
+
+# NOTE: the file-name rule and the characters alembic refuses in revision ids, as alembic applies them.
+_SOURCE_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
+_ILLEGAL_ID_CHARS = frozenset("@-+:")
+_LEGACY_SPLIT = re.compile(r", *|(?: +)")
+_SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
+_IDENTIFIERS = ("revision", "down_revision", "branch_labels", "depends_on")
+_JSON = "application/json"
+_TEXT = "text/plain"
+_NO_URL = "no database URL was given (set the environment variable named by `database.url_env`)"
+
+_PG_TABLES = """
+SELECT n.nspname,
+       has_table_privilege(c.oid, 'SELECT'),
+       EXISTS (SELECT 1 FROM pg_attribute a
+               WHERE a.attrelid = c.oid AND a.attname = 'version_num' AND a.attnum > 0 AND NOT a.attisdropped)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = %s AND c.relkind IN ('r', 'p')
+ORDER BY n.nspname
+"""
+
+
+class BadScript(Exception):
+    """A migration file that cannot be read statically; `message` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ResolutionError(ValueError):
+    """A revision name that names no revision, or more than one."""
+
+
+@dataclass(frozen=True)
+class Script:
+    """One revision file as `ast` reads it: its identifiers, docstring and path."""
+
+    revision: str
+    down_revision: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    branch_labels: tuple[str, ...]
+    doc: str
+    path: str
+
+    @property
+    def message(self) -> str:
+        """The docstring's first paragraph, which `alembic history` shows."""
+        return self.doc.split("\n\n", 1)[0]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One alembic configuration, resolved: its migration folders and its version table."""
+
+    ini: Path
+    section: str
+    prefix: str
+    script_location: Path
+    version_locations: tuple[Path, ...]
+    recursive: bool
+    version_table: str
+
+
+@dataclass
+class Scan:
+    """What the version folders hold: the revisions, the raw files and the problems met."""
+
+    scripts: list[Script] = field(default_factory=list)
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _clean_doc(doc: str) -> str:
+    # NOTE: from 3.13 the compiler strips docstring indentation, so a module's __doc__ (what
+    # alembic shows) differs from the literal that `ast` returns; redo the compiler's cleaning.
+    if sys.version_info < (3, 13):
+        return doc
+    lines = doc.expandtabs().split("\n")
+    indents = [len(line) - len(line.lstrip(" ")) for line in lines[1:] if line.strip(" ")]
+    margin = min(indents, default=0)
+    rest = [line[min(margin, len(line) - len(line.lstrip(" "))) :] for line in lines[1:]]
+    return "\n".join([lines[0].lstrip(" "), *rest])
+
+
+def _strings(node: ast.expr, name: str) -> tuple[str, ...]:
+    # NOTE: plain constants and tuples of them are read directly; literal_eval costs more per call.
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str)):
+        return () if node.value is None else (node.value,)
+    if isinstance(node, ast.Tuple | ast.List):
+        items = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        if len(items) == len(node.elts):
+            return tuple(items)
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise BadScript(f"`{name}` is not a literal, so it cannot be read without running the file") from exc
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple | list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise BadScript(f"`{name}` must be a string, a tuple of strings or None, not {type(value).__name__}")
+
+
+def _bind(target: ast.expr, value: ast.expr, found: dict[str, ast.expr]) -> None:
+    if isinstance(target, ast.Name):
+        if target.id in _IDENTIFIERS:
+            found[target.id] = value
+    elif isinstance(target, ast.Tuple | ast.List):
+        values = value.elts if isinstance(value, ast.Tuple | ast.List) else None
+        for i, elt in enumerate(target.elts):
+            if isinstance(elt, ast.Name) and elt.id in _IDENTIFIERS:
+                if values is None or len(values) != len(target.elts):
+                    raise BadScript(f"`{elt.id}` is unpacked from a value that cannot be read statically")
+                found[elt.id] = values[i]
+
+
+def read_script(path: str, source: bytes) -> Script | None:
+    """The revision a migration file declares, None if it declares none; BadScript if unreadable."""
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        raise BadScript(f"syntax error at line {exc.lineno}: {exc.msg}") from exc
+    except ValueError as exc:
+        raise BadScript(f"cannot be parsed: {exc}") from exc
+    found: dict[str, ast.expr] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                _bind(target, stmt.value, found)
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            _bind(stmt.target, stmt.value, found)
+    if "revision" not in found:
+        return None
+    revision = _strings(found["revision"], "revision")
+    if len(revision) != 1:
+        raise BadScript("`revision` must be a single string")
+    if "down_revision" not in found:
+        raise BadScript("no `down_revision` (alembic fails to load such a file)")
+    doc = ast.get_docstring(tree, clean=False)
+    return Script(
+        revision=revision[0],
+        down_revision=_strings(found["down_revision"], "down_revision"),
+        depends_on=_strings(found["depends_on"], "depends_on") if "depends_on" in found else (),
+        branch_labels=_strings(found["branch_labels"], "branch_labels") if "branch_labels" in found else (),
+        doc=_clean_doc(doc).strip() if doc else "",
+        path=path,
+    )
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+class Graph:
+    """The revision graph of a set of scripts, with the same heads, order and markers as alembic."""
+
+    def __init__(self, scripts: Sequence[Script]) -> None:
+        self.problems: list[str] = []
+        self.scripts: dict[str, Script] = {}
+        for script in scripts:
+            self._add(script)
+        ids = list(self.scripts)
+        self.pos = {rev: i for i, rev in enumerate(ids)}
+        self.label_owner: dict[str, str] = {}
+        for rev, script in self.scripts.items():
+            for label in script.branch_labels:
+                owner = rev if label in self.scripts else self.label_owner.get(label)
+                if owner is not None:
+                    self.problems.append(f"branch label {label!r} of {rev} is already used by {owner}")
+                else:
+                    self.label_owner[label] = rev
+        self.down: dict[str, tuple[str, ...]] = {}
+        self.deps: dict[str, tuple[str, ...]] = {}
+        for rev, script in self.scripts.items():
+            down = (self._present(rev, d, "down_revision") for d in script.down_revision)
+            self.down[rev] = tuple(d for d in down if d)
+            deps = (self._present(rev, d, "depends_on") for d in script.depends_on)
+            self.deps[rev] = _dedupe(d for d in deps if d)
+        self.all_down = {rev: _dedupe(self.down[rev] + self.deps[rev]) for rev in ids}
+        self.next: dict[str, set[str]] = {rev: set() for rev in ids}
+        self.all_next: dict[str, set[str]] = {rev: set() for rev in ids}
+        for rev in ids:
+            for d in self.all_down[rev]:
+                self.all_next[d].add(rev)
+                if d in self.down[rev]:
+                    self.next[d].add(rev)
+        self.heads = [rev for rev in ids if not self.next[rev]]
+        self.real_heads = [rev for rev in ids if not self.all_next[rev]]
+        self.bases = [rev for rev in ids if not self.scripts[rev].down_revision]
+        self.order, self.cycle = self._kahn(ids)
+        if self.cycle:
+            self.problems.append(f"cycle among revisions {', '.join(self.cycle)}")
+        self.norm_down = self._normalize(ids)
+        self.ancestors = self._ancestor_masks()
+        self.labels = self._labels()
+
+    def _add(self, script: Script) -> None:
+        rev = script.revision
+        bad = sorted(_ILLEGAL_ID_CHARS.intersection(rev))
+        if bad:
+            self.problems.append(f"revision id {rev!r} in {script.path} contains {', '.join(bad)}")
+        if rev in script.down_revision or rev in script.depends_on:
+            self.problems.append(f"revision {rev} in {script.path} refers to itself")
+        if rev in self.scripts:
+            self.problems.append(
+                f"revision {rev} is defined twice, in {self.scripts[rev].path} and in {script.path}"
+            )
+        self.scripts[rev] = script
+
+    def _present(self, rev: str, target: str, kind: str) -> str:
+        if target == rev:
+            return ""
+        if target in self.scripts:
+            return target
+        if kind == "depends_on" and target in self.label_owner:
+            return self.label_owner[target]
+        where = self.scripts[rev].path
+        self.problems.append(f"{kind} {target!r} of revision {rev} ({where}) is not present")
+        return ""
+
+    def _kahn(self, ids: list[str]) -> tuple[list[str], list[str]]:
+        waiting = {rev: len(self.all_down[rev]) for rev in ids}
+        ready = [rev for rev in ids if not waiting[rev]]
+        order: list[str] = []
+        while ready:
+            rev = ready.pop()
+            order.append(rev)
+            for child in self.all_next[rev]:
+                waiting[child] -= 1
+                if not waiting[child]:
+                    ready.append(child)
+        placed = set(order)
+        return order, sorted(rev for rev in ids if rev not in placed)
+
+    def _versioned_ancestors(self, rev: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [rev]
+        while todo:
+            cur = todo.pop()
+            if cur not in seen:
+                seen.add(cur)
+                todo.extend(self.down[cur])
+        return seen
+
+    def _normalize(self, ids: list[str]) -> dict[str, tuple[str, ...]]:
+        # NOTE: alembic drops a dependency already declared by a versioned ancestor; the remaining
+        # ones follow the down revisions and steer the history order.
+        result: dict[str, tuple[str, ...]] = {}
+        for rev in ids:
+            deps = self.deps[rev]
+            if deps and not self.cycle:
+                inherited: set[str] = set()
+                for anc in self._versioned_ancestors(rev) - {rev}:
+                    inherited.update(self.deps[anc])
+                deps = tuple(d for d in deps if d not in inherited)
+            result[rev] = _dedupe(self.down[rev] + deps)
+        return result
+
+    def _ancestor_masks(self) -> dict[str, int]:
+        masks: dict[str, int] = {}
+        for rev in self.order:
+            mask = 1 << self.pos[rev]
+            for d in self.norm_down[rev]:
+                mask |= masks[d]
+            masks[rev] = mask
+        return masks
+
+    def _labels(self) -> dict[str, set[str]]:
+        labels = {rev: set(s.branch_labels) for rev, s in self.scripts.items()}
+        if self.cycle:
+            return labels
+        for rev, script in self.scripts.items():
+            if not script.branch_labels:
+                continue
+            names = set(labels[rev])
+            # NOTE: alembic labels every descendant, then walks down from the last one it visited,
+            # labelling until a branch point or merge point; so a labelled linear branch also labels
+            # the revisions below it back to where it forked.
+            seen: set[str] = set()
+            todo, last = [rev], rev
+            while todo:
+                cur = todo.pop()
+                if cur in seen:
+                    continue
+                seen.add(cur)
+                labels[cur].update(names)
+                todo.extend(sorted(self.next[cur]))
+                last = cur
+            node: str | None = last
+            while node is not None and len(self.all_next[node]) < 2 and not self.is_merge(node):
+                labels[node].update(names)
+                down = self.scripts[node].down_revision
+                node = down[0] if down and down[0] in self.scripts else None
+        return labels
+
+    def is_merge(self, rev: str) -> bool:
+        """True when the revision has several down revisions."""
+        return len(self.scripts[rev].down_revision) > 1
+
+    def is_branch_point(self, rev: str) -> bool:
+        """True when several revisions have this one as their down revision."""
+        return len(self.next[rev]) > 1
+
+    def history(self) -> list[str]:
+        """Revision ids newest first, in the order `alembic history` prints them."""
+        if self.cycle:
+            raise ValueError(f"cycle among revisions {', '.join(self.cycle)}")
+        pos, anc = self.pos, self.ancestors
+        todo = set(self.scripts)
+        current = sorted(self.real_heads, key=pos.__getitem__)
+        output: list[str] = []
+        idx = 0
+        while current:
+            candidate = current[idx]
+            bit = 1 << pos[candidate]
+            # NOTE: a revision waits until no other open head still has it as an ancestor.
+            for j, head in enumerate(current):
+                if j != idx and anc[head] & bit:
+                    idx = j
+                    break
+            else:
+                if candidate in todo:
+                    output.append(candidate)
+                    todo.discard(candidate)
+                fresh = [r for r in self.norm_down[candidate] if r in todo and r not in current]
+                if not fresh:
+                    del current[idx]
+                    idx = max(idx - 1, 0)
+                else:
+                    current[idx] = fresh[0]
+                    current.extend(fresh[1:])
+        return output
+
+    def _down_text(self, rev: str) -> str:
+        down = self.scripts[rev].down_revision
+        return ", ".join(down) if down else "<base>"
+
+    def _marks(self, rev: str, tree: bool) -> str:
+        text = ""
+        labels = self.labels[rev]
+        if labels:
+            text += f" ({', '.join(sorted(labels))})"
+        if not self.all_next[rev]:
+            text += " (head)"
+        elif not self.next[rev]:
+            text += " (effective head)"
+        if tree:
+            text += " (branchpoint)" if self.is_branch_point(rev) else ""
+            text += " (mergepoint)" if self.is_merge(rev) else ""
+        return text
+
+    def heads_text(self) -> str:
+        """What `alembic heads` prints."""
+        return "".join(f"{rev}{self._marks(rev, tree=False)}\n" for rev in self.heads)
+
+    def history_line(self, rev: str) -> str:
+        """One line of `alembic history`: parents, revision, markers and message."""
+        script = self.scripts[rev]
+        deps = f" ({', '.join(script.depends_on)})" if script.depends_on else ""
+        return f"{self._down_text(rev)}{deps} -> {rev}{self._marks(rev, tree=True)}, {script.message}"
+
+    def history_text(self) -> str:
+        """What `alembic history` prints."""
+        return "".join(self.history_line(rev) + "\n" for rev in self.history())
+
+    def current_line(self, rev: str) -> str:
+        """One line of `alembic current` for a version stored in the database."""
+        text = rev
+        if not self.all_next[rev]:
+            text += " (head)"
+        elif not self.next[rev]:
+            text += " (effective head)"
+        text += " (branchpoint)" if self.is_branch_point(rev) else ""
+        return text + (" (mergepoint)" if self.is_merge(rev) else "")
+
+    def applied(self, versions: Iterable[str]) -> tuple[list[str], list[str]]:
+        """For stored versions: the revisions `alembic current` lists, and the revisions not yet applied."""
+        mask = 0
+        for rev in versions:
+            if rev in self.ancestors:
+                mask |= self.ancestors[rev]
+        done = {rev for rev in self.scripts if mask >> self.pos[rev] & 1}
+        tips = sorted(rev for rev in done if not self.next[rev] & done)
+        return tips, sorted(set(self.scripts) - done)
+
+    def _shares_lineage(self, rev: str, other: str) -> bool:
+        if other in self._versioned_ancestors(rev):
+            return True
+        todo, seen = [rev], set()
+        while todo:
+            cur = todo.pop()
+            if cur == other:
+                return True
+            if cur not in seen:
+                seen.add(cur)
+                todo.extend(self.next[cur])
+        return False
+
+    def _lookup(self, name: str, branch: str | None = None) -> str:
+        if name in self.scripts:
+            found = name
+        elif name in self.label_owner:
+            found = self.label_owner[name]
+        else:
+            keys = [k for k in (*self.scripts, *self.label_owner) if len(k) > 3 and k.startswith(name)]
+            matches = list(dict.fromkeys(self.label_owner.get(k, k) for k in keys))
+            if branch is not None:
+                owner = self._lookup(branch)
+                matches = [m for m in matches if self._shares_lineage(m, owner)]
+            if not matches:
+                raise ResolutionError(f"no revision or branch {name!r}")
+            if len(matches) > 1:
+                shown = ", ".join(sorted(matches)[:3])
+                raise ResolutionError(f"several revisions start with {name!r}: {shown}")
+            found = matches[0]
+        if branch is not None and not self._shares_lineage(found, self._lookup(branch)):
+            raise ResolutionError(f"revision {found} is not on branch {branch!r}")
+        return found
+
+    def resolve(self, name: str) -> str | None:
+        """The revision id `name` names: an id or unique prefix, a label, `head`, `label@head`, `base`."""
+        branch: str | None = None
+        if "@" in name:
+            branch, name = name.split("@", 1)
+        if name == "base":
+            return None
+        if name in ("head", "heads"):
+            heads = self.heads
+            if branch is not None:
+                owner = self._lookup(branch)
+                heads = [h for h in heads if self._shares_lineage(h, owner)]
+            if len(heads) != 1:
+                where = f"{branch}@head" if branch else "head"
+                raise ResolutionError(f"{where} names {len(heads)} heads: {', '.join(heads) or 'none'}")
+            return heads[0]
+        return self._lookup(name, branch)
+
+
+def _rel(path: Path, root: Path) -> str:
+    real, base = path.resolve(), root.resolve()
+    if real.is_relative_to(base):
+        return real.relative_to(base).as_posix()
+    return Path(os.path.relpath(real, base)).as_posix()
+
+
+def _list_files(location: Path, recursive: bool) -> list[tuple[str, str]]:
+    # NOTE: alembic's walk: files sorted per folder, sub-folders sorted, __pycache__ skipped.
+    found: list[tuple[str, str]] = []
+    for top, dirs, files in os.walk(location):
+        if top.endswith("__pycache__"):
+            continue
+        below = os.path.relpath(top, location)
+        found.extend((top, name if below == "." else f"{below}/{name}") for name in sorted(files))
+        if not recursive:
+            break
+        dirs.sort()
+    return found
+
+
+def scan(setup: Setup, root: Path) -> Scan:
+    """Read every revision file of the version locations, in the order alembic loads them."""
+    result = Scan()
+    locations = [loc.resolve() for loc in setup.version_locations if loc.is_dir()]
+    for loc in setup.version_locations:
+        if not loc.is_dir():
+            result.problems.append(f"version location {_rel(loc, root)} does not exist")
+    # NOTE: with several locations, artifact names keep each location's path below their common folder.
+    base = Path(os.path.commonpath(locations)) if len(locations) > 1 else None
+    seen: set[tuple[int, int]] = set()
+    for loc in locations:
+        above = loc.relative_to(base).as_posix() + "/" if base is not None and loc != base else ""
+        shown = _rel(loc, root)
+        for top, rel in _list_files(loc, setup.recursive):
+            if not _SOURCE_FILE.match(os.path.basename(rel)):
+                continue
+            name = rel if shown == "." else f"{shown}/{rel}"
+            try:
+                with open(os.path.join(top, os.path.basename(rel)), "rb") as handle:
+                    stat = os.fstat(handle.fileno())
+                    if (stat.st_dev, stat.st_ino) in seen:
+                        continue
+                    seen.add((stat.st_dev, stat.st_ino))
+                    source = handle.read()
+            except OSError as exc:
+                result.problems.append(f"{name}: cannot be read: {exc.strerror or exc}")
+                continue
+            result.files.append((above + rel, source))
+            try:
+                script = read_script(name, source)
+            except BadScript as exc:
+                result.problems.append(f"{name}: {exc.message}")
+                continue
+            if script is None:
+                result.problems.append(f"{name}: no `revision` variable (alembic refuses such a file)")
+            else:
+                result.scripts.append(script)
+    return result
+
+
+def _under(base: Path, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def _locate(value: str, here: Path, root: Path) -> Path:
+    if not os.path.isabs(value) and ":" in value:
+        # NOTE: alembic imports the package to find a `package:folder` location; look for the
+        # package's folder instead, so that no code of the service runs.
+        package, *rest = value.split(":")
+        for base in (here, root, root / "src"):
+            folder = base.joinpath(*package.split("."))
+            if folder.is_dir():
+                return folder.joinpath(*rest)
+        raise CollectorError(
+            f"cannot find the folder of package {package!r} (from `{value}`) without importing it",
+            hint="set the alembic collector's `script_location` option to the migrations folder",
+        )
+    first = _under(here, value)
+    second = _under(root, value)
+    return second if not first.exists() and second.exists() else first
+
+
+def _pyproject(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    import tomllib
+
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("alembic", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    here = {"here": path.parent.absolute().as_posix()}
+
+    def subst(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("%(here)s", here["here"])
+        if isinstance(value, list):
+            return [subst(v) for v in value]
+        return value
+
+    return {k: subst(v) for k, v in table.items()} if isinstance(table, dict) else {}
+
+
+def _split_locations(raw: str, separator: str | None) -> list[str]:
+    parts = _LEGACY_SPLIT.split(raw) if separator is None else raw.split(_SEPARATORS[separator])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def resolve_setup(root: Path, spec: Mapping[str, Any], options: Mapping[str, Any], prefix: str = "") -> Setup:
+    """Read one alembic configuration the way alembic reads it, without importing env.py."""
+    ini = _under(root, str(spec.get("ini", DEFAULT_INI)))
+    section = str(spec.get("name", DEFAULT_SECTION))
+    if not ini.is_file():
+        raise CollectorError(
+            f"alembic config file {ini} not found",
+            hint="point the alembic collector's `configs[].ini` option at the service's alembic.ini",
+        )
+    parser = configparser.ConfigParser(defaults={"here": ini.absolute().parent.as_posix()})
+    try:
+        parser.read(ini, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise CollectorError(f"cannot read {ini}: {exc}", hint="fix the ini file's syntax") from exc
+    if not parser.has_section(section):
+        raise CollectorError(
+            f"{ini} has no [{section}] section",
+            hint=f"set `name` to one of: {', '.join(parser.sections()) or 'no section found'}",
+        )
+    toml = _pyproject(ini.parent / "pyproject.toml")
+
+    def get(key: str) -> str | None:
+        try:
+            return parser.get(section, key) if parser.has_option(section, key) else None
+        except configparser.Error as exc:
+            raise CollectorError(f"cannot read `{key}` in [{section}] of {ini}: {exc}") from exc
+
+    here = ini.parent
+    override = spec.get("script_location", options.get("script_location"))
+    raw = get("script_location") or toml.get("script_location")
+    if override:
+        script_location = _under(root, str(override))
+    elif isinstance(raw, str) and raw:
+        script_location = _locate(raw, here, root)
+    else:
+        raise CollectorError(
+            f"no `script_location` in [{section}] of {ini}",
+            hint="add `script_location` to the ini, or set the alembic collector's `script_location` option",
+        )
+    if not script_location.is_dir():
+        raise CollectorError(
+            f"script_location {script_location} (from {ini}) does not exist",
+            hint="fix `script_location` in the ini or set the alembic collector's `script_location` option",
+        )
+    separator = get("path_separator") or get("version_path_separator")
+    if separator is not None and separator not in _SEPARATORS:
+        raise CollectorError(
+            f"path separator {separator!r} in [{section}] of {ini} is not valid",
+            hint=f"use one of {', '.join(_SEPARATORS)}",
+        )
+    listed = get("version_locations")
+    names: list[str]
+    if listed:
+        names = _split_locations(listed, separator)
+    elif isinstance(toml.get("version_locations"), list):
+        names = [str(v) for v in toml["version_locations"]]
+    else:
+        names = []
+    locations = tuple(_locate(n, here, root) for n in names) or (script_location / "versions",)
+    flag = get("recursive_version_locations")
+    recursive = flag == "true" if flag is not None else toml.get("recursive_version_locations") is True
+    table = spec.get("version_table") or options.get("version_table") or get("version_table")
+    table = table or DEFAULT_VERSION_TABLE
+    return Setup(ini, section, prefix, script_location, locations, recursive, str(table))
+
+
+def read_graph(ini: Path, name: str = DEFAULT_SECTION, root: Path | None = None) -> Graph:
+    """The revision graph of one alembic configuration, read statically."""
+    base = root if root is not None else ini.parent
+    setup = resolve_setup(base, {"ini": str(ini), "name": name}, {})
+    found = scan(setup, base)
+    graph = Graph(found.scripts)
+    graph.problems[:0] = found.problems
+    return graph
+
+
+def _dump(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _dump_rows(value: Mapping[str, Any], rows: str) -> bytes:
+    # NOTE: one line per top-level key and per row of `rows`: readable and diffable for thousands of
+    # revisions, and written by json's C encoder (an indented dump is several times slower).
+    def one(item: Any) -> str:
+        return json.dumps(item, sort_keys=True, ensure_ascii=False)
+
+    parts = []
+    for key in sorted(value):
+        if key == rows:
+            body = ",\n".join(f"    {one(row)}" for row in value[key])
+            parts.append(f"  {one(key)}: [\n{body}\n  ]" if body else f"  {one(key)}: []")
+        else:
+            parts.append(f"  {one(key)}: {one(value[key])}")
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode()
+
+
+def _pg_versions(url: str, table: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    import psycopg
+    from psycopg import sql
+
+    conn = db.connect_pg(url)
+    try:
+        found: dict[str, list[str]] = {}
+        errors: dict[str, str] = {}
+        parts: list[sql.Composable] = []
+        for schema, readable, has_column in conn.execute(_PG_TABLES, (table,)).fetchall():
+            if not has_column:
+                errors[schema] = f"{schema}.{table} has no version_num column"
+            elif not readable:
+                errors[schema] = f"no SELECT privilege on {schema}.{table}"
+            else:
+                found[schema] = []
+                parts.append(
+                    sql.SQL("SELECT {}::text, version_num::text FROM {}").format(
+                        sql.Literal(schema), sql.Identifier(schema, table)
+                    )
+                )
+        if parts:
+            for schema, version in conn.execute(sql.SQL(" UNION ALL ").join(parts)).fetchall():
+                if version is not None:
+                    found[schema].append(version)
+        return found, errors
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CollectorError(
+            f"cannot read the {table} tables of {db.safe(url)}: {first}",
+            hint="check that the database user may read the catalog and the version tables",
+        ) from exc
+    finally:
+        conn.close()
+
+
+def _sqlite_versions(url: str, root: Path, table: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    import sqlite3
+
+    conn = db.connect_sqlite(url, root)
+    try:
+        row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        if row.fetchone() is None:
+            return {}, {}
+        quoted = '"' + table.replace('"', '""') + '"'
+        rows = conn.execute(f"SELECT version_num FROM {quoted}").fetchall()
+        return {"main": [r[0] for r in rows if r[0] is not None]}, {}
+    except sqlite3.Error as exc:
+        raise CollectorError(
+            f"cannot read {table} from {db.sqlite_path(url, root)}: {exc}",
+            hint="check that the file is a SQLite database migrated by alembic",
+        ) from exc
+    finally:
+        conn.close()
+
+
+def _pair(
+    setup: Setup, data: Any, text: str, status: Status, message: str | None, **timing: Any
+) -> list[Output]:
+    title = f"Applied alembic version ({setup.version_table})"
+    return [
+        Output(f"{setup.prefix}current.json", title, _JSON, data=_dump(data), status=status, message=message,
+               **timing),
+        Output(f"{setup.prefix}current.txt", title, _TEXT, data=text.encode(), status=status, message=message,
+               **timing),
+    ]
+
+
+def _read_versions(ctx: Context, url: str, table: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    if db.is_postgres(url):
+        return _pg_versions(url, table)
+    return _sqlite_versions(url, ctx.root, table)
+
+
+def _current_outputs(ctx: Context, graph: Graph, setup: Setup) -> tuple[list[Output], dict[str, Any]]:
+    url = ctx.database_url
+    if url is None or not (db.is_postgres(url) or db.is_sqlite(url)):
+        reason = _NO_URL if url is None else (
+            f"only PostgreSQL and SQLite databases are read, not {url.split(':', 1)[0]!r}"
+        )
+        skipped = {"status": "skipped", "reason": reason}
+        return _pair(setup, skipped, f"skipped: {reason}\n", "skipped", reason), skipped
+    started, t0 = utcnow(), time.monotonic()
+    try:
+        schemas, errors = _read_versions(ctx, url, setup.version_table)
+    except CollectorError as exc:
+        failed = {"status": "error", "error": exc.message, "hint": exc.hint}
+        text = exc.message + (f"\nTip: {exc.hint}" if exc.hint else "") + "\n"
+        timing = {"started": started, "finished": utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
+        return _pair(setup, failed, text, "error", exc.message, **timing), failed
+    timing = {"started": started, "finished": utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
+    per_schema: dict[str, Any] = {}
+    lines: list[str] = []
+    for schema in sorted(schemas):
+        versions = sorted(schemas[schema])
+        unknown = [v for v in versions if v not in graph.scripts]
+        shown, pending = graph.applied(versions)
+        fresh = not pending and not unknown
+        per_schema[schema] = {
+            "versions": versions,
+            "current": shown,
+            "pending": pending,
+            "unknown": unknown,
+            "up_to_date": fresh,
+        }
+        state = "up to date" if fresh else f"{len(pending)} revision(s) not applied"
+        if unknown:
+            state += f", unknown version(s) {', '.join(unknown)}"
+        lines.append(f"[{schema}] {state}")
+        lines.extend(graph.current_line(rev) for rev in shown)
+        lines.append("")
+    for schema in sorted(errors):
+        lines += [f"[{schema}] error: {errors[schema]}", ""]
+    if not schemas and not errors:
+        lines.append(f"no {setup.version_table} table found: no migration has been applied")
+    up_to_date = all(s["up_to_date"] for s in per_schema.values()) if per_schema else not graph.scripts
+    current = {
+        "status": "error" if errors else "ok",
+        "dialect": "postgresql" if db.is_postgres(url) else "sqlite",
+        "version_table": setup.version_table,
+        "schemas": per_schema,
+        "errors": errors,
+        "up_to_date": up_to_date and not errors,
+    }
+    message = f"could not read {len(errors)} version table(s)" if errors else None
+    text = "\n".join(lines).rstrip("\n") + "\n"
+    return _pair(setup, current, text, "error" if errors else "ok", message, **timing), current
+
+
+def _revision_entry(graph: Graph, rev: str) -> dict[str, Any]:
+    script = graph.scripts[rev]
+    return {
+        "revision": rev,
+        "down_revisions": list(script.down_revision),
+        "depends_on": list(script.depends_on),
+        "message": script.message,
+        "branch_labels": sorted(graph.labels[rev]),
+        "declared_branch_labels": list(script.branch_labels),
+        "path": script.path,
+        "is_head": not graph.next[rev],
+        "is_base": not script.down_revision,
+        "is_merge": graph.is_merge(rev),
+        "is_branch_point": graph.is_branch_point(rev),
+    }
+
+
+def _config_outputs(ctx: Context, setup: Setup) -> list[Output]:
+    p = setup.prefix
+    found = scan(setup, ctx.root)
+    graph = Graph(found.scripts)
+    problems = found.problems + graph.problems
+    outputs: list[Output] = []
+    history: list[str] | None = None
+    try:
+        history = graph.history()
+    except ValueError as exc:
+        outputs.append(Output(f"{p}history.txt", "alembic history", _TEXT, data=f"{exc}\n".encode(),
+                              status="error", message=str(exc)))
+    else:
+        text = "".join(graph.history_line(rev) + "\n" for rev in history)
+        outputs.append(Output(f"{p}history.txt", "alembic history (as `alembic history` prints it)", _TEXT,
+                              data=text.encode()))
+    outputs.append(Output(f"{p}heads.txt", "alembic heads (as `alembic heads` prints them)", _TEXT,
+                          data=graph.heads_text().encode()))
+    graph_data = {
+        "ini": _rel(setup.ini, ctx.root),
+        "section": setup.section,
+        "script_location": _rel(setup.script_location, ctx.root),
+        "version_locations": [_rel(loc, ctx.root) for loc in setup.version_locations],
+        "count": len(graph.scripts),
+        "heads": sorted(graph.heads),
+        "bases": sorted(graph.bases),
+        "branch_points": sorted(r for r in graph.scripts if graph.is_branch_point(r)),
+        "merge_points": sorted(r for r in graph.scripts if graph.is_merge(r)),
+        "branch_labels": {label: graph.label_owner[label] for label in sorted(graph.label_owner)},
+        "history": history,
+        "revisions": [_revision_entry(graph, rev) for rev in sorted(graph.scripts)],
+        "problems": sorted(problems),
+    }
+    outputs.append(Output(f"{p}history.json", "alembic revision graph", _JSON,
+                          data=_dump_rows(graph_data, "revisions")))
+    current_outputs, current = _current_outputs(ctx, graph, setup)
+    outputs += current_outputs
+    schemas = current.get("schemas")
+    summary = {
+        "count": len(graph.scripts),
+        "heads": sorted(graph.heads),
+        "bases": sorted(graph.bases),
+        "multiple_heads": len(graph.heads) > 1,
+        "current_status": current["status"],
+        "current": {s: v["versions"] for s, v in schemas.items()} if isinstance(schemas, dict) else None,
+        "up_to_date": current.get("up_to_date"),
+        "problems": len(problems),
+    }
+    outputs.append(Output(f"{p}summary.json", "alembic summary", _JSON, data=_dump(summary)))
+    if problems:
+        outputs.append(Output(
+            f"{p}problems.txt", "Migration files alembic would not load", _TEXT,
+            data=("\n".join(sorted(problems)) + "\n").encode(), status="error",
+            message=f"{len(problems)} problem(s) in the migrations, first: {sorted(problems)[0]}",
+        ))
+    for rel, source in found.files:
+        outputs.append(Output(f"{p}migrations/{rel}", f"migration {rel}", "text/x-python", data=source))
+    return outputs
+
+
+def _prefixes(specs: list[Mapping[str, Any]]) -> list[str]:
+    if len(specs) == 1:
+        return [f"{specs[0]['label']}/" if specs[0].get("label") else ""]
+    labels: list[str] = []
+    for spec in specs:
+        label = spec.get("label") or re.sub(r"[^A-Za-z0-9._-]", "_", str(spec.get("name", DEFAULT_SECTION)))
+        labels.append(label)
+    dupes = sorted({label for label in labels if labels.count(label) > 1})
+    if dupes:
+        raise CollectorError(
+            f"several alembic configs would write to the same folder: {', '.join(dupes)}",
+            hint="give each entry of `configs` its own `label`",
+        )
+    return [f"{label}/" for label in labels]
+
+
+def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
+    """Heads, history and graph of each alembic config, the database's version, and every migration file."""
+    specs: list[Mapping[str, Any]] = list(options.get("configs") or [{}])
+    outputs: list[Output] = []
+    failures: list[CollectorError] = []
+    for spec, prefix in zip(specs, _prefixes(specs), strict=True):
+        try:
+            setup = resolve_setup(ctx.root, spec, options, prefix)
+        except CollectorError as exc:
+            failures.append(exc)
+            text = exc.message + (f"\nTip: {exc.hint}" if exc.hint else "") + "\n"
+            outputs.append(Output(f"{prefix}error.txt", "alembic config error", _TEXT, data=text.encode(),
+                                  status="error", message=exc.message))
+            continue
+        outputs += _config_outputs(ctx, setup)
+    if len(failures) == len(specs):
+        if len(failures) == 1:
+            raise failures[0]
+        raise CollectorError(
+            "no alembic config could be read",
+            hint=failures[0].hint,
+            details=[f.message for f in failures],
+        )
+    return outputs
