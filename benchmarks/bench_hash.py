@@ -1,0 +1,432 @@
+"""Benchmark: evidence-kit's SHA-256 paths against `openssl dgst -sha256` and `sha256sum`.
+
+(a) One large text log (1 GiB): throughput of openssl and sha256sum (baselines), of digest.file_sha256 (the
+    verify path) and of BundleWriter.add() for an opaque media type (redaction off) and a text one (redaction
+    on). `cp` is timed too: the writer also has to write every byte, which openssl does not.
+(b) 20,000 text files of 1-50 KiB: openssl and sha256sum over all of them (one process at a time, fed by
+    `xargs -n 5000`), verify_dir on a bundle holding them, digest.file_sha256 over all of them in one process.
+(c) Peak RSS of `evidence collect` copying the 1 GiB log with the files collector, against `python -c pass`.
+
+    python benchmarks/bench_hash.py [--quick] [--runs N] [--only abc] [--workdir DIR]
+
+Each figure is the median of several runs taken in turns, so that background load hits every method alike;
+the page cache is warmed before timing. Files are generated in a temporary folder, removed at the end.
+Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from evidence_kit import verify
+from evidence_kit.bundle import BundleWriter
+from evidence_kit.collect import host_facts
+from evidence_kit.digest import file_sha256
+from evidence_kit.model import CollectorResult, Output
+from evidence_kit.redact import Redactor
+
+MB = 1_000_000
+MIB = 1 << 20
+HASH_TARGET = 0.95  # throughput, as a fraction of openssl's, at least
+SMALL_TARGET = 1.25  # time, as a multiple of openssl's, at most
+RSS_TARGET_MB = 100.0
+TEXT = "text/plain"
+OPAQUE = "application/gzip"
+WRAPPER = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": done.returncode, "maxrss_kib": usage.ru_maxrss, "stderr": done.stderr.decode()[-2000:]}))
+"""
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    case: str
+    method: str
+    seconds: float | None = None
+    mb_s: float | None = None
+    ratio: str = ""
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+
+
+def median(values: list[float]) -> float:
+    """The median of the runs."""
+    return statistics.median(values)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds one call takes."""
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def in_turns(methods: dict[str, Callable[[], float]], runs: int) -> dict[str, list[float]]:
+    """Run every method once per round, `runs` rounds; each method returns its own timing."""
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    for _ in range(runs):
+        for name, fn in methods.items():
+            times[name].append(fn())
+    return times
+
+
+def run(argv: list[str], **kwargs: object) -> float:
+    """Seconds a command takes; its output is discarded; fails loudly."""
+    return timed(lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, **kwargs))  # type: ignore[call-overload]
+
+
+def warm(paths: list[Path]) -> None:
+    """Read files once so every method starts from a warm page cache."""
+    buf = bytearray(MIB)
+    for path in paths:
+        with path.open("rb", buffering=0) as f:
+            while f.readinto(buf):
+                pass
+
+
+def log_pool(rng: random.Random, size: int, secrets: bool) -> bytes:
+    """Varied service log lines, about `size` bytes; with `secrets`, a rare line holds a bearer token."""
+    levels = ["INFO"] * 12 + ["WARNING", "ERROR", "DEBUG"]
+    routes = ["/api/v1/jobs", "/api/v1/jobs/{id}", "/healthz", "/api/v1/users/{id}/settings", "/metrics"]
+    lines: list[str] = []
+    total = 0
+    n = 0
+    while total < size:
+        n += 1
+        stamp = f"2026-05-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:" \
+                f"{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}Z"
+        route = rng.choice(routes).format(id=rng.randint(1, 10**6))
+        line = (
+            f"{stamp} {rng.choice(levels):<7} worker-{rng.randint(1, 8)} GET {route} "
+            f"status={rng.choice([200, 200, 200, 201, 204, 404, 500])} duration_ms={rng.randint(1, 5000)} "
+            f"request_id={rng.getrandbits(64):016x}"
+        )
+        if n % 7 == 0:
+            line += f" upstream=http://jobs-api-{rng.randint(1, 4)}.internal:8000{route}"
+        if secrets and n % 50_000 == 0:
+            line += f" headers={{Authorization: Bearer {rng.getrandbits(128):032x}}}"
+        lines.append(line + "\n")
+        total += len(lines[-1])
+    return "".join(lines).encode()
+
+
+def make_log(path: Path, size: int) -> None:
+    """A text log of exactly `size` bytes: a ~24 MB pool of lines, repeated."""
+    pool = log_pool(random.Random(1), min(size, 24 * MB), secrets=True)
+    with path.open("wb") as f:
+        written = 0
+        while written < size:
+            part = pool[: size - written]
+            f.write(part)
+            written += len(part)
+
+
+def openssl_digest(path: Path) -> str:
+    """openssl's hex digest of a file, to check the others agree."""
+    out = subprocess.run(["openssl", "dgst", "-sha256", str(path)], capture_output=True, check=True, text=True)
+    return out.stdout.strip().rsplit(" ", 1)[-1]
+
+
+@contextmanager
+def scratch_dir(root: Path, name: str) -> Iterator[Path]:
+    """A fresh folder removed afterwards."""
+    path = root / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def bench_large(work: Path, log: Path, runs: int) -> list[Row]:
+    """(a): one large log through every hashing path."""
+    size = log.stat().st_size
+    warm([log])
+    expected = openssl_digest(log)
+    assert file_sha256(log) == (expected, size), "digest.file_sha256 disagrees with openssl"
+    out = work / "large-out"
+    redactor = Redactor.from_env({})
+    records: dict[str, dict[str, object]] = {}
+
+    def copy() -> float:
+        dest = out / "copy.log"
+        out.mkdir(exist_ok=True)
+        os.sync()
+        seconds = run(["cp", str(log), str(dest)])
+        dest.unlink()
+        return seconds
+
+    def writer(media: str) -> Callable[[], float]:
+        def go() -> float:
+            w = BundleWriter(out, redactor)
+            os.sync()
+            t0 = time.perf_counter()
+            records[media] = w.add("files", Output("service.log", "log", media_type=media, source=log))
+            seconds = time.perf_counter() - t0
+            w.abort()
+            return seconds
+
+        return go
+
+    times = in_turns(
+        {
+            "openssl": lambda: run(["openssl", "dgst", "-sha256", str(log)]),
+            "sha256sum": lambda: run(["sha256sum", str(log)]),
+            "digest": lambda: timed(lambda: file_sha256(log)),
+            "cp": copy,
+            "writer-opaque": writer(OPAQUE),
+            "writer-text": writer(TEXT),
+        },
+        runs,
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    assert records[OPAQUE]["sha256"] == expected and records[OPAQUE]["size"] == size
+    med = {name: median(values) for name, values in times.items()}
+    ossl = size / med["openssl"]
+    floor = med["openssl"] + med["cp"]
+
+    def thr(name: str) -> float:
+        return size / med[name] / MB
+
+    def vs_openssl(name: str) -> str:
+        return f"{size / med[name] / ossl:.2f}x openssl"
+
+    case = f"(a) {size / MIB:.0f} MiB log"
+    writer_floor_ratio = floor / med["writer-opaque"]
+    rows = [
+        Row(case, "openssl dgst -sha256 (baseline)", med["openssl"], thr("openssl"), "1.00x openssl"),
+        Row(case, "sha256sum", med["sha256sum"], thr("sha256sum"), vs_openssl("sha256sum")),
+        Row(case, "digest.file_sha256 (verify path)", med["digest"], thr("digest"), vs_openssl("digest"),
+            f">= {HASH_TARGET}x", size / med["digest"] / ossl >= HASH_TARGET),
+        Row(case, "cp (copy only, no hash)", med["cp"], thr("cp"), vs_openssl("cp"),
+            note="the write cost openssl does not pay"),
+        Row(case, "BundleWriter.add, application/gzip", med["writer-opaque"], thr("writer-opaque"),
+            vs_openssl("writer-opaque"), f">= {HASH_TARGET}x", size / med["writer-opaque"] / ossl >= HASH_TARGET,
+            "read + hash + write, redaction off"),
+        Row(case, "  same, against openssl + cp (sequential)", med["writer-opaque"],
+            size / floor / MB, f"{writer_floor_ratio:.2f}x (openssl+cp)", f">= {HASH_TARGET}x",
+            writer_floor_ratio >= HASH_TARGET, "hash + write, the work the writer does"),
+        Row(case, "BundleWriter.add, text/plain", med["writer-text"], thr("writer-text"), vs_openssl("writer-text"),
+            note=f"redaction on, {records[TEXT]['redactions']} secrets masked"),
+    ]
+    return rows
+
+
+def bench_small(work: Path, count: int, runs: int) -> list[Row]:
+    """(b): many small files: openssl and sha256sum against verify_dir and digest.file_sha256."""
+    rng = random.Random(7)
+    pool = log_pool(rng, 4 * MB, secrets=False)
+    src = work / "small-src"
+    t0 = time.perf_counter()
+    sources: list[Path] = []
+    for i in range(count):
+        size = rng.randint(1024, 50 * 1024)
+        offset = rng.randrange(0, len(pool) - size)
+        path = src / f"{i // 1000:03d}" / f"part-{i:05d}.log"
+        if i % 1000 == 0:
+            path.parent.mkdir(parents=True)
+        path.write_bytes(pool[offset : offset + size])
+        sources.append(path)
+    writer = BundleWriter(work / "small-bundle", Redactor.from_env({}))
+    for path in sources:
+        writer.add("files", Output(path.relative_to(src).as_posix(), "log", media_type=TEXT, source=path))
+    bundle = writer.finish(service="bench", phase="bench", git_sha=None, results=[CollectorResult("files", "ok")],
+                           host=host_facts(), ci=None)
+    shutil.rmtree(src)
+    total = sum(a["size"] for a in writer.manifest["artifacts"])
+    print(f"(b) generated {count} files ({total / MB:.0f} MB) and their bundle in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr)
+    assert writer.manifest["redactions"] == 0
+    files = sorted((bundle / "data").rglob("*.log"))
+    rels = "".join(f"{p.relative_to(bundle).as_posix()}\n" for p in files).encode()
+    listing = work / "small-files.txt"
+    listing.write_bytes(rels)
+    warm(files)
+
+    def xargs(tool: list[str]) -> Callable[[], float]:
+        def go() -> float:
+            with listing.open("rb") as names:
+                return run(["xargs", "-n", "5000", *tool], stdin=names, cwd=bundle)
+
+        return go
+
+    def verify_all() -> float:
+        seconds = timed(lambda: verdicts.append(verify.verify_dir(bundle)))
+        return seconds
+
+    def schema_only() -> float:
+        import jsonschema
+
+        def go() -> None:
+            manifest = json.loads((bundle / "manifest.json").read_bytes())
+            validator = jsonschema.Draft202012Validator(verify.manifest_schema())
+            errors.extend(validator.iter_errors(manifest))
+
+        return timed(go)
+
+    verdicts: list[verify.Verdict] = []
+    errors: list[object] = []
+    times = in_turns(
+        {
+            "openssl": xargs(["openssl", "dgst", "-sha256"]),
+            "sha256sum": xargs(["sha256sum"]),
+            "digest": lambda: timed(lambda: [file_sha256(p) for p in files]),
+            "verify": verify_all,
+            "schema": schema_only,
+        },
+        runs,
+    )
+    shutil.rmtree(bundle)
+    assert all(v.ok for v in verdicts), verdicts[0].problems[:5]
+    assert not errors
+    med = {name: median(values) for name, values in times.items()}
+    ossl = med["openssl"]
+    case = f"(b) {count} files"
+
+    def row(method: str, seconds: float, target: bool = False, note: str = "") -> Row:
+        ratio = seconds / ossl
+        return Row(case, method, seconds, total / seconds / MB, f"{ratio:.2f}x openssl time",
+                   f"<= {SMALL_TARGET}x" if target else "", ratio <= SMALL_TARGET if target else None, note)
+
+    return [
+        row("openssl dgst -sha256 via xargs (baseline)", ossl),
+        row("sha256sum via xargs", med["sha256sum"]),
+        row("verify.verify_dir on the bundle", med["verify"], True, "digests + manifest schema + file walk"),
+        row("  of which manifest JSON + schema validation", med["schema"], note="jsonschema, in verify.py"),
+        row("  verify_dir without the schema validation", med["verify"] - med["schema"], note="derived"),
+        row("digest.file_sha256 over all files", med["digest"], True, "one process"),
+    ]
+
+
+def rss(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """Peak RSS (MB) and wall time of a command, via getrusage(RUSAGE_CHILDREN) in a fresh parent."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", WRAPPER, *argv], capture_output=True, check=True, cwd=cwd, text=True)
+    seconds = time.perf_counter() - t0
+    result = json.loads(done.stdout)
+    if result["rc"] != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {result['rc']}:\n{result['stderr']}")
+    return result["maxrss_kib"] * 1024 / MB, seconds
+
+
+def bench_memory(work: Path, log: Path, runs: int) -> list[Row]:
+    """(c): peak RSS of `evidence collect` copying the large log."""
+    evidence = Path(sys.executable).with_name("evidence")
+    if not evidence.exists():
+        evidence = Path(shutil.which("evidence") or "evidence")
+    service = work / "service"
+    service.mkdir()
+    try:
+        os.link(log, service / "service.log")
+    except OSError:
+        shutil.copyfile(log, service / "service.log")
+    config = service / "evidence.yaml"
+    config.write_text(
+        "service: bench\n"
+        "collectors:\n"
+        "  files:\n"
+        "    sets:\n"
+        '      - {name: logs, glob: "*.log", max_bytes: 2000000000}\n'
+    )
+    size = log.stat().st_size
+    base: list[float] = []
+    peak: list[float] = []
+    wall: list[float] = []
+    for _ in range(runs):
+        base.append(rss([sys.executable, "-c", "pass"], service)[0])
+        with scratch_dir(work, "collect-out") as out:
+            os.sync()
+            mb, seconds = rss([str(evidence), "collect", "-c", str(config), "--out", str(out), "--json"], service)
+        peak.append(mb)
+        wall.append(seconds)
+    shutil.rmtree(service)
+    case = f"(c) collect {size / MIB:.0f} MiB"
+    baseline, measured = median(base), median(peak)
+    return [
+        Row(case, "python -c pass, peak RSS (baseline)", note=f"{baseline:.1f} MB"),
+        Row(case, "evidence collect (files), peak RSS", median(wall), size / median(wall) / MB,
+            f"{measured / baseline:.2f}x baseline", f"< {RSS_TARGET_MB:.0f} MB", measured < RSS_TARGET_MB,
+            f"{measured:.1f} MB; +{measured - baseline:.1f} MB over baseline"),
+    ]
+
+
+def fmt(value: float | None, spec: str) -> str:
+    """A number for the table, blank when absent."""
+    return "" if value is None else format(value, spec)
+
+
+def print_table(rows: list[Row]) -> None:
+    """The results as an aligned table."""
+    head = ("case", "method", "median s", "MB/s", "ratio", "target", "met", "note")
+    cells = [
+        (r.case, r.method, fmt(r.seconds, ".3f"), fmt(r.mb_s, ".0f"), r.ratio, r.target,
+         "" if r.met is None else ("yes" if r.met else "NO"), r.note)
+        for r in rows
+    ]
+    widths = [max(len(str(c[i])) for c in [head, *cells]) for i in range(len(head))]
+    right = {2, 3}
+    for line in [head, *cells]:
+        print("  ".join(str(c).rjust(w) if i in right else str(c).ljust(w)
+                        for i, (c, w) in enumerate(zip(line, widths, strict=True))).rstrip())
+
+
+def main() -> int:
+    """Parse arguments, run the selected parts, print the table; 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="64 MiB log and 2,000 small files")
+    parser.add_argument("--runs", type=int, default=3, help="runs per method (median), default 3")
+    parser.add_argument("--only", default="abc", help="parts to run, e.g. `a` or `bc` (default abc)")
+    parser.add_argument("--workdir", type=Path, help="folder for generated files (default: a temp folder)")
+    args = parser.parse_args()
+    size = 64 * MIB if args.quick else 1024 * MIB
+    count = 2_000 if args.quick else 20_000
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-hash-", dir=args.workdir))
+    rows: list[Row] = []
+    started = time.perf_counter()
+    try:
+        log = work / "service.log"
+        if "a" in args.only or "c" in args.only:
+            t0 = time.perf_counter()
+            make_log(log, size)
+            print(f"generated a {size / MIB:.0f} MiB log in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        if "a" in args.only:
+            rows += bench_large(work, log, args.runs)
+        if "b" in args.only:
+            rows += bench_small(work, count, args.runs)
+        if "c" in args.only:
+            warm([log])
+            rows += bench_memory(work, log, args.runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"evidence-kit hashing benchmark: median of {args.runs} runs, MB = 10^6 bytes, "
+          f"{os.cpu_count()} CPUs, {time.perf_counter() - started:.0f} s in all")
+    print_table(rows)
+    missed = [f"{r.case}: {r.method.strip()}" for r in rows if r.met is False]
+    for name in missed:
+        print(f"target missed: {name}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
