@@ -1,0 +1,466 @@
+"""The alembic collector against alembic's own commands, real PostgreSQL and SQLite databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import psycopg
+import pytest
+from psycopg import sql
+
+from evidence_kit.collectors import alembic as collector
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output
+from tests.alembic_gen import Project, Rev, generate
+
+ALEMBIC = Path(sys.executable).with_name("alembic")
+
+
+def alembic(root: Path, *args: str) -> str:
+    """Run the real alembic command in `root` and return what it printed."""
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([str(ALEMBIC), *args], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"alembic {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def lines(text: str) -> list[str]:
+    """Lines without trailing whitespace."""
+    return [line.rstrip() for line in text.splitlines()]
+
+
+def collect(root: Path, url: str | None = None, **options: Any) -> dict[str, Output]:
+    """Run the collector and index its outputs by name."""
+    ctx = Context(root=root, scratch=root / ".scratch", database_url=url)
+    return {o.name: o for o in collector.collect(ctx, options)}
+
+
+def text(output: Output) -> str:
+    assert output.data is not None
+    return output.data.decode()
+
+
+def as_json(output: Output) -> Any:
+    assert output.media_type == "application/json"
+    return json.loads(text(output))
+
+
+def write_revision(folder: Path, name: str, body: str) -> Path:
+    """Write one hand-made revision file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(body)
+    return path
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A 1,000-revision history with branches, merges, labels and dependencies."""
+    return generate(tmp_path_factory.mktemp("big"), 1000)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A 40-revision history, some files in sub-folders (recursive_version_locations)."""
+    return generate(tmp_path_factory.mktemp("small"), 40, seed=3, recursive=True)
+
+
+def test_heads_and_history_match_alembic(small: Project) -> None:
+    out = collect(small.root)
+    assert text(out["heads.txt"]) == alembic(small.root, "heads")
+    assert text(out["history.txt"]) == alembic(small.root, "history")
+    assert any(r.subdir for r in small.revisions)
+
+
+@pytest.mark.slow
+def test_thousand_revisions_match_alembic(big: Project) -> None:
+    out = collect(big.root)
+    heads, history = alembic(big.root, "heads"), alembic(big.root, "history")
+    assert lines(text(out["heads.txt"])) == lines(heads)
+    assert lines(text(out["history.txt"])) == lines(history)
+    # NOTE: the generated history must really exercise every marker alembic prints.
+    for marker in ("(mergepoint)", "(branchpoint)", "(effective head)", "(reporting)", "(audit)", ") -> "):
+        assert marker in history, marker
+    assert len(lines(heads)) == 4
+
+
+def test_history_json_describes_the_graph(big: Project) -> None:
+    out = collect(big.root)
+    graph = as_json(out["history.json"])
+    assert graph["count"] == 1000 and len(graph["revisions"]) == 1000
+    assert [r["revision"] for r in graph["revisions"]] == sorted(r.revision for r in big.revisions)
+    assert graph["problems"] == []
+    by_id = {r["revision"]: r for r in graph["revisions"]}
+    for rev in big.revisions:
+        entry = by_id[rev.revision]
+        down = list(rev.down) if isinstance(rev.down, tuple) else [rev.down] if rev.down else []
+        assert entry["down_revisions"] == down
+        assert entry["depends_on"] == ([rev.depends_on] if rev.depends_on else [])
+        assert entry["declared_branch_labels"] == list(rev.labels)
+        assert entry["message"] == rev.message + ("\nwith a second line in the first paragraph" if rev.style == 2 else "")
+        assert entry["path"].startswith("migrations/versions/") and entry["path"].endswith(".py")
+        assert entry["is_merge"] == (len(down) > 1)
+    children: dict[str, int] = {}
+    for r in graph["revisions"]:
+        for d in r["down_revisions"]:
+            children[d] = children.get(d, 0) + 1
+    assert graph["heads"] == sorted(r for r in by_id if r not in children)
+    assert graph["branch_points"] == sorted(r for r, n in children.items() if n > 1)
+    assert graph["merge_points"] == sorted(r for r, e in by_id.items() if e["is_merge"])
+    assert graph["bases"] == sorted(r for r, e in by_id.items() if not e["down_revisions"])
+    assert sorted(graph["history"]) == sorted(by_id)
+    assert graph["branch_labels"]["reporting"] in by_id
+    summary = as_json(out["summary.json"])
+    assert summary["count"] == 1000 and summary["multiple_heads"] is True
+    assert summary["heads"] == graph["heads"] and summary["bases"] == graph["bases"]
+    assert summary["current"] is None and summary["up_to_date"] is None and summary["problems"] == 0
+
+
+def test_every_migration_file_is_an_artifact(small: Project) -> None:
+    out = collect(small.root)
+    files = {name: o for name, o in out.items() if name.startswith("migrations/")}
+    on_disk = sorted(small.versions.rglob("*.py"))
+    assert len(files) == len(on_disk) == 40
+    for path in on_disk:
+        output = files[f"migrations/{path.relative_to(small.versions).as_posix()}"]
+        assert output.data == path.read_bytes()
+        assert output.media_type == "text/x-python" and output.status == "ok"
+
+
+def test_output_is_deterministic(small: Project) -> None:
+    first = {n: o.data for n, o in collect(small.root).items()}
+    second = {n: o.data for n, o in collect(small.root).items()}
+    assert first == second
+
+
+def test_no_database_url_skips_current(small: Project) -> None:
+    out = collect(small.root)
+    for name in ("current.json", "current.txt"):
+        assert out[name].status == "skipped"
+        assert "no database URL" in (out[name].message or "")
+    assert as_json(out["summary.json"])["current_status"] == "skipped"
+
+
+def test_resolve_matches_alembic(big: Project) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    script = ScriptDirectory.from_config(Config(str(big.ini)))
+    graph = collector.read_graph(big.ini)
+    first = big.revisions[0].revision
+    names = ["reporting@head", "audit@head", "head", "reporting", "audit", first, first[:6], "base",
+             "nope", f"reporting@{first}", f"{graph.heads[0][:5]}"]
+    for name in names:
+        try:
+            expected = script.get_revision(name)
+        except CommandError:
+            with pytest.raises(collector.ResolutionError):
+                graph.resolve(name)
+        else:
+            assert graph.resolve(name) == (expected.revision if expected else None), name
+    reporting_head = graph.resolve("reporting@head")
+    assert reporting_head is not None and "reporting" in graph.labels[reporting_head]
+
+
+def _version_table(conn: psycopg.Connection[Any], schema: str, versions: list[str], table: str = "alembic_version",
+                   column: str = "version_num") -> None:
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    conn.execute(sql.SQL("CREATE TABLE {} ({} varchar(32) NOT NULL PRIMARY KEY)").format(
+        sql.Identifier(schema, table), sql.Identifier(column)))
+    for v in versions:
+        conn.execute(sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(schema, table)), (v,))
+
+
+@pytest.fixture(scope="module")
+def stamped(pg_url: str, small: Project) -> Iterator[str]:
+    """The test database with an up-to-date `public` schema and a `tenant_a` schema two steps behind."""
+    graph = collector.read_graph(small.ini)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        _version_table(conn, "public", graph.real_heads)
+        old = graph.history()[-3]
+        _version_table(conn, "tenant_a", [old])
+    yield pg_url
+
+
+def test_current_postgres_every_schema(stamped: str, small: Project) -> None:
+    out = collect(small.root, stamped)
+    graph = collector.read_graph(small.ini)
+    current = as_json(out["current.json"])
+    assert out["current.json"].status == "ok" and current["status"] == "ok"
+    assert current["dialect"] == "postgresql"
+    assert sorted(current["schemas"]) == ["public", "tenant_a"]
+    public, tenant = current["schemas"]["public"], current["schemas"]["tenant_a"]
+    assert public["versions"] == sorted(graph.real_heads)
+    assert public["up_to_date"] is True and public["pending"] == [] and public["current"] == sorted(graph.heads)
+    old = graph.history()[-3]
+    assert tenant["versions"] == [old] and tenant["up_to_date"] is False
+    assert len(tenant["pending"]) == 40 - len(graph.ancestors[old].bit_count() * "x")
+    assert current["up_to_date"] is False
+    report = text(out["current.txt"])
+    assert "[public] up to date" in report and f"[tenant_a] {len(tenant['pending'])} revision(s) not applied" in report
+    summary = as_json(out["summary.json"])
+    assert summary["current"] == {"public": sorted(graph.real_heads), "tenant_a": [old]}
+    assert summary["up_to_date"] is False
+    assert out["current.txt"].started and out["current.txt"].finished
+
+
+def test_current_postgres_unreadable_table_is_reported(stamped: str, small: Project) -> None:
+    with psycopg.connect(stamped, autocommit=True) as conn:
+        _version_table(conn, "public", [small.revisions[0].revision], table="other_version")
+        _version_table(conn, "broken", [], table="other_version", column="num")
+    out = collect(small.root, stamped, version_table="other_version")
+    current = as_json(out["current.json"])
+    assert out["current.json"].status == "error"
+    assert current["errors"] == {"broken": "broken.other_version has no version_num column"}
+    assert current["schemas"]["public"]["versions"] == [small.revisions[0].revision]
+    assert "[broken] error" in text(out["current.txt"])
+
+
+def test_current_sqlite_after_real_upgrade(tmp_path: Path) -> None:
+    project = generate(tmp_path / "svc", 24, seed=11)
+    alembic(project.root, "upgrade", "heads")
+    shown = alembic(project.root, "current")
+    out = collect(project.root, "sqlite:///app.db")
+    current = as_json(out["current.json"])
+    main = current["schemas"]["main"]
+    assert main["up_to_date"] is True and current["up_to_date"] is True
+    with sqlite3.connect(project.root / "app.db") as conn:
+        stored = sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version"))
+    assert main["versions"] == stored
+    report = lines(text(out["current.txt"]))
+    assert report[0] == "[main] up to date"
+    assert sorted(report[1:]) == sorted(lines(shown))
+    assert as_json(out["summary.json"])["up_to_date"] is True
+
+
+def test_sqlite_without_version_table(tmp_path: Path, small: Project) -> None:
+    sqlite3.connect(tmp_path / "empty.db").close()
+    out = collect(small.root, f"sqlite:///{tmp_path / 'empty.db'}")
+    current = as_json(out["current.json"])
+    assert current["schemas"] == {} and current["up_to_date"] is False
+    assert "no alembic_version table found" in text(out["current.txt"])
+
+
+def test_database_down_keeps_static_outputs(small: Project) -> None:
+    out = collect(small.root, "postgresql://postgres@127.0.0.1:1/x")
+    for name in ("current.txt", "current.json"):
+        assert out[name].status == "error"
+        assert "cannot connect to the database at postgresql://postgres@127.0.0.1:1/x" in (out[name].message or "")
+    assert "cannot connect" in text(out["current.txt"])
+    assert as_json(out["current.json"])["status"] == "error"
+    for name in ("heads.txt", "history.txt", "history.json", "summary.json"):
+        assert out[name].status == "ok"
+    assert text(out["heads.txt"]) == alembic(small.root, "heads")
+    assert as_json(out["summary.json"])["current_status"] == "error"
+
+
+def test_missing_sqlite_file_is_an_error_output(small: Project, tmp_path: Path) -> None:
+    out = collect(small.root, f"sqlite:///{tmp_path / 'none.db'}")
+    assert out["current.txt"].status == "error" and "does not exist" in (out["current.txt"].message or "")
+
+
+def test_unsupported_database_is_skipped(small: Project) -> None:
+    out = collect(small.root, "mysql://u@localhost/x")
+    assert out["current.txt"].status == "skipped" and "'mysql'" in (out["current.txt"].message or "")
+
+
+def test_broken_files_are_reported_the_rest_read(tmp_path: Path) -> None:
+    project = generate(tmp_path / "svc", 20, seed=5)
+    last = project.revisions[-1].revision
+    write_revision(project.versions, "zz_broken_body.py", (
+        f'"""broken body"""\nrevision = "bbbb00000001"\ndown_revision = "{last}"\n\n'
+        "def upgrade():\n    op.execute(\n\n\ndef downgrade():\n    pass\n"
+    ))
+    write_revision(project.versions, "zz_broken_head.py", 'revision = "bbbb00000002\ndown_revision = None\n')
+    write_revision(project.versions, "helpers.py", "def shared():\n    return 1\n")
+    write_revision(project.versions, "zz_computed.py", 'revision = "x" + "y"\ndown_revision = None\n')
+    write_revision(project.versions, "zz_no_down.py", 'revision = "bbbb00000003"\n')
+    write_revision(project.versions, "__init__.py", "")
+    write_revision(project.versions, ".#lock.py", "garbage(")
+    out = collect(project.root)
+    problems = text(out["problems.txt"]).splitlines()
+    assert out["problems.txt"].status == "error" and "5 problem(s)" in (out["problems.txt"].message or "")
+    expected = {
+        "zz_broken_body.py": "syntax error at line",
+        "zz_broken_head.py": "syntax error at line 1",
+        "helpers.py": "no `revision` variable",
+        "zz_computed.py": "`revision` is not a literal",
+        "zz_no_down.py": "no `down_revision`",
+    }
+    assert len(problems) == len(expected)
+    for name, reason in expected.items():
+        assert any(p.startswith(f"migrations/versions/{name}: {reason}") for p in problems), name
+    graph = as_json(out["history.json"])
+    assert graph["count"] == 20 and len(graph["problems"]) == 5
+    assert f"migrations/zz_broken_body.py" in out and "migrations/__init__.py" not in out
+    assert out["history.txt"].status == "ok" and out["heads.txt"].status == "ok"
+    (project.versions / "zz_broken_body.py").unlink()
+    for name in ("zz_broken_head.py", "helpers.py", "zz_computed.py", "zz_no_down.py"):
+        (project.versions / name).unlink()
+    assert text(collect(project.root)["history.txt"]) == alembic(project.root, "history")
+
+
+def test_assignment_forms(tmp_path: Path) -> None:
+    versions = tmp_path / "migrations" / "versions"
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    write_revision(versions, "a.py", '"""\n  first one\n\n  more"""\nrevision: str = "aaaa"\ndown_revision: None = None\n'
+                   'branch_labels = ["lab"]\n')
+    write_revision(versions, "b.py", 'revision, down_revision = "bbbb", ("aaaa",)\ndepends_on = None\n')
+    write_revision(versions, "c.py", '"""c"""\nrevision = "cccc"\ndown_revision = ["aaaa"]\nrevision = "cccd"\n')
+    write_revision(versions, "d.py", '"""merge"""\nrevision = "dddd"\ndown_revision = ("bbbb", "cccd")\n'
+                   'depends_on = ("lab",)\n')
+    out = collect(tmp_path)
+    assert text(out["history.txt"]) == alembic(tmp_path, "history")
+    assert text(out["heads.txt"]) == alembic(tmp_path, "heads") == "dddd (lab) (head)\n"
+    graph = as_json(out["history.json"])
+    by_id = {r["revision"]: r for r in graph["revisions"]}
+    assert sorted(by_id) == ["aaaa", "bbbb", "cccd", "dddd"]
+    assert by_id["aaaa"]["message"] == "first one" and by_id["bbbb"]["message"] == ""
+    assert by_id["dddd"]["depends_on"] == ["lab"] and by_id["aaaa"]["is_branch_point"] is True
+
+
+def test_cycle_is_reported(tmp_path: Path) -> None:
+    versions = tmp_path / "migrations" / "versions"
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    write_revision(versions, "a.py", 'revision = "aaaa"\ndown_revision = None\n')
+    write_revision(versions, "b.py", 'revision = "bbbb"\ndown_revision = ("aaaa", "cccc")\n')
+    write_revision(versions, "c.py", 'revision = "cccc"\ndown_revision = "bbbb"\n')
+    out = collect(tmp_path)
+    assert out["history.txt"].status == "error" and "cycle among revisions bbbb, cccc" in (out["history.txt"].message or "")
+    assert out["problems.txt"].status == "error"
+    assert as_json(out["history.json"])["history"] is None
+
+
+def test_missing_ini_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(CollectorError) as info:
+        collect(tmp_path)
+    assert str(tmp_path / "alembic.ini") in info.value.message and info.value.hint
+    with pytest.raises(CollectorError) as info:
+        collect(tmp_path, configs=[{"ini": "deploy/alembic.ini"}])
+    assert str(tmp_path / "deploy" / "alembic.ini") in info.value.message
+
+
+def test_missing_section_and_script_location(tmp_path: Path) -> None:
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = nowhere\n\n[other]\nx = 1\n")
+    with pytest.raises(CollectorError, match=r"has no \[tenant\] section") as info:
+        collect(tmp_path, configs=[{"name": "tenant"}])
+    assert "alembic, other" in info.value.hint
+    with pytest.raises(CollectorError, match="nowhere .* does not exist"):
+        collect(tmp_path)
+    with pytest.raises(CollectorError, match="no `script_location`"):
+        collect(tmp_path, configs=[{"name": "other"}])
+
+
+def test_two_configs_write_under_labels(tmp_path: Path) -> None:
+    project = generate(tmp_path / "svc", 15, seed=2)
+    ini = project.ini.read_text()
+    ini = ini.replace("[loggers]", "[tenant]\nscript_location = %(here)s/tenant_migrations\nversion_table = tv\n\n[loggers]")
+    project.ini.write_text(ini)
+    tenant = generate(tmp_path / "other", 12, seed=9)
+    (tmp_path / "svc" / "tenant_migrations").symlink_to(tenant.root / "migrations")
+    out = collect(project.root, configs=[{}, {"name": "tenant", "label": "tenants"}, {"name": "gone"}])
+    assert text(out["alembic/heads.txt"]) == alembic(project.root, "heads")
+    assert text(out["tenants/history.txt"]) == alembic(project.root, "-n", "tenant", "history")
+    assert "tenants/migrations/" + next(tenant.versions.iterdir()).name in out
+    assert "Applied alembic version (tv)" == out["tenants/current.txt"].title
+    assert out["gone/error.txt"].status == "error" and "has no [gone] section" in (out["gone/error.txt"].message or "")
+    assert not any(name.startswith("migrations/") for name in out)
+    with pytest.raises(CollectorError, match="same folder: alembic"):
+        collect(project.root, configs=[{}, {"label": "alembic"}])
+    with pytest.raises(CollectorError, match="no alembic config could be read"):
+        collect(project.root, configs=[{"name": "gone"}, {"name": "missing"}])
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("path_separator", "os"), ("version_path_separator", ";"), (None, ", ")],
+    ids=["path_separator", "version_path_separator", "legacy"],
+)
+def test_version_locations_match_alembic(tmp_path: Path, setting: str | None, value: str) -> None:
+    plan_a = generate(tmp_path / "a", 14, seed=21).revisions
+    plan_b = generate(tmp_path / "b", 14, seed=22).revisions
+    root = tmp_path / "svc"
+    sep = os.pathsep if value == "os" else value
+    extra = f"{setting} = {value}\n" if setting else ""
+    extra += f"version_locations = %(here)s/migrations/versions{sep}%(here)s/more/versions\n"
+    generate(root, 14, seed=21, revisions=plan_a, extra_ini=extra)
+    (root / "more").mkdir()
+    (tmp_path / "b" / "migrations" / "versions").rename(root / "more" / "versions")
+    ini = root / "alembic.ini"
+    body = ini.read_text()
+    if setting is None:
+        body = body.replace("path_separator = os\n", "")
+    ini.write_text(body)
+    out = collect(root)
+    assert text(out["heads.txt"]) == alembic(root, "heads")
+    assert text(out["history.txt"]) == alembic(root, "history")
+    assert as_json(out["summary.json"])["count"] == len(plan_a) + len(plan_b)
+    assert any(name.startswith("migrations/more/versions/") for name in out)
+    assert any(name.startswith("migrations/migrations/versions/") for name in out)
+
+
+def test_pyproject_script_location(tmp_path: Path) -> None:
+    project = generate(tmp_path / "svc", 12, seed=4)
+    ini = project.ini.read_text().replace("script_location = %(here)s/migrations\n", "")
+    project.ini.write_text(ini)
+    (project.root / "pyproject.toml").write_text('[tool.alembic]\nscript_location = "%(here)s/migrations"\n')
+    out = collect(project.root)
+    assert text(out["history.txt"]) == alembic(project.root, "history")
+    assert as_json(out["history.json"])["script_location"] == "migrations"
+
+
+def test_script_location_option_overrides_the_ini(tmp_path: Path) -> None:
+    project = generate(tmp_path / "svc", 12, seed=4)
+    (project.root / "migrations").rename(project.root / "db")
+    out = collect(project.root, script_location="db")
+    assert as_json(out["summary.json"])["count"] == 12
+
+
+def test_options_schema() -> None:
+    schema = collector.OPTIONS_SCHEMA
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+    def walk(node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        for name, prop in node.get("properties", {}).items():
+            yield name, prop
+            yield from walk(prop)
+            if "items" in prop:
+                yield from walk(prop["items"])
+
+    for name, prop in walk(schema):
+        assert prop.get("description"), name
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["configs"]["items"]["additionalProperties"] is False
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not list(validator.iter_errors({"configs": [{"ini": "a.ini", "name": "x", "label": "x"}]}))
+    assert list(validator.iter_errors({"config": []}))
+
+
+def test_docstrings_are_cleaned_like_python_3_13(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = "  first\n      indented\n    second\n\n\tthird"
+    assert collector._clean_doc(doc) == doc if sys.version_info < (3, 13) else True
+    monkeypatch.setattr(sys, "version_info", (3, 13, 0))
+    assert collector._clean_doc(doc) == "first\n  indented\nsecond\n\n    third"
+
+
+def test_module_start_up_stays_light() -> None:
+    probe = "import sys, evidence_kit.collectors.alembic; print(sorted(m for m in ('sqlalchemy', 'alembic', "
+    probe += "'psycopg', 'tomllib') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_generator_plan_is_stable() -> None:
+    first = [(r.revision, r.down) for r in generate.__globals__["plan"](60, seed=1)]
+    again = [(r.revision, r.down) for r in generate.__globals__["plan"](60, seed=1)]
+    assert first == again
+    assert isinstance(Rev("a", None, "m"), Rev)
