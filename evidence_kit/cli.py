@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -67,24 +68,27 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _progress(console: Console, plain: bool) -> Callable[[Event], None]:
+def _progress(console: Console, plain: bool, status: Any = None) -> Callable[[Event], None]:
+    """Plain lines in CI; on a terminal, coloured lines under a spinner naming what still runs."""
     colours = {"ok": "green", "skipped": "dim", "failed": "yellow", "timeout": "yellow", "error": "red"}
+    running: list[str] = []
 
     def show(event: Event) -> None:
         if event.kind == "start":
+            running.append(event.collector)
             if plain:
                 console.print(f"start {event.collector}", markup=False)
-            return
-        text = (
-            f"{event.status:>7} {event.collector:<10} {event.artifacts:>4} artifacts  "
-            f"{event.duration_s:6.2f} s"
-        )
-        if plain:
-            console.print(text, markup=False)
         else:
-            console.print(text, style=colours.get(event.status, "white"), markup=False)
-        if event.message:
-            console.print(f"        {event.message}", markup=False, style=None if plain else "dim")
+            running.remove(event.collector)
+            text = (
+                f"{event.status:>7} {event.collector:<10} {event.artifacts:>4} artifacts  "
+                f"{event.duration_s:6.2f} s"
+            )
+            console.print(text, markup=False, style=None if plain else colours.get(event.status))
+            if event.message:
+                console.print(f"        {event.message}", markup=False, style=None if plain else "dim")
+        if status is not None:
+            status.update(f"collecting: {', '.join(running)}" if running else "writing the bundle")
 
     return show
 
@@ -140,15 +144,17 @@ def collect(
     err = _console(stderr=True)
     plain = not err.is_terminal
     previous = signal.signal(signal.SIGTERM, _terminate)
+    spinner = err.status("collecting") if not plain and not as_json else contextlib.nullcontext()
     try:
-        summary = run_collect(
-            loaded,
-            only=only or (),
-            skip=skip or (),
-            out=out,
-            archive=archive,
-            progress=None if as_json else _progress(err, plain),
-        )
+        with spinner as status:
+            summary = run_collect(
+                loaded,
+                only=only or (),
+                skip=skip or (),
+                out=out,
+                archive=archive,
+                progress=None if as_json else _progress(err, plain, status),
+            )
     except EvidenceError as exc:
         _fail(exc, EXIT_USAGE)
     except KeyboardInterrupt:
