@@ -151,6 +151,11 @@ class BundleWriter:
             self._records[path] = record
         return record
 
+    def records(self) -> list[dict[str, Any]]:
+        """The manifest records of the artifacts written so far."""
+        with self._lock:
+            return [r for r in self._records.values() if r]
+
     def _claim(self, path: str) -> str:
         with self._lock:
             candidate, n = path, 1

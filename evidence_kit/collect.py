@@ -7,7 +7,7 @@ import platform
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -175,28 +175,51 @@ def collect(
     writer = BundleWriter(out_dir, redactor)
     notify = progress or (lambda event: None)
     results: list[CollectorResult] = []
+    from evidence_kit.collectors import COLLECTORS
+
+    after = {n: [d for d in getattr(COLLECTORS[n], "AFTER", ()) if d in names and d != n] for n in names}
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="collector")
     try:
-        futures = {}
-        for name in names:
-            ctx = Context(root=config.root, scratch=writer.scratch / name, database_url=database_url, env=env)
-            notify(Event("start", name))
-            futures[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name
-        for future in as_completed(futures):
-            result = future.result()
-            for output in result.outputs:
-                writer.add(result.collector, output)
-            results.append(result)
-            notify(
-                Event(
-                    "done",
-                    result.collector,
-                    result.status,
-                    len(result.outputs),
-                    result.duration_s,
-                    redactor.mask_text(result.error)[0] if result.error else "",
+        pending = list(names)
+        done_names: set[str] = set()
+        running: dict[Future[CollectorResult], str] = {}
+        while pending or running:
+            for name in [n for n in pending if all(d in done_names for d in after[n])]:
+                pending.remove(name)
+                earlier = {
+                    rec["path"].removeprefix("data/"): writer.staging / rec["path"]
+                    for rec in writer.records()
+                    if rec["collector"] in after[name]
+                }
+                ctx = Context(
+                    root=config.root,
+                    scratch=writer.scratch / name,
+                    database_url=database_url,
+                    env=env,
+                    earlier=earlier,
                 )
-            )
+                notify(Event("start", name))
+                running[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name
+            if not running:
+                raise EvidenceError(f"collectors wait on each other: {', '.join(pending)}")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.pop(future)
+                result = future.result()
+                for output in result.outputs:
+                    writer.add(result.collector, output)
+                results.append(result)
+                done_names.add(result.collector)
+                notify(
+                    Event(
+                        "done",
+                        result.collector,
+                        result.status,
+                        len(result.outputs),
+                        result.duration_s,
+                        redactor.mask_text(result.error)[0] if result.error else "",
+                    )
+                )
         pool.shutdown()
         from evidence_kit.collectors.git import head_sha
 

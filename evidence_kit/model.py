@@ -39,12 +39,17 @@ class Output:
 
 @dataclass(frozen=True)
 class Context:
-    """What a collector may read: the service's folder, its database URL, a scratch folder."""
+    """What a collector may read: the service's folder, its database URL, a scratch folder.
+
+    `earlier` maps `<collector>/<name>` of the artifacts already written (redacted) by the
+    collectors this one runs after (its module's `AFTER`) to their files.
+    """
 
     root: Path
     scratch: Path
     database_url: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    earlier: Mapping[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,11 @@ class CollectorResult:
 
 
 class Collector(Protocol):
-    """A collector module: a name, the JSON Schema of its options and a `collect` function."""
+    """A collector module: a name, the JSON Schema of its options and a `collect` function.
+
+    A module may also define `AFTER = ("command", ...)`: it then starts only once those
+    collectors (when selected) have finished, and sees their artifacts in `Context.earlier`.
+    """
 
     @property
     def NAME(self) -> str: ...

@@ -212,8 +212,8 @@ def read_script(path: str, source: bytes) -> Script | None:
         tree = ast.parse(source, filename=path)
     except SyntaxError as exc:
         raise BadScript(f"syntax error at line {exc.lineno}: {exc.msg}") from exc
-    except ValueError as exc:
-        raise BadScript(f"cannot be parsed: {exc}") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise BadScript(f"cannot be parsed: {exc or type(exc).__name__}") from exc
     found: dict[str, ast.expr] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign):
@@ -256,7 +256,7 @@ class Graph:
         self.label_owner: dict[str, str] = {}
         for rev, script in self.scripts.items():
             for label in script.branch_labels:
-                owner = rev if label in self.scripts else self.label_owner.get(label)
+                owner = label if label in self.scripts else self.label_owner.get(label)
                 if owner is not None:
                     self.problems.append(f"branch label {label!r} of {rev} is already used by {owner}")
                 else:
@@ -427,11 +427,10 @@ class Graph:
         down = self.scripts[rev].down_revision
         return ", ".join(down) if down else "<base>"
 
-    def _marks(self, rev: str, tree: bool) -> str:
+    def _marks(self, rev: str, tree: bool, labels: bool = True) -> str:
         text = ""
-        labels = self.labels[rev]
-        if labels:
-            text += f" ({', '.join(sorted(labels))})"
+        if labels and self.labels[rev]:
+            text += f" ({', '.join(sorted(self.labels[rev]))})"
         if not self.all_next[rev]:
             text += " (head)"
         elif not self.next[rev]:
@@ -456,14 +455,8 @@ class Graph:
         return "".join(self.history_line(rev) + "\n" for rev in self.history())
 
     def current_line(self, rev: str) -> str:
-        """One line of `alembic current` for a version stored in the database."""
-        text = rev
-        if not self.all_next[rev]:
-            text += " (head)"
-        elif not self.next[rev]:
-            text += " (effective head)"
-        text += " (branchpoint)" if self.is_branch_point(rev) else ""
-        return text + (" (mergepoint)" if self.is_merge(rev) else "")
+        """One line of `alembic current` for a revision applied to the database."""
+        return rev + self._marks(rev, tree=True, labels=False)
 
     def applied(self, versions: Iterable[str]) -> tuple[list[str], list[str]]:
         """For stored versions: the revisions `alembic current` lists, and the revisions not yet applied."""
