@@ -103,7 +103,7 @@ def warm(paths: list[Path]) -> None:
 
 
 def log_pool(rng: random.Random, size: int, secrets: bool) -> bytes:
-    """Varied service log lines, about `size` bytes; with `secrets`, a rare line holds a bearer token."""
+    """Varied service log lines, about `size` bytes; with `secrets`, one line in the middle leaks a token."""
     levels = ["INFO"] * 12 + ["WARNING", "ERROR", "DEBUG"]
     routes = ["/api/v1/jobs", "/api/v1/jobs/{id}", "/healthz", "/api/v1/users/{id}/settings", "/metrics"]
     lines: list[str] = []
@@ -121,7 +121,7 @@ def log_pool(rng: random.Random, size: int, secrets: bool) -> bytes:
         )
         if n % 7 == 0:
             line += f" upstream=http://jobs-api-{rng.randint(1, 4)}.internal:8000{route}"
-        if secrets and n % 50_000 == 0:
+        if secrets and total < size // 2 <= total + len(line):
             line += f" headers={{Authorization: Bearer {rng.getrandbits(128):032x}}}"
         lines.append(line + "\n")
         total += len(lines[-1])
@@ -129,7 +129,7 @@ def log_pool(rng: random.Random, size: int, secrets: bool) -> bytes:
 
 
 def make_log(path: Path, size: int) -> None:
-    """A text log of exactly `size` bytes: a ~24 MB pool of lines, repeated."""
+    """A text log of exactly `size` bytes: a ~24 MB pool of lines (one leaked token in each), repeated."""
     pool = log_pool(random.Random(1), min(size, 24 * MB), secrets=True)
     with path.open("wb") as f:
         written = 0
