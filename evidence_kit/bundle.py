@@ -11,11 +11,12 @@ import shutil
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from io import BufferedReader
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
 from evidence_kit import __version__
-from evidence_kit.digest import bytes_sha256
+from evidence_kit.digest import bytes_sha256, read_buffer
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import STATUSES, CollectorResult, Output, Status
 from evidence_kit.redact import Redactor
@@ -166,18 +167,19 @@ class BundleWriter:
             self._records[candidate] = {}
             return candidate
 
-    def _copy(self, src: BinaryIO, sink: Any, limit: int | None, redact: bool) -> tuple[int, bool]:
+    def _copy(self, src: BufferedReader, sink: Any, limit: int | None, redact: bool) -> tuple[int, bool]:
         if redact:
             return self.redactor.stream(src, sink, limit)
+        # NOTE: a fresh bytes object per block costs page faults on every block; a reused buffer does not.
+        buf = read_buffer()
         remaining = limit
-        while True:
-            want = 4 * 1024 * 1024 if remaining is None else min(4 * 1024 * 1024, remaining)
-            block = src.read(want) if want > 0 else b""
-            if not block:
+        while remaining is None or remaining > 0:
+            n = src.readinto(buf if remaining is None or remaining >= len(buf) else buf[:remaining])
+            if not n:
                 break
             if remaining is not None:
-                remaining -= len(block)
-            sink(block)
+                remaining -= n
+            sink(buf[:n])
         return 0, remaining is not None and remaining <= 0 and bool(src.read(1))
 
     def finish(

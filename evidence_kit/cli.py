@@ -238,6 +238,78 @@ def pack(
     print(dest)
 
 
+@app.command()
+def check(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(metavar="[PATH]", help="Source root (default: .).")
+    ] = None,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", metavar="BUNDLE", help="Bundle folder or archive.")
+    ] = None,
+    rules: Annotated[
+        list[str] | None, typer.Option("--rules", metavar="PACK", help="Rule pack name or file (repeatable).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="text, json, sarif, junit, github or markdown.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", metavar="FILE", help="Write the report here.")
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", metavar="LEVEL", help="error, warning, note or never.")
+    ] = "error",
+    config: Annotated[
+        Path,
+        typer.Option("--config", "-c", metavar="FILE", help="Config naming the default packs, if present."),
+    ] = Path("evidence.yaml"),
+) -> None:
+    """Enforce phase gates and the forbidden-vocabulary policy on source and/or a bundle."""
+    from contextlib import nullcontext
+
+    from evidence_kit import check as engine
+    from evidence_kit import policy
+    from evidence_kit.archive import opened
+    from evidence_kit.export import FORMATS
+
+    if fmt not in FORMATS:
+        _fail(EvidenceError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}"), EXIT_USAGE)
+    if fail_on not in ("error", "warning", "note", "never"):
+        _fail(
+            EvidenceError(f"unknown --fail-on level {fail_on!r}", hint="use error, warning, note or never"),
+            EXIT_USAGE,
+        )
+    if len(paths or []) > 1:
+        _fail(EvidenceError("give one source root", hint="run `evidence check` once per service"), EXIT_USAGE)
+    try:
+        packs = list(rules or [])
+        if not packs and config.is_file():
+            from evidence_kit import config as cfg
+
+            packs = list(cfg.load(config).rules)
+        loaded = policy.load(packs or ["default"], base=Path.cwd())
+        root = (paths or [Path(".")])[0] if paths or bundle is None else None
+        if root is not None and not root.is_dir():
+            raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
+        with opened(bundle) if bundle else nullcontext(None) as unpacked:
+            import json as _json
+
+            manifest = _json.loads((unpacked / "manifest.json").read_bytes()) if unpacked else {}
+            target = engine.Target(root=root.resolve() if root else None, bundle=unpacked, manifest=manifest)
+            report = engine.run(loaded, target)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_USAGE)
+    except (ValueError, OSError) as exc:
+        _fail(EvidenceError(f"cannot read the bundle: {exc}", hint="run `evidence verify` on it"), EXIT_USAGE)
+    rendered = FORMATS[fmt](report)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(rendered, encoding="utf-8")
+        _console(stderr=True).print(report.summary(), markup=False)
+    else:
+        sys.stdout.write(rendered)
+    raise typer.Exit(EXIT_FAIL if report.fails(fail_on) else EXIT_OK)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -30,6 +30,7 @@ class Config:
     collectors: Mapping[str, Mapping[str, Any]]
     redact_env: tuple[str, ...] = ()
     redact_patterns: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
     raw: bytes = field(default=b"", repr=False)
 
     @property
@@ -91,10 +92,15 @@ def _best(err: Any) -> Any:
 
 
 def validate(data: Any, source: str) -> list[str]:
-    """Every schema violation of `data`, as `file: key.path: problem — fix: ...` lines."""
+    """Every violation of the config schema, as `file: key.path: problem — fix: ...` lines."""
+    return problems(schema(), data, source)
+
+
+def problems(against: dict[str, Any], data: Any, source: str) -> list[str]:
+    """Every violation of a JSON Schema, as `file: key.path: problem — fix: ...` lines."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
+    validator = jsonschema.Draft202012Validator(against, format_checker=jsonschema.FormatChecker())
     out = []
     for err in validator.iter_errors(data):
         for e in _best(err):
@@ -152,6 +158,7 @@ def load(path: Path) -> Config:
         collectors=collectors,
         redact_env=tuple(red.get("env", ())),
         redact_patterns=tuple(red.get("patterns", ())),
+        rules=tuple(str(root / r) if r.endswith((".yaml", ".yml")) else r for r in data.get("rules", ())),
         raw=raw,
     )
 

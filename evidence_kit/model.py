@@ -78,3 +78,23 @@ class Collector(Protocol):
     def OPTIONS_SCHEMA(self) -> Mapping[str, Any]: ...
 
     def collect(self, ctx: Context, options: Mapping[str, Any]) -> list[Output]: ...
+
+
+Severity = Literal["error", "warning", "note"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found: where, what, and (once the engine has seen it) how bad."""
+
+    check: str
+    message: str
+    path: str = ""
+    line: int | None = None
+    col: int | None = None
+    snippet: str = ""
+    kind: str = ""
+    severity: Severity = "error"
+    fingerprint: str = ""
+    waived: str | None = None

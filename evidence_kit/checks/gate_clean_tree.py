@@ -1,0 +1,54 @@
+"""EK301 gate-clean-tree: the evidence was collected from a clean, committed tree.
+
+A dirty working tree means the bundle describes code that no commit holds; every
+artifact must be bound to the commit the manifest names.
+
+Bad:
+    head.json: {"dirty": true, ...}   status.txt: " M app/worker.py"
+
+Good:
+    head.json: {"dirty": false, "sha": "<the manifest's git sha>"}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.check import missing
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK301"
+NAME = "gate-clean-tree"
+TARGET = "bundle"
+DEFAULT_SEVERITY = "error"
+OPTIONS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Fail on a dirty tree, or a manifest sha that differs from the collected HEAD."""
+    head = target.json("git/head.json")
+    if head is None:
+        yield missing(ID, "git/head.json", "git")
+        return
+    if head.get("dirty"):
+        status = target.artifact("git/status.txt")
+        listed = status.read_text("utf-8", errors="replace").strip() if status else ""
+        yield Finding(
+            ID,
+            f"the working tree was dirty when the evidence was collected: {listed[:300]}",
+            path="data/git/status.txt",
+            snippet="dirty",
+        )
+    sha = (target.manifest.get("git") or {}).get("sha")
+    if sha != head.get("sha"):
+        yield Finding(
+            ID,
+            f"manifest names commit {sha} but git/head.json says {head.get('sha')}",
+            path="manifest.json",
+            snippet="sha mismatch",
+        )

@@ -1,0 +1,52 @@
+"""EK304 gate-required-artifacts: the bundle holds every piece of evidence the phase requires.
+
+The list is the team's sign-off checklist (a pack's A-H sections), as artifact globs.
+
+Bad:
+    required: ["git/head.json", "schema/schema.sql"]   # the bundle has no schema/
+
+Good:
+    every required glob matches at least one artifact
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK304"
+NAME = "gate-required-artifacts"
+TARGET = "bundle"
+DEFAULT_SEVERITY = "error"
+DEFAULT_REQUIRED = ["git/head.json", "alembic/heads.txt", "alembic/current.txt"]
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "required": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Artifact globs under data/, e.g. `command/*-proof.stdout.txt`.",
+        },
+    },
+}
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Report each required glob that no artifact matches."""
+    paths = [a["path"].removeprefix("data/") for a in target.manifest.get("artifacts", [])]
+    for pattern in rule.options.get("required", DEFAULT_REQUIRED):
+        if not any(fnmatch.fnmatch(p, pattern) for p in paths):
+            yield Finding(
+                ID,
+                f"required evidence {pattern} is missing from the bundle",
+                path=f"data/{pattern}",
+                snippet=pattern,
+            )

@@ -1,0 +1,63 @@
+"""EK303 gate-tests-passed: tests ran, and none failed or errored.
+
+A phase is not signed off on zero tests, or on a red run.
+
+Bad:
+    tests.json totals: {"tests": 0}   or   {"failed": 2, ...}
+
+Good:
+    tests.json totals: {"tests": 84, "passed": 84, "failed": 0, "errors": 0}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.check import missing
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK303"
+NAME = "gate-tests-passed"
+TARGET = "bundle"
+DEFAULT_SEVERITY = "error"
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "min_tests": {"type": "integer", "minimum": 1, "description": "Fewest tests (default 1)."}
+    },
+}
+SOURCES = ("tests/tests.json", "pytest/tests.json")
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Fail on no test results, too few tests, or any failure or error."""
+    found = [(name, target.json(name)) for name in SOURCES if target.artifact(name)]
+    if not found:
+        yield missing(ID, SOURCES[0], "tests")
+        return
+    least = int(rule.options.get("min_tests", 1))
+    for name, data in found:
+        totals = data.get("totals", {})
+        ran = int(totals.get("tests", 0))
+        if ran < least:
+            yield Finding(
+                ID,
+                f"only {ran} tests ran (at least {least} required)",
+                path=f"data/{name}",
+                snippet="too few tests",
+            )
+        bad = [t["id"] for t in data.get("tests", []) if t.get("outcome") in ("failed", "error")]
+        if totals.get("failed") or totals.get("errors") or bad:
+            shown = ", ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
+            yield Finding(
+                ID,
+                f"{totals.get('failed', 0)} failed and {totals.get('errors', 0)} errored: {shown}",
+                path=f"data/{name}",
+                snippet="tests failed",
+            )

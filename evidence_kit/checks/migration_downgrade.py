@@ -1,0 +1,71 @@
+"""EK201 migration-without-downgrade: every migration can be rolled back.
+
+A revision whose `downgrade()` is missing, or does nothing (`pass`, `...`, a docstring,
+`raise NotImplementedError`), cannot be rolled back when a release goes wrong.
+
+Bad:
+    def downgrade():
+        pass
+
+Good:
+    def downgrade():
+        op.drop_index("uq_jobs_active", table_name="jobs")
+        op.drop_table("jobs")
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from evidence_kit.checks import _migrations
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK201"
+NAME = "migration-without-downgrade"
+TARGET = "source"
+DEFAULT_SEVERITY = "error"
+OPTIONS_SCHEMA = _migrations.OPTIONS_SCHEMA
+
+
+def does_nothing(func: ast.FunctionDef) -> bool:
+    """True for a body of only `pass`, `...`, docstrings and `raise NotImplementedError`."""
+    for stmt in func.body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                continue
+        return False
+    return True
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Find migrations without a working downgrade()."""
+    for script, path in _migrations.scripts(target, rule):
+        tree = ast.parse(path.read_bytes())
+        func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "downgrade"), None)
+        if func is None:
+            yield Finding(
+                ID,
+                f"revision {script.revision} has no downgrade()",
+                path=script.path,
+                line=_migrations.line_of(tree, "revision"),
+                snippet=f"revision {script.revision}",
+            )
+        elif does_nothing(func):
+            yield Finding(
+                ID,
+                f"downgrade() of revision {script.revision} does nothing",
+                path=script.path,
+                line=func.lineno,
+                snippet=f"def downgrade {script.revision}",
+            )

@@ -1,0 +1,51 @@
+"""EK205 migration-empty-upgrade: a migration changes something.
+
+A revision whose `upgrade()` is `pass` (a template never filled in) records a schema
+change that never happened.
+
+Bad:
+    def upgrade():
+        # TODO: implement migration logic
+        pass
+
+Good:
+    def upgrade():
+        op.add_column("runs", sa.Column("finished_at", sa.DateTime(timezone=True)))
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from evidence_kit.checks import _migrations
+from evidence_kit.checks.migration_downgrade import does_nothing
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK205"
+NAME = "migration-empty-upgrade"
+TARGET = "source"
+DEFAULT_SEVERITY = "warning"
+OPTIONS_SCHEMA = _migrations.OPTIONS_SCHEMA
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Find migrations whose upgrade() does nothing (merge revisions excepted)."""
+    for script, path in _migrations.scripts(target, rule):
+        if len(script.down_revision) > 1:
+            continue
+        tree = ast.parse(path.read_bytes())
+        func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"), None)
+        if func is None or does_nothing(func):
+            yield Finding(
+                ID,
+                f"upgrade() of revision {script.revision} does nothing",
+                path=script.path,
+                line=func.lineno if func else 1,
+                snippet=f"def upgrade {script.revision}",
+            )

@@ -1,0 +1,309 @@
+"""The runtime environment: Python, OS, installed packages, tool versions, database server, CI."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from evidence_kit import db, pgdump, proc
+from evidence_kit.bundle import dumps
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output
+from evidence_kit.redact import SECRET_NAME
+
+NAME = "environment"
+
+DEFAULT_TOOLS: tuple[str, ...] = ("git", "pg_dump", "psql", "alembic")
+DEFAULT_TIMEOUT = 30.0
+NOT_FOUND = "not found"
+SECRET = "<secret>"
+
+_ENV_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "python": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Interpreter whose version and packages are listed, e.g. `.venv/bin/python` "
+            "(default: the one running evidence-kit).",
+        },
+        "tools": {
+            "type": "array",
+            "description": f"More tools to record the version of (always: {', '.join(DEFAULT_TOOLS)}).",
+            "items": {
+                "oneOf": [
+                    {"type": "string", "minLength": 1, "description": "A name on PATH, or a path."},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "args": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "description": "Arguments that print the version (default [--version]).",
+                            },
+                        },
+                    },
+                ]
+            },
+        },
+        "env_values": {
+            "type": "array",
+            "items": _ENV_NAME,
+            "uniqueItems": True,
+            "description": "Environment variables whose values are recorded (only names otherwise); "
+            "secret-looking names are always recorded as <secret>.",
+        },
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": f"Seconds each tool or interpreter probe may take (default {DEFAULT_TIMEOUT:g}).",
+        },
+    },
+}
+
+# NOTE: one script describes any interpreter: run in-process for our own, with `python -c` for another,
+# so both give the same shape. It must work on old Pythons without evidence-kit installed.
+FACTS_SCRIPT = """\
+import importlib.metadata, platform, sys
+def facts():
+    packages = []
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            packages.append([str(name), str(dist.version)])
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "build": sys.version,
+        "prefix": sys.prefix,
+        "virtualenv": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
+        "packages": packages,
+    }
+"""
+_CHILD = FACTS_SCRIPT + "import json\nprint(json.dumps(facts()))\n"
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def package_lines(packages: Iterable[tuple[str, str]]) -> list[str]:
+    """`name==version` lines sorted case-insensitively, one per distinct (normalized name, version)."""
+    seen: dict[tuple[str, str], str] = {}
+    for name, version in packages:
+        key = (_SEPARATORS.sub("-", name).lower(), version)
+        seen.setdefault(key, f"{name}=={version}")
+    return [seen[k] for k in sorted(seen, key=lambda k: (k[0], k[1], seen[k]))]
+
+
+def _own_facts() -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec(FACTS_SCRIPT, namespace)
+    result: dict[str, Any] = namespace["facts"]()
+    return result
+
+
+def _other_facts(ctx: Context, python: str, timeout: float) -> dict[str, Any]:
+    env = {**(ctx.env or os.environ), "PYTHONDONTWRITEBYTECODE": "1"}
+    try:
+        run = proc.run(
+            [python, "-c", _CHILD],
+            scratch=ctx.scratch,
+            label="python-facts",
+            cwd=ctx.root,
+            env=env,
+            timeout=timeout,
+        )
+    except CollectorError as exc:
+        raise CollectorError(
+            f"cannot run the interpreter {python!r}: {exc.message}",
+            hint="set the `python` option to an existing interpreter, e.g. `.venv/bin/python`",
+        ) from exc
+    if run.timed_out:
+        raise CollectorError(f"{python} took longer than {timeout:g} s to list its packages")
+    lines = [line for line in run.text("stderr").splitlines() if line.strip()]
+    if run.exit_code != 0:
+        raise CollectorError(
+            f"{python} could not list its packages (exit code {run.exit_code})",
+            hint="the `python` option must name a Python 3.8+ interpreter",
+            details=lines[-10:],
+        )
+    try:
+        facts: dict[str, Any] = json.loads(run.text())
+    except ValueError as exc:
+        raise CollectorError(f"{python} printed something other than its facts: {exc}") from exc
+    return facts
+
+
+def _interpreter(ctx: Context, options: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    python = options.get("python")
+    if not python:
+        return _own_facts()
+    python = str(python)
+    if os.sep in python:
+        python = str(ctx.root / python)
+    return _other_facts(ctx, python, timeout)
+
+
+def _tool_specs(options: Mapping[str, Any]) -> dict[str, list[str]]:
+    specs: dict[str, list[str]] = {name: ["--version"] for name in DEFAULT_TOOLS}
+    for item in options.get("tools", []):
+        if isinstance(item, str):
+            specs[item] = ["--version"]
+        else:
+            specs[str(item["name"])] = [str(a) for a in item.get("args", ["--version"])]
+    return specs
+
+
+def _which(name: str, ctx: Context, bindir: Path) -> Path | None:
+    if os.sep in name:
+        path = ctx.root / name
+        return path if path.is_file() and os.access(path, os.X_OK) else None
+    search = (ctx.env or os.environ).get("PATH", "")
+    # NOTE: tools installed beside the interpreter (a virtualenv's alembic) count even when
+    # that folder is not on PATH.
+    found = shutil.which(name, path=os.pathsep.join(filter(None, (search, str(bindir)))))
+    return Path(found) if found else None
+
+
+def _first_line(text: str) -> str | None:
+    return next((line.strip() for line in text.splitlines() if line.strip()), None)
+
+
+def _tool(ctx: Context, name: str, args: list[str], bindir: Path, timeout: float) -> dict[str, Any]:
+    path = _which(name, ctx, bindir)
+    if path is None:
+        return {"path": None, "status": NOT_FOUND, "version": NOT_FOUND}
+    if name == "pg_dump" and args == ["--version"]:
+        found = pgdump.probe(path, ctx.env or None)
+        if found is not None:
+            return {"path": str(path), "status": "ok", "version": found.version, "wrapper": found.wrapper}
+    label = "tool-" + re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    try:
+        run = proc.run(
+            [str(path), *args], scratch=ctx.scratch, label=label, env=ctx.env or None, timeout=timeout
+        )
+    except CollectorError as exc:
+        return {"path": str(path), "status": "error", "version": None, "error": exc.message}
+    if run.timed_out:
+        return {
+            "path": str(path),
+            "status": "error",
+            "version": None,
+            "error": f"timed out after {timeout:g} s",
+        }
+    line = _first_line(run.text()) or _first_line(run.text("stderr"))
+    if run.exit_code != 0:
+        return {
+            "path": str(path),
+            "status": "error",
+            "version": None,
+            "error": f"exit code {run.exit_code}" + (f": {line}" if line else ""),
+        }
+    return {"path": str(path), "status": "ok", "version": line}
+
+
+def _database(ctx: Context) -> tuple[dict[str, Any] | None, str | None]:
+    url = ctx.database_url
+    if not url:
+        return None, None
+    if db.is_sqlite(url):
+        import sqlite3
+
+        return {"kind": "sqlite", "library_version": sqlite3.sqlite_version}, None
+    if not db.is_postgres(url):
+        return {"kind": "other"}, None
+    try:
+        with db.connect_pg(url, timeout_s=5, statement_timeout_ms=10_000) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+    except CollectorError as exc:
+        return {"kind": "postgresql", "server_version": None, "error": exc.message}, (
+            f"PostgreSQL server version unknown: {exc.message}"
+        )
+    except Exception as exc:
+        # NOTE: a server that drops the connection or refuses the query is still only a fact to record.
+        note = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        return {"kind": "postgresql", "server_version": None, "error": note}, (
+            f"PostgreSQL server version unknown: {note}"
+        )
+    return {"kind": "postgresql", "server_version": str(row[0]) if row else None}, None
+
+
+def env_listing(env: Mapping[str, str], allowed: Iterable[str]) -> dict[str, Any]:
+    """Every variable name, sorted, and the values of the allow-listed ones that do not look secret."""
+    values: dict[str, str | None] = {}
+    for name in sorted(set(allowed)):
+        if SECRET_NAME.search(name):
+            values[name] = SECRET if name in env else None
+        else:
+            values[name] = env.get(name)
+    return {"names": sorted(env), "values": values}
+
+
+def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
+    """Describe the interpreter, the machine, the tools, the database server and the CI run."""
+    from evidence_kit.collect import ci_context, host_facts
+
+    started = proc.utcnow()
+    timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+    env = ctx.env or os.environ
+    facts = _interpreter(ctx, options, timeout)
+    lines = package_lines((str(n), str(v)) for n, v in facts.pop("packages", []))
+    bindir = Path(str(facts.get("executable") or sys.executable)).parent
+    tools = {name: _tool(ctx, name, args, bindir, timeout) for name, args in _tool_specs(options).items()}
+    database, note = _database(ctx)
+    host = host_facts()
+    release: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        release = platform.freedesktop_os_release()
+    # NOTE: the host name stays in the manifest (host_facts); artifacts describe the machine, not who ran it.
+    environment = {
+        "python": facts,
+        "os": {
+            "system": platform.system(),
+            "release": platform.release(),
+            "machine": platform.machine(),
+            "platform": host["platform"],
+            "distribution": release.get("PRETTY_NAME"),
+        },
+        "packages": {"count": len(lines), "file": "packages.txt"},
+        "tools": {name: info["version"] for name, info in sorted(tools.items())},
+        "database": database,
+        "ci": ci_context(env),
+        "env": env_listing(env, options.get("env_values", [])),
+    }
+    common: dict[str, Any] = {"started": started, "finished": proc.utcnow()}
+    return [
+        Output(
+            "environment.json",
+            "Python, OS, database server, CI and environment variable names",
+            media_type="application/json",
+            data=dumps(environment),
+            message=note,
+            **common,
+        ),
+        Output(
+            "packages.txt",
+            f"Installed Python packages of {facts.get('executable')}",
+            data="".join(f"{line}\n" for line in lines).encode(),
+            **common,
+        ),
+        Output(
+            "tools.json",
+            "Versions of external tools",
+            media_type="application/json",
+            data=dumps(tools),
+            **common,
+        ),
+    ]

@@ -1,0 +1,44 @@
+"""A Markdown summary for `$GITHUB_STEP_SUMMARY`, kept under its size limit."""
+
+from __future__ import annotations
+
+from evidence_kit.check import Report
+
+# NOTE: GitHub rejects a step summary over 1 MiB; stay far below and say what was cut.
+LIMIT = 60_000
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(report: Report) -> str:
+    """Summary line, a table of checks, then the findings."""
+    c = report.counts()
+    icon = "❌" if c["failed"] else "✅"
+    lines = [
+        f"## {icon} evidence check",
+        "",
+        f"**{report.summary()}**",
+        "",
+        "| check | name | status | findings |",
+        "|---|---|---|---|",
+    ]
+    for o in sorted(report.outcomes, key=lambda o: o.check):
+        lines.append(
+            f"| {o.check} | {o.name if len(o.name) < 60 else o.name[:57] + '…'} | {o.status} | "
+            f"{len([f for f in o.findings if not f.waived])} |"
+        )
+    lines += ["", "| severity | check | where | message |", "|---|---|---|---|"]
+    body = "\n".join(lines) + "\n"
+    cut = 0
+    for f in sorted(report.findings, key=lambda f: (f.check, f.path, f.line or 0)):
+        where = f"`{f.path}:{f.line}`" if f.line else f"`{f.path}`"
+        row = f"| {'waived' if f.waived else f.severity} | {f.check} | {where} | {_cell(f.message)} |\n"
+        if len(body) + len(row) > LIMIT:
+            cut += 1
+            continue
+        body += row
+    if cut:
+        body += f"\n_{cut} more findings were cut to stay under the summary size limit._\n"
+    return body

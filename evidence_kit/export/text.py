@@ -1,0 +1,29 @@
+"""Findings for people: grouped by file, with the line and a caret, then a one-line summary."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from evidence_kit.check import Report
+
+
+def render(report: Report, source_lines: bool = True) -> str:
+    """Plain text; the CLI adds colour on a terminal."""
+    out: list[str] = []
+    findings = sorted(report.findings, key=lambda f: (f.path, f.line or 0, f.check))
+    for path, group in groupby(findings, key=lambda f: f.path):
+        out.append(path or "(bundle)")
+        for f in group:
+            where = f":{f.line}" + (f":{f.col}" if f.col else "") if f.line else ""
+            state = f"waived ({f.waived})" if f.waived else f.severity
+            out.append(f"  {path}{where}: {f.check} [{state}] {f.message}")
+            if source_lines and f.snippet and f.line:
+                out.append(f"      {f.snippet}")
+                if f.col:
+                    out.append("      " + " " * (f.col - 1) + "^")
+        out.append("")
+    skipped = [o for o in report.outcomes if o.status == "skipped"]
+    for o in skipped:
+        out.append(f"skipped {o.check} {o.name}: {o.reason}")
+    out.append(report.summary())
+    return "\n".join(out) + "\n"
