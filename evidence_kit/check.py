@@ -208,7 +208,8 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
             engine.append(
                 Finding(
                     EXPIRED_WAIVER,
-                    f"waiver of {w.check} for {w.path or w.fingerprint} (owner {w.owner}) expired on {w.expires}",
+                    f"waiver of {w.check} for {w.path or w.fingerprint} (owner {w.owner}) "
+                    f"expired on {w.expires}",
                     path=w.source,
                     snippet=f"{w.check} {w.path or w.fingerprint}",
                 )

@@ -107,6 +107,10 @@ def _parse(label: str, text: str) -> dict[str, Any]:
         ) from exc
     if not isinstance(data, dict):
         raise EvidenceError(f"{label}: a rule pack must be a mapping", hint="start with `checks:`")
+    for waiver in data.get("waivers") or []:
+        # NOTE: YAML reads an unquoted 2026-12-31 as a date; the schema checks the text form.
+        if isinstance(waiver, dict) and isinstance(waiver.get("expires"), date):
+            waiver["expires"] = waiver["expires"].isoformat()
     return data
 
 

@@ -169,8 +169,9 @@ def _text(value: Any) -> Any:
 def db_commands(run: str) -> list[tuple[str, str]]:
     """The (tool, line) pairs of a `run:` script whose line runs alembic, pg_dump or pytest."""
     found: list[tuple[str, str]] = []
-    for raw in run.splitlines():
-        line = raw.strip()
+    # NOTE: a command continued with a trailing backslash is one line to the shell, so it is one here.
+    for raw in re.sub(r"\\[ \t]*\r?\n", " ", run).splitlines():
+        line = " ".join(raw.split())
         if not line or line.startswith("#"):
             continue
         tools = {
@@ -323,7 +324,8 @@ def _folder(root: Path, value: str) -> Path:
 
 def _where(file: str, entry: Mapping[str, Any]) -> str:
     line = f":{entry['line']}" if entry.get("line") else ""
-    step = f" step {entry['step']!r}" if entry.get("step") else ""
+    shown = entry.get("step") and entry.get("step") != entry.get("uses")
+    step = f" step {entry['step']!r}" if shown else ""
     return f"{file}{line} job {entry['job']}{step}"
 
 
@@ -449,6 +451,14 @@ def _num(value: str) -> tuple[int, str]:
 
 
 def _error_text(exc: Exception) -> str:
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        parts = []
+        for text, mark in ((exc.context, exc.context_mark), (exc.problem, exc.problem_mark)):
+            if text:
+                parts.append(f"{text} (line {mark.line + 1}, column {mark.column + 1})" if mark else text)
+        return f"{type(exc).__name__}: " + ": ".join(" ".join(p.split()) for p in parts)
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 

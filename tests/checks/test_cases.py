@@ -1,0 +1,107 @@
+"""Every check against its pass/fail cases in cases.yaml (one parametrized test)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from evidence_kit.bundle import BundleWriter
+from evidence_kit.check import Target
+from evidence_kit.checks import CHECKS
+from evidence_kit.model import CollectorResult, Output
+from evidence_kit.policy import Rule
+from evidence_kit.redact import Redactor
+
+CASES = yaml.safe_load((Path(__file__).parent / "cases.yaml").read_text())
+PARAMS = [
+    pytest.param(check, case, id=f"{check}: {case['name']}")
+    for check, cases in CASES.items()
+    for case in cases
+]
+
+
+DEFAULT_BODY = "op.execute('SELECT 1')"
+
+
+def migration(rev: str, spec: dict[str, Any]) -> str:
+    down = spec.get("down")
+    upgrade = spec.get("upgrade", DEFAULT_BODY)
+    downgrade = spec.get("downgrade", DEFAULT_BODY)
+    lines = [
+        f'"""{spec.get("message", f"revision {rev}")}\n\nRevision ID: {rev}\n"""',
+        "from alembic import op",
+        "",
+        f"revision = {rev!r}",
+        f"down_revision = {down!r}",
+        "branch_labels = None",
+        "depends_on = None",
+        "",
+        "",
+        "def upgrade():",
+        f"    {upgrade}",
+    ]
+    if "downgrade" in spec or "upgrade" not in spec:
+        lines += ["", "", "def downgrade():", f"    {downgrade}"]
+    return "\n".join(lines) + "\n"
+
+
+def source_tree(tmp_path: Path, files: dict[str, dict[str, Any]]) -> Path:
+    versions = tmp_path / "src" / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (tmp_path / "src" / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    for name, spec in files.items():
+        rev = spec.get("rev", name.removesuffix(".py"))
+        (versions / name).write_text(migration(rev, spec))
+    return tmp_path / "src"
+
+
+def bundle(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    writer = BundleWriter(tmp_path / "out", Redactor())
+    for name, value in (case.get("artifacts") or {}).items():
+        collector, _, rest = name.partition("/")
+        data = value.encode() if isinstance(value, str) else json.dumps(value).encode()
+        writer.add(collector, Output(rest, name, data=data))
+    results = [
+        CollectorResult(n, s, error="boom" if s == "error" else None)
+        for n, s in (case.get("collectors") or {"git": "ok"}).items()
+    ]
+    path = writer.finish(
+        service="s",
+        phase="1",
+        git_sha="aaaa",
+        results=results,
+        host={"name": "h", "platform": "p", "python": "3"},
+        ci=None,
+    )
+    if case.get("tamper"):
+        (path / "data" / case["tamper"]).write_text("edited")
+    return path, json.loads((path / "manifest.json").read_text())
+
+
+@pytest.mark.parametrize(("check", "case"), PARAMS)
+def test_check_case(tmp_path: Path, check: str, case: dict[str, Any]) -> None:
+    module = CHECKS[check]
+    rule = Rule(check, "error", case.get("options", {}))
+    if module.TARGET == "source":
+        target = Target(root=source_tree(tmp_path, case["migrations"]))
+    else:
+        path, manifest = bundle(tmp_path, case)
+        target = Target(bundle=path, manifest=manifest)
+    findings = list(module.run(target, rule))
+    assert len(findings) == case["expect"], [f.message for f in findings]
+    assert all(f.check == check and f.message for f in findings)
+
+
+def test_every_check_has_cases_and_documentation() -> None:
+    assert set(CASES) == set(CHECKS)
+    for check_id, module in CHECKS.items():
+        assert module.ID == check_id
+        doc = module.__doc__ or ""
+        assert doc.startswith(f"{check_id} {module.NAME}:"), check_id
+        assert "Bad:" in doc and "Good:" in doc, check_id
+        outcomes = {c["expect"] > 0 for c in CASES[check_id]}
+        assert outcomes == {True, False}, f"{check_id} needs a passing and a failing case"

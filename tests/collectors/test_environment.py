@@ -1,0 +1,174 @@
+"""The environment collector: interpreter, packages, tools, database server, CI, environment names."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from evidence_kit.collectors import environment
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output
+
+
+def ctx(tmp_path: Path, env: dict[str, str] | None = None, database_url: str | None = None) -> Context:
+    return Context(
+        root=tmp_path,
+        scratch=tmp_path / "scratch",
+        env=dict(os.environ) if env is None else env,
+        database_url=database_url,
+    )
+
+
+def by_name(outputs: list[Output]) -> dict[str, Output]:
+    return {o.name: o for o in outputs}
+
+
+def data(outputs: list[Output], name: str) -> Any:
+    raw = by_name(outputs)[name].data or b""
+    return json.loads(raw) if name.endswith(".json") else raw.decode()
+
+
+def test_outputs_and_packages_of_our_interpreter(tmp_path: Path) -> None:
+    outs = environment.collect(ctx(tmp_path), {})
+    assert [o.name for o in outs] == ["environment.json", "packages.txt", "tools.json"]
+    assert all(o.status == "ok" for o in outs)
+    lines = data(outs, "packages.txt").splitlines()
+    names = {line.split("==")[0].lower() for line in lines}
+    assert {"evidence-kit", "pytest"} <= names
+    keys = [re.sub(r"[-_.]+", "-", line.split("==")[0]).lower() for line in lines]
+    assert keys == sorted(keys) and len(set(lines)) == len(lines)
+    env = data(outs, "environment.json")
+    assert env["python"]["executable"] == sys.executable
+    assert env["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
+    assert env["packages"]["count"] == len(lines)
+    assert env["os"]["system"] and env["os"]["platform"]
+
+
+def test_another_interpreter_is_asked_in_a_subprocess(tmp_path: Path) -> None:
+    outs = environment.collect(ctx(tmp_path), {"python": sys.executable})
+    names = {line.split("==")[0].lower() for line in data(outs, "packages.txt").splitlines()}
+    assert {"evidence-kit", "pytest"} <= names
+    assert data(outs, "environment.json")["python"]["executable"] == sys.executable
+
+
+def test_a_missing_interpreter_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(CollectorError, match="cannot run the interpreter"):
+        environment.collect(ctx(tmp_path), {"python": "/nonexistent/python3"})
+
+
+def test_package_lines_are_sorted_case_insensitively_and_deduplicated() -> None:
+    lines = environment.package_lines(
+        [
+            ("PyYAML", "6.0"),
+            ("alembic", "1.13"),
+            ("pyyaml", "6.0"),
+            ("typing_extensions", "4"),
+            ("Typing-Extensions", "4"),
+        ]
+    )
+    assert lines == ["alembic==1.13", "PyYAML==6.0", "typing_extensions==4"]
+
+
+def test_tools_found_missing_and_failing_are_recorded(tmp_path: Path) -> None:
+    outs = environment.collect(
+        ctx(tmp_path),
+        {
+            "tools": [
+                "definitely-not-a-tool-4711",
+                {"name": "sh", "args": ["-c", "echo 'fake 1.2.3'"]},
+                {"name": "false", "args": []},
+            ]
+        },
+    )
+    tools = data(outs, "tools.json")
+    assert set(tools) >= {"git", "pg_dump", "psql", "alembic", "sh", "false", "definitely-not-a-tool-4711"}
+    assert tools["git"]["version"].startswith("git version")
+    assert tools["pg_dump"]["status"] == "ok" and tools["pg_dump"]["version"][0].isdigit()
+    assert tools["alembic"]["version"].startswith("alembic ")
+    assert tools["definitely-not-a-tool-4711"] == {
+        "path": None,
+        "status": "not found",
+        "version": "not found",
+    }
+    assert tools["sh"]["version"] == "fake 1.2.3"
+    assert tools["false"]["status"] == "error" and tools["false"]["error"] == "exit code 1"
+    assert data(outs, "environment.json")["tools"]["definitely-not-a-tool-4711"] == "not found"
+    assert all(o.status == "ok" for o in outs)
+
+
+def test_env_names_listed_secret_values_never_recorded(tmp_path: Path) -> None:
+    secrets = {"EK_API_TOKEN": "tok-live-abcdef123456", "DEPLOY_PASSWORD": "hunter2-deploy-pass"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "EK_PLAIN": "visible-value",
+        "EK_HIDDEN": "not-listed-value",
+        **secrets,
+    }
+    outs = environment.collect(
+        ctx(tmp_path, env),
+        {"env_values": ["EK_PLAIN", "EK_API_TOKEN", "DEPLOY_PASSWORD", "EK_UNSET"]},
+    )
+    listing = data(outs, "environment.json")["env"]
+    assert listing["names"] == sorted(env)
+    assert listing["values"] == {
+        "DEPLOY_PASSWORD": "<secret>",
+        "EK_API_TOKEN": "<secret>",
+        "EK_PLAIN": "visible-value",
+        "EK_UNSET": None,
+    }
+    blob = b"".join(o.data or b"" for o in outs)
+    for value in (*secrets.values(), "not-listed-value"):
+        assert value.encode() not in blob
+
+
+def test_ci_context(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "42", "GITHUB_SHA": "abc"}
+    ci = data(environment.collect(ctx(tmp_path, env), {}), "environment.json")["ci"]
+    assert ci["provider"] == "github-actions" and ci["run_id"] == "42" and ci["sha"] == "abc"
+    plain = data(environment.collect(ctx(tmp_path, {"PATH": os.environ["PATH"]}), {}), "environment.json")
+    assert plain["ci"] is None
+
+
+def test_postgres_server_version(tmp_path: Path, pg_url: str) -> None:
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    assert row is not None
+    outs = environment.collect(ctx(tmp_path, database_url=pg_url), {})
+    assert data(outs, "environment.json")["database"] == {"kind": "postgresql", "server_version": row[0]}
+    assert by_name(outs)["environment.json"].message is None
+
+
+def test_database_down_is_recorded_not_fatal(tmp_path: Path) -> None:
+    url = "postgresql://postgres:Down-Passw0rd-99@127.0.0.1:1/nothing"
+    outs = environment.collect(ctx(tmp_path, database_url=url), {})
+    record = by_name(outs)["environment.json"]
+    database = data(outs, "environment.json")["database"]
+    assert record.status == "ok"
+    assert database["server_version"] is None and "cannot connect" in database["error"]
+    assert "server version unknown" in (record.message or "")
+    assert b"Down-Passw0rd-99" not in b"".join(o.data or b"" for o in outs)
+    assert b"Down-Passw0rd-99" not in (record.message or "").encode()
+
+
+def test_sqlite_library_version(tmp_path: Path) -> None:
+    import sqlite3
+
+    outs = environment.collect(ctx(tmp_path, database_url="sqlite:///app.db"), {})
+    assert data(outs, "environment.json")["database"] == {
+        "kind": "sqlite",
+        "library_version": sqlite3.sqlite_version,
+    }
+
+
+def test_same_machine_same_bytes(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": "/home/x"}
+    first = environment.collect(ctx(tmp_path, env), {"env_values": ["HOME"]})
+    second = environment.collect(ctx(tmp_path, env), {"env_values": ["HOME"]})
+    assert [o.data for o in first] == [o.data for o in second]

@@ -1,0 +1,261 @@
+"""`evidence check`: rule packs, waivers, suppressions, exit codes and every output format."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from datetime import date
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from evidence_kit import policy
+from evidence_kit.check import Target, run
+from evidence_kit.cli import app
+from evidence_kit.errors import EvidenceError
+from evidence_kit.export import FORMATS
+from tests.conftest import EXAMPLE
+
+runner = CliRunner()
+SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+NO_DOWNGRADE = '''"""Add the widgets table.
+
+Revision ID: f00dfeed0001
+"""
+from alembic import op
+
+revision = "f00dfeed0001"
+down_revision = "c93d1a6e0f52"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("CREATE TABLE widgets (id integer)")  # evidence: allow[EK205] reason given
+'''
+
+SECOND_HEAD = '''"""Alembic migration script template.
+
+Revision ID: <generated>
+"""
+from alembic import op
+
+revision = "<generated>"
+down_revision = "c93d1a6e0f52"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("SELECT 1")
+
+
+def downgrade():
+    op.execute("SELECT 1")
+'''
+
+
+def pack(tmp_path: Path, text: str, name: str = "pack.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture()
+def violating(example_copy: Path) -> Path:
+    versions = example_copy / "migrations" / "versions"
+    (versions / "f00dfeed0001_widgets.py").write_text(NO_DOWNGRADE)
+    (versions / "placeholder_template.py").write_text(SECOND_HEAD)
+    return example_copy
+
+
+def test_example_service_passes_the_default_pack() -> None:
+    res = runner.invoke(app, ["check", str(EXAMPLE), "--rules", "default", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["findings"] == [] and data["summary"]["passed"] >= 5
+
+
+def test_seeded_violations_give_exactly_those_findings(violating: Path) -> None:
+    res = runner.invoke(app, ["check", str(violating), "--format", "json"])
+    assert res.exit_code == 1
+    findings = json.loads(res.stdout)["findings"]
+    assert sorted(f["check"] for f in findings) == ["EK201", "EK202", "EK203", "EK203"]
+    files = {f["check"]: f["path"].rsplit("/", 1)[-1] for f in findings}
+    assert files["EK201"] == "f00dfeed0001_widgets.py" and files["EK203"] == "placeholder_template.py"
+    two_heads = next(f for f in findings if f["check"] == "EK202")
+    assert "<generated>" in two_heads["message"] and "f00dfeed0001" in two_heads["message"]
+
+
+def test_waivers_by_path_and_fingerprint_and_expiry(violating: Path, tmp_path: Path) -> None:
+    first = run(policy.load(["default"]), Target(root=violating))
+    placeholder = next(f for f in first.findings if f.check == "EK203" and "placeholder" in f.message)
+    rules = pack(
+        tmp_path,
+        f"""
+extends: default
+waivers:
+  - check: EK201
+    path: migrations/versions/f00dfeed0001_*.py
+    owner: alice
+    reason: rollback handled by a restore from backup
+    expires: 2999-01-01
+  - check: EK203
+    fingerprint: {placeholder.fingerprint}
+    owner: bob
+    reason: renamed in the next phase
+    expires: 2999-01-01
+  - check: EK202
+    path: migrations/versions/*.py
+    owner: carol
+    reason: old waiver
+    expires: 2000-01-01
+""",
+    )
+    report = run(policy.load([str(rules)]), Target(root=violating), today=date(2026, 11, 23))
+    by = {(f.check, f.message): f for f in report.findings}
+    waived = [f for f in report.findings if f.waived]
+    assert {f.check for f in waived} == {"EK201", "EK203"}
+    assert all("waived by" in (f.waived or "") for f in waived)
+    assert any(c == "EK002" and "expired on 2000-01-01" in m for c, m in by)
+    assert any(c == "EK202" and not f.waived for (c, _), f in by.items())
+    assert report.counts()["waived"] == 2
+
+
+def test_inline_suppression_needs_a_reason(tmp_path: Path, example_copy: Path) -> None:
+    versions = example_copy / "migrations" / "versions"
+    (versions / "f00dfeed0001_widgets.py").write_text(
+        NO_DOWNGRADE.replace(
+            "def upgrade():\n", "def downgrade():  # evidence: allow[EK201]\n    pass\n\n\ndef upgrade():\n"
+        )
+    )
+    report = run(policy.load(["default"]), Target(root=example_copy))
+    checks = {(f.check, bool(f.waived)) for f in report.findings}
+    assert ("EK201", False) in checks and ("EK001", False) in checks
+    (versions / "f00dfeed0001_widgets.py").write_text(
+        NO_DOWNGRADE.replace(
+            "def upgrade():\n",
+            "# evidence: allow[EK201] restore from backup instead\n"
+            "def downgrade():\n    pass\n\n\ndef upgrade():\n",
+        )
+    )
+    report = run(policy.load(["default"]), Target(root=example_copy))
+    ek201 = [f for f in report.findings if f.check == "EK201"]
+    assert ek201 and all(f.waived == "inline: restore from backup instead" for f in ek201)
+    assert not [f for f in report.findings if f.check == "EK001"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("checks: [1, 2\n", "not valid YAML at line"),
+        ("checks:\n  EK999: {}\n", "checks.EK999: no such check"),
+        ("checks:\n  EK202: {severity: fatal}\n", "'fatal' is not one of"),
+        ("checks:\n  EK202: {options: {max_heads: zero}}\n", "checks.EK202.options.max_heads"),
+        (
+            "waivers:\n  - {check: EK201, path: x.py, reason: because, expires: 2030-01-01}\n",
+            "'owner' is a required property",
+        ),
+        (
+            "waivers:\n  - {check: EK201, path: x.py, owner: a, reason: because, expires: next week}\n",
+            "expires",
+        ),
+        ("extends: nosuchpack\n", "no shipped rule pack named 'nosuchpack'"),
+    ],
+)
+def test_bad_rule_packs_give_clear_errors(tmp_path: Path, text: str, expected: str) -> None:
+    path = pack(tmp_path, text)
+    with pytest.raises(EvidenceError) as err:
+        policy.load([str(path)])
+    assert expected in str(err.value)
+    res = runner.invoke(app, ["check", str(tmp_path), "--rules", str(path)])
+    assert res.exit_code == 2
+
+
+def test_extends_cycle_is_reported(tmp_path: Path) -> None:
+    pack(tmp_path, "extends: b.yaml\n", "a.yaml")
+    pack(tmp_path, "extends: a.yaml\n", "b.yaml")
+    with pytest.raises(EvidenceError, match="rule packs have 1 problem"):
+        policy.load([str(tmp_path / "a.yaml")])
+
+
+def test_fail_on_levels(violating: Path) -> None:
+    warn_only = ["check", str(violating), "--rules", "default"]
+    assert runner.invoke(app, [*warn_only, "--fail-on", "never"]).exit_code == 0
+    assert runner.invoke(app, [*warn_only, "--fail-on", "error"]).exit_code == 1
+    assert runner.invoke(app, [*warn_only, "--fail-on", "bogus"]).exit_code == 2
+    assert runner.invoke(app, [*warn_only, "--format", "yaml"]).exit_code == 2
+
+
+def test_sarif_validates_against_the_official_schema(violating: Path, tmp_path: Path) -> None:
+    if not SARIF_SCHEMA.is_file():
+        pytest.fail(f"the SARIF 2.1.0 schema is expected at {SARIF_SCHEMA}")
+    out = tmp_path / "r.sarif"
+    res = runner.invoke(app, ["check", str(violating), "--format", "sarif", "--output", str(out)])
+    assert res.exit_code == 1
+    log = json.loads(out.read_text())
+    jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    run_ = log["runs"][0]
+    ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert all(r["partialFingerprints"]["evidenceKit/v1"] for r in run_["results"])
+    assert {r["ruleId"] for r in run_["results"]} == {"EK201", "EK202", "EK203"}
+
+
+def test_other_formats(violating: Path) -> None:
+    report = run(policy.load(["default"]), Target(root=violating))
+    junit = ET.fromstring(FORMATS["junit"](report))
+    suite = junit.find("testsuite")
+    assert suite is not None and int(suite.get("failures", "0")) >= 3
+    gh = FORMATS["github"](report).splitlines()
+    assert gh[0].startswith("::error file=migrations/versions/") and ",line=" in gh[0]
+    assert gh[-1] == report.summary()
+    md = FORMATS["markdown"](report)
+    assert md.startswith("## ❌ evidence check") and "| EK201 |" in md
+    text = FORMATS["text"](report)
+    assert "EK201 [error] downgrade" in text or "EK201 [error] revision" in text
+    assert text.rstrip().endswith(report.summary())
+
+
+def test_github_annotations_are_capped(tmp_path: Path) -> None:
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    for i in range(15):
+        (versions / f"r{i}.py").write_text(
+            f'"""m{i}"""\nrevision = "r{i}"\ndown_revision = None\ndef upgrade():\n    x()\n'
+        )
+    report = run(policy.load(["default"]), Target(root=tmp_path))
+    lines = FORMATS["github"](report).splitlines()
+    assert len([line for line in lines if line.startswith("::error")]) == 10
+    assert "more findings are not shown" in lines[-2]
+
+
+def test_check_on_a_bundle_archive_and_gates_report_missing_evidence(tmp_path: Path) -> None:
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text(
+        "service: s\noutput: out\ncollectors:\n  command:\n    commands:\n"
+        "      - {name: proof, run: 'echo ok'}\n"
+    )
+    res = runner.invoke(app, ["collect", "-c", str(cfg), "--archive", "--json"])
+    archive = json.loads(res.stdout)["archive"]
+    res = runner.invoke(app, ["check", "--bundle", archive, "--format", "json"])
+    assert res.exit_code == 1
+    messages = [f["message"] for f in json.loads(res.stdout)["findings"]]
+    assert any("no evidence: data/git/head.json" in m for m in messages)
+    assert any("no evidence: data/alembic/summary.json" in m for m in messages)
+
+
+def test_check_end_to_end_as_a_subprocess(violating: Path) -> None:
+    exe = shutil.which("evidence", path=os.path.dirname(os.sys.executable))  # type: ignore[attr-defined]
+    assert exe
+    done = subprocess.run(
+        [exe, "check", str(violating), "--format", "github"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "::error" in done.stdout
