@@ -70,21 +70,63 @@ def _pump(src: IO[bytes], dest: Path, cap: int, flags: list[bool], index: int) -
     src.close()
 
 
+def group_alive(leader: subprocess.Popen[bytes]) -> bool:
+    """Whether any process of the leader's group still runs (zombies left to init do not count)."""
+    leader.poll()
+    try:
+        os.killpg(leader.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    procfs = Path("/proc")
+    if not (procfs / "self" / "stat").exists():
+        return True
+    for entry in procfs.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # NOTE: the command name may hold spaces and parentheses; the fields after the last `)` do not.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(leader.pid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
 def kill_group(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:
-    """Stop the whole process group: SIGTERM, then SIGKILL after `grace` seconds."""
+    """Stop the whole process group: SIGTERM, then SIGKILL to what is left after `grace` seconds.
+
+    The grace is timed on the whole group, not the leader: a shell leader dies at once on
+    SIGTERM while the server under it is still shutting down.
+    """
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=wait)
-            # NOTE: the leader may exit first while children in its group live on.
-            os.killpg(proc.pid, 0)
-        except subprocess.TimeoutExpired:
-            continue
-        except (ProcessLookupError, PermissionError):
-            return
+            break
+        deadline = time.monotonic() + wait
+        while group_alive(proc) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not group_alive(proc):
+            break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5.0)
+    forget(proc)
+
+
+def track(proc: subprocess.Popen[bytes]) -> None:
+    """Remember a started process group so that an interrupted collect stops it."""
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+
+
+def forget(proc: subprocess.Popen[bytes]) -> None:
+    """Stop remembering a process group that has ended."""
+    with _LIVE_LOCK:
+        _LIVE.discard(proc)
 
 
 def run(
@@ -125,8 +167,7 @@ def run(
         ) from exc
     except (PermissionError, NotADirectoryError, OSError) as exc:
         raise CollectorError(f"cannot run {shown[0]!r}: {exc}") from exc
-    with _LIVE_LOCK:
-        _LIVE.add(proc)
+    track(proc)
     flags = [False, False]
     assert proc.stdout is not None and proc.stderr is not None
     pumps = [
@@ -154,8 +195,7 @@ def run(
             os.killpg(proc.pid, signal.SIGKILL)
     for t in pumps:
         t.join(timeout=10)
-    with _LIVE_LOCK:
-        _LIVE.discard(proc)
+    forget(proc)
     return Run(
         argv=shown,
         exit_code=None if timed_out else proc.returncode,

@@ -59,3 +59,18 @@ def markdown() -> str:
         options = module.OPTIONS_SCHEMA
         lines += _rows(dict(options.get("properties", {})), "", list(options.get("required", [])))
     return "\n".join(lines) + "\n"
+
+
+def rules_markdown() -> str:
+    """The rule table: every check's id, name, default severity, target and summary, from its docstring."""
+    from evidence_kit.check import ENGINE_CHECKS
+    from evidence_kit.checks import CHECKS
+
+    lines = ["| id | name | default | looks at | what it enforces |", "|---|---|---|---|---|"]
+    for check_id, module in sorted(CHECKS.items()):
+        doc = (module.__doc__ or "").strip().splitlines()
+        summary = doc[0].split(":", 1)[1].strip() if doc and ":" in doc[0] else ""
+        lines.append(f"| {check_id} | `{module.NAME}` | {module.DEFAULT_SEVERITY} | {module.TARGET} | {summary} |")
+    for check_id, text in ENGINE_CHECKS.items():
+        lines.append(f"| {check_id} | (engine) | error | rule packs | {text} |")
+    return "\n".join(lines) + "\n"

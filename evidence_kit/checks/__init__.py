@@ -6,10 +6,13 @@ from typing import Any, Protocol
 
 from evidence_kit.checks import (
     gate_bundle_verifies,
+    gate_ci_uploads_bundle,
     gate_clean_tree,
     gate_collectors_ok,
     gate_migrations_applied,
+    gate_no_create_all,
     gate_required_artifacts,
+    gate_skip_locked,
     gate_tests_passed,
     migration_downgrade,
     migration_empty_upgrade,
@@ -47,5 +50,8 @@ CHECKS: dict[str, Check] = {
     "EK303": gate_tests_passed,
     "EK304": gate_required_artifacts,
     "EK305": gate_collectors_ok,
+    "EK306": gate_ci_uploads_bundle,
+    "EK307": gate_no_create_all,
+    "EK308": gate_skip_locked,
     "EK309": gate_bundle_verifies,
 }

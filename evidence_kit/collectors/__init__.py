@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from evidence_kit.collectors import alembic, command, files, git, openapi, schema
+from evidence_kit.collectors import (
+    alembic,
+    ci,
+    codefacts,
+    command,
+    environment,
+    files,
+    git,
+    http,
+    openapi,
+    schema,
+)
 from evidence_kit.model import Collector
 
 COLLECTORS: dict[str, Collector] = {
@@ -12,4 +23,8 @@ COLLECTORS: dict[str, Collector] = {
     "openapi": openapi,
     "command": command,
     "files": files,
+    "http": http,
+    "ci": ci,
+    "codefacts": codefacts,
+    "environment": environment,
 }

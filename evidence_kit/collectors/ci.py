@@ -89,10 +89,15 @@ class Loaded:
 
     data: Any
     lines: dict[int, int] = field(default_factory=dict)
+    keys: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def line(self, mapping: Any) -> int | None:
         """The line where `mapping` starts in the file, when known."""
         return self.lines.get(id(mapping))
+
+    def key_line(self, mapping: Any, key: str) -> int | None:
+        """The line of `key` in `mapping`, when known."""
+        return self.keys.get(id(mapping), {}).get(key)
 
 
 def load_yaml(text: str) -> Loaded:
@@ -101,6 +106,7 @@ def load_yaml(text: str) -> Loaded:
 
     base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     lines: dict[int, int] = {}
+    keys: dict[int, dict[str, int]] = {}
 
     class _Loader(base):  # type: ignore[misc]
         pass
@@ -108,13 +114,14 @@ def load_yaml(text: str) -> Loaded:
     def construct_map(loader: Any, node: Any) -> Iterator[dict[Any, Any]]:
         data: dict[Any, Any] = {}
         lines[id(data)] = node.start_mark.line + 1
+        keys[id(data)] = {str(k.value): k.start_mark.line + 1 for k, _ in node.value if k.start_mark}
         yield data
         data.update(loader.construct_mapping(node))
 
     _Loader.add_constructor("tag:yaml.org,2002:map", construct_map)
     loader = _Loader(text)
     try:
-        return Loaded(loader.get_single_data(), lines)
+        return Loaded(loader.get_single_data(), lines, keys)
     finally:
         loader.dispose()
 
@@ -211,6 +218,7 @@ def _artifact(
         "kind": kind,
         "action": info["action"],
         "ref": info["ref"],
+        "uses": step["uses"],
         "name": _text(given.get("name")),
         "path": _text(given.get("path")),
         "retention_days": _text(given.get("retention-days")),
@@ -251,7 +259,7 @@ def inventory(doc: Loaded) -> dict[str, Any]:
         jobs.append(
             {
                 "id": job_id,
-                "line": doc.line(job),
+                "line": doc.key_line(raw_jobs, job_id),
                 "name": _text(job.get("name")),
                 "runs_on": _text(job.get("runs-on")),
                 "needs": [needs] if isinstance(needs, str) else jsonable(needs or []),
@@ -264,7 +272,7 @@ def inventory(doc: Loaded) -> dict[str, Any]:
             }
         )
         if isinstance(job.get("uses"), str):
-            where = {"job": job_id, "step": None, "step_index": None, "line": doc.line(job)}
+            where = {"job": job_id, "step": None, "step_index": None, "line": doc.key_line(raw_jobs, job_id)}
             uses.append({**where, "uses": job["uses"], **parse_uses(job["uses"])})
         for index, step in enumerate(steps or [], start=1):
             if not isinstance(step, Mapping):
@@ -392,15 +400,14 @@ def summary(folder: str, found: bool, workflows: list[dict[str, Any]]) -> str:
             return None
         days = a["retention_days"] if a["retention_days"] is not None else "not set (repository default)"
         return (
-            f"{_where(file, a)}: {a['action']}@{a['ref']} name={a['name']} path={a['path']!r} "
-            f"retention-days={days}"
+            f"{_where(file, a)}: {a['uses']} name={a['name']} path={_paths(a['path'])} retention-days={days}"
         )
 
     def download(file: str, a: dict[str, Any]) -> str | None:
         if a["kind"] != "download":
             return None
         what = f"name={a['name']}" if a["name"] is not None else f"pattern={a['pattern']} (all when unset)"
-        return f"{_where(file, a)}: {a['action']}@{a['ref']} {what} path={a['path']!r}"
+        return f"{_where(file, a)}: {a['uses']} {what} path={_paths(a['path'])}"
 
     lines += _section("Artifact uploads", _each(ok, "artifacts", upload))
     lines += _section("Artifact downloads", _each(ok, "artifacts", download))
@@ -444,6 +451,12 @@ def _runs(tool: str) -> Callable[[str, dict[str, Any]], str | None]:
         return f"{_where(file, step)}: {step['command']}" if step["tool"] == tool else None
 
     return fmt
+
+
+def _paths(value: Any) -> str:
+    if isinstance(value, str):
+        return ", ".join(line.strip() for line in value.splitlines() if line.strip()) or "''"
+    return "not set" if value is None else json.dumps(value)
 
 
 def _num(value: str) -> tuple[int, str]:

@@ -102,6 +102,7 @@ _NOWAIT = re.compile(r"\bNOWAIT\b", re.IGNORECASE)
 _SELECT = re.compile(r"\bSELECT\b", re.IGNORECASE)
 _WORD_ALEMBIC = re.compile(r"(?:^|[\s/;&|(])alembic(?=$|[\s;&|)])")
 _CODE_CAP = 200
+_NEEDLES = (b"create_all", b"drop_all", b"alembic", b"command", b"fixture", b"pytest_", b"update")
 # NOTE: (read, key_share) of `with_for_update` select the lock strength PostgreSQL is asked for.
 _ORM_LOCKS = {
     (False, False): "FOR UPDATE",
@@ -224,6 +225,7 @@ class _Scan:
         self.aliases: dict[str, str] = {}
         self.skip: set[int] = set()
         self.calls: list[tuple[ast.Call, str]] = []
+        self.decorated: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
 
     def at(self, node: ast.AST, **extra: Any) -> dict[str, Any]:
         return {"path": self.facts.path, "line": getattr(node, "lineno", None), **extra}
@@ -270,9 +272,11 @@ class _Scan:
                 self.sql(node, "".join(parts))
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in self.skip:
                 self.sql(node, node.value)
-        # NOTE: imports inside functions are seen only after the calls above them, so calls resolve last.
+        # NOTE: an import may follow the code using it (in a function, at the end), so names resolve last.
         for call, dotted in self.calls:
             self.alembic_call(call, dotted)
+        for function in self.decorated:
+            self.fixture(function)
 
     def docstring(self, node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         first = node.body[0] if node.body else None
@@ -282,6 +286,10 @@ class _Scan:
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if node.name.startswith("pytest_"):
             self.facts.hooks.append(self.at(node, name=node.name))
+        if node.decorator_list:
+            self.decorated.append(node)
+
+    def fixture(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for deco in node.decorator_list:
             target = deco.func if isinstance(deco, ast.Call) else deco
             dotted = _dotted(target)
@@ -312,7 +320,8 @@ class _Scan:
             keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
             self.orm_lock(node, keywords)
         for kw in node.keywords:
-            if kw.arg == "with_for_update" and _const(kw.value) is not False and _const(kw.value) is not None:
+            off = isinstance(kw.value, ast.Constant) and kw.value.value in (False, None)
+            if kw.arg == "with_for_update" and not off:
                 options = kw.value
                 keywords = (
                     {_const(k): v for k, v in zip(options.keys, options.values, strict=True) if k}
@@ -380,7 +389,10 @@ def scan_source(path: str, source: bytes, test: bool) -> FileFacts:
         warnings.simplefilter("ignore")
         tree = ast.parse(source, filename=path)
     facts = FileFacts(path, test)
-    _Scan(facts).run(tree)
+    # NOTE: parsing is needed to report syntax errors, but a file naming none of the facts needs no walk.
+    lowered = source.lower()
+    if any(word in lowered for word in _NEEDLES):
+        _Scan(facts).run(tree)
     return facts
 
 

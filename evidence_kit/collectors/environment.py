@@ -10,6 +10,7 @@ import re
 import shutil
 import sys
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -261,8 +262,14 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     facts = _interpreter(ctx, options, timeout)
     lines = package_lines((str(n), str(v)) for n, v in facts.pop("packages", []))
     bindir = Path(str(facts.get("executable") or sys.executable)).parent
-    tools = {name: _tool(ctx, name, args, bindir, timeout) for name, args in _tool_specs(options).items()}
-    database, note = _database(ctx)
+    # NOTE: the probes mostly wait on interpreters starting up (alembic), so they overlap well.
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="environment") as pool:
+        probes = {
+            name: pool.submit(_tool, ctx, name, args, bindir, timeout)
+            for name, args in _tool_specs(options).items()
+        }
+        database, note = _database(ctx)
+        tools = {name: future.result() for name, future in probes.items()}
     host = host_facts()
     release: dict[str, str] = {}
     with contextlib.suppress(OSError):

@@ -31,6 +31,7 @@ LOG_LIMIT = 10 * 1024 * 1024
 LOG_TAIL_LINES = 20
 MASK = "[REDACTED]"
 POLL_INTERVAL_S = 0.2
+STOP_GRACE_S = 10.0
 
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _ENV_REF: dict[str, Any] = {
@@ -51,7 +52,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         },
         "vars": {
             "type": "object",
-            "description": "Values of the `{name}` placeholders in capture paths.",
+            "description": "Values of the `{name}` placeholders in capture paths: a literal string, "
+            "`{env: NAME}`, or `{artifact: command/<name>.stdout.txt, pattern: REGEX}` (its first group).",
             "propertyNames": {"pattern": _IDENT},
             "additionalProperties": {
                 "oneOf": [
@@ -80,8 +82,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         },
         "headers": {
             "type": "object",
-            "description": "Request headers whose values come from environment variables; "
-            "only the header names are recorded.",
+            "description": "Request headers as `Header: {env: NAME}`; the values come from the environment "
+            "and only the header names are recorded.",
             "additionalProperties": _ENV_REF,
         },
         "timeout": {
@@ -128,7 +130,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["command", "ready_url"],
-            "description": "Start the service for the captures and stop it afterwards.",
+            "description": "Start the service for the captures and stop its process group afterwards: "
+            "`command` (shell string or argv), `cwd`, `env` (`${VAR}` expanded), `ready_url` (path or URL "
+            f"polled until 2xx; required), `start_timeout` (default {DEFAULT_START_TIMEOUT:g} s).",
             "properties": {
                 "command": {
                     "description": "A shell string, or an argv list run without a shell.",
@@ -303,7 +307,9 @@ def capture(
     title = str(spec.get("title", f"GET {spec['path']}"))
     expect = int(spec.get("expect", 200))
     keep = [str(h).lower() for h in spec.get("headers", DEFAULT_HEADERS)]
-    secrets = sorted({v for v in headers.values() if v}, key=len, reverse=True)
+    # NOTE: a server may echo only the credential of `Bearer <token>`, so that part is masked too.
+    parts = {p for v in headers.values() for p in (v, v.partition(" ")[2]) if len(p) >= 6 or p == v}
+    secrets = sorted({p for p in parts if p}, key=len, reverse=True)
     meta: dict[str, Any] = {
         "method": "GET",
         "path": spec["path"],
@@ -433,11 +439,9 @@ class Service:
     started: str
     t0: float
 
-    def stop(self) -> None:
-        """Stop the service's whole process group."""
-        proc.kill_group(self.proc, grace=5.0)
-        with proc._LIVE_LOCK:
-            proc._LIVE.discard(self.proc)
+    def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """Stop the service's whole process group: SIGTERM, then SIGKILL to what is left after `grace`."""
+        proc.kill_group(self.proc, grace)
 
     def output(self, status: Status, message: str | None) -> Output:
         """The service's log as the `server.log` artifact."""
@@ -483,8 +487,7 @@ def start(ctx: Context, spec: Mapping[str, Any]) -> Service:
                 f"serve: cannot start {argv[0]!r}: {exc}", hint="fix `serve.command`"
             ) from exc
     # NOTE: registered with proc so that an interrupted collect stops the service with the commands.
-    with proc._LIVE_LOCK:
-        proc._LIVE.add(popen)
+    proc.track(popen)
     return Service(popen, log, argv, started, t0)
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from evidence_kit import db, proc, table
 from evidence_kit.errors import CollectorError
@@ -58,7 +58,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
                     "sql": {
                         "type": "string",
                         "minLength": 1,
-                        "description": "One statement that returns rows (SELECT, WITH, VALUES, SHOW, EXPLAIN).",
+                        "description": "One statement that returns rows (SELECT, WITH, VALUES, SHOW...).",
                     },
                     "title": {"type": "string", "description": "What the result shows."},
                     "params": {
@@ -203,29 +203,8 @@ def _pg_describe(conn: psycopg.Connection[Any], text: str, params: Mapping[str, 
     return [(res.fname(i) or b"").decode(enc, errors="replace") for i in range(res.nfields)]
 
 
-def _pg_error(exc: Exception, spec: Mapping[str, Any], timeout: float) -> QueryError:
-    import psycopg
-
-    name = spec["name"]
-    if isinstance(exc, psycopg.errors.QueryCanceled):
-        return QueryError(
-            f"canceled after the statement timeout of {timeout:g} s",
-            hint=f"raise `timeout:` of query {name!r} or make the query cheaper (an index, a LIMIT)",
-            status="timeout",
-        )
-    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction | psycopg.errors.ActiveSqlTransaction):
-        return QueryError(_pg_message(exc), hint=_WRITE_HINT)
-    if isinstance(exc, psycopg.ProgrammingError) and "didn't produce a result" in str(exc):
-        return QueryError(
-            "the statement returned no result set",
-            hint=f"use a statement that returns rows (SELECT, WITH, VALUES, SHOW, EXPLAIN) in query {name!r}",
-        )
-    if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
-        return QueryError(_pg_message(exc), hint="check that the database is still reachable")
-    return QueryError(_pg_message(exc), hint=_fix_hint(name))
-
-
-def _pg_message(exc: Exception) -> str:
+def pg_message(exc: Exception) -> str:
+    """The server's message of a PostgreSQL error, with its detail, hint and SQLSTATE."""
     import psycopg
 
     if isinstance(exc, psycopg.Error) and exc.diag.message_primary:
@@ -237,20 +216,40 @@ def _pg_message(exc: Exception) -> str:
     return first_line(exc)
 
 
-def pg_read_only(conn: psycopg.Connection[Any], timeout: float) -> Any:
+def _pg_error(exc: Exception, spec: Mapping[str, Any], timeout: float) -> QueryError:
+    import psycopg
+
+    name = spec["name"]
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return QueryError(
+            f"canceled after the statement timeout of {timeout:g} s",
+            hint=f"raise `timeout:` of query {name!r} or make the query cheaper (an index, a LIMIT)",
+            status="timeout",
+        )
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction | psycopg.errors.ActiveSqlTransaction):
+        return QueryError(pg_message(exc), hint=_WRITE_HINT)
+    if isinstance(exc, psycopg.ProgrammingError) and "didn't produce a result" in str(exc):
+        return QueryError(
+            "the statement returned no result set",
+            hint=f"use a statement that returns rows (SELECT, WITH, VALUES, SHOW, EXPLAIN) in query {name!r}",
+        )
+    if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
+        return QueryError(pg_message(exc), hint="check that the database is still reachable")
+    return QueryError(pg_message(exc), hint=_fix_hint(name))
+
+
+@contextmanager
+def pg_read_only(conn: psycopg.Connection[Any], timeout: float) -> Iterator[None]:
     """A read-only transaction, always rolled back, with a statement timeout and TimeZone UTC."""
     from psycopg import sql
 
-    tx = conn.transaction(force_rollback=True)
-    tx.__enter__()
-    try:
-        conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(max(1, int(timeout * 1000)))))
+    with conn.transaction(force_rollback=True):
+        conn.execute(
+            sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(max(1, round(timeout * 1000))))
+        )
         # NOTE: timestamps then read the same whatever the server's or the client's time zone.
         conn.execute("SET LOCAL TimeZone = 'UTC'")
-    except BaseException as exc:
-        tx.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    return tx
+        yield
 
 
 def _run_pg(conn: psycopg.Connection[Any], spec: Mapping[str, Any]) -> Result:
@@ -261,16 +260,18 @@ def _run_pg(conn: psycopg.Connection[Any], spec: Mapping[str, Any]) -> Result:
     max_rows = int(spec.get("max_rows", DEFAULT_MAX_ROWS))
     rows: list[list[Any]] = []
     columns: list[str] = []
+    more = False
     try:
         with pg_read_only(conn, timeout), conn.transaction(force_rollback=True):
             # NOTE: inside a savepoint PostgreSQL refuses `SET TRANSACTION READ WRITE`; stream() uses the
             # extended protocol, which takes one statement only, and stops fetching after max_rows + 1.
             cur = conn.cursor()
-            stream = cur.stream(spec["sql"], params)
+            # NOTE: closed explicitly so psycopg cancels the rest of a cut-off result right away.
+            stream = cast("Generator[tuple[Any, ...], None, None]", cur.stream(spec["sql"], params))
             try:
                 for row in stream:
                     if len(rows) == max_rows:
-                        rows.append([])
+                        more = True
                         break
                     rows.append([jsonable(v) for v in row])
             finally:
@@ -281,8 +282,7 @@ def _run_pg(conn: psycopg.Connection[Any], spec: Mapping[str, Any]) -> Result:
                 columns = _pg_describe(conn, spec["sql"], params)
     except psycopg.Error as exc:
         raise _pg_error(exc, spec, timeout) from exc
-    truncated = len(rows) > max_rows
-    return Result(columns, rows[:max_rows], truncated)
+    return Result(columns, rows, more)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -293,26 +293,46 @@ def _deny_attach(action: int, *_: str | None) -> int:
     import sqlite3
 
     # NOTE: ATTACH (and VACUUM INTO, which attaches) would create files even on a read-only connection.
-    return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
+    return (
+        sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
+    )
 
 
-def sqlite_read_only(ctx: Context, url: str, timeout: float) -> tuple[sqlite3.Connection, Callable[[], bool]]:
-    """A read-only SQLite connection (query_only, no ATTACH) and a check that tells if it timed out."""
+class SqliteTimer:
+    """A progress handler that interrupts a SQLite statement running longer than `timeout` seconds."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.deadline = math.inf
+        self.expired = False
+
+    def start(self) -> None:
+        """Start the clock for the next statement."""
+        self.deadline = time.monotonic() + self.timeout
+        self.expired = False
+
+    def __call__(self) -> int:
+        if time.monotonic() > self.deadline:
+            self.expired = True
+            return 1
+        return 0
+
+
+def sqlite_read_only(ctx: Context, url: str, timeout: float) -> tuple[sqlite3.Connection, SqliteTimer]:
+    """A read-only SQLite connection (query_only, no ATTACH) and the timer of its statements."""
     conn = db.connect_sqlite(url, ctx.root)
     conn.isolation_level = None
     conn.execute("PRAGMA query_only = ON")
     conn.set_authorizer(_deny_attach)
-    deadline = time.monotonic() + timeout
-    expired = [False]
+    timer = SqliteTimer(timeout)
+    conn.set_progress_handler(timer, 10_000)
+    return conn, timer
 
-    def progress() -> int:
-        if time.monotonic() > deadline:
-            expired[0] = True
-            return 1
-        return 0
 
-    conn.set_progress_handler(progress, 10_000)
-    return conn, lambda: expired[0]
+def sqlite_message(exc: Exception) -> str:
+    """The message of a SQLite error with its error code name."""
+    code = getattr(exc, "sqlite_errorname", None)
+    return f"{first_line(exc)} [{code}]" if code else first_line(exc)
 
 
 def _sqlite_error(exc: Exception, spec: Mapping[str, Any], timeout: float, timed_out: bool) -> QueryError:
@@ -323,9 +343,8 @@ def _sqlite_error(exc: Exception, spec: Mapping[str, Any], timeout: float, timed
             hint=f"raise `timeout:` of query {name!r} or make the query cheaper (an index, a LIMIT)",
             status="timeout",
         )
-    code = getattr(exc, "sqlite_errorname", None)
-    message = f"{first_line(exc)} [{code}]" if code else first_line(exc)
-    if code in ("SQLITE_READONLY", "SQLITE_AUTH"):
+    message = sqlite_message(exc)
+    if getattr(exc, "sqlite_errorname", None) in ("SQLITE_READONLY", "SQLITE_AUTH"):
         return QueryError(message, hint=_WRITE_HINT)
     return QueryError(message, hint=_fix_hint(name))
 
@@ -337,18 +356,20 @@ def _run_sqlite(ctx: Context, url: str, spec: Mapping[str, Any]) -> Result:
     timeout = float(spec.get("timeout", DEFAULT_TIMEOUT_S))
     max_rows = int(spec.get("max_rows", DEFAULT_MAX_ROWS))
     # NOTE: a fresh connection per query, so nothing one query changes in the session reaches the next.
-    conn, timed_out = sqlite_read_only(ctx, url, timeout)
+    conn, timer = sqlite_read_only(ctx, url, timeout)
     try:
+        timer.start()
         cur = conn.execute(_sqlite_query(spec["sql"]) if params else spec["sql"], params or ())
         if cur.description is None:
             raise QueryError(
                 "the statement returned no result set",
-                hint=f"use a statement that returns rows (SELECT, WITH, VALUES, PRAGMA) in query {spec['name']!r}",
+                hint="use a statement that returns rows (SELECT, WITH, VALUES, PRAGMA) in query "
+                f"{spec['name']!r}",
             )
         columns = [d[0] for d in cur.description]
         fetched = cur.fetchmany(max_rows + 1)
     except sqlite3.Error as exc:
-        raise _sqlite_error(exc, spec, timeout, timed_out()) from exc
+        raise _sqlite_error(exc, spec, timeout, timer.expired) from exc
     finally:
         conn.close()
     rows = [[jsonable(v) for v in row] for row in fetched[:max_rows]]
@@ -360,13 +381,17 @@ def _run_sqlite(ctx: Context, url: str, spec: Mapping[str, Any]) -> Result:
 
 def _outputs(spec: Mapping[str, Any], result: Result, timing: Mapping[str, Any]) -> list[Output]:
     name, title = spec["name"], spec.get("title", spec["name"])
-    doc = {"columns": result.columns, "rows": result.rows, "row_count": len(result.rows),
-           "truncated": result.truncated}
+    doc = {
+        "columns": result.columns,
+        "rows": result.rows,
+        "row_count": len(result.rows),
+        "truncated": result.truncated,
+    }
     text = table.render(result.columns, result.rows)
     message = None
     if result.truncated:
-        message = f"only the first {len(result.rows)} rows were kept (max_rows)"
-        text += f"({message})\n"
+        message = f"result cut at max_rows = {len(result.rows)}; the query returned more rows"
+        text += f"(truncated at max_rows = {len(result.rows)})\n"
     common: dict[str, Any] = {"truncated": result.truncated, "message": message, **timing}
     return [
         Output(f"{name}.json", title, media_type="application/json", data=render_json(doc), **common),
@@ -374,12 +399,25 @@ def _outputs(spec: Mapping[str, Any], result: Result, timing: Mapping[str, Any])
     ]
 
 
-def error_output(name: str, title: str, message: str, hint: str, status: Status = "error",
-                 extra: str = "", timing: Mapping[str, Any] | None = None) -> Output:
+def error_output(
+    name: str,
+    title: str,
+    message: str,
+    hint: str,
+    status: Status = "error",
+    extra: str = "",
+    timing: Mapping[str, Any] | None = None,
+) -> Output:
     """The `<name>.error.txt` artifact of one failed item: the message, the hint, optional details."""
     body = str(CollectorError(message, hint)) + "\n" + (f"\n{extra.rstrip()}\n" if extra else "")
-    return Output(f"{name}.error.txt", title, data=body.encode(), status=status, message=message,
-                  **(timing or {}))
+    return Output(
+        f"{name}.error.txt", title, data=body.encode(), status=status, message=message, **(timing or {})
+    )
+
+
+def timed(started: str, t0: float) -> dict[str, Any]:
+    """The started/finished/duration_s fields of an Output that began at `started` (monotonic `t0`)."""
+    return {"started": started, "finished": proc.utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
 
 
 def require_url(ctx: Context, collector: str) -> str:
@@ -416,7 +454,9 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Run every configured query read-only; a failing query is recorded, the others still run."""
     specs: list[Mapping[str, Any]] = list(options.get("queries") or [])
     if not specs:
-        raise CollectorError("no queries configured", hint="list them under `collectors.sql.queries` in evidence.yaml")
+        raise CollectorError(
+            "no queries configured", hint="list them under `collectors.sql.queries` in evidence.yaml"
+        )
     unique_names(specs, "queries", "queries")
     url = require_url(ctx, NAME)
     conn = db.connect_pg(url) if db.is_postgres(url) else None
@@ -427,12 +467,20 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             try:
                 result = _run_pg(conn, spec) if conn is not None else _run_sqlite(ctx, url, spec)
             except QueryError as exc:
-                timing = {"started": started, "finished": proc.utcnow(),
-                          "duration_s": round(time.monotonic() - t0, 3)}
-                outputs.append(error_output(spec["name"], spec.get("title", spec["name"]), exc.message, exc.hint,
-                                            exc.status, extra="-- SQL\n" + spec["sql"], timing=timing))
+                timing = timed(started, t0)
+                outputs.append(
+                    error_output(
+                        spec["name"],
+                        spec.get("title", spec["name"]),
+                        exc.message,
+                        exc.hint,
+                        exc.status,
+                        extra="-- SQL\n" + spec["sql"],
+                        timing=timing,
+                    )
+                )
                 continue
-            timing = {"started": started, "finished": proc.utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
+            timing = timed(started, t0)
             outputs += _outputs(spec, result, timing)
     finally:
         if conn is not None:

@@ -99,7 +99,7 @@ def test_check_case(tmp_path: Path, check: str, case: dict[str, Any]) -> None:
 def test_every_check_has_cases_and_documentation() -> None:
     assert set(CASES) == set(CHECKS)
     for check_id, module in CHECKS.items():
-        assert module.ID == check_id
+        assert check_id == module.ID
         doc = module.__doc__ or ""
         assert doc.startswith(f"{check_id} {module.NAME}:"), check_id
         assert "Bad:" in doc and "Good:" in doc, check_id

@@ -161,8 +161,19 @@ def test_resolve_matches_alembic(big: Project) -> None:
     script = ScriptDirectory.from_config(Config(str(big.ini)))
     graph = collector.read_graph(big.ini)
     first = big.revisions[0].revision
-    names = ["reporting@head", "audit@head", "head", "reporting", "audit", first, first[:6], "base",
-             "nope", f"reporting@{first}", f"{graph.heads[0][:5]}"]
+    names = [
+        "reporting@head",
+        "audit@head",
+        "head",
+        "reporting",
+        "audit",
+        first,
+        first[:6],
+        "base",
+        "nope",
+        f"reporting@{first}",
+        f"{graph.heads[0][:5]}",
+    ]
     for name in names:
         try:
             expected = script.get_revision(name)
@@ -267,7 +278,9 @@ def test_database_down_keeps_static_outputs(small: Project) -> None:
     out = collect(small.root, "postgresql://postgres@127.0.0.1:1/x")
     for name in ("current.txt", "current.json"):
         assert out[name].status == "error"
-        assert str(out[name].message).startswith("cannot connect to the database at postgresql://postgres@127.0.0.1:1/x")
+        assert str(out[name].message).startswith(
+            "cannot connect to the database at postgresql://postgres@127.0.0.1:1/x"
+        )
     assert "cannot connect" in text(out["current.txt"])
     assert as_json(out["current.json"])["status"] == "error"
     for name in ("heads.txt", "history.txt", "history.json", "summary.json"):
@@ -289,10 +302,14 @@ def test_unsupported_database_is_skipped(small: Project) -> None:
 def test_broken_files_are_reported_the_rest_read(tmp_path: Path) -> None:
     project = generate(tmp_path / "svc", 20, seed=5)
     last = project.revisions[-1].revision
-    write_revision(project.versions, "zz_broken_body.py", (
-        f'"""broken body"""\nrevision = "bbbb00000001"\ndown_revision = "{last}"\n\n'
-        "def upgrade():\n    op.execute(\n\n\ndef downgrade():\n    pass\n"
-    ))
+    write_revision(
+        project.versions,
+        "zz_broken_body.py",
+        (
+            f'"""broken body"""\nrevision = "bbbb00000001"\ndown_revision = "{last}"\n\n'
+            "def upgrade():\n    op.execute(\n\n\ndef downgrade():\n    pass\n"
+        ),
+    )
     write_revision(project.versions, "zz_broken_head.py", 'revision = "bbbb00000002\ndown_revision = None\n')
     write_revision(project.versions, "helpers.py", "def shared():\n    return 1\n")
     write_revision(project.versions, "zz_computed.py", 'revision = "x" + "y"\ndown_revision = None\n')
@@ -324,13 +341,21 @@ def test_broken_files_are_reported_the_rest_read(tmp_path: Path) -> None:
 def test_assignment_forms(tmp_path: Path) -> None:
     versions = tmp_path / "migrations" / "versions"
     (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
-    write_revision(versions, "a.py", '"""\n  first one\n\n  more"""\nrevision: str = "aaaa"\n'
-                   'down_revision: None = None\nbranch_labels = ["lab"]\n')
+    write_revision(
+        versions,
+        "a.py",
+        '"""\n  first one\n\n  more"""\nrevision: str = "aaaa"\n'
+        'down_revision: None = None\nbranch_labels = ["lab"]\n',
+    )
     write_revision(versions, "b.py", 'revision, down_revision = "bbbb", ("aaaa",)\ndepends_on = None\n')
-    write_revision(versions, "c.py", '"""c"""\nrevision = "cccc"\ndown_revision = ["aaaa"]\n'
-                   'revision = "cccd"\n')
-    write_revision(versions, "d.py", '"""merge"""\nrevision = "dddd"\ndown_revision = ("bbbb", "cccd")\n'
-                   'depends_on = ("lab",)\n')
+    write_revision(
+        versions, "c.py", '"""c"""\nrevision = "cccc"\ndown_revision = ["aaaa"]\nrevision = "cccd"\n'
+    )
+    write_revision(
+        versions,
+        "d.py",
+        '"""merge"""\nrevision = "dddd"\ndown_revision = ("bbbb", "cccd")\ndepends_on = ("lab",)\n',
+    )
     out = collect(tmp_path)
     assert text(out["history.txt"]) == alembic(tmp_path, "history")
     assert text(out["heads.txt"]) == alembic(tmp_path, "heads") == "dddd (lab) (head)\n"
@@ -345,8 +370,9 @@ def test_duplicate_label_and_missing_parent_are_reported(tmp_path: Path) -> None
     versions = tmp_path / "migrations" / "versions"
     (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
     write_revision(versions, "a.py", 'revision = "aaaa"\ndown_revision = None\nbranch_labels = "x"\n')
-    write_revision(versions, "b.py", 'revision = "bbbb"\ndown_revision = "aaaa"\n'
-                   'branch_labels = ("x", "aaaa")\n')
+    write_revision(
+        versions, "b.py", 'revision = "bbbb"\ndown_revision = "aaaa"\nbranch_labels = ("x", "aaaa")\n'
+    )
     write_revision(versions, "c.py", 'revision = "cccc"\ndown_revision = "gone"\ndepends_on = "nope"\n')
     problems = as_json(collect(tmp_path)["history.json"])["problems"]
     assert problems == [

@@ -170,6 +170,7 @@ def test_serve_starts_the_service_and_stops_its_process_group(
     assert json.loads(body(by["events-success.json"]))[0]["event_type"] == "worker_completed"
     log = body(by["server.log"]).decode()
     assert "Uvicorn running" in log and '/events HTTP/1.1" 200' in log
+    assert "Application shutdown complete" in log, "uvicorn was killed instead of stopped"
     assert by["server.log"].argv == ("sh", "-c", options["serve"]["command"])  # type: ignore[index]
     assert not port_open(port), "the service outlived the collector"
 
@@ -238,6 +239,7 @@ class Handler(BaseHTTPRequestHandler):
             "/badjson": (200, "application/json", b"<html>not json</html>"),
             "/problem": (404, "application/problem+json", b'{"title": "gone", "status": 404}'),
             "/echo": (200, "application/json", json.dumps(dict(self.headers.items())).encode()),
+            "/token": (200, "text/plain", self.headers.get("Authorization", "").partition(" ")[2].encode()),
         }
         if self.path == "/slow":
             time.sleep(3)
@@ -302,11 +304,15 @@ def test_request_headers_come_from_env_and_are_never_stored(tmp_path: Path, odd:
     options = {
         "base_url": odd,
         "headers": {"Authorization": {"env": "EK_HTTP_AUTH"}},
-        "captures": [{"name": "echo", "path": "/echo", "headers": ["content-type", "authorization-echo"]}],
+        "captures": [
+            {"name": "echo", "path": "/echo", "headers": ["content-type", "authorization-echo"]},
+            {"name": "token", "path": "/token"},
+        ],
     }
     outs = http.collect(ctx(tmp_path, env=env), options)
     echoed = json.loads(body(by_name(outs)["echo.json"]))
     assert echoed["Authorization"] == "[REDACTED]", "the server got the header; the artifact must not keep it"
+    assert body(by_name(outs)["token.txt"]) == b"[REDACTED]"
     info = meta(outs, "echo")
     assert info["request_headers"] == {"Authorization": "[REDACTED]"}
     assert info["headers"]["authorization-echo"] == "[REDACTED]"

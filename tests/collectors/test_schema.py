@@ -126,38 +126,67 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
     assert model["server_version"] == server_version
     assert model["schemas"] == ["audit", "extra", "public"]
     assert [(t["schema"], t["name"]) for t in model["tables"]] == [
-        ("audit", "events"), ("extra", "bookings"), ("extra", "measurements"), ("extra", "measurements_2026"),
-        ("public", "jobs"), ("public", "users"),
+        ("audit", "events"),
+        ("extra", "bookings"),
+        ("extra", "measurements"),
+        ("extra", "measurements_2026"),
+        ("public", "jobs"),
+        ("public", "users"),
     ]
 
     jobs = table(model, "public", "jobs")
     columns = {c["name"]: c for c in jobs["columns"]}
     assert [c["name"] for c in jobs["columns"]] == JOB_COLUMNS
-    assert columns["id"] == {"name": "id", "type": "integer", "nullable": False, "default": None,
-                             "identity": "by default", "generated": None}
+    assert columns["id"] == {
+        "name": "id",
+        "type": "integer",
+        "nullable": False,
+        "default": None,
+        "identity": "by default",
+        "generated": None,
+    }
     assert columns["name"]["type"] == "character varying(200)"
     assert columns["status"] == {
-        "name": "status", "type": "public.job_status", "nullable": False,
-        "default": "'queued'::public.job_status", "identity": None, "generated": None,
+        "name": "status",
+        "type": "public.job_status",
+        "nullable": False,
+        "default": "'queued'::public.job_status",
+        "identity": None,
+        "generated": None,
     }
     assert columns["ticket"]["default"] == "nextval('public.ticket_seq'::regclass)"
     assert columns["payload"]["nullable"] is True
 
     assert jobs["primary_key"] == {"name": "jobs_pkey", "columns": ["id"]}
-    assert jobs["foreign_keys"] == [{
-        "name": "jobs_owner_id_fkey", "columns": ["owner_id"],
-        "references": {"schema": "public", "table": "users", "columns": ["id"]},
-        "on_delete": "CASCADE", "on_update": "NO ACTION",
-    }]
+    assert jobs["foreign_keys"] == [
+        {
+            "name": "jobs_owner_id_fkey",
+            "columns": ["owner_id"],
+            "references": {"schema": "public", "table": "users", "columns": ["id"]},
+            "on_delete": "CASCADE",
+            "on_update": "NO ACTION",
+        }
+    ]
     assert jobs["check_constraints"] == [
         {"name": "jobs_attempts_nonneg", "definition": "CHECK (attempts >= 0)"},
     ]
     assert jobs["indexes"] == [
-        {"name": "jobs_lower_name", "unique": False, "method": "btree", "columns": ["lower(name::text) DESC"],
-         "include": ["status"], "where": None},
-        {"name": "jobs_one_active", "unique": True, "method": "btree", "columns": ["owner_id", "name"],
-         "include": [],
-         "where": "status = ANY (ARRAY['queued'::public.job_status, 'running'::public.job_status])"},
+        {
+            "name": "jobs_lower_name",
+            "unique": False,
+            "method": "btree",
+            "columns": ["lower(name::text) DESC"],
+            "include": ["status"],
+            "where": None,
+        },
+        {
+            "name": "jobs_one_active",
+            "unique": True,
+            "method": "btree",
+            "columns": ["owner_id", "name"],
+            "include": [],
+            "where": "status = ANY (ARRAY['queued'::public.job_status, 'running'::public.job_status])",
+        },
     ]
 
     users = table(model, "public", "users")
@@ -169,12 +198,22 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
     assert events["foreign_keys"][0]["references"] == {"schema": "public", "table": "jobs", "columns": ["id"]}
     assert events["foreign_keys"][0]["on_update"] == "RESTRICT"
 
-    assert model["enums"] == [{"schema": "public", "name": "job_status",
-                               "values": ["queued", "running", "done", "failed"]}]
+    assert model["enums"] == [
+        {"schema": "public", "name": "job_status", "values": ["queued", "running", "done", "failed"]}
+    ]
     sequences = {s["name"]: s for s in model["sequences"]}
     assert sequences["ticket_seq"] == {
-        "schema": "public", "name": "ticket_seq", "type": "bigint", "start": 100, "increment": 5, "min": 1,
-        "max": 9223372036854775807, "cache": 1, "cycle": False, "owned_by": None, "identity": False,
+        "schema": "public",
+        "name": "ticket_seq",
+        "type": "bigint",
+        "start": 100,
+        "increment": 5,
+        "min": 1,
+        "max": 9223372036854775807,
+        "cache": 1,
+        "cycle": False,
+        "owned_by": None,
+        "identity": False,
     }
     assert sequences["users_id_seq"]["owned_by"] == "public.users.id"
     assert sequences["jobs_id_seq"]["identity"] is True
@@ -188,13 +227,25 @@ def test_postgres_exclusion_constraints_partitions_and_quoted_names(collected: d
         {"name": "bookings_during_excl", "definition": "EXCLUDE USING gist (during WITH &&)"},
     ]
     assert bookings["indexes"] == [
-        {"name": "bookings_during_excl", "unique": False, "method": "gist", "columns": ["during"],
-         "include": [], "where": None},
+        {
+            "name": "bookings_during_excl",
+            "unique": False,
+            "method": "gist",
+            "columns": ["during"],
+            "include": [],
+            "where": None,
+        },
     ]
     parent = table(model, "extra", "measurements")
     assert parent["indexes"] == [
-        {"name": "measurements_taken", "unique": False, "method": "btree", "columns": ["taken"],
-         "include": [], "where": None},
+        {
+            "name": "measurements_taken",
+            "unique": False,
+            "method": "btree",
+            "columns": ["taken"],
+            "include": [],
+            "where": None,
+        },
     ]
     assert [i["columns"] for i in table(model, "extra", "measurements_2026")["indexes"]] == [["taken"]]
 
@@ -232,11 +283,11 @@ def test_postgres_describe_lists_columns_in_ordinal_order(collected: dict[str, O
     assert lines[0] == "Table: public.jobs"
     assert lines[2].split() == ["Column", "Name", "Data", "Type", "Nullable", "Default"]
     header = lines[2]
-    assert lines[4].startswith("id ") and lines[4][header.index("Nullable"):].startswith("NO")
+    assert lines[4].startswith("id ") and lines[4][header.index("Nullable") :].startswith("NO")
     assert [line.split()[0] for line in lines[4:11]] == JOB_COLUMNS
     status = next(line for line in lines if line.startswith("status "))
-    assert status[header.index("Data Type"):].startswith("public.job_status")
-    assert status[header.index("Default"):] == "'queued'::public.job_status"
+    assert status[header.index("Data Type") :].startswith("public.job_status")
+    assert status[header.index("Default") :] == "'queued'::public.job_status"
     assert "Primary key: jobs_pkey (id)" in lines
     assert "  jobs_attempts_nonneg CHECK (attempts >= 0)" in lines
     fk = "  jobs_owner_id_fkey (owner_id) REFERENCES public.users (id) ON DELETE CASCADE ON UPDATE NO ACTION"
@@ -451,14 +502,25 @@ def test_sqlite_same_shape(sqlite_db: Path, tmp_path: Path) -> None:
         "attempts": ("INTEGER", False, "0"),
     }
     assert jobs["primary_key"] == {"name": None, "columns": ["id"]}
-    assert jobs["indexes"] == [{"name": "ix_jobs_active", "unique": True, "method": None,
-                                "columns": ["owner_id", "name"], "include": [],
-                                "where": "status IN ('queued', 'running')"}]
-    assert jobs["foreign_keys"] == [{
-        "name": None, "columns": ["owner_id"],
-        "references": {"schema": "main", "table": "users", "columns": ["id"]},
-        "on_delete": "CASCADE", "on_update": "NO ACTION",
-    }]
+    assert jobs["indexes"] == [
+        {
+            "name": "ix_jobs_active",
+            "unique": True,
+            "method": None,
+            "columns": ["owner_id", "name"],
+            "include": [],
+            "where": "status IN ('queued', 'running')",
+        }
+    ]
+    assert jobs["foreign_keys"] == [
+        {
+            "name": None,
+            "columns": ["owner_id"],
+            "references": {"schema": "main", "table": "users", "columns": ["id"]},
+            "on_delete": "CASCADE",
+            "on_update": "NO ACTION",
+        }
+    ]
     assert jobs["check_constraints"] == [{"name": "ck_jobs_attempts", "definition": "CHECK (attempts >= 0)"}]
     users = table(model, "main", "users")
     assert users["unique_constraints"] == [{"name": "uq_users_email", "columns": ["email"]}]
@@ -479,8 +541,17 @@ def test_sqlite_same_shape(sqlite_db: Path, tmp_path: Path) -> None:
 
 
 def _pg_table_keys() -> list[str]:
-    return ["schema", "name", "columns", "primary_key", "unique_constraints", "indexes", "foreign_keys",
-            "check_constraints", "exclusion_constraints"]
+    return [
+        "schema",
+        "name",
+        "columns",
+        "primary_key",
+        "unique_constraints",
+        "indexes",
+        "foreign_keys",
+        "check_constraints",
+        "exclusion_constraints",
+    ]
 
 
 def test_sqlite_missing_file(tmp_path: Path) -> None:

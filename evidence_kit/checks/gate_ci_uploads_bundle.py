@@ -1,0 +1,63 @@
+"""EK306 gate-ci-uploads-bundle: a workflow uploads the evidence bundle as an artifact.
+
+Evidence scattered over many jobs' uploads cannot be signed off; one workflow must upload
+the bundle (`evidence collect`'s output folder or archive).
+
+Bad:
+    uses: actions/upload-artifact@<sha>   with: {path: coverage.xml}
+
+Good:
+    uses: actions/upload-artifact@<sha>   with: {path: .evidence/*.tar.gz, retention-days: 30}
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.check import missing
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK306"
+NAME = "gate-ci-uploads-bundle"
+TARGET = "bundle"
+DEFAULT_SEVERITY = "warning"
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "paths": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Globs an uploaded path must match (default: *.evidence*, *evidence*).",
+        },
+    },
+}
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Fail unless some upload-artifact step's path names the evidence bundle."""
+    inventory = target.json("ci/workflows.json")
+    if inventory is None:
+        yield missing(ID, "ci/workflows.json", "ci")
+        return
+    patterns = rule.options.get("paths", ["*.evidence*", "*evidence*"])
+    for workflow in inventory.get("workflows", []):
+        for artifact in workflow.get("artifacts") or []:
+            paths = str(artifact.get("path") or "").split()
+            if artifact.get("kind") == "upload" and any(
+                fnmatch.fnmatch(p, g) for p in paths for g in patterns
+            ):
+                return
+    count = len(inventory.get("workflows", []))
+    yield Finding(
+        ID,
+        f"none of the {count} workflows uploads the evidence bundle with actions/upload-artifact",
+        path="data/ci/workflows.json",
+        snippet="no bundle upload",
+    )

@@ -1,0 +1,47 @@
+"""EK307 gate-no-create-all: application code never builds the schema behind Alembic's back.
+
+`metadata.create_all()` / `drop_all()` in application code makes tables that no migration
+records; the database then differs from what `alembic history` claims. Tests may use them.
+
+Bad:
+    # app/main.py
+    Base.metadata.create_all(engine)
+
+Good:
+    # the schema comes from `alembic upgrade head`; create_all only in tests/conftest.py
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.check import missing
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK307"
+NAME = "gate-no-create-all"
+TARGET = "bundle"
+DEFAULT_SEVERITY = "error"
+OPTIONS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Report every create_all/drop_all the code facts found in application code."""
+    facts = target.json("codefacts/codefacts.json")
+    if facts is None:
+        yield missing(ID, "codefacts/codefacts.json", "codefacts")
+        return
+    for call in (facts.get("schema_calls") or {}).get("app", []):
+        where = f"{call.get('path')}:{call.get('line')}"
+        yield Finding(
+            ID,
+            f"application code calls {call.get('method', 'create_all')} at {where}",
+            path=str(call.get("path", "")),
+            line=call.get("line"),
+            snippet=str(call.get("code", "")),
+        )

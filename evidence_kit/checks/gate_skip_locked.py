@@ -1,0 +1,87 @@
+"""EK308 gate-skip-locked: workers claim jobs with FOR UPDATE SKIP LOCKED.
+
+Without SKIP LOCKED, two workers polling the queue block on the same row, or (with no lock
+at all) both run it. A claim query picks one of many candidates (ORDER BY ... LIMIT).
+
+Bad:
+    SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at LIMIT 1 FOR UPDATE
+
+Good:
+    SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED
+    select(Job).where(...).limit(1).with_for_update(skip_locked=True)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.check import missing
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK308"
+NAME = "gate-skip-locked"
+TARGET = "bundle"
+DEFAULT_SEVERITY = "error"
+DEFAULT_WORKERS = ["*worker*.py", "*workers/*", "*tasks*.py", "*consumer*.py"]
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "workers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Globs of worker modules (default: *worker*.py, *workers/*, *tasks*.py, ...).",
+        },
+    },
+}
+_PICK = re.compile(r"\bLIMIT\b", re.I)
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Fail when worker code locks rows but never skips locked ones, or a raw claim query lacks it."""
+    facts = target.json("codefacts/codefacts.json")
+    if facts is None:
+        yield missing(ID, "codefacts/codefacts.json", "codefacts")
+        return
+    globs = rule.options.get("workers", DEFAULT_WORKERS)
+    locks = facts.get("row_locks") or {}
+    mine = [
+        lock
+        for kind in ("sql", "orm")
+        for lock in (locks.get(kind) or {}).get("app", [])
+        if any(fnmatch.fnmatch(str(lock.get("path", "")), g) for g in globs)
+    ]
+    if not mine:
+        yield Finding(
+            ID,
+            "no worker module takes a row lock to claim jobs (no FOR UPDATE found)",
+            path="data/codefacts/codefacts.json",
+            snippet="no claim query",
+        )
+        return
+    for lock in mine:
+        sql = str(lock.get("sql", ""))
+        if "sql" in lock and _PICK.search(sql) and not lock.get("skip_locked"):
+            yield Finding(
+                ID,
+                f"claim query without SKIP LOCKED at {lock.get('path')}:{lock.get('line')}",
+                path=str(lock.get("path")),
+                line=lock.get("line"),
+                snippet=" ".join(sql.split())[:200],
+            )
+    if not any(lock.get("skip_locked") for lock in mine):
+        first = mine[0]
+        yield Finding(
+            ID,
+            "worker code locks rows but never with SKIP LOCKED",
+            path=str(first.get("path")),
+            line=first.get("line"),
+            snippet="no skip locked",
+        )

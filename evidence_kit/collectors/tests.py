@@ -1,0 +1,340 @@
+"""Run the test suite (or ingest a JUnit XML report made elsewhere) and record every test's outcome.
+
+Artifacts: `stdout.txt` and `stderr.txt` (the run's output, streamed to disk), `junit.xml` (the raw
+report), `tests.json` (the normalized report of `evidence_kit.junit`, sorted so that two bundles
+diff cleanly), `summary.txt` (`42 passed, 1 failed in 12.30s` and one line per failing test) and
+`junit.error.txt` when the report is missing or cannot be read.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evidence_kit import junit, proc
+from evidence_kit.collectors.command import child_env
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output, Status
+
+NAME = "tests"
+
+DEFAULT_RUN = ("python", "-m", "pytest")
+DEFAULT_TIMEOUT = 1800
+
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "run": {
+            "description": (
+                "The test command: a shell string, or an argv list run without a shell "
+                f"(default `{' '.join(DEFAULT_RUN)}`). For pytest, `--junitxml` is added; "
+                "any other runner needs `junit_out`."
+            ),
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ],
+        },
+        "args": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Extra arguments appended to `run`, e.g. `[-k, test_api]`.",
+        },
+        "cwd": {"type": "string", "description": "Working folder, relative to evidence.yaml."},
+        "env": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Extra environment; `${VAR}` takes a value from the environment.",
+        },
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": f"Seconds before the run is killed (default {DEFAULT_TIMEOUT}).",
+        },
+        "junit": {
+            "type": "string",
+            "minLength": 1,
+            "description": (
+                "A JUnit XML report made elsewhere (e.g. by CI), relative to evidence.yaml: "
+                "ingest it instead of running tests. Not combined with `run`, `args` or `junit_out`."
+            ),
+        },
+        "junit_out": {
+            "type": "string",
+            "minLength": 1,
+            "description": (
+                "Where a runner other than pytest writes its JUnit XML, relative to `cwd`; "
+                "it must be (re)written by the run."
+            ),
+        },
+        "expect_pass": {
+            "type": "boolean",
+            "description": "A run with failing tests or a non-zero exit code is `failed` (default true).",
+        },
+        "max_bytes": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Cap on each output stream and on the JUnit report, in bytes.",
+        },
+    },
+}
+
+_REPORT_HINT = "make the test command write JUnit XML (pytest: it is added; others: set `junit_out`)"
+_SHELL_OPERATORS = {"|", "||", "&", "&&", ";", ";;", "(", ")", ">", ">>", "<", "<<", "|&"}
+
+
+def _tokens(run: str | Sequence[str]) -> list[str]:
+    if not isinstance(run, str):
+        return list(run)
+    lexer = shlex.shlex(run, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:
+        return []
+
+
+def is_pytest(run: str | Sequence[str]) -> bool:
+    """Whether `run` starts pytest so that an appended `--junitxml` reaches it."""
+    tokens = _tokens(run)
+    for i, token in enumerate(tokens):
+        named = Path(token).name in ("pytest", "py.test")
+        module = token in ("-mpytest", "-mpy.test") or (
+            token == "-m" and i + 1 < len(tokens) and tokens[i + 1] in ("pytest", "py.test")
+        )
+        if named or module:
+            # NOTE: in a shell string `pytest -q | tee log`, an appended flag would go to `tee`.
+            return not (isinstance(run, str) and _SHELL_OPERATORS.intersection(tokens[i:]))
+    return False
+
+
+def _command(run: str | Sequence[str], extra: Sequence[str]) -> str | list[str]:
+    if isinstance(run, str):
+        return " ".join([run, *(shlex.quote(a) for a in extra)])
+    return [*run, *extra]
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _snapshot(src: Path, dest: Path, cap: int) -> bool:
+    """Copy at most `cap` bytes of `src` to `dest`; True when `src` was longer."""
+    with src.open("rb") as r, dest.open("wb") as w:
+        remaining = cap
+        while remaining > 0 and (chunk := r.read(min(1024 * 1024, remaining))):
+            w.write(chunk)
+            remaining -= len(chunk)
+        return bool(r.read(1))
+
+
+def _error(message: str, hint: str, common: Mapping[str, Any]) -> Output:
+    text = f"{message}\nTip: {hint}\n" if hint else f"{message}\n"
+    return Output(
+        "junit.error.txt",
+        "Why the JUnit report could not be read",
+        data=text.encode(),
+        **{**common, "status": "error", "message": message},
+    )
+
+
+def _report_outputs(
+    raw: Path | None,
+    cap: int,
+    expect_pass: bool,
+    *,
+    missing: str,
+    common: dict[str, Any],
+    timed_out: bool = False,
+    tail: str = "",
+) -> tuple[Status, list[Output]]:
+    """Parse the report at `raw` and describe it; returns the status of the whole run and outputs."""
+    base: Status = "timeout" if timed_out else "ok"
+    exit_code = common.get("exit_code")
+    if expect_pass and not timed_out and exit_code not in (None, 0):
+        base = "failed"
+    outputs: list[Output] = []
+    report: dict[str, Any] | None = None
+    if raw is None:
+        if not timed_out:
+            outputs.append(_error(missing, _REPORT_HINT, common))
+        headline = f"no test results: {missing}"
+    else:
+        try:
+            report = junit.parse_file(raw, cap)
+        except junit.JUnitError as exc:
+            outputs.append(_error(f"junit.xml: {exc.message}", exc.hint, common))
+            outputs.append(
+                Output(
+                    "junit.xml",
+                    "JUnit XML report (raw, unreadable)",
+                    media_type="application/xml",
+                    source=raw,
+                    limit=cap,
+                    **{**common, "status": "error", "message": exc.message},
+                )
+            )
+            headline = f"no test results: the JUnit report cannot be read: {exc.message}"
+        else:
+            outputs.append(
+                Output(
+                    "junit.xml",
+                    "JUnit XML report (raw)",
+                    media_type="application/xml",
+                    source=raw,
+                    limit=cap,
+                    **common,
+                )
+            )
+            headline = junit.summary(report).rstrip("\n")
+    status = base
+    message: str | None = None
+    if report is not None and expect_pass and not timed_out and junit.failure_count(report):
+        status = "failed"
+        totals = report["totals"]
+        counts = [
+            (totals["failed"], "failed"),
+            (totals["errors"], "error" if totals["errors"] == 1 else "errors"),
+        ]
+        message = ", ".join(f"{n} {word}" for n, word in counts if n)
+    elif status == "failed":
+        message = f"exit code {exit_code}, expected 0"
+    elif timed_out:
+        message = common.get("message")
+    final = {**common, "status": status, "message": message or common.get("message")}
+    if report is not None:
+        outputs.append(
+            Output(
+                "tests.json",
+                "Test outcomes, normalized and sorted",
+                media_type="application/json",
+                data=junit.to_json(report),
+                **final,
+            )
+        )
+    text = headline + "\n" + (tail + "\n" if tail else "")
+    outputs.append(Output("summary.txt", "Test summary", data=text.encode(), **final))
+    return status, outputs
+
+
+def _ingest(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) -> list[Output]:
+    clash = sorted({"run", "args", "junit_out"} & set(options))
+    if clash:
+        raise CollectorError(
+            f"`junit` ingests a report instead of running tests; it cannot go with {', '.join(clash)}",
+            hint="remove `junit` to run the tests, or the run options to ingest the report",
+        )
+    src = ctx.root / options["junit"]
+    if not src.is_file():
+        raise CollectorError(
+            f"the JUnit report {src} does not exist", hint="fix `junit` in evidence.yaml, or produce it first"
+        )
+    ctx.scratch.mkdir(parents=True, exist_ok=True)
+    copy = ctx.scratch / "junit.xml"
+    try:
+        _snapshot(src, copy, cap + 1)
+    except OSError as exc:
+        raise CollectorError(f"cannot read the JUnit report {src}: {exc.strerror or exc}") from exc
+    _, outputs = _report_outputs(
+        copy, cap, expect_pass, missing="", common={"message": None}, tail=f"report: {options['junit']}"
+    )
+    return outputs
+
+
+def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) -> list[Output]:
+    cwd = ctx.root / options.get("cwd", ".")
+    if not cwd.is_dir():
+        raise CollectorError(f"tests: cwd {cwd} does not exist", hint="fix `cwd` in evidence.yaml")
+    run: str | list[str] = options.get("run", list(DEFAULT_RUN))
+    args = [str(a) for a in options.get("args", [])]
+    ctx.scratch.mkdir(parents=True, exist_ok=True)
+    junit_out = options.get("junit_out")
+    before: tuple[int, int, int] | None = None
+    if junit_out:
+        report = cwd / junit_out
+        before = _stamp(report)
+        extra: list[str] = []
+    elif is_pytest(run):
+        report = ctx.scratch / "junit.xml"
+        report.unlink(missing_ok=True)
+        extra = [f"--junitxml={report}"]
+    else:
+        program = (_tokens(run) or [str(run)])[0]
+        raise CollectorError(
+            f"cannot tell where {program!r} writes its JUnit XML: it does not look like pytest",
+            hint="set `junit_out` to the report the command writes, or ingest a report with `junit`",
+        )
+    timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+    result = proc.run(
+        _command(run, [*extra, *args]),
+        scratch=ctx.scratch,
+        label="tests",
+        cwd=cwd,
+        env=child_env(ctx, options.get("env")),
+        timeout=timeout,
+        cap=cap,
+    )
+    common: dict[str, Any] = {
+        "argv": result.argv,
+        "exit_code": result.exit_code,
+        "started": result.started,
+        "finished": result.finished,
+        "duration_s": result.duration_s,
+        "message": None,
+    }
+    if result.timed_out:
+        common["message"] = (
+            f"timed out after {options.get('timeout', DEFAULT_TIMEOUT)} s; the process group was killed"
+        )
+    raw: Path | None = report if report.is_file() else None
+    missing = f"the test command wrote no JUnit report (exit code {result.exit_code})"
+    if raw is not None and junit_out:
+        if _stamp(raw) == before:
+            raw = None
+            missing = f"the test command did not write {junit_out}; the file there is from an earlier run"
+        else:
+            copy = ctx.scratch / "junit.xml"
+            _snapshot(raw, copy, cap + 1)
+            raw = copy
+    elif junit_out:
+        missing = f"the test command wrote no JUnit report at {junit_out} (exit code {result.exit_code})"
+    tail = common["message"] if result.timed_out else f"exit code {result.exit_code}"
+    status, outputs = _report_outputs(
+        raw, cap, expect_pass, missing=missing, common=common, timed_out=result.timed_out, tail=tail
+    )
+    streams = {**common, "status": status}
+    if status == "failed":
+        streams["message"] = next((o.message for o in outputs if o.name == "summary.txt"), None)
+    return [
+        Output(
+            "stdout.txt",
+            "Test run (stdout)",
+            source=result.stdout,
+            truncated=result.stdout_truncated,
+            **streams,
+        ),
+        Output(
+            "stderr.txt",
+            "Test run (stderr)",
+            source=result.stderr,
+            truncated=result.stderr_truncated,
+            **streams,
+        ),
+        *outputs,
+    ]
+
+
+def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
+    """Run the tests (or ingest `junit`) and describe every test's outcome."""
+    cap = int(options.get("max_bytes", proc.DEFAULT_CAP))
+    expect_pass = bool(options.get("expect_pass", True))
+    if "junit" in options:
+        return _ingest(ctx, options, cap, expect_pass)
+    return _run(ctx, options, cap, expect_pass)

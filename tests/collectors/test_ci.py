@@ -1,0 +1,429 @@
+"""The ci collector: workflow inventory, artifacts, pinning, DB steps, malformed files, a missing folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_kit.collectors import ci
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output
+
+SHA = "5d5d22a31266ced268874388b861e4b58bb5c2f3"
+
+CI_YML = """\
+name: CI
+on:
+  push:
+    branches: [main]
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  test:
+    name: Backend tests
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:15-alpine
+        env:
+          POSTGRES_PASSWORD: postgres
+        ports: ["5432:5432"]
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install
+        run: pip install -r requirements.txt pytest alembic
+      - name: Migrate
+        run: |
+          cd backend
+          alembic upgrade head
+      - name: Tests
+        run: |
+          python -m pytest \\
+            -q tests
+      - name: Upload test results
+        uses: actions/upload-artifact@v4
+        with:
+          name: test-results
+          path: reports/
+          retention-days: 7
+  schema:
+    runs-on: ubuntu-latest
+    needs: test
+    permissions:
+      contents: read
+      id-token: write
+    steps:
+      - name: Schema snapshot
+        run: podman exec app-postgres pg_dump --schema-only --no-owner -U app app > schema.sql
+      - name: Upload schema
+        uses: actions/upload-artifact@v4
+        with:
+          name: schema
+          path: |
+            schema.sql
+            alembic.ini
+          retention-days: 30
+"""
+
+EVIDENCE_YML = f"""\
+name: Evidence
+on: [push, pull_request]
+jobs:
+  bundle:
+    runs-on: [self-hosted, linux]
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          name: test-results
+          path: downloaded/
+      - uses: ./.github/actions/bundle
+      - uses: docker://alpine:3.19
+      - name: Upload bundle
+        uses: actions/upload-artifact@{SHA}  # v4.3.1 pinned by SHA
+        with:
+          name: evidence-bundle
+          path: .evidence/
+          retention-days: 90
+"""
+
+NIGHTLY_YAML = """\
+on: workflow_dispatch
+permissions: read-all
+jobs:
+  lint:
+    uses: octo/shared/.github/workflows/lint.yml@main
+"""
+
+BROKEN_YML = """\
+on: push
+jobs:
+  x: [unclosed
+"""
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    folder = root / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+def _by_name(outputs: list[Output]) -> dict[str, Output]:
+    return {o.name: o for o in outputs}
+
+
+def _report(outputs: list[Output]) -> dict[str, Any]:
+    data = _by_name(outputs)["workflows.json"].data
+    assert data is not None
+    result: dict[str, Any] = json.loads(data)
+    return result
+
+
+def _text(output: Output) -> str:
+    assert output.data is not None
+    return output.data.decode()
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    _write(
+        tmp_path,
+        {
+            "ci.yml": CI_YML,
+            "evidence.yml": EVIDENCE_YML,
+            "nightly.yaml": NIGHTLY_YAML,
+            "broken.yml": BROKEN_YML,
+            ".gitkeep": "",
+        },
+    )
+    return tmp_path
+
+
+def test_workflows_are_inventoried_per_file_in_order(repo: Path) -> None:
+    outputs = ci.collect(Context(repo, repo / "scratch"), {})
+    assert [o.name for o in outputs] == ["workflows.json", "summary.txt", "broken.yml.error.txt"]
+    report = _report(outputs)
+    assert (report["path"], report["globs"], report["found"]) == (
+        ".github/workflows",
+        ["*.yml", "*.yaml"],
+        True,
+    )
+    assert [w["file"] for w in report["workflows"]] == [
+        ".github/workflows/broken.yml",
+        ".github/workflows/ci.yml",
+        ".github/workflows/evidence.yml",
+        ".github/workflows/nightly.yaml",
+    ]
+    files = {w["file"].rsplit("/", 1)[1]: w for w in report["workflows"]}
+    assert {name: (w.get("triggers"), w.get("pull_request")) for name, w in files.items()} == {
+        "broken.yml": (None, None),
+        "ci.yml": (["pull_request", "push"], True),
+        "evidence.yml": (["pull_request", "push"], True),
+        "nightly.yaml": (["workflow_dispatch"], False),
+    }
+    assert files["ci.yml"]["on"] == {"push": {"branches": ["main"]}, "pull_request": None}
+    assert files["nightly.yaml"]["on"] == "workflow_dispatch"
+    assert files["ci.yml"]["permissions"] == {"contents": "read"}
+    assert files["nightly.yaml"]["permissions"] == "read-all"
+    assert files["evidence.yml"]["permissions"] is None
+
+
+def test_jobs_services_and_permissions(repo: Path) -> None:
+    wf = {w["file"]: w for w in _report(ci.collect(Context(repo, repo / "s"), {}))["workflows"]}
+    jobs = wf[".github/workflows/ci.yml"]["jobs"]
+    assert jobs[0] == {
+        "id": "test",
+        "line": 9,
+        "name": "Backend tests",
+        "runs_on": "ubuntu-latest",
+        "needs": [],
+        "if": None,
+        "permissions": None,
+        "services": [{"id": "postgres", "image": "postgres:15-alpine"}],
+        "container": None,
+        "uses": None,
+        "steps": 5,
+    }
+    assert (jobs[1]["id"], jobs[1]["needs"], jobs[1]["permissions"]) == (
+        "schema",
+        ["test"],
+        {"contents": "read", "id-token": "write"},
+    )
+    assert wf[".github/workflows/evidence.yml"]["jobs"][0]["runs_on"] == ["self-hosted", "linux"]
+    lint = wf[".github/workflows/nightly.yaml"]["jobs"][0]
+    assert (lint["uses"], lint["steps"]) == ("octo/shared/.github/workflows/lint.yml@main", 0)
+
+
+def test_artifacts_with_retention(repo: Path) -> None:
+    wf = {w["file"]: w for w in _report(ci.collect(Context(repo, repo / "s"), {}))["workflows"]}
+    assert wf[".github/workflows/ci.yml"]["artifacts"] == [
+        {
+            "job": "test",
+            "step": "Upload test results",
+            "step_index": 5,
+            "line": 30,
+            "kind": "upload",
+            "action": "actions/upload-artifact",
+            "ref": "v4",
+            "uses": "actions/upload-artifact@v4",
+            "name": "test-results",
+            "path": "reports/",
+            "retention_days": 7,
+            "if_no_files_found": None,
+        },
+        {
+            "job": "schema",
+            "step": "Upload schema",
+            "step_index": 2,
+            "line": 45,
+            "kind": "upload",
+            "action": "actions/upload-artifact",
+            "ref": "v4",
+            "uses": "actions/upload-artifact@v4",
+            "name": "schema",
+            "path": "schema.sql\nalembic.ini",
+            "retention_days": 30,
+            "if_no_files_found": None,
+        },
+    ]
+    evidence = wf[".github/workflows/evidence.yml"]["artifacts"]
+    assert evidence[0] == {
+        "job": "bundle",
+        "step": "actions/download-artifact@v4",
+        "step_index": 1,
+        "line": 7,
+        "kind": "download",
+        "action": "actions/download-artifact",
+        "ref": "v4",
+        "uses": "actions/download-artifact@v4",
+        "name": "test-results",
+        "path": "downloaded/",
+        "retention_days": None,
+        "pattern": None,
+    }
+    assert (evidence[1]["kind"], evidence[1]["ref"], evidence[1]["retention_days"]) == ("upload", SHA, 90)
+
+
+def test_uses_pinning_local_docker_and_reusable_workflows(repo: Path) -> None:
+    wf = {w["file"]: w for w in _report(ci.collect(Context(repo, repo / "s"), {}))["workflows"]}
+    uses = [
+        (u["uses"], u["kind"], u["action"], u["ref"], u["pinned_by_sha"])
+        for u in wf[".github/workflows/evidence.yml"]["uses"]
+    ]
+    assert uses == [
+        ("actions/download-artifact@v4", "action", "actions/download-artifact", "v4", False),
+        ("./.github/actions/bundle", "local", "./.github/actions/bundle", None, None),
+        ("docker://alpine:3.19", "docker", "alpine", "3.19", False),
+        (f"actions/upload-artifact@{SHA}", "action", "actions/upload-artifact", SHA, True),
+    ]
+    (lint,) = wf[".github/workflows/nightly.yaml"]["uses"]
+    assert (lint["kind"], lint["job"], lint["step"], lint["ref"], lint["pinned_by_sha"]) == (
+        "workflow",
+        "lint",
+        None,
+        "main",
+        False,
+    )
+
+
+def test_alembic_pytest_and_pg_dump_steps(repo: Path) -> None:
+    wf = {w["file"]: w for w in _report(ci.collect(Context(repo, repo / "s"), {}))["workflows"]}
+    steps = [
+        (s["job"], s["step"], s["line"], s["tool"], s["command"])
+        for s in wf[".github/workflows/ci.yml"]["db_steps"]
+    ]
+    # NOTE: `pip install ... pytest alembic` installs the tools and is rightly absent.
+    assert steps == [
+        ("test", "Migrate", 22, "alembic", "alembic upgrade head"),
+        ("test", "Tests", 26, "pytest", "python -m pytest -q tests"),
+        (
+            "schema",
+            "Schema snapshot",
+            43,
+            "pg_dump",
+            "podman exec app-postgres pg_dump --schema-only --no-owner -U app app > schema.sql",
+        ),
+    ]
+
+
+def test_db_commands_are_command_words_not_paths_or_installs() -> None:
+    script = (
+        "pip install pytest-cov alembic\n"
+        "cp alembic.ini build/ && ls backend/alembic/versions\n"
+        "# pytest is run below\n"
+        "uv sync && .venv/bin/pytest -x\n"
+        "PGPASSWORD=x pg_dump -s app > a.sql; alembic current\n"
+    )
+    assert ci.db_commands(script) == [
+        ("pytest", "uv sync && .venv/bin/pytest -x"),
+        ("alembic", "PGPASSWORD=x pg_dump -s app > a.sql; alembic current"),
+        ("pg_dump", "PGPASSWORD=x pg_dump -s app > a.sql; alembic current"),
+    ]
+
+
+def test_malformed_yaml_is_recorded_per_file_and_not_fatal(repo: Path) -> None:
+    outputs = _by_name(ci.collect(Context(repo, repo / "s"), {}))
+    report = _report(list(outputs.values()))
+    broken = report["workflows"][0]
+    assert broken == {
+        "file": ".github/workflows/broken.yml",
+        "error": "ParserError: while parsing a flow sequence (line 3, column 6): "
+        "did not find expected ',' or ']' (line 4, column 1)",
+    }
+    error = outputs["broken.yml.error.txt"]
+    assert error.status == "error"
+    assert error.message == f"{broken['file']}: {broken['error']}"
+    assert _text(error) == f"{broken['file']}: {broken['error']}\n"
+    assert outputs["workflows.json"].status == "ok" and outputs["summary.txt"].status == "ok"
+    assert all(w["error"] is None for w in report["workflows"][1:])
+
+
+def test_non_mapping_document_is_an_error_entry(tmp_path: Path) -> None:
+    _write(tmp_path, {"list.yml": "- a\n- b\n", "empty.yml": ""})
+    outputs = ci.collect(Context(tmp_path, tmp_path / "s"), {})
+    report = _report(outputs)
+    assert [(w["file"], w["error"]) for w in report["workflows"]] == [
+        (
+            ".github/workflows/empty.yml",
+            "ValueError: not a workflow: the top level is NoneType, not a mapping",
+        ),
+        (".github/workflows/list.yml", "ValueError: not a workflow: the top level is list, not a mapping"),
+    ]
+    assert sorted(o.name for o in outputs if o.status == "error") == [
+        "empty.yml.error.txt",
+        "list.yml.error.txt",
+    ]
+
+
+def test_summary_reads_like_an_audit(repo: Path) -> None:
+    summary = _text(_by_name(ci.collect(Context(repo, repo / "s"), {}))["summary.txt"])
+    w = ".github/workflows"
+    expected_blocks = [
+        f"CI workflows in {w}: 4 file(s), 3 read, 1 unreadable\n",
+        f"PR-triggered workflows (2):\n  {w}/ci.yml (on: pull_request, push)\n"
+        f"  {w}/evidence.yml (on: pull_request, push)\n",
+        f"Not PR-triggered (1):\n  {w}/nightly.yaml (on: workflow_dispatch)\n",
+        f"Service containers (1):\n  {w}/ci.yml:9 job test: service postgres image postgres:15-alpine\n",
+        f"Artifact uploads (3):\n"
+        f"  {w}/ci.yml:30 job test step 'Upload test results': actions/upload-artifact@v4 name=test-results "
+        "path=reports/ retention-days=7\n"
+        f"  {w}/ci.yml:45 job schema step 'Upload schema': actions/upload-artifact@v4 name=schema "
+        "path=schema.sql, alembic.ini retention-days=30\n",
+        f"Artifact downloads (1):\n  {w}/evidence.yml:7 job bundle: actions/download-artifact@v4 "
+        "name=test-results path=downloaded/\n",
+        "Retention days used: 7, 30, 90\n",
+        f"Actions pinned by commit SHA (or image digest) (1):\n"
+        f"  {w}/evidence.yml:13 job bundle step 'Upload bundle': actions/upload-artifact@{SHA}\n",
+        f"Local actions and workflows (1):\n  {w}/evidence.yml:11 job bundle: ./.github/actions/bundle\n",
+        f"Steps running alembic (1):\n  {w}/ci.yml:22 job test step 'Migrate': alembic upgrade head\n",
+        f"Steps running pg_dump (1):\n  {w}/ci.yml:43 job schema step 'Schema snapshot': podman exec "
+        "app-postgres pg_dump --schema-only --no-owner -U app app > schema.sql\n",
+        f"Steps running pytest (1):\n  {w}/ci.yml:26 job test step 'Tests': python -m pytest -q tests\n",
+        f"Permissions (4):\n  {w}/ci.yml: top-level contents: read\n"
+        f"    job schema: contents: read, id-token: write\n  {w}/evidence.yml: top-level not set\n"
+        f"  {w}/nightly.yaml: top-level read-all\n",
+        f"Unreadable workflow files (1):\n  {w}/broken.yml: ParserError: while parsing a flow sequence",
+    ]
+    for block in expected_blocks:
+        assert block in summary
+    unpinned = summary.split("Actions not pinned by commit SHA (or image digest) (6):\n", 1)[1].split("\n\n")[
+        0
+    ]
+    assert unpinned.splitlines() == [
+        f"  {w}/ci.yml:19 job test: actions/checkout@v4",
+        f"  {w}/ci.yml:30 job test step 'Upload test results': actions/upload-artifact@v4",
+        f"  {w}/ci.yml:45 job schema step 'Upload schema': actions/upload-artifact@v4",
+        f"  {w}/evidence.yml:7 job bundle: actions/download-artifact@v4",
+        f"  {w}/evidence.yml:12 job bundle: docker://alpine:3.19",
+        f"  {w}/nightly.yaml:4 job lint: octo/shared/.github/workflows/lint.yml@main",
+    ]
+
+
+def test_output_is_deterministic(repo: Path) -> None:
+    first = [(o.name, o.data) for o in ci.collect(Context(repo, repo / "s"), {})]
+    second = [(o.name, o.data) for o in ci.collect(Context(repo, repo / "s"), {})]
+    assert first == second
+
+
+def test_missing_folder_is_reported_not_raised(tmp_path: Path) -> None:
+    outputs = ci.collect(Context(tmp_path, tmp_path / "s"), {})
+    assert [(o.name, o.status) for o in outputs] == [("workflows.json", "ok"), ("summary.txt", "ok")]
+    assert _report(outputs) == {
+        "path": ".github/workflows",
+        "globs": ["*.yml", "*.yaml"],
+        "found": False,
+        "workflows": [],
+    }
+    assert _text(outputs[1]) == "No workflows found: the folder .github/workflows does not exist.\n"
+
+
+def test_empty_folder_and_custom_path_and_globs(tmp_path: Path) -> None:
+    (tmp_path / "ci" / "nested").mkdir(parents=True)
+    outputs = ci.collect(Context(tmp_path, tmp_path / "s"), {"path": "ci"})
+    assert _text(outputs[1]) == "No workflows found: no workflow file in ci.\n"
+    (tmp_path / "ci" / "nested" / "deep.yml").write_text(NIGHTLY_YAML)
+    report = _report(ci.collect(Context(tmp_path, tmp_path / "s"), {"path": "ci", "globs": ["**/*.yml"]}))
+    assert [w["file"] for w in report["workflows"]] == ["ci/nested/deep.yml"]
+
+
+def test_paths_leaving_the_service_folder_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(CollectorError, match="leaves the service folder"):
+        ci.collect(Context(tmp_path, tmp_path / "s"), {"path": "../elsewhere"})
+    (tmp_path / "wf").mkdir()
+    with pytest.raises(CollectorError, match="leaves the workflow folder"):
+        ci.collect(Context(tmp_path, tmp_path / "s"), {"path": "wf", "globs": ["../*.yml"]})
+
+
+def test_quoted_on_key_and_pull_request_target(tmp_path: Path) -> None:
+    _write(tmp_path, {"a.yml": '"on":\n  pull_request_target:\n    types: [opened]\njobs: {}\n'})
+    (wf,) = _report(ci.collect(Context(tmp_path, tmp_path / "s"), {}))["workflows"]
+    assert (wf["triggers"], wf["pull_request"], wf["jobs"]) == (["pull_request_target"], True, [])
+
+
+def test_options_schema_rejects_unknown_keys() -> None:
+    assert ci.OPTIONS_SCHEMA["additionalProperties"] is False
+    assert all("description" in spec for spec in ci.OPTIONS_SCHEMA["properties"].values())

@@ -1,0 +1,406 @@
+"""The codefacts collector: create_all, Alembic in tests, pytest hooks, row locks, read with `ast`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_kit.collectors import codefacts
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Output
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jobs_service"
+
+FILES = {
+    "app/db.py": '''\
+"""Engine setup; create_all is never used in production (docstring, not code)."""
+from sqlalchemy import create_engine, text
+
+from app.models import Base
+
+engine = create_engine("postgresql://localhost/app")
+# Base.metadata.create_all(engine)  -- a comment, not a call
+NOTE = "call Base.metadata.create_all(engine) on a fresh database"
+
+
+def init() -> None:
+    Base.metadata.create_all(engine)
+
+
+async def init_async(conn) -> None:
+    await conn.run_sync(Base.metadata.create_all)
+''',
+    "app/queue.py": '''\
+from sqlalchemy import select, text
+
+from app.models import Job
+
+CLAIM = text(
+    """
+    SELECT id FROM jobs WHERE status = 'queued'
+    ORDER BY created_at LIMIT 1
+    FOR UPDATE SKIP LOCKED
+    """
+)
+CLAIM_BLOCKING = "select id from jobs where status = 'queued' limit 1 for update"
+CLAIM_NOWAIT = f"SELECT id FROM {'jobs'} FOR NO KEY UPDATE NOWAIT"
+PROSE = "wait for update of the package index"
+
+
+def claim_stmt():
+    """Return SELECT ... FOR UPDATE SKIP LOCKED (a docstring, not SQL)."""
+    return select(Job).with_for_update(skip_locked=True)
+
+
+def lock_row(session, job_id):
+    return session.get(Job, job_id, with_for_update={"nowait": True})
+
+
+def share(stmt):
+    return stmt.with_for_update(read=True)
+''',
+    "tests/conftest.py": """\
+import pytest
+from alembic import command
+from alembic.config import Config
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated() -> None:
+    command.upgrade(Config("alembic.ini"), "head")
+
+
+@pytest.fixture(scope="session")
+def settings() -> dict:
+    return {}
+
+
+@pytest.fixture()
+def per_test() -> int:
+    return 1
+
+
+def pytest_sessionstart(session) -> None:
+    pass
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    pass
+""",
+    "tests/test_models.py": """\
+import subprocess
+
+from app.db import engine
+from app.models import Base
+
+
+def test_schema() -> None:
+    Base.metadata.drop_all(engine)
+    subprocess.run(["alembic", "upgrade", "head"], check=True)
+    subprocess.run("alembic downgrade base", shell=True, check=True)
+""",
+    "tests/test_broken.py": "def broken(:\n    pass\n",
+    ".venv/lib/python3.11/site-packages/sqlalchemy/schema.py": "metadata.create_all(engine)\n",
+    "node_modules/x/y.py": "metadata.drop_all(engine)\n",
+    "README.md": "Base.metadata.create_all(engine)\n",
+}
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _report(outputs: list[Output]) -> dict[str, Any]:
+    data = outputs[0].data
+    assert outputs[0].name == "codefacts.json" and data is not None
+    result: dict[str, Any] = json.loads(data)
+    return result
+
+
+def _text(outputs: list[Output]) -> str:
+    data = outputs[1].data
+    assert outputs[1].name == "codefacts.txt" and data is not None
+    return data.decode()
+
+
+@pytest.fixture()
+def report(tmp_path: Path) -> dict[str, Any]:
+    return _report(codefacts.collect(Context(_tree(tmp_path, FILES), tmp_path / "s"), {}))
+
+
+def test_files_read_and_excluded(report: dict[str, Any]) -> None:
+    assert report["files"] == {"scanned": 5, "parsed": 4, "tests": 3, "unparsable": 1}
+    assert report["parse_errors"] == [
+        {"path": "tests/test_broken.py", "line": 1, "error": "SyntaxError: invalid syntax"}
+    ]
+
+
+def test_create_all_in_code_only_not_in_comments_or_strings(report: dict[str, Any]) -> None:
+    assert report["schema_calls"] == {
+        "app": [
+            {
+                "path": "app/db.py",
+                "line": 12,
+                "method": "create_all",
+                "form": "call",
+                "receiver": "Base.metadata",
+                "code": "Base.metadata.create_all(engine)",
+            },
+            {
+                "path": "app/db.py",
+                "line": 16,
+                "method": "create_all",
+                "form": "argument",
+                "receiver": "Base.metadata",
+                "code": "conn.run_sync(Base.metadata.create_all)",
+            },
+        ],
+        "tests": [
+            {
+                "path": "tests/test_models.py",
+                "line": 8,
+                "method": "drop_all",
+                "form": "call",
+                "receiver": "Base.metadata",
+                "code": "Base.metadata.drop_all(engine)",
+            }
+        ],
+    }
+
+
+def test_alembic_run_by_tests(report: dict[str, Any]) -> None:
+    assert report["tests_run_alembic"] is True
+    assert report["alembic_runs"] == {
+        "app": [],
+        "tests": [
+            {
+                "path": "tests/conftest.py",
+                "line": 8,
+                "via": "alembic.command.upgrade",
+                "code": "command.upgrade(Config('alembic.ini'), 'head')",
+            },
+            {
+                "path": "tests/test_models.py",
+                "line": 9,
+                "via": "argv",
+                "code": "subprocess.run(['alembic', 'upgrade', 'head'], check=True)",
+            },
+            {
+                "path": "tests/test_models.py",
+                "line": 10,
+                "via": "subprocess.run (shell)",
+                "code": "subprocess.run('alembic downgrade base', shell=True, check=True)",
+            },
+        ],
+    }
+
+
+def test_session_fixtures_and_hooks(report: dict[str, Any]) -> None:
+    assert report["session_fixtures"] == [
+        {
+            "path": "tests/conftest.py",
+            "line": 6,
+            "name": "migrated",
+            "autouse": True,
+            "decorator": "@pytest.fixture(scope='session', autouse=True)",
+        },
+        {
+            "path": "tests/conftest.py",
+            "line": 11,
+            "name": "settings",
+            "autouse": False,
+            "decorator": "@pytest.fixture(scope='session')",
+        },
+    ]
+    assert report["pytest_hooks"] == [
+        {"path": "tests/conftest.py", "line": 21, "name": "pytest_sessionstart"},
+        {"path": "tests/conftest.py", "line": 25, "name": "pytest_collection_modifyitems"},
+    ]
+
+
+def test_row_locks_in_sql_strings(report: dict[str, Any]) -> None:
+    sql = report["row_locks"]["sql"]
+    assert sql["tests"] == []
+    assert [(s["line"], s["lock"], s["skip_locked"], s["nowait"], s["statement"]) for s in sql["app"]] == [
+        (6, "FOR UPDATE", True, False, True),
+        (12, "FOR UPDATE", False, False, True),
+        (13, "FOR NO KEY UPDATE", False, True, True),
+    ]
+    assert sql["app"][0]["sql"] == (
+        "SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+    )
+    assert sql["app"][2]["sql"] == "SELECT id FROM {'jobs'} FOR NO KEY UPDATE NOWAIT"
+
+
+def test_row_locks_in_sqlalchemy(report: dict[str, Any]) -> None:
+    assert report["row_locks"]["orm"] == {
+        "app": [
+            {
+                "path": "app/queue.py",
+                "line": 19,
+                "lock": "FOR UPDATE",
+                "skip_locked": True,
+                "nowait": False,
+                "read": False,
+                "key_share": False,
+                "code": "select(Job).with_for_update(skip_locked=True)",
+            },
+            {
+                "path": "app/queue.py",
+                "line": 23,
+                "lock": "FOR UPDATE",
+                "skip_locked": False,
+                "nowait": True,
+                "read": False,
+                "key_share": False,
+                "code": "session.get(Job, job_id, with_for_update={'nowait': True})",
+            },
+            {
+                "path": "app/queue.py",
+                "line": 27,
+                "lock": "FOR SHARE",
+                "skip_locked": False,
+                "nowait": False,
+                "read": True,
+                "key_share": False,
+                "code": "stmt.with_for_update(read=True)",
+            },
+        ],
+        "tests": [],
+    }
+
+
+def test_readable_report(tmp_path: Path) -> None:
+    text = _text(codefacts.collect(Context(_tree(tmp_path, FILES), tmp_path / "s"), {}))
+    for piece in [
+        "Python files read: 5 (3 test files), 1 could not be parsed\n",
+        "  app code (2):\n    app/db.py:12  create_all (call)  Base.metadata.create_all(engine)\n",
+        "  tests (1):\n    tests/test_models.py:8  drop_all (call)  Base.metadata.drop_all(engine)\n",
+        "Alembic run by code (tests run Alembic: yes)\n  app code: none\n  tests (3):\n",
+        "  tests/conftest.py:6  migrated  (autouse)  @pytest.fixture(scope='session', autouse=True)\n",
+        "  pytest_sessionstart: tests/conftest.py:21\n",
+        "  pytest_sessionfinish: none\n",
+        "  pytest_collection_modifyitems: tests/conftest.py:25\n",
+        "    app/queue.py:19  FOR UPDATE SKIP LOCKED  select(Job).with_for_update(skip_locked=True)\n",
+        "    app/queue.py:12  FOR UPDATE (no SKIP LOCKED or NOWAIT: waits for locked rows)  select id from",
+        "Files that could not be parsed (1):\n  tests/test_broken.py:1  SyntaxError: invalid syntax\n",
+    ]:
+        assert piece in text
+
+
+def test_output_is_deterministic(tmp_path: Path) -> None:
+    root = _tree(tmp_path, FILES)
+    first = [(o.name, o.data) for o in codefacts.collect(Context(root, tmp_path / "s"), {})]
+    assert first == [(o.name, o.data) for o in codefacts.collect(Context(root, tmp_path / "s"), {})]
+
+
+def test_options_select_and_exclude_files(tmp_path: Path) -> None:
+    root = _tree(tmp_path, FILES)
+    options = {"paths": ["app/*.py"], "exclude": ["app/queue.py"], "tests": []}
+    got = _report(codefacts.collect(Context(root, tmp_path / "s"), options))
+    assert got["files"] == {"scanned": 1, "parsed": 1, "tests": 0, "unparsable": 0}
+    assert got["options"] == options
+    everything = _report(codefacts.collect(Context(root, tmp_path / "s"), {"exclude": []}))
+    assert "node_modules/x/y.py" in {c["path"] for c in everything["schema_calls"]["app"]}
+    with pytest.raises(CollectorError, match="leaves the service folder"):
+        codefacts.collect(Context(root, tmp_path / "s"), {"paths": ["../**/*.py"]})
+
+
+def test_glob_regex() -> None:
+    assert codefacts.glob_regex("**/*.py").fullmatch("a.py")
+    assert codefacts.glob_regex("**/*.py").fullmatch("a/b/c.py")
+    assert not codefacts.glob_regex("*.py").fullmatch("a/b.py")
+    assert codefacts.glob_regex("tests/**").fullmatch("tests/x/y.py")
+    assert codefacts.glob_regex("**/test_?.py").fullmatch("pkg/test_a.py")
+    assert codefacts.glob_regex("[!_]*.py").fullmatch("a.py")
+    assert not codefacts.glob_regex("[!_]*.py").fullmatch("_a.py")
+
+
+def test_alembic_aliases_and_unimported_command(tmp_path: Path) -> None:
+    source = """\
+import alembic.command
+import alembic.command as ac
+from alembic.command import stamp as mark
+from click import command
+
+
+def run(cfg, cmd):
+    alembic.command.upgrade(cfg, "head")
+    ac.downgrade(cfg, "base")
+    mark(cfg, "head")
+    command.upgrade(cfg)
+
+
+def other(cfg, command):
+    pass
+"""
+    facts = codefacts.scan_source("tests/test_a.py", source.encode(), test=True)
+    assert [(r["line"], r["via"]) for r in facts.alembic_runs] == [
+        (8, "alembic.command.upgrade"),
+        (9, "alembic.command.downgrade"),
+        (10, "alembic.command.stamp"),
+    ]
+    bare = codefacts.scan_source(
+        "t.py", b"def f(command, cfg):\n    command.upgrade(cfg, 'head')\n", test=True
+    )
+    assert [(r["line"], r["via"]) for r in bare.alembic_runs] == [(2, "command.upgrade")]
+
+
+def test_example_service(tmp_path: Path) -> None:
+    outputs = codefacts.collect(Context(EXAMPLE, tmp_path / "s"), {})
+    got = _report(outputs)
+    assert got["parse_errors"] == []
+    # NOTE: the example migrates with Alembic everywhere; no table comes from create_all.
+    assert got["schema_calls"] == {"app": [], "tests": []}
+    orm = got["row_locks"]["orm"]["app"]
+    claim = [o for o in orm if o["skip_locked"]]
+    assert [(o["path"], o["code"]) for o in claim] == [
+        ("jobs_service/worker.py", "stmt.with_for_update(skip_locked=True)")
+    ]
+    assert {(o["path"], o["code"]) for o in orm if not o["skip_locked"]} == {
+        ("jobs_service/app.py", "stmt.with_for_update()"),
+        ("jobs_service/worker.py", "stmt.with_for_update()"),
+    }
+    assert got["row_locks"]["sql"]["app"] == []
+    assert got["tests_run_alembic"] is True
+    vias = {(r["path"], r["via"]) for r in got["alembic_runs"]["tests"]}
+    assert ("tests/conftest.py", "alembic.command.upgrade") in vias
+    assert ("tests/test_sqlite_end_to_end.py", "argv") in vias
+    assert got["alembic_runs"]["app"] == []
+    assert [(f["path"], f["name"]) for f in got["session_fixtures"]] == [
+        ("tests/conftest.py", "make_alembic_config"),
+        ("tests/conftest.py", "pg_admin_url"),
+        ("tests/conftest.py", "pg_url"),
+    ]
+    assert got["pytest_hooks"] == []
+    assert not any(p.startswith(".evidence/") for p in _paths(got))
+    assert re.search(
+        r"\n    jobs_service/worker\.py:\d+  FOR UPDATE SKIP LOCKED  "
+        r"stmt\.with_for_update\(skip_locked=True\)\n",
+        _text(outputs),
+    )
+
+
+def _paths(report: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("path"), str):
+                found.add(value["path"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(report)
+    return found
