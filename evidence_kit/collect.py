@@ -143,7 +143,7 @@ def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> Colle
             duration_s=time.monotonic() - t0,
         )
     status = worst([o.status for o in outputs])
-    errors = [o.message for o in outputs if o.status == "error" and o.message]
+    errors = [f"{o.name}: {o.message}" for o in outputs if o.status != "ok" and o.message]
     return CollectorResult(
         name, status, tuple(outputs), error="; ".join(errors) or None, duration_s=time.monotonic() - t0
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,6 +67,10 @@ def expand(value: str, env: Mapping[str, str]) -> str:
 def child_env(ctx: Context, extra: Mapping[str, str] | None) -> dict[str, str]:
     """The environment of a child process: ours, DATABASE_URL when known, then `extra` expanded."""
     env = dict(ctx.env or os.environ)
+    # NOTE: `python` in a config means the interpreter evidence-kit runs in (the service's venv).
+    here = os.path.dirname(sys.executable)
+    if env.get("PATH", "").split(os.pathsep)[0] != here:
+        env["PATH"] = os.pathsep.join(p for p in (here, env.get("PATH", "")) if p)
     if ctx.database_url and "DATABASE_URL" not in env:
         env["DATABASE_URL"] = ctx.database_url
     for key, value in (extra or {}).items():
