@@ -14,7 +14,7 @@ _ESCAPES = {i: f"\\x{i:02x}" for i in range(32)} | {9: "\\t", 10: "\\n", 13: "\\
 
 
 def cell(value: object) -> str:
-    """How one value is shown: NULL for None, true/false, \\x-hex for bytes, compact JSON for lists and dicts."""
+    """One value as shown: NULL for None, true/false, \\x-hex bytes, compact JSON for lists and dicts."""
     if value is None:
         return NULL
     if isinstance(value, bool):

@@ -12,7 +12,9 @@ from evidence_kit.collectors import (
     git,
     http,
     openapi,
+    queue,
     schema,
+    sql,
 )
 from evidence_kit.model import Collector
 
@@ -24,6 +26,8 @@ COLLECTORS: dict[str, Collector] = {
     "command": command,
     "files": files,
     "http": http,
+    "sql": sql,
+    "queue": queue,
     "ci": ci,
     "codefacts": codefacts,
     "environment": environment,

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import psycopg
 
 NAME = "queue"
+# NOTE: the database state worth recording is the one the proof commands leave behind.
+AFTER = ("command",)
 DEFAULT_LEASE_S = 300.0
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_LIST_LIMIT = 100

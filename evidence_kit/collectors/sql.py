@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import psycopg
 
 NAME = "sql"
+# NOTE: the database state worth recording is the one the proof commands leave behind.
+AFTER = ("command",)
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_ROWS = 10_000
 
