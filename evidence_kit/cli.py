@@ -310,6 +310,53 @@ def check(
     raise typer.Exit(EXIT_FAIL if report.fails(fail_on) else EXIT_OK)
 
 
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier bundle (folder or archive).")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The later bundle (folder or archive).")],
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text, markdown or json.")] = "text",
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", metavar="LEVEL", help="breaking, any or never (default breaking).")
+    ] = "breaking",
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Diff even when a bundle does not verify (warned).")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", metavar="FILE", help="Write the diff here.")
+    ] = None,
+) -> None:
+    """Show what changed between two bundles, by meaning: migrations, schema, routes, tests."""
+    from evidence_kit.diff import FAIL_ON, DiffReport, render
+    from evidence_kit.diff import diff as run_diff
+
+    def as_json(report: DiffReport) -> str:
+        return json.dumps(render.as_json(report), indent=2, sort_keys=True) + "\n"
+
+    renderers: dict[str, Callable[[DiffReport], str]] = {
+        "text": render.text,
+        "markdown": render.markdown,
+        "json": as_json,
+    }
+    if fmt not in renderers:
+        _fail(EvidenceError(f"unknown format {fmt!r}", hint="use text, markdown or json"), EXIT_USAGE)
+    if fail_on not in FAIL_ON:
+        _fail(
+            EvidenceError(f"unknown --fail-on level {fail_on!r}", hint="use breaking, any or never"),
+            EXIT_USAGE,
+        )
+    try:
+        report = run_diff(old, new, verify=not no_verify)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_FAIL)
+    rendered = renderers[fmt](report)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(rendered, encoding="utf-8")
+    else:
+        sys.stdout.write(rendered)
+    raise typer.Exit(report.exit_code(fail_on))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

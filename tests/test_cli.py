@@ -189,3 +189,22 @@ def test_readme_config_reference_matches_the_schemas() -> None:
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert markdown() in readme, "README's config reference is stale: paste evidence_kit.reference.markdown()"
+
+
+def test_diff_command_formats_and_exit_codes(tmp_path: Path) -> None:
+    cfg = service(tmp_path)
+    first = json.loads(runner.invoke(app, ["collect", "-c", str(cfg), "--json"]).stdout)["bundle"]
+    (tmp_path / "logs" / "worker.log").write_text("2026-01-02 INFO jobs_service.worker - claimed job 2\n")
+    second = json.loads(runner.invoke(app, ["collect", "-c", str(cfg), "--json", "--archive"]).stdout)[
+        "archive"
+    ]
+    res = runner.invoke(app, ["diff", first, second, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    changed = [c for s in json.loads(res.stdout)["sections"] for c in s["changes"]]
+    assert any("worker.log" in c["what"] for c in changed)
+    assert runner.invoke(app, ["diff", first, second, "--fail-on", "any"]).exit_code == 1
+    assert runner.invoke(app, ["diff", first, second, "--format", "markdown"]).stdout.startswith("#")
+    assert runner.invoke(app, ["diff", first, second, "--format", "yaml"]).exit_code == 2
+    (Path(first) / "manifest.json").write_text("{}")
+    res = runner.invoke(app, ["diff", first, second])
+    assert res.exit_code == 1 and "--no-verify" in res.output

@@ -1,0 +1,114 @@
+"""`evidence diff OLD NEW`: what changed between two bundles, by meaning, each change classified."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from evidence_kit.archive import opened
+from evidence_kit.diff import artifacts, ci, git, migrations, results, routes, schema, tests
+from evidence_kit.diff.model import (
+    CLASSIFICATIONS,
+    FAIL_ON,
+    BundleInfo,
+    Change,
+    Classification,
+    DiffReport,
+    FailOn,
+    Section,
+)
+from evidence_kit.diff.read import Side
+from evidence_kit.errors import EvidenceError
+from evidence_kit.verify import Verdict, verify_dir
+
+__all__ = [
+    "CLASSIFICATIONS",
+    "FAIL_ON",
+    "KINDS",
+    "BundleInfo",
+    "Change",
+    "Classification",
+    "DiffReport",
+    "FailOn",
+    "Section",
+    "diff",
+]
+
+Differ = Callable[[Side, Side], Section | None]
+
+KINDS: dict[str, Differ] = {
+    "artifacts": artifacts.diff,
+    "git": git.diff,
+    "migrations": migrations.diff,
+    "schema": schema.diff,
+    "routes": routes.diff,
+    "tests": tests.diff,
+    "ci": ci.diff,
+    "results": results.diff,
+}
+
+SHOWN_PROBLEMS = 20
+
+
+def _info(path: Path, verdict: Verdict) -> BundleInfo:
+    m = verdict.manifest
+    git_sha = m.get("git", {}).get("sha") if isinstance(m.get("git"), dict) else None
+
+    def text(key: str) -> str | None:
+        value = m.get(key)
+        return str(value) if value is not None else None
+
+    return BundleInfo(
+        label=path.name,
+        bundle=text("bundle") or path.name,
+        service=text("service"),
+        phase=text("phase"),
+        git_sha=str(git_sha) if git_sha else None,
+        created=text("created"),
+        digest=f"sha256:{verdict.digest}" if verdict.digest else None,
+        verified=verdict.ok,
+        problems=tuple(str(p) for p in verdict.problems),
+    )
+
+
+def _refuse(pairs: list[tuple[str, BundleInfo]]) -> EvidenceError:
+    bad = [(role, info) for role, info in pairs if not info.verified]
+    names = " and ".join(f"{role} bundle {info.label}" for role, info in bad)
+    details: list[str] = []
+    for role, info in bad:
+        details += [f"{role}: {p}" for p in info.problems[:SHOWN_PROBLEMS]]
+        if len(info.problems) > SHOWN_PROBLEMS:
+            details.append(f"{role}: … and {len(info.problems) - SHOWN_PROBLEMS} more problems")
+    return EvidenceError(
+        f"cannot compare: the {names} {'does' if len(bad) == 1 else 'do'} not verify",
+        hint="a changed or incomplete bundle proves nothing; fetch an untouched copy, or compare anyway "
+        "without verification (--no-verify) and treat the result as unproven",
+        details=details,
+    )
+
+
+def diff(old: Path, new: Path, verify: bool = True) -> DiffReport:
+    """Compare bundle `old` with `new` (folders or archives), both verified first unless `verify` is False."""
+    with opened(old) as old_root, opened(new) as new_root:
+        verdicts = (verify_dir(old_root, label=old.name), verify_dir(new_root, label=new.name))
+        infos = (_info(old, verdicts[0]), _info(new, verdicts[1]))
+        if verify and not all(v.ok for v in verdicts):
+            raise _refuse([("old", infos[0]), ("new", infos[1])])
+        warnings = tuple(
+            f"the {role} bundle {info.label} does not verify ({len(info.problems)} problems); "
+            "it was compared as it is on disk"
+            for role, info in zip(("old", "new"), infos, strict=True)
+            if not info.verified
+        )
+        if infos[0].service and infos[1].service and infos[0].service != infos[1].service:
+            warnings += (f"the bundles are of different services: {infos[0].service} and {infos[1].service}",)
+        sides = [
+            Side(root, v.manifest, trusted=v.ok)
+            for root, v in zip((old_root, new_root), verdicts, strict=True)
+        ]
+        sections = []
+        for differ in KINDS.values():
+            found = differ(sides[0], sides[1])
+            if found is not None:
+                sections.append(found)
+    return DiffReport(infos[0], infos[1], tuple(sections), warnings)

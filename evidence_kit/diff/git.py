@@ -1,0 +1,155 @@
+"""Git state between two bundles: the commits between the HEADs, files changed, branch, tags, dirtiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidence_kit.diff.model import Change, Section, change, plural, section
+from evidence_kit.diff.read import Side, items, mapping, one_sided
+
+KIND = "git"
+TITLE = "Git"
+SHOWN = 50
+
+
+def _short(sha: Any) -> str:
+    return str(sha)[:12] if isinstance(sha, str) and sha else "(no commit)"
+
+
+def _commit_line(commit: dict[str, Any]) -> str:
+    return f"{_short(commit.get('sha'))} {commit.get('subject', '')}".rstrip()
+
+
+def _listing(lines: list[str]) -> str:
+    extra = len(lines) - SHOWN
+    return "\n".join(lines[:SHOWN] + ([f"… and {extra} more"] if extra > 0 else []))
+
+
+def _log(side: Side) -> list[dict[str, Any]]:
+    return [c for c in items(mapping(side.json("git/log.json")).get("commits")) if isinstance(c, dict)]
+
+
+def _moved(old: Side, new: Side, before: str, after: str, facts: dict[str, Any]) -> list[Change]:
+    newer = _log(new)
+    shas = [c.get("sha") for c in newer]
+    if before in shas:
+        commits = newer[: shas.index(before)]
+        facts["commits"] = [{"sha": c.get("sha"), "subject": c.get("subject")} for c in commits]
+        return [
+            change(
+                KIND,
+                "HEAD moved",
+                "info",
+                _short(before),
+                f"{_short(after)} ({plural(len(commits), 'commit')} ahead)",
+                _listing([_commit_line(c) for c in commits]),
+            )
+        ]
+    older = _log(old)
+    back = [c.get("sha") for c in older]
+    if after in back:
+        commits = older[: back.index(after)]
+        return [
+            change(
+                KIND,
+                "HEAD moved",
+                "risky",
+                _short(before),
+                f"{_short(after)} ({plural(len(commits), 'commit')} behind)",
+                "the new bundle describes an older commit than the old one; these commits are not in it:\n"
+                + _listing([_commit_line(c) for c in commits]),
+            )
+        ]
+    facts["commits"] = None
+    return [
+        change(
+            KIND,
+            "HEAD moved",
+            "info",
+            _short(before),
+            f"{_short(after)} (range unknown)",
+            f"the old HEAD is not among the {plural(len(newer), 'commit')} the new bundle's log recorded; "
+            "collect with a larger `git.log`, or with `git.base` set to the old commit, to see the range",
+        )
+    ]
+
+
+def _files(new: Side, before: str, facts: dict[str, Any]) -> list[Change]:
+    rng = mapping(new.json("git/range.json"))
+    if before not in (rng.get("base_sha"), rng.get("merge_base")):
+        return []
+    files = [f for f in items(rng.get("files")) if isinstance(f, dict)]
+    facts["files"] = files
+    lines = []
+    for f in files:
+        old_path = f" (from {f['old_path']})" if f.get("old_path") else ""
+        lines.append(f"{f.get('status', '?')} {f.get('path', '')}{old_path}")
+    return [
+        change(
+            KIND,
+            "files changed between the HEADs",
+            "info",
+            after=plural(len(files), "file"),
+            detail=_listing(lines),
+        )
+    ]
+
+
+def diff(old: Side, new: Side) -> Section | None:
+    """HEAD, branch, tags and working-tree state of the two bundles, and what lies between them."""
+    a, b = old.json("git/head.json"), new.json("git/head.json")
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return one_sided(KIND, TITLE, old, new, isinstance(a, dict), isinstance(b, dict), "git")
+    before, after = a.get("sha"), b.get("sha")
+    facts: dict[str, Any] = {"head_before": before, "head_after": after}
+    changes: list[Change] = []
+    if before != after and isinstance(before, str) and isinstance(after, str):
+        changes += _moved(old, new, before, after, facts)
+        changes += _files(new, before, facts)
+    elif before != after:
+        changes.append(change(KIND, "HEAD moved", "info", _short(before), _short(after)))
+    branch_a, branch_b = a.get("branch") or "(detached)", b.get("branch") or "(detached)"
+    if branch_a != branch_b:
+        changes.append(change(KIND, "branch changed", "info", str(branch_a), str(branch_b)))
+    tags_a, tags_b = sorted(map(str, items(a.get("tags")))), sorted(map(str, items(b.get("tags"))))
+    if tags_a != tags_b:
+        changes.append(
+            change(
+                KIND, "tags at HEAD changed", "info", ", ".join(tags_a) or "none", ", ".join(tags_b) or "none"
+            )
+        )
+    if bool(a.get("dirty")) != bool(b.get("dirty")):
+        if b.get("dirty"):
+            entries = [
+                e for e in items(mapping(new.json("git/status.json")).get("entries")) if isinstance(e, dict)
+            ]
+            detail = _listing([f"{e.get('code', '??')} {e.get('path', '')}" for e in entries])
+            changes.append(
+                change(
+                    KIND,
+                    "working tree became dirty",
+                    "risky",
+                    "clean",
+                    "dirty",
+                    "the new evidence was collected with uncommitted changes:\n" + detail if detail else "",
+                )
+            )
+        else:
+            changes.append(change(KIND, "working tree became clean", "safe", "dirty", "clean"))
+    if bool(a.get("shallow")) != bool(b.get("shallow")):
+        changes.append(
+            change(
+                KIND,
+                "shallow clone changed",
+                "info",
+                str(bool(a.get("shallow"))),
+                str(bool(b.get("shallow"))),
+            )
+        )
+    if before == after:
+        summary = f"HEAD unchanged at {_short(after)}"
+    else:
+        commits = facts.get("commits")
+        ahead = f", {plural(len(commits), 'commit')}" if isinstance(commits, list) else ""
+        summary = f"HEAD {_short(before)} → {_short(after)}{ahead}"
+    return section(KIND, TITLE, changes, summary + f" on {branch_b}", facts)

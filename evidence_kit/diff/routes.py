@@ -1,0 +1,362 @@
+"""HTTP routes between two bundles, from their OpenAPI documents: what clients of the old API break on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from evidence_kit.diff.model import Change, Classification, Section, change, plural, section
+from evidence_kit.diff.read import Side, items, mapping, one_sided
+
+KIND = "routes"
+TITLE = "Routes"
+ARTIFACT = "openapi/openapi.json"
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One property of a request or response body, flattened: whether required, and its type."""
+
+    required: bool
+    type: str
+
+
+class _Spec:
+    """An OpenAPI document with `$ref` resolution."""
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        self.doc = doc
+
+    def resolve(self, node: Any, seen: frozenset[str] = frozenset()) -> tuple[Any, frozenset[str]]:
+        """Follow `$ref`s to the node they name; stops at a cycle or a dangling reference."""
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            ref = node["$ref"]
+            if ref in seen or not ref.startswith("#/"):
+                return {}, seen
+            seen = seen | {ref}
+            target: Any = self.doc
+            for part in ref[2:].split("/"):
+                part = part.replace("~1", "/").replace("~0", "~")
+                target = target.get(part) if isinstance(target, dict) else None
+            node = target if target is not None else {}
+        return node, seen
+
+    def type_name(self, node: Any) -> str:
+        """A short name of a schema's type: `string`, `integer?`, `RunOut`, `array[RunOut]`."""
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            return str(node["$ref"]).rsplit("/", 1)[-1]
+        node, _ = self.resolve(node)
+        if not isinstance(node, dict):
+            return "any"
+        variants = node.get("anyOf") or node.get("oneOf")
+        if isinstance(variants, list):
+            names = [self.type_name(v) for v in variants]
+            real = [n for n in names if n != "null"]
+            return (" | ".join(real) or "null") + ("?" if len(real) < len(names) else "")
+        kind = node.get("type")
+        if isinstance(kind, list):
+            return " | ".join(map(str, kind))
+        if kind == "array":
+            return f"array[{self.type_name(node.get('items'))}]"
+        if "enum" in node:
+            return f"{kind or 'enum'}{sorted(map(str, node['enum']))}"
+        return str(kind or ("object" if "properties" in node else "any"))
+
+    def props(
+        self, node: Any, prefix: str = "", seen: frozenset[str] = frozenset(), depth: int = 0
+    ) -> dict[str, Prop]:
+        """Every property reachable in a schema, by dotted path (`[]` for array items)."""
+        found: dict[str, Prop] = {}
+        if depth > MAX_DEPTH:
+            return found
+        node, seen = self.resolve(node, seen)
+        if not isinstance(node, dict):
+            return found
+        for part in items(node.get("allOf")):
+            found.update(self.props(part, prefix, seen, depth + 1))
+        variants = [v for v in items(node.get("anyOf")) + items(node.get("oneOf")) if v != {"type": "null"}]
+        for variant in variants:
+            for path, prop in self.props(variant, prefix, seen, depth + 1).items():
+                # NOTE: a property only some variants have is not guaranteed, so it is not required.
+                found[path] = Prop(prop.required and len(variants) == 1, prop.type)
+        if node.get("type") == "array" or "items" in node:
+            found.update(self.props(node.get("items"), f"{prefix}[].", seen, depth + 1))
+        required = set(map(str, items(node.get("required"))))
+        for name, sub in mapping(node.get("properties")).items():
+            path = f"{prefix}{name}"
+            found[path] = Prop(name in required, self.type_name(sub))
+            found.update(self.props(sub, f"{path}.", seen, depth + 1))
+        return found
+
+    def operations(self) -> dict[str, dict[str, Any]]:
+        """`METHOD /path` -> the operation, with the path item's own parameters merged in."""
+        ops: dict[str, dict[str, Any]] = {}
+        for path, item in sorted(mapping(self.doc.get("paths")).items()):
+            item, _ = self.resolve(item)
+            if not isinstance(item, dict):
+                continue
+            shared = items(item.get("parameters"))
+            for method in METHODS:
+                op = item.get(method)
+                if isinstance(op, dict):
+                    ops[f"{method.upper()} {path}"] = {
+                        **op,
+                        "parameters": shared + items(op.get("parameters")),
+                    }
+        return ops
+
+    def parameters(self, op: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """`in:name` -> parameter; an operation's own parameter overrides the path item's."""
+        found: dict[str, dict[str, Any]] = {}
+        for raw in items(op.get("parameters")):
+            param, _ = self.resolve(raw)
+            if isinstance(param, dict) and param.get("name"):
+                found[f"{param.get('in', 'query')}:{param['name']}"] = param
+        return found
+
+    def content(self, node: Any) -> tuple[dict[str, Any], bool]:
+        """A request body's or response's media types -> schema, and whether the body is required."""
+        node, _ = self.resolve(node)
+        node = mapping(node)
+        media = {str(k): mapping(v).get("schema") for k, v in mapping(node.get("content")).items()}
+        return media, bool(node.get("required"))
+
+
+def _top(paths: set[str]) -> list[str]:
+    """The paths not below another path of the set: a removed object's properties go with it."""
+    return sorted(p for p in paths if not any(p.startswith(f"{q}.") for q in paths if q != p))
+
+
+class _Ops:
+    """Collects the changes of one OpenAPI comparison."""
+
+    def __init__(self, a: _Spec, b: _Spec) -> None:
+        self.a, self.b = a, b
+        self.found: list[Change] = []
+
+    def add(
+        self,
+        what: str,
+        classification: Classification,
+        before: str | None = None,
+        after: str | None = None,
+        detail: str = "",
+    ) -> None:
+        self.found.append(change(KIND, what, classification, before, after, detail))
+
+    def parameters(self, op: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
+        pa, pb = self.a.parameters(a), self.b.parameters(b)
+        for key in sorted(pa.keys() - pb.keys()):
+            self.add(
+                f"{op} parameter {key} removed",
+                "breaking",
+                self.a.type_name(pa[key].get("schema")),
+                None,
+                "clients that send it are no longer understood",
+            )
+        for key in sorted(pb.keys() - pa.keys()):
+            if pb[key].get("required"):
+                self.add(
+                    f"{op} required parameter {key} added",
+                    "breaking",
+                    None,
+                    self.b.type_name(pb[key].get("schema")),
+                    "clients that do not send it now fail",
+                )
+            else:
+                self.add(
+                    f"{op} optional parameter {key} added",
+                    "safe",
+                    None,
+                    self.b.type_name(pb[key].get("schema")),
+                )
+        for key in sorted(pa.keys() & pb.keys()):
+            ra, rb = bool(pa[key].get("required")), bool(pb[key].get("required"))
+            if rb and not ra:
+                self.add(
+                    f"{op} parameter {key} made required",
+                    "breaking",
+                    "optional",
+                    "required",
+                    "clients that do not send it now fail",
+                )
+            elif ra and not rb:
+                self.add(f"{op} parameter {key} made optional", "safe", "required", "optional")
+            ta, tb = self.a.type_name(pa[key].get("schema")), self.b.type_name(pb[key].get("schema"))
+            if ta != tb:
+                self.add(f"{op} parameter {key} type changed", "risky", ta, tb)
+
+    def request(self, op: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
+        media_a, required_a = self.a.content(a.get("requestBody"))
+        media_b, required_b = self.b.content(b.get("requestBody"))
+        if not media_a and media_b:
+            self.add(
+                f"{op} request body added",
+                "breaking" if required_b else "safe",
+                None,
+                ", ".join(sorted(media_b)),
+                "clients that send no body now fail" if required_b else "",
+            )
+            return
+        if media_a and not media_b:
+            self.add(
+                f"{op} request body removed",
+                "risky",
+                ", ".join(sorted(media_a)),
+                None,
+                "what clients send is no longer read",
+            )
+            return
+        if required_b and not required_a:
+            self.add(
+                f"{op} request body made required",
+                "breaking",
+                "optional",
+                "required",
+                "clients that send no body now fail",
+            )
+        for media in sorted(media_a.keys() - media_b.keys()):
+            self.add(
+                f"{op} request content type {media} removed",
+                "breaking",
+                media,
+                None,
+                "clients that send it are refused",
+            )
+        props_a: dict[str, Prop] = {}
+        props_b: dict[str, Prop] = {}
+        for media in sorted(media_a.keys() & media_b.keys()):
+            props_a.update(self.a.props(media_a[media]))
+            props_b.update(self.b.props(media_b[media]))
+        where = f"{op} request property"
+        for path in _top(props_a.keys() - props_b.keys()):
+            self.add(
+                f"{where} {path} removed",
+                "breaking",
+                props_a[path].type,
+                None,
+                "clients that send it are ignored or refused",
+            )
+        for path in _top(props_b.keys() - props_a.keys()):
+            if props_b[path].required:
+                self.add(
+                    f"{where} {path} added as required",
+                    "breaking",
+                    None,
+                    props_b[path].type,
+                    "clients that do not send it now fail",
+                )
+            else:
+                self.add(f"{where} {path} added", "safe", None, props_b[path].type)
+        for path in sorted(props_a.keys() & props_b.keys()):
+            pa, pb = props_a[path], props_b[path]
+            if pb.required and not pa.required:
+                self.add(
+                    f"{where} {path} made required",
+                    "breaking",
+                    "optional",
+                    "required",
+                    "clients that do not send it now fail",
+                )
+            if pa.type != pb.type:
+                self.add(f"{where} {path} type changed", "risky", pa.type, pb.type)
+
+    def responses(self, op: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
+        ra, rb = mapping(a.get("responses")), mapping(b.get("responses"))
+        for code in sorted(ra.keys() - rb.keys()):
+            self.add(
+                f"{op} response {code} removed", "breaking", code, None, "clients that handle it never get it"
+            )
+        for code in sorted(rb.keys() - ra.keys()):
+            self.add(f"{op} response {code} added", "info", None, code)
+        for code in sorted(ra.keys() & rb.keys()):
+            media_a, _ = self.a.content(ra[code])
+            media_b, _ = self.b.content(rb[code])
+            props_a: dict[str, Prop] = {}
+            props_b: dict[str, Prop] = {}
+            for media in sorted(media_a.keys() & media_b.keys()):
+                props_a.update(self.a.props(media_a[media]))
+                props_b.update(self.b.props(media_b[media]))
+            for media in sorted(media_a.keys() - media_b.keys()):
+                self.add(
+                    f"{op} response {code} content type {media} removed",
+                    "breaking",
+                    media,
+                    None,
+                    "clients that ask for it no longer get it",
+                )
+            where = f"{op} response {code} property"
+            for path in _top(props_a.keys() - props_b.keys()):
+                self.add(
+                    f"{where} {path} removed",
+                    "breaking",
+                    props_a[path].type,
+                    None,
+                    "clients that read it no longer get it",
+                )
+            for path in _top(props_b.keys() - props_a.keys()):
+                self.add(f"{where} {path} added", "safe", None, props_b[path].type)
+            for path in sorted(props_a.keys() & props_b.keys()):
+                pa, pb = props_a[path], props_b[path]
+                if pa.required and not pb.required:
+                    self.add(
+                        f"{where} {path} no longer required",
+                        "breaking",
+                        "required",
+                        "optional",
+                        "clients that rely on it may not get it",
+                    )
+                elif pb.required and not pa.required:
+                    self.add(f"{where} {path} made required", "safe", "optional", "required")
+                if pa.type != pb.type:
+                    self.add(f"{where} {path} type changed", "risky", pa.type, pb.type)
+
+
+def diff(old: Side, new: Side) -> Section | None:
+    """Compare the operations of the two OpenAPI documents."""
+    a, b = old.json(ARTIFACT), new.json(ARTIFACT)
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return one_sided(KIND, TITLE, old, new, isinstance(a, dict), isinstance(b, dict), "openapi")
+    spec_a, spec_b = _Spec(a), _Spec(b)
+    ops_a, ops_b = spec_a.operations(), spec_b.operations()
+    out = _Ops(spec_a, spec_b)
+    for op in sorted(ops_b.keys() - ops_a.keys(), key=_route_order):
+        summary = str(ops_b[op].get("summary") or ops_b[op].get("operationId") or "")
+        out.add(f"{op} added", "safe", None, summary or None)
+    for op in sorted(ops_a.keys() - ops_b.keys(), key=_route_order):
+        out.add(
+            f"{op} removed",
+            "breaking",
+            str(ops_a[op].get("summary") or "") or None,
+            None,
+            "clients that call it get 404 or 405",
+        )
+    for op in sorted(ops_a.keys() & ops_b.keys(), key=_route_order):
+        oa, ob = ops_a[op], ops_b[op]
+        out.parameters(op, oa, ob)
+        out.request(op, oa, ob)
+        out.responses(op, oa, ob)
+        if ob.get("deprecated") and not oa.get("deprecated"):
+            out.add(f"{op} deprecated", "info")
+    added = len(ops_b.keys() - ops_a.keys())
+    removed = len(ops_a.keys() - ops_b.keys())
+    touched = len({c.what.split(" ", 2)[1] for c in out.found})
+    summary = (
+        f"{len(ops_a)} → {plural(len(ops_b), 'operation')}: {added} added, {removed} removed, "
+        f"{plural(touched, 'path')} touched"
+    )
+    facts = {
+        "operations_before": len(ops_a),
+        "operations_after": len(ops_b),
+        "added": sorted(ops_b.keys() - ops_a.keys(), key=_route_order),
+        "removed": sorted(ops_a.keys() - ops_b.keys(), key=_route_order),
+    }
+    return section(KIND, TITLE, out.found, summary, facts)
+
+
+def _route_order(op: str) -> tuple[str, int]:
+    method, _, path = op.partition(" ")
+    return path, METHODS.index(method.lower()) if method.lower() in METHODS else len(METHODS)

@@ -1,0 +1,148 @@
+"""Test results between two bundles: newly failing, fixed, added, removed, skipped, slower, fewer run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidence_kit.diff.model import Change, Section, change, plural, section
+from evidence_kit.diff.read import Side, items, mapping, one_sided
+
+KIND = "tests"
+TITLE = "Tests"
+SOURCES = ("tests", "pytest")
+BAD = ("failed", "error")
+SLOWEST = 10
+SLOWER_FACTOR = 2.0
+SLOWER_BY_S = 0.5
+
+
+def _reports(side: Side) -> dict[str, dict[str, Any]]:
+    found = {}
+    for source in SOURCES:
+        doc = side.json(f"{source}/tests.json")
+        if isinstance(doc, dict):
+            found[source] = doc
+    return found
+
+
+def _outcomes(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(t["id"]): t for t in items(doc.get("tests")) if isinstance(t, dict) and "id" in t}
+
+
+def _ran(doc: dict[str, Any]) -> int:
+    totals = mapping(doc.get("totals"))
+    value = totals.get("tests")
+    return int(value) if isinstance(value, int) else len(items(doc.get("tests")))
+
+
+def _totals(doc: dict[str, Any]) -> str:
+    totals = mapping(doc.get("totals"))
+    parts = [
+        f"{totals[k]} {k}"
+        for k in ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
+        if totals.get(k)
+    ]
+    seconds = totals.get("duration_s")
+    took = f" in {seconds:.2f} s" if isinstance(seconds, int | float) else ""
+    return f"{plural(_ran(doc), 'test')}" + (f" ({', '.join(parts)})" if parts else "") + took
+
+
+def _message(test: dict[str, Any]) -> str:
+    message = str(test.get("message") or "")
+    return message if len(message) <= 500 else message[:500] + "…"
+
+
+def _duration(test: dict[str, Any]) -> float | None:
+    value = test.get("duration_s")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
+    ta, tb = _outcomes(a), _outcomes(b)
+    changes: list[Change] = []
+    ran_a, ran_b = _ran(a), _ran(b)
+    if ran_b < ran_a:
+        changes.append(
+            change(
+                KIND,
+                f"{tag}fewer tests ran",
+                "risky",
+                _totals(a),
+                _totals(b),
+                f"{ran_a - ran_b} fewer than before: check for deselected, uncollected or deleted tests",
+            )
+        )
+    elif _totals(a) != _totals(b):
+        changes.append(change(KIND, f"{tag}totals changed", "info", _totals(a), _totals(b)))
+    for tid in sorted(tb.keys() - ta.keys()):
+        outcome = str(tb[tid].get("outcome"))
+        if outcome in BAD:
+            changes.append(
+                change(KIND, f"{tag}new test {tid} fails", "breaking", None, outcome, _message(tb[tid]))
+            )
+        else:
+            changes.append(change(KIND, f"{tag}test {tid} added", "info", None, outcome))
+    for tid in sorted(ta.keys() - tb.keys()):
+        changes.append(
+            change(
+                KIND,
+                f"{tag}test {tid} removed",
+                "risky",
+                str(ta[tid].get("outcome")),
+                None,
+                "it no longer runs",
+            )
+        )
+    slower: list[tuple[float, str, float, float]] = []
+    for tid in sorted(ta.keys() & tb.keys()):
+        before, after = str(ta[tid].get("outcome")), str(tb[tid].get("outcome"))
+        if after in BAD and before not in BAD:
+            changes.append(
+                change(KIND, f"{tag}test {tid} newly failing", "breaking", before, after, _message(tb[tid]))
+            )
+        elif before in BAD and after not in BAD and after != "skipped":
+            changes.append(change(KIND, f"{tag}test {tid} fixed", "safe", before, after))
+        elif after == "skipped" and before != "skipped":
+            changes.append(
+                change(KIND, f"{tag}test {tid} newly skipped", "risky", before, after, _message(tb[tid]))
+            )
+        elif before != after:
+            changes.append(
+                change(KIND, f"{tag}test {tid} outcome changed", "info", before, after, _message(tb[tid]))
+            )
+        da, db = _duration(ta[tid]), _duration(tb[tid])
+        if da is not None and db is not None and db > da * SLOWER_FACTOR and db - da > SLOWER_BY_S:
+            slower.append((db - da, tid, da, db))
+    slower.sort(key=lambda s: (-s[0], s[1]))
+    for _, tid, da, db in slower[:SLOWEST]:
+        factor = f"{db / da:.1f}x" if da > 0 else "from 0 s"
+        changes.append(
+            change(KIND, f"{tag}test {tid} slower", "info", f"{da:.2f} s", f"{db:.2f} s ({factor})")
+        )
+    return changes
+
+
+def diff(old: Side, new: Side) -> Section | None:
+    """Compare outcomes by test id for each test report (tests collector, pytest plugin) in both bundles."""
+    ra, rb = _reports(old), _reports(new)
+    if not ra or not rb:
+        collector = next(iter(ra or rb), "tests")
+        return one_sided(KIND, TITLE, old, new, bool(ra), bool(rb), collector)
+    pairs = [(s, s) for s in SOURCES if s in ra and s in rb]
+    only_a, only_b = [s for s in ra if s not in rb], [s for s in rb if s not in ra]
+    if len(only_a) == 1 and len(only_b) == 1:
+        pairs.append((only_a[0], only_b[0]))
+        only_a, only_b = [], []
+    several = len(pairs) + len(only_a) + len(only_b) > 1
+    changes: list[Change] = []
+    facts: dict[str, Any] = {}
+    for sa, sb in pairs:
+        tag = f"[{sb}] " if several else ""
+        changes += _compare(tag, ra[sa], rb[sb])
+        facts[sb] = {"before": mapping(ra[sa].get("totals")), "after": mapping(rb[sb].get("totals"))}
+    changes += [change(KIND, f"[{s}] test report disappeared", "risky") for s in only_a]
+    changes += [change(KIND, f"[{s}] test report appeared", "info") for s in only_b]
+    summary = "; ".join(
+        f"{f'{sb}: ' if several else ''}{_totals(ra[sa])} → {_totals(rb[sb])}" for sa, sb in pairs
+    )
+    return section(KIND, TITLE, changes, summary, facts)
