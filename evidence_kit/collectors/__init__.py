@@ -15,6 +15,7 @@ from evidence_kit.collectors import (
     queue,
     schema,
     sql,
+    tests,
 )
 from evidence_kit.model import Collector
 
@@ -25,6 +26,7 @@ COLLECTORS: dict[str, Collector] = {
     "openapi": openapi,
     "command": command,
     "files": files,
+    "tests": tests,
     "http": http,
     "sql": sql,
     "queue": queue,

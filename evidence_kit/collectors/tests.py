@@ -206,8 +206,6 @@ def _report_outputs(
         message = ", ".join(f"{n} {word}" for n, word in counts if n)
     elif status == "failed":
         message = f"exit code {exit_code}, expected 0"
-    elif timed_out:
-        message = common.get("message")
     final = {**common, "status": status, "message": message or common.get("message")}
     if report is not None:
         outputs.append(
@@ -301,8 +299,12 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
             missing = f"the test command did not write {junit_out}; the file there is from an earlier run"
         else:
             copy = ctx.scratch / "junit.xml"
-            _snapshot(raw, copy, cap + 1)
-            raw = copy
+            try:
+                _snapshot(raw, copy, cap + 1)
+                raw = copy
+            except OSError as exc:
+                raw = None
+                missing = f"cannot read {junit_out}: {exc.strerror or exc}"
     elif junit_out:
         missing = f"the test command wrote no JUnit report at {junit_out} (exit code {result.exit_code})"
     tail = common["message"] if result.timed_out else f"exit code {result.exit_code}"

@@ -1,0 +1,268 @@
+"""The tests collector: real pytest runs, ingested reports, timeouts, unreadable reports, the example."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evidence_kit import junit
+from evidence_kit.bundle import BundleWriter, worst
+from evidence_kit.collect import host_facts
+from evidence_kit.collectors import tests
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import CollectorResult, Context, Output
+from evidence_kit.redact import Redactor
+from evidence_kit.verify import verify
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+
+SAMPLE = """
+import pytest
+
+
+class TestJobs:
+    def test_create(self):
+        assert 1 + 1 == 2
+
+    def test_cancel(self):
+        assert "queued" == "running", "wrong state"
+
+
+def test_list():
+    pass
+
+
+@pytest.mark.skip(reason="needs redis")
+def test_retry():
+    pass
+"""
+
+GO_REPORT = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites>
+  <testsuite name="example.com/jobs" tests="2" failures="1" time="0.020">
+    <testcase name="TestEnqueue" classname="example.com/jobs" time="0.004"></testcase>
+    <testcase name="TestDequeue" classname="example.com/jobs" time="0.016">
+      <failure message="Failed"><![CDATA[    queue_test.go:31: empty queue]]></failure>
+    </testcase>
+  </testsuite>
+</testsuites>
+"""
+
+
+def ctx(root: Path, scratch: Path | None = None) -> Context:
+    return Context(root=root, scratch=scratch or root / "scratch", env=dict(os.environ))
+
+
+def project(tmp_path: Path, source: str = SAMPLE) -> Path:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "pytest.ini").write_text("[pytest]\n")
+    (root / "test_sample.py").write_text(source)
+    return root
+
+
+def by_name(outputs: list[Output]) -> dict[str, Output]:
+    return {o.name: o for o in outputs}
+
+
+def data(output: Output) -> bytes:
+    if output.data is not None:
+        return output.data
+    assert output.source is not None
+    return output.source.read_bytes()
+
+
+def test_a_real_pytest_run_is_recorded_per_test(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    writer = BundleWriter(tmp_path / "out", Redactor())
+    outputs = tests.collect(ctx(root, writer.scratch / "tests"), {"run": PYTEST, "args": ["-q"]})
+    out = by_name(outputs)
+    assert sorted(out) == ["junit.xml", "stderr.txt", "stdout.txt", "summary.txt", "tests.json"]
+    report = json.loads(data(out["tests.json"]))
+    assert {k: v for k, v in report["totals"].items() if k != "duration_s"} == {
+        "tests": 4,
+        "passed": 2,
+        "failed": 1,
+        "errors": 0,
+        "skipped": 1,
+        "xfailed": 0,
+        "xpassed": 0,
+    }
+    assert [(t["id"], t["outcome"]) for t in report["tests"]] == [
+        ("test_sample.TestJobs::test_cancel", "failed"),
+        ("test_sample.TestJobs::test_create", "passed"),
+        ("test_sample::test_list", "passed"),
+        ("test_sample::test_retry", "skipped"),
+    ]
+    assert "wrong state" in report["tests"][0]["message"]
+    assert report["tests"][3]["message"].startswith("needs redis")
+    assert data(out["tests.json"]) == junit.to_json(junit.parse(data(out["junit.xml"])))
+    summary = data(out["summary.txt"]).decode()
+    assert summary.startswith("2 passed, 1 failed, 1 skipped in ")
+    assert "FAILED test_sample.TestJobs::test_cancel\n" in summary and summary.endswith("exit code 1\n")
+    assert b"1 failed, 2 passed, 1 skipped" in data(out["stdout.txt"])
+    for name in ("stdout.txt", "tests.json", "summary.txt"):
+        assert out[name].status == "failed" and out[name].exit_code == 1
+        assert out[name].message == "1 failed"
+    assert out["junit.xml"].status == "ok"
+    assert out["stdout.txt"].argv is not None and out["stdout.txt"].argv[-2].startswith("--junitxml=")
+    for output in outputs:
+        writer.add("tests", output)
+    result = CollectorResult("tests", worst([o.status for o in outputs]), tuple(outputs))
+    bundle = writer.finish(
+        service="svc", phase="t", git_sha=None, results=[result], host=host_facts(), ci=None
+    )
+    assert verify(bundle).ok
+    assert (bundle / "data/tests/tests.json").read_bytes() == data(out["tests.json"])
+
+
+def test_failures_are_ok_when_not_expected_to_pass(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    out = by_name(tests.collect(ctx(root), {"run": PYTEST, "expect_pass": False}))
+    assert {o.status for o in out.values()} == {"ok"}
+    assert out["stdout.txt"].exit_code == 1
+
+
+def test_a_passing_run_is_ok_and_a_shell_string_works(tmp_path: Path) -> None:
+    root = project(tmp_path, "def test_fine():\n    pass\n")
+    run = " ".join(PYTEST)
+    out = by_name(tests.collect(ctx(root), {"run": run, "args": ["-k", "fine"]}))
+    assert {o.status for o in out.values()} == {"ok"}
+    assert data(out["summary.txt"]).decode().startswith("1 passed in ")
+
+
+def test_the_default_command_is_pythons_pytest(tmp_path: Path) -> None:
+    root = project(tmp_path, "def test_fine():\n    pass\n")
+    out = by_name(tests.collect(ctx(root), {"args": ["-p", "no:cacheprovider"]}))
+    assert out["stdout.txt"].argv is not None and out["stdout.txt"].argv[:3] == ("python", "-m", "pytest")
+    assert {o.status for o in out.values()} == {"ok"}, data(out["stderr.txt"])
+
+
+def test_an_existing_report_is_ingested_instead_of_running(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    source = tmp_path / "reports" / "go.xml"
+    source.write_text(GO_REPORT)
+    outputs = tests.collect(ctx(tmp_path), {"junit": "reports/go.xml"})
+    source.write_text("changed after the collect")
+    out = by_name(outputs)
+    assert sorted(out) == ["junit.xml", "summary.txt", "tests.json"]
+    assert data(out["junit.xml"]) == GO_REPORT.encode()
+    report = json.loads(data(out["tests.json"]))
+    assert report["totals"] == {
+        "tests": 2,
+        "passed": 1,
+        "failed": 1,
+        "errors": 0,
+        "skipped": 0,
+        "xfailed": 0,
+        "xpassed": 0,
+        "duration_s": 0.02,
+    }
+    assert out["tests.json"].status == "failed"
+    assert data(out["summary.txt"]) == (
+        b"1 passed, 1 failed in 0.02s\nFAILED example.com/jobs::TestDequeue\nreport: reports/go.xml\n"
+    )
+    garbled = by_name(tests.collect(ctx(tmp_path, tmp_path / "again"), {"junit": "reports/go.xml"}))
+    assert garbled["junit.error.txt"].status == "error"
+    assert "not XML" in (garbled["junit.error.txt"].message or "")
+
+
+def test_ingest_refuses_run_options_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(CollectorError, match="cannot go with run"):
+        tests.collect(ctx(tmp_path), {"junit": "r.xml", "run": PYTEST})
+    with pytest.raises(CollectorError, match="does not exist"):
+        tests.collect(ctx(tmp_path), {"junit": "r.xml"})
+
+
+def test_a_hanging_run_times_out_with_its_partial_output(tmp_path: Path) -> None:
+    script = "echo 'collected 1 item'; echo 'test_queue.py::test_hangs'; sleep 60"
+    t0 = time.monotonic()
+    outputs = tests.collect(
+        ctx(tmp_path), {"run": ["sh", "-c", script], "junit_out": "report.xml", "timeout": 2}
+    )
+    assert time.monotonic() - t0 < 30
+    out = by_name(outputs)
+    assert sorted(out) == ["stderr.txt", "stdout.txt", "summary.txt"]
+    assert {o.status for o in outputs} == {"timeout"}
+    assert out["stdout.txt"].exit_code is None
+    assert "timed out after 2 s" in (out["stdout.txt"].message or "")
+    assert data(out["stdout.txt"]) == b"collected 1 item\ntest_queue.py::test_hangs\n"
+    assert data(out["summary.txt"]).decode().splitlines()[-1].startswith("timed out after 2 s")
+
+
+def test_a_report_that_is_not_xml_is_an_error_and_the_output_is_kept(tmp_path: Path) -> None:
+    script = "echo '=== RUN TestEnqueue'; echo '--- PASS: TestEnqueue' > report.txt; echo done >&2"
+    outputs = tests.collect(ctx(tmp_path), {"run": ["sh", "-c", script], "junit_out": "report.txt"})
+    out = by_name(outputs)
+    assert sorted(out) == ["junit.error.txt", "junit.xml", "stderr.txt", "stdout.txt", "summary.txt"]
+    error = out["junit.error.txt"]
+    assert error.status == "error"
+    assert error.message == "junit.xml: the report is not XML: syntax error at line 1, column 1"
+    assert data(out["junit.xml"]) == b"--- PASS: TestEnqueue\n"
+    assert data(out["stdout.txt"]) == b"=== RUN TestEnqueue\n" and data(out["stderr.txt"]) == b"done\n"
+    assert out["stdout.txt"].exit_code == 0 and out["stdout.txt"].status == "ok"
+    assert worst([o.status for o in outputs]) == "error"
+
+
+def test_a_report_left_from_an_earlier_run_is_not_taken(tmp_path: Path) -> None:
+    (tmp_path / "report.xml").write_text(GO_REPORT)
+    out = by_name(tests.collect(ctx(tmp_path), {"run": ["true"], "junit_out": "report.xml"}))
+    assert "did not write report.xml" in (out["junit.error.txt"].message or "")
+    assert "tests.json" not in out
+
+
+def test_a_run_without_a_report_is_an_error(tmp_path: Path) -> None:
+    out = by_name(tests.collect(ctx(tmp_path), {"run": [sys.executable, "-m", "pytest", "--no-such-flag"]}))
+    assert out["stdout.txt"].exit_code == 4 and out["stdout.txt"].status == "failed"
+    assert out["junit.error.txt"].message == "the test command wrote no JUnit report (exit code 4)"
+
+
+def test_a_missing_test_command_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(CollectorError, match="not found"):
+        tests.collect(ctx(tmp_path), {"run": ["no-such-test-runner-4f1c", "-m", "pytest"]})
+    with pytest.raises(CollectorError, match="does not look like pytest") as err:
+        tests.collect(ctx(tmp_path), {"run": ["go", "test", "./..."]})
+    assert "junit_out" in err.value.hint
+    with pytest.raises(CollectorError, match="cwd"):
+        tests.collect(ctx(tmp_path), {"cwd": "nowhere"})
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        (["python", "-m", "pytest"], True),
+        (["/venv/bin/pytest", "-q"], True),
+        (["uv", "run", "pytest"], True),
+        ("cd svc && python -m pytest -q", True),
+        ("pytest -q | tee log.txt", False),
+        ("pytest -q; echo done", False),
+        (["go", "test", "./..."], False),
+        ("tox -e py311", False),
+    ],
+)
+def test_pytest_is_recognized(run: str | list[str], expected: bool) -> None:
+    assert tests.is_pytest(run) is expected
+
+
+@pytest.mark.slow
+def test_the_example_services_own_tests(tmp_path: Path, pg_admin_url: str) -> None:
+    options = {
+        "run": PYTEST,
+        "args": ["examples/jobs_service/tests", "-k", "test_api"],
+        "env": {"EVIDENCE_TEST_DATABASE_URL": pg_admin_url},
+        "timeout": 600,
+    }
+    outputs = tests.collect(ctx(ROOT, tmp_path / "scratch"), options)
+    out = by_name(outputs)
+    report = json.loads(data(out["tests.json"]))
+    totals = report["totals"]
+    assert totals["tests"] >= 5 and totals["passed"] == totals["tests"], data(out["summary.txt"]).decode()
+    assert all(t["id"].startswith("examples.jobs_service.tests.test_api::") for t in report["tests"])
+    assert {o.status for o in outputs} == {"ok"}
+    assert out["stdout.txt"].exit_code == 0
