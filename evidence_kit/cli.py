@@ -357,6 +357,49 @@ def diff(
     raise typer.Exit(report.exit_code(fail_on))
 
 
+@app.command()
+def report(
+    bundle: Annotated[
+        Path | None, typer.Argument(metavar="[BUNDLE]", help="Bundle folder or archive.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the report files.")] = Path(
+        "evidence-report"
+    ),
+    templates: Annotated[
+        Path | None, typer.Option("--templates", metavar="DIR", help="Templates overriding the shipped ones.")
+    ] = None,
+    check_json: Annotated[
+        Path | None, typer.Option("--check", metavar="FILE", help="`evidence check --format json` output.")
+    ] = None,
+    diff_pair: Annotated[
+        tuple[Path, Path] | None, typer.Option("--diff", metavar="OLD NEW", help="Render a diff instead.")
+    ] = None,
+) -> None:
+    """Render a bundle (or a diff of two) as a readable evidence pack: report.md and report.html."""
+    from evidence_kit import report as pages
+
+    try:
+        if diff_pair is not None:
+            from evidence_kit.diff import diff as run_diff
+            from evidence_kit.diff import render
+
+            written = pages.render_diff(render.as_json(run_diff(*diff_pair)), out, templates)
+        elif bundle is None:
+            raise EvidenceError("give a BUNDLE, or --diff OLD NEW", hint="see `evidence report --help`")
+        else:
+            checked = json.loads(check_json.read_text("utf-8")) if check_json else None
+            written = pages.render(bundle, out, templates, checked)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_FAIL if "verif" in exc.message else EXIT_USAGE)
+    except (OSError, ValueError) as exc:
+        _fail(
+            EvidenceError(f"cannot read {check_json}: {exc}", hint="pass the JSON of `evidence check`"),
+            EXIT_USAGE,
+        )
+    for path in written:
+        print(path)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
