@@ -240,9 +240,7 @@ def pack(
 
 @app.command()
 def check(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(metavar="[PATH]", help="Source root (default: .).")
-    ] = None,
+    path: Annotated[Path | None, typer.Argument(metavar="PATH", help="Source root (default: .).")] = None,
     bundle: Annotated[
         Path | None, typer.Option("--bundle", metavar="BUNDLE", help="Bundle folder or archive.")
     ] = None,
@@ -278,8 +276,6 @@ def check(
             EvidenceError(f"unknown --fail-on level {fail_on!r}", hint="use error, warning, note or never"),
             EXIT_USAGE,
         )
-    if len(paths or []) > 1:
-        _fail(EvidenceError("give one source root", hint="run `evidence check` once per service"), EXIT_USAGE)
     try:
         packs = list(rules or [])
         if not packs and config.is_file():
@@ -287,7 +283,7 @@ def check(
 
             packs = list(cfg.load(config).rules)
         loaded = policy.load(packs or ["default"], base=Path.cwd())
-        root = (paths or [Path(".")])[0] if paths or bundle is None else None
+        root = path or Path(".") if path or bundle is None else None
         if root is not None and not root.is_dir():
             raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
         with opened(bundle) if bundle else nullcontext(None) as unpacked:
@@ -360,7 +356,7 @@ def diff(
 @app.command()
 def report(
     bundle: Annotated[
-        Path | None, typer.Argument(metavar="[BUNDLE]", help="Bundle folder or archive.")
+        Path | None, typer.Argument(metavar="BUNDLE", help="Bundle folder or archive.")
     ] = None,
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the report files.")] = Path(
         "evidence-report"

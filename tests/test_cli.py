@@ -175,22 +175,6 @@ def test_sigterm_interrupts_cleanly(tmp_path: Path) -> None:
     assert list((tmp_path / "out").iterdir()) == []
 
 
-@pytest.mark.parametrize("command", ["--help", "collect --help", "verify --help", "pack --help"])
-def test_readme_shows_the_real_help(command: str) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    res = runner.invoke(app, command.split(), env={"COLUMNS": "100", "TERM": "dumb"})
-    assert res.exit_code == 0
-    block = f"$ evidence {command}\n{res.stdout.rstrip()}\n"
-    assert block in readme, f"README is missing the current output of `evidence {command}`:\n{block}"
-
-
-def test_readme_config_reference_matches_the_schemas() -> None:
-    from evidence_kit.reference import markdown
-
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert markdown() in readme, "README's config reference is stale: paste evidence_kit.reference.markdown()"
-
-
 def test_diff_command_formats_and_exit_codes(tmp_path: Path) -> None:
     cfg = service(tmp_path)
     first = json.loads(runner.invoke(app, ["collect", "-c", str(cfg), "--json"]).stdout)["bundle"]

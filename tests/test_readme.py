@@ -1,0 +1,25 @@
+"""README.md shows the real `--help` texts, the real config reference and the real rule table."""
+
+from __future__ import annotations
+
+import re
+
+from tests.readme import README, blocks, refresh
+
+
+def test_readme_generated_blocks_are_current() -> None:
+    text = README.read_text()
+    missing = [name for name in blocks() if f"<!-- BEGIN {name} -->" not in text]
+    assert not missing, f"README lacks the blocks {missing}"
+    assert refresh(text) == text, "README is stale: run `python -m tests.readme` and review the diff"
+
+
+def test_readme_names_every_collector_and_check() -> None:
+    from evidence_kit.checks import CHECKS
+    from evidence_kit.collectors import COLLECTORS
+
+    text = README.read_text()
+    for name in COLLECTORS:
+        assert re.search(rf"\| `{name}` \|", text), f"collector {name} is not in the README's table"
+    for check_id in CHECKS:
+        assert check_id in text
