@@ -199,7 +199,7 @@ class BundleWriter:
         created = created or datetime.now(UTC)
         stamp = created.strftime("%Y%m%dT%H%M%SZ")
         short = git_sha[:8] if git_sha else "nogit"
-        name = f"{slug(service)}-{slug(phase)}-{short}-{stamp}"
+        name = "-".join(part for part in (slug(service), slug(phase) if phase else "", short, stamp) if part)
         records = sorted((r for r in self._records.values() if r), key=lambda r: r["path"])
         counts: dict[str, int] = {}
         for r in records:

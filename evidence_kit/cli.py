@@ -186,12 +186,26 @@ def _print_verdict(console: Console, verdict: Verdict) -> None:
 def verify(
     bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder or .tar.gz archive.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", metavar="PUBFILE", help="Also check BUNDLE.dsse.json with this key."),
+    ] = None,
 ) -> None:
-    """Prove a bundle complete and untouched: digests, files, manifest schema, BagIt."""
+    """Prove a bundle complete and untouched: digests, files, manifest schema, BagIt (and a signature)."""
+    from evidence_kit.verify import Problem
     from evidence_kit.verify import verify as run_verify
 
     try:
         verdict = run_verify(bundle)
+        if key is not None:
+            from dataclasses import replace
+
+            from evidence_kit.attest import verify_signature
+
+            signature = [Problem("signature", bundle.name, p) for p in verify_signature(bundle, key)]
+            verdict = replace(
+                verdict, ok=verdict.ok and not signature, problems=verdict.problems + tuple(signature)
+            )
     except EvidenceError as exc:
         if as_json:
             print(
@@ -203,6 +217,8 @@ def verify(
         print(json.dumps(verdict.as_json(), indent=2, sort_keys=True))
     else:
         _print_verdict(_console(), verdict)
+        if key is not None and verdict.ok:
+            _console().print(f"signature verified with {key}", markup=False)
     raise typer.Exit(EXIT_OK if verdict.ok else EXIT_FAIL)
 
 
@@ -355,9 +371,7 @@ def diff(
 
 @app.command()
 def report(
-    bundle: Annotated[
-        Path | None, typer.Argument(metavar="BUNDLE", help="Bundle folder or archive.")
-    ] = None,
+    bundle: Annotated[Path | None, typer.Argument(metavar="BUNDLE", help="Bundle folder or archive.")] = None,
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the report files.")] = Path(
         "evidence-report"
     ),
@@ -394,6 +408,106 @@ def report(
         )
     for path in written:
         print(path)
+
+
+@app.command()
+def merge(
+    parts: Annotated[
+        list[Path], typer.Argument(metavar="PART...", help="Part bundles (folders or archives).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder that receives the merged bundle.")
+    ],
+    service: Annotated[
+        str | None, typer.Option("--service", help="Service name, when parts disagree.")
+    ] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="Phase label, when parts disagree.")] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", metavar="NAME", help="Name of each part, in order (repeatable)."),
+    ] = None,
+) -> None:
+    """Merge the bundles of parallel CI jobs into one verified bundle."""
+    from evidence_kit.merge import merge as run_merge
+
+    try:
+        merged = run_merge(parts, out, service=service, phase=phase, labels=label or None)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_FAIL if "verif" in str(exc) else EXIT_USAGE)
+    print(merged)
+
+
+@app.command()
+def attest(
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder.")],
+    archive: Annotated[
+        Path | None, typer.Option("--archive", metavar="FILE", help="The bundle's archive.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Write here instead of stdout.")
+    ] = None,
+    predicate_only: Annotated[
+        bool, typer.Option("--predicate-only", help="Only the predicate (for cosign or actions/attest).")
+    ] = False,
+    check_json: Annotated[
+        Path | None, typer.Option("--check", metavar="FILE", help="`evidence check --format json` output.")
+    ] = None,
+) -> None:
+    """Write an in-toto Statement v1 about a bundle (subjects: its archive and manifest)."""
+    from evidence_kit import attest as statements
+
+    try:
+        checked = json.loads(check_json.read_text("utf-8")) if check_json else None
+        make = statements.predicate_only if predicate_only else statements.statement
+        text = json.dumps(make(bundle, archive, checked), indent=2, sort_keys=True) + "\n"
+    except EvidenceError as exc:
+        _fail(exc, EXIT_FAIL)
+    except (OSError, ValueError) as exc:
+        _fail(
+            EvidenceError(f"cannot read {check_json}: {exc}", hint="pass the JSON of `evidence check`"),
+            EXIT_USAGE,
+        )
+    if out:
+        out.write_text(text, encoding="utf-8")
+        print(out)
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def sign(
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder or archive.")],
+    key: Annotated[
+        Path, typer.Option("--key", metavar="FILE", help="Ed25519 private key (evidence keygen).")
+    ],
+    archive: Annotated[
+        Path | None, typer.Option("--archive", metavar="FILE", help="The bundle's archive.")
+    ] = None,
+) -> None:
+    """Sign a bundle's statement as a DSSE envelope, written beside it as BUNDLE.dsse.json."""
+    from evidence_kit.attest import sign as run_sign
+
+    try:
+        print(run_sign(bundle, key, archive))
+    except EvidenceError as exc:
+        _fail(exc, EXIT_FAIL)
+
+
+@app.command()
+def keygen(
+    out: Annotated[
+        Path, typer.Option("--out", metavar="PATH", help="Private key path; PATH.pub is the public key.")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing key files.")] = False,
+) -> None:
+    """Write an Ed25519 key pair for `evidence sign` (private key mode 600)."""
+    from evidence_kit.attest import keygen as run_keygen
+
+    try:
+        for path in run_keygen(out, force=force):
+            print(path)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_USAGE)
 
 
 def main() -> None:

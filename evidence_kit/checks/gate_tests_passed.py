@@ -32,7 +32,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "min_tests": {"type": "integer", "minimum": 1, "description": "Fewest tests (default 1)."}
     },
 }
-SOURCES = ("tests/tests.json", "pytest/tests.json")
+SOURCES = ("tests/tests.json", "pytest/tests.json", "merged/tests.json")
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
