@@ -132,6 +132,12 @@ def collect(
         bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any collector is not ok.")] = False,
+    phase: Annotated[
+        str | None, typer.Option("--phase", help="Phase label (overrides the config's).")
+    ] = None,
+    github: Annotated[
+        bool, typer.Option("--github", help="In GitHub Actions: write outputs bundle, archive, digest.")
+    ] = False,
 ) -> None:
     """Run the configured collectors and write one checksummed bundle."""
     from evidence_kit import config as cfg
@@ -141,6 +147,10 @@ def collect(
         loaded = cfg.load(config)
     except EvidenceError as exc:
         _fail(exc, EXIT_USAGE)
+    if phase is not None:
+        from dataclasses import replace
+
+        loaded = replace(loaded, phase=phase)
     err = _console(stderr=True)
     plain = not err.is_terminal
     previous = signal.signal(signal.SIGTERM, _terminate)
@@ -166,6 +176,16 @@ def collect(
         print(json.dumps(summary.as_json(), indent=2, sort_keys=True))
     else:
         _print_summary(_console(), summary)
+    if github:
+        from evidence_kit.github import write_outputs
+
+        archive_path = str(summary.archive.resolve()) if summary.archive else ""
+        try:
+            write_outputs(
+                {"bundle": str(summary.bundle.resolve()), "archive": archive_path, "digest": summary.digest}
+            )
+        except EvidenceError as exc:
+            _fail(exc, EXIT_FAIL)
     raise typer.Exit(EXIT_FAIL if strict and summary.failed else EXIT_OK)
 
 
@@ -276,6 +296,13 @@ def check(
         Path,
         typer.Option("--config", "-c", metavar="FILE", help="Config naming the default packs, if present."),
     ] = Path("evidence.yaml"),
+    sarif: Annotated[
+        Path | None, typer.Option("--sarif", metavar="FILE", help="Also write the SARIF report here.")
+    ] = None,
+    github_summary: Annotated[
+        bool,
+        typer.Option("--github-summary", help="In GitHub Actions: job summary and output check-result."),
+    ] = False,
 ) -> None:
     """Enforce phase gates and the forbidden-vocabulary policy on source and/or a bundle."""
     from contextlib import nullcontext
@@ -319,7 +346,19 @@ def check(
         _console(stderr=True).print(report.summary(), markup=False)
     else:
         sys.stdout.write(rendered)
-    raise typer.Exit(EXIT_FAIL if report.fails(fail_on) else EXIT_OK)
+    failed = report.fails(fail_on)
+    if sarif:
+        sarif.parent.mkdir(parents=True, exist_ok=True)
+        sarif.write_text(FORMATS["sarif"](report), encoding="utf-8")
+    if github_summary:
+        from evidence_kit.github import append_summary, write_outputs
+
+        try:
+            append_summary(FORMATS["markdown"](report))
+            write_outputs({"check-result": "fail" if failed else "pass"})
+        except EvidenceError as exc:
+            _fail(exc, EXIT_FAIL)
+    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
 
 
 @app.command()
@@ -508,6 +547,27 @@ def keygen(
             print(path)
     except EvidenceError as exc:
         _fail(exc, EXIT_USAGE)
+
+
+@app.command()
+def init(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The service's repository (default: .).")
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
+) -> None:
+    """Detect a service's Alembic, app, tests, workers and workflows; write evidence.yaml, rules, workflow."""
+    from evidence_kit import init as setup
+
+    try:
+        found = setup.detect(path)
+        for line in setup.report(found):
+            print(line)
+        written = setup.write(path, found, force=force)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_USAGE)
+    for target in setup.targets(path):
+        print(f"wrote {target}" if target in written else f"skipped {target} (exists; --force overwrites)")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ Bad:
 
 Good:
     uses: actions/upload-artifact@<sha>   with: {path: .evidence/*.tar.gz, retention-days: 30}
+    uses: OWNER/REPO/.github/actions/evidence-kit@<sha>   # uploads the bundle itself
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from evidence_kit.check import Target
     from evidence_kit.policy import Rule
 
+ACTION = ".github/actions/evidence-kit"
 ID = "EK306"
 NAME = "gate-ci-uploads-bundle"
 TARGET = "bundle"
@@ -48,6 +50,9 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         return
     patterns = rule.options.get("paths", ["*.evidence*", "*evidence*"])
     for workflow in inventory.get("workflows", []):
+        # NOTE: the evidence-kit action uploads the bundle itself.
+        if any(str(u.get("action", "")).endswith(ACTION) for u in workflow.get("uses") or []):
+            return
         for artifact in workflow.get("artifacts") or []:
             paths = str(artifact.get("path") or "").split()
             if artifact.get("kind") == "upload" and any(

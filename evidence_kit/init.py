@@ -1,0 +1,715 @@
+"""`evidence init`: find what a service's repository holds, statically, and write a starter configuration."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from evidence_kit.errors import EvidenceError
+
+CONFIG_FILE = "evidence.yaml"
+RULES_FILE = "evidence-rules.yaml"
+WORKFLOW_FILE = ".github/workflows/evidence.yml"
+DEFAULT_DATABASE_ENV = "DATABASE_URL"
+# NOTE: the workflow names the action by a placeholder; the user pins the real repository and commit.
+ACTION_PLACEHOLDER = "OWNER/REPO/.github/actions/evidence-kit@COMMIT_SHA"
+
+_TEMPLATES = (
+    (CONFIG_FILE, "evidence.yaml.j2"),
+    (RULES_FILE, "evidence-rules.yaml.j2"),
+    (WORKFLOW_FILE, "evidence-workflow.yml.j2"),
+)
+_SKIP_DIRS = frozenset(
+    {"venv", "env", "site-packages", "node_modules", "__pycache__", "build", "dist", "htmlcov"}
+)
+_TEST_DIRS = frozenset({"tests", "test"})
+_TEST_GLOBS = ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
+_MAX_SOURCE_BYTES = 2 * 1024 * 1024
+_SKIP_LOCKED = re.compile(r"FOR\s+UPDATE\s+SKIP\s+LOCKED|skip_locked\s*=\s*True", re.IGNORECASE)
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_DB_WORDS = re.compile(r"DATABASE|(^|_)DB(_|$)|POSTGRES|(^|_)PG|SQL|DSN")
+_NOT_DB_URL = re.compile(
+    r"REDIS|BROKER|CELERY|AMQP|RABBIT|KAFKA|SENTRY|API|BASE_URL|WEBHOOK|CALLBACK|S3|AWS|HTTP|OAUTH|AUTH|"
+    r"SITE|FRONTEND|PUBLIC|CACHE|SMTP|MAIL|OTEL|OTLP|ENDPOINT"
+)
+_PLAIN = re.compile(r"^[A-Za-z0-9_./-][A-Za-z0-9_./:-]*$")
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+# NOTE: the queue collector's column roles, each with the names services commonly give that column.
+_QUEUE_ROLES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "job_id", "task_id"),
+    "status": ("status", "state"),
+    "attempts": ("attempt_count", "attempts", "attempt", "retries", "retry_count", "tries", "num_attempts"),
+    "max_attempts": ("max_attempts", "max_retries", "max_tries"),
+    "locked_at": ("locked_at", "claimed_at", "leased_at", "lease_started_at"),
+    "locked_by": ("locked_by", "claimed_by", "leased_by", "worker_id", "worker"),
+    "next_retry_at": (
+        "next_retry_at",
+        "retry_at",
+        "next_attempt_at",
+        "run_at",
+        "scheduled_at",
+        "available_at",
+    ),
+    "created_at": ("created_at", "enqueued_at", "queued_at", "inserted_at"),
+}
+
+
+@dataclass(frozen=True)
+class AlembicConfig:
+    """One Alembic configuration: an ini file and the section holding `script_location`."""
+
+    ini: str
+    section: str
+    script_location: str | None = None
+
+    @property
+    def label(self) -> str:
+        return _LABEL_UNSAFE.sub("_", self.section).strip("._-") or "alembic"
+
+
+@dataclass(frozen=True)
+class QueueTable:
+    """A table that looks like a job queue; `columns` maps each queue role to its column (None: absent)."""
+
+    table: str
+    source: str
+    columns: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
+class FastAPIApp:
+    """A module-level `X = FastAPI(...)` assignment, as an import target."""
+
+    target: str
+    app_dir: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What `detect` found in a service's repository; paths are POSIX and relative to `root`."""
+
+    root: Path
+    service: str
+    service_from: str
+    alembic: tuple[AlembicConfig, ...] = ()
+    apps: tuple[FastAPIApp, ...] = ()
+    tests: tuple[str, ...] = ()
+    workers: tuple[str, ...] = ()
+    workflows: tuple[str, ...] = ()
+    database_env: str = DEFAULT_DATABASE_ENV
+    database_env_source: str | None = None
+    queue: QueueTable | None = None
+    install: tuple[str, ...] = ()
+    git: bool = False
+    ignores_output: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def app(self) -> str | None:
+        """The chosen app as `module.path:attr`, or None."""
+        return self.apps[0].target if self.apps else None
+
+    @property
+    def app_dir(self) -> str:
+        """The folder the chosen app is imported from (`.` for the root)."""
+        return self.apps[0].app_dir if self.apps else "."
+
+    @property
+    def uses_database(self) -> bool:
+        """True when the service shows signs of a database: Alembic, a URL variable read or a table."""
+        return bool(self.alembic or self.database_env_source or self.queue)
+
+
+@dataclass
+class _Scan:
+    python: list[str] = field(default_factory=list)
+    inis: list[str] = field(default_factory=list)
+    test_dirs: list[str] = field(default_factory=list)
+    test_files: list[str] = field(default_factory=list)
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _scan(root: Path) -> _Scan:
+    """Walk the tree once, skipping virtualenvs, caches, hidden folders and vendored code."""
+    found = _Scan()
+    for current, dirs, files in os.walk(root):
+        here = Path(current)
+        keep = []
+        for name in sorted(dirs):
+            sub = here / name
+            if name.startswith(".") or name in _SKIP_DIRS or name.endswith(".egg-info"):
+                continue
+            if (sub / "pyvenv.cfg").is_file() or sub.is_symlink():
+                continue
+            if name in _TEST_DIRS:
+                found.test_dirs.append(_rel(sub, root))
+                continue
+            keep.append(name)
+        dirs[:] = keep
+        for name in sorted(files):
+            rel = _rel(here / name, root)
+            if name.endswith(".py"):
+                if name.startswith("test_") or name.endswith("_test.py"):
+                    found.test_files.append(rel)
+                elif name != "conftest.py":
+                    found.python.append(rel)
+            elif name.endswith(".ini"):
+                found.inis.append(rel)
+    return found
+
+
+def _parse(root: Path, rel: str) -> tuple[str, ast.Module | None]:
+    path = root / rel
+    try:
+        if path.stat().st_size > _MAX_SOURCE_BYTES:
+            return "", None
+        data = path.read_bytes()
+    except OSError:
+        return "", None
+    text = data.decode("utf-8", errors="replace")
+    try:
+        return text, ast.parse(data, filename=rel)
+    except (SyntaxError, ValueError):
+        return text, None
+
+
+def _service(root: Path) -> tuple[str, str]:
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            data = {}
+        for table in (data.get("project"), data.get("tool", {}).get("poetry")):
+            if isinstance(table, dict) and isinstance(table.get("name"), str) and table["name"].strip():
+                return table["name"].strip(), "pyproject.toml"
+    return root.resolve().name, "folder name"
+
+
+def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list[str]]:
+    configs: list[AlembicConfig] = []
+    notes: list[str] = []
+    for rel in inis:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string((root / rel).read_text("utf-8", errors="replace"), source=rel)
+        except configparser.Error as exc:
+            if PurePosixPath(rel).name == "alembic.ini":
+                notes.append(f"{rel} could not be read: {exc.message}")
+            continue
+        for section in parser.sections():
+            if not parser.has_option(section, "script_location"):
+                continue
+            raw = parser.get(section, "script_location").strip()
+            configs.append(AlembicConfig(rel, section, _script_location(root, rel, raw)))
+    # NOTE: the conventional file and section first, as alembic itself would pick them.
+    configs.sort(key=lambda c: (c.ini != "alembic.ini", c.ini, c.section != "alembic", c.section))
+    return configs, notes
+
+
+def _script_location(root: Path, ini: str, raw: str) -> str | None:
+    """The migration folder relative to the root, when it is a folder that exists."""
+    if not raw or (":" in raw and "%(here)s" not in raw and not Path(raw).is_absolute()):
+        return None
+    ini_dir = (root / ini).parent
+    value = raw.replace("%(here)s", str(ini_dir))
+    for base in (ini_dir, root):
+        candidate = (base / value).resolve()
+        if candidate.is_dir() and candidate.is_relative_to(root.resolve()):
+            return _rel(candidate, root.resolve())
+    return None
+
+
+def _is_fastapi_call(node: ast.expr | None) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id == "FastAPI") or (
+        isinstance(func, ast.Attribute) and func.attr == "FastAPI"
+    )
+
+
+def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
+    """(module, app_dir) for a Python file: the package chain decides where imports start."""
+    parts = list(PurePosixPath(rel).with_suffix("").parts)
+    folder = (root / rel).parent
+    depth = 0
+    while folder != root and (folder / "__init__.py").is_file():
+        folder = folder.parent
+        depth += 1
+    if depth:
+        module_parts = parts[-(depth + 1) :]
+        app_dir = _rel(folder, root) if folder != root else "."
+    elif parts[0] == "src" and len(parts) > 1:
+        module_parts, app_dir = parts[1:], "src"
+    else:
+        module_parts, app_dir = parts, "."
+    if module_parts and module_parts[-1] == "__init__":
+        module_parts = module_parts[:-1]
+    if not module_parts or not all(p.isidentifier() for p in module_parts):
+        return None
+    return ".".join(module_parts), app_dir
+
+
+def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign) and _is_fastapi_call(node.value):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AnnAssign) and _is_fastapi_call(node.value):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                where = _import_target(root, rel)
+                if where:
+                    yield FastAPIApp(f"{where[0]}:{target.id}", where[1], rel)
+
+
+def _app_rank(app: FastAPIApp) -> tuple[bool, bool, int, str]:
+    name = PurePosixPath(app.source).name
+    entry = name in ("main.py", "app.py", "api.py", "asgi.py", "server.py", "application.py")
+    return (not app.target.endswith(":app"), not entry, app.source.count("/"), app.source)
+
+
+def _environ(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
+
+
+def _reads_environ(func: ast.expr) -> bool:
+    """`os.environ.get`, `environ.setdefault`, `os.getenv`, `getenv` and the like."""
+    if isinstance(func, ast.Attribute):
+        return func.attr == "getenv" or (func.attr in ("get", "setdefault", "pop") and _environ(func.value))
+    return isinstance(func, ast.Name) and func.id == "getenv"
+
+
+def _env_names(tree: ast.Module) -> Iterator[str]:
+    """Names of environment variables the code reads, and `...DATABASE_URL` strings anywhere."""
+    for node in ast.walk(tree):
+        name: ast.expr | None = None
+        if isinstance(node, ast.Subscript) and _environ(node.value):
+            name = node.slice
+        elif isinstance(node, ast.Call) and node.args and _reads_environ(node.func):
+            name = node.args[0]
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.endswith("DATABASE_URL")
+            and _ENV_NAME.match(node.value)
+        ):
+            yield node.value
+        if isinstance(name, ast.Constant) and isinstance(name.value, str) and _ENV_NAME.match(name.value):
+            yield name.value
+
+
+def _env_rank(name: str) -> int | None:
+    """0 for a database URL name, 1 for a database-ish DSN or URL, 2 for another URL; None otherwise."""
+    if "DATABASE_URL" in name:
+        return 0
+    if _DB_WORDS.search(name) and name.endswith(("_URL", "_URI", "_DSN")):
+        return 1
+    if name.endswith(("_URL", "_URI")) and not _NOT_DB_URL.search(name):
+        return 2
+    return None
+
+
+def _column_name(call: ast.Call, attribute: str | None) -> str | None:
+    if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+        return call.args[0].value
+    return attribute
+
+
+def _is_column(node: ast.expr | None) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    return name in ("Column", "mapped_column", "Field")
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _tables(tree: ast.Module) -> Iterator[tuple[str, set[str]]]:
+    """(table, columns) from ORM models, `Table(...)`, `op.create_table(...)` and `op.add_column(...)`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            table = None
+            columns: set[str] = set()
+            sqlmodel = any(k.arg == "table" for k in node.keywords)
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign):
+                    names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+                    if "__tablename__" in names:
+                        value = stmt.value
+                        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                            table = value.value
+                    elif names and isinstance(stmt.value, ast.Call) and _is_column(stmt.value):
+                        col = _column_name(stmt.value, names[0])
+                        if col:
+                            columns.add(col)
+                elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    if isinstance(stmt.value, ast.Call) and _is_column(stmt.value):
+                        col = _column_name(stmt.value, stmt.target.id)
+                        if col:
+                            columns.add(col)
+                    elif sqlmodel and not stmt.target.id.startswith("_"):
+                        columns.add(stmt.target.id)
+            if table is None and sqlmodel:
+                table = node.name.lower()
+            if table and columns:
+                yield table, columns
+        elif isinstance(node, ast.Call) and node.args:
+            first = node.args[0]
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                continue
+            kind = _call_name(node)
+            if kind in ("create_table", "Table", "add_column"):
+                columns = set()
+                for arg in node.args[1:]:
+                    if isinstance(arg, ast.Call) and _is_column(arg):
+                        col = _column_name(arg, None)
+                        if col:
+                            columns.add(col)
+                if columns:
+                    yield first.value, columns
+
+
+def _queue(tables: Mapping[str, tuple[str, set[str]]]) -> QueueTable | None:
+    """The table that best looks like a job queue: status, attempts and a lock column."""
+    best: tuple[tuple[int, bool, str], QueueTable] | None = None
+    for table, (source, columns) in sorted(tables.items()):
+        roles = {role: next((c for c in names if c in columns), None) for role, names in _QUEUE_ROLES.items()}
+        if not (roles["status"] and roles["attempts"] and (roles["locked_at"] or roles["locked_by"])):
+            continue
+        if not _TABLE.match(table) or not all(c is None or _TABLE.match(c) for c in roles.values()):
+            continue
+        found = QueueTable(table, source, tuple(roles.items()))
+        key = (-sum(v is not None for v in roles.values()), not re.search("job|queue|task", table), table)
+        if best is None or key < best[0]:
+            best = (key, found)
+    return best[1] if best else None
+
+
+def _install(root: Path) -> tuple[str, ...]:
+    """Best-effort install commands for the service and its tests."""
+    commands: list[str] = []
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            data = {}
+        extras = data.get("project", {}).get("optional-dependencies", {})
+        wanted = [e for e in ("dev", "test", "tests") if isinstance(extras, dict) and e in extras]
+        commands.append(f'pip install -e ".[{wanted[0]}]"' if wanted else "pip install -e .")
+    for name in ("requirements.txt", "requirements-dev.txt", "dev-requirements.txt", "requirements-test.txt"):
+        if (root / name).is_file():
+            commands.append(f"pip install -r {name}")
+    return tuple(commands)
+
+
+def detect(root: Path) -> Detected:
+    """Read the repository at `root` without importing any of it and say what it holds."""
+    if not root.is_dir():
+        raise EvidenceError(f"{root} is not a folder", hint="run `evidence init` in the service's repository")
+    root = root.resolve()
+    scan = _scan(root)
+    service, service_from = _service(root)
+    configs, notes = _alembic(root, scan.inis)
+
+    apps: list[FastAPIApp] = []
+    workers: list[str] = []
+    env_hits: dict[str, str] = {}
+    tables: dict[str, tuple[str, set[str]]] = {}
+    for rel in scan.python:
+        text, tree = _parse(root, rel)
+        if "worker" in PurePosixPath(rel).name.lower() or _SKIP_LOCKED.search(text):
+            workers.append(rel)
+        if tree is None:
+            continue
+        apps.extend(_apps(root, rel, tree))
+        for name in _env_names(tree):
+            env_hits.setdefault(name, rel)
+        for table, columns in _tables(tree):
+            tables.setdefault(table, (rel, set()))[1].update(columns)
+
+    ranked = sorted((rank, name) for name in env_hits if (rank := _env_rank(name)) is not None)
+    database_env, database_source = (ranked[0][1], env_hits[ranked[0][1]]) if ranked else (None, None)
+
+    workflows_dir = root / ".github" / "workflows"
+    listed = sorted(workflows_dir.iterdir()) if workflows_dir.is_dir() else []
+    workflows = [_rel(p, root) for p in listed if p.suffix in (".yml", ".yaml") and p.is_file()]
+    loose_tests = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
+    return Detected(
+        root=root,
+        service=service,
+        service_from=service_from,
+        alembic=tuple(configs),
+        apps=tuple(sorted(apps, key=_app_rank)),
+        tests=(*sorted(scan.test_dirs), *sorted(loose_tests)),
+        workers=tuple(sorted(workers)),
+        workflows=tuple(workflows),
+        database_env=database_env or DEFAULT_DATABASE_ENV,
+        database_env_source=database_source,
+        queue=_queue(tables),
+        install=_install(root),
+        git=any((folder / ".git").exists() for folder in (root, *root.parents)),
+        ignores_output=_ignores_output(root),
+        notes=tuple(notes),
+    )
+
+
+def _ignores_output(root: Path) -> bool:
+    try:
+        lines = (root / ".gitignore").read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    return any(line.strip().strip("/") in (".evidence", ".evidence/*", "*") for line in lines)
+
+
+def _under(path: str, folders: Sequence[str]) -> bool:
+    return any(path.startswith(folder + "/") for folder in folders)
+
+
+def report(detected: Detected) -> list[str]:
+    """One line per thing looked for: what was found, or what could not be and what to do."""
+    d = detected
+    lines = [f"found service name: {d.service} (from the {d.service_from})"]
+    if d.alembic:
+        for c in d.alembic:
+            where = f" -> {c.script_location}" if c.script_location else ""
+            lines.append(f"found Alembic config: {c.ini} [{c.section}]{where}")
+    else:
+        lines.append("no alembic.ini found: list your Alembic configs under collectors.alembic by hand")
+    if d.apps:
+        first = d.apps[0]
+        where = f", app_dir {first.app_dir}" if first.app_dir != "." else ""
+        lines.append(f"found FastAPI app: {first.target} (in {first.source}{where})")
+        if len(d.apps) > 1:
+            others = ", ".join(a.target for a in d.apps[1:])
+            lines.append(f"found other FastAPI apps: {others} (change collectors.openapi.app to use one)")
+    else:
+        lines.append("no FastAPI app found: set collectors.openapi.app by hand")
+    if d.tests:
+        lines.append(f"found tests: {', '.join(d.tests)}")
+    else:
+        lines.append("no tests found: set collectors.tests.run by hand")
+    if d.workers:
+        lines.append(f"found worker modules: {', '.join(d.workers)}")
+    else:
+        lines.append("no worker modules found (files named *worker*.py or using FOR UPDATE SKIP LOCKED)")
+    if d.workflows:
+        lines.append(f"found GitHub workflows: {', '.join(d.workflows)}")
+    else:
+        lines.append(f"no GitHub workflows found: {WORKFLOW_FILE} will be the first")
+    if d.database_env_source:
+        lines.append(f"found database URL variable: {d.database_env} (read in {d.database_env_source})")
+    else:
+        lines.append(
+            f"no database URL variable found in the code: database.url_env is {d.database_env}; "
+            "change it if the service reads another"
+        )
+    if d.queue:
+        lines.append(f"found queue table: {d.queue.table} (in {d.queue.source})")
+    else:
+        lines.append(
+            "no queue table found (a table with status, attempts and locked_at columns): "
+            "collectors.queue is left commented out"
+        )
+    if not d.git:
+        lines.append("no git repository found: the git collector needs one (`git init`)")
+    if not d.ignores_output:
+        lines.append("no .gitignore entry for .evidence: add `.evidence/` so bundles never dirty the tree")
+    lines += d.notes
+    return lines
+
+
+def targets(root: Path) -> tuple[Path, ...]:
+    """The files `write` creates, in order: the config, the rule pack, the workflow."""
+    return tuple(root / name for name, _ in _TEMPLATES)
+
+
+def _scalar(value: str) -> str:
+    """A YAML scalar: plain when that reads back as the same string, else JSON-quoted."""
+    import yaml
+
+    if _PLAIN.match(value):
+        try:
+            if all(
+                yaml.safe_load(doc) == want
+                for doc, want in ((f"k: {value}", {"k": value}), (f"[{value}]", [value]))
+            ):
+                return value
+        except yaml.YAMLError:
+            pass
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _flow(value: Mapping[str, Any] | Sequence[Any]) -> str:
+    """A one-line YAML flow mapping or sequence of strings, None and numbers."""
+
+    def one(item: Any) -> str:
+        if item is None:
+            return "null"
+        if isinstance(item, bool | int | float):
+            return json.dumps(item)
+        return _scalar(str(item))
+
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {one(v)}" for k, v in value.items()) + "}"
+    return "[" + ", ".join(one(v) for v in value) + "]"
+
+
+def _context(d: Detected) -> dict[str, Any]:
+    """The plain values the templates use."""
+    alembic = []
+    for c in d.alembic:
+        entry: dict[str, str] = {"ini": c.ini}
+        if c.section != "alembic":
+            entry["name"] = c.section
+        alembic.append(entry)
+    labels = [c.label for c in d.alembic]
+    if len(d.alembic) > 1 and len(set(labels)) < len(labels):
+        for entry, c in zip(alembic, d.alembic, strict=True):
+            folder = PurePosixPath(c.ini).parent.as_posix().replace("/", "-")
+            stem = "" if folder == "." else folder + "-"
+            entry["label"] = _LABEL_UNSAFE.sub("_", f"{stem}{PurePosixPath(c.ini).stem}-{c.label}")
+    queue: dict[str, Any] | None = None
+    if d.queue:
+        roles = dict(d.queue.columns)
+        from evidence_kit.collectors.queue import DEFAULT_COLUMNS
+
+        columns = {r: roles[r] for r in DEFAULT_COLUMNS if roles.get(r) != DEFAULT_COLUMNS[r]}
+        if roles.get("id") is None:
+            columns.pop("id", None)
+        queue = {
+            "name": _LABEL_UNSAFE.sub("-", d.queue.table).strip("-.") or "jobs",
+            "table": d.queue.table,
+            "status": roles["status"],
+            "columns": columns,
+        }
+    required = ["git/head.json"]
+    if d.alembic:
+        required += ["alembic/*heads.txt", "alembic/*current.txt"]
+    if d.uses_database:
+        required.append("schema/schema.json")
+    if d.apps:
+        required.append("openapi/routes.txt")
+    if d.tests:
+        required.append("tests/tests.json")
+    if queue:
+        required.append(f"queue/{queue['name']}.json")
+    tests_run = ["python", "-m", "pytest", *d.tests, "-q"]
+    standard_tests = all(PurePosixPath(t).name != "test" for t in d.tests)
+    migrate = [
+        "alembic"
+        + ("" if c.ini == "alembic.ini" else f" -c {c.ini}")
+        + ("" if c.section == "alembic" else f" -n {c.section}")
+        + " upgrade head"
+        for c in d.alembic
+    ]
+    return {
+        "service": d.service,
+        "database_env": d.database_env,
+        "database_env_source": d.database_env_source,
+        "uses_database": d.uses_database,
+        "alembic": alembic,
+        "app": d.app,
+        "app_dir": d.app_dir,
+        "other_apps": [a.target for a in d.apps[1:]],
+        "tests": list(d.tests),
+        "tests_run": tests_run,
+        "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
+        "workers": list(d.workers),
+        "workflows": list(d.workflows),
+        "queue": queue,
+        "required": required,
+        "install": list(d.install),
+        "migrate": migrate,
+        "action": ACTION_PLACEHOLDER,
+    }
+
+
+def _environment() -> Any:
+    import jinja2
+
+    from evidence_kit.resources import shipped
+
+    folder = Path(str(shipped("templates"))) / "init"
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["q"] = _scalar
+    env.filters["flow"] = _flow
+    return env
+
+
+def render(detected: Detected) -> dict[str, str]:
+    """The text of each file `write` creates, keyed by its path relative to the root."""
+    import yaml
+
+    from evidence_kit import config
+
+    env = _environment()
+    context = _context(detected)
+    texts = {name: env.get_template(template).render(context) for name, template in _TEMPLATES}
+    problems = config.validate(yaml.safe_load(texts[CONFIG_FILE]), CONFIG_FILE)
+    if problems:
+        raise EvidenceError(
+            f"the generated {CONFIG_FILE} does not validate",
+            hint="this is a bug in evidence-kit's init templates: please report it with this message",
+            details=problems,
+        )
+    return texts
+
+
+def write(root: Path, detected: Detected, force: bool = False) -> list[Path]:
+    """Write the starter files that do not exist yet (all of them with `force`); return those written."""
+    texts = render(detected)
+    written: list[Path] = []
+    for path in targets(root):
+        text = texts[_rel(path, root)]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if force:
+                tmp = path.with_name(f".{path.name}.tmp")
+                try:
+                    tmp.write_text(text, encoding="utf-8")
+                    os.replace(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            else:
+                with path.open("x", encoding="utf-8") as handle:
+                    handle.write(text)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise EvidenceError(
+                f"cannot write {path}: {exc.strerror or exc}",
+                hint="check the folder's permissions, or run `evidence init` where you can write",
+            ) from exc
+        written.append(path)
+    return written

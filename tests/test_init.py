@@ -1,0 +1,339 @@
+"""`evidence init`: static detection of a service's repository and the starter files it writes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evidence_kit import config, init, policy
+from evidence_kit.errors import EvidenceError
+
+ALEMBIC_INI = """\
+[alembic]
+script_location = %(here)s/migrations
+sqlalchemy.url = driver://user:pass@localhost/dbname
+
+[reporting]
+script_location = reporting_migrations
+
+[loggers]
+keys = root
+"""
+
+MIGRATION = """\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade():
+    op.create_table(
+        "task_queue",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("state", sa.String(20)),
+        sa.Column("attempts", sa.Integer()),
+        sa.Column("claimed_at", sa.DateTime()),
+        sa.Column("created_at", sa.DateTime()),
+    )
+
+
+def downgrade():
+    op.drop_table("task_queue")
+"""
+
+PYPROJECT = """\
+[project]
+name = "svc-api"
+
+[project.optional-dependencies]
+dev = ["pytest"]
+"""
+
+MAIN = """\
+import os
+
+from fastapi import FastAPI
+
+DATABASE = os.environ["SVC_DATABASE_URL"]
+REDIS = os.getenv("REDIS_URL")
+
+app = FastAPI(title="svc")
+"""
+
+CLAIM = """\
+CLAIM = "SELECT id FROM task_queue WHERE state = 'queued' FOR UPDATE SKIP LOCKED LIMIT 1"
+"""
+
+
+def _service(root: Path) -> Path:
+    """A service tree with every kind of thing `detect` looks for, and decoys it must ignore."""
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "alembic.ini": ALEMBIC_INI,
+        "migrations/env.py": "import os\nURL = os.environ.get('SVC_DATABASE_URL')\n",
+        "migrations/versions/0001_queue.py": MIGRATION,
+        "reporting_migrations/env.py": "",
+        "src/svc/__init__.py": "",
+        "src/svc/main.py": MAIN,
+        "src/svc/claim.py": CLAIM,
+        "src/svc/jobs_worker.py": "def run() -> None:\n    pass\n",
+        "tests/test_api.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        ".venv/lib/python3.12/site-packages/other/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        "node_modules/x/worker.py": "",
+        ".github/workflows/ci.yml": "name: ci\non: push\njobs: {}\n",
+        ".gitignore": ".evidence/\n",
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture()
+def service(tmp_path: Path) -> Path:
+    return _service(tmp_path / "svc")
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_detect_finds_each_piece(service: Path) -> None:
+    found = init.detect(service)
+
+    assert (found.service, found.service_from) == ("svc-api", "pyproject.toml")
+    assert [(c.ini, c.section, c.script_location) for c in found.alembic] == [
+        ("alembic.ini", "alembic", "migrations"),
+        ("alembic.ini", "reporting", "reporting_migrations"),
+    ]
+    assert found.app == "svc.main:app"
+    assert found.app_dir == "src"
+    assert [a.source for a in found.apps] == ["src/svc/main.py"]
+    assert found.tests == ("tests",)
+    assert found.workers == ("src/svc/claim.py", "src/svc/jobs_worker.py")
+    assert found.workflows == (".github/workflows/ci.yml",)
+    assert (found.database_env, found.database_env_source) == ("SVC_DATABASE_URL", "migrations/env.py")
+    assert found.queue is not None
+    assert found.queue.table == "task_queue"
+    roles = dict(found.queue.columns)
+    assert (roles["status"], roles["attempts"], roles["locked_at"], roles["max_attempts"]) == (
+        "state",
+        "attempts",
+        "claimed_at",
+        None,
+    )
+    assert found.install == ('pip install -e ".[dev]"',)
+    assert found.ignores_output
+
+
+def test_written_config_validates_and_uses_what_was_found(service: Path) -> None:
+    found = init.detect(service)
+    written = init.write(service, found)
+
+    assert written == list(init.targets(service))
+    loaded = config.load(service / "evidence.yaml")
+    assert loaded.service == "svc-api"
+    assert loaded.database_env == "SVC_DATABASE_URL"
+    assert loaded.rules == (str(service / "evidence-rules.yaml"),)
+    collectors = loaded.collectors
+    assert collectors["alembic"]["configs"] == [
+        {"ini": "alembic.ini"},
+        {"ini": "alembic.ini", "name": "reporting"},
+    ]
+    assert collectors["openapi"]["app"] == "svc.main:app"
+    assert collectors["openapi"]["app_dir"] == "src"
+    assert collectors["tests"]["run"] == ["python", "-m", "pytest", "tests", "-q"]
+    assert collectors["queue"]["queues"][0]["table"] == "task_queue"
+    assert collectors["queue"]["queues"][0]["columns"] == {
+        "status": "state",
+        "attempts": "attempts",
+        "max_attempts": None,
+        "locked_at": "claimed_at",
+        "locked_by": None,
+        "next_retry_at": None,
+    }
+    assert "GROUP BY state" in collectors["sql"]["queries"][0]["sql"]
+    assert {"git", "schema", "ci", "codefacts", "environment"} <= set(collectors)
+    assert "command" not in collectors and "http" not in collectors
+    assert "src/svc/jobs_worker.py" in (service / "evidence.yaml").read_text("utf-8")
+
+
+def test_written_rule_pack_loads_and_its_commented_parts_load_when_uncommented(service: Path) -> None:
+    init.write(service, init.detect(service))
+    pack = service / "evidence-rules.yaml"
+    assert {r.check for r in policy.load([str(pack)]).rules} >= {"EK201", "EK304"}
+
+    text = pack.read_text("utf-8")
+    assert "# checks:" in text and "#   EK304:" in text and "# waivers:" in text
+    opened = re.sub(r"^# (?=(checks|waivers):|  )", "", text, flags=re.MULTILINE)
+    uncommented = service / "uncommented.yaml"
+    uncommented.write_text(opened, encoding="utf-8")
+    loaded = policy.load([str(uncommented)])
+    ek304 = next(r for r in loaded.rules if r.check == "EK304")
+    assert "alembic/*heads.txt" in ek304.options["required"]
+    assert [w.check for w in loaded.waivers] == ["EK201"]
+
+
+def test_written_workflow_pins_actions_and_migrates_every_config(service: Path) -> None:
+    init.write(service, init.detect(service))
+    workflow = service / ".github" / "workflows" / "evidence.yml"
+    data = yaml.safe_load(workflow.read_text("utf-8"))
+    job = data["jobs"]["evidence"]
+    assert data["permissions"] == {}
+    assert job["env"] == {"SVC_DATABASE_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres"}
+    steps = job["steps"]
+    uses = [s["uses"] for s in steps if "uses" in s]
+    assert uses[-1] == init.ACTION_PLACEHOLDER
+    assert all(re.fullmatch(r"[^@]+@[0-9a-f]{40}", u) for u in uses[:-1])
+    migrate = next(s for s in steps if s.get("name") == "Migrate")["run"]
+    assert migrate.splitlines() == ["alembic upgrade head", "alembic -n reporting upgrade head"]
+    text = workflow.read_text("utf-8")
+    assert "Replace OWNER/REPO" in text and "COMMIT_SHA" in text
+
+
+def test_second_write_skips_every_file_and_changes_nothing(service: Path) -> None:
+    found = init.detect(service)
+    init.write(service, found)
+    (service / "evidence.yaml").write_text("service: edited-by-hand\n", encoding="utf-8")
+    before = _snapshot(service)
+
+    assert init.write(service, found) == []
+    assert _snapshot(service) == before
+
+
+def test_only_missing_files_are_written_without_force(service: Path) -> None:
+    found = init.detect(service)
+    init.write(service, found)
+    (service / "evidence.yaml").write_text("service: edited-by-hand\n", encoding="utf-8")
+    (service / "evidence-rules.yaml").unlink()
+
+    assert init.write(service, found) == [service / "evidence-rules.yaml"]
+    assert (service / "evidence.yaml").read_text("utf-8") == "service: edited-by-hand\n"
+
+
+def test_force_overwrites(service: Path) -> None:
+    found = init.detect(service)
+    init.write(service, found)
+    fresh = _snapshot(service)
+    for path in init.targets(service):
+        path.write_text("edited\n", encoding="utf-8")
+
+    assert init.write(service, found, force=True) == list(init.targets(service))
+    assert _snapshot(service) == fresh
+
+
+def test_an_empty_tree_reports_each_missing_piece_and_still_validates(tmp_path: Path) -> None:
+    root = tmp_path / "bare-service"
+    root.mkdir()
+    found = init.detect(root)
+    lines = init.report(found)
+
+    assert found.service == "bare-service"
+    expected = [
+        "found service name: bare-service (from the folder name)",
+        "no alembic.ini found: list your Alembic configs under collectors.alembic by hand",
+        "no FastAPI app found: set collectors.openapi.app by hand",
+        "no tests found: set collectors.tests.run by hand",
+        "no worker modules found (files named *worker*.py or using FOR UPDATE SKIP LOCKED)",
+        "no GitHub workflows found: .github/workflows/evidence.yml will be the first",
+        "no database URL variable found in the code: database.url_env is DATABASE_URL; "
+        "change it if the service reads another",
+        "no queue table found (a table with status, attempts and locked_at columns): "
+        "collectors.queue is left commented out",
+        "no git repository found: the git collector needs one (`git init`)",
+        "no .gitignore entry for .evidence: add `.evidence/` so bundles never dirty the tree",
+    ]
+    assert lines == expected
+
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    assert set(loaded.collectors) == {"git", "ci", "codefacts", "environment"}
+    assert loaded.database_env == "DATABASE_URL"
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "# openapi:" in text and "# alembic:" in text and "# queue:" in text and "# sql:" in text
+    assert (
+        "services" not in yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]
+    )
+
+
+def test_report_names_what_was_found(service: Path) -> None:
+    lines = init.report(init.detect(service))
+
+    assert "found FastAPI app: svc.main:app (in src/svc/main.py, app_dir src)" in lines
+    assert "found Alembic config: alembic.ini [reporting] -> reporting_migrations" in lines
+    assert "found queue table: task_queue (in migrations/versions/0001_queue.py)" in lines
+    assert not any(line.startswith("no ") for line in lines if "git" not in line)
+
+
+def test_apps_are_ranked_and_odd_names_are_quoted(tmp_path: Path) -> None:
+    root = tmp_path / "two-apps"
+    for rel, text in {
+        "admin/__init__.py": "",
+        "admin/internal.py": "import fastapi\nadmin_api = fastapi.FastAPI()\n",
+        "api/__init__.py": "",
+        "api/main.py": "from fastapi import FastAPI\napp: FastAPI = FastAPI()\n",
+        "factory.py": "from fastapi import FastAPI\ndef make():\n    app = FastAPI()\n    return app\n",
+        "pyproject.toml": '[project]\nname = "yes"\n',
+    }.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    found = init.detect(root)
+
+    assert [a.target for a in found.apps] == ["api.main:app", "admin.internal:admin_api"]
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert 'service: "yes"' in text
+    assert "# another app found: admin.internal:admin_api" in text
+    assert config.load(root / "evidence.yaml").service == "yes"
+
+
+def test_alembic_configs_in_two_files_get_distinct_labels(tmp_path: Path) -> None:
+    root = tmp_path / "multi"
+    for rel in ("alembic.ini", "db/analytics/alembic.ini"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("[alembic]\nscript_location = migrations\n", encoding="utf-8")
+    found = init.detect(root)
+    init.write(root, found)
+
+    configs = config.load(root / "evidence.yaml").collectors["alembic"]["configs"]
+    assert [c["ini"] for c in configs] == ["alembic.ini", "db/analytics/alembic.ini"]
+    assert len({c["label"] for c in configs}) == 2
+
+
+def test_init_on_the_example_service(example_copy: Path) -> None:
+    found = init.detect(example_copy)
+
+    assert found.app == "jobs_service.app:app"
+    assert found.app_dir == "."
+    assert [(c.ini, c.section) for c in found.alembic] == [("alembic.ini", "alembic")]
+    assert found.tests == ("tests",)
+    assert found.workers == ("jobs_service/worker.py",)
+    assert found.workflows == (".github/workflows/evidence.yml",)
+    assert found.database_env == "DATABASE_URL"
+    assert found.queue is not None and found.queue.table == "jobs"
+
+    kept = {p: p.read_bytes() for p in (example_copy / "evidence.yaml", example_copy / init.WORKFLOW_FILE)}
+    assert init.write(example_copy, found) == [example_copy / "evidence-rules.yaml"]
+    assert {p: p.read_bytes() for p in kept} == kept
+
+    assert init.write(example_copy, found, force=True) == list(init.targets(example_copy))
+    loaded = config.load(example_copy / "evidence.yaml")
+    assert loaded.collectors["openapi"] == {"app": "jobs_service.app:app", "timeout": 60}
+    assert loaded.collectors["queue"]["queues"][0] == {
+        "name": "jobs",
+        "title": "Job queue health",
+        "table": "jobs",
+        "lease_seconds": 300,
+    }
+
+
+def test_detect_refuses_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError, match="is not a folder"):
+        init.detect(tmp_path / "nowhere")
