@@ -259,3 +259,50 @@ def test_check_end_to_end_as_a_subprocess(violating: Path) -> None:
         [exe, "check", str(violating), "--format", "github"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 1 and "::error" in done.stdout
+
+
+def test_seeded_copy_fails_phase16_with_exactly_the_seeded_findings(violating: Path, tmp_path: Path) -> None:
+    worker = violating / "jobs_service" / "worker.py"
+    worker.write_text(
+        worker.read_text().replace(
+            "stmt = stmt.with_for_update(skip_locked=True)", "stmt = stmt.with_for_update()"
+        )
+        + "\n\nCLAIM_SQL = (\n    \"SELECT id FROM jobs WHERE status = 'queued' \"\n"
+        + "    \"ORDER BY created_at LIMIT 1 FOR UPDATE\"\n)\n"
+        '\n\ndef websocket_heartbeat() -> None:\n    """Keep the connection warm."""\n'
+    )
+    app_py = violating / "jobs_service" / "app.py"
+    app_py.write_text(
+        app_py.read_text() + "\n\ndef bootstrap(engine):\n    Base.metadata.create_all(engine)\n"
+    )
+    cfg = violating / "evidence.yaml"
+    cfg.write_text("service: jobs-service\noutput: out\ncollectors:\n  codefacts: true\n")
+    res = runner.invoke(app, ["collect", "-c", str(cfg), "--json"])
+    bundle = json.loads(res.stdout)["bundle"]
+    rules = pack(
+        tmp_path,
+        "extends: phase16\nchecks:\n"
+        + "".join(
+            f"  {c}: {{enabled: false}}\n"
+            for c in ("EK301", "EK302", "EK303", "EK304", "EK305", "EK306", "EK309")
+        ),
+    )
+    res = runner.invoke(
+        app, ["check", str(violating), "--bundle", bundle, "--rules", str(rules), "--format", "json"]
+    )
+    assert res.exit_code == 1
+    findings = json.loads(res.stdout)["findings"]
+    assert sorted(f["check"] for f in findings) == [
+        "EK101",
+        "EK201",
+        "EK202",
+        "EK203",
+        "EK203",
+        "EK307",
+        "EK308",
+        "EK308",
+    ]
+    vocab = next(f for f in findings if f["check"] == "EK101")
+    assert vocab["path"] == "jobs_service/worker.py" and vocab["kind"] == "identifier"
+    assert "websocket" in vocab["message"]
+    assert next(f for f in findings if f["check"] == "EK307")["path"] == "jobs_service/app.py"

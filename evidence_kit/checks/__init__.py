@@ -19,6 +19,7 @@ from evidence_kit.checks import (
     migration_graph,
     migration_heads,
     migration_placeholder,
+    vocabulary,
 )
 
 
@@ -40,6 +41,7 @@ class Check(Protocol):
 
 
 CHECKS: dict[str, Check] = {
+    "EK101": vocabulary,
     "EK201": migration_downgrade,
     "EK202": migration_heads,
     "EK203": migration_placeholder,

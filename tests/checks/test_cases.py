@@ -86,7 +86,13 @@ def bundle(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
 def test_check_case(tmp_path: Path, check: str, case: dict[str, Any]) -> None:
     module = CHECKS[check]
     rule = Rule(check, "error", case.get("options", {}))
-    if module.TARGET == "source":
+    if "files" in case:
+        root = tmp_path / "src"
+        for rel, text in case["files"].items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        target = Target(root=root.resolve())
+    elif module.TARGET == "source":
         target = Target(root=source_tree(tmp_path, case["migrations"]))
     else:
         path, manifest = bundle(tmp_path, case)

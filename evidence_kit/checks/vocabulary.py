@@ -1,0 +1,130 @@
+"""EK101 forbidden-vocabulary: the phase's forbidden words do not appear in code, migrations or workers.
+
+Words are matched on identifier sub-tokens, case-insensitively: `websocket` is found in
+`WebSocketRoute`, `handle_websocket()` and `WEB_SOCKET`, but `sse` is not found in
+`assessment`. Allowed phrases exempt what they cover (`job_queue` while `queue` is forbidden),
+and `where` limits the kinds of text that count (identifiers, strings, docstrings, comments,
+other text), so a policy can forbid identifiers but allow a word in a comment.
+
+Bad:
+    class WebSocketRoute: ...            # forbidden: [websocket]
+
+Good:
+    class PollingRoute: ...              # allowed: [polling]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evidence_kit.model import Finding
+
+if TYPE_CHECKING:
+    from evidence_kit.check import Target
+    from evidence_kit.policy import Rule
+
+ID = "EK101"
+NAME = "forbidden-vocabulary"
+TARGET = "source"
+DEFAULT_SEVERITY = "error"
+KINDS = ["identifier", "string", "docstring", "comment", "text"]
+_TERM = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["term"],
+            "properties": {
+                "term": {"type": "string", "minLength": 1},
+                "match": {"enum": ["token", "prefix", "suffix", "substring"]},
+                "plurals": {"type": "boolean"},
+            },
+        },
+    ]
+}
+_WORDS: dict[str, Any] = {
+    "forbidden": {
+        "type": "array",
+        "items": _TERM,
+        "description": "Forbidden terms (or {term, match, plurals}).",
+    },
+    "allowed": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Phrases that exempt what they cover.",
+    },
+    "plurals": {"type": "boolean", "description": "Also match each term + s / es."},
+    "where": {
+        "type": "array",
+        "items": {"enum": KINDS},
+        "description": "Kinds of text that count (default all).",
+    },
+}
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        **_WORDS,
+        "targets": {
+            "type": "array",
+            "description": "Separate scopes (app, migrations, workers, docs), each with its own words.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "include"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "include": {"type": "array", "items": {"type": "string"}},
+                    "exclude": {"type": "array", "items": {"type": "string"}},
+                    **_WORDS,
+                },
+            },
+        },
+        "jobs": {"type": "integer", "minimum": 1, "description": "Processes to scan with (default: CPUs)."},
+    },
+}
+
+
+def _targets(rule: Rule) -> list[dict[str, Any]]:
+    """The scopes to scan: the `targets` list, else one scope from the rule's include/exclude."""
+    options: Mapping[str, Any] = rule.options
+    base = {k: options[k] for k in ("forbidden", "allowed", "plurals", "where") if k in options}
+    targets = options.get("targets")
+    if not targets:
+        return [{"name": "", "include": list(rule.include), "exclude": list(rule.exclude), **base}]
+    return [{**base, **t, "exclude": [*rule.exclude, *t.get("exclude", [])]} for t in targets]
+
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Scan each scope and report every forbidden term with where it stands."""
+    from evidence_kit import vocab
+
+    assert target.root is not None
+    for scope in _targets(rule):
+        terms = vocab.parse_terms(scope.get("forbidden", []), plurals=bool(scope.get("plurals", False)))
+        if not terms:
+            continue
+        matcher = vocab.Matcher(terms, scope.get("allowed", []))
+        hits = vocab.scan_tree(
+            target.root,
+            matcher,
+            scope.get("include", []),
+            scope.get("exclude", []),
+            kinds=scope.get("where") or KINDS,
+            jobs=rule.options.get("jobs"),
+        )
+        label = f" ({scope['name']})" if scope.get("name") else ""
+        for hit in hits:
+            rel = Path(hit.path).resolve().relative_to(target.root).as_posix()
+            yield Finding(
+                ID,
+                f"forbidden term {hit.term!r} in {hit.kind} `{hit.matched_text}`{label}",
+                path=rel,
+                line=hit.line,
+                col=hit.col,
+                snippet=hit.line_text.strip(),
+                kind=hit.kind,
+            )
