@@ -43,7 +43,11 @@ def by_cli(root: Path, cold: bool) -> Answer:
     for command in ("heads", "history"):
         done = subprocess.run(
             [str(ALEMBIC), "-c", str(root / "alembic.ini"), command],
-            cwd=root, env=env, capture_output=True, text=True, check=True,
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         texts.append(done.stdout)
     return texts[0], texts[1]
@@ -120,8 +124,10 @@ def main() -> int:
                 cpu[name].append(cpu_seconds() - c0)
     heads = expected[0].count("\n")
     lines = expected[1].count("\n")
-    print(f"{args.revisions} revisions, {heads} heads, {lines} history lines; all answers identical; "
-          f"median of {args.runs} interleaved runs; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{args.revisions} revisions, {heads} heads, {lines} history lines; all answers identical; "
+        f"median of {args.runs} interleaved runs; load average {os.getloadavg()[0]:.2f}"
+    )
     mine = "collector (collect, no database)"
     ours_wall, ours_cpu = statistics.median(wall[mine]), statistics.median(cpu[mine])
     width = max(len(name) for name in ways)

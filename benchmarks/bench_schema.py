@@ -162,8 +162,14 @@ def catalog_read(url: str) -> int:
 
 def run_pg_dump(url: str, binary: Path, scratch: Path) -> int:
     """`pg_dump --schema-only` as the collector runs it, output spooled to a file."""
-    argv = [str(binary), "--schema-only", "--no-owner", "--no-privileges", "--no-password",
-            f"--dbname={db.libpq_url(url)}"]
+    argv = [
+        str(binary),
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--no-password",
+        f"--dbname={db.libpq_url(url)}",
+    ]
     result = proc.run(argv, scratch=scratch, label="pg_dump", timeout=600)
     if result.exit_code != 0:
         raise RuntimeError(f"pg_dump failed: {result.text('stderr')}")
@@ -224,8 +230,10 @@ def main(argv: list[str] | None = None) -> int:
             version = schema.server_version(conn)
         assert stats is not None
         print(f"database: {db.safe(url)} (PostgreSQL {version}), built in {time.perf_counter() - t0:.1f} s")
-        print(f"  {stats[0]} tables, {stats[1]} indexes ({stats[4]} partial), {stats[2]} foreign keys, "
-              f"{stats[3]} checks, {len(ENUMS)} enums")
+        print(
+            f"  {stats[0]} tables, {stats[1]} indexes ({stats[4]} partial), {stats[2]} foreign keys, "
+            f"{stats[3]} checks, {len(ENUMS)} enums"
+        )
         binary = pgdump.find_pg_dump(version).path
         print(f"pg_dump: {binary}")
         json_size = catalog_read(url)

@@ -70,7 +70,8 @@ def rules_markdown() -> str:
     for check_id, module in sorted(CHECKS.items()):
         doc = (module.__doc__ or "").strip().splitlines()
         summary = doc[0].split(":", 1)[1].strip() if doc and ":" in doc[0] else ""
-        lines.append(f"| {check_id} | `{module.NAME}` | {module.DEFAULT_SEVERITY} | {module.TARGET} | {summary} |")
+        default, target = module.DEFAULT_SEVERITY, module.TARGET
+        lines.append(f"| {check_id} | `{module.NAME}` | {default} | {target} | {summary} |")
     for check_id, text in ENGINE_CHECKS.items():
         lines.append(f"| {check_id} | (engine) | error | rule packs | {text} |")
     return "\n".join(lines) + "\n"

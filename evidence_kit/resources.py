@@ -12,7 +12,7 @@ KINDS = ("rules", "templates")
 
 
 def shipped(kind: str) -> Traversable:
-    """The folder of shipped `kind` data: inside the package when installed, the repo's top level in a checkout."""
+    """The folder of shipped `kind` data: in the package when installed, at the top of a checkout."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of shipped data: {kind}")
     packaged = resources.files("evidence_kit").joinpath(kind)

@@ -91,8 +91,26 @@ def downgrade() -> None:
 '''
 
 _WORDS = (
-    "add", "drop", "rename", "index", "jobs", "users", "tenants", "queue", "audit", "column", "table",
-    "backfill", "constraint", "status", "priority", "retry", "owner", "archive", "report", "cleanup",
+    "add",
+    "drop",
+    "rename",
+    "index",
+    "jobs",
+    "users",
+    "tenants",
+    "queue",
+    "audit",
+    "column",
+    "table",
+    "backfill",
+    "constraint",
+    "status",
+    "priority",
+    "retry",
+    "owner",
+    "archive",
+    "report",
+    "cleanup",
 )
 
 
@@ -264,8 +282,8 @@ def render(rev: Rev) -> str:
         "        sa.Column('created_at', sa.DateTime(), server_default=sa.text('CURRENT_TIMESTAMP')),\n"
         "    )\n"
         f"    op.create_index('ix_{table}_name', {table!r}, ['name'])\n"
-        f"    op.execute(\n        \"\"\"\nUPDATE {table} SET name = 'unnamed'\n"
-        "WHERE name IS NULL\n\"\"\"\n    )\n"
+        f'    op.execute(\n        """\nUPDATE {table} SET name = \'unnamed\'\n'
+        'WHERE name IS NULL\n"""\n    )\n'
         "\n\ndef downgrade() -> None:\n"
         f"    op.drop_index('ix_{table}_name', table_name={table!r})\n"
         f"    op.drop_table({table!r})\n"

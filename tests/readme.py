@@ -12,8 +12,18 @@ from evidence_kit.cli import app
 from evidence_kit.reference import markdown, rules_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-COMMANDS = ["--help", "collect --help", "verify --help", "pack --help", "check --help", "diff --help",
-            "report --help", "merge --help", "attest --help", "init --help"]
+COMMANDS = [
+    "--help",
+    "collect --help",
+    "verify --help",
+    "pack --help",
+    "check --help",
+    "diff --help",
+    "report --help",
+    "merge --help",
+    "attest --help",
+    "init --help",
+]
 _BLOCK = re.compile(r"(<!-- BEGIN (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END (?P=name) -->)", re.S)
 
 

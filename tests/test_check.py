@@ -268,7 +268,7 @@ def test_seeded_copy_fails_phase16_with_exactly_the_seeded_findings(violating: P
             "stmt = stmt.with_for_update(skip_locked=True)", "stmt = stmt.with_for_update()"
         )
         + "\n\nCLAIM_SQL = (\n    \"SELECT id FROM jobs WHERE status = 'queued' \"\n"
-        + "    \"ORDER BY created_at LIMIT 1 FOR UPDATE\"\n)\n"
+        + '    "ORDER BY created_at LIMIT 1 FOR UPDATE"\n)\n'
         '\n\ndef websocket_heartbeat() -> None:\n    """Keep the connection warm."""\n'
     )
     app_py = violating / "jobs_service" / "app.py"

@@ -62,8 +62,12 @@ def service(example_copy: Path, pg_url: str) -> tuple[Path, dict[str, str]]:
     )
     cfg = cfg.replace("glob: [README.md, alembic.ini]", "glob: [README.md, alembic.ini, logs/*.log]")
     (example_copy / "evidence.yaml").write_text(cfg)
-    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "Phase 3.6"],
-                 ["git", "tag", "phase_3_6"]):
+    for argv in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "Phase 3.6"],
+        ["git", "tag", "phase_3_6"],
+    ):
         run(argv, example_copy, env)
     return example_copy, env
 
@@ -148,7 +152,14 @@ def test_alembic_collector_agrees_with_alembic_itself(service: tuple[Path, dict[
     summary = collect(load(root / "evidence.yaml"), env=env, only=["alembic"])
     bin_ = Path(sys.executable).parent
     for what in ("heads", "history"):
-        done = subprocess.run([str(bin_ / "alembic"), what], cwd=root, env=env, capture_output=True, text=True,
-                              timeout=60, check=True)
+        done = subprocess.run(
+            [str(bin_ / "alembic"), what],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         ours = (summary.bundle / f"data/alembic/{what}.txt").read_text()
         assert ours.rstrip() == done.stdout.rstrip()

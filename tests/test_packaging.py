@@ -26,21 +26,45 @@ def test_unknown_kind_is_refused() -> None:
 
 def test_wheel_contains_the_data_and_installed_code_finds_it(tmp_path: Path) -> None:
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next(tmp_path.glob("evidence_kit-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("evidence_kit/rules/README.md", "evidence_kit/templates/README.md",
-                 "evidence_kit/manifest.schema.json", "evidence_kit/config.schema.json"):
+    for name in (
+        "evidence_kit/rules/README.md",
+        "evidence_kit/templates/README.md",
+        "evidence_kit/manifest.schema.json",
+        "evidence_kit/config.schema.json",
+    ):
         assert name in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    probe = ("from evidence_kit.resources import shipped; import evidence_kit;"
-             "print(evidence_kit.__file__); print(shipped('rules'))")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})
+    probe = (
+        "from evidence_kit.resources import shipped; import evidence_kit;"
+        "print(evidence_kit.__file__); print(shipped('rules'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 0, out.stderr
     module, rules = out.stdout.splitlines()
     assert module.startswith(str(site)) and rules == str(site / "evidence_kit" / "rules")

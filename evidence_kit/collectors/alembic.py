@@ -788,10 +788,24 @@ def _pair(
 ) -> list[Output]:
     title = f"Applied alembic version ({setup.version_table})"
     return [
-        Output(f"{setup.prefix}current.json", title, _JSON, data=_dump(data), status=status, message=message,
-               **timing),
-        Output(f"{setup.prefix}current.txt", title, _TEXT, data=text.encode(), status=status, message=message,
-               **timing),
+        Output(
+            f"{setup.prefix}current.json",
+            title,
+            _JSON,
+            data=_dump(data),
+            status=status,
+            message=message,
+            **timing,
+        ),
+        Output(
+            f"{setup.prefix}current.txt",
+            title,
+            _TEXT,
+            data=text.encode(),
+            status=status,
+            message=message,
+            **timing,
+        ),
     ]
 
 
@@ -804,8 +818,10 @@ def _read_versions(ctx: Context, url: str, table: str) -> tuple[dict[str, list[s
 def _current_outputs(ctx: Context, graph: Graph, setup: Setup) -> tuple[list[Output], dict[str, Any]]:
     url = ctx.database_url
     if url is None or not (db.is_postgres(url) or db.is_sqlite(url)):
-        reason = _NO_URL if url is None else (
-            f"only PostgreSQL and SQLite databases are read, not {url.split(':', 1)[0]!r}"
+        reason = (
+            _NO_URL
+            if url is None
+            else (f"only PostgreSQL and SQLite databases are read, not {url.split(':', 1)[0]!r}")
         )
         skipped = {"status": "skipped", "reason": reason}
         return _pair(setup, skipped, f"skipped: {reason}\n", "skipped", reason), skipped
@@ -883,14 +899,34 @@ def _config_outputs(ctx: Context, setup: Setup) -> list[Output]:
     try:
         history = graph.history()
     except ValueError as exc:
-        outputs.append(Output(f"{p}history.txt", "alembic history", _TEXT, data=f"{exc}\n".encode(),
-                              status="error", message=str(exc)))
+        outputs.append(
+            Output(
+                f"{p}history.txt",
+                "alembic history",
+                _TEXT,
+                data=f"{exc}\n".encode(),
+                status="error",
+                message=str(exc),
+            )
+        )
     else:
         text = "".join(graph.history_line(rev) + "\n" for rev in history)
-        outputs.append(Output(f"{p}history.txt", "alembic history (as `alembic history` prints it)", _TEXT,
-                              data=text.encode()))
-    outputs.append(Output(f"{p}heads.txt", "alembic heads (as `alembic heads` prints them)", _TEXT,
-                          data=graph.heads_text().encode()))
+        outputs.append(
+            Output(
+                f"{p}history.txt",
+                "alembic history (as `alembic history` prints it)",
+                _TEXT,
+                data=text.encode(),
+            )
+        )
+    outputs.append(
+        Output(
+            f"{p}heads.txt",
+            "alembic heads (as `alembic heads` prints them)",
+            _TEXT,
+            data=graph.heads_text().encode(),
+        )
+    )
     graph_data = {
         "ini": _rel(setup.ini, ctx.root),
         "section": setup.section,
@@ -906,8 +942,9 @@ def _config_outputs(ctx: Context, setup: Setup) -> list[Output]:
         "revisions": [_revision_entry(graph, rev) for rev in sorted(graph.scripts)],
         "problems": sorted(problems),
     }
-    outputs.append(Output(f"{p}history.json", "alembic revision graph", _JSON,
-                          data=_dump_rows(graph_data, "revisions")))
+    outputs.append(
+        Output(f"{p}history.json", "alembic revision graph", _JSON, data=_dump_rows(graph_data, "revisions"))
+    )
     current_outputs, current = _current_outputs(ctx, graph, setup)
     outputs += current_outputs
     schemas = current.get("schemas")
@@ -923,11 +960,16 @@ def _config_outputs(ctx: Context, setup: Setup) -> list[Output]:
     }
     outputs.append(Output(f"{p}summary.json", "alembic summary", _JSON, data=_dump(summary)))
     if problems:
-        outputs.append(Output(
-            f"{p}problems.txt", "Migration files alembic would not load", _TEXT,
-            data=("\n".join(sorted(problems)) + "\n").encode(), status="error",
-            message=f"{len(problems)} problem(s) in the migrations, first: {sorted(problems)[0]}",
-        ))
+        outputs.append(
+            Output(
+                f"{p}problems.txt",
+                "Migration files alembic would not load",
+                _TEXT,
+                data=("\n".join(sorted(problems)) + "\n").encode(),
+                status="error",
+                message=f"{len(problems)} problem(s) in the migrations, first: {sorted(problems)[0]}",
+            )
+        )
     for rel, source in found.files:
         outputs.append(Output(f"{p}migrations/{rel}", f"migration {rel}", "text/x-python", data=source))
     return outputs
@@ -960,8 +1002,16 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         except CollectorError as exc:
             failures.append(exc)
             text = exc.message + (f"\nTip: {exc.hint}" if exc.hint else "") + "\n"
-            outputs.append(Output(f"{prefix}error.txt", "alembic config error", _TEXT, data=text.encode(),
-                                  status="error", message=exc.message))
+            outputs.append(
+                Output(
+                    f"{prefix}error.txt",
+                    "alembic config error",
+                    _TEXT,
+                    data=text.encode(),
+                    status="error",
+                    message=exc.message,
+                )
+            )
             continue
         outputs += _config_outputs(ctx, setup)
     if len(failures) == len(specs):

@@ -185,8 +185,14 @@ def _by_name(item: Mapping[str, Any]) -> tuple[str, str]:
     return (item.get("name") or "", str(item.get("columns") or item.get("definition") or ""))
 
 
-def _finish(dialect: str, version: str, schemas: list[str], tables: Iterable[Table],
-            enums: list[dict[str, Any]], sequences: list[dict[str, Any]]) -> dict[str, Any]:
+def _finish(
+    dialect: str,
+    version: str,
+    schemas: list[str],
+    tables: Iterable[Table],
+    enums: list[dict[str, Any]],
+    sequences: list[dict[str, Any]],
+) -> dict[str, Any]:
     ordered = sorted(tables, key=lambda t: (t["schema"], t["name"]))
     for table in ordered:
         for key in _LISTS:
@@ -257,8 +263,10 @@ def render_tables(model: Mapping[str, Any]) -> bytes:
 def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     rule = ["-" * w for w in widths]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in [header, rule, *rows]]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, rule, *rows]
+    ]
 
 
 def _cols(columns: Sequence[str]) -> str:
@@ -367,14 +375,16 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
         _COLUMNS_SQL.format(generated=generated), params
     ).fetchall():
         names[relid, attnum] = name
-        tables[relid]["columns"].append({
-            "name": name,
-            "type": type_,
-            "nullable": not notnull,
-            "default": None if gen else default,
-            "identity": _IDENTITY.get(identity or ""),
-            "generated": default if gen else None,
-        })
+        tables[relid]["columns"].append(
+            {
+                "name": name,
+                "type": type_,
+                "nullable": not notnull,
+                "default": None if gen else default,
+                "identity": _IDENTITY.get(identity or ""),
+                "generated": default if gen else None,
+            }
+        )
 
     for relid, name, kind, keys, ref_schema, ref_table, ref_cols, on_delete, on_update, definition in run(
         _CONSTRAINTS_SQL, params
@@ -386,13 +396,15 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
         elif kind == "u":
             table["unique_constraints"].append({"name": name, "columns": cols})
         elif kind == "f":
-            table["foreign_keys"].append({
-                "name": name,
-                "columns": cols,
-                "references": {"schema": ref_schema, "table": ref_table, "columns": ref_cols},
-                "on_delete": _FK_ACTIONS.get(on_delete, on_delete),
-                "on_update": _FK_ACTIONS.get(on_update, on_update),
-            })
+            table["foreign_keys"].append(
+                {
+                    "name": name,
+                    "columns": cols,
+                    "references": {"schema": ref_schema, "table": ref_table, "columns": ref_cols},
+                    "on_delete": _FK_ACTIONS.get(on_delete, on_delete),
+                    "on_update": _FK_ACTIONS.get(on_update, on_update),
+                }
+            )
         elif kind == "c":
             table["check_constraints"].append({"name": name, "definition": definition})
         else:
@@ -404,20 +416,35 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
     ).fetchall():
         defs = [names.get((relid, n), str(n)) if n else exprs[k] for k, n in enumerate(attnums)]
         keys = [d + _ordering(options[k] if k < len(options) else 0) for k, d in enumerate(defs[:nkey])]
-        tables[relid]["indexes"].append({
-            "name": name, "unique": unique, "method": method, "columns": keys, "include": defs[nkey:],
-            "where": where,
-        })
+        tables[relid]["indexes"].append(
+            {
+                "name": name,
+                "unique": unique,
+                "method": method,
+                "columns": keys,
+                "include": defs[nkey:],
+                "where": where,
+            }
+        )
 
     enums = [{"schema": s, "name": n, "values": list(v)} for s, n, v in run(_ENUMS_SQL, params).fetchall()]
     sequences = [
         {
-            "schema": s, "name": n, "type": type_, "start": start, "increment": inc, "min": low, "max": high,
-            "cache": cache, "cycle": cycle, "identity": dep == "i",
+            "schema": s,
+            "name": n,
+            "type": type_,
+            "start": start,
+            "increment": inc,
+            "min": low,
+            "max": high,
+            "cache": cache,
+            "cycle": cycle,
+            "identity": dep == "i",
             "owned_by": f"{o_schema}.{o_table}.{o_column}" if o_table else None,
         }
-        for s, n, type_, start, inc, low, high, cache, cycle, o_schema, o_table, o_column, dep
-        in run(_SEQUENCES_SQL, params).fetchall()
+        for s, n, type_, start, inc, low, high, cache, cycle, o_schema, o_table, o_column, dep in run(
+            _SEQUENCES_SQL, params
+        ).fetchall()
     ]
     return _finish("postgresql", server_version(conn), found_schemas, tables.values(), enums, sequences)
 
@@ -462,9 +489,15 @@ def _pg_row_counts(conn: psycopg.Connection[Any], model: Mapping[str, Any], name
 
 def _counts_output(counts: Mapping[str, int], errors: Sequence[str], started: str, t0: float) -> Output:
     return Output(
-        "row_counts.json", "Exact row counts", media_type="application/json", data=render_json(counts),
-        status="error" if errors else "ok", message="; ".join(errors) or None,
-        started=started, finished=proc.utcnow(), duration_s=round(time.monotonic() - t0, 3),
+        "row_counts.json",
+        "Exact row counts",
+        media_type="application/json",
+        data=render_json(counts),
+        status="error" if errors else "ok",
+        message="; ".join(errors) or None,
+        started=started,
+        finished=proc.utcnow(),
+        duration_s=round(time.monotonic() - t0, 3),
     )
 
 
@@ -509,12 +542,14 @@ def stable_dump(src: Path, dest: Path) -> Path:
 
 
 def _dump_error(message: str) -> Output:
-    return Output("schema.sql", _DUMP_TITLE, media_type="application/sql", data=b"", status="error",
-                  message=message)
+    return Output(
+        "schema.sql", _DUMP_TITLE, media_type="application/sql", data=b"", status="error", message=message
+    )
 
 
-def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str] | None,
-                    options: Mapping[str, Any]) -> Output:
+def _pg_dump_output(
+    ctx: Context, url: str, version: str, schemas: Sequence[str] | None, options: Mapping[str, Any]
+) -> Output:
     env = dict(ctx.env or os.environ)
     explicit = options.get("pg_dump")
     if explicit and ("/" in explicit) and not Path(explicit).expanduser().is_absolute():
@@ -546,9 +581,18 @@ def _pg_dump_output(ctx: Context, url: str, version: str, schemas: Sequence[str]
         message = "pg_dump output was cut at the size cap"
     source = stable_dump(result.stdout, ctx.scratch / "schema.sql") if status == "ok" else result.stdout
     return Output(
-        "schema.sql", _DUMP_TITLE, media_type="application/sql", source=source, argv=result.argv,
-        exit_code=result.exit_code, status=status, started=result.started, finished=result.finished,
-        duration_s=result.duration_s, truncated=result.stdout_truncated, message=message,
+        "schema.sql",
+        _DUMP_TITLE,
+        media_type="application/sql",
+        source=source,
+        argv=result.argv,
+        exit_code=result.exit_code,
+        status=status,
+        started=result.started,
+        finished=result.finished,
+        duration_s=result.duration_s,
+        truncated=result.stdout_truncated,
+        message=message,
     )
 
 
@@ -584,8 +628,16 @@ def _collect_postgres(ctx: Context, url: str, options: Mapping[str, Any]) -> lis
                 f"{catalog_error}; pg_dump: {dump.message}",
                 hint="check that the database user may read the system catalogs, and the pg_dump message",
             )
-        outputs.append(Output("schema.json", "Normalized schema description", media_type="application/json",
-                              data=b"", status="error", message=catalog_error))
+        outputs.append(
+            Output(
+                "schema.json",
+                "Normalized schema description",
+                media_type="application/json",
+                data=b"",
+                status="error",
+                message=catalog_error,
+            )
+        )
     return outputs
 
 
@@ -604,24 +656,45 @@ def _file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
 
 
-def _model_outputs(model: Mapping[str, Any], options: Mapping[str, Any], started: str, t0: float,
-                   note: str | None) -> list[Output]:
+def _model_outputs(
+    model: Mapping[str, Any], options: Mapping[str, Any], started: str, t0: float, note: str | None
+) -> list[Output]:
     duration = round(time.monotonic() - t0, 3)
     timing: dict[str, Any] = {"started": started, "finished": proc.utcnow(), "duration_s": duration}
     outputs = [
-        Output("schema.json", "Normalized schema description", media_type="application/json",
-               data=render_json(model), status="error" if note else "ok", message=note, **timing),
+        Output(
+            "schema.json",
+            "Normalized schema description",
+            media_type="application/json",
+            data=render_json(model),
+            status="error" if note else "ok",
+            message=note,
+            **timing,
+        ),
         Output("tables.txt", "Tables in database", data=render_tables(model), **timing),
     ]
     for wanted in _names(options.get("describe")):
         table = resolve(wanted, model)
         if isinstance(table, str):
-            outputs.append(Output(f"tables/{_file_name(wanted)}.txt", f"Structure of {wanted}", data=b"",
-                                  status="error", message=table))
+            outputs.append(
+                Output(
+                    f"tables/{_file_name(wanted)}.txt",
+                    f"Structure of {wanted}",
+                    data=b"",
+                    status="error",
+                    message=table,
+                )
+            )
         else:
             name = qualified(table, model["dialect"])
-            outputs.append(Output(f"tables/{_file_name(name)}.txt", f"Structure of {name}",
-                                  data=render_describe(table, model["dialect"]), **timing))
+            outputs.append(
+                Output(
+                    f"tables/{_file_name(name)}.txt",
+                    f"Structure of {name}",
+                    data=render_describe(table, model["dialect"]),
+                    **timing,
+                )
+            )
     return outputs
 
 
@@ -636,8 +709,11 @@ Token = tuple[str, int, int]
 
 
 def _tokens(text: str) -> list[Token]:
-    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)
-            if not m.group().isspace() and not m.group().startswith(("--", "/*"))]
+    return [
+        (m.group(), m.start(), m.end())
+        for m in _TOKEN.finditer(text)
+        if not m.group().isspace() and not m.group().startswith(("--", "/*"))
+    ]
 
 
 def _unquote(token: str) -> str:
@@ -667,7 +743,7 @@ def _group(tokens: Sequence[Token], start: int) -> tuple[int, list[tuple[int, in
 
 
 def _span(text: str, tokens: Sequence[Token], first: int, end: int) -> str:
-    return text[tokens[first][1]:tokens[end - 1][2]] if end > first else ""
+    return text[tokens[first][1] : tokens[end - 1][2]] if end > first else ""
 
 
 class _TableSql:
@@ -689,8 +765,11 @@ class _TableSql:
 
     def _item(self, text: str, tokens: Sequence[Token], first: int, end: int) -> None:
         words = [t[0].upper() for t in tokens]
-        column = None if words[first] in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN") else \
-            _unquote(tokens[first][0])
+        column = (
+            None
+            if words[first] in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")
+            else _unquote(tokens[first][0])
+        )
         pending: str | None = None
         j = first
         while j < end:
@@ -740,7 +819,7 @@ def _index_sql(text: str) -> tuple[list[str], str | None]:
     close, items = _group(tokens, opening)
     exprs = [_span(text, tokens, a, b) for a, b in items]
     if close + 2 < len(tokens) and tokens[close + 1][0].upper() == "WHERE":
-        return exprs, text[tokens[close + 2][1]:].strip().rstrip(";").strip()
+        return exprs, text[tokens[close + 2][1] :].strip().rstrip(";").strip()
     return exprs, None
 
 
@@ -757,7 +836,7 @@ def sqlite_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
     parsed = {name: _TableSql(text or "") for name, text in sources.items()}
     pk_columns: dict[str, list[tuple[int, str]]] = {}
     for table, name, type_, notnull, default, pk, hidden in run(
-        "SELECT m.name, c.name, c.type, c.\"notnull\", c.dflt_value, c.pk, c.hidden "
+        'SELECT m.name, c.name, c.type, c."notnull", c.dflt_value, c.pk, c.hidden '
         f"FROM sqlite_master AS m JOIN pragma_table_xinfo(m.name) AS c WHERE {_SQLITE_TABLES} "
         "ORDER BY m.name, c.cid"
     ).fetchall():
@@ -765,10 +844,16 @@ def sqlite_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
             continue
         if pk:
             pk_columns.setdefault(table, []).append((pk, name))
-        tables[table]["columns"].append({
-            "name": name, "type": type_, "nullable": not notnull, "default": default, "identity": None,
-            "generated": parsed[table].generated.get(name, "") if hidden in (2, 3) else None,
-        })
+        tables[table]["columns"].append(
+            {
+                "name": name,
+                "type": type_,
+                "nullable": not notnull,
+                "default": default,
+                "identity": None,
+                "generated": parsed[table].generated.get(name, "") if hidden in (2, 3) else None,
+            }
+        )
     for table, cols in pk_columns.items():
         names = [n for _, n in sorted(cols)]
         tables[table]["primary_key"] = {"name": parsed[table].pk_name, "columns": names}
@@ -782,14 +867,14 @@ def sqlite_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
     index_sql = dict(run("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
     index_cols: dict[str, list[tuple[int, str | None, bool]]] = {}
     for index, cid, name, desc, key in run(
-        "SELECT il.name, ic.cid, ic.name, ic.\"desc\", ic.key FROM sqlite_master AS m "
+        'SELECT il.name, ic.cid, ic.name, ic."desc", ic.key FROM sqlite_master AS m '
         "JOIN pragma_index_list(m.name) AS il JOIN pragma_index_xinfo(il.name) AS ic "
         f"WHERE {_SQLITE_TABLES} ORDER BY il.name, ic.seqno"
     ).fetchall():
         if key:
             index_cols.setdefault(index, []).append((cid, name, bool(desc)))
     for table, index, unique, origin, partial in run(
-        "SELECT m.name, il.name, il.\"unique\", il.origin, il.partial FROM sqlite_master AS m "
+        'SELECT m.name, il.name, il."unique", il.origin, il.partial FROM sqlite_master AS m '
         f"JOIN pragma_index_list(m.name) AS il WHERE {_SQLITE_TABLES}"
     ).fetchall():
         exprs, where = _index_sql(index_sql.get(index) or "")
@@ -802,21 +887,33 @@ def sqlite_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
                 {"name": parsed[table].unique_names.get(tuple(keys)), "columns": keys}
             )
         elif origin == "c":
-            tables[table]["indexes"].append({
-                "name": index, "unique": bool(unique), "method": None, "columns": keys, "include": [],
-                "where": where if partial else None,
-            })
+            tables[table]["indexes"].append(
+                {
+                    "name": index,
+                    "unique": bool(unique),
+                    "method": None,
+                    "columns": keys,
+                    "include": [],
+                    "where": where if partial else None,
+                }
+            )
 
     fks: dict[tuple[str, int], dict[str, Any]] = {}
     for table, fk_id, _seq, target, src, dest, on_update, on_delete in run(
-        "SELECT m.name, fk.id, fk.seq, fk.\"table\", fk.\"from\", fk.\"to\", fk.on_update, fk.on_delete "
+        'SELECT m.name, fk.id, fk.seq, fk."table", fk."from", fk."to", fk.on_update, fk.on_delete '
         f"FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS fk WHERE {_SQLITE_TABLES} "
         "ORDER BY m.name, fk.id, fk.seq"
     ).fetchall():
-        fk = fks.setdefault((table, fk_id), {
-            "name": None, "columns": [], "references": {"schema": "main", "table": target, "columns": []},
-            "on_delete": on_delete, "on_update": on_update,
-        })
+        fk = fks.setdefault(
+            (table, fk_id),
+            {
+                "name": None,
+                "columns": [],
+                "references": {"schema": "main", "table": target, "columns": []},
+                "on_delete": on_delete,
+                "on_update": on_update,
+            },
+        )
         fk["columns"].append(src)
         fk["references"]["columns"].append(dest)
     for (table, _), fk in fks.items():
@@ -859,8 +956,17 @@ def _collect_sqlite(ctx: Context, url: str, options: Mapping[str, Any]) -> list[
             ) from exc
         outputs = _model_outputs(model, options, started, t0, None)
         finished = proc.utcnow()
-        outputs.insert(0, Output("schema.sql", "Schema DDL (sqlite_master)", media_type="application/sql",
-                                 data=ddl, started=started, finished=finished))
+        outputs.insert(
+            0,
+            Output(
+                "schema.sql",
+                "Schema DDL (sqlite_master)",
+                media_type="application/sql",
+                data=ddl,
+                started=started,
+                finished=finished,
+            ),
+        )
         names = _names(options.get("row_counts"))
         if names:
             started, t0 = proc.utcnow(), time.monotonic()

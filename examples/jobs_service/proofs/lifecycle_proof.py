@@ -26,7 +26,11 @@ def worker_once() -> str:
     """Run the real worker for one job and return its summary line."""
     done = subprocess.run(
         [sys.executable, "-m", "jobs_service.worker", "--once", "--worker-id", "proof-worker", "--log-sql"],
-        cwd=SERVICE, capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+        cwd=SERVICE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
     )
     # NOTE: the worker's log (with the SQL it ran) goes to stderr, captured as evidence beside the proof.
     sys.stderr.write(done.stderr)
@@ -49,7 +53,9 @@ def main() -> int:
         status = client.get(f"/runs/{ok_run['id']}").json()["status"]
         check(status == "completed", f"success run status: {status}")
         events = client.get(f"/runs/{ok_run['id']}/events").json()
-        check(any(e["event_type"] == "worker_completed" for e in events), f"success run events: {len(events)}")
+        check(
+            any(e["event_type"] == "worker_completed" for e in events), f"success run events: {len(events)}"
+        )
         client.post(f"/runs/{cancel_run['id']}/start")
         client.post(f"/runs/{cancel_run['id']}/cancel")
         print(f" worker: {worker_once()}")

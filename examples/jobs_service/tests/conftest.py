@@ -13,12 +13,13 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
-from jobs_service import db
-from jobs_service.worker import WorkerConfig
 from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from jobs_service import db
+from jobs_service.worker import WorkerConfig
 
 SERVICE_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = SERVICE_ROOT / "alembic.ini"

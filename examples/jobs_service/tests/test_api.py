@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from jobs_service.models import Job
-from jobs_service.worker import WorkerConfig, process_one
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from jobs_service.models import Job
+from jobs_service.worker import WorkerConfig, process_one
 
 SERVICE_ROOT = Path(__file__).resolve().parent.parent
 

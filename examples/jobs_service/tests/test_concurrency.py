@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
 from jobs_service import worker
 from jobs_service.models import Job, RunEvent
 from jobs_service.worker import Outcome, WorkerConfig, claim_job, process_one
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
 
 
 def _queue_runs(client: TestClient, count: int) -> list[str]:

@@ -12,10 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from jobs_service.db import normalize_url
-from jobs_service.models import Base
 from sqlalchemy import create_engine, text
 from sqlalchemy import inspect as sa_inspect
+
+from jobs_service.db import normalize_url
+from jobs_service.models import Base
 
 ConfigFactory = Callable[[str], Config]
 TABLES = {"runs", "run_events", "jobs"}

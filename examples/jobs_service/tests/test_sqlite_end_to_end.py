@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+
 from jobs_service import db
 
 SERVICE_ROOT = Path(__file__).resolve().parent.parent

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
 from jobs_service import worker
 from jobs_service.models import Job, Run, RunEvent
 from jobs_service.worker import WorkerConfig, backoff_seconds, process_one
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 SERVICE_ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2025, 12, 29, 12, 0, tzinfo=UTC)
