@@ -127,6 +127,7 @@ def _extract(path: Path, into: Path) -> Path:
         ) from exc
     with tar:
         total, count, tops = 0, 0, set()
+        seen: dict[str, str] = {}
         try:
             members = []
             for member in tar:
@@ -138,8 +139,21 @@ def _extract(path: Path, into: Path) -> Path:
                 if why:
                     problems.append(f"{member.name}: {why}")
                     continue
+                # NOTE: `tar -C BUNDLE .` writes `./`-prefixed names and a `.` entry.
+                name = PurePosixPath(member.name).as_posix()
+                while name.startswith("./"):
+                    name = name[2:]
+                if name in ("", "."):
+                    continue
+                kind = "dir" if member.isdir() else "file"
+                clash = seen.get(name)
+                if clash and (clash, kind) != ("dir", "dir"):
+                    problems.append(f"{name}: appears twice in the archive")
+                    continue
+                seen[name] = kind
+                member.name = name
                 total += member.size
-                tops.add(PurePosixPath(member.name).parts[0])
+                tops.add(PurePosixPath(name).parts[0])
                 members.append(member)
         except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile) as exc:
             raise EvidenceError(
@@ -147,7 +161,8 @@ def _extract(path: Path, into: Path) -> Path:
             ) from exc
         if total > MAX_TOTAL:
             problems.append(f"unpacks to {total} bytes, more than the {MAX_TOTAL} allowed")
-        if len(tops) > 1:
+        flat = "manifest.json" in tops
+        if len(tops) > 1 and not flat:
             problems.append(f"holds several top-level entries ({', '.join(sorted(tops))}), not one bundle")
         if problems:
             raise EvidenceError(
@@ -155,15 +170,21 @@ def _extract(path: Path, into: Path) -> Path:
                 hint="only open archives written by `evidence collect --archive` or `evidence pack`",
                 details=problems,
             )
-        for member in members:
-            target = into / member.name
-            if member.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            src = tar.extractfile(member)
-            assert src is not None
-            with src, target.open("wb") as out:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-    root = into / tops.pop() if tops else into
+        try:
+            for member in members:
+                target = into / member.name
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tar.extractfile(member)
+                assert src is not None
+                with src, target.open("wb") as out:
+                    shutil.copyfileobj(src, out, 1024 * 1024)
+        except (OSError, tarfile.TarError, EOFError) as exc:
+            raise EvidenceError(
+                f"cannot unpack {path}: {exc}",
+                hint="the archive's entries conflict; re-create it with `evidence pack`",
+            ) from exc
+    root = into if flat or not tops else into / tops.pop()
     return root if root.is_dir() else into

@@ -10,6 +10,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from io import BufferedReader
 from pathlib import Path, PurePosixPath
@@ -35,7 +36,7 @@ SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f%\\:*?\"<>|]")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 # NOTE: compressed or image bytes cannot hold a readable secret a regex would find.
-_OPAQUE = ("application/gzip", "application/zip", "application/x-tar", "image/")
+_OPAQUE = ("application/gzip", "application/zip", "image/")
 
 
 def dumps(value: Any) -> bytes:
@@ -83,12 +84,18 @@ class BundleWriter:
     def __init__(self, out_dir: Path, redactor: Redactor) -> None:
         self.out_dir = out_dir
         self.redactor = redactor
-        out_dir.mkdir(parents=True, exist_ok=True)
-        sweep_partials(out_dir)
         self.staging = out_dir / f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-        (self.staging / PAYLOAD).mkdir(parents=True)
         self.scratch = self.staging / "scratch"
-        self.scratch.mkdir()
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            sweep_partials(out_dir)
+            (self.staging / PAYLOAD).mkdir(parents=True)
+            self.scratch.mkdir()
+        except OSError as exc:
+            raise EvidenceError(
+                f"cannot create the bundle under {out_dir}: {exc.strerror or exc}",
+                hint="pass --out (or `output:` in evidence.yaml) naming a writable folder",
+            ) from exc
         self._lock = threading.Lock()
         self._records: dict[str, dict[str, Any]] = {}
         self.manifest: dict[str, Any] = {}
@@ -99,6 +106,13 @@ class BundleWriter:
         target = self.staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
         redact = not output.media_type.startswith(_OPAQUE)
+        if output.source is not None:
+            try:
+                source = output.source.open("rb")
+            except OSError as exc:
+                # NOTE: a log rotated away between the glob and the copy costs that artifact only.
+                why = f"cannot read {output.source}: {exc.strerror or exc}"
+                output = replace(output, source=None, data=(why + "\n").encode(), status="error", message=why)
         h = hashlib.sha256()
         size = 0
         truncated = output.truncated
@@ -111,7 +125,7 @@ class BundleWriter:
                 size += len(chunk)
 
             if output.source is not None:
-                with output.source.open("rb") as src:
+                with source as src:
                     count, cut = self._copy(src, sink, output.limit, redact)
                 truncated = truncated or cut
             else:

@@ -49,6 +49,24 @@ def _fail(exc: EvidenceError, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _write(path: Path, text: str) -> None:
+    """Write a report file whole (temp file, then rename), or exit 2 naming the path."""
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _fail(
+            EvidenceError(f"cannot write {path}: {exc.strerror or exc}", hint="choose a writable path"),
+            EXIT_USAGE,
+        )
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"evidence-kit {__version__}")
@@ -212,6 +230,7 @@ def verify(
     ] = None,
 ) -> None:
     """Prove a bundle complete and untouched: digests, files, manifest schema, BagIt (and a signature)."""
+    bundle = bundle.resolve()
     from evidence_kit.verify import Problem
     from evidence_kit.verify import verify as run_verify
 
@@ -250,6 +269,7 @@ def pack(
     ] = None,
 ) -> None:
     """Write a bundle as a deterministic .tar.gz (sorted, fixed owner/mode/mtime)."""
+    bundle = bundle.resolve()
     from evidence_kit.archive import pack as run_pack
     from evidence_kit.verify import verify_dir
 
@@ -330,9 +350,18 @@ def check(
         if root is not None and not root.is_dir():
             raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
         with opened(bundle) if bundle else nullcontext(None) as unpacked:
-            import json as _json
+            manifest: dict[str, Any] = {}
+            if unpacked is not None:
+                from evidence_kit.verify import Problem, read_manifest
 
-            manifest = _json.loads((unpacked / "manifest.json").read_bytes()) if unpacked else {}
+                invalid: list[Problem] = []
+                manifest = read_manifest(unpacked, invalid)
+                if invalid:
+                    raise EvidenceError(
+                        f"{bundle} has no valid manifest; its gates cannot be read",
+                        hint="run `evidence verify` on it",
+                        details=[str(p) for p in invalid],
+                    )
             target = engine.Target(root=root.resolve() if root else None, bundle=unpacked, manifest=manifest)
             report = engine.run(loaded, target)
     except EvidenceError as exc:
@@ -341,15 +370,13 @@ def check(
         _fail(EvidenceError(f"cannot read the bundle: {exc}", hint="run `evidence verify` on it"), EXIT_USAGE)
     rendered = FORMATS[fmt](report)
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(rendered, encoding="utf-8")
+        _write(output, rendered)
         _console(stderr=True).print(report.summary(), markup=False)
     else:
         sys.stdout.write(rendered)
     failed = report.fails(fail_on)
     if sarif:
-        sarif.parent.mkdir(parents=True, exist_ok=True)
-        sarif.write_text(FORMATS["sarif"](report), encoding="utf-8")
+        _write(sarif, FORMATS["sarif"](report))
     if github_summary:
         from evidence_kit.github import append_summary, write_outputs
 
@@ -377,6 +404,7 @@ def diff(
     ] = None,
 ) -> None:
     """Show what changed between two bundles, by meaning: migrations, schema, routes, tests."""
+    old, new = old.resolve(), new.resolve()
     from evidence_kit.diff import FAIL_ON, DiffReport, render
     from evidence_kit.diff import diff as run_diff
 
@@ -401,8 +429,7 @@ def diff(
         _fail(exc, EXIT_FAIL)
     rendered = renderers[fmt](report)
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(rendered, encoding="utf-8")
+        _write(output, rendered)
     else:
         sys.stdout.write(rendered)
     raise typer.Exit(report.exit_code(fail_on))
@@ -425,6 +452,7 @@ def report(
     ] = None,
 ) -> None:
     """Render a bundle (or a diff of two) as a readable evidence pack: report.md and report.html."""
+    bundle = bundle.resolve() if bundle is not None else None
     from evidence_kit import report as pages
 
     try:
@@ -493,6 +521,7 @@ def attest(
     ] = None,
 ) -> None:
     """Write an in-toto Statement v1 about a bundle (subjects: its archive and manifest)."""
+    bundle = bundle.resolve()
     from evidence_kit import attest as statements
 
     try:
@@ -507,7 +536,7 @@ def attest(
             EXIT_USAGE,
         )
     if out:
-        out.write_text(text, encoding="utf-8")
+        _write(out, text)
         print(out)
     else:
         sys.stdout.write(text)
@@ -524,6 +553,7 @@ def sign(
     ] = None,
 ) -> None:
     """Sign a bundle's statement as a DSSE envelope, written beside it as BUNDLE.dsse.json."""
+    bundle = bundle.resolve()
     from evidence_kit.attest import sign as run_sign
 
     try:

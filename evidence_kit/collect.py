@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,13 @@ def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> Colle
     )
 
 
+def _masked(result: CollectorResult, redactor: Redactor) -> CollectorResult:
+    """The result with secrets masked in its error and hint, before anything prints or writes them."""
+    error = redactor.mask_text(result.error)[0] if result.error else None
+    hint = redactor.mask_text(result.hint)[0] if result.hint else None
+    return replace(result, error=error, hint=hint)
+
+
 def collect(
     config: Config,
     *,
@@ -163,6 +170,7 @@ def collect(
     """Collect every selected collector's evidence into one bundle under `out`."""
     env = dict(os.environ if env is None else env)
     names = select(config, only, skip)
+    proc.STOPPING.clear()
     database_url = config.database_url(env)
     secrets_env = dict(env)
     if database_url:
@@ -205,7 +213,7 @@ def collect(
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 running.pop(future)
-                result = future.result()
+                result = _masked(future.result(), redactor)
                 for output in result.outputs:
                     writer.add(result.collector, output)
                 results.append(result)
@@ -217,7 +225,7 @@ def collect(
                         result.status,
                         len(result.outputs),
                         result.duration_s,
-                        redactor.mask_text(result.error)[0] if result.error else "",
+                        result.error or "",
                     )
                 )
         pool.shutdown()
@@ -235,7 +243,7 @@ def collect(
     except BaseException:
         # NOTE: stop the children first, or the worker threads would wait for them to finish.
         proc.kill_all()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
         writer.abort()
         raise
     manifest = writer.manifest

@@ -20,10 +20,13 @@ DEFAULT_CAP = 50 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _LIVE: set[subprocess.Popen[bytes]] = set()
 _LIVE_LOCK = threading.Lock()
+# NOTE: set when a collect is interrupted, so that no collector starts another process after it.
+STOPPING = threading.Event()
 
 
 def kill_all() -> None:
-    """Stop every process group still running (used when a collect is interrupted)."""
+    """Stop every process group still running and refuse to start new ones (a collect was interrupted)."""
+    STOPPING.set()
     with _LIVE_LOCK:
         live = list(_LIVE)
     for p in live:
@@ -144,6 +147,8 @@ def run(
 
     Raises CollectorError only when the program cannot be started at all.
     """
+    if STOPPING.is_set():
+        raise CollectorError("not started: the collect was interrupted")
     shell = isinstance(argv, str)
     shown: tuple[str, ...] = ("sh", "-c", argv) if isinstance(argv, str) else tuple(argv)
     scratch.mkdir(parents=True, exist_ok=True)

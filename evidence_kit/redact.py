@@ -15,7 +15,7 @@ _CARRY_LIMIT = 1024 * 1024
 
 SECRET_NAME = re.compile(
     r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH|"
-    r"SESSION|COOKIE|DSN|DATABASE_URL|_URL$|SIGNING|SALT)",
+    r"SESSION|COOKIE|DSN|DATABASE_URL|_URL$|SIGNING|SALT|_KEY$|^KEY_|_KEY_)",
     re.I,
 )
 _MIN_LITERAL = 6
@@ -41,7 +41,8 @@ _Q = "\"'`"
 BUILTIN: tuple[Rule, ...] = (
     _rule(
         "private-key",
-        r"(?P<secret>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z))",
+        r"(?P<secret>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?"
+        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z))",
         "PRIVATE KEY-----",
         flags=re.S,
     ),
@@ -51,14 +52,16 @@ BUILTIN: tuple[Rule, ...] = (
     _rule(
         "authorization",
         rf"(?i)\b(?:proxy-)?authorization[{_Q}]?\s*[:=]\s*[{_Q}]?(?P<secret>[^\r\n{_Q}]+)",
-        "uthorization", "UTHORIZATION",
+        "uthorization",
+        "UTHORIZATION",
     ),
     _rule("bearer", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)", "earer", "EARER"),
     _rule("aws-access-key", r"\b(?P<secret>(?:AKIA|ASIA)[0-9A-Z]{16})\b", "AKIA", "ASIA"),
     _rule(
         "aws-secret-key",
         rf"(?i)aws_?secret_?access_?key[{_Q}]?\s*[:=]\s*[{_Q}]?(?P<secret>[A-Za-z0-9/+=]{{40}})",
-        "ecret", "ECRET",
+        "ecret",
+        "ECRET",
     ),
     _rule("github-token", r"\b(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255})\b", "gh"),
     _rule("github-pat", r"\b(?P<secret>github_pat_[A-Za-z0-9_]{22,255})\b", "github_pat_"),
@@ -67,7 +70,11 @@ BUILTIN: tuple[Rule, ...] = (
         "secret-assignment",
         r"(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)[A-Z0-9_]{0,64}\s*=\s*"
         rf"[{_Q}]?(?P<secret>[^\s{_Q},;]+)",
-        "PASSW", "SECRET", "TOKEN", "API_KEY", "PRIVATE_KEY",
+        "PASSW",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "PRIVATE_KEY",
     ),
 )
 
@@ -102,7 +109,10 @@ class Redactor:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, extra_names: Iterable[str] = (), patterns: Iterable[str] = ()
+        cls,
+        env: Mapping[str, str] | None = None,
+        extra_names: Iterable[str] = (),
+        patterns: Iterable[str] = (),
     ) -> Redactor:
         """A redactor that also masks the values of secret-looking environment variables."""
         return cls(secret_values(os.environ if env is None else env, extra_names), patterns)
@@ -122,7 +132,9 @@ class Redactor:
         data, count = self.mask(text.encode("utf-8", errors="surrogateescape"))
         return data.decode("utf-8", errors="surrogateescape"), count
 
-    def stream(self, src: BinaryIO, sink: Callable[[bytes], None], limit: int | None = None) -> tuple[int, bool]:
+    def stream(
+        self, src: BinaryIO, sink: Callable[[bytes], None], limit: int | None = None
+    ) -> tuple[int, bool]:
         """Copy `src` to `sink` masked, in line-aligned chunks; returns (count, truncated)."""
         count, carry, remaining = 0, b"", limit
         while True:

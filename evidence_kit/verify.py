@@ -72,7 +72,8 @@ def _read_lines(path: Path, problems: list[Problem]) -> dict[str, str]:
     return entries
 
 
-def _check_manifest(root: Path, problems: list[Problem]) -> dict[str, Any]:
+def read_manifest(root: Path, problems: list[Problem]) -> dict[str, Any]:
+    """manifest.json parsed and checked against its schema; problems are appended to `problems`."""
     path = root / b.MANIFEST
     if not path.is_file():
         problems.append(Problem("missing", b.MANIFEST, "the bundle has no manifest.json"))
@@ -99,7 +100,7 @@ def _safe_rel(rel: str) -> bool:
 def verify_dir(root: Path, label: str | None = None) -> Verdict:
     """Verify an unpacked bundle folder, collecting every problem at once."""
     problems: list[Problem] = []
-    manifest = _check_manifest(root, problems)
+    manifest = read_manifest(root, problems)
     if not (root / b.BAGIT_TXT).is_file():
         problems.append(Problem("missing", b.BAGIT_TXT, "BagIt declaration is missing"))
     tags = _read_lines(root / b.TAG_MANIFEST, problems)

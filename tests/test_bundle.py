@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -255,3 +256,22 @@ def test_killed_writer_leaves_only_a_hidden_partial_that_the_next_run_sweeps(tmp
     assert not stale.exists()
     writer.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_archive_made_with_plain_tar_of_the_folder_contents_verifies(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "out")
+    archive = tmp_path / "flat.tgz"
+    subprocess.run(["tar", "-czf", str(archive), "-C", str(bundle), "."], check=True)
+    assert verify(archive).ok
+
+
+def test_archive_with_conflicting_entries_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for _ in range(2):
+            info = tarfile.TarInfo("bundle/manifest.json")
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"{}"))
+    with pytest.raises(EvidenceError) as err, opened(path):
+        pass
+    assert any("appears twice" in d for d in err.value.details)

@@ -462,6 +462,8 @@ class Service:
 
 def start(ctx: Context, spec: Mapping[str, Any]) -> Service:
     """Start the service in its own process group, its output going to a log in the scratch folder."""
+    if proc.STOPPING.is_set():
+        raise CollectorError("serve: not started: the collect was interrupted")
     command = spec["command"]
     cwd = ctx.root / str(spec.get("cwd", "."))
     if not cwd.is_dir():

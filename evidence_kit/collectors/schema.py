@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import psycopg
 
 NAME = "schema"
+# NOTE: row counts must describe the state the proof commands leave, as the sql collector does.
+AFTER = ("command",)
 DEFAULT_TIMEOUT_S = 300.0
 
 _TABLE_NAMES: dict[str, Any] = {
