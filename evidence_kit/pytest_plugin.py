@@ -251,16 +251,12 @@ class Recorder:
         params = self.config.invocation_params
         service = self.config.getoption("evidence_service") or self.config.rootpath.name
         phase = str(self.config.getoption("evidence_phase") or "")
+        # NOTE: times, folders and the platform string vary from run to run; they go in the manifest.
         facts = {
-            "started": self.started,
-            "finished": finished,
-            "duration_s": duration,
             "exit_status": code,
             "exit_status_name": code_name,
             "args": [str(a) for a in params.args],
             "argv": list(sys.argv),
-            "invocation_dir": str(params.dir),
-            "rootdir": str(self.config.rootpath),
             "collected": self.collected,
             "deselected": self.deselected,
             "counts": report["totals"],
@@ -269,7 +265,6 @@ class Recorder:
             "environment": {
                 "python": platform.python_version(),
                 "implementation": platform.python_implementation(),
-                "platform": platform.platform(),
                 "pytest": pytest.__version__,
                 "plugins": plugins,
             },
