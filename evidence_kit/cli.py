@@ -478,6 +478,26 @@ def report(
 
 
 @app.command()
+def docs(
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder or archive.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the documents.")] = Path(
+        "phase-docs"
+    ),
+    templates: Annotated[
+        Path | None, typer.Option("--templates", metavar="DIR", help="Templates overriding the shipped ones.")
+    ] = None,
+) -> None:
+    """Pre-fill the phase documents (overview, endpoints, migration and rollback guides) from a bundle."""
+    from evidence_kit.docs import render_docs
+
+    try:
+        for path in render_docs(bundle.resolve(), out, templates):
+            print(path)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_USAGE)
+
+
+@app.command()
 def merge(
     parts: Annotated[
         list[Path], typer.Argument(metavar="PART...", help="Part bundles (folders or archives).")

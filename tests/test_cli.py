@@ -191,3 +191,21 @@ def test_diff_command_formats_and_exit_codes(tmp_path: Path) -> None:
     (Path(first) / "manifest.json").write_text("{}")
     res = runner.invoke(app, ["diff", first, second])
     assert res.exit_code == 1 and "--no-verify" in res.output
+
+
+def test_docs_command_writes_the_phase_documents(tmp_path: Path) -> None:
+    bundle = json.loads(runner.invoke(app, ["collect", "-c", str(service(tmp_path)), "--json"]).stdout)[
+        "bundle"
+    ]
+    res = runner.invoke(app, ["docs", bundle, "--out", str(tmp_path / "docs")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == [
+        "architecture.md",
+        "endpoints.md",
+        "migration-guide.md",
+        "overview.md",
+        "release-notes.md",
+        "rollback-plan.md",
+    ]
+    assert "TODO(author)" in (tmp_path / "docs" / "endpoints.md").read_text()
+    assert runner.invoke(app, ["docs", bundle, "--out", str(Path(bundle) / "inside")]).exit_code == 2

@@ -1,0 +1,178 @@
+"""The phase documents: pre-filled from the bundle, prompts for the rest, overridable templates."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_kit.archive import pack
+from evidence_kit.bundle import BundleWriter
+from evidence_kit.docs import DOCS, render_docs
+from evidence_kit.errors import EvidenceError
+from evidence_kit.model import CollectorResult, Output
+from evidence_kit.redact import Redactor
+
+SHA = "3263237f" + "0" * 32
+JSON = "application/json"
+
+
+def _dump(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _rev(rev: str, down: list[str], message: str, head: bool = False) -> dict[str, Any]:
+    return {
+        "revision": rev,
+        "down_revisions": down,
+        "depends_on": [],
+        "message": message,
+        "branch_labels": [],
+        "declared_branch_labels": [],
+        "path": f"migrations/versions/{rev}.py",
+        "is_head": head,
+        "is_base": not down,
+        "is_merge": False,
+        "is_branch_point": False,
+    }
+
+
+def _outputs() -> dict[str, list[Output]]:
+    routes = [
+        {"path": "/jobs", "methods": ["POST"], "operation_ids": ["submit_job"]},
+        {"path": "/jobs/{job_id}", "methods": ["GET"], "operation_ids": ["job_status"]},
+    ]
+    history = {
+        "count": 2,
+        "heads": ["b2c3"],
+        "bases": ["a1b2"],
+        "history": ["b2c3", "a1b2"],
+        "revisions": [_rev("a1b2", [], "create jobs table"), _rev("b2c3", ["a1b2"], "add job events", True)],
+        "problems": [],
+    }
+    summary = {"count": 2, "heads": ["b2c3"], "current": {"public": ["b2c3"]}, "up_to_date": True}
+    tests = {
+        "totals": {"tests": 2, "passed": 1, "failed": 1, "errors": 0, "skipped": 0, "duration_s": 0.5},
+        "tests": [
+            {"id": "tests.test_jobs::test_submit", "outcome": "passed", "duration_s": 0.2, "message": None},
+            {"id": "tests.test_jobs::test_worker", "outcome": "failed", "duration_s": 0.3, "message": "boom"},
+        ],
+    }
+    return {
+        "openapi": [Output("routes.json", "Routes", JSON, data=_dump(routes))],
+        "alembic": [
+            Output("history.json", "alembic revision graph", JSON, data=_dump(history)),
+            Output("summary.json", "alembic summary", JSON, data=_dump(summary)),
+        ],
+        "schema": [Output("tables.txt", "Tables", data=b"public.jobs\npublic.job_events\n")],
+        "tests": [Output("tests.json", "Tests", JSON, data=_dump(tests))],
+        "command": [
+            Output("smoke.stdout.txt", "Smoke (stdout)", data=b"ok\n", argv=("scripts/smoke",), exit_code=0),
+            Output("smoke.stderr.txt", "Smoke (stderr)", data=b"", argv=("scripts/smoke",), exit_code=0),
+        ],
+    }
+
+
+def make_bundle(out: Path, skip: tuple[str, ...] = ()) -> Path:
+    outputs = {c: items for c, items in _outputs().items() if c not in skip}
+    writer = BundleWriter(out, Redactor())
+    for collector, items in outputs.items():
+        for item in items:
+            writer.add(collector, item)
+    return writer.finish(
+        service="jobs-service",
+        phase="phase-16",
+        git_sha=SHA,
+        results=[CollectorResult(c, "ok", tuple(items)) for c, items in outputs.items()],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+@pytest.fixture()
+def bundle(tmp_path: Path) -> Path:
+    return make_bundle(tmp_path / "bundles")
+
+
+def _read(paths: list[Path]) -> dict[str, str]:
+    return {p.name: p.read_text() for p in paths}
+
+
+def test_every_document_is_written_and_prefilled(bundle: Path, tmp_path: Path) -> None:
+    docs = _read(render_docs(bundle, tmp_path / "docs"))
+    assert sorted(docs) == sorted(DOCS)
+    for text in docs.values():
+        assert "jobs-service" in text and "phase-16" in text
+        assert "> TODO(author):" in text
+    assert "POST" in docs["endpoints.md"] and "/jobs/{job_id}" in docs["endpoints.md"]
+    assert "submit_job" in docs["endpoints.md"]
+    guide = docs["migration-guide.md"]
+    assert "`a1b2` — create jobs table" in guide and "`b2c3` — add job events" in guide
+    assert "Database at: b2c3 (up to date)" in guide
+    assert "`scripts/smoke` exited 0" in guide
+    rollback = docs["rollback-plan.md"]
+    assert rollback.index("`b2c3`") < rollback.index("`a1b2`")
+    assert "→ a1b2" in rollback and "→ base" in rollback
+    assert SHA in rollback
+    assert "`public.jobs`" in docs["architecture.md"] and "`public.job_events`" in docs["architecture.md"]
+    notes = docs["release-notes.md"]
+    assert "2 tests: 1 passed, 1 failed" in notes
+    assert "`tests.test_jobs::test_worker`: failed" in notes
+    assert "`scripts/smoke`: exit 0" in notes
+
+
+def test_missing_evidence_gives_prompts(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "bundles", skip=("openapi", "alembic", "schema", "tests", "command"))
+    docs = _read(render_docs(bundle, tmp_path / "docs"))
+    assert "> TODO(author): no OpenAPI routes in the bundle" in docs["endpoints.md"]
+    assert "> TODO(author): no Alembic history in the bundle" in docs["migration-guide.md"]
+    assert "> TODO(author): no Alembic history in the bundle" in docs["rollback-plan.md"]
+    assert "> TODO(author): no schema listing in the bundle" in docs["architecture.md"]
+    assert "> TODO(author): no test results in the bundle" in docs["release-notes.md"]
+    assert "> TODO(author): no proof commands in the bundle" in docs["release-notes.md"]
+
+
+def test_an_archive_renders_like_its_folder(bundle: Path, tmp_path: Path) -> None:
+    archive = pack(bundle, tmp_path / "bundle.tar.gz")
+    assert _read(render_docs(archive, tmp_path / "a")) == _read(render_docs(bundle, tmp_path / "b"))
+
+
+def test_an_override_template_is_used(bundle: Path, tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "overview.md.j2").write_text("# Ours for {{ service }}\n")
+    docs = _read(render_docs(bundle, tmp_path / "docs", templates=own))
+    assert docs["overview.md"] == "# Ours for jobs-service\n"
+    assert "> TODO(author):" in docs["release-notes.md"]
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [("# ok\n{% if %}\n", 2), ("# ok\n\n{{ nowhere.deeper }}\n", 3)],
+)
+def test_a_broken_template_names_itself_and_the_line(
+    bundle: Path, tmp_path: Path, body: str, line: int
+) -> None:
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "endpoints.md.j2").write_text(body)
+    with pytest.raises(EvidenceError) as caught:
+        render_docs(bundle, tmp_path / "docs", templates=own)
+    assert "endpoints.md.j2" in caught.value.message
+    assert f"line {line}" in caught.value.message
+    assert not (tmp_path / "docs").exists()
+
+
+def test_output_inside_the_bundle_is_refused(bundle: Path) -> None:
+    with pytest.raises(EvidenceError, match="inside the bundle"):
+        render_docs(bundle, bundle / "docs")
+    assert not (bundle / "docs").exists()
+
+
+def test_a_missing_template_folder_is_an_error(bundle: Path, tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError, match="does not exist"):
+        render_docs(bundle, tmp_path / "docs", templates=tmp_path / "nope")
