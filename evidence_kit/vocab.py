@@ -43,18 +43,26 @@ Kinds
     file are ``text``. Python files are read as UTF-8 unless they declare another encoding (PEP 263).
     Limits: Python 3.12's f-strings that reuse their own quote inside a replacement field are read as the
     3.11 tokenizer reads them; files whose lines end in a lone ``\\r`` are one line.
+Hits
+    ``line`` and ``col`` are 1-based, ``col`` in characters of the decoded line; ``matched_text`` is the
+    span as written (``WEB_SOCKET``); ``term`` is the term as written in the list. Undecodable bytes show
+    as U+FFFD.
 
 Speed
 =====
-Each file is read once. A prefilter scans the whole file for every term: with ``google-re2`` installed, one
-regular expression that already knows the case and separator rules above (so ``assert`` is no candidate
-for ``sse``); without it, a literal search for the keys in the file lowercased with the separators
-removed, then a per-line check of the boundaries. Files without a candidate line cost nothing more; only
-candidate lines reach the exact matcher, and only Python files with an exact match are lexed (by a regular
-expression, not ``tokenize``) to learn the kind of each hit. Non-ASCII characters whose case folding
-yields ASCII letters (sharp s, long s, the Kelvin sign, ligatures) and, for non-ASCII terms, any non-ASCII
-byte make their line a candidate, so the prefilter never drops a match. Files are scanned by ``jobs``
-processes in chunks.
+Each file is read once (binary files, with a NUL byte in their first 8 KiB, are dropped there). A
+prefilter then finds the candidate lines: with ``google-re2`` installed, one RE2 regular expression built
+from every term that already encodes the case and separator rules above, so that ``assert`` is no
+candidate for ``sse`` and ``WEB_SOCKET`` is one for ``websocket``; without it, a literal search for the
+keys in the file lowercased with ``_ - .`` removed, then a per-line check of the same boundary pattern
+with ``re``. Non-ASCII characters whose case folding yields ASCII letters (sharp s, long s, the Kelvin
+sign, ligatures) and, for non-ASCII terms, any non-ASCII byte make their line a candidate, so the
+prefilter never drops a match. Files without a candidate line cost nothing more. Candidate lines go to
+the exact matcher (words' results are cached). Python files with a match are then lexed, but not with
+``tokenize``: strings spanning lines can only start at a triple quote or hold a backslash-newline, so only
+the lines holding one of those (found with ``bytes.find``) above the last hit are lexed to index them, and
+then each hit's own line. Files are scanned by ``jobs`` processes (``fork`` where available), in chunks
+dealt round-robin.
 
 Walking
 =======
@@ -74,11 +82,11 @@ import multiprocessing
 import os
 import re
 import tokenize
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 _re2: Any
 try:
@@ -93,6 +101,7 @@ MATCH_MODES: tuple[MatchMode, ...] = ("token", "prefix", "suffix", "substring")
 PYTHON_SUFFIXES = frozenset({".py", ".pyi", ".pyw"})
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "site-packages", "vendor", "__pycache__"})
 BINARY_SNIFF = 8192
+_WORD_CACHE_SIZE = 1 << 16
 _PYTHON_KINDS = frozenset({"identifier", "string", "docstring", "comment"})
 # NOTE: the only non-ASCII characters whose casefold() holds ASCII letters (Unicode 14/15); a test checks it.
 FOLDS_TO_ASCII = (
@@ -208,42 +217,45 @@ def normalize(text: str) -> str:
     return "".join("".join(subtokens(m.group())) for m in _TEXT_WORD.finditer(text))
 
 
-@dataclass(frozen=True, slots=True)
-class _Word:
-    """A word's key with, per key character, the word index it came from, and the sub-token boundaries."""
+class _Word(NamedTuple):
+    """A word's key, the key offsets where sub-tokens start and end, and where each key character came from.
+
+    `origin` maps a key offset to a word offset; for ASCII words it is None and offsets are found from the
+    sub-token `starts` (an ASCII sub-token folds to the same length).
+    """
 
     key: str
-    origin: tuple[int, ...]
-    bounds: frozenset[int]
+    bounds: list[int]
+    starts: list[int]
+    origin: tuple[int, ...] | None
+
+    def at(self, i: int) -> int:
+        if self.origin is not None:
+            return self.origin[i]
+        t = bisect.bisect_right(self.bounds, i) - 1
+        return self.starts[t] + i - self.bounds[t]
 
 
 def _analyze(word: str) -> _Word:
+    if word.isascii():
+        spans = [m.span() for m in _ASCII_SUBTOKEN.finditer(word)]
+        bounds = [0]
+        for a, b in spans:
+            bounds.append(bounds[-1] + b - a)
+        key = (
+            word if len(spans) == 1 and spans[0] == (0, len(word)) else "".join([word[a:b] for a, b in spans])
+        )
+        return _Word(key.lower(), bounds, [a for a, _ in spans], None)
     parts: list[str] = []
     origin: list[int] = []
-    bounds = {0}
-    size = 0
+    bounds = [0]
     for a, b in _subtoken_spans(word):
-        piece = word[a:b]
-        if piece.isascii():
-            folded = piece.lower()
-            origin.extend(range(a, b))
-        else:
-            folded = ""
-            for i in range(a, b):
-                f = word[i].casefold()
-                folded += f
-                origin.extend([i] * len(f))
-        parts.append(folded)
-        size += len(folded)
-        bounds.add(size)
-    return _Word("".join(parts), tuple(origin), frozenset(bounds))
-
-
-def _occurrences(key: str, needle: str) -> Iterator[int]:
-    i = key.find(needle)
-    while i >= 0:
-        yield i
-        i = key.find(needle, i + 1)
+        for i in range(a, b):
+            folded = word[i].casefold()
+            parts.append(folded)
+            origin.extend([i] * len(folded))
+        bounds.append(len(origin))
+    return _Word("".join(parts), bounds, [], tuple(origin))
 
 
 # ---------------------------------------------------------------- prefilter patterns
@@ -308,8 +320,15 @@ def _trie_regex(words: Iterable[str]) -> str:
 # ---------------------------------------------------------------- matcher
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
+class _Candidate(NamedTuple):
+    """A line the prefilter picked: 0-based number and byte offsets."""
+
+    lineno: int
+    start: int
+    end: int
+
+
+class _Found(NamedTuple):
     """A forbidden match in a line, before its kind is known."""
 
     start: int
@@ -336,6 +355,7 @@ class Matcher:
                 terms.append(term)
         self.forbidden: tuple[Term, ...] = tuple(terms)
         self.allowed: tuple[str, ...] = tuple(allowed)
+        self._word_cache: dict[str, tuple[_Found, ...]] = {}
         self._allowed_keys = tuple(dict.fromkeys(k for k in map(normalize, allowed) if k))
         variants: dict[str, list[tuple[Term, MatchMode]]] = {}
         for term in terms:
@@ -344,7 +364,8 @@ class Matcher:
                 variants.setdefault(form, []).append((term, term.match))
         self._variants = variants
         keys = sorted(variants, key=lambda k: (-len(k), k))
-        self._key_finder = re.compile("(?=(" + "|".join(map(re.escape, keys)) + "))") if keys else None
+        self._key_finder = re.compile("(?=(" + _trie_regex(keys) + "))") if keys else None
+        self._key_probe = re.compile(_trie_regex(keys)).search if keys else None
         self._contains = {k: tuple(o for o in keys if o in k) for k in keys}
         self._needs_nonascii = any(not k.isascii() for k in keys)
         self._specials = _special_bytes(keys)
@@ -370,6 +391,7 @@ class Matcher:
             options.encoding = _re2.Options.Encoding.LATIN1
             options.max_mem = 256 << 20
             self._prefilter = _re2.compile(("(?m)" + "|".join(pieces + extra)).encode("latin-1"), options)
+            self._search = _re2_searcher(self._prefilter)
         elif pieces or extra:
             ascii_keys = [k for k in keys if k.isascii()]
             alternatives = [_trie_regex(ascii_keys)] if ascii_keys else []
@@ -386,35 +408,33 @@ class Matcher:
 
     # ------------------------------------------------------------ prefilter
 
-    def candidate_lines(self, data: bytes) -> list[tuple[int, int, int]]:
-        """(0-based line number, start offset, end offset) of every line of `data` that may hold a match."""
+    def candidate_lines(self, data: bytes) -> list[_Candidate]:
+        """Every line of `data` that may hold a match (a superset of the lines that do)."""
         if self._prefilter is not None:
             return self._candidates_re2(data)
         if self._literal is not None:
             return self._candidates_re(data)
         return []
 
-    def _candidates_re2(self, data: bytes) -> list[tuple[int, int, int]]:
-        out: list[tuple[int, int, int]] = []
-        search = self._prefilter.search
+    def _candidates_re2(self, data: bytes) -> list[_Candidate]:
+        out: list[_Candidate] = []
+        search = self._search
         size = len(data)
         lineno = 0
         counted = 0
-        m = search(data)
-        while m is not None:
-            start = data.rfind(b"\n", 0, m.start()) + 1
-            end = data.find(b"\n", m.start())
-            if end < 0:
-                end = size
-            lineno += data.count(b"\n", counted, start)
-            counted = start
-            out.append((lineno, start, end))
-            if end >= size:
-                break
-            m = search(data, end + 1)
+        start = search(data, 0, size)
+        while start >= 0:
+            line_start = data.rfind(b"\n", 0, start) + 1
+            line_end = data.find(b"\n", start)
+            if line_end < 0:
+                line_end = size
+            lineno += data.count(b"\n", counted, line_start)
+            counted = line_start
+            out.append(_Candidate(lineno, line_start, line_end))
+            start = search(data, line_end + 1, size) if line_end < size else -1
         return out
 
-    def _candidates_re(self, data: bytes) -> list[tuple[int, int, int]]:
+    def _candidates_re(self, data: bytes) -> list[_Candidate]:
         assert self._literal is not None
         folded = data.translate(_LOWER_TABLE, b"_.-")
         lines: list[int] = []
@@ -434,11 +454,11 @@ class Matcher:
             return []
         parts = data.split(b"\n", lines[-1] + 1)
         offsets = [0, *itertools.accumulate(len(p) + 1 for p in parts)]
-        out: list[tuple[int, int, int]] = []
-        for n in lines:
-            if self._line_may_match(parts[n]):
-                out.append((n, offsets[n], offsets[n] + len(parts[n])))
-        return out
+        return [
+            _Candidate(n, offsets[n], offsets[n] + len(parts[n]))
+            for n in lines
+            if self._line_may_match(parts[n])
+        ]
 
     def _line_may_match(self, line: bytes) -> bool:
         if not line.isascii() and (self._needs_nonascii or any(s in line for s in self._specials)):
@@ -448,37 +468,52 @@ class Matcher:
 
     # ------------------------------------------------------------ exact matching
 
+    def _keys_in(self, flat: str) -> set[str]:
+        present: set[str] = set()
+        # NOTE: one plain search answers "none" for most words; only then look at every position.
+        if self._key_finder is not None and self._key_probe is not None and self._key_probe(flat):
+            for k in self._key_finder.findall(flat):
+                present.update(self._contains[k])
+        return present
+
     def find_in_line(self, line: str) -> list[_Found]:
         """Every forbidden match in one line, read as text words, with its exemptions."""
-        finder = self._key_finder
-        if finder is None:
-            return []
-        ascii_line = line.isascii()
-        folded = line.lower() if ascii_line else line.casefold()
-        flat = folded.replace("_", "").replace(".", "").replace("-", "")
-        present: set[str] = set()
-        for k in finder.findall(flat):
-            present.update(self._contains[k])
-        if not present:
-            return []
         found: list[_Found] = []
-        for m in _TEXT_WORD.finditer(line):
-            word = m.group()
-            wflat = word.lower() if ascii_line else word.casefold()
-            wflat = wflat.replace("_", "").replace(".", "").replace("-", "")
-            here = [k for k in present if k in wflat]
-            if here:
-                found.extend(self._match_word(word, m.start(), here))
-        found.sort(key=lambda f: (f.start, f.end, f.term.text))
+        cache = self._word_cache
+        pos = 0
+        for word in _TEXT_WORD.findall(line):
+            pos = line.find(word, pos)
+            cached = cache.get(word)
+            if cached is None:
+                cached = self._word_matches(word)
+            for f in cached:
+                found.append(
+                    _Found(f.start + pos, f.end + pos, f.term, f.code_ok, f.exempt_text, f.exempt_code)
+                )
+            pos += len(word)
+        if len(found) > 1:
+            found.sort(key=lambda f: (f.start, f.end, f.term.text))
         return found
 
-    def _match_word(self, word: str, offset: int, keys: list[str]) -> list[_Found]:
+    def _word_matches(self, word: str) -> tuple[_Found, ...]:
+        """The matches in one word, offsets relative to it (remembered for the next time it is seen)."""
+        flat = word.lower() if word.isascii() else word.casefold()
+        keys = self._keys_in(flat.replace("_", "").replace(".", "").replace("-", ""))
+        found = tuple(self._match_word(word, keys)) if keys else ()
+        if len(self._word_cache) >= _WORD_CACHE_SIZE:
+            self._word_cache.clear()
+        self._word_cache[word] = found
+        return found
+
+    def _match_word(self, word: str, keys: Iterable[str]) -> list[_Found]:
         info = _analyze(word)
-        key, origin, bounds = info.key, info.origin, info.bounds
+        key = info.key
+        bounds = set(info.bounds)
         spans: dict[tuple[int, int], list[Term]] = {}
         for k in keys:
             for term, mode in self._variants[k]:
-                for i in _occurrences(key, k):
+                i = key.find(k)
+                while i >= 0:
                     j = i + len(k)
                     if mode == "token":
                         ok = i in bounds and j in bounds
@@ -492,30 +527,57 @@ class Matcher:
                         terms = spans.setdefault((i, j), [])
                         if term not in terms:
                             terms.append(term)
+                    i = key.find(k, i + 1)
         if not spans:
             return []
         allowed: list[tuple[int, int, bool]] = []
-        for a in self._allowed_keys:
-            if a in key:
-                for i in _occurrences(key, a):
-                    j = i + len(a)
-                    if i in bounds and j in bounds:
-                        text = word[origin[i] : origin[j - 1] + 1]
-                        allowed.append((i, j, "." in text or "-" in text))
+        for phrase in self._allowed_keys:
+            i = key.find(phrase)
+            while i >= 0:
+                j = i + len(phrase)
+                if i in bounds and j in bounds:
+                    text = word[info.at(i) : info.at(j - 1) + 1]
+                    allowed.append((i, j, "." in text or "-" in text))
+                i = key.find(phrase, i + 1)
         out: list[_Found] = []
         for (i, j), terms in spans.items():
-            start, end = origin[i], origin[j - 1] + 1
+            start, end = info.at(i), info.at(j - 1) + 1
             text = word[start:end]
-            exempt_text = any(a <= i and j <= b for a, b, _ in allowed)
-            exempt_code = any(a <= i and j <= b for a, b, joined in allowed if not joined)
+            exempt_text = exempt_code = False
+            for a, b, joined in allowed:
+                if a <= i and j <= b:
+                    exempt_text = True
+                    exempt_code = exempt_code or not joined
             code_ok = "." not in text and "-" not in text
             if code_ok:
                 # NOTE: in code the NAME token ends at `.`/`-`; a token starting with a digit is a number.
                 head = max(word.rfind(".", 0, start), word.rfind("-", 0, start)) + 1
                 code_ok = not word[head].isdigit()
             for term in terms:
-                out.append(_Found(offset + start, offset + end, term, code_ok, exempt_text, exempt_code))
+                out.append(_Found(start, end, term, code_ok, exempt_text, exempt_code))
         return out
+
+
+def _re2_searcher(compiled: Any) -> Callable[[bytes, int, int], int]:
+    """A function giving the start of the first match in `data[pos:end]`, or -1."""
+    low = getattr(compiled, "_regexp", None)
+    anchor = getattr(getattr(getattr(_re2, "_re2", None), "RE2", None), "Anchor", None)
+    if low is not None and hasattr(low, "Match") and anchor is not None:
+        # NOTE: the binding's own search() costs a generator and a match object per call; its compiled
+        # object answers the same question directly. Used only when present, else the public API.
+        unanchored = anchor.UNANCHORED
+        match = low.Match
+
+        def search(data: bytes, pos: int, end: int) -> int:
+            return int(match(unanchored, data, pos, end)[0][0])
+
+        return search
+
+    def public_search(data: bytes, pos: int, end: int) -> int:
+        m = compiled.search(data, pos, end)
+        return -1 if m is None else int(m.start())
+
+    return public_search
 
 
 def _rebuild_matcher(forbidden: tuple[Term, ...], allowed: tuple[str, ...], engine: str) -> Matcher:
@@ -524,162 +586,285 @@ def _rebuild_matcher(forbidden: tuple[Term, ...], allowed: tuple[str, ...], engi
 
 # ---------------------------------------------------------------- Python lexing
 
-_PY_TOKEN = re.compile(
+# A comment or a string in single quotes, lexed from its first character (the tokenizer's rules: an
+# unterminated string ends at the end of its line, a backslash-newline continues it).
+_SHORT_TOKEN = re.compile(
     rb"""#[^\r\n]*+"""
-    rb"""|'''(?:[^'\\]++|\\(?:\r\n|[\s\S])|'(?!''))*+(?:'''|\Z)"""
-    rb'''|"""(?:[^"\\]++|\\(?:\r\n|[\s\S])|"(?!""))*+(?:"""|\Z)'''
     rb"""|'(?:[^'\\\r\n]++|\\(?:\r\n|[\s\S]))*+'?"""
     rb"""|"(?:[^"\\\r\n]++|\\(?:\r\n|[\s\S]))*+"?"""
 )
-_TRIVIA = re.compile(rb"(?:[ \t\f\r\n]++|\\\r?\n)*+")
-_BRACKET_COLON_NEWLINE = re.compile(rb"[()\[\]{}:\n]")
+_EVENTS = (b"'''", b'"""', b"\\\n", b"\\\r\n")
+_BLANK = re.compile(rb"[ \t\f\r]*+")
+_QUOTE_OR_HASH = re.compile(rb"['\"#]")
+_STRING_OPEN = re.compile(rb"([A-Za-z]{0,2})['\"]")
+_BRACKET_OR_COLON = re.compile(rb"[()\[\]{}:]")
 _HEADER = re.compile(rb"[ \t\f]*+(?:async[ \t\f]++)?(?:def|class)(?!\w)")
 _PREFIX_RUN = re.compile(rb"\w{1,3}\Z")
 _STRING_PREFIXES = frozenset({b"", b"r", b"u", b"b", b"f", b"br", b"rb", b"fr", b"rf"})
-_WHITESPACE = b" \t\f\r\n"
 _OPEN_PAREN, _CLOSE_PAREN, _COLON, _SEMICOLON, _HASH, _BACKSLASH = 0x28, 0x29, 0x3A, 0x3B, 0x23, 0x5C
+_NEWLINE, _CR = 0x0A, 0x0D
+
+
+def _token_end(data: bytes, start: int) -> int:
+    """End offset of the string or comment token that starts at `start` (a quote or `#` in code)."""
+    quote = data[start : start + 3]
+    if quote != b"'''" and quote != b'"""':
+        m = _SHORT_TOKEN.match(data, start)
+        return start + 1 if m is None else max(m.end(), start + 1)
+    # NOTE: a triple-quoted string ends at the first unescaped triple quote; find() is far quicker than
+    # the regex over long docstrings.
+    pos = start + 3
+    while True:
+        end = data.find(quote, pos)
+        if end < 0:
+            return len(data)
+        k = end
+        while k > pos and data[k - 1] == _BACKSLASH:
+            k -= 1
+        if (end - k) % 2 == 0:
+            return end + 3
+        pos = end + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """A string or comment token: byte offsets and which of the two it is."""
+
+    start: int
+    end: int
+    comment: bool
 
 
 class _PythonSource:
-    """The string and comment tokens of a Python file, lexed lazily, and which strings are docstrings."""
+    """Lexical context of a Python file: what is code, string or comment, and which strings are docstrings.
+
+    Strings that span lines are indexed once, from the top of the file down to the last line asked about;
+    each line asked about is then lexed on its own, from code or from the end of the string it starts in.
+    """
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        self.comment: list[bool] = []
-        self._tokens = _PY_TOKEN.finditer(data)
-        self._done = False
+        self._multi_starts: list[int] = []
+        self._multi_ends: list[int] = []
+        self._multi_pos = 0
+        self._indexed = 0
+        # NOTE: per event kind, its next offset and how far the search for it went; searching only as far
+        # as the lines asked about spares a pass over the rest of the file.
+        self._upcoming = [-1] * len(_EVENTS)
+        self._searched = [-1] * len(_EVENTS)
+        self._lines: dict[int, list[_Token]] = {}
         self._docstrings: dict[int, bool] = {}
 
-    def _lex_to(self, offset: int) -> None:
-        while not self._done and (not self.starts or self.starts[-1] <= offset):
-            m = next(self._tokens, None)
+    def _next_event(self, pos: int, limit: int) -> int:
+        """Offset of the next triple quote or backslash-newline in `data[pos:limit]`, or -1."""
+        data = self.data
+        best = -1
+        for k, event in enumerate(_EVENTS):
+            at = self._upcoming[k]
+            if at < pos and self._searched[k] < limit:
+                at = data.find(event, max(pos, self._searched[k] - len(event)), limit + len(event))
+                self._upcoming[k] = at
+                self._searched[k] = limit if at < 0 else at
+            if pos <= at <= limit and (best < 0 or at < best):
+                best = at
+        return best
+
+    def _index_to(self, offset: int) -> None:
+        """Index the strings that span lines and start before `offset`.
+
+        Every line starts in code unless a string spanning lines covers its start, and such a string opens
+        with a triple quote or holds a backslash-newline; so only lines holding one of those are lexed, from
+        their start (or from where the previous such string ended).
+        """
+        if offset < self._indexed:
+            return
+        data = self.data
+        pos = self._multi_pos  # NOTE: always a position in code, where lexing may resume
+        while True:
+            event = self._next_event(pos, offset)
+            if event < 0:
+                break
+            scan = max(pos, data.rfind(b"\n", 0, event) + 1)
+            pos = event + 1
+            while True:
+                m = _QUOTE_OR_HASH.search(data, scan, event + 1)
+                if m is None:
+                    break  # NOTE: the event is in code: a line continuation
+                end = _token_end(data, m.start())
+                if end > event:
+                    if data.find(b"\n", m.start(), end) >= 0:
+                        self._multi_starts.append(m.start())
+                        self._multi_ends.append(end)
+                    pos = max(pos, end)
+                    break
+                scan = end
+        self._multi_pos = pos
+        self._indexed = offset + 1
+
+    def line_tokens(self, line_start: int) -> list[_Token]:
+        """The tokens that overlap the line starting at `line_start`, in order."""
+        cached = self._lines.get(line_start)
+        if cached is not None:
+            return cached
+        data = self.data
+        line_end = data.find(b"\n", line_start)
+        if line_end < 0:
+            line_end = len(data)
+        self._index_to(line_start)
+        tokens: list[_Token] = []
+        pos = line_start
+        i = bisect.bisect_left(self._multi_starts, line_start) - 1
+        if i >= 0 and self._multi_ends[i] > line_start:
+            tokens.append(_Token(self._multi_starts[i], self._multi_ends[i], False))
+            pos = self._multi_ends[i]
+        while pos < line_end:
+            m = _QUOTE_OR_HASH.search(data, pos, line_end)
             if m is None:
-                self._done = True
-                return
-            self.starts.append(m.start())
-            self.ends.append(m.end())
-            self.comment.append(self.data[m.start()] == _HASH)
+                break
+            end = _token_end(data, m.start())
+            tokens.append(_Token(m.start(), end, data[m.start()] == _HASH))
+            pos = end
+        self._lines[line_start] = tokens
+        return tokens
 
-    def token_at(self, offset: int) -> int:
-        """Index of the string or comment token covering `offset`, or -1 in code."""
-        self._lex_to(offset)
-        i = bisect.bisect_right(self.starts, offset) - 1
-        return i if i >= 0 and offset < self.ends[i] else -1
+    def token_at(self, offset: int) -> _Token | None:
+        """The string or comment token covering `offset`; None in code."""
+        for token in self.line_tokens(self.data.rfind(b"\n", 0, offset) + 1):
+            if token.start <= offset < token.end:
+                return token
+        return None
 
-    def prefix(self, i: int) -> tuple[int, bytes]:
-        """Offset where string token `i` starts, its prefix letters included, and the lowercased prefix."""
-        start = self.starts[i]
+    def prefix(self, token: _Token) -> tuple[int, bytes]:
+        """Offset where a string token starts, prefix letters included, and the lowercased prefix."""
+        start = token.start
         m = _PREFIX_RUN.search(self.data, max(0, start - 3), start)
-        if m is not None and m.group().lower() in _STRING_PREFIXES and (m.end() - m.start() < 3):
+        if m is not None and m.end() - m.start() < 3 and m.group().lower() in _STRING_PREFIXES:
             return m.start(), m.group().lower()
         return start, b""
 
-    def _previous(self, pos: int) -> tuple[str, int, bool]:
-        """What precedes `pos` past blanks and comments: ("bof"|"char"|"string", where, newline crossed)."""
+    def _escaped_newline(self, newline: int) -> bool:
+        """True when the newline at offset `newline` follows a backslash in code (a line continuation)."""
+        pos = newline - 1 if newline > 0 and self.data[newline - 1] == _CR else newline
+        return pos > 0 and self.data[pos - 1] == _BACKSLASH and self.token_at(pos - 1) is None
+
+    def previous(self, pos: int) -> tuple[str, int, _Token | None, bool]:
+        """What precedes `pos` past blanks and comments ("bof", "char" or "string"), its offset, its token,
+        and whether a newline ending a logical line lies between."""
         data = self.data
-        self._lex_to(pos)
-        ti = bisect.bisect_left(self.starts, pos) - 1
         crossed = False
         while True:
-            lo = self.ends[ti] if ti >= 0 else 0
+            line_start = data.rfind(b"\n", 0, pos) + 1
+            tokens = [t for t in self.line_tokens(line_start) if t.end <= pos]
             end = pos
             while True:
-                kept = lo + len(data[lo:end].rstrip(_WHITESPACE))
-                trail = data[kept:end]
-                if kept > lo and data[kept - 1] == _BACKSLASH and trail[:1] in (b"\n", b"\r"):
-                    # NOTE: a backslash before a newline continues the logical line.
-                    crossed = crossed or trail.count(b"\n") > 1
-                    end = kept - 1
-                    continue
-                crossed = crossed or b"\n" in trail
-                break
-            if kept > lo:
-                if ti < 0 and kept <= len(_BOM) and data.startswith(_BOM):
-                    return "bof", -1, crossed
-                return "char", kept - 1, crossed
-            if ti < 0:
-                return "bof", -1, crossed
-            if not self.comment[ti]:
-                return "string", ti, crossed
-            pos = self.starts[ti]
-            ti -= 1
+                lo = max(tokens[-1].end, line_start) if tokens else line_start
+                kept = len(data[lo:end].rstrip(b" \t\f\r"))
+                if kept and not (lo == 0 and data[:kept] == _BOM):
+                    return "char", lo + kept - 1, None, crossed
+                if not tokens:
+                    break
+                token = tokens.pop()
+                if not token.comment:
+                    return "string", token.start, token, crossed
+                end = token.start
+            if line_start == 0:
+                return "bof", -1, None, crossed
+            pos = line_start - 1
+            if self._escaped_newline(pos):
+                pos = data.rfind(b"\\", 0, pos)
+            else:
+                crossed = True
 
-    def _next(self, pos: int) -> tuple[str, int, bool]:
-        """What follows `pos` past blanks and comments: ("eof"|"char"|"string", where, newline crossed)."""
-        data = self.data
+    def following(self, pos: int) -> tuple[str, int, _Token | None, bool]:
+        """What follows `pos` (in code) past blanks and comments, as :meth:`previous` tells what precedes."""
+        data, size = self.data, len(self.data)
         crossed = False
         while True:
-            m = _TRIVIA.match(data, pos)
-            assert m is not None
-            blank = m.group()
-            if b"\n" in blank:
-                crossed = crossed or b"\n" in blank.replace(b"\\\r\n", b"").replace(b"\\\n", b"")
-            pos = m.end()
-            if pos >= len(data):
-                return "eof", -1, crossed
-            self._lex_to(pos + 3)
-            ti = bisect.bisect_left(self.starts, pos)
-            if ti < len(self.starts) and self.prefix(ti)[0] == pos:
-                if self.comment[ti]:
-                    pos = self.ends[ti]
-                    continue
-                return "string", ti, crossed
-            return "char", pos, crossed
+            blank = _BLANK.match(data, pos)
+            assert blank is not None
+            pos = blank.end()
+            if pos >= size:
+                return "eof", -1, None, crossed
+            ch = data[pos]
+            if ch == _NEWLINE:
+                crossed = True
+                pos += 1
+            elif ch == _BACKSLASH and data[pos + 1 : pos + 2] in (b"\n", b"\r"):
+                pos = data.find(b"\n", pos) + 1 or size
+            elif ch == _HASH:
+                pos = data.find(b"\n", pos)
+                if pos < 0:
+                    return "eof", -1, None, crossed
+            else:
+                m = _STRING_OPEN.match(data, pos)
+                if m is not None and m.group(1).lower() in _STRING_PREFIXES:
+                    token = self.token_at(m.end() - 1)
+                    if token is not None and token.start == m.end() - 1:
+                        return "string", token.start, token, crossed
+                return "char", pos, None, crossed
 
     def _header_colon(self, colon: int) -> bool:
         """True when the `:` at offset `colon` ends a `def` or `class` header."""
         data = self.data
         depth = 0
         pos = colon
-        self._lex_to(pos)
-        ti = bisect.bisect_left(self.starts, pos) - 1
         while True:
-            lo = self.ends[ti] if ti >= 0 else 0
-            for m in reversed(list(_BRACKET_COLON_NEWLINE.finditer(data, lo, pos))):
-                ch = data[m.start()]
-                if ch in b")]}":
-                    depth += 1
-                elif ch in b"([{":
-                    depth -= 1
-                    if depth < 0:
-                        return False
-                elif depth > 0:
-                    continue
-                elif ch == _COLON:
-                    return False
-                elif not data[max(0, m.start() - 2) : m.start()].rstrip(b"\r").endswith(b"\\"):
-                    return _HEADER.match(data, m.end()) is not None
-            if ti < 0:
+            line_start = data.rfind(b"\n", 0, pos) + 1
+            tokens = self.line_tokens(line_start)
+            spans: list[tuple[int, int]] = []
+            cur = line_start
+            for t in tokens:
+                if t.start >= pos:
+                    break
+                if t.start > cur:
+                    spans.append((cur, t.start))
+                cur = max(cur, t.end)
+            if cur < pos:
+                spans.append((cur, pos))
+            for lo, hi in reversed(spans):
+                for m in reversed(list(_BRACKET_OR_COLON.finditer(data, lo, hi))):
+                    ch = data[m.start()]
+                    if ch in b")]}":
+                        depth += 1
+                    elif ch in b"([{":
+                        depth -= 1
+                        if depth < 0:
+                            return False
+                    elif depth == 0:
+                        return False  # NOTE: an earlier `:` of the same logical line ends the header
+            if tokens and tokens[0].start < line_start:
+                pos = tokens[0].start
+                continue
+            if line_start == 0:
                 return _HEADER.match(data, len(_BOM) if data.startswith(_BOM) else 0) is not None
-            pos = self.starts[ti]
-            ti -= 1
+            if depth == 0 and not self._escaped_newline(line_start - 1):
+                return _HEADER.match(data, line_start) is not None
+            pos = line_start - 1
 
-    def is_docstring(self, i: int) -> bool:
-        """True when string token `i` is (part of) the docstring of a module, class or function."""
-        cached = self._docstrings.get(i)
+    def is_docstring(self, token: _Token) -> bool:
+        """True when a string token is (part of) the docstring of a module, class or function."""
+        cached = self._docstrings.get(token.start)
         if cached is not None:
             return cached
-        run = [i]
+        run = [token]
         crossings: list[bool] = []
         while True:
-            what, where, crossed = self._previous(self.prefix(run[0])[0])
-            if what != "string":
+            what, where, before, crossed = self.previous(self.prefix(run[0])[0])
+            if before is None:
                 break
-            run.insert(0, where)
+            run.insert(0, before)
             crossings.insert(0, crossed)
         opened = 0
         while what == "char" and self.data[where] == _OPEN_PAREN:
             opened += 1
-            what, where, _ = self._previous(where)
+            what, where, _, _ = self.previous(where)
         if opened == 0 and any(crossings):
             # NOTE: outside brackets a newline between two strings ends the first one's statement.
             cut = crossings.index(True) + 1
             for t in run[cut:]:
-                self._docstrings[t] = False
+                self._docstrings[t.start] = False
             run = run[:cut]
-            if i not in run:
+            if token not in run:
                 return False
         if what == "bof":
             result = True
@@ -690,22 +875,22 @@ class _PythonSource:
         if result:
             result = self._statement_ends(run, opened)
         for t in run:
-            self._docstrings[t] = result
+            self._docstrings[t.start] = result
         return result
 
-    def _statement_ends(self, run: list[int], opened: int) -> bool:
-        """True when the strings of `run`, extended forward, form a whole statement of plain str literals."""
-        what, where, crossed = self._next(self.ends[run[-1]])
-        while what == "string" and (opened > 0 or not crossed):
-            run.append(where)
-            what, where, crossed = self._next(self.ends[where])
+    def _statement_ends(self, run: list[_Token], opened: int) -> bool:
+        """True when the strings of `run`, extended forward, are a whole statement of plain str literals."""
+        what, where, after, crossed = self.following(run[-1].end)
+        while after is not None and (opened > 0 or not crossed):
+            run.append(after)
+            what, where, after, crossed = self.following(after.end)
         if any(b"f" in p or b"b" in p for p in (self.prefix(t)[1] for t in run)):
             return False
         while opened > 0:
             if what != "char" or self.data[where] != _CLOSE_PAREN:
                 return False
             opened -= 1
-            what, where, crossed = self._next(where + 1)
+            what, where, _, crossed = self.following(where + 1)
         return what == "eof" or crossed or (what == "char" and self.data[where] == _SEMICOLON)
 
 
@@ -736,21 +921,25 @@ def _printable(text: str) -> str:
     return text
 
 
-def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: frozenset[str]) -> list[Hit]:
-    """Hits in the bytes of one file; `mode` is "python" or the kind of every word."""
+_Row = tuple[str, int, int, str, str, str, str]
+
+
+def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: frozenset[str]) -> list[_Row]:
+    """Hits in the bytes of one file, as the fields of a :class:`Hit`; `mode` is "python" or a kind."""
     candidates = matcher.candidate_lines(data)
     if not candidates:
         return []
     encoding = _python_encoding(data) if mode == "python" else "utf-8"
     source: _PythonSource | None = None
-    hits: list[Hit] = []
-    for lineno, start, end in candidates:
-        raw = data[start:end]
+    hits: list[_Row] = []
+    for cand in candidates:
+        start = cand.start
+        raw = data[start : cand.end]
         if start == 0 and raw.startswith(_BOM):
             raw, start = raw[len(_BOM) :], len(_BOM)
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
         line = raw.decode(encoding, "surrogateescape")
-        if line.endswith("\r"):
-            line = line[:-1]
         found = matcher.find_in_line(line)
         if not found:
             continue
@@ -760,15 +949,15 @@ def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: froze
             if mode != "python":
                 kind = mode
             else:
-                offset = start + (
-                    f.start if raw.isascii() else len(line[: f.start].encode(encoding, "surrogateescape"))
-                )
                 if source is None:
                     source = _PythonSource(data)
-                token = source.token_at(offset)
-                if token < 0:
+                offset = (
+                    f.start if raw.isascii() else len(line[: f.start].encode(encoding, "surrogateescape"))
+                )
+                token = source.token_at(start + offset)
+                if token is None:
                     kind = "identifier"
-                elif source.comment[token]:
+                elif token.comment:
                     kind = "comment"
                 elif "docstring" in kinds or "string" in kinds:
                     kind = "docstring" if source.is_docstring(token) else "string"
@@ -783,17 +972,8 @@ def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: froze
                 continue
             if shown is None:
                 shown = _printable(line)
-            hits.append(
-                Hit(
-                    path,
-                    lineno + 1,
-                    f.start + 1,
-                    f.term.text,
-                    _printable(line[f.start : f.end]),
-                    cast(Kind, kind),
-                    shown,
-                )
-            )
+            matched = _printable(line[f.start : f.end])
+            hits.append((path, cand.lineno + 1, f.start + 1, f.term.text, matched, kind, shown))
     return hits
 
 
@@ -816,7 +996,8 @@ def scan_text(
     """Hits in `text`, every word of kind `kind`, or lexed as Python source when `kind` is "python"."""
     if kind != "python" and kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    return _scan_data(text.encode("utf-8", "surrogateescape"), matcher, path, kind, _kinds(kinds))
+    rows = _scan_data(text.encode("utf-8", "surrogateescape"), matcher, path, kind, _kinds(kinds))
+    return [Hit(*row) for row in rows]  # type: ignore[arg-type]
 
 
 def is_binary(data: bytes) -> bool:
@@ -828,16 +1009,33 @@ def scan_file(
     path: str | os.PathLike[str], matcher: Matcher, kinds: Iterable[str] | None = None
 ) -> list[Hit]:
     """Hits in one file: Python files by token kind, others as text; binary files give none."""
-    chosen = _kinds(kinds)
-    name = os.fspath(path)
+    return [Hit(*row) for row in _scan_path(os.fspath(path), matcher, _kinds(kinds))]  # type: ignore[arg-type]
+
+
+def _scan_path(name: str, matcher: Matcher, kinds: frozenset[str]) -> list[_Row]:
     python = os.path.splitext(name)[1].lower() in PYTHON_SUFFIXES
-    if not (chosen & _PYTHON_KINDS if python else "text" in chosen):
+    if not (kinds & _PYTHON_KINDS if python else "text" in kinds):
         return []
-    with open(name, "rb") as fh:
-        data = fh.read()
+    data = _read(name)
     if is_binary(data):
         return []
-    return _scan_data(data, matcher, name, "python" if python else "text", chosen)
+    return _scan_data(data, matcher, name, "python" if python else "text", kinds)
+
+
+def _read(name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1) if size else b""
+        if len(data) > size or not size:
+            # NOTE: the file grew, or reports no size (procfs-like): read it to the end.
+            chunks = [data]
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        return data
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------- parallel scanning
@@ -852,16 +1050,16 @@ def _init_worker(matcher: Matcher, kinds: frozenset[str]) -> None:
     _worker_state = (matcher, kinds)
 
 
-def _scan_chunk(paths: list[str]) -> list[Hit]:
+def _scan_chunk(paths: list[str]) -> list[_Row]:
     assert _worker_state is not None
     matcher, kinds = _worker_state
-    hits: list[Hit] = []
+    rows: list[_Row] = []
     for p in paths:
         try:
-            hits.extend(scan_file(p, matcher, kinds))
+            rows.extend(_scan_path(p, matcher, kinds))
         except OSError:
             continue  # NOTE: a file that vanished or cannot be read has nothing to report
-    return hits
+    return rows
 
 
 def scan_paths(
@@ -875,21 +1073,21 @@ def scan_paths(
     names = [os.fspath(p) for p in paths]
     jobs = max(1, os.cpu_count() or 1) if jobs is None else max(1, jobs)
     jobs = min(jobs, max(1, len(names) // _MIN_FILES_PER_JOB))
+    rows: list[_Row] = []
     if jobs == 1:
         _init_worker(matcher, chosen)
-        hits = _scan_chunk(names)
+        rows = _scan_chunk(names)
     else:
         count = jobs * _CHUNKS_PER_JOB
         # NOTE: dealing files round-robin spreads big folders over all chunks, which keeps workers even.
         chunks = [names[k::count] for k in range(count)]
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        hits = []
         with ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(matcher, chosen)) as pool:
             for part in pool.map(_scan_chunk, chunks):
-                hits.extend(part)
-    hits.sort(key=lambda h: (h.path, h.line, h.col, h.term))
-    return hits
+                rows.extend(part)
+    rows.sort(key=lambda r: r[:4])
+    return [Hit(*row) for row in rows]  # type: ignore[arg-type]
 
 
 def scan_tree(
@@ -901,7 +1099,7 @@ def scan_tree(
     jobs: int | None = None,
 ) -> list[Hit]:
     """Hits in the files :func:`walk` finds under `root`."""
-    return scan_paths(walk(root, include_globs, exclude_globs), matcher, kinds, jobs)
+    return scan_paths(walk_names(root, include_globs, exclude_globs), matcher, kinds, jobs)
 
 
 # ---------------------------------------------------------------- walking
@@ -1009,16 +1207,28 @@ def walk(
     gitignore: bool = True,
 ) -> list[Path]:
     """Files under `root` in scope: included by a glob (all when none), excluded by none, not ignored."""
-    base = Path(root)
+    return [Path(p) for p in walk_names(root, include_globs, exclude_globs, gitignore=gitignore)]
+
+
+def walk_names(
+    root: str | os.PathLike[str],
+    include_globs: Sequence[str] = (),
+    exclude_globs: Sequence[str] = (),
+    *,
+    gitignore: bool = True,
+) -> list[str]:
+    """As :func:`walk`, as strings (cheaper for large trees), sorted by path relative to `root`."""
+    base = os.fspath(root)
     includes = [glob_regex(g) for g in include_globs]
     excludes = [glob_regex(g) for g in exclude_globs]
-    ignore = GitIgnore.load(base / ".gitignore") if gitignore else GitIgnore(())
-    found: list[Path] = []
-    pending: list[tuple[str, str]] = [("", os.fspath(base))]
+    ignore = GitIgnore.load(os.path.join(base, ".gitignore")) if gitignore else GitIgnore(())
+    found: list[tuple[str, str]] = []
+    pending: list[tuple[str, str]] = [("", base)]
     while pending:
         rel_dir, abs_dir = pending.pop()
         try:
-            entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
+            with os.scandir(abs_dir) as it:
+                entries = list(it)
         except OSError:
             continue
         for entry in entries:
@@ -1026,18 +1236,18 @@ def walk(
             if entry.is_symlink():
                 continue
             if entry.is_dir():
-                if entry.name in SKIP_DIRS or ignore.ignored(rel, True):
+                if entry.name in SKIP_DIRS or (ignore.rules and ignore.ignored(rel, True)):
                     continue
                 if any(x.fullmatch(rel) or x.fullmatch(rel + "/") for x in excludes):
                     continue
                 pending.append((rel + "/", entry.path))
             elif entry.is_file():
-                if ignore.ignored(rel, False):
+                if ignore.rules and ignore.ignored(rel, False):
                     continue
                 if includes and not any(x.fullmatch(rel) for x in includes):
                     continue
                 if any(x.fullmatch(rel) for x in excludes):
                     continue
-                found.append(Path(entry.path))
+                found.append((rel, entry.path))
     found.sort()
-    return found
+    return [path for _, path in found]
