@@ -36,6 +36,10 @@ def pack(bundle: Path, dest: Path, mtime: int = 0) -> Path:
     """Write `bundle` as a tar.gz with sorted entries, fixed owner, mode and mtime; atomic."""
     if not (bundle / "manifest.json").is_file():
         raise EvidenceError(f"{bundle} is not a bundle (no manifest.json)", hint="pass a bundle folder")
+    if dest.resolve().is_relative_to(bundle.resolve()):
+        raise EvidenceError(
+            f"{dest} is inside the bundle it would pack", hint="write the archive beside the bundle folder"
+        )
     mtime = source_date_epoch(mtime)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)

@@ -6,7 +6,6 @@ import fnmatch
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -218,9 +217,3 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
         mine = tuple(replace(f, fingerprint=fingerprint(f)) for f in engine if f.check == check_id)
         outcomes.append(Outcome(check_id, text, "error", "failed" if mine else "passed", mine))
     return Report(tuple(outcomes), policy.packs)
-
-
-def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of a text file, decoding leniently."""
-    with path.open("r", encoding="utf-8", errors="replace") as f:
-        yield from enumerate(f, 1)

@@ -275,3 +275,10 @@ def test_archive_with_conflicting_entries_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EvidenceError) as err, opened(path):
         pass
     assert any("appears twice" in d for d in err.value.details)
+
+
+def test_pack_refuses_to_write_inside_the_bundle(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    with pytest.raises(EvidenceError, match="inside the bundle"):
+        pack(bundle, bundle / "self.tar.gz")
+    assert verify(bundle).ok
