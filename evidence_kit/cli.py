@@ -50,21 +50,13 @@ def _fail(exc: EvidenceError, code: int) -> NoReturn:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write a report file whole (temp file, then rename), or exit 2 naming the path."""
-    import os
-    import tempfile
+    """Write a report file whole, or exit 2 naming the path."""
+    from evidence_kit.atomic import write_pages
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _fail(
-            EvidenceError(f"cannot write {path}: {exc.strerror or exc}", hint="choose a writable path"),
-            EXIT_USAGE,
-        )
+        write_pages(path.parent, {path.name: text}, path.name)
+    except EvidenceError as exc:
+        _fail(exc, EXIT_USAGE)
 
 
 def _version(value: bool) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 import jinja2
 
 from evidence_kit.archive import opened
+from evidence_kit.atomic import write_pages
 from evidence_kit.errors import EvidenceError
 from evidence_kit.resources import shipped
 
@@ -233,25 +232,7 @@ def _render(env: jinja2.Environment, name: str, ctx: Mapping[str, Any]) -> str:
 
 
 def _write(out: Path, pages: Mapping[str, str]) -> list[Path]:
-    temps: list[tuple[str, Path]] = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, text in pages.items():
-            temp = out / f".{name}.{secrets.token_hex(6)}.partial"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            temps.append((name, temp))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-        for name, temp in temps:
-            os.replace(temp, out / name)
-    except OSError as exc:
-        raise EvidenceError(
-            f"cannot write the documents into {out}: {exc}", hint="pass an `--out` folder you may write to"
-        ) from exc
-    finally:
-        for _, temp in temps:
-            temp.unlink(missing_ok=True)
-    return [out / name for name in pages]
+    return list(write_pages(out, pages, "the documents"))
 
 
 def render_docs(bundle: Path, out: Path, templates: Path | None = None) -> list[Path]:

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import shlex
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +20,7 @@ from markupsafe import Markup
 from evidence_kit import __version__
 from evidence_kit import bundle as b
 from evidence_kit.archive import opened
+from evidence_kit.atomic import write_pages
 from evidence_kit.errors import EvidenceError
 from evidence_kit.resources import shipped
 from evidence_kit.verify import Verdict, verify_dir
@@ -1150,26 +1150,7 @@ def _css(env: jinja2.Environment) -> Markup:
 
 
 def _write(out: Path, pages: Mapping[str, str]) -> tuple[Path, ...]:
-    temps: list[tuple[str, Path]] = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, text in pages.items():
-            temp = out / f".{name}.{secrets.token_hex(6)}.partial"
-            # NOTE: os.open, unlike mkstemp, leaves the mode to the umask: a report is for others to read.
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            temps.append((name, temp))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-        for name, tmp in temps:
-            os.replace(tmp, out / name)
-    except OSError as exc:
-        raise EvidenceError(
-            f"cannot write the report into {out}: {exc}", hint="pass an `--out` folder you may write to"
-        ) from exc
-    finally:
-        for _, tmp in temps:
-            tmp.unlink(missing_ok=True)
-    return tuple(out / name for name in pages)
+    return write_pages(out, pages, "the report")
 
 
 # ---------------------------------------------------------------------------------------------------------
