@@ -593,7 +593,7 @@ _SHORT_TOKEN = re.compile(
     rb"""|'(?:[^'\\\r\n]++|\\(?:\r\n|[\s\S]))*+'?"""
     rb"""|"(?:[^"\\\r\n]++|\\(?:\r\n|[\s\S]))*+"?"""
 )
-_EVENTS = (b"'''", b'"""', b"\\\n", b"\\\r\n")
+_EVENTS: tuple[bytes, ...] = (b"'''", b'"""', b"\\\n")
 _BLANK = re.compile(rb"[ \t\f\r]*+")
 _QUOTE_OR_HASH = re.compile(rb"['\"#]")
 _STRING_OPEN = re.compile(rb"([A-Za-z]{0,2})['\"]")
@@ -648,24 +648,31 @@ class _PythonSource:
         self._multi_ends: list[int] = []
         self._multi_pos = 0
         self._indexed = 0
-        # NOTE: per event kind, its next offset and how far the search for it went; searching only as far
-        # as the lines asked about spares a pass over the rest of the file.
-        self._upcoming = [-1] * len(_EVENTS)
-        self._searched = [-1] * len(_EVENTS)
+        # NOTE: per event, the next offset found and where the search for it may resume; searching only as
+        # far as the lines asked about spares a pass over the rest of the file.
+        self._events = _EVENTS if b"\r" not in data else (*_EVENTS, b"\\\r\n")
+        self._upcoming = [-1] * len(self._events)
+        self._searched = [0] * len(self._events)
         self._lines: dict[int, list[_Token]] = {}
         self._docstrings: dict[int, bool] = {}
 
     def _next_event(self, pos: int, limit: int) -> int:
-        """Offset of the next triple quote or backslash-newline in `data[pos:limit]`, or -1."""
+        """Offset of the next triple quote or backslash-newline starting in `data[pos:limit + 1]`, or -1."""
         data = self.data
         best = -1
-        for k, event in enumerate(_EVENTS):
-            at = self._upcoming[k]
-            if at < pos and self._searched[k] < limit:
-                at = data.find(event, max(pos, self._searched[k] - len(event)), limit + len(event))
-                self._upcoming[k] = at
-                self._searched[k] = limit if at < 0 else at
-            if pos <= at <= limit and (best < 0 or at < best):
+        upcoming, searched = self._upcoming, self._searched
+        for k, event in enumerate(self._events):
+            at = upcoming[k]
+            if at < pos:
+                if searched[k] > limit:
+                    continue
+                # NOTE: resume where the last search for this event stopped, so the file is read once.
+                at = data.find(event, max(pos, searched[k]), limit + len(event))
+                upcoming[k] = at
+                searched[k] = limit + 1 if at < 0 else at
+                if at < 0:
+                    continue
+            if at <= limit and (best < 0 or at < best):
                 best = at
         return best
 

@@ -15,6 +15,17 @@ from evidence_kit.model import Context, Output, Status
 NAME = "command"
 
 _NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"}
+# NOTE: shared with the tests and http collectors, which start processes the same way.
+ARGV_OPTION: dict[str, Any] = {
+    "description": "A shell string, or an argv list run without a shell.",
+    "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+}
+CWD_OPTION: dict[str, Any] = {"type": "string", "description": "Working folder, relative to evidence.yaml."}
+ENV_OPTION: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": "string"},
+    "description": "Extra environment; `${VAR}` takes a value from the environment.",
+}
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -30,19 +41,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "name": {**_NAME, "description": "Artifact name (letters, digits, . _ -)."},
                     "title": {"type": "string", "description": "What the command proves."},
-                    "run": {
-                        "description": "A shell string, or an argv list run without a shell.",
-                        "oneOf": [
-                            {"type": "string"},
-                            {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                        ],
-                    },
-                    "cwd": {"type": "string", "description": "Working folder, relative to evidence.yaml."},
-                    "env": {
-                        "type": "object",
-                        "additionalProperties": {"type": "string"},
-                        "description": "Extra environment; `${VAR}` takes a value from the environment.",
-                    },
+                    "run": ARGV_OPTION,
+                    "cwd": CWD_OPTION,
+                    "env": ENV_OPTION,
                     "timeout": {
                         "type": "number",
                         "exclusiveMinimum": 0,

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from evidence_kit import __version__, proc
 from evidence_kit.bundle import dumps
-from evidence_kit.collectors.command import child_env
+from evidence_kit.collectors.command import ARGV_OPTION, CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
 
@@ -134,19 +134,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "`command` (shell string or argv), `cwd`, `env` (`${VAR}` expanded), `ready_url` (path or URL "
             f"polled until 2xx; required), `start_timeout` (default {DEFAULT_START_TIMEOUT:g} s).",
             "properties": {
-                "command": {
-                    "description": "A shell string, or an argv list run without a shell.",
-                    "oneOf": [
-                        {"type": "string"},
-                        {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                    ],
-                },
-                "cwd": {"type": "string", "description": "Working folder, relative to evidence.yaml."},
-                "env": {
-                    "type": "object",
-                    "additionalProperties": {"type": "string"},
-                    "description": "Extra environment; `${VAR}` takes a value from the environment.",
-                },
+                "command": ARGV_OPTION,
+                "cwd": CWD_OPTION,
+                "env": ENV_OPTION,
                 "ready_url": {
                     "type": "string",
                     "description": "Path (after base_url) or URL polled until it answers 2xx.",

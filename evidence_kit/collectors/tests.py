@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit import junit, proc
-from evidence_kit.collectors.command import child_env
+from evidence_kit.collectors.command import CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
 
@@ -43,12 +43,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "items": {"type": "string"},
             "description": "Extra arguments appended to `run`, e.g. `[-k, test_api]`.",
         },
-        "cwd": {"type": "string", "description": "Working folder, relative to evidence.yaml."},
-        "env": {
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": "Extra environment; `${VAR}` takes a value from the environment.",
-        },
+        "cwd": CWD_OPTION,
+        "env": ENV_OPTION,
         "timeout": {
             "type": "number",
             "exclusiveMinimum": 0,
