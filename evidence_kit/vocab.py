@@ -78,12 +78,9 @@ from __future__ import annotations
 import bisect
 import importlib
 import itertools
-import multiprocessing
 import os
 import re
-import tokenize
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
@@ -102,6 +99,7 @@ PYTHON_SUFFIXES = frozenset({".py", ".pyi", ".pyw"})
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "site-packages", "vendor", "__pycache__"})
 BINARY_SNIFF = 8192
 _WORD_CACHE_SIZE = 1 << 16
+_FEW_KEYS = 16
 _PYTHON_KINDS = frozenset({"identifier", "string", "docstring", "comment"})
 # NOTE: the only non-ASCII characters whose casefold() holds ASCII letters (Unicode 14/15); a test checks it.
 FOLDS_TO_ASCII = (
@@ -111,6 +109,7 @@ FOLDS_TO_ASCII = (
 
 _TEXT_WORD = re.compile(r"[\w.\-]+")
 _ASCII_SUBTOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 _LOWER_TABLE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.M)
 _BOM = b"\xef\xbb\xbf"
@@ -384,8 +383,11 @@ class Matcher:
         if self._needs_nonascii:
             extra.append(r"[\x80-\xff]")
         self._prefilter: Any = None
-        self._literal: re.Pattern[bytes] | None = None
         self._checks: dict[bytes, list[re.Pattern[bytes]]] = {}
+        self._literal: re.Pattern[bytes] | None = None
+        self._literal_odd: re.Pattern[bytes] | None = None
+        self._byte_finder: re.Pattern[bytes] | None = None
+        self._byte_contains: dict[bytes, tuple[bytes, ...]] = {}
         if engine == "re2" and _re2 is not None and (pieces or extra):
             options = _re2.Options()
             options.encoding = _re2.Options.Encoding.LATIN1
@@ -394,14 +396,17 @@ class Matcher:
             self._search = _re2_searcher(self._prefilter)
         elif pieces or extra:
             ascii_keys = [k for k in keys if k.isascii()]
-            alternatives = [_trie_regex(ascii_keys)] if ascii_keys else []
-            self._literal = re.compile(("|".join(alternatives + extra)).encode("latin-1"))
-            for k, forms in variants.items():
-                if k.isascii():
-                    modes = dict.fromkeys(m for _, m in forms)
-                    self._checks[k.encode()] = [
-                        re.compile(_boundary_pattern(k, m).encode(), re.M) for m in modes
-                    ]
+            for k in ascii_keys:
+                modes = dict.fromkeys(m for _, m in variants[k])
+                self._checks[k.encode()] = [re.compile(_boundary_pattern(k, m).encode(), re.M) for m in modes]
+            trie = _trie_regex(ascii_keys) if ascii_keys else ""
+            if trie:
+                self._literal = re.compile(trie.encode())
+                self._byte_finder = re.compile(b"(?=(" + trie.encode() + b"))")
+                self._byte_contains = {
+                    k.encode(): tuple(o.encode() for o in self._contains[k]) for k in ascii_keys
+                }
+            self._literal_odd = re.compile("|".join(([trie] if trie else []) + extra).encode("latin-1"))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_matcher, (self.forbidden, self.allowed, self.engine))
@@ -412,7 +417,7 @@ class Matcher:
         """Every line of `data` that may hold a match (a superset of the lines that do)."""
         if self._prefilter is not None:
             return self._candidates_re2(data)
-        if self._literal is not None:
+        if self._literal_odd is not None:
             return self._candidates_re(data)
         return []
 
@@ -435,21 +440,26 @@ class Matcher:
         return out
 
     def _candidates_re(self, data: bytes) -> list[_Candidate]:
-        assert self._literal is not None
+        # NOTE: the keys are searched in the file lowercased with `_ - .` removed (which keeps its lines),
+        # one line at a time; each line found is then checked against the boundary patterns of the keys
+        # it holds, on its original bytes.
         folded = data.translate(_LOWER_TABLE, b"_.-")
+        odd = not data.isascii() and (self._needs_nonascii or any(s in data for s in self._specials))
+        literal = self._literal_odd if odd else self._literal
+        if literal is None or (
+            not odd and len(self._checks) <= _FEW_KEYS and not any(k in folded for k in self._checks)
+        ):
+            # NOTE: for a few keys, `in` (a fast C search) rejects a file sooner than the alternation.
+            return []
         lines: list[int] = []
-        counted = 0
-        lineno = 0
-        literal = self._literal
+        counted = lineno = 0
         m = literal.search(folded)
         while m is not None:
             lineno += folded.count(b"\n", counted, m.start())
             counted = m.start()
             lines.append(lineno)
-            nl = folded.find(b"\n", m.start())
-            if nl < 0:
-                break
-            m = literal.search(folded, nl + 1)
+            end = folded.find(b"\n", m.start())
+            m = literal.search(folded, end + 1) if end >= 0 else None
         if not lines:
             return []
         parts = data.split(b"\n", lines[-1] + 1)
@@ -463,8 +473,12 @@ class Matcher:
     def _line_may_match(self, line: bytes) -> bool:
         if not line.isascii() and (self._needs_nonascii or any(s in line for s in self._specials)):
             return True
-        folded = line.translate(_LOWER_TABLE, b"_.-")
-        return any(k in folded and any(c.search(line) for c in checks) for k, checks in self._checks.items())
+        if self._byte_finder is None:
+            return False
+        keys: set[bytes] = set()
+        for k in self._byte_finder.findall(line.translate(_LOWER_TABLE, b"_.-")):
+            keys.update(self._byte_contains[k])
+        return any(c.search(line) for k in keys for c in self._checks[k])
 
     # ------------------------------------------------------------ exact matching
 
@@ -626,8 +640,7 @@ def _token_end(data: bytes, start: int) -> int:
         pos = end + 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     """A string or comment token: byte offsets and which of the two it is."""
 
     start: int
@@ -907,9 +920,11 @@ class _PythonSource:
 def _python_encoding(data: bytes) -> str:
     if data.startswith(_BOM):
         return "utf-8"
-    head = b"\n".join(data.split(b"\n", 2)[:2])
+    head = b"\n".join(data[:4096].split(b"\n", 2)[:2])
     m = _CODING.search(head)
     if m is not None:
+        import tokenize
+
         try:
             return tokenize.detect_encoding(iter(head.splitlines(keepends=True)).__next__)[0]
         except SyntaxError:
@@ -951,6 +966,7 @@ def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: froze
         if not found:
             continue
         shown: str | None = None
+        ascii_line = raw.isascii()
         for f in found:
             kind: str
             if mode != "python":
@@ -958,9 +974,7 @@ def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: froze
             else:
                 if source is None:
                     source = _PythonSource(data)
-                offset = (
-                    f.start if raw.isascii() else len(line[: f.start].encode(encoding, "surrogateescape"))
-                )
+                offset = f.start if ascii_line else len(line[: f.start].encode(encoding, "surrogateescape"))
                 token = source.token_at(start + offset)
                 if token is None:
                     kind = "identifier"
@@ -1049,7 +1063,7 @@ def _read(name: str) -> bytes:
 
 _worker_state: tuple[Matcher, frozenset[str]] | None = None
 _MIN_FILES_PER_JOB = 64
-_CHUNKS_PER_JOB = 16
+_CHUNK_FILES = 128
 
 
 def _init_worker(matcher: Matcher, kinds: frozenset[str]) -> None:
@@ -1075,24 +1089,31 @@ def scan_paths(
     kinds: Iterable[str] | None = None,
     jobs: int | None = None,
 ) -> list[Hit]:
-    """Hits in many files, sorted by path, line and column, scanned by `jobs` processes (default: CPUs)."""
+    """Hits in many files, sorted by path, line and column, scanned by `jobs` processes (default: CPUs).
+
+    `paths` may be a lazy iterable: files are handed to the workers in chunks as they come.
+    """
     chosen = _kinds(kinds)
-    names = [os.fspath(p) for p in paths]
+    names = (os.fspath(p) for p in paths)
     jobs = max(1, os.cpu_count() or 1) if jobs is None else max(1, jobs)
-    jobs = min(jobs, max(1, len(names) // _MIN_FILES_PER_JOB))
+    head = list(itertools.islice(names, jobs * _MIN_FILES_PER_JOB))
     rows: list[_Row] = []
-    if jobs == 1:
+    if jobs == 1 or len(head) < jobs * _MIN_FILES_PER_JOB:
         _init_worker(matcher, chosen)
-        rows = _scan_chunk(names)
+        rows = _scan_chunk([*head, *names])
     else:
-        count = jobs * _CHUNKS_PER_JOB
-        # NOTE: dealing files round-robin spreads big folders over all chunks, which keeps workers even.
-        chunks = [names[k::count] for k in range(count)]
+        import multiprocessing
+        from concurrent.futures import Future, ProcessPoolExecutor
+
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(matcher, chosen)) as pool:
-            for part in pool.map(_scan_chunk, chunks):
-                rows.extend(part)
+            pending: list[Future[list[_Row]]] = []
+            rest = itertools.chain(head, names)
+            while chunk := list(itertools.islice(rest, _CHUNK_FILES)):
+                pending.append(pool.submit(_scan_chunk, chunk))
+            for future in pending:
+                rows.extend(future.result())
     rows.sort(key=lambda r: r[:4])
     return [Hit(*row) for row in rows]  # type: ignore[arg-type]
 
@@ -1105,8 +1126,9 @@ def scan_tree(
     kinds: Iterable[str] | None = None,
     jobs: int | None = None,
 ) -> list[Hit]:
-    """Hits in the files :func:`walk` finds under `root`."""
-    return scan_paths(walk_names(root, include_globs, exclude_globs), matcher, kinds, jobs)
+    """Hits in the files :func:`walk` finds under `root` (walking and scanning overlap)."""
+    found = _walk(os.fspath(root), include_globs, exclude_globs, gitignore=True)
+    return scan_paths((path for _, path in found), matcher, kinds, jobs)
 
 
 # ---------------------------------------------------------------- walking
@@ -1225,11 +1247,18 @@ def walk_names(
     gitignore: bool = True,
 ) -> list[str]:
     """As :func:`walk`, as strings (cheaper for large trees), sorted by path relative to `root`."""
-    base = os.fspath(root)
+    return [
+        path for _, path in sorted(_walk(os.fspath(root), include_globs, exclude_globs, gitignore=gitignore))
+    ]
+
+
+def _walk(
+    base: str, include_globs: Sequence[str], exclude_globs: Sequence[str], *, gitignore: bool
+) -> Iterator[tuple[str, str]]:
+    """(path relative to `base`, path) of every file in scope, folder by folder."""
     includes = [glob_regex(g) for g in include_globs]
     excludes = [glob_regex(g) for g in exclude_globs]
     ignore = GitIgnore.load(os.path.join(base, ".gitignore")) if gitignore else GitIgnore(())
-    found: list[tuple[str, str]] = []
     pending: list[tuple[str, str]] = [("", base)]
     while pending:
         rel_dir, abs_dir = pending.pop()
@@ -1255,6 +1284,4 @@ def walk_names(
                     continue
                 if any(x.fullmatch(rel) for x in excludes):
                     continue
-                found.append((rel, entry.path))
-    found.sort()
-    return [path for _, path in found]
+                yield rel, entry.path

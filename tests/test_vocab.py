@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import pickle
 import random
 import re
 import sys
@@ -315,9 +316,11 @@ EXPECTED_KINDS = [
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_python_kinds(engine: str) -> None:
-    hits = scan_text(PY_SOURCE, Matcher([W], engine=engine), "python")
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_python_kinds(engine: str, newline: str) -> None:
+    hits = scan_text(PY_SOURCE.replace("\n", newline), Matcher([W], engine=engine), "python")
     assert [(h.line, h.kind) for h in hits] == EXPECTED_KINDS
+    assert all(not h.line_text.endswith("\r") for h in hits)
 
 
 def test_python_kinds_agree_with_tokenize_and_ast() -> None:
@@ -598,6 +601,13 @@ def test_engines_agree_on_a_tree_and_jobs_do_not_change_hits(tmp_path: Path) -> 
     assert results[0]
     assert all(r == results[0] for r in results)
     assert all(isinstance(h, Hit) for h in results[0])
+
+
+def test_matcher_pickles_and_missing_files_are_skipped(tmp_path: Path) -> None:
+    matcher = pickle.loads(pickle.dumps(Matcher([W, T("stream", "prefix")], ["web_socket_x"])))
+    (tmp_path / "a.txt").write_text("WebSocket streaming\n")
+    hits = vocab.scan_paths([tmp_path / "a.txt", tmp_path / "gone.txt"], matcher, jobs=1)
+    assert [(h.term, h.matched_text) for h in hits] == [(W, "WebSocket"), ("stream", "stream")]
 
 
 def test_folds_to_ascii_is_complete() -> None:
