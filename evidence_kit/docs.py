@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import jinja2
 from evidence_kit.archive import opened
 from evidence_kit.atomic import write_pages
 from evidence_kit.errors import EvidenceError
+from evidence_kit.report import render_template
 from evidence_kit.resources import shipped
 
 DOCS = (
@@ -195,42 +195,6 @@ def _environment(roots: list[Path]) -> jinja2.Environment:
     return env
 
 
-def _template_error(exc: Exception, name: str) -> EvidenceError:
-    where_file: str | None = name
-    where_line: int | None = None
-    if isinstance(exc, jinja2.TemplateSyntaxError):
-        where_file, where_line = exc.filename or exc.name or name, exc.lineno
-    else:
-        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            if frame.filename.endswith(".j2"):
-                where_file, where_line = frame.filename, frame.lineno
-                break
-    if isinstance(exc, jinja2.TemplateNotFound):
-        return EvidenceError(
-            f"template {exc.name} not found (needed by {where_file})",
-            hint=f"put {exc.name} in your template folder or remove what includes it",
-        )
-    kind = (
-        "a syntax error"
-        if isinstance(exc, jinja2.TemplateSyntaxError)
-        else "an undefined name"
-        if isinstance(exc, jinja2.UndefinedError)
-        else f"an error ({type(exc).__name__})"
-    )
-    what = getattr(exc, "message", None) or str(exc)
-    return EvidenceError(
-        f"template {where_file}, line {where_line or '?'}: {kind}: {what}",
-        hint=f"fix line {where_line or '?'} of {where_file}, or delete that file to use the shipped template",
-    )
-
-
-def _render(env: jinja2.Environment, name: str, ctx: Mapping[str, Any]) -> str:
-    try:
-        return str(env.get_template(name).render(**ctx))
-    except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise _template_error(exc, name) from exc
-
-
 def _write(out: Path, pages: Mapping[str, str]) -> list[Path]:
     return list(write_pages(out, pages, "the documents"))
 
@@ -254,5 +218,5 @@ def render_docs(bundle: Path, out: Path, templates: Path | None = None) -> list[
     env = _environment(roots)
     with opened(bundle) as root:
         ctx = context(root)
-        pages = {name: _render(env, f"{name}.j2", ctx) for name in DOCS}
+        pages = {name: render_template(env, f"{name}.j2", ctx, roots) for name in DOCS}
     return _write(out, pages)

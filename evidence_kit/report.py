@@ -1090,6 +1090,7 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
 
 
 def _template_error(exc: BaseException, name: str, roots: list[Path]) -> EvidenceError | None:
+    """A clear error naming the template file and line, or None when the template is not to blame."""
     where_file, where_line = None, None
     if isinstance(exc, jinja2.TemplateSyntaxError):
         where_file, where_line = exc.filename or exc.name, exc.lineno
@@ -1124,12 +1125,19 @@ def _template_error(exc: BaseException, name: str, roots: list[Path]) -> Evidenc
         else "this is a bug in a shipped template: please report it with this message"
     )
     if isinstance(exc, jinja2.UndefinedError):
-        doc = "diff.md.j2" if name.startswith("diff") else "report.md.j2"
+        doc = (
+            "diff.md.j2"
+            if name.startswith("diff")
+            else "report.md.j2"
+            if name.startswith("report")
+            else ("overview.md.j2")
+        )
         fix += f"; the variables a template may use are listed at the top of the shipped {doc}"
     return EvidenceError(f"template {where_file or name}, line {where_line or '?'}: {kind}: {what}", hint=fix)
 
 
-def _render(env: jinja2.Environment, name: str, context: Mapping[str, Any], roots: list[Path]) -> str:
+def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any], roots: list[Path]) -> str:
+    """Render one template; a template's own mistake becomes an error naming its file and line."""
     try:
         return str(env.get_template(name).render(**context))
     except Exception as exc:
@@ -1271,8 +1279,8 @@ def render(
             )
         verdict = verify_dir(root, label=bundle.name)
         data = context(root, verdict, _beside(bundle, out), check_report, str(bundle))
-        md = _render(env, "report.md.j2", data, roots)
-        html = _render(env, "report.html.j2", {**data, "css": _css(env)}, roots)
+        md = render_template(env, "report.md.j2", data, roots)
+        html = render_template(env, "report.html.j2", {**data, "css": _css(env)}, roots)
     md_path, html_path = _write(out, {MD_NAME: md, HTML_NAME: html})
     return md_path, html_path
 
@@ -1410,7 +1418,7 @@ def render_diff(diff_json: dict[str, Any], out: Path, templates: Path | None = N
     env = environment(templates)
     roots = _search_path(templates)
     data = diff_context(diff_json)
-    md = _render(env, "diff.md.j2", data, roots)
-    html = _render(env, "diff.html.j2", {**data, "css": _css(env)}, roots)
+    md = render_template(env, "diff.md.j2", data, roots)
+    html = render_template(env, "diff.html.j2", {**data, "css": _css(env)}, roots)
     md_path, html_path = _write(out, {DIFF_MD_NAME: md, DIFF_HTML_NAME: html})
     return md_path, html_path
