@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
@@ -67,13 +68,18 @@ def _alive(pid: int) -> bool:
 
 
 def sweep_partials(out_dir: Path) -> None:
-    """Remove half-built bundles left by collects that were killed."""
+    """Remove half-built bundles left by collects on this host that were killed."""
     if not out_dir.is_dir():
         return
+    here = slug(socket.gethostname())
     for entry in out_dir.iterdir():
         if not entry.name.startswith(PARTIAL_PREFIX):
             continue
-        pid = entry.name[len(PARTIAL_PREFIX) :].split("-", 1)[0]
+        pid, _, rest = entry.name[len(PARTIAL_PREFIX) :].partition("-")
+        # NOTE: on a shared volume a partial of another host belongs to a collect we cannot see.
+        host = rest.partition("-")[2]
+        if host and host != here:
+            continue
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
 
@@ -84,7 +90,8 @@ class BundleWriter:
     def __init__(self, out_dir: Path, redactor: Redactor) -> None:
         self.out_dir = out_dir
         self.redactor = redactor
-        self.staging = out_dir / f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        host = slug(socket.gethostname())
+        self.staging = out_dir / f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{host}"
         self.scratch = self.staging / "scratch"
         try:
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -282,3 +282,10 @@ def test_pack_refuses_to_write_inside_the_bundle(tmp_path: Path) -> None:
     with pytest.raises(EvidenceError, match="inside the bundle"):
         pack(bundle, bundle / "self.tar.gz")
     assert verify(bundle).ok
+
+
+def test_partials_of_other_hosts_are_left_alone(tmp_path: Path) -> None:
+    other = tmp_path / f"{PARTIAL_PREFIX}999999999-abcd1234-some-other-host"
+    (other / "data").mkdir(parents=True)
+    BundleWriter(tmp_path, Redactor()).abort()
+    assert other.is_dir()
