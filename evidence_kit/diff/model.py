@@ -43,6 +43,25 @@ def change(
     return Change(kind, what, before, after, classification, fingerprint(kind, what), detail)
 
 
+class Changes:
+    """Collects the changes one differ finds, all of one kind."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.found: list[Change] = []
+
+    def add(
+        self,
+        what: str,
+        classification: Classification,
+        before: str | None = None,
+        after: str | None = None,
+        detail: str = "",
+    ) -> None:
+        """Record one change, fingerprinted."""
+        self.found.append(change(self.kind, what, classification, before, after, detail))
+
+
 def tally(changes: Iterable[Change]) -> dict[Classification, int]:
     """How many changes of each classification, every classification present."""
     counts: dict[Classification, int] = dict.fromkeys(CLASSIFICATIONS, 0)

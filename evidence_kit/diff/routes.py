@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evidence_kit.diff.model import Change, Classification, Section, change, plural, section
+from evidence_kit.diff.model import Changes, Section, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
 
 KIND = "routes"
@@ -130,22 +130,12 @@ def _top(paths: set[str]) -> list[str]:
     return sorted(p for p in paths if not any(p.startswith(f"{q}.") for q in paths if q != p))
 
 
-class _Ops:
+class _Ops(Changes):
     """Collects the changes of one OpenAPI comparison."""
 
     def __init__(self, a: _Spec, b: _Spec) -> None:
+        super().__init__(KIND)
         self.a, self.b = a, b
-        self.found: list[Change] = []
-
-    def add(
-        self,
-        what: str,
-        classification: Classification,
-        before: str | None = None,
-        after: str | None = None,
-        detail: str = "",
-    ) -> None:
-        self.found.append(change(KIND, what, classification, before, after, detail))
 
     def parameters(self, op: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
         pa, pb = self.a.parameters(a), self.b.parameters(b)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from evidence_kit.diff.model import Change, Classification, Section, change, plural, section
+from evidence_kit.diff.model import Changes, Classification, Section, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
 
 KIND = "schema"
@@ -208,24 +208,7 @@ def _fk_text(fk: Obj) -> str:
     )
 
 
-class _Changes:
-    """Collects the changes of one schema comparison."""
-
-    def __init__(self) -> None:
-        self.found: list[Change] = []
-
-    def add(
-        self,
-        what: str,
-        classification: Classification,
-        before: str | None = None,
-        after: str | None = None,
-        detail: str = "",
-    ) -> None:
-        self.found.append(change(KIND, what, classification, before, after, detail))
-
-
-def _columns(out: _Changes, table: str, a: Obj, b: Obj) -> None:
+def _columns(out: Changes, table: str, a: Obj, b: Obj) -> None:
     cols_a, cols_b = (
         _named(a.get("columns"), lambda c: str(c.get("name"))),
         _named(b.get("columns"), lambda c: str(c.get("name"))),
@@ -303,7 +286,7 @@ def _columns(out: _Changes, table: str, a: Obj, b: Obj) -> None:
                 out.add(f"{col} default changed", "risky", da, db)
 
 
-def _keys(out: _Changes, table: str, a: Obj, b: Obj) -> None:
+def _keys(out: Changes, table: str, a: Obj, b: Obj) -> None:
     pk_a, pk_b = mapping(a.get("primary_key")), mapping(b.get("primary_key"))
     if pk_a.get("columns") != pk_b.get("columns"):
         if not pk_b:
@@ -352,7 +335,7 @@ def _keys(out: _Changes, table: str, a: Obj, b: Obj) -> None:
             )
 
 
-def _indexes(out: _Changes, table: str, a: Obj, b: Obj) -> None:
+def _indexes(out: Changes, table: str, a: Obj, b: Obj) -> None:
     ix_a, ix_b = _named(a.get("indexes"), _constraint_key), _named(b.get("indexes"), _constraint_key)
     for name in sorted(ix_b.keys() - ix_a.keys()):
         ix = ix_b[name]
@@ -396,7 +379,7 @@ def _indexes(out: _Changes, table: str, a: Obj, b: Obj) -> None:
         out.add(f"index {table}.{name} changed", "risky", _index_text(ia), _index_text(ib), "; ".join(notes))
 
 
-def _foreign_keys(out: _Changes, table: str, a: Obj, b: Obj) -> None:
+def _foreign_keys(out: Changes, table: str, a: Obj, b: Obj) -> None:
     fk_a, fk_b = (
         _named(a.get("foreign_keys"), _constraint_key),
         _named(b.get("foreign_keys"), _constraint_key),
@@ -438,7 +421,7 @@ def _foreign_keys(out: _Changes, table: str, a: Obj, b: Obj) -> None:
             out.add(f"foreign key {table}.{name} changed", "risky", _fk_text(fa), _fk_text(fb))
 
 
-def _constraints(out: _Changes, table: str, a: Obj, b: Obj, key: str, label: str) -> None:
+def _constraints(out: Changes, table: str, a: Obj, b: Obj, key: str, label: str) -> None:
     ca, cb = _named(a.get(key), _constraint_key), _named(b.get(key), _constraint_key)
     for name in sorted(cb.keys() - ca.keys()):
         out.add(
@@ -467,7 +450,7 @@ def _constraints(out: _Changes, table: str, a: Obj, b: Obj, key: str, label: str
             )
 
 
-def _enums(out: _Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
+def _enums(out: Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
     def key(e: Obj) -> str:
         return f"{e['schema']}.{e.get('name')}" if e.get("schema") else str(e.get("name"))
 
@@ -517,7 +500,7 @@ def _enums(out: _Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
 _SEQUENCE_FIELDS = ("type", "start", "increment", "min", "max", "cache", "cycle", "owned_by")
 
 
-def _sequences(out: _Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
+def _sequences(out: Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
     def key(s: Obj) -> str:
         return f"{s['schema']}.{s.get('name')}" if s.get("schema") else str(s.get("name"))
 
@@ -583,7 +566,7 @@ def diff(old: Side, new: Side) -> Section | None:
         return one_sided(KIND, TITLE, old, new, isinstance(a, dict), isinstance(b, dict), "schema")
     tables_a = _named(a.get("tables"), lambda t: _qualified(t, a.get("dialect")))
     tables_b = _named(b.get("tables"), lambda t: _qualified(t, b.get("dialect")))
-    out = _Changes()
+    out = Changes(KIND)
     for name in sorted(tables_b.keys() - tables_a.keys()):
         out.add(
             f"table {name} added", "safe", None, plural(len(items(tables_b[name].get("columns"))), "column")
