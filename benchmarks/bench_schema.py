@@ -27,8 +27,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from evidence_kit import db, pgdump, proc
 from evidence_kit.collectors import schema
+from evidence_kit.support import db, pgdump, proc
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_RATIO = 1.3

@@ -1,4 +1,4 @@
-"""Benchmark: the forbidden-vocabulary scanner (evidence_kit.vocab) against ripgrep and a naive scan.
+"""Benchmark: the forbidden-vocabulary scanner (evidence_kit.policy.vocab) against ripgrep and a naive scan.
 
 Builds, once (later runs reuse it), a tree of at least 200 MB of Python source in benchmarks/.work/vocab-tree
 by copying the .py files of the venv's site-packages and of the interpreter's standard library, in as many
@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidence_kit import vocab
+from evidence_kit.policy import vocab
 
 MB = 1_000_000
 TARGET_MB = 200
@@ -183,7 +183,7 @@ print(pairs)
 """
 SCANNER_SCRIPT = r"""
 import sys
-from evidence_kit.vocab import Matcher, scan_tree
+from evidence_kit.policy.vocab import Matcher, scan_tree
 root, words_file, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 matcher = Matcher(open(words_file).read().split(), engine=(sys.argv[4:] or [None])[0])
 print(len(scan_tree(root, matcher, jobs=jobs)), matcher.engine)

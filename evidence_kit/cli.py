@@ -18,8 +18,8 @@ from evidence_kit.errors import EvidenceError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from evidence_kit.collect import Event, Summary
-    from evidence_kit.verify import Verdict
+    from evidence_kit.bundle.verify import Verdict
+    from evidence_kit.commands.collect import Event, Summary
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -51,7 +51,7 @@ def _fail(exc: EvidenceError, code: int) -> NoReturn:
 
 def _write(path: Path, text: str) -> None:
     """Write a report file whole, or exit 2 naming the path."""
-    from evidence_kit.atomic import write_pages
+    from evidence_kit.bundle.atomic import write_pages
 
     try:
         write_pages(path.parent, {path.name: text}, path.name)
@@ -151,7 +151,7 @@ def collect(
 ) -> None:
     """Run the configured collectors and write one checksummed bundle."""
     from evidence_kit import config as cfg
-    from evidence_kit.collect import collect as run_collect
+    from evidence_kit.commands.collect import collect as run_collect
 
     try:
         loaded = cfg.load(config)
@@ -187,7 +187,7 @@ def collect(
     else:
         _print_summary(_console(), summary)
     if github:
-        from evidence_kit.github import write_outputs
+        from evidence_kit.support.github import write_outputs
 
         archive_path = str(summary.archive.resolve()) if summary.archive else ""
         try:
@@ -223,15 +223,15 @@ def verify(
 ) -> None:
     """Prove a bundle complete and untouched: digests, files, manifest schema, BagIt (and a signature)."""
     bundle = bundle.resolve()
-    from evidence_kit.verify import Problem
-    from evidence_kit.verify import verify as run_verify
+    from evidence_kit.bundle.verify import Problem
+    from evidence_kit.bundle.verify import verify as run_verify
 
     try:
         verdict = run_verify(bundle)
         if key is not None:
             from dataclasses import replace
 
-            from evidence_kit.attest import verify_signature
+            from evidence_kit.commands.attest import verify_signature
 
             signature = [Problem("signature", bundle.name, p) for p in verify_signature(bundle, key)]
             verdict = replace(
@@ -262,8 +262,8 @@ def pack(
 ) -> None:
     """Write a bundle as a deterministic .tar.gz (sorted, fixed owner/mode/mtime)."""
     bundle = bundle.resolve()
-    from evidence_kit.archive import pack as run_pack
-    from evidence_kit.verify import verify_dir
+    from evidence_kit.bundle.archive import pack as run_pack
+    from evidence_kit.bundle.verify import verify_dir
 
     try:
         verdict = verify_dir(bundle) if bundle.is_dir() else None
@@ -319,10 +319,11 @@ def check(
     """Enforce phase gates and the forbidden-vocabulary policy on source and/or a bundle."""
     from contextlib import nullcontext
 
-    from evidence_kit import check as engine
-    from evidence_kit import policy
-    from evidence_kit.archive import opened
+    from evidence_kit.bundle.archive import opened
     from evidence_kit.export import FORMATS
+    from evidence_kit.policy import engine
+    from evidence_kit.policy import packs as policy
+    from evidence_kit.policy.target import Target
 
     if fmt not in FORMATS:
         _fail(EvidenceError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}"), EXIT_USAGE)
@@ -344,7 +345,7 @@ def check(
         with opened(bundle) if bundle else nullcontext(None) as unpacked:
             manifest: dict[str, Any] = {}
             if unpacked is not None:
-                from evidence_kit.verify import Problem, read_manifest
+                from evidence_kit.bundle.verify import Problem, read_manifest
 
                 invalid: list[Problem] = []
                 manifest = read_manifest(unpacked, invalid)
@@ -354,7 +355,7 @@ def check(
                         hint="run `evidence verify` on it",
                         details=[str(p) for p in invalid],
                     )
-            target = engine.Target(root=root.resolve() if root else None, bundle=unpacked, manifest=manifest)
+            target = Target(root=root.resolve() if root else None, bundle=unpacked, manifest=manifest)
             report = engine.run(loaded, target)
     except EvidenceError as exc:
         _fail(exc, EXIT_USAGE)
@@ -370,7 +371,7 @@ def check(
     if sarif:
         _write(sarif, FORMATS["sarif"](report))
     if github_summary:
-        from evidence_kit.github import append_summary, write_outputs
+        from evidence_kit.support.github import append_summary, write_outputs
 
         try:
             append_summary(FORMATS["markdown"](report))
@@ -445,7 +446,7 @@ def report(
 ) -> None:
     """Render a bundle (or a diff of two) as a readable evidence pack: report.md and report.html."""
     bundle = bundle.resolve() if bundle is not None else None
-    from evidence_kit import report as pages
+    from evidence_kit.report import render as pages
 
     try:
         if diff_pair is not None:
@@ -480,7 +481,7 @@ def docs(
     ] = None,
 ) -> None:
     """Pre-fill the phase documents (overview, endpoints, migration and rollback guides) from a bundle."""
-    from evidence_kit.docs import render_docs
+    from evidence_kit.commands.docs import render_docs
 
     try:
         for path in render_docs(bundle.resolve(), out, templates):
@@ -507,7 +508,7 @@ def merge(
     ] = None,
 ) -> None:
     """Merge the bundles of parallel CI jobs into one verified bundle."""
-    from evidence_kit.merge import merge as run_merge
+    from evidence_kit.commands.merge import merge as run_merge
 
     try:
         merged = run_merge(parts, out, service=service, phase=phase, labels=label or None)
@@ -534,7 +535,7 @@ def attest(
 ) -> None:
     """Write an in-toto Statement v1 about a bundle (subjects: its archive and manifest)."""
     bundle = bundle.resolve()
-    from evidence_kit import attest as statements
+    from evidence_kit.commands import attest as statements
 
     try:
         checked = json.loads(check_json.read_text("utf-8")) if check_json else None
@@ -566,7 +567,7 @@ def sign(
 ) -> None:
     """Sign a bundle's statement as a DSSE envelope, written beside it as BUNDLE.dsse.json."""
     bundle = bundle.resolve()
-    from evidence_kit.attest import sign as run_sign
+    from evidence_kit.commands.attest import sign as run_sign
 
     try:
         print(run_sign(bundle, key, archive))
@@ -582,7 +583,7 @@ def keygen(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing key files.")] = False,
 ) -> None:
     """Write an Ed25519 key pair for `evidence sign` (private key mode 600)."""
-    from evidence_kit.attest import keygen as run_keygen
+    from evidence_kit.commands.attest import keygen as run_keygen
 
     try:
         for path in run_keygen(out, force=force):
@@ -599,7 +600,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
 ) -> None:
     """Detect a service's Alembic, app, tests, workers and workflows; write evidence.yaml, rules, workflow."""
-    from evidence_kit import init as setup
+    from evidence_kit.commands import init as setup
 
     try:
         found = setup.detect(path)

@@ -5,7 +5,7 @@ hooks and the `evidence` fixture; evidence-kit's modules are imported once `--ev
 Without that option nothing is recorded and the `evidence` fixture's `attach()` does nothing.
 
 The bundle (service `--evidence-service`, default the rootdir's name; phase `--evidence-phase`)
-holds, under collector `pytest`: `tests.json` (the normalized report of `evidence_kit.junit`, each
+holds, under collector `pytest`: `tests.json` (the normalized report of `evidence_kit.support.junit`, each
 entry with its pytest `nodeid` too; outcomes include `xfailed` and `xpassed`), `session.json`
 (times, exit status, command line, counts, Python and pytest versions, plugins) and `summary.txt`.
 Artifacts attached by tests through the fixture go under `pytest-attachments/<nodeid>/<name>`.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from evidence_kit.bundle import BundleWriter
+    from evidence_kit.bundle.writer import BundleWriter
 
 COLLECTOR = "pytest"
 ATTACHMENTS = "pytest-attachments"
@@ -81,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def junit_id(nodeid: str) -> str:
-    """The `classname::name` id pytest's JUnit writer would give `nodeid` (see evidence_kit.junit)."""
+    """The `classname::name` id pytest's JUnit writer would give `nodeid` (see evidence_kit.support.junit)."""
     path, bracket, params = nodeid.partition("[")
     names = path.split("::")
     names[0] = names[0].replace("/", ".").removesuffix(".py")
@@ -118,9 +118,9 @@ class Recorder:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Open the bundle being built and note the start time."""
-        from evidence_kit.bundle import BundleWriter
-        from evidence_kit.proc import utcnow
-        from evidence_kit.redact import Redactor
+        from evidence_kit.bundle.writer import BundleWriter
+        from evidence_kit.redact.redactor import Redactor
+        from evidence_kit.support.proc import utcnow
 
         self.writer = BundleWriter(self.out, Redactor.from_env(self.env))
         self.started, self.t0 = utcnow(), time.monotonic()
@@ -135,7 +135,7 @@ class Recorder:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """Record a module that failed to collect (an error) or was skipped whole."""
-        from evidence_kit.junit import join_message
+        from evidence_kit.support.junit import join_message
 
         if report.failed:
             outcome, message = "error", join_message("collection failure", report.longreprtext)
@@ -157,7 +157,7 @@ class Recorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Fold the setup, call and teardown reports of a test into its entry."""
-        from evidence_kit.junit import join_message
+        from evidence_kit.support.junit import join_message
 
         nodeid = report.nodeid
         entry = self.entries.get(nodeid)
@@ -225,12 +225,12 @@ class Recorder:
         import dataclasses
         import platform
 
-        from evidence_kit import junit
-        from evidence_kit.bundle import dumps
-        from evidence_kit.collect import ci_context, host_facts
+        from evidence_kit.bundle.writer import dumps
         from evidence_kit.collectors.git import head_sha
         from evidence_kit.model import CollectorResult, Output, Status
-        from evidence_kit.proc import utcnow
+        from evidence_kit.support import junit
+        from evidence_kit.support.host import ci_context, host_facts
+        from evidence_kit.support.proc import utcnow
 
         finished, duration = utcnow(), round(time.monotonic() - self.t0, 3)
         code = int(session.exitstatus)

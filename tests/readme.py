@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from evidence_kit.cli import app
-from evidence_kit.reference import markdown, rules_markdown
+from evidence_kit.support.reference import markdown, rules_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 COMMANDS = [

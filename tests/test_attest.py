@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from evidence_kit import attest
-from evidence_kit.archive import pack
-from evidence_kit.bundle import BundleWriter
+from evidence_kit.bundle.archive import pack
+from evidence_kit.bundle.writer import BundleWriter
+from evidence_kit.commands import attest
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import CollectorResult, Output
-from evidence_kit.redact import Redactor
+from evidence_kit.redact.redactor import Redactor
 
 
 def make_bundle(out: Path, phase: str = "3.6") -> Path:

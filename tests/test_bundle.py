@@ -12,12 +12,12 @@ from pathlib import Path
 import bagit
 import pytest
 
-from evidence_kit.archive import opened, pack
-from evidence_kit.bundle import PARTIAL_PREFIX, BundleWriter, artifact_path
+from evidence_kit.bundle.archive import opened, pack
+from evidence_kit.bundle.verify import verify
+from evidence_kit.bundle.writer import PARTIAL_PREFIX, BundleWriter, artifact_path
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import CollectorResult, Output
-from evidence_kit.redact import Redactor
-from evidence_kit.verify import verify
+from evidence_kit.redact.redactor import Redactor
 
 
 def make_bundle(out: Path, *, secret: str = "pa55w0rd-xyz", big: Path | None = None) -> Path:

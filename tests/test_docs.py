@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from evidence_kit.archive import pack
-from evidence_kit.bundle import BundleWriter
-from evidence_kit.docs import DOCS, render_docs
+from evidence_kit.bundle.archive import pack
+from evidence_kit.bundle.writer import BundleWriter
+from evidence_kit.commands.docs import DOCS, render_docs
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import CollectorResult, Output
-from evidence_kit.redact import Redactor
+from evidence_kit.redact.redactor import Redactor
 
 SHA = "3263237f" + "0" * 32
 JSON = "application/json"

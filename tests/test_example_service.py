@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from evidence_kit.collect import collect
+from evidence_kit.bundle.verify import verify
+from evidence_kit.commands.collect import collect
 from evidence_kit.config import load
-from evidence_kit.verify import verify
 
 PASSWORD = "Pg-Passw0rd-4711"
 SEEDED = {

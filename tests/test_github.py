@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from evidence_kit import github, init
+from evidence_kit.commands import init
 from evidence_kit.errors import EvidenceError
+from evidence_kit.support import github
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / ".github" / "actions" / "evidence-kit" / "action.yml"

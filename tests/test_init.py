@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evidence_kit import config, init, policy
+from evidence_kit import config
+from evidence_kit.commands import init
 from evidence_kit.errors import EvidenceError
+from evidence_kit.policy import packs as policy
 
 ALEMBIC_INI = """\
 [alembic]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evidence_kit import junit
+from evidence_kit.support import junit
 
 PYTEST_XML = """<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">
 <testsuite name="pytest" errors="1" failures="1" skipped="2" tests="6" time="0.062"

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from evidence_kit import junit
-from evidence_kit.archive import pack
-from evidence_kit.bundle import PARTIAL_PREFIX, BundleWriter, dumps
+from evidence_kit.bundle.archive import pack
+from evidence_kit.bundle.verify import verify
+from evidence_kit.bundle.writer import PARTIAL_PREFIX, BundleWriter, dumps
+from evidence_kit.commands.merge import merge
 from evidence_kit.errors import EvidenceError
-from evidence_kit.merge import merge
 from evidence_kit.model import CollectorResult, Output, Status
-from evidence_kit.redact import Redactor
-from evidence_kit.verify import verify
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.support import junit
 
 HOST = {"name": "runner-1", "platform": "Linux-6-x86_64", "python": "3.12.0"}
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)

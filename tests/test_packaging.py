@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_kit.resources import shipped
+from evidence_kit.support.resources import shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,14 +47,14 @@ def test_wheel_contains_the_data_and_installed_code_finds_it(tmp_path: Path) -> 
     for name in (
         "evidence_kit/rules/README.md",
         "evidence_kit/templates/README.md",
-        "evidence_kit/manifest.schema.json",
+        "evidence_kit/bundle/manifest.schema.json",
         "evidence_kit/config.schema.json",
     ):
         assert name in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
-        "from evidence_kit.resources import shipped; import evidence_kit;"
+        "from evidence_kit.support.resources import shipped; import evidence_kit;"
         "print(evidence_kit.__file__); print(shipped('rules'))"
     )
     out = subprocess.run(

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from evidence_kit import junit
+from evidence_kit.bundle.verify import verify
 from evidence_kit.pytest_plugin import junit_id
-from evidence_kit.verify import verify
+from evidence_kit.support import junit
 
 SECRET = "s3cr3t-token-4242"
 
@@ -78,7 +78,7 @@ import sys
 def test_plugin_is_idle(evidence):
     assert not evidence.enabled
     assert evidence.attach("note.txt", "nothing") is None
-    assert "evidence_kit.bundle" not in sys.modules
+    assert "evidence_kit.bundle.writer" not in sys.modules
 """
 
 
@@ -262,7 +262,8 @@ def test_an_unusable_output_folder_is_a_usage_error(tmp_path: Path) -> None:
 def test_importing_the_plugin_imports_nothing_heavy() -> None:
     code = (
         "import sys, evidence_kit.pytest_plugin\n"
-        "heavy = ('evidence_kit.bundle', 'evidence_kit.redact', 'evidence_kit.collect', 'evidence_kit.junit',"
+        "heavy = ('evidence_kit.bundle.writer', 'evidence_kit.redact.redactor',"
+        " 'evidence_kit.commands.collect', 'evidence_kit.support.junit',"
         " 'evidence_kit.collectors', 'jsonschema', 'git')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from evidence_kit.redact import CHUNK, MASK, Redactor, secret_values
+from evidence_kit.redact.redactor import CHUNK, MASK, Redactor, secret_values
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 CASES = [

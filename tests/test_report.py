@@ -13,12 +13,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from evidence_kit.archive import pack
-from evidence_kit.bundle import BundleWriter
+from evidence_kit.bundle.archive import pack
+from evidence_kit.bundle.writer import BundleWriter
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import CollectorResult, Output
-from evidence_kit.redact import Redactor
-from evidence_kit.report import LIMIT, render, render_diff
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.report.render import LIMIT, render, render_diff
 
 SHA = "3263237f" + "0" * 32
 CREATED = datetime(2026, 1, 1, 18, 23, 45, tzinfo=UTC)
@@ -522,7 +522,9 @@ DIFF: dict[str, Any] = {
 
 
 def test_the_hand_made_diff_follows_the_diff_schema() -> None:
-    schema = json.loads((Path(__file__).parent.parent / "evidence_kit" / "diff.schema.json").read_text())
+    schema = json.loads(
+        (Path(__file__).parent.parent / "evidence_kit" / "diff" / "diff.schema.json").read_text()
+    )
     jsonschema.Draft202012Validator(schema).validate(DIFF)
 
 

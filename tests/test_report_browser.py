@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_kit.report import render, render_diff
+from evidence_kit.report.render import render, render_diff
 from tests.test_report import DIFF, make_bundle
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")

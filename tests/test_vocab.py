@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from evidence_kit import vocab
-from evidence_kit.vocab import (
+from evidence_kit.policy import vocab
+from evidence_kit.policy.vocab import (
     Hit,
     Matcher,
     Term,

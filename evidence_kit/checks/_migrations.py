@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from evidence_kit.errors import EvidenceError
 
 if TYPE_CHECKING:
-    from evidence_kit.check import Target
     from evidence_kit.collectors.alembic import Graph, Script
-    from evidence_kit.policy import Rule
+    from evidence_kit.policy.packs import Rule
+    from evidence_kit.policy.target import Target
 
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -45,7 +45,7 @@ def graphs(target: Target, rule: Rule) -> Iterator[tuple[str, Graph]]:
 
 def scripts(target: Target, rule: Rule) -> Iterator[tuple[Script, Path]]:
     """Every revision script with its file, in the rule's include/exclude scope."""
-    from evidence_kit.check import _excluded
+    from evidence_kit.policy.target import _excluded
 
     for _, graph in graphs(target, rule):
         for script in graph.scripts.values():

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
-    from evidence_kit.check import Target
-    from evidence_kit.policy import Rule
+    from evidence_kit.policy.packs import Rule
+    from evidence_kit.policy.target import Target
 
 ID = "EK309"
 NAME = "gate-bundle-verifies"
@@ -29,7 +29,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": Fals
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Report every verification problem."""
-    from evidence_kit.verify import verify_dir
+    from evidence_kit.bundle.verify import verify_dir
 
     assert target.bundle is not None
     for problem in verify_dir(target.bundle).problems:

@@ -17,12 +17,12 @@ import fnmatch
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from evidence_kit.check import missing
 from evidence_kit.model import Finding
+from evidence_kit.policy.target import missing
 
 if TYPE_CHECKING:
-    from evidence_kit.check import Target
-    from evidence_kit.policy import Rule
+    from evidence_kit.policy.packs import Rule
+    from evidence_kit.policy.target import Target
 
 ACTION = ".github/actions/evidence-kit"
 ID = "EK306"

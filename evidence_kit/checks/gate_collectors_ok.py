@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
-    from evidence_kit.check import Target
-    from evidence_kit.policy import Rule
+    from evidence_kit.policy.packs import Rule
+    from evidence_kit.policy.target import Target
 
 ID = "EK305"
 NAME = "gate-collectors-ok"

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from evidence_kit.check import missing
 from evidence_kit.model import Finding
+from evidence_kit.policy.target import missing
 
 if TYPE_CHECKING:
-    from evidence_kit.check import Target
-    from evidence_kit.policy import Rule
+    from evidence_kit.policy.packs import Rule
+    from evidence_kit.policy.target import Target
 
 ID = "EK307"
 NAME = "gate-no-create-all"

@@ -24,8 +24,8 @@ from evidence_kit.checks.migration_downgrade import does_nothing
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
-    from evidence_kit.check import Target
-    from evidence_kit.policy import Rule
+    from evidence_kit.policy.packs import Rule
+    from evidence_kit.policy.target import Target
 
 ID = "EK205"
 NAME = "migration-empty-upgrade"

@@ -19,8 +19,8 @@ from evidence_kit.checks import _migrations
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
-    from evidence_kit.check import Target
-    from evidence_kit.policy import Rule
+    from evidence_kit.policy.packs import Rule
+    from evidence_kit.policy.target import Target
 
 ID = "EK204"
 NAME = "migration-broken-graph"

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
-    from evidence_kit.check import Target
-    from evidence_kit.policy import Rule
+    from evidence_kit.policy.packs import Rule
+    from evidence_kit.policy.target import Target
 
 ID = "EK101"
 NAME = "forbidden-vocabulary"
@@ -100,7 +100,7 @@ def _targets(rule: Rule) -> list[dict[str, Any]]:
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Scan each scope and report every forbidden term with where it stands."""
-    from evidence_kit import vocab
+    from evidence_kit.policy import vocab
 
     assert target.root is not None
     for scope in _targets(rule):

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidence_kit import db
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
-from evidence_kit.proc import utcnow
+from evidence_kit.support import db
+from evidence_kit.support.proc import utcnow
 
 NAME = "alembic"
 

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from evidence_kit import proc
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
+from evidence_kit.support import proc
 
 NAME = "command"
 

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from evidence_kit import db, pgdump, proc
-from evidence_kit.bundle import dumps
+from evidence_kit.bundle.writer import dumps
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
-from evidence_kit.redact import SECRET_NAME
+from evidence_kit.redact.redactor import SECRET_NAME
+from evidence_kit.support import db, pgdump, proc
 
 NAME = "environment"
 
@@ -254,7 +254,7 @@ def env_listing(env: Mapping[str, str], allowed: Iterable[str]) -> dict[str, Any
 
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Describe the interpreter, the machine, the tools, the database server and the CI run."""
-    from evidence_kit.collect import ci_context, host_facts
+    from evidence_kit.support.host import ci_context, host_facts
 
     started = proc.utcnow()
     timeout = float(options.get("timeout", DEFAULT_TIMEOUT))

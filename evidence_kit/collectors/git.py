@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evidence_kit import proc
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from evidence_kit.support import proc
 
 NAME = "git"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from evidence_kit import __version__, proc
-from evidence_kit.bundle import dumps
+from evidence_kit import __version__
+from evidence_kit.bundle.writer import dumps
 from evidence_kit.collectors.command import ARGV_OPTION, CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
+from evidence_kit.support import proc
 
 NAME = "http"
 AFTER = ("command",)

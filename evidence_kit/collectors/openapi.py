@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from evidence_kit import proc
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from evidence_kit.support import proc
 
 NAME = "openapi"
 

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evidence_kit import db, proc, table
 from evidence_kit.collectors.sql import (
     QueryError,
     error_output,
@@ -24,6 +23,7 @@ from evidence_kit.collectors.sql import (
 )
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from evidence_kit.support import db, proc, table
 
 if TYPE_CHECKING:
     import sqlite3

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evidence_kit import db, pgdump, proc
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
+from evidence_kit.support import db, pgdump, proc
 
 if TYPE_CHECKING:
     import sqlite3

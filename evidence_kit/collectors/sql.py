@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from evidence_kit import db, proc, table
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
+from evidence_kit.support import db, proc, table
 
 if TYPE_CHECKING:
     import sqlite3

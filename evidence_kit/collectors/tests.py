@@ -1,7 +1,7 @@
 """Run the test suite (or ingest a JUnit XML report made elsewhere) and record every test's outcome.
 
 Artifacts: `stdout.txt` and `stderr.txt` (the run's output, streamed to disk), `junit.xml` (the raw
-report), `tests.json` (the normalized report of `evidence_kit.junit`, sorted so that two bundles
+report), `tests.json` (the normalized report of `evidence_kit.support.junit`, sorted so that two bundles
 diff cleanly), `summary.txt` (`42 passed, 1 failed in 12.30s` and one line per failing test) and
 `junit.error.txt` when the report is missing or cannot be read.
 """
@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evidence_kit import junit, proc
 from evidence_kit.collectors.command import CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
+from evidence_kit.support import junit, proc
 
 NAME = "tests"
 

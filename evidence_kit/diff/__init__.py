@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from evidence_kit.archive import opened
+from evidence_kit.bundle.archive import opened
+from evidence_kit.bundle.verify import Verdict, verify_dir
 from evidence_kit.diff import artifacts, ci, git, migrations, results, routes, schema, tests
 from evidence_kit.diff.model import (
     CLASSIFICATIONS,
@@ -19,7 +20,6 @@ from evidence_kit.diff.model import (
 )
 from evidence_kit.diff.read import Side
 from evidence_kit.errors import EvidenceError
-from evidence_kit.verify import Verdict, verify_dir
 
 __all__ = [
     "CLASSIFICATIONS",

@@ -8,9 +8,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.bundle import PAYLOAD
+from evidence_kit.bundle.digest import file_sha256
+from evidence_kit.bundle.writer import PAYLOAD
 from evidence_kit.diff.model import Change, Section, change, section
-from evidence_kit.digest import file_sha256
 
 # NOTE: artifacts larger than this are compared by digest only; no differ needs to parse them.
 MAX_PARSE = 256 * 1024 * 1024

@@ -209,7 +209,7 @@ def _cut_note(report: DiffReport, cut: list[tuple[int, int]]) -> str:
 @cache
 def schema() -> dict[str, Any]:
     """The shipped JSON Schema of `as_json`'s output."""
-    raw = resources.files("evidence_kit").joinpath("diff.schema.json").read_text("utf-8")
+    raw = resources.files("evidence_kit.diff").joinpath("diff.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(raw)
     return loaded
 
@@ -219,7 +219,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def as_json(report: DiffReport) -> dict[str, Any]:
-    """The report as plain JSON data; `evidence_kit/diff.schema.json` describes it."""
+    """The report as plain JSON data; `evidence_kit/diff/diff.schema.json` describes it."""
 
     def side(info: BundleInfo) -> dict[str, Any]:
         return {

@@ -6,9 +6,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from evidence_kit import table
 from evidence_kit.diff.model import Change, Classification, Section, change, plural, section
 from evidence_kit.diff.read import Side, mapping
+from evidence_kit.support import table
 
 KIND = "results"
 TITLE = "Results"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from evidence_kit.check import Report
 from evidence_kit.export import github, json_report, junit, markdown, sarif, text
+from evidence_kit.policy.engine import Report
 
 FORMATS: dict[str, Callable[[Report], str]] = {
     "text": text.render,

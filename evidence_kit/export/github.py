@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence_kit.check import Report
+from evidence_kit.policy.engine import Report
 
 # NOTE: GitHub shows at most 10 error and 10 warning annotations per step (50 per job);
 # more are dropped silently, so say how many were left out.

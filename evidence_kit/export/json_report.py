@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from evidence_kit import __version__
-from evidence_kit.check import Report
+from evidence_kit.policy.engine import Report
 
 
 def as_data(report: Report) -> dict[str, Any]:

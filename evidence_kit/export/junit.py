@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from evidence_kit.check import Report
+from evidence_kit.policy.engine import Report
 
 
 def render(report: Report) -> str:

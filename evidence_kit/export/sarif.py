@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from evidence_kit import __version__
-from evidence_kit.check import ENGINE_CHECKS, Report
+from evidence_kit.policy.engine import ENGINE_CHECKS, Report
 
 # NOTE: GitHub code scanning accepts at most 25,000 results per run; keep well inside it.
 MAX_RESULTS = 5000

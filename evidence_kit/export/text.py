@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from evidence_kit.check import Report
+from evidence_kit.policy.engine import Report
 
 
 def render(report: Report, source_lines: bool = True) -> str:

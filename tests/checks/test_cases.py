@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from evidence_kit.bundle import BundleWriter
-from evidence_kit.check import Target
+from evidence_kit.bundle.writer import BundleWriter
 from evidence_kit.checks import CHECKS
 from evidence_kit.model import CollectorResult, Output
-from evidence_kit.policy import Rule
-from evidence_kit.redact import Redactor
+from evidence_kit.policy.packs import Rule
+from evidence_kit.policy.target import Target
+from evidence_kit.redact.redactor import Redactor
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases.yaml").read_text())
 PARAMS = [

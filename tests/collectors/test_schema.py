@@ -13,10 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from evidence_kit import pgdump
 from evidence_kit.collectors import schema
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from evidence_kit.support import pgdump
 
 DDL = """
 CREATE TYPE job_status AS ENUM ('queued', 'running', 'done', 'failed');

@@ -13,10 +13,10 @@ import jsonschema
 import psycopg
 import pytest
 
-from evidence_kit import table
 from evidence_kit.collectors import sql
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from evidence_kit.support import table
 
 DDL = """
 CREATE TABLE runs (

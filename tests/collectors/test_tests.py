@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from evidence_kit import junit
-from evidence_kit.bundle import BundleWriter, worst
-from evidence_kit.collect import host_facts
+from evidence_kit.bundle.verify import verify
+from evidence_kit.bundle.writer import BundleWriter, worst
 from evidence_kit.collectors import tests
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import CollectorResult, Context, Output
-from evidence_kit.redact import Redactor
-from evidence_kit.verify import verify
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.support import junit
+from evidence_kit.support.host import host_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]

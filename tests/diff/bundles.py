@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.bundle import BundleWriter
+from evidence_kit.bundle.writer import BundleWriter
 from evidence_kit.model import CollectorResult, Output
-from evidence_kit.redact import Redactor
+from evidence_kit.redact.redactor import Redactor
 
 
 def make(

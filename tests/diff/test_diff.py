@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from evidence_kit.archive import pack
+from evidence_kit.bundle.archive import pack
 from evidence_kit.diff import KINDS, diff
 from evidence_kit.diff.model import BundleInfo, DiffReport, change, section
 from evidence_kit.diff.render import LIMIT, as_json, markdown, schema, text

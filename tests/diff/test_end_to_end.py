@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_kit.collect import collect
+from evidence_kit.commands.collect import collect
 from evidence_kit.config import load
 from evidence_kit.diff import diff
 from evidence_kit.diff.render import as_json, markdown, text

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
-import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from evidence_kit.model import SEVERITIES, Finding, Severity
-from evidence_kit.policy import Policy, Rule
+from evidence_kit.policy.packs import Policy
+from evidence_kit.policy.target import Target
 
 SUPPRESSION = "EK001"
 EXPIRED_WAIVER = "EK002"
@@ -21,62 +19,7 @@ ENGINE_CHECKS = {
     EXPIRED_WAIVER: "A waiver past its `expires` date no longer waives anything and fails itself.",
 }
 _ALLOW = re.compile(r"#\s*evidence:\s*allow\[(?P<ids>EK\d{3}(?:\s*,\s*EK\d{3})*)\]\s*(?P<reason>.*)$")
-_VENDORED = ("node_modules", ".venv", "venv", "site-packages", "vendor", ".git", "__pycache__", ".evidence")
 Status = Literal["passed", "failed", "skipped"]
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the checks look at: a source tree, an (unpacked) bundle, or both."""
-
-    root: Path | None = None
-    bundle: Path | None = None
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    def files(self, rule: Rule, default: tuple[str, ...]) -> list[Path]:
-        """Files of the source tree in the rule's scope (its include globs, else `default`)."""
-        if self.root is None:
-            return []
-        include = rule.include or default
-        found: set[Path] = set()
-        for pattern in include:
-            for path in self.root.glob(pattern):
-                rel = path.relative_to(self.root)
-                if path.is_file() and not any(part in _VENDORED for part in rel.parts[:-1]):
-                    found.add(path)
-        return sorted(p for p in found if not _excluded(self.rel(p), rule.exclude))
-
-    def rel(self, path: Path) -> str:
-        """A path as findings show it: relative to the source tree."""
-        assert self.root is not None
-        return path.relative_to(self.root).as_posix()
-
-    def artifact(self, name: str) -> Path | None:
-        """A bundle artifact by `<collector>/<name>`, when the bundle has it."""
-        if self.bundle is None:
-            return None
-        path = self.bundle / "data" / name
-        return path if path.is_file() else None
-
-    def json(self, name: str) -> Any:
-        """A JSON artifact, parsed; None when absent."""
-        path = self.artifact(name)
-        return None if path is None else json.loads(path.read_bytes())
-
-
-def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
-    return any(
-        fnmatch.fnmatch(rel, p) or rel.startswith(p.rstrip("*").rstrip("/") + "/") for p in patterns if p
-    )
-
-
-def missing(check: str, artifact: str, collector: str) -> Finding:
-    """The finding of a gate whose evidence is not in the bundle: never a pass by default."""
-    return Finding(
-        check,
-        f"no evidence: data/{artifact} is not in the bundle (configure and run the `{collector}` collector)",
-        path=f"data/{artifact}",
-    )
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
-import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -13,14 +11,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidence_kit import proc
-from evidence_kit.archive import pack
-from evidence_kit.bundle import BundleWriter, worst
+from evidence_kit.bundle.archive import pack
+from evidence_kit.bundle.digest import bytes_sha256, file_sha256
+from evidence_kit.bundle.writer import BundleWriter, worst
 from evidence_kit.config import Config
-from evidence_kit.digest import bytes_sha256, file_sha256
 from evidence_kit.errors import CollectorError, EvidenceError
 from evidence_kit.model import CollectorResult, Context, Output
-from evidence_kit.redact import Redactor
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.support import proc
+from evidence_kit.support.host import ci_context, host_facts
 
 
 @dataclass(frozen=True)
@@ -64,43 +63,6 @@ class Summary:
                 for r in sorted(self.results, key=lambda r: r.collector)
             ],
         }
-
-
-def ci_context(env: Mapping[str, str]) -> dict[str, str | None] | None:
-    """Facts about the CI run, when there is one (GitHub Actions in full, others by name)."""
-    if env.get("GITHUB_ACTIONS") == "true":
-        keys = (
-            "GITHUB_RUN_ID",
-            "GITHUB_RUN_ATTEMPT",
-            "GITHUB_REF",
-            "GITHUB_SHA",
-            "GITHUB_REPOSITORY",
-            "GITHUB_WORKFLOW",
-            "GITHUB_JOB",
-            "GITHUB_EVENT_NAME",
-            "GITHUB_SERVER_URL",
-        )
-        return {"provider": "github-actions", **{k.lower().removeprefix("github_"): env.get(k) for k in keys}}
-    for var, name in (
-        ("GITLAB_CI", "gitlab"),
-        ("BUILDKITE", "buildkite"),
-        ("CIRCLECI", "circleci"),
-        ("JENKINS_URL", "jenkins"),
-    ):
-        if env.get(var):
-            return {"provider": name}
-    if env.get("CI", "").lower() in ("true", "1"):
-        return {"provider": "unknown"}
-    return None
-
-
-def host_facts() -> dict[str, str]:
-    """The machine that made the bundle (kept in the manifest only, never in artifacts)."""
-    return {
-        "name": socket.gethostname(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
 
 
 def select(config: Config, only: Sequence[str], skip: Sequence[str]) -> list[str]:

@@ -651,7 +651,7 @@ def _context(d: Detected) -> dict[str, Any]:
 def _environment() -> Any:
     import jinja2
 
-    from evidence_kit.resources import shipped
+    from evidence_kit.support.resources import shipped
 
     folder = Path(str(shipped("templates"))) / "init"
     env = jinja2.Environment(

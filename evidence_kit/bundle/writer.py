@@ -18,10 +18,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evidence_kit import __version__
-from evidence_kit.digest import bytes_sha256, read_buffer
+from evidence_kit.bundle.digest import bytes_sha256, read_buffer
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import STATUSES, CollectorResult, Output, Status
-from evidence_kit.redact import Redactor
+from evidence_kit.redact.redactor import Redactor
 
 PAYLOAD = "data"
 MANIFEST = "manifest.json"

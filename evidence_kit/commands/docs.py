@@ -9,11 +9,11 @@ from typing import Any
 
 import jinja2
 
-from evidence_kit.archive import opened
-from evidence_kit.atomic import write_pages
+from evidence_kit.bundle.archive import opened
+from evidence_kit.bundle.atomic import write_pages
 from evidence_kit.errors import EvidenceError
-from evidence_kit.report import render_template
-from evidence_kit.resources import shipped
+from evidence_kit.report.render import render_template
+from evidence_kit.support.resources import shipped
 
 DOCS = (
     "overview.md",

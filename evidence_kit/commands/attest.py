@@ -29,12 +29,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from evidence_kit import bundle as b
-from evidence_kit.archive import ARCHIVE_SUFFIXES, is_archive, opened
-from evidence_kit.bundle import dumps
-from evidence_kit.digest import file_sha256
+from evidence_kit.bundle import writer as b
+from evidence_kit.bundle.archive import ARCHIVE_SUFFIXES, is_archive, opened
+from evidence_kit.bundle.digest import file_sha256
+from evidence_kit.bundle.verify import verify
+from evidence_kit.bundle.writer import dumps
 from evidence_kit.errors import EvidenceError
-from evidence_kit.verify import verify
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://evidence-kit.invalid/evidence-bundle/v1"

@@ -18,12 +18,12 @@ import jinja2
 from markupsafe import Markup
 
 from evidence_kit import __version__
-from evidence_kit import bundle as b
-from evidence_kit.archive import opened
-from evidence_kit.atomic import write_pages
+from evidence_kit.bundle import writer as b
+from evidence_kit.bundle.archive import opened
+from evidence_kit.bundle.atomic import write_pages
+from evidence_kit.bundle.verify import Verdict, verify_dir
 from evidence_kit.errors import EvidenceError
-from evidence_kit.resources import shipped
-from evidence_kit.verify import Verdict, verify_dir
+from evidence_kit.support.resources import shipped
 
 LIMIT = 200 * 1024
 PAGE_LIMIT = 16 * 1024 * 1024

@@ -6,7 +6,7 @@ written. The merged bundle is written by the bundle writer like any other (atomi
 - `data/part-<label>/<collector>/<file>`: every artifact of each part, under the part's label (its
   bundle name, with `-2`, `-3`... when two parts share one), with its original metadata;
 - `data/merged/tests.json`: the test results of every part in the normalized shape of
-  `evidence_kit.junit` (`totals`, `tests`), each entry with the `part` it came from and the totals
+  `evidence_kit.support.junit` (`totals`, `tests`), each entry with the `part` it came from and the totals
   counted over all parts (`duration_s` is their sum);
 - `data/merged/environment.json`: each part's Python version, platform and environment facts side by side;
 - `data/merged/parts.json`: each part's bundle name, manifest sha256, service, phase, git sha, creation
@@ -30,15 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence_kit import bundle as b
-from evidence_kit import junit
-from evidence_kit.archive import ARCHIVE_SUFFIXES, opened
-from evidence_kit.bundle import BundleWriter, dumps, slug, worst
-from evidence_kit.collect import ci_context, host_facts
+from evidence_kit.bundle import writer as b
+from evidence_kit.bundle.archive import ARCHIVE_SUFFIXES, opened
+from evidence_kit.bundle.verify import verify_dir
+from evidence_kit.bundle.writer import BundleWriter, dumps, slug, worst
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import STATUSES, CollectorResult, Output, Status
-from evidence_kit.redact import Redactor
-from evidence_kit.verify import verify_dir
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.support import junit
+from evidence_kit.support.host import ci_context, host_facts
 
 COLLECTOR = "merged"
 PART_PREFIX = "part-"

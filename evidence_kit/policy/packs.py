@@ -15,7 +15,7 @@ from typing import Any
 from evidence_kit.config import problems
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import Severity
-from evidence_kit.resources import shipped
+from evidence_kit.support.resources import shipped
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Policy:
 @cache
 def pack_schema() -> dict[str, Any]:
     """The JSON Schema of a rule pack."""
-    text = resources.files("evidence_kit").joinpath("rules.schema.json").read_text("utf-8")
+    text = resources.files("evidence_kit.policy").joinpath("rules.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

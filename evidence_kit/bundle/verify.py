@@ -9,9 +9,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from evidence_kit import bundle as b
-from evidence_kit.archive import opened
-from evidence_kit.digest import file_sha256
+from evidence_kit.bundle import writer as b
+from evidence_kit.bundle.archive import opened
+from evidence_kit.bundle.digest import file_sha256
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Verdict:
 @cache
 def manifest_schema() -> dict[str, Any]:
     """The shipped JSON Schema of manifest.json."""
-    text = resources.files("evidence_kit").joinpath("manifest.schema.json").read_text("utf-8")
+    text = resources.files("evidence_kit.bundle").joinpath("manifest.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

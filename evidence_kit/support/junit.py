@@ -297,6 +297,6 @@ def failure_count(report: Mapping[str, Any]) -> int:
 
 def to_json(report: Mapping[str, Any]) -> bytes:
     """The report as canonical JSON (sorted keys, two-space indent), as written to `tests.json`."""
-    from evidence_kit.bundle import dumps
+    from evidence_kit.bundle.writer import dumps
 
     return dumps(report)

@@ -63,8 +63,8 @@ def markdown() -> str:
 
 def rules_markdown() -> str:
     """The rule table: every check's id, name, default severity, target and summary, from its docstring."""
-    from evidence_kit.check import ENGINE_CHECKS
     from evidence_kit.checks import CHECKS
+    from evidence_kit.policy.engine import ENGINE_CHECKS
 
     lines = ["| id | name | default | looks at | what it enforces |", "|---|---|---|---|---|"]
     for check_id, module in sorted(CHECKS.items()):
