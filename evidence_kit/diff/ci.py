@@ -7,10 +7,11 @@ from typing import Any
 
 from evidence_kit.diff.model import Change, Classification, Section, change, plural, section
 from evidence_kit.diff.read import Side, items, one_sided
+from evidence_kit.evidence import ci as ci_evidence
 
 KIND = "ci"
 TITLE = "CI"
-ARTIFACT = "ci/workflows.json"
+ARTIFACT = ci_evidence.path(ci_evidence.WORKFLOWS)
 
 
 def _workflows(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:

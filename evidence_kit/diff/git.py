@@ -6,6 +6,7 @@ from typing import Any
 
 from evidence_kit.diff.model import Change, Section, change, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
+from evidence_kit.evidence import git
 
 KIND = "git"
 TITLE = "Git"
@@ -26,7 +27,7 @@ def _listing(lines: list[str]) -> str:
 
 
 def _log(side: Side) -> list[dict[str, Any]]:
-    return [c for c in items(mapping(side.json("git/log.json")).get("commits")) if isinstance(c, dict)]
+    return [c for c in items(mapping(side.json(git.path(git.LOG))).get("commits")) if isinstance(c, dict)]
 
 
 def _moved(old: Side, new: Side, before: str, after: str, facts: dict[str, Any]) -> list[Change]:
@@ -75,7 +76,7 @@ def _moved(old: Side, new: Side, before: str, after: str, facts: dict[str, Any])
 
 
 def _files(new: Side, before: str, facts: dict[str, Any]) -> list[Change]:
-    rng = mapping(new.json("git/range.json"))
+    rng = mapping(new.json(git.path(git.RANGE)))
     if before not in (rng.get("base_sha"), rng.get("merge_base")):
         return []
     files = [f for f in items(rng.get("files")) if isinstance(f, dict)]
@@ -97,7 +98,7 @@ def _files(new: Side, before: str, facts: dict[str, Any]) -> list[Change]:
 
 def diff(old: Side, new: Side) -> Section | None:
     """HEAD, branch, tags and working-tree state of the two bundles, and what lies between them."""
-    a, b = old.json("git/head.json"), new.json("git/head.json")
+    a, b = old.json(git.path(git.HEAD)), new.json(git.path(git.HEAD))
     if not isinstance(a, dict) or not isinstance(b, dict):
         return one_sided(KIND, TITLE, old, new, isinstance(a, dict), isinstance(b, dict), "git")
     before, after = a.get("sha"), b.get("sha")
@@ -121,7 +122,9 @@ def diff(old: Side, new: Side) -> Section | None:
     if bool(a.get("dirty")) != bool(b.get("dirty")):
         if b.get("dirty"):
             entries = [
-                e for e in items(mapping(new.json("git/status.json")).get("entries")) if isinstance(e, dict)
+                e
+                for e in items(mapping(new.json(git.path(git.STATUS))).get("entries"))
+                if isinstance(e, dict)
             ]
             detail = _listing([f"{e.get('code', '??')} {e.get('path', '')}" for e in entries])
             changes.append(

@@ -7,27 +7,15 @@ from typing import Any
 from evidence_kit.collectors.alembic import BadScript, read_script
 from evidence_kit.diff.model import Change, Section, change, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
+from evidence_kit.evidence import alembic
 
 KIND = "migrations"
 TITLE = "Migrations"
-_MARKERS = ("history.json", "summary.json", "heads.txt", "error.txt")
-
-
-def _labels(side: Side) -> list[str]:
-    """The config folders of the alembic evidence: `` for a single unlabelled config, else each label."""
-    found: set[str] = set()
-    for path in side.paths("alembic/"):
-        rest = path.removeprefix("alembic/")
-        if rest in _MARKERS:
-            found.add("")
-        elif rest.count("/") == 1 and rest.split("/")[1] in _MARKERS:
-            found.add(rest.split("/")[0])
-    return sorted(found)
 
 
 def _digests(side: Side, prefix: str) -> dict[str, tuple[str, str]]:
     """File name below `migrations/` -> (artifact path, digest) of each migration file."""
-    folder = f"{prefix}migrations/"
+    folder = f"{prefix}{alembic.MIGRATIONS}"
     return {path.removeprefix(folder): (path, side.digest(path) or "") for path in side.paths(folder)}
 
 
@@ -64,10 +52,9 @@ def _current(summary: dict[str, Any]) -> str:
 
 
 def _config(old: Side, new: Side, label_a: str, label_b: str) -> tuple[list[Change], dict[str, Any]]:
-    pa = f"alembic/{label_a}/" if label_a else "alembic/"
-    pb = f"alembic/{label_b}/" if label_b else "alembic/"
+    pa, pb = alembic.prefix(label_a), alembic.prefix(label_b)
     tag = f"[{label_b}] " if label_b else ""
-    hist_a, hist_b = mapping(old.json(f"{pa}history.json")), mapping(new.json(f"{pb}history.json"))
+    hist_a, hist_b = mapping(old.json(pa + alembic.HISTORY)), mapping(new.json(pb + alembic.HISTORY))
     if not hist_a or not hist_b:
         facts: dict[str, Any] = {
             "heads_before": items(hist_a.get("heads")),
@@ -76,12 +63,12 @@ def _config(old: Side, new: Side, label_a: str, label_b: str) -> tuple[list[Chan
         if not hist_a and not hist_b:
             return [], facts
         side, prefix, role = (old, pa, "old") if not hist_a else (new, pb, "new")
-        error = (side.text(f"{prefix}error.txt") or "").strip()
+        error = (side.text(prefix + alembic.ERROR) or "").strip()
         reason = error.splitlines()[0] if error else side.why_absent("alembic")
         gone = change(KIND, f"{tag}revision graph disappeared", "risky", detail=f"new bundle: {reason}")
         came = change(KIND, f"{tag}revision graph appeared", "info", detail=f"old bundle: {reason}")
         return [came if role == "old" else gone], facts
-    sum_a, sum_b = mapping(old.json(f"{pa}summary.json")), mapping(new.json(f"{pb}summary.json"))
+    sum_a, sum_b = mapping(old.json(pa + alembic.SUMMARY)), mapping(new.json(pb + alembic.SUMMARY))
     revs_a = {str(r.get("revision")): r for r in items(hist_a.get("revisions")) if isinstance(r, dict)}
     revs_b = {str(r.get("revision")): r for r in items(hist_b.get("revisions")) if isinstance(r, dict)}
     order = [str(r) for r in items(hist_b.get("history"))] or sorted(revs_b)
@@ -214,7 +201,7 @@ def _moved(before: list[str], after: list[str]) -> str:
 
 def diff(old: Side, new: Side) -> Section | None:
     """Compare each alembic config's revision graph, heads, database version and migration files."""
-    labels_a, labels_b = _labels(old), _labels(new)
+    labels_a, labels_b = alembic.labels(old), alembic.labels(new)
     if not labels_a or not labels_b:
         return one_sided(KIND, TITLE, old, new, bool(labels_a), bool(labels_b), "alembic")
     pairs = [(label, label) for label in labels_a if label in labels_b]

@@ -8,11 +8,12 @@ from typing import Any
 
 from evidence_kit.diff.model import Change, Classification, Section, change, plural, section
 from evidence_kit.diff.read import Side, mapping
+from evidence_kit.evidence import http, queue, sql
 from evidence_kit.support import table
 
 KIND = "results"
 TITLE = "Results"
-COLLECTORS = ("sql", "queue", "http")
+COLLECTORS = (sql.FOLDER, queue.FOLDER, http.FOLDER)
 SHOWN_ROWS = 30
 MAX_DEPTH = 20
 _ABSENT = object()
@@ -25,7 +26,7 @@ def _names(side: Side) -> dict[str, str]:
     found = {}
     for collector in COLLECTORS:
         for path in side.paths(f"{collector}/"):
-            if path.endswith(".json") and not path.endswith(".meta.json") and path.count("/") == 1:
+            if path.endswith(".json") and not path.endswith(http.META) and path.count("/") == 1:
                 found[path.removesuffix(".json")] = path
     return found
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from evidence_kit.diff.model import Changes, Section, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
+from evidence_kit.evidence import openapi
 
 KIND = "routes"
 TITLE = "Routes"
-ARTIFACT = "openapi/openapi.json"
+ARTIFACT = openapi.path(openapi.DOCUMENT)
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_DEPTH = 12
 

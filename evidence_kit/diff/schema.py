@@ -10,10 +10,11 @@ from typing import Any
 
 from evidence_kit.diff.model import Changes, Classification, Section, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
+from evidence_kit.evidence import schema as schema_evidence
 
 KIND = "schema"
 TITLE = "Schema"
-ARTIFACT = "schema/schema.json"
+ARTIFACT = schema_evidence.path(schema_evidence.CATALOG)
 
 Obj = dict[str, Any]
 

@@ -6,10 +6,11 @@ from typing import Any
 
 from evidence_kit.diff.model import Change, Section, change, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
+from evidence_kit.evidence import tests as tests_evidence
 
 KIND = "tests"
 TITLE = "Tests"
-SOURCES = ("tests", "pytest")
+SOURCES = (tests_evidence.FOLDER, tests_evidence.PLUGIN_FOLDER)
 BAD = ("failed", "error")
 SLOWEST = 10
 SLOWER_FACTOR = 2.0
@@ -19,7 +20,7 @@ SLOWER_BY_S = 0.5
 def _reports(side: Side) -> dict[str, dict[str, Any]]:
     found = {}
     for source in SOURCES:
-        doc = side.json(f"{source}/tests.json")
+        doc = side.json(f"{source}/{tests_evidence.RESULTS}")
         if isinstance(doc, dict):
             found[source] = doc
     return found

@@ -1,0 +1,175 @@
+"""Alembic evidence: per configuration, heads, history, the revision graph, the database's version, files.
+
+One configuration writes below `alembic/`; several write below `alembic/<label>/`, one folder each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evidence_kit.evidence.view import BundleView, items, mapping
+
+FOLDER = "alembic"
+HEADS = "heads.txt"
+HISTORY_TEXT = "history.txt"
+HISTORY = "history.json"
+CURRENT_TEXT = "current.txt"
+CURRENT = "current.json"
+SUMMARY = "summary.json"
+PROBLEMS = "problems.txt"
+ERROR = "error.txt"
+MIGRATIONS = "migrations/"
+# NOTE: `*` crosses `/` in these globs, so each also matches every configuration's own folder.
+REQUIRED = (f"{FOLDER}/*{HEADS}", f"{FOLDER}/*{CURRENT_TEXT}")
+_MARKERS = (SUMMARY, HISTORY, HEADS, ERROR)
+
+
+def prefix(label: str | None) -> str:
+    """The folder below `data/` of a configuration's artifacts (`alembic/` or `alembic/<label>/`)."""
+    return f"{FOLDER}/{label}/" if label else f"{FOLDER}/"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One migration of the graph."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
+    message: str
+    path: str
+    is_head: bool
+    is_base: bool
+    is_merge: bool
+    is_branch_point: bool
+
+
+@dataclass(frozen=True)
+class AlembicConfig:
+    """What the alembic collector recorded for one configuration."""
+
+    label: str
+    prefix: str
+    graph: dict[str, Any] | None
+    summary: dict[str, Any] | None
+    current: dict[str, Any] | None
+    heads_text: str | None
+    history_text: str | None
+    current_text: str | None
+    error_text: str | None
+    problems: tuple[str, ...]
+    migrations: tuple[str, ...]
+
+    def path(self, name: str) -> str:
+        """An artifact of this configuration, by its path below `data/`."""
+        return f"{self.prefix}{name}"
+
+    @property
+    def name(self) -> str:
+        """How pages name the configuration: its label, else its ini section, else `alembic`."""
+        if self.label:
+            return self.label
+        section = (self.graph or {}).get("section")
+        return str(section) if section else "alembic"
+
+    @property
+    def heads(self) -> list[str]:
+        """The head revisions of the migration graph."""
+        source = self.graph if self.graph is not None else self.summary or {}
+        return [str(h) for h in items(source.get("heads"))]
+
+    @property
+    def revisions(self) -> list[Revision]:
+        """Every revision, in `alembic history` order when known (newest first)."""
+        graph = self.graph or {}
+        by_rev = {str(r.get("revision")): mapping(r) for r in items(graph.get("revisions"))}
+        order = [str(r) for r in items(graph.get("history"))] or sorted(by_rev)
+        found = []
+        for rev in order:
+            entry = by_rev.get(rev, {})
+            found.append(
+                Revision(
+                    revision=rev,
+                    down_revisions=tuple(str(d) for d in items(entry.get("down_revisions"))),
+                    message=str(entry.get("message") or ""),
+                    path=str(entry.get("path") or ""),
+                    is_head=bool(entry.get("is_head")),
+                    is_base=bool(entry.get("is_base")),
+                    is_merge=bool(entry.get("is_merge")),
+                    is_branch_point=bool(entry.get("is_branch_point")),
+                )
+            )
+        return found
+
+    @property
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        """Per schema holding a version table: versions, current, pending, unknown, up_to_date."""
+        return {str(k): mapping(v) for k, v in mapping((self.current or {}).get("schemas")).items()}
+
+    @property
+    def current_versions(self) -> list[str] | None:
+        """Every version the database records for this configuration (None when not read)."""
+        current = mapping((self.summary or {}).get("current"))
+        if self.summary is None or not isinstance(self.summary.get("current"), dict):
+            return None
+        return sorted({str(v) for versions in current.values() for v in items(versions)})
+
+    @property
+    def up_to_date(self) -> bool | None:
+        """True when the database is at the heads, None when the bundle does not say."""
+        value = (self.summary or {}).get("up_to_date")
+        return value if isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class AlembicEvidence:
+    """Every Alembic configuration the bundle holds evidence of."""
+
+    configs: tuple[AlembicConfig, ...]
+
+    @property
+    def present(self) -> bool:
+        """True when the bundle holds Alembic evidence at all."""
+        return bool(self.configs)
+
+
+def labels(view: BundleView) -> list[str]:
+    """The configurations in a bundle: "" for a lone one, else each folder's label."""
+    found: set[str] = set()
+    for rel in view.paths(f"{FOLDER}/"):
+        rest = rel.removeprefix(f"{FOLDER}/")
+        if rest in _MARKERS:
+            found.add("")
+            continue
+        label, _, name = rest.partition("/")
+        if name in _MARKERS and label != MIGRATIONS.rstrip("/"):
+            found.add(label)
+    return sorted(found)
+
+
+def _config(view: BundleView, label: str) -> AlembicConfig:
+    pre = prefix(label)
+
+    def doc(name: str) -> dict[str, Any] | None:
+        value = view.json(pre + name)
+        return value if isinstance(value, dict) else None
+
+    problems = view.text(pre + PROBLEMS)
+    return AlembicConfig(
+        label=label,
+        prefix=pre,
+        graph=doc(HISTORY),
+        summary=doc(SUMMARY),
+        current=doc(CURRENT),
+        heads_text=view.text(pre + HEADS),
+        history_text=view.text(pre + HISTORY_TEXT),
+        current_text=view.text(pre + CURRENT_TEXT),
+        error_text=view.text(pre + ERROR),
+        problems=tuple(line for line in (problems or "").splitlines() if line.strip()),
+        migrations=tuple(view.paths(pre + MIGRATIONS)),
+    )
+
+
+def read(view: BundleView) -> AlembicEvidence:
+    """The Alembic evidence of a bundle, one entry per configuration."""
+    return AlembicEvidence(tuple(_config(view, label) for label in labels(view)))

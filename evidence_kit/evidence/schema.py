@@ -1,0 +1,63 @@
+"""Schema evidence: the `pg_dump` schema, the normalized catalog, table listings and row counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evidence_kit.evidence.view import BundleView, items, mapping
+
+FOLDER = "schema"
+DUMP = "schema.sql"
+CATALOG = "schema.json"
+TABLES = "tables.txt"
+ROW_COUNTS = "row_counts.json"
+STRUCTURES = "tables/"
+
+
+def path(name: str) -> str:
+    """An artifact's path below `data/`."""
+    return f"{FOLDER}/{name}"
+
+
+@dataclass(frozen=True)
+class SchemaEvidence:
+    """The database schema as the schema collector recorded it."""
+
+    catalog: dict[str, Any] | None
+    tables_text: str | None
+    row_counts: dict[str, Any] | None
+    structures: tuple[str, ...]
+    has_dump: bool
+
+    @property
+    def present(self) -> bool:
+        """True when the bundle holds schema evidence at all."""
+        return self.catalog is not None or self.tables_text is not None or self.has_dump
+
+    @property
+    def tables(self) -> list[str] | None:
+        """Every table, `schema.table` (bare on SQLite); None when the bundle does not say."""
+        if self.catalog is not None and isinstance(self.catalog.get("tables"), list):
+            sqlite = self.catalog.get("dialect") == "sqlite"
+            return [
+                str(t["name"]) if sqlite or not t.get("schema") else f"{t['schema']}.{t['name']}"
+                for t in items(self.catalog["tables"])
+                if isinstance(t, dict) and "name" in t
+            ]
+        if self.tables_text is None:
+            return None
+        return [line.strip() for line in self.tables_text.splitlines() if line.strip()]
+
+
+def read(view: BundleView) -> SchemaEvidence:
+    """The schema evidence of a bundle."""
+    catalog = view.json(path(CATALOG))
+    counts = view.json(path(ROW_COUNTS))
+    return SchemaEvidence(
+        catalog=catalog if isinstance(catalog, dict) else None,
+        tables_text=view.text(path(TABLES)),
+        row_counts=mapping(counts) if isinstance(counts, dict) else None,
+        structures=tuple(view.paths(path(STRUCTURES))),
+        has_dump=view.has(path(DUMP)),
+    )
