@@ -17,6 +17,7 @@ import fnmatch
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.evidence import ci
 from evidence_kit.model import Finding
 from evidence_kit.policy.target import missing
 
@@ -44,9 +45,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail unless some upload-artifact step's path names the evidence bundle."""
-    inventory = target.json("ci/workflows.json")
+    inventory = ci.read(target.view).workflows
     if inventory is None:
-        yield missing(ID, "ci/workflows.json", "ci")
+        yield missing(ID, ci.path(ci.WORKFLOWS), "ci")
         return
     patterns = rule.options.get("paths", ["*.evidence*", "*evidence*"])
     for workflow in inventory.get("workflows", []):
@@ -63,6 +64,6 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     yield Finding(
         ID,
         f"none of the {count} workflows uploads the evidence bundle with actions/upload-artifact",
-        path="data/ci/workflows.json",
+        path=f"data/{ci.path(ci.WORKFLOWS)}",
         snippet="no bundle upload",
     )

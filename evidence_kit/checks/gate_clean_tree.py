@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.evidence import git
 from evidence_kit.model import Finding
 from evidence_kit.policy.target import missing
 
@@ -31,24 +32,23 @@ OPTIONS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": Fals
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail on a dirty tree, or a manifest sha that differs from the collected HEAD."""
-    head = target.json("git/head.json")
-    if head is None:
-        yield missing(ID, "git/head.json", "git")
+    found = git.read(target.view)
+    if found.head is None:
+        yield missing(ID, git.path(git.HEAD), "git")
         return
-    if head.get("dirty"):
-        status = target.artifact("git/status.txt")
-        listed = status.read_text("utf-8", errors="replace").strip() if status else ""
+    if found.dirty:
+        listed = (found.status_text or "").strip()
         yield Finding(
             ID,
             f"the working tree was dirty when the evidence was collected: {listed[:300]}",
-            path="data/git/status.txt",
+            path=f"data/{git.path(git.STATUS_TEXT)}",
             snippet="dirty",
         )
     sha = (target.manifest.get("git") or {}).get("sha")
-    if sha != head.get("sha"):
+    if sha != found.sha:
         yield Finding(
             ID,
-            f"manifest names commit {sha} but git/head.json says {head.get('sha')}",
+            f"manifest names commit {sha} but {git.path(git.HEAD)} says {found.sha}",
             path="manifest.json",
             snippet="sha mismatch",
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.evidence import alembic
 from evidence_kit.model import Finding
 from evidence_kit.policy.target import missing
 
@@ -29,22 +30,47 @@ DEFAULT_SEVERITY = "error"
 OPTIONS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
 
 
-def run(target: Target, rule: Rule) -> Iterator[Finding]:
-    """Fail unless every alembic summary in the bundle says up to date."""
-    summaries = sorted((target.bundle / "data" / "alembic").rglob("summary.json")) if target.bundle else []
-    if not summaries:
-        yield missing(ID, "alembic/summary.json", "alembic")
-        return
-    import json
+def _words(versions: list[str] | None) -> str:
+    return ", ".join(versions) if versions else "none"
 
-    for path in summaries:
-        rel = path.relative_to(target.bundle).as_posix()  # type: ignore[arg-type]
-        summary = json.loads(path.read_bytes())
-        if summary.get("up_to_date") is not True:
+
+def run(target: Target, rule: Rule) -> Iterator[Finding]:
+    """Fail for each Alembic configuration whose database is not at its heads."""
+    found = alembic.read(target.view)
+    if not found.present:
+        yield missing(ID, alembic.prefix(None) + alembic.SUMMARY, "alembic")
+        return
+    for config in found.configs:
+        where = alembic.prefix(config.label) + alembic.SUMMARY
+        if config.summary is None:
+            yield missing(ID, where, "alembic")
+            continue
+        if config.up_to_date is True:
+            continue
+        heads = _words(config.heads)
+        if not config.schemas:
+            reason = (config.current or {}).get("errors") or {}
+            what = (
+                "its version table could not be read"
+                if reason
+                else "no version table was found (no migration applied)"
+            )
+            message = f"Alembic configuration {config.name}: {what}; heads are {heads}"
+            yield Finding(ID, message, path=f"data/{where}", snippet=f"{config.name} not at heads")
+            continue
+        for schema, state in sorted(config.schemas.items()):
+            if state.get("up_to_date") is True:
+                continue
+            current = [str(v) for v in state.get("versions") or []]
+            pending = len(state.get("pending") or [])
+            unknown = [str(v) for v in state.get("unknown") or []]
+            detail = f"{pending} revision(s) not applied" if pending else "not at the heads"
+            if unknown:
+                detail += f"; unknown to the migrations: {', '.join(unknown)}"
             yield Finding(
                 ID,
-                f"database is not at the heads: current {summary.get('current')}, "
-                f"heads {summary.get('heads')}",
-                path=rel,
-                snippet=f"{rel} not up to date",
+                f"Alembic configuration {config.name}, schema {schema}: database is at {_words(current)}, "
+                f"heads are {heads} ({detail})",
+                path=f"data/{where}",
+                snippet=f"{config.name} {schema} not at heads",
             )

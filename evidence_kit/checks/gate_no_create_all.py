@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.evidence import codefacts
 from evidence_kit.model import Finding
 from evidence_kit.policy.target import missing
 
@@ -32,9 +33,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": Fals
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Report every create_all/drop_all the code facts found in application code."""
-    facts = target.json("codefacts/codefacts.json")
+    facts = codefacts.read(target.view).facts
     if facts is None:
-        yield missing(ID, "codefacts/codefacts.json", "codefacts")
+        yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
         return
     for call in (facts.get("schema_calls") or {}).get("app", []):
         where = f"{call.get('path')}:{call.get('line')}"

@@ -15,6 +15,7 @@ import fnmatch
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.evidence import alembic, git
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ ID = "EK304"
 NAME = "gate-required-artifacts"
 TARGET = "bundle"
 DEFAULT_SEVERITY = "error"
-DEFAULT_REQUIRED = ["git/head.json", "alembic/heads.txt", "alembic/current.txt"]
+DEFAULT_REQUIRED = [*git.REQUIRED, *alembic.REQUIRED]
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,

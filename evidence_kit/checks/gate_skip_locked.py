@@ -18,8 +18,9 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.evidence import codefacts, queue
 from evidence_kit.model import Finding
-from evidence_kit.policy.target import missing
+from evidence_kit.policy.target import Skipped, missing
 
 if TYPE_CHECKING:
     from evidence_kit.policy.packs import Rule
@@ -45,24 +46,29 @@ _PICK = re.compile(r"\bLIMIT\b", re.I)
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
-    """Fail when worker code locks rows but never skips locked ones, or a raw claim query lacks it."""
-    facts = target.json("codefacts/codefacts.json")
+    """Fail when worker code locks rows but never skips locked ones, or a raw claim query lacks it.
+
+    Skipped when the bundle shows no database job queue: no `queue` evidence and no row lock in
+    application code.
+    """
+    facts = codefacts.read(target.view).facts
     if facts is None:
-        yield missing(ID, "codefacts/codefacts.json", "codefacts")
+        yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
         return
     globs = rule.options.get("workers", DEFAULT_WORKERS)
     locks = facts.get("row_locks") or {}
-    mine = [
-        lock
-        for kind in ("sql", "orm")
-        for lock in (locks.get(kind) or {}).get("app", [])
-        if any(fnmatch.fnmatch(str(lock.get("path", "")), g) for g in globs)
-    ]
+    app_locks = [lock for kind in ("sql", "orm") for lock in (locks.get(kind) or {}).get("app", [])]
+    has_queue = queue.read(target.view).present
+    if not app_locks and not has_queue:
+        raise Skipped(
+            "the bundle shows no database job queue (no `queue` evidence, no FOR UPDATE in application code)"
+        )
+    mine = [lock for lock in app_locks if any(fnmatch.fnmatch(str(lock.get("path", "")), g) for g in globs)]
     if not mine:
         yield Finding(
             ID,
             "no worker module takes a row lock to claim jobs (no FOR UPDATE found)",
-            path="data/codefacts/codefacts.json",
+            path=f"data/{codefacts.path(codefacts.FACTS)}",
             snippet="no claim query",
         )
         return

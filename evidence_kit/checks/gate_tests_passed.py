@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.evidence import tests
 from evidence_kit.model import Finding
 from evidence_kit.policy.target import missing
 
@@ -37,27 +38,26 @@ SOURCES = ("tests/tests.json", "pytest/tests.json", "merged/tests.json")
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail on no test results, too few tests, or any failure or error."""
-    found = [(name, target.json(name)) for name in SOURCES if target.artifact(name)]
-    if not found:
-        yield missing(ID, SOURCES[0], "tests")
+    found = tests.read(target.view)
+    if not found.present:
+        yield missing(ID, tests.SOURCES[0], "tests")
         return
     least = int(rule.options.get("min_tests", 1))
-    for name, data in found:
-        totals = data.get("totals", {})
-        ran = int(totals.get("tests", 0))
+    for run_ in found.runs:
+        ran = run_.count("tests")
         if ran < least:
             yield Finding(
                 ID,
                 f"only {ran} tests ran (at least {least} required)",
-                path=f"data/{name}",
+                path=f"data/{run_.source}",
                 snippet="too few tests",
             )
-        bad = [t["id"] for t in data.get("tests", []) if t.get("outcome") in ("failed", "error")]
-        if totals.get("failed") or totals.get("errors") or bad:
+        bad = [str(t.get("id")) for t in run_.failing]
+        if run_.count("failed") or run_.count("errors") or bad:
             shown = ", ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
             yield Finding(
                 ID,
-                f"{totals.get('failed', 0)} failed and {totals.get('errors', 0)} errored: {shown}",
-                path=f"data/{name}",
+                f"{run_.count('failed')} failed and {run_.count('errors')} errored: {shown}",
+                path=f"data/{run_.source}",
                 snippet="tests failed",
             )

@@ -10,7 +10,7 @@ from typing import Literal
 
 from evidence_kit.model import SEVERITIES, Finding, Severity
 from evidence_kit.policy.packs import Policy
-from evidence_kit.policy.target import Target
+from evidence_kit.policy.target import Skipped, Target
 
 SUPPRESSION = "EK001"
 EXPIRED_WAIVER = "EK002"
@@ -62,7 +62,7 @@ class Report:
         c = self.counts()
         return (
             f"{c['checks']} checks, {c['passed']} passed, {c['failed']} failed, "
-            f"{c['warnings']} warnings, {c['waived']} waived"
+            f"{c['skipped']} skipped, {c['warnings']} warnings, {c['waived']} waived"
         )
 
     def fails(self, level: str) -> bool:
@@ -127,7 +127,12 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
             )
             continue
         findings = []
-        for raw in module.run(target, rule):
+        try:
+            raws = list(module.run(target, rule))
+        except Skipped as why:
+            outcomes.append(Outcome(rule.check, module.NAME, rule.severity, "skipped", reason=why.reason))
+            continue
+        for raw in raws:
             found = replace(raw, severity=rule.severity)
             found = replace(found, fingerprint=fingerprint(found))
             reason, problem = _inline(target, found)

@@ -5,16 +5,26 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from evidence_kit.evidence.view import BundleView
 from evidence_kit.model import Finding
 from evidence_kit.policy.packs import Rule
 
 _VENDORED = ("node_modules", ".venv", "venv", "site-packages", "vendor", ".git", "__pycache__", ".evidence")
 
 
-@dataclass(frozen=True)
+class Skipped(Exception):
+    """Raised by a check that had nothing to read: its outcome is `skipped` with this reason, never a pass."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, eq=False)
 class Target:
     """What the checks look at: a source tree, an (unpacked) bundle, or both."""
 
@@ -39,6 +49,13 @@ class Target:
         """A path as findings show it: relative to the source tree."""
         assert self.root is not None
         return path.relative_to(self.root).as_posix()
+
+    @cached_property
+    def view(self) -> BundleView:
+        """The bundle as the evidence readers see it (an empty view when there is no bundle)."""
+        if self.bundle is None:
+            return BundleView(Path("."), {})
+        return BundleView(self.bundle, self.manifest)
 
     def artifact(self, name: str) -> Path | None:
         """A bundle artifact by `<collector>/<name>`, when the bundle has it."""

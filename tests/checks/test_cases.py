@@ -13,7 +13,7 @@ from evidence_kit.bundle.writer import BundleWriter
 from evidence_kit.checks import CHECKS
 from evidence_kit.model import CollectorResult, Output
 from evidence_kit.policy.packs import Rule
-from evidence_kit.policy.target import Target
+from evidence_kit.policy.target import Skipped, Target
 from evidence_kit.redact.redactor import Redactor
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases.yaml").read_text())
@@ -64,7 +64,9 @@ def bundle(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     for name, value in (case.get("artifacts") or {}).items():
         collector, _, rest = name.partition("/")
         data = value.encode() if isinstance(value, str) else json.dumps(value).encode()
-        writer.add(collector, Output(rest, name, data=data))
+        status = (case.get("statuses") or {}).get(name, "ok")
+        message = "exit code 1, expected 0" if status == "failed" else None
+        writer.add(collector, Output(rest, name, data=data, status=status, message=message))
     results = [
         CollectorResult(n, s, error="boom" if s == "error" else None)
         for n, s in (case.get("collectors") or {"git": "ok"}).items()
@@ -97,8 +99,15 @@ def test_check_case(tmp_path: Path, check: str, case: dict[str, Any]) -> None:
     else:
         path, manifest = bundle(tmp_path, case)
         target = Target(bundle=path, manifest=manifest)
+    if case["expect"] == "skipped":
+        with pytest.raises(Skipped) as skipped:
+            list(module.run(target, rule))
+        assert case["reason"] in skipped.value.reason
+        return
     findings = list(module.run(target, rule))
     assert len(findings) == case["expect"], [f.message for f in findings]
+    for text in case.get("messages", []):
+        assert any(text in f.message for f in findings), (text, [f.message for f in findings])
     assert all(f.check == check and f.message for f in findings)
 
 
@@ -109,5 +118,5 @@ def test_every_check_has_cases_and_documentation() -> None:
         doc = module.__doc__ or ""
         assert doc.startswith(f"{check_id} {module.NAME}:"), check_id
         assert "Bad:" in doc and "Good:" in doc, check_id
-        outcomes = {c["expect"] > 0 for c in CASES[check_id]}
+        outcomes = {c["expect"] > 0 for c in CASES[check_id] if c["expect"] != "skipped"}
         assert outcomes == {True, False}, f"{check_id} needs a passing and a failing case"
