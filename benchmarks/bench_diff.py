@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit.bundle.writer import BundleWriter
-from evidence_kit.collectors.openapi import routes
+from evidence_kit.evidence.openapi import routes
 from evidence_kit.collectors.schema import render_json, render_tables
 from evidence_kit.diff import CLASSIFICATIONS, DiffReport, diff, render
 from evidence_kit.model import CollectorResult, Output
@@ -521,7 +521,7 @@ def _json_bytes(value: Any) -> bytes:
 
 def write_bundle(out: Path, phase: str, model: Obj, doc: Obj, report: Obj) -> Path:
     """Write one bundle with the schema, openapi and tests collectors' artifacts."""
-    found = routes(doc)
+    found = [r.as_json() for r in routes(doc)]
     outputs = {
         "schema": [
             Output(

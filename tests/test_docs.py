@@ -176,3 +176,83 @@ def test_output_inside_the_bundle_is_refused(bundle: Path) -> None:
 def test_a_missing_template_folder_is_an_error(bundle: Path, tmp_path: Path) -> None:
     with pytest.raises(EvidenceError, match="does not exist"):
         render_docs(bundle, tmp_path / "docs", templates=tmp_path / "nope")
+
+
+def _two_configs_and_webhooks(out: Path) -> Path:
+    """A bundle with two Alembic configurations (one with a merge and a no-op downgrade) and webhooks."""
+    merge = {**_rev("m9", ["c1", "c2"], "merge heads", True), "is_merge": True}
+    core = {
+        "count": 4,
+        "heads": ["m9"],
+        "bases": ["c0"],
+        "history": ["m9", "c2", "c1", "c0"],
+        "revisions": [
+            _rev("c0", [], "create core"),
+            {**_rev("c1", ["c0"], "add accounts"), "path": "c1.py"},
+            _rev("c2", ["c0"], "add audit"),
+            merge,
+        ],
+        "problems": [],
+    }
+    tenant = {
+        "count": 1,
+        "heads": ["t1"],
+        "bases": ["t1"],
+        "history": ["t1"],
+        "revisions": [_rev("t1", [], "create tenant tables", True)],
+        "problems": [],
+    }
+    noop = b'revision = "c1"\ndown_revision = "c0"\n\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n'
+    spec = {
+        "openapi": "3.1.0",
+        "paths": {"/runs": {"get": {"operationId": "list_runs"}}},
+        "webhooks": {"runFinished": {"post": {"operationId": "run_finished"}}},
+    }
+    outputs = {
+        "openapi": [Output("openapi.json", "OpenAPI", JSON, data=_dump(spec))],
+        "alembic": [
+            Output("core/history.json", "graph", JSON, data=_dump(core)),
+            Output("core/summary.json", "summary", JSON, data=_dump({"heads": ["m9"], "up_to_date": True})),
+            Output("core/migrations/c1.py", "migration", "text/x-python", data=noop),
+            Output("tenant/history.json", "graph", JSON, data=_dump(tenant)),
+            Output("tenant/summary.json", "summary", JSON, data=_dump({"heads": ["t1"], "up_to_date": True})),
+        ],
+    }
+    writer = BundleWriter(out, Redactor())
+    for collector, items in outputs.items():
+        for item in items:
+            writer.add(collector, item)
+    return writer.finish(
+        service="tenants",
+        phase="2",
+        git_sha=SHA,
+        results=[CollectorResult(c, "ok", tuple(items)) for c, items in outputs.items()],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_several_alembic_configurations_each_get_their_history(tmp_path: Path) -> None:
+    docs = _read(render_docs(_two_configs_and_webhooks(tmp_path / "b"), tmp_path / "docs"))
+    guide = docs["migration-guide.md"]
+    assert "no Alembic history" not in guide
+    assert "### Alembic configuration `core`" in guide and "### Alembic configuration `tenant`" in guide
+    assert "`t1` — create tenant tables" in guide
+    assert "alembic -n tenant upgrade t1" in guide
+    assert "Alembic configuration `tenant`: 1 migration(s), head(s): t1" in docs["overview.md"]
+
+
+def test_the_rollback_plan_follows_the_graph_marking_merges_and_no_op_steps(tmp_path: Path) -> None:
+    plan = _read(render_docs(_two_configs_and_webhooks(tmp_path / "b"), tmp_path / "docs"))["rollback-plan.md"]
+    assert "`m9` (merge heads) → c1 + c2 — merge point: downgrading it splits into 2 branches" in plan
+    assert "`c1` (add accounts) → c0 — no-op downgrade" in plan
+    assert "`c2` (add audit) → c0\n" in plan
+
+
+def test_webhooks_are_listed_beside_the_routes(tmp_path: Path) -> None:
+    docs = _read(render_docs(_two_configs_and_webhooks(tmp_path / "b"), tmp_path / "docs"))
+    assert "## POST webhook runFinished" in docs["endpoints.md"]
+    assert "## GET /runs" in docs["endpoints.md"]
+    assert "1 API route(s) and 1 webhook(s)" in docs["overview.md"]
+    assert "POST webhook `runFinished`" in docs["architecture.md"]

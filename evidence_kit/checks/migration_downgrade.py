@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from evidence_kit.checks import _migrations
+from evidence_kit.evidence.alembic import does_nothing
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
@@ -31,21 +32,6 @@ NAME = "migration-without-downgrade"
 TARGET = "source"
 DEFAULT_SEVERITY = "error"
 OPTIONS_SCHEMA = _migrations.OPTIONS_SCHEMA
-
-
-def does_nothing(func: ast.FunctionDef) -> bool:
-    """True for a body of only `pass`, `...`, docstrings and `raise NotImplementedError`."""
-    for stmt in func.body:
-        if isinstance(stmt, ast.Pass):
-            continue
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            continue
-        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
-            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
-            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
-                continue
-        return False
-    return True
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:

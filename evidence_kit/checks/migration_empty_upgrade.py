@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from evidence_kit.checks import _migrations
-from evidence_kit.checks.migration_downgrade import does_nothing
+from evidence_kit.evidence.alembic import does_nothing
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from evidence_kit.evidence import openapi
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
 from evidence_kit.support import proc
@@ -59,7 +60,6 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 
 _SOURCES = ("app", "url", "file")
 _APP = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _STDERR_TAIL = 20
 
 # NOTE: run as `python -c` so that any interpreter works, with or without evidence-kit installed.
@@ -254,26 +254,6 @@ def _check(spec: Any, source: str) -> bytes:
     return (json.dumps(spec, sort_keys=True, indent=2) + "\n").encode()
 
 
-def routes(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every path of an OpenAPI document with its methods (upper-case, sorted) and operation ids."""
-    found = []
-    for path, item in sorted((spec.get("paths") or {}).items()):
-        if not isinstance(item, dict):
-            continue
-        methods = sorted(key for key in item if key.lower() in _METHODS)
-        if not methods:
-            continue
-        ops = [item[m].get("operationId") if isinstance(item[m], dict) else None for m in methods]
-        found.append(
-            {
-                "path": path,
-                "methods": [m.upper() for m in methods],
-                "operation_ids": [op for op in ops if isinstance(op, str)],
-            }
-        )
-    return found
-
-
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Get the OpenAPI document from exactly one of `app`, `url` or `file`, then list its routes."""
     given = [key for key in _SOURCES if options.get(key)]
@@ -292,16 +272,21 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     else:
         data, meta = _from_file(ctx, str(options["file"]))
     where = str(options[source])
-    found = routes(json.loads(data))
-    lines = "".join(f"{','.join(r['methods'])} {r['path']}\n" for r in found)
+    found = openapi.routes(json.loads(data))
+    lines = "".join(f"{r.line}\n" for r in found)
+    listed = [r.as_json() for r in found]
     return [
-        Output("openapi.json", f"OpenAPI document ({source} {where})", "application/json", data=data, **meta),
         Output(
-            "routes.json",
+            openapi.DOCUMENT, f"OpenAPI document ({source} {where})", "application/json", data=data, **meta
+        ),
+        Output(
+            openapi.ROUTES,
             f"Routes ({source} {where})",
             "application/json",
-            data=(json.dumps(found, indent=2, sort_keys=True) + "\n").encode(),
+            data=(json.dumps(listed, indent=2, sort_keys=True) + "\n").encode(),
             **meta,
         ),
-        Output("routes.txt", f"Routes, one line per path ({source} {where})", data=lines.encode(), **meta),
+        Output(
+            openapi.ROUTES_TEXT, f"Routes, one line per path ({source} {where})", data=lines.encode(), **meta
+        ),
     ]

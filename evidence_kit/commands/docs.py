@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ import jinja2
 from evidence_kit.bundle.archive import opened
 from evidence_kit.bundle.atomic import write_pages
 from evidence_kit.errors import EvidenceError
+from evidence_kit.evidence import alembic, command, openapi, schema, tests
+from evidence_kit.evidence.view import BundleView
 from evidence_kit.report.render import render_template
 from evidence_kit.support.resources import shipped
 
@@ -23,7 +24,6 @@ DOCS = (
     "rollback-plan.md",
     "release-notes.md",
 )
-_COMMAND_SUFFIXES = (".stdout.txt", ".stderr.txt", ".error.txt")
 
 
 def todo(text: str) -> str:
@@ -31,141 +31,96 @@ def todo(text: str) -> str:
     return f"> TODO(author): {text}"
 
 
-def _read(root: Path, rel: str) -> bytes | None:
-    path = root / rel
-    try:
-        return path.read_bytes() if path.is_file() else None
-    except OSError:
+def _routes(view: BundleView) -> list[dict[str, Any]] | None:
+    found = openapi.read(view)
+    if not found.present:
         return None
+    return [
+        {
+            "path": r.path,
+            "methods": list(r.methods),
+            "operation_ids": list(r.operation_ids),
+            "webhook": r.webhook,
+        }
+        for r in found.routes
+    ]
 
 
-def _json(root: Path, *rels: str) -> Any:
-    for rel in rels:
-        data = _read(root, rel)
-        if data is None:
-            continue
-        try:
-            return json.loads(data)
-        except ValueError:
-            continue
-    return None
-
-
-def _lines(root: Path, rel: str) -> list[str] | None:
-    data = _read(root, rel)
-    if data is None:
-        return None
-    return [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
-
-
-def _routes(root: Path) -> list[dict[str, Any]] | None:
-    found = _json(root, "data/openapi/routes.json")
-    if isinstance(found, list):
-        return [
+def _downgrade_steps(view: BundleView, config: alembic.AlembicConfig) -> list[dict[str, Any]]:
+    """The downgrade chain, newest first, following the graph: merges and no-op steps marked."""
+    steps = []
+    for rev in config.revisions:
+        source = view.bytes(config.path(f"{alembic.MIGRATIONS}{rev.path}")) if rev.path else None
+        steps.append(
             {
-                "path": str(r.get("path", "")),
-                "methods": [str(m) for m in r.get("methods") or []],
-                "operation_ids": [str(o) for o in r.get("operation_ids") or []],
-            }
-            for r in found
-            if isinstance(r, dict)
-        ]
-    lines = _lines(root, "data/openapi/routes.txt")
-    if lines is None:
-        return None
-    routes = []
-    for line in lines:
-        methods, _, path = line.partition(" ")
-        routes.append({"path": path, "methods": methods.split(","), "operation_ids": []})
-    return routes
-
-
-def _alembic(root: Path) -> dict[str, Any] | None:
-    history = _json(root, "data/alembic/history.json")
-    summary = _json(root, "data/alembic/summary.json")
-    if not isinstance(history, dict):
-        return None
-    by_rev = {str(r["revision"]): r for r in history.get("revisions") or [] if isinstance(r, dict)}
-    order = [str(r) for r in history.get("history") or by_rev]
-    migrations = []
-    for rev in order:
-        entry = by_rev.get(rev, {})
-        migrations.append(
-            {
-                "revision": rev,
-                "down_revision": [str(d) for d in entry.get("down_revisions") or []],
-                "message": str(entry.get("message") or ""),
-                "path": str(entry.get("path") or ""),
-                "is_head": bool(entry.get("is_head")),
-                "is_base": bool(entry.get("is_base")),
+                "revision": rev.revision,
+                "message": rev.message,
+                "down_revision": list(rev.down_revisions),
+                "merge": rev.is_merge,
+                "branch_point": rev.is_branch_point,
+                "noop": alembic.noop_downgrade(source),
             }
         )
-    current: list[str] | None = None
-    if isinstance(summary, dict) and isinstance(summary.get("current"), dict):
-        current = sorted({str(v) for versions in summary["current"].values() for v in versions or []})
+    return steps
+
+
+def _config(view: BundleView, config: alembic.AlembicConfig) -> dict[str, Any]:
+    migrations = [
+        {
+            "revision": rev.revision,
+            "down_revision": list(rev.down_revisions),
+            "message": rev.message,
+            "path": rev.path,
+            "is_head": rev.is_head,
+            "is_base": rev.is_base,
+            "is_merge": rev.is_merge,
+        }
+        for rev in config.revisions
+    ]
+    graph = config.graph or {}
     return {
+        "name": config.name,
         "migrations": migrations,
-        "heads": [str(h) for h in history.get("heads") or []],
-        "bases": [str(b) for b in history.get("bases") or []],
-        "current": current,
-        "up_to_date": summary.get("up_to_date") if isinstance(summary, dict) else None,
-        "problems": [str(p) for p in history.get("problems") or []],
+        "heads": config.heads,
+        "bases": [str(b) for b in graph.get("bases") or []],
+        "current": config.current_versions,
+        "up_to_date": config.up_to_date,
+        "problems": [str(p) for p in graph.get("problems") or []],
+        "downgrade": _downgrade_steps(view, config),
     }
 
 
-def _tables(root: Path) -> list[str] | None:
-    schema = _json(root, "data/schema/schema.json")
-    if isinstance(schema, dict) and isinstance(schema.get("tables"), list):
-        sqlite = schema.get("dialect") == "sqlite"
-        return [
-            str(t["name"]) if sqlite or not t.get("schema") else f"{t['schema']}.{t['name']}"
-            for t in schema["tables"]
-            if isinstance(t, dict) and "name" in t
-        ]
-    return _lines(root, "data/schema/tables.txt")
+def _alembic(view: BundleView) -> list[dict[str, Any]] | None:
+    found = alembic.read(view)
+    configs = [c for c in found.configs if c.graph is not None]
+    return [_config(view, c) for c in configs] if configs else None
 
 
-def _tests(root: Path) -> dict[str, Any] | None:
-    report = _json(root, "data/tests/tests.json", "data/pytest/tests.json")
-    if not isinstance(report, dict) or not isinstance(report.get("totals"), dict):
+def _tests(view: BundleView) -> dict[str, Any] | None:
+    first = tests.read(view).first
+    if first is None:
         return None
-    tests = [
-        {"id": str(t.get("id", "")), "outcome": str(t.get("outcome", ""))}
-        for t in report.get("tests") or []
-        if isinstance(t, dict)
+    listed = [{"id": str(t.get("id", "")), "outcome": str(t.get("outcome", ""))} for t in first.tests]
+    return {"totals": first.totals, "tests": listed}
+
+
+def _commands(view: BundleView) -> list[dict[str, Any]]:
+    return [
+        {"name": r.name, "argv": r.command_line, "exit_code": r.exit_code, "status": r.status}
+        for r in command.read(view).runs
     ]
-    return {"totals": report["totals"], "tests": tests}
-
-
-def _commands(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for record in manifest.get("artifacts") or []:
-        if not isinstance(record, dict) or record.get("collector") != "command":
-            continue
-        path = str(record.get("path", ""))
-        name = path.removeprefix("data/command/")
-        for suffix in _COMMAND_SUFFIXES:
-            name = name.removesuffix(suffix)
-        if name in seen:
-            continue
-        argv = record.get("argv")
-        seen[name] = {
-            "name": name,
-            "argv": " ".join(str(a) for a in argv) if argv else "",
-            "exit_code": record.get("exit_code"),
-            "status": str(record.get("status", "")),
-        }
-    return list(seen.values())
 
 
 def context(root: Path) -> dict[str, Any]:
     """Everything the docs templates see, read from the bundle; None marks a kind of evidence it lacks."""
-    manifest = _json(root, "manifest.json")
-    if not isinstance(manifest, dict):
+    view = BundleView.open(root)
+    manifest = view.manifest
+    if not manifest:
         raise EvidenceError(f"{root} is not a bundle (no readable manifest.json)", hint="pass a bundle")
     git = manifest.get("git")
     if not isinstance(git, dict):
         git = {}
+    configs = _alembic(view)
     return {
         "service": str(manifest.get("service") or ""),
         "phase": str(manifest.get("phase") or ""),
@@ -173,11 +128,12 @@ def context(root: Path) -> dict[str, Any]:
         "created": str(manifest.get("created") or ""),
         "commit": git.get("sha"),
         "commit_short": git.get("short"),
-        "routes": _routes(root),
-        "alembic": _alembic(root),
-        "tables": _tables(root),
-        "tests": _tests(root),
-        "commands": _commands(manifest),
+        "routes": _routes(view),
+        "alembic": configs[0] if configs else None,
+        "alembic_configs": configs,
+        "tables": schema.read(view).tables,
+        "tests": _tests(view),
+        "commands": _commands(view),
     }
 
 

@@ -93,9 +93,11 @@ class _Spec:
         return found
 
     def operations(self) -> dict[str, dict[str, Any]]:
-        """`METHOD /path` -> the operation, with the path item's own parameters merged in."""
+        """`METHOD /path` (and `METHOD webhook:name`) -> the operation, with the item's parameters merged in."""
         ops: dict[str, dict[str, Any]] = {}
-        for path, item in sorted(mapping(self.doc.get("paths")).items()):
+        named = [(str(p), i) for p, i in mapping(self.doc.get("paths")).items()]
+        named += [(f"{openapi.WEBHOOK}:{n}", i) for n, i in mapping(self.doc.get("webhooks")).items()]
+        for path, item in sorted(named):
             item, _ = self.resolve(item)
             if not isinstance(item, dict):
                 continue

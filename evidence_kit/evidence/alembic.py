@@ -5,6 +5,7 @@ One configuration writes below `alembic/`; several write below `alembic/<label>/
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,3 +174,30 @@ def _config(view: BundleView, label: str) -> AlembicConfig:
 def read(view: BundleView) -> AlembicEvidence:
     """The Alembic evidence of a bundle, one entry per configuration."""
     return AlembicEvidence(tuple(_config(view, label) for label in labels(view)))
+
+
+def does_nothing(func: ast.FunctionDef) -> bool:
+    """True for a body of only `pass`, `...`, docstrings and `raise NotImplementedError`."""
+    for stmt in func.body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                continue
+        return False
+    return True
+
+
+def noop_downgrade(source: bytes | None) -> bool | None:
+    """True when a migration file's downgrade() does nothing; None when that cannot be read."""
+    if source is None:
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "downgrade"), None)
+    return True if func is None else does_nothing(func)
