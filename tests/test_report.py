@@ -18,7 +18,8 @@ from evidence_kit.bundle.writer import BundleWriter
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import CollectorResult, Output
 from evidence_kit.redact.redactor import Redactor
-from evidence_kit.report.render import LIMIT, render, render_diff
+from evidence_kit.report.page import LIMIT
+from evidence_kit.report.render import render, render_diff
 
 SHA = "3263237f" + "0" * 32
 CREATED = datetime(2026, 1, 1, 18, 23, 45, tzinfo=UTC)

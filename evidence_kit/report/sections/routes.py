@@ -1,0 +1,23 @@
+"""Report section: routes."""
+
+from __future__ import annotations
+
+from evidence_kit.evidence import openapi
+from evidence_kit.report.page import Fact, Part, _Bundle, plural
+
+
+def _routes(bd: _Bundle, paths: list[str], part: Part) -> None:
+    found = openapi.read(bd.view)
+    if found.present:
+        ops = sum(len(r.methods) for r in found.paths)
+        text = f"{plural(len(found.paths), 'path')}, {plural(ops, 'operation')}"
+        if found.webhooks:
+            text += f", {plural(len(found.webhooks), 'webhook')}"
+        part.facts.append(Fact("Routes", text))
+    spec = found.document
+    if spec is not None and isinstance(spec.get("info"), dict):
+        info = spec["info"]
+        part.facts.append(Fact("API", f"{info.get('title', '?')} {info.get('version', '')}".strip()))
+    listing = f"data/{openapi.path(openapi.ROUTES_TEXT)}"
+    if listing in bd.records:
+        part.shown.append(bd.show(listing, unfold=True))

@@ -1,0 +1,30 @@
+"""Report section: schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidence_kit.report.page import Fact, Part, Row, _Bundle, _str, _table
+
+
+def _schema(bd: _Bundle, paths: list[str], part: Part) -> None:
+    model = bd.json("data/schema/schema.json")
+    if isinstance(model, dict):
+        tables: list[Any] = model["tables"] if isinstance(model.get("tables"), list) else []
+        part.facts.append(Fact("Database", _str(model.get("dialect"))))
+        part.facts.append(Fact("Tables", str(len(tables))))
+        for key in ("enums", "sequences"):
+            if isinstance(model.get(key), list) and model[key]:
+                part.facts.append(Fact(key.capitalize(), str(len(model[key]))))
+    text = bd.text("data/schema/tables.txt")
+    if text is not None:
+        part.facts.append(Fact("Tables in database", text.rstrip("\n"), pre=True))
+    counts = bd.json("data/schema/row_counts.json")
+    if isinstance(counts, dict):
+        rows = [Row((str(k), _str(v))) for k, v in sorted(counts.items())]
+        part.tables.append(_table("Row counts", ("table", "rows"), rows))
+    structures = [p for p in paths if p.startswith("data/schema/tables/")]
+    if structures:
+        group = Part(bd.part_id("schema-", "tables"), f"Table structures ({len(structures)})")
+        group.shown = [bd.show(p, unfold=True) for p in structures]
+        part.parts.append(group)
