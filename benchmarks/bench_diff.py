@@ -51,9 +51,9 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit.bundle.writer import BundleWriter
-from evidence_kit.evidence.openapi import routes
 from evidence_kit.collectors.schema import render_json, render_tables
 from evidence_kit.diff import CLASSIFICATIONS, DiffReport, diff, render
+from evidence_kit.evidence.openapi import routes
 from evidence_kit.model import CollectorResult, Output
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import junit

@@ -202,7 +202,9 @@ def _two_configs_and_webhooks(out: Path) -> Path:
         "revisions": [_rev("t1", [], "create tenant tables", True)],
         "problems": [],
     }
-    noop = b'revision = "c1"\ndown_revision = "c0"\n\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n'
+    noop = (
+        b'revision = "c1"\ndown_revision = "c0"\n\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n'
+    )
     spec = {
         "openapi": "3.1.0",
         "paths": {"/runs": {"get": {"operationId": "list_runs"}}},
@@ -244,7 +246,8 @@ def test_several_alembic_configurations_each_get_their_history(tmp_path: Path) -
 
 
 def test_the_rollback_plan_follows_the_graph_marking_merges_and_no_op_steps(tmp_path: Path) -> None:
-    plan = _read(render_docs(_two_configs_and_webhooks(tmp_path / "b"), tmp_path / "docs"))["rollback-plan.md"]
+    docs = _read(render_docs(_two_configs_and_webhooks(tmp_path / "b"), tmp_path / "docs"))
+    plan = docs["rollback-plan.md"]
     assert "`m9` (merge heads) → c1 + c2 — merge point: downgrading it splits into 2 branches" in plan
     assert "`c1` (add accounts) → c0 — no-op downgrade" in plan
     assert "`c2` (add audit) → c0\n" in plan

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from evidence_kit.evidence import openapi
 from evidence_kit.errors import CollectorError
+from evidence_kit.evidence import openapi
 from evidence_kit.model import Context, Output
 from evidence_kit.support import proc
 

@@ -93,7 +93,7 @@ class _Spec:
         return found
 
     def operations(self) -> dict[str, dict[str, Any]]:
-        """`METHOD /path` (and `METHOD webhook:name`) -> the operation, with the item's parameters merged in."""
+        """`METHOD /path` and `METHOD webhook:name` -> the operation, with the item's parameters merged in."""
         ops: dict[str, dict[str, Any]] = {}
         named = [(str(p), i) for p, i in mapping(self.doc.get("paths")).items()]
         named += [(f"{openapi.WEBHOOK}:{n}", i) for n, i in mapping(self.doc.get("webhooks")).items()]
