@@ -20,6 +20,7 @@ COMMANDS = [
     "check --help",
     "diff --help",
     "report --help",
+    "docs --help",
     "merge --help",
     "attest --help",
     "init --help",

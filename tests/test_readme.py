@@ -11,6 +11,8 @@ def test_readme_generated_blocks_are_current() -> None:
     text = README.read_text()
     missing = [name for name in blocks() if f"<!-- BEGIN {name} -->" not in text]
     assert not missing, f"README lacks the blocks {missing}"
+    unknown = sorted(set(re.findall(r"<!-- BEGIN ([\w-]+) -->", text)) - set(blocks()) - {"demo", "house"})
+    assert not unknown, f"README blocks without a generator: {unknown}"
     assert refresh(text) == text, "README is stale: run `python -m tests.readme` and review the diff"
 
 
