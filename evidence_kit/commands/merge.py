@@ -35,6 +35,7 @@ from evidence_kit.bundle.archive import ARCHIVE_SUFFIXES, opened
 from evidence_kit.bundle.verify import verify_dir
 from evidence_kit.bundle.writer import BundleWriter, dumps, slug, worst
 from evidence_kit.errors import EvidenceError
+from evidence_kit.evidence import tests as tests_evidence
 from evidence_kit.model import STATUSES, CollectorResult, Output, Status
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import junit
@@ -42,7 +43,7 @@ from evidence_kit.support.host import ci_context, host_facts
 
 COLLECTOR = "merged"
 PART_PREFIX = "part-"
-TEST_SOURCES = ("tests/tests.json", "pytest/tests.json", "merged/tests.json")
+TEST_SOURCES = tests_evidence.SOURCES
 ENVIRONMENT = "environment/environment.json"
 SESSION = "pytest/session.json"
 

@@ -18,6 +18,8 @@ from evidence_kit.bundle.archive import opened
 from evidence_kit.bundle.atomic import write_pages
 from evidence_kit.bundle.verify import Verdict, verify_dir
 from evidence_kit.errors import EvidenceError
+from evidence_kit.evidence import alembic
+from evidence_kit.evidence import git as git_evidence
 from evidence_kit.report.page import (
     _BAD_CLASSES,
     _OK_CLASSES,
@@ -216,11 +218,11 @@ def _attention(
                         "#gates",
                     )
                 )
-    head = bd.json("data/git/head.json")
+    head = bd.json(f"data/{git_evidence.path(git_evidence.HEAD)}")
     if isinstance(head, dict) and head.get("dirty"):
         items.append(Attention("warn", "git", "the working tree has uncommitted changes", "", "#git"))
     for path in bd.records:
-        if path.endswith("/summary.json") and path.startswith("data/alembic/"):
+        if path.endswith(f"/{alembic.SUMMARY}") and path.startswith(f"data/{alembic.FOLDER}/"):
             summary = bd.json(path)
             if isinstance(summary, dict) and summary.get("up_to_date") is False:
                 items.append(
@@ -425,7 +427,7 @@ def context(
     git, tool, head = (
         _dict(manifest.get("git")),
         _dict(manifest.get("tool")),
-        _dict(bd.json("data/git/head.json")),
+        _dict(bd.json(f"data/{git_evidence.path(git_evidence.HEAD)}")),
     )
     artifacts = [
         Listed(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from evidence_kit.evidence import ci
 from evidence_kit.report.page import Fact, Part, Row, _Bundle, _first_line, _table
 
 
 def _ci(bd: _Bundle, paths: list[str], part: Part) -> None:
-    report = bd.json("data/ci/workflows.json")
+    report = bd.json(f"data/{ci.path(ci.WORKFLOWS)}")
     if isinstance(report, dict):
         flows = [w for w in report.get("workflows", []) if isinstance(w, dict)]
         found = bool(report.get("found"))
@@ -26,5 +27,5 @@ def _ci(bd: _Bundle, paths: list[str], part: Part) -> None:
             for w in flows
         ]
         part.tables.append(_table("Workflow files", ("file", "jobs", "read"), rows))
-    if "data/ci/summary.txt" in bd.records:
-        part.shown.append(bd.show("data/ci/summary.txt", unfold=True))
+    if f"data/{ci.path(ci.SUMMARY)}" in bd.records:
+        part.shown.append(bd.show(f"data/{ci.path(ci.SUMMARY)}", unfold=True))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from evidence_kit.evidence import environment
 from evidence_kit.report.page import Fact, Part, Row, _Bundle, _str, _table
 
 
 def _environment(bd: _Bundle, paths: list[str], part: Part) -> None:
-    env = bd.json("data/environment/environment.json")
+    env = bd.json(f"data/{environment.path(environment.FACTS)}")
     if not isinstance(env, dict):
         return
     python = env.get("python") if isinstance(env.get("python"), dict) else {}

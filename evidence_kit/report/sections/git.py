@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from evidence_kit.evidence import git
 from evidence_kit.report.page import Fact, Part, Row, _Bundle, _str, _table, plural
 
 
 def _git(bd: _Bundle, paths: list[str], part: Part) -> None:
-    head = bd.json("data/git/head.json")
+    head = bd.json(f"data/{git.path(git.HEAD)}")
     if isinstance(head, dict):
         branch = head.get("branch") or "(detached HEAD)"
         part.facts += [
@@ -18,7 +19,7 @@ def _git(bd: _Bundle, paths: list[str], part: Part) -> None:
             part.facts.append(Fact("Describe", str(head["describe"])))
         if head.get("shallow"):
             part.facts.append(Fact("Clone", "shallow: older history is not in the checkout", "warn"))
-    status = bd.json("data/git/status.json")
+    status = bd.json(f"data/{git.path(git.STATUS)}")
     if isinstance(status, dict):
         entries = [e for e in status.get("entries", []) if isinstance(e, dict)]
         if status.get("clean"):
@@ -27,10 +28,10 @@ def _git(bd: _Bundle, paths: list[str], part: Part) -> None:
             part.facts.append(Fact("Working tree", f"dirty: {plural(len(entries), 'changed path')}", "warn"))
             rows = [Row((str(e.get("code", "")), str(e.get("path", "")))) for e in entries]
             part.tables.append(_table("Changed paths (git status)", ("code", "path"), rows))
-    elif "data/git/status.txt" in bd.records:
-        text = bd.text("data/git/status.txt") or ""
+    elif f"data/{git.path(git.STATUS_TEXT)}" in bd.records:
+        text = bd.text(f"data/{git.path(git.STATUS_TEXT)}") or ""
         part.facts.append(Fact("git status", text.rstrip("\n") or "<clean>", pre=True))
-    log = bd.json("data/git/log.json")
+    log = bd.json(f"data/{git.path(git.LOG)}")
     if isinstance(log, dict) and isinstance(log.get("commits"), list):
         rows = [
             Row(
@@ -45,9 +46,11 @@ def _git(bd: _Bundle, paths: list[str], part: Part) -> None:
             if isinstance(c, dict)
         ]
         part.tables.append(_table("Recent commits (git log)", ("commit", "date", "author", "subject"), rows))
-    elif "data/git/log.txt" in bd.records:
-        part.facts.append(Fact("git log", (bd.text("data/git/log.txt") or "").rstrip("\n"), pre=True))
-    rng = bd.json("data/git/range.json")
+    elif f"data/{git.path(git.LOG_TEXT)}" in bd.records:
+        part.facts.append(
+            Fact("git log", (bd.text(f"data/{git.path(git.LOG_TEXT)}") or "").rstrip("\n"), pre=True)
+        )
+    rng = bd.json(f"data/{git.path(git.RANGE)}")
     if isinstance(rng, dict):
         files = [f for f in rng.get("files", []) if isinstance(f, dict)]
         part.facts += [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evidence_kit.evidence import command
+from evidence_kit.evidence import files as copied
 from evidence_kit.report.page import (
     _ERROR_LINE,
     Fact,
@@ -17,10 +19,10 @@ from evidence_kit.report.page import (
 
 
 def _logs(bd: _Bundle, paths: list[str], part: Part) -> None:
-    files = [p for p in paths if p.startswith("data/files/")]
+    files = [p for p in paths if p.startswith(f"data/{copied.FOLDER}/")]
     sets: dict[str, list[str]] = {}
     for path in files:
-        rest = path[len("data/files/") :]
+        rest = path.removeprefix(f"data/{copied.FOLDER}/")
         sets.setdefault(rest.split("/", 1)[0] if "/" in rest else _stem(rest), []).append(path)
     for name, members in sets.items():
         rec = bd.records[members[0]]
@@ -28,7 +30,7 @@ def _logs(bd: _Bundle, paths: list[str], part: Part) -> None:
         sub = Part(bd.part_id("files-", name), f"{title} ({plural(len(members), 'file')})")
         sub.shown = [bd.show(p, logs=True) for p in members]
         part.parts.append(sub)
-    stderr = [p for p in paths if p.startswith("data/command/") and p.endswith(".stderr.txt")]
+    stderr = [p for p in paths if p.startswith(f"data/{command.FOLDER}/") and p.endswith(command.STDERR)]
     rows = []
     for path in stderr:
         rec = bd.records[path]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from evidence_kit.evidence import schema
 from evidence_kit.report.page import Fact, Part, Row, _Bundle, _str, _table
 
 
 def _schema(bd: _Bundle, paths: list[str], part: Part) -> None:
-    model = bd.json("data/schema/schema.json")
+    model = bd.json(f"data/{schema.path(schema.CATALOG)}")
     if isinstance(model, dict):
         tables: list[Any] = model["tables"] if isinstance(model.get("tables"), list) else []
         part.facts.append(Fact("Database", _str(model.get("dialect"))))
@@ -16,14 +17,14 @@ def _schema(bd: _Bundle, paths: list[str], part: Part) -> None:
         for key in ("enums", "sequences"):
             if isinstance(model.get(key), list) and model[key]:
                 part.facts.append(Fact(key.capitalize(), str(len(model[key]))))
-    text = bd.text("data/schema/tables.txt")
+    text = bd.text(f"data/{schema.path(schema.TABLES)}")
     if text is not None:
         part.facts.append(Fact("Tables in database", text.rstrip("\n"), pre=True))
-    counts = bd.json("data/schema/row_counts.json")
+    counts = bd.json(f"data/{schema.path(schema.ROW_COUNTS)}")
     if isinstance(counts, dict):
         rows = [Row((str(k), _str(v))) for k, v in sorted(counts.items())]
         part.tables.append(_table("Row counts", ("table", "rows"), rows))
-    structures = [p for p in paths if p.startswith("data/schema/tables/")]
+    structures = [p for p in paths if p.startswith(f"data/{schema.path(schema.STRUCTURES)}")]
     if structures:
         group = Part(bd.part_id("schema-", "tables"), f"Table structures ({len(structures)})")
         group.shown = [bd.show(p, unfold=True) for p in structures]

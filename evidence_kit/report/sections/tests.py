@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from evidence_kit.evidence import tests
 from evidence_kit.report.page import Fact, Part, Row, _Bundle, _first_line, _table
 
 
 def _tests(bd: _Bundle, paths: list[str], part: Part) -> None:
     for path in paths:
-        if path.endswith("/summary.txt"):
+        if path.endswith(f"/{tests.SUMMARY}"):
             part.shown.append(bd.show(path, unfold=True))
-        if not path.endswith("/tests.json"):
+        if not path.endswith(f"/{tests.RESULTS}"):
             continue
         data = bd.json(path)
         if not isinstance(data, dict) or not isinstance(data.get("totals"), dict):
