@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evidence_kit.errors import CollectorError
+from evidence_kit.evidence import ci as layout
 from evidence_kit.model import Context, Output
 
 NAME = "ci"
@@ -508,9 +509,9 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         workflows.append(entry)
     report = {"path": rel_folder, "globs": globs, "found": found, "workflows": workflows}
     outputs[:0] = [
-        Output("workflows.json", "CI workflow inventory", _JSON, data=_dump(report)),
+        Output(layout.WORKFLOWS, "CI workflow inventory", _JSON, data=_dump(report)),
         Output(
-            "summary.txt", "CI workflow audit", _TEXT, data=summary(rel_folder, found, workflows).encode()
+            layout.SUMMARY, "CI workflow audit", _TEXT, data=summary(rel_folder, found, workflows).encode()
         ),
     ]
     return outputs

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit.errors import CollectorError
+from evidence_kit.evidence import git as layout
 from evidence_kit.model import Context, Output
 from evidence_kit.support import proc
 
@@ -299,7 +300,7 @@ def _head(git: _Git, shallow: bool, dirty: bool) -> tuple[Output, str | None]:
         "describe": describe,
     }
     output = Output(
-        "head.json", "HEAD commit, branch and tags", "application/json", data=_dump(data), **_timing(runs)
+        layout.HEAD, "HEAD commit, branch and tags", "application/json", data=_dump(data), **_timing(runs)
     )
     return output, sha
 
@@ -309,29 +310,29 @@ def _status(git: _Git) -> tuple[list[Output], bool]:
     entries = _status_entries(run_z.stdout.read_bytes())
     run = git.check(git.run("status", ["status", "--porcelain=v1"]))
     txt = Output(
-        "status.txt",
+        layout.STATUS_TEXT,
         "Working-tree status (git status --porcelain=v1)",
         **_of_run(run),
         **({"source": run.stdout} if entries else {"data": b"<clean>\n"}),
     )
     data = {"clean": not entries, "entries": entries}
-    js = Output("status.json", "Working-tree status", "application/json", data=_dump(data), **_of_run(run_z))
+    js = Output(layout.STATUS, "Working-tree status", "application/json", data=_dump(data), **_of_run(run_z))
     return [txt, js], not entries
 
 
 def _log(git: _Git, count: int) -> list[Output]:
     run = git.check(git.run("log", ["log", "-n", str(count), "--oneline", "--decorate=short", "--no-color"]))
-    txt = Output("log.txt", f"Last {count} commits", source=run.stdout, **_of_run(run))
+    txt = Output(layout.LOG_TEXT, f"Last {count} commits", source=run.stdout, **_of_run(run))
     run_z = git.check(git.run("log-z", ["log", "-z", "-n", str(count), _COMMIT_FORMAT]))
     data = {"commits": _commits(run_z.text())}
-    js = Output("log.json", f"Last {count} commits", "application/json", data=_dump(data), **_of_run(run_z))
+    js = Output(layout.LOG, f"Last {count} commits", "application/json", data=_dump(data), **_of_run(run_z))
     return [txt, js]
 
 
 def _diff(git: _Git, cap: int) -> Output:
     run = git.check(git.run("diff", ["diff", "HEAD", *_DIFF_FLAGS], cap=cap))
     return Output(
-        "diff.patch",
+        layout.DIFF,
         "Uncommitted changes, staged and not (git diff HEAD)",
         "text/x-diff",
         source=run.stdout,
@@ -368,7 +369,7 @@ def _range(git: _Git, base: str, shallow: bool, cap: int) -> list[Output]:
     }
     outputs = [
         Output(
-            "range.json",
+            layout.RANGE,
             f"Commits and files changed since {base}",
             "application/json",
             data=_dump(data),
@@ -380,7 +381,7 @@ def _range(git: _Git, base: str, shallow: bool, cap: int) -> list[Output]:
     )
     outputs.append(
         Output(
-            "range.patch",
+            layout.RANGE_PATCH,
             f"Changes since {base} (git diff {base}...HEAD)",
             "text/x-diff",
             source=patch.stdout,
@@ -392,7 +393,7 @@ def _range(git: _Git, base: str, shallow: bool, cap: int) -> list[Output]:
     log = git.check(
         git.run("range-log", ["log", "--oneline", "--decorate=short", "--no-color", f"{base_sha}..HEAD"])
     )
-    outputs.append(Output("range_log.txt", f"Commits since {base}", source=log.stdout, **_of_run(log)))
+    outputs.append(Output(layout.RANGE_LOG, f"Commits since {base}", source=log.stdout, **_of_run(log)))
     return outputs
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.errors import CollectorError
+from evidence_kit.evidence import schema as layout
 from evidence_kit.model import Context, Output, Status
 from evidence_kit.support import db, pgdump, proc
 
@@ -491,7 +492,7 @@ def _pg_row_counts(conn: psycopg.Connection[Any], model: Mapping[str, Any], name
 
 def _counts_output(counts: Mapping[str, int], errors: Sequence[str], started: str, t0: float) -> Output:
     return Output(
-        "row_counts.json",
+        layout.ROW_COUNTS,
         "Exact row counts",
         media_type="application/json",
         data=render_json(counts),
@@ -545,7 +546,7 @@ def stable_dump(src: Path, dest: Path) -> Path:
 
 def _dump_error(message: str) -> Output:
     return Output(
-        "schema.sql", _DUMP_TITLE, media_type="application/sql", data=b"", status="error", message=message
+        layout.DUMP, _DUMP_TITLE, media_type="application/sql", data=b"", status="error", message=message
     )
 
 
@@ -581,9 +582,9 @@ def _pg_dump_output(
         status, message = "failed", f"pg_dump exited with code {result.exit_code}: {tail or 'no message'}"
     elif result.stdout_truncated:
         message = "pg_dump output was cut at the size cap"
-    source = stable_dump(result.stdout, ctx.scratch / "schema.sql") if status == "ok" else result.stdout
+    source = stable_dump(result.stdout, ctx.scratch / layout.DUMP) if status == "ok" else result.stdout
     return Output(
-        "schema.sql",
+        layout.DUMP,
         _DUMP_TITLE,
         media_type="application/sql",
         source=source,
@@ -632,7 +633,7 @@ def _collect_postgres(ctx: Context, url: str, options: Mapping[str, Any]) -> lis
             )
         outputs.append(
             Output(
-                "schema.json",
+                layout.CATALOG,
                 "Normalized schema description",
                 media_type="application/json",
                 data=b"",
@@ -665,7 +666,7 @@ def _model_outputs(
     timing: dict[str, Any] = {"started": started, "finished": proc.utcnow(), "duration_s": duration}
     outputs = [
         Output(
-            "schema.json",
+            layout.CATALOG,
             "Normalized schema description",
             media_type="application/json",
             data=render_json(model),
@@ -673,14 +674,14 @@ def _model_outputs(
             message=note,
             **timing,
         ),
-        Output("tables.txt", "Tables in database", data=render_tables(model), **timing),
+        Output(layout.TABLES, "Tables in database", data=render_tables(model), **timing),
     ]
     for wanted in _names(options.get("describe")):
         table = resolve(wanted, model)
         if isinstance(table, str):
             outputs.append(
                 Output(
-                    f"tables/{_file_name(wanted)}.txt",
+                    f"{layout.STRUCTURES}{_file_name(wanted)}.txt",
                     f"Structure of {wanted}",
                     data=b"",
                     status="error",
@@ -691,7 +692,7 @@ def _model_outputs(
             name = qualified(table, model["dialect"])
             outputs.append(
                 Output(
-                    f"tables/{_file_name(name)}.txt",
+                    f"{layout.STRUCTURES}{_file_name(name)}.txt",
                     f"Structure of {name}",
                     data=render_describe(table, model["dialect"]),
                     **timing,
@@ -961,7 +962,7 @@ def _collect_sqlite(ctx: Context, url: str, options: Mapping[str, Any]) -> list[
         outputs.insert(
             0,
             Output(
-                "schema.sql",
+                layout.DUMP,
                 "Schema DDL (sqlite_master)",
                 media_type="application/sql",
                 data=ddl,
