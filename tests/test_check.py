@@ -23,7 +23,7 @@ from evidence_kit.policy.target import Target
 from tests.conftest import EXAMPLE
 
 runner = CliRunner()
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 
 NO_DOWNGRADE = '''"""Add the widgets table.
 
