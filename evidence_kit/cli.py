@@ -322,7 +322,7 @@ def check(
     from evidence_kit.bundle.archive import opened
     from evidence_kit.export import FORMATS
     from evidence_kit.policy import engine
-    from evidence_kit.policy import packs as policy
+    from evidence_kit.policy import loader as policy
     from evidence_kit.policy.target import Target
 
     if fmt not in FORMATS:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from evidence_kit.cli import app
 from evidence_kit.errors import EvidenceError
 from evidence_kit.export import FORMATS
-from evidence_kit.policy import packs as policy
+from evidence_kit.policy import loader as policy
 from evidence_kit.policy.engine import run
 from evidence_kit.policy.target import Target
 from tests.conftest import EXAMPLE

@@ -13,7 +13,7 @@ from evidence_kit.diff import diff
 from evidence_kit.diff.render import as_json
 from evidence_kit.evidence import alembic, command, openapi, tests
 from evidence_kit.evidence.view import BundleView
-from evidence_kit.policy import packs
+from evidence_kit.policy import loader
 from evidence_kit.policy.engine import run
 from evidence_kit.policy.target import Target
 from evidence_kit.report.render import render
@@ -83,7 +83,7 @@ def test_v1_bundles_diff_against_each_other() -> None:
 
 
 def test_the_default_gates_judge_v1_bundles_by_configuration(copy: Path) -> None:
-    policy = packs.load(["default"])
+    policy = loader.load(["default"])
     bundle = copy / "tenants"
     manifest = BundleView.open(bundle).manifest
     report = run(policy, Target(bundle=bundle, manifest=dict(manifest)))

@@ -11,7 +11,7 @@ import yaml
 from evidence_kit import config
 from evidence_kit.commands import init
 from evidence_kit.errors import EvidenceError
-from evidence_kit.policy import packs as policy
+from evidence_kit.policy import loader as policy
 
 ALEMBIC_INI = """\
 [alembic]
