@@ -1,27 +1,26 @@
-"""The `evidence` command line: parse, call the core, print, exit with a documented code."""
+"""The `evidence` command line: parse the arguments, call the command, print through rich, exit with its code.
+
+Each command is `run(printer, ...)` in `evidence_kit/commands/<name>.py`, imported only when it runs, so
+`evidence --help` loads none of them; `RichPrinter` is the commands' Printer on the terminal.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import signal
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from evidence_kit import __version__
-from evidence_kit.errors import EvidenceError
+from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, EvidenceError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from evidence_kit.bundle.verify import Verdict
-    from evidence_kit.commands.collect import Event, Summary
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+    from evidence_kit.commands import Printer, Spinner, Style
 
 app = typer.Typer(
     name="evidence",
@@ -32,31 +31,60 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def _fail(exc: EvidenceError, code: int) -> NoReturn:
-    err = _console(stderr=True)
-    err.print(f"[bold red]error:[/] {exc.message}", markup=True)
-    for detail in exc.details:
-        err.print(f"  - {detail}", markup=False)
-    if exc.hint:
-        err.print(f"[bold]Tip:[/] {exc.hint}", markup=True)
-    raise typer.Exit(code)
+RICH_STYLES: dict[str, str] = {
+    "ok": "green",
+    "warning": "yellow",
+    "error": "bold red",
+    "muted": "dim",
+    "strong": "bold",
+}
 
 
-def _write(path: Path, text: str) -> None:
-    """Write a report file whole, or exit 2 naming the path."""
-    from evidence_kit.bundle.atomic import write_pages
+class RichPrinter:
+    """The commands' Printer: unstyled text goes to the stream exactly as given, styled text through rich
+    (coloured on a terminal, plain elsewhere); the status line is rich's spinner."""
 
+    def __init__(self) -> None:
+        self._consoles: dict[bool, Console] = {}
+
+    def _console(self, stderr: bool) -> Console:
+        if stderr not in self._consoles:
+            from rich.console import Console
+
+            self._consoles[stderr] = Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+        return self._consoles[stderr]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self._console(stderr=True).is_terminal
+
+    def out(self, text: str, style: Style | None = None, end: str = "\n") -> None:
+        self._print(False, text, style, end)
+
+    def err(self, text: str, style: Style | None = None, end: str = "\n") -> None:
+        self._print(True, text, style, end)
+
+    def status(self, text: str) -> AbstractContextManager[Spinner]:
+        return self._console(stderr=True).status(text)
+
+    def _print(self, stderr: bool, text: str, style: Style | None, end: str) -> None:
+        if style is None:
+            (sys.stderr if stderr else sys.stdout).write(text + end)
+        else:
+            self._console(stderr).print(text, style=RICH_STYLES[style], end=end, markup=False)
+
+
+def _run(command: Callable[[Printer], int]) -> NoReturn:
+    """Call a command with the rich printer; an EvidenceError is printed and exits with its code."""
+    printer = RichPrinter()
     try:
-        write_pages(path.parent, {path.name: text}, path.name)
+        code = command(printer)
     except EvidenceError as exc:
-        _fail(exc, EXIT_USAGE)
+        from evidence_kit.commands import show_error
+
+        show_error(printer, exc)
+        code = EXIT_USAGE if exc.exit_code is None else exc.exit_code
+    raise typer.Exit(code)
 
 
 def _version(value: bool) -> None:
@@ -72,52 +100,6 @@ def _root(
     ] = False,
 ) -> None:
     """Collect, verify and compare evidence bundles of a Python service."""
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def _progress(console: Console, plain: bool, status: Any = None) -> Callable[[Event], None]:
-    """Plain lines in CI; on a terminal, coloured lines under a spinner naming what still runs."""
-    colours = {"ok": "green", "skipped": "dim", "failed": "yellow", "timeout": "yellow", "error": "red"}
-    running: list[str] = []
-
-    def show(event: Event) -> None:
-        if event.kind == "start":
-            running.append(event.collector)
-            if plain:
-                console.print(f"start {event.collector}", markup=False)
-        else:
-            running.remove(event.collector)
-            text = (
-                f"{event.status:>7} {event.collector:<10} {event.artifacts:>4} artifacts  "
-                f"{event.duration_s:6.2f} s"
-            )
-            console.print(text, markup=False, style=None if plain else colours.get(event.status))
-            if event.message:
-                console.print(f"        {event.message}", markup=False, style=None if plain else "dim")
-        if status is not None:
-            status.update(f"collecting: {', '.join(running)}" if running else "writing the bundle")
-
-    return show
-
-
-def _print_summary(console: Console, summary: Summary) -> None:
-    failed = summary.failed
-    console.print(
-        f"bundle  {summary.bundle}\n"
-        f"digest  sha256:{summary.digest}\n"
-        f"        {summary.artifacts} artifacts, {summary.redactions} redactions, "
-        f"{len(failed)} of {len(summary.results)} collectors not ok",
-        markup=False,
-    )
-    if summary.archive:
-        console.print(f"archive {summary.archive}", markup=False)
-    for res in failed:
-        console.print(f"  {res.collector}: {res.status}: {res.error or ''}", markup=False)
-        if res.hint:
-            console.print(f"    Tip: {res.hint}", markup=False)
 
 
 @app.command()
@@ -150,66 +132,22 @@ def collect(
     ] = False,
 ) -> None:
     """Run the configured collectors and write one checksummed bundle."""
-    from evidence_kit import config as cfg
-    from evidence_kit.commands.collect import collect as run_collect
+    from evidence_kit.commands import collect as command
 
-    try:
-        loaded = cfg.load(config)
-    except EvidenceError as exc:
-        _fail(exc, EXIT_USAGE)
-    if phase is not None:
-        from dataclasses import replace
-
-        loaded = replace(loaded, phase=phase)
-    err = _console(stderr=True)
-    plain = not err.is_terminal
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    spinner = err.status("collecting") if not plain and not as_json else contextlib.nullcontext()
-    try:
-        with spinner as status:
-            summary = run_collect(
-                loaded,
-                only=only or (),
-                skip=skip or (),
-                out=out,
-                archive=archive,
-                progress=None if as_json else _progress(err, plain, status),
-            )
-    except EvidenceError as exc:
-        _fail(exc, EXIT_USAGE)
-    except KeyboardInterrupt:
-        err.print("interrupted: no bundle was written", markup=False)
-        raise typer.Exit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    if as_json:
-        print(json.dumps(summary.as_json(), indent=2, sort_keys=True))
-    else:
-        _print_summary(_console(), summary)
-    if github:
-        from evidence_kit.support.github import write_outputs
-
-        archive_path = str(summary.archive.resolve()) if summary.archive else ""
-        try:
-            write_outputs(
-                {"bundle": str(summary.bundle.resolve()), "archive": archive_path, "digest": summary.digest}
-            )
-        except EvidenceError as exc:
-            _fail(exc, EXIT_FAIL)
-    raise typer.Exit(EXIT_FAIL if strict and summary.failed else EXIT_OK)
-
-
-def _print_verdict(console: Console, verdict: Verdict) -> None:
-    if verdict.ok:
-        console.print(
-            f"[green]verified[/] {verdict.bundle}: {verdict.artifacts} artifacts, {verdict.bytes} bytes, "
-            f"digest sha256:{verdict.digest}",
-            markup=True,
+    _run(
+        lambda printer: command.run(
+            printer,
+            config,
+            only=only or (),
+            skip=skip or (),
+            out=out,
+            archive=archive,
+            as_json=as_json,
+            strict=strict,
+            phase=phase,
+            github=github,
         )
-        return
-    console.print(f"[red]NOT verified[/] {verdict.bundle}: {len(verdict.problems)} problems", markup=True)
-    for problem in verdict.problems:
-        console.print(f"  {problem}", markup=False)
+    )
 
 
 @app.command()
@@ -222,35 +160,9 @@ def verify(
     ] = None,
 ) -> None:
     """Prove a bundle complete and untouched: digests, files, manifest schema, BagIt (and a signature)."""
-    bundle = bundle.resolve()
-    from evidence_kit.bundle.verify import Problem
-    from evidence_kit.bundle.verify import verify as run_verify
+    from evidence_kit.commands import verify as command
 
-    try:
-        verdict = run_verify(bundle)
-        if key is not None:
-            from dataclasses import replace
-
-            from evidence_kit.commands.attest import verify_signature
-
-            signature = [Problem("signature", bundle.name, p) for p in verify_signature(bundle, key)]
-            verdict = replace(
-                verdict, ok=verdict.ok and not signature, problems=verdict.problems + tuple(signature)
-            )
-    except EvidenceError as exc:
-        if as_json:
-            print(
-                json.dumps({"bundle": bundle.name, "ok": False, "error": exc.message, "details": exc.details})
-            )
-            raise typer.Exit(EXIT_FAIL) from None
-        _fail(exc, EXIT_FAIL)
-    if as_json:
-        print(json.dumps(verdict.as_json(), indent=2, sort_keys=True))
-    else:
-        _print_verdict(_console(), verdict)
-        if key is not None and verdict.ok:
-            _console().print(f"signature verified with {key}", markup=False)
-    raise typer.Exit(EXIT_OK if verdict.ok else EXIT_FAIL)
+    _run(lambda printer: command.run(printer, bundle, as_json=as_json, key=key))
 
 
 @app.command()
@@ -261,29 +173,9 @@ def pack(
     ] = None,
 ) -> None:
     """Write a bundle as a deterministic .tar.gz (sorted, fixed owner/mode/mtime)."""
-    bundle = bundle.resolve()
-    from evidence_kit.bundle.archive import pack as run_pack
-    from evidence_kit.bundle.verify import verify_dir
+    from evidence_kit.commands import pack as command
 
-    try:
-        verdict = verify_dir(bundle) if bundle.is_dir() else None
-        if verdict is None:
-            raise EvidenceError(
-                f"{bundle} is not a bundle folder", hint="pass the folder `evidence collect` wrote"
-            )
-        if not verdict.ok:
-            raise EvidenceError(
-                f"{bundle} does not verify; refusing to pack it",
-                hint="run `evidence verify` to see what changed",
-                details=[str(p) for p in verdict.problems],
-            )
-        from datetime import datetime
-
-        created = datetime.fromisoformat(str(verdict.manifest["created"]).replace("Z", "+00:00"))
-        dest = run_pack(bundle, out or bundle.with_name(bundle.name + ".tar.gz"), int(created.timestamp()))
-    except EvidenceError as exc:
-        _fail(exc, EXIT_FAIL if "verify" in exc.message else EXIT_USAGE)
-    print(dest)
+    _run(lambda printer: command.run(printer, bundle, out=out))
 
 
 @app.command()
@@ -317,68 +209,22 @@ def check(
     ] = False,
 ) -> None:
     """Enforce phase gates and the forbidden-vocabulary policy on source and/or a bundle."""
-    from contextlib import nullcontext
+    from evidence_kit.commands import check as command
 
-    from evidence_kit.bundle.archive import opened
-    from evidence_kit.export import FORMATS
-    from evidence_kit.policy import engine
-    from evidence_kit.policy import loader as policy
-    from evidence_kit.policy.target import Target
-
-    if fmt not in FORMATS:
-        _fail(EvidenceError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}"), EXIT_USAGE)
-    if fail_on not in ("error", "warning", "note", "never"):
-        _fail(
-            EvidenceError(f"unknown --fail-on level {fail_on!r}", hint="use error, warning, note or never"),
-            EXIT_USAGE,
+    _run(
+        lambda printer: command.run(
+            printer,
+            path,
+            bundle=bundle,
+            rules=rules or (),
+            fmt=fmt,
+            output=output,
+            fail_on=fail_on,
+            config=config,
+            sarif=sarif,
+            github_summary=github_summary,
         )
-    try:
-        packs = list(rules or [])
-        if not packs and config.is_file():
-            from evidence_kit import config as cfg
-
-            packs = list(cfg.load(config).rules)
-        loaded = policy.load(packs or ["default"], base=Path.cwd())
-        root = path or Path(".") if path or bundle is None else None
-        if root is not None and not root.is_dir():
-            raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
-        with opened(bundle) if bundle else nullcontext(None) as unpacked:
-            manifest: dict[str, Any] = {}
-            if unpacked is not None:
-                from evidence_kit.bundle.verify import Problem, read_manifest
-
-                invalid: list[Problem] = []
-                manifest = read_manifest(unpacked, invalid)
-                if invalid:
-                    raise EvidenceError(
-                        f"{bundle} has no valid manifest; its gates cannot be read",
-                        hint="run `evidence verify` on it",
-                        details=[str(p) for p in invalid],
-                    )
-            target = Target(root=root.resolve() if root else None, bundle=unpacked, manifest=manifest)
-            report = engine.run(loaded, target)
-    except EvidenceError as exc:
-        _fail(exc, EXIT_USAGE)
-    except (ValueError, OSError) as exc:
-        _fail(EvidenceError(f"cannot read the bundle: {exc}", hint="run `evidence verify` on it"), EXIT_USAGE)
-    rendered = FORMATS[fmt](report)
-    if output:
-        _write(output, rendered)
-        _console(stderr=True).print(report.summary(), markup=False)
-    else:
-        sys.stdout.write(rendered)
-    failed = report.fails(fail_on)
-    if sarif:
-        _write(sarif, FORMATS["sarif"](report))
-    if github_summary:
-        from evidence_kit.support.github import append_summary, write_outputs
-
-        try:
-            append_summary(FORMATS["markdown"](report))
-            write_outputs({"check-result": "fail" if failed else "pass"})
-        except EvidenceError as exc:
-            _fail(exc, EXIT_FAIL)
-    raise typer.Exit(EXIT_FAIL if failed else EXIT_OK)
+    )
 
 
 @app.command()
@@ -397,35 +243,13 @@ def diff(
     ] = None,
 ) -> None:
     """Show what changed between two bundles, by meaning: migrations, schema, routes, tests."""
-    old, new = old.resolve(), new.resolve()
-    from evidence_kit.diff import FAIL_ON, DiffReport, render
-    from evidence_kit.diff import diff as run_diff
+    from evidence_kit.commands import diff as command
 
-    def as_json(report: DiffReport) -> str:
-        return json.dumps(render.as_json(report), indent=2, sort_keys=True) + "\n"
-
-    renderers: dict[str, Callable[[DiffReport], str]] = {
-        "text": render.text,
-        "markdown": render.markdown,
-        "json": as_json,
-    }
-    if fmt not in renderers:
-        _fail(EvidenceError(f"unknown format {fmt!r}", hint="use text, markdown or json"), EXIT_USAGE)
-    if fail_on not in FAIL_ON:
-        _fail(
-            EvidenceError(f"unknown --fail-on level {fail_on!r}", hint="use breaking, any or never"),
-            EXIT_USAGE,
+    _run(
+        lambda printer: command.run(
+            printer, old, new, fmt=fmt, fail_on=fail_on, no_verify=no_verify, output=output
         )
-    try:
-        report = run_diff(old, new, verify=not no_verify)
-    except EvidenceError as exc:
-        _fail(exc, EXIT_FAIL)
-    rendered = renderers[fmt](report)
-    if output:
-        _write(output, rendered)
-    else:
-        sys.stdout.write(rendered)
-    raise typer.Exit(report.exit_code(fail_on))
+    )
 
 
 @app.command()
@@ -445,29 +269,13 @@ def report(
     ] = None,
 ) -> None:
     """Render a bundle (or a diff of two) as a readable evidence pack: report.md and report.html."""
-    bundle = bundle.resolve() if bundle is not None else None
-    from evidence_kit.report import render as pages
+    from evidence_kit.commands import report as command
 
-    try:
-        if diff_pair is not None:
-            from evidence_kit.diff import diff as run_diff
-            from evidence_kit.diff import render
-
-            written = pages.render_diff(render.as_json(run_diff(*diff_pair)), out, templates)
-        elif bundle is None:
-            raise EvidenceError("give a BUNDLE, or --diff OLD NEW", hint="see `evidence report --help`")
-        else:
-            checked = json.loads(check_json.read_text("utf-8")) if check_json else None
-            written = pages.render(bundle, out, templates, checked)
-    except EvidenceError as exc:
-        _fail(exc, EXIT_FAIL if "verif" in exc.message else EXIT_USAGE)
-    except (OSError, ValueError) as exc:
-        _fail(
-            EvidenceError(f"cannot read {check_json}: {exc}", hint="pass the JSON of `evidence check`"),
-            EXIT_USAGE,
+    _run(
+        lambda printer: command.run(
+            printer, bundle, out=out, templates=templates, check_json=check_json, diff_pair=diff_pair
         )
-    for path in written:
-        print(path)
+    )
 
 
 @app.command()
@@ -481,13 +289,9 @@ def docs(
     ] = None,
 ) -> None:
     """Pre-fill the phase documents (overview, endpoints, migration and rollback guides) from a bundle."""
-    from evidence_kit.commands.docs import render_docs
+    from evidence_kit.commands import docs as command
 
-    try:
-        for path in render_docs(bundle.resolve(), out, templates):
-            print(path)
-    except EvidenceError as exc:
-        _fail(exc, EXIT_USAGE)
+    _run(lambda printer: command.run(printer, bundle, out=out, templates=templates))
 
 
 @app.command()
@@ -508,13 +312,9 @@ def merge(
     ] = None,
 ) -> None:
     """Merge the bundles of parallel CI jobs into one verified bundle."""
-    from evidence_kit.commands.merge import merge as run_merge
+    from evidence_kit.commands import merge as command
 
-    try:
-        merged = run_merge(parts, out, service=service, phase=phase, labels=label or None)
-    except EvidenceError as exc:
-        _fail(exc, EXIT_FAIL if "verif" in str(exc) else EXIT_USAGE)
-    print(merged)
+    _run(lambda printer: command.run(printer, parts, out=out, service=service, phase=phase, labels=label))
 
 
 @app.command()
@@ -534,25 +334,18 @@ def attest(
     ] = None,
 ) -> None:
     """Write an in-toto Statement v1 about a bundle (subjects: its archive and manifest)."""
-    bundle = bundle.resolve()
-    from evidence_kit.commands import attest as statements
+    from evidence_kit.commands import attest as command
 
-    try:
-        checked = json.loads(check_json.read_text("utf-8")) if check_json else None
-        make = statements.predicate_only if predicate_only else statements.statement
-        text = json.dumps(make(bundle, archive, checked), indent=2, sort_keys=True) + "\n"
-    except EvidenceError as exc:
-        _fail(exc, EXIT_FAIL)
-    except (OSError, ValueError) as exc:
-        _fail(
-            EvidenceError(f"cannot read {check_json}: {exc}", hint="pass the JSON of `evidence check`"),
-            EXIT_USAGE,
+    _run(
+        lambda printer: command.run(
+            printer,
+            bundle,
+            archive=archive,
+            out=out,
+            only_predicate=predicate_only,
+            check_json=check_json,
         )
-    if out:
-        _write(out, text)
-        print(out)
-    else:
-        sys.stdout.write(text)
+    )
 
 
 @app.command()
@@ -566,13 +359,9 @@ def sign(
     ] = None,
 ) -> None:
     """Sign a bundle's statement as a DSSE envelope, written beside it as BUNDLE.dsse.json."""
-    bundle = bundle.resolve()
-    from evidence_kit.commands.attest import sign as run_sign
+    from evidence_kit.commands import sign as command
 
-    try:
-        print(run_sign(bundle, key, archive))
-    except EvidenceError as exc:
-        _fail(exc, EXIT_FAIL)
+    _run(lambda printer: command.run(printer, bundle, key=key, archive=archive))
 
 
 @app.command()
@@ -583,13 +372,9 @@ def keygen(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing key files.")] = False,
 ) -> None:
     """Write an Ed25519 key pair for `evidence sign` (private key mode 600)."""
-    from evidence_kit.commands.attest import keygen as run_keygen
+    from evidence_kit.commands import keygen as command
 
-    try:
-        for path in run_keygen(out, force=force):
-            print(path)
-    except EvidenceError as exc:
-        _fail(exc, EXIT_USAGE)
+    _run(lambda printer: command.run(printer, out, force=force))
 
 
 @app.command()
@@ -600,17 +385,9 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
 ) -> None:
     """Detect a service's Alembic, app, tests, workers and workflows; write evidence.yaml, rules, workflow."""
-    from evidence_kit.commands import init as setup
+    from evidence_kit.commands import init as command
 
-    try:
-        found = setup.detect(path)
-        for line in setup.report(found):
-            print(line)
-        written = setup.write(path, found, force=force)
-    except EvidenceError as exc:
-        _fail(exc, EXIT_USAGE)
-    for target in setup.targets(path):
-        print(f"wrote {target}" if target in written else f"skipped {target} (exists; --force overwrites)")
+    _run(lambda printer: command.run(printer, path, force=force))
 
 
 def main() -> None:

@@ -209,3 +209,21 @@ def test_docs_command_writes_the_phase_documents(tmp_path: Path) -> None:
     ]
     assert "TODO(author)" in (tmp_path / "docs" / "endpoints.md").read_text()
     assert runner.invoke(app, ["docs", bundle, "--out", str(Path(bundle) / "inside")]).exit_code == 2
+
+
+def test_errors_and_paths_are_printed_literally(tmp_path: Path) -> None:
+    odd = tmp_path / "[red]bundle:thumbs_up:"
+    res = runner.invoke(app, ["verify", str(odd)])
+    assert res.exit_code == 1
+    assert f"error: {odd} does not exist\n" in res.output and "Tip: pass a bundle folder" in res.output
+
+
+def test_help_imports_no_command_module() -> None:
+    probe = (
+        "import sys; sys.argv = ['evidence', '--help']; import evidence_kit.cli as cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('evidence_kit')), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert "Commands:" in done.stdout
+    assert done.stderr.strip() == "['evidence_kit', 'evidence_kit.cli', 'evidence_kit.errors']"

@@ -34,7 +34,8 @@ from evidence_kit.bundle.archive import ARCHIVE_SUFFIXES, is_archive, opened
 from evidence_kit.bundle.digest import file_sha256
 from evidence_kit.bundle.verify import verify
 from evidence_kit.bundle.writer import dumps
-from evidence_kit.errors import EvidenceError
+from evidence_kit.commands import Printer, exiting, read_check_report, write_file
+from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EvidenceError
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://evidence-kit.invalid/evidence-bundle/v1"
@@ -402,3 +403,26 @@ def _check_statement(body: bytes, bundle: Path, archive: Path | None, path: Path
                 f"{digest[:16]}…: the archive changed after signing"
             )
     return problems
+
+
+def run(
+    printer: Printer,
+    bundle: Path,
+    *,
+    archive: Path | None = None,
+    out: Path | None = None,
+    only_predicate: bool = False,
+    check_json: Path | None = None,
+) -> int:
+    """`evidence attest`: print (or write to `out`) the statement about BUNDLE, or just its predicate."""
+    bundle = bundle.resolve()
+    checked = read_check_report(check_json) if check_json else None
+    make = predicate_only if only_predicate else statement
+    with exiting(EXIT_FAIL):
+        text = json.dumps(make(bundle, archive, checked), indent=2, sort_keys=True) + "\n"
+    if out:
+        write_file(out, text)
+        printer.out(str(out))
+    else:
+        printer.out(text, end="")
+    return EXIT_OK

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from evidence_kit import config as config_file
 from evidence_kit.bundle.archive import pack
 from evidence_kit.bundle.digest import bytes_sha256, file_sha256
 from evidence_kit.bundle.writer import BundleWriter, worst
+from evidence_kit.commands import Printer, Spinner, Style, exiting
 from evidence_kit.config import Config
-from evidence_kit.errors import CollectorError, EvidenceError
+from evidence_kit.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, CollectorError, EvidenceError
 from evidence_kit.model import CollectorResult, Context, Output
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import proc
@@ -220,3 +225,109 @@ def collect(
         redactions=manifest["redactions"],
         manifest=manifest,
     )
+
+
+_STATUS_STYLES: dict[str, Style] = {
+    "ok": "ok",
+    "skipped": "muted",
+    "failed": "warning",
+    "timeout": "warning",
+    "error": "error",
+}
+
+
+def run(
+    printer: Printer,
+    config: Path,
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    out: Path | None = None,
+    archive: bool = False,
+    as_json: bool = False,
+    strict: bool = False,
+    phase: str | None = None,
+    github: bool = False,
+) -> int:
+    """`evidence collect`: run the configured collectors, showing progress, and print the bundle's summary."""
+    loaded = config_file.load(config)
+    if phase is not None:
+        loaded = replace(loaded, phase=phase)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    spinner: AbstractContextManager[Spinner | None] = (
+        printer.status("collecting") if printer.is_terminal and not as_json else nullcontext(None)
+    )
+    try:
+        with spinner as status:
+            summary = collect(
+                loaded,
+                only=only,
+                skip=skip,
+                out=out,
+                archive=archive,
+                progress=None if as_json else progress(printer, status),
+            )
+    except KeyboardInterrupt:
+        printer.err("interrupted: no bundle was written")
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if as_json:
+        printer.out(json.dumps(summary.as_json(), indent=2, sort_keys=True))
+    else:
+        print_summary(printer, summary)
+    if github:
+        from evidence_kit.support.github import write_outputs
+
+        archive_path = str(summary.archive.resolve()) if summary.archive else ""
+        with exiting(EXIT_FAIL):
+            write_outputs(
+                {"bundle": str(summary.bundle.resolve()), "archive": archive_path, "digest": summary.digest}
+            )
+    return EXIT_FAIL if strict and summary.failed else EXIT_OK
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def progress(printer: Printer, spinner: Spinner | None = None) -> Callable[[Event], None]:
+    """Plain lines for logs; on a terminal, coloured lines under a spinner naming what still runs."""
+    plain = not printer.is_terminal
+    running: list[str] = []
+
+    def show(event: Event) -> None:
+        if event.kind == "start":
+            running.append(event.collector)
+            if plain:
+                printer.err(f"start {event.collector}")
+        else:
+            running.remove(event.collector)
+            text = (
+                f"{event.status:>7} {event.collector:<10} {event.artifacts:>4} artifacts  "
+                f"{event.duration_s:6.2f} s"
+            )
+            printer.err(text, style=None if plain else _STATUS_STYLES.get(event.status))
+            if event.message:
+                printer.err(f"        {event.message}", style=None if plain else "muted")
+        if spinner is not None:
+            spinner.update(f"collecting: {', '.join(running)}" if running else "writing the bundle")
+
+    return show
+
+
+def print_summary(printer: Printer, summary: Summary) -> None:
+    """The bundle, its digest, the counts, and each collector that was not ok with its tip."""
+    failed = summary.failed
+    printer.out(
+        f"bundle  {summary.bundle}\n"
+        f"digest  sha256:{summary.digest}\n"
+        f"        {summary.artifacts} artifacts, {summary.redactions} redactions, "
+        f"{len(failed)} of {len(summary.results)} collectors not ok"
+    )
+    if summary.archive:
+        printer.out(f"archive {summary.archive}")
+    for res in failed:
+        printer.out(f"  {res.collector}: {res.status}: {res.error or ''}")
+        if res.hint:
+            printer.out(f"    Tip: {res.hint}")

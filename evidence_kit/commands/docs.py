@@ -10,7 +10,8 @@ import jinja2
 
 from evidence_kit.bundle.archive import opened
 from evidence_kit.bundle.atomic import write_pages
-from evidence_kit.errors import EvidenceError
+from evidence_kit.commands import Printer
+from evidence_kit.errors import EXIT_OK, EvidenceError
 from evidence_kit.evidence import alembic, command, openapi, schema, tests
 from evidence_kit.evidence.view import BundleView
 from evidence_kit.report.render import render_template
@@ -176,3 +177,12 @@ def render_docs(bundle: Path, out: Path, templates: Path | None = None) -> list[
         ctx = context(root)
         pages = {name: render_template(env, f"{name}.j2", ctx, roots) for name in DOCS}
     return _write(out, pages)
+
+
+def run(
+    printer: Printer, bundle: Path, *, out: Path = Path("phase-docs"), templates: Path | None = None
+) -> int:
+    """`evidence docs`: render the phase documents of BUNDLE into `out` and print each file written."""
+    for path in render_docs(bundle.resolve(), out, templates):
+        printer.out(str(path))
+    return EXIT_OK

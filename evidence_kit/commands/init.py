@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from evidence_kit.errors import EvidenceError
+from evidence_kit.commands import Printer
+from evidence_kit.errors import EXIT_OK, EvidenceError
 
 CONFIG_FILE = "evidence.yaml"
 RULES_FILE = "evidence-rules.yaml"
@@ -713,3 +714,16 @@ def write(root: Path, detected: Detected, force: bool = False) -> list[Path]:
             ) from exc
         written.append(path)
     return written
+
+
+def run(printer: Printer, path: Path = Path("."), *, force: bool = False) -> int:
+    """`evidence init`: print what PATH holds, write the starter files, and say which were written."""
+    found = detect(path)
+    for line in report(found):
+        printer.out(line)
+    written = write(path, found, force=force)
+    for target in targets(path):
+        printer.out(
+            f"wrote {target}" if target in written else f"skipped {target} (exists; --force overwrites)"
+        )
+    return EXIT_OK

@@ -34,7 +34,8 @@ from evidence_kit.bundle import writer as b
 from evidence_kit.bundle.archive import ARCHIVE_SUFFIXES, opened
 from evidence_kit.bundle.verify import verify_dir
 from evidence_kit.bundle.writer import BundleWriter, dumps, slug, worst
-from evidence_kit.errors import EvidenceError
+from evidence_kit.commands import Printer
+from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EvidenceError
 from evidence_kit.evidence import tests as tests_evidence
 from evidence_kit.model import STATUSES, CollectorResult, Output, Status
 from evidence_kit.redact.redactor import Redactor
@@ -141,6 +142,7 @@ def _open(paths: Sequence[Path], stack: ExitStack) -> list[Part]:
             f"{len(paths) - len(parts)} of {len(paths)} parts cannot be merged; nothing was written",
             hint="`evidence verify PART` shows a part's problems; download or collect that part again",
             details=problems,
+            exit_code=EXIT_FAIL,
         )
     return parts
 
@@ -379,3 +381,17 @@ def _copy(part: Part, writer: BundleWriter) -> CollectorResult:
         hint="; ".join(hints) or None,
         duration_s=time.monotonic() - t0,
     )
+
+
+def run(
+    printer: Printer,
+    parts: Sequence[Path],
+    *,
+    out: Path,
+    service: str | None = None,
+    phase: str | None = None,
+    labels: Sequence[str] | None = None,
+) -> int:
+    """`evidence merge`: merge the PART bundles into one bundle under `out` and print its path."""
+    printer.out(str(merge(parts, out, service=service, phase=phase, labels=labels or None)))
+    return EXIT_OK

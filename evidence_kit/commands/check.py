@@ -1,0 +1,82 @@
+"""`evidence check`: run the rule packs' checks on a source tree and/or a bundle, report, gate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from evidence_kit import config as config_file
+from evidence_kit.bundle.archive import opened
+from evidence_kit.bundle.verify import Problem, read_manifest
+from evidence_kit.commands import Printer, exiting, write_file
+from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EvidenceError
+from evidence_kit.export import FORMATS
+from evidence_kit.policy import engine, loader
+from evidence_kit.policy.target import Target
+from evidence_kit.support.github import append_summary, write_outputs
+
+FAIL_ON = ("error", "warning", "note", "never")
+
+
+def run(
+    printer: Printer,
+    path: Path | None = None,
+    *,
+    bundle: Path | None = None,
+    rules: Sequence[str] = (),
+    fmt: str = "text",
+    output: Path | None = None,
+    fail_on: str = "error",
+    config: Path = Path("evidence.yaml"),
+    sarif: Path | None = None,
+    github_summary: bool = False,
+) -> int:
+    """Check PATH (default: the current folder, unless only a bundle is given) and/or BUNDLE; print the
+    report (or write it to `output`); exit 1 when a finding is at or above `fail_on`."""
+    if fmt not in FORMATS:
+        raise EvidenceError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    if fail_on not in FAIL_ON:
+        raise EvidenceError(f"unknown --fail-on level {fail_on!r}", hint="use error, warning, note or never")
+    try:
+        report = _run(path, bundle, rules, config)
+    except (ValueError, OSError) as exc:
+        raise EvidenceError(f"cannot read the bundle: {exc}", hint="run `evidence verify` on it") from exc
+    rendered = FORMATS[fmt](report)
+    if output:
+        write_file(output, rendered)
+        printer.err(report.summary())
+    else:
+        printer.out(rendered, end="")
+    failed = report.fails(fail_on)
+    if sarif:
+        write_file(sarif, FORMATS["sarif"](report))
+    if github_summary:
+        with exiting(EXIT_FAIL):
+            append_summary(FORMATS["markdown"](report))
+            write_outputs({"check-result": "fail" if failed else "pass"})
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def _run(path: Path | None, bundle: Path | None, rules: Sequence[str], config: Path) -> engine.Report:
+    packs = list(rules)
+    if not packs and config.is_file():
+        packs = list(config_file.load(config).rules)
+    policy = loader.load(packs or ["default"], base=Path.cwd())
+    root = path or Path(".") if path or bundle is None else None
+    if root is not None and not root.is_dir():
+        raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
+    with opened(bundle) if bundle else nullcontext(None) as unpacked:
+        manifest: dict[str, Any] = {}
+        if unpacked is not None:
+            invalid: list[Problem] = []
+            manifest = read_manifest(unpacked, invalid)
+            if invalid:
+                raise EvidenceError(
+                    f"{bundle} has no valid manifest; its gates cannot be read",
+                    hint="run `evidence verify` on it",
+                    details=[str(p) for p in invalid],
+                )
+        target = Target(root=root.resolve() if root else None, bundle=unpacked, manifest=manifest)
+        return engine.run(policy, target)

@@ -1,0 +1,59 @@
+"""`evidence report`: a bundle (or the diff of two) as a readable evidence pack, report.md and report.html."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from evidence_kit.commands import Printer, read_check_report
+from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EvidenceError
+from evidence_kit.report import render as pages
+
+
+def run(
+    printer: Printer,
+    bundle: Path | None = None,
+    *,
+    out: Path = Path("evidence-report"),
+    templates: Path | None = None,
+    check_json: Path | None = None,
+    diff_pair: tuple[Path, Path] | None = None,
+) -> int:
+    """Render BUNDLE (with the check results) or the diff of `diff_pair` into `out`; print the files."""
+    if diff_pair is not None:
+        from evidence_kit.diff import diff, render
+
+        with _unreadable(), _unverified_fails():
+            written = pages.render_diff(render.as_json(diff(*diff_pair)), out, templates)
+    elif bundle is None:
+        raise EvidenceError("give a BUNDLE, or --diff OLD NEW", hint="see `evidence report --help`")
+    else:
+        checked = read_check_report(check_json) if check_json else None
+        with _unreadable(), _unverified_fails():
+            written = pages.render(bundle.resolve(), out, templates, checked)
+    for path in written:
+        printer.out(str(path))
+    return EXIT_OK
+
+
+@contextmanager
+def _unverified_fails() -> Iterator[None]:
+    # NOTE: the diff and the report raise plain EvidenceErrors; the ones about verification (a bundle that
+    # does not verify, an --out that would make it fail) exit 1 as they always have, the others 2.
+    try:
+        yield
+    except EvidenceError as exc:
+        if exc.exit_code is None and "verif" in exc.message:
+            exc.exit_code = EXIT_FAIL
+        raise
+
+
+@contextmanager
+def _unreadable() -> Iterator[None]:
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        raise EvidenceError(
+            f"cannot render the report: {exc}", hint="check the bundle, --templates and --out"
+        ) from exc
