@@ -227,3 +227,20 @@ def test_help_imports_no_command_module() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert "Commands:" in done.stdout
     assert done.stderr.strip() == "['evidence_kit', 'evidence_kit.cli', 'evidence_kit.errors']"
+
+
+def test_report_command_files_and_exit_codes(tmp_path: Path) -> None:
+    cfg = service(tmp_path)
+    first = json.loads(runner.invoke(app, ["collect", "-c", str(cfg), "--json"]).stdout)["bundle"]
+    second = json.loads(runner.invoke(app, ["collect", "-c", str(cfg), "--json"]).stdout)["bundle"]
+    res = runner.invoke(app, ["report", first, "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines() == [str(tmp_path / "r" / "report.md"), str(tmp_path / "r" / "report.html")]
+    res = runner.invoke(app, ["report", "--diff", first, second, "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["diff.html", "diff.md"]
+    assert runner.invoke(app, ["report"]).exit_code == 2
+    assert runner.invoke(app, ["report", first, "--check", str(tmp_path / "none.json")]).exit_code == 2
+    (Path(first) / "manifest.json").write_text("{}")
+    res = runner.invoke(app, ["report", "--diff", first, second, "--out", str(tmp_path / "d2")])
+    assert res.exit_code == 1 and "not verify" in res.output
