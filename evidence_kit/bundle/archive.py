@@ -121,6 +121,11 @@ def opened(path: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def unpack(path: Path, into: Path) -> Path:
+    """Unpack an archive into the empty folder `into`, refusing unsafe members; the bundle folder inside."""
+    return _extract(path, into)
+
+
 def _extract(path: Path, into: Path) -> Path:
     problems: list[str] = []
     try:
