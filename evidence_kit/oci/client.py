@@ -101,7 +101,7 @@ class Registry:
         self._authorization: str | None = None
         self._credentials: auth.Credentials | None = None
         self._looked_up = False
-        self._tls = ssl.create_default_context()
+        self._tls: ssl.SSLContext | None = None
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -122,6 +122,8 @@ class Registry:
         conn = self._connections.get(key)
         if conn is None:
             if scheme == "https":
+                # NOTE: loading the system's CA certificates takes tens of ms; only HTTPS needs them.
+                self._tls = self._tls or ssl.create_default_context()
                 conn = http.client.HTTPSConnection(
                     netloc, timeout=self.timeout, context=self._tls, blocksize=_BLOCK
                 )
