@@ -237,8 +237,10 @@ class Registry:
             )
         scope = f"repository:{self.ref.repository}:{'pull,push' if self.push else 'pull'}"
         query = [("scope", scope)]
-        if challenge.params.get("scope") and challenge.params["scope"] != scope:
-            query.append(("scope", challenge.params["scope"]))
+        asked = challenge.params.get("scope", "")
+        # NOTE: the registry asks for the scope of one request; ours covers every request of this command.
+        if asked and not asked.startswith(f"repository:{self.ref.repository}:"):
+            query.append(("scope", asked))
         if challenge.params.get("service"):
             query.insert(0, ("service", challenge.params["service"]))
         creds = self._credentials_for_registry()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.oci import registry
+from tests.oci import registry, tokens
 
 CREDENTIAL_VARIABLES = ("REGISTRY_USERNAME", "REGISTRY_PASSWORD", "GITHUB_TOKEN", "GITHUB_ACTOR")
 
@@ -24,6 +24,22 @@ def open_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[registry
 def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[registry.Running]:
     """A registry with htpasswd (Basic) authentication and one user."""
     with registry.serve(tmp_path_factory.mktemp("registry-auth"), auth=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def token_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tokens.TokenService]:
+    """A token service issuing ES256 JWTs for one user."""
+    with tokens.serve(tmp_path_factory.mktemp("tokens")) as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def token_registry(
+    tmp_path_factory: pytest.TempPathFactory, token_service: tokens.TokenService
+) -> Iterator[registry.Running]:
+    """A registry with Bearer token authentication, as GHCR and Docker Hub have it."""
+    with registry.serve(tmp_path_factory.mktemp("registry-token"), token=token_service) as running:
         yield running
 
 

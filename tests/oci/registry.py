@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.oci import tokens
+from tests.oci.tokens import TokenService
+
 INSTALL = "apt-get install -y docker-registry"
 BINARY = "docker-registry"
 
@@ -58,8 +61,14 @@ class Running:
         return self.storage / "docker/registry/v2/blobs/sha256" / hexdigest[:2] / hexdigest / "data"
 
 
-def _config(root: Path, port: int, htpasswd: Path | None) -> str:
+def _config(root: Path, port: int, htpasswd: Path | None, token: TokenService | None) -> str:
     auth = f"auth:\n  htpasswd:\n    realm: evidence-test\n    path: {htpasswd}\n" if htpasswd else ""
+    if token is not None:
+        auth = (
+            f"auth:\n  token:\n    realm: http://127.0.0.1:{token.port}/token\n"
+            f"    service: {tokens.SERVICE}\n    issuer: {tokens.ISSUER}\n"
+            f"    rootcertbundle: {token.certificate}\n"
+        )
     return (
         "version: 0.1\n"
         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
@@ -84,8 +93,8 @@ def _wait(port: int, proc: subprocess.Popen[bytes], log: Path) -> bool:
 
 
 @contextmanager
-def serve(root: Path, *, auth: bool = False) -> Iterator[Running]:
-    """Start the registry with a generated config in `root`; with `auth`, htpasswd with a fresh user."""
+def serve(root: Path, *, auth: bool = False, token: TokenService | None = None) -> Iterator[Running]:
+    """Start the registry with a generated config in `root`; `auth`: htpasswd; `token`: Bearer tokens."""
     exe = binary()
     root.mkdir(parents=True, exist_ok=True)
     username = password = ""
@@ -100,7 +109,7 @@ def serve(root: Path, *, auth: bool = False) -> Iterator[Running]:
     for _ in range(3):
         port = free_port()
         config = root / "config.yml"
-        config.write_text(_config(root, port, htpasswd))
+        config.write_text(_config(root, port, htpasswd, token))
         log = root / "registry.log"
         with log.open("wb") as out:
             proc = subprocess.Popen([exe, "serve", str(config)], stdout=out, stderr=subprocess.STDOUT)

@@ -18,7 +18,7 @@ from evidence_kit.errors import EvidenceError
 from evidence_kit.oci import artifact, history, pull, push, reference, referrers, resolve
 from evidence_kit.oci.artifact import Blob
 from evidence_kit.oci.client import OCI_MANIFEST, Registry
-from tests.oci import registry
+from tests.oci import registry, tokens
 from tests.oci.helpers import make_bundle
 
 
@@ -243,3 +243,24 @@ def test_pull_never_overwrites(tmp_path: Path, repo: str) -> None:
     error = refused(pull.pull, done.reference, out)
     assert "already holds" in error.message
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_bearer_tokens(
+    tmp_path: Path,
+    token_registry: registry.Running,
+    token_service: tokens.TokenService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref = token_registry.ref("team/tok")
+    bundle = make_bundle(tmp_path / "b")
+    error = refused(push.push, bundle, reference.parse(ref))
+    assert "needs credentials to push to" in error.message
+    monkeypatch.setenv("REGISTRY_USERNAME", token_service.username)
+    monkeypatch.setenv("REGISTRY_PASSWORD", "wrong-" + secrets.token_hex(4))
+    assert "refused the credentials" in refused(push.push, bundle, reference.parse(ref)).message
+    monkeypatch.setenv("REGISTRY_PASSWORD", token_service.password)
+    token_service.asked.clear()
+    done = push.push(bundle, reference.parse(ref))
+    assert {"scope": ["repository:team/tok:pull,push"], "service": [tokens.SERVICE]} in token_service.asked
+    assert len(token_service.asked) == 1, "one token serves the whole push"
+    assert pull.pull(done.reference, tmp_path / "out").name == bundle.name
