@@ -159,6 +159,8 @@ def test_action_is_composite_with_the_documented_inputs_and_outputs(action: dict
         "collect-args": "",
         "working-directory": ".",
         "python-version": "3.12",
+        "push": "",
+        "registry-token": "${{ github.token }}",
     }
     assert all(spec.get("description") for spec in action["inputs"].values())
     assert {"bundle", "digest", "check-result"} <= set(action["outputs"])
@@ -297,6 +299,19 @@ def test_check_step_repeats_rules_and_asks_for_github_output(action: dict[str, A
     ]
     argv = _run_step(step, {**INPUTS, "rules": ""}, {"steps.collect.outputs.archive": archive}, tmp_path)
     assert "--rules" not in argv
+
+
+def test_push_step_pushes_the_archive_only_when_asked(action: dict[str, Any], tmp_path: Path) -> None:
+    step = next(s for s in _steps(action) if s.get("id") == "push")
+    assert step["if"] == "inputs.push != ''"
+    archive = "/w/.evidence/svc-1-abc.tar.gz"
+    pushed = "oci://ghcr.io/acme/jobs/evidence:$(touch pwned)"
+    inputs = {**INPUTS, "push": pushed, "registry-token": "t"}
+    argv = _run_step(step, inputs, {"steps.collect.outputs.archive": archive}, tmp_path)
+    assert argv == ["push", archive, pushed, "--github"]
+    assert not (tmp_path / "pwned").exists()
+    assert step["env"]["GITHUB_TOKEN"] == "${{ inputs.registry-token }}"
+    assert action["outputs"]["reference"]["value"] == "${{ steps.push.outputs.reference }}"
 
 
 # --- actionlint ---------------------------------------------------------------------------------------

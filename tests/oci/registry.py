@@ -93,9 +93,11 @@ def _wait(port: int, proc: subprocess.Popen[bytes], log: Path) -> bool:
 
 
 @contextmanager
-def serve(root: Path, *, auth: bool = False, token: TokenService | None = None) -> Iterator[Running]:
+def serve(
+    root: Path, *, auth: bool = False, token: TokenService | None = None, exe: str | None = None
+) -> Iterator[Running]:
     """Start the registry with a generated config in `root`; `auth`: htpasswd; `token`: Bearer tokens."""
-    exe = binary()
+    exe = exe or binary()
     root.mkdir(parents=True, exist_ok=True)
     username = password = ""
     htpasswd = None
