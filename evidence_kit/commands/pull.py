@@ -1,4 +1,4 @@
-"""`evidence pull`: a bundle from an OCI registry, every digest and the bundle verified before it is written."""
+"""`evidence pull`: a bundle from an OCI registry, its digests and the bundle verified before use."""
 
 from __future__ import annotations
 

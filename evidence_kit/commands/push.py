@@ -35,11 +35,17 @@ def run(
         if github:
             from evidence_kit.support.github import write_outputs
 
-            write_outputs({"reference": str(done.reference), "digest": done.digest, "tags": " ".join(done.tags)})
+            write_outputs(
+                {"reference": str(done.reference), "digest": done.digest, "tags": " ".join(done.tags)}
+            )
     printer.out(str(done.reference))
     printer.err(f"tags {', '.join(done.tags)}", style="muted")
     for kind, digest in done.referrers:
         printer.err(f"{kind} {digest}", style="muted")
-    sent = f"{done.uploaded} blobs and manifests, {done.uploaded_bytes} bytes" if done.uploaded else "nothing new"
+    sent = (
+        f"{done.uploaded} blobs and manifests, {done.uploaded_bytes} bytes"
+        if done.uploaded
+        else "nothing new"
+    )
     printer.err(f"uploaded {sent}", style="muted")
     return EXIT_OK

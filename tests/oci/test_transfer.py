@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -15,7 +16,7 @@ from evidence_kit.commands import attest
 from evidence_kit.diff import diff
 from evidence_kit.oci import artifact, cache, history, pull, push, reference, resolve
 from evidence_kit.oci.client import Registry
-from tests.oci import registry
+from tests.oci import front, registry
 from tests.oci.helpers import make_bundle
 
 
@@ -173,3 +174,20 @@ def test_list_skips_other_artifacts_and_one_tag(tmp_path: Path, repo: str) -> No
     assert [r.bundle for r in listed.rows] == [bundle.name] and listed.other == ("app-image",)
     one = history.history(reference.parse(repo + ":svc-1"))
     assert [r.tags for r in one.rows] == [("svc-1",)]
+
+
+def test_blob_redirects_go_without_the_registry_credentials(
+    tmp_path: Path, auth_registry: registry.Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGISTRY_USERNAME", auth_registry.username)
+    monkeypatch.setenv("REGISTRY_PASSWORD", auth_registry.password)
+    basic = (
+        "Basic " + base64.b64encode(f"{auth_registry.username}:{auth_registry.password}".encode()).decode()
+    )
+    with front.serve(auth_registry.host, basic) as served:
+        bundle = make_bundle(tmp_path / "b")
+        done = push.push(bundle, reference.parse(f"oci://{served.host}/team/redirected"))
+        pulled = pull.pull(done.reference, tmp_path / "out")
+    assert pulled.name == bundle.name and verify(pulled.bundle).ok
+    assert len(served.store_authorization) == 2, "manifest.json and the archive came from the blob store"
+    assert served.store_authorization == [None, None], "the registry's credentials never left for the store"
