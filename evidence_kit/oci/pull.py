@@ -94,8 +94,11 @@ def _referrers(
         kind = descriptor.get("artifactType")
         if kind not in (artifact.SIGNATURE_TYPE, artifact.STATEMENT_TYPE):
             continue
-        found = registry.get_manifest(str(descriptor.get("digest")))
+        found = registry.get_manifest(str(descriptor.get("digest")), missing_ok=True)
         value = found.json()
+        if not found.data:
+            # NOTE: a referrers tag may still list a manifest that was deleted since; it refers to nothing.
+            continue
         subject = artifact.fields(value, "subject")
         layers = artifact.items(value, "layers")
         if subject.get("digest") != pushed.digest or len(layers) != 1 or not isinstance(layers[0], dict):
