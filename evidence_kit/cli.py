@@ -152,7 +152,9 @@ def collect(
 
 @app.command()
 def verify(
-    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder or .tar.gz archive.")],
+    bundle: Annotated[
+        str, typer.Argument(metavar="BUNDLE", help="Bundle folder, .tar.gz archive or oci:// reference.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     key: Annotated[
         Path | None,
@@ -182,7 +184,8 @@ def pack(
 def check(
     path: Annotated[Path | None, typer.Argument(metavar="PATH", help="Source root (default: .).")] = None,
     bundle: Annotated[
-        Path | None, typer.Option("--bundle", metavar="BUNDLE", help="Bundle folder or archive.")
+        str | None,
+        typer.Option("--bundle", metavar="BUNDLE", help="Bundle folder, archive or oci:// reference."),
     ] = None,
     rules: Annotated[
         list[str] | None, typer.Option("--rules", metavar="PACK", help="Rule pack name or file (repeatable).")
@@ -229,8 +232,12 @@ def check(
 
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier bundle (folder or archive).")],
-    new: Annotated[Path, typer.Argument(metavar="NEW", help="The later bundle (folder or archive).")],
+    old: Annotated[
+        str, typer.Argument(metavar="OLD", help="The earlier bundle (folder, archive or oci:// reference).")
+    ],
+    new: Annotated[
+        str, typer.Argument(metavar="NEW", help="The later bundle (folder, archive or oci:// reference).")
+    ],
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text, markdown or json.")] = "text",
     fail_on: Annotated[
         str, typer.Option("--fail-on", metavar="LEVEL", help="breaking, any or never (default breaking).")
@@ -254,7 +261,9 @@ def diff(
 
 @app.command()
 def report(
-    bundle: Annotated[Path | None, typer.Argument(metavar="BUNDLE", help="Bundle folder or archive.")] = None,
+    bundle: Annotated[
+        str | None, typer.Argument(metavar="BUNDLE", help="Bundle folder, archive or oci:// reference.")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the report files.")] = Path(
         "evidence-report"
     ),
@@ -265,7 +274,7 @@ def report(
         Path | None, typer.Option("--check", metavar="FILE", help="`evidence check --format json` output.")
     ] = None,
     diff_pair: Annotated[
-        tuple[Path, Path] | None, typer.Option("--diff", metavar="OLD NEW", help="Render a diff instead.")
+        tuple[str, str] | None, typer.Option("--diff", metavar="OLD NEW", help="Render a diff instead.")
     ] = None,
 ) -> None:
     """Render a bundle (or a diff of two) as a readable evidence pack: report.md and report.html."""
@@ -280,7 +289,9 @@ def report(
 
 @app.command()
 def docs(
-    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder or archive.")],
+    bundle: Annotated[
+        str, typer.Argument(metavar="BUNDLE", help="Bundle folder, archive or oci:// reference.")
+    ],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the documents.")] = Path(
         "phase-docs"
     ),
@@ -388,6 +399,92 @@ def init(
     from evidence_kit.commands import init as command
 
     _run(lambda printer: command.run(printer, path, force=force))
+
+
+_INSECURE = typer.Option("--insecure", help="Allow plain HTTP to a registry not on this machine.")
+
+
+@app.command()
+def push(
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Bundle folder or .tar.gz archive.")],
+    reference: Annotated[
+        str, typer.Argument(metavar="REFERENCE", help="oci://REGISTRY/REPOSITORY[:TAG] to push to.")
+    ],
+    signature: Annotated[
+        Path | None,
+        typer.Option(
+            "--signature", metavar="FILE", help="DSSE envelope to attach (default: BUNDLE.dsse.json)."
+        ),
+    ] = None,
+    attestation: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--attestation", metavar="FILE", help="`evidence attest` statement to attach (repeatable)."
+        ),
+    ] = None,
+    insecure: Annotated[bool, _INSECURE] = False,
+    github: Annotated[
+        bool, typer.Option("--github", help="In GitHub Actions: write outputs reference, digest, tags.")
+    ] = False,
+) -> None:
+    """Push a bundle that verifies to an OCI registry, its signature and statements as referrers."""
+    from evidence_kit.commands import push as command
+
+    _run(
+        lambda printer: command.run(
+            printer,
+            bundle,
+            reference,
+            signature=signature,
+            attestations=attestation or (),
+            insecure=insecure,
+            github=github,
+        )
+    )
+
+
+@app.command()
+def pull(
+    reference: Annotated[
+        str, typer.Argument(metavar="REFERENCE", help="oci://REGISTRY/REPOSITORY:TAG or @sha256:DIGEST.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder that receives the bundle.")
+    ] = Path("."),
+    insecure: Annotated[bool, _INSECURE] = False,
+) -> None:
+    """Pull a bundle from an OCI registry; digests, bundle and signatures are checked before it is written."""
+    from evidence_kit.commands import pull as command
+
+    _run(lambda printer: command.run(printer, reference, out, insecure=insecure))
+
+
+@app.command("list")
+def list_bundles(
+    reference: Annotated[
+        str, typer.Argument(metavar="REFERENCE", help="oci://REGISTRY/REPOSITORY (or one :TAG).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the history as JSON.")] = False,
+    insecure: Annotated[bool, _INSECURE] = False,
+) -> None:
+    """List the bundles in a repository: tags, digest, service, phase, commit, time, signed."""
+    from evidence_kit.commands import list as command
+
+    _run(lambda printer: command.run(printer, reference, as_json=as_json, insecure=insecure))
+
+
+cache_app = typer.Typer(
+    help="The cache of bundles pulled for oci:// references.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("prune")
+def cache_prune() -> None:
+    """Remove every cached bundle."""
+    from evidence_kit.commands import cache as command
+
+    _run(command.prune)
 
 
 def main() -> None:

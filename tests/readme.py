@@ -24,6 +24,10 @@ COMMANDS = [
     "merge --help",
     "attest --help",
     "init --help",
+    "push --help",
+    "pull --help",
+    "list --help",
+    "cache --help",
 ]
 _BLOCK = re.compile(r"(<!-- BEGIN (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END (?P=name) -->)", re.S)
 

@@ -13,6 +13,7 @@ from evidence_kit.bundle.verify import Problem, read_manifest
 from evidence_kit.commands import Printer, exiting, write_file
 from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EvidenceError
 from evidence_kit.export import FORMATS
+from evidence_kit.oci.resolve import local_path
 from evidence_kit.policy import engine, loader
 from evidence_kit.policy.target import Target
 from evidence_kit.support.github import append_summary, write_outputs
@@ -24,7 +25,7 @@ def run(
     printer: Printer,
     path: Path | None = None,
     *,
-    bundle: Path | None = None,
+    bundle: str | Path | None = None,
     rules: Sequence[str] = (),
     fmt: str = "text",
     output: Path | None = None,
@@ -59,7 +60,7 @@ def run(
     return EXIT_FAIL if failed else EXIT_OK
 
 
-def _run(path: Path | None, bundle: Path | None, rules: Sequence[str], config: Path) -> engine.Report:
+def _run(path: Path | None, bundle: str | Path | None, rules: Sequence[str], config: Path) -> engine.Report:
     packs = list(rules)
     if not packs and config.is_file():
         packs = list(config_file.load(config).rules)
@@ -67,7 +68,7 @@ def _run(path: Path | None, bundle: Path | None, rules: Sequence[str], config: P
     root = path or Path(".") if path or bundle is None else None
     if root is not None and not root.is_dir():
         raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
-    with opened(bundle) if bundle else nullcontext(None) as unpacked:
+    with opened(local_path(bundle)) if bundle else nullcontext(None) as unpacked:
         manifest: dict[str, Any] = {}
         if unpacked is not None:
             invalid: list[Problem] = []

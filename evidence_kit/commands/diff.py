@@ -9,6 +9,7 @@ from pathlib import Path
 from evidence_kit.commands import Printer, exiting, write_file
 from evidence_kit.diff import FAIL_ON, DiffReport, diff, render
 from evidence_kit.errors import EXIT_FAIL, EvidenceError
+from evidence_kit.oci.resolve import local_path
 
 
 def _json(report: DiffReport) -> str:
@@ -24,8 +25,8 @@ RENDERERS: dict[str, Callable[[DiffReport], str]] = {
 
 def run(
     printer: Printer,
-    old: Path,
-    new: Path,
+    old: str | Path,
+    new: str | Path,
     *,
     fmt: str = "text",
     fail_on: str = "breaking",
@@ -39,7 +40,7 @@ def run(
     if fail_on not in FAIL_ON:
         raise EvidenceError(f"unknown --fail-on level {fail_on!r}", hint="use breaking, any or never")
     with exiting(EXIT_FAIL):
-        report = diff(old.resolve(), new.resolve(), verify=not no_verify)
+        report = diff(local_path(old).resolve(), local_path(new).resolve(), verify=not no_verify)
     rendered = RENDERERS[fmt](report)
     if output:
         write_file(output, rendered)

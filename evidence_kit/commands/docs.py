@@ -14,6 +14,7 @@ from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
 from evidence_kit.evidence import alembic, command, openapi, schema, tests
 from evidence_kit.evidence.view import BundleView
+from evidence_kit.oci.resolve import local_path
 from evidence_kit.report.render import render_template
 from evidence_kit.support.resources import shipped
 
@@ -180,9 +181,9 @@ def render_docs(bundle: Path, out: Path, templates: Path | None = None) -> list[
 
 
 def run(
-    printer: Printer, bundle: Path, *, out: Path = Path("phase-docs"), templates: Path | None = None
+    printer: Printer, bundle: str | Path, *, out: Path = Path("phase-docs"), templates: Path | None = None
 ) -> int:
     """`evidence docs`: render the phase documents of BUNDLE into `out` and print each file written."""
-    for path in render_docs(bundle.resolve(), out, templates):
+    for path in render_docs(local_path(bundle).resolve(), out, templates):
         printer.out(str(path))
     return EXIT_OK

@@ -8,30 +8,33 @@ from pathlib import Path
 
 from evidence_kit.commands import Printer, read_check_report
 from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EvidenceError
+from evidence_kit.oci.resolve import local_path
 from evidence_kit.report import render as pages
 
 
 def run(
     printer: Printer,
-    bundle: Path | None = None,
+    bundle: str | Path | None = None,
     *,
     out: Path = Path("evidence-report"),
     templates: Path | None = None,
     check_json: Path | None = None,
-    diff_pair: tuple[Path, Path] | None = None,
+    diff_pair: tuple[str | Path, str | Path] | None = None,
 ) -> int:
     """Render BUNDLE (with the check results) or the diff of `diff_pair` into `out`; print the files."""
     if diff_pair is not None:
         from evidence_kit.diff import diff, render
 
         with _unreadable(), _unverified_fails():
-            written = pages.render_diff(render.as_json(diff(*diff_pair)), out, templates)
+            written = pages.render_diff(
+                render.as_json(diff(local_path(diff_pair[0]), local_path(diff_pair[1]))), out, templates
+            )
     elif bundle is None:
         raise EvidenceError("give a BUNDLE, or --diff OLD NEW", hint="see `evidence report --help`")
     else:
         checked = read_check_report(check_json) if check_json else None
         with _unreadable(), _unverified_fails():
-            written = pages.render(bundle.resolve(), out, templates, checked)
+            written = pages.render(local_path(bundle).resolve(), out, templates, checked)
     for path in written:
         printer.out(str(path))
     return EXIT_OK

@@ -9,13 +9,14 @@ from pathlib import Path
 from evidence_kit.bundle.verify import Problem, Verdict, verify
 from evidence_kit.commands import Printer, exiting
 from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EvidenceError
+from evidence_kit.oci.resolve import local_path
 
 
-def run(printer: Printer, bundle: Path, *, as_json: bool = False, key: Path | None = None) -> int:
+def run(printer: Printer, bundle: str | Path, *, as_json: bool = False, key: Path | None = None) -> int:
     """Verify a bundle folder or archive (and its DSSE envelope with `key`); print the verdict."""
-    bundle = bundle.resolve()
     try:
         with exiting(EXIT_FAIL):
+            bundle = local_path(bundle).resolve()
             verdict = verify(bundle)
             if key is not None:
                 from evidence_kit.commands.attest import verify_signature
@@ -28,7 +29,14 @@ def run(printer: Printer, bundle: Path, *, as_json: bool = False, key: Path | No
         if not as_json:
             raise
         printer.out(
-            json.dumps({"bundle": bundle.name, "ok": False, "error": exc.message, "details": exc.details})
+            json.dumps(
+                {
+                    "bundle": Path(bundle).resolve().name,
+                    "ok": False,
+                    "error": exc.message,
+                    "details": exc.details,
+                }
+            )
         )
         return EXIT_FAIL
     if as_json:

@@ -156,12 +156,16 @@ def push(
 def _put_blobs(registry: Registry, blobs: Sequence[Blob], say: Log) -> tuple[int, int]:
     count = total = 0
     for blob in blobs:
+        # NOTE: the two bytes of the empty config are not worth a line of their own.
+        shown = blob.media_type != artifact.EMPTY_MEDIA
         if registry.has_blob(blob.digest):
-            say(f"exists   {blob.digest[:19]}  {blob.title or blob.media_type}")
+            if shown:
+                say(f"exists   {blob.digest[:19]}  {blob.title or blob.media_type}")
             continue
         registry.upload_blob(blob.digest, blob.content)
         count, total = count + 1, total + blob.size
-        say(f"uploaded {blob.digest[:19]}  {blob.title or blob.media_type} ({blob.size} bytes)")
+        if shown:
+            say(f"uploaded {blob.digest[:19]}  {blob.title or blob.media_type} ({blob.size} bytes)")
     return count, total
 
 

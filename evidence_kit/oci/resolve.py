@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from evidence_kit.errors import EvidenceError
-from evidence_kit.oci import cache, reference
-from evidence_kit.oci.client import Registry
-from evidence_kit.oci.pull import fetch
+from evidence_kit.oci import reference
 
 
 def local_path(
@@ -18,6 +16,11 @@ def local_path(
     """The bundle folder of an `oci://` reference (pulled, verified and cached by digest), else the path."""
     if not reference.is_reference(ref_or_path):
         return Path(ref_or_path)
+    # NOTE: imported here, so that commands given a local path load no HTTP or TLS machinery.
+    from evidence_kit.oci import cache
+    from evidence_kit.oci.client import Registry
+    from evidence_kit.oci.pull import fetch
+
     env = os.environ if env is None else env
     ref = reference.parse(str(ref_or_path))
     digest = ref.digest
