@@ -298,11 +298,6 @@ class Registry:
             creds = self._credentials_for_registry()
             if creds is None or tried:
                 raise self._denied(401, data)
-            if self.scheme != "https" and not self.ref.loopback:
-                raise EvidenceError(
-                    f"refusing to send the password for {self.ref.registry} over plain HTTP",
-                    hint="use the registry's HTTPS address",
-                )
             self._authorization = creds.basic()
             return
         if tried and "insufficient_scope" not in (resp.getheader("WWW-Authenticate") or ""):

@@ -264,3 +264,18 @@ def test_bearer_tokens(
     assert {"scope": ["repository:team/tok:pull,push"], "service": [tokens.SERVICE]} in token_service.asked
     assert len(token_service.asked) == 1, "one token serves the whole push"
     assert pull.pull(done.reference, tmp_path / "out").name == bundle.name
+
+
+def test_plain_http_only_for_this_machine_or_insecure(
+    tmp_path: Path, repo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Registry(reference.parse("oci://registry.example.com/a")).scheme == "https"
+    assert Registry(reference.parse("oci://registry.example.com/a"), insecure=True).scheme == "http"
+    assert Registry(reference.parse(repo)).scheme == "http"
+    # NOTE: the test registry seen as if it were elsewhere: HTTPS is tried, and plain HTTP needs --insecure.
+    monkeypatch.setattr(reference.Reference, "loopback", property(lambda self: False))
+    bundle = make_bundle(tmp_path / "b")
+    error = refused(push.push, bundle, reference.parse(repo))
+    assert error.message.startswith(f"TLS with https://{repo.split('/')[2]} failed for {repo}")
+    assert "--insecure" in error.hint
+    assert push.push(bundle, reference.parse(repo), insecure=True).digest.startswith("sha256:")
