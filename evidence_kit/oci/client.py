@@ -171,7 +171,13 @@ class Registry:
                     sent.setdefault("User-Agent", _USER_AGENT)
                     conn.request(method, target, body=payload, headers=sent)
                 return conn.getresponse()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+            # NOTE: a kept-alive connection the server closed, or one whose last answer was left unread.
+            except (
+                http.client.RemoteDisconnected,
+                http.client.ImproperConnectionState,
+                BrokenPipeError,
+                ConnectionResetError,
+            ) as exc:
                 conn.close()
                 self._connections.pop((parts.scheme, parts.netloc), None)
                 if attempt == 2:
