@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit.errors import EvidenceError
+from evidence_kit.support.db import Database, from_libpq, from_template, secrets_of
 
 DEFAULT_OUTPUT = ".evidence"
 
@@ -28,6 +29,8 @@ class Config:
     database_env: str | None
     database_default: str | None
     collectors: Mapping[str, Mapping[str, Any]]
+    after: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    database_template: str | None = None
     redact_env: tuple[str, ...] = ()
     redact_patterns: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
@@ -37,11 +40,43 @@ class Config:
     def root(self) -> Path:
         return self.path.parent
 
-    def database_url(self, env: Mapping[str, str]) -> str | None:
-        """The database URL from the environment, else the embedded default."""
+    def database(self, env: Mapping[str, str]) -> Database | None:
+        """The target database: the variable named by `url_env`, else the `url` template filled from
+        the environment, else the embedded `default`, else the libpq PG* variables; None when none is given.
+
+        Raises EvidenceError naming a variable the template needs that is not set.
+        """
         if self.database_env and env.get(self.database_env):
-            return env[self.database_env]
-        return self.database_default
+            url = env[self.database_env]
+            return Database(url, f"environment variable {self.database_env}", secrets_of(url))
+        if self.database_template:
+            return from_template(self.database_template, env)
+        if self.database_default:
+            return Database(self.database_default, "database.default in the config", ())
+        return from_libpq(env)
+
+    def database_url(self, env: Mapping[str, str]) -> str | None:
+        """The database URL (see `database`), or None."""
+        target = self.database(env)
+        return target.url if target else None
+
+
+def after_option() -> dict[str, Any]:
+    """The schema of the `after:` option every collector takes."""
+    from evidence_kit.collectors import COLLECTORS
+
+    return {
+        "type": "array",
+        "items": {"enum": sorted(COLLECTORS)},
+        "uniqueItems": True,
+        "description": "Collectors this one starts after, on top of the default order (see Order in the "
+        "README); where the default order says the opposite, `after` wins.",
+    }
+
+
+def with_after(options: Mapping[str, Any]) -> dict[str, Any]:
+    """A collector's options schema with the `after:` option added."""
+    return {**options, "properties": {**options.get("properties", {}), "after": after_option()}}
 
 
 @cache
@@ -52,7 +87,7 @@ def schema() -> dict[str, Any]:
     text = resources.files("evidence_kit").joinpath("config.schema.json").read_text("utf-8")
     base: dict[str, Any] = json.loads(text)
     base["properties"]["collectors"]["properties"] = {
-        name: {"oneOf": [{"type": "boolean"}, dict(module.OPTIONS_SCHEMA)]}
+        name: {"oneOf": [{"type": "boolean"}, with_after(module.OPTIONS_SCHEMA)]}
         for name, module in COLLECTORS.items()
     }
     base["properties"]["collectors"]["additionalProperties"] = False
@@ -76,6 +111,8 @@ def _fix(err: Any) -> str:
     if kind == "pattern":
         if "default" in list(err.absolute_path):
             return "give a URL without a password; put the real URL in the environment variable `url_env`"
+        if list(err.absolute_path) == ["database", "url"]:
+            return "write the password as a `${VAR}` reference, e.g. postgresql://${PGUSER}:${PGPASSWORD}@host/db"
         return f"match the pattern {err.validator_value}"
     if kind in ("minimum", "maximum", "exclusiveMinimum", "minLength", "minItems"):
         return f"respect {kind} {err.validator_value}"
@@ -109,6 +146,42 @@ def problems(against: dict[str, Any], data: Any, source: str) -> list[str]:
     return sorted(set(out))
 
 
+def _collectors(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, ...]]]:
+    """Each switched-on collector's options (without `after`), and each one's `after:` entries."""
+    collectors: dict[str, dict[str, Any]] = {}
+    after: dict[str, tuple[str, ...]] = {}
+    for name, value in (data.get("collectors") or {}).items():
+        if value is False:
+            continue
+        options = {} if value is True else dict(value)
+        entries = options.pop("after", None)
+        collectors[name] = options
+        if entries:
+            after[name] = tuple(entries)
+    return collectors, after
+
+
+def semantic(data: Mapping[str, Any], source: str) -> list[str]:
+    """Problems a schema cannot express: cycles among `after:` options, each collector's own `validate`."""
+    from evidence_kit.collectors import COLLECTORS
+    from evidence_kit.order import cycle
+
+    collectors, after = _collectors(data)
+    out = []
+    for name, options in collectors.items():
+        check = getattr(COLLECTORS[name], "validate", None)
+        for where, problem, fix in check(options) if check else ():
+            out.append(f"{source}: collectors.{name}.{where}: {problem} — fix: {fix}")
+    loop = cycle(after)
+    if loop:
+        shown = " → ".join([*loop, loop[0]])
+        out.append(
+            f"{source}: collectors.{loop[0]}.after: the `after:` options make a cycle ({shown}) — "
+            "fix: remove one of these `after:` entries"
+        )
+    return out
+
+
 def load(path: Path) -> Config:
     """Read, parse and validate a config file."""
     import yaml
@@ -133,18 +206,14 @@ def load(path: Path) -> Config:
         raise EvidenceError(
             f"{path}: the top level must be a mapping of keys", hint="start with `service: NAME`"
         )
-    problems = validate(data, str(path))
+    problems = validate(data, str(path)) or semantic(data, str(path))
     if problems:
         raise EvidenceError(
             f"{path} has {len(problems)} problem{'s' if len(problems) > 1 else ''}",
             hint="fix each key listed above; the config reference is in the README",
             details=problems,
         )
-    collectors = {
-        name: ({} if value is True else dict(value))
-        for name, value in (data.get("collectors") or {}).items()
-        if value is not False
-    }
+    collectors, after = _collectors(data)
     db = data.get("database") or {}
     red = data.get("redact") or {}
     root = path.resolve().parent
@@ -155,7 +224,9 @@ def load(path: Path) -> Config:
         output=root / data.get("output", DEFAULT_OUTPUT),
         database_env=db.get("url_env"),
         database_default=db.get("default"),
+        database_template=db.get("url"),
         collectors=collectors,
+        after=after,
         redact_env=tuple(red.get("env", ())),
         redact_patterns=tuple(red.get("patterns", ())),
         rules=tuple(str(root / r) if r.endswith((".yaml", ".yml")) else r for r in data.get("rules", ())),

@@ -19,6 +19,8 @@ class Output:
     spooled command output in the scratch folder) is set. `name` is the path inside the
     collector's folder of the bundle, e.g. `history.json` or `migrations/0001_init.py`.
     `limit` caps how many bytes of `source` are kept; the writer records the truncation.
+    `process` says how the process that made it ended (`proc.Ending.as_json()`): the signal that
+    ended it and the signals sent to its process tree.
     """
 
     name: str
@@ -35,6 +37,7 @@ class Output:
     truncated: bool = False
     limit: int | None = None
     message: str | None = None
+    process: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Context:
     """What a collector may read: the service's folder, its database URL, a scratch folder.
 
     `earlier` maps `<collector>/<name>` of the artifacts already written (redacted) by the
-    collectors this one runs after (its module's `AFTER`) to their files.
+    collectors this one runs after (see `evidence_kit.order`) to their files.
     """
 
     root: Path
@@ -67,8 +70,9 @@ class CollectorResult:
 class Collector(Protocol):
     """A collector module: a name, the JSON Schema of its options and a `collect` function.
 
-    A module may also define `AFTER = ("command", ...)`: it then starts only once those
-    collectors (when selected) have finished, and sees their artifacts in `Context.earlier`.
+    When it runs is not its own business: `evidence_kit.order` holds the default order, and the
+    config's `after:` options add to it. A module may also define `validate(options)`, returning
+    (key path, problem, fix) for what its schema cannot express.
     """
 
     @property

@@ -75,3 +75,31 @@ def test_missing_config_names_the_file_and_the_fix(tmp_path: Path) -> None:
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(EvidenceError, match="must be a mapping"):
         load(write(tmp_path, "- a\n- b\n"))
+
+
+def test_database_url_template_and_libpq_variables(tmp_path: Path) -> None:
+    cfg = load(
+        write(
+            tmp_path,
+            "service: s\ndatabase:\n  url_env: JOBS_DB\n"
+            "  url: postgresql://${PGUSER_X}:${PW_X}@${HOST_X}/jobs\n  default: sqlite:///jobs.db\n",
+        )
+    )
+    pw = "pass" + "word-1"
+    assert cfg.database_url({"JOBS_DB": "postgresql://u@h/d"}) == "postgresql://u@h/d"
+    target = cfg.database({"PGUSER_X": "app", "PW_X": pw, "HOST_X": "db"})
+    assert target is not None and target.url == f"postgresql://app:{pw}@db/jobs" and target.secrets == (pw,)
+    with pytest.raises(EvidenceError, match="PW_X"):
+        cfg.database({"PGUSER_X": "app", "HOST_X": "db"})
+    plain = load(write(tmp_path, "service: s\n"))
+    assert plain.database({}) is None
+    libpq = plain.database({"PGHOST": "h", "PGDATABASE": "d"})
+    assert libpq is not None and libpq.url == "postgresql://h/d"
+
+
+def test_a_literal_password_in_the_url_template_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceError) as exc:
+        load(write(tmp_path, "service: s\ndatabase:\n  url: postgresql://app:" + "hunter" + "22@db/jobs\n"))
+    assert len(exc.value.details) == 1
+    assert "database.url: " in exc.value.details[0]
+    assert "fix: write the password as a `${VAR}` reference" in exc.value.details[0]

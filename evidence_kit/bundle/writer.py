@@ -169,6 +169,8 @@ class BundleWriter:
             "redactions": count,
             "message": message,
         }
+        if output.process is not None:
+            record["process"] = dict(output.process)
         with self._lock:
             self._records[path] = record
         return record

@@ -13,6 +13,8 @@ from evidence_kit.model import Context, Output, Status
 from evidence_kit.support import proc
 
 NAME = "command"
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_GRACE = 10.0
 
 _NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"}
 # NOTE: shared with the tests and http collectors, which start processes the same way.
@@ -47,7 +49,21 @@ OPTIONS_SCHEMA: dict[str, Any] = {
                     "timeout": {
                         "type": "number",
                         "exclusiveMinimum": 0,
-                        "description": "Seconds (default 300).",
+                        "description": "Seconds before the command's whole process tree is stopped "
+                        "(default 300); the status is then `timeout`.",
+                    },
+                    "run_for": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "description": "Run a worker this many seconds, then stop it: SIGINT, and SIGTERM "
+                        "then SIGKILL when it still runs `grace` seconds later. `ok` when it stopped within "
+                        "the grace (exit 0, 130 or killed by SIGINT); not combined with `timeout`.",
+                    },
+                    "grace": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "description": f"Seconds a `run_for` worker gets after SIGINT "
+                        f"(default {DEFAULT_GRACE:g}).",
                     },
                     "expect": {"type": "integer", "description": "Expected exit code (default 0)."},
                     "max_bytes": {"type": "integer", "minimum": 1, "description": "Cap per stream."},
@@ -79,29 +95,68 @@ def child_env(ctx: Context, extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
+def validate(options: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """Problems the schema cannot express, as (key path, problem, fix)."""
+    return [
+        (
+            f"commands.{i}",
+            "`run_for` and `timeout` are both given",
+            "remove `timeout`: a `run_for` command lasts at most run_for + grace + a few seconds",
+        )
+        for i, spec in enumerate(options.get("commands", []))
+        if isinstance(spec, Mapping) and "run_for" in spec and "timeout" in spec
+    ]
+
+
+def _ended(ending: proc.Ending) -> str:
+    return f"killed by {ending.signal}" if ending.signal else f"exit code {ending.exit_code}"
+
+
+def verdict(spec: Mapping[str, Any], result: proc.Run) -> tuple[Status, str | None]:
+    """The status of a finished command and the message that explains it."""
+    ending = result.ending
+    stops = ending.note()
+    if result.timed_out:
+        timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
+        return "timeout", f"timed out after {timeout:g} s; its process tree was stopped: {stops}"
+    if result.stopped:
+        grace = float(spec.get("grace", DEFAULT_GRACE))
+        forced = [name for name, _, _ in ending.sent if name in ("SIGTERM", "SIGKILL")]
+        if forced:
+            return "failed", f"still running {grace:g} s after SIGINT: {stops}; then {_ended(ending)}"
+        if ending.exit_code in (0, 130) or ending.signal == "SIGINT":
+            return "ok", f"ran {float(spec['run_for']):g} s, then stopped on SIGINT ({_ended(ending)})"
+        return "failed", f"{_ended(ending)} after SIGINT; expected 0, 130 or killed by SIGINT"
+    expect = int(spec.get("expect", 0))
+    notes = []
+    if "run_for" in spec:
+        notes.append(f"ended by itself after {result.duration_s:g} s, before run_for ({spec['run_for']} s)")
+    if ending.left_behind:
+        notes.append(f"{ending.left_behind} process(es) it left running were stopped: {stops}")
+    if ending.exit_code == expect:
+        return "ok", "; ".join(notes) or None
+    return "failed", "; ".join([f"{_ended(ending)}, expected {expect}", *notes])
+
+
 def run_one(ctx: Context, spec: Mapping[str, Any]) -> list[Output]:
     """Run one command spec and describe what it left: stdout and stderr artifacts."""
     name = spec["name"]
     cwd = ctx.root / spec.get("cwd", ".")
     if not cwd.is_dir():
         raise CollectorError(f"command {name!r}: cwd {cwd} does not exist", hint="fix `cwd` in evidence.yaml")
-    expect = int(spec.get("expect", 0))
+    run_for = spec.get("run_for")
     result = proc.run(
         spec["run"],
         scratch=ctx.scratch,
         label=name,
         cwd=cwd,
         env=child_env(ctx, spec.get("env")),
-        timeout=float(spec.get("timeout", 300)),
+        timeout=float(spec.get("timeout", DEFAULT_TIMEOUT)),
         cap=int(spec.get("max_bytes", proc.DEFAULT_CAP)),
+        run_for=float(run_for) if run_for is not None else None,
+        grace=float(spec.get("grace", DEFAULT_GRACE)),
     )
-    status: Status = "timeout" if result.timed_out else ("ok" if result.exit_code == expect else "failed")
-    if result.timed_out:
-        message = f"timed out after {spec.get('timeout', 300)} s; the process group was killed"
-    elif status == "failed":
-        message = f"exit code {result.exit_code}, expected {expect}"
-    else:
-        message = None
+    status, message = verdict(spec, result)
     title = spec.get("title", name)
     common: dict[str, Any] = {
         "argv": result.argv,
@@ -111,6 +166,7 @@ def run_one(ctx: Context, spec: Mapping[str, Any]) -> list[Output]:
         "finished": result.finished,
         "duration_s": result.duration_s,
         "message": message,
+        "process": result.ending.as_json(),
     }
     return [
         Output(

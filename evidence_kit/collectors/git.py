@@ -131,6 +131,7 @@ class _Git:
             env=self.env,
             timeout=_TIMEOUT,
             cap=cap,
+            tree=False,
         )
 
     def check(self, run: proc.Run) -> proc.Run:
@@ -448,6 +449,7 @@ def head_sha(root: Path) -> str | None:
                 env=env,
                 timeout=10.0,
                 cap=4096,
+                tree=False,
             )
         except CollectorError:
             return None

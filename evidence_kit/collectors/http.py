@@ -22,7 +22,6 @@ from evidence_kit.model import Context, Output, Status
 from evidence_kit.support import proc
 
 NAME = "http"
-AFTER = ("command",)
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_START_TIMEOUT = 30.0
@@ -131,7 +130,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["command", "ready_url"],
-            "description": "Start the service for the captures and stop its process group afterwards: "
+            "description": "Start the service for the captures and stop its whole process tree afterwards: "
             "`command` (shell string or argv), `cwd`, `env` (`${VAR}` expanded), `ready_url` (path or URL "
             f"polled until 2xx; required), `start_timeout` (default {DEFAULT_START_TIMEOUT:g} s).",
             "properties": {
@@ -424,64 +423,60 @@ def _port_in_use(base_url: str) -> bool:
 class Service:
     """A service started for the captures, its log and when it became ready."""
 
-    proc: subprocess.Popen[bytes]
+    process: proc.Process
     log: Path
     argv: tuple[str, ...]
     started: str
     t0: float
 
     def stop(self, grace: float = STOP_GRACE_S) -> None:
-        """Stop the service's whole process group: SIGTERM, then SIGKILL to what is left after `grace`."""
-        proc.kill_group(self.proc, grace)
+        """Stop the service's whole process tree: SIGTERM, then SIGKILL to what is left after `grace`."""
+        if not self.process.poll():
+            self.process.stop(grace)
+        proc.forget(self.process)
 
     def output(self, status: Status, message: str | None) -> Output:
         """The service's log as the `server.log` artifact."""
+        ending = self.process.ending()
         return Output(
             "server.log",
             "Log of the service started for the captures",
             source=self.log,
             argv=self.argv,
-            exit_code=self.proc.returncode,
+            exit_code=ending.exit_code,
             status=status,
             started=self.started,
             finished=proc.utcnow(),
             duration_s=round(time.monotonic() - self.t0, 3),
             limit=LOG_LIMIT,
             message=message,
+            process=ending.as_json(),
         )
 
 
 def start(ctx: Context, spec: Mapping[str, Any]) -> Service:
-    """Start the service in its own process group, its output going to a log in the scratch folder."""
-    if proc.STOPPING.is_set():
-        raise CollectorError("serve: not started: the collect was interrupted")
+    """Start the service in a session of its own, its output going to a log in the scratch folder."""
     command = spec["command"]
     cwd = ctx.root / str(spec.get("cwd", "."))
     if not cwd.is_dir():
         raise CollectorError(f"serve: cwd {cwd} does not exist", hint="fix `serve.cwd` in evidence.yaml")
-    argv: tuple[str, ...] = ("sh", "-c", command) if isinstance(command, str) else tuple(command)
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     log = ctx.scratch / "server.log"
     started, t0 = proc.utcnow(), time.monotonic()
     with log.open("wb") as out:
         try:
-            popen = subprocess.Popen(
-                command if isinstance(command, str) else list(command),
-                shell=isinstance(command, str),
+            # NOTE: registered with proc, so that an interrupted collect stops the service with the commands.
+            process = proc.start(
+                command,
+                status=ctx.scratch / "server.process.json",
                 cwd=cwd,
                 env=child_env(ctx, spec.get("env")),
-                stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
-        except OSError as exc:
-            raise CollectorError(
-                f"serve: cannot start {argv[0]!r}: {exc}", hint="fix `serve.command`"
-            ) from exc
-    # NOTE: registered with proc so that an interrupted collect stops the service with the commands.
-    proc.track(popen)
-    return Service(popen, log, argv, started, t0)
+        except CollectorError as exc:
+            raise CollectorError(f"serve: {exc.message}", hint=exc.hint or "fix `serve.command`") from exc
+    return Service(process, log, process.argv, started, t0)
 
 
 def wait_ready(service: Service, url: str, start_timeout: float) -> str | None:
@@ -489,9 +484,11 @@ def wait_ready(service: Service, url: str, start_timeout: float) -> str | None:
     deadline = time.monotonic() + start_timeout
     last = "no answer yet"
     while True:
-        code = service.proc.poll()
-        if code is not None:
-            return f"the service exited with code {code} before {url} answered"
+        if service.process.poll():
+            ending = service.process.ending()
+            if ending.error is not None:
+                return f"the service could not start: {ending.error}"
+            return f"the service exited with code {ending.exit_code} before {url} answered"
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return f"{url} did not answer 2xx within {start_timeout:g} s (last: {last})"

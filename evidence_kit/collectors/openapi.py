@@ -139,7 +139,8 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
     tail = [line for line in stderr.splitlines() if line.strip()][-_STDERR_TAIL:]
     if run.timed_out:
         raise CollectorError(
-            f"importing {target} timed out after {timeout:g} s; the process was killed",
+            f"importing {target} timed out after {timeout:g} s; its process tree was stopped: "
+            f"{run.ending.note()}",
             hint="the module blocks while being imported (network, database, input()?); "
             "make the import free of side effects or raise `timeout`",
             details=tail,

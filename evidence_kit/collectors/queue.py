@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 NAME = "queue"
 # NOTE: the database state worth recording is the one the proof commands leave behind.
-AFTER = ("command",)
 DEFAULT_LEASE_S = 300.0
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_LIST_LIMIT = 100

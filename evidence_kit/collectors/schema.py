@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 NAME = "schema"
 # NOTE: row counts must describe the state the proof commands leave, as the sql collector does.
-AFTER = ("command",)
 DEFAULT_TIMEOUT_S = 300.0
 
 _TABLE_NAMES: dict[str, Any] = {
@@ -570,7 +569,7 @@ def _pg_dump_output(
     env.setdefault("PGCONNECT_TIMEOUT", "10")
     timeout = float(options.get("timeout", DEFAULT_TIMEOUT_S))
     try:
-        result = proc.run(argv, scratch=ctx.scratch, label="pg_dump", env=env, timeout=timeout)
+        result = proc.run(argv, scratch=ctx.scratch, label="pg_dump", env=env, timeout=timeout, tree=False)
     except CollectorError as exc:
         return _dump_error(exc.message)
     status: Status = "ok"

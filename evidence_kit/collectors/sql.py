@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 NAME = "sql"
 # NOTE: the database state worth recording is the one the proof commands leave behind.
-AFTER = ("command",)
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_ROWS = 10_000
 

@@ -285,7 +285,8 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
     }
     if result.timed_out:
         common["message"] = (
-            f"timed out after {options.get('timeout', DEFAULT_TIMEOUT)} s; the process group was killed"
+            f"timed out after {options.get('timeout', DEFAULT_TIMEOUT)} s; "
+            f"its process tree was stopped: {result.ending.note()}"
         )
     raw: Path | None = report if report.is_file() else None
     missing = f"the test command wrote no JUnit report (exit code {result.exit_code})"
@@ -307,7 +308,7 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
     status, outputs = _report_outputs(
         raw, cap, expect_pass, missing=missing, common=common, timed_out=result.timed_out, tail=tail
     )
-    streams = {**common, "status": status}
+    streams = {**common, "status": status, "process": result.ending.as_json()}
     if status == "failed":
         streams["message"] = next((o.message for o in outputs if o.name == "summary.txt"), None)
     return [

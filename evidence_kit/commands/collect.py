@@ -1,4 +1,4 @@
-"""Run the configured collectors concurrently and write one bundle."""
+"""Run the configured collectors concurrently, in the order of `evidence_kit.order`, and write one bundle."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from evidence_kit.commands import Printer, Spinner, Style, exiting
 from evidence_kit.config import Config
 from evidence_kit.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, CollectorError, EvidenceError
 from evidence_kit.model import CollectorResult, Context, Output
+from evidence_kit.order import closure, order
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import proc
 from evidence_kit.support.host import ci_context, host_facts
@@ -54,6 +55,11 @@ class Summary:
     @property
     def failed(self) -> list[CollectorResult]:
         return [r for r in self.results if r.status not in ("ok", "skipped")]
+
+    @property
+    def not_ok(self) -> list[CollectorResult]:
+        """The collectors whose status is not `ok`, `skipped` included (what `--strict` fails on)."""
+        return [r for r in self.results if r.status != "ok"]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -138,33 +144,31 @@ def collect(
     env = dict(os.environ if env is None else env)
     names = select(config, only, skip)
     proc.STOPPING.clear()
-    database_url = config.database_url(env)
+    target = config.database(env)
+    database_url = target.url if target else None
     secrets_env = dict(env)
-    if database_url:
-        from urllib.parse import urlsplit
-
-        # NOTE: the password may also appear outside a URL (e.g. echoed by a proof script).
-        secrets_env["EVIDENCE_DATABASE_PASSWORD"] = urlsplit(database_url).password or ""
+    # NOTE: the password may also appear outside a URL (e.g. echoed by a proof script).
+    for i, secret in enumerate(target.secrets if target else ()):
+        secrets_env[f"EVIDENCE_DATABASE_SECRET_{i}"] = secret
     redactor = Redactor.from_env(secrets_env, config.redact_env, config.redact_patterns)
     out_dir = (out or config.output).resolve()
     writer = BundleWriter(out_dir, redactor)
     notify = progress or (lambda event: None)
     results: list[CollectorResult] = []
-    from evidence_kit.collectors import COLLECTORS
-
-    after = {n: [d for d in getattr(COLLECTORS[n], "AFTER", ()) if d in names and d != n] for n in names}
+    waits = order(names, config.after)
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="collector")
     try:
         pending = list(names)
         done_names: set[str] = set()
         running: dict[Future[CollectorResult], str] = {}
         while pending or running:
-            for name in [n for n in pending if all(d in done_names for d in after[n])]:
+            for name in [n for n in pending if all(d in done_names for d in waits[n])]:
                 pending.remove(name)
+                before = closure(waits, name)
                 earlier = {
                     rec["path"].removeprefix("data/"): writer.staging / rec["path"]
                     for rec in writer.records()
-                    if rec["collector"] in after[name]
+                    if rec["collector"] in before
                 }
                 ctx = Context(
                     root=config.root,
@@ -284,7 +288,7 @@ def run(
             write_outputs(
                 {"bundle": str(summary.bundle.resolve()), "archive": archive_path, "digest": summary.digest}
             )
-    return EXIT_FAIL if strict and summary.failed else EXIT_OK
+    return EXIT_FAIL if strict and summary.not_ok else EXIT_OK
 
 
 def _terminate(signum: int, frame: Any) -> NoReturn:

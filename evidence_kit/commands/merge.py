@@ -369,6 +369,7 @@ def _copy(part: Part, writer: BundleWriter) -> CollectorResult:
                 duration_s=rec.get("duration_s"),
                 truncated=bool(rec.get("truncated")),
                 message=rec.get("message"),
+                process=rec.get("process"),
             ),
         )
     bad = [c for c in part.manifest.get("collectors", []) if c.get("status") not in ("ok", "skipped")]

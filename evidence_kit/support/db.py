@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from evidence_kit.errors import CollectorError
+from evidence_kit.errors import CollectorError, EvidenceError
 
 if TYPE_CHECKING:
     import sqlite3
@@ -15,6 +17,107 @@ if TYPE_CHECKING:
     import psycopg
 
 _DRIVER = re.compile(r"^(postgres(?:ql)?)(\+[a-z0-9_]+)?://", re.I)
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+LIBPQ = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+
+
+@dataclass(frozen=True)
+class Database:
+    """The target database: its URL, where the URL came from, and the values to mask wherever they appear."""
+
+    url: str
+    source: str
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """The URL with its password masked."""
+        return safe(self.url)
+
+
+def secrets_of(url: str) -> tuple[str, ...]:
+    """The password of a URL, as written and decoded."""
+    raw = urlsplit(url).netloc.rpartition("@")[0].partition(":")[2]
+    if not raw:
+        return ()
+    from urllib.parse import unquote
+
+    return tuple(dict.fromkeys((raw, unquote(raw))))
+
+
+def from_template(template: str, env: Mapping[str, str]) -> Database:
+    """A URL from a template with `${VAR}` references; a variable that is not set is an error naming it.
+
+    Values put in the user or password part are percent-encoded (a password may hold `@` or `/`). The
+    password, and the value of any referenced variable whose name looks secret, are secrets; host,
+    port, user and database names are not.
+    """
+    from evidence_kit.redact.redactor import SECRET_NAME
+
+    names = list(dict.fromkeys(_REF.findall(template)))
+    missing = [n for n in names if n not in env]
+    if missing:
+        listed = ", ".join(missing)
+        raise EvidenceError(
+            f"database.url needs the environment variable{'s' if len(missing) > 1 else ''} {listed}, "
+            f"which {'are' if len(missing) > 1 else 'is'} not set",
+            hint=f"export {missing[0]} before collecting (the service's own settings name it), "
+            "or set the variable named by `database.url_env`",
+        )
+    scheme, sep, rest = template.partition("://")
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, hostport = authority.rpartition("@")
+
+    def fill(text: str, encode: bool) -> str:
+        return _REF.sub(lambda m: quote(env[m.group(1)], safe="") if encode else env[m.group(1)], text)
+
+    url = (
+        fill(scheme, False)
+        + sep
+        + fill(userinfo, True)
+        + at
+        + fill(hostport, False)
+        + slash
+        + fill(tail, False)
+    )
+    password_refs = _REF.findall(userinfo.partition(":")[2])
+    secret = [env[n] for n in names if n in password_refs or SECRET_NAME.search(n)]
+    values = [*secret, *secrets_of(url)]
+    return Database(
+        url,
+        f"database.url in the config, from {', '.join(names)}" if names else "database.url in the config",
+        tuple(dict.fromkeys(v for v in values if v)),
+    )
+
+
+def from_libpq(env: Mapping[str, str]) -> Database | None:
+    """A URL from the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE.
+
+    None when none of them names a target (PGPASSWORD alone does not).
+    """
+    if not any(env.get(k) for k in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE")):
+        return None
+    host, port = env.get("PGHOST", ""), env.get("PGPORT", "")
+    user, password = env.get("PGUSER", ""), env.get("PGPASSWORD", "")
+    userinfo = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    query = []
+    if host.startswith("/"):
+        # NOTE: a socket folder cannot stand in the host part of a URL; libpq takes it as a parameter.
+        query.append(f"host={quote(host, safe='/')}")
+        netloc = ""
+        if port:
+            query.append(f"port={port}")
+    else:
+        netloc = host + (f":{port}" if port else "")
+    name = quote(env.get("PGDATABASE", ""), safe="")
+    url = f"postgresql://{userinfo + '@' if userinfo else ''}{netloc}/{name}"
+    url += "?" + "&".join(query) if query else ""
+    used = ", ".join(k for k in LIBPQ if env.get(k))
+    return Database(
+        url,
+        f"libpq variables {used}",
+        tuple(dict.fromkeys(v for v in (password, quote(password, safe="")) if v)),
+    )
 
 
 def is_postgres(url: str) -> bool:

@@ -1,42 +1,98 @@
-"""Run a subprocess in its own process group, stream its output to disk with a cap."""
+"""Run a subprocess as a process tree it cannot leave, stream its output to disk with a cap, stop it whole.
+
+Every command starts under `reaper.py` (a small supervisor run by the tool's own interpreter), which
+keeps every descendant in its tree (on Linux as a child subreaper) and stops the whole tree when asked:
+a timeout, a `run_for` period, Ctrl-C or SIGTERM of the collect, or the collect dying. What happened
+(which signals went to how many processes, which signal ended the command) comes back in `Ending`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from evidence_kit.errors import CollectorError
 
 DEFAULT_CAP = 50 * 1024 * 1024
+# NOTE: how long the tree gets after SIGTERM before SIGKILL, on a timeout.
+TERM_GRACE_S = 2.0
+# NOTE: how long the reaper gets to report after it was told to SIGKILL the tree.
+KILL_WAIT_S = 5.0
+# NOTE: once the tree has ended only the pipe buffers are left to read.
+PIPE_WAIT_S = 5.0
+REAPER = Path(__file__).with_name("reaper.py")
+# NOTE: without a child subreaper (macOS) the reaper tracks descendants by polling `ps`; tests force it.
+PORTABLE = not sys.platform.startswith("linux")
 _CHUNK = 1024 * 1024
-_LIVE: set[subprocess.Popen[bytes]] = set()
+_LIVE: set[Process] = set()
 _LIVE_LOCK = threading.Lock()
 # NOTE: set when a collect is interrupted, so that no collector starts another process after it.
 STOPPING = threading.Event()
 
 
+@dataclass(frozen=True)
+class Ending:
+    """How a command's process tree ended: its own exit, and what was done to the rest."""
+
+    exit_code: int | None
+    signal: str | None = None
+    sent: tuple[tuple[str, float, int], ...] = ()
+    left_behind: int = 0
+    confirmed: bool = True
+    error: str | None = None
+
+    @property
+    def stopped_by(self) -> str | None:
+        """The strongest signal evidence-kit had to send to the tree, if any."""
+        return self.sent[-1][0] if self.sent else None
+
+    def note(self) -> str:
+        """What was done to the tree, in words: `SIGTERM to 4 processes, then SIGKILL to 1`."""
+        parts = [f"{name} to {n} process{'es' if n != 1 else ''}" for name, _, n in self.sent]
+        text = ", then ".join(parts)
+        if self.left_behind and not text:
+            text = f"{self.left_behind} left running"
+        if not self.confirmed:
+            return (text + "; " if text else "") + "could not confirm that every process stopped"
+        return text
+
+    def as_json(self) -> dict[str, Any]:
+        """The manifest's `process` record of an artifact."""
+        return {
+            "signal": self.signal,
+            "sent": [{"signal": name, "after_s": at, "processes": n} for name, at, n in self.sent],
+            "left_behind": self.left_behind,
+            "confirmed": self.confirmed,
+        }
+
+
 def kill_all() -> None:
-    """Stop every process group still running and refuse to start new ones (a collect was interrupted)."""
+    """Stop every process tree still running and refuse to start new ones (a collect was interrupted)."""
     STOPPING.set()
     with _LIVE_LOCK:
         live = list(_LIVE)
     for p in live:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(p.pid, signal.SIGKILL)
+        p.request(signal.SIGUSR1)
+    deadline = time.monotonic() + KILL_WAIT_S
+    for p in live:
+        if not p.wait(max(0.0, deadline - time.monotonic())):
+            p.last_resort()
 
 
 @dataclass(frozen=True)
 class Run:
-    """What a finished (or killed) process left behind."""
+    """What a finished (or stopped) process left behind."""
 
     argv: tuple[str, ...]
     exit_code: int | None
@@ -48,6 +104,8 @@ class Run:
     started: str
     finished: str
     duration_s: float
+    ending: Ending = field(default_factory=lambda: Ending(None))
+    stopped: bool = False
 
     def text(self, stream: str = "stdout") -> str:
         """The captured stream as text (for small outputs that a collector parses)."""
@@ -73,63 +131,166 @@ def _pump(src: IO[bytes], dest: Path, cap: int, flags: list[bool], index: int) -
     src.close()
 
 
-def group_alive(leader: subprocess.Popen[bytes]) -> bool:
-    """Whether any process of the leader's group still runs (zombies left to init do not count)."""
-    leader.poll()
-    try:
-        os.killpg(leader.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    procfs = Path("/proc")
-    if not (procfs / "self" / "stat").exists():
-        return True
-    for entry in procfs.iterdir():
-        if not entry.name.isdigit():
-            continue
+def resolve_program(name: str, cwd: Path | None, env: Mapping[str, str] | None) -> str:
+    """The file a shell would run for `name` in `cwd`: a path with a `/` from `cwd`, else a PATH search."""
+    base = Path(cwd).resolve() if cwd is not None else Path.cwd()
+    if "/" in name:
+        path = Path(os.path.normpath(base / name))
+        if not path.exists():
+            raise CollectorError(
+                f"cannot run {name!r}: {path} does not exist",
+                hint="a program named with a relative path is found from the command's working folder "
+                "(`cwd`, else the folder of evidence.yaml); fix the path or `cwd`",
+            )
+        if path.is_dir() or not os.access(path, os.X_OK):
+            raise CollectorError(
+                f"cannot run {name!r}: {path} is not an executable file",
+                hint=f"make it executable (chmod +x {path}) or run it through its interpreter",
+            )
+        return str(path)
+    search = (os.environ if env is None else env).get("PATH", os.defpath)
+    for folder in search.split(os.pathsep):
+        where = Path(folder or ".")
+        candidate = (where if where.is_absolute() else base / where) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise CollectorError(
+        f"cannot run {name!r}: not found on PATH",
+        hint=f"install {name} or put it on PATH (searched: {search})",
+    )
+
+
+class Process:
+    """A command started under the reaper, and the ways to stop its whole tree."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], argv: tuple[str, ...], status: Path | None) -> None:
+        self.popen = popen
+        self.argv = argv
+        self.status = status
+        self._forced = False
+
+    def poll(self) -> bool:
+        """Whether the command and every process of its tree have ended."""
+        return self.popen.poll() is not None
+
+    def wait(self, timeout: float | None) -> bool:
+        """Wait up to `timeout` seconds for the tree to end; whether it did."""
         try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # NOTE: the command name may hold spaces and parentheses; the fields after the last `)` do not.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and fields[2] == str(leader.pid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def request(self, sig: int) -> None:
+        """Ask the reaper to send `sig` to the tree (SIGUSR1: SIGKILL it until nothing is left).
+
+        A process started without the reaper gets `sig` (SIGUSR1: SIGKILL) on its process group.
+        """
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self.status is None:
+                os.killpg(self.popen.pid, signal.SIGKILL if sig == signal.SIGUSR1 else sig)
+            elif self.popen.poll() is None:
+                self.popen.send_signal(sig)
+
+    def last_resort(self) -> None:
+        """SIGKILL the reaper's own process group when it did not answer (the tree is then unconfirmed)."""
+        self._forced = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=KILL_WAIT_S)
+
+    def stop(self, grace: float = TERM_GRACE_S) -> None:
+        """SIGTERM to the tree, SIGKILL to what is left after `grace` seconds."""
+        self.request(signal.SIGTERM)
+        if self.wait(grace):
+            return
+        self.request(signal.SIGUSR1)
+        if not self.wait(KILL_WAIT_S):
+            self.last_resort()
+
+    def interrupt(self, grace: float) -> None:
+        """SIGINT to the tree (as Ctrl-C would), then `stop` what is left after `grace` seconds."""
+        self.request(signal.SIGINT)
+        if not self.wait(grace):
+            self.stop()
+
+    def ending(self) -> Ending:
+        """How the tree ended, from the reaper's report (call once the tree has ended)."""
+        if self.status is None:
+            code = self.popen.returncode
+            name = signal.Signals(-code).name if code is not None and code < 0 else None
+            return Ending(code, signal=name)
+        try:
+            data: dict[str, Any] = json.loads(self.status.read_text("utf-8"))
+        except (OSError, ValueError):
+            code = self.popen.returncode
+            return Ending(code, confirmed=False, error=None if self._forced else f"exit status {code}")
+        if "error" in data:
+            return Ending(None, error=str(data["error"]))
+        sig = data.get("signal")
+        name = signal.Signals(sig).name if isinstance(sig, int) else None
+        code = data.get("exit_code")
+        sent = tuple(
+            (signal.Signals(int(s["signal"])).name, float(s["after_s"]), int(s["processes"]))
+            for s in data["sent"]
+        )
+        return Ending(
+            exit_code=-sig if isinstance(sig, int) else code,
+            signal=name,
+            sent=sent,
+            left_behind=int(data.get("left_behind", 0)),
+            confirmed=not self._forced,
+        )
 
 
-def kill_group(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:
-    """Stop the whole process group: SIGTERM, then SIGKILL to what is left after `grace` seconds.
+def start(
+    argv: Sequence[str] | str,
+    *,
+    status: Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: Any = subprocess.DEVNULL,
+    stdout: Any = subprocess.PIPE,
+    stderr: Any = subprocess.PIPE,
+    tree: bool = True,
+) -> Process:
+    """Start `argv` (a list, or a shell string) in a session of its own, under the reaper.
 
-    The grace is timed on the whole group, not the leader: a shell leader dies at once on
-    SIGTERM while the server under it is still shutting down.
+    `tree=False` skips the reaper (it costs a Python start-up, some 10 ms) for tools that never leave
+    processes behind, such as git and pg_dump: they are stopped through their process group.
     """
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        deadline = time.monotonic() + wait
-        while group_alive(proc) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not group_alive(proc):
-            break
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5.0)
-    forget(proc)
-
-
-def track(proc: subprocess.Popen[bytes]) -> None:
-    """Remember a started process group so that an interrupted collect stops it."""
+    if STOPPING.is_set():
+        raise CollectorError("not started: the collect was interrupted")
+    shown: tuple[str, ...] = ("sh", "-c", argv) if isinstance(argv, str) else tuple(argv)
+    program = "/bin/sh" if isinstance(argv, str) else resolve_program(shown[0], cwd, env)
+    status.unlink(missing_ok=True)
+    mode = ["--portable"] if PORTABLE else []
+    reaper = [sys.executable, "-I", "-S", str(REAPER), "--parent", str(os.getpid()), "--status", str(status)]
+    try:
+        popen = subprocess.Popen(
+            [*reaper, *mode, "--", program, *shown[1:]] if tree else [program, *shown[1:]],
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    except (NotADirectoryError, FileNotFoundError) as exc:
+        raise CollectorError(f"cannot run {shown[0]!r} in {cwd}: {exc.strerror or exc}") from exc
+    except OSError as exc:
+        raise CollectorError(f"cannot run {shown[0]!r}: {exc}") from exc
+    process = Process(popen, shown, status if tree else None)
     with _LIVE_LOCK:
-        _LIVE.add(proc)
+        _LIVE.add(process)
+    return process
 
 
-def forget(proc: subprocess.Popen[bytes]) -> None:
-    """Stop remembering a process group that has ended."""
+def forget(process: Process) -> None:
+    """Stop remembering a process tree that has ended."""
     with _LIVE_LOCK:
-        _LIVE.discard(proc)
+        _LIVE.discard(process)
 
 
 def run(
@@ -142,68 +303,64 @@ def run(
     timeout: float = 300.0,
     cap: int = DEFAULT_CAP,
     stdin: bytes | None = None,
+    run_for: float | None = None,
+    grace: float = 10.0,
+    tree: bool = True,
 ) -> Run:
     """Run `argv` (a list, or a shell string) with a timeout; never raises on exit codes.
 
-    Raises CollectorError only when the program cannot be started at all.
+    With `run_for`, the command runs that long, then gets SIGINT, and SIGTERM and SIGKILL when it
+    has not ended `grace` seconds later; `timeout` does not apply. Raises CollectorError only when
+    the program cannot be started at all.
     """
-    if STOPPING.is_set():
-        raise CollectorError("not started: the collect was interrupted")
-    shell = isinstance(argv, str)
-    shown: tuple[str, ...] = ("sh", "-c", argv) if isinstance(argv, str) else tuple(argv)
     scratch.mkdir(parents=True, exist_ok=True)
     out_path, err_path = scratch / f"{label}.stdout", scratch / f"{label}.stderr"
     started, t0 = utcnow(), time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            argv if shell else list(argv),
-            shell=shell,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except FileNotFoundError as exc:
-        raise CollectorError(
-            f"cannot run {shown[0]!r}: not found",
-            hint=f"install {shown[0]} or put it on PATH",
-        ) from exc
-    except (PermissionError, NotADirectoryError, OSError) as exc:
-        raise CollectorError(f"cannot run {shown[0]!r}: {exc}") from exc
-    track(proc)
+    process = start(
+        argv,
+        status=scratch / f"{label}.process.json",
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        tree=tree,
+    )
+    popen = process.popen
     flags = [False, False]
-    assert proc.stdout is not None and proc.stderr is not None
+    assert popen.stdout is not None and popen.stderr is not None
     pumps = [
-        threading.Thread(target=_pump, args=(proc.stdout, out_path, cap, flags, 0), daemon=True),
-        threading.Thread(target=_pump, args=(proc.stderr, err_path, cap, flags, 1), daemon=True),
+        threading.Thread(target=_pump, args=(popen.stdout, out_path, cap, flags, 0), daemon=True),
+        threading.Thread(target=_pump, args=(popen.stderr, err_path, cap, flags, 1), daemon=True),
     ]
     for t in pumps:
         t.start()
-    if stdin is not None and proc.stdin is not None:
-        try:
-            proc.stdin.write(stdin)
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    if stdin is not None and popen.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):
+            popen.stdin.write(stdin)
+            popen.stdin.close()
+    timed_out = stopped = False
+    if run_for is not None:
+        if not process.wait(run_for):
+            stopped = True
+            process.interrupt(grace)
+    elif not process.wait(timeout):
         timed_out = True
-    if timed_out:
-        kill_group(proc)
-    else:
+        process.stop()
+    if not tree:
         # NOTE: children left behind in the group still hold the pipes open.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        process.request(signal.SIGUSR1)
+    deadline = time.monotonic() + PIPE_WAIT_S
     for t in pumps:
-        t.join(timeout=10)
-    forget(proc)
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    forget(process)
+    ending = process.ending()
+    if any(t.is_alive() for t in pumps):
+        # NOTE: only a process outside the tree (escaped, or given the pipe) can still hold it open.
+        ending = replace(ending, confirmed=False)
+    if ending.error is not None:
+        raise CollectorError(f"cannot run {process.argv[0]!r}: {ending.error}")
     return Run(
-        argv=shown,
-        exit_code=None if timed_out else proc.returncode,
+        argv=process.argv,
+        exit_code=None if timed_out else ending.exit_code,
         timed_out=timed_out,
         stdout=out_path,
         stderr=err_path,
@@ -212,4 +369,6 @@ def run(
         started=started,
         finished=utcnow(),
         duration_s=round(time.monotonic() - t0, 3),
+        ending=ending,
+        stopped=stopped,
     )

@@ -112,3 +112,86 @@ def test_missing_program_and_missing_cwd_are_errors_the_others_still_run(tmp_pat
         by["where.error.txt"].message or ""
     )
     assert by["fine.stdout.txt"].status == "ok"
+
+
+WORKER = (
+    "import sys, time\n"
+    "print('worker started', flush=True)\n"
+    "try:\n"
+    "    while True:\n"
+    "        time.sleep(0.02)\n"
+    "except KeyboardInterrupt:\n"
+    "    print('worker stopped on SIGINT', flush=True)\n"
+    "    sys.exit(int(sys.argv[1]))\n"
+)
+
+
+def run_for(tmp_path: Path, run: object, **spec: object) -> dict[str, object]:
+    outs = command.collect(ctx(tmp_path), {"commands": [{"name": "worker", "run": run, **spec}]})
+    by = {o.name: o for o in outs}
+    out = by["worker.stdout.txt"]
+    assert by["worker.stderr.txt"].status == out.status
+    return {
+        "status": out.status,
+        "message": out.message,
+        "exit_code": out.exit_code,
+        "log": out.source.read_text() if out.source else "",  # type: ignore[union-attr]
+        "process": out.process,
+    }
+
+
+def test_run_for_ok_when_the_worker_stops_on_sigint(tmp_path: Path) -> None:
+    import sys
+
+    for code in (0, 130):
+        got = run_for(tmp_path, [sys.executable, "-c", WORKER, str(code)], run_for=0.5, grace=5)
+        assert got["status"] == "ok", got
+        assert got["exit_code"] == code
+        assert got["log"] == "worker started\nworker stopped on SIGINT\n"
+        assert got["process"]["signal"] is None  # type: ignore[index]
+        assert [s["signal"] for s in got["process"]["sent"]] == ["SIGINT"]  # type: ignore[index]
+        assert "then stopped on SIGINT" in str(got["message"])
+    # Killed by the SIGINT itself (no handler) is a clean stop too.
+    got = run_for(tmp_path, "exec sleep 60", run_for=0.3, grace=5)
+    assert got["status"] == "ok" and got["process"]["signal"] == "SIGINT", got  # type: ignore[index]
+
+
+def test_run_for_failed_when_the_worker_needs_sigterm_or_sigkill(tmp_path: Path) -> None:
+    got = run_for(tmp_path, "trap '' INT; echo looping; while :; do sleep 0.05; done", run_for=0.3, grace=0.5)
+    assert got["status"] == "failed", got
+    assert got["log"] == "looping\n"
+    assert got["process"]["signal"] == "SIGTERM"  # type: ignore[index]
+    assert "still running 0.5 s after SIGINT" in str(got["message"])
+    got = run_for(tmp_path, "trap '' INT TERM; while :; do sleep 0.05; done", run_for=0.3, grace=0.3)
+    assert got["status"] == "failed" and got["process"]["signal"] == "SIGKILL", got  # type: ignore[index]
+    assert [s["signal"] for s in got["process"]["sent"]] == ["SIGINT", "SIGTERM", "SIGKILL"]  # type: ignore[index]
+
+
+def test_run_for_failed_on_a_bad_exit_after_sigint_and_judged_by_expect_when_it_ends_early(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    got = run_for(tmp_path, [sys.executable, "-c", WORKER, "3"], run_for=0.5, grace=5)
+    assert got["status"] == "failed" and "exit code 3 after SIGINT" in str(got["message"]), got
+    got = run_for(tmp_path, "echo once", run_for=30)
+    assert got["status"] == "ok" and "before run_for" in str(got["message"]), got
+    got = run_for(tmp_path, "exit 2", run_for=30)
+    assert got["status"] == "failed" and str(got["message"]).startswith("exit code 2, expected 0"), got
+
+
+def test_run_for_with_timeout_is_a_config_error(tmp_path: Path) -> None:
+    from evidence_kit import config
+    from evidence_kit.errors import EvidenceError
+
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text(
+        "service: s\ncollectors:\n  command:\n    commands:\n"
+        "      - {name: w, run: worker, run_for: 30, timeout: 60}\n"
+    )
+    try:
+        config.load(cfg)
+    except EvidenceError as exc:
+        assert any("collectors.command.commands.0: `run_for` and `timeout`" in d for d in exc.details)
+    else:
+        raise AssertionError("run_for with timeout was accepted")

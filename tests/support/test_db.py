@@ -1,0 +1,117 @@
+"""Database URLs from a `${VAR}` template or the libpq variables; which parts are secret."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from evidence_kit import config
+from evidence_kit.commands.collect import collect
+from evidence_kit.errors import EvidenceError
+from evidence_kit.support.db import from_libpq, from_template, safe
+
+# NOTE: assembled at run time so that no secret stands in clear in a file.
+SECRET = "s3cr" + "et-p@ss/word"
+TEMPLATE = (
+    "postgresql+psycopg://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}:${PORT}/${POSTGRES_DB}"
+)
+PARTS = {
+    "POSTGRES_USER": "app",
+    "POSTGRES_PASSWORD": SECRET,
+    "POSTGRES_SERVER": "db.internal",
+    "PORT": "5433",
+    "POSTGRES_DB": "jobs",
+}
+
+
+def test_a_template_is_filled_and_the_password_encoded() -> None:
+    target = from_template(TEMPLATE, PARTS)
+    assert target.url == "postgresql+psycopg://app:s3cret-p%40ss%2Fword@db.internal:5433/jobs"
+    assert target.shown == "postgresql+psycopg://app:***@db.internal:5433/jobs"
+    assert SECRET in target.secrets and "s3cret-p%40ss%2Fword" in target.secrets
+    # Host, port, user and database name are not secret: they must stay readable across the bundle.
+    for part in ("app", "db.internal", "5433", "jobs"):
+        assert part not in target.secrets
+    assert target.source == (
+        "database.url in the config, from "
+        "POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_SERVER, PORT, POSTGRES_DB"
+    )
+
+
+def test_a_secret_named_variable_is_secret_wherever_it_stands() -> None:
+    target = from_template(
+        "postgresql://${DATABASE_HOSTNAME}/${DATABASE_CREDENTIALS}",
+        {"DATABASE_HOSTNAME": "db1", "DATABASE_CREDENTIALS": "cred-" + "value-1"},
+    )
+    assert target.secrets == ("cred-value-1",)
+
+
+def test_a_missing_variable_is_an_error_that_names_it() -> None:
+    with pytest.raises(EvidenceError) as one:
+        from_template(TEMPLATE, {k: v for k, v in PARTS.items() if k != "POSTGRES_PASSWORD"})
+    assert (
+        one.value.message == "database.url needs the environment variable POSTGRES_PASSWORD, which is not set"
+    )
+    assert "export POSTGRES_PASSWORD" in one.value.hint
+    with pytest.raises(EvidenceError, match="variables POSTGRES_USER, POSTGRES_DB, which are not set"):
+        from_template(TEMPLATE, {k: v for k, v in PARTS.items() if k not in ("POSTGRES_USER", "POSTGRES_DB")})
+    # Set but empty is set (a trust-auth server needs no password).
+    assert from_template(TEMPLATE, {**PARTS, "POSTGRES_PASSWORD": ""}).url.startswith(
+        "postgresql+psycopg://app:@"
+    )
+
+
+def test_the_libpq_variables() -> None:
+    assert from_libpq({}) is None
+    assert from_libpq({"PGPASSWORD": SECRET}) is None
+    target = from_libpq(
+        {"PGHOST": "db", "PGPORT": "6543", "PGUSER": "u", "PGPASSWORD": SECRET, "PGDATABASE": "d"}
+    )
+    assert target is not None
+    assert target.url == "postgresql://u:s3cret-p%40ss%2Fword@db:6543/d"
+    assert safe(target.url) == "postgresql://u:***@db:6543/d"
+    assert SECRET in target.secrets
+    assert target.source == "libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE"
+    socket = from_libpq({"PGHOST": "/var/run/postgresql", "PGPORT": "5433", "PGDATABASE": "d"})
+    assert socket is not None and socket.url == "postgresql:///d?host=/var/run/postgresql&port=5433"
+
+
+def test_a_collect_through_a_template_masks_the_password_and_nothing_else(
+    tmp_path: Path, pg_url: str
+) -> None:
+    parts = urlsplit(pg_url)
+    password = "tmpl-" + "pw-" + "4711"
+    env = {
+        **config.environment(),
+        "EKT_USER": parts.username or "postgres",
+        "EKT_PASSWORD": password,
+        "EKT_SERVER": f"{parts.hostname}:{parts.port}",
+        "EKT_DB": parts.path.lstrip("/"),
+    }
+    env.pop("DATABASE_URL", None)
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text(
+        "service: s\noutput: out\n"
+        "database:\n  url: postgresql://${EKT_USER}:${EKT_PASSWORD}@${EKT_SERVER}/${EKT_DB}\n"
+        "collectors:\n"
+        "  sql:\n    queries: [{name: who, sql: 'SELECT current_user AS u, current_database() AS d'}]\n"
+        "  command:\n    commands:\n"
+        "      - {name: echo, run: 'echo \"$EKT_PASSWORD $EKT_SERVER $EKT_USER $EKT_DB $DATABASE_URL\"'}\n"
+    )
+    summary = collect(config.load(cfg), env=env)
+    assert {r.collector: r.status for r in summary.results} == {"sql": "ok", "command": "ok"}
+    echoed = (summary.bundle / "data/command/echo.stdout.txt").read_text()
+    assert password not in echoed and echoed.startswith("[REDACTED] ")
+    for part in (env["EKT_SERVER"], env["EKT_USER"], env["EKT_DB"]):
+        assert part in echoed
+    who = json.loads((summary.bundle / "data/sql/who.json").read_text())["rows"]
+    assert who == [[env["EKT_USER"], env["EKT_DB"]]]
+    for path in summary.bundle.rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+    env.pop("EKT_PASSWORD")
+    with pytest.raises(EvidenceError, match="EKT_PASSWORD, which is not set"):
+        collect(config.load(cfg), env=env)
