@@ -16,6 +16,7 @@ from typing import Any
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import ci as layout
 from evidence_kit.model import Context, Output
+from evidence_kit.support import paths
 
 NAME = "ci"
 
@@ -325,10 +326,7 @@ def _glob_files(folder: Path, globs: list[str]) -> list[Path]:
 
 
 def _folder(root: Path, value: str) -> Path:
-    rel = PurePosixPath(value)
-    if rel.is_absolute() or ".." in rel.parts:
-        raise CollectorError(f"ci: path {value!r} leaves the service folder", hint="use a relative `path`")
-    return root / rel
+    return paths.inside(root, value, "ci: path")
 
 
 def _where(file: str, entry: Mapping[str, Any]) -> str:

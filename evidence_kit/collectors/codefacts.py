@@ -18,6 +18,7 @@ from typing import Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from evidence_kit.support.paths import RULE, inside, shown, split_glob
 
 NAME = "codefacts"
 
@@ -140,16 +141,29 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def _patterns(values: Iterable[str], option: str) -> list[re.Pattern[str]]:
+def _patterns(values: Iterable[str], option: str, root: Path | None = None) -> list[re.Pattern[str]]:
+    """Each glob as a regex over paths relative to `root`; a glob may reach up inside the repository."""
     compiled = []
     for value in values:
         rel = PurePosixPath(value)
-        if rel.is_absolute() or ".." in rel.parts:
+        if rel.is_absolute() or ".." in rel.parts[_ups(value) :] or (root is None and ".." in rel.parts):
             raise CollectorError(
-                f"codefacts: {option} glob {value!r} leaves the service folder", hint="use a relative glob"
+                f"codefacts: {option} glob {value!r} must be relative to evidence.yaml's folder",
+                hint=f"{RULE}; `..` may only lead a glob, e.g. `../shared/**/*.py`",
             )
+        if root is not None and _ups(value):
+            inside(root, split_glob(value)[0], f"codefacts: {option} glob")
         compiled.append(glob_regex(value.removeprefix("./")))
     return compiled
+
+
+def _ups(value: str) -> int:
+    """How many `..` lead a glob."""
+    parts = PurePosixPath(value.removeprefix("./")).parts
+    count = 0
+    while count < len(parts) and parts[count] == "..":
+        count += 1
+    return count
 
 
 def _matches(rel: str, patterns: list[re.Pattern[str]]) -> bool:
@@ -157,24 +171,28 @@ def _matches(rel: str, patterns: list[re.Pattern[str]]) -> bool:
 
 
 def find_files(root: Path, paths: list[str], exclude: list[str]) -> list[str]:
-    """Relative POSIX paths of the files under `root` matching `paths` and no `exclude`, sorted."""
-    wanted = _patterns(paths, "paths")
-    unwanted = _patterns(exclude, "exclude")
+    """Relative POSIX paths of the files matching `paths` and no `exclude`, sorted.
+
+    Globs are relative to `root`; one led by `..` (`../shared/**/*.py`) reaches up inside the
+    repository, and only such globs match files outside `root`.
+    """
+    wanted = _patterns(paths, "paths", root)
+    unwanted = _patterns(exclude, "exclude", root)
+    outside = [glob_regex(v) for v in paths if _ups(v)]
     # NOTE: pruning `.venv/**`-style folders keeps a scan of a service with a virtualenv in it fast.
     pruned = [glob_regex(p[:-3]) for p in exclude if p.endswith("/**")]
-    found: list[str] = []
-    for folder, dirs, files in os.walk(root):
-        here = Path(folder).relative_to(root).as_posix()
-        prefix = "" if here == "." else here + "/"
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not _matches(prefix + d, pruned))
-        for name in files:
-            rel = prefix + name
-            if (
-                _matches(rel, wanted)
-                and not _matches(rel, unwanted)
-                and os.path.isfile(os.path.join(folder, name))
-            ):
-                found.append(rel)
+    bases = [root, *(Path(os.path.normpath(root / split_glob(v)[0])) for v in paths if _ups(v))]
+    found: set[str] = set()
+    for base in bases:
+        for folder, dirs, files in os.walk(base):
+            here = shown(root, Path(folder))
+            prefix = "" if here == "." else here + "/"
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not _matches(prefix + d, pruned))
+            for name in files:
+                rel = prefix + name
+                match = _matches(rel, outside if rel.startswith("../") else wanted)
+                if match and not _matches(rel, unwanted) and os.path.isfile(os.path.join(folder, name)):
+                    found.add(rel)
     return sorted(found)
 
 
@@ -415,7 +433,7 @@ def _parse_error(path: str, exc: BaseException) -> dict[str, Any]:
 
 def gather(root: Path, paths: list[str], exclude: list[str], tests: list[str]) -> dict[str, Any]:
     """Scan the files under `root` and return the report that becomes `codefacts.json`."""
-    test_patterns = _patterns(tests, "tests")
+    test_patterns = _patterns(tests, "tests", root)
     facts: list[FileFacts] = []
     errors: list[dict[str, Any]] = []
     files = find_files(root, paths, exclude)

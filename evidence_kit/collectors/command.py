@@ -10,7 +10,7 @@ from typing import Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
-from evidence_kit.support import proc
+from evidence_kit.support import paths, proc
 
 NAME = "command"
 DEFAULT_TIMEOUT = 300.0
@@ -141,7 +141,7 @@ def verdict(spec: Mapping[str, Any], result: proc.Run) -> tuple[Status, str | No
 def run_one(ctx: Context, spec: Mapping[str, Any]) -> list[Output]:
     """Run one command spec and describe what it left: stdout and stderr artifacts."""
     name = spec["name"]
-    cwd = ctx.root / spec.get("cwd", ".")
+    cwd = paths.inside(ctx.root, spec.get("cwd", "."), f"command {name!r}: cwd")
     if not cwd.is_dir():
         raise CollectorError(f"command {name!r}: cwd {cwd} does not exist", hint="fix `cwd` in evidence.yaml")
     run_for = spec.get("run_for")

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from evidence_kit.support import paths
 
 NAME = "files"
 DEFAULT_CAP = 100 * 1024 * 1024
@@ -33,7 +33,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
                     },
                     "title": {"type": "string", "description": "What these files show."},
                     "glob": {
-                        "description": "Glob(s) relative to evidence.yaml; `**` recurses.",
+                        "description": "Glob(s) relative to evidence.yaml; `**` recurses. A glob may "
+                        "reach up inside the repository (`../logs/*.log`); such files are stored under "
+                        "their path from the repository top.",
                         "oneOf": [
                             {"type": "string"},
                             {"type": "array", "items": {"type": "string"}, "minItems": 1},
@@ -66,15 +68,10 @@ def media_type(path: Path) -> str:
 
 
 def matches(root: Path, patterns: list[str]) -> list[Path]:
-    """Files under `root` matching any pattern, sorted, never outside `root`."""
-    base = root.resolve()
+    """Files matching any pattern (relative to `root`, may reach up inside the repository), sorted."""
     found: set[Path] = set()
     for pattern in patterns:
-        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-            raise CollectorError(f"glob {pattern!r} leaves the service folder", hint="use a relative glob")
-        for path in base.glob(pattern):
-            if path.is_file() and path.resolve().is_relative_to(base):
-                found.add(path)
+        found.update(paths.glob(root, pattern, "glob"))
     return sorted(found)
 
 
@@ -85,8 +82,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         patterns = [spec["glob"]] if isinstance(spec["glob"], str) else list(spec["glob"])
         cap = int(spec.get("max_bytes", DEFAULT_CAP))
         title = spec.get("title", spec["name"])
-        paths = matches(ctx.root, patterns)
-        if not paths and spec.get("required", True):
+        found = matches(ctx.root, patterns)
+        if not found and spec.get("required", True):
             outputs.append(
                 Output(
                     f"{spec['name']}.error.txt",
@@ -96,12 +93,11 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
                     message=f"no file matches {', '.join(patterns)} under {ctx.root}",
                 )
             )
-        for path in paths:
-            rel = path.relative_to(ctx.root.resolve()).as_posix()
+        for path in found:
             outputs.append(
                 Output(
-                    f"{spec['name']}/{rel}",
-                    f"{title}: {rel}",
+                    f"{spec['name']}/{paths.stored(ctx.root, path)}",
+                    f"{title}: {paths.shown(ctx.root, path)}",
                     media_type=media_type(path),
                     source=path,
                     limit=cap,

@@ -13,7 +13,7 @@ from typing import Any
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import git as layout
 from evidence_kit.model import Context, Output
-from evidence_kit.support import proc
+from evidence_kit.support import paths, proc
 
 NAME = "git"
 
@@ -400,7 +400,7 @@ def _range(git: _Git, base: str, shallow: bool, cap: int) -> list[Output]:
 
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Describe the checkout at `path`: HEAD, status, log, uncommitted diff and, with `base`, the PR range."""
-    path = ctx.root / str(options.get("path", "."))
+    path = paths.inside(ctx.root, str(options.get("path", ".")), "git: path")
     count = int(options.get("log", DEFAULT_LOG))
     cap = int(options.get("diff_max_bytes", DEFAULT_DIFF_MAX_BYTES))
     base = options.get("base")

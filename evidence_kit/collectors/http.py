@@ -19,7 +19,7 @@ from evidence_kit.bundle.writer import dumps
 from evidence_kit.collectors.command import ARGV_OPTION, CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
-from evidence_kit.support import proc
+from evidence_kit.support import paths, proc
 
 NAME = "http"
 
@@ -457,7 +457,7 @@ class Service:
 def start(ctx: Context, spec: Mapping[str, Any]) -> Service:
     """Start the service in a session of its own, its output going to a log in the scratch folder."""
     command = spec["command"]
-    cwd = ctx.root / str(spec.get("cwd", "."))
+    cwd = paths.inside(ctx.root, str(spec.get("cwd", ".")), "serve: cwd")
     if not cwd.is_dir():
         raise CollectorError(f"serve: cwd {cwd} does not exist", hint="fix `serve.cwd` in evidence.yaml")
     ctx.scratch.mkdir(parents=True, exist_ok=True)

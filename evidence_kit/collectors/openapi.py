@@ -14,7 +14,7 @@ from typing import Any
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import openapi
 from evidence_kit.model import Context, Output
-from evidence_kit.support import proc
+from evidence_kit.support import paths, proc
 
 NAME = "openapi"
 
@@ -109,7 +109,7 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
             f"app {target!r} is not in the form module:attribute",
             hint="write it like uvicorn does, e.g. `app: myservice.main:app`",
         )
-    app_dir = ctx.root / str(options.get("app_dir", "."))
+    app_dir = paths.inside(ctx.root, str(options.get("app_dir", ".")), "app_dir")
     if not app_dir.is_dir():
         raise CollectorError(f"app_dir {app_dir} is not a folder", hint="fix the `app_dir` option")
     python = str(options.get("python") or sys.executable)
@@ -216,7 +216,7 @@ def _plain(value: Any) -> Any:
 
 
 def _from_file(ctx: Context, name: str) -> tuple[bytes, dict[str, Any]]:
-    path = ctx.root / name
+    path = paths.inside(ctx.root, name, "file")
     if not path.is_file():
         raise CollectorError(f"OpenAPI file {path} does not exist", hint="fix the `file` option")
     started, t0 = proc.utcnow(), time.monotonic()

@@ -16,7 +16,7 @@ from typing import Any
 from evidence_kit.collectors.command import CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output, Status
-from evidence_kit.support import junit, proc
+from evidence_kit.support import junit, paths, proc
 
 NAME = "tests"
 
@@ -225,7 +225,7 @@ def _ingest(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: boo
             f"`junit` ingests a report instead of running tests; it cannot go with {', '.join(clash)}",
             hint="remove `junit` to run the tests, or the run options to ingest the report",
         )
-    src = ctx.root / options["junit"]
+    src = paths.inside(ctx.root, options["junit"], "tests: junit")
     if not src.is_file():
         raise CollectorError(
             f"the JUnit report {src} does not exist", hint="fix `junit` in evidence.yaml, or produce it first"
@@ -243,7 +243,7 @@ def _ingest(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: boo
 
 
 def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) -> list[Output]:
-    cwd = ctx.root / options.get("cwd", ".")
+    cwd = paths.inside(ctx.root, options.get("cwd", "."), "tests: cwd")
     if not cwd.is_dir():
         raise CollectorError(f"tests: cwd {cwd} does not exist", hint="fix `cwd` in evidence.yaml")
     run: str | list[str] = options.get("run", list(DEFAULT_RUN))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -410,8 +411,18 @@ def test_empty_folder_and_custom_path_and_globs(tmp_path: Path) -> None:
     assert [w["file"] for w in report["workflows"]] == ["ci/nested/deep.yml"]
 
 
-def test_paths_leaving_the_service_folder_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(CollectorError, match="leaves the service folder"):
+def test_a_path_may_reach_up_inside_the_repository_never_out_of_it(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _write(repo, {"nightly.yml": NIGHTLY_YAML})
+    (repo / "server").mkdir()
+    report = _report(ci.collect(Context(repo / "server", tmp_path / "s"), {"path": "../.github/workflows"}))
+    assert [w["file"] for w in report["workflows"]] == ["../.github/workflows/nightly.yml"]
+    with pytest.raises(CollectorError, match=r"'../../elsewhere' leads to .*, outside the repository") as exc:
+        ci.collect(Context(repo / "server", tmp_path / "s"), {"path": "../../elsewhere"})
+    assert "may reach anywhere inside the repository" in (exc.value.hint or "")
+    # Without git, the repository is the config's own folder.
+    with pytest.raises(CollectorError, match="outside the repository"):
         ci.collect(Context(tmp_path, tmp_path / "s"), {"path": "../elsewhere"})
     (tmp_path / "wf").mkdir()
     with pytest.raises(CollectorError, match="leaves the workflow folder"):

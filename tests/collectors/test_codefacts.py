@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -310,8 +311,25 @@ def test_options_select_and_exclude_files(tmp_path: Path) -> None:
     assert got["options"] == options
     everything = _report(codefacts.collect(Context(root, tmp_path / "s"), {"exclude": []}))
     assert "node_modules/x/y.py" in {c["path"] for c in everything["schema_calls"]["app"]}
-    with pytest.raises(CollectorError, match="leaves the service folder"):
+    with pytest.raises(CollectorError, match="outside the repository"):
         codefacts.collect(Context(root, tmp_path / "s"), {"paths": ["../**/*.py"]})
+    with pytest.raises(CollectorError, match=r"`\.\.` may only lead a glob"):
+        codefacts.collect(Context(root, tmp_path / "s"), {"paths": ["app/../../*.py"]})
+
+
+def test_globs_led_by_dotdot_reach_up_inside_the_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "shared").mkdir()
+    (repo / "shared" / "db.py").write_text("Base.metadata.create_all(engine)\n")
+    (repo / "other").mkdir()
+    (repo / "other" / "x.py").write_text("Base.metadata.drop_all(engine)\n")
+    (repo / "server" / "app").mkdir(parents=True)
+    (repo / "server" / "app" / "main.py").write_text("x = 1\n")
+    options = {"paths": ["**/*.py", "../shared/**/*.py"], "exclude": [], "tests": []}
+    got = _report(codefacts.collect(Context(repo / "server", tmp_path / "s"), options))
+    assert got["files"]["scanned"] == 2
+    assert [c["path"] for c in got["schema_calls"]["app"]] == ["../shared/db.py"]
 
 
 def test_glob_regex() -> None:

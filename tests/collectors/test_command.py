@@ -195,3 +195,32 @@ def test_run_for_with_timeout_is_a_config_error(tmp_path: Path) -> None:
         assert any("collectors.command.commands.0: `run_for` and `timeout`" in d for d in exc.details)
     else:
         raise AssertionError("run_for with timeout was accepted")
+
+
+def test_cwd_reaches_up_inside_the_repository_and_a_relative_program_resolves_there(tmp_path: Path) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "scripts").mkdir()
+    (repo / "scripts" / "proof.sh").write_text("#!/bin/sh\npwd\n")
+    (repo / "scripts" / "proof.sh").chmod(0o755)
+    (repo / "server").mkdir()
+    outs = command.collect(
+        ctx(repo / "server"),
+        {
+            "commands": [
+                {"name": "up", "run": ["./proof.sh"], "cwd": "../scripts"},
+                {"name": "typo", "run": ["./prof.sh"], "cwd": "../scripts"},
+                {"name": "out", "run": "true", "cwd": "../.."},
+            ]
+        },
+    )
+    by = {o.name: o for o in outs}
+    assert by["up.stdout.txt"].status == "ok"
+    assert by["up.stdout.txt"].source.read_text() == f"{(repo / 'scripts').resolve()}\n"  # type: ignore[union-attr]
+    assert (
+        by["typo.error.txt"].message
+        == f"cannot run './prof.sh': {repo / 'scripts' / 'prof.sh'} does not exist"
+    )
+    assert "outside the repository" in (by["out.error.txt"].message or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,22 @@ def test_empty_match_is_an_error_unless_optional(tmp_path: Path) -> None:
     assert len(outs) == 1 and outs[0].status == "error" and "no file matches *.log" in (outs[0].message or "")
 
 
-def test_globs_cannot_leave_the_service_folder(tmp_path: Path) -> None:
-    with pytest.raises(CollectorError, match="leaves the service folder"):
+def test_globs_reach_up_inside_the_repository_never_out_of_it(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "logs").mkdir()
+    (repo / "logs" / "worker.log").write_text("top\n")
+    (repo / "server" / "logs").mkdir(parents=True)
+    (repo / "server" / "logs" / "api.log").write_text("inside\n")
+    outs = files.collect(
+        Context(repo / "server", tmp_path / "s"),
+        {"sets": [{"name": "x", "glob": ["../logs/*.log", "logs/*.log"]}]},
+    )
+    assert sorted((o.name, o.title) for o in outs) == [
+        ("x/logs/api.log", "x: logs/api.log"),
+        ("x/logs/worker.log", "x: ../logs/worker.log"),
+    ]
+    with pytest.raises(CollectorError, match=r"'../..' leads to .*, outside the repository"):
+        files.collect(Context(repo / "server", tmp_path / "s"), {"sets": [{"name": "x", "glob": "../../*"}]})
+    with pytest.raises(CollectorError, match="outside the repository"):
         files.collect(Context(tmp_path, tmp_path / "s"), {"sets": [{"name": "x", "glob": "../*"}]})
