@@ -130,6 +130,13 @@ def collect(
     github: Annotated[
         bool, typer.Option("--github", help="In GitHub Actions: write outputs bundle, archive, digest.")
     ] = False,
+    show_plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Print what would run, in which order, with which interpreter and database; run nothing.",
+        ),
+    ] = False,
 ) -> None:
     """Run the configured collectors and write one checksummed bundle."""
     from evidence_kit.commands import collect as command
@@ -146,6 +153,7 @@ def collect(
             strict=strict,
             phase=phase,
             github=github,
+            plan=show_plan,
         )
     )
 

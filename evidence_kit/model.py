@@ -56,6 +56,23 @@ class Context:
 
 
 @dataclass(frozen=True)
+class PlannedRun:
+    """A command a collector will start: a name, the command line, and the folder it runs in."""
+
+    name: str
+    line: str
+    cwd: Path
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a collector will read and which commands it will start, told before anything runs."""
+
+    reads: tuple[str, ...] = ()
+    runs: tuple[PlannedRun, ...] = ()
+
+
+@dataclass(frozen=True)
 class CollectorResult:
     """The outputs of one collector run, or the reason it could not run."""
 
@@ -72,7 +89,8 @@ class Collector(Protocol):
 
     When it runs is not its own business: `evidence_kit.order` holds the default order, and the
     config's `after:` options add to it. A module may also define `validate(options)`, returning
-    (key path, problem, fix) for what its schema cannot express.
+    (key path, problem, fix) for what its schema cannot express, and `plan(root, options)`, returning
+    the `Intent` that `collect --plan` shows.
     """
 
     @property

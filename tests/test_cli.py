@@ -244,3 +244,71 @@ def test_report_command_files_and_exit_codes(tmp_path: Path) -> None:
     (Path(first) / "manifest.json").write_text("{}")
     res = runner.invoke(app, ["report", "--diff", first, second, "--out", str(tmp_path / "d2")])
     assert res.exit_code == 1 and "not verify" in res.output
+
+
+def test_strict_counts_a_skipped_collector_as_not_ok(tmp_path: Path) -> None:
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    (tmp_path / "migrations" / "versions" / "a1_init.py").write_text(
+        '"""init"""\nrevision = "a1"\ndown_revision = None\n\n\ndef upgrade():\n    pass\n'
+    )
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text("service: demo\noutput: out\ncollectors:\n  alembic: true\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
+    res = runner.invoke(app, ["collect", "-c", str(cfg), "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["collectors"][0]["status"] == "skipped"
+    assert runner.invoke(app, ["collect", "-c", str(cfg), "--strict"], env=env).exit_code == 1
+
+
+def _pids(folder: Path, count: int) -> list[int]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        files = list(folder.iterdir())
+        if len(files) >= count and all(f.read_text().strip() for f in files):
+            return [int(f.name) for f in files]
+        time.sleep(0.05)
+    raise AssertionError("the commands did not start")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (ProcessLookupError, FileNotFoundError, IndexError):
+        return False
+
+
+def test_ctrl_c_and_sigkill_of_a_collect_leave_no_process_behind(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    sleeper = tmp_path / "sleeper.sh"
+    sleeper.write_text(f"#!/bin/sh\necho $$ > {pids}/$$\nexec sleep 300\n")
+    sleeper.chmod(0o755)
+    # In another session, behind `timeout` (its own process group), and double-forked out of a session.
+    run = f'setsid {sleeper} & timeout -s INT 90 {sleeper} & sh -c "(setsid {sleeper} &)"; sleep 300'
+    commands = f"      - name: escapes\n        run: '{run}'\n"
+    cfg = service(tmp_path, commands=commands)
+    for stop in (signal.SIGINT, signal.SIGKILL):
+        for f in pids.iterdir():
+            f.unlink()
+        collect = subprocess.Popen(
+            [sys.executable, "-m", "evidence_kit", "collect", "-c", str(cfg)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            found = _pids(pids, 3)
+        finally:
+            # NOTE: Ctrl-C reaches the collect's process group; the commands are in sessions of their own.
+            os.killpg(collect.pid, stop)
+            collect.communicate(timeout=30)
+        assert collect.returncode == (130 if stop == signal.SIGINT else -signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_running(p) for p in found):
+            time.sleep(0.05)
+        left = [p for p in found if _running(p)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"{stop.name}: processes outlived the collect"

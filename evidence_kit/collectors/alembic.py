@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Output, Status
+from evidence_kit.model import Context, Intent, Output, Status
 from evidence_kit.support import db
 from evidence_kit.support.proc import utcnow
 
@@ -1023,3 +1023,13 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             details=[f.message for f in failures],
         )
     return outputs
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the ini files and sections read, and the database's version table."""
+    configs = options.get("configs") or [{}]
+    reads = [
+        f"{c.get('ini', DEFAULT_INI)} [{c.get('name', DEFAULT_SECTION)}] and its migration scripts (not run)"
+        for c in configs
+    ]
+    return Intent(reads=(*reads, "the database: the applied version"))

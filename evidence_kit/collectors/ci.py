@@ -15,7 +15,7 @@ from typing import Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import ci as layout
-from evidence_kit.model import Context, Output
+from evidence_kit.model import Context, Intent, Output
 from evidence_kit.support import paths
 
 NAME = "ci"
@@ -513,3 +513,9 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         ),
     ]
     return outputs
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the workflow folder and globs."""
+    globs = ", ".join(options.get("globs") or DEFAULT_GLOBS)
+    return Intent(reads=(f"workflow files {globs} in {options.get('path') or DEFAULT_PATH}",))

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Output
+from evidence_kit.model import Context, Intent, Output
 from evidence_kit.support.paths import RULE, inside, shown, split_glob
 
 NAME = "codefacts"
@@ -553,3 +553,10 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         Output("codefacts.json", "Static code facts", _JSON, data=data),
         Output("codefacts.txt", "Static code facts (readable)", _TEXT, data=render(report).encode()),
     ]
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the Python files parsed (never imported)."""
+    wanted = ", ".join(options.get("paths") or DEFAULT_PATHS)
+    skipped = ", ".join(options.get("exclude", DEFAULT_EXCLUDE)) or "nothing"
+    return Intent(reads=(f"Python files matching {wanted}, parsed, not imported (excluding {skipped})",))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Output, Status
+from evidence_kit.model import Context, Intent, Output, PlannedRun, Status
 from evidence_kit.support import paths, proc
 
 NAME = "command"
@@ -203,3 +205,20 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
                 )
             )
     return outputs
+
+
+def line(run: str | list[str]) -> str:
+    """A command as it will run: a shell string as written, an argv list quoted as a shell would."""
+    return run if isinstance(run, str) else shlex.join(run)
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: each command, in order, with its folder and how it is stopped."""
+    runs = []
+    for spec in options.get("commands", []):
+        if "run_for" in spec:
+            how = f"runs {spec['run_for']:g} s, then SIGINT (grace {spec.get('grace', DEFAULT_GRACE):g} s)"
+        else:
+            how = f"timeout {spec.get('timeout', DEFAULT_TIMEOUT):g} s"
+        runs.append(PlannedRun(f"{spec['name']} ({how})", line(spec["run"]), root / spec.get("cwd", ".")))
+    return Intent(runs=tuple(runs))

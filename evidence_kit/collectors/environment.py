@@ -16,7 +16,7 @@ from typing import Any
 
 from evidence_kit.bundle.writer import dumps
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Output
+from evidence_kit.model import Context, Intent, Output
 from evidence_kit.redact.redactor import SECRET_NAME
 from evidence_kit.support import db, pgdump, proc
 
@@ -314,3 +314,16 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             **common,
         ),
     ]
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the interpreter and tools asked their versions, the database server."""
+    tools = ", ".join(_tool_specs(options))
+    return Intent(
+        reads=(
+            "the interpreter: its version and installed packages",
+            f"versions of {tools}",
+            "the database server's version",
+            "the names of the environment variables",
+        )
+    )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.model import Context, Output
+from evidence_kit.model import Context, Intent, Output
 from evidence_kit.support import paths
 
 NAME = "files"
@@ -104,3 +104,12 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
                 )
             )
     return outputs
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: each set's globs."""
+    reads = []
+    for spec in options.get("sets", []):
+        globs = [spec["glob"]] if isinstance(spec["glob"], str) else list(spec["glob"])
+        reads.append(f"{spec['name']}: files matching {', '.join(globs)}")
+    return Intent(reads=tuple(reads))

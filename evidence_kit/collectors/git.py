@@ -12,7 +12,7 @@ from typing import Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import git as layout
-from evidence_kit.model import Context, Output
+from evidence_kit.model import Context, Intent, Output
 from evidence_kit.support import paths, proc
 
 NAME = "git"
@@ -455,3 +455,13 @@ def head_sha(root: Path) -> str | None:
             return None
         sha = run.text().strip()
     return sha if run.exit_code == 0 and sha else None
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the checkout this collector describes."""
+    count = options.get("log", DEFAULT_LOG)
+    where = (
+        f"the git checkout at {options.get('path', '.')}: HEAD, status, {count} commits, the uncommitted diff"
+    )
+    base = options.get("base")
+    return Intent(reads=(where + (f", the range since {base}" if base else ""),))

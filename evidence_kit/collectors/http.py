@@ -18,7 +18,7 @@ from evidence_kit import __version__
 from evidence_kit.bundle.writer import dumps
 from evidence_kit.collectors.command import ARGV_OPTION, CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Output, Status
+from evidence_kit.model import Context, Intent, Output, PlannedRun, Status
 from evidence_kit.support import paths, proc
 
 NAME = "http"
@@ -538,3 +538,14 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     if service is not None:
         outputs.append(service.output("ok", None))
     return outputs
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the GET requests, and the service started for them."""
+    from evidence_kit.collectors.command import line
+
+    base = str(options["base_url"]).rstrip("/")
+    reads = tuple(f"GET {base}{spec['path']}" for spec in options.get("captures", []))
+    serve = options.get("serve")
+    runs = (PlannedRun("serve", line(serve["command"]), root / str(serve.get("cwd", "."))),) if serve else ()
+    return Intent(reads=reads, runs=runs)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import openapi
-from evidence_kit.model import Context, Output
+from evidence_kit.model import Context, Intent, Output, PlannedRun
 from evidence_kit.support import paths, proc
 
 NAME = "openapi"
@@ -291,3 +293,17 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             openapi.ROUTES_TEXT, f"Routes, one line per path ({source} {where})", data=lines.encode(), **meta
         ),
     ]
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the app imported (in a subprocess), the URL or the file read."""
+    if "app" in options:
+        python = str(options.get("python") or sys.executable)
+        line = shlex.join([python, "-c", "<import the app, print app.openapi()>", str(options["app"])])
+        cwd = root / str(options.get("app_dir", "."))
+        return Intent(
+            reads=(f"the OpenAPI document of {options['app']}",), runs=(PlannedRun("import", line, cwd),)
+        )
+    if "url" in options:
+        return Intent(reads=(f"GET {options['url']}",))
+    return Intent(reads=(f"the file {options.get('file')}",))

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.collectors.sql import (
@@ -22,7 +23,7 @@ from evidence_kit.collectors.sql import (
     unique_names,
 )
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Output
+from evidence_kit.model import Context, Intent, Output
 from evidence_kit.support import db, proc, table
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     import psycopg
 
 NAME = "queue"
-# NOTE: the database state worth recording is the one the proof commands leave behind.
 DEFAULT_LEASE_S = 300.0
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_LIST_LIMIT = 100
@@ -636,3 +636,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         if conn is not None:
             conn.close()
     return outputs
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: each job table, read-only."""
+    return Intent(reads=tuple(f"the database (read-only): job table {q['table']}" for q in options["queues"]))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import schema as layout
-from evidence_kit.model import Context, Output, Status
+from evidence_kit.model import Context, Intent, Output, Status
 from evidence_kit.support import db, pgdump, proc
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     import psycopg
 
 NAME = "schema"
-# NOTE: row counts must describe the state the proof commands leave, as the sql collector does.
 DEFAULT_TIMEOUT_S = 300.0
 
 _TABLE_NAMES: dict[str, Any] = {
@@ -1000,7 +999,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     if not url:
         raise CollectorError(
             "no database configured",
-            hint="set `database.url_env` (and the variable it names) or `database.default` in evidence.yaml, "
+            hint="set `database.url_env` (and the variable it names), `database.url` or `database.default` "
+            "in evidence.yaml, or the PG* variables, "
             "or disable the schema collector",
         )
     if db.is_postgres(url):
@@ -1011,3 +1011,12 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         f"unsupported database URL {db.safe(url)}",
         hint="the schema collector reads PostgreSQL (postgresql://...) and SQLite (sqlite:///...) databases",
     )
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the catalogs and pg_dump of the schemas, and the counted tables."""
+    schemas = ", ".join(options.get("schemas", [])) or "every non-system schema"
+    reads = [f"the database: catalogs and `pg_dump --schema-only` of {schemas}"]
+    if options.get("row_counts"):
+        reads.append(f"the database: exact row counts of {', '.join(options['row_counts'])}")
+    return Intent(reads=tuple(reads))

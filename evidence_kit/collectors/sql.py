@@ -12,10 +12,11 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Output, Status
+from evidence_kit.model import Context, Intent, Output, Status
 from evidence_kit.support import db, proc, table
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     import psycopg
 
 NAME = "sql"
-# NOTE: the database state worth recording is the one the proof commands leave behind.
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_ROWS = 10_000
 
@@ -427,7 +427,8 @@ def require_url(ctx: Context, collector: str) -> str:
     if not url:
         raise CollectorError(
             "no database configured",
-            hint="set `database.url_env` (and the variable it names) or `database.default` in evidence.yaml, "
+            hint="set `database.url_env` (and the variable it names), `database.url` or `database.default` "
+            "in evidence.yaml, or the PG* variables, "
             f"or disable the {collector} collector",
         )
     if not (db.is_postgres(url) or db.is_sqlite(url)):
@@ -487,3 +488,12 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         if conn is not None:
             conn.close()
     return outputs
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: each query, run read-only."""
+    return Intent(
+        reads=tuple(
+            f"the database (read-only): {q['name']}: {' '.join(q['sql'].split())}" for q in options["queries"]
+        )
+    )

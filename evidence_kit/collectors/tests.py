@@ -15,7 +15,7 @@ from typing import Any
 
 from evidence_kit.collectors.command import CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Output, Status
+from evidence_kit.model import Context, Intent, Output, PlannedRun, Status
 from evidence_kit.support import junit, paths, proc
 
 NAME = "tests"
@@ -337,3 +337,16 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     if "junit" in options:
         return _ingest(ctx, options, cap, expect_pass)
     return _run(ctx, options, cap, expect_pass)
+
+
+def plan(root: Path, options: Mapping[str, Any]) -> Intent:
+    """What `collect --plan` shows: the test command and its folder, or the JUnit report ingested."""
+    if "junit" in options:
+        return Intent(reads=(f"the JUnit report {options['junit']}",))
+    from evidence_kit.collectors.command import line
+
+    run: str | list[str] = options.get("run", list(DEFAULT_RUN))
+    extra = [] if options.get("junit_out") or not is_pytest(run) else ["--junitxml=<scratch>/junit.xml"]
+    command = _command(run, [*extra, *(str(a) for a in options.get("args", []))])
+    timeout = f"timeout {options.get('timeout', DEFAULT_TIMEOUT):g} s"
+    return Intent(runs=(PlannedRun(f"tests ({timeout})", line(command), root / options.get("cwd", ".")),))

@@ -252,11 +252,21 @@ def run(
     strict: bool = False,
     phase: str | None = None,
     github: bool = False,
+    plan: bool = False,
 ) -> int:
-    """`evidence collect`: run the configured collectors, showing progress, and print the bundle's summary."""
+    """`evidence collect`: run the configured collectors, showing progress, and print the bundle's summary.
+
+    With `plan`, print what the collect would do instead, and run nothing.
+    """
     loaded = config_file.load(config)
     if phase is not None:
         loaded = replace(loaded, phase=phase)
+    if plan:
+        from evidence_kit.plan import plan as make_plan
+
+        planned = make_plan(loaded, only=only, skip=skip)
+        printer.out(json.dumps(planned.as_json(), indent=2) if as_json else planned.render().rstrip("\n"))
+        return EXIT_OK
     previous = signal.signal(signal.SIGTERM, _terminate)
     spinner: AbstractContextManager[Spinner | None] = (
         printer.status("collecting") if printer.is_terminal and not as_json else nullcontext(None)

@@ -1,0 +1,148 @@
+"""What a collect will do, told before anything runs: the order, interpreters, database, commands, reads."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidence_kit.config import Config
+from evidence_kit.errors import EvidenceError
+from evidence_kit.model import Intent
+from evidence_kit.order import order, stages
+
+# NOTE: commands run with this interpreter's folder first on PATH, so `python` in them means it.
+ON_PATH = frozenset({"command", "tests", "http"})
+# NOTE: these start an interpreter of their own: their `python` option, else the config's.
+OPTION = frozenset({"openapi", "environment"})
+# NOTE: these read Python source with evidence-kit's own parser.
+PARSE = frozenset({"alembic", "codefacts"})
+
+
+def interpreter(config: Config, name: str, options: Mapping[str, Any]) -> str | None:
+    """The Python a collector's work runs with, or None for a collector that runs no Python."""
+    if name in PARSE:
+        return sys.executable
+    if name not in ON_PATH | OPTION:
+        return None
+    chosen = (options.get("python") if name in OPTION else None) or getattr(config, "python", None)
+    if not chosen:
+        return sys.executable
+    chosen = str(chosen)
+    return str(config.root / chosen) if os.sep in chosen else chosen
+
+
+@dataclass(frozen=True)
+class Step:
+    """One collector in the plan: its wave, what it waits for, its interpreter and its intent."""
+
+    collector: str
+    wave: int
+    waits_for: tuple[str, ...]
+    interpreter: str | None
+    intent: Intent
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `evidence collect` would do with this config and environment."""
+
+    config: Path
+    service: str
+    database: str | None
+    database_source: str | None
+    database_problem: str | None
+    waves: tuple[tuple[str, ...], ...]
+    steps: tuple[Step, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The plan as plain data."""
+        return {
+            "config": str(self.config),
+            "service": self.service,
+            "database": {
+                "url": self.database,
+                "source": self.database_source,
+                "problem": self.database_problem,
+            },
+            "order": [list(w) for w in self.waves],
+            "collectors": [
+                {
+                    "name": s.collector,
+                    "wave": s.wave + 1,
+                    "waits_for": list(s.waits_for),
+                    "interpreter": s.interpreter,
+                    "reads": list(s.intent.reads),
+                    "runs": [{"name": r.name, "line": r.line, "cwd": str(r.cwd)} for r in s.intent.runs],
+                }
+                for s in self.steps
+            ],
+        }
+
+    def render(self) -> str:
+        """The plan as text for a terminal."""
+        lines = [f"plan of {self.service} from {self.config} (nothing was run)", ""]
+        if self.database_problem:
+            lines.append(f"database: cannot tell: {self.database_problem}")
+        elif self.database:
+            lines.append(f"database: {self.database} (from {self.database_source})")
+        else:
+            lines.append("database: none given")
+        lines += ["", "order (a collector starts once those it waits for have finished):"]
+        for i, wave in enumerate(self.waves, 1):
+            lines.append(f"  {i}. {', '.join(wave)}")
+        for step in self.steps:
+            waits = f", after {', '.join(step.waits_for)}" if step.waits_for else ", at once"
+            lines += ["", f"{step.collector} (wave {step.wave + 1}{waits})"]
+            if step.interpreter:
+                lines.append(f"  python: {step.interpreter}")
+            for run in step.intent.runs:
+                lines += [f"  runs {run.name}: {run.line}", f"    in {run.cwd}"]
+            lines += [f"  reads {what}" for what in step.intent.reads]
+        return "\n".join(lines) + "\n"
+
+
+def plan(
+    config: Config,
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Plan:
+    """What a collect with these options would do, in the order the engine uses; nothing is run."""
+    from evidence_kit.collectors import COLLECTORS
+    from evidence_kit.commands.collect import select
+
+    env = dict(os.environ if env is None else env)
+    names = select(config, only, skip)
+    waits = order(names, config.after)
+    waves = stages(waits)
+    database = source = problem = None
+    try:
+        target = config.database(env)
+    except EvidenceError as exc:
+        problem = exc.message
+    else:
+        if target is not None:
+            database, source = target.shown, target.source
+            for secret in target.secrets:
+                database = database.replace(secret, "***")
+    steps = []
+    for i, wave in enumerate(waves):
+        for name in wave:
+            options = config.collectors[name]
+            describe = getattr(COLLECTORS[name], "plan", None)
+            intent = describe(config.root, options) if describe else Intent()
+            steps.append(Step(name, i, waits[name], interpreter(config, name, options), intent))
+    return Plan(
+        config=config.path,
+        service=config.service,
+        database=database,
+        database_source=source,
+        database_problem=problem,
+        waves=tuple(tuple(w) for w in waves),
+        steps=tuple(steps),
+    )

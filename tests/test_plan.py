@@ -1,0 +1,105 @@
+"""`evidence collect --plan`: what would run, in which order, with what; and nothing runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from evidence_kit import config
+from evidence_kit.cli import app
+from evidence_kit.plan import plan
+
+runner = CliRunner()
+SECRET = "plan-" + "secret-99"
+
+
+def service(tmp_path: Path) -> Path:
+    (tmp_path / "proofs").mkdir()
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text(
+        f"""\
+service: demo
+output: out
+database:
+  url: postgresql://${{PLAN_USER}}:${{PLAN_PASSWORD}}@db.internal:5432/jobs
+collectors:
+  tests:
+    run: [python, -m, pytest, -q]
+    cwd: proofs
+  files:
+    after: [tests]
+    sets: [{{name: logs, glob: logs/*.log}}]
+  sql:
+    queries: [{{name: counts, sql: "SELECT count(*)\\n  FROM jobs"}}]
+  openapi:
+    app: svc.main:app
+    python: .venv/bin/python
+  git: true
+  command:
+    commands:
+      - {{name: marker, run: "touch {tmp_path / "ran"}", cwd: proofs}}
+      - {{name: worker, run: [python, -m, worker], run_for: 20}}
+"""
+    )
+    return cfg
+
+
+def test_the_plan_tells_order_interpreters_database_commands_and_reads(tmp_path: Path) -> None:
+    cfg = config.load(service(tmp_path))
+    got = plan(cfg, env={"PLAN_USER": "app", "PLAN_PASSWORD": SECRET}).as_json()
+    assert got["database"] == {
+        "url": "postgresql://app:***@db.internal:5432/jobs",
+        "source": "database.url in the config, from PLAN_USER, PLAN_PASSWORD",
+        "problem": None,
+    }
+    assert got["order"] == [["git", "command"], ["sql", "openapi"], ["tests"], ["files"]]
+    by = {c["name"]: c for c in got["collectors"]}
+    assert [c["name"] for c in got["collectors"]] == ["git", "command", "sql", "openapi", "tests", "files"]
+    assert by["files"]["waits_for"] == ["tests", "command"]
+    assert by["tests"]["waits_for"] == ["sql", "openapi", "command"]
+    assert by["command"]["interpreter"] == sys.executable
+    assert by["openapi"]["interpreter"] == str(tmp_path.resolve() / ".venv/bin/python")
+    assert by["git"]["interpreter"] is None and by["sql"]["interpreter"] is None
+    assert by["command"]["runs"] == [
+        {
+            "name": "marker (timeout 300 s)",
+            "line": f"touch {tmp_path / 'ran'}",
+            "cwd": str(tmp_path / "proofs"),
+        },
+        {
+            "name": "worker (runs 20 s, then SIGINT (grace 10 s))",
+            "line": "python -m worker",
+            "cwd": str(tmp_path.resolve()),
+        },
+    ]
+    assert by["tests"]["runs"][0]["line"] == "python -m pytest -q '--junitxml=<scratch>/junit.xml'"
+    assert by["sql"]["reads"] == ["the database (read-only): counts: SELECT count(*) FROM jobs"]
+    assert by["files"]["reads"] == ["logs: files matching logs/*.log"]
+    assert SECRET not in json.dumps(got)
+
+
+def test_collect_plan_runs_nothing(tmp_path: Path) -> None:
+    cfg = service(tmp_path)
+    res = runner.invoke(
+        app, ["collect", "-c", str(cfg), "--plan"], env={"PLAN_USER": "app", "PLAN_PASSWORD": SECRET}
+    )
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "out").exists()
+    assert "database: postgresql://app:***@db.internal:5432/jobs" in res.stdout
+    assert (
+        f"  runs marker (timeout 300 s): touch {tmp_path / 'ran'}\n    in {tmp_path / 'proofs'}\n"
+        in res.stdout
+    )
+    assert "  1. git, command\n  2. sql, openapi\n  3. tests\n  4. files\n" in res.stdout
+    assert SECRET not in res.stdout
+    # A variable the URL needs is missing: the plan says so instead of failing.
+    res = runner.invoke(
+        app, ["collect", "-c", str(cfg), "--plan", "--json", "--only", "git"], env={"PLAN_USER": "a"}
+    )
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    assert "PLAN_PASSWORD" in got["database"]["problem"] and got["order"] == [["git"]]
+    assert not (tmp_path / "out").exists()
