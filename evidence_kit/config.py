@@ -67,7 +67,7 @@ def after_option() -> dict[str, Any]:
 
     return {
         "type": "array",
-        "items": {"enum": sorted(COLLECTORS)},
+        "items": {"type": "string", "enum": sorted(COLLECTORS)},
         "uniqueItems": True,
         "description": "Collectors this one starts after, on top of the default order (see Order in the "
         "README); where the default order says the opposite, `after` wins.",

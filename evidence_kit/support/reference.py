@@ -34,7 +34,7 @@ def _rows(props: dict[str, Any], prefix: str, required: list[str]) -> list[str]:
 def markdown() -> str:
     """Tables of every top-level key and every collector option, with types and descriptions."""
     from evidence_kit.collectors import COLLECTORS
-    from evidence_kit.config import schema
+    from evidence_kit.config import after_option, schema
 
     top = schema()
     lines = ["| key | type | meaning |", "|---|---|---|"]
@@ -45,6 +45,8 @@ def markdown() -> str:
         )
         if prop.get("properties") and name != "collectors":
             lines += _rows(prop["properties"], f"{name}.", prop.get("required", []))
+        if name == "collectors":
+            lines += _rows({"<name>.after": after_option()}, "collectors.", [])
     for name, module in COLLECTORS.items():
         doc = (module.__doc__ or "").strip().splitlines()[0]
         lines += [
