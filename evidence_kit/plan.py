@@ -105,6 +105,26 @@ class Plan:
         return "\n".join(lines) + "\n"
 
 
+def select(config: Config, only: Sequence[str], skip: Sequence[str]) -> list[str]:
+    """The collectors to run, after --only and --skip; unknown names are a usage error."""
+    from evidence_kit.collectors import COLLECTORS
+
+    unknown = sorted({*only, *skip} - set(COLLECTORS))
+    if unknown:
+        raise EvidenceError(
+            f"unknown collector{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+            hint=f"choose from: {', '.join(sorted(COLLECTORS))}",
+        )
+    not_configured = sorted(set(only) - set(config.collectors))
+    if not_configured:
+        raise EvidenceError(
+            f"--only names collectors not configured in {config.path.name}: {', '.join(not_configured)}",
+            hint="add them under `collectors:` (`name: true` runs one with its defaults)",
+        )
+    names = [n for n in config.collectors if (not only or n in only) and n not in skip]
+    return names
+
+
 def plan(
     config: Config,
     *,
@@ -114,7 +134,6 @@ def plan(
 ) -> Plan:
     """What a collect with these options would do, in the order the engine uses; nothing is run."""
     from evidence_kit.collectors import COLLECTORS
-    from evidence_kit.commands.collect import select
 
     env = dict(os.environ if env is None else env)
     names = select(config, only, skip)

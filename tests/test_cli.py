@@ -258,7 +258,9 @@ def test_strict_counts_a_skipped_collector_as_not_ok(tmp_path: Path) -> None:
     res = runner.invoke(app, ["collect", "-c", str(cfg), "--json"], env=env)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["collectors"][0]["status"] == "skipped"
-    assert runner.invoke(app, ["collect", "-c", str(cfg), "--strict"], env=env).exit_code == 1
+    res = runner.invoke(app, ["collect", "-c", str(cfg), "--strict"], env=env)
+    assert res.exit_code == 1
+    assert "1 of 1 collectors not ok" in res.stdout and "  alembic: skipped: " in res.stdout
 
 
 def _pids(folder: Path, count: int) -> list[int]:

@@ -23,6 +23,8 @@ from evidence_kit.config import Config
 from evidence_kit.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, CollectorError, EvidenceError
 from evidence_kit.model import CollectorResult, Context, Output
 from evidence_kit.order import closure, order
+from evidence_kit.plan import plan as make_plan
+from evidence_kit.plan import select
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import proc
 from evidence_kit.support.host import ci_context, host_facts
@@ -74,26 +76,6 @@ class Summary:
                 for r in sorted(self.results, key=lambda r: r.collector)
             ],
         }
-
-
-def select(config: Config, only: Sequence[str], skip: Sequence[str]) -> list[str]:
-    """The collectors to run, after --only and --skip; unknown names are a usage error."""
-    from evidence_kit.collectors import COLLECTORS
-
-    unknown = sorted({*only, *skip} - set(COLLECTORS))
-    if unknown:
-        raise EvidenceError(
-            f"unknown collector{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
-            hint=f"choose from: {', '.join(sorted(COLLECTORS))}",
-        )
-    not_configured = sorted(set(only) - set(config.collectors))
-    if not_configured:
-        raise EvidenceError(
-            f"--only names collectors not configured in {config.path.name}: {', '.join(not_configured)}",
-            hint="add them under `collectors:` (`name: true` runs one with its defaults)",
-        )
-    names = [n for n in config.collectors if (not only or n in only) and n not in skip]
-    return names
 
 
 def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> CollectorResult:
@@ -262,8 +244,6 @@ def run(
     if phase is not None:
         loaded = replace(loaded, phase=phase)
     if plan:
-        from evidence_kit.plan import plan as make_plan
-
         planned = make_plan(loaded, only=only, skip=skip)
         printer.out(json.dumps(planned.as_json(), indent=2) if as_json else planned.render().rstrip("\n"))
         return EXIT_OK
@@ -331,17 +311,17 @@ def progress(printer: Printer, spinner: Spinner | None = None) -> Callable[[Even
 
 
 def print_summary(printer: Printer, summary: Summary) -> None:
-    """The bundle, its digest, the counts, and each collector that was not ok with its tip."""
-    failed = summary.failed
+    """The bundle, its digest, the counts, and each collector not ok (skipped too) with its tip."""
+    not_ok = summary.not_ok
     printer.out(
         f"bundle  {summary.bundle}\n"
         f"digest  sha256:{summary.digest}\n"
         f"        {summary.artifacts} artifacts, {summary.redactions} redactions, "
-        f"{len(failed)} of {len(summary.results)} collectors not ok"
+        f"{len(not_ok)} of {len(summary.results)} collectors not ok"
     )
     if summary.archive:
         printer.out(f"archive {summary.archive}")
-    for res in failed:
+    for res in not_ok:
         printer.out(f"  {res.collector}: {res.status}: {res.error or ''}")
         if res.hint:
             printer.out(f"    Tip: {res.hint}")
