@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -168,6 +169,10 @@ class Process:
         self.argv = argv
         self.status = status
         self._forced = False
+        # NOTE: Popen.wait(timeout) polls with sleeps of up to 50 ms; a pidfd wakes up when the process ends.
+        self._pidfd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            self._pidfd = os.pidfd_open(popen.pid)
 
     def poll(self) -> bool:
         """Whether the command and every process of its tree have ended."""
@@ -175,11 +180,23 @@ class Process:
 
     def wait(self, timeout: float | None) -> bool:
         """Wait up to `timeout` seconds for the tree to end; whether it did."""
+        if self._pidfd is not None and self.popen.returncode is None:
+            with contextlib.suppress(OSError, ValueError):
+                ready, _, _ = select.select([self._pidfd], [], [], timeout)
+                if not ready:
+                    return False
         try:
             self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return False
         return True
+
+    def __del__(self) -> None:
+        # NOTE: closed only when nothing refers to the process any more, so no thread still waits on it.
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
 
     def request(self, sig: int) -> None:
         """Ask the reaper to send `sig` to the tree (SIGUSR1: SIGKILL it until nothing is left).
