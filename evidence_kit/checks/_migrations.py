@@ -1,13 +1,34 @@
-"""Shared by the EK2xx checks: the target's Alembic revision graphs, read statically."""
+"""Shared by the EK2xx checks: the target's Alembic revision graphs, read statically.
+
+Which Alembic configurations are read, first rule that gives any:
+
+1. the rule's `configs` option (`path` or `path#section`, relative to the source root);
+2. the configurations of the `evidence.yaml` files that apply (`evidence check --config`, else every
+   `evidence.yaml` found below the source root): each one's `collectors.alembic.configs`, named
+   sections, labels and `script_location`/`version_table` overrides included (`alembic.ini` beside
+   it when the collector is on without `configs`);
+3. every `*.ini` file below the source root with a section holding `script_location`, each such
+   section one configuration (as `evidence init` finds them; virtualenvs, `node_modules` and `.git`
+   skipped, and inside a git repository only the files git would track).
+
+Each configuration is read the way the alembic collector reads it (its reader, not a copy). A check
+that finds no configuration, or no revision file in any of them, is skipped with the reason; it
+never passes on nothing.
+"""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import configparser
+import os
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.errors import EvidenceError
+from evidence_kit.policy.target import Skipped
 
 if TYPE_CHECKING:
     from evidence_kit.collectors.alembic import Graph, Script
@@ -21,37 +42,158 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "configs": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "alembic.ini files, relative to the source root, as `path` or `path#section`.",
+            "description": "alembic.ini files, relative to the source root, as `path` or `path#section` "
+            "(default: the Alembic configurations of evidence.yaml, else every alembic.ini found).",
         }
     },
 }
 
 
-def graphs(target: Target, rule: Rule) -> Iterator[tuple[str, Graph]]:
-    """(ini label, graph) for each configured alembic.ini that exists (default `alembic.ini`)."""
-    from evidence_kit.collectors.alembic import read_graph
+@dataclass(frozen=True)
+class Source:
+    """One Alembic configuration as the checks read it: its graph, or why it could not be read."""
+
+    label: str
+    ini: str
+    graph: Graph | None = None
+    error: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when the configuration was read but holds no revision file."""
+        return self.graph is not None and not self.graph.scripts
+
+
+_CACHE: weakref.WeakKeyDictionary[Target, dict[tuple[str, ...], list[Source]]] = weakref.WeakKeyDictionary()
+
+
+def _rel(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path.absolute(), root.absolute())).as_posix()
+
+
+def _label(ini: str, section: str) -> str:
+    return ini if section == "alembic" else f"{ini} [{section}]"
+
+
+_Spec = tuple[Path, dict[str, Any], Mapping[str, Any]]
+
+
+def _specs(target: Target, rule: Rule) -> tuple[str, list[_Spec]]:
+    """(where the list came from, [(base folder, config entry, collector options)])."""
+    assert target.root is not None
+    given = rule.options.get("configs")
+    if given:
+        specs: list[_Spec] = []
+        for spec in given:
+            ini, _, section = str(spec).partition("#")
+            specs.append((target.root, {"ini": ini, "name": section or "alembic"}, {}))
+        return "the rule's `configs` option", specs
+    from_yaml: list[_Spec] = []
+    for config in target.configs:
+        options = config.collectors.get("alembic")
+        if options is None:
+            continue
+        for entry in options.get("configs") or [{}]:
+            from_yaml.append((config.root, dict(entry), options))
+    if from_yaml:
+        return "evidence.yaml", from_yaml
+    return "the repository", [(target.root, spec, {}) for spec in discover(target.root)]
+
+
+def discover(root: Path) -> list[dict[str, Any]]:
+    """Every Alembic configuration below `root`: ini files with a section holding `script_location`."""
+    from evidence_kit.support.tree import find
+
+    found = []
+    for rel in find(root, lambda rel: rel.endswith(".ini")):
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string((root / rel).read_text("utf-8", errors="replace"), source=rel)
+        except (configparser.Error, OSError):
+            continue
+        for section in parser.sections():
+            if parser.has_option(section, "script_location"):
+                found.append({"ini": rel, "name": section})
+    # NOTE: the conventional file and section first, as alembic itself would pick them.
+    found.sort(key=lambda s: (s["ini"] != "alembic.ini", s["ini"], s["name"] != "alembic", s["name"]))
+    return found
+
+
+def sources(target: Target, rule: Rule) -> list[Source]:
+    """Every Alembic configuration the checks read, each with its graph or its error."""
+    key = tuple(str(s) for s in rule.options.get("configs") or ())
+    cached = _CACHE.setdefault(target, {})
+    if key not in cached:
+        cached[key] = _read(target, rule)
+    return cached[key]
+
+
+def _read(target: Target, rule: Rule) -> list[Source]:
+    from evidence_kit.collectors.alembic import DEFAULT_INI, DEFAULT_SECTION, Graph, resolve_setup, scan
 
     assert target.root is not None
-    for spec in rule.options.get("configs", ["alembic.ini"]):
-        ini, _, section = spec.partition("#")
-        path = target.root / ini
-        if not path.is_file():
-            continue
+    _, specs = _specs(target, rule)
+    found = []
+    for base, spec, options in specs:
+        ini = _rel(base / str(spec.get("ini", DEFAULT_INI)), target.root)
+        label = _label(ini, str(spec.get("name", DEFAULT_SECTION)))
         try:
-            yield spec, read_graph(path, section or "alembic", target.root)
-        except EvidenceError:
+            setup = resolve_setup(base, spec, options)
+        except EvidenceError as exc:
+            found.append(Source(label, ini, error=exc.message))
             continue
+        read = scan(setup, target.root)
+        graph = Graph(read.scripts)
+        graph.problems[:0] = read.problems
+        found.append(Source(label, ini, graph=graph))
+    return found
+
+
+def nothing_to_read(target: Target, rule: Rule, found: list[Source]) -> str:
+    """Why no migration could be read (the reason of a skipped check)."""
+    assert target.root is not None
+    origin, _ = _specs(target, rule)
+    if not found:
+        yaml = (
+            "evidence.yaml does not turn on the alembic collector"
+            if target.configs
+            else "no evidence.yaml lists one"
+        )
+        return f"no Alembic configuration: {yaml} and no alembic.ini was found below {target.root}"
+    reasons = []
+    for source in found:
+        if source.error is not None:
+            reasons.append(f"{source.label}: {source.error}")
+        else:
+            reasons.append(f"{source.label}: no revision file in its version locations")
+    return f"no migration was read (configurations from {origin}): " + "; ".join(reasons)
+
+
+def graphs(target: Target, rule: Rule) -> Iterator[tuple[str, Graph]]:
+    """(label, graph) of each configuration that holds revisions; Skipped when none does."""
+    found = sources(target, rule)
+    readable = [s for s in found if s.graph is not None and s.graph.scripts]
+    if not readable:
+        raise Skipped(nothing_to_read(target, rule, found))
+    for source in readable:
+        assert source.graph is not None
+        yield source.label, source.graph
 
 
 def scripts(target: Target, rule: Rule) -> Iterator[tuple[Script, Path]]:
     """Every revision script with its file, in the rule's include/exclude scope."""
     from evidence_kit.policy.target import _excluded
 
+    assert target.root is not None
     for _, graph in graphs(target, rule):
         for script in graph.scripts.values():
-            assert target.root is not None
             if not _excluded(script.path, rule.exclude):
                 yield script, target.root / script.path
+
+
+def is_merge(script: Script) -> bool:
+    """True for a merge revision (two or more down revisions): nothing of its own to undo or do."""
+    return len(script.down_revision) > 1
 
 
 def line_of(tree: ast.Module, name: str) -> int:

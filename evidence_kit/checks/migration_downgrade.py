@@ -1,7 +1,8 @@
 """EK201 migration-without-downgrade: every migration can be rolled back.
 
 A revision whose `downgrade()` is missing, or does nothing (`pass`, `...`, a docstring,
-`raise NotImplementedError`), cannot be rolled back when a release goes wrong.
+`raise NotImplementedError`), cannot be rolled back when a release goes wrong. A merge revision
+(two or more down revisions) is exempt: it changes nothing, so an empty downgrade is its normal form.
 
 Bad:
     def downgrade():
@@ -35,8 +36,10 @@ OPTIONS_SCHEMA = _migrations.OPTIONS_SCHEMA
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
-    """Find migrations without a working downgrade()."""
+    """Find migrations without a working downgrade() (merge revisions excepted)."""
     for script, path in _migrations.scripts(target, rule):
+        if _migrations.is_merge(script):
+            continue
         tree = ast.parse(path.read_bytes())
         func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "downgrade"), None)
         if func is None:

@@ -37,7 +37,7 @@ OPTIONS_SCHEMA = _migrations.OPTIONS_SCHEMA
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Find migrations whose upgrade() does nothing (merge revisions excepted)."""
     for script, path in _migrations.scripts(target, rule):
-        if len(script.down_revision) > 1:
+        if _migrations.is_merge(script):
             continue
         tree = ast.parse(path.read_bytes())
         func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"), None)

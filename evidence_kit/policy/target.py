@@ -7,11 +7,14 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidence_kit.evidence.view import BundleView
 from evidence_kit.model import Finding
 from evidence_kit.policy.packs import Rule
+
+if TYPE_CHECKING:
+    from evidence_kit.config import Config
 
 _VENDORED = ("node_modules", ".venv", "venv", "site-packages", "vendor", ".git", "__pycache__", ".evidence")
 
@@ -26,11 +29,16 @@ class Skipped(Exception):
 
 @dataclass(frozen=True, eq=False)
 class Target:
-    """What the checks look at: a source tree, an (unpacked) bundle, or both."""
+    """What the checks look at: a source tree, an (unpacked) bundle, or both.
+
+    `configs` are the service's `evidence.yaml` files that apply (given with `--config`, or found
+    below the source tree): the source checks read the Alembic configurations they list.
+    """
 
     root: Path | None = None
     bundle: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    configs: tuple[Config, ...] = ()
 
     def files(self, rule: Rule, default: tuple[str, ...]) -> list[Path]:
         """Files of the source tree in the rule's scope (its include globs, else `default`)."""

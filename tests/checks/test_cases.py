@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from evidence_kit import config
 from evidence_kit.bundle.writer import BundleWriter
 from evidence_kit.checks import CHECKS
+from evidence_kit.config import Config
 from evidence_kit.model import CollectorResult, Output
 from evidence_kit.policy.packs import Rule
 from evidence_kit.policy.target import Skipped, Target
@@ -49,14 +52,40 @@ def migration(rev: str, spec: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def source_tree(tmp_path: Path, files: dict[str, dict[str, Any]]) -> Path:
-    versions = tmp_path / "src" / "migrations" / "versions"
-    versions.mkdir(parents=True)
-    (tmp_path / "src" / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
-    for name, spec in files.items():
-        rev = spec.get("rev", name.removesuffix(".py"))
-        (versions / name).write_text(migration(rev, spec))
-    return tmp_path / "src"
+def source_tree(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, tuple[Config, ...]]:
+    """The source root of a case: its alembic.ini (at `ini`, text `ini_text`), migrations, files.
+
+    The ini is written when the case has `migrations` or `ini_text`. A migration named `name.py` goes
+    to `migrations/versions/` beside the ini; a name with a folder (`core/versions/a1.py`) goes there,
+    beside the ini. `files` are written as they are, `git: true`
+    makes the root a git repository with everything committed, and `evidence_yaml` (a path, text
+    pair) is the configuration the check is told about.
+    """
+    root = tmp_path / "src"
+    root.mkdir()
+    ini = root / case.get("ini", "alembic.ini")
+    if "migrations" in case or "ini_text" in case:
+        ini.parent.mkdir(parents=True, exist_ok=True)
+        ini.write_text(case.get("ini_text", "[alembic]\nscript_location = %(here)s/migrations\n"))
+    for name, spec in (case.get("migrations") or {}).items():
+        rel = name if "/" in name else f"migrations/versions/{name}"
+        path = ini.parent / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rev = spec.get("rev", Path(name).name.removesuffix(".py"))
+        path.write_text(migration(rev, spec))
+    for rel, text in (case.get("files") or {}).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    configs: tuple[Config, ...] = ()
+    if "evidence_yaml" in case:
+        rel, text = case["evidence_yaml"]
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+        configs = (config.load(root / rel),)
+    if case.get("git"):
+        for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "case"]):
+            subprocess.run(["git", "-C", str(root), *argv], check=True, capture_output=True)
+    return root.resolve(), configs
 
 
 def bundle(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
@@ -88,14 +117,9 @@ def bundle(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
 def test_check_case(tmp_path: Path, check: str, case: dict[str, Any]) -> None:
     module = CHECKS[check]
     rule = Rule(check, "error", case.get("options", {}))
-    if "files" in case:
-        root = tmp_path / "src"
-        for rel, text in case["files"].items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text)
-        target = Target(root=root.resolve())
-    elif module.TARGET == "source":
-        target = Target(root=source_tree(tmp_path, case["migrations"]))
+    if module.TARGET == "source":
+        root, configs = source_tree(tmp_path, case)
+        target = Target(root=root, configs=configs)
     else:
         path, manifest = bundle(tmp_path, case)
         target = Target(bundle=path, manifest=manifest)
