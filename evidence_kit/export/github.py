@@ -16,7 +16,7 @@ def _escape(value: str, prop: bool = False) -> str:
 
 
 def render(report: Report) -> str:
-    """One command per unwaived finding, errors first, within the per-step limits."""
+    """One command per unwaived finding (errors first), a notice per skipped check, within the step limits."""
     shown: dict[str, int] = {}
     left = 0
     lines = []
@@ -35,10 +35,19 @@ def render(report: Report) -> str:
         if f.col:
             props.append(f"col={f.col}")
         lines.append(f"::{level} {','.join(props)}::{_escape(f'{f.check} {f.message}')}")
+    for o in sorted(report.outcomes, key=lambda o: o.check):
+        if o.status != "skipped":
+            continue
+        if shown.get("notice", 0) >= PER_LEVEL:
+            left += 1
+            continue
+        shown["notice"] = shown.get("notice", 0) + 1
+        title = _escape(f"{o.check} skipped", True)
+        lines.append(f"::notice title={title}::{_escape(f'{o.check} {o.name} was skipped: {o.reason}')}")
     if left:
         lines.append(
-            f"::warning title=evidence-kit::{left} more findings are not shown as annotations; "
-            "see the SARIF or text report"
+            f"::warning title=evidence-kit::{left} more findings or skipped checks are not shown as "
+            "annotations; see the SARIF or text report"
         )
     lines.append(report.summary())
     return "\n".join(lines) + "\n"

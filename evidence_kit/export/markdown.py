@@ -15,7 +15,8 @@ def _cell(text: str) -> str:
 def render(report: Report) -> str:
     """Summary line, a table of checks, then the findings."""
     c = report.counts()
-    icon = "❌" if c["failed"] else "✅"
+    # NOTE: a skipped check did not pass: a run with skips and no failure is not shown as all green.
+    icon = "❌" if c["failed"] else "⚠️" if c["skipped"] else "✅"
     lines = [
         f"## {icon} evidence check",
         "",
@@ -25,8 +26,9 @@ def render(report: Report) -> str:
         "|---|---|---|---|",
     ]
     for o in sorted(report.outcomes, key=lambda o: o.check):
+        status = f"skipped: {_cell(o.reason)}" if o.status == "skipped" and o.reason else o.status
         lines.append(
-            f"| {o.check} | {o.name if len(o.name) < 60 else o.name[:57] + '…'} | {o.status} | "
+            f"| {o.check} | {o.name if len(o.name) < 60 else o.name[:57] + '…'} | {status} | "
             f"{len([f for f in o.findings if not f.waived])} |"
         )
     lines += ["", "| severity | check | where | message |", "|---|---|---|---|"]

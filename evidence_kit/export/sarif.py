@@ -61,6 +61,21 @@ def render(report: Report) -> str:
                 }
             ]
         results.append(result)
+    # NOTE: a skipped check has no result (it neither passed nor failed); SARIF's place for "the tool could
+    # not apply this rule" is a notification of the invocation, tied to the rule.
+    skipped = [
+        {
+            "level": "note",
+            "message": {"text": f"{o.check} {o.name} was skipped: {o.reason}"},
+            "associatedRule": {"id": o.check, "index": index[o.check]},
+            "properties": {"status": "skipped"},
+        }
+        for o in sorted(report.outcomes, key=lambda o: o.check)
+        if o.status == "skipped"
+    ]
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if skipped:
+        invocation["toolExecutionNotifications"] = skipped
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -74,6 +89,7 @@ def render(report: Report) -> str:
                         "rules": rules,
                     }
                 },
+                "invocations": [invocation],
                 "results": results,
             }
         ],

@@ -46,9 +46,10 @@ class Report:
         return [f for o in self.outcomes for f in o.findings]
 
     def counts(self) -> dict[str, int]:
+        """Checks by status (`checks` = passed + failed + skipped) and live findings by severity."""
         live = [f for f in self.findings if not f.waived]
         return {
-            "checks": len([o for o in self.outcomes if o.status != "skipped"]),
+            "checks": len(self.outcomes),
             "passed": len([o for o in self.outcomes if o.status == "passed"]),
             "failed": len([o for o in self.outcomes if o.status == "failed"]),
             "skipped": len([o for o in self.outcomes if o.status == "skipped"]),
@@ -59,10 +60,11 @@ class Report:
         }
 
     def summary(self) -> str:
+        """`16 checks: 5 passed, 6 failed, 5 skipped; 2 warnings, 0 waived` (a skip is never a pass)."""
         c = self.counts()
         return (
-            f"{c['checks']} checks, {c['passed']} passed, {c['failed']} failed, "
-            f"{c['skipped']} skipped, {c['warnings']} warnings, {c['waived']} waived"
+            f"{_n(c['checks'], 'check')}: {c['passed']} passed, {c['failed']} failed, "
+            f"{c['skipped']} skipped; {_n(c['warnings'], 'warning')}, {c['waived']} waived"
         )
 
     def fails(self, level: str) -> bool:
@@ -71,6 +73,10 @@ class Report:
             return False
         worst = SEVERITIES.index(level)
         return any(not f.waived and SEVERITIES.index(f.severity) <= worst for f in self.findings)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word if count == 1 else word + 's'}"
 
 
 def fingerprint(finding: Finding) -> str:

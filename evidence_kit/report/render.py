@@ -134,7 +134,9 @@ def _gates(report: Mapping[str, Any], source: str) -> Part:
                         str(c.get("id")),
                         str(c.get("name")),
                         str(c.get("severity")),
-                        str(c.get("status")),
+                        f"skipped: {c['reason']}"
+                        if c.get("status") == "skipped" and c.get("reason")
+                        else str(c.get("status")),
                         _str(c.get("findings")),
                     ),
                     level(c.get("status")),
@@ -213,7 +215,7 @@ def _attention(
                     Attention(
                         "bad",
                         f"gate {c.get('id')} {c.get('name')}",
-                        f"failed with {c.get('findings')} findings",
+                        f"failed with {plural(int(c.get('findings') or 0), 'finding')}",
                         "",
                         "#gates",
                     )
