@@ -96,6 +96,101 @@ def _files(new: Side, before: str, facts: dict[str, Any]) -> list[Change]:
     ]
 
 
+def _entries(side: git.GitEvidence) -> dict[str, str]:
+    """path -> `git status` code of each working-tree entry (`??` untracked, ` M` modified, ...)."""
+    return {str(e.get("path", "")): str(e.get("code", "??")) for e in side.changed_files if e.get("path")}
+
+
+def _files_line(entries: dict[str, str]) -> str:
+    return _listing([f"{code} {path}" for path, code in sorted(entries.items())])
+
+
+def _state(entries: dict[str, str]) -> str:
+    untracked = sum(1 for code in entries.values() if code == "??")
+    tracked = len(entries) - untracked
+    parts = [plural(tracked, "changed file")] if tracked else []
+    parts += [plural(untracked, "untracked file")] if untracked else []
+    return ", ".join(parts) or "clean"
+
+
+def _worktree(old: git.GitEvidence, new: git.GitEvidence, facts: dict[str, Any]) -> list[Change]:
+    """Uncommitted changes between the bundles: clean to dirty and back, files newly changed or untracked,
+    files no longer changed, and the same files edited again (the working-tree patch changed)."""
+    a, b = _entries(old), _entries(new)
+    dirty_a = bool(old.dirty) if old.dirty is not None else bool(a)
+    dirty_b = bool(new.dirty) if new.dirty is not None else bool(b)
+    facts["worktree_before"], facts["worktree_after"] = _state(a), _state(b)
+    if not dirty_a and not dirty_b:
+        return []
+    if not dirty_a:
+        facts["worktree"] = f"became dirty ({_state(b)})"
+        detail = _files_line(b)
+        return [
+            change(
+                KIND,
+                "working tree became dirty",
+                "risky",
+                "clean",
+                _state(b) if b else "dirty",
+                "the new evidence was collected with uncommitted changes:\n" + detail if detail else "",
+            )
+        ]
+    if not dirty_b:
+        facts["worktree"] = "became clean"
+        return [change(KIND, "working tree became clean", "safe", _state(a) if a else "dirty", "clean")]
+    changes: list[Change] = []
+    changed = {p: c for p, c in b.items() if c != "??" and a.get(p) != c}
+    untracked = {p: c for p, c in b.items() if c == "??" and p not in a}
+    settled = {p: c for p, c in a.items() if p not in b}
+    if changed:
+        changes.append(
+            change(
+                KIND,
+                "files newly changed in the working tree",
+                "risky",
+                after=plural(len(changed), "file"),
+                detail="the new evidence was collected with these files changed and not committed:\n"
+                + _files_line(changed),
+            )
+        )
+    if untracked:
+        changes.append(
+            change(
+                KIND,
+                "new untracked files",
+                "risky",
+                after=plural(len(untracked), "file"),
+                detail="files in the new working tree that git does not track (not in the commit):\n"
+                + _files_line(untracked),
+            )
+        )
+    if settled:
+        changes.append(
+            change(
+                KIND,
+                "files no longer changed in the working tree",
+                "info",
+                before=plural(len(settled), "file"),
+                detail=_files_line(settled),
+            )
+        )
+    if not changed and old.diff_digest and new.diff_digest and old.diff_digest != new.diff_digest:
+        again = {p: c for p, c in b.items() if c != "??"}
+        changes.append(
+            change(
+                KIND,
+                "uncommitted changes edited",
+                "risky",
+                f"diff.patch {old.diff_size} bytes",
+                f"diff.patch {new.diff_size} bytes",
+                "the working-tree patch differs although the same files are changed:\n" + _files_line(again),
+            )
+        )
+    if changes:
+        facts["worktree"] = f"{_state(a)} → {_state(b)}"
+    return changes
+
+
 def diff(old: Side, new: Side) -> Section | None:
     """HEAD, branch, tags and working-tree state of the two bundles, and what lies between them."""
     a, b = old.json(git.path(git.HEAD)), new.json(git.path(git.HEAD))
@@ -119,26 +214,7 @@ def diff(old: Side, new: Side) -> Section | None:
                 KIND, "tags at HEAD changed", "info", ", ".join(tags_a) or "none", ", ".join(tags_b) or "none"
             )
         )
-    if bool(a.get("dirty")) != bool(b.get("dirty")):
-        if b.get("dirty"):
-            entries = [
-                e
-                for e in items(mapping(new.json(git.path(git.STATUS))).get("entries"))
-                if isinstance(e, dict)
-            ]
-            detail = _listing([f"{e.get('code', '??')} {e.get('path', '')}" for e in entries])
-            changes.append(
-                change(
-                    KIND,
-                    "working tree became dirty",
-                    "risky",
-                    "clean",
-                    "dirty",
-                    "the new evidence was collected with uncommitted changes:\n" + detail if detail else "",
-                )
-            )
-        else:
-            changes.append(change(KIND, "working tree became clean", "safe", "dirty", "clean"))
+    changes += _worktree(git.read(old), git.read(new), facts)
     if bool(a.get("shallow")) != bool(b.get("shallow")):
         changes.append(
             change(
@@ -149,10 +225,14 @@ def diff(old: Side, new: Side) -> Section | None:
                 str(bool(b.get("shallow"))),
             )
         )
+    tree = facts.get("worktree")
     if before == after:
         summary = f"HEAD unchanged at {_short(after)}"
     else:
         commits = facts.get("commits")
         ahead = f", {plural(len(commits), 'commit')}" if isinstance(commits, list) else ""
         summary = f"HEAD {_short(before)} → {_short(after)}{ahead}"
-    return section(KIND, TITLE, changes, summary + f" on {branch_b}", facts)
+    summary += f" on {branch_b}"
+    if tree:
+        summary += f"; working tree: {tree}"
+    return section(KIND, TITLE, changes, summary, facts)

@@ -29,6 +29,10 @@ def test_diff_case(tmp_path: Path, kind: str, case: dict[str, Any]) -> None:
     if case["expect"] is None:
         assert kind not in sections
         return
+    for text in case.get("details", []):
+        assert any(text in c.detail for c in sections[kind].changes), (text, sections[kind].changes)
+    if "summary" in case:
+        assert case["summary"] in sections[kind].summary, sections[kind].summary
     found = {f"{c.classification}: {c.what}" for c in sections[kind].changes}
     expected = set(case["expect"])
     if case.get("partial"):
