@@ -173,8 +173,9 @@ class Recorder:
             entry["message"] = join_message(_crash(report), report.longreprtext)
         elif report.failed:
             message = join_message(f'failed on {report.when} with "{_crash(report)}"', report.longreprtext)
-            if entry["outcome"] == "failed":
-                # NOTE: like pytest's JUnit writer, a teardown error after a failure is a second entry.
+            if report.when == "teardown":
+                # NOTE: as pytest counts it, a teardown error is one more error beside the test's own
+                # outcome (`1 passed, 1 error`): a second entry of the same id.
                 second = self._entry(nodeid, "error", round(report.duration, 6), message)
                 self.extra.setdefault(nodeid, []).append(second)
                 return

@@ -99,7 +99,7 @@ NESTED_XML = """<?xml version="1.0"?>
 
 
 def totals(
-    tests: int, passed: int, failed: int, errors: int, skipped: int, duration: float
+    tests: int, passed: int, failed: int, errors: int, skipped: int, duration: float, xfailed: int = 0
 ) -> dict[str, Any]:
     return {
         "tests": tests,
@@ -107,7 +107,7 @@ def totals(
         "failed": failed,
         "errors": errors,
         "skipped": skipped,
-        "xfailed": 0,
+        "xfailed": xfailed,
         "xpassed": 0,
         "duration_s": duration,
     }
@@ -117,7 +117,7 @@ CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, str, float | None, s
     (
         "pytest",
         PYTEST_XML,
-        totals(6, 2, 1, 1, 2, 0.062),
+        totals(6, 2, 1, 1, 1, 0.062, xfailed=1),
         [
             (
                 "tests.test_api.TestJobs::test_cancel",
@@ -128,7 +128,7 @@ CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, str, float | None, s
             ("tests.test_api.TestJobs::test_create", "passed", 0.011, None),
             ("tests.test_api::test_db", "error", 0.003, 'failed on setup with "RuntimeError: no db"'),
             ("tests.test_api::test_ids[a b]", "passed", 0.002, None),
-            ("tests.test_api::test_known_bug", "skipped", 0.001, "bug 12"),
+            ("tests.test_api::test_known_bug", "xfailed", 0.001, "bug 12"),
             (
                 "tests.test_api::test_skip",
                 "skipped",
@@ -221,7 +221,7 @@ def test_utf16_report_with_a_bom_is_read() -> None:
 def test_summary_lists_failing_ids() -> None:
     report = junit.parse(PYTEST_XML.encode())
     assert junit.summary(report) == (
-        "2 passed, 1 failed, 1 error, 2 skipped in 0.06s\n"
+        "2 passed, 1 failed, 1 error, 1 skipped, 1 xfailed in 0.06s\n"
         "FAILED tests.test_api.TestJobs::test_cancel\n"
         "ERROR tests.test_api::test_db\n"
     )

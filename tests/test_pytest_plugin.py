@@ -283,3 +283,74 @@ def test_importing_the_plugin_imports_nothing_heavy() -> None:
 )
 def test_ids_follow_pytests_junit_writer(nodeid: str, expected: str) -> None:
     assert junit_id(nodeid) == expected
+
+
+TEARDOWNS = """
+import pytest
+
+
+@pytest.fixture
+def breaks_at_teardown():
+    yield
+    raise RuntimeError("teardown broke")
+
+
+@pytest.fixture
+def breaks_at_setup():
+    raise RuntimeError("setup broke")
+
+
+def test_passes_then_teardown_errors(breaks_at_teardown):
+    pass
+
+
+def test_fails_then_teardown_errors(breaks_at_teardown):
+    assert False
+
+
+def test_skips_then_teardown_errors(breaks_at_teardown):
+    pytest.skip("not here")
+
+
+def test_setup_errors(breaks_at_setup):
+    pass
+
+
+def test_fine():
+    pass
+
+
+@pytest.mark.xfail(reason="known")
+def test_known():
+    assert False
+"""
+
+
+def closing_counts(stdout: str) -> dict[str, int]:
+    """pytest's own closing line (`1 failed, 2 passed, 4 errors in 0.1s`) as totals keys."""
+    line = stdout.strip().splitlines()[-1].strip("= ")
+    counts = {}
+    for part in line.rsplit(" in ", 1)[0].split(", "):
+        number, word = part.split(" ", 1)
+        counts[{"error": "errors"}.get(word, word)] = int(number)
+    return counts
+
+
+def test_totals_agree_with_pytests_closing_line(tmp_path: Path) -> None:
+    root = project(tmp_path, TEARDOWNS)
+    proc = run_pytest(root, "--junitxml", "junit.xml", "--evidence-out", "out")
+    pytest_says = closing_counts(proc.stdout)
+    assert pytest_says == {"failed": 1, "passed": 2, "skipped": 1, "xfailed": 1, "errors": 4}, proc.stdout
+
+    def live(totals: dict[str, Any]) -> dict[str, int]:
+        return {k: v for k, v in totals.items() if k not in ("tests", "duration_s") and v}
+
+    from_junit = junit.parse((root / "junit.xml").read_bytes())
+    assert live(from_junit["totals"]) == pytest_says
+    from_plugin = read_json(only_bundle(root / "out") / "data" / "pytest" / "tests.json")
+    assert live(from_plugin["totals"]) == pytest_says
+    for report in (from_junit, from_plugin):
+        outcomes = sorted(
+            t["outcome"] for t in report["tests"] if t["id"].endswith("passes_then_teardown_errors")
+        )
+        assert outcomes == ["error", "passed"]

@@ -27,7 +27,22 @@ def _reports(side: Side) -> dict[str, dict[str, Any]]:
 
 
 def _outcomes(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {str(t["id"]): t for t in items(doc.get("tests")) if isinstance(t, dict) and "id" in t}
+    """Each test id's entry; of several (a teardown error beside the test's own outcome) the worst."""
+    found: dict[str, dict[str, Any]] = {}
+    for t in items(doc.get("tests")):
+        if not isinstance(t, dict) or "id" not in t:
+            continue
+        tid = str(t["id"])
+        if tid not in found or _worse(t, found[tid]):
+            found[tid] = t
+    return found
+
+
+def _worse(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    order = ("failed", "error")
+    rank_a = order.index(a["outcome"]) if a.get("outcome") in order else len(order)
+    rank_b = order.index(b["outcome"]) if b.get("outcome") in order else len(order)
+    return rank_a < rank_b
 
 
 def _ran(doc: dict[str, Any]) -> int:

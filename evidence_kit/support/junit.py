@@ -4,11 +4,17 @@ The normalized report is `{"totals": {...}, "tests": [...]}`:
 
 - `totals`: `tests`, `passed`, `failed`, `errors`, `skipped`, `xfailed`, `xpassed` (counts of the
   entries below) and `duration_s` (the report's own total time when it states one, else the sum of
-  the test times). JUnit has no xfail/xpass: pytest's JUnit writer reports an xfail as skipped and
-  an xpass as passed, so those two counts are only non-zero in reports made by the pytest plugin.
-- `tests`: one entry per `<testcase>`: `id`, `outcome` (`passed`, `failed`, `error`, `skipped`),
-  `duration_s` (None when the report has no time) and `message` (the failure, error or skip
-  message and text, capped to `MESSAGE_LIMIT` characters; None for a pass).
+  the test times). The counts are pytest's own, as its closing line prints them: a test counts once
+  by the outcome of its call (passed, failed, skipped, xfailed), and every error raised in a setup or
+  a teardown counts once more as an error. So a test that passed and then errored at teardown is in
+  both `passed` and `errors` (pytest's `1 passed, 1 error`), and `tests` counts entries, not test
+  functions. JUnit has no xpass: pytest's JUnit writer reports an unexpected pass as passed, so
+  `xpassed` is only non-zero in reports made by the pytest plugin; an expected failure is a
+  `<skipped type="pytest.xfail">` and counts as xfailed.
+- `tests`: one entry per outcome: `id`, `outcome` (`passed`, `failed`, `error`, `skipped`,
+  `xfailed`), `duration_s` (None when the report has no time) and `message` (the failure, error or
+  skip message and text, capped to `MESSAGE_LIMIT` characters; None for a pass). A test with a
+  teardown error has two entries of the same id: its own outcome, and the error.
 
 The `id` is `classname::name`, or just `name` when the test case has no classname. It is not a
 pytest node id: a dotted classname cannot be mapped back to a file path reliably (`tests.test_x.TestY`
@@ -23,7 +29,7 @@ import codecs
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,10 @@ from evidence_kit.errors import EvidenceError
 MAX_BYTES = 64 * 1024 * 1024
 MESSAGE_LIMIT = 4096
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+# NOTE: the marks pytest's JUnit writer leaves: the message of an error raised at teardown, and the
+# type of the <skipped> of an expected failure.
+TEARDOWN_ERROR = "failed on teardown with "
+XFAIL_TYPE = "pytest.xfail"
 _TOTAL_KEYS = {
     "passed": "passed",
     "failed": "failed",
@@ -153,31 +163,54 @@ def join_message(message: str | None, text: str | None) -> str | None:
     return cap_message("\n\n".join(parts)) if parts else None
 
 
-def _testcase(el: ET.Element) -> dict[str, Any]:
+def _message(marks: list[ET.Element]) -> str | None:
+    messages = [join_message(m.get("message"), "".join(m.itertext())) for m in marks]
+    joined = "\n\n".join(m for m in messages if m)
+    return cap_message(joined) if joined else None
+
+
+def _testcase(el: ET.Element, seen: set[str]) -> list[dict[str, Any]]:
+    """The entries of one `<testcase>`: its own outcome, and one error per failed teardown."""
     classname = (el.get("classname") or "").strip()
     name = (el.get("name") or "").strip() or "(unnamed)"
+    test_id = f"{classname}::{name}" if classname else name
     found: dict[str, list[ET.Element]] = {"failure": [], "error": [], "skipped": []}
     for child in el:
         tag = _local(child.tag)
         if tag in found:
             found[tag].append(child)
+    teardown = [e for e in found["error"] if (e.get("message") or "").startswith(TEARDOWN_ERROR)]
+    errors = [e for e in found["error"] if e not in teardown]
+    duration = _seconds(el.get("time"))
     # NOTE: a case with both a failure and an error counts as failed: the test itself failed.
+    own: str | None
     if found["failure"]:
-        outcome, marks = "failed", found["failure"] + found["error"]
-    elif found["error"]:
-        outcome, marks = "error", found["error"]
+        own, marks = "failed", found["failure"] + errors
+    elif errors:
+        own, marks = "error", errors
     elif found["skipped"]:
-        outcome, marks = "skipped", found["skipped"]
+        xfail = any(m.get("type") == XFAIL_TYPE for m in found["skipped"])
+        own, marks = ("xfailed" if xfail else "skipped"), found["skipped"]
+    elif teardown and test_id in seen:
+        # NOTE: pytest writes a failed call and its teardown error as two cases of the same id; the
+        # second holds only the error.
+        own, marks = None, []
     else:
-        outcome, marks = "passed", []
-    messages = [join_message(m.get("message"), "".join(m.itertext())) for m in marks]
-    joined = "\n\n".join(m for m in messages if m)
-    return {
-        "id": f"{classname}::{name}" if classname else name,
-        "outcome": outcome,
-        "duration_s": _seconds(el.get("time")),
-        "message": cap_message(joined) if joined else None,
-    }
+        own, marks = "passed", []
+    entries = []
+    if own is not None:
+        entries.append({"id": test_id, "outcome": own, "duration_s": duration, "message": _message(marks)})
+    for error in teardown:
+        entries.append(
+            {
+                "id": test_id,
+                "outcome": "error",
+                "duration_s": duration if own is None else None,
+                "message": _message([error]),
+            }
+        )
+    seen.add(test_id)
+    return entries
 
 
 def _duration(root: ET.Element, tests: list[dict[str, Any]]) -> float:
@@ -227,16 +260,20 @@ def parse(data: bytes) -> dict[str, Any]:
             hint=_HINT,
         )
     tests: list[dict[str, Any]] = []
-    # NOTE: an explicit stack, so deeply nested suites cannot exhaust the recursion limit.
-    stack = [root]
+    seen: set[str] = set()
+    # NOTE: an explicit stack, so deeply nested suites cannot exhaust the recursion limit; cases are
+    # visited in document order (the order pytest wrote them in).
+    stack: list[Iterator[ET.Element]] = [iter(root)]
     while stack:
-        el = stack.pop()
-        for child in reversed(el):
-            tag = _local(child.tag)
-            if tag == "testcase":
-                tests.append(_testcase(child))
-            elif tag in ("testsuite", "testsuites"):
-                stack.append(child)
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+            continue
+        tag = _local(child.tag)
+        if tag == "testcase":
+            tests.extend(_testcase(child, seen))
+        elif tag in ("testsuite", "testsuites"):
+            stack.append(iter(child))
     return normalize(tests, _duration(root, tests))
 
 
