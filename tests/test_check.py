@@ -224,6 +224,41 @@ def test_other_formats(violating: Path) -> None:
     assert text.rstrip().endswith(report.summary())
 
 
+def test_a_skipped_check_shows_its_reason_in_every_format_and_never_counts_as_passed(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("x = 1\n")
+    report = run(policy.load(["default"]), Target(root=tmp_path))
+    skipped = {o.check: o.reason for o in report.outcomes if o.status == "skipped"}
+    assert set(skipped) >= {"EK201", "EK202", "EK203", "EK204", "EK205"}
+    reason = skipped["EK201"]
+    assert reason.startswith("no Alembic configuration")
+    counts = report.counts()
+    assert counts["checks"] == counts["passed"] + counts["failed"] + counts["skipped"]
+    assert f"{counts['skipped']} skipped" in report.summary()
+
+    text = FORMATS["text"](report)
+    assert f"skipped EK201 migration-without-downgrade: {reason}" in text
+    data = json.loads(FORMATS["json"](report))
+    ek201 = next(c for c in data["checks"] if c["id"] == "EK201")
+    assert (ek201["status"], ek201["reason"]) == ("skipped", reason)
+    assert data["summary"]["skipped"] == counts["skipped"]
+    sarif = json.loads(FORMATS["sarif"](report))
+    jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text())).validate(sarif)
+    notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    note = next(n for n in notes if n["associatedRule"]["id"] == "EK201")
+    assert reason in note["message"]["text"] and not sarif["runs"][0]["results"]
+    case = next(
+        c
+        for c in ET.fromstring(FORMATS["junit"](report)).iter("testcase")
+        if c.get("classname", "").startswith("EK201")
+    )
+    assert case.find("skipped") is not None and case.find("skipped").get("message") == reason  # type: ignore[union-attr]
+    github = FORMATS["github"](report)
+    assert "::notice title=EK201 skipped::EK201 migration-without-downgrade was skipped: " in github
+    markdown = FORMATS["markdown"](report)
+    assert f"| EK201 | migration-without-downgrade | skipped: {reason} |" in markdown
+    assert markdown.startswith("## ⚠️ evidence check")
+
+
 def test_github_annotations_are_capped(tmp_path: Path) -> None:
     versions = tmp_path / "migrations" / "versions"
     versions.mkdir(parents=True)
@@ -235,7 +270,7 @@ def test_github_annotations_are_capped(tmp_path: Path) -> None:
     report = run(policy.load(["default"]), Target(root=tmp_path))
     lines = FORMATS["github"](report).splitlines()
     assert len([line for line in lines if line.startswith("::error")]) == 10
-    assert "more findings are not shown" in lines[-2]
+    assert "more findings or skipped checks are not shown" in lines[-2]
 
 
 def test_check_on_a_bundle_archive_and_gates_report_missing_evidence(tmp_path: Path) -> None:
