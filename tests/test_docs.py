@@ -242,7 +242,7 @@ def test_several_alembic_configurations_each_get_their_history(tmp_path: Path) -
     assert "### Alembic configuration `core`" in guide and "### Alembic configuration `tenant`" in guide
     assert "`t1` — create tenant tables" in guide
     assert "alembic -n tenant upgrade t1" in guide
-    assert "Alembic configuration `tenant`: 1 migration(s), head(s): t1" in docs["overview.md"]
+    assert "Alembic configuration `tenant`: 1 migration, head: t1" in docs["overview.md"]
 
 
 def test_the_rollback_plan_follows_the_graph_marking_merges_and_no_op_steps(tmp_path: Path) -> None:
@@ -257,5 +257,5 @@ def test_webhooks_are_listed_beside_the_routes(tmp_path: Path) -> None:
     docs = _read(render_docs(_two_configs_and_webhooks(tmp_path / "b"), tmp_path / "docs"))
     assert "## POST webhook runFinished" in docs["endpoints.md"]
     assert "## GET /runs" in docs["endpoints.md"]
-    assert "1 API route(s) and 1 webhook(s)" in docs["overview.md"]
+    assert "1 API route and 1 webhook" in docs["overview.md"]
     assert "POST webhook `runFinished`" in docs["architecture.md"]

@@ -45,7 +45,12 @@ def _run(**extra: Any) -> dict[str, Any]:
     }
 
 
-def make_bundle(out: Path, extra: dict[str, list[Output]] | None = None, size: int = 0) -> Path:
+def make_bundle(
+    out: Path,
+    extra: dict[str, list[Output]] | None = None,
+    size: int = 0,
+    failed: tuple[str, ...] = ("command",),
+) -> Path:
     """A bundle of git, alembic, schema, openapi, a failing command and a log, with sql in error."""
     outputs: dict[str, list[Output]] = {
         "git": [
@@ -168,7 +173,7 @@ def make_bundle(out: Path, extra: dict[str, list[Output]] | None = None, size: i
         for item in items:
             writer.add(collector, item)
     results = [
-        CollectorResult(c, "failed" if c == "command" else "ok", tuple(items)) for c, items in outputs.items()
+        CollectorResult(c, "failed" if c in failed else "ok", tuple(items)) for c, items in outputs.items()
     ]
     results.append(
         CollectorResult("sql", "error", error="cannot connect to postgresql://db/jobs", hint="start it")
@@ -229,6 +234,34 @@ def test_failures_are_in_needs_attention_at_the_top(bundle: Path, tmp_path: Path
     assert "smoke" not in attention
     md = (tmp_path / "out" / "report.md").read_text()
     assert md.index("Needs attention") < md.index("lifecycle-proof") < md.index("## A) Git state")
+
+
+def test_a_failed_collector_is_listed_once_however_many_artifacts_failed(tmp_path: Path) -> None:
+    failing = [
+        Output(name, name, data=b"1 failed\n", status="failed", message="1 failed")
+        for name in ("stdout.txt", "stderr.txt", "summary.txt", "tests.json")
+    ]
+    bundle = make_bundle(tmp_path / "b", {"tests": failing}, failed=("command", "tests"))
+    _, html = render(bundle, tmp_path / "out")
+    attention = _section(html.read_text(), "attention")
+    assert attention.count("collector tests") == 1
+    assert "failed: 1 failed (stderr.txt, stdout.txt, summary.txt, tests.json)" in attention
+    assert "tests stderr.txt" not in attention and "tests summary.txt" not in attention
+    assert "command lifecycle-proof" in attention and "command smoke" not in attention
+
+
+def test_colour_codes_of_a_worker_log_are_left_out_of_the_pages_and_kept_in_the_bundle(
+    tmp_path: Path,
+) -> None:
+    coloured = b"\x1b[32mINFO\x1b[0m worker claimed job 7\n\x1b[1;31mERROR\x1b[0m lease lost\n"
+    log = Output("worker-logs/logs/colour.log", "Worker logs: logs/colour.log", data=coloured)
+    bundle = make_bundle(tmp_path / "b", {"files": [log]})
+    md, html = render(bundle, tmp_path / "out")
+    for page in (md.read_text(), html.read_text()):
+        assert "\x1b" not in page and "[1;31m" not in page
+        assert "INFO worker claimed job 7" in page and "ERROR lease lost" in page
+        assert "terminal colour codes are left out on this page" in page
+    assert (bundle / "data/files/worker-logs/logs/colour.log").read_bytes() == coloured
 
 
 def test_sections_follow_the_fixed_order(tmp_path: Path) -> None:
@@ -368,6 +401,14 @@ def test_gate_results_come_from_the_check_report(bundle: Path, tmp_path: Path) -
                 "status": "failed",
                 "findings": 1,
             },
+            {
+                "id": "EK308",
+                "name": "gate-skip-locked",
+                "severity": "error",
+                "status": "skipped",
+                "reason": "the bundle shows no database job queue",
+                "findings": 0,
+            },
         ],
         "findings": [
             {
@@ -384,7 +425,9 @@ def test_gate_results_come_from_the_check_report(bundle: Path, tmp_path: Path) -
     text = html.read_text()
     assert text.index('id="gates"') < text.index('id="artifacts"')
     assert "gate EK303 gate-tests-passed" in _section(text, "attention")
+    assert "failed with 1 finding" in _section(text, "attention")
     assert "no evidence: data/tests/tests.json" in _section(text, "gates")
+    assert "skipped: the bundle shows no database job queue" in _section(text, "gates")
 
 
 def test_gate_results_come_from_the_bundle_when_it_holds_them(tmp_path: Path) -> None:
@@ -515,11 +558,34 @@ DIFF: dict[str, Any] = {
             "title": "Git",
             "summary": "unchanged",
             "counts": dict.fromkeys(("breaking", "risky", "safe", "info"), 0),
-            "facts": {},
+            "facts": {"head_before": "6" * 40, "worktree": None},
+            "changes": [],
+        },
+        {
+            "kind": "migrations",
+            "title": "Migrations",
+            "summary": "0 revisions added",
+            "counts": dict.fromkeys(("breaking", "risky", "safe", "info"), 0),
+            "facts": {
+                "alembic": {
+                    "added": [],
+                    "heads_after": ["c9", "d1"],
+                    "current_after": {"public": ["c9"], "tenant": ["t4"]},
+                    "revisions_after": 3,
+                }
+            },
             "changes": [],
         },
     ],
 }
+
+
+def test_diff_facts_are_words_not_reprs(tmp_path: Path) -> None:
+    md, _ = render_diff(DIFF, tmp_path / "d")
+    text = md.read_text()
+    assert "alembic: added" in text and "alembic: current after" in text
+    assert "public: c9; tenant: t4" in text and "c9, d1" in text
+    assert "{" + '"' not in text and "None" not in text and "[]" not in text
 
 
 def test_the_hand_made_diff_follows_the_diff_schema() -> None:

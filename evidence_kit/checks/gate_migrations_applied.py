@@ -64,7 +64,11 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
             current = [str(v) for v in state.get("versions") or []]
             pending = len(state.get("pending") or [])
             unknown = [str(v) for v in state.get("unknown") or []]
-            detail = f"{pending} revision(s) not applied" if pending else "not at the heads"
+            detail = (
+                f"{pending} revision{'' if pending == 1 else 's'} not applied"
+                if pending
+                else "not at the heads"
+            )
             if unknown:
                 detail += f"; unknown to the migrations: {', '.join(unknown)}"
             yield Finding(

@@ -410,10 +410,11 @@ def summary(folder: str, found: bool, workflows: list[dict[str, Any]]) -> str:
 
     lines += _section("Artifact uploads", _each(ok, "artifacts", upload))
     lines += _section("Artifact downloads", _each(ok, "artifacts", download))
-    days = sorted(
-        {str(a["retention_days"]) for wf in ok for a in wf["artifacts"] if a["kind"] == "upload"}, key=_num
-    )
-    lines += [f"Retention days used: {', '.join(days) or 'none'}", ""]
+    uploads = [a for wf in ok for a in wf["artifacts"] if a["kind"] == "upload"]
+    days = sorted({str(a["retention_days"]) for a in uploads if a["retention_days"] is not None}, key=_num)
+    if any(a["retention_days"] is None for a in uploads):
+        days.append("not set (repository default)")
+    lines += [f"Retention days used: {', '.join(days) or 'none (no artifact uploads)'}", ""]
 
     def unpinned(file: str, u: dict[str, Any]) -> str | None:
         if u["kind"] == "local" or u["pinned_by_sha"]:

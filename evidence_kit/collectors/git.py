@@ -16,6 +16,9 @@ from evidence_kit.model import Context, Intent, Output
 from evidence_kit.support import paths, proc
 
 NAME = "git"
+# NOTE: one length of short commit id on every page and artifact (git's own default varies with the
+# repository's size).
+SHORT = 12
 
 DEFAULT_LOG = 10
 DEFAULT_DIFF_MAX_BYTES = 10 * 1024 * 1024
@@ -284,11 +287,11 @@ def _head(git: _Git, shallow: bool, dirty: bool) -> tuple[Output, str | None]:
     short = describe = None
     tags: list[str] = []
     if sha is not None:
-        runs.append(git.check(git.run("short", ["rev-parse", "--short", sha])))
+        runs.append(git.check(git.run("short", ["rev-parse", f"--short={SHORT}", sha])))
         short = runs[-1].text().strip()
         runs.append(git.check(git.run("tags", ["tag", "--points-at", sha])))
         tags = sorted(t for t in runs[-1].text().splitlines() if t)
-        runs.append(git.run("describe", ["describe", "--tags", "--always", sha]))
+        runs.append(git.run("describe", ["describe", "--tags", "--always", f"--abbrev={SHORT}", sha]))
         describe = runs[-1].text().strip() if runs[-1].exit_code == 0 else None
     data = {
         "sha": sha,
@@ -322,7 +325,12 @@ def _status(git: _Git) -> tuple[list[Output], bool]:
 
 
 def _log(git: _Git, count: int) -> list[Output]:
-    run = git.check(git.run("log", ["log", "-n", str(count), "--oneline", "--decorate=short", "--no-color"]))
+    run = git.check(
+        git.run(
+            "log",
+            ["log", "-n", str(count), "--oneline", f"--abbrev={SHORT}", "--decorate=short", "--no-color"],
+        )
+    )
     txt = Output(layout.LOG_TEXT, f"Last {count} commits", source=run.stdout, **_of_run(run))
     run_z = git.check(git.run("log-z", ["log", "-z", "-n", str(count), _COMMIT_FORMAT]))
     data = {"commits": _commits(run_z.text())}
@@ -392,7 +400,10 @@ def _range(git: _Git, base: str, shallow: bool, cap: int) -> list[Output]:
         )
     )
     log = git.check(
-        git.run("range-log", ["log", "--oneline", "--decorate=short", "--no-color", f"{base_sha}..HEAD"])
+        git.run(
+            "range-log",
+            ["log", "--oneline", f"--abbrev={SHORT}", "--decorate=short", "--no-color", f"{base_sha}..HEAD"],
+        )
     )
     outputs.append(Output(layout.RANGE_LOG, f"Commits since {base}", source=log.stdout, **_of_run(log)))
     return outputs

@@ -150,7 +150,13 @@ def _environment(roots: list[Path]) -> jinja2.Environment:
     )
     env.globals["todo"] = todo
     env.filters["code"] = lambda text: f"`{str(text).replace('`', '')}`"
+    env.filters["plural"] = _plural
     return env
+
+
+def _plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 migration`, `2 migrations`; `many` for an irregular plural (`1 head`, `2 heads`)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def _write(out: Path, pages: Mapping[str, str]) -> list[Path]:

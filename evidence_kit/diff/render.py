@@ -27,6 +27,10 @@ FIRST = 10
 FOLDED = ("artifacts",)
 MAX_DETAIL = 3_000
 MAX_VALUE = 300
+GROUP_NAMES = 20
+# NOTE: kinds whose repeated changes share one root cause; elsewhere a shared detail is a shared
+# explanation of distinct changes, each of which a reviewer must see.
+GROUPED = ("tests",)
 _ICONS: dict[Classification, str] = {"breaking": "🔴", "risky": "🟠", "safe": "🟢", "info": "⚪"}
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|#~"})
 
@@ -45,6 +49,30 @@ def _value(change: Change) -> str:
     if change.before is not None:
         return f": was {change.before}"
     return ""
+
+
+def alike(changes: tuple[Change, ...]) -> dict[int, list[Change]]:
+    """Test changes that repeat an earlier one (same classification, outcomes and message: 60 tests failing
+    on one error), by the index of the first: the pages show that one and list the others' names."""
+    first: dict[tuple[str, str | None, str | None, str], int] = {}
+    groups: dict[int, list[Change]] = {}
+    for i, c in enumerate(changes):
+        if c.kind not in GROUPED or not c.detail.strip():
+            continue
+        key = (c.classification, c.before, c.after, c.detail)
+        if key in first:
+            groups.setdefault(first[key], []).append(c)
+        else:
+            first[key] = i
+    return groups
+
+
+def _alike_lines(rest: list[Change]) -> list[str]:
+    names = [c.what for c in rest]
+    shown = names[:GROUP_NAMES] + (
+        [f"… and {len(names) - GROUP_NAMES} more"] if len(names) > GROUP_NAMES else []
+    )
+    return [f"and {plural(len(rest), 'more change')} with the same outcome and message:", *shown]
 
 
 def _side(role: str, info: BundleInfo) -> str:
@@ -68,9 +96,16 @@ def text(report: DiffReport) -> str:
         lines += [f"  {s.title.ljust(width)}  {counts_text(s.counts, every=False)}" for s in report.sections]
     for s in report.sections:
         lines += ["", f"== {s.title}: {counts_text(s.counts, every=False)} ==", s.summary]
-        for c in s.changes:
+        groups = alike(s.changes)
+        repeated = {id(c) for rest in groups.values() for c in rest}
+        for i, c in enumerate(s.changes):
+            if id(c) in repeated:
+                continue
             lines.append(f"  {c.classification:<9} {c.what}{_value(c)}")
             lines += [f"            {line}" for line in c.detail.splitlines()]
+            if i in groups:
+                head, *names = _alike_lines(groups[i])
+                lines += [f"            {head}", *(f"              {name}" for name in names)]
     return "\n".join(lines) + "\n"
 
 
@@ -91,6 +126,13 @@ def _code(value: str) -> str:
     return f"{fence}{pad}{value}{pad}{fence}" if value else '""'
 
 
+def _md_alike(rest: list[Change]) -> str:
+    head, *names = _alike_lines(rest)
+    return (
+        f"  - {_md(head)} " + ", ".join(_code(n) if not n.startswith("…") else _md(n) for n in names) + "\n"
+    )
+
+
 def _md_change(c: Change) -> str:
     head = f"- {_ICONS[c.classification]} **{c.classification}** {_md(c.what)}"
     if c.before is not None and c.after is not None:
@@ -107,6 +149,23 @@ def _md_change(c: Change) -> str:
     fence = "~~~~" if "```" in detail else "```"
     block = "\n".join(f"  {line}" for line in [fence + "text", *detail.splitlines(), fence])
     return f"{head}\n\n{block}\n\n"
+
+
+def _md_changes(s: Section) -> list[str]:
+    """Each change of a section rendered; a repeat of an earlier change is empty, listed under it."""
+    groups = alike(s.changes)
+    repeated = {id(c) for rest in groups.values() for c in rest}
+    out = []
+    for i, c in enumerate(s.changes):
+        if id(c) in repeated:
+            out.append("")
+            continue
+        text = _md_change(c)
+        if i in groups:
+            gap = "\n" if text.endswith("\n\n") else ""
+            text = text.rstrip("\n") + "\n" + _md_alike(groups[i]) + gap
+        out.append(text)
+    return out
 
 
 def _md_head(report: DiffReport) -> str:
@@ -159,7 +218,7 @@ def _md_section(s: Section, rendered: list[str], keep: set[int]) -> str:
 def markdown(report: DiffReport, limit: int = LIMIT) -> str:
     """The report as a pull-request comment: counts first, long sections folded, at most `limit` long."""
     head = _md_head(report)
-    rendered = [[_md_change(c) for c in s.changes] for s in report.sections]
+    rendered = [_md_changes(s) for s in report.sections]
     order = sorted(
         (
             (rank(c.classification), si, ci)

@@ -7,6 +7,10 @@ import xml.etree.ElementTree as ET
 from evidence_kit.policy.engine import Report
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word if count == 1 else word + 's'}"
+
+
 def render(report: Report) -> str:
     """A <testsuites> document CI systems show as test results."""
     suite = ET.Element("testsuite", name="evidence-check")
@@ -25,7 +29,7 @@ def render(report: Report) -> str:
                 ET.SubElement(case, "skipped", message=o.reason)
                 skipped += 1
             elif target in by_target:
-                fail = ET.SubElement(case, "failure", message=f"{len(by_target[target])} finding(s)")
+                fail = ET.SubElement(case, "failure", message=_n(len(by_target[target]), "finding"))
                 fail.text = "\n".join(by_target[target])
                 failures += 1
     suite.set("tests", str(len(suite)))

@@ -218,6 +218,15 @@ def _is_text(media: str, head: bytes) -> bool:
     return True
 
 
+# NOTE: terminal escape sequences (colours, cursor moves, OSC titles and links) that loggers write.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()*+].|[@-Z\\-_])")
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal escape sequences: what a terminal would show, minus the colours."""
+    return _ANSI.sub("", text) if "\x1b" in text else text
+
+
 def _lines(text: str) -> int:
     return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
@@ -250,7 +259,11 @@ def _str(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_str(v) for v in value) or "none"
     if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        # NOTE: words, never a JSON or Python repr, on a page: `public: c9; tenant: t4`.
+        parts = [
+            f"{k}: {_str(v)}" if k else _str(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+        ]
+        return "; ".join(parts) or "none"
     return str(value)
 
 
@@ -311,7 +324,7 @@ class _Bundle:
         data = self.read(path, LIMIT)
         if data is None or not _is_text(str(self.records.get(path, {}).get("media_type", "")), data[:8192]):
             return None
-        return data.decode("utf-8", errors="replace")
+        return strip_ansi(data.decode("utf-8", errors="replace"))
 
     def json(self, path: str) -> Any:
         """The artifact parsed as JSON, or None."""
@@ -358,6 +371,10 @@ class _Bundle:
                         f"the whole file is {path} in the bundle"
                     )
                 text = data.decode("utf-8", errors="replace")
+                plain = strip_ansi(text)
+                if plain != text:
+                    text = plain
+                    notes.append("terminal colour codes are left out on this page; the bundle keeps them")
                 if whole and (media.endswith("json") or path.endswith(".json")):
                     with contextlib.suppress(ValueError):
                         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"

@@ -17,6 +17,7 @@ from evidence_kit.bundle import writer as b
 from evidence_kit.bundle.archive import opened
 from evidence_kit.bundle.atomic import write_pages
 from evidence_kit.bundle.verify import Verdict, verify_dir
+from evidence_kit.diff.render import GROUPED
 from evidence_kit.errors import EvidenceError
 from evidence_kit.evidence import alembic
 from evidence_kit.evidence import git as git_evidence
@@ -162,6 +163,19 @@ def _gates(report: Mapping[str, Any], source: str) -> Part:
     return part
 
 
+_NAMED_RUNS = ("command", "http", "sql")
+_ALIKE_NAMES = 20
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def _said(c: Mapping[str, Any]) -> str:
+    return f"{c['status']}: {c['error'] or 'see its artifacts'}"
+
+
+def _unlisted(name: str) -> dict[str, Any]:
+    return {"name": name, "level": "bad", "status": "not ok", "error": "", "hint": ""}
+
+
 def _attention(
     verdict: Verdict,
     bd: _Bundle,
@@ -182,32 +196,42 @@ def _attention(
         )
     where = {n: sid for sid, _, names, _ in SECTIONS for n in names}
     ids = {p.id for s in sections for p in [s, *s.parts]}
-    failing = {str(r.get("collector")) for r in bd.records.values() if level(r.get("status")) == "bad"}
-    for c in collectors:
-        # NOTE: a collector that is not ok only because of its artifacts is listed through them below.
-        if c["level"] == "bad" and (c["error"] or c["name"] not in failing):
-            href = "#" + where.get(c["name"], "collectors")
-            items.append(
-                Attention(
-                    "bad",
-                    f"collector {c['name']}",
-                    f"{c['status']}: {c['error'] or 'see its artifacts'}",
-                    c["hint"],
-                    href if href[1:] in ids else "#collectors",
-                )
-            )
+    bad_runs: dict[str, list[tuple[str, list[str]]]] = {}
     for stem, members in _groups(sorted(bd.records)).items():
         rec = bd.records[members[0]]
-        if level(rec.get("status")) != "bad":
+        if level(rec.get("status")) == "bad":
+            bad_runs.setdefault(str(rec.get("collector", "?")), []).append((stem, members))
+    listed = {c["name"] for c in collectors}
+    for c in collectors + [_unlisted(name) for name in sorted(bad_runs) if name not in listed]:
+        runs = bad_runs.get(c["name"], [])
+        if c["level"] != "bad" and not runs:
             continue
-        collector = str(rec.get("collector", "?"))
-        grouped = collector in ("command", "http", "sql")
-        name = (stem if grouped else members[0]).split("/", 2)[-1]
-        message = str(rec.get("message") or f"status {rec.get('status')}")
-        if collector == "command" and rec.get("exit_code") is not None and "exit code" not in message:
-            message = f"exit code {rec['exit_code']}: {message}"
-        anchor = bd.parts.get(stem) or bd.anchors.get(members[0], "")
-        items.append(Attention("bad", f"{collector} {name}", message, "", "#" + anchor))
+        href = "#" + where.get(c["name"], "collectors")
+        href = href if href[1:] in ids else "#collectors"
+        if c["name"] in _NAMED_RUNS:
+            # NOTE: each proof, capture or query is its own piece of evidence: one line per run.
+            if c["error"] or not runs:
+                items.append(Attention("bad", f"collector {c['name']}", _said(c), c["hint"], href))
+            for stem, members in runs:
+                rec = bd.records[members[0]]
+                message = str(rec.get("message") or f"status {rec.get('status')}")
+                if c["name"] == "command" and rec.get("exit_code") is not None and "exit code" not in message:
+                    message = f"exit code {rec['exit_code']}: {message}"
+                anchor = bd.parts.get(stem) or bd.anchors.get(members[0], "")
+                name = stem.split("/", 2)[-1]
+                items.append(Attention("bad", f"{c['name']} {name}", message, "", "#" + anchor))
+            continue
+        # NOTE: one line per collector, however many of its artifacts failed for the same reason.
+        said: dict[str, list[str]] = {}
+        for _, members in runs:
+            rec = bd.records[members[0]]
+            said.setdefault(str(rec.get("message") or f"status {rec.get('status')}"), []).append(
+                members[0].split("/", 2)[-1]
+            )
+        parts = [f"{message} ({', '.join(names)})" for message, names in said.items()]
+        text = c["error"] if c["error"] and not parts else "; ".join(parts) or _said(c)
+        status = c["status"] if c["level"] == "bad" else "not ok"
+        items.append(Attention("bad", f"collector {c['name']}", f"{status}: {text}", c["hint"], href))
     if gates is not None:
         for c in gates.get("checks", []):
             if isinstance(c, dict) and c.get("status") == "failed":
@@ -571,6 +595,46 @@ def _note(level_: str, classification: str, what: str, detail: str, href: str = 
     }
 
 
+def _diff_facts(facts: Mapping[str, Any]) -> list[Fact]:
+    """A differ's facts in words: one fact per key, and per key of a nested mapping (a configuration)."""
+    out = []
+    for key, value in facts.items():
+        label = str(key).replace("_", " ")
+        if isinstance(value, dict) and any(isinstance(v, dict | list) for v in value.values()):
+            out += [Fact(f"{label}: {str(k).replace('_', ' ')}", _str(v)) for k, v in value.items()]
+        else:
+            out.append(
+                Fact(label, _str(value), mono=isinstance(value, str) and _SHA.fullmatch(value) is not None)
+            )
+    return out
+
+
+def _alike(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Changes with the same classification, values and detail folded into the first, naming the others."""
+    first: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    kept = []
+    for item in changes:
+        key = (item["classification"], item["before"], item["after"], item["detail"])
+        if item["detail"].strip() and key in first:
+            first[key].setdefault("alike", []).append(item["what"])
+            continue
+        first.setdefault(key, item)
+        kept.append(item)
+    for item in kept:
+        names = item.pop("alike", [])
+        if names:
+            shown = names[:_ALIKE_NAMES] + (
+                [f"… and {len(names) - _ALIKE_NAMES} more"] if len(names) > _ALIKE_NAMES else []
+            )
+            item["detail"] += (
+                f"\n\nand {plural(len(names), 'more change')} with the same outcome and message:\n"
+                + "\n".join(shown)
+            )
+            item["what"] += f" (and {len(names)} more like it)"
+            item["long"] = True
+    return kept
+
+
 def diff_context(diff: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the diff templates see: both bundles, what needs attention, each section's changes."""
     old, old_attention = _diff_side("old", diff.get("old"))
@@ -600,8 +664,12 @@ def diff_context(diff: Mapping[str, Any]) -> dict[str, Any]:
             }
             item["long"] = _long(before, after, item["detail"])
             changes.append(item)
-            if item["level"] in ("bad", "warn"):
-                attention.append({**item, "section": title, "href": "#" + sid})
+        changes = _alike(changes) if raw.get("kind") in GROUPED else changes
+        attention += [
+            {**item, "section": title, "href": "#" + sid}
+            for item in changes
+            if item["level"] in ("bad", "warn")
+        ]
         counts = _dict(raw.get("counts"))
         sections.append(
             {
@@ -609,9 +677,7 @@ def diff_context(diff: Mapping[str, Any]) -> dict[str, Any]:
                 "kind": str(raw.get("kind") or ""),
                 "title": title,
                 "summary": _str(raw["summary"]) if raw.get("summary") else "",
-                "facts": [
-                    Fact(str(k).replace("_", " "), _str(v)) for k, v in _dict(raw.get("facts")).items()
-                ],
+                "facts": _diff_facts(_dict(raw.get("facts"))),
                 "counts": ", ".join(f"{v} {k}" for k, v in counts.items()),
                 "changes": changes,
                 "level": worst(c["level"] for c in changes) or "ok",

@@ -438,3 +438,15 @@ def test_quoted_on_key_and_pull_request_target(tmp_path: Path) -> None:
 def test_options_schema_rejects_unknown_keys() -> None:
     assert ci.OPTIONS_SCHEMA["additionalProperties"] is False
     assert all("description" in spec for spec in ci.OPTIONS_SCHEMA["properties"].values())
+
+
+def test_an_upload_without_retention_days_says_so_in_words(tmp_path: Path) -> None:
+    flows = tmp_path / ".github" / "workflows"
+    flows.mkdir(parents=True)
+    (flows / "up.yml").write_text(
+        "on: pull_request\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/upload-artifact@v4\n        with: {name: bundle, path: .evidence/}\n"
+    )
+    summary = _text(_by_name(ci.collect(Context(tmp_path, tmp_path / "s"), {}))["summary.txt"])
+    assert "Retention days used: not set (repository default)\n" in summary
+    assert "None" not in summary

@@ -75,7 +75,8 @@ def test_clean_tree(repo: Path, tmp_path: Path) -> None:
 
     head = as_json(out["head.json"])
     assert head["sha"] == git(repo, "rev-parse", "HEAD").strip()
-    assert head["short_sha"] == git(repo, "rev-parse", "--short", "HEAD").strip()
+    assert head["short_sha"] == git(repo, "rev-parse", "--short=12", "HEAD").strip()
+    assert len(head["short_sha"]) == 12
     assert head["branch"] == "main"
     assert head["detached"] is False
     assert head["shallow"] is False

@@ -227,3 +227,51 @@ def test_markdown_folds_the_artifact_inventory_but_shows_its_risky_changes(pair:
     assert "🟠 **risky** command/old.txt removed" in shown
     assert "**info**" not in shown and "**info** command/new.txt added" in folded
     assert out.index("### Artifacts") < out.index("### Git") < out.index("### Schema")
+
+
+def test_identical_failures_are_shown_once_and_counted(tmp_path: Path) -> None:
+    error = 'failed on setup with "OperationalError: connection refused"\nconftest.py:12: in db'
+    ids = [f"tests.test_api::test_{i:02d}" for i in range(60)]
+
+    def report(outcome: str) -> dict[str, Any]:
+        tests = [
+            {"id": t, "outcome": outcome, "duration_s": 0.1, "message": error if outcome == "error" else None}
+            for t in ids
+        ]
+        tests.append(
+            {
+                "id": "tests.test_other::test_x",
+                "outcome": outcome,
+                "duration_s": 0.1,
+                "message": "assert 1 == 2" if outcome == "error" else None,
+            }
+        )
+        counts = {"passed": 0, "failed": 0, "errors": 0}
+        counts["errors" if outcome == "error" else "passed"] = len(tests)
+        return {
+            "totals": {"tests": len(tests), "skipped": 0, "xfailed": 0, "xpassed": 0, **counts},
+            "tests": tests,
+        }
+
+    found = diff(
+        make(tmp_path / "old", {"tests/tests.json": report("passed")}),
+        make(tmp_path / "new", {"tests/tests.json": report("error")}),
+    )
+    assert len([c for c in found.changes if c.classification == "breaking"]) == 61
+    plain = text(found)
+    assert plain.count("OperationalError: connection refused") == 1
+    assert plain.count("assert 1 == 2") == 1
+    assert "and 59 more changes with the same outcome and message:" in plain
+    assert "test tests.test_api::test_20 newly failing" in plain and "… and 39 more" in plain
+    assert "test_21" not in plain
+    assert len(plain.splitlines()) < 60
+    md = markdown(found)
+    assert md.count("OperationalError: connection refused") == 1 and "and 59 more changes" in md
+    tests = next(s for s in as_json(found)["sections"] if s["kind"] == "tests")
+    assert len([c for c in tests["changes"] if c["classification"] == "breaking"]) == 61
+    from evidence_kit.report.render import render_diff
+
+    page, _ = render_diff(as_json(found), tmp_path / "pages")
+    shown = page.read_text()
+    assert shown.count("OperationalError: connection refused") == 2  # the attention line and the change
+    assert "(and 59 more like it)" in shown and "test_api::test_20 newly failing" in shown

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from evidence_kit.evidence import tests
-from evidence_kit.report.page import Fact, Part, Row, _Bundle, _first_line, _table
+from evidence_kit.report.page import Fact, Part, Row, _Bundle, _first_line, _table, plural
 
 
 def _tests(bd: _Bundle, paths: list[str], part: Part) -> None:
@@ -26,7 +26,7 @@ def _tests(bd: _Bundle, paths: list[str], part: Part) -> None:
         part.facts.append(
             Fact(
                 f"Totals ({path})",
-                f"{ran} tests: {counts or 'none ran'}",
+                f"{plural(ran, 'test')}: {counts or 'none ran'}",
                 "bad" if bad or not ran else "ok",
                 href="#" + bd.anchors[path],
             )
