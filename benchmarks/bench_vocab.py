@@ -2,12 +2,15 @@
 
 Builds, once (later runs reuse it), a tree of at least 200 MB of Python source in benchmarks/.work/vocab-tree
 by copying the .py files of the venv's site-packages and of the interpreter's standard library, in as many
-copies as it takes. Folders named like the ones the scanner skips as vendored get a trailing `_`
+copies as it takes, and makes it a git repository of its own (nothing committed): the scanner reads what git
+would track, so its listing (`git ls-files`) is part of what is timed, as in a service's checkout. Folders
+named like the ones the scanner skips as vendored get a trailing `_`
 (`site-packages_`), so that both tools read the same files. Then, for a list of 100 forbidden words and for
 seed 003's own list of 10, it times in turns, each in a fresh process:
 
-- ripgrep: `rg --no-unicode -i -w -c -f words.txt -j N --no-ignore --hidden TREE` (`--no-ignore` because the
-  tree sits in a folder the repository's .gitignore ignores, `--hidden` to read what the scanner reads);
+- ripgrep: `rg --no-unicode -i -w -c -f words.txt -j N --no-ignore --hidden -g !.git TREE` (`--no-ignore`
+  because the tree sits in a folder the repository's .gitignore ignores, `--hidden` to read what the scanner
+  reads, `-g !.git` to leave the tree's own repository out as the scanner does);
 - the scanner: `scan_tree(TREE, Matcher(words), jobs=N)`, interpreter start and imports included (with a
   bytecode cache, kept in .work); once more with the pure-Python prefilter (`engine="re"`);
 - naive (100 words only): what seed 003's script does, a case-sensitive `word in line` for every word and
@@ -232,11 +235,18 @@ def renamed(rel: Path) -> Path:
     return Path(*parts, rel.name)
 
 
+def own_repository(tree: Path) -> None:
+    """Make `tree` a git repository (no template files, nothing committed) unless it is one already."""
+    if not (tree / ".git").is_dir():
+        subprocess.run(["git", "init", "-q", "--template=", str(tree)], check=True)
+
+
 def build_tree(target: int) -> tuple[int, int]:
-    """Make (or reuse) the tree of at least `target` bytes; its size and file count."""
+    """Make (or reuse) the tree of at least `target` bytes as its own git repository; its size and files."""
     if MANIFEST.exists() and TREE.is_dir():
         info = json.loads(MANIFEST.read_text())
         if info.get("bytes", 0) >= target:
+            own_repository(TREE)
             return int(info["bytes"]), int(info["files"])
     shutil.rmtree(TREE, ignore_errors=True)
     TREE.mkdir(parents=True)
@@ -258,6 +268,7 @@ def build_tree(target: int) -> tuple[int, int]:
             if total >= target:
                 break
         copy += 1
+    own_repository(TREE)
     MANIFEST.write_text(json.dumps({"bytes": total, "files": count}))
     print(
         f"built the tree: {total / MB:.0f} MB in {count} files, {time.perf_counter() - t0:.0f} s",
@@ -296,6 +307,8 @@ def rg_triples(rg: str, jobs: int) -> set[tuple[str, int, str]]:
         str(jobs),
         "--no-ignore",
         "--hidden",
+        "--glob",
+        "!.git",
         ".",
     ]
     done = subprocess.run(argv, cwd=TREE, capture_output=True, check=False)
@@ -409,7 +422,7 @@ def time_list(
     methods: dict[str, Callable[[], Sample]] = {}
     if rg is not None:
         rg_argv = [rg, "--no-unicode", "-i", "-w", "-c", "-f", str(words_file), "-j", str(args.jobs)]
-        methods["ripgrep"] = lambda: run([*rg_argv, "--no-ignore", "--hidden", str(TREE)])
+        methods["ripgrep"] = lambda: run([*rg_argv, "--no-ignore", "--hidden", "--glob", "!.git", str(TREE)])
     scanner = [sys.executable, "-c", SCANNER_SCRIPT, str(TREE), str(words_file), str(args.jobs)]
     env = python_env()
     run(scanner, env)  # NOTE: a warm-up run writes the bytecode cache

@@ -66,11 +66,16 @@ dealt round-robin.
 
 Walking
 =======
-:func:`walk` skips ``.git``, ``node_modules``, ``.venv``, ``venv``, ``site-packages``, ``vendor`` and
-``__pycache__`` folders, symbolic links, and whatever the root's ``.gitignore`` ignores. Only that one file
-is read: nested ``.gitignore`` files, ``.git/info/exclude`` and the global excludes file are not, and a
-file inside an ignored folder cannot be re-included (as in git). Binary files (a NUL byte in the first
-8 KiB) are skipped when scanned.
+:func:`scan_tree` scans, inside a git work tree, exactly the files git would track: those ``git ls-files
+--cached --others --exclude-standard`` lists (tracked files, and untracked ones that no ``.gitignore`` at
+any depth, ``.git/info/exclude`` or the global excludes file ignores). Outside a work tree (or without
+git) it scans what :func:`walk` finds. In both cases ``.git``, ``node_modules``, ``.venv``, ``venv``,
+``site-packages``, ``vendor`` and ``__pycache__`` folders and symbolic links are skipped.
+
+:func:`walk` (today's rules outside a repository) skips those folders and links, and whatever the root's
+``.gitignore`` ignores. Only that one file is read: nested ``.gitignore`` files, ``.git/info/exclude`` and
+the global excludes file are not, and a file inside an ignored folder cannot be re-included (as in git).
+Binary files (a NUL byte in the first 8 KiB) are skipped when scanned.
 """
 
 from __future__ import annotations
@@ -1126,9 +1131,40 @@ def scan_tree(
     kinds: Iterable[str] | None = None,
     jobs: int | None = None,
 ) -> list[Hit]:
-    """Hits in the files :func:`walk` finds under `root` (walking and scanning overlap)."""
-    found = _walk(os.fspath(root), include_globs, exclude_globs, gitignore=True)
+    """Hits in the files under `root`: git's files inside a work tree, else :func:`walk`'s (listing and
+    scanning overlap)."""
+    found = _listed(os.fspath(root), include_globs, exclude_globs)
     return scan_paths((path for _, path in found), matcher, kinds, jobs)
+
+
+def _listed(
+    base: str, include_globs: Sequence[str], exclude_globs: Sequence[str]
+) -> Iterator[tuple[str, str]]:
+    """(path relative to `base`, path) of every file in scope: what git would track, else the walk's."""
+    from evidence_kit.support.tree import git_files
+
+    names = git_files(Path(base))
+    if names is None:
+        yield from _walk(base, include_globs, exclude_globs, gitignore=True)
+        return
+    includes = [glob_regex(g) for g in include_globs]
+    excludes = [glob_regex(g) for g in exclude_globs]
+    for rel in names:
+        folders = rel.split("/")[:-1]
+        if any(name in SKIP_DIRS for name in folders):
+            continue
+        if includes and not any(x.fullmatch(rel) for x in includes):
+            continue
+        if excludes:
+            above = ["/".join(folders[: i + 1]) for i in range(len(folders))]
+            if any(x.fullmatch(rel) for x in excludes) or any(
+                x.fullmatch(d) or x.fullmatch(d + "/") for d in above for x in excludes
+            ):
+                continue
+        path = os.path.join(base, rel)
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
+        yield rel, path
 
 
 # ---------------------------------------------------------------- walking

@@ -59,7 +59,8 @@ def source_tree(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, tuple[Confi
     to `migrations/versions/` beside the ini; a name with a folder (`core/versions/a1.py`) goes there,
     beside the ini. `files` are written as they are, `git: true`
     makes the root a git repository with everything committed, and `evidence_yaml` (a path, text
-    pair) is the configuration the check is told about.
+    pair) is the configuration the check is told about; with `git`, `git_exclude` is written to
+    `.git/info/exclude` before the commit and `untracked` files after it.
     """
     root = tmp_path / "src"
     root.mkdir()
@@ -83,8 +84,14 @@ def source_tree(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, tuple[Confi
         (root / rel).write_text(text)
         configs = (config.load(root / rel),)
     if case.get("git"):
-        for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "case"]):
+        subprocess.run(["git", "-C", str(root), "init", "-q", "-b", "main"], check=True, capture_output=True)
+        (root / ".git" / "info").mkdir(exist_ok=True)
+        (root / ".git" / "info" / "exclude").write_text(case.get("git_exclude", ""))
+        for argv in (["add", "-A"], ["commit", "-qm", "case"]):
             subprocess.run(["git", "-C", str(root), *argv], check=True, capture_output=True)
+        for rel, text in (case.get("untracked") or {}).items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
     return root.resolve(), configs
 
 
