@@ -1,7 +1,11 @@
 """EK307 gate-no-create-all: application code never builds the schema behind Alembic's back.
 
 `metadata.create_all()` / `drop_all()` in application code makes tables that no migration
-records; the database then differs from what `alembic history` claims. Tests may use them.
+records; the database then differs from what `alembic history` claims. Tests and migrations may use
+them. A `create_all`/`drop_all` the service defines itself (a method of its own class), called on an
+object that is not visibly SQLAlchemy metadata, is not reported: the code facts show it is the
+service's method, not SQLAlchemy's. Any other receiver (metadata, `MetaData()`, Flask-SQLAlchemy's
+`db`, an unknown object) is reported.
 
 Bad:
     # app/main.py
@@ -29,15 +33,18 @@ NAME = "gate-no-create-all"
 TARGET = "bundle"
 DEFAULT_SEVERITY = "error"
 OPTIONS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+OWN_METHOD = "service method"
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
-    """Report every create_all/drop_all the code facts found in application code."""
+    """Report every create_all/drop_all of SQLAlchemy (or of an unknown object) in application code."""
     facts = codefacts.read(target.view).facts
     if facts is None:
         yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
         return
     for call in (facts.get("schema_calls") or {}).get("app", []):
+        if call.get("receiver_kind") == OWN_METHOD:
+            continue
         where = f"{call.get('path')}:{call.get('line')}"
         yield Finding(
             ID,

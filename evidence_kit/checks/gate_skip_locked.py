@@ -45,6 +45,20 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 _PICK = re.compile(r"\bLIMIT\b", re.I)
 
 
+def _no_worker_lock(app_locks: list[dict[str, Any]], globs: list[str]) -> str:
+    """Why no worker lock was found, saying whether application code locks rows elsewhere."""
+    if not app_locks:
+        return "the bundle shows a job queue but no application code takes a row lock (no FOR UPDATE found)"
+    skipping = sum(1 for lock in app_locks if lock.get("skip_locked"))
+    where = ", ".join(sorted({f"{lock.get('path')}:{lock.get('line')}" for lock in app_locks})[:5])
+    more = f" and {len(app_locks) - 5} more" if len(app_locks) > 5 else ""
+    return (
+        f"application code takes {len(app_locks)} row lock{'' if len(app_locks) == 1 else 's'} "
+        f"({skipping} with SKIP LOCKED: {where}{more}) but none in a worker module "
+        f"(EK308's `workers` globs: {', '.join(globs)}); set `workers` to the modules that claim jobs"
+    )
+
+
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail when worker code locks rows but never skips locked ones, or a raw claim query lacks it.
 
@@ -67,7 +81,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     if not mine:
         yield Finding(
             ID,
-            "no worker module takes a row lock to claim jobs (no FOR UPDATE found)",
+            _no_worker_lock(app_locks, globs),
             path=f"data/{codefacts.path(codefacts.FACTS)}",
             snippet="no claim query",
         )

@@ -25,6 +25,7 @@ NAME = "codefacts"
 DEFAULT_PATHS = ("**/*.py",)
 DEFAULT_EXCLUDE = (".venv/**", "venv/**", "**/site-packages/**", "node_modules/**", ".evidence/**")
 DEFAULT_TESTS = ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
+PARTS = ("app", "tests", "migrations")
 
 _GLOBS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 OPTIONS_SCHEMA: dict[str, Any] = {
@@ -47,8 +48,14 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "tests": {
             **_GLOBS,
             "default": list(DEFAULT_TESTS),
-            "description": "Globs that mark test files; facts are split into app code and tests "
-            "(default `**/tests/**`, `**/test_*.py`, `**/*_test.py`, `**/conftest.py`).",
+            "description": "Globs that mark test files; facts are split into app code, tests and "
+            "migrations (default `**/tests/**`, `**/test_*.py`, `**/*_test.py`, `**/conftest.py`).",
+        },
+        "migrations": {
+            **_GLOBS,
+            "description": "Globs that mark migration files, which are neither app code nor tests "
+            "(default: every Alembic migration folder, i.e. a `versions` folder beside an `env.py` or "
+            "`script.py.mako`, and that `env.py`).",
         },
     },
 }
@@ -101,6 +108,13 @@ _LOCK = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
 _SKIP_LOCKED = re.compile(r"\bSKIP\s+LOCKED\b", re.IGNORECASE)
 _NOWAIT = re.compile(r"\bNOWAIT\b", re.IGNORECASE)
 _SELECT = re.compile(r"\bSELECT\b", re.IGNORECASE)
+# NOTE: after a lock clause (and its OF/NOWAIT/SKIP LOCKED), a lower-case word starts a sentence.
+_PROSE = re.compile(r"(?:\s+(?i:OF)\s+[\w.]+(?:\s*,\s*[\w.]+)*)?(?:\s+(?i:NOWAIT|SKIP\s+LOCKED))?\s+[a-z]+\b")
+# NOTE: a receiver that is SQLAlchemy metadata by its name (`Base.metadata`, `metadata`, `meta`).
+_METADATA = re.compile(r"(?:^|[._])(?:[A-Za-z_]*metadata|meta)$", re.IGNORECASE)
+_MESSAGE_CALLS = frozenset(
+    {"pytest.skip", "pytest.xfail", "pytest.fail", "pytest.importorskip", "pytest.exit", "warnings.warn"}
+)
 _WORD_ALEMBIC = re.compile(r"(?:^|[\s/;&|(])alembic(?=$|[\s;&|)])")
 _CODE_CAP = 200
 _NEEDLES = (b"create_all", b"drop_all", b"alembic", b"command", b"fixture", b"pytest_", b"update")
@@ -223,16 +237,19 @@ def _const(node: ast.expr | None) -> Any:
 
 @dataclass
 class FileFacts:
-    """What one file contributes; `path` is relative to the service folder."""
+    """What one file contributes; `path` is relative to the service folder; `part` is where it counts:
+    `app` (application code), `tests` or `migrations`."""
 
     path: str
     test: bool
+    part: str = "app"
     schema_calls: list[dict[str, Any]] = field(default_factory=list)
     alembic_runs: list[dict[str, Any]] = field(default_factory=list)
     fixtures: list[dict[str, Any]] = field(default_factory=list)
     hooks: list[dict[str, Any]] = field(default_factory=list)
     sql_locks: list[dict[str, Any]] = field(default_factory=list)
     orm_locks: list[dict[str, Any]] = field(default_factory=list)
+    defines: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Scan:
@@ -244,6 +261,7 @@ class _Scan:
         self.skip: set[int] = set()
         self.calls: list[tuple[ast.Call, str]] = []
         self.decorated: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        self.metadata: set[str] = set()
 
     def at(self, node: ast.AST, **extra: Any) -> dict[str, Any]:
         return {"path": self.facts.path, "line": getattr(node, "lineno", None), **extra}
@@ -271,7 +289,15 @@ class _Scan:
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     self.function(node)
             elif isinstance(node, ast.Call):
+                self.prose(node)
                 self.call(node)
+            elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                # NOTE: an exception's message is prose, even when it names `FOR UPDATE`.
+                self.skip.update(id(a) for a in node.exc.args if isinstance(a, ast.Constant | ast.JoinedStr))
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                made = _dotted(node.value.func)
+                if made is not None and made.rsplit(".", 1)[-1] == "MetaData":
+                    self.metadata.update(t.id for t in node.targets if isinstance(t, ast.Name))
             elif isinstance(node, ast.Attribute):
                 if (
                     node.attr in _SCHEMA_METHODS
@@ -280,6 +306,9 @@ class _Scan:
                 ):
                     self.schema(node, node, "reference")
             elif isinstance(node, ast.JoinedStr):
+                if id(node) in self.skip:
+                    self.skip.update(id(v) for v in node.values)
+                    continue
                 parts = []
                 for value in node.values:
                     self.skip.add(id(value))
@@ -290,6 +319,10 @@ class _Scan:
                 self.sql(node, "".join(parts))
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in self.skip:
                 self.sql(node, node.value)
+        # NOTE: a name bound to `MetaData()` anywhere in the module makes its schema calls metadata calls.
+        for item in self.facts.schema_calls:
+            if item["receiver"] in self.metadata:
+                item["receiver_kind"] = "metadata"
         # NOTE: an import may follow the code using it (in a function, at the end), so names resolve last.
         for call, dotted in self.calls:
             self.alembic_call(call, dotted)
@@ -301,7 +334,18 @@ class _Scan:
         if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
             self.skip.add(id(first.value))
 
+    def prose(self, node: ast.Call) -> None:
+        """Strings a call takes as prose (pytest's skip/xfail/fail reasons, any `reason=`) are no SQL."""
+        dotted = _dotted(node.func)
+        if dotted is not None and self.resolve(dotted) in _MESSAGE_CALLS:
+            self.skip.update(id(a) for a in node.args if isinstance(a, ast.Constant | ast.JoinedStr))
+        for kw in node.keywords:
+            if kw.arg in ("reason", "msg") and isinstance(kw.value, ast.Constant | ast.JoinedStr):
+                self.skip.add(id(kw.value))
+
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if node.name in _SCHEMA_METHODS:
+            self.facts.defines.append(self.at(node, name=node.name))
         if node.name.startswith("pytest_"):
             self.facts.hooks.append(self.at(node, name=node.name))
         if node.decorator_list:
@@ -323,8 +367,17 @@ class _Scan:
     def schema(self, attr: ast.Attribute, shown: ast.AST, form: str) -> None:
         self.skip.add(id(attr))
         receiver = _code(attr.value)
+        made = _dotted(attr.value.func) if isinstance(attr.value, ast.Call) else None
+        metadata = _METADATA.search(receiver) is not None or (made or "").endswith("MetaData")
         self.facts.schema_calls.append(
-            self.at(attr, method=attr.attr, form=form, receiver=receiver, code=_code(shown))
+            self.at(
+                attr,
+                method=attr.attr,
+                form=form,
+                receiver=receiver,
+                receiver_kind="metadata" if metadata else "other",
+                code=_code(shown),
+            )
         )
 
     def call(self, node: ast.Call) -> None:
@@ -388,6 +441,9 @@ class _Scan:
         # NOTE: lower-case "for update" counts only in a SELECT; in prose it is English, not SQL.
         if lock is None or not (statement or lock.group(0).isupper()):
             return
+        if not statement and _PROSE.match(text, lock.end()):
+            # NOTE: "FOR UPDATE SKIP LOCKED is not supported" is a sentence about SQL, not SQL.
+            return
         self.facts.sql_locks.append(
             self.at(
                 node,
@@ -420,9 +476,45 @@ def _sorted(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _split(facts: list[FileFacts], attr: str) -> dict[str, list[dict[str, Any]]]:
     return {
-        "app": _sorted(item for f in facts if not f.test for item in getattr(f, attr)),
-        "tests": _sorted(item for f in facts if f.test for item in getattr(f, attr)),
+        part: _sorted(item for f in facts if f.part == part for item in getattr(f, attr)) for part in PARTS
     }
+
+
+def _own_schema_methods(facts: list[FileFacts]) -> None:
+    """Mark calls of a create_all/drop_all the service defines itself (on a receiver that is not visibly
+    SQLAlchemy metadata): `self.exporter.drop_all()` of the service's own class is not schema-building."""
+    own = {item["name"] for f in facts if f.part != "tests" for item in f.defines}
+    for f in facts:
+        for item in f.schema_calls:
+            if item.get("receiver_kind") == "other" and item["method"] in own:
+                item["receiver_kind"] = "service method"
+
+
+def migration_files(root: Path, files: list[str]) -> set[str]:
+    """The files of Alembic migration folders: below a `versions` folder beside an `env.py` or a
+    `script.py.mako` (alembic's script_location layout), and that `env.py`."""
+    found: set[str] = set()
+    known: dict[str, bool] = {}
+
+    def is_location(folder: str) -> bool:
+        if folder not in known:
+            base = root / folder
+            known[folder] = (base / "env.py").is_file() or (base / "script.py.mako").is_file()
+        return known[folder]
+
+    for rel in files:
+        parts = rel.split("/")
+        for i, name in enumerate(parts[:-1]):
+            if name == "versions" and is_location("/".join(parts[:i])):
+                found.add(rel)
+                break
+        if (
+            parts[-1] == "env.py"
+            and is_location("/".join(parts[:-1]))
+            and (root / rel).with_name("versions").is_dir()
+        ):
+            found.add(rel)
+    return found
 
 
 def _parse_error(path: str, exc: BaseException) -> dict[str, Any]:
@@ -431,27 +523,40 @@ def _parse_error(path: str, exc: BaseException) -> dict[str, Any]:
     return {"path": path, "line": line, "error": " ".join(f"{type(exc).__name__}: {message}".split())}
 
 
-def gather(root: Path, paths: list[str], exclude: list[str], tests: list[str]) -> dict[str, Any]:
+def gather(
+    root: Path, paths: list[str], exclude: list[str], tests: list[str], migrations: list[str] | None = None
+) -> dict[str, Any]:
     """Scan the files under `root` and return the report that becomes `codefacts.json`."""
     test_patterns = _patterns(tests, "tests", root)
     facts: list[FileFacts] = []
     errors: list[dict[str, Any]] = []
     files = find_files(root, paths, exclude)
+    if migrations is None:
+        migrating = migration_files(root, files)
+    else:
+        globs = _patterns(migrations, "migrations")
+        migrating = {rel for rel in files if _matches(rel, globs)}
     for rel in files:
         try:
-            facts.append(scan_source(rel, (root / rel).read_bytes(), _matches(rel, test_patterns)))
+            found = scan_source(rel, (root / rel).read_bytes(), _matches(rel, test_patterns))
         except (SyntaxError, ValueError, OSError, RecursionError, MemoryError) as exc:
             # NOTE: one unreadable file must not hide the facts of the others.
             errors.append(_parse_error(rel, exc))
+            continue
+        found.part = "migrations" if rel in migrating else "tests" if found.test else "app"
+        facts.append(found)
+    _own_schema_methods(facts)
     alembic = _split(facts, "alembic_runs")
     return {
-        "options": {"paths": paths, "exclude": exclude, "tests": tests},
+        "options": {"paths": paths, "exclude": exclude, "tests": tests, "migrations": migrations},
         "files": {
             "scanned": len(files),
             "parsed": len(facts),
-            "tests": sum(1 for rel in files if _matches(rel, test_patterns)),
+            "tests": sum(1 for rel in files if _matches(rel, test_patterns) and rel not in migrating),
+            "migrations": len(migrating),
             "unparsable": len(errors),
         },
+        "schema_methods_defined": _sorted(item for f in facts if f.part == "app" for item in f.defines),
         "schema_calls": _split(facts, "schema_calls"),
         "alembic_runs": alembic,
         "tests_run_alembic": bool(alembic["tests"]),
@@ -470,11 +575,19 @@ def _block(
     title: str, split: Mapping[str, list[dict[str, Any]]], fmt: Callable[[dict[str, Any]], str]
 ) -> list[str]:
     lines = [title]
-    for part, label in (("app", "app code"), ("tests", "tests")):
-        items = split[part]
+    for part, label in (("app", "app code"), ("tests", "tests"), ("migrations", "migrations")):
+        items = split.get(part, [])
         lines.append(f"  {label} ({len(items)}):" if items else f"  {label}: none")
         lines += [f"    {_at(item)}  {fmt(item)}" for item in items]
     return [*lines, ""]
+
+
+def _own(item: Mapping[str, Any]) -> str:
+    return (
+        "  [the service's own method, not SQLAlchemy's]"
+        if item.get("receiver_kind") == "service method"
+        else ""
+    )
 
 
 def _lock_flags(item: Mapping[str, Any]) -> str:
@@ -488,14 +601,14 @@ def render(report: Mapping[str, Any]) -> str:
     """The readable form of the report: one section per fact, `path:line` first."""
     files = report["files"]
     lines = [
-        f"Python files read: {files['scanned']} ({files['tests']} test files), "
-        f"{files['unparsable']} could not be parsed",
+        f"Python files read: {files['scanned']} ({files['tests']} test files, "
+        f"{files.get('migrations', 0)} migration files), {files['unparsable']} could not be parsed",
         "",
     ]
     lines += _block(
         "create_all / drop_all (schema made without migrations)",
         report["schema_calls"],
-        lambda i: f"{i['method']} ({i['form']})  {i['code']}",
+        lambda i: f"{i['method']} ({i['form']})  {i['code']}{_own(i)}",
     )
     verdict = "yes" if report["tests_run_alembic"] else "no"
     lines += _block(
@@ -542,11 +655,13 @@ def render(report: Mapping[str, Any]) -> str:
 
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Scan the service's Python files once each and write `codefacts.json` and `codefacts.txt`."""
+    given = options.get("migrations")
     report = gather(
         ctx.root,
         list(options.get("paths") or DEFAULT_PATHS),
         list(options.get("exclude", DEFAULT_EXCLUDE)),
         list(options.get("tests", DEFAULT_TESTS)),
+        list(given) if given is not None else None,
     )
     data = (json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     return [

@@ -138,7 +138,7 @@ def report(tmp_path: Path) -> dict[str, Any]:
 
 
 def test_files_read_and_excluded(report: dict[str, Any]) -> None:
-    assert report["files"] == {"scanned": 5, "parsed": 4, "tests": 3, "unparsable": 1}
+    assert report["files"] == {"scanned": 5, "parsed": 4, "tests": 3, "migrations": 0, "unparsable": 1}
     assert report["parse_errors"] == [
         {"path": "tests/test_broken.py", "line": 1, "error": "SyntaxError: invalid syntax"}
     ]
@@ -153,6 +153,7 @@ def test_create_all_in_code_only_not_in_comments_or_strings(report: dict[str, An
                 "method": "create_all",
                 "form": "call",
                 "receiver": "Base.metadata",
+                "receiver_kind": "metadata",
                 "code": "Base.metadata.create_all(engine)",
             },
             {
@@ -161,6 +162,7 @@ def test_create_all_in_code_only_not_in_comments_or_strings(report: dict[str, An
                 "method": "create_all",
                 "form": "argument",
                 "receiver": "Base.metadata",
+                "receiver_kind": "metadata",
                 "code": "conn.run_sync(Base.metadata.create_all)",
             },
         ],
@@ -171,15 +173,19 @@ def test_create_all_in_code_only_not_in_comments_or_strings(report: dict[str, An
                 "method": "drop_all",
                 "form": "call",
                 "receiver": "Base.metadata",
+                "receiver_kind": "metadata",
                 "code": "Base.metadata.drop_all(engine)",
             }
         ],
+        "migrations": [],
     }
 
 
 def test_alembic_run_by_tests(report: dict[str, Any]) -> None:
     assert report["tests_run_alembic"] is True
+    assert report["alembic_runs"]["migrations"] == []
     assert report["alembic_runs"] == {
+        "migrations": [],
         "app": [],
         "tests": [
             {
@@ -276,13 +282,14 @@ def test_row_locks_in_sqlalchemy(report: dict[str, Any]) -> None:
             },
         ],
         "tests": [],
+        "migrations": [],
     }
 
 
 def test_readable_report(tmp_path: Path) -> None:
     text = _text(codefacts.collect(Context(_tree(tmp_path, FILES), tmp_path / "s"), {}))
     for piece in [
-        "Python files read: 5 (3 test files), 1 could not be parsed\n",
+        "Python files read: 5 (3 test files, 0 migration files), 1 could not be parsed\n",
         "  app code (2):\n    app/db.py:12  create_all (call)  Base.metadata.create_all(engine)\n",
         "  tests (1):\n    tests/test_models.py:8  drop_all (call)  Base.metadata.drop_all(engine)\n",
         "Alembic run by code (tests run Alembic: yes)\n  app code: none\n  tests (3):\n",
@@ -307,8 +314,8 @@ def test_options_select_and_exclude_files(tmp_path: Path) -> None:
     root = _tree(tmp_path, FILES)
     options = {"paths": ["app/*.py"], "exclude": ["app/queue.py"], "tests": []}
     got = _report(codefacts.collect(Context(root, tmp_path / "s"), options))
-    assert got["files"] == {"scanned": 1, "parsed": 1, "tests": 0, "unparsable": 0}
-    assert got["options"] == options
+    assert got["files"] == {"scanned": 1, "parsed": 1, "tests": 0, "migrations": 0, "unparsable": 0}
+    assert got["options"] == {**options, "migrations": None}
     everything = _report(codefacts.collect(Context(root, tmp_path / "s"), {"exclude": []}))
     assert "node_modules/x/y.py" in {c["path"] for c in everything["schema_calls"]["app"]}
     with pytest.raises(CollectorError, match="outside the repository"):
@@ -377,7 +384,7 @@ def test_example_service(tmp_path: Path) -> None:
     got = _report(outputs)
     assert got["parse_errors"] == []
     # NOTE: the example migrates with Alembic everywhere; no table comes from create_all.
-    assert got["schema_calls"] == {"app": [], "tests": []}
+    assert got["schema_calls"] == {"app": [], "tests": [], "migrations": []}
     orm = got["row_locks"]["orm"]["app"]
     claim = [o for o in orm if o["skip_locked"]]
     assert [(o["path"], o["code"]) for o in claim] == [
@@ -422,3 +429,81 @@ def _paths(report: dict[str, Any]) -> set[str]:
 
     walk(report)
     return found
+
+
+def test_migration_files_are_neither_app_code_nor_tests(tmp_path: Path) -> None:
+    migration = "revision = 'a1'\ndown_revision = None\nSQL = 'SELECT * FROM t WHERE id = :id FOR UPDATE'\n"
+    root = _tree(
+        tmp_path,
+        {
+            "src/pkg/db/_migrations/env.py": "from alembic import context\n",
+            "src/pkg/db/_migrations/versions/postgresql/a1_migrate.py": migration,
+            "src/pkg/worker_versions/versions/x.py": "CLAIM = 'SELECT id FROM jobs LIMIT 1 FOR UPDATE'\n",
+        },
+    )
+    got = _report(codefacts.collect(Context(root, tmp_path / "s"), {}))
+    sql = got["row_locks"]["sql"]
+    assert [s["path"] for s in sql["migrations"]] == [
+        "src/pkg/db/_migrations/versions/postgresql/a1_migrate.py"
+    ]
+    assert [s["path"] for s in sql["app"]] == ["src/pkg/worker_versions/versions/x.py"]
+    assert got["files"]["migrations"] == 2
+    globbed = _report(
+        codefacts.collect(Context(root, tmp_path / "s"), {"migrations": ["src/pkg/worker_*/**"]})
+    )
+    assert [s["path"] for s in globbed["row_locks"]["sql"]["migrations"]] == [
+        "src/pkg/worker_versions/versions/x.py"
+    ]
+
+
+def test_prose_about_row_locks_is_not_a_row_lock() -> None:
+    source = """import pytest
+
+
+def test_skips(db):
+    if db.sqlite:
+        pytest.skip("FOR UPDATE SKIP LOCKED is not supported on SQLite")
+
+
+@pytest.mark.skipif(True, reason="FOR UPDATE needs PostgreSQL")
+def test_marked():
+    raise RuntimeError(f"FOR UPDATE SKIP LOCKED failed on {1}")
+
+
+NOTE = "FOR UPDATE SKIP LOCKED is what workers use"
+TAIL = " FOR UPDATE SKIP LOCKED"
+TAIL_OF = "FOR UPDATE OF jobs SKIP LOCKED"
+"""
+    facts = codefacts.scan_source("tests/test_q.py", source.encode(), test=True)
+    assert [(lock["line"], lock["sql"]) for lock in facts.sql_locks] == [
+        (15, "FOR UPDATE SKIP LOCKED"),
+        (16, "FOR UPDATE OF jobs SKIP LOCKED"),
+    ]
+
+
+def test_a_schema_method_of_the_service_itself_is_told_apart(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "app/exporter.py": "class Exporter:\n    def drop_all(self):\n        pass\n",
+            "app/backup.py": (
+                "from sqlalchemy import MetaData\n\n\n"
+                "def restore(self, engine, db):\n"
+                "    self.exporter.drop_all()\n"
+                "    meta = MetaData()\n"
+                "    meta.drop_all(bind=engine)\n"
+                "    db.create_all()\n"
+            ),
+        },
+    )
+    outputs = codefacts.collect(Context(root, tmp_path / "s"), {})
+    calls = {(c["code"], c["receiver_kind"]) for c in _report(outputs)["schema_calls"]["app"]}
+    assert calls == {
+        ("self.exporter.drop_all()", "service method"),
+        ("meta.drop_all(bind=engine)", "metadata"),
+        ("db.create_all()", "other"),
+    }
+    assert _report(outputs)["schema_methods_defined"] == [
+        {"path": "app/exporter.py", "line": 2, "name": "drop_all"}
+    ]
+    assert "self.exporter.drop_all()  [the service's own method, not SQLAlchemy's]" in _text(outputs)
