@@ -208,9 +208,15 @@ def check(
         str, typer.Option("--fail-on", metavar="LEVEL", help="error, warning, note or never.")
     ] = "error",
     config: Annotated[
-        Path,
-        typer.Option("--config", "-c", metavar="FILE", help="Config naming the default packs, if present."),
-    ] = Path("evidence.yaml"),
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="The service's evidence.yaml: default packs and Alembic configurations (default: "
+            "PATH/evidence.yaml, else every evidence.yaml below PATH).",
+        ),
+    ] = None,
     sarif: Annotated[
         Path | None, typer.Option("--sarif", metavar="FILE", help="Also write the SARIF report here.")
     ] = None,
@@ -219,7 +225,7 @@ def check(
         typer.Option("--github-summary", help="In GitHub Actions: job summary and output check-result."),
     ] = False,
 ) -> None:
-    """Enforce phase gates and the forbidden-vocabulary policy on source and/or a bundle."""
+    """Enforce phase gates and the forbidden-vocabulary policy on source (and a bundle, when given)."""
     from evidence_kit.commands import check as command
 
     _run(

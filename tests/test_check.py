@@ -273,7 +273,10 @@ def test_github_annotations_are_capped(tmp_path: Path) -> None:
     assert "more findings or skipped checks are not shown" in lines[-2]
 
 
-def test_check_on_a_bundle_archive_and_gates_report_missing_evidence(tmp_path: Path) -> None:
+def test_check_on_a_bundle_archive_and_gates_report_missing_evidence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "evidence.yaml"
     cfg.write_text(
         "service: s\noutput: out\ncollectors:\n  command:\n    commands:\n"
@@ -286,6 +289,68 @@ def test_check_on_a_bundle_archive_and_gates_report_missing_evidence(tmp_path: P
     messages = [f["message"] for f in json.loads(res.stdout)["findings"]]
     assert any("no evidence: data/git/head.json" in m for m in messages)
     assert any("no evidence: data/alembic/summary.json" in m for m in messages)
+    # NOTE: without a PATH the source checks run on the current folder, as the help says.
+    ek201 = next(c for c in json.loads(res.stdout)["checks"] if c["id"] == "EK201")
+    assert ek201["status"] == "skipped" and ek201["reason"].startswith("no Alembic configuration:")
+    assert "no source path" not in res.stdout
+
+
+def _git(root: Path, *argv: str) -> None:
+    subprocess.run(["git", "-C", str(root), *argv], check=True, capture_output=True)
+
+
+def _service_in_a_subfolder(repo: Path) -> Path:
+    """A repository whose service (alembic.ini, evidence.yaml, migrations) lives in `backend/`."""
+    backend = repo / "backend"
+    versions = backend / "db" / "versions"
+    versions.mkdir(parents=True)
+    (backend / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/db\n\n[reports]\nscript_location = %(here)s/reports_db\n"
+    )
+    (versions / "f00dfeed0001_widgets.py").write_text(NO_DOWNGRADE.replace('"c93d1a6e0f52"', "None"))
+    (backend / "reports_db" / "versions").mkdir(parents=True)
+    (backend / "reports_db" / "versions" / "r1.py").write_text(
+        '"""reports"""\nrevision = "r1"\ndown_revision = None\n\ndef upgrade():\n    x()\n\n'
+        "def downgrade():\n    y()\n"
+    )
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "service")
+    return backend
+
+
+def test_check_from_the_repository_root_finds_an_alembic_ini_in_a_subfolder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _service_in_a_subfolder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["check", "--format", "json"])
+    assert res.exit_code == 1, res.output
+    report = json.loads(res.stdout)
+    found = {(f["check"], f["path"]) for f in report["findings"]}
+    assert ("EK201", "backend/db/versions/f00dfeed0001_widgets.py") in found
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    assert statuses["EK202"] == statuses["EK204"] == "passed"
+
+
+def test_check_from_the_repository_root_reads_the_evidence_yaml_below_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = _service_in_a_subfolder(tmp_path)
+    (backend / "evidence.yaml").write_text(
+        "service: backend\nrules: [default]\ncollectors:\n  alembic:\n    configs:\n"
+        "      - {ini: alembic.ini, name: reports}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["check", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["findings"] == [] and report["packs"] == ["rules/default.yaml"]
+    assert {c["id"]: c["status"] for c in report["checks"]}["EK201"] == "passed"
+    told = runner.invoke(app, ["check", "--config", "backend/evidence.yaml", "--format", "json"])
+    assert told.exit_code == 0 and json.loads(told.stdout)["findings"] == []
+    missing = runner.invoke(app, ["check", "--config", "nowhere/evidence.yaml"])
+    assert missing.exit_code == 2 and "config file nowhere/evidence.yaml not found" in missing.output
 
 
 def test_check_end_to_end_as_a_subprocess(violating: Path) -> None:

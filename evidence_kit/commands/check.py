@@ -19,6 +19,7 @@ from evidence_kit.policy.target import Target
 from evidence_kit.support.github import append_summary, write_outputs
 
 FAIL_ON = ("error", "warning", "note", "never")
+CONFIG = "evidence.yaml"
 
 
 def run(
@@ -30,12 +31,17 @@ def run(
     fmt: str = "text",
     output: Path | None = None,
     fail_on: str = "error",
-    config: Path = Path("evidence.yaml"),
+    config: Path | None = None,
     sarif: Path | None = None,
     github_summary: bool = False,
 ) -> int:
-    """Check PATH (default: the current folder, unless only a bundle is given) and/or BUNDLE; print the
-    report (or write it to `output`); exit 1 when a finding is at or above `fail_on`."""
+    """Check PATH (default: the current folder) and BUNDLE when given; print the report (or write it to
+    `output`); exit 1 when a finding is at or above `fail_on`.
+
+    The service's configuration is `config` when given, else PATH's `evidence.yaml`, else every
+    `evidence.yaml` found below PATH: their rule packs (unless `rules` are given) and their Alembic
+    configurations (which the migration checks read).
+    """
     if fmt not in FORMATS:
         raise EvidenceError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
     if fail_on not in FAIL_ON:
@@ -60,14 +66,37 @@ def run(
     return EXIT_FAIL if failed else EXIT_OK
 
 
-def _run(path: Path | None, bundle: str | Path | None, rules: Sequence[str], config: Path) -> engine.Report:
-    packs = list(rules)
-    if not packs and config.is_file():
-        packs = list(config_file.load(config).rules)
-    policy = loader.load(packs or ["default"], base=Path.cwd())
-    root = path or Path(".") if path or bundle is None else None
-    if root is not None and not root.is_dir():
+def configs(root: Path, given: Path | None) -> tuple[config_file.Config, ...]:
+    """The evidence.yaml files that apply: `given`, else `root`'s, else every one found below `root`."""
+    if given is not None:
+        return (config_file.load(given),)
+    if (root / CONFIG).is_file():
+        return (config_file.load(root / CONFIG),)
+    from evidence_kit.support.tree import find
+
+    found = find(root, lambda rel: rel.rsplit("/", 1)[-1] == CONFIG)
+    loaded = []
+    for rel in found:
+        try:
+            loaded.append(config_file.load(root / rel))
+        except EvidenceError as exc:
+            raise EvidenceError(
+                exc.message,
+                hint="fix it, or choose the service's evidence.yaml with --config",
+                details=exc.details,
+            ) from exc
+    return tuple(loaded)
+
+
+def _run(
+    path: Path | None, bundle: str | Path | None, rules: Sequence[str], config: Path | None
+) -> engine.Report:
+    root = path or Path(".")
+    if not root.is_dir():
         raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
+    settings = configs(root, config)
+    packs = list(rules) or list(dict.fromkeys(pack for c in settings for pack in c.rules))
+    policy = loader.load(packs or ["default"], base=Path.cwd())
     with opened(local_path(bundle)) if bundle else nullcontext(None) as unpacked:
         manifest: dict[str, Any] = {}
         if unpacked is not None:
@@ -79,5 +108,5 @@ def _run(path: Path | None, bundle: str | Path | None, rules: Sequence[str], con
                     hint="run `evidence verify` on it",
                     details=[str(p) for p in invalid],
                 )
-        target = Target(root=root.resolve() if root else None, bundle=unpacked, manifest=manifest)
+        target = Target(root=root.resolve(), bundle=unpacked, manifest=manifest, configs=settings)
         return engine.run(policy, target)
