@@ -2,7 +2,8 @@
 
 A bundle with a collector in `error` (database down, pg_dump missing, app import failing) is
 incomplete evidence, and a proof that exited with the wrong code (`failed`) or ran out of time
-proves nothing, however green the rest looks. Each run or capture that did is named.
+proves nothing, however green the rest looks. Each run or capture that did is named; the
+artifacts of one run of another collector (a test run's output and results) make one finding.
 
 Bad:
     manifest collectors: [{"name": "schema", "status": "error", "error": "cannot connect ..."}]
@@ -42,6 +43,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 
 
 DEFAULT_STATUSES = ["failed", "error", "timeout"]
+# NOTE: collectors whose every artifact is its own piece of evidence (a capture, a query): each is named.
+NAMED_RUNS = ("http", "sql", "queue")
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
@@ -62,17 +65,35 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
                 path=f"data/{run_.artifacts[0]}",
                 snippet=f"command {run_.name} {run_.status}",
             )
+    grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for rel, rec in sorted(target.view.records.items()):
         collector = str(rec.get("collector") or rel.split("/", 1)[0])
         if collector == command.FOLDER or rec.get("status") not in bad:
             continue
         named.add(collector)
+        if collector not in NAMED_RUNS:
+            grouped.setdefault(collector, []).append((rel, dict(rec)))
+            continue
         why = f": {rec['message']}" if rec.get("message") else ""
         yield Finding(
             ID,
             f"{collector} artifact {rel} ended {rec['status']}{why}",
             path=f"data/{rel}",
             snippet=f"{rel} {rec['status']}",
+        )
+    for collector, failing in grouped.items():
+        # NOTE: one run of a collector leaves several artifacts with the same status and message (a test
+        # run's stdout, stderr, summary and results): one finding names them all.
+        said: dict[str, list[str]] = {}
+        for rel, rec in failing:
+            why = f"{rec['status']}: {rec['message']}" if rec.get("message") else str(rec["status"])
+            said.setdefault(why, []).append(rel.split("/", 1)[-1])
+        text = "; ".join(f"{why} ({', '.join(names)})" for why, names in said.items())
+        yield Finding(
+            ID,
+            f"collector {collector}: {len(failing)} artifact{'' if len(failing) == 1 else 's'} ended {text}",
+            path=f"data/{failing[0][0]}",
+            snippet=f"{collector} {' '.join(sorted(said))}",
         )
     for c in collectors:
         if c.get("status") in bad and c.get("name") not in named:
