@@ -92,5 +92,5 @@ def test_the_default_gates_judge_v1_bundles_by_configuration(copy: Path) -> None
     assert outcomes["EK302"].status == "failed"
     assert [f.message for f in outcomes["EK302"].findings] == [
         "Alembic configuration tenant, schema tenant: database is at t1, heads are t2 "
-        "(1 revision(s) not applied)"
+        "(1 revision not applied)"
     ]
