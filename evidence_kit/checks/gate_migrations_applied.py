@@ -8,6 +8,9 @@ Bad:
 
 Good:
     current.txt: c93d1a6e0f52 (head)
+
+A configuration whose migrations could not be read (0 revisions) is not blamed on the database: the
+check is skipped when no configuration holds a revision, and that configuration is named otherwise.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidence_kit.evidence import alembic
 from evidence_kit.model import Finding
-from evidence_kit.policy.target import missing
+from evidence_kit.policy.target import Skipped, missing
 
 if TYPE_CHECKING:
     from evidence_kit.policy.packs import Rule
@@ -34,16 +37,38 @@ def _words(versions: list[str] | None) -> str:
     return ", ".join(versions) if versions else "none"
 
 
+def _read_nothing(config: alembic.AlembicConfig) -> bool:
+    count = (config.summary or {}).get("count")
+    return not config.heads and (count == 0 or (count is None and not config.revisions))
+
+
+def _nothing(config: alembic.AlembicConfig) -> str:
+    at = config.current_versions
+    where = f" (at {_words(at)})" if at else ""
+    return (
+        f"Alembic configuration {config.name}: no migration was read (0 revisions), so whether the "
+        f"database{where} is at the heads cannot be told"
+    )
+
+
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
-    """Fail for each Alembic configuration whose database is not at its heads."""
+    """Fail for each Alembic configuration whose database is not at its heads; skipped when no
+    configuration holds a revision (the database cannot be judged against nothing)."""
     found = alembic.read(target.view)
     if not found.present:
         yield missing(ID, alembic.prefix(None) + alembic.SUMMARY, "alembic")
         return
+    empty = [c for c in found.configs if c.summary is not None and _read_nothing(c)]
+    if empty and len(empty) == len(found.configs):
+        raise Skipped("; ".join(_nothing(c) for c in empty))
     for config in found.configs:
         where = alembic.prefix(config.label) + alembic.SUMMARY
         if config.summary is None:
             yield missing(ID, where, "alembic")
+            continue
+        if config in empty:
+            # NOTE: with no revision read, the database cannot be blamed; the evidence is what is missing.
+            yield Finding(ID, _nothing(config), path=f"data/{where}", snippet=f"{config.name} no revisions")
             continue
         if config.up_to_date is True:
             continue

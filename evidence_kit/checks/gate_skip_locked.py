@@ -45,17 +45,23 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 _PICK = re.compile(r"\bLIMIT\b", re.I)
 
 
+def _at(locks: list[dict[str, Any]], shown: int = 5) -> str:
+    where = sorted({f"{lock.get('path')}:{lock.get('line')}" for lock in locks})
+    return ", ".join(where[:shown]) + (f" and {len(where) - shown} more" if len(where) > shown else "")
+
+
 def _no_worker_lock(app_locks: list[dict[str, Any]], globs: list[str]) -> str:
     """Why no worker lock was found, saying whether application code locks rows elsewhere."""
     if not app_locks:
         return "the bundle shows a job queue but no application code takes a row lock (no FOR UPDATE found)"
-    skipping = sum(1 for lock in app_locks if lock.get("skip_locked"))
-    where = ", ".join(sorted({f"{lock.get('path')}:{lock.get('line')}" for lock in app_locks})[:5])
-    more = f" and {len(app_locks) - 5} more" if len(app_locks) > 5 else ""
+    skipping = [lock for lock in app_locks if lock.get("skip_locked")]
+    waiting = [lock for lock in app_locks if not lock.get("skip_locked")]
+    parts = [f"{len(skipping)} with SKIP LOCKED at {_at(skipping)}"] if skipping else []
+    parts += [f"{len(waiting)} without at {_at(waiting)}"] if waiting else []
     return (
         f"application code takes {len(app_locks)} row lock{'' if len(app_locks) == 1 else 's'} "
-        f"({skipping} with SKIP LOCKED: {where}{more}) but none in a worker module "
-        f"(EK308's `workers` globs: {', '.join(globs)}); set `workers` to the modules that claim jobs"
+        f"({'; '.join(parts)}) but none in a worker module (EK308's `workers` globs: {', '.join(globs)}); "
+        "set `workers` to the modules that claim jobs"
     )
 
 
