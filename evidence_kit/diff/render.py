@@ -51,15 +51,21 @@ def _value(change: Change) -> str:
     return ""
 
 
+def first_line(detail: str) -> str:
+    """The first line of a change's detail: for a test, its error (the rest is the traceback)."""
+    return detail.strip().split("\n", 1)[0]
+
+
 def alike(changes: tuple[Change, ...]) -> dict[int, list[Change]]:
-    """Test changes that repeat an earlier one (same classification, outcomes and message: 60 tests failing
-    on one error), by the index of the first: the pages show that one and list the others' names."""
+    """Test changes that repeat an earlier one (same classification, outcomes and error, i.e. the first line
+    of the message: 60 tests failing on one error), by the index of the first: the pages show that one
+    and list the others' names."""
     first: dict[tuple[str, str | None, str | None, str], int] = {}
     groups: dict[int, list[Change]] = {}
     for i, c in enumerate(changes):
         if c.kind not in GROUPED or not c.detail.strip():
             continue
-        key = (c.classification, c.before, c.after, c.detail)
+        key = (c.classification, c.before, c.after, first_line(c.detail))
         if key in first:
             groups.setdefault(first[key], []).append(c)
         else:
@@ -72,7 +78,7 @@ def _alike_lines(rest: list[Change]) -> list[str]:
     shown = names[:GROUP_NAMES] + (
         [f"… and {len(names) - GROUP_NAMES} more"] if len(names) > GROUP_NAMES else []
     )
-    return [f"and {plural(len(rest), 'more change')} with the same outcome and message:", *shown]
+    return [f"and {plural(len(rest), 'more change')} with the same outcome and error:", *shown]
 
 
 def _side(role: str, info: BundleInfo) -> str:

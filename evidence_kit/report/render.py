@@ -17,7 +17,7 @@ from evidence_kit.bundle import writer as b
 from evidence_kit.bundle.archive import opened
 from evidence_kit.bundle.atomic import write_pages
 from evidence_kit.bundle.verify import Verdict, verify_dir
-from evidence_kit.diff.render import GROUPED
+from evidence_kit.diff.render import GROUPED, first_line
 from evidence_kit.errors import EvidenceError
 from evidence_kit.evidence import alembic
 from evidence_kit.evidence import git as git_evidence
@@ -610,11 +610,12 @@ def _diff_facts(facts: Mapping[str, Any]) -> list[Fact]:
 
 
 def _alike(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Changes with the same classification, values and detail folded into the first, naming the others."""
+    """Changes with the same classification, values and error (first line of the detail) folded into the
+    first, naming the others."""
     first: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     kept = []
     for item in changes:
-        key = (item["classification"], item["before"], item["after"], item["detail"])
+        key = (item["classification"], item["before"], item["after"], first_line(item["detail"]))
         if item["detail"].strip() and key in first:
             first[key].setdefault("alike", []).append(item["what"])
             continue
@@ -627,7 +628,7 @@ def _alike(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 [f"… and {len(names) - _ALIKE_NAMES} more"] if len(names) > _ALIKE_NAMES else []
             )
             item["detail"] += (
-                f"\n\nand {plural(len(names), 'more change')} with the same outcome and message:\n"
+                f"\n\nand {plural(len(names), 'more change')} with the same outcome and error:\n"
                 + "\n".join(shown)
             )
             item["what"] += f" (and {len(names)} more like it)"

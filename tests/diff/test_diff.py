@@ -235,7 +235,7 @@ def test_identical_failures_are_shown_once_and_counted(tmp_path: Path) -> None:
 
     def report(outcome: str) -> dict[str, Any]:
         tests = [
-            {"id": t, "outcome": outcome, "duration_s": 0.1, "message": error if outcome == "error" else None}
+            {"id": t, "outcome": outcome, "duration_s": 0.1, "message": f"{error}\n    {t}()" if outcome == "error" else None}
             for t in ids
         ]
         tests.append(
@@ -261,7 +261,7 @@ def test_identical_failures_are_shown_once_and_counted(tmp_path: Path) -> None:
     plain = text(found)
     assert plain.count("OperationalError: connection refused") == 1
     assert plain.count("assert 1 == 2") == 1
-    assert "and 59 more changes with the same outcome and message:" in plain
+    assert "and 59 more changes with the same outcome and error:" in plain
     assert "test tests.test_api::test_20 newly failing" in plain and "… and 39 more" in plain
     assert "test_21" not in plain
     assert len(plain.splitlines()) < 60
