@@ -235,7 +235,12 @@ def test_identical_failures_are_shown_once_and_counted(tmp_path: Path) -> None:
 
     def report(outcome: str) -> dict[str, Any]:
         tests = [
-            {"id": t, "outcome": outcome, "duration_s": 0.1, "message": f"{error}\n    {t}()" if outcome == "error" else None}
+            {
+                "id": t,
+                "outcome": outcome,
+                "duration_s": 0.1,
+                "message": f"{error}\n    {t}()" if outcome == "error" else None,
+            }
             for t in ids
         ]
         tests.append(
