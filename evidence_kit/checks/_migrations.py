@@ -64,7 +64,9 @@ class Source:
         return self.graph is not None and not self.graph.scripts
 
 
-_CACHE: weakref.WeakKeyDictionary[Target, dict[tuple[str, ...], list[Source]]] = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Target, dict[tuple[str, ...], tuple[str, list[Source]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -121,6 +123,10 @@ def discover(root: Path) -> list[dict[str, Any]]:
 
 def sources(target: Target, rule: Rule) -> list[Source]:
     """Every Alembic configuration the checks read, each with its graph or its error."""
+    return _sources(target, rule)[1]
+
+
+def _sources(target: Target, rule: Rule) -> tuple[str, list[Source]]:
     key = tuple(str(s) for s in rule.options.get("configs") or ())
     cached = _CACHE.setdefault(target, {})
     if key not in cached:
@@ -128,11 +134,11 @@ def sources(target: Target, rule: Rule) -> list[Source]:
     return cached[key]
 
 
-def _read(target: Target, rule: Rule) -> list[Source]:
+def _read(target: Target, rule: Rule) -> tuple[str, list[Source]]:
     from evidence_kit.collectors.alembic import DEFAULT_INI, DEFAULT_SECTION, Graph, resolve_setup, scan
 
     assert target.root is not None
-    _, specs = _specs(target, rule)
+    origin, specs = _specs(target, rule)
     found = []
     for base, spec, options in specs:
         ini = _rel(base / str(spec.get("ini", DEFAULT_INI)), target.root)
@@ -146,13 +152,13 @@ def _read(target: Target, rule: Rule) -> list[Source]:
         graph = Graph(read.scripts)
         graph.problems[:0] = read.problems
         found.append(Source(label, ini, graph=graph))
-    return found
+    return origin, found
 
 
 def nothing_to_read(target: Target, rule: Rule, found: list[Source]) -> str:
     """Why no migration could be read (the reason of a skipped check)."""
     assert target.root is not None
-    origin, _ = _specs(target, rule)
+    origin = _sources(target, rule)[0]
     if not found:
         yaml = (
             "evidence.yaml does not turn on the alembic collector"
