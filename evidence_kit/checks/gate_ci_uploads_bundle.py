@@ -50,20 +50,38 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         yield missing(ID, ci.path(ci.WORKFLOWS), "ci")
         return
     patterns = rule.options.get("paths", ["*.evidence*", "*evidence*"])
+    uncommitted: list[str] = []
     for workflow in inventory.get("workflows", []):
-        # NOTE: the evidence-kit action uploads the bundle itself.
-        if any(str(u.get("action", "")).endswith(ACTION) for u in workflow.get("uses") or []):
-            return
-        for artifact in workflow.get("artifacts") or []:
-            paths = str(artifact.get("path") or "").split()
-            if artifact.get("kind") == "upload" and any(
-                fnmatch.fnmatch(p, g) for p in paths for g in patterns
-            ):
-                return
+        if not _uploads(workflow, patterns):
+            continue
+        if workflow.get("tracked") is False:
+            uncommitted.append(str(workflow.get("file")))
+            continue
+        return
     count = len(inventory.get("workflows", []))
+    if uncommitted:
+        yield Finding(
+            ID,
+            f"the workflow that uploads the evidence bundle is not committed, so GitHub never runs it: "
+            f"{', '.join(uncommitted)}",
+            path=f"data/{ci.path(ci.WORKFLOWS)}",
+            snippet="bundle upload not committed",
+        )
+        return
     yield Finding(
         ID,
         f"none of the {count} workflows uploads the evidence bundle with actions/upload-artifact",
         path=f"data/{ci.path(ci.WORKFLOWS)}",
         snippet="no bundle upload",
     )
+
+
+def _uploads(workflow: dict[str, Any], patterns: list[str]) -> bool:
+    # NOTE: the evidence-kit action uploads the bundle itself.
+    if any(str(u.get("action", "")).endswith(ACTION) for u in workflow.get("uses") or []):
+        return True
+    for artifact in workflow.get("artifacts") or []:
+        paths = str(artifact.get("path") or "").split()
+        if artifact.get("kind") == "upload" and any(fnmatch.fnmatch(p, g) for p in paths for g in patterns):
+            return True
+    return False

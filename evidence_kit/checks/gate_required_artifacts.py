@@ -6,7 +6,7 @@ Bad:
     required: ["git/head.json", "schema/schema.sql"]   # the bundle has no schema/
 
 Good:
-    every required glob matches at least one artifact
+    every required glob matches at least one artifact that is not empty
 """
 
 from __future__ import annotations
@@ -41,13 +41,25 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
-    """Report each required glob that no artifact matches."""
-    paths = [a["path"].removeprefix("data/") for a in target.manifest.get("artifacts", [])]
+    """Report each required glob that no artifact matches, or only empty artifacts match."""
+    sizes = {
+        str(a["path"]).removeprefix("data/"): int(a.get("size") or 0)
+        for a in target.manifest.get("artifacts", [])
+        if isinstance(a, dict) and a.get("path")
+    }
     for pattern in rule.options.get("required", DEFAULT_REQUIRED):
-        if not any(fnmatch.fnmatch(p, pattern) for p in paths):
+        matched = [p for p in sizes if fnmatch.fnmatch(p, pattern)]
+        if not matched:
             yield Finding(
                 ID,
                 f"required evidence {pattern} is missing from the bundle",
                 path=f"data/{pattern}",
                 snippet=pattern,
+            )
+        elif not any(sizes[p] for p in matched):
+            yield Finding(
+                ID,
+                f"required evidence {pattern} is empty: {', '.join(sorted(matched)[:5])} hold nothing",
+                path=f"data/{sorted(matched)[0]}",
+                snippet=f"{pattern} empty",
             )

@@ -16,7 +16,7 @@ from typing import Any
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import ci as layout
 from evidence_kit.model import Context, Intent, Output
-from evidence_kit.support import paths
+from evidence_kit.support import paths, tree
 
 NAME = "ci"
 
@@ -485,15 +485,23 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     found = folder.is_dir()
     workflows: list[dict[str, Any]] = []
     outputs: list[Output] = []
+    # NOTE: GitHub runs only committed workflows; None when the folder is not in a git work tree.
+    listed = tree.git_files(folder, cached_only=True) if found else None
+    tracked = None if listed is None else set(listed)
     for path in _glob_files(folder, globs) if found else []:
         inside = path.relative_to(folder).as_posix()
         file = (PurePosixPath(rel_folder) / inside).as_posix()
+        committed = None if tracked is None else inside in tracked
         try:
-            entry = {"file": file, **inventory(load_yaml(path.read_text(encoding="utf-8")))}
+            entry = {
+                "file": file,
+                "tracked": committed,
+                **inventory(load_yaml(path.read_text(encoding="utf-8"))),
+            }
         except Exception as exc:
             # NOTE: any YAML, decoding or shape error is this file's problem; the others still count.
             message = _error_text(exc)
-            workflows.append({"file": file, "error": message})
+            workflows.append({"file": file, "tracked": committed, "error": message})
             outputs.append(
                 Output(
                     f"{inside}.error.txt",

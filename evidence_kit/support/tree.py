@@ -23,15 +23,17 @@ VENDORED = frozenset(
 TIMEOUT_S = 120
 
 
-def git_files(root: Path) -> list[str] | None:
-    """Posix paths relative to `root` of the files git would track; None outside a work tree."""
+def git_files(root: Path, cached_only: bool = False) -> list[str] | None:
+    """Posix paths relative to `root` of the files git would track (`cached_only`: tracks now);
+    None outside a work tree."""
     git = shutil.which("git")
     if git is None:
         return None
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     try:
         run = subprocess.run(
-            [git, "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            [git, "-C", str(root), "ls-files", "-z", "--cached"]
+            + ([] if cached_only else ["--others", "--exclude-standard"]),
             capture_output=True,
             env=env,
             timeout=TIMEOUT_S,

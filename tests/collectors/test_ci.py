@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,7 @@ def test_malformed_yaml_is_recorded_per_file_and_not_fatal(repo: Path) -> None:
     broken = report["workflows"][0]
     assert broken == {
         "file": ".github/workflows/broken.yml",
+        "tracked": None,
         "error": "ParserError: while parsing a flow sequence (line 3, column 6): "
         "did not find expected ',' or ']' (line 4, column 1)",
     }
@@ -450,3 +452,24 @@ def test_an_upload_without_retention_days_says_so_in_words(tmp_path: Path) -> No
     summary = _text(_by_name(ci.collect(Context(tmp_path, tmp_path / "s"), {}))["summary.txt"])
     assert "Retention days used: not set (repository default)\n" in summary
     assert "None" not in summary
+
+
+def test_each_workflow_says_whether_git_tracks_it(repo: Path) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "add", ".github/workflows/ci.yml"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "ci"], check=True, env=env)
+    report = _report(ci.collect(Context(repo, repo / "scratch"), {}))
+    tracked = {w["file"].rsplit("/", 1)[1]: w["tracked"] for w in report["workflows"]}
+    assert tracked == {"broken.yml": False, "ci.yml": True, "evidence.yml": False, "nightly.yaml": False}
+
+
+def test_outside_a_repository_tracking_is_unknown(repo: Path) -> None:
+    report = _report(ci.collect(Context(repo, repo / "scratch"), {}))
+    assert {w["tracked"] for w in report["workflows"]} == {None}
