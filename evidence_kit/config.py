@@ -34,6 +34,7 @@ class Config:
     redact_env: tuple[str, ...] = ()
     redact_patterns: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
+    python: str | None = None
     raw: bytes = field(default=b"", repr=False)
 
     @property
@@ -230,6 +231,7 @@ def load(path: Path) -> Config:
         redact_env=tuple(red.get("env", ())),
         redact_patterns=tuple(red.get("patterns", ())),
         rules=tuple(str(root / r) if r.endswith((".yaml", ".yml")) else r for r in data.get("rules", ())),
+        python=data.get("python"),
         raw=raw,
     )
 

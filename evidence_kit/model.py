@@ -45,7 +45,8 @@ class Context:
     """What a collector may read: the service's folder, its database URL, a scratch folder.
 
     `earlier` maps `<collector>/<name>` of the artifacts already written (redacted) by the
-    collectors this one runs after (see `evidence_kit.order`) to their files.
+    collectors this one runs after (see `evidence_kit.order`) to their files. `python` is the
+    top-level `python:` of evidence.yaml, as written (see `evidence_kit.support.interpreter`).
     """
 
     root: Path
@@ -53,6 +54,7 @@ class Context:
     database_url: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     earlier: Mapping[str, Path] = field(default_factory=dict)
+    python: str | None = None
 
 
 @dataclass(frozen=True)

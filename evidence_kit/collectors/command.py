@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Intent, Output, PlannedRun, Status
-from evidence_kit.support import paths, proc
+from evidence_kit.support import interpreter, paths, proc
 
 NAME = "command"
 DEFAULT_TIMEOUT = 300.0
@@ -35,6 +34,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["commands"],
     "properties": {
+        "python": interpreter.OPTION,
         "commands": {
             "type": "array",
             "description": "Commands to run, in order.",
@@ -71,7 +71,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
                     "max_bytes": {"type": "integer", "minimum": 1, "description": "Cap per stream."},
                 },
             },
-        }
+        },
     },
 }
 
@@ -83,13 +83,11 @@ def expand(value: str, env: Mapping[str, str]) -> str:
     return _VAR.sub(lambda m: env.get(m.group(1), ""), value)
 
 
-def child_env(ctx: Context, extra: Mapping[str, str] | None) -> dict[str, str]:
-    """The environment of a child process: ours, DATABASE_URL when known, then `extra` expanded."""
+def child_env(ctx: Context, extra: Mapping[str, str] | None, python: str | None = None) -> dict[str, str]:
+    """The environment of a child process: ours with the service's interpreter first on PATH
+    (`python` is a collector's own option), DATABASE_URL when known, then `extra` expanded."""
     env = dict(ctx.env or os.environ)
-    # NOTE: `python` in a config means the interpreter evidence-kit runs in (the service's venv).
-    here = os.path.dirname(sys.executable)
-    if env.get("PATH", "").split(os.pathsep)[0] != here:
-        env["PATH"] = os.pathsep.join(p for p in (here, env.get("PATH", "")) if p)
+    interpreter.activate(env, interpreter.resolve(ctx.root, python, ctx.python, env))
     if ctx.database_url and "DATABASE_URL" not in env:
         env["DATABASE_URL"] = ctx.database_url
     for key, value in (extra or {}).items():
@@ -140,7 +138,7 @@ def verdict(spec: Mapping[str, Any], result: proc.Run) -> tuple[Status, str | No
     return "failed", "; ".join([f"{_ended(ending)}, expected {expect}", *notes])
 
 
-def run_one(ctx: Context, spec: Mapping[str, Any]) -> list[Output]:
+def run_one(ctx: Context, spec: Mapping[str, Any], python: str | None = None) -> list[Output]:
     """Run one command spec and describe what it left: stdout and stderr artifacts."""
     name = spec["name"]
     cwd = paths.inside(ctx.root, spec.get("cwd", "."), f"command {name!r}: cwd")
@@ -152,7 +150,7 @@ def run_one(ctx: Context, spec: Mapping[str, Any]) -> list[Output]:
         scratch=ctx.scratch,
         label=name,
         cwd=cwd,
-        env=child_env(ctx, spec.get("env")),
+        env=child_env(ctx, spec.get("env"), python),
         timeout=float(spec.get("timeout", DEFAULT_TIMEOUT)),
         cap=int(spec.get("max_bytes", proc.DEFAULT_CAP)),
         run_for=float(run_for) if run_for is not None else None,
@@ -193,7 +191,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     outputs: list[Output] = []
     for spec in options.get("commands", []):
         try:
-            outputs += run_one(ctx, spec)
+            outputs += run_one(ctx, spec, options.get("python"))
         except CollectorError as exc:
             outputs.append(
                 Output(

@@ -18,7 +18,7 @@ from evidence_kit.bundle.writer import dumps
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Intent, Output
 from evidence_kit.redact.redactor import SECRET_NAME
-from evidence_kit.support import db, pgdump, proc
+from evidence_kit.support import db, interpreter, pgdump, proc
 
 NAME = "environment"
 
@@ -33,10 +33,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "python": {
-            "type": "string",
-            "minLength": 1,
+            **interpreter.OPTION,
             "description": "Interpreter whose version and packages are listed, e.g. `.venv/bin/python` "
-            "(default: the one running evidence-kit).",
+            "(default: the top-level `python:`, else the one running evidence-kit).",
         },
         "tools": {
             "type": "array",
@@ -115,8 +114,10 @@ def _own_facts() -> dict[str, Any]:
     return result
 
 
-def _other_facts(ctx: Context, python: str, timeout: float) -> dict[str, Any]:
+def _other_facts(ctx: Context, chosen: interpreter.Interpreter, timeout: float) -> dict[str, Any]:
+    python = chosen.path
     env = {**(ctx.env or os.environ), "PYTHONDONTWRITEBYTECODE": "1"}
+    interpreter.activate(env, chosen)
     try:
         run = proc.run(
             [python, "-c", _CHILD],
@@ -148,13 +149,17 @@ def _other_facts(ctx: Context, python: str, timeout: float) -> dict[str, Any]:
 
 
 def _interpreter(ctx: Context, options: Mapping[str, Any], timeout: float) -> dict[str, Any]:
-    python = options.get("python")
-    if not python:
-        return _own_facts()
-    python = str(python)
-    if os.sep in python:
-        python = str(ctx.root / python)
-    return _other_facts(ctx, python, timeout)
+    try:
+        chosen = interpreter.of(ctx, options)
+    except CollectorError as exc:
+        raise CollectorError(f"cannot run the interpreter: {exc.message}", hint=exc.hint) from exc
+    if chosen is None:
+        facts = _own_facts()
+        facts["source"] = interpreter.own().source
+        return facts
+    facts = _other_facts(ctx, chosen, timeout)
+    facts["source"] = chosen.source
+    return facts
 
 
 def _tool_specs(options: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -167,14 +172,15 @@ def _tool_specs(options: Mapping[str, Any]) -> dict[str, list[str]]:
     return specs
 
 
-def _which(name: str, ctx: Context, bindir: Path) -> Path | None:
+def _which(name: str, ctx: Context, bindir: Path, first: bool) -> Path | None:
     if os.sep in name:
         path = ctx.root / name
         return path if path.is_file() and os.access(path, os.X_OK) else None
     search = (ctx.env or os.environ).get("PATH", "")
-    # NOTE: tools installed beside the interpreter (a virtualenv's alembic) count even when
-    # that folder is not on PATH.
-    found = shutil.which(name, path=os.pathsep.join(filter(None, (search, str(bindir)))))
+    # NOTE: tools installed beside the interpreter (a virtualenv's alembic) count even when that
+    # folder is not on PATH; the service's own interpreter's come first, as in its activated venv.
+    folders = (str(bindir), search) if first else (search, str(bindir))
+    found = shutil.which(name, path=os.pathsep.join(filter(None, folders)))
     return Path(found) if found else None
 
 
@@ -182,8 +188,10 @@ def _first_line(text: str) -> str | None:
     return next((line.strip() for line in text.splitlines() if line.strip()), None)
 
 
-def _tool(ctx: Context, name: str, args: list[str], bindir: Path, timeout: float) -> dict[str, Any]:
-    path = _which(name, ctx, bindir)
+def _tool(
+    ctx: Context, name: str, args: list[str], bindir: Path, first: bool, timeout: float
+) -> dict[str, Any]:
+    path = _which(name, ctx, bindir, first)
     if path is None:
         return {"path": None, "status": NOT_FOUND, "version": NOT_FOUND}
     if name == "pg_dump" and args == ["--version"]:
@@ -261,11 +269,12 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     env = ctx.env or os.environ
     facts = _interpreter(ctx, options, timeout)
     lines = package_lines((str(n), str(v)) for n, v in facts.pop("packages", []))
-    bindir = Path(str(facts.get("executable") or sys.executable)).parent
+    chosen = interpreter.of(ctx, options) if facts["source"] != interpreter.own().source else None
+    bindir = chosen.bindir if chosen else Path(str(facts.get("executable") or sys.executable)).parent
     # NOTE: the probes mostly wait on interpreters starting up (alembic), so they overlap well.
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="environment") as pool:
         probes = {
-            name: pool.submit(_tool, ctx, name, args, bindir, timeout)
+            name: pool.submit(_tool, ctx, name, args, bindir, chosen is not None, timeout)
             for name, args in _tool_specs(options).items()
         }
         database, note = _database(ctx)

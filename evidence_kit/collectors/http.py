@@ -19,7 +19,7 @@ from evidence_kit.bundle.writer import dumps
 from evidence_kit.collectors.command import ARGV_OPTION, CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Intent, Output, PlannedRun, Status
-from evidence_kit.support import paths, proc
+from evidence_kit.support import interpreter, paths, proc
 
 NAME = "http"
 
@@ -45,6 +45,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["base_url", "captures"],
     "properties": {
+        "python": interpreter.OPTION,
         "base_url": {
             "type": "string",
             "pattern": "^https?://",
@@ -454,7 +455,7 @@ class Service:
         )
 
 
-def start(ctx: Context, spec: Mapping[str, Any]) -> Service:
+def start(ctx: Context, spec: Mapping[str, Any], python: str | None = None) -> Service:
     """Start the service in a session of its own, its output going to a log in the scratch folder."""
     command = spec["command"]
     cwd = paths.inside(ctx.root, str(spec.get("cwd", ".")), "serve: cwd")
@@ -470,7 +471,7 @@ def start(ctx: Context, spec: Mapping[str, Any]) -> Service:
                 command,
                 status=ctx.scratch / "server.process.json",
                 cwd=cwd,
-                env=child_env(ctx, spec.get("env")),
+                env=child_env(ctx, spec.get("env"), python),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -520,7 +521,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
                 "the service being started",
                 hint="stop the other process or choose a free port in `base_url` and `serve.command`",
             )
-        service = start(ctx, serve)
+        service = start(ctx, serve, options.get("python"))
     try:
         if service is not None and serve:
             start_timeout = float(serve.get("start_timeout", DEFAULT_START_TIMEOUT))

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shlex
-import sys
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -16,7 +15,7 @@ from typing import Any
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import openapi
 from evidence_kit.model import Context, Intent, Output, PlannedRun
-from evidence_kit.support import paths, proc
+from evidence_kit.support import interpreter, paths, proc
 
 NAME = "openapi"
 
@@ -39,8 +38,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "description": "Folder put first on sys.path, also the import's working folder (default `.`).",
         },
         "python": {
-            "type": "string",
-            "description": "Interpreter that imports the app (default: the one running evidence-kit).",
+            **interpreter.OPTION,
+            "description": "Interpreter that imports the app (default: the top-level `python:`, "
+            "else the one running evidence-kit).",
         },
         "url": {
             "type": "string",
@@ -114,10 +114,15 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
     app_dir = paths.inside(ctx.root, str(options.get("app_dir", ".")), "app_dir")
     if not app_dir.is_dir():
         raise CollectorError(f"app_dir {app_dir} is not a folder", hint="fix the `app_dir` option")
-    python = str(options.get("python") or sys.executable)
-    if os.sep in python:
-        python = str(ctx.root / python)
+    try:
+        chosen = interpreter.of(ctx, options) or interpreter.own()
+    except CollectorError as exc:
+        raise CollectorError(
+            f"cannot start the interpreter to import {target}: {exc.message}", hint=exc.hint
+        ) from exc
+    python = chosen.path
     env = dict(ctx.env or os.environ)
+    interpreter.activate(env, chosen)
     if ctx.database_url and "DATABASE_URL" not in env:
         env["DATABASE_URL"] = ctx.database_url
     # NOTE: importing must not leave __pycache__ folders in the service's checkout.
@@ -135,7 +140,7 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
     except CollectorError as exc:
         raise CollectorError(
             f"cannot start the interpreter {python!r} to import {target}: {exc.message}",
-            hint="set the `python` option to the service's interpreter, e.g. `.venv/bin/python`",
+            hint="set `python:` in evidence.yaml to the service's interpreter, e.g. `.venv/bin/python`",
         ) from exc
     stderr = run.text("stderr")
     tail = [line for line in stderr.splitlines() if line.strip()][-_STDERR_TAIL:]
@@ -150,7 +155,8 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
     if run.exit_code != 0:
         raise CollectorError(
             f"importing {target} failed: {_error_line(stderr)}",
-            hint="check the module path, `app_dir` and that `python` has the service's dependencies",
+            hint="check the module path, `app_dir` and that the interpreter has the service's dependencies"
+            + ("" if chosen.configured else f" (it ran in {chosen.source}: set `python:` in evidence.yaml)"),
             details=tail,
         )
     if run.stdout_truncated:
@@ -298,7 +304,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
 def plan(root: Path, options: Mapping[str, Any]) -> Intent:
     """What `collect --plan` shows: the app imported (in a subprocess), the URL or the file read."""
     if "app" in options:
-        python = str(options.get("python") or sys.executable)
+        python = str(options.get("python") or "python")
         line = shlex.join([python, "-c", "<import the app, print app.openapi()>", str(options["app"])])
         cwd = root / str(options.get("app_dir", "."))
         return Intent(

@@ -8,6 +8,7 @@ diff cleanly), `summary.txt` (`42 passed, 1 failed in 12.30s` and one line per f
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from evidence_kit.collectors.command import CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Intent, Output, PlannedRun, Status
-from evidence_kit.support import junit, paths, proc
+from evidence_kit.support import interpreter, junit, paths, proc
 
 NAME = "tests"
 
@@ -45,6 +46,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         },
         "cwd": CWD_OPTION,
         "env": ENV_OPTION,
+        "python": interpreter.OPTION,
         "timeout": {
             "type": "number",
             "exclusiveMinimum": 0,
@@ -78,6 +80,11 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     },
 }
 
+_CAUSE = re.compile(
+    r"No module named|ModuleNotFoundError|ImportError|SyntaxError|Error:|ERROR:|error:|"
+    r"not found|command not found|Permission denied|usage:",
+)
+_CAUSE_CAP = 300
 _REPORT_HINT = "make the test command write JUnit XML (pytest: it is added; others: set `junit_out`)"
 _SHELL_OPERATORS = {"|", "||", "&", "&&", ";", ";;", "(", ")", ">", ">>", "<", "<<", "|&"}
 
@@ -111,6 +118,20 @@ def _command(run: str | Sequence[str], extra: Sequence[str]) -> str | list[str]:
     if isinstance(run, str):
         return " ".join([run, *(shlex.quote(a) for a in extra)])
     return [*run, *extra]
+
+
+def cause(run: proc.Run) -> str | None:
+    """Why a run ended before any test ran, in its own words: the last error-like line of its output."""
+    for stream in ("stderr", "stdout"):
+        try:
+            lines = [line.strip() for line in run.text(stream).splitlines() if line.strip()]
+        except OSError:
+            continue
+        if not lines:
+            continue
+        found = next((line for line in reversed(lines) if _CAUSE.search(line)), lines[-1])
+        return found if len(found) <= _CAUSE_CAP else found[: _CAUSE_CAP - 3] + "..."
+    return None
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -271,7 +292,7 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         scratch=ctx.scratch,
         label="tests",
         cwd=cwd,
-        env=child_env(ctx, options.get("env")),
+        env=child_env(ctx, options.get("env"), options.get("python")),
         timeout=timeout,
         cap=cap,
     )
@@ -290,6 +311,7 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         )
     raw: Path | None = report if report.is_file() else None
     missing = f"the test command wrote no JUnit report (exit code {result.exit_code})"
+    why = cause(result) if not result.timed_out and result.exit_code not in (None, 0) else None
     if raw is not None and junit_out:
         if _stamp(raw) == before:
             raw = None
@@ -304,6 +326,8 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
                 missing = f"cannot read {junit_out}: {exc.strerror or exc}"
     elif junit_out:
         missing = f"the test command wrote no JUnit report at {junit_out} (exit code {result.exit_code})"
+    if raw is None and why:
+        missing += f": {why}"
     tail = common["message"] if result.timed_out else f"exit code {result.exit_code}"
     status, outputs = _report_outputs(
         raw, cap, expect_pass, missing=missing, common=common, timed_out=result.timed_out, tail=tail

@@ -158,6 +158,7 @@ def collect(
                     database_url=database_url,
                     env=env,
                     earlier=earlier,
+                    python=config.python,
                 )
                 notify(Event("start", name))
                 running[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name
