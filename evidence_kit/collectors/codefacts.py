@@ -6,19 +6,18 @@ Only code counts: a comment or a docstring that mentions `create_all` or `FOR UP
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
-import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Intent, Output
+from evidence_kit.model import Context, Intent, Output, Status
+from evidence_kit.support import foreign, interpreter
 from evidence_kit.support.paths import RULE, inside, shown, split_glob
+from evidence_kit.support.pyscan import SESSION_HOOKS, FileFacts, scan_source
 
 NAME = "codefacts"
 
@@ -57,74 +56,17 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "(default: every Alembic migration folder, i.e. a `versions` folder beside an `env.py` or "
             "`script.py.mako`, and that `env.py`).",
         },
+        "python": {
+            **interpreter.OPTION,
+            "description": "Interpreter that parses the files evidence-kit's own Python cannot (newer "
+            "syntax); default: the top-level `python:`.",
+        },
     },
 }
 
 _TEXT = "text/plain"
 _JSON = "application/json"
 _SKIP_DIRS = frozenset({".git", "__pycache__"})
-_SCHEMA_METHODS = frozenset({"create_all", "drop_all"})
-ALEMBIC_COMMANDS = frozenset(
-    {
-        "branches",
-        "check",
-        "current",
-        "downgrade",
-        "edit",
-        "ensure_version",
-        "heads",
-        "history",
-        "init",
-        "merge",
-        "revision",
-        "show",
-        "stamp",
-        "upgrade",
-    }
-)
-_SUBPROCESS = frozenset(
-    {
-        "subprocess.run",
-        "subprocess.call",
-        "subprocess.check_call",
-        "subprocess.check_output",
-        "subprocess.Popen",
-        "subprocess.getoutput",
-        "subprocess.getstatusoutput",
-        "os.system",
-        "os.popen",
-        "asyncio.create_subprocess_exec",
-        "asyncio.create_subprocess_shell",
-    }
-)
-_FIXTURES = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
-SESSION_HOOKS = (
-    "pytest_configure",
-    "pytest_sessionstart",
-    "pytest_collection_modifyitems",
-    "pytest_sessionfinish",
-)
-_LOCK = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
-_SKIP_LOCKED = re.compile(r"\bSKIP\s+LOCKED\b", re.IGNORECASE)
-_NOWAIT = re.compile(r"\bNOWAIT\b", re.IGNORECASE)
-_SELECT = re.compile(r"\bSELECT\b", re.IGNORECASE)
-# NOTE: after a lock clause (and its OF/NOWAIT/SKIP LOCKED), a lower-case word starts a sentence.
-_PROSE = re.compile(r"(?:\s+(?i:OF)\s+[\w.]+(?:\s*,\s*[\w.]+)*)?(?:\s+(?i:NOWAIT|SKIP\s+LOCKED))?\s+[a-z]+\b")
-# NOTE: a receiver that is SQLAlchemy metadata by its name (`Base.metadata`, `metadata`, `meta`).
-_METADATA = re.compile(r"(?:^|[._])(?:[A-Za-z_]*metadata|meta)$", re.IGNORECASE)
-_MESSAGE_CALLS = frozenset(
-    {"pytest.skip", "pytest.xfail", "pytest.fail", "pytest.importorskip", "pytest.exit", "warnings.warn"}
-)
-_WORD_ALEMBIC = re.compile(r"(?:^|[\s/;&|(])alembic(?=$|[\s;&|)])")
-_CODE_CAP = 200
-_NEEDLES = (b"create_all", b"drop_all", b"alembic", b"command", b"fixture", b"pytest_", b"update")
-# NOTE: (read, key_share) of `with_for_update` select the lock strength PostgreSQL is asked for.
-_ORM_LOCKS = {
-    (False, False): "FOR UPDATE",
-    (False, True): "FOR NO KEY UPDATE",
-    (True, False): "FOR SHARE",
-    (True, True): "FOR KEY SHARE",
-}
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -210,266 +152,6 @@ def find_files(root: Path, paths: list[str], exclude: list[str]) -> list[str]:
     return sorted(found)
 
 
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
-def _code(node: ast.AST) -> str:
-    text = " ".join(ast.unparse(node).split())
-    return text if len(text) <= _CODE_CAP else text[: _CODE_CAP - 3] + "..."
-
-
-def _squash(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _CODE_CAP else text[: _CODE_CAP - 3] + "..."
-
-
-def _const(node: ast.expr | None) -> Any:
-    return node.value if isinstance(node, ast.Constant) else None
-
-
-@dataclass
-class FileFacts:
-    """What one file contributes; `path` is relative to the service folder; `part` is where it counts:
-    `app` (application code), `tests` or `migrations`."""
-
-    path: str
-    test: bool
-    part: str = "app"
-    schema_calls: list[dict[str, Any]] = field(default_factory=list)
-    alembic_runs: list[dict[str, Any]] = field(default_factory=list)
-    fixtures: list[dict[str, Any]] = field(default_factory=list)
-    hooks: list[dict[str, Any]] = field(default_factory=list)
-    sql_locks: list[dict[str, Any]] = field(default_factory=list)
-    orm_locks: list[dict[str, Any]] = field(default_factory=list)
-    defines: list[dict[str, Any]] = field(default_factory=list)
-
-
-class _Scan:
-    """One walk over one module's tree, gathering every fact."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.aliases: dict[str, str] = {}
-        self.skip: set[int] = set()
-        self.calls: list[tuple[ast.Call, str]] = []
-        self.decorated: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-        self.metadata: set[str] = set()
-
-    def at(self, node: ast.AST, **extra: Any) -> dict[str, Any]:
-        return {"path": self.facts.path, "line": getattr(node, "lineno", None), **extra}
-
-    def resolve(self, dotted: str) -> str:
-        head, _, rest = dotted.partition(".")
-        full = self.aliases.get(head, head)
-        return f"{full}.{rest}" if rest else full
-
-    def run(self, tree: ast.Module) -> None:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self.aliases[alias.asname] = alias.name
-                    else:
-                        head = alias.name.split(".")[0]
-                        self.aliases[head] = head
-            elif isinstance(node, ast.ImportFrom):
-                if node.module and not node.level:
-                    for alias in node.names:
-                        self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-            elif isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                self.docstring(node)
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                    self.function(node)
-            elif isinstance(node, ast.Call):
-                self.prose(node)
-                self.call(node)
-            elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
-                # NOTE: an exception's message is prose, even when it names `FOR UPDATE`.
-                self.skip.update(id(a) for a in node.exc.args if isinstance(a, ast.Constant | ast.JoinedStr))
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-                made = _dotted(node.value.func)
-                if made is not None and made.rsplit(".", 1)[-1] == "MetaData":
-                    self.metadata.update(t.id for t in node.targets if isinstance(t, ast.Name))
-            elif isinstance(node, ast.Attribute):
-                if (
-                    node.attr in _SCHEMA_METHODS
-                    and isinstance(node.ctx, ast.Load)
-                    and id(node) not in self.skip
-                ):
-                    self.schema(node, node, "reference")
-            elif isinstance(node, ast.JoinedStr):
-                if id(node) in self.skip:
-                    self.skip.update(id(v) for v in node.values)
-                    continue
-                parts = []
-                for value in node.values:
-                    self.skip.add(id(value))
-                    if isinstance(value, ast.Constant):
-                        parts.append(str(value.value))
-                    elif isinstance(value, ast.FormattedValue):
-                        parts.append("{" + ast.unparse(value.value) + "}")
-                self.sql(node, "".join(parts))
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in self.skip:
-                self.sql(node, node.value)
-        # NOTE: a name bound to `MetaData()` anywhere in the module makes its schema calls metadata calls.
-        for item in self.facts.schema_calls:
-            if item["receiver"] in self.metadata:
-                item["receiver_kind"] = "metadata"
-        # NOTE: an import may follow the code using it (in a function, at the end), so names resolve last.
-        for call, dotted in self.calls:
-            self.alembic_call(call, dotted)
-        for function in self.decorated:
-            self.fixture(function)
-
-    def docstring(self, node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        first = node.body[0] if node.body else None
-        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-            self.skip.add(id(first.value))
-
-    def prose(self, node: ast.Call) -> None:
-        """Strings a call takes as prose (pytest's skip/xfail/fail reasons, any `reason=`) are no SQL."""
-        dotted = _dotted(node.func)
-        if dotted is not None and self.resolve(dotted) in _MESSAGE_CALLS:
-            self.skip.update(id(a) for a in node.args if isinstance(a, ast.Constant | ast.JoinedStr))
-        for kw in node.keywords:
-            if kw.arg in ("reason", "msg") and isinstance(kw.value, ast.Constant | ast.JoinedStr):
-                self.skip.add(id(kw.value))
-
-    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        if node.name in _SCHEMA_METHODS:
-            self.facts.defines.append(self.at(node, name=node.name))
-        if node.name.startswith("pytest_"):
-            self.facts.hooks.append(self.at(node, name=node.name))
-        if node.decorator_list:
-            self.decorated.append(node)
-
-    def fixture(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for deco in node.decorator_list:
-            target = deco.func if isinstance(deco, ast.Call) else deco
-            dotted = _dotted(target)
-            if dotted is None or self.resolve(dotted) not in _FIXTURES or not isinstance(deco, ast.Call):
-                continue
-            keywords = {kw.arg: kw.value for kw in deco.keywords if kw.arg}
-            if _const(keywords.get("scope")) == "session":
-                autouse = _const(keywords.get("autouse")) is True
-                self.facts.fixtures.append(
-                    self.at(deco, name=node.name, autouse=autouse, decorator="@" + _code(deco))
-                )
-
-    def schema(self, attr: ast.Attribute, shown: ast.AST, form: str) -> None:
-        self.skip.add(id(attr))
-        receiver = _code(attr.value)
-        made = _dotted(attr.value.func) if isinstance(attr.value, ast.Call) else None
-        metadata = _METADATA.search(receiver) is not None or (made or "").endswith("MetaData")
-        self.facts.schema_calls.append(
-            self.at(
-                attr,
-                method=attr.attr,
-                form=form,
-                receiver=receiver,
-                receiver_kind="metadata" if metadata else "other",
-                code=_code(shown),
-            )
-        )
-
-    def call(self, node: ast.Call) -> None:
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in _SCHEMA_METHODS:
-            self.schema(func, node, "call")
-        for arg in [*node.args, *(kw.value for kw in node.keywords)]:
-            if isinstance(arg, ast.Attribute) and arg.attr in _SCHEMA_METHODS:
-                self.schema(arg, node, "argument")
-        if isinstance(func, ast.Attribute) and func.attr == "with_for_update":
-            keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
-            self.orm_lock(node, keywords)
-        for kw in node.keywords:
-            off = isinstance(kw.value, ast.Constant) and kw.value.value in (False, None)
-            if kw.arg == "with_for_update" and not off:
-                options = kw.value
-                keywords = (
-                    {_const(k): v for k, v in zip(options.keys, options.values, strict=True) if k}
-                    if isinstance(options, ast.Dict)
-                    else {}
-                )
-                self.orm_lock(node, keywords)
-        dotted = _dotted(func)
-        if dotted is not None:
-            self.calls.append((node, dotted))
-        argv = [*node.args, *(kw.value for kw in node.keywords if kw.arg == "args")]
-        for arg in argv:
-            if isinstance(arg, ast.List | ast.Tuple) and any(
-                isinstance(v, str) and PurePosixPath(v).name == "alembic" for v in map(_const, arg.elts)
-            ):
-                self.facts.alembic_runs.append(self.at(node, via="argv", code=_code(node)))
-                return
-
-    def orm_lock(self, node: ast.Call, keywords: Mapping[Any, ast.expr]) -> None:
-        flags = {
-            key: _const(keywords.get(key)) is True for key in ("skip_locked", "nowait", "read", "key_share")
-        }
-        lock = _ORM_LOCKS[flags["read"], flags["key_share"]]
-        self.facts.orm_locks.append(self.at(node, **flags, lock=lock, code=_code(node)))
-
-    def alembic_call(self, node: ast.Call, dotted: str) -> None:
-        full = self.resolve(dotted)
-        head, _, name = full.rpartition(".")
-        if head == "alembic.command" and name in ALEMBIC_COMMANDS:
-            self.facts.alembic_runs.append(self.at(node, via=full, code=_code(node)))
-        elif dotted.split(".")[0] not in self.aliases and head == "command" and name in ALEMBIC_COMMANDS:
-            # NOTE: an unimported `command` (a fixture, a parameter) with an Alembic verb is still Alembic.
-            self.facts.alembic_runs.append(self.at(node, via=f"command.{name}", code=_code(node)))
-        elif full in _SUBPROCESS:
-            for arg in node.args[:1]:
-                if (
-                    isinstance(arg, ast.Constant)
-                    and isinstance(arg.value, str)
-                    and _WORD_ALEMBIC.search(arg.value)
-                ):
-                    self.facts.alembic_runs.append(self.at(node, via=f"{full} (shell)", code=_code(node)))
-
-    def sql(self, node: ast.expr, text: str) -> None:
-        lock = _LOCK.search(text)
-        statement = bool(_SELECT.search(text))
-        # NOTE: lower-case "for update" counts only in a SELECT; in prose it is English, not SQL.
-        if lock is None or not (statement or lock.group(0).isupper()):
-            return
-        if not statement and _PROSE.match(text, lock.end()):
-            # NOTE: "FOR UPDATE SKIP LOCKED is not supported" is a sentence about SQL, not SQL.
-            return
-        self.facts.sql_locks.append(
-            self.at(
-                node,
-                lock=" ".join(lock.group(0).upper().split()),
-                skip_locked=bool(_SKIP_LOCKED.search(text)),
-                nowait=bool(_NOWAIT.search(text)),
-                statement=statement,
-                sql=_squash(text),
-            )
-        )
-
-
-def scan_source(path: str, source: bytes, test: bool) -> FileFacts:
-    """Parse one file and gather its facts; a SyntaxError or ValueError is the caller's to record."""
-    with warnings.catch_warnings():
-        # NOTE: the target's invalid escape sequences are its own business, not noise for our user.
-        warnings.simplefilter("ignore")
-        tree = ast.parse(source, filename=path)
-    facts = FileFacts(path, test)
-    # NOTE: parsing is needed to report syntax errors, but a file naming none of the facts needs no walk.
-    lowered = source.lower()
-    if any(word in lowered for word in _NEEDLES):
-        _Scan(facts).run(tree)
-    return facts
-
-
 def _sorted(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda d: (d["path"], d["line"] or 0, json.dumps(d, sort_keys=True)))
 
@@ -523,13 +205,40 @@ def _parse_error(path: str, exc: BaseException) -> dict[str, Any]:
     return {"path": path, "line": line, "error": " ".join(f"{type(exc).__name__}: {message}".split())}
 
 
+def _reparse(
+    root: Path, retry: list[str], tests: list[re.Pattern[str]], python: interpreter.Interpreter, scratch: Path
+) -> tuple[list[FileFacts], dict[str, dict[str, Any]]]:
+    """Facts of the files the tool's Python could not parse, read in the service's interpreter."""
+    items: list[list[Any]] = [[rel, str(root / rel), _matches(rel, tests)] for rel in retry]
+    results = foreign.read(python, "codefacts", items, scratch=scratch, cwd=root)
+    facts: list[FileFacts] = []
+    errors: dict[str, dict[str, Any]] = {}
+    for rel, result in zip(retry, results, strict=True):
+        if "facts" in result:
+            facts.append(FileFacts(**result["facts"]))
+        else:
+            errors[rel] = {"path": rel, "line": result.get("line"), "error": str(result.get("error"))}
+    return facts, errors
+
+
 def gather(
-    root: Path, paths: list[str], exclude: list[str], tests: list[str], migrations: list[str] | None = None
+    root: Path,
+    paths: list[str],
+    exclude: list[str],
+    tests: list[str],
+    migrations: list[str] | None = None,
+    python: interpreter.Interpreter | None = None,
+    scratch: Path | None = None,
 ) -> dict[str, Any]:
-    """Scan the files under `root` and return the report that becomes `codefacts.json`."""
+    """Scan the files under `root` and return the report that becomes `codefacts.json`.
+
+    Files that evidence-kit's own Python cannot parse are parsed again in `python` (the service's
+    interpreter) when one is given; those that still fail are listed in `parse_errors`.
+    """
     test_patterns = _patterns(tests, "tests", root)
     facts: list[FileFacts] = []
-    errors: list[dict[str, Any]] = []
+    errors: dict[str, dict[str, Any]] = {}
+    retry: list[str] = []
     files = find_files(root, paths, exclude)
     if migrations is None:
         migrating = migration_files(root, files)
@@ -538,13 +247,29 @@ def gather(
         migrating = {rel for rel in files if _matches(rel, globs)}
     for rel in files:
         try:
-            found = scan_source(rel, (root / rel).read_bytes(), _matches(rel, test_patterns))
-        except (SyntaxError, ValueError, OSError, RecursionError, MemoryError) as exc:
+            facts.append(scan_source(rel, (root / rel).read_bytes(), _matches(rel, test_patterns)))
+        except SyntaxError as exc:
+            errors[rel] = _parse_error(rel, exc)
+            retry.append(rel)
+        except (ValueError, OSError, RecursionError, MemoryError) as exc:
             # NOTE: one unreadable file must not hide the facts of the others.
-            errors.append(_parse_error(rel, exc))
-            continue
-        found.part = "migrations" if rel in migrating else "tests" if found.test else "app"
-        facts.append(found)
+            errors[rel] = _parse_error(rel, exc)
+    reparsed = 0
+    problem: str | None = None
+    if retry and python is not None:
+        try:
+            more, still = _reparse(root, retry, test_patterns, python, scratch or root / ".evidence-scratch")
+        except CollectorError as exc:
+            problem = exc.message
+        else:
+            reparsed = len(more)
+            facts += more
+            for rel in retry:
+                errors.pop(rel, None)
+            errors.update(still)
+    facts.sort(key=lambda f: f.path)
+    for found in facts:
+        found.part = "migrations" if found.path in migrating else "tests" if found.test else "app"
     _own_schema_methods(facts)
     alembic = _split(facts, "alembic_runs")
     return {
@@ -555,6 +280,7 @@ def gather(
             "tests": sum(1 for rel in files if _matches(rel, test_patterns) and rel not in migrating),
             "migrations": len(migrating),
             "unparsable": len(errors),
+            "parsed_by_service_python": reparsed,
         },
         "schema_methods_defined": _sorted(item for f in facts if f.part == "app" for item in f.defines),
         "schema_calls": _split(facts, "schema_calls"),
@@ -563,7 +289,8 @@ def gather(
         "session_fixtures": _sorted(item for f in facts for item in f.fixtures),
         "pytest_hooks": _sorted(item for f in facts for item in f.hooks),
         "row_locks": {"sql": _split(facts, "sql_locks"), "orm": _split(facts, "orm_locks")},
-        "parse_errors": _sorted(errors),
+        "parse_errors": _sorted(errors.values()),
+        **({"reparse_error": problem} if problem else {}),
     }
 
 
@@ -602,7 +329,12 @@ def render(report: Mapping[str, Any]) -> str:
     files = report["files"]
     lines = [
         f"Python files read: {files['scanned']} ({files['tests']} test files, "
-        f"{files.get('migrations', 0)} migration files), {files['unparsable']} could not be parsed",
+        f"{files.get('migrations', 0)} migration files), {files['unparsable']} could not be parsed"
+        + (
+            f", {files['parsed_by_service_python']} parsed by the service's interpreter"
+            if files.get("parsed_by_service_python")
+            else ""
+        ),
         "",
     ]
     lines += _block(
@@ -653,20 +385,52 @@ def render(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _verdict(report: Mapping[str, Any], python: interpreter.Interpreter | None) -> tuple[Status, str | None]:
+    errors = report["parse_errors"]
+    if not errors:
+        return "ok", None
+    first = errors[0]
+    message = (
+        f"{len(errors)} of {report['files']['scanned']} Python file(s) could not be parsed, "
+        f"first {_at(first)}: {first['error']}"
+    )
+    if report.get("reparse_error"):
+        message += f"; the service's interpreter could not read them either: {report['reparse_error']}"
+    elif python is None:
+        message += (
+            "; set `python:` in evidence.yaml to the service's interpreter to parse syntax newer than "
+            "evidence-kit's own Python, or exclude the files"
+        )
+    else:
+        message += f" (not by {python.path} either); fix or exclude them"
+    return "error", message
+
+
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Scan the service's Python files once each and write `codefacts.json` and `codefacts.txt`."""
     given = options.get("migrations")
+    python = interpreter.of(ctx, options)
     report = gather(
         ctx.root,
         list(options.get("paths") or DEFAULT_PATHS),
         list(options.get("exclude", DEFAULT_EXCLUDE)),
         list(options.get("tests", DEFAULT_TESTS)),
         list(given) if given is not None else None,
+        python,
+        ctx.scratch,
     )
+    status, message = _verdict(report, python)
     data = (json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     return [
-        Output("codefacts.json", "Static code facts", _JSON, data=data),
-        Output("codefacts.txt", "Static code facts (readable)", _TEXT, data=render(report).encode()),
+        Output("codefacts.json", "Static code facts", _JSON, data=data, status=status, message=message),
+        Output(
+            "codefacts.txt",
+            "Static code facts (readable)",
+            _TEXT,
+            data=render(report).encode(),
+            status=status,
+            message=message,
+        ),
     ]
 
 

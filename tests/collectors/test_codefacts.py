@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from evidence_kit.collectors import codefacts
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from tests import pythons
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jobs_service"
 
@@ -138,7 +140,14 @@ def report(tmp_path: Path) -> dict[str, Any]:
 
 
 def test_files_read_and_excluded(report: dict[str, Any]) -> None:
-    assert report["files"] == {"scanned": 5, "parsed": 4, "tests": 3, "migrations": 0, "unparsable": 1}
+    assert report["files"] == {
+        "scanned": 5,
+        "parsed": 4,
+        "tests": 3,
+        "migrations": 0,
+        "unparsable": 1,
+        "parsed_by_service_python": 0,
+    }
     assert report["parse_errors"] == [
         {"path": "tests/test_broken.py", "line": 1, "error": "SyntaxError: invalid syntax"}
     ]
@@ -314,7 +323,14 @@ def test_options_select_and_exclude_files(tmp_path: Path) -> None:
     root = _tree(tmp_path, FILES)
     options = {"paths": ["app/*.py"], "exclude": ["app/queue.py"], "tests": []}
     got = _report(codefacts.collect(Context(root, tmp_path / "s"), options))
-    assert got["files"] == {"scanned": 1, "parsed": 1, "tests": 0, "migrations": 0, "unparsable": 0}
+    assert got["files"] == {
+        "scanned": 1,
+        "parsed": 1,
+        "tests": 0,
+        "migrations": 0,
+        "unparsable": 0,
+        "parsed_by_service_python": 0,
+    }
     assert got["options"] == {**options, "migrations": None}
     everything = _report(codefacts.collect(Context(root, tmp_path / "s"), {"exclude": []}))
     assert "node_modules/x/y.py" in {c["path"] for c in everything["schema_calls"]["app"]}
@@ -507,3 +523,61 @@ def test_a_schema_method_of_the_service_itself_is_told_apart(tmp_path: Path) -> 
         {"path": "app/exporter.py", "line": 2, "name": "drop_all"}
     ]
     assert "self.exporter.drop_all()  [the service's own method, not SQLAlchemy's]" in _text(outputs)
+
+
+# NOTE: syntax newer than the tool's own Python, and the interpreter that reads it.
+PY312 = """\
+class Box[T]:
+    item: T
+
+type Pair[K] = tuple[K, K]
+NAME = f"{'x' + f'{"y"}'}"
+"""
+PY313 = """\
+def first[T = int](items: list[T]) -> T:
+    return items[0]
+"""
+NEWER = ("3.12", PY312) if sys.version_info < (3, 12) else ("3.13", PY313)
+
+
+@pytest.fixture(scope="module")
+def newer_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if sys.version_info >= (3, 13):
+        pytest.skip("no Python syntax is newer than the tool's own 3.13")
+    return pythons.venv(tmp_path_factory, NEWER[0], [], pip=False)
+
+
+def _newer_tree(root: Path) -> Path:
+    return _tree(
+        root,
+        {
+            "app/models.py": NEWER[1] + "\ndef boot(engine):\n    Base.metadata.create_all(engine)\n",
+            "app/ok.py": "X = 1\n",
+        },
+    )
+
+
+def test_newer_syntax_is_parsed_in_the_service_interpreter(tmp_path: Path, newer_python: Path) -> None:
+    root = _newer_tree(tmp_path / "svc")
+    outputs = codefacts.collect(Context(root, tmp_path / "s", python=str(newer_python)), {})
+    got = _report(outputs)
+    assert got["files"]["parsed_by_service_python"] == 1
+    assert got["parse_errors"] == []
+    assert [(c["path"], c["method"]) for c in got["schema_calls"]["app"]] == [("app/models.py", "create_all")]
+    assert {o.status for o in outputs} == {"ok"}
+
+
+def test_unparsed_files_are_never_a_silent_ok(tmp_path: Path, newer_python: Path) -> None:
+    root = _newer_tree(tmp_path / "svc")
+    outputs = codefacts.collect(Context(root, tmp_path / "s"), {})
+    assert {o.status for o in outputs} == {"error"}
+    assert outputs[0].message is not None
+    assert outputs[0].message.startswith("1 of 2 Python file(s) could not be parsed, first app/models.py:")
+    assert "set `python:` in evidence.yaml" in outputs[0].message
+    (root / "app" / "broken.py").write_text("def broken(:\n")
+    outputs = codefacts.collect(Context(root, tmp_path / "s", python=str(newer_python)), {})
+    got = _report(outputs)
+    assert got["files"]["unparsable"] == 1 and got["files"]["parsed_by_service_python"] == 1
+    assert [e["path"] for e in got["parse_errors"]] == ["app/broken.py"]
+    assert {o.status for o in outputs} == {"error"}
+    assert f"(not by {newer_python} either)" in (outputs[0].message or "")
