@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import configparser
 import json
 import os
@@ -16,8 +15,9 @@ from typing import Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Intent, Output, Status
-from evidence_kit.support import db
+from evidence_kit.support import db, foreign, interpreter, pyscan
 from evidence_kit.support.proc import utcnow
+from evidence_kit.support.pyscan import BadScript as BadScript
 
 NAME = "alembic"
 
@@ -60,6 +60,13 @@ _CONFIG_SCHEMA: dict[str, Any] = {
             "description": "Table holding the applied version (default: the ini's `version_table`, "
             "else `alembic_version`).",
         },
+        "version_locations": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "minLength": 1},
+            "description": "Version folders relative to evidence.yaml, for an env.py that picks them at "
+            "run time (default: as alembic reads them from the ini, or from env.py where it can be read).",
+        },
     },
 }
 
@@ -85,6 +92,11 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "minLength": 1,
             "description": "Version table name for every config (default `alembic_version`).",
         },
+        "python": {
+            **interpreter.OPTION,
+            "description": "The service's interpreter: parses migrations evidence-kit's own Python cannot, "
+            "finds `package:path` script locations; default: the top-level `python:`.",
+        },
     },
 }
 
@@ -93,7 +105,6 @@ _SOURCE_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _ILLEGAL_ID_CHARS = frozenset("@-+:")
 _LEGACY_SPLIT = re.compile(r", *|(?: +)")
 _SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
-_IDENTIFIERS = ("revision", "down_revision", "branch_labels", "depends_on")
 _JSON = "application/json"
 _TEXT = "text/plain"
 _NO_URL = "no database URL was given (set the environment variable named by `database.url_env`)"
@@ -107,14 +118,6 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relname = %s AND c.relkind IN ('r', 'p')
 ORDER BY n.nspname
 """
-
-
-class BadScript(Exception):
-    """A migration file that cannot be read statically; `message` says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ResolutionError(ValueError):
@@ -149,6 +152,8 @@ class Setup:
     version_locations: tuple[Path, ...]
     recursive: bool
     version_table: str
+    locations_from: str = "alembic.ini"
+    locations_problem: str | None = None
 
 
 @dataclass
@@ -158,12 +163,14 @@ class Scan:
     scripts: list[Script] = field(default_factory=list)
     files: list[tuple[str, bytes]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    reparsed: int = 0
 
 
-def _clean_doc(doc: str) -> str:
+def _clean_doc(doc: str, python: tuple[int, int] | None = None) -> str:
     # NOTE: from 3.13 the compiler strips docstring indentation, so a module's __doc__ (what
-    # alembic shows) differs from the literal that `ast` returns; redo the compiler's cleaning.
-    if sys.version_info < (3, 13):
+    # alembic shows) differs from the literal that `ast` returns; redo the compiler's cleaning
+    # when the interpreter alembic runs in (the service's, else ours) is 3.13 or newer.
+    if tuple(python or sys.version_info[:2]) < (3, 13):
         return doc
     lines = doc.expandtabs().split("\n")
     indents = [len(line) - len(line.lstrip(" ")) for line in lines[1:] if line.strip(" ")]
@@ -172,71 +179,35 @@ def _clean_doc(doc: str) -> str:
     return "\n".join([lines[0].lstrip(" "), *rest])
 
 
-def _strings(node: ast.expr, name: str) -> tuple[str, ...]:
-    # NOTE: plain constants and tuples of them are read directly; literal_eval costs more per call.
-    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str)):
-        return () if node.value is None else (node.value,)
-    if isinstance(node, ast.Tuple | ast.List):
-        items = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-        if len(items) == len(node.elts):
-            return tuple(items)
-    try:
-        value = ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
-        raise BadScript(f"`{name}` is not a literal, so it cannot be read without running the file") from exc
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, tuple | list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise BadScript(f"`{name}` must be a string, a tuple of strings or None, not {type(value).__name__}")
+def script_from(path: str, read: Mapping[str, Any], python: tuple[int, int] | None = None) -> Script | None:
+    """The revision that `pyscan.revision_fields` read from a file; None without one, BadScript if bad.
 
-
-def _bind(target: ast.expr, value: ast.expr, found: dict[str, ast.expr]) -> None:
-    if isinstance(target, ast.Name):
-        if target.id in _IDENTIFIERS:
-            found[target.id] = value
-    elif isinstance(target, ast.Tuple | ast.List):
-        values = value.elts if isinstance(value, ast.Tuple | ast.List) else None
-        for i, elt in enumerate(target.elts):
-            if isinstance(elt, ast.Name) and elt.id in _IDENTIFIERS:
-                if values is None or len(values) != len(target.elts):
-                    raise BadScript(f"`{elt.id}` is unpacked from a value that cannot be read statically")
-                found[elt.id] = values[i]
-
-
-def read_script(path: str, source: bytes) -> Script | None:
-    """The revision a migration file declares, None if it declares none; BadScript if unreadable."""
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as exc:
-        raise BadScript(f"syntax error at line {exc.lineno}: {exc.msg}") from exc
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise BadScript(f"cannot be parsed: {exc or type(exc).__name__}") from exc
-    found: dict[str, ast.expr] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                _bind(target, stmt.value, found)
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            _bind(stmt.target, stmt.value, found)
-    if "revision" not in found:
+    `python` is the version of the interpreter alembic runs in, which decides how docstrings read.
+    """
+    if "error" in read:
+        raise BadScript(str(read["error"]))
+    fields: Mapping[str, list[str] | None] = read["fields"]
+    if "revision" not in fields:
         return None
-    revision = _strings(found["revision"], "revision")
+    revision = fields["revision"] or []
     if len(revision) != 1:
         raise BadScript("`revision` must be a single string")
-    if "down_revision" not in found:
+    if "down_revision" not in fields:
         raise BadScript("no `down_revision` (alembic fails to load such a file)")
-    doc = ast.get_docstring(tree, clean=False)
+    doc = read.get("doc")
     return Script(
         revision=revision[0],
-        down_revision=_strings(found["down_revision"], "down_revision"),
-        depends_on=_strings(found["depends_on"], "depends_on") if "depends_on" in found else (),
-        branch_labels=_strings(found["branch_labels"], "branch_labels") if "branch_labels" in found else (),
-        doc=_clean_doc(doc).strip() if doc else "",
+        down_revision=tuple(fields["down_revision"] or ()),
+        depends_on=tuple(fields.get("depends_on") or ()),
+        branch_labels=tuple(fields.get("branch_labels") or ()),
+        doc=_clean_doc(doc, python).strip() if doc else "",
         path=path,
     )
+
+
+def read_script(path: str, source: bytes, python: tuple[int, int] | None = None) -> Script | None:
+    """The revision a migration file declares, None if it declares none; BadScript if unreadable."""
+    return script_from(path, pyscan.revision_fields(path, source), python)
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
@@ -542,8 +513,17 @@ def _list_files(location: Path, recursive: bool) -> list[tuple[str, str]]:
     return found
 
 
-def scan(setup: Setup, root: Path) -> Scan:
-    """Read every revision file of the version locations, in the order alembic loads them."""
+def scan(
+    setup: Setup,
+    root: Path,
+    python: interpreter.Interpreter | None = None,
+    scratch: Path | None = None,
+) -> Scan:
+    """Read every revision file of the version locations, in the order alembic loads them.
+
+    A file evidence-kit's own Python cannot parse is parsed again in `python` (the service's
+    interpreter) when one is given; docstrings read as that interpreter's version shows them.
+    """
     result = Scan()
     locations = [loc.resolve() for loc in setup.version_locations if loc.is_dir()]
     for loc in setup.version_locations:
@@ -552,6 +532,7 @@ def scan(setup: Setup, root: Path) -> Scan:
     # NOTE: with several locations, artifact names keep each location's path below their common folder.
     base = Path(os.path.commonpath(locations)) if len(locations) > 1 else None
     seen: set[tuple[int, int]] = set()
+    reads: list[tuple[str, str, dict[str, Any]]] = []
     for loc in locations:
         above = loc.relative_to(base).as_posix() + "/" if base is not None and loc != base else ""
         shown = _rel(loc, root)
@@ -559,26 +540,46 @@ def scan(setup: Setup, root: Path) -> Scan:
             if not _SOURCE_FILE.match(os.path.basename(rel)):
                 continue
             name = rel if shown == "." else f"{shown}/{rel}"
+            path = os.path.join(top, os.path.basename(rel))
             try:
-                with open(os.path.join(top, os.path.basename(rel)), "rb") as handle:
+                with open(path, "rb") as handle:
                     stat = os.fstat(handle.fileno())
                     if (stat.st_dev, stat.st_ino) in seen:
                         continue
                     seen.add((stat.st_dev, stat.st_ino))
                     source = handle.read()
             except OSError as exc:
-                result.problems.append(f"{name}: cannot be read: {exc.strerror or exc}")
+                reads.append((name, path, {"error": f"cannot be read: {exc.strerror or exc}"}))
                 continue
             result.files.append((above + rel, source))
-            try:
-                script = read_script(name, source)
-            except BadScript as exc:
-                result.problems.append(f"{name}: {exc.message}")
-                continue
-            if script is None:
-                result.problems.append(f"{name}: no `revision` variable (alembic refuses such a file)")
-            else:
-                result.scripts.append(script)
+            reads.append((name, path, pyscan.revision_fields(name, source)))
+    version = interpreter.version(python) if python is not None else None
+    retry = [i for i, (_, _, read) in enumerate(reads) if read.get("syntax")]
+    if retry and python is not None:
+        try:
+            again = foreign.read(
+                python,
+                "revision",
+                [[reads[i][0], reads[i][1]] for i in retry],
+                scratch=scratch or root / ".evidence-scratch",
+                cwd=root,
+            )
+        except CollectorError as exc:
+            result.problems.append(f"the service's interpreter could not parse the migrations: {exc.message}")
+        else:
+            for i, read in zip(retry, again, strict=True):
+                reads[i] = (reads[i][0], reads[i][1], read)
+                result.reparsed += 0 if read.get("syntax") else 1
+    for name, _, read in reads:
+        try:
+            script = script_from(name, read, version)
+        except BadScript as exc:
+            result.problems.append(f"{name}: {exc.message}")
+            continue
+        if script is None:
+            result.problems.append(f"{name}: no `revision` variable (alembic refuses such a file)")
+        else:
+            result.scripts.append(script)
     return result
 
 
@@ -587,18 +588,19 @@ def _under(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def _locate(value: str, here: Path, root: Path) -> Path:
+def _locate(value: str, here: Path, root: Path, bases: Sequence[Path] = ()) -> Path:
     if not os.path.isabs(value) and ":" in value:
-        # NOTE: alembic imports the package to find a `package:folder` location; look for the
-        # package's folder instead, so that no code of the service runs.
+        # NOTE: alembic imports the package to find a `package:folder` location (`pkg:a:b` and
+        # `pkg:a/b` alike); look for the package's folder instead, so that no code of the service runs.
         package, *rest = value.split(":")
-        for base in (here, root, root / "src"):
+        for base in (*bases, here, root, root / "src"):
             folder = base.joinpath(*package.split("."))
             if folder.is_dir():
                 return folder.joinpath(*rest)
         raise CollectorError(
             f"cannot find the folder of package {package!r} (from `{value}`) without importing it",
-            hint="set the alembic collector's `script_location` option to the migrations folder",
+            hint="set `python:` to the service's interpreter (where the package is installed), or the "
+            "alembic collector's `script_location` option to the migrations folder",
         )
     first = _under(here, value)
     second = _under(root, value)
@@ -631,7 +633,109 @@ def _split_locations(raw: str, separator: str | None) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def resolve_setup(root: Path, spec: Mapping[str, Any], options: Mapping[str, Any], prefix: str = "") -> Setup:
+def _dialect(url: str | None) -> str | None:
+    if not url or ":" not in url:
+        return None
+    name = url.split(":", 1)[0].split("+", 1)[0].lower()
+    return {"postgres": "postgresql", "mariadb": "mysql"}.get(name, name)
+
+
+def _env_locations(env_py: Path) -> tuple[int, list[str] | None] | None:
+    """Where env.py sets version locations at run time: (line, literal value or None), else None."""
+    import ast
+
+    try:
+        tree = ast.parse(env_py.read_bytes(), filename=str(env_py))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) and t.attr == "version_locations" for t in targets):
+                value = node.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("set_main_option", "set_section_option")
+        ):
+            args = node.args[-2:] if len(node.args) >= 2 else []
+            if args and isinstance(args[0], ast.Constant) and args[0].value == "version_locations":
+                value = args[1]
+        if value is None:
+            continue
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return getattr(node, "lineno", 0), None
+        if isinstance(literal, str):
+            return getattr(node, "lineno", 0), _split_locations(literal, None)
+        if isinstance(literal, list | tuple) and all(isinstance(v, str) for v in literal):
+            return getattr(node, "lineno", 0), list(literal)
+        return getattr(node, "lineno", 0), None
+    return None
+
+
+def _from_env(
+    script_location: Path, here: Path, root: Path, database_url: str | None
+) -> tuple[tuple[Path, ...], str, str | None] | None:
+    """The version folders env.py picks at run time, read statically where possible.
+
+    Returns (folders, where they came from, problem) or None when env.py does not pick them.
+    """
+    env_py = script_location / "env.py"
+    found = _env_locations(env_py)
+    if found is None:
+        return None
+    line, literal = found
+    where = f"{_rel(env_py, root)}:{line}"
+    if literal is not None:
+        return tuple(_locate(n, here, root) for n in literal), f"env.py ({where})", None
+    versions = script_location / "versions"
+    subfolders = (
+        sorted(p for p in versions.iterdir() if p.is_dir() and p.name != "__pycache__")
+        if (versions.is_dir())
+        else []
+    )
+    dialect = _dialect(database_url)
+    chosen = [p for p in subfolders if p.name == dialect]
+    if chosen:
+        return (chosen[0],), f"env.py ({where}) picks a folder per database dialect: {dialect}", None
+    names = ", ".join(p.name for p in subfolders) or "none"
+    problem = (
+        f"env.py sets the version locations at run time ({where}) and they cannot be read statically "
+        f"(folders under versions/: {names}; database dialect: {dialect or 'unknown'}): set the alembic "
+        "collector's `version_locations` option"
+    )
+    return (versions,), f"env.py ({where}), not readable statically", problem
+
+
+def _separator(get: Any, section: str, ini: Path) -> str | None:
+    # NOTE: alembic reads the separator only to split `version_locations`, newest key first; the value
+    # is taken as the ini gives it (an inline comment is part of it, as in alembic's ConfigParser).
+    for key in ("path_separator", "version_path_separator"):
+        value = get(key)
+        if value is None:
+            continue
+        if value not in _SEPARATORS:
+            raise CollectorError(
+                f"{key} {value!r} in [{section}] of {ini} is not valid (alembic refuses it too, "
+                "because `version_locations` is set)",
+                hint=f"use one of {', '.join(_SEPARATORS)}, with any comment on a line of its own",
+            )
+        return str(value)
+    return None
+
+
+def resolve_setup(
+    root: Path,
+    spec: Mapping[str, Any],
+    options: Mapping[str, Any],
+    prefix: str = "",
+    *,
+    database_url: str | None = None,
+    python: interpreter.Interpreter | None = None,
+) -> Setup:
     """Read one alembic configuration the way alembic reads it, without importing env.py."""
     ini = _under(root, str(spec.get("ini", DEFAULT_INI)))
     section = str(spec.get("name", DEFAULT_SECTION))
@@ -659,12 +763,24 @@ def resolve_setup(root: Path, spec: Mapping[str, Any], options: Mapping[str, Any
             raise CollectorError(f"cannot read `{key}` in [{section}] of {ini}: {exc}") from exc
 
     here = ini.parent
+    prepend = get("prepend_sys_path") or toml.get("prepend_sys_path")
+    bases: list[Path] = []
+    if isinstance(prepend, str) and prepend:
+        bases = [_under(here, p) for p in re.split(r", *| +|:", prepend) if p]
+    elif isinstance(prepend, list):
+        bases = [_under(here, str(p)) for p in prepend]
     override = spec.get("script_location", options.get("script_location"))
     raw = get("script_location") or toml.get("script_location")
     if override:
         script_location = _under(root, str(override))
     elif isinstance(raw, str) and raw:
-        script_location = _locate(raw, here, root)
+        try:
+            script_location = _locate(raw, here, root, bases)
+        except CollectorError:
+            if python is None:
+                raise
+            extra = [Path(p) for p in interpreter.sys_path(python)]
+            script_location = _locate(raw, here, root, [*bases, *extra])
     else:
         raise CollectorError(
             f"no `script_location` in [{section}] of {ini}",
@@ -675,26 +791,32 @@ def resolve_setup(root: Path, spec: Mapping[str, Any], options: Mapping[str, Any
             f"script_location {script_location} (from {ini}) does not exist",
             hint="fix `script_location` in the ini or set the alembic collector's `script_location` option",
         )
-    separator = get("path_separator") or get("version_path_separator")
-    if separator is not None and separator not in _SEPARATORS:
-        raise CollectorError(
-            f"path separator {separator!r} in [{section}] of {ini} is not valid",
-            hint=f"use one of {', '.join(_SEPARATORS)}",
-        )
     listed = get("version_locations")
     names: list[str]
     if listed:
-        names = _split_locations(listed, separator)
+        names = _split_locations(listed, _separator(get, section, ini))
     elif isinstance(toml.get("version_locations"), list):
         names = [str(v) for v in toml["version_locations"]]
     else:
         names = []
     locations = tuple(_locate(n, here, root) for n in names) or (script_location / "versions",)
+    origin = (
+        "alembic.ini" if listed else ("pyproject.toml" if names else "default (script_location/versions)")
+    )
+    problem: str | None = None
+    chosen = spec.get("version_locations")
+    if chosen:
+        locations = tuple(_under(root, str(n)) for n in chosen)
+        origin = "the alembic collector's `version_locations` option"
+    else:
+        dynamic = _from_env(script_location, here, root, database_url)
+        if dynamic is not None:
+            locations, origin, problem = dynamic
     flag = get("recursive_version_locations")
     recursive = flag == "true" if flag is not None else toml.get("recursive_version_locations") is True
     table = spec.get("version_table") or options.get("version_table") or get("version_table")
     table = table or DEFAULT_VERSION_TABLE
-    return Setup(ini, section, prefix, script_location, locations, recursive, str(table))
+    return Setup(ini, section, prefix, script_location, locations, recursive, str(table), origin, problem)
 
 
 def read_graph(ini: Path, name: str = DEFAULT_SECTION, root: Path | None = None) -> Graph:
@@ -889,11 +1011,13 @@ def _revision_entry(graph: Graph, rev: str) -> dict[str, Any]:
     }
 
 
-def _config_outputs(ctx: Context, setup: Setup) -> list[Output]:
+def _config_outputs(ctx: Context, setup: Setup, python: interpreter.Interpreter | None) -> list[Output]:
     p = setup.prefix
-    found = scan(setup, ctx.root)
+    found = scan(setup, ctx.root, python, ctx.scratch)
     graph = Graph(found.scripts)
     problems = found.problems + graph.problems
+    if setup.locations_problem:
+        problems.append(setup.locations_problem)
     outputs: list[Output] = []
     history: list[str] | None = None
     try:
@@ -932,6 +1056,8 @@ def _config_outputs(ctx: Context, setup: Setup) -> list[Output]:
         "section": setup.section,
         "script_location": _rel(setup.script_location, ctx.root),
         "version_locations": [_rel(loc, ctx.root) for loc in setup.version_locations],
+        "version_locations_from": setup.locations_from,
+        "parsed_by_service_python": found.reparsed,
         "count": len(graph.scripts),
         "heads": sorted(graph.heads),
         "bases": sorted(graph.bases),
@@ -994,11 +1120,14 @@ def _prefixes(specs: list[Mapping[str, Any]]) -> list[str]:
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Heads, history and graph of each alembic config, the database's version, and every migration file."""
     specs: list[Mapping[str, Any]] = list(options.get("configs") or [{}])
+    python = interpreter.of(ctx, options)
     outputs: list[Output] = []
     failures: list[CollectorError] = []
     for spec, prefix in zip(specs, _prefixes(specs), strict=True):
         try:
-            setup = resolve_setup(ctx.root, spec, options, prefix)
+            setup = resolve_setup(
+                ctx.root, spec, options, prefix, database_url=ctx.database_url, python=python
+            )
         except CollectorError as exc:
             failures.append(exc)
             text = exc.message + (f"\nTip: {exc.hint}" if exc.hint else "") + "\n"
@@ -1013,7 +1142,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
                 )
             )
             continue
-        outputs += _config_outputs(ctx, setup)
+        outputs += _config_outputs(ctx, setup, python)
     if len(failures) == len(specs):
         if len(failures) == 1:
             raise failures[0]

@@ -157,6 +157,25 @@ def _version(path: str) -> tuple[int, int] | None:
         return None
 
 
+@lru_cache(maxsize=32)
+def _sys_path(path: str) -> tuple[str, ...]:
+    try:
+        out = subprocess.run(
+            [path, "-I", "-c", "import sys, json; print(json.dumps(sys.path))"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        return tuple(str(p) for p in json.loads(out.stdout) if p)
+    except (OSError, ValueError, TypeError, subprocess.TimeoutExpired):
+        return ()
+
+
+def sys_path(interpreter: Interpreter) -> tuple[str, ...]:
+    """The import path of the interpreter in isolated mode (its site-packages, never the cwd)."""
+    return _sys_path(interpreter.path)
+
+
 def version(interpreter: Interpreter) -> tuple[int, int] | None:
     """The interpreter's (major, minor) version, None when it cannot be run; cached per path."""
     if not interpreter.configured:

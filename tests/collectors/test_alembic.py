@@ -19,6 +19,7 @@ from psycopg import sql
 from evidence_kit.collectors import alembic as collector
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Output
+from tests import pythons
 from tests.alembic_gen import Project, generate, plan
 
 ALEMBIC = Path(sys.executable).with_name("alembic")
@@ -523,3 +524,116 @@ def test_generator_plan_is_stable() -> None:
     first = [(r.revision, r.down, r.depends_on) for r in plan(60, seed=1)]
     assert first == [(r.revision, r.down, r.depends_on) for r in plan(60, seed=1)]
     assert len({r for r, _, _ in first}) == 60
+
+
+def _revision_file(rev: str, down: str | None, extra: str = "") -> str:
+    return f'"""{rev} message"""\n{extra}revision = "{rev}"\ndown_revision = {down!r}\n'
+
+
+def _dialect_service(root: Path, env_line: str) -> Path:
+    """A prefect-like layout: `package:path` script location, env.py picks a folder per dialect."""
+    files = {
+        "src/svc/__init__.py": "",
+        "src/svc/db/alembic.ini": "[alembic]\nscript_location = svc:db:_migrations\nprepend_sys_path = .\n",
+        "src/svc/db/_migrations/env.py": f"from alembic import context\n\n{env_line}\n",
+        "src/svc/db/_migrations/versions/postgresql/p1_a.py": _revision_file("p1", None),
+        "src/svc/db/_migrations/versions/postgresql/p2_b.py": _revision_file("p2", "p1"),
+        "src/svc/db/_migrations/versions/sqlite/s1_a.py": _revision_file("s1", None),
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_env_py_that_picks_a_folder_per_dialect(tmp_path: Path) -> None:
+    root = _dialect_service(tmp_path, "context.script.version_locations = [db.orm.versions_dir]")
+    spec = {"ini": "src/svc/db/alembic.ini"}
+    setup = collector.resolve_setup(root, spec, {}, database_url="postgresql+psycopg://u@h/db")
+    assert setup.version_locations == (root / "src/svc/db/_migrations/versions/postgresql",)
+    assert setup.locations_from == (
+        "env.py (src/svc/db/_migrations/env.py:3) picks a folder per database dialect: postgresql"
+    )
+    assert setup.locations_problem is None
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    sqlite3.connect(tmp_path / "app.db").close()
+    outs = {
+        o.name: o
+        for o in collector.collect(Context(root, tmp_path / "s", database_url=url), {"configs": [spec]})
+    }
+    assert outs["heads.txt"].data == b"s1 (head)\n"
+    assert {o.name: o.message for o in outs.values() if o.status != "ok"} == {}
+    history = json.loads(outs["history.json"].data or b"")
+    assert history["version_locations"] == ["src/svc/db/_migrations/versions/sqlite"]
+
+
+def test_env_py_folders_that_cannot_be_read_are_said(tmp_path: Path) -> None:
+    root = _dialect_service(tmp_path, "context.script.version_locations = [db.orm.versions_dir]")
+    outs = {
+        o.name: o
+        for o in collector.collect(
+            Context(root, tmp_path / "s"), {"configs": [{"ini": "src/svc/db/alembic.ini"}]}
+        )
+    }
+    assert outs["problems.txt"].status == "error"
+    assert "env.py sets the version locations at run time (src/svc/db/_migrations/env.py:3)" in (
+        outs["problems.txt"].message or ""
+    )
+    assert "folders under versions/: postgresql, sqlite" in (outs["problems.txt"].data or b"").decode()
+    chosen = {
+        "configs": [
+            {
+                "ini": "src/svc/db/alembic.ini",
+                "version_locations": ["src/svc/db/_migrations/versions/postgresql"],
+            }
+        ]
+    }
+    outs = {o.name: o for o in collector.collect(Context(root, tmp_path / "s"), chosen)}
+    assert outs["heads.txt"].data == b"p2 (head)\n"
+    assert "problems.txt" not in outs
+
+
+def test_env_py_literal_locations_are_read(tmp_path: Path) -> None:
+    root = _dialect_service(
+        tmp_path,
+        'config = context.config\nconfig.set_main_option("version_locations", "%s")'
+        % (tmp_path / "src/svc/db/_migrations/versions/postgresql"),
+    )
+    setup = collector.resolve_setup(root, {"ini": "src/svc/db/alembic.ini"}, {})
+    assert setup.version_locations == (tmp_path / "src/svc/db/_migrations/versions/postgresql",)
+    assert setup.locations_problem is None
+
+
+def test_the_template_separator_comment_is_ignored_without_version_locations(tmp_path: Path) -> None:
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "migrations" / "versions" / "a1_x.py").write_text(_revision_file("a1", None))
+    line = "version_path_separator = os  # Use os.pathsep. Default configuration used for new projects.\n"
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n" + line)
+    assert collector.resolve_setup(tmp_path, {}, {}).version_locations == (
+        tmp_path / "migrations" / "versions",
+    )
+    with (tmp_path / "alembic.ini").open("a") as ini:
+        ini.write("version_locations = %(here)s/migrations/versions\n")
+    with pytest.raises(
+        CollectorError, match=r"version_path_separator 'os  # Use os.pathsep.*' .* is not valid"
+    ):
+        collector.resolve_setup(tmp_path, {}, {})
+
+
+def test_migrations_in_newer_syntax_are_read_by_the_service_interpreter(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    if sys.version_info >= (3, 12):
+        pytest.skip("the tool's own Python reads 3.12 syntax")
+    python = pythons.venv(tmp_path_factory, "3.12", [], pip=False)
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    newer = 'type Rows = list[dict[str, int]]\nNOTE = f"{"nested"}"\n'
+    (tmp_path / "migrations" / "versions" / "a1_x.py").write_text(_revision_file("a1", None))
+    (tmp_path / "migrations" / "versions" / "b2_y.py").write_text(_revision_file("b2", "a1", newer))
+    without = {o.name: o for o in collector.collect(Context(tmp_path, tmp_path / "s"), {})}
+    assert "syntax error" in (without["problems.txt"].data or b"").decode()
+    outs = {o.name: o for o in collector.collect(Context(tmp_path, tmp_path / "s", python=str(python)), {})}
+    assert "problems.txt" not in outs
+    assert outs["heads.txt"].data == b"b2 (head)\n"
+    assert json.loads(outs["history.json"].data or b"")["parsed_by_service_python"] == 1
