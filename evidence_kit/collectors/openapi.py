@@ -32,6 +32,11 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
             "description": "The app as `module:attr`, e.g. `myservice.main:app`; imported in a subprocess.",
         },
+        "factory": {
+            "type": "boolean",
+            "description": "`app` names a function that returns the app (like `uvicorn --factory`), "
+            "e.g. `myservice.main:create_app`; it is called without arguments.",
+        },
         "app_dir": {
             "type": "string",
             "default": ".",
@@ -69,7 +74,7 @@ _STDERR_TAIL = 20
 # and it ends with os._exit so that threads or atexit hooks the app started cannot hold it open.
 CHILD_SCRIPT = """\
 import importlib, json, os, sys
-app_dir, target = sys.argv[1], sys.argv[2]
+app_dir, target, factory = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 sys.path.insert(0, app_dir)
 out = os.dup(1)
 os.dup2(2, 1)
@@ -77,6 +82,8 @@ module_name, _, attr = target.partition(":")
 obj = importlib.import_module(module_name)
 for part in attr.split("."):
     obj = getattr(obj, part)
+if factory:
+    obj = obj()
 openapi = getattr(obj, "openapi", None)
 if not callable(openapi):
     sys.stderr.write(f"TypeError: {target} is of type {type(obj).__name__}, not an app with openapi()\\n")
@@ -129,7 +136,7 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
     try:
         run = proc.run(
-            [python, "-c", CHILD_SCRIPT, str(app_dir), target],
+            [python, "-c", CHILD_SCRIPT, str(app_dir), target, "1" if options.get("factory") else "0"],
             scratch=ctx.scratch,
             label="openapi-import",
             cwd=app_dir,
@@ -155,7 +162,8 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
     if run.exit_code != 0:
         raise CollectorError(
             f"importing {target} failed: {_error_line(stderr)}",
-            hint="check the module path, `app_dir` and that the interpreter has the service's dependencies"
+            hint="check the module path, `app_dir`, `factory` and that the interpreter has the service's "
+            "dependencies"
             + ("" if chosen.configured else f" (it ran in {chosen.source}: set `python:` in evidence.yaml)"),
             details=tail,
         )
@@ -284,6 +292,15 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     found = openapi.routes(json.loads(data))
     lines = "".join(f"{r.line}\n" for r in found)
     listed = [r.as_json() for r in found]
+    if not found:
+        # NOTE: an app whose OpenAPI lists nothing is most often the wrong app (a top-level app with
+        # `openapi_url=None` mounting the real API app, or a factory not called): never a silent `ok`.
+        meta = {
+            **meta,
+            "status": "failed",
+            "message": f"the OpenAPI document of {where} has no paths: is it the app that serves the API? "
+            "(a mounted sub-app, or `factory: true` for an app factory)",
+        }
     return [
         Output(
             openapi.DOCUMENT, f"OpenAPI document ({source} {where})", "application/json", data=data, **meta

@@ -78,6 +78,23 @@ class Summary:
         }
 
 
+def _keep_out_of_git(out_dir: Path, root: Path) -> Path | None:
+    """Make an output folder inside the service ignore itself, so that bundles never dirty its tree.
+
+    Returns the `.gitignore` written (to remove if the collect is interrupted), None if none was.
+    """
+    ignore = out_dir / ".gitignore"
+    if not out_dir.is_relative_to(root.resolve()) or ignore.exists():
+        return None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        ignore.write_text("# Written by evidence-kit: bundles stay out of git.\n*\n")
+    except OSError:
+        # NOTE: an unwritable folder is the bundle writer's to report, with its own message.
+        return None
+    return ignore
+
+
 def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> CollectorResult:
     from evidence_kit.collectors import COLLECTORS
 
@@ -134,6 +151,7 @@ def collect(
         secrets_env[f"EVIDENCE_DATABASE_SECRET_{i}"] = secret
     redactor = Redactor.from_env(secrets_env, config.redact_env, config.redact_patterns)
     out_dir = (out or config.output).resolve()
+    ignore = _keep_out_of_git(out_dir, config.root)
     writer = BundleWriter(out_dir, redactor)
     notify = progress or (lambda event: None)
     results: list[CollectorResult] = []
@@ -199,6 +217,8 @@ def collect(
         proc.kill_all()
         pool.shutdown(wait=True, cancel_futures=True)
         writer.abort()
+        if ignore is not None:
+            ignore.unlink(missing_ok=True)
         raise
     manifest = writer.manifest
     epoch = int(datetime.fromisoformat(manifest["created"].replace("Z", "+00:00")).timestamp())

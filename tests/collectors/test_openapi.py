@@ -360,3 +360,44 @@ def test_deterministic(service: Path) -> None:
     assert first.keys() == second.keys()
     for name in first:
         assert data(first[name]) == data(second[name]), name
+
+
+FACTORY_APP = """\
+from fastapi import FastAPI
+
+api = FastAPI(title="api")
+
+
+@api.get("/items")
+def items() -> list[int]:
+    return [1]
+
+
+def create_app() -> FastAPI:
+    root = FastAPI(title="root", openapi_url=None)
+    root.mount("/api/v1", api)
+    return root
+
+
+app = create_app()
+"""
+
+
+def test_an_app_factory_is_called(tmp_path: Path) -> None:
+    root = write(tmp_path / "svc", {"svc/__init__.py": "", "svc/main.py": FACTORY_APP})
+    outs = collect(root, app="svc.main:api")
+    assert data(outs["routes.txt"]) == b"GET /items\n"
+    assert {o.status for o in outs.values()} == {"ok"}
+    with pytest.raises(CollectorError, match="not an app with openapi"):
+        collect(root, app="svc.main:create_app")
+    factory = collect(root, app="svc.main:create_app", factory=True)
+    assert json.loads(data(factory["openapi.json"]))["info"]["title"] == "root"
+
+
+def test_an_app_without_paths_is_not_ok(tmp_path: Path) -> None:
+    """The served app hides its OpenAPI (`openapi_url=None`) and mounts the API: 0 routes is a warning."""
+    root = write(tmp_path / "svc", {"svc/__init__.py": "", "svc/main.py": FACTORY_APP})
+    outs = collect(root, app="svc.main:app")
+    assert data(outs["routes.txt"]) == b""
+    assert {o.status for o in outs.values()} == {"failed"}
+    assert "has no paths" in (outs["routes.txt"].message or "")
