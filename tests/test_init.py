@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def _service(root: Path) -> Path:
         "src/svc/__init__.py": "",
         "src/svc/main.py": MAIN,
         "src/svc/claim.py": CLAIM,
-        "src/svc/jobs_worker.py": "def run() -> None:\n    pass\n",
+        "src/svc/jobs_worker.py": "import dramatiq\n\n\n@dramatiq.actor\ndef run() -> None:\n    pass\n",
         "tests/test_api.py": "from fastapi import FastAPI\napp = FastAPI()\n",
         ".venv/lib/python3.12/site-packages/other/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
         "node_modules/x/worker.py": "",
@@ -95,6 +96,8 @@ def _service(root: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (root / ".venv" / "bin").mkdir()
+    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
     return root
 
 
@@ -119,7 +122,13 @@ def test_detect_finds_each_piece(service: Path) -> None:
     assert found.app_dir == "src"
     assert [a.source for a in found.apps] == ["src/svc/main.py"]
     assert found.tests == ("tests",)
-    assert found.workers == ("src/svc/claim.py", "src/svc/jobs_worker.py")
+    assert found.workers == (
+        init.Worker("src/svc/jobs_worker.py", "dramatiq", "dramatiq svc.jobs_worker --path src"),
+    )
+    assert found.claims == ("src/svc/claim.py",)
+    assert found.database_queue
+    assert (found.python, found.python_how) == (".venv/bin/python", ".venv")
+    assert found.python_version == f"{sys.version_info.major}.{sys.version_info.minor}"
     assert found.workflows == (".github/workflows/ci.yml",)
     assert (found.database_env, found.database_env_source) == ("SVC_DATABASE_URL", "migrations/env.py")
     assert found.queue is not None
@@ -131,7 +140,7 @@ def test_detect_finds_each_piece(service: Path) -> None:
         "claimed_at",
         None,
     )
-    assert found.install == ('pip install -e ".[dev]"',)
+    assert found.install == ("python -m venv .venv", '.venv/bin/pip install -e ".[dev]"')
     assert found.ignores_output
 
 
@@ -195,7 +204,18 @@ def test_written_workflow_pins_actions_and_migrates_every_config(service: Path) 
     assert uses[-1] == init.ACTION_PLACEHOLDER
     assert all(re.fullmatch(r"[^@]+@[0-9a-f]{40}", u) for u in uses[:-1])
     migrate = next(s for s in steps if s.get("name") == "Migrate")["run"]
-    assert migrate.splitlines() == ["alembic upgrade head", "alembic -n reporting upgrade head"]
+    assert migrate.splitlines() == [
+        ".venv/bin/alembic upgrade head",
+        ".venv/bin/alembic -n reporting upgrade head",
+    ]
+    install = next(s for s in steps if s.get("name") == "Install the service")["run"]
+    assert install.splitlines() == [
+        "python -m venv .venv",
+        '.venv/bin/pip install -e ".[dev]"',
+        ".venv/bin/pip install pytest",
+    ]
+    python = next(s for s in steps if "setup-python" in s.get("uses", ""))["with"]["python-version"]
+    assert python == f"{sys.version_info.major}.{sys.version_info.minor}"
     text = workflow.read_text("utf-8")
     assert "Replace OWNER/REPO" in text and "COMMIT_SHA" in text
 
@@ -241,9 +261,12 @@ def test_an_empty_tree_reports_each_missing_piece_and_still_validates(tmp_path: 
     expected = [
         "found service name: bare-service (from the folder name)",
         "no alembic.ini found: list your Alembic configs under collectors.alembic by hand",
+        "no virtualenv of the service found (.venv, venv, Poetry, pipenv, Hatch, $VIRTUAL_ENV): "
+        "create it and set `python:` in evidence.yaml",
         "no FastAPI app found: set collectors.openapi.app by hand",
         "no tests found: set collectors.tests.run by hand",
-        "no worker modules found (files named *worker*.py or using FOR UPDATE SKIP LOCKED)",
+        "no worker found (dramatiq, celery, arq, rq, APScheduler, a `--once` loop, a worker/ package)",
+        "no database job queue found: EK308 (claims use SKIP LOCKED) is turned off in the rule pack",
         "no GitHub workflows found: .github/workflows/evidence.yml will be the first",
         "no database URL variable found in the code: database.url_env is DATABASE_URL; "
         "change it if the service reads another",
@@ -288,11 +311,13 @@ def test_apps_are_ranked_and_odd_names_are_quoted(tmp_path: Path) -> None:
         (root / rel).write_text(text, encoding="utf-8")
     found = init.detect(root)
 
-    assert [a.target for a in found.apps] == ["api.main:app", "admin.internal:admin_api"]
+    assert [a.target for a in found.apps] == ["api.main:app", "admin.internal:admin_api", "factory:make"]
+    assert [a.factory for a in found.apps] == [False, False, True]
     init.write(root, found)
     text = (root / "evidence.yaml").read_text("utf-8")
     assert 'service: "yes"' in text
     assert "# another app found: admin.internal:admin_api" in text
+    assert "# another app found: factory:make" in text
     assert config.load(root / "evidence.yaml").service == "yes"
 
 
@@ -316,7 +341,10 @@ def test_init_on_the_example_service(example_copy: Path) -> None:
     assert found.app_dir == "."
     assert [(c.ini, c.section) for c in found.alembic] == [("alembic.ini", "alembic")]
     assert found.tests == ("tests",)
-    assert found.workers == ("jobs_service/worker.py",)
+    assert found.workers == (
+        init.Worker("jobs_service/worker.py", "loop with --once", "python -m jobs_service.worker --once"),
+    )
+    assert found.claims == ("jobs_service/worker.py",)
     assert found.workflows == (".github/workflows/evidence.yml",)
     assert found.database_env == "DATABASE_URL"
     assert found.queue is not None and found.queue.table == "jobs"

@@ -15,6 +15,7 @@ from typing import Any
 
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
+from evidence_kit.support import interpreter
 
 CONFIG_FILE = "evidence.yaml"
 RULES_FILE = "evidence-rules.yaml"
@@ -89,11 +90,29 @@ class QueueTable:
 
 @dataclass(frozen=True)
 class FastAPIApp:
-    """A module-level `X = FastAPI(...)` assignment, as an import target."""
+    """A FastAPI app as an import target: a module-level instance, or a factory (`factory=True`).
+
+    `hidden` is an app built with `openapi_url=None` or `""` (its OpenAPI lists nothing); `served`
+    one that a start command (Dockerfile, Procfile, scripts, `uvicorn.run`) names; `mounted` one
+    that another app mounts as a sub-app.
+    """
 
     target: str
     app_dir: str
     source: str
+    factory: bool = False
+    hidden: bool = False
+    served: bool = False
+    mounted: bool = False
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker the service runs: where, which kind (dramatiq, celery, ...) and how it starts."""
+
+    source: str
+    kind: str
+    command: str
 
 
 @dataclass(frozen=True)
@@ -106,12 +125,19 @@ class Detected:
     alembic: tuple[AlembicConfig, ...] = ()
     apps: tuple[FastAPIApp, ...] = ()
     tests: tuple[str, ...] = ()
-    workers: tuple[str, ...] = ()
+    testpaths: bool = False
+    workers: tuple[Worker, ...] = ()
+    claims: tuple[str, ...] = ()
     workflows: tuple[str, ...] = ()
     database_env: str = DEFAULT_DATABASE_ENV
     database_env_source: str | None = None
     queue: QueueTable | None = None
     install: tuple[str, ...] = ()
+    python: str | None = None
+    python_how: str | None = None
+    python_version: str | None = None
+    env_names: tuple[str, ...] = ()
+    repository: Path | None = None
     git: bool = False
     ignores_output: bool = False
     notes: tuple[str, ...] = ()
@@ -125,6 +151,11 @@ class Detected:
     def app_dir(self) -> str:
         """The folder the chosen app is imported from (`.` for the root)."""
         return self.apps[0].app_dir if self.apps else "."
+
+    @property
+    def database_queue(self) -> bool:
+        """True when the service shows a database job queue: a queue table or a SKIP LOCKED claim."""
+        return bool(self.queue or self.claims)
 
     @property
     def uses_database(self) -> bool:
@@ -157,7 +188,9 @@ def _scan(root: Path) -> _Scan:
             if (sub / "pyvenv.cfg").is_file() or sub.is_symlink():
                 continue
             if name in _TEST_DIRS:
-                found.test_dirs.append(_rel(sub, root))
+                # NOTE: only folders of Python tests go to pytest, never a JavaScript `tests/`.
+                if _has_python_tests(sub):
+                    found.test_dirs.append(_rel(sub, root))
                 continue
             keep.append(name)
         dirs[:] = keep
@@ -171,6 +204,49 @@ def _scan(root: Path) -> _Scan:
             elif name.endswith(".ini"):
                 found.inis.append(rel)
     return found
+
+
+def _has_python_tests(folder: Path) -> bool:
+    for _, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        if any(f.endswith(".py") and (f.startswith("test_") or f.endswith("_test.py")) for f in files):
+            return True
+    return False
+
+
+def _testpaths(root: Path) -> list[str] | None:
+    """pytest's own `testpaths`, from pyproject.toml, pytest.ini, tox.ini or setup.cfg."""
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            options = _toml(pyproject).get("tool", {}).get("pytest", {}).get("ini_options", {})
+        except AttributeError:
+            options = {}
+        value = options.get("testpaths") if isinstance(options, dict) else None
+        if isinstance(value, list) and value:
+            return [str(v) for v in value]
+        if isinstance(value, str) and value.strip():
+            return value.split()
+    for name, section in (("pytest.ini", "pytest"), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+        path = root / name
+        if not path.is_file():
+            continue
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(path.read_text("utf-8", errors="replace"))
+        except configparser.Error:
+            continue
+        if parser.has_option(section, "testpaths"):
+            return parser.get(section, "testpaths").split()
+    return None
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _parse(root: Path, rel: str) -> tuple[str, ast.Module | None]:
@@ -266,24 +342,285 @@ def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
     return ".".join(module_parts), app_dir
 
 
+def _hides_openapi(call: ast.Call) -> bool:
+    """`FastAPI(openapi_url=None)` or `openapi_url=""`: an app whose OpenAPI document is switched off."""
+    for kw in call.keywords:
+        if kw.arg == "openapi_url" and isinstance(kw.value, ast.Constant) and kw.value.value in (None, ""):
+            return True
+    return False
+
+
+def _fastapi_in(body: Sequence[ast.stmt]) -> tuple[bool, bool]:
+    """(builds a FastAPI app, the app hides its OpenAPI) for a function body."""
+    builds = hidden = False
+    for node in ast.walk(ast.Module(body=list(body), type_ignores=[])):
+        if isinstance(node, ast.Call) and _is_fastapi_call(node):
+            builds = True
+            hidden = hidden or _hides_openapi(node)
+    return builds, hidden
+
+
+_FACTORY_NAMES = frozenset(
+    {"create_app", "get_app", "make_app", "build_app", "get_application", "create_application"}
+)
+
+
 def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
+    """Module-level apps, apps made by calling a factory, factories without an instance, mounted apps."""
+    where = _import_target(root, rel)
+    if where is None:
+        return
+    module, app_dir = where
+    imported: dict[str, str] = {}
+    factories: dict[str, bool] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module}:{alias.name}"
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            base = module.split(".")[: -node.level] if node.level <= module.count(".") else []
+            prefix = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                if prefix:
+                    imported[alias.asname or alias.name] = f"{prefix}:{alias.name}"
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            builds, hidden = _fastapi_in(node.body)
+            if builds:
+                factories[node.name] = hidden
+    instances: dict[str, FastAPIApp] = {}
+    made: set[str] = set()
     for node in tree.body:
         targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign) and _is_fastapi_call(node.value):
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if isinstance(node, ast.Assign):
             targets = list(node.targets)
-        elif isinstance(node, ast.AnnAssign) and _is_fastapi_call(node.value):
+        elif isinstance(node, ast.AnnAssign):
             targets = [node.target]
+        if not isinstance(value, ast.Call):
+            continue
+        called = value.func.id if isinstance(value.func, ast.Name) else None
         for target in targets:
-            if isinstance(target, ast.Name):
-                where = _import_target(root, rel)
-                if where:
-                    yield FastAPIApp(f"{where[0]}:{target.id}", where[1], rel)
+            if not isinstance(target, ast.Name):
+                continue
+            app: FastAPIApp | None = None
+            if _is_fastapi_call(value):
+                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=_hides_openapi(value))
+            elif called is not None and called in factories:
+                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=factories[called])
+                made.add(called)
+            elif called in _FACTORY_NAMES or imported.get(called or "", "").endswith(tuple(_FACTORY_NAMES)):
+                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel)
+            if app is not None:
+                instances[target.id] = app
+    for name, hidden in factories.items():
+        if name not in made:
+            yield FastAPIApp(f"{module}:{name}", app_dir, rel, factory=True, hidden=hidden)
+    yield from instances.values()
+    # NOTE: `app.mount("/api/v1", api)`: the mounted app is the one whose OpenAPI lists the routes.
+    for call in ast.walk(tree):
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "mount"
+            and len(call.args) >= 2
+            and isinstance(call.args[1], ast.Name)
+        ):
+            continue
+        name = call.args[1].id
+        if name in instances:
+            sub = instances[name]
+            yield FastAPIApp(sub.target, app_dir, rel, hidden=sub.hidden, mounted=True)
+        elif name in imported:
+            yield FastAPIApp(imported[name], app_dir, rel, mounted=True)
 
 
-def _app_rank(app: FastAPIApp) -> tuple[bool, bool, int, str]:
+_TEXT_APP = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:fastapi\.)?FastAPI\(([^\n]*)", re.MULTILINE)
+
+
+def _apps_from_text(root: Path, rel: str, text: str) -> Iterator[FastAPIApp]:
+    """Module-level apps of a file evidence-kit's own Python cannot parse (newer syntax), by their text."""
+    where = _import_target(root, rel)
+    if where is None:
+        return
+    for match in _TEXT_APP.finditer(text):
+        hidden = bool(re.search(r"openapi_url\s*=\s*(None|\"\"|'')", match.group(2)))
+        yield FastAPIApp(f"{where[0]}:{match.group(1)}", where[1], rel, hidden=hidden)
+
+
+_SERVED = re.compile(
+    r"(?:uvicorn|gunicorn|hypercorn|granian|fastapi\s+run)\b[^\n]*?[\s\"'\[,]([A-Za-z_][\w.]*:[A-Za-z_]\w*)"
+)
+_START_FILES = (
+    "Dockerfile*",
+    "Procfile",
+    "*.sh",
+    "Makefile",
+    "justfile",
+    "docker-compose*.y*ml",
+    "compose*.y*ml",
+)
+
+
+def _served(root: Path, scan_python: Sequence[str]) -> set[str]:
+    """The app targets that start commands name: `uvicorn pkg.main:app`, `uvicorn.run("pkg.main:app")`."""
+    found: set[str] = set()
+    files = [p for pattern in _START_FILES for p in root.glob(pattern)]
+    files += [p for pattern in _START_FILES for p in root.glob(f"*/{pattern}")]
+    files += [root / "pyproject.toml"]
+    for path in files:
+        try:
+            text = path.read_text("utf-8", errors="replace") if path.is_file() else ""
+        except OSError:
+            continue
+        found.update(m.group(1) for m in _SERVED.finditer(text))
+    for rel in scan_python:
+        try:
+            text = (root / rel).read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        if "uvicorn" in text:
+            found.update(re.findall(r"uvicorn\.run\(\s*[\"']([A-Za-z_][\w.]*:[A-Za-z_]\w*)", text))
+    return found
+
+
+_PLACES_NOT_SERVED = re.compile(
+    r"(^|/)(cli|scripts?|examples?|docs?|tests?|benchmarks?|tools?)(/|$)|_utils?\.py$"
+)
+
+
+def _app_rank(app: FastAPIApp) -> tuple[bool, bool, bool, int, bool, bool, int, str]:
     name = PurePosixPath(app.source).name
-    entry = name in ("main.py", "app.py", "api.py", "asgi.py", "server.py", "application.py")
-    return (not app.target.endswith(":app"), not entry, app.source.count("/"), app.source)
+    entry = name in ("main.py", "app.py", "api.py", "asgi.py", "server.py", "application.py", "__init__.py")
+    attr = app.target.rpartition(":")[2]
+    named = 0 if attr in ("app", "api", "application") else 1 if attr in _FACTORY_NAMES else 2
+    odd = bool(_PLACES_NOT_SERVED.search(app.source))
+    return (
+        app.hidden,
+        not app.served,
+        not app.mounted,
+        named,
+        odd,
+        app.factory,
+        app.source.count("/") - entry,
+        app.source,
+    )
+
+
+def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
+    """One entry per target, best first: a served app, a sub-app mounted by a hidden one, then names."""
+    merged: dict[str, FastAPIApp] = {}
+    for app in apps:
+        seen = merged.get(app.target)
+        if seen is None:
+            merged[app.target] = app
+        else:
+            merged[app.target] = FastAPIApp(
+                app.target,
+                seen.app_dir,
+                seen.source if not seen.mounted else app.source,
+                factory=seen.factory or app.factory,
+                hidden=seen.hidden or app.hidden,
+                mounted=seen.mounted or app.mounted,
+            )
+    out = []
+    for target, app in merged.items():
+        is_served = target in served
+        out.append(
+            FastAPIApp(app.target, app.app_dir, app.source, app.factory, app.hidden, is_served, app.mounted)
+        )
+    # NOTE: only apps whose definition was seen are import targets; a mount of an unseen name is a hint.
+    known = {a.target for a in apps if not a.mounted}
+    return sorted((a for a in out if a.target in known), key=_app_rank)
+
+
+_MIGRATION = re.compile(r"^\s*(revision|down_revision)\s*(:[^=]*)?=", re.MULTILINE)
+_NOT_WORKERS = re.compile(r"(^|/)(tests?|migrations|alembic|versions|settings|schemas?|docs?|examples?)(/|$)")
+
+
+def _imports(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _has_once_loop(tree: ast.Module) -> bool:
+    """A plain worker loop: a `--once` flag and a `while` loop."""
+    once = any(isinstance(n, ast.Constant) and n.value == "--once" for n in ast.walk(tree))
+    return once and any(isinstance(n, ast.While) for n in ast.walk(tree))
+
+
+def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterator[Worker]:
+    """The workers a file starts: dramatiq actors, a Celery app, arq settings, rq, APScheduler, loops."""
+    if _NOT_WORKERS.search(rel) or _MIGRATION.search(text):
+        return
+    where = _import_target(root, rel)
+    if where is None:
+        return
+    module, app_dir = where
+    path_option = f" --path {app_dir}" if app_dir != "." else ""
+    path = PurePosixPath(rel)
+    if path.name == "__main__.py" and path.parent.name in ("worker", "workers"):
+        package = module.removesuffix(".__main__")
+        yield Worker(rel, "worker package", f"python -m {package}")
+        return
+    if tree is None:
+        return
+    used = _imports(tree)
+    if "dramatiq" in used and ("actor" in text):
+        yield Worker(rel, "dramatiq", f"dramatiq {module}{path_option}")
+    elif "celery" in used and re.search(r"\bCelery\(", text):
+        yield Worker(rel, "celery", f"celery -A {module} worker --loglevel INFO")
+    elif "arq" in used and "WorkerSettings" in text:
+        yield Worker(rel, "arq", f"arq {module}.WorkerSettings")
+    elif "rq" in used and re.search(r"\bWorker\b", text):
+        yield Worker(rel, "rq", "rq worker")
+    elif "apscheduler" in used and ".start(" in text:
+        yield Worker(rel, "APScheduler", f"python -m {module}")
+    elif _has_once_loop(tree):
+        yield Worker(rel, "loop with --once", f"python -m {module} --once")
+
+
+_SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
+
+
+def _settings_names(tree: ast.Module) -> Iterator[str]:
+    """Environment names of pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = {
+            b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ""
+            for b in node.bases
+        }
+        if not bases & _SETTINGS_BASES:
+            continue
+        prefix = ""
+        for stmt in node.body:
+            if (
+                isinstance(stmt, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "model_config" for t in stmt.targets)
+                and isinstance(stmt.value, ast.Call)
+            ):
+                for kw in stmt.value.keywords:
+                    if (
+                        kw.arg == "env_prefix"
+                        and isinstance(kw.value, ast.Constant)
+                        and isinstance(kw.value.value, str)
+                    ):
+                        prefix = kw.value.value
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                name = (prefix + stmt.target.id).upper()
+                if (
+                    _ENV_NAME.match(name)
+                    and not stmt.target.id.startswith("_")
+                    and stmt.target.id != "model_config"
+                ):
+                    yield name
 
 
 def _environ(node: ast.expr) -> bool:
@@ -409,22 +746,59 @@ def _queue(tables: Mapping[str, tuple[str, set[str]]]) -> QueueTable | None:
     return best[1] if best else None
 
 
-def _install(root: Path) -> tuple[str, ...]:
-    """Best-effort install commands for the service and its tests."""
-    commands: list[str] = []
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text("utf-8"))
-        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
-            data = {}
+def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str, ...]:
+    """Install commands that make the service's virtualenv at `venv` (relative to the service) in CI."""
+    data = _toml(root / "pyproject.toml")
+    tool = data.get("tool", {}) if isinstance(data.get("tool"), dict) else {}
+    if (root / "uv.lock").is_file():
+        prefix = "" if venv == ".venv" else f"UV_PROJECT_ENVIRONMENT={venv} "
+        return ("python -m pip install uv", f"{prefix}uv sync --all-extras --dev")
+    poetry = tool.get("poetry")
+    if (root / "poetry.lock").is_file() or (isinstance(poetry, dict) and poetry.get("dependencies")):
+        groups = sorted((poetry or {}).get("group", {}) or {}) if isinstance(poetry, dict) else []
+        with_groups = f" --with {','.join(groups)}" if groups else ""
+        return (
+            "python -m pip install poetry",
+            "poetry config virtualenvs.in-project true",
+            f"poetry install --all-extras{with_groups}",
+        )
+    pip = f"{venv}/bin/pip"
+    commands = [f"python -m venv {venv}"]
+    if data:
         extras = data.get("project", {}).get("optional-dependencies", {})
         wanted = [e for e in ("dev", "test", "tests") if isinstance(extras, dict) and e in extras]
-        commands.append(f'pip install -e ".[{wanted[0]}]"' if wanted else "pip install -e .")
+        commands.append(f'{pip} install -e ".[{wanted[0]}]"' if wanted else f"{pip} install -e .")
     for name in ("requirements.txt", "requirements-dev.txt", "dev-requirements.txt", "requirements-test.txt"):
         if (root / name).is_file():
-            commands.append(f"pip install -r {name}")
+            commands.append(f"{pip} install -r {name}")
+    if tests:
+        commands.append(f"{pip} install pytest")
     return tuple(commands)
+
+
+_CI_VALUES = (
+    (re.compile(r"(SERVER|HOST|HOSTNAME)$"), "127.0.0.1"),
+    (re.compile(r"PORT$"), "5432"),
+    (re.compile(r"(USER|USERNAME)$"), "postgres"),
+    (re.compile(r"(PASSWORD|PASS)$"), "postgres"),
+    (re.compile(r"(DB|NAME|DATABASE)$"), "postgres"),
+)
+_CI_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+
+
+def _ci_env(d: Detected) -> dict[str, str]:
+    """Values for the workflow's service container: the URL variable and the service's own database parts."""
+    env = {d.database_env: _CI_URL} if d.uses_database else {}
+    for name in d.env_names:
+        if not re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or name in env:
+            continue
+        if _env_rank(name) is not None:
+            env[name] = _CI_URL
+            continue
+        value = next((v for pattern, v in _CI_VALUES if pattern.search(name)), None)
+        if value is not None:
+            env[name] = value
+    return env
 
 
 def detect(root: Path) -> Detected:
@@ -437,17 +811,20 @@ def detect(root: Path) -> Detected:
     configs, notes = _alembic(root, scan.inis)
 
     apps: list[FastAPIApp] = []
-    workers: list[str] = []
+    workers: list[Worker] = []
+    claims: list[str] = []
     env_hits: dict[str, str] = {}
     tables: dict[str, tuple[str, set[str]]] = {}
     for rel in scan.python:
         text, tree = _parse(root, rel)
-        if "worker" in PurePosixPath(rel).name.lower() or _SKIP_LOCKED.search(text):
-            workers.append(rel)
+        if _SKIP_LOCKED.search(text) and not _MIGRATION.search(text):
+            claims.append(rel)
+        workers.extend(_workers(root, rel, text, tree))
         if tree is None:
+            apps.extend(_apps_from_text(root, rel, text))
             continue
         apps.extend(_apps(root, rel, tree))
-        for name in _env_names(tree):
+        for name in (*_env_names(tree), *_settings_names(tree)):
             env_hits.setdefault(name, rel)
         for table, columns in _tables(tree):
             tables.setdefault(table, (rel, set()))[1].update(columns)
@@ -458,24 +835,63 @@ def detect(root: Path) -> Detected:
     workflows_dir = root / ".github" / "workflows"
     listed = sorted(workflows_dir.iterdir()) if workflows_dir.is_dir() else []
     workflows = [_rel(p, root) for p in listed if p.suffix in (".yml", ".yaml") and p.is_file()]
-    loose_tests = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
+    testpaths = _testpaths(root)
+    if testpaths is not None:
+        tests: tuple[str, ...] = tuple(testpaths)
+    else:
+        loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
+        # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
+        tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
+    repository = next((f for f in (root, *root.parents) if (f / ".git").exists()), None)
+    found = interpreter.discover(root, repository)
+    python = python_how = python_version = None
+    if found is not None:
+        python_how = found.how
+        inside = found.path.absolute().is_relative_to(root) or (
+            repository is not None and found.path.absolute().is_relative_to(repository)
+        )
+        python = os.path.relpath(found.path, root) if inside else str(found.path)
+        version = interpreter.version(interpreter.Interpreter(str(found.path), found.how))
+        python_version = f"{version[0]}.{version[1]}" if version else None
     return Detected(
         root=root,
         service=service,
         service_from=service_from,
         alembic=tuple(configs),
-        apps=tuple(sorted(apps, key=_app_rank)),
-        tests=(*sorted(scan.test_dirs), *sorted(loose_tests)),
-        workers=tuple(sorted(workers)),
+        apps=tuple(_choose_apps(apps, _served(root, scan.python))),
+        tests=tests,
+        testpaths=testpaths is not None,
+        workers=tuple(sorted(set(workers), key=lambda w: w.source)),
+        claims=tuple(sorted(claims)),
         workflows=tuple(workflows),
         database_env=database_env or DEFAULT_DATABASE_ENV,
         database_env_source=database_source,
         queue=_queue(tables),
         install=_install(root),
-        git=any((folder / ".git").exists() for folder in (root, *root.parents)),
+        python=python,
+        python_how=python_how,
+        python_version=python_version or _requires_python(root),
+        env_names=tuple(sorted(env_hits)),
+        repository=repository,
+        git=repository is not None,
         ignores_output=_ignores_output(root),
         notes=tuple(notes),
     )
+
+
+def _requires_python(root: Path) -> str | None:
+    """The oldest Python the service supports: `.python-version`, else `requires-python`'s lower bound."""
+    pinned = root / ".python-version"
+    if pinned.is_file():
+        match = re.match(r"\s*(3\.\d+)", pinned.read_text("utf-8", errors="replace"))
+        if match:
+            return match.group(1)
+    data = _toml(root / "pyproject.toml")
+    spec = data.get("project", {}).get("requires-python") or (
+        data.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("python")
+    )
+    match = re.search(r"(?:>=|\^|~=|==)\s*(3\.\d+)", str(spec or ""))
+    return match.group(1) if match else None
 
 
 def _ignores_output(root: Path) -> bool:
@@ -500,23 +916,48 @@ def report(detected: Detected) -> list[str]:
             lines.append(f"found Alembic config: {c.ini} [{c.section}]{where}")
     else:
         lines.append("no alembic.ini found: list your Alembic configs under collectors.alembic by hand")
+    if d.python:
+        version = f", Python {d.python_version}" if d.python_version else ""
+        lines.append(f"found the service's interpreter: {d.python} ({d.python_how}{version})")
+    else:
+        lines.append(
+            "no virtualenv of the service found (.venv, venv, Poetry, pipenv, Hatch, $VIRTUAL_ENV): "
+            "create it and set `python:` in evidence.yaml"
+        )
     if d.apps:
         first = d.apps[0]
         where = f", app_dir {first.app_dir}" if first.app_dir != "." else ""
-        lines.append(f"found FastAPI app: {first.target} (in {first.source}{where})")
+        kind = "an app factory" if first.factory else "FastAPI app"
+        why = (
+            "; served by a start command"
+            if first.served
+            else ("; mounted by an app whose OpenAPI is off" if first.mounted else "")
+        )
+        lines.append(f"found {kind}: {first.target} (in {first.source}{where}{why})")
         if len(d.apps) > 1:
             others = ", ".join(a.target for a in d.apps[1:])
             lines.append(f"found other FastAPI apps: {others} (change collectors.openapi.app to use one)")
     else:
         lines.append("no FastAPI app found: set collectors.openapi.app by hand")
-    if d.tests:
+    if d.testpaths:
+        lines.append(f"found pytest's testpaths: {', '.join(d.tests)} (the tests run `python -m pytest`)")
+    elif d.tests:
         lines.append(f"found tests: {', '.join(d.tests)}")
     else:
         lines.append("no tests found: set collectors.tests.run by hand")
     if d.workers:
-        lines.append(f"found worker modules: {', '.join(d.workers)}")
+        for worker in d.workers:
+            lines.append(f"found a {worker.kind} worker: {worker.source} (runs as `{worker.command}`)")
     else:
-        lines.append("no worker modules found (files named *worker*.py or using FOR UPDATE SKIP LOCKED)")
+        lines.append(
+            "no worker found (dramatiq, celery, arq, rq, APScheduler, a `--once` loop, a worker/ package)"
+        )
+    if d.claims:
+        lines.append(f"found job claims with SKIP LOCKED: {', '.join(d.claims)}")
+    if not d.database_queue:
+        lines.append(
+            "no database job queue found: EK308 (claims use SKIP LOCKED) is turned off in the rule pack"
+        )
     if d.workflows:
         lines.append(f"found GitHub workflows: {', '.join(d.workflows)}")
     else:
@@ -543,9 +984,20 @@ def report(detected: Detected) -> list[str]:
     return lines
 
 
-def targets(root: Path) -> tuple[Path, ...]:
+def _workflow_base(root: Path, detected: Detected | None) -> Path:
+    """Where `.github/workflows` goes: the repository's top folder (GitHub reads no other)."""
+    top = detected.repository if detected is not None else None
+    if top is None:
+        top = next((f for f in (root.resolve(), *root.resolve().parents) if (f / ".git").exists()), None)
+    if top is None:
+        return root
+    return root / os.path.relpath(top, root.resolve()) if top != root.resolve() else root
+
+
+def targets(root: Path, detected: Detected | None = None) -> tuple[Path, ...]:
     """The files `write` creates, in order: the config, the rule pack, the workflow."""
-    return tuple(root / name for name, _ in _TEMPLATES)
+    base = _workflow_base(root, detected)
+    return tuple((base if name == WORKFLOW_FILE else root) / name for name, _ in _TEMPLATES)
 
 
 def _scalar(value: str) -> str:
@@ -618,10 +1070,18 @@ def _context(d: Detected) -> dict[str, Any]:
         required.append("tests/tests.json")
     if queue:
         required.append(f"queue/{queue['name']}.json")
-    tests_run = ["python", "-m", "pytest", *d.tests, "-q"]
+    tests_run = (
+        ["python", "-m", "pytest", "-q"] if d.testpaths else ["python", "-m", "pytest", *d.tests, "-q"]
+    )
+    venv = ".venv"
+    if d.python and not os.path.isabs(d.python) and PurePosixPath(d.python).parent.name in ("bin", "Scripts"):
+        venv = PurePosixPath(d.python).parent.parent.as_posix()
+    bin_prefix = f"{venv}/bin/" if d.python else ""
+    repository = d.repository or d.root
+    working = os.path.relpath(d.root, repository) if d.root != repository else "."
     standard_tests = all(PurePosixPath(t).name != "test" for t in d.tests)
     migrate = [
-        "alembic"
+        f"{bin_prefix}alembic"
         + ("" if c.ini == "alembic.ini" else f" -c {c.ini}")
         + ("" if c.section == "alembic" else f" -n {c.section}")
         + " upgrade head"
@@ -635,15 +1095,26 @@ def _context(d: Detected) -> dict[str, Any]:
         "alembic": alembic,
         "app": d.app,
         "app_dir": d.app_dir,
+        "app_factory": bool(d.apps and d.apps[0].factory),
+        "python": d.python,
+        "python_how": d.python_how,
+        "python_version": d.python_version or "3.12",
+        "working_directory": PurePosixPath(working).as_posix(),
+        "ci_env": _ci_env(d),
+        "other_env": [n for n in d.env_names if n not in _ci_env(d) and not n.startswith(("PYTEST", "CI"))][
+            :20
+        ],
+        "database_queue": d.database_queue,
+        "claims": list(d.claims),
         "other_apps": [a.target for a in d.apps[1:]],
         "tests": list(d.tests),
         "tests_run": tests_run,
         "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
-        "workers": list(d.workers),
+        "workers": [{"source": w.source, "kind": w.kind, "command": w.command} for w in d.workers],
         "workflows": list(d.workflows),
         "queue": queue,
         "required": required,
-        "install": list(d.install),
+        "install": list(_install(d.root, venv, bool(d.tests))) if d.python or d.install else list(d.install),
         "migrate": migrate,
         "action": ACTION_PLACEHOLDER,
     }
@@ -691,8 +1162,8 @@ def write(root: Path, detected: Detected, force: bool = False) -> list[Path]:
     """Write the starter files that do not exist yet (all of them with `force`); return those written."""
     texts = render(detected)
     written: list[Path] = []
-    for path in targets(root):
-        text = texts[_rel(path, root)]
+    for path, (name, _) in zip(targets(root, detected), _TEMPLATES, strict=True):
+        text = texts[name]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if force:
@@ -722,7 +1193,7 @@ def run(printer: Printer, path: Path = Path("."), *, force: bool = False) -> int
     for line in report(found):
         printer.out(line)
     written = write(path, found, force=force)
-    for target in targets(path):
+    for target in targets(path, found):
         printer.out(
             f"wrote {target}" if target in written else f"skipped {target} (exists; --force overwrites)"
         )

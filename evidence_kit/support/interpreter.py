@@ -181,3 +181,76 @@ def version(interpreter: Interpreter) -> tuple[int, int] | None:
     if not interpreter.configured:
         return sys.version_info[:2]
     return _version(interpreter.path)
+
+
+@dataclass(frozen=True)
+class Found:
+    """An interpreter `evidence init` found for a service, and how."""
+
+    path: Path
+    how: str
+
+
+_LOCAL_VENVS = (".venv", "venv", "env", ".env")
+_TOOLS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("poetry", ("env", "info", "--path"), "Poetry"),
+    ("pipenv", ("--venv",), "pipenv"),
+    ("hatch", ("env", "find"), "Hatch"),
+)
+
+
+def _venv_python(folder: Path) -> Path | None:
+    if not (folder / "pyvenv.cfg").is_file():
+        return None
+    return _in_folder(folder)
+
+
+def _ask(tool: str, args: tuple[str, ...], cwd: Path, env: Mapping[str, str]) -> Path | None:
+    program = shutil.which(tool, path=env.get("PATH", os.defpath))
+    if program is None:
+        return None
+    try:
+        out = subprocess.run(
+            [program, *args], cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    if out.returncode != 0 or not lines:
+        return None
+    folder = Path(lines[-1])
+    return _venv_python(folder) if folder.is_dir() else None
+
+
+def discover(root: Path, top: Path | None = None, env: Mapping[str, str] | None = None) -> Found | None:
+    """The service's interpreter, looked for as a developer would: the activated virtualenv, a
+    virtualenv in the service's folder (`.venv`, `venv`, a sub-folder's `.venv` such as
+    `backend/.venv`), one in a folder above it up to `top` (the repository), then the
+    environments of Poetry, pipenv and Hatch (uv keeps `.venv`). evidence-kit's own is never taken."""
+    env = os.environ if env is None else env
+    own = Path(sys.prefix).resolve()
+    active = env.get("VIRTUAL_ENV")
+    candidates: list[tuple[Path, str]] = []
+    if active:
+        candidates.append((Path(active), "$VIRTUAL_ENV"))
+    candidates += [(root / name, name) for name in _LOCAL_VENVS]
+    for sub in (
+        sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if root.is_dir()
+        else []
+    ):
+        candidates += [(sub / name, f"{sub.name}/{name}") for name in _LOCAL_VENVS[:2]]
+    folder = root
+    while top is not None and folder != top and top in folder.parents:
+        folder = folder.parent
+        rel = os.path.relpath(folder, root)
+        candidates += [(folder / name, f"{rel}/{name}") for name in _LOCAL_VENVS[:2]]
+    for folder, how in candidates:
+        python = _venv_python(folder)
+        if python is not None and folder.resolve() != own:
+            return Found(python, how)
+    for tool, args, name in _TOOLS:
+        python = _ask(tool, args, root, env)
+        if python is not None and python.parent.parent.resolve() != own:
+            return Found(python, f"the {name} environment")
+    return None
