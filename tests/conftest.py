@@ -11,6 +11,9 @@ import pytest
 
 from tests import pg
 
+# NOTE: the fixture services' own tests run in their own interpreters, never in this session.
+collect_ignore = ["services"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "jobs_service"
 

@@ -1,0 +1,1 @@
+"""Tenancy: organisations and their members, one schema of tables per tenant."""
