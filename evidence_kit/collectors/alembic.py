@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -819,11 +820,33 @@ def resolve_setup(
     return Setup(ini, section, prefix, script_location, locations, recursive, str(table), origin, problem)
 
 
+def configured_python(root: Path) -> interpreter.Interpreter | None:
+    """The interpreter evidence.yaml in `root` names for this collector, if any (None when unusable)."""
+    path = root / "evidence.yaml"
+    if not path.is_file():
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_bytes()) or {}
+        options = (data.get("collectors") or {}).get(NAME) or {}
+        option = options.get("python") if isinstance(options, dict) else None
+        return interpreter.resolve(root, option, data.get("python"))
+    except (yaml.YAMLError, OSError, AttributeError, CollectorError):
+        return None
+
+
 def read_graph(ini: Path, name: str = DEFAULT_SECTION, root: Path | None = None) -> Graph:
-    """The revision graph of one alembic configuration, read statically."""
+    """The revision graph of one alembic configuration, read statically (newer syntax in the
+    interpreter that evidence.yaml in `root` names, as the collector reads it)."""
     base = root if root is not None else ini.parent
-    setup = resolve_setup(base, {"ini": str(ini), "name": name}, {})
-    found = scan(setup, base)
+    python = configured_python(base)
+    setup = resolve_setup(base, {"ini": str(ini), "name": name}, {}, python=python)
+    if python is None:
+        found = scan(setup, base)
+    else:
+        with tempfile.TemporaryDirectory(prefix="evidence-alembic-") as scratch:
+            found = scan(setup, base, python, Path(scratch))
     graph = Graph(found.scripts)
     graph.problems[:0] = found.problems
     return graph

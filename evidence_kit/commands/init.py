@@ -1100,6 +1100,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "python_how": d.python_how,
         "python_version": d.python_version or "3.12",
         "working_directory": PurePosixPath(working).as_posix(),
+        "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
         "ci_env": _ci_env(d),
         "other_env": [n for n in d.env_names if n not in _ci_env(d) and not n.startswith(("PYTEST", "CI"))][
             :20

@@ -473,3 +473,15 @@ def test_each_workflow_says_whether_git_tracks_it(repo: Path) -> None:
 def test_outside_a_repository_tracking_is_unknown(repo: Path) -> None:
     report = _report(ci.collect(Context(repo, repo / "scratch"), {}))
     assert {w["tracked"] for w in report["workflows"]} == {None}
+
+
+def test_a_service_in_a_sub_folder_reads_the_repository_workflows(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "nightly.yml").write_text(NIGHTLY_YAML)
+    service = tmp_path / "backend"
+    service.mkdir()
+    report = _report(ci.collect(Context(service, tmp_path / "s"), {"path": "../.github/workflows"}))
+    assert [w["file"] for w in report["workflows"]] == ["../.github/workflows/nightly.yml"]
+    with pytest.raises(CollectorError, match="outside the repository"):
+        ci.collect(Context(service, tmp_path / "s"), {"path": "../../elsewhere"})

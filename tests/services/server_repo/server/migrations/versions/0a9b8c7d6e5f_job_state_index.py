@@ -15,8 +15,7 @@ down_revision: Union[str, None] = "7f3e2d1c0b9a"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-type Columns = list[str]
-STATE: Columns = ["state"]
+STATE: list[str] = ["state"]
 
 
 def upgrade() -> None:
