@@ -12,7 +12,7 @@ import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from io import BufferedReader
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -219,7 +219,7 @@ class BundleWriter:
     ) -> Path:
         """Write manifest.json and the BagIt files, then rename the bundle into place."""
         shutil.rmtree(self.scratch, ignore_errors=True)
-        created = created or datetime.now(UTC)
+        created = created or datetime.now(timezone.utc)
         stamp = created.strftime("%Y%m%dT%H%M%SZ")
         short = git_sha[:8] if git_sha else "nogit"
         name = "-".join(part for part in (slug(service), slug(phase) if phase else "", short, stamp) if part)

@@ -611,7 +611,7 @@ def _locate(value: str, here: Path, root: Path, bases: Sequence[Path] = ()) -> P
 def _pyproject(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    import tomllib
+    from evidence_kit.support import toml as tomllib
 
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("alembic", {})

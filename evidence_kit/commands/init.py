@@ -7,7 +7,6 @@ import configparser
 import json
 import os
 import re
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -16,6 +15,7 @@ from typing import Any
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
 from evidence_kit.support import interpreter
+from evidence_kit.support import toml as tomllib
 
 CONFIG_FILE = "evidence.yaml"
 RULES_FILE = "evidence-rules.yaml"

@@ -85,6 +85,7 @@ import importlib
 import itertools
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -605,19 +606,31 @@ def _rebuild_matcher(forbidden: tuple[Term, ...], allowed: tuple[str, ...], engi
 
 # ---------------------------------------------------------------- Python lexing
 
+
+def _possessive(pattern: bytes) -> bytes:
+    """`pattern` as written on 3.11+; before, its possessive quantifiers made plain.
+
+    NOTE: in these patterns possessive quantifiers only spare backtracking that could never find
+    another match (what follows them cannot start with what they consume), so plain ones match the same.
+    """
+    return pattern if sys.version_info >= (3, 11) else pattern.replace(b"*+", b"*").replace(b"++", b"+")
+
+
 # A comment or a string in single quotes, lexed from its first character (the tokenizer's rules: an
 # unterminated string ends at the end of its line, a backslash-newline continues it).
 _SHORT_TOKEN = re.compile(
-    rb"""#[^\r\n]*+"""
-    rb"""|'(?:[^'\\\r\n]++|\\(?:\r\n|[\s\S]))*+'?"""
-    rb"""|"(?:[^"\\\r\n]++|\\(?:\r\n|[\s\S]))*+"?"""
+    _possessive(
+        rb"""#[^\r\n]*+"""
+        rb"""|'(?:[^'\\\r\n]++|\\(?:\r\n|[\s\S]))*+'?"""
+        rb"""|"(?:[^"\\\r\n]++|\\(?:\r\n|[\s\S]))*+"?"""
+    )
 )
 _EVENTS: tuple[bytes, ...] = (b"'''", b'"""', b"\\\n")
-_BLANK = re.compile(rb"[ \t\f\r]*+")
+_BLANK = re.compile(_possessive(rb"[ \t\f\r]*+"))
 _QUOTE_OR_HASH = re.compile(rb"['\"#]")
 _STRING_OPEN = re.compile(rb"([A-Za-z]{0,2})['\"]")
 _BRACKET_OR_COLON = re.compile(rb"[()\[\]{}:]")
-_HEADER = re.compile(rb"[ \t\f]*+(?:async[ \t\f]++)?(?:def|class)(?!\w)")
+_HEADER = re.compile(_possessive(rb"[ \t\f]*+(?:async[ \t\f]++)?(?:def|class)(?!\w)"))
 _PREFIX_RUN = re.compile(rb"\w{1,3}\Z")
 _STRING_PREFIXES = frozenset({b"", b"r", b"u", b"b", b"f", b"br", b"rb", b"fr", b"rf"})
 _OPEN_PAREN, _CLOSE_PAREN, _COLON, _SEMICOLON, _HASH, _BACKSLASH = 0x28, 0x29, 0x3A, 0x3B, 0x23, 0x5C

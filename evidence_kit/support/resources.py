@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evidence_kit.errors import EvidenceError
+
+if TYPE_CHECKING:
+    # NOTE: importlib.resources.abc exists from 3.11; the older name is importlib.abc.
+    from importlib.abc import Traversable
 
 KINDS = ("rules", "templates")
 
