@@ -690,3 +690,20 @@ def test_glob_semantics() -> None:
     assert not vocab.glob_regex("a/*/b").fullmatch("a/x/y/b")
     assert vocab.glob_regex("file?.[!a]*").fullmatch("file1.b")
     assert not vocab.glob_regex("file?.[!a]*").fullmatch("file1.a")
+
+
+def test_python_312_fstrings_that_reuse_their_quotes_are_one_string() -> None:
+    source = (
+        'x = f"{d["websocket"]}"\n'
+        'y = f"{v:\'>10} websocket"\n'
+        'z = f"{f"{websocket}"}" + websocket\n'
+        'w = rf"""{a["b"]}\n websocket"""\n'
+    )
+    hits = scan_text(source, Matcher([W]), "python")
+    assert [(h.line, h.col, h.kind) for h in hits] == [
+        (1, 11, "string"),
+        (2, 16, "string"),
+        (3, 11, "string"),
+        (3, 27, "identifier"),
+        (5, 2, "string"),
+    ]

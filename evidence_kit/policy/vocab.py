@@ -41,8 +41,9 @@ Kinds
     literals, f-strings included, that are not docstrings), ``docstring`` (the string statement that opens
     a module, class or function body, as ``ast.get_docstring`` sees it) or ``comment``; hits in any other
     file are ``text``. Python files are read as UTF-8 unless they declare another encoding (PEP 263).
-    Limits: Python 3.12's f-strings that reuse their own quote inside a replacement field are read as the
-    3.11 tokenizer reads them; files whose lines end in a lone ``\\r`` are one line.
+    An f-string is one string token, replacement fields included, read as Python 3.12 reads it (PEP 701:
+    a field may hold strings in the f-string's own quotes). Limit: files whose lines end in a lone
+    ``\\r`` are one line.
 Hits
     ``line`` and ``col`` are 1-based, ``col`` in characters of the decoded line; ``matched_text`` is the
     span as written (``WEB_SOCKET``); ``term`` is the term as written in the list. Undecodable bytes show
@@ -637,12 +638,74 @@ _OPEN_PAREN, _CLOSE_PAREN, _COLON, _SEMICOLON, _HASH, _BACKSLASH = 0x28, 0x29, 0
 _NEWLINE, _CR = 0x0A, 0x0D
 
 
+def _is_fstring(data: bytes, start: int) -> bool:
+    """Whether the string whose quote is at `start` has an f prefix (`f`, `rf`, `fr`, any case)."""
+    j = start
+    while j > 0 and start - j < 3 and (0x41 <= (data[j - 1] | 0x20) - 0x20 <= 0x5A):
+        j -= 1
+    if j > 0 and (data[j - 1] == 0x5F or chr(data[j - 1]).isalnum()):
+        return False
+    return data[j:start].lower() in (b"f", b"fr", b"rf")
+
+
+def _fstring_end(data: bytes, start: int) -> int:
+    """End offset of an f-string, read as Python 3.12 reads it (PEP 701): a replacement field may hold
+    strings in the f-string's own quotes. Older code never does, so it reads the same as before."""
+    n = 3 if data[start : start + 3] in (b"'''", b'"""') else 1
+    closing = data[start : start + n]
+    i, size = start + n, len(data)
+    # NOTE: one entry per open replacement field: its bracket depth, or -1 once in its format spec.
+    fields: list[int] = []
+    while i < size:
+        c = data[i]
+        if not fields or fields[-1] < 0:
+            if c == _BACKSLASH:
+                i += 2
+                continue
+            if n == 1 and c in (_NEWLINE, _CR):
+                return i
+            if not fields and data.startswith(closing, i):
+                return i + n
+            if c == 0x7B:
+                if not fields and data[i + 1 : i + 2] == b"{":
+                    i += 2
+                    continue
+                fields.append(0)
+            elif c == 0x7D and fields:
+                fields.pop()
+            i += 1
+            continue
+        if c in (0x22, 0x27):
+            i = _token_end(data, i)
+            continue
+        if n == 1 and c in (_NEWLINE, _CR):
+            return i
+        if c in (0x28, 0x5B, 0x7B):
+            fields[-1] += 1
+        elif c in (0x29, 0x5D):
+            fields[-1] -= 1
+        elif c == 0x7D:
+            if fields[-1] == 0:
+                fields.pop()
+            else:
+                fields[-1] -= 1
+        elif c == _COLON and fields[-1] == 0:
+            fields[-1] = -1
+        i += 1
+    return size
+
+
 def _token_end(data: bytes, start: int) -> int:
     """End offset of the string or comment token that starts at `start` (a quote or `#` in code)."""
     quote = data[start : start + 3]
+    fstring = data[start] != _HASH and _is_fstring(data, start)
     if quote != b"'''" and quote != b'"""':
         m = _SHORT_TOKEN.match(data, start)
-        return start + 1 if m is None else max(m.end(), start + 1)
+        end = start + 1 if m is None else max(m.end(), start + 1)
+        # NOTE: only an f-string with a replacement field can hold a nested string (3.12).
+        return _fstring_end(data, start) if fstring and data.find(b"{", start, end) >= 0 else end
+    if fstring:
+        return _fstring_end(data, start)
     # NOTE: a triple-quoted string ends at the first unescaped triple quote; find() is far quicker than
     # the regex over long docstrings.
     pos = start + 3
