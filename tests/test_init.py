@@ -273,7 +273,6 @@ def test_an_empty_tree_reports_each_missing_piece_and_still_validates(tmp_path: 
         "no queue table found (a table with status, attempts and locked_at columns): "
         "collectors.queue is left commented out",
         "no git repository found: the git collector needs one (`git init`)",
-        "no .gitignore entry for .evidence: add `.evidence/` so bundles never dirty the tree",
     ]
     assert lines == expected
 

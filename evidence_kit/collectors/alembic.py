@@ -589,6 +589,11 @@ def _under(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
+def locate(value: str, here: Path, root: Path, bases: Sequence[Path] = ()) -> Path:
+    """A folder named in an ini (`script_location`, a version location) as alembic finds it, statically."""
+    return _locate(value, here, root, bases)
+
+
 def _locate(value: str, here: Path, root: Path, bases: Sequence[Path] = ()) -> Path:
     if not os.path.isabs(value) and ":" in value:
         # NOTE: alembic imports the package to find a `package:folder` location (`pkg:a:b` and

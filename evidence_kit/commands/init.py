@@ -300,9 +300,20 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
 
 def _script_location(root: Path, ini: str, raw: str) -> str | None:
     """The migration folder relative to the root, when it is a folder that exists."""
-    if not raw or (":" in raw and "%(here)s" not in raw and not Path(raw).is_absolute()):
-        return None
     ini_dir = (root / ini).parent
+    if raw and ":" in raw and "%(here)s" not in raw and not Path(raw).is_absolute():
+        # NOTE: package notation (`pkg:path`), found as the alembic collector finds it, without importing.
+        from evidence_kit.collectors.alembic import locate
+        from evidence_kit.errors import CollectorError
+
+        try:
+            found = locate(raw, ini_dir, root).resolve()
+        except CollectorError:
+            return None
+        inside = found.is_dir() and found.is_relative_to(root.resolve())
+        return _rel(found, root.resolve()) if inside else None
+    if not raw:
+        return None
     value = raw.replace("%(here)s", str(ini_dir))
     for base in (ini_dir, root):
         candidate = (base / value).resolve()
@@ -340,6 +351,17 @@ def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
     if not module_parts or not all(p.isidentifier() for p in module_parts):
         return None
     return ".".join(module_parts), app_dir
+
+
+_WALKED: list[Any] = [None, []]
+
+
+def _walk(tree: ast.Module) -> list[ast.AST]:
+    """Every node of `tree`, listed once per file however many readers ask (a one-tree cache)."""
+    if _WALKED[0] is not tree:
+        _WALKED[0], _WALKED[1] = tree, list(ast.walk(tree))
+    nodes: list[ast.AST] = _WALKED[1]
+    return nodes
 
 
 def _hides_openapi(call: ast.Call) -> bool:
@@ -417,7 +439,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
             yield FastAPIApp(f"{module}:{name}", app_dir, rel, factory=True, hidden=hidden)
     yield from instances.values()
     # NOTE: `app.mount("/api/v1", api)`: the mounted app is the one whose OpenAPI lists the routes.
-    for call in ast.walk(tree):
+    for call in _walk(tree):
         if not (
             isinstance(call, ast.Call)
             and isinstance(call.func, ast.Attribute)
@@ -533,13 +555,14 @@ def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
     return sorted((a for a in out if a.target in known), key=_app_rank)
 
 
+_WORKER_WORDS = re.compile(r"dramatiq|celery|Celery|\barq\b|WorkerSettings|\brq\b|apscheduler|--once")
 _MIGRATION = re.compile(r"^\s*(revision|down_revision)\s*(:[^=]*)?=", re.MULTILINE)
 _NOT_WORKERS = re.compile(r"(^|/)(tests?|migrations|alembic|versions|settings|schemas?|docs?|examples?)(/|$)")
 
 
 def _imports(tree: ast.Module) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -549,8 +572,8 @@ def _imports(tree: ast.Module) -> set[str]:
 
 def _has_once_loop(tree: ast.Module) -> bool:
     """A plain worker loop: a `--once` flag and a `while` loop."""
-    once = any(isinstance(n, ast.Constant) and n.value == "--once" for n in ast.walk(tree))
-    return once and any(isinstance(n, ast.While) for n in ast.walk(tree))
+    once = any(isinstance(n, ast.Constant) and n.value == "--once" for n in _walk(tree))
+    return once and any(isinstance(n, ast.While) for n in _walk(tree))
 
 
 def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterator[Worker]:
@@ -589,7 +612,7 @@ _SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
 
 def _settings_names(tree: ast.Module) -> Iterator[str]:
     """Environment names of pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`)."""
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if not isinstance(node, ast.ClassDef):
             continue
         bases = {
@@ -638,7 +661,7 @@ def _reads_environ(func: ast.expr) -> bool:
 
 def _env_names(tree: ast.Module) -> Iterator[str]:
     """Names of environment variables the code reads, and `...DATABASE_URL` strings anywhere."""
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         name: ast.expr | None = None
         if isinstance(node, ast.Subscript) and _environ(node.value):
             name = node.slice
@@ -687,7 +710,7 @@ def _call_name(node: ast.Call) -> str:
 
 def _tables(tree: ast.Module) -> Iterator[tuple[str, set[str]]]:
     """(table, columns) from ORM models, `Table(...)`, `op.create_table(...)` and `op.add_column(...)`."""
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.ClassDef):
             table = None
             columns: set[str] = set()
@@ -819,15 +842,23 @@ def detect(root: Path) -> Detected:
         text, tree = _parse(root, rel)
         if _SKIP_LOCKED.search(text) and not _MIGRATION.search(text):
             claims.append(rel)
-        workers.extend(_workers(root, rel, text, tree))
+        # NOTE: cheap text tests first: most files of a large service hold none of these things.
+        if _WORKER_WORDS.search(text) or PurePosixPath(rel).name == "__main__.py":
+            workers.extend(_workers(root, rel, text, tree))
         if tree is None:
             apps.extend(_apps_from_text(root, rel, text))
             continue
-        apps.extend(_apps(root, rel, tree))
-        for name in (*_env_names(tree), *_settings_names(tree)):
-            env_hits.setdefault(name, rel)
-        for table, columns in _tables(tree):
-            tables.setdefault(table, (rel, set()))[1].update(columns)
+        if "FastAPI" in text or ".mount(" in text:
+            apps.extend(_apps(root, rel, tree))
+        if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
+            for name in _env_names(tree):
+                env_hits.setdefault(name, rel)
+        if "Settings" in text:
+            for name in _settings_names(tree):
+                env_hits.setdefault(name, rel)
+        if "Column" in text or "column" in text or "Table(" in text or "Field(" in text:
+            for table, columns in _tables(tree):
+                tables.setdefault(table, (rel, set()))[1].update(columns)
 
     ranked = sorted((rank, name) for name in env_hits if (rank := _env_rank(name)) is not None)
     database_env, database_source = (ranked[0][1], env_hits[ranked[0][1]]) if ranked else (None, None)
@@ -978,8 +1009,6 @@ def report(detected: Detected) -> list[str]:
         )
     if not d.git:
         lines.append("no git repository found: the git collector needs one (`git init`)")
-    if not d.ignores_output:
-        lines.append("no .gitignore entry for .evidence: add `.evidence/` so bundles never dirty the tree")
     lines += d.notes
     return lines
 
