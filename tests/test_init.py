@@ -366,3 +366,75 @@ def test_init_on_the_example_service(example_copy: Path) -> None:
 def test_detect_refuses_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(EvidenceError, match="is not a folder"):
         init.detect(tmp_path / "nowhere")
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+SETTINGS = """\
+from pydantic_settings import BaseSettings
+
+
+class LoggingSettings(BaseSettings):
+    LOG_LEVEL: str = "info"
+
+
+class AppSettings(LoggingSettings):
+    PRODUCTION: bool
+    SECRET_KEY: str
+    WORKERS: int
+    DB_ENGINE: str = "sqlite"
+    POSTGRES_SERVER: str = "localhost"
+    POSTGRES_PASSWORD: str = ""
+    LDAP_SERVER_URL: str | None = None
+"""
+
+
+def test_settings_fields_become_the_workflow_environment(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": SETTINGS})
+    found = init.detect(root)
+    assert found.database_env == "DATABASE_URL" and found.database_env_source is None
+    assert dict(found.required_env) == {"PRODUCTION": "false", "SECRET_KEY": "change-me", "WORKERS": "0"}
+    init.write(root, found)
+    env = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["env"]
+    assert env == {
+        "DATABASE_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres",
+        "DB_ENGINE": "postgres",
+        "POSTGRES_PASSWORD": "postgres",
+        "POSTGRES_SERVER": "127.0.0.1",
+        "PRODUCTION": "false",
+        "SECRET_KEY": "${{ secrets.SECRET_KEY }}",
+        "WORKERS": "0",
+    }
+
+
+def test_the_served_app_and_the_api_app_behind_a_hidden_one_come_first(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "svc/__init__.py": "",
+            "svc/api.py": "from fastapi import FastAPI\napi = FastAPI()\n",
+            "svc/main.py": "from fastapi import FastAPI\nfrom svc.api import api\n"
+            "app = FastAPI(openapi_url=None)\napp.mount('/api/v1', api)\n",
+            "svc/cli/__init__.py": "",
+            "svc/cli/login.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+            "svc/factory.py": "from fastapi import FastAPI\n\n\ndef create_app() -> FastAPI:\n"
+            "    return FastAPI()\n",
+        },
+    )
+    found = init.detect(root)
+    assert [(a.target, a.mounted, a.hidden, a.factory) for a in found.apps] == [
+        ("svc.api:api", True, False, False),
+        ("svc.factory:create_app", False, False, True),
+        ("svc.cli.login:app", False, False, False),
+        ("svc.main:app", False, True, False),
+    ]
+    (root / "Dockerfile").write_text('CMD ["uvicorn", "svc.factory:create_app", "--factory"]\n')
+    served = init.detect(root)
+    assert served.app == "svc.factory:create_app" and served.apps[0].served and served.apps[0].factory
+    init.write(root, served)
+    assert config.load(root / "evidence.yaml").collectors["openapi"]["factory"] is True

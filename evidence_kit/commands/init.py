@@ -137,6 +137,7 @@ class Detected:
     python_how: str | None = None
     python_version: str | None = None
     env_names: tuple[str, ...] = ()
+    required_env: tuple[tuple[str, str], ...] = ()
     repository: Path | None = None
     git: bool = False
     ignores_output: bool = False
@@ -159,8 +160,10 @@ class Detected:
 
     @property
     def uses_database(self) -> bool:
-        """True when the service shows signs of a database: Alembic, a URL variable read or a table."""
-        return bool(self.alembic or self.database_env_source or self.queue)
+        """True when the service shows signs of a database: Alembic, a URL variable read, a table, or
+        settings built from database parts (`POSTGRES_SERVER`, `DB_HOST`, ...)."""
+        parts = any(re.match(r"^(POSTGRES|DATABASE|DB)_", name) for name in self.env_names)
+        return bool(self.alembic or self.database_env_source or self.queue or parts)
 
 
 @dataclass
@@ -510,7 +513,7 @@ _PLACES_NOT_SERVED = re.compile(
 )
 
 
-def _app_rank(app: FastAPIApp) -> tuple[bool, bool, bool, int, bool, bool, int, str]:
+def _app_rank(app: FastAPIApp) -> tuple[bool, bool, bool, bool, int, bool, int, str]:
     name = PurePosixPath(app.source).name
     entry = name in ("main.py", "app.py", "api.py", "asgi.py", "server.py", "application.py", "__init__.py")
     attr = app.target.rpartition(":")[2]
@@ -520,8 +523,8 @@ def _app_rank(app: FastAPIApp) -> tuple[bool, bool, bool, int, bool, bool, int, 
         app.hidden,
         not app.served,
         not app.mounted,
-        named,
         odd,
+        named,
         app.factory,
         app.source.count("/") - entry,
         app.source,
@@ -610,17 +613,21 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
 _SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
 
 
-def _settings_names(tree: ast.Module) -> Iterator[str]:
-    """Environment names of pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`)."""
-    for node in _walk(tree):
+def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
+    """Environment names of pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`),
+    each with a placeholder value when the field is required (no default), else None."""
+    settings = set(_SETTINGS_BASES)
+    for node in tree.body:
         if not isinstance(node, ast.ClassDef):
             continue
         bases = {
             b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ""
             for b in node.bases
         }
-        if not bases & _SETTINGS_BASES:
+        if not bases & settings:
             continue
+        # NOTE: a subclass of a settings class of this module is one too (`AppSettings(LoggingSettings)`).
+        settings.add(node.name)
         prefix = ""
         for stmt in node.body:
             if (
@@ -636,14 +643,18 @@ def _settings_names(tree: ast.Module) -> Iterator[str]:
                     ):
                         prefix = kw.value.value
         for stmt in node.body:
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                name = (prefix + stmt.target.id).upper()
-                if (
-                    _ENV_NAME.match(name)
-                    and not stmt.target.id.startswith("_")
-                    and stmt.target.id != "model_config"
-                ):
-                    yield name
+            if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+                continue
+            name = (prefix + stmt.target.id).upper()
+            if (
+                not _ENV_NAME.match(name)
+                or stmt.target.id.startswith("_")
+                or stmt.target.id == "model_config"
+            ):
+                continue
+            kind = ast.unparse(stmt.annotation)
+            placeholder = "false" if kind == "bool" else "0" if kind in ("int", "float") else "change-me"
+            yield name, (placeholder if stmt.value is None else None)
 
 
 def _environ(node: ast.expr) -> bool:
@@ -807,6 +818,7 @@ _CI_VALUES = (
     (re.compile(r"(DB|NAME|DATABASE)$"), "postgres"),
 )
 _CI_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+_ENGINE = re.compile(r"(ENGINE|DIALECT|BACKEND)$")
 
 
 def _ci_env(d: Detected) -> dict[str, str]:
@@ -819,9 +831,24 @@ def _ci_env(d: Detected) -> dict[str, str]:
             env[name] = _CI_URL
             continue
         value = next((v for pattern, v in _CI_VALUES if pattern.search(name)), None)
+        if value is None and _ENGINE.search(name):
+            value = "postgres"
         if value is not None:
             env[name] = value
     return env
+
+
+def _required_env(d: Detected) -> dict[str, str]:
+    """Settings the service cannot start without (no default) and the workflow does not set yet."""
+    from evidence_kit.redact.redactor import SECRET_NAME
+
+    given = _ci_env(d)
+    # NOTE: a secret's value comes from the repository's secrets, never from the workflow file.
+    return {
+        name: "${{ secrets." + name + " }}" if SECRET_NAME.search(name) else value
+        for name, value in d.required_env
+        if name not in given
+    }
 
 
 def detect(root: Path) -> Detected:
@@ -837,6 +864,8 @@ def detect(root: Path) -> Detected:
     workers: list[Worker] = []
     claims: list[str] = []
     env_hits: dict[str, str] = {}
+    required: dict[str, str] = {}
+    from_settings: set[str] = set()
     tables: dict[str, tuple[str, set[str]]] = {}
     for rel in scan.python:
         text, tree = _parse(root, rel)
@@ -854,13 +883,22 @@ def detect(root: Path) -> Detected:
             for name in _env_names(tree):
                 env_hits.setdefault(name, rel)
         if "Settings" in text:
-            for name in _settings_names(tree):
+            for name, placeholder in _settings_fields(tree):
                 env_hits.setdefault(name, rel)
+                from_settings.add(name)
+                if placeholder is not None:
+                    required.setdefault(name, placeholder)
         if "Column" in text or "column" in text or "Table(" in text or "Field(" in text:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
 
-    ranked = sorted((rank, name) for name in env_hits if (rank := _env_rank(name)) is not None)
+    # NOTE: a settings field ending in _URL is often not a database (LDAP, OIDC, webhooks): only the
+    # names that say so count, as the URL variable; plain reads of the environment count as before.
+    ranked = sorted(
+        (rank, name)
+        for name in env_hits
+        if (rank := _env_rank(name)) is not None and (rank < 2 or name not in from_settings)
+    )
     database_env, database_source = (ranked[0][1], env_hits[ranked[0][1]]) if ranked else (None, None)
 
     workflows_dir = root / ".github" / "workflows"
@@ -903,6 +941,7 @@ def detect(root: Path) -> Detected:
         python_how=python_how,
         python_version=python_version or _requires_python(root),
         env_names=tuple(sorted(env_hits)),
+        required_env=tuple(sorted(required.items())),
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
@@ -1131,9 +1170,12 @@ def _context(d: Detected) -> dict[str, Any]:
         "working_directory": PurePosixPath(working).as_posix(),
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
         "ci_env": _ci_env(d),
-        "other_env": [n for n in d.env_names if n not in _ci_env(d) and not n.startswith(("PYTEST", "CI"))][
-            :20
-        ],
+        "required_env": _required_env(d),
+        "other_env": [
+            n
+            for n in d.env_names
+            if n not in _ci_env(d) and n not in _required_env(d) and not n.startswith(("PYTEST", "CI"))
+        ][:20],
         "database_queue": d.database_queue,
         "claims": list(d.claims),
         "other_apps": [a.target for a in d.apps[1:]],
