@@ -14,7 +14,7 @@ from evidence_kit.errors import EvidenceError
 from evidence_kit.model import Intent
 from evidence_kit.order import order, stages
 
-# NOTE: commands run with this interpreter's folder first on PATH, so `python` in them means it.
+# NOTE: commands run with the service's interpreter's folder first on PATH, so `python` in them means it.
 ON_PATH = frozenset({"command", "tests", "http"})
 # NOTE: these start an interpreter of their own: their `python` option, else the config's.
 OPTION = frozenset({"openapi", "environment"})
@@ -23,16 +23,26 @@ PARSE = frozenset({"alembic", "codefacts"})
 
 
 def interpreter(config: Config, name: str, options: Mapping[str, Any]) -> str | None:
-    """The Python a collector's work runs with, or None for a collector that runs no Python."""
-    if name in PARSE:
-        return sys.executable
-    if name not in ON_PATH | OPTION:
+    """The Python a collector's work runs with (as `support.interpreter` resolves it), or None for a
+    collector that runs no Python."""
+    from evidence_kit.errors import CollectorError
+    from evidence_kit.support import interpreter as python
+
+    if name not in ON_PATH | OPTION | PARSE:
         return None
-    chosen = (options.get("python") if name in OPTION else None) or getattr(config, "python", None)
-    if not chosen:
-        return sys.executable
-    chosen = str(chosen)
-    return str(config.root / chosen) if os.sep in chosen else chosen
+    try:
+        chosen = python.resolve(config.root, options.get("python"), config.python)
+    except CollectorError:
+        # NOTE: the plan shows what is configured; the collect itself reports a missing interpreter.
+        value = str(options.get("python") or config.python)
+        return str(config.root / value) if os.sep in value else value
+    if name in PARSE:
+        return sys.executable + (f", then {chosen.path} for newer syntax" if chosen else "")
+    if chosen is not None:
+        return chosen.path
+    if name in ON_PATH:
+        return "the first `python` on PATH (no `python:` in evidence.yaml)"
+    return sys.executable
 
 
 @dataclass(frozen=True)

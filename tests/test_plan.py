@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -60,7 +59,7 @@ def test_the_plan_tells_order_interpreters_database_commands_and_reads(tmp_path:
     assert [c["name"] for c in got["collectors"]] == ["git", "command", "sql", "openapi", "tests", "files"]
     assert by["files"]["waits_for"] == ["tests", "command"]
     assert by["tests"]["waits_for"] == ["sql", "openapi", "command"]
-    assert by["command"]["interpreter"] == sys.executable
+    assert by["command"]["interpreter"] == "the first `python` on PATH (no `python:` in evidence.yaml)"
     assert by["openapi"]["interpreter"] == str(tmp_path.resolve() / ".venv/bin/python")
     assert by["git"]["interpreter"] is None and by["sql"]["interpreter"] is None
     assert by["command"]["runs"] == [
