@@ -125,7 +125,6 @@ def test_backend_service_with_postgres_parts(tmp_path: Path, py310: Path, databa
             "POSTGRES_USER": parts.username or "postgres",
             "POSTGRES_PASSWORD": password,
             "POSTGRES_DB": parts.path.lstrip("/"),
-            "DATABASE_URL": database,
         }
     )
     service = repo / "backend"
@@ -133,6 +132,9 @@ def test_backend_service_with_postgres_parts(tmp_path: Path, py310: Path, databa
     said, _, bundle = _first_run(service, env)
     assert "found the service's interpreter: ../.venv/bin/python (../.venv, Python 3.10)" in said
     assert "found FastAPI app: app.main:app (in app/main.py)" in said
+    # NOTE: no DATABASE_URL anywhere: the URL is built from the service's own POSTGRES_* settings.
+    template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}:${POSTGRES_PORT}/${POSTGRES_DB}"
+    assert f"url: {json.dumps(template)}" in (service / "evidence.yaml").read_text()
     assert "found tests: tests" in said and "frontend" not in said.split("found tests:")[1].splitlines()[0]
     workflow = repo / ".github" / "workflows" / "evidence.yml"
     assert workflow.is_file() and not (service / ".github").exists()

@@ -389,7 +389,9 @@ class AppSettings(LoggingSettings):
     WORKERS: int
     DB_ENGINE: str = "sqlite"
     POSTGRES_SERVER: str = "localhost"
+    POSTGRES_USER: str = "app"
     POSTGRES_PASSWORD: str = ""
+    POSTGRES_DB: str = "app"
     LDAP_SERVER_URL: str | None = None
 """
 
@@ -400,12 +402,17 @@ def test_settings_fields_become_the_workflow_environment(tmp_path: Path) -> None
     assert found.database_env == "DATABASE_URL" and found.database_env_source is None
     assert dict(found.required_env) == {"PRODUCTION": "false", "SECRET_KEY": "change-me", "WORKERS": "0"}
     init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}/${POSTGRES_DB}"
+    assert (loaded.database_env, loaded.database_template) == ("DATABASE_URL", template)
     env = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["env"]
     assert env == {
         "DATABASE_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres",
         "DB_ENGINE": "postgres",
+        "POSTGRES_DB": "postgres",
         "POSTGRES_PASSWORD": "postgres",
         "POSTGRES_SERVER": "127.0.0.1",
+        "POSTGRES_USER": "postgres",
         "PRODUCTION": "false",
         "SECRET_KEY": "${{ secrets.SECRET_KEY }}",
         "WORKERS": "0",

@@ -838,6 +838,26 @@ def _ci_env(d: Detected) -> dict[str, str]:
     return env
 
 
+_PARTS = {
+    "user": ("POSTGRES_USER", "DB_USER", "DATABASE_USER", "PGUSER"),
+    "password": ("POSTGRES_PASSWORD", "DB_PASSWORD", "DATABASE_PASSWORD", "PGPASSWORD"),
+    "host": ("POSTGRES_SERVER", "POSTGRES_HOST", "DB_HOST", "DATABASE_HOST", "PGHOST"),
+    "port": ("POSTGRES_PORT", "DB_PORT", "DATABASE_PORT", "PGPORT"),
+    "name": ("POSTGRES_DB", "POSTGRES_DATABASE", "DB_NAME", "DATABASE_NAME", "PGDATABASE"),
+}
+
+
+def url_template(names: Sequence[str]) -> str | None:
+    """A `database.url` template from the parts a service builds its URL of (`POSTGRES_SERVER`, ...)."""
+    found = {part: next((n for n in options if n in names), None) for part, options in _PARTS.items()}
+    user, password, host, port, name = (found[k] for k in ("user", "password", "host", "port", "name"))
+    if not (user and host and name):
+        return None
+    secret = f":${{{password}}}" if password else ""
+    at = f"${{{host}}}" + (f":${{{port}}}" if port else "")
+    return f"postgresql://${{{user}}}{secret}@{at}/${{{name}}}"
+
+
 def _required_env(d: Detected) -> dict[str, str]:
     """Settings the service cannot start without (no default) and the workflow does not set yet."""
     from evidence_kit.redact.redactor import SECRET_NAME
@@ -1158,6 +1178,7 @@ def _context(d: Detected) -> dict[str, Any]:
     return {
         "service": d.service,
         "database_env": d.database_env,
+        "database_url": None if d.database_env_source else url_template(d.env_names),
         "database_env_source": d.database_env_source,
         "uses_database": d.uses_database,
         "alembic": alembic,
