@@ -1,6 +1,6 @@
 """The service's Python interpreter: which one a collector uses, and the environment it runs in.
 
-One rule, used by every collector that starts Python and by `collect --plan`: a collector's own
+One rule, used by every collector that starts Python and by `collect --plan` (`resolve`): a collector's own
 `python` option wins, else the top-level `python:` of evidence.yaml, else none is configured. A
 configured value is a path relative to evidence.yaml (`.venv/bin/python`, `../.venv`), an absolute
 path, or a bare name looked up on PATH (`python3.12`); a virtualenv folder stands for its
@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from evidence_kit.errors import CollectorError
 
 if TYPE_CHECKING:
-    from evidence_kit.config import Config
     from evidence_kit.model import Context
 
 OPTION: dict[str, Any] = {
@@ -115,12 +114,6 @@ def resolve(
 def of(ctx: Context, options: Mapping[str, Any]) -> Interpreter | None:
     """The interpreter a collector runs the service's Python with (None: none is configured)."""
     return resolve(ctx.root, options.get("python"), ctx.python, ctx.env or None)
-
-
-def for_collector(config: Config, name: str, env: Mapping[str, str] | None = None) -> Interpreter | None:
-    """The interpreter collector `name` of `config` would use (for plans and reports)."""
-    options = config.collectors.get(name) or {}
-    return resolve(config.root, options.get("python"), config.python, env)
 
 
 def own() -> Interpreter:
