@@ -155,6 +155,7 @@ class Setup:
     version_table: str
     locations_from: str = "alembic.ini"
     locations_problem: str | None = None
+    python: interpreter.Interpreter | None = None
 
 
 @dataclass
@@ -554,17 +555,19 @@ def scan(
                 continue
             result.files.append((above + rel, source))
             reads.append((name, path, pyscan.revision_fields(name, source)))
+    python = python or setup.python
     version = interpreter.version(python) if python is not None else None
     retry = [i for i, (_, _, read) in enumerate(reads) if read.get("syntax")]
     if retry and python is not None:
         try:
-            again = foreign.read(
-                python,
-                "revision",
-                [[reads[i][0], reads[i][1]] for i in retry],
-                scratch=scratch or root / ".evidence-scratch",
-                cwd=root,
-            )
+            with tempfile.TemporaryDirectory(prefix="evidence-alembic-") as spare:
+                again = foreign.read(
+                    python,
+                    "revision",
+                    [[reads[i][0], reads[i][1]] for i in retry],
+                    scratch=scratch or Path(spare),
+                    cwd=root,
+                )
         except CollectorError as exc:
             result.problems.append(f"the service's interpreter could not parse the migrations: {exc.message}")
         else:
@@ -742,7 +745,11 @@ def resolve_setup(
     database_url: str | None = None,
     python: interpreter.Interpreter | None = None,
 ) -> Setup:
-    """Read one alembic configuration the way alembic reads it, without importing env.py."""
+    """Read one alembic configuration the way alembic reads it, without importing env.py.
+
+    `python` is the service's interpreter: it finds `package:path` locations installed there and
+    parses migrations in syntax newer than evidence-kit's own Python.
+    """
     ini = _under(root, str(spec.get("ini", DEFAULT_INI)))
     section = str(spec.get("name", DEFAULT_SECTION))
     if not ini.is_file():
@@ -822,36 +829,16 @@ def resolve_setup(
     recursive = flag == "true" if flag is not None else toml.get("recursive_version_locations") is True
     table = spec.get("version_table") or options.get("version_table") or get("version_table")
     table = table or DEFAULT_VERSION_TABLE
-    return Setup(ini, section, prefix, script_location, locations, recursive, str(table), origin, problem)
-
-
-def configured_python(root: Path) -> interpreter.Interpreter | None:
-    """The interpreter evidence.yaml in `root` names for this collector, if any (None when unusable)."""
-    path = root / "evidence.yaml"
-    if not path.is_file():
-        return None
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_bytes()) or {}
-        options = (data.get("collectors") or {}).get(NAME) or {}
-        option = options.get("python") if isinstance(options, dict) else None
-        return interpreter.resolve(root, option, data.get("python"))
-    except (yaml.YAMLError, OSError, AttributeError, CollectorError):
-        return None
+    return Setup(
+        ini, section, prefix, script_location, locations, recursive, str(table), origin, problem, python
+    )
 
 
 def read_graph(ini: Path, name: str = DEFAULT_SECTION, root: Path | None = None) -> Graph:
-    """The revision graph of one alembic configuration, read statically (newer syntax in the
-    interpreter that evidence.yaml in `root` names, as the collector reads it)."""
+    """The revision graph of one alembic configuration, read statically."""
     base = root if root is not None else ini.parent
-    python = configured_python(base)
-    setup = resolve_setup(base, {"ini": str(ini), "name": name}, {}, python=python)
-    if python is None:
-        found = scan(setup, base)
-    else:
-        with tempfile.TemporaryDirectory(prefix="evidence-alembic-") as scratch:
-            found = scan(setup, base, python, Path(scratch))
+    setup = resolve_setup(base, {"ini": str(ini), "name": name}, {})
+    found = scan(setup, base)
     graph = Graph(found.scripts)
     graph.problems[:0] = found.problems
     return graph

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -258,7 +259,8 @@ def gather(
     problem: str | None = None
     if retry and python is not None:
         try:
-            more, still = _reparse(root, retry, test_patterns, python, scratch or root / ".evidence-scratch")
+            with tempfile.TemporaryDirectory(prefix="evidence-codefacts-") as spare:
+                more, still = _reparse(root, retry, test_patterns, python, scratch or Path(spare))
         except CollectorError as exc:
             problem = exc.message
         else:
