@@ -407,3 +407,43 @@ def test_seeded_copy_fails_phase16_with_exactly_the_seeded_findings(violating: P
     assert vocab["path"] == "jobs_service/worker.py" and vocab["kind"] == "identifier"
     assert "websocket" in vocab["message"]
     assert next(f for f in findings if f["check"] == "EK307")["path"] == "jobs_service/app.py"
+
+
+NEWER_MIGRATION = '''"""add runs"""
+from alembic import op
+
+revision = "a1b2c3d4e5f6"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+type Rows = list[int]
+
+
+def upgrade():
+    op.execute(f"SELECT {"1"}")
+
+
+def downgrade():
+    # nothing to undo
+    pass
+'''
+
+
+def test_migration_checks_read_newer_syntax_in_the_service_interpreter(tmp_path: Path) -> None:
+    from tests.pythons import python_for
+
+    python = python_for("3.12")
+    root = tmp_path / "svc"
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    (versions / "a1b2c3d4e5f6_add_runs.py").write_text(NEWER_MIGRATION)
+    (root / "evidence.yaml").write_text(f"service: svc\npython: {python}\ncollectors:\n  alembic: {{}}\n")
+    result = runner.invoke(app, ["check", str(root), "--format", "json", "--rules", "default"])
+    report = json.loads(result.stdout)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert checks["EK201"]["status"] == "failed", checks["EK201"]
+    assert checks["EK202"]["status"] == "passed" and checks["EK205"]["status"] == "passed"
+    found = [(f["check"], f["line"], f["message"]) for f in report["findings"]]
+    assert found == [("EK201", 16, "downgrade() of revision a1b2c3d4e5f6 does nothing")]

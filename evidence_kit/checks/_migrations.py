@@ -6,7 +6,8 @@ Which Alembic configurations are read, first rule that gives any:
 2. the configurations of the `evidence.yaml` files that apply (`evidence check --config`, else every
    `evidence.yaml` found below the source root): each one's `collectors.alembic.configs`, named
    sections, labels and `script_location`/`version_table` overrides included (`alembic.ini` beside
-   it when the collector is on without `configs`);
+   it when the collector is on without `configs`), and its `python:` (files in syntax newer than
+   evidence-kit's own Python are parsed there, as the collector does);
 3. every `*.ini` file below the source root with a section holding `script_location`, each such
    section one configuration (as `evidence init` finds them; virtualenvs, `node_modules` and `.git`
    skipped, and inside a git repository only the files git would track).
@@ -21,6 +22,7 @@ from __future__ import annotations
 import ast
 import configparser
 import os
+import re
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,12 +30,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.errors import EvidenceError
+from evidence_kit.evidence.alembic import does_nothing
 from evidence_kit.policy.target import Skipped
 
 if TYPE_CHECKING:
     from evidence_kit.collectors.alembic import Graph, Script
     from evidence_kit.policy.packs import Rule
     from evidence_kit.policy.target import Target
+    from evidence_kit.support.interpreter import Interpreter
 
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -77,7 +81,7 @@ def _label(ini: str, section: str) -> str:
     return ini if section == "alembic" else f"{ini} [{section}]"
 
 
-_Spec = tuple[Path, dict[str, Any], Mapping[str, Any]]
+_Spec = tuple[Path, dict[str, Any], Mapping[str, Any], str | None]
 
 
 def _specs(target: Target, rule: Rule) -> tuple[str, list[_Spec]]:
@@ -88,7 +92,7 @@ def _specs(target: Target, rule: Rule) -> tuple[str, list[_Spec]]:
         specs: list[_Spec] = []
         for spec in given:
             ini, _, section = str(spec).partition("#")
-            specs.append((target.root, {"ini": ini, "name": section or "alembic"}, {}))
+            specs.append((target.root, {"ini": ini, "name": section or "alembic"}, {}, None))
         return "the rule's `configs` option", specs
     from_yaml: list[_Spec] = []
     for config in target.configs:
@@ -96,10 +100,11 @@ def _specs(target: Target, rule: Rule) -> tuple[str, list[_Spec]]:
         if options is None:
             continue
         for entry in options.get("configs") or [{}]:
-            from_yaml.append((config.root, dict(entry), options))
+            python = options.get("python") or config.python
+            from_yaml.append((config.root, dict(entry), options, str(python) if python else None))
     if from_yaml:
         return "evidence.yaml", from_yaml
-    return "the repository", [(target.root, spec, {}) for spec in discover(target.root)]
+    return "the repository", [(target.root, spec, {}, None) for spec in discover(target.root)]
 
 
 def discover(root: Path) -> list[dict[str, Any]]:
@@ -140,7 +145,7 @@ def _read(target: Target, rule: Rule) -> tuple[str, list[Source]]:
     assert target.root is not None
     origin, specs = _specs(target, rule)
     found = []
-    for base, spec, options in specs:
+    for base, spec, options, python in specs:
         ini = _rel(base / str(spec.get("ini", DEFAULT_INI)), target.root)
         label = _label(ini, str(spec.get("name", DEFAULT_SECTION)))
         try:
@@ -148,11 +153,23 @@ def _read(target: Target, rule: Rule) -> tuple[str, list[Source]]:
         except EvidenceError as exc:
             found.append(Source(label, ini, error=exc.message))
             continue
-        read = scan(setup, target.root)
+        read = scan(setup, target.root, _interpreter(base, python))
         graph = Graph(read.scripts)
         graph.problems[:0] = read.problems
         found.append(Source(label, ini, graph=graph))
     return origin, found
+
+
+def _interpreter(base: Path, python: str | None) -> Interpreter | None:
+    """The service's interpreter named in evidence.yaml, for files newer than evidence-kit's own Python."""
+    if python is None:
+        return None
+    from evidence_kit.support.interpreter import locate
+
+    try:
+        return locate(python, base)
+    except EvidenceError:
+        return None
 
 
 def nothing_to_read(target: Target, rule: Rule, found: list[Source]) -> str:
@@ -202,11 +219,38 @@ def is_merge(script: Script) -> bool:
     return len(script.down_revision) > 1
 
 
-def line_of(tree: ast.Module, name: str) -> int:
-    """The line where a module-level name is assigned or defined, 1 when absent."""
+@dataclass(frozen=True)
+class Outline:
+    """What the migration checks read of a file: its module-level functions and assignments."""
+
+    functions: dict[str, tuple[int, bool]]
+    assigned: dict[str, int]
+    parsed: bool
+
+    def line(self, name: str) -> int:
+        """The line where a module-level name is assigned or defined, 1 when absent."""
+        if name in self.functions:
+            return self.functions[name][0]
+        return self.assigned.get(name, 1)
+
+
+def outline(source: bytes) -> Outline:
+    """The file's outline from `ast`; for syntax newer than this Python, from its text.
+
+    The text reading needs only what every Python since 3.0 writes the same way: `def name(` at
+    the start of a line, its body indented below it, `name =` at the start of a line.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return _text_outline(source.decode("utf-8", errors="replace"))
+    functions = {
+        node.name: (node.lineno, does_nothing(node))
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+    }
+    assigned: dict[str, int] = {}
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            return node.lineno
         targets = (
             node.targets
             if isinstance(node, ast.Assign)
@@ -214,6 +258,63 @@ def line_of(tree: ast.Module, name: str) -> int:
             if isinstance(node, ast.AnnAssign)
             else []
         )
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            return node.lineno
-    return 1
+        for t in targets:
+            if isinstance(t, ast.Name):
+                assigned.setdefault(t.id, node.lineno)
+    return Outline(functions, assigned, True)
+
+
+_DEF = re.compile(r"^(?:async\s+)?def\s+(\w+)\s*[\[(]")
+_ASSIGN = re.compile(r"^(\w+)\s*(?::[^=]*)?=(?!=)")
+_QUOTES = ('"""', "'''")
+
+
+def _text_outline(text: str) -> Outline:
+    lines = text.splitlines()
+    functions: dict[str, tuple[int, bool]] = {}
+    assigned: dict[str, int] = {}
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        found = _DEF.match(line)
+        if found:
+            body: list[str] = []
+            j = i + 1
+            while j < len(lines) and (
+                not lines[j].strip() or lines[j][:1].isspace() or lines[j].startswith("#")
+            ):
+                body.append(lines[j])
+                j += 1
+            functions[found[1]] = (i + 1, _body_does_nothing(line, body))
+            i = j
+            continue
+        assignment = _ASSIGN.match(line)
+        if assignment:
+            assigned.setdefault(assignment[1], i + 1)
+        i += 1
+    return Outline(functions, assigned, False)
+
+
+def _body_does_nothing(header: str, body: list[str]) -> bool:
+    """True when a function's text holds only docstrings, comments, `pass`, `...`, NotImplementedError."""
+    inline = header.split(":", 1)[1].strip() if header.rstrip().endswith(("pass", "...")) else ""
+    statements: list[str] = [inline] if inline else []
+    quote: str | None = None
+    for raw in body:
+        text = raw.strip()
+        if quote is not None:
+            if quote in text:
+                quote = None
+            continue
+        if not text or text.startswith("#"):
+            continue
+        opener = next((q for q in _QUOTES if text.startswith(q) or text[1:].startswith(q)), None)
+        if opener is not None:
+            rest = text[text.index(opener) + 3 :]
+            if opener not in rest:
+                quote = opener
+            continue
+        statements.append(text.split("#", 1)[0].strip())
+    return all(
+        s in ("pass", "...") or s.startswith(("raise NotImplementedError", '"', "'")) for s in statements
+    )

@@ -16,12 +16,10 @@ Good:
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from evidence_kit.checks import _migrations
-from evidence_kit.evidence.alembic import does_nothing
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
@@ -40,21 +38,21 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     for script, path in _migrations.scripts(target, rule):
         if _migrations.is_merge(script):
             continue
-        tree = ast.parse(path.read_bytes())
-        func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "downgrade"), None)
+        shape = _migrations.outline(path.read_bytes())
+        func = shape.functions.get("downgrade")
         if func is None:
             yield Finding(
                 ID,
                 f"revision {script.revision} has no downgrade()",
                 path=script.path,
-                line=_migrations.line_of(tree, "revision"),
+                line=shape.line("revision"),
                 snippet=f"revision {script.revision}",
             )
-        elif does_nothing(func):
+        elif func[1]:
             yield Finding(
                 ID,
                 f"downgrade() of revision {script.revision} does nothing",
                 path=script.path,
-                line=func.lineno,
+                line=func[0],
                 snippet=f"def downgrade {script.revision}",
             )

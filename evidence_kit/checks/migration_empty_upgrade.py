@@ -15,12 +15,10 @@ Good:
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from evidence_kit.checks import _migrations
-from evidence_kit.evidence.alembic import does_nothing
 from evidence_kit.model import Finding
 
 if TYPE_CHECKING:
@@ -39,13 +37,12 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     for script, path in _migrations.scripts(target, rule):
         if _migrations.is_merge(script):
             continue
-        tree = ast.parse(path.read_bytes())
-        func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"), None)
-        if func is None or does_nothing(func):
+        func = _migrations.outline(path.read_bytes()).functions.get("upgrade")
+        if func is None or func[1]:
             yield Finding(
                 ID,
                 f"upgrade() of revision {script.revision} does nothing",
                 path=script.path,
-                line=func.lineno if func else 1,
+                line=func[0] if func else 1,
                 snippet=f"def upgrade {script.revision}",
             )

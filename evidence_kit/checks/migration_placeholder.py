@@ -15,7 +15,6 @@ Good:
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -52,13 +51,13 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     ids = re.compile(rule.options.get("ids", PLACEHOLDER_IDS), re.I)
     messages = {m.lower().rstrip(".") for m in rule.options.get("messages", PLACEHOLDER_MESSAGES)}
     for script, path in _migrations.scripts(target, rule):
-        tree = ast.parse(path.read_bytes())
+        shape = _migrations.outline(path.read_bytes())
         if ids.search(script.revision):
             yield Finding(
                 ID,
                 f"revision id {script.revision!r} is a placeholder",
                 path=script.path,
-                line=_migrations.line_of(tree, "revision"),
+                line=shape.line("revision"),
                 snippet=f"revision {script.revision}",
             )
         message = script.message.strip()
