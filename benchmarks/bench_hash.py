@@ -34,8 +34,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidence_kit.bundle import verify
 from evidence_kit.bundle.digest import file_sha256
-from evidence_kit.bundle.writer import BundleWriter, verify
+from evidence_kit.bundle.writer import BundleWriter
 from evidence_kit.model import CollectorResult, Output
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support.host import host_facts

@@ -68,6 +68,9 @@ class RichPrinter:
         return self._console(stderr=True).status(text)
 
     def _print(self, stderr: bool, text: str, style: Style | None, end: str) -> None:
+        from evidence_kit.redact.scrub import scrub
+
+        text = scrub(text)
         if style is None:
             (sys.stderr if stderr else sys.stdout).write(text + end)
         else:

@@ -33,6 +33,9 @@ class Config:
     database_template: str | None = None
     redact_env: tuple[str, ...] = ()
     redact_patterns: tuple[str, ...] = ()
+    redact_allow_names: tuple[str, ...] = ()
+    redact_allow_values: tuple[str, ...] = ()
+    redact_allow_patterns: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     python: str | None = None
     raw: bytes = field(default=b"", repr=False)
@@ -217,6 +220,7 @@ def load(path: Path) -> Config:
     collectors, after = _collectors(data)
     db = data.get("database") or {}
     red = data.get("redact") or {}
+    allow = red.get("allow") or {}
     root = path.resolve().parent
     return Config(
         path=path.resolve(),
@@ -230,6 +234,9 @@ def load(path: Path) -> Config:
         after=after,
         redact_env=tuple(red.get("env", ())),
         redact_patterns=tuple(red.get("patterns", ())),
+        redact_allow_names=tuple(allow.get("names", ())),
+        redact_allow_values=tuple(allow.get("values", ())),
+        redact_allow_patterns=tuple(allow.get("patterns", ())),
         rules=tuple(str(root / r) if r.endswith((".yaml", ".yml")) else r for r in data.get("rules", ())),
         python=data.get("python"),
         raw=raw,

@@ -33,10 +33,14 @@ class EvidenceError(Exception):
     def __init__(
         self, message: str, hint: str = "", details: list[str] | None = None, exit_code: int | None = None
     ) -> None:
+        # NOTE: messages quote config lines, URLs and command output; whatever prints them, no secret shows.
+        from evidence_kit.redact.scrub import scrub
+
+        message, hint = scrub(message), scrub(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint
-        self.details = list(details or [])
+        self.details = [scrub(d) for d in details or []]
         self.exit_code = exit_code
 
     def __str__(self) -> str:

@@ -21,7 +21,8 @@ CASES = [
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     ),
     ("token ghp_" + "a1B2" * 9, "ghp_" + "a1B2" * 9),
-    ("github_pat_" + "x" * 40, "github_pat_" + "x" * 40),
+    # NOTE: was `"github_pat_" + "x" * 40`, a placeholder, which issue 12 says must stay as written.
+    ("github_pat_" + "11AB0CD" + "x1Y2z3" * 7, "github_pat_" + "11AB0CD" + "x1Y2z3" * 7),
     (f"cookie {JWT} end", JWT),
     ("JOBS_DB_PASSWORD=hunter2hunter2 ./run.sh", "hunter2hunter2"),
 ]
@@ -65,11 +66,12 @@ def test_secret_values_from_env_names() -> None:
     env = {
         "STRIPE_API_KEY": "sk_abcdefgh",
         "HOME": "/root",
-        "GITHUB_TOKEN": "ghs_xxxxxxxx",
+        # NOTE: was "ghs_xxxxxxxx", a placeholder, which issue 12 says must never be masked.
+        "GITHUB_TOKEN": "ghs_k3Jq9Lm2",
         "SHORT_TOKEN": "ab",
         "PLAIN": "visible-value",
     }
-    assert set(secret_values(env)) == {"sk_abcdefgh", "ghs_xxxxxxxx"}
+    assert set(secret_values(env)) == {"sk_abcdefgh", "ghs_k3Jq9Lm2"}
     assert "visible-value" in secret_values(env, extra_names=["PLAIN"])
 
 
@@ -80,7 +82,7 @@ def test_stream_matches_memory_across_chunk_boundaries() -> None:
     data = (filler + secret + "\n" + key + filler + key).encode()
     red = Redactor()
     out: list[bytes] = []
-    count, truncated = red.stream(io.BytesIO(data), out.append)
+    count, truncated = red.stream(io.BytesIO(data), lambda b: out.append(bytes(b)))
     streamed = b"".join(out)
     assert streamed == red.mask(data)[0]
     assert b"topsecretpw" not in streamed and b"QUJD" not in streamed
@@ -89,6 +91,8 @@ def test_stream_matches_memory_across_chunk_boundaries() -> None:
 
 def test_stream_limit_truncates_and_says_so() -> None:
     out: list[bytes] = []
-    count, truncated = Redactor().stream(io.BytesIO(b"line\n" * 1000), out.append, limit=100)
+    count, truncated = Redactor().stream(
+        io.BytesIO(b"line\n" * 1000), lambda b: out.append(bytes(b)), limit=100
+    )
     assert len(b"".join(out)) == 100
     assert truncated and count == 0

@@ -1,4 +1,4 @@
-"""Write text files whole: each to a temporary file beside it, then renamed into place."""
+"""Write text files whole, secrets masked: each to a temporary file beside it, then renamed into place."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from evidence_kit.errors import EvidenceError
 
 
 def write_pages(out: Path, pages: Mapping[str, str], what: str = "the files") -> tuple[Path, ...]:
-    """Write `pages` (file name -> text) into `out`; nothing is left half-written."""
+    """Write `pages` (file name -> text) into `out`, secrets masked; nothing is left half-written."""
+    from evidence_kit.redact.scrub import scrub
+
     temps: list[tuple[str, Path]] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -21,7 +23,7 @@ def write_pages(out: Path, pages: Mapping[str, str], what: str = "the files") ->
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             temps.append((name, temp))
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
+                f.write(scrub(text))
         for name, temp in temps:
             os.replace(temp, out / name)
     except OSError as exc:

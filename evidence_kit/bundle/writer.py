@@ -10,7 +10,8 @@ import secrets
 import shutil
 import socket
 import threading
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from io import BufferedReader
@@ -21,7 +22,7 @@ from evidence_kit import __version__
 from evidence_kit.bundle.digest import bytes_sha256, read_buffer
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import STATUSES, CollectorResult, Output, Status
-from evidence_kit.redact.redactor import Redactor
+from evidence_kit.redact.redactor import Redactor, Tally
 
 PAYLOAD = "data"
 MANIFEST = "manifest.json"
@@ -32,7 +33,8 @@ TAG_MANIFEST = "tagmanifest-sha256.txt"
 TAG_FILES = (BAGIT_TXT, BAG_INFO, PAYLOAD_MANIFEST, MANIFEST)
 PARTIAL_PREFIX = ".evidence-partial-"
 BAGIT_DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
-SCHEMA_VERSION = 1
+# NOTE: 2 added the masks by rule and the allow list's passes; verify still accepts 1.
+SCHEMA_VERSION = 2
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f%\\:*?\"<>|]")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -123,6 +125,7 @@ class BundleWriter:
         h = hashlib.sha256()
         size = 0
         truncated = output.truncated
+        tally = Tally()
         with target.open("wb") as f:
 
             def sink(chunk: bytes) -> None:
@@ -133,25 +136,19 @@ class BundleWriter:
 
             if output.source is not None:
                 with source as src:
-                    count, cut = self._copy(src, sink, output.limit, redact)
+                    cut = self._copy(src, sink, output.limit, redact, tally)
                 truncated = truncated or cut
             else:
                 data = output.data or b""
-                count = 0
                 if redact:
-                    data, count = self.redactor.mask(data)
+                    data = self.redactor.mask(data, tally)[0]
                 sink(data)
         argv = None
         if output.argv is not None:
-            argv = []
-            for arg in output.argv:
-                masked, n = self.redactor.mask_text(arg)
-                argv.append(masked)
-                count += n
+            argv = [self.redactor.mask_text(arg, tally)[0] for arg in output.argv]
         message = output.message
         if message is not None:
-            message, n = self.redactor.mask_text(message)
-            count += n
+            message = self.redactor.mask_text(message, tally)[0]
         record: dict[str, Any] = {
             "path": path,
             "sha256": h.hexdigest(),
@@ -166,7 +163,9 @@ class BundleWriter:
             "finished": output.finished,
             "duration_s": output.duration_s,
             "truncated": truncated,
-            "redactions": count,
+            "redactions": tally.total,
+            "redacted": dict(sorted(tally.masked.items())),
+            "allowed": dict(sorted(tally.allowed.items())),
             "message": message,
         }
         if output.process is not None:
@@ -190,9 +189,9 @@ class BundleWriter:
             self._records[candidate] = {}
             return candidate
 
-    def _copy(self, src: BufferedReader, sink: Any, limit: int | None, redact: bool) -> tuple[int, bool]:
+    def _copy(self, src: BufferedReader, sink: Any, limit: int | None, redact: bool, tally: Tally) -> bool:
         if redact:
-            return self.redactor.stream(src, sink, limit)
+            return self.redactor.stream(src, sink, limit, tally)[1]
         # NOTE: a fresh bytes object per block costs page faults on every block; a reused buffer does not.
         buf = read_buffer()
         remaining = limit
@@ -203,7 +202,7 @@ class BundleWriter:
             if remaining is not None:
                 remaining -= n
             sink(buf[:n])
-        return 0, remaining is not None and remaining <= 0 and bool(src.read(1))
+        return remaining is not None and remaining <= 0 and bool(src.read(1))
 
     def finish(
         self,
@@ -229,8 +228,10 @@ class BundleWriter:
             counts[r["collector"]] = counts.get(r["collector"], 0) + 1
         errors = []
         collectors = []
+        mask = self.redactor.mask_text
         for res in sorted(results, key=lambda r: r.collector):
-            error = self.redactor.mask_text(res.error)[0] if res.error else None
+            error = mask(res.error)[0] if res.error else None
+            hint = mask(res.hint)[0] if res.hint else None
             collectors.append(
                 {
                     "name": res.collector,
@@ -238,11 +239,11 @@ class BundleWriter:
                     "duration_s": round(res.duration_s, 3),
                     "artifacts": counts.get(res.collector, 0),
                     "error": error,
-                    "hint": res.hint,
+                    "hint": hint,
                 }
             )
             if error:
-                errors.append({"collector": res.collector, "message": error, "hint": res.hint})
+                errors.append({"collector": res.collector, "message": error, "hint": hint})
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "evidence-kit", "version": __version__},
@@ -251,13 +252,15 @@ class BundleWriter:
             "service": service,
             "phase": phase,
             "git": {"sha": git_sha, "short": git_sha[:12] if git_sha else None},
-            "host": dict(host),
-            "ci": dict(ci) if ci else None,
+            "host": {k: mask(v)[0] for k, v in host.items()},
+            "ci": {k: mask(v)[0] if v else v for k, v in ci.items()} if ci else None,
             "config": dict(config) if config else None,
             "collectors": collectors,
             "artifacts": records,
             "errors": errors,
             "redactions": sum(r["redactions"] for r in records),
+            "redactions_by_rule": _sum(r["redacted"] for r in records),
+            "allowed": _sum(r["allowed"] for r in records),
         }
         self._write_tags(manifest, records, created)
         self.manifest = manifest
@@ -305,6 +308,13 @@ class BundleWriter:
     def abort(self) -> None:
         """Remove the half-built bundle."""
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _sum(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for c in counts:
+        total.update(c)
+    return dict(sorted(total.items()))
 
 
 _SEVERITY: dict[Status, int] = {"ok": 0, "skipped": 1, "failed": 2, "timeout": 3, "error": 4}

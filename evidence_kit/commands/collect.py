@@ -149,7 +149,7 @@ def collect(
     # NOTE: the password may also appear outside a URL (e.g. echoed by a proof script).
     for i, secret in enumerate(target.secrets if target else ()):
         secrets_env[f"EVIDENCE_DATABASE_SECRET_{i}"] = secret
-    redactor = Redactor.from_env(secrets_env, config.redact_env, config.redact_patterns)
+    redactor = Redactor.for_config(config, secrets_env)
     out_dir = (out or config.output).resolve()
     ignore = _keep_out_of_git(out_dir, config.root)
     writer = BundleWriter(out_dir, redactor)

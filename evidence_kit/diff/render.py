@@ -17,6 +17,7 @@ from evidence_kit.diff.model import (
     plural,
     rank,
 )
+from evidence_kit.redact.scrub import scrub, scrub_data
 
 SCHEMA_VERSION = 1
 # NOTE: GitHub refuses comments over 65,536 characters; the margin leaves room for a bot's own header.
@@ -112,7 +113,7 @@ def text(report: DiffReport) -> str:
             if i in groups:
                 head, *names = _alike_lines(groups[i])
                 lines += [f"            {head}", *(f"              {name}" for name in names)]
-    return "\n".join(lines) + "\n"
+    return scrub("\n".join(lines) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -223,6 +224,10 @@ def _md_section(s: Section, rendered: list[str], keep: set[int]) -> str:
 
 def markdown(report: DiffReport, limit: int = LIMIT) -> str:
     """The report as a pull-request comment: counts first, long sections folded, at most `limit` long."""
+    return scrub(_markdown(report, limit))
+
+
+def _markdown(report: DiffReport, limit: int) -> str:
     head = _md_head(report)
     rendered = [_md_changes(s) for s in report.sections]
     order = sorted(
@@ -285,6 +290,10 @@ def _jsonable(value: Any) -> Any:
 
 def as_json(report: DiffReport) -> dict[str, Any]:
     """The report as plain JSON data; `evidence_kit/diff/diff.schema.json` describes it."""
+    return scrub_data(_as_json(report))
+
+
+def _as_json(report: DiffReport) -> dict[str, Any]:
 
     def side(info: BundleInfo) -> dict[str, Any]:
         return {

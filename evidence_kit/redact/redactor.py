@@ -1,111 +1,179 @@
-"""Find secrets in text and bytes and replace them before anything reaches a bundle."""
+"""Find secrets in text and bytes and replace them before anything reaches a bundle or a screen.
+
+The built-in rules (rules.yaml, documented in the README's Redaction section) are matched one line at a
+time, on the lines the prefilter names; configured patterns run over the whole text; the values of
+secret-named environment variables (and of `redact.env`, and of the `env:` a config gives its commands)
+are masked wherever they appear, also URL-encoded or JSON-escaped. An allow list (names, values,
+patterns) lets through what a team knows is not secret, and every such pass is counted.
+"""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import BinaryIO
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from evidence_kit.redact.prefilter import Buffer, Candidate, Prefilter
+from evidence_kit.redact.rules import Rule, RuleSet, builtin
+from evidence_kit.redact.values import EXTENTS
 
 MASK = b"[REDACTED]"
 CHUNK = 4 * 1024 * 1024
 # NOTE: a private key block may straddle two chunks; hold back this much to find its end.
 _CARRY_LIMIT = 1024 * 1024
+# NOTE: a line longer than this (minified JSON, say) is cut at its last blank to keep memory flat.
+MAX_LINE = 8 * 1024 * 1024
+MIN_LITERAL = 6
+LITERAL_RULE = "secret-value"
+_STRUCTURAL = frozenset(b"{,;([-*#|\"'`>:=")
+_PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
+_KEY_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?$", re.M)
+_WORD = re.compile(rb"[\w-]+")
 
-SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH|"
-    r"SESSION|COOKIE|DSN|DATABASE_URL|_URL$|SIGNING|SALT|_KEY$|^KEY_|_KEY_)",
-    re.I,
-)
-_MIN_LITERAL = 6
+
+class _SecretNames:
+    """`SECRET_NAME.search(name)`: true when a variable name names a secret (see names.py)."""
+
+    def search(self, name: str) -> bool:
+        return builtin().names.secret(name)
+
+
+SECRET_NAME = _SecretNames()
+
+
+@dataclass
+class Tally:
+    """What one masking pass did: masks by rule, and what the allow list let through, by entry."""
+
+    masked: Counter[str] = field(default_factory=Counter)
+    allowed: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.masked.values())
+
+    def add(self, other: Tally) -> None:
+        self.masked.update(other.masked)
+        self.allowed.update(other.allowed)
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One kind of secret: a regex whose group `secret` is masked, and cheap literal triggers."""
+class Allow:
+    """`redact.allow`: names whose values are not secret, values that are not, patterns of values."""
 
-    name: str
-    pattern: re.Pattern[bytes]
-    triggers: tuple[bytes, ...]
+    names: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
 
-    def present(self, chunk: bytes) -> bool:
-        return not self.triggers or any(t in chunk for t in self.triggers)
+    def label(self, value: str, name: str | None = None) -> str | None:
+        """The allow-list entry that lets `value` (of `name`) through, as reported: never the value."""
+        if name is not None and name.casefold() in {n.casefold() for n in self.names}:
+            return f"name:{next(n for n in self.names if n.casefold() == name.casefold())}"
+        if value in self.values:
+            return f"value:#{self.values.index(value) + 1}"
+        for pattern in self.patterns:
+            if re.fullmatch(pattern, value):
+                return f"pattern:{pattern}"
+        return None
 
 
-def _rule(name: str, pattern: str, *triggers: str, flags: int = 0) -> Rule:
-    return Rule(name, re.compile(pattern.encode(), flags), tuple(t.encode() for t in triggers))
+def _plausible(value: str, listed: bool) -> bool:
+    judge = builtin().judge
+    if len(value) < MIN_LITERAL or judge.is_placeholder(value):
+        return False
+    return listed or not judge.is_plain(value)
 
 
-_Q = "\"'`"
-BUILTIN: tuple[Rule, ...] = (
-    _rule(
-        "private-key",
-        r"(?P<secret>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?"
-        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z))",
-        "PRIVATE KEY-----",
-        flags=re.S,
-    ),
-    # NOTE: patterns start with a literal where they can; a leading `[...]*` turns a long run of
-    # matching characters into quadratic work.
-    _rule("url-password", rf"://[^\s:/@{_Q}]{{0,256}}:(?P<secret>[^\s@/{_Q}]{{1,512}})@", "://"),
-    _rule(
-        "authorization",
-        rf"(?i)\b(?:proxy-)?authorization[{_Q}]?\s*[:=]\s*[{_Q}]?(?P<secret>[^\r\n{_Q}]+)",
-        "uthorization",
-        "UTHORIZATION",
-    ),
-    _rule("bearer", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)", "earer", "EARER"),
-    _rule("aws-access-key", r"\b(?P<secret>(?:AKIA|ASIA)[0-9A-Z]{16})\b", "AKIA", "ASIA"),
-    _rule(
-        "aws-secret-key",
-        rf"(?i)aws_?secret_?access_?key[{_Q}]?\s*[:=]\s*[{_Q}]?(?P<secret>[A-Za-z0-9/+=]{{40}})",
-        "ecret",
-        "ECRET",
-    ),
-    _rule("github-token", r"\b(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255})\b", "gh"),
-    _rule("github-pat", r"\b(?P<secret>github_pat_[A-Za-z0-9_]{22,255})\b", "github_pat_"),
-    _rule("jwt", r"\b(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})", "eyJ"),
-    _rule(
-        "secret-assignment",
-        r"(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)[A-Z0-9_]{0,64}\s*=\s*"
-        rf"[{_Q}]?(?P<secret>[^\s{_Q},;]+)",
-        "PASSW",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "PRIVATE_KEY",
-    ),
-)
+def secret_pairs(env: Mapping[str, str], extra_names: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """(name, value) of the variables whose values are secret: by name, listed, or a URL's password."""
+    listed = set(extra_names)
+    names = builtin().names
+    found: list[tuple[str, str]] = []
+    for name, value in env.items():
+        if "://" in value and "@" in value:
+            try:
+                password = urlsplit(value.strip()).password
+            except ValueError:
+                password = None
+            if password:
+                found += [(name, p) for p in {password, unquote(password)} if _plausible(p, True)]
+        if name in listed or names.secret(name):
+            for line in value.splitlines():
+                line = line.strip()
+                if line.startswith("-----") or not _plausible(line, name in listed):
+                    continue
+                found.append((name, line))
+    return found
 
 
 def secret_values(env: Mapping[str, str], extra_names: Iterable[str] = ()) -> list[str]:
-    """Values of environment variables whose names look secret (or are named), long enough to mask."""
-    names = set(extra_names)
-    found = {
-        value
-        for name, value in env.items()
-        if (name in names or SECRET_NAME.search(name)) and len(value) >= _MIN_LITERAL
-    }
-    return sorted(found, key=len, reverse=True)
+    """Values of environment variables whose names look secret (or are listed), long enough to mask."""
+    return sorted({v for _, v in secret_pairs(env, extra_names)}, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    label: str
+    pattern: re.Pattern[bytes]
 
 
 class Redactor:
-    """Masks built-in secret patterns, configured patterns and literal secret values."""
+    """Masks the built-in rules, configured patterns and literal secret values; honours an allow list."""
 
-    def __init__(self, literals: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
-        rules = list(BUILTIN)
-        for i, pattern in enumerate(patterns):
-            compiled = re.compile(pattern.encode())
-            if "secret" not in compiled.groupindex:
-                compiled = re.compile(b"(?P<secret>" + pattern.encode() + b")")
-            rules.append(Rule(f"config-{i}", compiled, ()))
-        unique = sorted({v for v in literals if len(v) >= _MIN_LITERAL}, key=len, reverse=True)
-        if unique:
-            alternation = b"|".join(re.escape(v.encode()) for v in unique)
-            triggers = tuple(v.encode()[:_MIN_LITERAL] for v in unique) if len(unique) <= 32 else ()
-            rules.append(Rule("literal", re.compile(b"(?P<secret>" + alternation + b")"), triggers))
+    def __init__(
+        self,
+        literals: Iterable[str] = (),
+        patterns: Iterable[str] = (),
+        *,
+        allow: Allow | None = None,
+        literal_labels: Mapping[str, str] | None = None,
+        engine: str | None = None,
+        ruleset: RuleSet | None = None,
+    ) -> None:
+        self.ruleset = ruleset or builtin()
+        self.allow = allow or Allow()
+        rules: list[Rule] = list(self.ruleset.rules)
+        # NOTE: a value is also looked for as it appears in URLs and JSON strings.
+        values: dict[bytes, str] = {}
+        for value in literals:
+            if len(value) < MIN_LITERAL:
+                continue
+            label = (literal_labels or {}).get(value, "")
+            for form in (value, quote(value, safe=""), json.dumps(value, ensure_ascii=False)[1:-1]):
+                values.setdefault(form.encode("utf-8", "surrogateescape"), label)
+        self.literal_labels = values
+        if values:
+            ordered = sorted(values, key=len, reverse=True)
+            rules.append(
+                Rule(
+                    name=LITERAL_RULE,
+                    family="values",
+                    description="values of secret-named environment variables",
+                    keywords=tuple(ordered),
+                    case_sensitive=True,
+                    pattern=re.compile(b"|".join(re.escape(v) for v in ordered)),
+                    value="token",
+                )
+            )
         self.rules = tuple(rules)
+        self.order = {rule.name: i for i, rule in enumerate(self.rules)}
+        self.patterns = tuple(_compile_pattern(i, p) for i, p in enumerate(patterns, 1))
+        keywords: dict[tuple[bytes, bool], int] = {}
+        self._by_keyword: list[list[int]] = []
+        for index, rule in enumerate(self.rules):
+            for kw in rule.keywords:
+                kid = keywords.setdefault((kw, rule.case_sensitive), len(keywords))
+                if kid == len(self._by_keyword):
+                    self._by_keyword.append([])
+                if index not in self._by_keyword[kid]:
+                    self._by_keyword[kid].append(index)
+        self.prefilter = Prefilter(list(keywords), engine)
 
     @classmethod
     def from_env(
@@ -113,69 +181,310 @@ class Redactor:
         env: Mapping[str, str] | None = None,
         extra_names: Iterable[str] = (),
         patterns: Iterable[str] = (),
+        *,
+        allow: Allow | None = None,
+        engine: str | None = None,
     ) -> Redactor:
         """A redactor that also masks the values of secret-looking environment variables."""
-        return cls(secret_values(os.environ if env is None else env, extra_names), patterns)
+        pairs = secret_pairs(os.environ if env is None else env, extra_names)
+        return cls.from_pairs(pairs, patterns, allow=allow, engine=engine)
 
-    def mask(self, data: bytes) -> tuple[bytes, int]:
-        """Masked data and the number of secrets masked."""
-        count = 0
-        for rule in self.rules:
-            if not rule.present(data):
-                continue
-            data, n = _mask(rule.pattern, data)
-            count += n
-        return data, count
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Iterable[tuple[str, str]],
+        patterns: Iterable[str] = (),
+        *,
+        allow: Allow | None = None,
+        engine: str | None = None,
+    ) -> Redactor:
+        """A redactor for these (name, value) secrets; values the allow list lets through are only counted."""
+        allow = allow or Allow()
+        pairs = list(pairs)
+        labels = {value: label for name, value in pairs if (label := allow.label(value, name)) is not None}
+        literals = sorted({v for _, v in pairs}, key=len, reverse=True)
+        return cls(literals, patterns, allow=allow, literal_labels=labels, engine=engine)
 
-    def mask_text(self, text: str) -> tuple[str, int]:
+    @classmethod
+    def for_config(cls, config: Any, env: Mapping[str, str]) -> Redactor:
+        """The redactor of a collect: the environment, the config's `redact` and its commands' `env:`."""
+        from evidence_kit.collectors.command import expand
+
+        own = [(name, expand(value, env)) for name, value in _config_env(config.collectors)]
+        pairs = secret_pairs(env, config.redact_env) + secret_pairs(dict(own), config.redact_env)
+        allow = Allow(config.redact_allow_names, config.redact_allow_values, config.redact_allow_patterns)
+        return cls.from_pairs(pairs, config.redact_patterns, allow=allow)
+
+    # -----------------------------------------------------------------------------------------------------
+
+    def mask(self, data: bytes, tally: Tally | None = None) -> tuple[bytes, int]:
+        """Masked data and the number of secrets masked (added by rule to `tally` when given)."""
+        masked, count = self._mask(data, tally)
+        return bytes(masked) if not isinstance(masked, bytes) else masked, count
+
+    def mask_text(self, text: str, tally: Tally | None = None) -> tuple[str, int]:
         """Masked text and the number of secrets masked."""
-        data, count = self.mask(text.encode("utf-8", errors="surrogateescape"))
+        data, count = self.mask(text.encode("utf-8", errors="surrogateescape"), tally)
         return data.decode("utf-8", errors="surrogateescape"), count
 
     def stream(
-        self, src: BinaryIO, sink: Callable[[bytes], None], limit: int | None = None
+        self,
+        src: io.BufferedIOBase,
+        sink: Callable[[Buffer], None],
+        limit: int | None = None,
+        tally: Tally | None = None,
     ) -> tuple[int, bool]:
-        """Copy `src` to `sink` masked, in line-aligned chunks; returns (count, truncated)."""
-        count, carry, remaining = 0, b"", limit
+        """Copy `src` to `sink` masked, in line-aligned blocks; returns (count, truncated).
+
+        `sink` gets bytes-like blocks that are only valid during the call (one buffer is reused).
+        """
+        count, remaining = 0, limit
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        held = 0
         while True:
             want = CHUNK if remaining is None else min(CHUNK, remaining)
-            block = src.read(want) if want > 0 else b""
+            if held + want > len(buf):
+                grown = bytearray(held + want)
+                grown[:held] = view[:held]
+                view.release()
+                buf, view = grown, memoryview(grown)
+            n = src.readinto(view[held : held + want]) if want > 0 else 0
             if remaining is not None:
-                remaining -= len(block)
-            if not block:
+                remaining -= n
+            if not n:
                 break
-            data = carry + block
-            cut = data.rfind(b"\n") + 1
-            held = data[cut:] if cut else data
-            if cut == 0 and len(held) < _CARRY_LIMIT:
-                carry = held
-                continue
-            data = data[:cut] if cut else data
-            carry = held if cut else b""
-            begin = data.rfind(b"PRIVATE KEY-----")
-            if begin != -1 and b"-----END" not in data[begin:] and len(data) < _CARRY_LIMIT:
-                carry = data + carry
-                continue
-            masked, n = self.mask(data)
-            count += n
+            size = held + n
+            cut = _cut(buf, size)
+            if cut:
+                masked, k = self._mask(view[:cut], tally)
+                count += k
+                sink(masked)
+            held = size - cut
+            if held and cut:
+                buf[:held] = bytes(view[cut:size])
+        if held:
+            masked, k = self._mask(view[:held], tally)
+            count += k
             sink(masked)
-        if carry:
-            masked, n = self.mask(carry)
-            count += n
-            sink(masked)
+        view.release()
         truncated = remaining is not None and remaining <= 0 and bool(src.read(1))
         return count, truncated
 
+    def _mask(self, data: Buffer, tally: Tally | None) -> tuple[Buffer, int]:
+        first = self.prefilter.first(data)
+        if first == -1 and not self.patterns:
+            return data, 0
+        block = bytes(data)
+        masked: list[tuple[int, int, int]] = []
+        allowed: list[tuple[int, int, str]] = []
+        if first != -1:
+            self._lines(block, self.prefilter.candidates(block, first), masked, allowed)
+        for i, pat in enumerate(self.patterns):
+            for m in pat.pattern.finditer(block):
+                start, end = m.span("secret")
+                if end > start:
+                    self._keep(block[start:end], None, start, end, len(self.rules) + i, masked, allowed)
+        if not masked and not allowed:
+            return data, 0
+        return self._apply(block, masked, allowed, tally)
 
-def _mask(pattern: re.Pattern[bytes], data: bytes) -> tuple[bytes, int]:
-    count = 0
+    # -----------------------------------------------------------------------------------------------------
 
-    def sub(match: re.Match[bytes]) -> bytes:
-        nonlocal count
-        count += 1
-        start, end = match.span("secret")
-        whole = match.group(0)
-        offset = match.start()
-        return whole[: start - offset] + MASK + whole[end - offset :]
+    def _lines(
+        self,
+        data: bytes,
+        candidates: Sequence[Candidate],
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        for start, end, kids in candidates:
+            indexes = sorted({i for kid in kids for i in self._by_keyword[kid]})
+            line = data[start:end]
+            for index in indexes:
+                rule = self.rules[index]
+                if rule.block:
+                    self._block(data, start, end, line, index, masked)
+                    continue
+                for m in rule.pattern.finditer(line):
+                    self._match(rule, index, line, m, start, masked, allowed)
 
-    return pattern.sub(sub, data), count
+    def _block(
+        self, data: bytes, start: int, end: int, line: bytes, index: int, masked: list[tuple[int, int, int]]
+    ) -> None:
+        if not self.rules[index].pattern.search(line):
+            return
+        body = end + 1
+        finish = data.find(b"-----END", body)
+        stop = len(data) if finish == -1 else max(body, data.rfind(b"\n", body, finish))
+        if stop > body:
+            masked.append((body, stop, index))
+
+    def _match(
+        self,
+        rule: Rule,
+        index: int,
+        line: bytes,
+        m: re.Match[bytes],
+        offset: int,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        ruleset = self.ruleset
+        name: str | None = None
+        if "name" in rule.pattern.groupindex and m.group("name") is not None:
+            name = m.group("name").decode("utf-8", "surrogateescape")
+            if "name" in rule.checks and not ruleset.names.secret(name, rule.profile):
+                return
+            if "prose" in rule.checks and not _structural(line, m.start("name"), m.group("name")):
+                return
+            if "flags" in rule.checks and _is_flag(line, name, ruleset.flag_options):
+                return
+        if rule.value == "token":
+            groups = [g for g in rule.secret_groups() if m.group(g) is not None]
+            spans = (
+                [(m.start(groups[0]), m.end(groups[0]), False)] if groups else [(m.start(), m.end(), False)]
+            )
+        else:
+            spans = EXTENTS[rule.value](line, m.end())
+        judge = ruleset.judge
+        for start, end, quoted in spans:
+            value = line[start:end]
+            if not value.strip():
+                continue
+            if rule.name == LITERAL_RULE:
+                label = self.literal_labels.get(value) or None
+                self._record(offset + start, offset + end, index, label, masked, allowed)
+                continue
+            text = value.decode("utf-8", "surrogateescape")
+            if judge.is_placeholder(text):
+                continue
+            if not quoted and "code" in rule.checks and judge.is_code(text):
+                continue
+            if "plain" in rule.checks and judge.is_plain(text):
+                continue
+            if "tokenish" in rule.checks and not judge.is_tokenish(value):
+                continue
+            if not quoted and "metavar" in rule.checks and judge.is_metavar(text):
+                continue
+            self._keep(value, name, offset + start, offset + end, index, masked, allowed)
+
+    def _keep(
+        self,
+        value: bytes,
+        name: str | None,
+        start: int,
+        end: int,
+        index: int,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        label = self.allow.label(value.decode("utf-8", "surrogateescape"), name)
+        self._record(start, end, index, label, masked, allowed)
+
+    @staticmethod
+    def _record(
+        start: int,
+        end: int,
+        index: int,
+        label: str | None,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        if label is None:
+            masked.append((start, end, index))
+        else:
+            allowed.append((start, end, label))
+
+    def _apply(
+        self,
+        data: bytes,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+        tally: Tally | None,
+    ) -> tuple[bytes, int]:
+        merged: list[list[int]] = []
+        for start, end, index in sorted(masked):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end, index])
+        if tally is not None:
+            for _, _, index in merged:
+                tally.masked[self._rule_name(index)] += 1
+            seen: set[tuple[int, int]] = set()
+            for start, end, label in sorted(allowed):
+                if (start, end) in seen or any(s < end and start < e for s, e, _ in merged):
+                    continue
+                seen.add((start, end))
+                tally.allowed[label] += 1
+        if not merged:
+            return data, 0
+        out: list[bytes] = []
+        pos = 0
+        for start, end, _ in merged:
+            out += (data[pos:start], MASK)
+            pos = end
+        out.append(data[pos:])
+        return b"".join(out), len(merged)
+
+    def _rule_name(self, index: int) -> str:
+        if index < len(self.rules):
+            return self.rules[index].name
+        return self.patterns[index - len(self.rules)].label
+
+
+def _compile_pattern(index: int, pattern: str) -> _Pattern:
+    compiled = re.compile(pattern.encode())
+    if "secret" not in compiled.groupindex:
+        compiled = re.compile(b"(?P<secret>" + pattern.encode() + b")")
+    return _Pattern(f"pattern-{index}", compiled)
+
+
+def _structural(line: bytes, start: int, name: bytes) -> bool:
+    """A key that is a bare English word counts only at the start of a line or after punctuation."""
+    if not _PLAIN_WORD.fullmatch(name):
+        return True
+    before = line[:start].rstrip(b" \t")
+    return not before or before[-1] in _STRUCTURAL
+
+
+def _is_flag(line: bytes, name: str, flags: Mapping[str, tuple[bytes, ...]]) -> bool:
+    tools = flags.get(name.lower(), ())
+    return any(word in tools for word in _WORD.findall(line))
+
+
+def _cut(buf: bytearray, size: int) -> int:
+    """Where the first `size` bytes of `buf` are cut: after the last newline, before an unfinished key."""
+    cut = buf.rfind(b"\n", 0, size) + 1
+    if cut == 0:
+        if size < MAX_LINE:
+            return 0
+        blank = max(buf.rfind(b" ", 0, size), buf.rfind(b"\t", 0, size)) + 1
+        return blank or size
+    begin = None
+    if buf.find(b"PRIVATE KEY", max(0, cut - _CARRY_LIMIT), cut) != -1:
+        for m in _KEY_BEGIN.finditer(buf, max(0, cut - _CARRY_LIMIT), cut):
+            begin = m.start()
+    if begin is not None and buf.find(b"-----END", begin, cut) == -1 and size - begin < _CARRY_LIMIT:
+        return buf.rfind(b"\n", 0, begin) + 1
+    return cut
+
+
+def _config_env(collectors: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every `env:` mapping in the collectors' options (commands, tests, http): (name, value)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key == "env" and isinstance(value, Mapping):
+                    found.extend((str(k), str(v)) for k, v in value.items() if isinstance(v, str))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(collectors)
+    return found

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from evidence_kit.bundle import writer as b
 from evidence_kit.evidence.view import BundleView
+from evidence_kit.redact.scrub import scrub
 
 LIMIT = 200 * 1024
 PAGE_LIMIT = 16 * 1024 * 1024
@@ -189,7 +190,8 @@ class Listed:
 
 
 def _anchor(prefix: str, text: str, taken: set[str]) -> str:
-    base = prefix + (re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "x")
+    # NOTE: masked first: once lowercased and slugged, a secret in a path no longer looks like one.
+    base = prefix + (re.sub(r"[^A-Za-z0-9_-]+", "-", scrub(text)).strip("-").lower() or "x")
     anchor, n = base, 1
     while anchor in taken:
         n += 1

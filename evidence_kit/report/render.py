@@ -19,6 +19,7 @@ from evidence_kit.bundle.atomic import write_pages
 from evidence_kit.bundle.verify import Verdict, verify_dir
 from evidence_kit.diff.render import GROUPED, first_line
 from evidence_kit.errors import EvidenceError
+from evidence_kit.redact.scrub import scrub
 from evidence_kit.evidence import alembic
 from evidence_kit.evidence import git as git_evidence
 from evidence_kit.report.page import (
@@ -327,11 +328,19 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     env.filters.update(
         codeblock=_codeblock, cell=_cell, inline=_inline, size=human_size, mdtext=_html_text, plural=plural
     )
     return env
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ value }}` with its secrets masked before it is escaped."""
+    if isinstance(value, Markup):
+        return Markup(scrub(str(value)))
+    return scrub(value) if isinstance(value, str) else value
 
 
 def _template_error(exc: BaseException, name: str, roots: list[Path]) -> EvidenceError | None:
@@ -384,7 +393,7 @@ def _template_error(exc: BaseException, name: str, roots: list[Path]) -> Evidenc
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any], roots: list[Path]) -> str:
     """Render one template; a template's own mistake becomes an error naming its file and line."""
     try:
-        return str(env.get_template(name).render(**context))
+        return scrub(str(env.get_template(name).render(**context)))
     except Exception as exc:
         error = _template_error(exc, name, roots)
         if error is None:

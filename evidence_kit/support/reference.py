@@ -28,6 +28,8 @@ def _rows(props: dict[str, Any], prefix: str, required: list[str]) -> list[str]:
         items = prop.get("items", {})
         if isinstance(items, dict) and items.get("properties"):
             rows += _rows(items["properties"], f"{prefix}{name}[].", items.get("required", []))
+        if prop.get("properties"):
+            rows += _rows(prop["properties"], f"{prefix}{name}.", prop.get("required", []))
     return rows
 
 

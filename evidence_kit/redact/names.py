@@ -1,0 +1,59 @@
+"""Which variable, key, header and option names are secret: whole name parts, as data in rules.yaml.
+
+A name is split into parts at anything that is not a letter or digit, where a lowercase letter meets an
+uppercase one, before the last capital of a run of capitals followed by a lowercase letter, and where
+letters meet digits: ``APP_POSTGRES_PWD`` is ``app postgres pwd``, ``X-Api-Key`` is ``x api key``,
+``dbPassword`` is ``db password``, ``spring.datasource.password`` is ``spring datasource password``.
+It is secret when a part is one of the secret `words`, or ends with one of the `suffixes` (``PGPASSWORD``,
+``csrftoken``), or two parts in a row are one of the `pairs` (``api key``, ``signing key``), unless its
+last part is a `qualifier` (``TOKEN_TTL``, ``PASSWORD_FILE``, ``SECRET_NAME``: settings about a secret).
+So ``SORT_KEY``, ``IDEMPOTENCY_KEY`` and ``CACHE_KEY`` are not secret, and neither is ``APP_UI_URL``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def parts(name: str) -> tuple[str, ...]:
+    """The lowercase parts of a name."""
+    out: list[str] = []
+    for chunk in _SEPARATORS.split(name):
+        out += [p.lower() for p in _PARTS.findall(chunk)]
+    return tuple(out)
+
+
+# NOTE: eq=False keeps identity hashing, so the loaded rules can key the cache of answers.
+@dataclass(frozen=True, eq=False)
+class NameRules:
+    """The data that decides whether a name is secret."""
+
+    words: frozenset[str]
+    suffixes: tuple[str, ...]
+    pairs: frozenset[tuple[str, str]]
+    qualifiers: frozenset[str]
+    profiles: Mapping[str, frozenset[str]]
+
+    def secret(self, name: str, profile: str = "") -> bool:
+        """True when `name` names a secret (with the extra words of `profile`, e.g. `query`)."""
+        return _secret(self, name, profile)
+
+
+@lru_cache(maxsize=4096)
+def _secret(rules: NameRules, name: str, profile: str) -> bool:
+    split = parts(name)
+    if not split or split[-1] in rules.qualifiers:
+        return False
+    words = rules.words | rules.profiles.get(profile, frozenset())
+    for i, part in enumerate(split):
+        if part in words or (len(part) > 4 and part.endswith(rules.suffixes)):
+            return True
+        if i and (split[i - 1], part) in rules.pairs:
+            return True
+    return False

@@ -1,0 +1,49 @@
+"""Mask what evidence-kit prints or writes outside a bundle: the one call every renderer ends with.
+
+Check, diff, report, docs and attest output, error messages and the files the CLI writes all pass through
+`scrub` (text) or `scrub_data` (the strings inside JSON-like data, masked before they are escaped). It
+uses the built-in rules and the secret values of the current environment, like a collect does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TypeVar
+
+from evidence_kit.redact.redactor import Redactor, secret_pairs
+
+T = TypeVar("T")
+_cached: tuple[frozenset[tuple[str, str]], Redactor] | None = None
+
+
+def redactor() -> Redactor:
+    """The redactor for output: built-in rules and this process's secret environment values."""
+    global _cached
+    key = frozenset(secret_pairs(os.environ))
+    if _cached is None or _cached[0] != key:
+        _cached = (key, Redactor.from_pairs(key))
+    return _cached[1]
+
+
+def scrub(text: str) -> str:
+    """`text` with every secret masked."""
+    return redactor().mask_text(text)[0] if text else text
+
+
+def scrub_data(value: T) -> T:
+    """`value` (dicts, lists, tuples, strings, numbers) with the secrets in its strings masked."""
+    red = redactor()
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return red.mask_text(node)[0] if node else node
+        if isinstance(node, dict):
+            return {walk(k): walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, tuple):
+            return tuple(walk(v) for v in node)
+        return node
+
+    masked: T = walk(value)
+    return masked

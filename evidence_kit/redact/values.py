@@ -1,0 +1,281 @@
+"""Where a value starts and ends on its line, and which values are innocent: the rules' `value` and `checks`.
+
+Extents (a rule's ``value``) never leave the line:
+
+``quoted``
+    A string in ``"…"``, ``'…'`` or backticks (backslash escapes honoured), in ``\\"…\\"`` (JSON inside
+    JSON), with a Python prefix (``f"…"``, ``b'…'``) or triple quotes. The content is the value; a
+    string that does not close on its line runs to the end of the line.
+``word``
+    A quoted string, or one run of non-blank characters.
+``rest``
+    A quoted string, or the words up to the end of the line: stopping before a word that starts the
+    next pair (``dbname=jobs``, ``user:``), an option (``--host``) or a comment (``#``, ``//``), and
+    cutting at ``; , &`` when a ``key=`` follows (``Password=…;Server=db``). So
+    ``password: correct horse battery staple`` is masked whole and libpq's
+    ``host=db password=… dbname=jobs`` keeps ``dbname=jobs``.
+``query``
+    Up to the next ``&``, ``;``, ``#``, quote, ``<``, ``>`` or blank.
+``line``
+    To the end of the line.
+``cookies``
+    Each ``name=value`` of a ``;``-separated list: the values.
+
+An unquoted value loses trailing blanks, ``,``/``;`` and closing brackets or quotes it did not open.
+Checks (a rule's ``checks``) then leave a value alone when it is empty, a placeholder or template
+(always), code (``code``), a value that cannot be a secret (``plain``), too plain to be a token
+(``tokenish``), an ALL-CAPS option placeholder (``metavar``) or a prompt flag's neighbour (``flags``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+Span = tuple[int, int, bool]  # start, end, quoted
+
+_QUOTES = b"\"'`"
+_PREFIX = re.compile(rb"(?:[rRbBuUfF]|[rR][bBfF]|[bBfF][rR])(?=[\"'])")
+_NEXT_WORD = re.compile(
+    rb"(?:[A-Za-z_][\w.\-]*=|[A-Za-z_][\w.\-]*:(?:\s|$)|[\"'][^\"']*[\"']\s*:|--?[A-Za-z]|#|//)"
+)
+_INNER_PAIR = re.compile(rb"[;,&][ \t]*[A-Za-z_][\w.\-]*=")
+_QUERY_END = re.compile(rb"[&;#\s\"'<>`]")
+_BLANK = b" \t\r\n\f\v"
+_CLOSERS = {ord(")"): ord("("), ord("]"): ord("["), ord("}"): ord("{")}
+
+
+def _closing(line: bytes, start: int, quote: bytes) -> int:
+    """Index of the unescaped `quote` closing a string whose content starts at `start`, else -1."""
+    i = start
+    while True:
+        j = line.find(quote, i)
+        if j == -1:
+            return -1
+        backslashes = 0
+        k = j - 1
+        while k >= start and line[k] == 0x5C:
+            backslashes += 1
+            k -= 1
+        if backslashes % 2 == 0:
+            return j
+        i = j + 1
+
+
+def quoted(line: bytes, pos: int) -> Span | None:
+    """The content span of a quoted string starting at `pos`, or None when no string starts there."""
+    prefix = _PREFIX.match(line, pos)
+    if prefix:
+        pos = prefix.end()
+    first = line[pos : pos + 1]
+    if first == b"\\" and line[pos + 1 : pos + 2] in (b'"', b"'"):
+        closing = b"\\" + line[pos + 1 : pos + 2]
+        start = pos + 2
+        end = line.find(closing, start)
+        return (start, _trim(line, start, len(line)) if end == -1 else end, True)
+    if not first or first not in _QUOTES:
+        return None
+    if line.startswith(first * 3, pos):
+        start = pos + 3
+        end = line.find(first * 3, start)
+        return (start, _trim(line, start, len(line)) if end == -1 else end, True)
+    start = pos + 1
+    end = _closing(line, start, first)
+    return (start, _trim(line, start, len(line)) if end == -1 else end, True)
+
+
+def _trim(line: bytes, start: int, end: int) -> int:
+    """`end` moved back over trailing blanks, `,`/`;` and brackets or quotes opened before `start`."""
+    while end > start and _strippable(line, start, end):
+        end -= 1
+    return end
+
+
+def _strippable(line: bytes, start: int, end: int) -> bool:
+    c = line[end - 1]
+    if c in _BLANK or c in b",;":
+        return True
+    if c in _CLOSERS:
+        return line.count(bytes([_CLOSERS[c]]), start, end) < line.count(bytes([c]), start, end)
+    return c in _QUOTES and line.count(bytes([c]), start, end) % 2 == 1
+
+
+def _skip_blanks(line: bytes, pos: int) -> int:
+    while pos < len(line) and line[pos] in b" \t":
+        pos += 1
+    return pos
+
+
+def _word_end(line: bytes, pos: int) -> int:
+    while pos < len(line) and line[pos] not in _BLANK:
+        pos += 1
+    return pos
+
+
+def rest(line: bytes, pos: int) -> list[Span]:
+    """A quoted string, or the words up to the end of the line or the next pair."""
+    pos = _skip_blanks(line, pos)
+    found = quoted(line, pos)
+    if found is not None:
+        return [found]
+    end = _word_end(line, pos)
+    last = end
+    i = _skip_blanks(line, end)
+    while i < len(line) and line[i] not in b"\r\n":
+        if _NEXT_WORD.match(line, i):
+            break
+        last = _word_end(line, i)
+        i = _skip_blanks(line, last)
+    inner = _INNER_PAIR.search(line, pos, last)
+    if inner:
+        last = inner.start()
+    return [(pos, _trim(line, pos, last), False)]
+
+
+def word(line: bytes, pos: int) -> list[Span]:
+    """A quoted string or one word."""
+    pos = _skip_blanks(line, pos)
+    found = quoted(line, pos)
+    if found is not None:
+        return [found]
+    return [(pos, _trim(line, pos, _word_end(line, pos)), False)]
+
+
+def quoted_only(line: bytes, pos: int) -> list[Span]:
+    """A quoted string only."""
+    found = quoted(line, _skip_blanks(line, pos))
+    return [found] if found is not None else []
+
+
+def query(line: bytes, pos: int) -> list[Span]:
+    """Up to the next `&`, `;`, `#`, quote, `<`, `>` or blank."""
+    end = _QUERY_END.search(line, pos)
+    return [(pos, end.start() if end else len(line), False)]
+
+
+def whole_line(line: bytes, pos: int) -> list[Span]:
+    """To the end of the line."""
+    pos = _skip_blanks(line, pos)
+    return [(pos, _trim(line, pos, len(line)), False)]
+
+
+def cookies(line: bytes, pos: int) -> list[Span]:
+    """The value of every `name=value` in a `;`-separated list."""
+    pos = _skip_blanks(line, pos)
+    if line[pos : pos + 1] in (b'"', b"'") or line[pos : pos + 2] in (b'\\"', b"\\'"):
+        found = quoted(line, pos)
+        assert found is not None
+        start, end = found[0], found[1]
+    else:
+        start, end = pos, _trim(line, pos, len(line))
+    spans: list[Span] = []
+    i = start
+    while i < end:
+        stop = line.find(b";", i, end)
+        stop = end if stop == -1 else stop
+        eq = line.find(b"=", i, stop)
+        if eq != -1:
+            value_start = _skip_blanks(line, eq + 1)
+            spans.append((value_start, _trim(line, value_start, stop), False))
+        i = stop + 1
+    return spans
+
+
+EXTENTS: dict[str, Callable[[bytes, int], list[Span]]] = {
+    "rest": rest,
+    "word": word,
+    "quoted": quoted_only,
+    "query": query,
+    "line": whole_line,
+    "cookies": cookies,
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Judgments: every one takes the value as text (UTF-8, undecodable bytes escaped).
+
+_CODE = re.compile(
+    r"(?:await|new|yield|lambda|typeof|not)\s"  # an expression
+    r"|[A-Za-z_][\w.]*\s*[(\[]"  # a call or a subscript: config(...), os.environ[...]
+    r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:[\s,;)\]}]|$)"  # attribute access: settings.SECRET_KEY
+    r"|(?:None|True|False|null|nil|undefined|NULL|true|false)(?:[\s,;)\]}]|$)"
+    r"|(?:str|bytes|int|float|bool|dict|list|Any|SecretStr|SecretBytes|Optional|Union|string|number|boolean"
+    r"|object)(?![\w.])"  # a type annotation (`password: str = ...`, `(password: str) -> bool`)
+    r"|![A-Za-z]+(?:\s|$)|\*[A-Za-z_][\w-]*$|&[A-Za-z_][\w-]*(?:\s|$)"  # a YAML tag, alias or anchor
+    r"|[|>][-+0-9]*$"  # a YAML block scalar (its lines follow)
+    r"|[{\[(]$|\{\}|\[\]|\(\)"  # a collection that opens here
+    r"|#(?:\s|$)"  # a comment, no value
+)
+_IDENTIFIER = re.compile(r"([A-Za-z_]+|[A-Z][A-Z0-9_]*)(?:[\s,;)\]}.]|$)")
+_METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*")
+_NUMBER = re.compile(
+    r"[+-]?\d{1,8}(?:\.\d+)?|\d+(?:\.\d+)?(?:ms|s|m|h|d|w|mins?|minutes?|hours?|days?|weeks?)|v?\d+(?:\.\d+)+"
+)
+_BOOLEAN = frozenset(
+    {"true", "false", "yes", "no", "on", "off", "none", "null", "nil", "enabled", "disabled"}
+)
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?:/\d{1,2})?")
+_IPV6 = re.compile(r"\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\]?(?::\d{1,5})?(?:/\d{1,3})?")
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?P<tld>[a-z]{2,})(?::\d{1,5})?")
+_HOST_PORT = re.compile(r"(?:localhost|[a-z][a-z0-9-]*)(?::\d{2,5})?")
+_PATH = re.compile(r"(?:~|\.{1,2})?(?:/[a-z0-9._@+-]*)+|[A-Za-z]:\\[^\s]*|\./[^\s]*")
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s@]*")
+_TOKENISH = re.compile(rb"[0-9._~+/=-]")
+
+
+class Judge:
+    """The value checks, with the data (placeholders, host suffixes) they need."""
+
+    def __init__(
+        self,
+        placeholder_words: Sequence[str],
+        placeholder_patterns: Sequence[str],
+        templates: Sequence[str],
+        host_suffixes: Sequence[str],
+        secret_name: Callable[[str], bool],
+    ) -> None:
+        self.placeholder_words = frozenset(w.lower() for w in placeholder_words)
+        self.placeholder = re.compile("|".join(f"(?:{p})" for p in placeholder_patterns), re.I)
+        self.template = re.compile("|".join(f"(?:{p})" for p in templates))
+        self.host_suffixes = frozenset(host_suffixes)
+        self.secret_name = secret_name
+
+    def is_placeholder(self, text: str) -> bool:
+        """A placeholder, template or reference: `changeme`, `<password>`, `${VAR}`, `***`, `xxxx`."""
+        stripped = text.strip()
+        if not stripped or stripped.lower() in self.placeholder_words:
+            return True
+        if self.placeholder.fullmatch(stripped) or self.template.search(stripped):
+            return True
+        # NOTE: a token of a known shape written as its prefix and a run of one character (`ghp_xxxx…`).
+        body = re.sub(r"^(?:[A-Za-z]{1,10}[_-])+", "", stripped)
+        return len(body) >= 3 and len(set(body)) == 1
+
+    def is_code(self, text: str) -> bool:
+        """A code expression: a call, subscript, attribute, literal, type, or a secret-named variable."""
+        if _CODE.match(text):
+            return True
+        ident = _IDENTIFIER.match(text)
+        return bool(ident and self.secret_name(ident.group(1)))
+
+    def is_plain(self, text: str) -> bool:
+        """A value that cannot be a secret: number, boolean, IP, host, port, path, URL without credentials."""
+        if text.lower() in _BOOLEAN or _NUMBER.fullmatch(text):
+            return True
+        if _IPV4.fullmatch(text) or (text.count(":") >= 2 and _IPV6.fullmatch(text)):
+            return True
+        host = _HOST.fullmatch(text)
+        if host and host.group("tld") in self.host_suffixes:
+            return True
+        if text == "localhost" or (":" in text and _HOST_PORT.fullmatch(text)):
+            return True
+        return bool(_PATH.fullmatch(text) or _URL.fullmatch(text))
+
+    @staticmethod
+    def is_tokenish(data: bytes) -> bool:
+        """20 characters or more, or 8 or more with a digit or symbol: a token rather than a word."""
+        return len(data) >= 20 or (len(data) >= 8 and bool(_TOKENISH.search(data)))
+
+    @staticmethod
+    def is_metavar(text: str) -> bool:
+        """An ALL-CAPS option placeholder, as help texts print them (`--token TEXT`)."""
+        return bool(_METAVAR.fullmatch(text))

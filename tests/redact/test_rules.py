@@ -1,0 +1,125 @@
+"""The rule data: every rule masks its example and leaves its innocent line; names and keywords agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evidence_kit.redact.names import parts
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.redact.rules import RuleSet, _rule, builtin, fill
+
+RULES = builtin().rules
+NAMES = yaml.safe_load((Path(__file__).parent / "names.yaml").read_text())
+
+
+def only(rule_name: str) -> Redactor:
+    """A redactor with just one of the built-in rules."""
+    full = builtin()
+    rules = tuple(r for r in full.rules if r.name == rule_name)
+    return Redactor(ruleset=RuleSet(rules, full.names, full.judge, full.flag_options))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_rule_masks_its_example(rule: object) -> None:
+    name = rule.name
+    text, fills = fill(rule.example, name)
+    masked, count = only(name).mask_text(text)
+    assert count >= 1, f"{name} did not match its example {text!r}"
+    leaked = [f for f in fills if len(f) >= 6 and f in masked]
+    assert not leaked, f"{name} left {leaked} in {masked!r}"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_rule_leaves_its_innocent_line(rule: object) -> None:
+    name = rule.name
+    text, _ = fill(rule.innocent, name)
+    assert only(name).mask_text(text) == (text, 0)
+    assert Redactor().mask_text(text) == (text, 0)
+
+
+@pytest.mark.parametrize("name", NAMES["secret"])
+def test_secret_names(name: str) -> None:
+    assert builtin().names.secret(name), parts(name)
+
+
+@pytest.mark.parametrize("name", NAMES["not_secret"])
+def test_names_that_are_not_secret(name: str) -> None:
+    assert not builtin().names.secret(name), parts(name)
+
+
+def test_name_parts() -> None:
+    assert parts("APP_POSTGRES_PWD") == ("app", "postgres", "pwd")
+    assert parts("X-Api-Key") == ("x", "api", "key")
+    assert parts("dbPassword2") == ("db", "password", "2")
+    assert parts("HTTPServerToken") == ("http", "server", "token")
+
+
+def test_assignment_keywords_cover_every_secret_name() -> None:
+    """A secret name the prefilter would not look at could never be masked: the keywords must cover them."""
+    names = builtin().names
+    for rule in RULES:
+        if "name" not in rule.checks:
+            continue
+        words = list(names.words) + list(names.suffixes) + ["".join(p) for p in names.pairs]
+        words += list(names.profiles.get(rule.profile, ()))
+        uncovered = [w for w in words if not any(k.decode() in w for k in rule.keywords)]
+        assert not uncovered, f"{rule.name}: no keyword finds {uncovered}"
+
+
+def test_rules_are_described_and_named_once() -> None:
+    names = [r.name for r in RULES]
+    assert len(names) == len(set(names))
+    assert all(r.description and r.family and r.keywords for r in RULES)
+    assert len(RULES) >= 40
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"value": "everything"}, "value must be one of"),
+        ({"checks": ["name", "psychic"]}, "unknown checks"),
+        ({"pattern": "(unclosed"}, "does not compile"),
+        ({"keywords": []}, "at least one non-empty keyword"),
+        ({"pattern": "x=", "checks": ["name"]}, "need a group named `name`"),
+    ],
+)
+def test_bad_rule_data_is_refused_with_the_rule_named(change: dict[str, object], problem: str) -> None:
+    raw = {
+        "name": "demo",
+        "family": "tests",
+        "description": "a rule",
+        "keywords": ["x"],
+        "pattern": "(?P<secret>x+)",
+        "value": "token",
+        "example": "xx",
+        "innocent": "y",
+        **change,
+    }
+    with pytest.raises(ValueError, match=problem) as caught:
+        _rule(raw)
+    assert "'demo'" in str(caught.value)
+
+
+def test_missing_fields_are_named() -> None:
+    with pytest.raises(ValueError, match="missing example, innocent"):
+        _rule(
+            {
+                "name": "demo",
+                "family": "f",
+                "description": "d",
+                "keywords": ["x"],
+                "pattern": "x",
+                "value": "token",
+            }
+        )
+
+
+def test_fill_is_repeatable_and_never_a_placeholder() -> None:
+    first, fills = fill("ghp_{alnum:36} {hex:8}", "seed")
+    assert fill("ghp_{alnum:36} {hex:8}", "seed") == (first, fills)
+    assert fill("ghp_{alnum:36} {hex:8}", "other")[0] != first
+    assert [len(f) for f in fills] == [36, 8]
+    assert not builtin().judge.is_placeholder(fills[0])
