@@ -111,7 +111,8 @@ class BundleWriter:
 
     def add(self, collector: str, output: Output) -> dict[str, Any]:
         """Redact, hash and write one output; returns its manifest record."""
-        path = self._claim(artifact_path(collector, output.name))
+        tally = Tally()
+        path = self._claim(artifact_path(collector, self.redactor.mask_text(output.name, tally)[0]))
         target = self.staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
         redact = not output.media_type.startswith(_OPAQUE)
@@ -125,7 +126,6 @@ class BundleWriter:
         h = hashlib.sha256()
         size = 0
         truncated = output.truncated
-        tally = Tally()
         with target.open("wb") as f:
 
             def sink(chunk: bytes) -> None:
@@ -155,7 +155,7 @@ class BundleWriter:
             "size": size,
             "media_type": output.media_type,
             "collector": collector,
-            "title": output.title,
+            "title": self.redactor.mask_text(output.title, tally)[0],
             "status": output.status,
             "argv": argv,
             "exit_code": output.exit_code,

@@ -94,6 +94,10 @@ def _side(role: str, info: BundleInfo) -> str:
 
 def text(report: DiffReport) -> str:
     """The report as plain text: both bundles, counts, a line per section, then each section's changes."""
+    return scrub(_text(scrub_data(report)))
+
+
+def _text(report: DiffReport) -> str:
     lines = ["evidence diff", _side("old", report.old), _side("new", report.new), ""]
     lines.append(counts_text(report.counts))
     lines += [f"warning: {w}" for w in report.warnings]
@@ -113,7 +117,7 @@ def text(report: DiffReport) -> str:
             if i in groups:
                 head, *names = _alike_lines(groups[i])
                 lines += [f"            {head}", *(f"              {name}" for name in names)]
-    return scrub("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -224,7 +228,7 @@ def _md_section(s: Section, rendered: list[str], keep: set[int]) -> str:
 
 def markdown(report: DiffReport, limit: int = LIMIT) -> str:
     """The report as a pull-request comment: counts first, long sections folded, at most `limit` long."""
-    return scrub(_markdown(report, limit))
+    return scrub(_markdown(scrub_data(report), limit))
 
 
 def _markdown(report: DiffReport, limit: int) -> str:

@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from evidence_kit.export import github, json_report, junit, markdown, sarif, text
-from evidence_kit.policy.engine import Outcome, Report
+from evidence_kit.policy.engine import Report
 from evidence_kit.redact.scrub import scrub, scrub_data
 
 
-def masked(report: Report) -> Report:
-    """The report with secrets masked in every finding's message, snippet and path, and every reason."""
-
-    def outcome(o: Outcome) -> Outcome:
-        findings = tuple(
-            replace(
-                f,
-                message=scrub(f.message),
-                snippet=scrub(f.snippet),
-                path=scrub(f.path),
-                waived=scrub(f.waived) if f.waived else f.waived,
-            )
-            for f in o.findings
-        )
-        return replace(o, findings=findings, reason=scrub(o.reason), name=scrub(o.name))
-
-    return replace(
-        report, outcomes=tuple(outcome(o) for o in report.outcomes), packs=scrub_data(report.packs)
-    )
-
-
 def _masking(render: Callable[[Report], str]) -> Callable[[Report], str]:
+    """The renderer, given the report with its strings masked (before any escaping), its output masked."""
+
     def out(report: Report) -> str:
-        return scrub(render(masked(report)))
+        return scrub(render(scrub_data(report)))
 
     out.__doc__ = render.__doc__
     return out

@@ -306,19 +306,23 @@ class Redactor:
                 if rule.block:
                     self._block(data, start, end, line, index, masked)
                     continue
-                for m in rule.pattern.finditer(line):
-                    self._match(rule, index, line, m, start, masked, allowed)
+                pos = 0
+                while pos <= len(line) and (m := rule.pattern.search(line, pos)):
+                    # NOTE: a key rejected by name may hide the real one (`Error: DB_PASSWORD=…`): look again.
+                    used = self._match(rule, index, line, m, start, masked, allowed)
+                    pos = m.end() if used and m.end() > m.start() else m.start() + 1
 
     def _block(
         self, data: bytes, start: int, end: int, line: bytes, index: int, masked: list[tuple[int, int, int]]
     ) -> None:
-        if not self.rules[index].pattern.search(line):
+        """A private key block: from its BEGIN marker to the end of its END marker (or of the data)."""
+        begin = self.rules[index].pattern.search(line)
+        if not begin:
             return
-        body = end + 1
-        finish = data.find(b"-----END", body)
-        stop = len(data) if finish == -1 else max(body, data.rfind(b"\n", body, finish))
-        if stop > body:
-            masked.append((body, stop, index))
+        finish = data.find(b"-----END", end)
+        closing = -1 if finish == -1 else data.find(b"-----", finish + 8)
+        stop = len(data) if closing == -1 or data.find(b"\n", finish, closing) != -1 else closing + 5
+        masked.append((start + begin.start(), stop, index))
 
     def _match(
         self,
@@ -329,17 +333,18 @@ class Redactor:
         offset: int,
         masked: list[tuple[int, int, int]],
         allowed: list[tuple[int, int, str]],
-    ) -> None:
+    ) -> bool:
+        """Record what one match masks or allows; False when its key is not one (look again past it)."""
         ruleset = self.ruleset
         name: str | None = None
         if "name" in rule.pattern.groupindex and m.group("name") is not None:
             name = m.group("name").decode("utf-8", "surrogateescape")
             if "name" in rule.checks and not ruleset.names.secret(name, rule.profile):
-                return
+                return False
             if "prose" in rule.checks and not _structural(line, m.start("name"), m.group("name")):
-                return
+                return False
             if "flags" in rule.checks and _is_flag(line, name, ruleset.flag_options):
-                return
+                return True
         if rule.value == "token":
             groups = [g for g in rule.secret_groups() if m.group(g) is not None]
             spans = (
@@ -368,6 +373,7 @@ class Redactor:
             if not quoted and "metavar" in rule.checks and judge.is_metavar(text):
                 continue
             self._keep(value, name, offset + start, offset + end, index, masked, allowed)
+        return True
 
     def _keep(
         self,

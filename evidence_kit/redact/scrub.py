@@ -7,7 +7,9 @@ uses the built-in rules and the secret values of the current environment, like a
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from evidence_kit.redact.redactor import Redactor, secret_pairs
@@ -31,18 +33,24 @@ def scrub(text: str) -> str:
 
 
 def scrub_data(value: T) -> T:
-    """`value` (dicts, lists, tuples, strings, numbers) with the secrets in its strings masked."""
+    """`value` (mappings, lists, tuples, dataclasses, strings) with the secrets in its strings masked.
+
+    A str subclass keeps its class (a `Markup` stays safe markup); a dataclass is copied with `replace`.
+    """
     red = redactor()
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):
-            return red.mask_text(node)[0] if node else node
-        if isinstance(node, dict):
+            return node if not node else type(node)(red.mask_text(node)[0])
+        if isinstance(node, Mapping):
             return {walk(k): walk(v) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]
         if isinstance(node, tuple):
             return tuple(walk(v) for v in node)
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            changes = {f.name: walk(getattr(node, f.name)) for f in dataclasses.fields(node) if f.init}
+            return dataclasses.replace(node, **changes)
         return node
 
     masked: T = walk(value)

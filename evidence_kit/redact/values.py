@@ -206,7 +206,7 @@ _CODE = re.compile(
     r"|#(?:\s|$)"  # a comment, no value
 )
 _IDENTIFIER = re.compile(r"([A-Za-z_]+|[A-Z][A-Z0-9_]*)(?:[\s,;)\]}.]|$)")
-_METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*")
+_METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*[`'\").,;]*")
 _NUMBER = re.compile(
     r"[+-]?\d{1,8}(?:\.\d+)?|\d+(?:\.\d+)?(?:ms|s|m|h|d|w|mins?|minutes?|hours?|days?|weeks?)|v?\d+(?:\.\d+)+"
 )
