@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from evidence_kit.cli import app
-from evidence_kit.support.reference import markdown, rules_markdown
+from evidence_kit.support.reference import markdown, redaction_markdown, rules_markdown, secret_names_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 COMMANDS = [
@@ -41,7 +41,12 @@ def help_text(command: str) -> str:
 
 def blocks() -> dict[str, str]:
     """Every generated block, by marker name."""
-    made = {"config-reference": markdown(), "rules": rules_markdown()}
+    made = {
+        "config-reference": markdown(),
+        "rules": rules_markdown(),
+        "redaction-rules": redaction_markdown(),
+        "secret-names": secret_names_markdown(),
+    }
     for command in COMMANDS:
         name = "help-" + (command.split()[0] if command != "--help" else "main")
         made[name] = help_text(command)

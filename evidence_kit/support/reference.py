@@ -17,7 +17,7 @@ def _type(prop: dict[str, Any]) -> str:
     return str(kind)
 
 
-def _rows(props: dict[str, Any], prefix: str, required: list[str]) -> list[str]:
+def _rows(props: dict[str, Any], prefix: str, required: list[str], objects: bool = False) -> list[str]:
     rows = []
     for name, prop in props.items():
         desc = prop.get("description", "").replace("|", "\\|")
@@ -28,8 +28,8 @@ def _rows(props: dict[str, Any], prefix: str, required: list[str]) -> list[str]:
         items = prop.get("items", {})
         if isinstance(items, dict) and items.get("properties"):
             rows += _rows(items["properties"], f"{prefix}{name}[].", items.get("required", []))
-        if prop.get("properties"):
-            rows += _rows(prop["properties"], f"{prefix}{name}.", prop.get("required", []))
+        if objects and prop.get("properties"):
+            rows += _rows(prop["properties"], f"{prefix}{name}.", prop.get("required", []), objects)
     return rows
 
 
@@ -46,7 +46,7 @@ def markdown() -> str:
             f"{prop.get('description', '')}{' (required)' if name in top['required'] else ''} |"
         )
         if prop.get("properties") and name != "collectors":
-            lines += _rows(prop["properties"], f"{name}.", prop.get("required", []))
+            lines += _rows(prop["properties"], f"{name}.", prop.get("required", []), objects=True)
         if name == "collectors":
             lines += _rows({"<name>.after": after_option()}, "collectors.", [])
     for name, module in COLLECTORS.items():
@@ -79,3 +79,36 @@ def rules_markdown() -> str:
     for check_id, text in ENGINE_CHECKS.items():
         lines.append(f"| {check_id} | (engine) | error | rule packs | {text} |")
     return "\n".join(lines) + "\n"
+
+
+def redaction_markdown() -> str:
+    """The redaction rule table, from rules.yaml: every rule, what it masks and the keywords it waits for."""
+    from evidence_kit.redact.rules import builtin
+
+    lines = ["| rule | family | masks | keywords |", "|---|---|---|---|"]
+    for rule in builtin().rules:
+        keywords = ", ".join(f"`{k.decode()}`" for k in rule.keywords)
+        case = " (case-sensitive)" if rule.case_sensitive else ""
+        description = rule.description.replace("|", "\\|")
+        lines.append(f"| `{rule.name}` | {rule.family} | {description} | {keywords}{case} |")
+    return "\n".join(lines) + "\n"
+
+
+def secret_names_markdown() -> str:
+    """Which names are secret, from rules.yaml: words, suffixes, pairs and the qualifiers that undo them."""
+    from evidence_kit.redact.rules import builtin
+
+    names = builtin().names
+
+    def listed(items: Any) -> str:
+        return ", ".join(f"`{i}`" for i in sorted(items))
+
+    pairs = sorted(" ".join(p) for p in names.pairs)
+    profiles = "; ".join(f"{k}: {listed(v)}" for k, v in sorted(names.profiles.items()))
+    return (
+        f"- **Secret parts:** {listed(names.words)}.\n"
+        f"- **Glued endings** (a part ending in one: `PGPASSWORD`, `csrftoken`): {listed(names.suffixes)}.\n"
+        f"- **Two parts in a row:** {listed(pairs)}.\n"
+        f"- **Not secret when the name ends in:** {listed(names.qualifiers)}.\n"
+        f"- **Extra parts in URL query parameters and headers:** {profiles}.\n"
+    )
