@@ -1,10 +1,12 @@
 """The one pass over the data: which lines hold any rule's keyword. Only those lines are matched exactly.
 
 Every keyword (ASCII case-insensitive unless marked case-sensitive) goes into one regular expression, an
-alternation of literals. With ``google-re2`` installed it is compiled by RE2 (Latin-1 mode, a linear-time
-DFA), else by Python's ``re``. One search over a block finds the first line holding a keyword, or tells
-that there is none (most blocks of a log hold none, and cost nothing more); the search then resumes after
-that line, so each candidate line is found once. Which keywords a candidate line holds is then decided on
+alternation of literals, compiled by RE2 when ``google-re2`` is installed (Latin-1 mode, a linear-time
+DFA). Without it, Python's ``re`` searches the ASCII-lowercased block for the case-insensitive keywords
+and the block itself for the others, each with an alternation whose shared prefixes are factored out
+(a trie). One search over a block finds the first line holding a keyword, or tells that there is none
+(most blocks of a log hold none, and cost nothing more); the search then resumes after that line, so
+each candidate line is found once. Which keywords a candidate line holds is then decided on
 the line alone (``in``, after an ASCII lowercase for the case-insensitive ones), so both engines name
 exactly the same lines with the same keywords, and so give the same masks.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _re2: Any
@@ -32,6 +34,26 @@ def available() -> str:
     return "re2" if _re2 is not None else "re"
 
 
+def _trie(words: Sequence[bytes]) -> re.Pattern[bytes]:
+    """One Python regular expression matching any of `words`, shared prefixes factored out."""
+    root: dict[int | None, Any] = {}
+    for word in words:
+        node = root
+        for byte in word:
+            node = node.setdefault(byte, {})
+        node[None] = {}
+
+    def emit(node: dict[int | None, Any]) -> bytes:
+        if None in node:
+            return b""
+        alternatives = [
+            re.escape(bytes([b])) + emit(child) for b, child in sorted(node.items()) if b is not None
+        ]
+        return alternatives[0] if len(alternatives) == 1 else b"(?:" + b"|".join(alternatives) + b")"
+
+    return re.compile(emit(root))
+
+
 class Prefilter:
     """Finds the lines of a block that hold any of the keywords (`case_sensitive` per keyword)."""
 
@@ -44,32 +66,64 @@ class Prefilter:
             (kid, kw) for kid, (kw, sensitive) in enumerate(self.keywords) if not sensitive
         )
         self._sensitive = tuple((kid, kw) for kid, (kw, sensitive) in enumerate(self.keywords) if sensitive)
-        # NOTE: longest first, so an alternation that stops at the first alternative still finds the line.
-        ordered = sorted(self.keywords, key=lambda k: -len(k[0]))
-        pieces = [re.escape(kw) if sensitive else b"(?i:" + re.escape(kw) + b")" for kw, sensitive in ordered]
         self._any: Any = None
-        if not pieces:
+        self._lower: re.Pattern[bytes] | None = None
+        self._exact: re.Pattern[bytes] | None = None
+        if not self.keywords:
             return
-        pattern = b"|".join(pieces)
         if self.engine == "re2":
+            # NOTE: longest first, so an alternation that stops at the first alternative still finds the line.
+            ordered = sorted(self.keywords, key=lambda k: -len(k[0]))
+            pieces = [re.escape(kw) if sens else b"(?i:" + re.escape(kw) + b")" for kw, sens in ordered]
             options = _re2.Options()
             options.encoding = _re2.Options.Encoding.LATIN1
             options.max_mem = 64 << 20
-            self._any = _re2.compile(pattern, options)
+            self._any = _re2.compile(b"|".join(pieces), options)
         else:
-            self._any = re.compile(pattern)
+            # NOTE: `re` is slow on case-insensitive alternations: search the lowercased block with a trie.
+            if self._insensitive:
+                self._lower = _trie([kw.lower() for _, kw in self._insensitive])
+            if self._sensitive:
+                self._exact = _trie([kw for _, kw in self._sensitive])
 
     def first(self, block: Buffer, pos: int = 0) -> int:
         """Where the first keyword at or after `pos` starts, or -1."""
-        if self._any is None:
-            return -1
-        found = self._any.search(block, pos)
-        return -1 if found is None else int(found.start())
+        return self._scanner(block)(pos)
+
+    def _scanner(self, block: Buffer) -> Callable[[int], int]:
+        """A function giving the position of the first keyword at or after a position, or -1."""
+        if self._any is not None:
+            search = self._any.search
+
+            def any_keyword(pos: int) -> int:
+                found = search(block, pos)
+                return -1 if found is None else int(found.start())
+
+            return any_keyword
+        searches: list[tuple[re.Pattern[bytes], Buffer]] = []
+        if self._lower is not None:
+            searches.append((self._lower, bytes(block).lower()))
+        if self._exact is not None:
+            searches.append((self._exact, block))
+        hits: list[int] = [-2] * len(searches)
+
+        def either(pos: int) -> int:
+            best = -1
+            for i, (pattern, haystack) in enumerate(searches):
+                if hits[i] == -2 or (hits[i] != -1 and hits[i] < pos):
+                    found = pattern.search(haystack, pos)
+                    hits[i] = -1 if found is None else found.start()
+                if hits[i] != -1 and (best == -1 or hits[i] < best):
+                    best = hits[i]
+            return best
+
+        return either
 
     def candidates(self, block: bytes, first: int | None = None) -> list[Candidate]:
         """Every line of `block` holding a keyword, with the keywords it holds (`first`: the first hit)."""
         out: list[Candidate] = []
-        pos = self.first(block) if first is None else first
+        scan = self._scanner(block)
+        pos = scan(0) if first is None else first
         while pos != -1:
             begin = block.rfind(b"\n", 0, pos) + 1
             end = block.find(b"\n", pos)
@@ -81,5 +135,5 @@ class Prefilter:
             kids += [kid for kid, kw in self._sensitive if kw in line]
             if kids:
                 out.append((begin, end, frozenset(kids)))
-            pos = self.first(block, end + 1) if end < len(block) else -1
+            pos = scan(end + 1) if end < len(block) else -1
         return out
