@@ -19,9 +19,9 @@ from evidence_kit.bundle.atomic import write_pages
 from evidence_kit.bundle.verify import Verdict, verify_dir
 from evidence_kit.diff.render import GROUPED, first_line
 from evidence_kit.errors import EvidenceError
-from evidence_kit.redact.scrub import scrub
 from evidence_kit.evidence import alembic
 from evidence_kit.evidence import git as git_evidence
+from evidence_kit.redact.scrub import scrub
 from evidence_kit.report.page import (
     _BAD_CLASSES,
     _OK_CLASSES,
