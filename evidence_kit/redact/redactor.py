@@ -35,6 +35,7 @@ _STRUCTURAL = frozenset(b"{,;([-*#|\"'`>:=")
 _PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
 _KEY_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?$", re.M)
 _WORD = re.compile(rb"[\w-]+")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _SecretNames:
@@ -208,9 +209,7 @@ class Redactor:
     @classmethod
     def for_config(cls, config: Any, env: Mapping[str, str]) -> Redactor:
         """The redactor of a collect: the environment, the config's `redact` and its commands' `env:`."""
-        from evidence_kit.collectors.command import expand
-
-        own = [(name, expand(value, env)) for name, value in _config_env(config.collectors)]
+        own = [(name, _expand(value, env)) for name, value in _config_env(config.collectors)]
         pairs = secret_pairs(env, config.redact_env) + secret_pairs(dict(own), config.redact_env)
         allow = Allow(config.redact_allow_names, config.redact_allow_values, config.redact_allow_patterns)
         return cls.from_pairs(pairs, config.redact_patterns, allow=allow)
@@ -475,6 +474,11 @@ def _cut(buf: bytearray, size: int) -> int:
     if begin is not None and buf.find(b"-----END", begin, cut) == -1 and size - begin < _CARRY_LIMIT:
         return buf.rfind(b"\n", 0, begin) + 1
     return cut
+
+
+def _expand(value: str, env: Mapping[str, str]) -> str:
+    """`${VAR}` replaced from `env`, as the collectors expand their `env:` (collectors/command.py)."""
+    return _VAR.sub(lambda m: env.get(m.group(1), ""), value)
 
 
 def _config_env(collectors: Mapping[str, Any]) -> list[tuple[str, str]]:
