@@ -59,10 +59,6 @@ class Tally:
     def total(self) -> int:
         return sum(self.masked.values())
 
-    def add(self, other: Tally) -> None:
-        self.masked.update(other.masked)
-        self.allowed.update(other.allowed)
-
 
 @dataclass(frozen=True)
 class Allow:
@@ -163,7 +159,6 @@ class Redactor:
                 )
             )
         self.rules = tuple(rules)
-        self.order = {rule.name: i for i, rule in enumerate(self.rules)}
         self.patterns = tuple(_compile_pattern(i, p) for i, p in enumerate(patterns, 1))
         keywords: dict[tuple[bytes, bool], int] = {}
         self._by_keyword: list[list[int]] = []
