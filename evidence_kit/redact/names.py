@@ -4,6 +4,7 @@ A name is split into parts at anything that is not a letter or digit, where a lo
 uppercase one, before the last capital of a run of capitals followed by a lowercase letter, and where
 letters meet digits: ``APP_POSTGRES_PWD`` is ``app postgres pwd``, ``X-Api-Key`` is ``x api key``,
 ``dbPassword`` is ``db password``, ``spring.datasource.password`` is ``spring datasource password``.
+Of a dotted name only the last part counts (``spring.datasource.password``, not ``token.content``).
 It is secret when a part is one of the secret `words`, or ends with one of the `suffixes` (``PGPASSWORD``,
 ``csrftoken``), or two parts in a row are one of the `pairs` (``api key``, ``signing key``), unless its
 last part is a `qualifier` (``TOKEN_TTL``, ``PASSWORD_FILE``, ``SECRET_NAME``: settings about a secret).
@@ -12,6 +13,7 @@ So ``SORT_KEY``, ``IDEMPOTENCY_KEY`` and ``CACHE_KEY`` are not secret, and neith
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,15 +41,25 @@ class NameRules:
     pairs: frozenset[tuple[str, str]]
     qualifiers: frozenset[str]
     profiles: Mapping[str, frozenset[str]]
+    human: frozenset[str] = frozenset()
 
     def secret(self, name: str, profile: str = "") -> bool:
         """True when `name` names a secret (with the extra words of `profile`, e.g. `query`)."""
         return _secret(self, name, profile)
 
+    def chosen(self, name: str) -> bool:
+        """True when `name` names a secret a person chooses (a password), not a machine-made token."""
+        split = parts(name.rpartition(".")[2])
+        glued = tuple(self.human)
+        return any(p in self.human or (len(p) > 4 and p.endswith(glued)) for p in split) or any(
+            pair == ("basic", "auth") for pair in itertools.pairwise(split)
+        )
+
 
 @lru_cache(maxsize=4096)
 def _secret(rules: NameRules, name: str, profile: str) -> bool:
-    split = parts(name)
+    # NOTE: `token.content` sets an attribute of a token object; `settings.password` is a password.
+    split = parts(name.rpartition(".")[2])
     if not split or split[-1] in rules.qualifiers:
         return False
     words = rules.words | rules.profiles.get(profile, frozenset())

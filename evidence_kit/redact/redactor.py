@@ -36,6 +36,12 @@ _PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
 _KEY_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?$", re.M)
 _WORD = re.compile(rb"[\w-]+")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DOC_FIELD = re.compile(rb"(?::param|:type|:ivar|:cvar|:arg|:keyword|@param)[ \t]+(?:[\w.\[\], |]+[ \t]+)?$")
+_TYPE_WORD = re.compile(r"[A-Za-z_][\w.]*(?:\[[^\]]*\])?")
+# NOTE: a string that is only a piece of one: `" --username=" + auth`, `"PWD=%s" % pwd`.
+_FRAGMENT = re.compile(rb"[ \t]*[+%][ \t]*[\w(\"']")
+# NOTE: a chosen secret of fewer characters protects nothing (`password="xe"` in a test, `pw=""`).
+MIN_CHOSEN = 4
 
 
 class _SecretNames:
@@ -339,6 +345,8 @@ class Redactor:
                 return False
             if "flags" in rule.checks and _is_flag(line, name, ruleset.flag_options):
                 return True
+            if "prose" in rule.checks and _DOC_FIELD.search(line, 0, m.start("name")):
+                return True
         if rule.value == "token":
             groups = [g for g in rule.secret_groups() if m.group(g) is not None]
             spans = (
@@ -347,18 +355,31 @@ class Redactor:
         else:
             spans = EXTENTS[rule.value](line, m.end())
         judge = ruleset.judge
+        # NOTE: a machine-made secret (token, key, salt) is one word, and long or mixed enough.
+        machine = name is not None and "name" in rule.checks and not ruleset.names.chosen(name)
+        spaced = "sep" in rule.pattern.groupindex and bool(m.group("sep")) and m.group("sep") != b"="
         for start, end, quoted in spans:
             value = line[start:end]
             if not value.strip():
+                continue
+            if quoted and rule.value != "token" and _closes_a_string(line, start):
+                continue
+            if quoted and rule.value != "token" and _FRAGMENT.match(line, end + 1):
                 continue
             if rule.name == LITERAL_RULE:
                 label = self.literal_labels.get(value) or None
                 self._record(offset + start, offset + end, index, label, masked, allowed)
                 continue
             text = value.decode("utf-8", "surrogateescape")
-            if judge.is_placeholder(text):
+            if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN:
+                continue
+            if rule.value != "token" and (judge.is_regex(text) or (not quoted and judge.is_prose(text))):
                 continue
             if not quoted and "code" in rule.checks and judge.is_code(text):
+                continue
+            if not quoted and "code" in rule.checks and _code_in_context(judge, text, line, m, end, spaced):
+                continue
+            if machine and not judge.is_machine_made(value):
                 continue
             if "plain" in rule.checks and judge.is_plain(text):
                 continue
@@ -439,6 +460,34 @@ def _compile_pattern(index: int, pattern: str) -> _Pattern:
     if "secret" not in compiled.groupindex:
         compiled = re.compile(b"(?P<secret>" + pattern.encode() + b")")
     return _Pattern(f"pattern-{index}", compiled)
+
+
+def _code_in_context(judge: Any, text: str, line: bytes, m: re.Match[bytes], end: int, spaced: bool) -> bool:
+    """Identifiers that the text around them makes code: `x = Name`, `f(password=pw,`, `(key: Type,`."""
+    after = line[end : end + 1]
+    if judge.is_names(text) and (spaced or after in (b",", b")")):
+        return True
+    if judge.is_snake(text) and after in (b",", b")", b"}", b"]"):
+        return True
+    if "name" not in m.re.groupindex or m.group("name") is None:
+        return False
+    # NOTE: a parameter's type in a signature: `(self, private_key: Ed25519PrivateKey, …)`.
+    before = line[: m.start("name")].rstrip(b" \t")[-1:]
+    separator = line[m.end("name") : m.end()].strip(b" \t\"'`")
+    if not separator.startswith(b":") or after not in (b",", b")", b"=", b""):
+        return False
+    in_signature = before in (b"(", b",") and bool(_TYPE_WORD.fullmatch(text))
+    return in_signature or (after in (b",", b")") and judge.is_camel_type(text))
+
+
+def _closes_a_string(line: bytes, start: int) -> bool:
+    """The quote a value seems to open closes a string opened before it (`'Credential=' + key`)."""
+    quote = line[start - 1 : start]
+    if quote not in (b'"', b"'", b"`"):
+        return False
+    before = line[: start - 1]
+    escaped = before.endswith(b"\\")
+    return not escaped and before.count(quote) % 2 == 1
 
 
 def _structural(line: bytes, start: int, name: bytes) -> bool:

@@ -106,6 +106,7 @@ def builtin() -> RuleSet:
         pairs=frozenset(tuple(p.split()) for p in raw_names["pairs"]),
         qualifiers=frozenset(raw_names["qualifiers"]),
         profiles={k: frozenset(v) for k, v in raw_names.get("profiles", {}).items()},
+        human=frozenset(raw_names.get("human", ())),
     )
     holders = data["placeholders"]
     judge = Judge(

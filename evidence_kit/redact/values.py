@@ -196,16 +196,26 @@ EXTENTS: dict[str, Callable[[bytes, int], list[Span]]] = {
 _CODE = re.compile(
     r"(?:await|new|yield|lambda|typeof|not)\s"  # an expression
     r"|[A-Za-z_][\w.]*\s*[(\[]"  # a call or a subscript: config(...), os.environ[...]
-    r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:[\s,;)\]}]|$)"  # attribute access: settings.SECRET_KEY
+    r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:[\s,;)\]}+*/%-]|$)"  # attribute access: settings.SECRET_KEY
     r"|(?:None|True|False|null|nil|undefined|NULL|true|false)(?:[\s,;)\]}]|$)"
     r"|(?:str|bytes|int|float|bool|dict|list|Any|SecretStr|SecretBytes|Optional|Union|string|number|boolean"
     r"|object)(?![\w.])"  # a type annotation (`password: str = ...`, `(password: str) -> bool`)
     r"|![A-Za-z]+(?:\s|$)|\*[A-Za-z_][\w-]*$|&[A-Za-z_][\w-]*(?:\s|$)"  # a YAML tag, alias or anchor
     r"|[|>][-+0-9]*$"  # a YAML block scalar (its lines follow)
-    r"|[{\[(]$|\{\}|\[\]|\(\)"  # a collection that opens here
+    r"|[{\[(]"  # a collection or an expression in brackets: (bool, optional), {len(x)}, [a, b]
     r"|#(?:\s|$)"  # a comment, no value
+    r"|[A-Za-z_][\w.]*(?:\[[^\]]*\])?\s*=\s"  # a type, then a default: `SecretStr = Field(...)`
+    r"|[A-Za-z_][\w.]*\s+[-+*/%|&]\s"  # an operator between names: `datestamp + '/' + region`
+    r"|.*\)\s*->"  # the rest of a signature: `str) -> bool:`
 )
+# NOTE: a pattern, not a value: `r'(?:key|pwd)'`, `r"[-!#$%&]+"`, `\w`.
+_REGEX = re.compile(r".*(?:\(\?[:P<=!]|\[\^|\\[wdsbWDSB]|\[[^\]]{2,}\][+*?]|\[[^\]]*-[^\]]*\]\{)")
+# NOTE: a type in a parameter list (`private_key: PKCS7PrivateKeyTypes,`): CamelCase or subscripted.
+_CAMEL_TYPE = re.compile(r"[A-Za-z_][\w.]*(?:[a-z][A-Z]\w*|\[[^\]]*\])")
 _IDENTIFIER = re.compile(r"([A-Za-z_]+|[A-Z][A-Z0-9_]*)(?:[\s,;)\]}.]|$)")
+# NOTE: `x = Name`, `a, b = un, pw`: identifiers without digits, where code puts blanks around `=`.
+_NAMES = re.compile(r"[A-Za-z_][A-Za-z_.]*(?:\s*,\s*[A-Za-z_][A-Za-z_.]*)*")
+_SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*[`'\").,;]*")
 _NUMBER = re.compile(
     r"[+-]?\d{1,8}(?:\.\d+)?|\d+(?:\.\d+)?(?:ms|s|m|h|d|w|mins?|minutes?|hours?|days?|weeks?)|v?\d+(?:\.\d+)+"
@@ -216,7 +226,7 @@ _BOOLEAN = frozenset(
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?:/\d{1,2})?")
 _IPV6 = re.compile(r"\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\]?(?::\d{1,5})?(?:/\d{1,3})?")
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?P<tld>[a-z]{2,})(?::\d{1,5})?")
-_HOST_PORT = re.compile(r"(?:localhost|[a-z][a-z0-9-]*)(?::\d{2,5})?")
+_HOST_PORT = re.compile(r"(?:localhost|[a-z][a-z0-9.-]*)(?::\d{2,5})?(?:/[\w.-]*)?(?:\?\S*)?")
 _PATH = re.compile(r"(?:~|\.{1,2})?(?:/[a-z0-9._@+-]*)+|[A-Za-z]:\\[^\s]*|\./[^\s]*")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s@]*")
 _TOKENISH = re.compile(rb"[0-9._~+/=-]")
@@ -257,6 +267,31 @@ class Judge:
         ident = _IDENTIFIER.match(text)
         return bool(ident and self.secret_name(ident.group(1)))
 
+    @staticmethod
+    def is_regex(text: str) -> bool:
+        """A regular expression: `(?:`, `[^`, `\\w`, a character class repeated."""
+        return bool(_REGEX.match(text))
+
+    @staticmethod
+    def is_camel_type(text: str) -> bool:
+        """A CamelCase or subscripted type name, as in a parameter list."""
+        return bool(_CAMEL_TYPE.fullmatch(text))
+
+    @staticmethod
+    def is_prose(text: str) -> bool:
+        """A sentence, as a docstring describes a parameter: three words or more ending with a period."""
+        return text.endswith(".") and len(text.split()) >= 3
+
+    @staticmethod
+    def is_names(text: str) -> bool:
+        """Identifiers without digits (`Name`, `un, pw`): code when written `x = …` or as `f(x=…,`."""
+        return bool(_NAMES.fullmatch(text))
+
+    @staticmethod
+    def is_snake(text: str) -> bool:
+        """A snake_case variable name (`v4auth_header`): code when a bracket or comma follows."""
+        return bool(_SNAKE.fullmatch(text))
+
     def is_plain(self, text: str) -> bool:
         """A value that cannot be a secret: number, boolean, IP, host, port, path, URL without credentials."""
         if text.lower() in _BOOLEAN or _NUMBER.fullmatch(text):
@@ -274,6 +309,16 @@ class Judge:
     def is_tokenish(data: bytes) -> bool:
         """20 characters or more, or 8 or more with a digit or symbol: a token rather than a word."""
         return len(data) >= 20 or (len(data) >= 8 and bool(_TOKENISH.search(data)))
+
+    @staticmethod
+    def is_machine_made(data: bytes) -> bool:
+        """One word, and long or mixed enough for a token: 8 characters or more with a digit or one of
+        `+/=.~-`, or 16 mixing cases, or 32 of anything (`shard_id`, `upgrades`, `_sa_default` are not)."""
+        if len(data) < 8 or any(c in data for c in b" \t"):
+            return False
+        if any(c in b"0123456789+/=.~-" for c in data):
+            return True
+        return len(data) >= 32 or (len(data) >= 16 and data.lower() != data and data.upper() != data)
 
     @staticmethod
     def is_metavar(text: str) -> bool:
