@@ -234,6 +234,13 @@ def bench_large(work: Path, log: Path, runs: int, slow_runs: int) -> list[Row]:
 
         return go
 
+    def alone(red: Any) -> Callable[[], Sample]:
+        def go() -> Sample:
+            with log.open("rb") as src:
+                return timed(lambda: red.stream(src, lambda chunk: None))
+
+        return go
+
     med = in_turns(
         {
             "openssl": lambda: run(["openssl", "dgst", "-sha256", str(log)]),
@@ -254,6 +261,7 @@ def bench_large(work: Path, log: Path, runs: int, slow_runs: int) -> list[Row]:
             slow_runs,
         )
     )
+    med.update(in_turns({"alone": alone(redactor), "alone-previous": alone(previous)}, slow_runs))
     sliced = min(size, FALLBACK_SLICE)
     med.update(in_turns({"writer-text-re": writer(TEXT, fallback, "re", sliced)}, slow_runs))
     shutil.rmtree(out, ignore_errors=True)
@@ -330,6 +338,21 @@ def bench_large(work: Path, log: Path, runs: int, slow_runs: int) -> list[Row]:
             note=f"baseline: baseline_redactor.py; {slow_runs} runs",
         ),
         row("  of which the redaction scan", redaction, note="derived: text/plain - application/gzip"),
+        Row(
+            case,
+            f"Redactor.stream alone ({available()} prefilter)",
+            med["alone"].wall,
+            med["alone"].cpu,
+            size / med["alone"].wall / MB,
+            f"{med['alone-previous'].wall / med['alone'].wall:.2f}x previous",
+            f"{med['alone-previous'].cpu / med['alone'].cpu:.2f}x" if med["alone"].cpu > 0 else "",
+            note=f"no hash, no write; {slow_runs} runs",
+        ),
+        row(
+            "Redactor.stream alone, previous redactor",
+            med["alone-previous"],
+            note=f"baseline of the row above; {slow_runs} runs",
+        ),
         Row(
             case,
             "BundleWriter.add, text/plain (re prefilter)",
