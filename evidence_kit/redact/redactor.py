@@ -371,7 +371,7 @@ class Redactor:
                 self._record(offset + start, offset + end, index, label, masked, allowed)
                 continue
             text = value.decode("utf-8", "surrogateescape")
-            if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN:
+            if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
                 continue
             if rule.value != "token" and (judge.is_regex(text) or (not quoted and judge.is_prose(text))):
                 continue

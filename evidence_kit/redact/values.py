@@ -215,6 +215,7 @@ _CAMEL_TYPE = re.compile(r"[A-Za-z_][\w.]*(?:[a-z][A-Z]\w*|\[[^\]]*\])")
 _IDENTIFIER = re.compile(r"([A-Za-z_]+|[A-Z][A-Z0-9_]*)(?:[\s,;)\]}.]|$)")
 # NOTE: `x = Name`, `a, b = un, pw`: identifiers without digits, where code puts blanks around `=`.
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z_.]*(?:\s*,\s*[A-Za-z_][A-Za-z_.]*)*")
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*[`'\").,;]*")
 _NUMBER = re.compile(
@@ -291,6 +292,10 @@ class Judge:
     def is_snake(text: str) -> bool:
         """A snake_case variable name (`v4auth_header`): code when a bracket or comma follows."""
         return bool(_SNAKE.fullmatch(text))
+
+    def is_variable_name(self, text: str) -> bool:
+        """The name of a secret-named variable (`"DB_PASSWORD"` in a list of names), not its value."""
+        return bool(_ENV_NAME.fullmatch(text)) and self.secret_name(text)
 
     def is_plain(self, text: str) -> bool:
         """A value that cannot be a secret: number, boolean, IP, host, port, path, URL without credentials."""
