@@ -4,8 +4,8 @@ Each command is `run(printer, ...)` in `evidence_kit/commands/<name>.py`, import
 `evidence --help` loads none of them; `RichPrinter` is the commands' Printer on the terminal.
 """
 
-from __future__ import annotations
-
+# NOTE: no `from __future__ import annotations` here: typer would then evaluate every command's
+# annotations from strings when building the help, which costs more than the rest of start-up.
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -47,7 +47,7 @@ class RichPrinter:
     def __init__(self) -> None:
         self._consoles: dict[bool, Console] = {}
 
-    def _console(self, stderr: bool) -> Console:
+    def _console(self, stderr: bool) -> "Console":
         if stderr not in self._consoles:
             from rich.console import Console
 
@@ -58,16 +58,16 @@ class RichPrinter:
     def is_terminal(self) -> bool:
         return self._console(stderr=True).is_terminal
 
-    def out(self, text: str, style: Style | None = None, end: str = "\n") -> None:
+    def out(self, text: str, style: "Style | None" = None, end: str = "\n") -> None:
         self._print(False, text, style, end)
 
-    def err(self, text: str, style: Style | None = None, end: str = "\n") -> None:
+    def err(self, text: str, style: "Style | None" = None, end: str = "\n") -> None:
         self._print(True, text, style, end)
 
-    def status(self, text: str) -> AbstractContextManager[Spinner]:
+    def status(self, text: str) -> "AbstractContextManager[Spinner]":
         return self._console(stderr=True).status(text)
 
-    def _print(self, stderr: bool, text: str, style: Style | None, end: str) -> None:
+    def _print(self, stderr: bool, text: str, style: "Style | None", end: str) -> None:
         from evidence_kit.redact.scrub import scrub
 
         text = scrub(text)
@@ -77,7 +77,7 @@ class RichPrinter:
             self._console(stderr).print(text, style=RICH_STYLES[style], end=end, markup=False)
 
 
-def _run(command: Callable[[Printer], int]) -> NoReturn:
+def _run(command: "Callable[[Printer], int]") -> NoReturn:
     """Call a command with the rich printer; an EvidenceError is printed and exits with its code."""
     printer = RichPrinter()
     try:
