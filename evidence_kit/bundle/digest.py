@@ -22,7 +22,7 @@ def read_buffer() -> memoryview:
     return view
 
 
-def file_sha256(path: Path) -> tuple[str, int]:
+def file_sha256(path: Path | str) -> tuple[str, int]:
     """Hex digest and size of a file, read block by block into one reused buffer."""
     h = hashlib.sha256()
     size = 0
