@@ -28,8 +28,9 @@ Then prints the changes found, by section and classification.
 
     python benchmarks/bench_diff.py [--quick] [--runs R] [--workdir DIR]
 
-`--quick` uses 100 tables, 50 operations and 300 tests. No target is set: the figures are printed, and the
-exit code is 1 only when the diff finds nothing or `diff -r` is missing.
+`--quick` uses 100 tables, 50 operations and 300 tests. Target: `diff(verify=True)` plus rendering at most
+2x the wall time of `diff -r` (medians of the same run); the exit code is 1 when it is missed, when the diff
+finds nothing or when `diff -r` is missing.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import random
 import resource
 import shutil
@@ -59,6 +61,7 @@ from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import junit
 
 SEED = 20260
+TARGET = 2.0  # diff(verify=True) + rendering, as a multiple of diff -r's wall time, at most
 ALTERED = 0.05
 ADDED_TABLES = 0.005
 FAILING = 0.01
@@ -682,7 +685,13 @@ def main() -> int:
                 counts[change.classification] += 1
             print(f"{section.kind:<12} " + " ".join(f"{counts[c]:>9}" for c in CLASSIFICATIONS))
         print(f"rendered: {render_all(result):,} characters (text + markdown + json)")
-        return 0 if result.changes else 1
+        ratio = statistics.median(methods[1].walls or [0.0]) / base_wall
+        met = ratio <= TARGET
+        print(
+            f"target: diff(verify=True) + text/md/json <= {TARGET:.1f}x diff -r: {ratio:.2f}x "
+            f"{'met' if met else 'MISSED'} (load average {os.getloadavg()[0]:.2f})"
+        )
+        return 0 if result.changes and met else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -20,6 +20,8 @@ from evidence_kit.diff.model import (
 )
 from evidence_kit.diff.read import Side
 from evidence_kit.errors import EvidenceError
+from evidence_kit.evidence.view import Shared
+from evidence_kit.support import gc
 
 __all__ = [
     "CLASSIFICATIONS",
@@ -89,6 +91,13 @@ def _refuse(pairs: list[tuple[str, BundleInfo]]) -> EvidenceError:
 
 def diff(old: Path, new: Path, verify: bool = True) -> DiffReport:
     """Compare bundle `old` with `new` (folders or archives), both verified first unless `verify` is False."""
+    # NOTE: the parsed documents are freed when _diff returns, before collections resume; else
+    # the first collection would walk every one of their objects.
+    with gc.paused():
+        return _diff(old, new, verify)
+
+
+def _diff(old: Path, new: Path, verify: bool) -> DiffReport:
     with opened(old) as old_root, opened(new) as new_root:
         verdicts = (verify_dir(old_root, label=old.name), verify_dir(new_root, label=new.name))
         infos = (_info(old, verdicts[0]), _info(new, verdicts[1]))
@@ -102,8 +111,9 @@ def diff(old: Path, new: Path, verify: bool = True) -> DiffReport:
         )
         if infos[0].service and infos[1].service and infos[0].service != infos[1].service:
             warnings += (f"the bundles are of different services: {infos[0].service} and {infos[1].service}",)
+        shared: Shared = {}
         sides = [
-            Side(root, v.manifest, trusted=v.ok)
+            Side(root, v.manifest, trusted=v.ok, shared=shared)
             for root, v in zip((old_root, new_root), verdicts, strict=True)
         ]
         sections = []

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from evidence_kit.diff.fingerprint import fingerprint, refs
 from evidence_kit.diff.model import Changes, Section, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
 from evidence_kit.evidence import openapi
@@ -38,12 +39,17 @@ class _Spec:
             if ref in seen or not ref.startswith("#/"):
                 return {}, seen
             seen = seen | {ref}
-            target: Any = self.doc
-            for part in ref[2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                target = target.get(part) if isinstance(target, dict) else None
+            target = self.pointer(ref)
             node = target if target is not None else {}
         return node, seen
+
+    def pointer(self, ref: str) -> Any:
+        """The node a `#/...` reference names, one step (no further `$ref`), None for none."""
+        target: Any = self.doc
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            target = target.get(part) if isinstance(target, dict) else None
+        return target
 
     def type_name(self, node: Any) -> str:
         """A short name of a schema's type: `string`, `integer?`, `RunOut`, `array[RunOut]`."""
@@ -126,6 +132,56 @@ class _Spec:
         node = mapping(node)
         media = {str(k): mapping(v).get("schema") for k, v in mapping(node.get("content")).items()}
         return media, bool(node.get("required"))
+
+
+class _Unchanged:
+    """Decides which operations need no comparison: the same on both sides, with all they reach.
+
+    An operation is unchanged when its fingerprints agree and so do those of the node every
+    `$ref` it reaches, directly or through other nodes, names in each document. Everything the
+    comparison reads is then the same on both sides, and it could find no change.
+    """
+
+    def __init__(self, a: _Spec, b: _Spec) -> None:
+        self.a, self.b = a, b
+        self._same: dict[str, bool] = {}
+        self._refs: dict[str, set[str]] = {}
+        rest = fingerprint({k: v for k, v in a.doc.items() if k != "paths"})
+        # NOTE: when all but `paths` is the same, so is what any reference outside `paths` names.
+        self._rest_same = rest is not None and rest == fingerprint(
+            {k: v for k, v in b.doc.items() if k != "paths"}
+        )
+
+    def operation(self, a: Any, b: Any) -> bool:
+        blob = fingerprint(a)
+        if blob is None or blob != fingerprint(b):
+            return False
+        # NOTE: every string of the operation is in its fingerprint, so no reference in it starts
+        # with `#/paths` (the only way to point into `paths`) unless these bytes are there.
+        if self._rest_same and b"#/paths" not in blob:
+            return True
+        todo = list(refs(a))
+        seen = set(todo)
+        while todo:
+            ref = todo.pop()
+            if not self._target(ref):
+                return False
+            for more in self._refs[ref] - seen:
+                seen.add(more)
+                todo.append(more)
+        return True
+
+    def _target(self, ref: str) -> bool:
+        if ref not in self._same:
+            if not ref.startswith("#/"):
+                # NOTE: resolve() follows only local references; others resolve to nothing on both sides.
+                self._same[ref], self._refs[ref] = True, set()
+            else:
+                target = self.a.pointer(ref)
+                blob = fingerprint(target)
+                self._same[ref] = blob is not None and blob == fingerprint(self.b.pointer(ref))
+                self._refs[ref] = refs(target) if self._same[ref] else set()
+        return self._same[ref]
 
 
 def _top(paths: set[str]) -> list[str]:
@@ -327,8 +383,11 @@ def diff(old: Side, new: Side) -> Section | None:
             None,
             "clients that call it get 404 or 405",
         )
+    unchanged = _Unchanged(spec_a, spec_b)
     for op in sorted(ops_a.keys() & ops_b.keys(), key=_route_order):
         oa, ob = ops_a[op], ops_b[op]
+        if unchanged.operation(oa, ob):
+            continue
         out.parameters(op, oa, ob)
         out.request(op, oa, ob)
         out.responses(op, oa, ob)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from evidence_kit.diff.fingerprint import same
 from evidence_kit.diff.model import Changes, Classification, Section, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
 from evidence_kit.evidence import schema as schema_evidence
@@ -562,7 +563,7 @@ def _qualified(table: Obj, dialect: Any) -> str:
 
 def diff(old: Side, new: Side) -> Section | None:
     """Compare the normalized schema descriptions (schema/schema.json) of the two bundles."""
-    a, b = old.json(ARTIFACT), new.json(ARTIFACT)
+    a, b = old.json(ARTIFACT, split="tables"), new.json(ARTIFACT, split="tables")
     if not isinstance(a, dict) or not isinstance(b, dict):
         return one_sided(KIND, TITLE, old, new, isinstance(a, dict), isinstance(b, dict), "schema")
     tables_a = _named(a.get("tables"), lambda t: _qualified(t, a.get("dialect")))
@@ -582,6 +583,9 @@ def diff(old: Side, new: Side) -> Section | None:
         )
     for name in sorted(tables_a.keys() & tables_b.keys()):
         ta, tb = tables_a[name], tables_b[name]
+        # NOTE: the same object is a table both sides hold in the very same text (see Side.json).
+        if ta is tb or same(ta, tb):
+            continue
         _columns(out, name, ta, tb)
         _keys(out, name, ta, tb)
         _indexes(out, name, ta, tb)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +17,9 @@ MAX_PARSE = 256 * 1024 * 1024
 # NOTE: the manifest's `schema_version` is the one place that says which layout a reader must expect.
 LAYOUTS = ("1",)
 
+# The elements of one member of a document, as one view parsed them: (text, value), by artifact and member.
+Shared = dict[tuple[str, str], list[tuple[str, Any]]]
+
 
 class BundleView:
     """The artifacts of one bundle (or of one part of a merged bundle), read through its manifest.
@@ -26,13 +30,19 @@ class BundleView:
     """
 
     def __init__(
-        self, root: Path, manifest: Mapping[str, Any], trusted: bool = True, prefix: str = ""
+        self,
+        root: Path,
+        manifest: Mapping[str, Any],
+        trusted: bool = True,
+        prefix: str = "",
+        shared: Shared | None = None,
     ) -> None:
         self.root = root
         self.manifest = manifest
         self.trusted = trusted
         self.prefix = prefix
         self._json: dict[str, Any] = {}
+        self._shared: Shared = {} if shared is None else shared
 
     @classmethod
     def open(cls, root: Path, trusted: bool = True) -> BundleView:
@@ -111,14 +121,29 @@ class BundleView:
         data = self.bytes(rel)
         return None if data is None else data.decode("utf-8", errors="replace")
 
-    def json(self, rel: str) -> Any:
-        """The artifact parsed as JSON, None when absent or not JSON."""
+    def json(self, rel: str, split: str | None = None) -> Any:
+        """The artifact parsed as JSON, None when absent or not JSON.
+
+        `split` names a top-level array whose elements are parsed one by one: an element with the
+        very text of one that another view (sharing `shared`) parsed is that view's value, the
+        same object. Differs then know it unchanged by identity; nothing may modify it.
+        """
         if rel not in self._json:
             data = self.bytes(rel)
-            try:
-                self._json[rel] = None if data is None else json.loads(data)
-            except (ValueError, RecursionError):
-                self._json[rel] = None
+            value: Any = None
+            if data is not None and split is not None:
+                seen = self._shared.get((rel, split))
+                found = _load_split(data, split, seen or [])
+                if found is not None:
+                    value, elements = found
+                    if seen is None:
+                        self._shared[(rel, split)] = elements
+            if value is None and data is not None:
+                try:
+                    value = json.loads(data)
+                except (ValueError, RecursionError):
+                    value = None
+            self._json[rel] = value
         return self._json[rel]
 
     def collector(self, name: str) -> Mapping[str, Any] | None:
@@ -150,6 +175,98 @@ class BundleView:
 
 
 PART_PREFIX = "part-"
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_AFTER = frozenset(" \t\n\r,]")
+_DECODER = json.JSONDecoder()
+
+
+def _skip(text: str, i: int) -> int:
+    """The index of the first character at or after `i` that is not JSON whitespace."""
+    match = _WS.match(text, i)
+    return match.end() if match else i
+
+
+def _load_split(
+    data: bytes, member: str, known: list[tuple[str, Any]]
+) -> tuple[dict[str, Any], list[tuple[str, Any]]] | None:
+    """`json.loads(data)` for a JSON object, parsing the array `member` element by element.
+
+    An element whose text is one of `known` (another parse's elements, in their order) is taken
+    from there instead of parsed again. Returns the value and this parse's elements (none that
+    hold a NaN, which is not equal to itself); None when the document is not a JSON object of
+    that shape, or not valid: json.loads then decides.
+    """
+    try:
+        text = data.decode(json.detect_encoding(data), "surrogatepass")
+        i = _skip(text, 0)
+        if text[i : i + 1] != "{":
+            return None
+        i = _skip(text, i + 1)
+        value: dict[str, Any] = {}
+        elements: list[tuple[str, Any]] = []
+        more = text[i : i + 1] != "}"
+        while more:
+            if text[i : i + 1] != '"':
+                return None
+            key, i = _DECODER.raw_decode(text, i)
+            i = _skip(text, i)
+            if text[i : i + 1] != ":":
+                return None
+            i = _skip(text, i + 1)
+            if key == member and text[i : i + 1] == "[":
+                value[key], i, elements = _array(text, i, known)
+            else:
+                value[key], i = _DECODER.raw_decode(text, i)
+            i = _skip(text, i)
+            more = text[i : i + 1] == ","
+            if not more and text[i : i + 1] != "}":
+                return None
+            if more:
+                i = _skip(text, i + 1)
+        if _skip(text, i + 1) != len(text):
+            return None
+    except (ValueError, RecursionError):
+        return None
+    return value, elements
+
+
+def _array(text: str, i: int, known: list[tuple[str, Any]]) -> tuple[list[Any], int, list[tuple[str, Any]]]:
+    """The array at `text[i]`, its end, and its elements as (text, value); raises ValueError."""
+    i = _skip(text, i + 1)
+    items: list[Any] = []
+    elements: list[tuple[str, Any]] = []
+    if text[i : i + 1] == "]":
+        return items, i + 1, elements
+    where: dict[str, int] | None = None
+    k = 0
+    while True:
+        # NOTE: the old element at the same place, or one on when an element was removed, or one
+        # back when one was added. The text that follows must end the value (a number could go on).
+        for j in (k, k + 1, k - 1):
+            if 0 <= j < len(known) and text.startswith(known[j][0], i):
+                piece, item = known[j]
+                end = i + len(piece)
+                if text[end : end + 1] in _AFTER:
+                    k = j + 1
+                    break
+        else:
+            item, end = _DECODER.raw_decode(text, i)
+            piece = text[i:end]
+            if known:
+                if where is None:
+                    where = {t: n for n, (t, _) in enumerate(known)}
+                k = where.get(piece, k) + 1
+        items.append(item)
+        if "NaN" not in piece:
+            elements.append((piece, item))
+        i = _skip(text, end)
+        if text[i : i + 1] == "]":
+            return items, i + 1, elements
+        if text[i : i + 1] != ",":
+            raise ValueError("expected , or ]")
+        i = _skip(text, i + 1)
 
 
 def mapping(value: Any) -> dict[str, Any]:
