@@ -8,9 +8,13 @@ loaded at start-up: those belong to the commands that need them.
 
 Every command runs in turns with the others, after one warm-up round, in two environments: as given (so
 with PYTHONDONTWRITEBYTECODE set, evidence_kit's modules are compiled on every start) and with a private
-bytecode cache (PYTHONPYCACHEPREFIX in a temp folder), as after a normal install. The target is judged on
-the median wall time; the CPU time (user + system of the command) is shown beside it as a cross-check that
-leaves out time spent waiting for a CPU. Exits 1 when the target is missed or a heavy module is imported.
+bytecode cache (PYTHONPYCACHEPREFIX in a temp folder), as after a normal install. Targets, on the
+median wall times of the environment with a bytecode cache (the other one compiles evidence_kit's modules
+on every start, which an installed tool never does; it is shown for information): `evidence --help` at most
+1.3x `python -c "import typer"` of the same run, at any load; and at most 150 ms, judged only on a quiet
+machine (load average below 1 at start and end). The CPU time (user + system of the command) is shown beside
+the wall time as a cross-check that leaves out time spent waiting for a CPU. Exits 1 when a target is missed
+or a heavy module is imported.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ import time
 from pathlib import Path
 
 TARGET_MS = 150.0
+TARGET_X_TYPER = 1.3
+QUIET_LOAD = 1.0
+JUDGED = "with a bytecode cache"
 HEAVY = ("sqlalchemy", "alembic", "psycopg", "git", "jsonschema", "yaml")
 SUBJECT = "evidence --help"
 PASS = "python -c pass (baseline)"
@@ -110,13 +117,16 @@ def main() -> int:
         as_given = "as given"
         if "PYTHONDONTWRITEBYTECODE" in given:
             as_given += " (PYTHONDONTWRITEBYTECODE: no .pyc written)"
-        envs = {as_given: given, "with a bytecode cache": cached}
+        envs = {as_given: given, JUDGED: cached}
         times = time_commands(commands, envs, runs)
 
     ok = True
+    end_load = os.getloadavg()[0]
+    quiet = max(load, end_load) < QUIET_LOAD
     print(
-        f"evidence start-up: median of {runs} runs in ms; target {SUBJECT} <= {TARGET_MS:.0f} ms wall; "
-        f"load average {load:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+        f"evidence start-up: median of {runs} runs in ms; targets ({JUDGED}): {SUBJECT} <= "
+        f"{TARGET_X_TYPER}x typer, and <= {TARGET_MS:.0f} ms wall when the load average is below "
+        f"{QUIET_LOAD:.0f}; load average {load:.2f} at start, {end_load:.2f} at end"
     )
     width = max(map(len, commands))
     for env in envs:
@@ -131,9 +141,16 @@ def main() -> int:
             wall, cpu = times[env, name]
             med = statistics.median(wall)
             target, met = "", ""
-            if name == SUBJECT:
-                target, met = f"<= {TARGET_MS:.0f}", "yes" if med <= TARGET_MS else "NO"
-                ok = ok and med <= TARGET_MS
+            if name == SUBJECT and env == JUDGED:
+                fast = med / typer_ms <= TARGET_X_TYPER
+                target = f"<= {TARGET_X_TYPER}x typer"
+                met = "yes" if fast else "NO"
+                if quiet:
+                    target += f", <= {TARGET_MS:.0f} ms"
+                    met = "yes" if fast and med <= TARGET_MS else "NO"
+                else:
+                    met += f" (150 ms not judged at load {max(load, end_load):.2f})"
+                ok = ok and met.startswith("yes")
             print(
                 f"  {name:<{width}}  {med:6.1f}  {min(wall):6.1f}  {statistics.median(cpu):6.1f}  "
                 f"{med / base:6.2f}  {med / typer_ms:7.2f}  {target:>6}  {met}"
