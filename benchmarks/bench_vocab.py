@@ -21,8 +21,9 @@ hits, every difference sorted into a class, with examples.
 
     python benchmarks/bench_vocab.py [--quick] [--jobs N] [--runs R] [--no-naive]
 
-`--quick` times one run of each and skips the `re` and naive runs. Exits 1 when the scanner takes more than
-1.5x ripgrep's wall time on the 100 words (or ripgrep is missing).
+`--quick` times one run of each and skips the `re` and naive runs. Two targets, on wall time against
+ripgrep at the same number of jobs: the hit-heavy 100 words at most 2.5x, seed 003's few-hit list at most
+1.5x. Exits 1 when one is missed (or ripgrep is missing).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ from evidence_kit.policy import vocab
 
 MB = 1_000_000
 TARGET_MB = 200
-TARGET_RATIO = 1.5
+TARGET_RATIO = 2.5  # the 100 words, hit-heavy
+TARGET_RATIO_FEW = 1.5  # seed 003's words, few hits
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 TREE = WORK / "vocab-tree"
@@ -474,12 +476,18 @@ def main() -> int:
         print("ripgrep (rg) is not installed (`apt-get install -y ripgrep`): no comparison with it")
     warm(TREE)
     ratio = time_list("100 words", WORDS, rg, args, size)
-    time_list("seed 003's 10 words (few hits)", SEED_WORDS, rg, args, size)
+    few = time_list("seed 003's 10 words (few hits)", SEED_WORDS, rg, args, size)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
-    missed = ratio is None or ratio > TARGET_RATIO
-    if ratio is not None:
-        verdict = "MISSED" if missed else "met"
-        print(f"target (100 words): evidence-kit <= {TARGET_RATIO}x rg's wall time: {ratio:.2f}x, {verdict}")
+    missed = False
+    for label, got, target in (
+        ("100 words", ratio, TARGET_RATIO),
+        ("seed 003's words", few, TARGET_RATIO_FEW),
+    ):
+        miss = got is None or got > target
+        missed = missed or miss
+        if got is not None:
+            verdict = "MISSED" if miss else "met"
+            print(f"target ({label}): evidence-kit <= {target}x rg's wall time: {got:.2f}x, {verdict}")
     if rg is not None:
         compare(rg, args.jobs)
     return 1 if missed else 0
