@@ -17,8 +17,10 @@ MAX_PARSE = 256 * 1024 * 1024
 # NOTE: the manifest's `schema_version` is the one place that says which layout a reader must expect.
 LAYOUTS = ("1",)
 
-# The elements of one member of a document, as one view parsed them: (text, value), by artifact and member.
-Shared = dict[tuple[str, str], list[tuple[str, Any]]]
+# The elements of one member of a document as one view parsed them, by artifact and member: whether
+# an array (`[`) or an object (`{`), and each element's text and value (an object's: key and value).
+Elements = tuple[str, list[tuple[str, Any]]]
+Shared = dict[tuple[str, str], Elements]
 
 
 class BundleView:
@@ -124,16 +126,16 @@ class BundleView:
     def json(self, rel: str, split: str | None = None) -> Any:
         """The artifact parsed as JSON, None when absent or not JSON.
 
-        `split` names a top-level array whose elements are parsed one by one: an element with the
-        very text of one that another view (sharing `shared`) parsed is that view's value, the
-        same object. Differs then know it unchanged by identity; nothing may modify it.
+        `split` names a top-level array or object whose elements (members) are parsed one by one:
+        one with the very text of one that another view (sharing `shared`) parsed is that view's
+        value, the same object. Differs then know it unchanged by identity; nothing may modify it.
         """
         if rel not in self._json:
             data = self.bytes(rel)
             value: Any = None
             if data is not None and split is not None:
                 seen = self._shared.get((rel, split))
-                found = _load_split(data, split, seen or [])
+                found = _load_split(data, split, seen)
                 if found is not None:
                     value, elements = found
                     if seen is None:
@@ -178,7 +180,7 @@ PART_PREFIX = "part-"
 
 
 _WS = re.compile(r"[ \t\n\r]*")
-_AFTER = frozenset(" \t\n\r,]")
+_AFTER = frozenset(" \t\n\r,]}")
 _DECODER = json.JSONDecoder()
 
 
@@ -188,15 +190,13 @@ def _skip(text: str, i: int) -> int:
     return match.end() if match else i
 
 
-def _load_split(
-    data: bytes, member: str, known: list[tuple[str, Any]]
-) -> tuple[dict[str, Any], list[tuple[str, Any]]] | None:
-    """`json.loads(data)` for a JSON object, parsing the array `member` element by element.
+def _load_split(data: bytes, member: str, known: Elements | None) -> tuple[dict[str, Any], Elements] | None:
+    """`json.loads(data)` for a JSON object, parsing the array or object `member` element by element.
 
-    An element whose text is one of `known` (another parse's elements, in their order) is taken
-    from there instead of parsed again. Returns the value and this parse's elements (none that
-    hold a NaN, which is not equal to itself); None when the document is not a JSON object of
-    that shape, or not valid: json.loads then decides.
+    An element (an object's member) whose text is one of `known` (another parse's elements, in
+    their order) is taken from there instead of parsed again. Returns the value and this parse's
+    elements (none that hold a NaN, which is not equal to itself); None when the document is not
+    a JSON object of that shape, or not valid: json.loads then decides.
     """
     try:
         text = data.decode(json.detect_encoding(data), "surrogatepass")
@@ -205,7 +205,7 @@ def _load_split(
             return None
         i = _skip(text, i + 1)
         value: dict[str, Any] = {}
-        elements: list[tuple[str, Any]] = []
+        elements: Elements = ("[", [])
         more = text[i : i + 1] != "}"
         while more:
             if text[i : i + 1] != '"':
@@ -215,8 +215,11 @@ def _load_split(
             if text[i : i + 1] != ":":
                 return None
             i = _skip(text, i + 1)
-            if key == member and text[i : i + 1] == "[":
-                value[key], i, elements = _array(text, i, known)
+            if key == member and text[i : i + 1] in ("[", "{"):
+                kind = text[i]
+                # NOTE: an object's elements are members (key and value): never reused in an array.
+                value[key], i, found = _elements(text, i, known[1] if known and known[0] == kind else [])
+                elements = (kind, found)
             else:
                 value[key], i = _DECODER.raw_decode(text, i)
             i = _skip(text, i)
@@ -232,18 +235,20 @@ def _load_split(
     return value, elements
 
 
-def _array(text: str, i: int, known: list[tuple[str, Any]]) -> tuple[list[Any], int, list[tuple[str, Any]]]:
-    """The array at `text[i]`, its end, and its elements as (text, value); raises ValueError."""
+def _elements(
+    text: str, i: int, known: list[tuple[str, Any]]
+) -> tuple[list[Any] | dict[str, Any], int, list[tuple[str, Any]]]:
+    """The array or object at `text[i]`, its end, and its elements (an object's members, as
+    (key, value)) with their texts; raises ValueError where json.loads would."""
+    close = "]" if text[i] == "[" else "}"
     i = _skip(text, i + 1)
-    items: list[Any] = []
+    found: list[Any] = []
     elements: list[tuple[str, Any]] = []
-    if text[i : i + 1] == "]":
-        return items, i + 1, elements
     where: dict[str, int] | None = None
     k = 0
-    while True:
-        # NOTE: the old element at the same place, or one on when an element was removed, or one
-        # back when one was added. The text that follows must end the value (a number could go on).
+    while text[i : i + 1] != close or found:
+        # NOTE: the other parse's element at the same place, or one on when an element was removed,
+        # or one back when one was added. What follows must end the value (a number could go on).
         for j in (k, k + 1, k - 1):
             if 0 <= j < len(known) and text.startswith(known[j][0], i):
                 piece, item = known[j]
@@ -252,21 +257,32 @@ def _array(text: str, i: int, known: list[tuple[str, Any]]) -> tuple[list[Any], 
                     k = j + 1
                     break
         else:
-            item, end = _DECODER.raw_decode(text, i)
+            if close == "]":
+                item, end = _DECODER.raw_decode(text, i)
+            else:
+                if text[i : i + 1] != '"':
+                    raise ValueError("expected a name")
+                key, at = _DECODER.raw_decode(text, i)
+                at = _skip(text, at)
+                if text[at : at + 1] != ":":
+                    raise ValueError("expected :")
+                value, end = _DECODER.raw_decode(text, _skip(text, at + 1))
+                item = (key, value)
             piece = text[i:end]
             if known:
                 if where is None:
                     where = {t: n for n, (t, _) in enumerate(known)}
                 k = where.get(piece, k) + 1
-        items.append(item)
+        found.append(item)
         if "NaN" not in piece:
             elements.append((piece, item))
         i = _skip(text, end)
-        if text[i : i + 1] == "]":
-            return items, i + 1, elements
+        if text[i : i + 1] == close:
+            break
         if text[i : i + 1] != ",":
-            raise ValueError("expected , or ]")
+            raise ValueError(f"expected , or {close}")
         i = _skip(text, i + 1)
+    return (found if close == "]" else dict(found)), i + 1, elements
 
 
 def mapping(value: Any) -> dict[str, Any]:

@@ -194,7 +194,7 @@ def test_shortcuts_give_the_full_comparisons_result(
         fast = compare(tmp_path / f"{n}-fast", rel, raw_old, raw_new, differ)
         with monkeypatch.context() as m:
             m.setattr(schema, "same", lambda a, b: False)
-            m.setattr(routes._Unchanged, "operation", lambda self, a, b: False)
+            m.setattr(routes._Unchanged, "operation", lambda self, a, b, shared=False: False)
             m.setattr(Side, "json", lambda self, rel, split=None: json.loads(self.bytes(rel) or b"null"))
             full = compare(tmp_path / f"{n}-full", rel, raw_old, raw_new, differ)
         assert fast == full, (n, old, new)
@@ -239,6 +239,15 @@ JSON_TEXTS = [
     b'{"tables": [{"x": [1, {"y": null}]}, {"x": [1, {"y": null}]}]}',
     b'{"tables": [1]',
     b"",
+    b'{"tables": {"a": 1, "b": [2, {"c": null}], "a": 3}}',
+    b'{"tables": {}, "x": 1}',
+    b'{"tables": { "a" : 12 , "b":12.5}}',
+    b'{"tables": {"a": 1,}}',
+    b'{"tables": {"a" 1}}',
+    b'{"tables": {1: 2}}',
+    b'{"tables": {"a": NaN, "b": 1}}',
+    b'{"tables": ["a": 1]}',
+    b'{"tables": ["b":12]}',
 ]
 
 
@@ -249,7 +258,10 @@ def test_split_parse_is_json_loads(text: bytes) -> None:
     except ValueError:
         want = None
     pieces = ["12", "1", '[1, {"y": null}]', "2", '{"x": [1, {"y": null}]}']
-    for known in ([], [(piece, json.loads(piece)) for piece in pieces]):
+    members = ['"a": 1', '"b": [2, {"c": null}]', '"a" : 12', '"b":12']
+    known_members = [(m, next(iter(json.loads("{" + m + "}").items()))) for m in members]
+    known_items = [(piece, json.loads(piece)) for piece in pieces]
+    for known in (None, ("[", known_items), ("{", known_members)):
         got = _load_split(text, "tables", known)
         if got is None:
             assert want is None or not isinstance(want, dict) or not isinstance(want.get("tables"), list)
@@ -259,7 +271,7 @@ def test_split_parse_is_json_loads(text: bytes) -> None:
 
 def test_split_parse_reuses_only_whole_values() -> None:
     old = b'{"tables": [12, {"a": [1]}, "s"]}'
-    first = _load_split(old, "tables", [])
+    first = _load_split(old, "tables", None)
     assert first is not None
     value, elements = first
     second = _load_split(b'{"tables": [12.5, {"a": [1]}, "s", 123]}', "tables", elements)
@@ -286,7 +298,7 @@ def test_a_reference_into_paths_is_followed(tmp_path: Path, monkeypatch: pytest.
     body["$ref"] = "#/components/schemas/Tag"
     raw_old, raw_new = dumps(old, 0), dumps(new, 0)
     fast = compare(tmp_path / "fast", routes.ARTIFACT, raw_old, raw_new, routes.diff)
-    monkeypatch.setattr(routes._Unchanged, "operation", lambda self, a, b: False)
+    monkeypatch.setattr(routes._Unchanged, "operation", lambda self, a, b, shared=False: False)
     assert fast == compare(tmp_path / "full", routes.ARTIFACT, raw_old, raw_new, routes.diff)
     assert "GET /items/{id} request property id removed" in {c.what for c in fast[0]}
 
@@ -299,6 +311,6 @@ def test_a_change_two_references_away_is_found(tmp_path: Path, monkeypatch: pyte
     new["components"]["schemas"]["Tag"]["properties"]["label"]["type"] = "integer"
     raw_old, raw_new = dumps(old, 0), dumps(new, 0)
     fast = compare(tmp_path / "fast", routes.ARTIFACT, raw_old, raw_new, routes.diff)
-    monkeypatch.setattr(routes._Unchanged, "operation", lambda self, a, b: False)
+    monkeypatch.setattr(routes._Unchanged, "operation", lambda self, a, b, shared=False: False)
     assert fast == compare(tmp_path / "full", routes.ARTIFACT, raw_old, raw_new, routes.diff)
     assert "GET /items/{id} response 200 property tags.[].label type changed" in {c.what for c in fast[0]}
