@@ -117,7 +117,15 @@ NAMES = ["a.txt", "a-b.txt", "a/b.txt", "a/c/d.txt", "a.b/x.txt", "Z.txt", ".hid
 def make(out: Path) -> Path:
     writer = b.BundleWriter(out, Redactor())
     outputs = [Output(name, name, data=f"{name}\n".encode() * (i + 1)) for i, name in enumerate(NAMES)]
-    outputs.append(Output("run.txt", "run", data=b"ok\n", argv=("true",), exit_code=0, duration_s=0.5))
+    ending = {
+        "signal": "SIGTERM",
+        "sent": [{"signal": "SIGTERM", "after_s": 1.5, "processes": 2}],
+        "left_behind": 0,
+        "confirmed": True,
+    }
+    outputs.append(
+        Output("run.txt", "run", data=b"ok\n", argv=("true",), exit_code=0, duration_s=0.5, process=ending)
+    )
     for o in outputs:
         writer.add("demo", o)
     return writer.finish(
