@@ -447,3 +447,22 @@ def test_migration_checks_read_newer_syntax_in_the_service_interpreter(tmp_path:
     assert checks["EK202"]["status"] == "passed" and checks["EK205"]["status"] == "passed"
     found = [(f["check"], f["line"], f["message"]) for f in report["findings"]]
     assert found == [("EK201", 16, "downgrade() of revision a1b2c3d4e5f6 does nothing")]
+
+
+def test_check_output_masks_what_the_services_evidence_yaml_names_secret(tmp_path: Path) -> None:
+    secret = "acme" + "-" + "7f3c9e1b" * 3
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "worker.py").write_text(f'websocket_label = "{secret}"\n')
+    (root / "evidence.yaml").write_text(
+        "service: svc\nredact:\n  patterns: ['acme-[0-9a-f]{24}']\ncollectors:\n  git: {}\n"
+    )
+    (root / "rules.yaml").write_text(
+        "checks:\n  EK101:\n    severity: error\n    options: {forbidden: [websocket], where: [identifier]}\n"
+    )
+    for fmt in ("text", "json", "sarif", "markdown", "github", "junit"):
+        result = runner.invoke(
+            app, ["check", str(root), "--rules", str(root / "rules.yaml"), "--format", fmt]
+        )
+        assert "websocket" in result.stdout, (fmt, result.stdout)
+        assert secret not in result.stdout, fmt

@@ -16,6 +16,7 @@ from evidence_kit.export import FORMATS
 from evidence_kit.oci.resolve import local_path
 from evidence_kit.policy import engine, loader
 from evidence_kit.policy.target import Target
+from evidence_kit.redact import scrub
 from evidence_kit.support.github import append_summary, write_outputs
 
 FAIL_ON = ("error", "warning", "note", "never")
@@ -95,6 +96,7 @@ def _run(
     if not root.is_dir():
         raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
     settings = configs(root, config)
+    scrub.use_configs(settings)
     packs = list(rules) or list(dict.fromkeys(pack for c in settings for pack in c.rules))
     policy = loader.load(packs or ["default"], base=Path.cwd())
     with opened(local_path(bundle)) if bundle else nullcontext(None) as unpacked:

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from evidence_kit.redact.redactor import Redactor, secret_pairs
 
 T = TypeVar("T")
 _cached: tuple[frozenset[tuple[str, str]], Redactor] | None = None
+_configured: list[Redactor] = []
+
+
+def use_configs(configs: Iterable[Any]) -> None:
+    """Also mask what the service's `evidence.yaml` files name: `redact.env`, `redact.patterns`, the
+    secret values of their commands' `env:` (a command that loads a config calls this first)."""
+    _configured[:] = [Redactor.for_config(config, os.environ) for config in configs]
 
 
 def redactor() -> Redactor:
@@ -27,9 +34,16 @@ def redactor() -> Redactor:
     return _cached[1]
 
 
+def _mask(text: str) -> str:
+    text = redactor().mask_text(text)[0]
+    for extra in _configured:
+        text = extra.mask_text(text)[0]
+    return text
+
+
 def scrub(text: str) -> str:
     """`text` with every secret masked."""
-    return redactor().mask_text(text)[0] if text else text
+    return _mask(text) if text else text
 
 
 def scrub_data(value: T) -> T:
@@ -37,11 +51,10 @@ def scrub_data(value: T) -> T:
 
     A str subclass keeps its class (a `Markup` stays safe markup); a dataclass is copied with `replace`.
     """
-    red = redactor()
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):
-            return node if not node else type(node)(red.mask_text(node)[0])
+            return node if not node else type(node)(_mask(node))
         if isinstance(node, Mapping):
             return {walk(k): walk(v) for k, v in node.items()}
         if isinstance(node, list):
