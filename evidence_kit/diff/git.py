@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evidence_kit.diff.model import Change, Section, change, plural, section
+from evidence_kit.diff.model import Change, Classification, Section, change, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
 from evidence_kit.evidence import git
 
@@ -142,38 +142,27 @@ def _worktree(old: git.GitEvidence, new: git.GitEvidence, facts: dict[str, Any])
     changed = {p: c for p, c in b.items() if c != "??" and a.get(p) != c}
     untracked = {p: c for p, c in b.items() if c == "??" and p not in a}
     settled = {p: c for p, c in a.items() if p not in b}
-    if changed:
-        changes.append(
-            change(
-                KIND,
-                "files newly changed in the working tree",
-                "risky",
-                after=plural(len(changed), "file"),
-                detail="the new evidence was collected with these files changed and not committed:\n"
-                + _files_line(changed),
-            )
-        )
-    if untracked:
-        changes.append(
-            change(
-                KIND,
-                "new untracked files",
-                "risky",
-                after=plural(len(untracked), "file"),
-                detail="files in the new working tree that git does not track (not in the commit):\n"
-                + _files_line(untracked),
-            )
-        )
-    if settled:
-        changes.append(
-            change(
-                KIND,
-                "files no longer changed in the working tree",
-                "info",
-                before=plural(len(settled), "file"),
-                detail=_files_line(settled),
-            )
-        )
+    listed: tuple[tuple[dict[str, str], str, Classification, str, str], ...] = (
+        (
+            changed,
+            "files newly changed in the working tree",
+            "risky",
+            "after",
+            "the new evidence was collected with these files changed and not committed:\n",
+        ),
+        (
+            untracked,
+            "new untracked files",
+            "risky",
+            "after",
+            "files in the new working tree that git does not track (not in the commit):\n",
+        ),
+        (settled, "files no longer changed in the working tree", "info", "before", ""),
+    )
+    for files, what, classification, side, lead in listed:
+        if files:
+            count = {side: plural(len(files), "file")}
+            changes.append(change(KIND, what, classification, **count, detail=lead + _files_line(files)))
     if not changed and old.diff_digest and new.diff_digest and old.diff_digest != new.diff_digest:
         again = {p: c for p, c in b.items() if c != "??"}
         changes.append(

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from evidence_kit.evidence.view import BundleView
+from evidence_kit.evidence.view import BundleView, below
 
 FOLDER = "codefacts"
 FACTS = "codefacts.json"
 TEXT = "codefacts.txt"
 
 
-def path(name: str) -> str:
-    """An artifact's path below `data/`."""
-    return f"{FOLDER}/{name}"
+# NOTE: an artifact's path below `data/`, e.g. `path(HEAD)`.
+path = partial(below, FOLDER)
 
 
 @dataclass(frozen=True)

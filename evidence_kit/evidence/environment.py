@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from evidence_kit.evidence.view import BundleView
+from evidence_kit.evidence.view import BundleView, below
 
 FOLDER = "environment"
 FACTS = "environment.json"
@@ -14,9 +15,8 @@ TOOLS = "tools.json"
 MERGED = "merged/environment.json"
 
 
-def path(name: str) -> str:
-    """An artifact's path below `data/`."""
-    return f"{FOLDER}/{name}"
+# NOTE: an artifact's path below `data/`, e.g. `path(HEAD)`.
+path = partial(below, FOLDER)
 
 
 @dataclass(frozen=True)

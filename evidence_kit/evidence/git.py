@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from evidence_kit.evidence.view import BundleView, items, mapping
+from evidence_kit.evidence.view import BundleView, below, items, mapping
 
 FOLDER = "git"
 HEAD = "head.json"
@@ -20,9 +21,8 @@ RANGE_LOG = "range_log.txt"
 REQUIRED = (f"{FOLDER}/{HEAD}",)
 
 
-def path(name: str) -> str:
-    """An artifact's path below `data/`."""
-    return f"{FOLDER}/{name}"
+# NOTE: an artifact's path below `data/`, e.g. `path(HEAD)`.
+path = partial(below, FOLDER)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from evidence_kit.evidence.view import BundleView, items, mapping
+from evidence_kit.evidence.view import BundleView, below, items, mapping
 
 FOLDER = "openapi"
 DOCUMENT = "openapi.json"
@@ -16,9 +17,8 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 WEBHOOK = "webhook"
 
 
-def path(name: str) -> str:
-    """An artifact's path below `data/`."""
-    return f"{FOLDER}/{name}"
+# NOTE: an artifact's path below `data/`, e.g. `path(HEAD)`.
+path = partial(below, FOLDER)
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,11 @@ def _elements(
     return (found if close == "]" else dict(found)), i + 1, elements
 
 
+def below(folder: str, name: str) -> str:
+    """The path below `data/` of the artifact `name` of a collector's `folder`."""
+    return f"{folder}/{name}"
+
+
 def mapping(value: Any) -> dict[str, Any]:
     """`value` when it is a JSON object, else an empty one."""
     return value if isinstance(value, dict) else {}
