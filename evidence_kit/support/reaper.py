@@ -239,6 +239,10 @@ class Reaper:
             ready, _, _ = select.select([wake], [], [], wait)
             if self.portable and self.ended is None:
                 self.members()
+            # NOTE: without Linux's parent-death signal, a killed collect is seen by polling.
+            if self.portable and not parent_gone and os.getppid() != parent:
+                parent_gone = True
+                status["parent_gone"] = True
             if not ready:
                 continue
             try:
@@ -291,7 +295,7 @@ def main(argv: list[str]) -> int:
     status_path = options[options.index("--status") + 1]
     linux = sys.platform.startswith("linux")
     portable = "--portable" in options or not (linux and prctl(PR_SET_CHILD_SUBREAPER, 1))
-    if linux:
+    if linux and "--portable" not in options:
         prctl(PR_SET_PDEATHSIG, signal.SIGHUP)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)

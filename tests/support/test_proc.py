@@ -147,9 +147,11 @@ def test_interrupting_a_collect_stops_every_tree(tmp_path: Path, pids: Path) -> 
         proc.STOPPING.clear()
 
 
-def test_the_tree_dies_with_the_collecting_process(tmp_path: Path, pids: Path) -> None:
+def test_the_tree_dies_with_the_collecting_process(mode: bool, tmp_path: Path, pids: Path) -> None:
+    # NOTE: the portable mode gets no parent-death signal, as on macOS: it must see the loss by polling.
     script = (
         "import sys; from pathlib import Path; from evidence_kit.support import proc\n"
+        f"proc.PORTABLE = {mode!r}\n"
         f"proc.run({SHAPES['double-fork'].format(pids=pids)!r}, scratch=Path(sys.argv[1]), label='x')\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "s")])
