@@ -343,16 +343,16 @@ def test_options_select_and_exclude_files(tmp_path: Path) -> None:
 def test_globs_led_by_dotdot_reach_up_inside_the_repository(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    (repo / "shared").mkdir()
-    (repo / "shared" / "db.py").write_text("Base.metadata.create_all(engine)\n")
+    (repo / "common").mkdir()
+    (repo / "common" / "db.py").write_text("Base.metadata.create_all(engine)\n")
     (repo / "other").mkdir()
     (repo / "other" / "x.py").write_text("Base.metadata.drop_all(engine)\n")
     (repo / "server" / "app").mkdir(parents=True)
     (repo / "server" / "app" / "main.py").write_text("x = 1\n")
-    options = {"paths": ["**/*.py", "../shared/**/*.py"], "exclude": [], "tests": []}
+    options = {"paths": ["**/*.py", "../common/**/*.py"], "exclude": [], "tests": []}
     got = _report(codefacts.collect(Context(repo / "server", tmp_path / "s"), options))
     assert got["files"]["scanned"] == 2
-    assert [c["path"] for c in got["schema_calls"]["app"]] == ["../shared/db.py"]
+    assert [c["path"] for c in got["schema_calls"]["app"]] == ["../common/db.py"]
 
 
 def test_glob_regex() -> None:
