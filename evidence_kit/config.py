@@ -110,8 +110,10 @@ def _fix(err: Any) -> str:
         return f"use a value of type {err.validator_value}"
     if kind == "enum":
         return f"use one of: {', '.join(map(str, err.validator_value))}"
-    if kind == "oneOf":
+    if kind == "oneOf" and len(err.absolute_path) == 2 and err.absolute_path[0] == "collectors":
         return "use `true`, `false` or a mapping of this collector's options (see the README)"
+    if kind == "oneOf":
+        return f"use {' or '.join(_shape(branch) for branch in err.validator_value)}"
     if kind == "pattern":
         if "default" in list(err.absolute_path):
             return "give a URL without a password; put the real URL in the environment variable `url_env`"
@@ -121,6 +123,15 @@ def _fix(err: Any) -> str:
     if kind in ("minimum", "maximum", "exclusiveMinimum", "minLength", "minItems"):
         return f"respect {kind} {err.validator_value}"
     return "see the config reference in the README"
+
+
+def _shape(schema: Mapping[str, Any]) -> str:
+    """One branch of a `oneOf`, in words: `false`, a string matching ^/, a list, ..."""
+    if "enum" in schema:
+        return " or ".join(f"`{json.dumps(v)}`" for v in schema["enum"])
+    named = str(schema.get("type", "value"))
+    kind = {"object": "mapping", "array": "list"}.get(named, named)
+    return f"a {kind} matching {schema['pattern']}" if "pattern" in schema else f"a {kind}"
 
 
 def _best(err: Any) -> Any:

@@ -41,12 +41,28 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Handoff:
+    """A document one collector reads for a later one while it can, kept out of the bundle.
+
+    The http collector GETs `path` (after its `base_url`) while the service it started is up and
+    leaves the body in `file` and what happened in `meta` (JSON: url, status, error, timings); the
+    openapi collector then reads the document there instead of importing the app a second time.
+    """
+
+    path: str
+    file: Path
+    meta: Path
+    timeout: float
+
+
+@dataclass(frozen=True)
 class Context:
     """What a collector may read: the service's folder, its database URL, a scratch folder.
 
     `earlier` maps `<collector>/<name>` of the artifacts already written (redacted) by the
     collectors this one runs after (see `evidence_kit.order`) to their files. `python` is the
     top-level `python:` of evidence.yaml, as written (see `evidence_kit.support.interpreter`).
+    `handoffs` are the documents this collector fetches for a later one, or finds fetched for it.
     """
 
     root: Path
@@ -55,6 +71,7 @@ class Context:
     env: Mapping[str, str] = field(default_factory=dict)
     earlier: Mapping[str, Path] = field(default_factory=dict)
     python: str | None = None
+    handoffs: tuple[Handoff, ...] = ()
 
 
 @dataclass(frozen=True)

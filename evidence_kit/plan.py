@@ -12,7 +12,7 @@ from typing import Any
 from evidence_kit.config import Config
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import Intent
-from evidence_kit.order import order, stages
+from evidence_kit.order import cycle, order, stages
 
 # NOTE: commands run with the service's interpreter's folder first on PATH, so `python` in them means it.
 ON_PATH = frozenset({"command", "tests", "http"})
@@ -135,6 +135,32 @@ def select(config: Config, only: Sequence[str], skip: Sequence[str]) -> list[str
     return names
 
 
+def served_openapi(config: Config, names: Sequence[str]) -> str | None:
+    """The path the http collector reads the openapi collector's document from while the service it
+    started is up (`collectors.openapi.served`), when both run and the openapi collector may wait for
+    the http one; else None (the app is imported)."""
+    from evidence_kit.collectors import openapi
+
+    if "openapi" not in names or "http" not in names:
+        return None
+    path = openapi.served(config.collectors["openapi"], config.collectors["http"], config.root)
+    if path is None or cycle(_reading(config.after)) is not None:
+        return None
+    return path
+
+
+def _reading(after: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
+    """`after` with the openapi collector also waiting for the http one."""
+    return {**after, "openapi": (*after.get("openapi", ()), "http")}
+
+
+def schedule(config: Config, names: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], str | None]:
+    """What each collector waits for (`evidence_kit.order`), and the served OpenAPI path (see
+    `served_openapi`), for which the openapi collector waits for the http one."""
+    path = served_openapi(config, names)
+    return order(names, _reading(config.after) if path else config.after), path
+
+
 def plan(
     config: Config,
     *,
@@ -147,7 +173,7 @@ def plan(
 
     env = dict(os.environ if env is None else env)
     names = select(config, only, skip)
-    waits = order(names, config.after)
+    waits, served = schedule(config, names)
     waves = stages(waits)
     database = source = problem = None
     try:
@@ -165,6 +191,12 @@ def plan(
             options = config.collectors[name]
             describe = getattr(COLLECTORS[name], "plan", None)
             intent = describe(config.root, options) if describe else Intent()
+            if name == "openapi" and served:
+                base = str(config.collectors["http"]["base_url"]).rstrip("/")
+                read = (
+                    f"GET {base}{served} while the http collector's service is up (else it imports the app)"
+                )
+                intent = Intent(reads=(read,))
             steps.append(Step(name, i, waits[name], interpreter(config, name, options), intent))
     return Plan(
         config=config.path,

@@ -103,3 +103,18 @@ def test_a_literal_password_in_the_url_template_is_refused(tmp_path: Path) -> No
     assert len(exc.value.details) == 1
     assert "database.url: " in exc.value.details[0]
     assert "fix: write the password as a `${VAR}` reference" in exc.value.details[0]
+
+
+def test_an_option_of_several_shapes_names_them_in_its_fix(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "service: s\ncollectors:\n  openapi: {app: 'svc.main:app', served_at: true}\n  git: 3\n"
+    )
+    with pytest.raises(EvidenceError) as err:
+        load(path)
+    details = "\n".join(err.value.details)
+    assert "collectors.openapi.served_at: True is not valid" in details
+    assert "fix: use a string matching ^/ or `false`" in details
+    assert (
+        "collectors.git: 3 is not valid under any of the given schemas"
+        " — fix: use `true`, `false` or a mapping" in details
+    )

@@ -18,7 +18,7 @@ from evidence_kit import __version__
 from evidence_kit.bundle.writer import dumps
 from evidence_kit.collectors.command import ARGV_OPTION, CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
-from evidence_kit.model import Context, Intent, Output, PlannedRun, Status
+from evidence_kit.model import Context, Handoff, Intent, Output, PlannedRun, Status
 from evidence_kit.support import interpreter, paths, proc
 
 NAME = "http"
@@ -380,6 +380,29 @@ def capture(
     ]
 
 
+def fetch(base_url: str, handoff: Handoff, headers: Mapping[str, str]) -> None:
+    """GET a handoff's document for a later collector: the body (2xx only) and what happened, in files."""
+    url = _url(base_url, handoff.path)
+    started, t0 = proc.utcnow(), time.monotonic()
+    meta: dict[str, Any] = {"url": url, "status": None, "error": None}
+    try:
+        response = _get(url, headers, handoff.timeout)
+    except CollectorError as exc:
+        meta["error"] = exc.message
+    else:
+        meta["status"] = response.status
+        if response.truncated:
+            meta["error"] = f"the body is larger than {MAX_BYTES} bytes"
+        elif not 200 <= response.status < 300:
+            meta["error"] = f"HTTP {response.status}"
+        else:
+            handoff.file.parent.mkdir(parents=True, exist_ok=True)
+            handoff.file.write_bytes(response.body)
+    meta.update(started=started, finished=proc.utcnow(), duration_s=round(time.monotonic() - t0, 3))
+    handoff.meta.parent.mkdir(parents=True, exist_ok=True)
+    handoff.meta.write_bytes(dumps(meta))
+
+
 def _request_headers(specs: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for header, ref in specs.items():
@@ -532,6 +555,9 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
                 return [service.output("error", message)]
         for spec in options.get("captures", []):
             outputs += capture(base_url, spec, variables, headers, timeout)
+        if service is not None:
+            for handoff in ctx.handoffs:
+                fetch(base_url, handoff, headers)
     finally:
         if service is not None:
             with contextlib.suppress(Exception):

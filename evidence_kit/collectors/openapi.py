@@ -7,20 +7,21 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import openapi
-from evidence_kit.model import Context, Intent, Output, PlannedRun
+from evidence_kit.model import Context, Handoff, Intent, Output, PlannedRun
 from evidence_kit.support import interpreter, paths, proc
 
 NAME = "openapi"
 
 DEFAULT_TIMEOUT = 60.0
 MAX_BYTES = 50 * 1024 * 1024
+SERVED_AT = "/openapi.json"
 
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -56,6 +57,15 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "type": "string",
             "description": "An OpenAPI document in JSON or YAML, relative to evidence.yaml.",
         },
+        "served_at": {
+            "oneOf": [{"type": "string", "pattern": "^/"}, {"type": "boolean", "enum": [False]}],
+            "description": "With `app`, when the http collector starts the service (`http.serve`): the path "
+            "(after `http.base_url`) where that service serves this app's OpenAPI document, e.g. "
+            f"`/api/openapi.json`; it is read there while the service is up instead of importing the app a "
+            f"second time, and imported only if that fails. Default: `{SERVED_AT}` when `serve.command` "
+            "runs this very app (`module:attr`, the same `factory`, folder and `python`, no `--root-path`), "
+            "else the import; `false` always imports.",
+        },
         "timeout": {
             "type": "number",
             "exclusiveMinimum": 0,
@@ -66,6 +76,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 }
 
 _SOURCES = ("app", "url", "file")
+_SHELL_WORDS = frozenset({"&&", "||", "|", "&", "cd", "pushd"})
 _APP = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _STDERR_TAIL = 20
 
@@ -220,6 +231,75 @@ def _from_url(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
     return _check(spec, url), meta
 
 
+def _from_served(handoff: Handoff) -> tuple[bytes, dict[str, Any]] | str:
+    """The document the http collector read from the service it started (see `served`), or why there
+    is none."""
+    try:
+        fetched = json.loads(handoff.meta.read_bytes())
+    except (OSError, ValueError):
+        return "it did not get to ask: the service did not start or did not get ready"
+    url = str(fetched.get("url"))
+    if fetched.get("error"):
+        return f"GET {url}: {fetched['error']}"
+    try:
+        data = _check(json.loads(handoff.file.read_bytes()), url)
+    except (OSError, ValueError) as exc:
+        return f"GET {url} did not give JSON: {exc}"
+    except CollectorError as exc:
+        return exc.message
+    meta = {key: fetched.get(key) for key in ("url", "started", "finished", "duration_s")}
+    return data, meta
+
+
+def _flag(argv: Sequence[str], name: str) -> str | None:
+    """The value of `name VALUE` or `name=VALUE` in `argv`, else None."""
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.partition("=")[2]
+    return None
+
+
+def served(options: Mapping[str, Any], http: Mapping[str, Any] | None, root: Path) -> str | None:
+    """The path (after `http.base_url`) where the service the http collector starts serves this app's
+    OpenAPI document, or None when the app is to be imported.
+
+    Only with `app` and an `http.serve`. `served_at` decides when it is given. Otherwise the default path
+    is taken only when the serve command evidently runs the app the import would: `app` is one of its
+    words (uvicorn, gunicorn and hypercorn take `module:attr`), `--factory` is there exactly when
+    `factory` is set, there is no `--root-path` (it adds a `servers` entry to the served document), it
+    runs in the import's folder (`app_dir`; `--app-dir` and `--chdir` are followed) and the two
+    collectors name the same `python`. A shell string that chains commands (`;`, `&&`, `|`, `cd`) is
+    never read as one.
+    """
+    http = http or {}
+    serve = http.get("serve")
+    if not options.get("app") or not isinstance(serve, Mapping):
+        return None
+    chosen = options.get("served_at")
+    if chosen is not None:
+        return chosen if isinstance(chosen, str) else None
+    command = serve.get("command")
+    try:
+        argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command or ()]
+    except ValueError:
+        return None
+    if isinstance(command, str) and any(w in _SHELL_WORDS or ";" in w for w in argv):
+        return None
+    if str(options["app"]) not in argv or _flag(argv, "--root-path") is not None:
+        return None
+    if ("--factory" in argv) != bool(options.get("factory")) or options.get("python") != http.get("python"):
+        return None
+    folder = root / str(serve.get("cwd", "."))
+    for flag in ("--chdir", "--app-dir"):
+        value = _flag(argv, flag)
+        folder = folder / value if value else folder
+    if os.path.normpath(folder) != os.path.normpath(root / str(options.get("app_dir", "."))):
+        return None
+    return SERVED_AT
+
+
 def _plain(value: Any) -> Any:
     """YAML values as JSON ones: keys as strings (`200:` is an int in YAML), dates as ISO text."""
     if isinstance(value, dict):
@@ -282,13 +362,21 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         )
     timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
     source = given[0]
-    if source == "app":
+    where = str(options[source])
+    got: tuple[bytes, dict[str, Any]] | str | None = None
+    if source == "app" and ctx.handoffs:
+        got = _from_served(ctx.handoffs[0])
+    if isinstance(got, tuple):
+        data, meta = got
+        where = f"{where}, served at {meta.pop('url')}"
+    elif source == "app":
         data, meta = _from_app(ctx, options, timeout)
+        if got is not None:
+            meta["message"] = f"not read from the service the http collector started ({got}); imported"
     elif source == "url":
         data, meta = _from_url(str(options["url"]), timeout)
     else:
         data, meta = _from_file(ctx, str(options["file"]))
-    where = str(options[source])
     found = openapi.routes(json.loads(data))
     lines = "".join(f"{r.line}\n" for r in found)
     listed = [r.as_json() for r in found]

@@ -18,13 +18,14 @@ from evidence_kit import config as config_file
 from evidence_kit.bundle.archive import pack
 from evidence_kit.bundle.digest import bytes_sha256, file_sha256
 from evidence_kit.bundle.writer import BundleWriter, worst
+from evidence_kit.collectors.openapi import DEFAULT_TIMEOUT as OPENAPI_TIMEOUT
 from evidence_kit.commands import Printer, Spinner, Style, exiting
 from evidence_kit.config import Config
 from evidence_kit.errors import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, CollectorError, EvidenceError
-from evidence_kit.model import CollectorResult, Context, Output
-from evidence_kit.order import closure, order
+from evidence_kit.model import CollectorResult, Context, Handoff, Output
+from evidence_kit.order import closure
 from evidence_kit.plan import plan as make_plan
-from evidence_kit.plan import select
+from evidence_kit.plan import schedule, select
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import proc
 from evidence_kit.support.host import ci_context, host_facts
@@ -155,7 +156,13 @@ def collect(
     writer = BundleWriter(out_dir, redactor)
     notify = progress or (lambda event: None)
     results: list[CollectorResult] = []
-    waits = order(names, config.after)
+    waits, served = schedule(config, names)
+    handoffs: dict[str, tuple[Handoff, ...]] = {}
+    if served:
+        where = writer.scratch / "handoff"
+        timeout = float(config.collectors["openapi"].get("timeout", OPENAPI_TIMEOUT))
+        document = Handoff(served, where / "openapi.json", where / "openapi.meta.json", timeout)
+        handoffs = {"http": (document,), "openapi": (document,)}
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="collector")
     try:
         pending = list(names)
@@ -177,6 +184,7 @@ def collect(
                     env=env,
                     earlier=earlier,
                     python=config.python,
+                    handoffs=handoffs.get(name, ()),
                 )
                 notify(Event("start", name))
                 running[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name

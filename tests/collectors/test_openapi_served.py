@@ -1,0 +1,241 @@
+"""One import of the app per collect: the openapi collector reads the document from the service the http
+collector started, byte-equal to what importing the app gives, and imports only when that cannot be."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_kit import config
+from evidence_kit.collectors import openapi
+from evidence_kit.commands.collect import collect
+from evidence_kit.plan import plan
+from tests.collectors.test_http import free_port
+
+# NOTE: every import of the module adds a line to the file named by IMPORTS_LOG, so a test can count them.
+APP = """
+import os
+
+from fastapi import FastAPI
+
+with open(os.environ["IMPORTS_LOG"], "a") as log:
+    log.write(f"{os.getpid()}\\n")
+
+app = FastAPI(title="Ledger", version="3.1.0")
+
+
+@app.get("/health", operation_id="health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.get("/accounts/{account_id}", operation_id="getAccount", tags=["accounts"])
+def get_account(account_id: int, verbose: bool = False) -> dict[str, int]:
+    \"\"\"One account, with its balance in cents (Ünïcode stays as written).\"\"\"
+    return {"id": account_id}
+
+
+@app.post("/accounts", operation_id="openAccount", status_code=201, deprecated=True)
+def open_account(name: str, limit: float = 2.5) -> dict[str, str]:
+    return {"name": name}
+
+
+def create_app() -> FastAPI:
+    return app
+"""
+
+
+def uvicorn(app: str, port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *extra]
+
+
+def service(
+    tmp_path: Path,
+    *,
+    openapi_extra: str = "",
+    http_extra: str = "",
+    serve: Callable[[int], list[str]] = lambda port: uvicorn("ledger.main:app", port),
+) -> tuple[Path, Path]:
+    """A tiny service whose imports are counted, and its evidence.yaml with http.serve and openapi.app."""
+    root = tmp_path / "svc"
+    (root / "ledger").mkdir(parents=True)
+    (root / "ledger" / "__init__.py").write_text("")
+    (root / "ledger" / "main.py").write_text(APP)
+    port = free_port()
+    argv = serve(port)
+    cfg = root / "evidence.yaml"
+    cfg.write_text(
+        textwrap.dedent(
+            f"""\
+            service: ledger
+            output: out
+            collectors:
+              http:
+                base_url: http://127.0.0.1:{port}
+                captures: [{{name: health, path: /health}}]
+                serve: {{command: {json.dumps(argv)}, ready_url: /health, start_timeout: 60}}
+            """
+        )
+        + textwrap.indent(http_extra, "    ")
+        + "  openapi:\n    app: ledger.main:app\n"
+        + textwrap.indent(openapi_extra, "    ")
+    )
+    return root, cfg
+
+
+def run(root: Path, cfg: Path, out: str) -> tuple[dict[str, Any], dict[str, bytes], int]:
+    """Collect; (manifest, artifact bytes by bundle path, imports of the app)."""
+    log = root / f"{out}.imports"
+    log.write_text("")
+    env = {**os.environ, "IMPORTS_LOG": str(log), "PYTHONDONTWRITEBYTECODE": "1"}
+    summary = collect(config.load(cfg), out=root / out, env=env)
+    files = {
+        rec["path"]: (summary.bundle / rec["path"]).read_bytes() for rec in summary.manifest["artifacts"]
+    }
+    return summary.manifest, files, len(log.read_text().split())
+
+
+def record(manifest: dict[str, Any], path: str) -> dict[str, Any]:
+    return next(rec for rec in manifest["artifacts"] if rec["path"] == path)
+
+
+DOC = "data/openapi/openapi.json"
+ROUTES = ("data/openapi/routes.json", "data/openapi/routes.txt")
+
+
+def test_the_app_is_imported_once_and_the_served_document_equals_the_imported_one(tmp_path: Path) -> None:
+    root, cfg = service(tmp_path)
+    manifest, files, imports = run(root, cfg, "served")
+    assert imports == 1, "the serve command imports the app; the openapi collector must not import it again"
+    assert all(r["status"] == "ok" for r in manifest["artifacts"]), manifest["artifacts"]
+    doc = record(manifest, DOC)
+    assert "served at http://127.0.0.1:" in doc["title"] and doc["title"].endswith("/openapi.json)")
+    assert doc["argv"] is None, "nothing was started to read it"
+
+    cfg.write_text(cfg.read_text() + "    served_at: false\n")
+    imported, again, imports = run(root, cfg, "imported")
+    assert imports == 2, "with served_at: false the app is imported beside the service"
+    assert "served at" not in record(imported, DOC)["title"]
+    for path in (DOC, *ROUTES):
+        assert files[path] == again[path], f"{path} differs between the served and the imported document"
+    assert json.loads(files[DOC])["paths"]["/accounts"]["post"]["deprecated"] is True
+
+
+def test_the_plan_shows_the_openapi_collector_waiting_for_the_service(tmp_path: Path) -> None:
+    _root, cfg = service(tmp_path)
+    steps = {s.collector: s for s in plan(config.load(cfg)).steps}
+    assert steps["openapi"].waits_for == ("http",)
+    assert steps["openapi"].intent.runs == ()
+    assert steps["openapi"].intent.reads[0].startswith("GET http://127.0.0.1:")
+    assert "/openapi.json while the http collector's service is up" in steps["openapi"].intent.reads[0]
+
+
+def test_a_document_the_service_does_not_serve_is_imported_with_the_reason(tmp_path: Path) -> None:
+    root, cfg = service(tmp_path, openapi_extra="served_at: /docs/missing.json\n")
+    manifest, files, imports = run(root, cfg, "out")
+    assert imports == 2
+    doc = record(manifest, DOC)
+    assert doc["status"] == "ok" and "served at" not in doc["title"]
+    assert "/docs/missing.json: HTTP 404" in doc["message"] and doc["message"].endswith("; imported")
+    assert json.loads(files[DOC])["info"]["title"] == "Ledger"
+
+
+def test_a_service_that_never_gets_ready_leaves_the_import(tmp_path: Path) -> None:
+    root, cfg = service(
+        tmp_path, openapi_extra="served_at: /openapi.json\n", serve=lambda port: ["sh", "-c", "exit 4"]
+    )
+    cfg.write_text(cfg.read_text().replace("start_timeout: 60", "start_timeout: 5"))
+    manifest, _files, imports = run(root, cfg, "out")
+    doc = record(manifest, DOC)
+    assert doc["status"] == "ok" and "did not start or did not get ready" in doc["message"]
+    assert imports == 1, "only the openapi collector's import"
+    assert record(manifest, "data/http/server.log")["status"] == "error"
+
+
+def test_an_http_collector_that_waits_for_openapi_keeps_the_import(tmp_path: Path) -> None:
+    root, cfg = service(tmp_path, http_extra="after: [openapi]\n")
+    steps = {s.collector: s for s in plan(config.load(cfg)).steps}
+    assert steps["http"].waits_for == ("openapi",) and steps["openapi"].waits_for == ()
+    manifest, _, imports = run(root, cfg, "out")
+    assert imports == 2
+    assert "served at" not in record(manifest, DOC)["title"]
+
+
+def test_a_factory_served_by_uvicorn_is_read_from_the_service(tmp_path: Path) -> None:
+    root, cfg = service(
+        tmp_path,
+        openapi_extra="factory: true\n",
+        serve=lambda port: uvicorn("ledger.main:create_app", port, "--factory"),
+    )
+    cfg.write_text(cfg.read_text().replace("app: ledger.main:app", "app: ledger.main:create_app"))
+    manifest, files, imports = run(root, cfg, "out")
+    assert imports == 1 and "served at" in record(manifest, DOC)["title"]
+    assert json.loads(files[DOC])["info"]["version"] == "3.1.0"
+
+
+def options(command: Any, **serve: Any) -> dict[str, Any]:
+    return {"base_url": "http://127.0.0.1:8000", "captures": [], "serve": {"command": command, **serve}}
+
+
+UVICORN = "uvicorn ledger.main:app --port 8000"
+
+
+@pytest.mark.parametrize(
+    ("app", "http", "expected", "why"),
+    [
+        ({}, options(UVICORN), "/openapi.json", "the same module:attr"),
+        ({}, options(UVICORN.split()), "/openapi.json", "an argv list"),
+        ({}, options(f"exec {UVICORN} --workers 2"), "/openapi.json", "exec in a shell string"),
+        (
+            {},
+            options("gunicorn -k uvicorn.workers.UvicornWorker ledger.main:app"),
+            "/openapi.json",
+            "gunicorn",
+        ),
+        ({"app_dir": "backend"}, options(UVICORN, cwd="backend"), "/openapi.json", "the same folder"),
+        ({"app_dir": "backend"}, options(f"{UVICORN} --app-dir backend"), "/openapi.json", "--app-dir"),
+        (
+            {"app_dir": "backend"},
+            options("gunicorn --chdir=backend ledger.main:app"),
+            "/openapi.json",
+            "--chdir",
+        ),
+        (
+            {"served_at": "/api/openapi.json"},
+            options("prefect-like server start"),
+            "/api/openapi.json",
+            "told",
+        ),
+        ({"served_at": False}, options(UVICORN), None, "told not to"),
+        ({}, options("uvicorn ledger.main:api"), None, "another attribute"),
+        ({}, options("uvicorn ledger.main:app.sub"), None, "a sub-app"),
+        ({}, options(f"{UVICORN} --root-path /v1"), None, "a root path changes `servers`"),
+        ({}, options(f"{UVICORN} --root-path=/v1"), None, "a root path, with ="),
+        ({}, options(f"{UVICORN} --factory"), None, "the service calls a factory, the import would not"),
+        ({"factory": True}, options(UVICORN), None, "the import calls a factory, the service does not"),
+        ({"python": ".venv/bin/python"}, options(UVICORN), None, "other interpreters"),
+        ({"app_dir": "backend"}, options(UVICORN), None, "another folder"),
+        ({}, options(f"cd backend && {UVICORN}"), None, "a chained shell command"),
+        ({}, options(f"alembic upgrade head; {UVICORN}"), None, "a chained shell command with ;"),
+        ({}, options("uvicorn 'ledger.main:app"), None, "unbalanced quotes"),
+    ],
+)
+def test_when_the_served_document_is_the_apps(
+    tmp_path: Path, app: dict[str, Any], http: dict[str, Any], expected: str | None, why: str
+) -> None:
+    chosen = {"app": "ledger.main:app", **app}
+    assert openapi.served(chosen, http, tmp_path) == expected, why
+
+
+def test_without_serve_or_without_app_nothing_is_served(tmp_path: Path) -> None:
+    running = {"base_url": "http://127.0.0.1:8000", "captures": []}
+    assert openapi.served({"app": "ledger.main:app"}, running, tmp_path) is None
+    assert openapi.served({"app": "ledger.main:app"}, None, tmp_path) is None
+    assert openapi.served({"url": "http://127.0.0.1:8000/openapi.json"}, options(UVICORN), tmp_path) is None
