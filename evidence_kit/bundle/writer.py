@@ -14,12 +14,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
-from io import BufferedReader
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evidence_kit import __version__
-from evidence_kit.bundle.digest import bytes_sha256, read_buffer
+from evidence_kit.bundle.digest import bytes_sha256, copy_sha256
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import STATUSES, CollectorResult, Output, Status
 from evidence_kit.redact.redactor import Redactor, Tally
@@ -128,7 +127,7 @@ class BundleWriter:
         truncated = output.truncated
         with target.open("wb") as f:
 
-            def sink(chunk: bytes) -> None:
+            def sink(chunk: bytes | bytearray | memoryview) -> None:
                 nonlocal size
                 h.update(chunk)
                 f.write(chunk)
@@ -136,7 +135,12 @@ class BundleWriter:
 
             if output.source is not None:
                 with source as src:
-                    cut = self._copy(src, sink, output.limit, redact, tally)
+                    if redact:
+                        cut = self.redactor.stream(src, sink, output.limit, tally)[1]
+                    else:
+                        # NOTE: nothing went through either file object's buffer yet; their
+                        # descriptors are read and written directly.
+                        size, cut = copy_sha256(src.fileno(), f.fileno(), h, output.limit)
                 truncated = truncated or cut
             else:
                 data = output.data or b""
@@ -188,21 +192,6 @@ class BundleWriter:
                 candidate = f"{stem}-{n}.{ext}" if dot and "/" not in ext else f"{path}-{n}"
             self._records[candidate] = {}
             return candidate
-
-    def _copy(self, src: BufferedReader, sink: Any, limit: int | None, redact: bool, tally: Tally) -> bool:
-        if redact:
-            return self.redactor.stream(src, sink, limit, tally)[1]
-        # NOTE: a fresh bytes object per block costs page faults on every block; a reused buffer does not.
-        buf = read_buffer()
-        remaining = limit
-        while remaining is None or remaining > 0:
-            n = src.readinto(buf if remaining is None or remaining >= len(buf) else buf[:remaining])
-            if not n:
-                break
-            if remaining is not None:
-                remaining -= n
-            sink(buf[:n])
-        return remaining is not None and remaining <= 0 and bool(src.read(1))
 
     def finish(
         self,
