@@ -68,15 +68,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep_partials(out_dir: Path) -> None:
-    """Remove half-built bundles left by collects on this host that were killed."""
+def partial_name(prefix: str = PARTIAL_PREFIX) -> str:
+    """A hidden folder name for work in progress: `prefix`, this process's id, a random part and the host,
+    so that `sweep_partials` can tell when its owner is gone."""
+    return f"{prefix}{os.getpid()}-{secrets.token_hex(4)}-{slug(socket.gethostname())}"
+
+
+def sweep_partials(out_dir: Path, prefix: str = PARTIAL_PREFIX) -> None:
+    """Remove the `partial_name(prefix)` folders in `out_dir` left by processes of this host that were
+    killed (half-built bundles, unfinished pulls)."""
     if not out_dir.is_dir():
         return
     here = slug(socket.gethostname())
     for entry in out_dir.iterdir():
-        if not entry.name.startswith(PARTIAL_PREFIX):
+        if not entry.name.startswith(prefix):
             continue
-        pid, _, rest = entry.name[len(PARTIAL_PREFIX) :].partition("-")
+        pid, _, rest = entry.name[len(prefix) :].partition("-")
         # NOTE: on a shared volume a partial of another host belongs to a collect we cannot see.
         host = rest.partition("-")[2]
         if host and host != here:
@@ -91,8 +98,7 @@ class BundleWriter:
     def __init__(self, out_dir: Path, redactor: Redactor) -> None:
         self.out_dir = out_dir
         self.redactor = redactor
-        host = slug(socket.gethostname())
-        self.staging = out_dir / f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{host}"
+        self.staging = out_dir / partial_name()
         self.scratch = self.staging / "scratch"
         try:
             out_dir.mkdir(parents=True, exist_ok=True)

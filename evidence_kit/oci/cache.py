@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidence_kit.bundle.writer import partial_name, sweep_partials
 from evidence_kit.errors import EvidenceError
 from evidence_kit.oci.pull import Pulled
 
 DEFAULT_MAX_MB = 2048
 ENTRY = "entry.json"
+STAGING_PREFIX = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ def store(digest: str, fetch: Callable[[Path], Pulled], env: Mapping[str, str] |
     base = root(env)
     try:
         base.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
+        sweep_partials(base, STAGING_PREFIX)
+        staging = base / partial_name(STAGING_PREFIX)
+        staging.mkdir()
     except OSError as exc:
         raise EvidenceError(
             f"cannot write the bundle cache {base}: {exc.strerror or exc}",

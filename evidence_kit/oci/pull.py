@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from evidence_kit.bundle.archive import MAX_TOTAL, unpack
 from evidence_kit.bundle.verify import verify_dir
-from evidence_kit.bundle.writer import dumps
+from evidence_kit.bundle.writer import dumps, partial_name, sweep_partials
 from evidence_kit.commands.attest import ENVELOPE_SUFFIX
 from evidence_kit.errors import EvidenceError
 from evidence_kit.oci import artifact, referrers
@@ -181,6 +180,9 @@ def fetch(
     return Pulled(pinned, pushed.name, tuple(files), envelope is not None, len(statements))
 
 
+PULL_PREFIX = ".evidence-pull-"
+
+
 def pull(
     ref: Reference,
     out: Path,
@@ -193,7 +195,9 @@ def pull(
     made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".evidence-pull-", dir=out))
+        sweep_partials(out, PULL_PREFIX)
+        staging = out / partial_name(PULL_PREFIX)
+        staging.mkdir()
     except OSError as exc:
         raise EvidenceError(
             f"cannot write into {out}: {exc.strerror or exc}", hint="choose a folder you may write to"

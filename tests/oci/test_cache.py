@@ -82,3 +82,27 @@ def test_plain_paths_pass_through_and_a_repository_is_no_bundle(tmp_path: Path) 
     with pytest.raises(EvidenceError, match="not a valid tag"):
         resolve.local_path("oci://127.0.0.1:1/t/x:-no")
     assert not os.path.exists(cache.root())
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (and was reaped)."""
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_a_killed_fetch_is_swept_by_the_next_one() -> None:
+    base = cache.root()
+    base.mkdir(parents=True)
+    host = cache.partial_name("x").split("-", 2)[2]
+    dead = base / f"{cache.STAGING_PREFIX}{dead_pid()}-0a0b0c0d-{host}"
+    alive = base / f"{cache.STAGING_PREFIX}{os.getpid()}-0a0b0c0e-{host}"
+    elsewhere = base / f"{cache.STAGING_PREFIX}{dead_pid()}-0a0b0c0f-another-host"
+    for folder in (dead, alive, elsewhere):
+        (folder / "bundle").mkdir(parents=True)
+    cache.store("sha256:" + "1" * 64, fake_fetch("bundle-1", 10))
+    assert not dead.exists(), "the staging folder of a process that is gone is removed"
+    assert alive.exists() and elsewhere.exists(), "a live fetch's, and another host's, are left alone"
+    assert [e.bundle for e in cache.entries()] == ["bundle-1"]

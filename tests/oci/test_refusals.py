@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
+import subprocess
 import tarfile
 from datetime import datetime
 from pathlib import Path
@@ -243,6 +245,21 @@ def test_pull_never_overwrites(tmp_path: Path, repo: str) -> None:
     error = refused(pull.pull, done.reference, out)
     assert "already holds" in error.message
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_a_killed_pull_is_swept_by_the_next_one(tmp_path: Path, repo: str) -> None:
+    done = push.push(make_bundle(tmp_path / "b"), reference.parse(repo))
+    out = tmp_path / "out"
+    child = subprocess.Popen(["true"])
+    child.wait()
+    left = out / pull.partial_name(pull.PULL_PREFIX).replace(f"{os.getpid()}-", f"{child.pid}-", 1)
+    (left / "half-written").mkdir(parents=True)
+    mine = out / pull.partial_name(pull.PULL_PREFIX)
+    mine.mkdir()
+    pulled = pull.pull(done.reference, out)
+    assert not left.exists(), "a pull that was killed leaves a hidden folder that the next pull removes"
+    assert mine.exists(), "a pull still running is left alone"
+    assert sorted(p.name for p in out.iterdir()) == sorted([mine.name, *(p.name for p in pulled.files)])
 
 
 def test_bearer_tokens(
