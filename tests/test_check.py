@@ -466,3 +466,41 @@ def test_check_output_masks_what_the_services_evidence_yaml_names_secret(tmp_pat
         )
         assert "websocket" in result.stdout, (fmt, result.stdout)
         assert secret not in result.stdout, fmt
+
+
+def test_migrations_in_a_folder_per_dialect_are_read_with_the_configs_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like the collector, the checks pick the version folder env.py picks for the database's dialect."""
+    from evidence_kit import config as config_file
+    from tests.collectors.test_alembic import _dialect_service
+
+    root = _dialect_service(tmp_path, "context.script.version_locations = [db.orm.versions_dir]")
+    (root / "evidence.yaml").write_text(
+        "service: svc\ndatabase:\n  url_env: SVC_DB\n  default: sqlite:///svc.db\n"
+        "collectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
+    )
+    monkeypatch.delenv("SVC_DB", raising=False)
+    cfg = config_file.load(root / "evidence.yaml")
+    outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
+    assert outcomes["EK202"].status == "passed", outcomes["EK202"].reason
+    assert outcomes["EK201"].status == "failed", "the sqlite revision has no downgrade"
+    assert {f.path for f in outcomes["EK201"].findings} == {"src/svc/db/_migrations/versions/sqlite/s1_a.py"}
+
+    monkeypatch.setenv("SVC_DB", "postgresql://svc@127.0.0.1/svc")
+    cfg = config_file.load(root / "evidence.yaml")
+    outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
+    assert {f.path for f in outcomes["EK201"].findings} == {
+        "src/svc/db/_migrations/versions/postgresql/p1_a.py",
+        "src/svc/db/_migrations/versions/postgresql/p2_b.py",
+    }
+
+    (root / "evidence.yaml").write_text(
+        "service: svc\ncollectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
+    )
+    for name in ("PGHOST", "PGDATABASE", "PGUSER", "PGSERVICE", "SVC_DB"):
+        monkeypatch.delenv(name, raising=False)
+    cfg = config_file.load(root / "evidence.yaml")
+    outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
+    assert outcomes["EK202"].status == "skipped"
+    assert "env.py sets the version locations at run time" in (outcomes["EK202"].reason or "")

@@ -35,6 +35,7 @@ from evidence_kit.policy.target import Skipped
 
 if TYPE_CHECKING:
     from evidence_kit.collectors.alembic import Graph, Script
+    from evidence_kit.config import Config
     from evidence_kit.policy.packs import Rule
     from evidence_kit.policy.target import Target
     from evidence_kit.support.interpreter import Interpreter
@@ -61,6 +62,7 @@ class Source:
     ini: str
     graph: Graph | None = None
     error: str | None = None
+    problem: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -81,30 +83,40 @@ def _label(ini: str, section: str) -> str:
     return ini if section == "alembic" else f"{ini} [{section}]"
 
 
-_Spec = tuple[Path, dict[str, Any], Mapping[str, Any], str | None]
+_Spec = tuple[Path, dict[str, Any], Mapping[str, Any], str | None, str | None]
+
+
+def _database_url(config: Config) -> str | None:
+    """The database URL a collect with this config would use (some env.py files pick the version folder
+    by its dialect), or None when it cannot be told."""
+    try:
+        return config.database_url(os.environ)
+    except EvidenceError:
+        return None
 
 
 def _specs(target: Target, rule: Rule) -> tuple[str, list[_Spec]]:
-    """(where the list came from, [(base folder, config entry, collector options)])."""
+    """(where the list came from, [(base folder, config entry, collector options, python, database URL)])."""
     assert target.root is not None
     given = rule.options.get("configs")
     if given:
         specs: list[_Spec] = []
         for spec in given:
             ini, _, section = str(spec).partition("#")
-            specs.append((target.root, {"ini": ini, "name": section or "alembic"}, {}, None))
+            specs.append((target.root, {"ini": ini, "name": section or "alembic"}, {}, None, None))
         return "the rule's `configs` option", specs
     from_yaml: list[_Spec] = []
     for config in target.configs:
         options = config.collectors.get("alembic")
         if options is None:
             continue
+        url = _database_url(config)
         for entry in options.get("configs") or [{}]:
             python = options.get("python") or config.python
-            from_yaml.append((config.root, dict(entry), options, str(python) if python else None))
+            from_yaml.append((config.root, dict(entry), options, str(python) if python else None, url))
     if from_yaml:
         return "evidence.yaml", from_yaml
-    return "the repository", [(target.root, spec, {}, None) for spec in discover(target.root)]
+    return "the repository", [(target.root, spec, {}, None, None) for spec in discover(target.root)]
 
 
 def discover(root: Path) -> list[dict[str, Any]]:
@@ -145,18 +157,19 @@ def _read(target: Target, rule: Rule) -> tuple[str, list[Source]]:
     assert target.root is not None
     origin, specs = _specs(target, rule)
     found = []
-    for base, spec, options, python in specs:
+    for base, spec, options, python, url in specs:
         ini = _rel(base / str(spec.get("ini", DEFAULT_INI)), target.root)
         label = _label(ini, str(spec.get("name", DEFAULT_SECTION)))
+        service_python = _interpreter(base, python)
         try:
-            setup = resolve_setup(base, spec, options)
+            setup = resolve_setup(base, spec, options, database_url=url, python=service_python)
         except EvidenceError as exc:
             found.append(Source(label, ini, error=exc.message))
             continue
-        read = scan(setup, target.root, _interpreter(base, python))
+        read = scan(setup, target.root, service_python)
         graph = Graph(read.scripts)
         graph.problems[:0] = read.problems
-        found.append(Source(label, ini, graph=graph))
+        found.append(Source(label, ini, graph=graph, problem=setup.locations_problem))
     return origin, found
 
 
@@ -187,6 +200,8 @@ def nothing_to_read(target: Target, rule: Rule, found: list[Source]) -> str:
     for source in found:
         if source.error is not None:
             reasons.append(f"{source.label}: {source.error}")
+        elif source.problem is not None:
+            reasons.append(f"{source.label}: no revision file read: {source.problem}")
         else:
             reasons.append(f"{source.label}: no revision file in its version locations")
     return f"no migration was read (configurations from {origin}): " + "; ".join(reasons)
