@@ -125,6 +125,16 @@ def _fix(err: Any) -> str:
     return "see the config reference in the README"
 
 
+def _message(err: Any) -> str:
+    """The validator's message, in YAML's words where it speaks Python (`True`) or schema (`oneOf`)."""
+    if err.validator != "oneOf":
+        return str(err.message)
+    value = err.instance
+    shown = json.dumps(value) if value is None or isinstance(value, bool | int | float | str) else None
+    kind = "mapping" if isinstance(value, dict) else "list" if isinstance(value, list) else "value"
+    return f"{shown or 'this ' + kind} is none of the forms this key takes"
+
+
 def _shape(schema: Mapping[str, Any]) -> str:
     """One branch of a `oneOf`, in words: `false`, a string matching ^/, a list, ..."""
     if "enum" in schema:
@@ -157,7 +167,7 @@ def problems(against: dict[str, Any], data: Any, source: str) -> list[str]:
     for err in validator.iter_errors(data):
         for e in _best(err):
             where = ".".join(map(str, e.absolute_path)) or "(top level)"
-            out.append(f"{source}: {where}: {e.message} — fix: {_fix(e)}")
+            out.append(f"{source}: {where}: {_message(e)} — fix: {_fix(e)}")
     return sorted(set(out))
 
 

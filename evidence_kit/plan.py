@@ -135,18 +135,22 @@ def select(config: Config, only: Sequence[str], skip: Sequence[str]) -> list[str
     return names
 
 
-def served_openapi(config: Config, names: Sequence[str]) -> str | None:
+def served_openapi(
+    config: Config, names: Sequence[str], env: Mapping[str, str]
+) -> tuple[str | None, str | None]:
     """The path the http collector reads the openapi collector's document from while the service it
     started is up (`collectors.openapi.served`), when both run and the openapi collector may wait for
-    the http one; else None (the app is imported)."""
+    the http one, else None (the app is imported); and why, when both run and an app is imported."""
     from evidence_kit.collectors import openapi
 
-    if "openapi" not in names or "http" not in names:
-        return None
-    path = openapi.served(config.collectors["openapi"], config.collectors["http"], config.root)
-    if path is None or cycle(_reading(config.after)) is not None:
-        return None
-    return path
+    if "openapi" not in names or "http" not in names or not config.collectors["openapi"].get("app"):
+        return None, None
+    path, why = openapi.served(
+        config.collectors["openapi"], config.collectors["http"], config.root, config.python, env
+    )
+    if path is not None and cycle(_reading(config.after)) is not None:
+        return None, "the http collector waits for the openapi one (`after:`)"
+    return path, why
 
 
 def _reading(after: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
@@ -154,11 +158,30 @@ def _reading(after: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
     return {**after, "openapi": (*after.get("openapi", ()), "http")}
 
 
-def schedule(config: Config, names: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], str | None]:
+def schedule(
+    config: Config, names: Sequence[str], env: Mapping[str, str]
+) -> tuple[dict[str, tuple[str, ...]], str | None]:
     """What each collector waits for (`evidence_kit.order`), and the served OpenAPI path (see
     `served_openapi`), for which the openapi collector waits for the http one."""
-    path = served_openapi(config, names)
+    path, _ = served_openapi(config, names, env)
     return order(names, _reading(config.after) if path else config.after), path
+
+
+def _with_served(name: str, intent: Intent, config: Config, served: str | None, why: str) -> Intent:
+    """The intent of the http or openapi collector, told whether the app's document is read from the
+    service http starts or imported, and why."""
+    app = config.collectors["openapi"]["app"]
+    if served is None:
+        if name == "openapi":
+            read = f"the OpenAPI document of {app}, imported, not read from the service: {why}"
+            return Intent((read,), intent.runs)
+        return intent
+    url = str(config.collectors["http"].get("base_url", "")).rstrip("/") + served
+    if name == "http":
+        read = f"GET {url}: the OpenAPI document, for the openapi collector"
+        return Intent((*intent.reads, read), intent.runs)
+    read = f"the OpenAPI document of {app} at {url}, read by the http collector ({why})"
+    return Intent((read + "; imported if that fails",))
 
 
 def plan(
@@ -173,7 +196,8 @@ def plan(
 
     env = dict(os.environ if env is None else env)
     names = select(config, only, skip)
-    waits, served = schedule(config, names)
+    waits, served = schedule(config, names, env)
+    why = served_openapi(config, names, env)[1]
     waves = stages(waits)
     database = source = problem = None
     try:
@@ -191,12 +215,8 @@ def plan(
             options = config.collectors[name]
             describe = getattr(COLLECTORS[name], "plan", None)
             intent = describe(config.root, options) if describe else Intent()
-            if name == "openapi" and served:
-                base = str(config.collectors["http"]["base_url"]).rstrip("/")
-                read = (
-                    f"GET {base}{served} while the http collector's service is up (else it imports the app)"
-                )
-                intent = Intent(reads=(read,))
+            if name in ("openapi", "http") and why:
+                intent = _with_served(name, intent, config, served, why)
             steps.append(Step(name, i, waits[name], interpreter(config, name, options), intent))
     return Plan(
         config=config.path,

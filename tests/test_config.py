@@ -112,9 +112,9 @@ def test_an_option_of_several_shapes_names_them_in_its_fix(tmp_path: Path) -> No
     with pytest.raises(EvidenceError) as err:
         load(path)
     details = "\n".join(err.value.details)
-    assert "collectors.openapi.served_at: True is not valid" in details
+    assert "collectors.openapi.served_at: true is none of the forms this key takes" in details
     assert "fix: use a string matching ^/ or `false`" in details
     assert (
-        "collectors.git: 3 is not valid under any of the given schemas"
+        "collectors.git: 3 is none of the forms this key takes"
         " — fix: use `true`, `false` or a mapping" in details
     )

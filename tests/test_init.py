@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from evidence_kit import config
+from evidence_kit.collectors import openapi
 from evidence_kit.commands import init
 from evidence_kit.errors import EvidenceError
 from evidence_kit.policy import loader as policy
@@ -445,3 +446,14 @@ def test_the_served_app_and_the_api_app_behind_a_hidden_one_come_first(tmp_path:
     assert served.app == "svc.factory:create_app" and served.apps[0].served and served.apps[0].factory
     init.write(root, served)
     assert config.load(root / "evidence.yaml").collectors["openapi"]["factory"] is True
+    # NOTE: the http example, once uncommented, serves the very app the openapi collector would import.
+    text = (root / "evidence.yaml").read_text()
+    start = text.index("  # http:\n")
+    block = text[start : text.index("\n\n", start)]
+    (root / "evidence.yaml").write_text(text.replace(block, block.replace("  # ", "  ")))
+    loaded = config.load(root / "evidence.yaml")
+    assert "--factory" in loaded.collectors["http"]["serve"]["command"]
+    assert openapi.served(loaded.collectors["openapi"], loaded.collectors["http"], root, loaded.python) == (
+        "/openapi.json",
+        "`serve.command` runs svc.factory:create_app",
+    )

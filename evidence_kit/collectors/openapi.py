@@ -60,11 +60,11 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "served_at": {
             "oneOf": [{"type": "string", "pattern": "^/"}, {"type": "boolean", "enum": [False]}],
             "description": "With `app`, when the http collector starts the service (`http.serve`): the path "
-            "(after `http.base_url`) where that service serves this app's OpenAPI document, e.g. "
-            f"`/api/openapi.json`; it is read there while the service is up instead of importing the app a "
-            f"second time, and imported only if that fails. Default: `{SERVED_AT}` when `serve.command` "
-            "runs this very app (`module:attr`, the same `factory`, folder and `python`, no `--root-path`), "
-            "else the import; `false` always imports.",
+            "(after `http.base_url`) where that service serves this very app's OpenAPI document (not a "
+            "mounted sub-app's, which is another document); it is read there while the service is up "
+            "instead of importing the app a second time, and imported only if that fails. Default: "
+            f"`{SERVED_AT}` when the service evidently runs this app as the import would (see Order in the "
+            "README), else the import; `false` always imports.",
         },
         "timeout": {
             "type": "number",
@@ -77,6 +77,12 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 
 _SOURCES = ("app", "url", "file")
 _SHELL_WORDS = frozenset({"&&", "||", "|", "&", "cd", "pushd"})
+# NOTE: serve.env variables that cannot change what an app declares; any other might (feature flags).
+_NEUTRAL_ENV = frozenset(
+    {"PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PORT", "HOST", "DATABASE_URL"}
+)
+# NOTE: settings the servers read from the environment that change the served document or the app.
+_SERVER_ENV = ("UVICORN_ROOT_PATH", "UVICORN_FACTORY", "UVICORN_APP_DIR", "GUNICORN_CMD_ARGS")
 _APP = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _STDERR_TAIL = 20
 
@@ -261,43 +267,77 @@ def _flag(argv: Sequence[str], name: str) -> str | None:
     return None
 
 
-def served(options: Mapping[str, Any], http: Mapping[str, Any] | None, root: Path) -> str | None:
-    """The path (after `http.base_url`) where the service the http collector starts serves this app's
-    OpenAPI document, or None when the app is to be imported.
+def _interpreter(root: Path, option: Any, top_level: str | None) -> str | None:
+    """The path of the interpreter a `python` option names (the top-level one by default), or None."""
+    chosen = interpreter.resolve(root, str(option) if option else None, top_level)
+    return chosen.path if chosen else None
+
+
+def served(
+    options: Mapping[str, Any],
+    http: Mapping[str, Any] | None,
+    root: Path,
+    python: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[str | None, str]:
+    """Where the service the http collector starts serves this app's OpenAPI document (a path after
+    `http.base_url`), or None when the app is to be imported; and why, in words.
 
     Only with `app` and an `http.serve`. `served_at` decides when it is given. Otherwise the default path
     is taken only when the serve command evidently runs the app the import would: `app` is one of its
     words (uvicorn, gunicorn and hypercorn take `module:attr`), `--factory` is there exactly when
-    `factory` is set, there is no `--root-path` (it adds a `servers` entry to the served document), it
-    runs in the import's folder (`app_dir`; `--app-dir` and `--chdir` are followed) and the two
-    collectors name the same `python`. A shell string that chains commands (`;`, `&&`, `|`, `cd`) is
-    never read as one.
+    `factory` is set, nothing sets a root path (it adds a `servers` entry to the served document), it
+    runs in the import's folder (`app_dir`; `--app-dir` and `--chdir` are followed), both collectors
+    resolve `python` (theirs, else the top-level `python`) to the same interpreter, and `serve.env` sets
+    nothing an app reads beyond the Python settings, the port, the host and DATABASE_URL. A shell
+    string that chains commands (`;`, `&&`, `|`, `cd`) is never read as one.
     """
     http = http or {}
     serve = http.get("serve")
-    if not options.get("app") or not isinstance(serve, Mapping):
-        return None
+    target = str(options.get("app") or "")
+    if not target:
+        return None, "the openapi collector does not import an app"
+    if not isinstance(serve, Mapping):
+        return None, "the http collector starts no service (no `serve:`)"
     chosen = options.get("served_at")
-    if chosen is not None:
-        return chosen if isinstance(chosen, str) else None
+    if chosen is False:
+        return None, "`served_at: false`"
+    if isinstance(chosen, str):
+        return chosen, "`served_at` names it"
     command = serve.get("command")
     try:
         argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command or ()]
-    except ValueError:
-        return None
+    except ValueError as exc:
+        return None, f"`serve.command` cannot be split into words ({exc})"
     if isinstance(command, str) and any(w in _SHELL_WORDS or ";" in w for w in argv):
-        return None
-    if str(options["app"]) not in argv or _flag(argv, "--root-path") is not None:
-        return None
-    if ("--factory" in argv) != bool(options.get("factory")) or options.get("python") != http.get("python"):
-        return None
+        return None, "`serve.command` chains shell commands"
+    if target not in argv:
+        return None, f"`serve.command` does not name {target}"
+    if _flag(argv, "--root-path") is not None:
+        return None, "`serve.command` sets --root-path"
+    if ("--factory" in argv) != bool(options.get("factory")):
+        return None, "`serve.command` and `factory` disagree on calling a factory (--factory)"
     folder = root / str(serve.get("cwd", "."))
     for flag in ("--chdir", "--app-dir"):
         value = _flag(argv, flag)
         folder = folder / value if value else folder
     if os.path.normpath(folder) != os.path.normpath(root / str(options.get("app_dir", "."))):
-        return None
-    return SERVED_AT
+        return None, "the service runs in another folder than `app_dir`"
+    try:
+        same = _interpreter(root, options.get("python"), python) == _interpreter(
+            root, http.get("python"), python
+        )
+    except CollectorError as exc:
+        return None, f"cannot tell the interpreters apart: {exc.message}"
+    if not same:
+        return None, "the two collectors run other interpreters (`python`)"
+    extra = sorted(set(serve.get("env") or {}) - _NEUTRAL_ENV)
+    if extra:
+        return None, f"`serve.env` sets {', '.join(extra)}, which the import would not see"
+    server = sorted(name for name in _SERVER_ENV if (env or {}).get(name))
+    if server:
+        return None, f"the environment sets {', '.join(server)} for the server"
+    return SERVED_AT, f"`serve.command` runs {target}"
 
 
 def _plain(value: Any) -> Any:
@@ -409,8 +449,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
 def plan(root: Path, options: Mapping[str, Any]) -> Intent:
     """What `collect --plan` shows: the app imported (in a subprocess), the URL or the file read."""
     if "app" in options:
-        python = str(options.get("python") or "python")
-        line = shlex.join([python, "-c", "<import the app, print app.openapi()>", str(options["app"])])
+        # NOTE: `python` here is the interpreter the plan's `python:` line names.
+        line = shlex.join(["python", "-c", "<import the app, print app.openapi()>", str(options["app"])])
         cwd = root / str(options.get("app_dir", "."))
         return Intent(
             reads=(f"the OpenAPI document of {options['app']}",), runs=(PlannedRun("import", line, cwd),)

@@ -18,6 +18,7 @@ from evidence_kit import config as config_file
 from evidence_kit.bundle.archive import pack
 from evidence_kit.bundle.digest import bytes_sha256, file_sha256
 from evidence_kit.bundle.writer import BundleWriter, worst
+from evidence_kit.collectors import COLLECTORS
 from evidence_kit.collectors.openapi import DEFAULT_TIMEOUT as OPENAPI_TIMEOUT
 from evidence_kit.commands import Printer, Spinner, Style, exiting
 from evidence_kit.config import Config
@@ -122,6 +123,12 @@ def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> Colle
     )
 
 
+def _notes(result: CollectorResult) -> str:
+    """What the outputs of a collector that did its job say beside it (e.g. how a document was got)."""
+    said = dict.fromkeys(o.message for o in result.outputs if o.status == "ok" and o.message)
+    return "; ".join(m for m in said if m)
+
+
 def _masked(result: CollectorResult, redactor: Redactor) -> CollectorResult:
     """The result with secrets masked in its error and hint, before anything prints or writes them."""
     error = redactor.mask_text(result.error)[0] if result.error else None
@@ -156,7 +163,7 @@ def collect(
     writer = BundleWriter(out_dir, redactor)
     notify = progress or (lambda event: None)
     results: list[CollectorResult] = []
-    waits, served = schedule(config, names)
+    waits, served = schedule(config, names, env)
     handoffs: dict[str, tuple[Handoff, ...]] = {}
     if served:
         where = writer.scratch / "handoff"
@@ -205,7 +212,7 @@ def collect(
                         result.status,
                         len(result.outputs),
                         result.duration_s,
-                        result.error or "",
+                        result.error or _notes(result),
                     )
                 )
         pool.shutdown()
@@ -314,6 +321,9 @@ def _terminate(signum: int, frame: Any) -> NoReturn:
     raise KeyboardInterrupt
 
 
+_NAME_WIDTH = max(len(name) for name in COLLECTORS)
+
+
 def progress(printer: Printer, spinner: Spinner | None = None) -> Callable[[Event], None]:
     """Plain lines for logs; on a terminal, coloured lines under a spinner naming what still runs."""
     plain = not printer.is_terminal
@@ -327,7 +337,7 @@ def progress(printer: Printer, spinner: Spinner | None = None) -> Callable[[Even
         else:
             running.remove(event.collector)
             text = (
-                f"{event.status:>7} {event.collector:<10} {event.artifacts:>4} artifacts  "
+                f"{event.status:>7} {event.collector:<{_NAME_WIDTH}} {event.artifacts:>4} artifacts  "
                 f"{event.duration_s:6.2f} s"
             )
             printer.err(text, style=None if plain else _STATUS_STYLES.get(event.status))

@@ -18,6 +18,10 @@ def _status(rec: Mapping[str, Any]) -> str:
     return f"{status} (exit {code})" if code is not None else status
 
 
+def _code(code: Any) -> str:
+    return "none" if code is None else str(code)
+
+
 def _worse(before: str, after: str) -> Classification:
     if after.split(" ")[0] != "ok" and before.split(" ")[0] == "ok":
         return "risky"
@@ -60,7 +64,12 @@ def diff(old: Side, new: Side) -> Section | None:
     unchanged = 0
     for path in sorted(a & b):
         before, after = _status(old.records[path]), _status(new.records[path])
-        if before != after:
+        was, now = old.records[path].get("exit_code"), new.records[path].get("exit_code")
+        if before != after and old.records[path].get("status") == new.records[path].get("status"):
+            # NOTE: the same status with another exit code, or one where there was none (a document
+            # read from a running service instead of a process's output): not a status change.
+            changes.append(change(KIND, f"{path} exit code changed", "info", _code(was), _code(now)))
+        elif before != after:
             changes.append(
                 change(
                     KIND,

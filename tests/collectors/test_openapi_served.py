@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from evidence_kit import config
+from evidence_kit.cli import app
 from evidence_kit.collectors import openapi
 from evidence_kit.commands.collect import collect
 from evidence_kit.plan import plan
@@ -133,8 +135,17 @@ def test_the_plan_shows_the_openapi_collector_waiting_for_the_service(tmp_path: 
     steps = {s.collector: s for s in plan(config.load(cfg)).steps}
     assert steps["openapi"].waits_for == ("http",)
     assert steps["openapi"].intent.runs == ()
-    assert steps["openapi"].intent.reads[0].startswith("GET http://127.0.0.1:")
-    assert "/openapi.json while the http collector's service is up" in steps["openapi"].intent.reads[0]
+    (read,) = steps["openapi"].intent.reads
+    assert read.startswith("the OpenAPI document of ledger.main:app at http://127.0.0.1:")
+    assert read.endswith(
+        "/openapi.json, read by the http collector (`serve.command` runs ledger.main:app);"
+        " imported if that fails"
+    )
+    assert (
+        steps["http"]
+        .intent.reads[-1]
+        .endswith("/openapi.json: the OpenAPI document, for the openapi collector")
+    )
 
 
 def test_a_document_the_service_does_not_serve_is_imported_with_the_reason(tmp_path: Path) -> None:
@@ -145,6 +156,14 @@ def test_a_document_the_service_does_not_serve_is_imported_with_the_reason(tmp_p
     assert doc["status"] == "ok" and "served at" not in doc["title"]
     assert "/docs/missing.json: HTTP 404" in doc["message"] and doc["message"].endswith("; imported")
     assert json.loads(files[DOC])["info"]["title"] == "Ledger"
+    # NOTE: the console says it too, under the collector's line, though the collector is ok.
+    env = {"IMPORTS_LOG": str(root / "cli.imports"), "PYTHONDONTWRITEBYTECODE": "1"}
+    res = CliRunner().invoke(app, ["collect", "-c", str(cfg), "--out", str(root / "cli")], env=env)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    line = next(i for i, text in enumerate(lines) if text.split()[:2] == ["ok", "openapi"])
+    assert lines[line + 1].strip().startswith("not read from the service the http collector started (GET ")
+    assert lines[line + 1].endswith("/docs/missing.json: HTTP 404); imported")
 
 
 def test_a_service_that_never_gets_ready_leaves_the_import(tmp_path: Path) -> None:
@@ -163,6 +182,11 @@ def test_an_http_collector_that_waits_for_openapi_keeps_the_import(tmp_path: Pat
     root, cfg = service(tmp_path, http_extra="after: [openapi]\n")
     steps = {s.collector: s for s in plan(config.load(cfg)).steps}
     assert steps["http"].waits_for == ("openapi",) and steps["openapi"].waits_for == ()
+    assert steps["openapi"].intent.reads == (
+        "the OpenAPI document of ledger.main:app, imported, not read from the service: "
+        "the http collector waits for the openapi one (`after:`)",
+    )
+    assert steps["openapi"].intent.runs[0].line.startswith("python -c")
     manifest, _, imports = run(root, cfg, "out")
     assert imports == 2
     assert "served at" not in record(manifest, DOC)["title"]
@@ -187,55 +211,76 @@ def options(command: Any, **serve: Any) -> dict[str, Any]:
 UVICORN = "uvicorn ledger.main:app --port 8000"
 
 
+SERVED = "/openapi.json"
+
+
 @pytest.mark.parametrize(
     ("app", "http", "expected", "why"),
     [
-        ({}, options(UVICORN), "/openapi.json", "the same module:attr"),
-        ({}, options(UVICORN.split()), "/openapi.json", "an argv list"),
-        ({}, options(f"exec {UVICORN} --workers 2"), "/openapi.json", "exec in a shell string"),
-        (
-            {},
-            options("gunicorn -k uvicorn.workers.UvicornWorker ledger.main:app"),
-            "/openapi.json",
-            "gunicorn",
-        ),
-        ({"app_dir": "backend"}, options(UVICORN, cwd="backend"), "/openapi.json", "the same folder"),
-        ({"app_dir": "backend"}, options(f"{UVICORN} --app-dir backend"), "/openapi.json", "--app-dir"),
-        (
-            {"app_dir": "backend"},
-            options("gunicorn --chdir=backend ledger.main:app"),
-            "/openapi.json",
-            "--chdir",
-        ),
-        (
-            {"served_at": "/api/openapi.json"},
-            options("prefect-like server start"),
-            "/api/openapi.json",
-            "told",
-        ),
-        ({"served_at": False}, options(UVICORN), None, "told not to"),
-        ({}, options("uvicorn ledger.main:api"), None, "another attribute"),
-        ({}, options("uvicorn ledger.main:app.sub"), None, "a sub-app"),
-        ({}, options(f"{UVICORN} --root-path /v1"), None, "a root path changes `servers`"),
-        ({}, options(f"{UVICORN} --root-path=/v1"), None, "a root path, with ="),
-        ({}, options(f"{UVICORN} --factory"), None, "the service calls a factory, the import would not"),
-        ({"factory": True}, options(UVICORN), None, "the import calls a factory, the service does not"),
+        ({}, options(UVICORN), SERVED, "`serve.command` runs ledger.main:app"),
+        ({}, options(UVICORN.split()), SERVED, "runs"),
+        ({}, options(f"exec {UVICORN} --workers 2"), SERVED, "runs"),
+        ({}, options("gunicorn -k uvicorn.workers.UvicornWorker ledger.main:app"), SERVED, "runs"),
+        ({"app_dir": "backend"}, options(UVICORN, cwd="backend"), SERVED, "runs"),
+        ({"app_dir": "backend"}, options(f"{UVICORN} --app-dir backend"), SERVED, "runs"),
+        ({"app_dir": "backend"}, options("gunicorn --chdir=backend ledger.main:app"), SERVED, "runs"),
+        ({}, options(UVICORN, env={"PYTHONPATH": ".", "PORT": "8000"}), SERVED, "runs"),
+        ({"python": ".venv"}, {**options(UVICORN), "python": ".venv/bin/python"}, SERVED, "runs"),
+        ({"served_at": "/v2/openapi.json"}, options("svc-server start"), "/v2/openapi.json", "names it"),
+        ({"served_at": False}, options(UVICORN), None, "`served_at: false`"),
+        ({}, options("uvicorn ledger.main:api"), None, "does not name ledger.main:app"),
+        ({}, options("uvicorn ledger.main:app.sub"), None, "does not name"),
+        ({}, options(f"{UVICORN} --root-path /v1"), None, "sets --root-path"),
+        ({}, options(f"{UVICORN} --root-path=/v1"), None, "sets --root-path"),
+        ({}, options(f"{UVICORN} --factory"), None, "disagree on calling a factory"),
+        ({"factory": True}, options(UVICORN), None, "disagree on calling a factory"),
         ({"python": ".venv/bin/python"}, options(UVICORN), None, "other interpreters"),
+        ({"python": "no/such/python"}, options(UVICORN), None, "cannot tell the interpreters apart"),
         ({"app_dir": "backend"}, options(UVICORN), None, "another folder"),
-        ({}, options(f"cd backend && {UVICORN}"), None, "a chained shell command"),
-        ({}, options(f"alembic upgrade head; {UVICORN}"), None, "a chained shell command with ;"),
-        ({}, options("uvicorn 'ledger.main:app"), None, "unbalanced quotes"),
+        ({}, options(f"cd backend && {UVICORN}"), None, "chains shell commands"),
+        ({}, options(f"alembic upgrade head; {UVICORN}"), None, "chains shell commands"),
+        ({}, options("uvicorn 'ledger.main:app"), None, "cannot be split into words"),
+        ({}, options(UVICORN, env={"LEDGER_METRICS": "true"}), None, "`serve.env` sets LEDGER_METRICS"),
     ],
 )
 def test_when_the_served_document_is_the_apps(
     tmp_path: Path, app: dict[str, Any], http: dict[str, Any], expected: str | None, why: str
 ) -> None:
+    venv = tmp_path / ".venv" / "bin" / "python"
+    venv.parent.mkdir(parents=True)
+    venv.write_text("#!/bin/sh\n")
+    venv.chmod(0o755)
     chosen = {"app": "ledger.main:app", **app}
-    assert openapi.served(chosen, http, tmp_path) == expected, why
+    path, reason = openapi.served(chosen, http, tmp_path)
+    assert (path, why in reason) == (expected, True), reason
+
+
+def test_the_top_level_python_stands_for_a_collector_without_one(tmp_path: Path) -> None:
+    venv = tmp_path / ".venv" / "bin" / "python"
+    venv.parent.mkdir(parents=True)
+    venv.write_text("#!/bin/sh\n")
+    venv.chmod(0o755)
+    http = options(UVICORN)
+    assert openapi.served({"app": "ledger.main:app", "python": ".venv"}, http, tmp_path, ".venv/bin/python")[
+        0
+    ]
+    assert openapi.served({"app": "ledger.main:app", "python": ".venv"}, http, tmp_path)[0] is None
+
+
+def test_a_root_path_from_the_environment_keeps_the_import(tmp_path: Path) -> None:
+    app = {"app": "ledger.main:app"}
+    assert openapi.served(app, options(UVICORN), tmp_path, env={"UVICORN_ROOT_PATH": ""})[0] == SERVED
+    path, why = openapi.served(app, options(UVICORN), tmp_path, env={"UVICORN_ROOT_PATH": "/ledger"})
+    assert path is None and why == "the environment sets UVICORN_ROOT_PATH for the server"
 
 
 def test_without_serve_or_without_app_nothing_is_served(tmp_path: Path) -> None:
     running = {"base_url": "http://127.0.0.1:8000", "captures": []}
-    assert openapi.served({"app": "ledger.main:app"}, running, tmp_path) is None
-    assert openapi.served({"app": "ledger.main:app"}, None, tmp_path) is None
-    assert openapi.served({"url": "http://127.0.0.1:8000/openapi.json"}, options(UVICORN), tmp_path) is None
+    assert openapi.served({"app": "ledger.main:app"}, running, tmp_path) == (
+        None,
+        "the http collector starts no service (no `serve:`)",
+    )
+    assert openapi.served({"app": "ledger.main:app"}, None, tmp_path)[0] is None
+    assert (
+        openapi.served({"url": "http://127.0.0.1:8000/openapi.json"}, options(UVICORN), tmp_path)[0] is None
+    )

@@ -280,3 +280,35 @@ def test_identical_failures_are_shown_once_and_counted(tmp_path: Path) -> None:
     shown = page.read_text()
     assert shown.count("OperationalError: connection refused") == 2  # the attention line and the change
     assert "(and 59 more like it)" in shown and "test_api::test_20 newly failing" in shown
+
+
+def _with_runs(out: Path, runs: dict[str, tuple[str, int | None]]) -> Path:
+    """A bundle whose artifacts (`openapi/<name>`) have the given status and exit code."""
+    from evidence_kit.bundle.writer import BundleWriter
+    from evidence_kit.model import CollectorResult, Output
+    from evidence_kit.redact.redactor import Redactor
+
+    writer = BundleWriter(out, Redactor())
+    for name, (status, code) in runs.items():
+        writer.add("openapi", Output(name, name, data=b"same\n", status=status, exit_code=code))  # type: ignore[arg-type]
+    host = {"name": "h", "platform": "p", "python": "3"}
+    return writer.finish(
+        service="svc",
+        phase="1",
+        git_sha="a" * 40,
+        results=[CollectorResult("openapi", "ok")],
+        host=host,
+        ci=None,
+    )
+
+
+def test_an_exit_code_that_appears_or_changes_under_the_same_status_is_no_status_change(
+    tmp_path: Path,
+) -> None:
+    old = _with_runs(tmp_path / "old", {"a.txt": ("ok", None), "b.txt": ("ok", 0), "c.txt": ("ok", 0)})
+    new = _with_runs(tmp_path / "new", {"a.txt": ("ok", 0), "b.txt": ("failed", 1), "c.txt": ("ok", 0)})
+    found = {(c.what, c.classification, c.before, c.after) for c in diff(old, new).changes}
+    assert ("openapi/a.txt exit code changed", "info", "none", "0") in found
+    assert ("openapi/b.txt status changed", "risky", "ok (exit 0)", "failed (exit 1)") in found
+    assert not any("c.txt" in what for what, *_ in found)
+    assert not any(what.startswith("openapi/a.txt status") for what, *_ in found)

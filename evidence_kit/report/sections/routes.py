@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from evidence_kit.evidence import openapi
-from evidence_kit.report.page import Fact, Part, _Bundle, plural
+from evidence_kit.report.page import Fact, Part, _Bundle, level, plural
 
 
 def _routes(bd: _Bundle, paths: list[str], part: Part) -> None:
@@ -18,6 +18,12 @@ def _routes(bd: _Bundle, paths: list[str], part: Part) -> None:
     if spec is not None and isinstance(spec.get("info"), dict):
         info = spec["info"]
         part.facts.append(Fact("API", f"{info.get('title', '?')} {info.get('version', '')}".strip()))
+    rec = bd.records.get(f"data/{openapi.path(openapi.DOCUMENT)}")
+    if rec is not None:
+        # NOTE: the title says where the document came from (imported, served, a URL, a file).
+        part.facts.append(Fact("Source", str(rec.get("title") or "?")))
+        if rec.get("message"):
+            part.facts.append(Fact("Message", str(rec["message"]), level(rec.get("status"))))
     listing = f"data/{openapi.path(openapi.ROUTES_TEXT)}"
     if listing in bd.records:
         part.shown.append(bd.show(listing, unfold=True))
