@@ -504,3 +504,16 @@ def test_migrations_in_a_folder_per_dialect_are_read_with_the_configs_database(
     outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
     assert outcomes["EK202"].status == "skipped"
     assert "env.py sets the version locations at run time" in (outcomes["EK202"].reason or "")
+
+
+def test_a_finding_of_several_lines_stays_indented_under_its_file() -> None:
+    from evidence_kit.model import Finding
+    from evidence_kit.policy.engine import Outcome, Report
+
+    finding = Finding("EK301", "the working tree was dirty:\n?? a.py\n?? b.py", path="data/git/status.txt")
+    outcome = Outcome("EK301", "clean-tree", "error", "failed", (finding,))
+    text = FORMATS["text"](Report((outcome,)))
+    assert (
+        "  data/git/status.txt: EK301 [error] the working tree was dirty:\n      ?? a.py\n      ?? b.py\n"
+        in text
+    )

@@ -246,6 +246,28 @@ def test_report_command_files_and_exit_codes(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "not verify" in res.output
 
 
+def test_a_report_rendered_in_the_service_does_not_dirty_its_tree(tmp_path: Path) -> None:
+    cfg = service(tmp_path)
+    bundle = json.loads(runner.invoke(app, ["collect", "-c", str(cfg), "--json"]).stdout)["bundle"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    kept = repo / "docs" / "reports"
+    kept.mkdir(parents=True)
+    for out in (repo / "evidence-report", kept, tmp_path / "elsewhere"):
+        res = runner.invoke(app, ["report", bundle, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert status.stdout.splitlines() == ["?? docs/"], (
+        "a new report folder ignores itself; a user's folder does not"
+    )
+    assert (repo / "evidence-report" / ".gitignore").read_text().endswith("\n*\n")
+    assert not (kept / ".gitignore").exists() and not (tmp_path / "elsewhere" / ".gitignore").exists()
+    assert (repo / "evidence-report" / "report.html").is_file()
+
+
 def test_strict_counts_a_skipped_collector_as_not_ok(tmp_path: Path) -> None:
     (tmp_path / "migrations" / "versions").mkdir(parents=True)
     (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")

@@ -30,6 +30,7 @@ from evidence_kit.plan import schedule, select
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import proc
 from evidence_kit.support.host import ci_context, host_facts
+from evidence_kit.support.tree import keep_out_of_git
 
 
 @dataclass(frozen=True)
@@ -78,23 +79,6 @@ class Summary:
                 for r in sorted(self.results, key=lambda r: r.collector)
             ],
         }
-
-
-def _keep_out_of_git(out_dir: Path, root: Path) -> Path | None:
-    """Make an output folder inside the service ignore itself, so that bundles never dirty its tree.
-
-    Returns the `.gitignore` written (to remove if the collect is interrupted), None if none was.
-    """
-    ignore = out_dir / ".gitignore"
-    if not out_dir.is_relative_to(root.resolve()) or ignore.exists():
-        return None
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        ignore.write_text("# Written by evidence-kit: bundles stay out of git.\n*\n")
-    except OSError:
-        # NOTE: an unwritable folder is the bundle writer's to report, with its own message.
-        return None
-    return ignore
 
 
 def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> CollectorResult:
@@ -159,7 +143,7 @@ def collect(
         secrets_env[f"EVIDENCE_DATABASE_SECRET_{i}"] = secret
     redactor = Redactor.for_config(config, secrets_env)
     out_dir = (out or config.output).resolve()
-    ignore = _keep_out_of_git(out_dir, config.root)
+    ignore = keep_out_of_git(out_dir, config.root, "bundles")
     writer = BundleWriter(out_dir, redactor)
     notify = progress or (lambda event: None)
     results: list[CollectorResult] = []

@@ -21,7 +21,36 @@ def run(
     check_json: Path | None = None,
     diff_pair: tuple[str | Path, str | Path] | None = None,
 ) -> int:
-    """Render BUNDLE (with the check results) or the diff of `diff_pair` into `out`; print the files."""
+    """Render BUNDLE (with the check results) or the diff of `diff_pair` into `out`; print the files.
+
+    A new `out` inside a git work tree ignores itself, as bundles do, so that rendering a report in
+    the service's folder does not dirty the tree the next collect records.
+    """
+    fresh = not out.exists()
+    written = _render(bundle, out, templates, check_json, diff_pair)
+    if fresh:
+        _ignored_in_git(out)
+    for path in written:
+        printer.out(str(path))
+    return EXIT_OK
+
+
+def _ignored_in_git(out: Path) -> None:
+    from evidence_kit.support.paths import repository
+    from evidence_kit.support.tree import keep_out_of_git
+
+    top = repository(out.absolute().parent)
+    if (top / ".git").exists():
+        keep_out_of_git(out, top, "reports")
+
+
+def _render(
+    bundle: str | Path | None,
+    out: Path,
+    templates: Path | None,
+    check_json: Path | None,
+    diff_pair: tuple[str | Path, str | Path] | None,
+) -> tuple[Path, ...]:
     if diff_pair is not None:
         from evidence_kit.diff import diff, render
 
@@ -35,9 +64,7 @@ def run(
         checked = read_check_report(check_json) if check_json else None
         with _unreadable(), _unverified_fails():
             written = pages.render(local_path(bundle).resolve(), out, templates, checked)
-    for path in written:
-        printer.out(str(path))
-    return EXIT_OK
+    return tuple(written)
 
 
 @contextmanager

@@ -16,7 +16,9 @@ def render(report: Report, source_lines: bool = True) -> str:
         for f in group:
             where = f":{f.line}" + (f":{f.col}" if f.col else "") if f.line else ""
             state = f"waived ({f.waived})" if f.waived else f.severity
-            out.append(f"  {path}{where}: {f.check} [{state}] {f.message}")
+            # NOTE: a message of several lines (the untracked files of EK301) stays under its finding.
+            message = f.message.replace("\n", "\n      ")
+            out.append(f"  {path}{where}: {f.check} [{state}] {message}")
             if source_lines and f.snippet and f.line:
                 out.append(f"      {f.snippet}")
                 if f.col:

@@ -81,3 +81,24 @@ def find(root: Path, wanted: Callable[[str], bool]) -> list[str]:
         if (root / rel).is_file():
             found.append(rel)
     return sorted(found)
+
+
+def keep_out_of_git(folder: Path, root: Path, what: str) -> Path | None:
+    """Make an output folder inside `root` (the service's folder or its repository) ignore itself, so
+    that what evidence-kit writes there (`what`: bundles, reports) never dirties the work tree.
+
+    Returns the `.gitignore` written (to remove if the command is interrupted), None if none was: the
+    folder lies outside `root`, or already has a `.gitignore` of its own (the user's choice).
+    """
+    ignore = folder / ".gitignore"
+    if not folder.resolve().is_relative_to(root.resolve()) or ignore.exists():
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore.write_text(
+            f"# Written by evidence-kit: {what} stay out of git (remove this file to commit them).\n*\n"
+        )
+    except OSError:
+        # NOTE: an unwritable folder is the writer's to report, with its own message.
+        return None
+    return ignore
