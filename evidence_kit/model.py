@@ -63,6 +63,7 @@ class Context:
     collectors this one runs after (see `evidence_kit.order`) to their files. `python` is the
     top-level `python:` of evidence.yaml, as written (see `evidence_kit.support.interpreter`).
     `handoffs` are the documents this collector fetches for a later one, or finds fetched for it.
+    `database_problem` says why a configured database has no URL (a variable its template needs is unset).
     """
 
     root: Path
@@ -72,6 +73,7 @@ class Context:
     earlier: Mapping[str, Path] = field(default_factory=dict)
     python: str | None = None
     handoffs: tuple[Handoff, ...] = ()
+    database_problem: str | None = None
 
 
 @dataclass(frozen=True)

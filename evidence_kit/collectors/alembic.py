@@ -956,7 +956,7 @@ def _current_outputs(ctx: Context, graph: Graph, setup: Setup) -> tuple[list[Out
     url = ctx.database_url
     if url is None or not (db.is_postgres(url) or db.is_sqlite(url)):
         reason = (
-            _NO_URL
+            (f"the database URL cannot be built: {ctx.database_problem}" if ctx.database_problem else _NO_URL)
             if url is None
             else (f"only PostgreSQL and SQLite databases are read, not {url.split(':', 1)[0]!r}")
         )

@@ -16,7 +16,6 @@ from evidence_kit.collectors.sql import (
     pg_message,
     pg_read_only,
     render_json,
-    require_url,
     sqlite_message,
     sqlite_read_only,
     timed,
@@ -604,7 +603,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             "no queues configured", hint="list them under `collectors.queue.queues` in evidence.yaml"
         )
     unique_names(specs, "queues", "queues")
-    url = require_url(ctx, NAME)
+    url = db.require_url(ctx, NAME)
     conn = None
     if db.is_postgres(url):
         import psycopg

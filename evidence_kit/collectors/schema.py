@@ -995,14 +995,7 @@ def _collect_sqlite(ctx: Context, url: str, options: Mapping[str, Any]) -> list[
 
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Describe the database schema: DDL, normalized JSON, table list, row counts and table listings."""
-    url = ctx.database_url
-    if not url:
-        raise CollectorError(
-            "no database configured",
-            hint="set `database.url_env` (and the variable it names), `database.url` or `database.default` "
-            "in evidence.yaml, or the PG* variables, "
-            "or disable the schema collector",
-        )
+    url = db.require_url(ctx, NAME)
     if db.is_postgres(url):
         return _collect_postgres(ctx, url, options)
     if db.is_sqlite(url):

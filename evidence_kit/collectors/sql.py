@@ -421,25 +421,6 @@ def timed(started: str, t0: float) -> dict[str, Any]:
     return {"started": started, "finished": proc.utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
 
 
-def require_url(ctx: Context, collector: str) -> str:
-    """The database URL, or a CollectorError saying how to configure one."""
-    url = ctx.database_url
-    if not url:
-        raise CollectorError(
-            "no database configured",
-            hint="set `database.url_env` (and the variable it names), `database.url` or `database.default` "
-            "in evidence.yaml, or the PG* variables, "
-            f"or disable the {collector} collector",
-        )
-    if not (db.is_postgres(url) or db.is_sqlite(url)):
-        raise CollectorError(
-            f"unsupported database URL {db.safe(url)}",
-            hint=f"the {collector} collector reads PostgreSQL (postgresql://...) and SQLite (sqlite:///...) "
-            "databases",
-        )
-    return url
-
-
 def unique_names(items: Sequence[Mapping[str, Any]], what: str, option: str) -> None:
     """Raise a CollectorError when two items share a name (their artifacts would collide)."""
     seen: set[str] = set()
@@ -460,7 +441,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             "no queries configured", hint="list them under `collectors.sql.queries` in evidence.yaml"
         )
     unique_names(specs, "queries", "queries")
-    url = require_url(ctx, NAME)
+    url = db.require_url(ctx, NAME)
     conn = db.connect_pg(url) if db.is_postgres(url) else None
     outputs: list[Output] = []
     try:

@@ -135,7 +135,12 @@ def collect(
     env = dict(os.environ if env is None else env)
     names = select(config, only, skip)
     proc.STOPPING.clear()
-    target = config.database(env)
+    try:
+        target = config.database(env)
+        database_problem = None
+    except EvidenceError as exc:
+        # NOTE: the collectors that need the database say so, each with the cause; the rest still run.
+        target, database_problem = None, exc.message
     database_url = target.url if target else None
     secrets_env = dict(env)
     # NOTE: the password may also appear outside a URL (e.g. echoed by a proof script).
@@ -176,6 +181,7 @@ def collect(
                     earlier=earlier,
                     python=config.python,
                     handoffs=handoffs.get(name, ()),
+                    database_problem=database_problem,
                 )
                 notify(Event("start", name))
                 running[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name

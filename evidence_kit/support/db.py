@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     import psycopg
 
+    from evidence_kit.model import Context
+
 _DRIVER = re.compile(r"^(postgres(?:ql)?)(\+[a-z0-9_]+)?://", re.I)
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 LIBPQ = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
@@ -120,6 +122,31 @@ def from_libpq(env: Mapping[str, str]) -> Database | None:
     )
 
 
+def require_url(ctx: Context, collector: str) -> str:
+    """The database URL, or a CollectorError saying why there is none and how to give one."""
+    url = ctx.database_url
+    if not url and ctx.database_problem:
+        raise CollectorError(
+            f"the database URL cannot be built: {ctx.database_problem}",
+            hint="export the variables it needs, or set the variable named by `database.url_env`, "
+            f"or disable the {collector} collector",
+        )
+    if not url:
+        raise CollectorError(
+            "no database configured",
+            hint="set `database.url_env` (and the variable it names), `database.url` or `database.default` "
+            "in evidence.yaml, or the PG* variables, "
+            f"or disable the {collector} collector",
+        )
+    if not (is_postgres(url) or is_sqlite(url)):
+        raise CollectorError(
+            f"unsupported database URL {safe(url)}",
+            hint=f"the {collector} collector reads PostgreSQL (postgresql://...) and SQLite (sqlite:///...) "
+            "databases",
+        )
+    return url
+
+
 def is_postgres(url: str) -> bool:
     """True for postgresql://, postgres:// and SQLAlchemy's postgresql+driver:// URLs."""
     return bool(_DRIVER.match(url))
@@ -157,6 +184,7 @@ def connect_pg(
 ) -> psycopg.Connection[Any]:
     """A read-only PostgreSQL connection with a statement timeout; clear error when down."""
     import psycopg
+
 
     try:
         conn = psycopg.connect(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -113,5 +114,32 @@ def test_a_collect_through_a_template_masks_the_password_and_nothing_else(
         if path.is_file():
             assert password.encode() not in path.read_bytes(), path
     env.pop("EKT_PASSWORD")
-    with pytest.raises(EvidenceError, match="EKT_PASSWORD, which is not set"):
-        collect(config.load(cfg), env=env)
+    again = collect(config.load(cfg), env=env)
+    sql = next(r for r in again.results if r.collector == "sql")
+    assert sql.status == "error" and "EKT_PASSWORD, which is not set" in (sql.error or "")
+
+
+def test_a_url_template_that_cannot_be_filled_costs_only_the_database_collectors(tmp_path: Path) -> None:
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    (tmp_path / "migrations" / "versions" / "a1_init.py").write_text(
+        '"""init"""\nrevision = "a1"\ndown_revision = None\n\n\ndef upgrade():\n    pass\n'
+    )
+    (tmp_path / "evidence.yaml").write_text(
+        "service: svc\noutput: out\ndatabase:\n  url_env: SVC_DATABASE_URL\n"
+        '  url: "postgresql://${SVC_USER}:${SVC_PASSWORD}@127.0.0.1:5432/svc"\n'
+        "collectors:\n  alembic: true\n  schema: true\n"
+        "  sql: {queries: [{name: one, sql: SELECT 1}]}\n  queue: {queues: [{name: jobs, table: jobs}]}\n"
+    )
+    env = {"PATH": os.environ["PATH"]}
+    summary = collect(config.load(tmp_path / "evidence.yaml"), env=env)
+    by = {r.collector: r for r in summary.results}
+    why = "the database URL cannot be built: database.url needs the environment variables SVC_USER, SVC_"
+    for name in ("schema", "sql", "queue"):
+        assert by[name].status == "error" and (by[name].error or "").startswith(why), by[name]
+        assert "SVC_DATABASE_URL" not in (by[name].error or "") and "`database.url_env`" in (
+            by[name].hint or ""
+        )
+    assert (summary.bundle / "data" / "alembic" / "heads.txt").read_text() == "a1 (head)\n", "still read"
+    current = json.loads((summary.bundle / "data" / "alembic" / "current.json").read_text())
+    assert current["status"] == "skipped" and current["reason"].startswith(why)
