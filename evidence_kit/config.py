@@ -209,14 +209,19 @@ def semantic(data: Mapping[str, Any], source: str) -> list[str]:
 
 def load(path: Path) -> Config:
     """Read, parse and validate a config file."""
-    import yaml
 
     if not path.is_file():
         raise EvidenceError(
             f"config file {path} not found",
             hint="run in the service's folder, pass --config PATH, or write evidence.yaml (see the README)",
         )
-    raw = path.read_bytes()
+    return parse(path.read_bytes(), path)
+
+
+def parse(raw: bytes, path: Path) -> Config:
+    """Parse and validate the text of a config file that is (or will be) at `path`."""
+    import yaml
+
     try:
         data = yaml.safe_load(raw) or {}
     except yaml.YAMLError as exc:

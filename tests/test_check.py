@@ -517,3 +517,45 @@ def test_a_finding_of_several_lines_stays_indented_under_its_file() -> None:
         "  data/git/status.txt: EK301 [error] the working tree was dirty:\n      ?? a.py\n      ?? b.py\n"
         in text
     )
+
+
+def _history(root: Path) -> Path:
+    """Three revisions a1 <- a2 <- a3; a1 and a3 cannot be rolled back."""
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    undo = {"a1": "pass", "a2": 'op.drop_table("t")', "a3": "pass"}
+    for rev, down in (("a1", None), ("a2", "a1"), ("a3", "a2")):
+        (versions / f"{rev}_step.py").write_text(
+            f'"""step {rev}"""\nfrom alembic import op\n\nrevision = "{rev}"\ndown_revision = {down!r}\n\n\n'
+            f'def upgrade():\n    op.execute("SELECT 1")\n\n\ndef downgrade():\n    {undo[rev]}\n'
+        )
+    return root
+
+
+@pytest.mark.parametrize(
+    ("baseline", "flagged", "problem"),
+    [
+        (None, ["a1_step.py", "a3_step.py"], False),
+        (["a1"], ["a3_step.py"], False),
+        (["a2"], ["a3_step.py"], False),
+        (["a3"], [], False),
+        (["zz9"], ["a1_step.py", "a3_step.py"], True),
+    ],
+)
+def test_a_baseline_leaves_the_history_up_to_it_unchecked(
+    tmp_path: Path, baseline: list[str] | None, flagged: list[str], problem: bool
+) -> None:
+    from evidence_kit.policy.packs import Policy, Rule
+
+    root = _history(tmp_path)
+    rule = Rule("EK201", "error", {"baseline": baseline} if baseline else {})
+    outcome = next(o for o in run(Policy(("t",), (rule,)), Target(root=root)).outcomes if o.check == "EK201")
+    assert sorted(Path(f.path).name for f in outcome.findings if f.path) == flagged
+    unknown = [f.message for f in outcome.findings if not f.path]
+    assert unknown == (
+        ["baseline revision zz9 is in no Alembic configuration read; fix the rule's `baseline`"]
+        if problem
+        else []
+    )
+    assert outcome.status == ("failed" if flagged or problem else "passed")

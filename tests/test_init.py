@@ -183,7 +183,9 @@ def test_written_rule_pack_loads_and_its_commented_parts_load_when_uncommented(s
     assert {r.check for r in policy.load([str(pack)]).rules} >= {"EK201", "EK304"}
 
     text = pack.read_text("utf-8")
-    assert "# checks:" in text and "#   EK304:" in text and "# waivers:" in text
+    # NOTE: where the pack already turns checks on or off, the example goes under its `checks:`.
+    assert ("# checks:" in text) != ("add them under `checks:` above" in text)
+    assert "#   EK304:" in text and "# waivers:" in text
     opened = re.sub(r"^# (?=(checks|waivers):|  )", "", text, flags=re.MULTILINE)
     uncommented = service / "uncommented.yaml"
     uncommented.write_text(opened, encoding="utf-8")
@@ -457,3 +459,39 @@ def test_the_served_app_and_the_api_app_behind_a_hidden_one_come_first(tmp_path:
         "/openapi.json",
         "`serve.command` runs svc.factory:create_app",
     )
+
+
+def test_a_history_that_already_fails_is_baselined_and_new_migrations_are_checked(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evidence_kit.cli import app
+    from tests.test_check import _history
+
+    root = _history(tmp_path / "svc")
+    init.write(root, init.detect(root))
+    rules = (root / "evidence-rules.yaml").read_text()
+    assert "(EK201: 2,\n  # in 3 revisions)" in rules
+    assert (
+        "  EK201: {options: {baseline: [a3]}}\n" in rules
+        and "  EK205: {options: {baseline: [a3]}}\n" in rules
+    )
+    runner = CliRunner()
+    res = runner.invoke(app, ["check", str(root), "--config", str(root / "evidence.yaml")])
+    assert res.exit_code == 0, res.output
+    (root / "migrations" / "versions" / "a4_next.py").write_text(
+        '"""next"""\nrevision = "a4"\ndown_revision = "a3"\n\n\ndef upgrade():\n    pass\n'
+    )
+    res = runner.invoke(app, ["check", str(root), "--config", str(root / "evidence.yaml")])
+    assert res.exit_code == 1
+    assert "a4_next.py" in res.output and "a1_step.py" not in res.output and "a3_step.py" not in res.output
+
+
+def test_a_clean_history_gets_no_baseline(tmp_path: Path) -> None:
+    from tests.test_check import _history
+
+    root = _history(tmp_path / "svc")
+    for rev in ("a1", "a3"):
+        path = root / "migrations" / "versions" / f"{rev}_step.py"
+        path.write_text(path.read_text().replace("    pass\n", '    op.execute("SELECT 2")\n'))
+    init.write(root, init.detect(root))
+    assert "baseline" not in (root / "evidence-rules.yaml").read_text()

@@ -24,13 +24,14 @@ import configparser
 import os
 import re
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.errors import EvidenceError
 from evidence_kit.evidence.alembic import does_nothing
+from evidence_kit.model import Finding
 from evidence_kit.policy.target import Skipped
 
 if TYPE_CHECKING:
@@ -49,7 +50,14 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "items": {"type": "string"},
             "description": "alembic.ini files, relative to the source root, as `path` or `path#section` "
             "(default: the Alembic configurations of evidence.yaml, else every alembic.ini found).",
-        }
+        },
+        "baseline": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "Revisions already applied when these rules were adopted (e.g. the heads "
+            "`evidence init` found): they and every revision before them are history and not checked; "
+            "the revisions that come after them are. An id that no configuration holds is a finding.",
+        },
     },
 }
 
@@ -219,14 +227,41 @@ def graphs(target: Target, rule: Rule) -> Iterator[tuple[str, Graph]]:
 
 
 def scripts(target: Target, rule: Rule) -> Iterator[tuple[Script, Path]]:
-    """Every revision script with its file, in the rule's include/exclude scope."""
+    """Every revision script with its file, in the rule's include/exclude scope, after its `baseline`."""
     from evidence_kit.policy.target import _excluded
 
     assert target.root is not None
     for _, graph in graphs(target, rule):
-        for script in graph.scripts.values():
-            if not _excluded(script.path, rule.exclude):
+        history = _history(graph, rule.options.get("baseline") or ())
+        for rev, script in graph.scripts.items():
+            if rev not in history and not _excluded(script.path, rule.exclude):
                 yield script, target.root / script.path
+
+
+def _history(graph: Graph, baseline: Iterable[str]) -> set[str]:
+    """The baseline revisions this graph holds and all that come before them."""
+    todo = [rev for rev in baseline if rev in graph.scripts]
+    seen: set[str] = set()
+    while todo:
+        rev = todo.pop()
+        if rev not in seen:
+            seen.add(rev)
+            todo.extend(graph.all_down.get(rev, ()))
+    return seen
+
+
+def unknown_baseline(target: Target, rule: Rule, check: str) -> Iterator[Finding]:
+    """A finding for each `baseline` revision that no configuration read holds (a typo would otherwise
+    leave the whole history checked, or nothing, without a word)."""
+    wanted = [str(rev) for rev in rule.options.get("baseline") or ()]
+    held = {rev for _, graph in graphs(target, rule) for rev in graph.scripts}
+    for rev in wanted:
+        if rev not in held:
+            yield Finding(
+                check,
+                f"baseline revision {rev} is in no Alembic configuration read; fix the rule's `baseline`",
+                snippet=f"baseline {rev}",
+            )
 
 
 def is_merge(script: Script) -> bool:

@@ -35,6 +35,7 @@ OPTIONS_SCHEMA = _migrations.OPTIONS_SCHEMA
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Find migrations without a working downgrade() (merge revisions excepted)."""
+    yield from _migrations.unknown_baseline(target, rule, ID)
     for script, path in _migrations.scripts(target, rule):
         if _migrations.is_merge(script):
             continue

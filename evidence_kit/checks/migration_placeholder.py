@@ -50,6 +50,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Find placeholder revision ids and template messages."""
     ids = re.compile(rule.options.get("ids", PLACEHOLDER_IDS), re.I)
     messages = {m.lower().rstrip(".") for m in rule.options.get("messages", PLACEHOLDER_MESSAGES)}
+    yield from _migrations.unknown_baseline(target, rule, ID)
     for script, path in _migrations.scripts(target, rule):
         shape = _migrations.outline(path.read_bytes())
         if ids.search(script.revision):

@@ -10,12 +10,15 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
 from evidence_kit.support import interpreter
 from evidence_kit.support import toml as tomllib
+
+if TYPE_CHECKING:
+    from evidence_kit.config import Config
 
 CONFIG_FILE = "evidence.yaml"
 RULES_FILE = "evidence-rules.yaml"
@@ -1210,6 +1213,8 @@ def _context(d: Detected) -> dict[str, Any]:
         "install": list(_install(d.root, venv, bool(d.tests))) if d.python or d.install else list(d.install),
         "migrate": migrate,
         "action": ACTION_PLACEHOLDER,
+        "baseline": None,
+        "baselined": BASELINED,
     }
 
 
@@ -1240,15 +1245,44 @@ def render(detected: Detected) -> dict[str, str]:
 
     env = _environment()
     context = _context(detected)
-    texts = {name: env.get_template(template).render(context) for name, template in _TEMPLATES}
-    problems = config.validate(yaml.safe_load(texts[CONFIG_FILE]), CONFIG_FILE)
+    made = env.get_template(dict(_TEMPLATES)[CONFIG_FILE]).render(context)
+    problems = config.validate(yaml.safe_load(made), CONFIG_FILE)
     if problems:
         raise EvidenceError(
             f"the generated {CONFIG_FILE} does not validate",
             hint="this is a bug in evidence-kit's init templates: please report it with this message",
             details=problems,
         )
-    return texts
+    context["baseline"] = _baseline(config.parse(made.encode(), detected.root / CONFIG_FILE))
+    return {name: env.get_template(template).render(context) for name, template in _TEMPLATES}
+
+
+# NOTE: the checks that judge each revision on its own; a revision already applied is history.
+BASELINED = ("EK201", "EK203", "EK205")
+
+
+def _baseline(cfg: Config) -> dict[str, Any] | None:
+    """When the migration history already fails a check of BASELINED, what the rules' `baseline` is:
+    the heads of every configuration read, the findings per check, and the revisions they hold."""
+    from evidence_kit.checks import _migrations
+    from evidence_kit.policy.engine import run as run_checks
+    from evidence_kit.policy.packs import Policy, Rule
+    from evidence_kit.policy.target import Skipped, Target
+
+    target = Target(root=cfg.root, configs=(cfg,))
+    rules = tuple(Rule(check, "error") for check in BASELINED)
+    found = {
+        o.check: len(o.findings) for o in run_checks(Policy(("init",), rules), target).outcomes if o.findings
+    }
+    if not found:
+        return None
+    try:
+        graphs = list(_migrations.graphs(target, rules[0]))
+    except Skipped:
+        return None
+    heads = [head for _, graph in graphs for head in graph.heads]
+    revisions = sum(len(graph.scripts) for _, graph in graphs)
+    return {"heads": heads, "found": found, "revisions": revisions}
 
 
 def write(root: Path, detected: Detected, force: bool = False) -> list[Path]:

@@ -185,7 +185,6 @@ def connect_pg(
     """A read-only PostgreSQL connection with a statement timeout; clear error when down."""
     import psycopg
 
-
     try:
         conn = psycopg.connect(
             libpq_url(url),
