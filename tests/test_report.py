@@ -250,6 +250,15 @@ def test_a_failed_collector_is_listed_once_however_many_artifacts_failed(tmp_pat
     assert "command lifecycle-proof" in attention and "command smoke" not in attention
 
 
+def test_a_message_of_several_lines_keeps_its_lines(tmp_path: Path) -> None:
+    tail = "serve: the service exited with code 3. Log tail:\nTraceback (most recent call last):\nOSError"
+    log = Output("server.log", "Log of the service", data=b"boot\n", status="error", message=tail)
+    bundle = make_bundle(tmp_path / "b", {"http": [log]}, failed=("http",))
+    md, html = render(bundle, tmp_path / "out")
+    assert "```\n" + tail + "\n```" in md.read_text()
+    assert "<pre>" + tail + "</pre>" in html.read_text()
+
+
 def test_colour_codes_of_a_worker_log_are_left_out_of_the_pages_and_kept_in_the_bundle(
     tmp_path: Path,
 ) -> None:
