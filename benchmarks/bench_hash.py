@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence_kit.bundle import digest, verify
+from evidence_kit.bundle import verify
 from evidence_kit.bundle.digest import file_sha256
 from evidence_kit.bundle.writer import BundleWriter
 from evidence_kit.model import CollectorResult, Output
@@ -234,15 +234,6 @@ def bench_large(work: Path, log: Path, runs: int, slow_runs: int) -> list[Row]:
 
         return go
 
-    def one_thread() -> Sample:
-        # NOTE: the writer as it was before hashing and writing overlapped: both in the calling thread.
-        saved = digest.OVERLAP_MIN
-        digest.OVERLAP_MIN = 1 << 62
-        try:
-            return writer(OPAQUE, key="one-thread")()
-        finally:
-            digest.OVERLAP_MIN = saved
-
     def alone(red: Any) -> Callable[[], Sample]:
         def go() -> Sample:
             with log.open("rb") as src:
@@ -256,7 +247,6 @@ def bench_large(work: Path, log: Path, runs: int, slow_runs: int) -> list[Row]:
             "digest": lambda: timed(lambda: file_sha256(log)),
             "cp": copy,
             "writer-opaque": writer(OPAQUE),
-            "writer-one-thread": one_thread,
         },
         runs,
     )
@@ -276,7 +266,6 @@ def bench_large(work: Path, log: Path, runs: int, slow_runs: int) -> list[Row]:
     med.update(in_turns({"writer-text-re": writer(TEXT, fallback, "re", sliced)}, slow_runs))
     shutil.rmtree(out, ignore_errors=True)
     assert records[OPAQUE]["sha256"] == expected and records[OPAQUE]["size"] == size
-    assert records["one-thread"]["sha256"] == expected and records["one-thread"]["size"] == size
     # NOTE: the previous redactor counts nothing into the writer's tally; that it masked shows in the size.
     assert records[TEXT]["redactions"] and int(str(records["previous"]["size"])) < size
     if sliced == size:
@@ -341,11 +330,6 @@ def bench_large(work: Path, log: Path, runs: int, slow_runs: int) -> list[Row]:
             "read + hash + write, no redaction",
         ),
         row("  same, against openssl + cp", med["writer-opaque"], note="sum of both medians", against=floor),
-        row(
-            "  same, in one thread",
-            med["writer-one-thread"],
-            note="each block hashed, then written, in the calling thread (before the overlap)",
-        ),
         fast,
         versus,
         row(
