@@ -559,3 +559,15 @@ def test_a_baseline_leaves_the_history_up_to_it_unchecked(
         else []
     )
     assert outcome.status == ("failed" if flagged or problem else "passed")
+
+
+def test_an_unknown_baseline_beside_an_unread_configuration_names_that_configuration(tmp_path: Path) -> None:
+    from evidence_kit.policy.packs import Policy, Rule
+
+    root = _history(tmp_path)
+    rule = Rule("EK201", "error", {"baseline": ["b7"], "configs": ["alembic.ini", "reporting/alembic.ini"]})
+    outcome = next(o for o in run(Policy(("t",), (rule,)), Target(root=root)).outcomes if o.check == "EK201")
+    (message,) = [f.message for f in outcome.findings if not f.path]
+    assert message.startswith("baseline revision b7 is in no Alembic configuration read; the configurations")
+    assert "reporting/alembic.ini: alembic config file" in message and "not found" in message
+    assert "fix the rule's `baseline`" not in message

@@ -257,6 +257,8 @@ def test_a_report_rendered_in_the_service_does_not_dirty_its_tree(tmp_path: Path
     for out in (repo / "evidence-report", kept, tmp_path / "elsewhere"):
         res = runner.invoke(app, ["report", bundle, "--out", str(out)])
         assert res.exit_code == 0, res.output
+        said = f"wrote {out / '.gitignore'}: the new report folder stays out of git"
+        assert (said in res.output) == (out.name == "evidence-report"), res.output
     status = subprocess.run(
         ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
     )

@@ -455,7 +455,10 @@ def test_the_served_app_and_the_api_app_behind_a_hidden_one_come_first(tmp_path:
     (root / "evidence.yaml").write_text(text.replace(block, block.replace("  # ", "  ")))
     loaded = config.load(root / "evidence.yaml")
     assert "--factory" in loaded.collectors["http"]["serve"]["command"]
-    assert openapi.served(loaded.collectors["openapi"], loaded.collectors["http"], root, loaded.python) == (
+    bindir = {"PATH": str(Path(sys.executable).parent)}
+    assert openapi.served(
+        loaded.collectors["openapi"], loaded.collectors["http"], root, loaded.python, bindir
+    ) == (
         "/openapi.json",
         "`serve.command` runs svc.factory:create_app",
     )

@@ -255,7 +255,7 @@ def test_a_message_of_several_lines_keeps_its_lines(tmp_path: Path) -> None:
     log = Output("server.log", "Log of the service", data=b"boot\n", status="error", message=tail)
     bundle = make_bundle(tmp_path / "b", {"http": [log]}, failed=("http",))
     md, html = render(bundle, tmp_path / "out")
-    assert "```\n" + tail + "\n```" in md.read_text()
+    assert "**Message** ❌\n\n```\n" + tail + "\n```" in md.read_text()
     assert "<pre>" + tail + "</pre>" in html.read_text()
 
 

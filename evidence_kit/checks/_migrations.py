@@ -255,11 +255,19 @@ def unknown_baseline(target: Target, rule: Rule, check: str) -> Iterator[Finding
     leave the whole history checked, or nothing, without a word)."""
     wanted = [str(rev) for rev in rule.options.get("baseline") or ()]
     held = {rev for _, graph in graphs(target, rule) for rev in graph.scripts}
+    # NOTE: a configuration read only in part (an error, a version folder env.py picks by dialect) may
+    # hold the id: then that is what to fix, not the baseline.
+    partial = [f"{s.label}: {s.error or s.problem}" for s in sources(target, rule) if s.error or s.problem]
+    fix = (
+        f"the configurations were not all read ({'; '.join(partial)})"
+        if partial
+        else "fix the rule's `baseline`"
+    )
     for rev in wanted:
         if rev not in held:
             yield Finding(
                 check,
-                f"baseline revision {rev} is in no Alembic configuration read; fix the rule's `baseline`",
+                f"baseline revision {rev} is in no Alembic configuration read; {fix}",
                 snippet=f"baseline {rev}",
             )
 

@@ -225,6 +225,9 @@ def _tool(
 
 def _database(ctx: Context) -> tuple[dict[str, Any] | None, str | None]:
     url = ctx.database_url
+    if not url and ctx.database_problem:
+        problem = f"the database URL cannot be built: {ctx.database_problem}"
+        return {"kind": None, "error": problem}, problem
     if not url:
         return None, None
     if db.is_sqlite(url):

@@ -396,11 +396,16 @@ def fetch(base_url: str, handoff: Handoff, headers: Mapping[str, str]) -> None:
         elif not 200 <= response.status < 300:
             meta["error"] = f"HTTP {response.status}"
         else:
-            handoff.file.parent.mkdir(parents=True, exist_ok=True)
-            handoff.file.write_bytes(response.body)
+            try:
+                handoff.file.parent.mkdir(parents=True, exist_ok=True)
+                handoff.file.write_bytes(response.body)
+            except OSError as exc:
+                meta["error"] = f"cannot keep the document: {exc.strerror or exc}"
     meta.update(started=started, finished=proc.utcnow(), duration_s=round(time.monotonic() - t0, 3))
-    handoff.meta.parent.mkdir(parents=True, exist_ok=True)
-    handoff.meta.write_bytes(dumps(meta))
+    # NOTE: a full disk here costs the later collector an import, never the captures.
+    with contextlib.suppress(OSError):
+        handoff.meta.parent.mkdir(parents=True, exist_ok=True)
+        handoff.meta.write_bytes(dumps(meta))
 
 
 def _request_headers(specs: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:

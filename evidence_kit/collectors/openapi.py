@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -76,7 +77,10 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 }
 
 _SOURCES = ("app", "url", "file")
-_SHELL_WORDS = frozenset({"&&", "||", "|", "&", "cd", "pushd"})
+_SHELL_WORDS = frozenset({"&&", "||", "|", "&", "cd", "pushd", "env", "export", "set", "source"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_ENV_FLAGS = frozenset({"--env-file", "-e", "--env"})
+_SERVER = re.compile(r"python(3(\.\d+)?)?|uvicorn|gunicorn|hypercorn")
 # NOTE: serve.env variables that cannot change what an app declares; any other might (feature flags).
 _NEUTRAL_ENV = frozenset(
     {"PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PORT", "HOST", "DATABASE_URL"}
@@ -248,11 +252,16 @@ def _from_served(handoff: Handoff) -> tuple[bytes, dict[str, Any]] | str:
     if fetched.get("error"):
         return f"GET {url}: {fetched['error']}"
     try:
-        data = _check(json.loads(handoff.file.read_bytes()), url)
+        spec = json.loads(handoff.file.read_bytes())
+        data = _check(spec, url)
     except (OSError, ValueError) as exc:
         return f"GET {url} did not give JSON: {exc}"
     except CollectorError as exc:
         return exc.message
+    if "servers" in spec:
+        # NOTE: a root path (`FastAPI(root_path=...)`, a proxy's prefix, a mounted sub-app) adds them to
+        # the served document only; an app that lists its own gets imported, to be sure.
+        return f"the document at {url} lists `servers`, which an import may not"
     meta = {key: fetched.get(key) for key in ("url", "started", "finished", "duration_s")}
     return data, meta
 
@@ -271,6 +280,15 @@ def _interpreter(root: Path, option: Any, top_level: str | None) -> str | None:
     """The path of the interpreter a `python` option names (the top-level one by default), or None."""
     chosen = interpreter.resolve(root, str(option) if option else None, top_level)
     return chosen.path if chosen else None
+
+
+def _runs_server(program: str, importer: str, cwd: Path, path: str) -> bool:
+    """Whether `program` is python or an ASGI server by name, from the folder of the interpreter that
+    would import the app (as `program` names it, or as `path`, the service's PATH, finds it)."""
+    if not _SERVER.fullmatch(os.path.basename(program)):
+        return False
+    found = os.path.normpath(cwd / program) if "/" in program else shutil.which(program, path=path)
+    return found is not None and os.path.dirname(found) == os.path.dirname(importer)
 
 
 def served(
@@ -309,8 +327,29 @@ def served(
         argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command or ()]
     except ValueError as exc:
         return None, f"`serve.command` cannot be split into words ({exc})"
-    if isinstance(command, str) and any(w in _SHELL_WORDS or ";" in w for w in argv):
+    if isinstance(command, str) and ("\n" in command or any(w in _SHELL_WORDS or ";" in w for w in argv)):
         return None, "`serve.command` chains shell commands"
+    if argv[:1] == ["exec"]:
+        argv = argv[1:]
+    if any(_ASSIGNMENT.match(w) or w.split("=", 1)[0] in _ENV_FLAGS for w in argv):
+        return None, "`serve.command` sets environment variables the import would not see"
+    try:
+        mine = _interpreter(root, options.get("python"), python)
+        theirs = _interpreter(root, http.get("python"), python)
+    except CollectorError as exc:
+        return None, f"cannot tell the interpreters apart: {exc.message}"
+    if mine != theirs:
+        return None, "the two collectors run other interpreters (`python`)"
+    program = argv[0] if argv else "nothing"
+    importer = mine or interpreter.own().path
+    search = (env if env is not None else os.environ).get("PATH", os.defpath)
+    search = os.pathsep.join([os.path.dirname(mine), search]) if mine else search
+    if not _runs_server(program, importer, root / str(serve.get("cwd", ".")), search):
+        where = os.path.dirname(importer)
+        return (
+            None,
+            f"`serve.command` starts {program}, not python, uvicorn, gunicorn or hypercorn from {where}",
+        )
     if target not in argv:
         return None, f"`serve.command` does not name {target}"
     if _flag(argv, "--root-path") is not None:
@@ -318,19 +357,14 @@ def served(
     if ("--factory" in argv) != bool(options.get("factory")):
         return None, "`serve.command` and `factory` disagree on calling a factory (--factory)"
     folder = root / str(serve.get("cwd", "."))
-    for flag in ("--chdir", "--app-dir"):
-        value = _flag(argv, flag)
-        folder = folder / value if value else folder
+    chdir = _flag(argv, "--chdir")
+    folder = folder / chdir if chdir else folder
+    app_dir = _flag(argv, "--app-dir")
+    if app_dir and os.path.normpath(folder / app_dir) != os.path.normpath(folder):
+        # NOTE: uvicorn puts --app-dir on sys.path but stays in its folder, where settings files are read.
+        return None, "`serve.command` imports from --app-dir but runs in another folder than the import"
     if os.path.normpath(folder) != os.path.normpath(root / str(options.get("app_dir", "."))):
         return None, "the service runs in another folder than `app_dir`"
-    try:
-        same = _interpreter(root, options.get("python"), python) == _interpreter(
-            root, http.get("python"), python
-        )
-    except CollectorError as exc:
-        return None, f"cannot tell the interpreters apart: {exc.message}"
-    if not same:
-        return None, "the two collectors run other interpreters (`python`)"
     extra = sorted(set(serve.get("env") or {}) - _NEUTRAL_ENV)
     if extra:
         return None, f"`serve.env` sets {', '.join(extra)}, which the import would not see"

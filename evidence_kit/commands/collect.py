@@ -29,6 +29,7 @@ from evidence_kit.plan import plan as make_plan
 from evidence_kit.plan import schedule, select
 from evidence_kit.redact.redactor import Redactor
 from evidence_kit.support import proc
+from evidence_kit.support.db import template_secrets
 from evidence_kit.support.host import ci_context, host_facts
 from evidence_kit.support.tree import keep_out_of_git
 
@@ -56,6 +57,7 @@ class Summary:
     artifacts: int
     redactions: int
     manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+    database_problem: str | None = None
 
     @property
     def failed(self) -> list[CollectorResult]:
@@ -74,6 +76,7 @@ class Summary:
             "artifacts": self.artifacts,
             "redactions": self.redactions,
             "ok": not self.failed,
+            "database_problem": self.database_problem,
             "collectors": [
                 {"name": r.collector, "status": r.status, "error": r.error, "hint": r.hint}
                 for r in sorted(self.results, key=lambda r: r.collector)
@@ -138,13 +141,16 @@ def collect(
     try:
         target = config.database(env)
         database_problem = None
+        secrets = target.secrets if target else ()
     except EvidenceError as exc:
-        # NOTE: the collectors that need the database say so, each with the cause; the rest still run.
+        # NOTE: the collectors that read the database say so, each with the cause; the rest still run,
+        # children without DATABASE_URL (as with no database configured), and the summary says it.
         target, database_problem = None, exc.message
+        secrets = template_secrets(config.database_template or "", env)
     database_url = target.url if target else None
     secrets_env = dict(env)
     # NOTE: the password may also appear outside a URL (e.g. echoed by a proof script).
-    for i, secret in enumerate(target.secrets if target else ()):
+    for i, secret in enumerate(secrets):
         secrets_env[f"EVIDENCE_DATABASE_SECRET_{i}"] = secret
     redactor = Redactor.for_config(config, secrets_env)
     out_dir = (out or config.output).resolve()
@@ -202,7 +208,7 @@ def collect(
                         result.status,
                         len(result.outputs),
                         result.duration_s,
-                        result.error or _notes(result),
+                        result.error or redactor.mask_text(_notes(result))[0],
                     )
                 )
         pool.shutdown()
@@ -236,6 +242,7 @@ def collect(
         artifacts=len(manifest["artifacts"]),
         redactions=manifest["redactions"],
         manifest=manifest,
+        database_problem=redactor.mask_text(database_problem)[0] if database_problem else None,
     )
 
 
@@ -350,6 +357,11 @@ def print_summary(printer: Printer, summary: Summary) -> None:
     )
     if summary.archive:
         printer.out(f"archive {summary.archive}")
+    if summary.database_problem:
+        printer.out(
+            f"  database: the URL cannot be built: {summary.database_problem}\n"
+            "    the collectors that read the database did not; commands ran without DATABASE_URL"
+        )
     for res in not_ok:
         printer.out(f"  {res.collector}: {res.status}: {res.error or ''}")
         if res.hint:

@@ -28,20 +28,20 @@ def run(
     """
     fresh = not out.exists()
     written = _render(bundle, out, templates, check_json, diff_pair)
-    if fresh:
-        _ignored_in_git(out)
+    ignore = _ignored_in_git(out) if fresh else None
     for path in written:
         printer.out(str(path))
+    if ignore is not None:
+        printer.err(f"wrote {ignore}: the new report folder stays out of git (remove that file to commit it)")
     return EXIT_OK
 
 
-def _ignored_in_git(out: Path) -> None:
+def _ignored_in_git(out: Path) -> Path | None:
     from evidence_kit.support.paths import repository
     from evidence_kit.support.tree import keep_out_of_git
 
     top = repository(out.absolute().parent)
-    if (top / ".git").exists():
-        keep_out_of_git(out, top, "reports")
+    return keep_out_of_git(out, top, "reports") if (top / ".git").exists() else None
 
 
 def _render(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidence_kit.bundle.writer import partial_name, sweep_partials
+from evidence_kit.bundle.writer import partial_name
 from evidence_kit.errors import EvidenceError
 from evidence_kit.oci.pull import Pulled
 
@@ -113,9 +113,10 @@ def store(digest: str, fetch: Callable[[Path], Pulled], env: Mapping[str, str] |
     base = root(env)
     try:
         base.mkdir(parents=True, exist_ok=True)
-        sweep_partials(base, STAGING_PREFIX)
+        # NOTE: not swept: a cache on a shared volume may be filled by processes this host cannot see;
+        # `evidence cache prune` removes what killed fetches left. The entry stays private (0700).
         staging = base / partial_name(STAGING_PREFIX)
-        staging.mkdir()
+        staging.mkdir(mode=0o700)
     except OSError as exc:
         raise EvidenceError(
             f"cannot write the bundle cache {base}: {exc.strerror or exc}",

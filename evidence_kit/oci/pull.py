@@ -197,7 +197,7 @@ def pull(
         out.mkdir(parents=True, exist_ok=True)
         sweep_partials(out, PULL_PREFIX)
         staging = out / partial_name(PULL_PREFIX)
-        staging.mkdir()
+        staging.mkdir(mode=0o700)
     except OSError as exc:
         raise EvidenceError(
             f"cannot write into {out}: {exc.strerror or exc}", hint="choose a folder you may write to"

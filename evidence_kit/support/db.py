@@ -54,8 +54,6 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
     password, and the value of any referenced variable whose name looks secret, are secrets; host,
     port, user and database names are not.
     """
-    from evidence_kit.redact.redactor import SECRET_NAME
-
     names = list(dict.fromkeys(_REF.findall(template)))
     missing = [n for n in names if n not in env]
     if missing:
@@ -82,13 +80,24 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
         + slash
         + fill(tail, False)
     )
-    password_refs = _REF.findall(userinfo.partition(":")[2])
-    secret = [env[n] for n in names if n in password_refs or SECRET_NAME.search(n)]
-    values = [*secret, *secrets_of(url)]
+    values = [*template_secrets(template, env), *secrets_of(url)]
     return Database(
         url,
         f"database.url in the config, from {', '.join(names)}" if names else "database.url in the config",
         tuple(dict.fromkeys(v for v in values if v)),
+    )
+
+
+def template_secrets(template: str, env: Mapping[str, str]) -> tuple[str, ...]:
+    """The values, where set, of the template's variables in the password part or with a secret-looking
+    name: masked wherever they appear, even when another variable the template needs is missing."""
+    from evidence_kit.redact.redactor import SECRET_NAME
+
+    userinfo = template.partition("://")[2].partition("/")[0].rpartition("@")[0]
+    password_refs = set(_REF.findall(userinfo.partition(":")[2]))
+    names = dict.fromkeys(_REF.findall(template))
+    return tuple(
+        env[n] for n in names if n in env and env[n] and (n in password_refs or SECRET_NAME.search(n))
     )
 
 

@@ -156,14 +156,18 @@ def test_a_document_the_service_does_not_serve_is_imported_with_the_reason(tmp_p
     assert doc["status"] == "ok" and "served at" not in doc["title"]
     assert "/docs/missing.json: HTTP 404" in doc["message"] and doc["message"].endswith("; imported")
     assert json.loads(files[DOC])["info"]["title"] == "Ledger"
-    # NOTE: the console says it too, under the collector's line, though the collector is ok.
-    env = {"IMPORTS_LOG": str(root / "cli.imports"), "PYTHONDONTWRITEBYTECODE": "1"}
+    # NOTE: the console says it too, under the collector's line, though the collector is ok; masked.
+    token = "tok" + "Zq81" * 4
+    served_at = "served_at: /docs/missing.json"
+    cfg.write_text(cfg.read_text().replace(served_at, f"{served_at}?key={token}"))
+    env = {"IMPORTS_LOG": str(root / "cli.imports"), "PYTHONDONTWRITEBYTECODE": "1", "LEDGER_TOKEN": token}
     res = CliRunner().invoke(app, ["collect", "-c", str(cfg), "--out", str(root / "cli")], env=env)
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     line = next(i for i, text in enumerate(lines) if text.split()[:2] == ["ok", "openapi"])
     assert lines[line + 1].strip().startswith("not read from the service the http collector started (GET ")
-    assert lines[line + 1].endswith("/docs/missing.json: HTTP 404); imported")
+    assert lines[line + 1].endswith("HTTP 404); imported") and "/docs/missing.json?key=" in lines[line + 1]
+    assert token not in res.output
 
 
 def test_a_service_that_never_gets_ready_leaves_the_import(tmp_path: Path) -> None:
@@ -222,7 +226,20 @@ SERVED = "/openapi.json"
         ({}, options(f"exec {UVICORN} --workers 2"), SERVED, "runs"),
         ({}, options("gunicorn -k uvicorn.workers.UvicornWorker ledger.main:app"), SERVED, "runs"),
         ({"app_dir": "backend"}, options(UVICORN, cwd="backend"), SERVED, "runs"),
-        ({"app_dir": "backend"}, options(f"{UVICORN} --app-dir backend"), SERVED, "runs"),
+        ({"app_dir": "backend"}, options(f"{UVICORN} --app-dir backend"), None, "runs in another folder"),
+        ({"app_dir": "backend"}, options(f"{UVICORN} --app-dir .", cwd="backend"), SERVED, "runs"),
+        ({}, options(f"FEATURE_ADMIN=1 {UVICORN}"), None, "sets environment variables"),
+        ({}, options(f"env FEATURE_ADMIN=1 {UVICORN}"), None, "chains shell commands"),
+        ({}, options(f"export FEATURE_ADMIN=1\n{UVICORN}"), None, "chains shell commands"),
+        ({}, options(f"{UVICORN} --env-file .env.admin"), None, "sets environment variables"),
+        ({}, options(f"{UVICORN} --env-file=.env.admin"), None, "sets environment variables"),
+        ({}, options("gunicorn -e FEATURE_ADMIN=1 ledger.main:app"), None, "sets environment variables"),
+        ({}, options(f"docker compose run api {UVICORN}"), None, "starts docker, not python"),
+        ({}, options(f"/usr/bin/python3 -m {UVICORN}"), None, "starts /usr/bin/python3, not python"),
+        ({}, options(f"other/bin/python -m {UVICORN}"), None, "starts other/bin/python, not python"),
+        ({}, options("hypercorn ledger.main:app"), None, "starts hypercorn, not python"),
+        ({"python": ".venv"}, {**options(f".venv/bin/{UVICORN}"), "python": ".venv"}, SERVED, "runs"),
+        ({}, options(f"python3.12 -m {UVICORN}"), SERVED, "runs"),
         ({"app_dir": "backend"}, options("gunicorn --chdir=backend ledger.main:app"), SERVED, "runs"),
         ({}, options(UVICORN, env={"PYTHONPATH": ".", "PORT": "8000"}), SERVED, "runs"),
         ({"python": ".venv"}, {**options(UVICORN), "python": ".venv/bin/python"}, SERVED, "runs"),
@@ -234,7 +251,8 @@ SERVED = "/openapi.json"
         ({}, options(f"{UVICORN} --root-path=/v1"), None, "sets --root-path"),
         ({}, options(f"{UVICORN} --factory"), None, "disagree on calling a factory"),
         ({"factory": True}, options(UVICORN), None, "disagree on calling a factory"),
-        ({"python": ".venv/bin/python"}, options(UVICORN), None, "other interpreters"),
+        ({"python": "other/bin/python"}, options(UVICORN), None, "other interpreters"),
+        ({}, {**options(UVICORN), "python": "other"}, None, "other interpreters"),
         ({"python": "no/such/python"}, options(UVICORN), None, "cannot tell the interpreters apart"),
         ({"app_dir": "backend"}, options(UVICORN), None, "another folder"),
         ({}, options(f"cd backend && {UVICORN}"), None, "chains shell commands"),
@@ -246,31 +264,37 @@ SERVED = "/openapi.json"
 def test_when_the_served_document_is_the_apps(
     tmp_path: Path, app: dict[str, Any], http: dict[str, Any], expected: str | None, why: str
 ) -> None:
-    venv = tmp_path / ".venv" / "bin" / "python"
-    venv.parent.mkdir(parents=True)
-    venv.write_text("#!/bin/sh\n")
-    venv.chmod(0o755)
+    for venv in (".venv", "other"):
+        for name in ("python", "python3.12", "uvicorn", "gunicorn"):
+            program = tmp_path / venv / "bin" / name
+            program.parent.mkdir(parents=True, exist_ok=True)
+            program.write_text("#!/bin/sh\n")
+            program.chmod(0o755)
     chosen = {"app": "ledger.main:app", **app}
-    path, reason = openapi.served(chosen, http, tmp_path)
+    path, reason = openapi.served(chosen, http, tmp_path, ".venv/bin/python", {"PATH": "/usr/bin:/bin"})
     assert (path, why in reason) == (expected, True), reason
 
 
 def test_the_top_level_python_stands_for_a_collector_without_one(tmp_path: Path) -> None:
-    venv = tmp_path / ".venv" / "bin" / "python"
-    venv.parent.mkdir(parents=True)
-    venv.write_text("#!/bin/sh\n")
-    venv.chmod(0o755)
-    http = options(UVICORN)
-    assert openapi.served({"app": "ledger.main:app", "python": ".venv"}, http, tmp_path, ".venv/bin/python")[
-        0
-    ]
-    assert openapi.served({"app": "ledger.main:app", "python": ".venv"}, http, tmp_path)[0] is None
+    for name in ("python", "uvicorn"):
+        program = tmp_path / ".venv" / "bin" / name
+        program.parent.mkdir(parents=True, exist_ok=True)
+        program.write_text("#!/bin/sh\n")
+        program.chmod(0o755)
+    http, path = options(UVICORN), {"PATH": "/usr/bin:/bin"}
+    app = {"app": "ledger.main:app", "python": ".venv"}
+    assert openapi.served(app, http, tmp_path, ".venv/bin/python", path)[0] == SERVED
+    assert openapi.served(app, http, tmp_path, None, path)[0] is None
 
 
 def test_a_root_path_from_the_environment_keeps_the_import(tmp_path: Path) -> None:
     app = {"app": "ledger.main:app"}
-    assert openapi.served(app, options(UVICORN), tmp_path, env={"UVICORN_ROOT_PATH": ""})[0] == SERVED
-    path, why = openapi.served(app, options(UVICORN), tmp_path, env={"UVICORN_ROOT_PATH": "/ledger"})
+    # NOTE: no `python` anywhere: the import runs in evidence-kit's interpreter, uvicorn must be beside it.
+    bindir = str(Path(sys.executable).parent)
+    assert openapi.served(app, options(UVICORN), tmp_path, env={"PATH": bindir})[0] == SERVED
+    assert openapi.served(app, options(UVICORN), tmp_path, env={"PATH": "/usr/bin:/bin"})[0] is None
+    root_path = {"PATH": bindir, "UVICORN_ROOT_PATH": "/ledger"}
+    path, why = openapi.served(app, options(UVICORN), tmp_path, env=root_path)
     assert path is None and why == "the environment sets UVICORN_ROOT_PATH for the server"
 
 
@@ -284,3 +308,16 @@ def test_without_serve_or_without_app_nothing_is_served(tmp_path: Path) -> None:
     assert (
         openapi.served({"url": "http://127.0.0.1:8000/openapi.json"}, options(UVICORN), tmp_path)[0] is None
     )
+
+
+def test_a_served_document_with_servers_is_not_taken_for_the_imported_one(tmp_path: Path) -> None:
+    root, cfg = service(
+        tmp_path,
+        openapi_extra="served_at: /openapi.json\n",
+        serve=lambda port: uvicorn("ledger.main:app", port, "--root-path", "/ledger"),
+    )
+    manifest, files, imports = run(root, cfg, "out")
+    doc = record(manifest, DOC)
+    assert imports == 2 and "served at" not in doc["title"]
+    assert "/openapi.json lists `servers`, which an import may not); imported" in doc["message"]
+    assert "servers" not in json.loads(files[DOC])

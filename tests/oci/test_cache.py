@@ -93,16 +93,18 @@ def dead_pid() -> int:
     return child.pid
 
 
-def test_a_killed_fetch_is_swept_by_the_next_one() -> None:
+def test_an_entry_is_private_and_a_killed_fetch_is_left_to_prune() -> None:
     base = cache.root()
     base.mkdir(parents=True)
     host = cache.partial_name("x").split("-", 2)[2]
-    dead = base / f"{cache.STAGING_PREFIX}{dead_pid()}-0a0b0c0d-{host}"
-    alive = base / f"{cache.STAGING_PREFIX}{os.getpid()}-0a0b0c0e-{host}"
-    elsewhere = base / f"{cache.STAGING_PREFIX}{dead_pid()}-0a0b0c0f-another-host"
-    for folder in (dead, alive, elsewhere):
-        (folder / "bundle").mkdir(parents=True)
-    cache.store("sha256:" + "1" * 64, fake_fetch("bundle-1", 10))
-    assert not dead.exists(), "the staging folder of a process that is gone is removed"
-    assert alive.exists() and elsewhere.exists(), "a live fetch's, and another host's, are left alone"
-    assert [e.bundle for e in cache.entries()] == ["bundle-1"]
+    left = base / f"{cache.STAGING_PREFIX}{dead_pid()}-0a0b0c0d-{host}"
+    (left / "bundle").mkdir(parents=True)
+    old = os.umask(0o022)
+    try:
+        entry = cache.store("sha256:" + "1" * 64, fake_fetch("bundle-1", 10))
+    finally:
+        os.umask(old)
+    assert entry.path.stat().st_mode & 0o777 == 0o700
+    assert left.exists(), "another process's fetch may still be running on a shared cache"
+    cache.prune()
+    assert not left.exists()

@@ -143,3 +143,32 @@ def test_a_url_template_that_cannot_be_filled_costs_only_the_database_collectors
     assert (summary.bundle / "data" / "alembic" / "heads.txt").read_text() == "a1 (head)\n", "still read"
     current = json.loads((summary.bundle / "data" / "alembic" / "current.json").read_text())
     assert current["status"] == "skipped" and current["reason"].startswith(why)
+
+
+def test_a_template_that_cannot_be_filled_still_masks_its_password(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evidence_kit.cli import app
+
+    password = "pw-" + "k7Qz9" * 3
+    (tmp_path / "evidence.yaml").write_text(
+        "service: svc\noutput: out\ndatabase:\n"
+        '  url: "postgresql://app:${SVC_PW}@${SVC_HOST}:5432/app"\n'
+        "collectors:\n  command:\n    commands:\n"
+        '      - {name: proof, run: \'echo "pw $SVC_PW"; echo "url=${DATABASE_URL:-unset}"\'}\n'
+    )
+    env = {"PATH": os.environ["PATH"], "SVC_PW": password}
+    summary = collect(config.load(tmp_path / "evidence.yaml"), env=env)
+    stdout = (summary.bundle / "data" / "command" / "proof.stdout.txt").read_text()
+    assert password not in stdout and "pw [REDACTED]" in stdout and "url=unset" in stdout
+    for path in summary.bundle.rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+    assert summary.database_problem and "SVC_HOST" in summary.database_problem
+    res = CliRunner().invoke(app, ["collect", "-c", str(tmp_path / "evidence.yaml")], env=env)
+    assert res.exit_code == 0, res.output
+    assert (
+        "database: the URL cannot be built: database.url needs the environment variable SVC_HOST"
+        in res.output
+    )
+    assert "commands ran without DATABASE_URL" in res.output and password not in res.output
