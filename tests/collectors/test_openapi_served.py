@@ -321,3 +321,40 @@ def test_a_served_document_with_servers_is_not_taken_for_the_imported_one(tmp_pa
     assert imports == 2 and "served at" not in doc["title"]
     assert "/openapi.json lists `servers`, which an import may not); imported" in doc["message"]
     assert "servers" not in json.loads(files[DOC])
+
+
+def test_a_document_that_cannot_be_kept_costs_only_the_import(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from evidence_kit.collectors import http
+    from evidence_kit.model import Handoff
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"openapi": "3.1.0", "paths": {}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        blocker = tmp_path / "blocker"
+        blocker.write_text("a file where a folder should be")
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        http.fetch(base, Handoff("/openapi.json", blocker / "doc.json", tmp_path / "meta.json", 5), {})
+        fetched = json.loads((tmp_path / "meta.json").read_text())
+        assert fetched["status"] == 200 and fetched["error"].startswith("cannot keep the document:")
+        assert "cannot keep the document" in openapi._from_served(
+            Handoff("/openapi.json", blocker / "doc.json", tmp_path / "meta.json", 5)
+        )
+        http.fetch(base, Handoff("/openapi.json", blocker / "doc.json", blocker / "meta.json", 5), {})
+    finally:
+        server.shutdown()
+        server.server_close()
