@@ -86,11 +86,12 @@ import importlib
 import itertools
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, NoReturn, cast
 
 _re2: Any
 try:
@@ -327,11 +328,13 @@ def _trie_regex(words: Iterable[str]) -> str:
 
 
 class _Candidate(NamedTuple):
-    """A line the prefilter picked: 0-based number and byte offsets."""
+    """A line the prefilter picked: 0-based number, byte offsets, and the byte spans of the only words that
+    may hold a match (ASCII lines, with RE2), else None: look at every word."""
 
     lineno: int
     start: int
     end: int
+    words: list[tuple[int, int]] | None
 
 
 class _Found(NamedTuple):
@@ -399,8 +402,10 @@ class Matcher:
             options = _re2.Options()
             options.encoding = _re2.Options.Encoding.LATIN1
             options.max_mem = 256 << 20
-            self._prefilter = _re2.compile(("(?m)" + "|".join(pieces + extra)).encode("latin-1"), options)
+            alternatives = "|".join(pieces + extra)
+            self._prefilter = _re2.compile(("(?m)" + alternatives).encode("latin-1"), options)
             self._search = _re2_searcher(self._prefilter)
+            self._span = _re2_spanner(self._prefilter)
         elif pieces or extra:
             ascii_keys = [k for k in keys if k.isascii()]
             for k in ascii_keys:
@@ -420,30 +425,59 @@ class Matcher:
 
     # ------------------------------------------------------------ prefilter
 
-    def candidate_lines(self, data: bytes) -> list[_Candidate]:
-        """Every line of `data` that may hold a match (a superset of the lines that do)."""
+    def first_candidate(self, data: bytes | memoryview) -> int:
+        """Where the search for candidate lines may start in `data`; -1 when it holds none."""
         if self._prefilter is not None:
-            return self._candidates_re2(data)
+            return self._search(data, 0, len(data))
+        return 0 if self._literal_odd is not None else -1
+
+    def candidate_lines(self, data: bytes, first: int = 0) -> list[_Candidate]:
+        """Every line of `data` that may hold a match (a superset of the lines that do); `first` is what
+        :meth:`first_candidate` said, when known."""
+        if first < 0:
+            return []
+        if self._prefilter is not None:
+            return self._candidates_re2(data, first)
         if self._literal_odd is not None:
             return self._candidates_re(data)
         return []
 
-    def _candidates_re2(self, data: bytes) -> list[_Candidate]:
+    def _candidates_re2(self, data: bytes, first: int) -> list[_Candidate]:
+        # NOTE: a match is a key where the boundary patterns allow it, or a character that makes its line a
+        # candidate (non-ASCII). In an ASCII line the whole word around the key is looked at, and the search
+        # resumes at its end; a line with non-ASCII text is looked at whole.
         out: list[_Candidate] = []
-        search = self._search
+        span = self._span
         size = len(data)
-        lineno = 0
-        counted = 0
-        start = search(data, 0, size)
-        while start >= 0:
-            line_start = data.rfind(b"\n", 0, start) + 1
-            line_end = data.find(b"\n", start)
-            if line_end < 0:
-                line_end = size
-            lineno += data.count(b"\n", counted, line_start)
-            counted = line_start
-            out.append(_Candidate(lineno, line_start, line_end))
-            start = search(data, line_end + 1, size) if line_end < size else -1
+        pos = first
+        lineno = counted = line_start = 0
+        line_end = -1
+        words: list[tuple[int, int]] | None = None
+        mask = b""
+        while pos < size:
+            start, _ = span(data, pos, size)
+            if start < 0:
+                break
+            if start >= line_end:
+                line_start = data.rfind(b"\n", 0, start) + 1
+                line_end = data.find(b"\n", start)
+                if line_end < 0:
+                    line_end = size
+                lineno += data.count(b"\n", counted, line_start)
+                counted = line_start
+                line = data[line_start:line_end]
+                words = [] if line.isascii() else None
+                mask = line.translate(_WORD_MASK) if words is not None else b""
+                out.append(_Candidate(lineno, line_start, line_end, words))
+            if words is None:
+                pos = line_end
+                continue
+            # NOTE: the key starts at `start`, or after the character before it when that is no word's.
+            at = start - line_start + (data[start] not in _WORD_BYTES)
+            word_end = mask.find(b" ", at)
+            word_end = line_end if word_end < 0 else line_start + word_end
+            words.append((line_start + mask.rfind(b" ", 0, at) + 1, word_end))
+            pos = word_end
         return out
 
     def _candidates_re(self, data: bytes) -> list[_Candidate]:
@@ -472,7 +506,7 @@ class Matcher:
         parts = data.split(b"\n", lines[-1] + 1)
         offsets = [0, *itertools.accumulate(len(p) + 1 for p in parts)]
         return [
-            _Candidate(n, offsets[n], offsets[n] + len(parts[n]))
+            _Candidate(n, offsets[n], offsets[n] + len(parts[n]), None)
             for n in lines
             if self._line_may_match(parts[n])
         ]
@@ -512,6 +546,25 @@ class Matcher:
                     _Found(f.start + pos, f.end + pos, f.term, f.code_ok, f.exempt_text, f.exempt_code)
                 )
             pos += len(word)
+        if len(found) > 1:
+            found.sort(key=lambda f: (f.start, f.end, f.term.text))
+        return found
+
+    def find_in_words(self, data: bytes, words: Iterable[tuple[int, int]], line_start: int) -> list[_Found]:
+        """As :meth:`find_in_line` for an ASCII line, looking only at the words at these byte spans of
+        `data` (those the prefilter found); offsets relative to `line_start`."""
+        found: list[_Found] = []
+        cache = self._word_cache
+        for start, end in words:
+            word = data[start:end].decode("ascii")
+            cached = cache.get(word)
+            if cached is None:
+                cached = self._word_matches(word)
+            shift = start - line_start
+            for f in cached:
+                found.append(
+                    _Found(f.start + shift, f.end + shift, f.term, f.code_ok, f.exempt_text, f.exempt_code)
+                )
         if len(found) > 1:
             found.sort(key=lambda f: (f.start, f.end, f.term.text))
         return found
@@ -579,7 +632,27 @@ class Matcher:
         return out
 
 
-def _re2_searcher(compiled: Any) -> Callable[[bytes, int, int], int]:
+def _re2_spanner(compiled: Any) -> Callable[[bytes, int, int], tuple[int, int]]:
+    """A function giving the span of the first match in `data[pos:end]`, or (-1, -1)."""
+    low = getattr(compiled, "_regexp", None)
+    anchor = getattr(getattr(getattr(_re2, "_re2", None), "RE2", None), "Anchor", None)
+    if low is not None and hasattr(low, "Match") and anchor is not None:
+        unanchored = anchor.UNANCHORED
+        match = low.Match
+
+        def span(data: bytes, pos: int, end: int) -> tuple[int, int]:
+            return cast("tuple[int, int]", match(unanchored, data, pos, end)[0])
+
+        return span
+
+    def public_span(data: bytes, pos: int, end: int) -> tuple[int, int]:
+        m = compiled.search(data, pos, end)
+        return (-1, -1) if m is None else cast("tuple[int, int]", m.span())
+
+    return public_span
+
+
+def _re2_searcher(compiled: Any) -> Callable[[bytes | memoryview, int, int], int]:
     """A function giving the start of the first match in `data[pos:end]`, or -1."""
     low = getattr(compiled, "_regexp", None)
     anchor = getattr(getattr(getattr(_re2, "_re2", None), "RE2", None), "Anchor", None)
@@ -589,12 +662,12 @@ def _re2_searcher(compiled: Any) -> Callable[[bytes, int, int], int]:
         unanchored = anchor.UNANCHORED
         match = low.Match
 
-        def search(data: bytes, pos: int, end: int) -> int:
+        def search(data: bytes | memoryview, pos: int, end: int) -> int:
             return int(match(unanchored, data, pos, end)[0][0])
 
         return search
 
-    def public_search(data: bytes, pos: int, end: int) -> int:
+    def public_search(data: bytes | memoryview, pos: int, end: int) -> int:
         m = compiled.search(data, pos, end)
         return -1 if m is None else int(m.start())
 
@@ -626,7 +699,12 @@ _SHORT_TOKEN = re.compile(
         rb"""|"(?:[^"\\\r\n]++|\\(?:\r\n|[\s\S]))*+"?"""
     )
 )
-_EVENTS: tuple[bytes, ...] = (b"'''", b'"""', b"\\\n")
+# NOTE: where a string spanning lines may start: a triple quote, or a backslash-newline (in a string).
+# NOTE: where a string spanning lines may start: a triple quote, or a backslash-newline (in a string).
+_EVENT = rb"'''|\"\"\"|\\\r?\n"
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+# NOTE: an ASCII line with each character of a word (`[\w.-]`) made `a` and every other one a space.
+_WORD_MASK = bytes(b"a"[0] if i in _WORD_BYTES else b" "[0] for i in range(256))
 _BLANK = re.compile(_possessive(rb"[ \t\f\r]*+"))
 _QUOTE_OR_HASH = re.compile(rb"['\"#]")
 _STRING_OPEN = re.compile(rb"([A-Za-z]{0,2})['\"]")
@@ -636,6 +714,26 @@ _PREFIX_RUN = re.compile(rb"\w{1,3}\Z")
 _STRING_PREFIXES = frozenset({b"", b"r", b"u", b"b", b"f", b"br", b"rb", b"fr", b"rf"})
 _OPEN_PAREN, _CLOSE_PAREN, _COLON, _SEMICOLON, _HASH, _BACKSLASH = 0x28, 0x29, 0x3A, 0x3B, 0x23, 0x5C
 _NEWLINE, _CR = 0x0A, 0x0D
+
+
+def _event_finder() -> Callable[[bytes, int], int]:
+    """A function giving the offset of the first triple quote or backslash-newline in `data[pos:]`, or -1:
+    one pass of RE2 when installed (quicker than a search for each), else of `re`."""
+    if _re2 is not None:
+        options = _re2.Options()
+        options.encoding = _re2.Options.Encoding.LATIN1
+        search = _re2_searcher(_re2.compile(_EVENT, options))
+        return lambda data, pos: search(data, pos, len(data))
+    pattern = re.compile(_EVENT)
+
+    def find(data: bytes, pos: int) -> int:
+        m = pattern.search(data, pos)
+        return -1 if m is None else m.start()
+
+    return find
+
+
+_find_event = _event_finder()
 
 
 def _is_fstring(data: bytes, start: int) -> bool:
@@ -729,6 +827,23 @@ class _Token(NamedTuple):
     comment: bool
 
 
+class _Line:
+    """A line's string and comment tokens, lexed from its start as far as `pos` (a position in code)."""
+
+    __slots__ = ("end", "pos", "starts", "tokens")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.end = end
+        self.pos = start
+        self.tokens: list[_Token] = []
+        self.starts: list[int] = []
+
+    def add(self, token: _Token) -> None:
+        self.tokens.append(token)
+        self.starts.append(token.start)
+        self.pos = token.end
+
+
 class _PythonSource:
     """Lexical context of a Python file: what is code, string or comment, and which strings are docstrings.
 
@@ -742,35 +857,19 @@ class _PythonSource:
         self._multi_ends: list[int] = []
         self._multi_pos = 0
         self._indexed = 0
-        # NOTE: per event, the next offset found and where the search for it may resume; searching only as
-        # far as the lines asked about spares a pass over the rest of the file.
-        self._events = _EVENTS if b"\r" not in data else (*_EVENTS, b"\\\r\n")
-        self._upcoming = [-1] * len(self._events)
-        self._searched = [0] * len(self._events)
-        self._lines: dict[int, list[_Token]] = {}
+        self._event = -1  # NOTE: the last triple quote or backslash-newline found; none from there to it
+        self._lines: dict[int, _Line] = {}
         self._docstrings: dict[int, bool] = {}
 
     def _next_event(self, pos: int, limit: int) -> int:
         """Offset of the next triple quote or backslash-newline starting in `data[pos:limit + 1]`, or -1."""
-        data = self.data
-        best = -1
-        upcoming, searched = self._upcoming, self._searched
-        for k, event in enumerate(self._events):
-            at = upcoming[k]
-            if at < pos:
-                if searched[k] > limit:
-                    continue
-                # NOTE: resume where the last search for this event stopped, so the file is read once.
-                at = data.find(event, max(pos, searched[k]), limit + len(event))
-                upcoming[k] = at
-                searched[k] = limit + 1 if at < 0 else at
-                if at < 0:
-                    continue
-            if at <= limit and (best < 0 or at < best):
-                best = at
-        return best
+        if self._event < pos:
+            self._event = _find_event(self.data, pos)
+            if self._event < 0:
+                self._event = sys.maxsize  # NOTE: none left
+        return self._event if self._event <= limit else -1
 
-    def _index_to(self, offset: int) -> None:
+    def index_to(self, offset: int) -> None:
         """Index the strings that span lines and start before `offset`.
 
         Every line starts in code unless a string spanning lines covers its start, and such a string opens
@@ -802,37 +901,50 @@ class _PythonSource:
         self._multi_pos = pos
         self._indexed = offset + 1
 
-    def line_tokens(self, line_start: int) -> list[_Token]:
-        """The tokens that overlap the line starting at `line_start`, in order."""
-        cached = self._lines.get(line_start)
-        if cached is not None:
-            return cached
-        data = self.data
-        line_end = data.find(b"\n", line_start)
-        if line_end < 0:
-            line_end = len(data)
-        self._index_to(line_start)
-        tokens: list[_Token] = []
-        pos = line_start
-        i = bisect.bisect_left(self._multi_starts, line_start) - 1
-        if i >= 0 and self._multi_ends[i] > line_start:
-            tokens.append(_Token(self._multi_starts[i], self._multi_ends[i], False))
-            pos = self._multi_ends[i]
-        while pos < line_end:
-            m = _QUOTE_OR_HASH.search(data, pos, line_end)
+    def _line(self, line_start: int) -> _Line:
+        """The line starting at `line_start`, with the string spanning lines that covers its start if any."""
+        line = self._lines.get(line_start)
+        if line is None:
+            line_end = self.data.find(b"\n", line_start)
+            line = _Line(line_start, len(self.data) if line_end < 0 else line_end)
+            if line_start >= self._indexed:
+                self.index_to(line_start)
+            i = bisect.bisect_left(self._multi_starts, line_start) - 1
+            if i >= 0 and self._multi_ends[i] > line_start:
+                line.add(_Token(self._multi_starts[i], self._multi_ends[i], False))
+            self._lines[line_start] = line
+        return line
+
+    def line_tokens(self, line_start: int, upto: int | None = None) -> list[_Token]:
+        """The tokens that overlap the line starting at `line_start`, in order: all of them, or at least
+        those that start at or before `upto` (the line is lexed only as far as asked)."""
+        line = self._line(line_start)
+        data, stop = self.data, line.end if upto is None else min(upto, line.end - 1)
+        pos = line.pos
+        while pos <= stop:
+            m = _QUOTE_OR_HASH.search(data, pos, line.end)
             if m is None:
+                pos = line.end
+                break
+            if m.start() > stop:
+                pos = m.start()
                 break
             end = _token_end(data, m.start())
-            tokens.append(_Token(m.start(), end, data[m.start()] == _HASH))
+            line.add(_Token(m.start(), end, data[m.start()] == _HASH))
             pos = end
-        self._lines[line_start] = tokens
-        return tokens
+        line.pos = max(pos, line.pos)
+        return line.tokens
 
-    def token_at(self, offset: int) -> _Token | None:
-        """The string or comment token covering `offset`; None in code."""
-        for token in self.line_tokens(self.data.rfind(b"\n", 0, offset) + 1):
-            if token.start <= offset < token.end:
-                return token
+    def token_at(self, offset: int, line_start: int | None = None) -> _Token | None:
+        """The string or comment token covering `offset` (in the line starting at `line_start`, when known);
+        None in code."""
+        if line_start is None:
+            line_start = self.data.rfind(b"\n", 0, offset) + 1
+        tokens = self.line_tokens(line_start, offset)
+        # NOTE: the tokens of a line are sorted and do not overlap.
+        i = bisect.bisect_right(self._lines[line_start].starts, offset) - 1
+        if i >= 0 and offset < tokens[i].end:
+            return tokens[i]
         return None
 
     def prefix(self, token: _Token) -> tuple[int, bytes]:
@@ -855,16 +967,21 @@ class _PythonSource:
         crossed = False
         while True:
             line_start = data.rfind(b"\n", 0, pos) + 1
-            tokens = [t for t in self.line_tokens(line_start) if t.end <= pos]
+            tokens = self.line_tokens(line_start, pos)
+            # NOTE: the tokens that end by `pos`: those starting before it, but one that covers it.
+            n = bisect.bisect_left(self._lines[line_start].starts, pos)
+            if n and tokens[n - 1].end > pos:
+                n -= 1
             end = pos
             while True:
-                lo = max(tokens[-1].end, line_start) if tokens else line_start
+                lo = max(tokens[n - 1].end, line_start) if n else line_start
                 kept = len(data[lo:end].rstrip(b" \t\f\r"))
                 if kept and not (lo == 0 and data[:kept] == _BOM):
                     return "char", lo + kept - 1, None, crossed
-                if not tokens:
+                if not n:
                     break
-                token = tokens.pop()
+                n -= 1
+                token = tokens[n]
                 if not token.comment:
                     return "string", token.start, token, crossed
                 end = token.start
@@ -911,7 +1028,7 @@ class _PythonSource:
         pos = colon
         while True:
             line_start = data.rfind(b"\n", 0, pos) + 1
-            tokens = self.line_tokens(line_start)
+            tokens = self.line_tokens(line_start, pos)
             spans: list[tuple[int, int]] = []
             cur = line_start
             for t in tokens:
@@ -1027,9 +1144,12 @@ def _printable(text: str) -> str:
 _Row = tuple[str, int, int, str, str, str, str]
 
 
-def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: frozenset[str]) -> list[_Row]:
-    """Hits in the bytes of one file, as the fields of a :class:`Hit`; `mode` is "python" or a kind."""
-    candidates = matcher.candidate_lines(data)
+def _scan_data(
+    data: bytes, matcher: Matcher, path: str, mode: str, kinds: frozenset[str], first: int = 0
+) -> list[_Row]:
+    """Hits in the bytes of one file, as the fields of a :class:`Hit`; `mode` is "python" or a kind; `first`
+    as :meth:`Matcher.candidate_lines` takes it."""
+    candidates = matcher.candidate_lines(data, first)
     if not candidates:
         return []
     encoding = _python_encoding(data) if mode == "python" else "utf-8"
@@ -1042,10 +1162,13 @@ def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: froze
             raw, start = raw[len(_BOM) :], len(_BOM)
         if raw.endswith(b"\r"):
             raw = raw[:-1]
-        line = raw.decode(encoding, "surrogateescape")
-        found = matcher.find_in_line(line)
+        if cand.words is not None and encoding == "utf-8":
+            found = matcher.find_in_words(data, cand.words, start)
+        else:
+            found = matcher.find_in_line(raw.decode(encoding, "surrogateescape"))
         if not found:
             continue
+        line = raw.decode(encoding, "surrogateescape")
         shown: str | None = None
         ascii_line = raw.isascii()
         for f in found:
@@ -1055,8 +1178,9 @@ def _scan_data(data: bytes, matcher: Matcher, path: str, mode: str, kinds: froze
             else:
                 if source is None:
                     source = _PythonSource(data)
+                    source.index_to(candidates[-1].start)
                 offset = f.start if ascii_line else len(line[: f.start].encode(encoding, "surrogateescape"))
-                token = source.token_at(start + offset)
+                token = source.token_at(start + offset, cand.start)
                 if token is None:
                     kind = "identifier"
                 elif token.comment:
@@ -1111,57 +1235,195 @@ def scan_file(
     path: str | os.PathLike[str], matcher: Matcher, kinds: Iterable[str] | None = None
 ) -> list[Hit]:
     """Hits in one file: Python files by token kind, others as text; binary files give none."""
-    return [Hit(*row) for row in _scan_path(os.fspath(path), matcher, _kinds(kinds))]  # type: ignore[arg-type]
+    scan = _Scan(matcher, _kinds(kinds), regular_only=False)
+    return [_hit(row) for row in scan.path(os.fspath(path))]
 
 
-def _scan_path(name: str, matcher: Matcher, kinds: frozenset[str]) -> list[_Row]:
-    python = os.path.splitext(name)[1].lower() in PYTHON_SUFFIXES
-    if not (kinds & _PYTHON_KINDS if python else "text" in kinds):
-        return []
-    data = _read(name)
-    if is_binary(data):
-        return []
-    return _scan_data(data, matcher, name, "python" if python else "text", kinds)
+class _Scan:
+    """What to look for and where, and a buffer reused for every file read (no allocation per file)."""
+
+    def __init__(self, matcher: Matcher, kinds: frozenset[str], *, regular_only: bool) -> None:
+        self.matcher = matcher
+        self.kinds = kinds
+        self.regular_only = regular_only  # NOTE: skip symbolic links and anything but regular files
+        self._buffer = bytearray(1 << 16)
+
+    def chunk(self, names: Iterable[str]) -> list[_Row]:
+        """Hits in these files, sorted by path, line, column and term; a file that vanished or cannot be
+        read has nothing to report."""
+        rows: list[_Row] = []
+        for name in names:
+            try:
+                rows.extend(self.path(name))
+            except OSError:
+                continue
+        rows.sort(key=_row_key)
+        return rows
+
+    def path(self, name: str) -> list[_Row]:
+        """Hits in one file."""
+        python = os.path.splitext(name)[1].lower() in PYTHON_SUFFIXES
+        if not (self.kinds & _PYTHON_KINDS if python else "text" in self.kinds):
+            return []
+        size: int | None = None
+        if self.regular_only:
+            st = os.lstat(name)
+            if not stat.S_ISREG(st.st_mode):
+                return []
+            size = st.st_size
+        view = self._read(name, size)
+        if is_binary(bytes(view[:BINARY_SNIFF])):
+            return []
+        first = self.matcher.first_candidate(view)
+        if first < 0:
+            return []
+        return _scan_data(bytes(view), self.matcher, name, "python" if python else "text", self.kinds, first)
+
+    def _read(self, name: str, size: int | None) -> memoryview:
+        """The whole file, in the reused buffer (valid until the next read)."""
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            if size is None:
+                size = os.fstat(fd).st_size
+            if len(self._buffer) <= size:
+                self._buffer = bytearray(max(size + 1, 2 * len(self._buffer)))
+            view = memoryview(self._buffer)
+            got = _read_into(fd, view[: size + 1]) if size else 0
+            while got > size or not size:
+                # NOTE: the file grew, or reports no size (procfs-like): read it to the end.
+                if got == len(self._buffer):
+                    self._buffer = self._buffer + bytearray(len(self._buffer))
+                    view = memoryview(self._buffer)
+                more = _read_into(fd, view[got:])
+                if not more:
+                    break
+                got += more
+            return view[:got]
+        finally:
+            os.close(fd)
 
 
-def _read(name: str) -> bytes:
-    fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size + 1) if size else b""
-        if len(data) > size or not size:
-            # NOTE: the file grew, or reports no size (procfs-like): read it to the end.
-            chunks = [data]
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            data = b"".join(chunks)
-        return data
-    finally:
-        os.close(fd)
+def _read_into(fd: int, view: memoryview) -> int:
+    """Read from `fd` into `view`; how many bytes came (0 at the end of the file)."""
+    if hasattr(os, "readv"):
+        return os.readv(fd, [view])
+    data = os.read(fd, len(view))  # pragma: no cover - Windows
+    view[: len(data)] = data
+    return len(data)
 
 
 # ---------------------------------------------------------------- parallel scanning
 
-_worker_state: tuple[Matcher, frozenset[str]] | None = None
 _MIN_FILES_PER_JOB = 64
-_CHUNK_FILES = 128
+_MIN_CHUNK_FILES = 32
+_MAX_CHUNKS = 256  # NOTE: one byte per chunk number in the work queue
+_WARM_CHUNKS = 64  # NOTE: 1 in this many chunks is scanned before forking (see _forked)
 
 
-def _init_worker(matcher: Matcher, kinds: frozenset[str]) -> None:
-    global _worker_state
-    _worker_state = (matcher, kinds)
+def _row_key(row: _Row) -> tuple[str, int, int, str]:
+    return row[0], row[1], row[2], row[3]
 
 
-def _scan_chunk(paths: list[str]) -> list[_Row]:
-    assert _worker_state is not None
-    matcher, kinds = _worker_state
-    rows: list[_Row] = []
-    for p in paths:
-        try:
-            rows.extend(_scan_path(p, matcher, kinds))
-        except OSError:
-            continue  # NOTE: a file that vanished or cannot be read has nothing to report
-    return rows
+def _scan_names(names: list[str], scan: _Scan, jobs: int) -> list[list[_Row]]:
+    """The rows of consecutive chunks of `names`, in order, each sorted by path, line, column and term;
+    scanned by `jobs` processes: this one and forked ones where the OS forks."""
+    if jobs == 1 or len(names) < jobs * _MIN_FILES_PER_JOB:
+        return [scan.chunk(names)]
+    size = max(_MIN_CHUNK_FILES, -(-len(names) // _MAX_CHUNKS))
+    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    if hasattr(os, "fork"):
+        return _forked(chunks, scan, jobs)
+    return _pooled(chunks, scan, jobs)  # pragma: no cover - Windows
+
+
+def _forked(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[_Row]]:
+    """Scan `chunks` in this process and `jobs - 1` forked ones, each taking the next chunk from a queue.
+
+    The queue is a pipe holding one byte per chunk number, all written before forking: a one-byte read is
+    atomic, so each chunk goes to exactly one process. The first chunks are scanned before forking: the
+    children inherit the prefilter's automaton as far as RE2 has built it (lazily, as text comes), and the
+    words seen. Each child sends its rows back pickled through a pipe of its own, after its last chunk.
+    """
+    import pickle
+
+    queue, feed = os.pipe()
+    os.write(feed, bytes(range(len(chunks))))
+    os.close(feed)
+    parts = _take_chunks(queue, chunks, scan, -(-len(chunks) // _WARM_CHUNKS))
+    children: list[tuple[int, int]] = []
+    try:
+        for _ in range(jobs - 1):
+            back, out = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child, which never returns
+                os.close(back)
+                _child(queue, out, chunks, scan)
+            os.close(out)
+            children.append((pid, back))
+        parts.update(_take_chunks(queue, chunks, scan))
+        for pid, back in children:
+            with os.fdopen(back, "rb") as fh:
+                try:
+                    ok, payload = pickle.load(fh)
+                except (EOFError, pickle.UnpicklingError):
+                    ok, payload = False, RuntimeError(f"the scanning process {pid} failed")
+            if not ok:
+                raise payload
+            parts.update(payload)
+        return [parts[i] for i in range(len(chunks))]
+    finally:
+        os.close(queue)
+        for pid, _ in children:
+            os.waitpid(pid, 0)
+
+
+def _take_chunks(
+    queue: int, chunks: list[list[str]], scan: _Scan, most: int = _MAX_CHUNKS
+) -> dict[int, list[_Row]]:
+    """The rows of the chunks (by number) this process takes from the queue: `most` of them, or until it is
+    empty."""
+    parts: dict[int, list[_Row]] = {}
+    while len(parts) < most and (number := os.read(queue, 1)):
+        parts[number[0]] = scan.chunk(chunks[number[0]])
+    return parts
+
+
+def _child(queue: int, out: int, chunks: list[list[str]], scan: _Scan) -> NoReturn:  # pragma: no cover
+    """A forked process's life: take chunks, send the rows (or the error) back, exit without cleanup."""
+    import pickle
+
+    status = 1
+    try:
+        with os.fdopen(out, "wb") as fh:
+            try:
+                payload: tuple[bool, Any] = (True, _take_chunks(queue, chunks, scan))
+            except BaseException as exc:  # NOTE: handed to the parent, which raises it
+                payload = (False, exc)
+            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+_worker_scan: _Scan | None = None
+
+
+def _init_worker(scan: _Scan) -> None:  # pragma: no cover - Windows
+    global _worker_scan
+    _worker_scan = scan
+
+
+def _pooled_chunk(names: list[str]) -> list[_Row]:  # pragma: no cover - Windows
+    assert _worker_scan is not None
+    return _worker_scan.chunk(names)
+
+
+def _pooled(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[_Row]]:  # pragma: no cover
+    """Scan `chunks` in a pool of `jobs` spawned processes (where the OS cannot fork)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(scan,)) as pool:
+        return list(pool.map(_pooled_chunk, chunks))
 
 
 def scan_paths(
@@ -1170,33 +1432,30 @@ def scan_paths(
     kinds: Iterable[str] | None = None,
     jobs: int | None = None,
 ) -> list[Hit]:
-    """Hits in many files, sorted by path, line and column, scanned by `jobs` processes (default: CPUs).
+    """Hits in many files, sorted by path, line and column, scanned by `jobs` processes (default: CPUs)."""
+    scan = _Scan(matcher, _kinds(kinds), regular_only=False)
+    return _hits([os.fspath(p) for p in paths], scan, jobs)
 
-    `paths` may be a lazy iterable: files are handed to the workers in chunks as they come.
-    """
-    chosen = _kinds(kinds)
-    names = (os.fspath(p) for p in paths)
+
+def _hits(names: list[str], scan: _Scan, jobs: int | None) -> list[Hit]:
+    """Hits in these files, sorted by path, line, column and term."""
     jobs = max(1, os.cpu_count() or 1) if jobs is None else max(1, jobs)
-    head = list(itertools.islice(names, jobs * _MIN_FILES_PER_JOB))
-    rows: list[_Row] = []
-    if jobs == 1 or len(head) < jobs * _MIN_FILES_PER_JOB:
-        _init_worker(matcher, chosen)
-        rows = _scan_chunk([*head, *names])
-    else:
-        import multiprocessing
-        from concurrent.futures import Future, ProcessPoolExecutor
+    parts = _scan_names(names, scan, jobs)
+    if len(parts) > 1 and any(a >= b for a, b in itertools.pairwise(names)):
+        # NOTE: chunks of paths in order (a git listing, a walk) give rows in order; other lists are sorted.
+        parts = [sorted(itertools.chain.from_iterable(parts), key=_row_key)]
+    return [_hit(row) for part in parts for row in part]
 
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(matcher, chosen)) as pool:
-            pending: list[Future[list[_Row]]] = []
-            rest = itertools.chain(head, names)
-            while chunk := list(itertools.islice(rest, _CHUNK_FILES)):
-                pending.append(pool.submit(_scan_chunk, chunk))
-            for future in pending:
-                rows.extend(future.result())
-    rows.sort(key=lambda r: r[:4])
-    return [Hit(*row) for row in rows]  # type: ignore[arg-type]
+
+_HIT_FIELDS = [getattr(Hit, name).__set__ for name in Hit.__slots__]
+
+
+def _hit(row: _Row, new: Callable[[type[Hit]], Hit] = object.__new__) -> Hit:
+    """`Hit(*row)`, at half the cost: the frozen dataclass's __init__ sets each field through a check."""
+    hit = new(Hit)
+    for set_field, value in zip(_HIT_FIELDS, row, strict=True):
+        set_field(hit, value)
+    return hit
 
 
 def scan_tree(
@@ -1207,16 +1466,17 @@ def scan_tree(
     kinds: Iterable[str] | None = None,
     jobs: int | None = None,
 ) -> list[Hit]:
-    """Hits in the files under `root`: git's files inside a work tree, else :func:`walk`'s (listing and
-    scanning overlap)."""
-    found = _listed(os.fspath(root), include_globs, exclude_globs)
-    return scan_paths((path for _, path in found), matcher, kinds, jobs)
+    """Hits in the files under `root`: git's files inside a work tree, else :func:`walk`'s; symbolic links
+    and anything but regular files are skipped."""
+    scan = _Scan(matcher, _kinds(kinds), regular_only=True)
+    return _hits([path for _, path in _listed(os.fspath(root), include_globs, exclude_globs)], scan, jobs)
 
 
 def _listed(
     base: str, include_globs: Sequence[str], exclude_globs: Sequence[str]
 ) -> Iterator[tuple[str, str]]:
-    """(path relative to `base`, path) of every file in scope: what git would track, else the walk's."""
+    """(path relative to `base`, path) of every file in scope: what git would track, else the walk's (links
+    and other non-regular files among git's are left to the scan to skip)."""
     from evidence_kit.support.tree import git_files
 
     names = git_files(Path(base))
@@ -1237,10 +1497,7 @@ def _listed(
                 x.fullmatch(d) or x.fullmatch(d + "/") for d in above for x in excludes
             ):
                 continue
-        path = os.path.join(base, rel)
-        if os.path.islink(path) or not os.path.isfile(path):
-            continue
-        yield rel, path
+        yield rel, os.path.join(base, rel)
 
 
 # ---------------------------------------------------------------- walking
