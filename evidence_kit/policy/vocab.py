@@ -272,29 +272,78 @@ def _letter(ch: str) -> str:
     return f"[{ch}{ch.upper()}]" if ch.isalpha() else re.escape(ch)
 
 
+_SEP = r"[_.\-]*"
+
+
+def _start(ch: str, lines: bool) -> str:
+    """A key's first character where a sub-token starts: after a non-letter (for a digit, a non-digit) or at
+    the start (of a line, or with `lines` False of the text), or a capital after any letter."""
+    if not ch.isalpha():
+        return rf"(?:(?:^|[^0-9\n]){ch})" if lines else rf"(?:(?:\A|[^0-9]){ch})"
+    before = r"(?:^|[^A-Za-z\n])" if lines else r"(?:\A|[^A-Za-z])"
+    return rf"(?:{before}{_letter(ch)}|[A-Za-z]{ch.upper()})"
+
+
+def _end(ch: str, lines: bool) -> str:
+    """A key's last character where a sub-token ends: before a non-letter (for a digit, a non-digit) or the
+    end (of a line, or of the text), or a lowercase letter before a capital, or a capital before one that
+    starts a word."""
+    if not ch.isalpha():
+        return rf"(?:{ch}(?:$|[^0-9\n]))" if lines else rf"(?:{ch}(?:[^0-9]|\z))"
+    after = r"(?:$|[^A-Za-z\n])" if lines else r"(?:[^A-Za-z]|\z)"
+    return rf"(?:{_letter(ch)}{after}|{ch}[A-Z]|{ch.upper()}[A-Z][a-z])"
+
+
 def _boundary_pattern(key: str, mode: MatchMode) -> str:
-    """A bytes regex (ASCII key) that finds at least every `mode` match of the key, separators included."""
-    sep = r"[_.\-]*"
+    """A bytes regex (ASCII key, multi-line mode) that finds at least every `mode` match of the key in a
+    line, separators included."""
     if mode == "substring":
-        return sep.join(_letter(ch) for ch in key)
-    first, last = key[0], key[-1]
-    if first.isalpha():
-        start = rf"(?:(?:^|[^A-Za-z\n]){_letter(first)}|[A-Za-z]{first.upper()})"
-    else:
-        start = rf"(?:(?:^|[^0-9\n]){first})"
-    if last.isalpha():
-        end = rf"(?:{_letter(last)}(?:$|[^A-Za-z\n])|{last}[A-Z]|{last.upper()}[A-Z][a-z])"
-    else:
-        end = rf"(?:{last}(?:$|[^0-9\n]))"
+        return _SEP.join(_letter(ch) for ch in key)
+    start, end = _start(key[0], True), _end(key[-1], True)
     if len(key) == 1:
         # NOTE: start and end would both claim the single character; the start alone is a superset.
         return start if mode in ("token", "prefix") else end
-    middle = "".join(sep + _letter(ch) for ch in key[1:-1]) + sep
+    middle = "".join(_SEP + _letter(ch) for ch in key[1:-1]) + _SEP
     if mode == "token":
         return start + middle + end
     if mode == "prefix":
-        return start + middle + _letter(last)
-    return _letter(first) + middle + end
+        return start + middle + _letter(key[-1])
+    return _letter(key[0]) + middle + end
+
+
+def _prefilter_pattern(forms: Iterable[tuple[str, MatchMode]]) -> str:
+    """One bytes regex for many (ASCII key, mode) pairs, for RE2 over whole files: the union of the
+    :func:`_boundary_pattern` of each, with the start and end of the text for those of a line (a newline
+    is one more character around a key), factored into a trie.
+
+    RE2 builds its automaton as it reads, and a state costs in proportion to the instructions a match may
+    start with: one alternative per key starts with hundreds, the trie with a few. Only where matches start
+    matters (see _candidates_re2): a key that ends without a boundary test hides the longer ones.
+    """
+    bounded: dict[str, Any] = {}  # NOTE: token and prefix, which start on a boundary
+    free: dict[str, Any] = {}
+    for key, mode in forms:
+        node = bounded if mode in ("token", "prefix") else free
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node.setdefault("", set()).add(mode in ("token", "suffix"))
+    return "|".join(_trie_pattern(trie, bounded=trie is bounded) for trie in (bounded, free) if trie)
+
+
+def _trie_pattern(node: dict[str, Any], bounded: bool, depth: int = 0) -> str:
+    """The alternatives below a trie node; a terminal holds whether the key's match must end on a boundary."""
+    alts: list[str] = []
+    for ch, child in sorted((c, n) for c, n in node.items() if c):
+        ends: set[bool] = child.get("", set())
+        head = _start(ch, False) if bounded and depth == 0 else _letter(ch)
+        if False in ends or (ends and bounded and depth == 0):
+            alts.append(head)  # NOTE: as in _boundary_pattern, a key's first character alone is a superset
+            continue
+        if ends:
+            alts.append(_end(ch, False))
+        if any(child):
+            alts.append(head + _SEP + _trie_pattern(child, bounded, depth + 1))
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
 
 def _special_bytes(keys: Iterable[str]) -> list[bytes]:
@@ -383,8 +432,8 @@ class Matcher:
         if engine not in ("re2", "re") or (engine == "re2" and _re2 is None):
             raise ValueError(f"prefilter engine {engine!r} is not available")
         self.engine = engine
-        pieces = [
-            _boundary_pattern(k, mode)
+        ascii_forms = [
+            (k, mode)
             for k, forms in variants.items()
             if k.isascii()
             for mode in dict.fromkeys(m for _, m in forms)
@@ -398,15 +447,14 @@ class Matcher:
         self._literal_odd: re.Pattern[bytes] | None = None
         self._byte_finder: re.Pattern[bytes] | None = None
         self._byte_contains: dict[bytes, tuple[bytes, ...]] = {}
-        if engine == "re2" and _re2 is not None and (pieces or extra):
+        if engine == "re2" and _re2 is not None and (ascii_forms or extra):
             options = _re2.Options()
             options.encoding = _re2.Options.Encoding.LATIN1
             options.max_mem = 256 << 20
-            alternatives = "|".join(pieces + extra)
-            self._prefilter = _re2.compile(("(?m)" + alternatives).encode("latin-1"), options)
+            alternatives = "|".join(([_prefilter_pattern(ascii_forms)] if ascii_forms else []) + extra)
+            self._prefilter = _re2.compile(alternatives.encode("latin-1"), options)
             self._search = _re2_searcher(self._prefilter)
-            self._span = _re2_spanner(self._prefilter)
-        elif pieces or extra:
+        elif ascii_forms or extra:
             ascii_keys = [k for k in keys if k.isascii()]
             for k in ascii_keys:
                 modes = dict.fromkeys(m for _, m in variants[k])
@@ -443,11 +491,12 @@ class Matcher:
         return []
 
     def _candidates_re2(self, data: bytes, first: int) -> list[_Candidate]:
-        # NOTE: a match is a key where the boundary patterns allow it, or a character that makes its line a
-        # candidate (non-ASCII). In an ASCII line the whole word around the key is looked at, and the search
-        # resumes at its end; a line with non-ASCII text is looked at whole.
+        # NOTE: a match is a key where the boundary patterns allow it (maybe after the newline before its
+        # line), or a character that makes its line a candidate (non-ASCII). In an ASCII line the whole word
+        # around the key is looked at, and the search resumes at its end; a line with non-ASCII text is
+        # looked at whole.
         out: list[_Candidate] = []
-        span = self._span
+        search = self._search
         size = len(data)
         pos = first
         lineno = counted = line_start = 0
@@ -455,9 +504,11 @@ class Matcher:
         words: list[tuple[int, int]] | None = None
         mask = b""
         while pos < size:
-            start, _ = span(data, pos, size)
+            start = search(data, pos, size)
             if start < 0:
                 break
+            if data[start] == _NEWLINE:
+                start += 1
             if start >= line_end:
                 line_start = data.rfind(b"\n", 0, start) + 1
                 line_end = data.find(b"\n", start)
@@ -630,26 +681,6 @@ class Matcher:
             for term in terms:
                 out.append(_Found(start, end, term, code_ok, exempt_text, exempt_code))
         return out
-
-
-def _re2_spanner(compiled: Any) -> Callable[[bytes, int, int], tuple[int, int]]:
-    """A function giving the span of the first match in `data[pos:end]`, or (-1, -1)."""
-    low = getattr(compiled, "_regexp", None)
-    anchor = getattr(getattr(getattr(_re2, "_re2", None), "RE2", None), "Anchor", None)
-    if low is not None and hasattr(low, "Match") and anchor is not None:
-        unanchored = anchor.UNANCHORED
-        match = low.Match
-
-        def span(data: bytes, pos: int, end: int) -> tuple[int, int]:
-            return cast("tuple[int, int]", match(unanchored, data, pos, end)[0])
-
-        return span
-
-    def public_span(data: bytes, pos: int, end: int) -> tuple[int, int]:
-        m = compiled.search(data, pos, end)
-        return (-1, -1) if m is None else cast("tuple[int, int]", m.span())
-
-    return public_span
 
 
 def _re2_searcher(compiled: Any) -> Callable[[bytes | memoryview, int, int], int]:
@@ -828,20 +859,51 @@ class _Token(NamedTuple):
 
 
 class _Line:
-    """A line's string and comment tokens, lexed from its start as far as `pos` (a position in code)."""
+    """A line's string and comment tokens, in order (they do not overlap), lexed from its start only as far
+    as asked: up to `pos`, a position in code where lexing resumes."""
 
-    __slots__ = ("end", "pos", "starts", "tokens")
+    __slots__ = ("data", "end", "pos", "starts", "tokens")
 
-    def __init__(self, start: int, end: int) -> None:
+    def __init__(self, data: bytes, start: int, end: int, covering: _Token | None) -> None:
+        """The line `data[start:end]`; `covering`: the string spanning lines that covers its start, if any."""
+        self.data = data
         self.end = end
-        self.pos = start
-        self.tokens: list[_Token] = []
-        self.starts: list[int] = []
+        self.pos = start if covering is None else covering.end
+        self.tokens: list[_Token] = [] if covering is None else [covering]
+        self.starts: list[int] = [t.start for t in self.tokens]
 
-    def add(self, token: _Token) -> None:
-        self.tokens.append(token)
-        self.starts.append(token.start)
-        self.pos = token.end
+    def lex(self, upto: int) -> list[_Token]:
+        """The tokens, lexed at least as far as every one that starts at or before `upto`."""
+        stop = min(upto, self.end - 1)
+        pos = self.pos
+        if pos <= stop:
+            data, end, tokens, starts = self.data, self.end, self.tokens, self.starts
+            while pos <= stop:
+                m = _QUOTE_OR_HASH.search(data, pos, end)
+                if m is None:
+                    pos = end
+                    break
+                start = m.start()
+                if start > stop:
+                    pos = start
+                    break
+                pos = _token_end(data, start)
+                tokens.append(_Token(start, pos, data[start] == _HASH))
+                starts.append(start)
+            self.pos = pos
+        return self.tokens
+
+    def token_at(self, offset: int) -> _Token | None:
+        """The token covering `offset`; None in code."""
+        tokens = self.lex(offset)
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return tokens[i] if i >= 0 and offset < tokens[i].end else None
+
+    def ended_by(self, pos: int) -> int:
+        """How many tokens end at or before `pos`: those that start before it, but one that covers it."""
+        tokens = self.lex(pos)
+        n = bisect.bisect_left(self.starts, pos)
+        return n - 1 if n and tokens[n - 1].end > pos else n
 
 
 class _PythonSource:
@@ -901,51 +963,24 @@ class _PythonSource:
         self._multi_pos = pos
         self._indexed = offset + 1
 
-    def _line(self, line_start: int) -> _Line:
+    def line(self, line_start: int) -> _Line:
         """The line starting at `line_start`, with the string spanning lines that covers its start if any."""
         line = self._lines.get(line_start)
         if line is None:
             line_end = self.data.find(b"\n", line_start)
-            line = _Line(line_start, len(self.data) if line_end < 0 else line_end)
             if line_start >= self._indexed:
                 self.index_to(line_start)
             i = bisect.bisect_left(self._multi_starts, line_start) - 1
+            covering = None
             if i >= 0 and self._multi_ends[i] > line_start:
-                line.add(_Token(self._multi_starts[i], self._multi_ends[i], False))
+                covering = _Token(self._multi_starts[i], self._multi_ends[i], False)
+            line = _Line(self.data, line_start, len(self.data) if line_end < 0 else line_end, covering)
             self._lines[line_start] = line
         return line
 
-    def line_tokens(self, line_start: int, upto: int | None = None) -> list[_Token]:
-        """The tokens that overlap the line starting at `line_start`, in order: all of them, or at least
-        those that start at or before `upto` (the line is lexed only as far as asked)."""
-        line = self._line(line_start)
-        data, stop = self.data, line.end if upto is None else min(upto, line.end - 1)
-        pos = line.pos
-        while pos <= stop:
-            m = _QUOTE_OR_HASH.search(data, pos, line.end)
-            if m is None:
-                pos = line.end
-                break
-            if m.start() > stop:
-                pos = m.start()
-                break
-            end = _token_end(data, m.start())
-            line.add(_Token(m.start(), end, data[m.start()] == _HASH))
-            pos = end
-        line.pos = max(pos, line.pos)
-        return line.tokens
-
-    def token_at(self, offset: int, line_start: int | None = None) -> _Token | None:
-        """The string or comment token covering `offset` (in the line starting at `line_start`, when known);
-        None in code."""
-        if line_start is None:
-            line_start = self.data.rfind(b"\n", 0, offset) + 1
-        tokens = self.line_tokens(line_start, offset)
-        # NOTE: the tokens of a line are sorted and do not overlap.
-        i = bisect.bisect_right(self._lines[line_start].starts, offset) - 1
-        if i >= 0 and offset < tokens[i].end:
-            return tokens[i]
-        return None
+    def token_at(self, offset: int) -> _Token | None:
+        """The string or comment token covering `offset`; None in code."""
+        return self.line(self.data.rfind(b"\n", 0, offset) + 1).token_at(offset)
 
     def prefix(self, token: _Token) -> tuple[int, bytes]:
         """Offset where a string token starts, prefix letters included, and the lowercased prefix."""
@@ -967,11 +1002,9 @@ class _PythonSource:
         crossed = False
         while True:
             line_start = data.rfind(b"\n", 0, pos) + 1
-            tokens = self.line_tokens(line_start, pos)
-            # NOTE: the tokens that end by `pos`: those starting before it, but one that covers it.
-            n = bisect.bisect_left(self._lines[line_start].starts, pos)
-            if n and tokens[n - 1].end > pos:
-                n -= 1
+            line = self.line(line_start)
+            n = line.ended_by(pos)
+            tokens = line.tokens
             end = pos
             while True:
                 lo = max(tokens[n - 1].end, line_start) if n else line_start
@@ -1028,7 +1061,7 @@ class _PythonSource:
         pos = colon
         while True:
             line_start = data.rfind(b"\n", 0, pos) + 1
-            tokens = self.line_tokens(line_start, pos)
+            tokens = self.line(line_start).lex(pos)
             spans: list[tuple[int, int]] = []
             cur = line_start
             for t in tokens:
@@ -1152,8 +1185,10 @@ def _scan_data(
     candidates = matcher.candidate_lines(data, first)
     if not candidates:
         return []
-    encoding = _python_encoding(data) if mode == "python" else "utf-8"
+    python = mode == "python"
+    encoding = _python_encoding(data) if python else "utf-8"
     source: _PythonSource | None = None
+    strings = "docstring" in kinds or "string" in kinds
     hits: list[_Row] = []
     for cand in candidates:
         start = cand.start
@@ -1169,32 +1204,30 @@ def _scan_data(
         if not found:
             continue
         line = raw.decode(encoding, "surrogateescape")
-        shown: str | None = None
         ascii_line = raw.isascii()
+        lexed: _Line | None = None
+        shown: str | None = None
         for f in found:
-            kind: str
-            if mode != "python":
-                kind = mode
-            else:
-                if source is None:
-                    source = _PythonSource(data)
-                    source.index_to(candidates[-1].start)
+            kind = mode
+            if python:
+                if lexed is None:
+                    if source is None:
+                        source = _PythonSource(data)
+                        source.index_to(candidates[-1].start)
+                    lexed = source.line(cand.start)
                 offset = f.start if ascii_line else len(line[: f.start].encode(encoding, "surrogateescape"))
-                token = source.token_at(start + offset, cand.start)
+                token = lexed.token_at(start + offset)
                 if token is None:
                     kind = "identifier"
                 elif token.comment:
                     kind = "comment"
-                elif "docstring" in kinds or "string" in kinds:
+                elif strings:
+                    assert source is not None
                     kind = "docstring" if source.is_docstring(token) else "string"
                 else:
                     continue
-            if kind not in kinds:
-                continue
-            if kind == "identifier":
-                if not f.code_ok or f.exempt_code:
-                    continue
-            elif f.exempt_text:
+            exempt = f.exempt_code or not f.code_ok if kind == "identifier" else f.exempt_text
+            if exempt or kind not in kinds:
                 continue
             if shown is None:
                 shown = _printable(line)
