@@ -106,6 +106,7 @@ MATCH_MODES: tuple[MatchMode, ...] = ("token", "prefix", "suffix", "substring")
 PYTHON_SUFFIXES = frozenset({".py", ".pyi", ".pyw"})
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "site-packages", "vendor", "__pycache__"})
 BINARY_SNIFF = 8192
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _WORD_CACHE_SIZE = 1 << 16
 _FEW_KEYS = 16
 _PYTHON_KINDS = frozenset({"identifier", "string", "docstring", "comment"})
@@ -745,6 +746,9 @@ _PREFIX_RUN = re.compile(rb"\w{1,3}\Z")
 _STRING_PREFIXES = frozenset({b"", b"r", b"u", b"b", b"f", b"br", b"rb", b"fr", b"rf"})
 _OPEN_PAREN, _CLOSE_PAREN, _COLON, _SEMICOLON, _HASH, _BACKSLASH = 0x28, 0x29, 0x3A, 0x3B, 0x23, 0x5C
 _NEWLINE, _CR = 0x0A, 0x0D
+_F_OR_R = frozenset(b"fFrR")
+# NOTE: what may stand just before a docstring on its line: another string, `(`, `:`, a byte order mark.
+_BEFORE_DOCSTRING = frozenset(b"'\"(:" + bytes(range(0x80, 0x100)))
 
 
 def _event_finder() -> Callable[[bytes, int], int]:
@@ -827,7 +831,8 @@ def _fstring_end(data: bytes, start: int) -> int:
 def _token_end(data: bytes, start: int) -> int:
     """End offset of the string or comment token that starts at `start` (a quote or `#` in code)."""
     quote = data[start : start + 3]
-    fstring = data[start] != _HASH and _is_fstring(data, start)
+    # NOTE: an f-string's prefix ends with f or r; most strings have no prefix.
+    fstring = data[start] != _HASH and data[start - 1] in _F_OR_R and _is_fstring(data, start)
     if quote != b"'''" and quote != b'"""':
         m = _SHORT_TOKEN.match(data, start)
         end = start + 1 if m is None else max(m.end(), start + 1)
@@ -913,7 +918,8 @@ class _PythonSource:
     each line asked about is then lexed on its own, from code or from the end of the string it starts in.
     """
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, index_to: int = 0) -> None:
+        """The source `data`, its strings spanning lines indexed at once as far as `index_to`."""
         self.data = data
         self._multi_starts: list[int] = []
         self._multi_ends: list[int] = []
@@ -922,6 +928,7 @@ class _PythonSource:
         self._event = -1  # NOTE: the last triple quote or backslash-newline found; none from there to it
         self._lines: dict[int, _Line] = {}
         self._docstrings: dict[int, bool] = {}
+        self._index_to(index_to)
 
     def _next_event(self, pos: int, limit: int) -> int:
         """Offset of the next triple quote or backslash-newline starting in `data[pos:limit + 1]`, or -1."""
@@ -931,7 +938,7 @@ class _PythonSource:
                 self._event = sys.maxsize  # NOTE: none left
         return self._event if self._event <= limit else -1
 
-    def index_to(self, offset: int) -> None:
+    def _index_to(self, offset: int) -> None:
         """Index the strings that span lines and start before `offset`.
 
         Every line starts in code unless a string spanning lines covers its start, and such a string opens
@@ -969,7 +976,7 @@ class _PythonSource:
         if line is None:
             line_end = self.data.find(b"\n", line_start)
             if line_start >= self._indexed:
-                self.index_to(line_start)
+                self._index_to(line_start)
             i = bisect.bisect_left(self._multi_starts, line_start) - 1
             covering = None
             if i >= 0 and self._multi_ends[i] > line_start:
@@ -1097,6 +1104,12 @@ class _PythonSource:
         cached = self._docstrings.get(token.start)
         if cached is not None:
             return cached
+        start = self.prefix(token)[0]
+        code = self.data[self.data.rfind(b"\n", 0, start) + 1 : start].rstrip(b" \t\f\r")
+        if code and code[-1] not in _BEFORE_DOCSTRING:
+            # NOTE: code just before it on its line (what previous() finds first): no docstring.
+            self._docstrings[token.start] = False
+            return False
         run = [token]
         crossings: list[bool] = []
         while True:
@@ -1212,8 +1225,7 @@ def _scan_data(
             if python:
                 if lexed is None:
                     if source is None:
-                        source = _PythonSource(data)
-                        source.index_to(candidates[-1].start)
+                        source = _PythonSource(data, candidates[-1].start)
                     lexed = source.line(cand.start)
                 offset = f.start if ascii_line else len(line[: f.start].encode(encoding, "surrogateescape"))
                 token = lexed.token_at(start + offset)
@@ -1279,7 +1291,10 @@ class _Scan:
         self.matcher = matcher
         self.kinds = kinds
         self.regular_only = regular_only  # NOTE: skip symbolic links and anything but regular files
+        self._python = bool(kinds & _PYTHON_KINDS)
+        self._text = "text" in kinds
         self._buffer = bytearray(1 << 16)
+        self._view = memoryview(self._buffer)
 
     def chunk(self, names: Iterable[str]) -> list[_Row]:
         """Hits in these files, sorted by path, line, column and term; a file that vanished or cannot be
@@ -1296,44 +1311,47 @@ class _Scan:
     def path(self, name: str) -> list[_Row]:
         """Hits in one file."""
         python = os.path.splitext(name)[1].lower() in PYTHON_SUFFIXES
-        if not (self.kinds & _PYTHON_KINDS if python else "text" in self.kinds):
+        if not (self._python if python else self._text):
             return []
-        size: int | None = None
+        size = -1
         if self.regular_only:
             st = os.lstat(name)
             if not stat.S_ISREG(st.st_mode):
                 return []
             size = st.st_size
         view = self._read(name, size)
-        if is_binary(bytes(view[:BINARY_SNIFF])):
+        if self._buffer.find(b"\0", 0, min(len(view), BINARY_SNIFF)) >= 0:  # NOTE: is_binary, without a copy
             return []
         first = self.matcher.first_candidate(view)
         if first < 0:
             return []
         return _scan_data(bytes(view), self.matcher, name, "python" if python else "text", self.kinds, first)
 
-    def _read(self, name: str, size: int | None) -> memoryview:
-        """The whole file, in the reused buffer (valid until the next read)."""
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    def _read(self, name: str, size: int) -> memoryview:
+        """The whole file (of `size` bytes, when known) in the reused buffer, valid until the next read."""
+        fd = os.open(name, _O_READ)
         try:
-            if size is None:
+            if size < 0:
                 size = os.fstat(fd).st_size
             if len(self._buffer) <= size:
-                self._buffer = bytearray(max(size + 1, 2 * len(self._buffer)))
-            view = memoryview(self._buffer)
-            got = _read_into(fd, view[: size + 1]) if size else 0
+                self._grow(size + 1)
+            got = _read_into(fd, self._view[: size + 1]) if size else 0
             while got > size or not size:
                 # NOTE: the file grew, or reports no size (procfs-like): read it to the end.
                 if got == len(self._buffer):
-                    self._buffer = self._buffer + bytearray(len(self._buffer))
-                    view = memoryview(self._buffer)
-                more = _read_into(fd, view[got:])
+                    self._grow(got + 1)
+                more = _read_into(fd, self._view[got:])
                 if not more:
                     break
                 got += more
-            return view[:got]
+            return self._view[:got]
         finally:
             os.close(fd)
+
+    def _grow(self, size: int) -> None:
+        """A buffer of at least `size` bytes (and twice as large as before), keeping what it holds."""
+        self._buffer = self._buffer + bytearray(max(size, 2 * len(self._buffer)) - len(self._buffer))
+        self._view = memoryview(self._buffer)
 
 
 def _read_into(fd: int, view: memoryview) -> int:
@@ -1518,9 +1536,10 @@ def _listed(
         return
     includes = [glob_regex(g) for g in include_globs]
     excludes = [glob_regex(g) for g in exclude_globs]
+    prefix = os.path.join(base, "")
     for rel in names:
         folders = rel.split("/")[:-1]
-        if any(name in SKIP_DIRS for name in folders):
+        if not SKIP_DIRS.isdisjoint(folders):
             continue
         if includes and not any(x.fullmatch(rel) for x in includes):
             continue
@@ -1530,7 +1549,7 @@ def _listed(
                 x.fullmatch(d) or x.fullmatch(d + "/") for d in above for x in excludes
             ):
                 continue
-        yield rel, os.path.join(base, rel)
+        yield rel, prefix + rel  # NOTE: os.path.join(base, rel), for a relative path
 
 
 # ---------------------------------------------------------------- walking
