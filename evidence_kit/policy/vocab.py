@@ -91,7 +91,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, NoReturn, cast
+from typing import Any, Literal, NamedTuple, NoReturn, TypeVar, cast
 
 _re2: Any
 try:
@@ -875,7 +875,7 @@ class _Line:
         self.end = end
         self.pos = start if covering is None else covering.end
         self.tokens: list[_Token] = [] if covering is None else [covering]
-        self.starts: list[int] = [t.start for t in self.tokens]
+        self.starts: list[int] = [] if covering is None else [covering.start]
 
     def lex(self, upto: int) -> list[_Token]:
         """The tokens, lexed at least as far as every one that starts at or before `upto`."""
@@ -1162,7 +1162,7 @@ class _PythonSource:
 
 
 def _python_encoding(data: bytes) -> str:
-    if data.startswith(_BOM):
+    if data.startswith(_BOM) or data.find(b"coding", 0, 4096) < 0:
         return "utf-8"
     head = b"\n".join(data[:4096].split(b"\n", 2)[:2])
     m = _CODING.search(head)
@@ -1188,6 +1188,7 @@ def _printable(text: str) -> str:
 
 
 _Row = tuple[str, int, int, str, str, str, str]
+_T = TypeVar("_T")
 
 
 def _scan_data(
@@ -1308,6 +1309,10 @@ class _Scan:
         rows.sort(key=_row_key)
         return rows
 
+    def hits(self, names: list[str]) -> list[Hit]:
+        """As :meth:`chunk`, as hits."""
+        return [_hit(row) for row in self.chunk(names)]
+
     def path(self, name: str) -> list[_Row]:
         """Hits in one file."""
         python = os.path.splitext(name)[1].lower() in PYTHON_SUFFIXES
@@ -1368,18 +1373,21 @@ def _read_into(fd: int, view: memoryview) -> int:
 _MIN_FILES_PER_JOB = 64
 _MIN_CHUNK_FILES = 32
 _MAX_CHUNKS = 256  # NOTE: one byte per chunk number in the work queue
-_WARM_CHUNKS = 64  # NOTE: 1 in this many chunks is scanned before forking (see _forked)
 
 
 def _row_key(row: _Row) -> tuple[str, int, int, str]:
     return row[0], row[1], row[2], row[3]
 
 
-def _scan_names(names: list[str], scan: _Scan, jobs: int) -> list[list[_Row]]:
-    """The rows of consecutive chunks of `names`, in order, each sorted by path, line, column and term;
+def _hit_key(hit: Hit) -> tuple[str, int, int, str]:
+    return hit.path, hit.line, hit.col, hit.term
+
+
+def _scan_names(names: list[str], scan: _Scan, jobs: int) -> list[list[Hit]]:
+    """The hits in consecutive chunks of `names`, in order, each sorted by path, line, column and term;
     scanned by `jobs` processes: this one and forked ones where the OS forks."""
     if jobs == 1 or len(names) < jobs * _MIN_FILES_PER_JOB:
-        return [scan.chunk(names)]
+        return [scan.hits(names)]
     size = max(_MIN_CHUNK_FILES, -(-len(names) // _MAX_CHUNKS))
     chunks = [names[i : i + size] for i in range(0, len(names), size)]
     if hasattr(os, "fork"):
@@ -1387,20 +1395,19 @@ def _scan_names(names: list[str], scan: _Scan, jobs: int) -> list[list[_Row]]:
     return _pooled(chunks, scan, jobs)  # pragma: no cover - Windows
 
 
-def _forked(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[_Row]]:
+def _forked(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[Hit]]:
     """Scan `chunks` in this process and `jobs - 1` forked ones, each taking the next chunk from a queue.
 
     The queue is a pipe holding one byte per chunk number, all written before forking: a one-byte read is
-    atomic, so each chunk goes to exactly one process. The first chunks are scanned before forking: the
-    children inherit the prefilter's automaton as far as RE2 has built it (lazily, as text comes), and the
-    words seen. Each child sends its rows back pickled through a pipe of its own, after its last chunk.
+    atomic, so each chunk goes to exactly one process. Each child sends its rows back pickled through a pipe
+    of its own, after its last chunk; this process makes its own hits while the children work.
     """
     import pickle
 
     queue, feed = os.pipe()
     os.write(feed, bytes(range(len(chunks))))
     os.close(feed)
-    parts = _take_chunks(queue, chunks, scan, -(-len(chunks) // _WARM_CHUNKS))
+    parts: dict[int, list[Hit]] = {}
     children: list[tuple[int, int]] = []
     try:
         for _ in range(jobs - 1):
@@ -1411,7 +1418,7 @@ def _forked(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[_Row]]
                 _child(queue, out, chunks, scan)
             os.close(out)
             children.append((pid, back))
-        parts.update(_take_chunks(queue, chunks, scan))
+        _take_chunks(queue, chunks, scan.hits, parts)
         for pid, back in children:
             with os.fdopen(back, "rb") as fh:
                 try:
@@ -1420,7 +1427,7 @@ def _forked(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[_Row]]
                     ok, payload = False, RuntimeError(f"the scanning process {pid} failed")
             if not ok:
                 raise payload
-            parts.update(payload)
+            parts.update((number, [_hit(row) for row in rows]) for number, rows in payload.items())
         return [parts[i] for i in range(len(chunks))]
     finally:
         os.close(queue)
@@ -1429,14 +1436,13 @@ def _forked(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[_Row]]
 
 
 def _take_chunks(
-    queue: int, chunks: list[list[str]], scan: _Scan, most: int = _MAX_CHUNKS
-) -> dict[int, list[_Row]]:
-    """The rows of the chunks (by number) this process takes from the queue: `most` of them, or until it is
-    empty."""
-    parts: dict[int, list[_Row]] = {}
-    while len(parts) < most and (number := os.read(queue, 1)):
-        parts[number[0]] = scan.chunk(chunks[number[0]])
-    return parts
+    queue: int, chunks: list[list[str]], scan: Callable[[list[str]], _T], into: dict[int, _T]
+) -> dict[int, _T]:
+    """What `scan` makes of each chunk this process takes from the queue until it is empty, by number, put
+    `into` a dict."""
+    while number := os.read(queue, 1):
+        into[number[0]] = scan(chunks[number[0]])
+    return into
 
 
 def _child(queue: int, out: int, chunks: list[list[str]], scan: _Scan) -> NoReturn:  # pragma: no cover
@@ -1447,7 +1453,7 @@ def _child(queue: int, out: int, chunks: list[list[str]], scan: _Scan) -> NoRetu
     try:
         with os.fdopen(out, "wb") as fh:
             try:
-                payload: tuple[bool, Any] = (True, _take_chunks(queue, chunks, scan))
+                payload: tuple[bool, Any] = (True, _take_chunks(queue, chunks, scan.chunk, {}))
             except BaseException as exc:  # NOTE: handed to the parent, which raises it
                 payload = (False, exc)
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -1469,12 +1475,12 @@ def _pooled_chunk(names: list[str]) -> list[_Row]:  # pragma: no cover - Windows
     return _worker_scan.chunk(names)
 
 
-def _pooled(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[_Row]]:  # pragma: no cover
+def _pooled(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[Hit]]:  # pragma: no cover
     """Scan `chunks` in a pool of `jobs` spawned processes (where the OS cannot fork)."""
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(scan,)) as pool:
-        return list(pool.map(_pooled_chunk, chunks))
+        return [[_hit(row) for row in rows] for rows in pool.map(_pooled_chunk, chunks)]
 
 
 def scan_paths(
@@ -1493,20 +1499,32 @@ def _hits(names: list[str], scan: _Scan, jobs: int | None) -> list[Hit]:
     jobs = max(1, os.cpu_count() or 1) if jobs is None else max(1, jobs)
     parts = _scan_names(names, scan, jobs)
     if len(parts) > 1 and any(a >= b for a, b in itertools.pairwise(names)):
-        # NOTE: chunks of paths in order (a git listing, a walk) give rows in order; other lists are sorted.
-        parts = [sorted(itertools.chain.from_iterable(parts), key=_row_key)]
-    return [_hit(row) for part in parts for row in part]
+        # NOTE: chunks of paths in order (a git listing, a walk) give hits in order; other lists are sorted.
+        return sorted(itertools.chain.from_iterable(parts), key=_hit_key)
+    return [hit for part in parts for hit in part]
 
 
-_HIT_FIELDS = [getattr(Hit, name).__set__ for name in Hit.__slots__]
+def _hit_maker() -> Callable[[_Row], Hit]:
+    """`Hit(*row)` at half the cost: the frozen dataclass's __init__ sets each field through a check, this
+    sets the slots directly."""
+    path, line, col, term, matched, kind, text = (getattr(Hit, f).__set__ for f in Hit.__slots__)
+    new = object.__new__
 
+    def hit(row: _Row) -> Hit:
+        h: Hit = new(Hit)
+        path(h, row[0])
+        line(h, row[1])
+        col(h, row[2])
+        term(h, row[3])
+        matched(h, row[4])
+        kind(h, row[5])
+        text(h, row[6])
+        return h
 
-def _hit(row: _Row, new: Callable[[type[Hit]], Hit] = object.__new__) -> Hit:
-    """`Hit(*row)`, at half the cost: the frozen dataclass's __init__ sets each field through a check."""
-    hit = new(Hit)
-    for set_field, value in zip(_HIT_FIELDS, row, strict=True):
-        set_field(hit, value)
     return hit
+
+
+_hit = _hit_maker()
 
 
 def scan_tree(
