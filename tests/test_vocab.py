@@ -7,6 +7,8 @@ import io
 import pickle
 import random
 import re
+import shutil
+import subprocess
 import sys
 import sysconfig
 import tokenize
@@ -601,6 +603,87 @@ def test_engines_agree_on_a_tree_and_jobs_do_not_change_hits(tmp_path: Path) -> 
     assert results[0]
     assert all(r == results[0] for r in results)
     assert all(isinstance(h, Hit) for h in results[0])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_prefilter_finds_keys_at_the_ends_of_the_text_and_of_its_lines(engine: str) -> None:
+    # NOTE: with RE2 one search runs over the whole text, a newline being one more character around a key.
+    rng = random.Random(23)
+    allowed = ["up_stream"]
+    matcher = Matcher(FORMS, allowed, engine=engine)
+    for _ in range(200):
+        newline = rng.choice(["\n", "\r\n"])
+        lines = [
+            rng.choice(["", " ", "("]).join(_random_identifier(rng) for _ in range(rng.randint(1, 3)))
+            for _ in range(rng.randint(1, 4))
+        ]
+        text = newline.join(lines) + rng.choice(["", newline])
+        got = sorted({(h.line, h.col, h.term) for h in scan_text(text, matcher)})
+        want = sorted(
+            (n + 1, col, term)
+            for n, line in enumerate(text.split("\n"))
+            for col, term in _brute_force(line.removesuffix("\r"), FORMS, allowed)
+        )
+        assert got == want, text
+
+
+def _package(root: Path, files: int, rng: random.Random) -> None:
+    for n in range(files):
+        folder = root / f"pkg{n % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        body = "\n".join(f"{_random_identifier(rng)} = '{_random_identifier(rng)}'" for _ in range(8))
+        (folder / f"m{n}.py").write_text(f'"""Doc {_random_identifier(rng)}."""\n{body}\n')
+
+
+def test_jobs_keep_the_order_of_paths_given_unsorted_or_twice(tmp_path: Path) -> None:
+    _package(tmp_path, 150, random.Random(8))
+    matcher = Matcher(FORMS, ["up_stream"])
+    names = sorted(tmp_path.rglob("*.py"), reverse=True)
+    names += names[:20]
+    one = vocab.scan_paths(names, matcher, jobs=1)
+    assert one
+    assert vocab.scan_paths(names, matcher, jobs=2) == one
+    assert vocab.scan_paths(names, matcher, jobs=3) == one
+    assert one == sorted(one, key=lambda h: (h.path, h.line, h.col, h.term))
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_jobs_do_not_change_hits_in_a_git_work_tree(tmp_path: Path) -> None:
+    # NOTE: with jobs a child lists the files (git ls-files) while this process scans ahead what a walk finds,
+    # files git ignores included: only git's files count.
+    _package(tmp_path, 140, random.Random(9))
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".git" / "info").mkdir(exist_ok=True)
+    (tmp_path / ".git" / "info" / "exclude").write_text("pkg1/\n")  # NOTE: which a walk does not read
+    (tmp_path / "pkg0" / "link.py").symlink_to(tmp_path / "pkg0" / "m0.py")
+    matcher = Matcher(FORMS, ["up_stream"])
+    one = vocab.scan_tree(tmp_path, matcher, jobs=1)
+    paths = {Path(h.path).relative_to(tmp_path).parts[0] for h in one}
+    assert "pkg0" in paths and "pkg1" not in paths
+    assert not any(h.path.endswith("link.py") for h in one)
+    assert vocab.scan_tree(tmp_path, matcher, jobs=2) == one
+    assert vocab.scan_tree(tmp_path, matcher, jobs=3) == one
+
+
+def test_a_listing_that_fails_in_the_worker_fails_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidence_kit.errors import EvidenceError
+    from evidence_kit.support import tree
+
+    def broken(root: Path, cached_only: bool = False) -> list[str] | None:
+        raise EvidenceError("git cannot list the files")
+
+    monkeypatch.setattr(tree, "git_files", broken)
+    _package(tmp_path, 10, random.Random(10))
+    with pytest.raises(EvidenceError, match="cannot list"):
+        vocab.scan_tree(tmp_path, Matcher(FORMS), jobs=2)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs procfs")
+def test_files_that_report_no_size_are_read_to_the_end() -> None:
+    hits = scan_file("/proc/self/status", Matcher(["pid"]))
+    assert any(h.matched_text == "Pid" for h in hits)
 
 
 def test_matcher_pickles_and_missing_files_are_skipped(tmp_path: Path) -> None:

@@ -85,6 +85,7 @@ import bisect
 import importlib
 import itertools
 import os
+import pickle
 import re
 import stat
 import sys
@@ -1296,12 +1297,17 @@ class _Scan:
         self._text = "text" in kinds
         self._buffer = bytearray(1 << 16)
         self._view = memoryview(self._buffer)
+        self.early: dict[str, list[_Row]] = {}  # NOTE: rows of files scanned ahead (see _scan_listed)
 
     def chunk(self, names: Iterable[str]) -> list[_Row]:
         """Hits in these files, sorted by path, line, column and term; a file that vanished or cannot be
         read has nothing to report."""
         rows: list[_Row] = []
+        early = self.early
         for name in names:
+            if name in early:
+                rows.extend(early[name])
+                continue
             try:
                 rows.extend(self.path(name))
             except OSError:
@@ -1383,43 +1389,53 @@ def _hit_key(hit: Hit) -> tuple[str, int, int, str]:
     return hit.path, hit.line, hit.col, hit.term
 
 
-def _scan_names(names: list[str], scan: _Scan, jobs: int) -> list[list[Hit]]:
-    """The hits in consecutive chunks of `names`, in order, each sorted by path, line, column and term;
-    scanned by `jobs` processes: this one and forked ones where the OS forks."""
+def _chunked(names: list[str], jobs: int) -> list[list[str]]:
+    """Consecutive chunks of `names` for `jobs` processes to share; one when there are too few files."""
     if jobs == 1 or len(names) < jobs * _MIN_FILES_PER_JOB:
-        return [scan.hits(names)]
+        return [names]
     size = max(_MIN_CHUNK_FILES, -(-len(names) // _MAX_CHUNKS))
-    chunks = [names[i : i + size] for i in range(0, len(names), size)]
-    if hasattr(os, "fork"):
-        return _forked(chunks, scan, jobs)
-    return _pooled(chunks, scan, jobs)  # pragma: no cover - Windows
+    return [names[i : i + size] for i in range(0, len(names), size)]
 
 
-def _forked(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[Hit]]:
-    """Scan `chunks` in this process and `jobs - 1` forked ones, each taking the next chunk from a queue.
+class _Workers:
+    """Forked processes that scan the chunks put in a queue, and send their rows back.
 
-    The queue is a pipe holding one byte per chunk number, all written before forking: a one-byte read is
-    atomic, so each chunk goes to exactly one process. Each child sends its rows back pickled through a pipe
-    of its own, after its last chunk; this process makes its own hits while the children work.
+    The queue is a pipe holding one byte per chunk number, all written at once: a one-byte read is atomic,
+    so each chunk goes to exactly one process. Each child sends its rows back pickled through a pipe of its
+    own, after its last chunk. This process takes chunks too, and makes its hits while the children work.
     """
-    import pickle
 
-    queue, feed = os.pipe()
-    os.write(feed, bytes(range(len(chunks))))
-    os.close(feed)
-    parts: dict[int, list[Hit]] = {}
-    children: list[tuple[int, int]] = []
-    try:
-        for _ in range(jobs - 1):
-            back, out = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child, which never returns
-                os.close(back)
-                _child(queue, out, chunks, scan)
-            os.close(out)
-            children.append((pid, back))
-        _take_chunks(queue, chunks, scan.hits, parts)
-        for pid, back in children:
+    def __init__(self, scan: _Scan) -> None:
+        self.scan = scan
+        self.queue, self.feed = os.pipe()
+        self.children: list[tuple[int, int]] = []  # NOTE: (pid, read end of its pipe) until its rows are read
+        self.pids: list[int] = []
+
+    def start(self, prepare: Callable[[], list[list[str]]]) -> None:
+        """Fork a child that scans the chunks `prepare` gives it (called in the child) from the queue."""
+        back, out = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which never returns
+            os.close(back)
+            if self.feed >= 0:
+                os.close(self.feed)  # NOTE: or the queue would never end
+            _child(self.queue, out, prepare, self.scan)
+        os.close(out)
+        self.children.append((pid, back))
+        self.pids.append(pid)
+
+    def deal(self, numbers: Iterable[int]) -> None:
+        """Put these chunk numbers in the queue, and no more."""
+        os.write(self.feed, bytes(numbers))
+        os.close(self.feed)
+        self.feed = -1
+
+    def scan_chunks(self, chunks: list[list[str]], own: Iterable[int] = ()) -> list[list[Hit]]:
+        """The hits of every chunk, in order: `own` chunks scanned here, the queue's by whoever takes them."""
+        parts = {number: self.scan.hits(chunks[number]) for number in own}
+        _take_chunks(self.queue, chunks, self.scan.hits, parts)
+        while self.children:
+            pid, back = self.children.pop(0)
             with os.fdopen(back, "rb") as fh:
                 try:
                     ok, payload = pickle.load(fh)
@@ -1429,10 +1445,101 @@ def _forked(chunks: list[list[str]], scan: _Scan, jobs: int) -> list[list[Hit]]:
                 raise payload
             parts.update((number, [_hit(row) for row in rows]) for number, rows in payload.items())
         return [parts[i] for i in range(len(chunks))]
-    finally:
-        os.close(queue)
-        for pid, _ in children:
+
+    def close(self) -> None:
+        """Close the queue, stop the children whose rows were not read (after an error), wait for all."""
+        import signal
+
+        for fd in (self.queue, self.feed):
+            if fd >= 0:
+                os.close(fd)
+        for pid, back in self.children:
+            os.close(back)
+            os.kill(pid, signal.SIGKILL)
+        for pid in self.pids:
             os.waitpid(pid, 0)
+
+
+def _scan_names(names: list[str], scan: _Scan, jobs: int) -> list[list[Hit]]:
+    """The hits in consecutive chunks of `names`, in order, each sorted by path, line, column and term;
+    scanned by `jobs` processes: this one and forked ones where the OS forks."""
+    chunks = _chunked(names, jobs)
+    if len(chunks) == 1:
+        return [scan.hits(names)]
+    if not hasattr(os, "fork"):
+        return _pooled(chunks, scan, jobs)  # pragma: no cover - Windows
+    workers = _Workers(scan)
+    try:
+        workers.deal(range(len(chunks)))
+        for _ in range(jobs - 1):
+            workers.start(lambda: chunks)
+        return workers.scan_chunks(chunks)
+    finally:
+        workers.close()
+
+
+def _scan_listed(
+    listing: Callable[[], list[str]], base: str, scan: _Scan, jobs: int
+) -> tuple[list[str], list[list[Hit]]]:
+    """The files `listing` gives (on the first child's side), and their hits as :func:`_scan_names` gives
+    them, scanned by `jobs` processes (`jobs` > 1, the OS forks).
+
+    The listing (`git ls-files`) takes a while, mostly in git; meanwhile this process scans the files a
+    walk of `base` finds first, and later scans the chunks that hold them itself.
+    """
+    workers = _Workers(scan)
+    ready, sent = os.pipe()
+    try:
+        workers.start(lambda: _send_listing(listing, sent, jobs))
+        os.close(sent)
+        names = _scan_ahead(base, scan, ready)
+        if names is None:
+            names = listing()  # NOTE: the child could not list (it sent nothing): raise its error here
+        chunks = _chunked(names, jobs)
+        own = [
+            i for i, chunk in enumerate(chunks) if len(chunks) == 1 or not scan.early.keys().isdisjoint(chunk)
+        ]
+        workers.deal(i for i in range(len(chunks)) if i not in own)
+        for _ in range(jobs - 2 if len(chunks) > 1 else 0):
+            workers.start(lambda: chunks)
+        return names, workers.scan_chunks(chunks, own)
+    finally:
+        workers.close()
+
+
+def _send_listing(
+    listing: Callable[[], list[str]], sent: int, jobs: int
+) -> list[list[str]]:  # pragma: no cover
+    """In the first child: list the files, send the list to the parent, and scan its share of them (none
+    when the listing failed: the parent lists again, and raises its error)."""
+    with os.fdopen(sent, "wb") as fh:
+        try:
+            names = listing()
+        except BaseException:
+            pickle.dump(None, fh)
+            return []
+        pickle.dump(names, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return _chunked(names, jobs)
+
+
+def _scan_ahead(base: str, scan: _Scan, ready: int) -> list[str] | None:
+    """Scan the files a walk of `base` finds (into `scan.early`) until something comes on `ready`: then
+    what came there, unpickled."""
+    import select
+
+    for _, path in _walk(base, (), (), gitignore=True):
+        if select.select([ready], [], [], 0)[0]:
+            break
+        try:
+            scan.early[path] = scan.path(path)
+        except OSError:
+            scan.early[path] = []
+    with os.fdopen(ready, "rb") as fh:
+        try:
+            names: list[str] | None = pickle.load(fh)
+        except (EOFError, pickle.UnpicklingError):
+            names = None  # NOTE: the child died before it could say
+    return names
 
 
 def _take_chunks(
@@ -1445,15 +1552,15 @@ def _take_chunks(
     return into
 
 
-def _child(queue: int, out: int, chunks: list[list[str]], scan: _Scan) -> NoReturn:  # pragma: no cover
+def _child(
+    queue: int, out: int, prepare: Callable[[], list[list[str]]], scan: _Scan
+) -> NoReturn:  # pragma: no cover
     """A forked process's life: take chunks, send the rows (or the error) back, exit without cleanup."""
-    import pickle
-
     status = 1
     try:
         with os.fdopen(out, "wb") as fh:
             try:
-                payload: tuple[bool, Any] = (True, _take_chunks(queue, chunks, scan.chunk, {}))
+                payload: tuple[bool, Any] = (True, _take_chunks(queue, prepare(), scan.chunk, {}))
             except BaseException as exc:  # NOTE: handed to the parent, which raises it
                 payload = (False, exc)
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -1494,12 +1601,19 @@ def scan_paths(
     return _hits([os.fspath(p) for p in paths], scan, jobs)
 
 
+def _jobs(jobs: int | None) -> int:
+    return max(1, os.cpu_count() or 1) if jobs is None else max(1, jobs)
+
+
 def _hits(names: list[str], scan: _Scan, jobs: int | None) -> list[Hit]:
     """Hits in these files, sorted by path, line, column and term."""
-    jobs = max(1, os.cpu_count() or 1) if jobs is None else max(1, jobs)
-    parts = _scan_names(names, scan, jobs)
+    return _merged(names, _scan_names(names, scan, _jobs(jobs)))
+
+
+def _merged(names: list[str], parts: list[list[Hit]]) -> list[Hit]:
+    """The hits of consecutive chunks of `names` as one list sorted by path, line, column and term."""
     if len(parts) > 1 and any(a >= b for a, b in itertools.pairwise(names)):
-        # NOTE: chunks of paths in order (a git listing, a walk) give hits in order; other lists are sorted.
+        # NOTE: chunks of paths in order (a git listing) give hits in order; other lists are sorted.
         return sorted(itertools.chain.from_iterable(parts), key=_hit_key)
     return [hit for part in parts for hit in part]
 
@@ -1538,7 +1652,16 @@ def scan_tree(
     """Hits in the files under `root`: git's files inside a work tree, else :func:`walk`'s; symbolic links
     and anything but regular files are skipped."""
     scan = _Scan(matcher, _kinds(kinds), regular_only=True)
-    return _hits([path for _, path in _listed(os.fspath(root), include_globs, exclude_globs)], scan, jobs)
+    base = os.fspath(root)
+
+    def listing() -> list[str]:
+        return [path for _, path in _listed(base, include_globs, exclude_globs)]
+
+    jobs = _jobs(jobs)
+    if jobs == 1 or not hasattr(os, "fork"):
+        return _hits(listing(), scan, jobs)
+    names, parts = _scan_listed(listing, base, scan, jobs)
+    return _merged(names, parts)
 
 
 def _listed(
