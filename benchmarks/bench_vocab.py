@@ -16,14 +16,19 @@ seed 003's own list of 10, it times in turns, each in a fresh process:
 - naive (100 words only): what seed 003's script does, a case-sensitive `word in line` for every word and
   line, in one process.
 
-Then it compares what the 100 words found: the (file, line, word) triples of `rg -o` against the scanner's
+Then it checks the scanner's hits, every field of every one, byte for byte as JSON lines: with the
+pure-Python prefilter (`engine="re"`) against RE2, with `--compare-with SRC` against the code in SRC (a
+checkout of the scanner as it was: timed in the same turns too, as "before"), with `--hits-against
+PREFIX` against lists saved earlier with `--hits-out PREFIX` (PREFIX-100.jsonl, PREFIX-10.jsonl). Last
+it compares what the 100 words found: the (file, line, word) triples of `rg -o` against the scanner's
 hits, every difference sorted into a class, with examples.
 
-    python benchmarks/bench_vocab.py [--quick] [--jobs N] [--runs R] [--no-naive]
+    python benchmarks/bench_vocab.py [--quick] [--jobs N] [--runs R] [--no-naive] [--compare-with SRC]
+        [--hits-out PREFIX] [--hits-against PREFIX]
 
-`--quick` times one run of each and skips the `re` and naive runs. Two targets, on wall time against
-ripgrep at the same number of jobs: the hit-heavy 100 words at most 2.5x, seed 003's few-hit list at most
-1.5x. Exits 1 when one is missed (or ripgrep is missing).
+`--quick` times one run of each and skips the `re` and naive runs (and the `re` hit list). Two targets, on
+wall time against ripgrep at the same number of jobs: the hit-heavy 100 words at most 2.5x, seed 003's
+few-hit list at most 1.5x. Exits 1 when one is missed (or ripgrep is missing), or when hit lists differ.
 """
 
 from __future__ import annotations
@@ -193,6 +198,18 @@ root, words_file, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 matcher = Matcher(open(words_file).read().split(), engine=(sys.argv[4:] or [None])[0])
 print(len(scan_tree(root, matcher, jobs=jobs)), matcher.engine)
 """
+# NOTE: every field of every hit, paths relative to the tree, one JSON array a line (ASCII: escapes).
+DUMP_SCRIPT = r"""
+import json, os, sys
+from evidence_kit.policy.vocab import Matcher, scan_tree
+root, words_file, jobs, out, engine = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+hits = scan_tree(root, Matcher(open(words_file).read().split(), engine=engine), jobs=jobs)
+with open(out, "w", encoding="ascii") as fh:
+    for h in hits:
+        row = [os.path.relpath(h.path, root), h.line, h.col, h.term, h.matched_text, h.kind, h.line_text]
+        fh.write(json.dumps(row) + "\n")
+"""
+REPO = HERE.parent
 
 
 @dataclass(frozen=True)
@@ -204,18 +221,20 @@ class Sample:
     out: str
 
 
-def python_env() -> dict[str, str]:
-    """Environment for the Python runs: bytecode cached (in .work), as an installed tool would have it."""
+def python_env(source: Path = REPO) -> dict[str, str]:
+    """Environment for the Python runs of the code in `source` (run there too): bytecode cached (in .work),
+    as an installed tool would have it."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
+    env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [os.environ.get("PYTHONPATH")])])
     return env
 
 
-def run(argv: list[str], env: dict[str, str] | None = None) -> Sample:
+def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
     """Run a command to completion; wall and CPU seconds and its standard output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, cwd=cwd)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):  # NOTE: rg exits 1 when nothing matched
@@ -410,14 +429,71 @@ def compare(rg: str, jobs: int) -> None:
                 print(f"           {t[0]}:{t[1]} {t[2]!r} in {lines[(t[0], t[1])].strip()[:90]!r}")
 
 
+# ---------------------------------------------------------------- comparing hit lists
+
+
+def dump_hits(words: list[str], out: Path, jobs: int, engine: str, source: Path = REPO) -> int:
+    """Write every hit of `words` (the code in `source`) to `out` as JSON lines; how many."""
+    words_file = WORK / f"vocab-words-{len(words)}.txt"
+    argv = [sys.executable, "-c", DUMP_SCRIPT, str(TREE), str(words_file), str(jobs), str(out), engine]
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=False, env=python_env(source), cwd=source
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the hit list of {source} failed: {done.stderr[-2000:]}")
+    return out.read_bytes().count(b"\n")
+
+
+def same_bytes(label: str, ours: Path, theirs: Path) -> bool:
+    """Print whether two hit lists are identical byte for byte, else where they first differ."""
+    a, b = ours.read_bytes().split(b"\n"), theirs.read_bytes().split(b"\n")
+    if a == b:
+        print(f"  {label}: identical, byte for byte ({len(a) - 1} hits)")
+        return True
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    print(f"  {label}: DIFFERENT ({len(a) - 1} hits against {len(b) - 1}), first at hit {at + 1}:")
+    for name, lines in (("ours", a), ("theirs", b)):
+        print(f"    {name:6} {lines[at][:200].decode('ascii', 'replace') if at < len(lines) else '(none)'}")
+    return False
+
+
+def check_hit_lists(args: argparse.Namespace) -> bool:
+    """Compare the scanner's full hit lists (both word lists) as the options ask; True when all agree."""
+    print("\nhit lists, every field of every hit")
+    ok = True
+    for words in (WORDS, SEED_WORDS):
+        n = len(words)
+        ours = WORK / f"hits-{n}.jsonl"
+        engine = vocab.Matcher(words).engine
+        dump_hits(words, ours, args.jobs, engine)
+        label = f"{n} words"
+        if args.hits_out is not None:
+            saved = Path(f"{args.hits_out}-{n}.jsonl")
+            shutil.copyfile(ours, saved)
+            print(f"  {label}: saved to {saved}")
+        if args.hits_against is not None:
+            saved = Path(f"{args.hits_against}-{n}.jsonl")
+            ok &= same_bytes(f"{label} against {saved}", ours, saved)
+        if args.compare_with is not None:
+            before = WORK / f"hits-{n}-before.jsonl"
+            dump_hits(words, before, args.jobs, engine, args.compare_with)
+            ok &= same_bytes(f"{label} against the code in {args.compare_with}", ours, before)
+        if not args.quick:
+            pure = WORK / f"hits-{n}-re.jsonl"
+            dump_hits(words, pure, args.jobs, "re")
+            ok &= same_bytes(f"{label}, engine re against re2", pure, ours)
+    return ok
+
+
 # ---------------------------------------------------------------- main
 
 
 def time_list(
     label: str, words: list[str], rg: str | None, args: argparse.Namespace, size: int
-) -> float | None:
+) -> dict[str, float]:
     """Time ripgrep and the scanner (and, once each, the `re` fallback and the naive scan) on one word
-    list; print the table; the scanner's wall time as a multiple of ripgrep's."""
+    list; print the table; each scanner's wall time (now, and before with --compare-with) as a multiple of
+    ripgrep's."""
     words_file = WORK / f"vocab-words-{len(words)}.txt"
     words_file.write_text("\n".join(words) + "\n")
     runs = 1 if args.quick else args.runs
@@ -427,11 +503,15 @@ def time_list(
         methods["ripgrep"] = lambda: run([*rg_argv, "--no-ignore", "--hidden", "--glob", "!.git", str(TREE)])
     scanner = [sys.executable, "-c", SCANNER_SCRIPT, str(TREE), str(words_file), str(args.jobs)]
     env = python_env()
-    run(scanner, env)  # NOTE: a warm-up run writes the bytecode cache
-    methods["evidence-kit"] = lambda: run(scanner, env)
+    run(scanner, env, REPO)  # NOTE: a warm-up run writes the bytecode cache
+    methods["evidence-kit"] = lambda: run(scanner, env, REPO)
+    if args.compare_with is not None:
+        before_env = python_env(args.compare_with)
+        run(scanner, before_env, args.compare_with)
+        methods["evidence-kit before"] = lambda: run(scanner, before_env, args.compare_with)
     samples = in_turns(methods, runs)
     if not args.quick:
-        samples["evidence-kit, re"] = [run([*scanner, "re"], env)]
+        samples["evidence-kit, re"] = [run([*scanner, "re"], env, REPO)]
         if args.naive and len(words) == len(WORDS):
             samples["naive (seed 003)"] = [
                 run([sys.executable, "-c", NAIVE_SCRIPT, str(TREE), str(words_file)])
@@ -441,6 +521,8 @@ def time_list(
     )
     base = statistics.median(s.wall for s in samples["ripgrep"]) if "ripgrep" in samples else None
     notes = {"ripgrep": "matching lines", "naive (seed 003)": "(line, word) pairs"}
+    if args.compare_with is not None:
+        notes["evidence-kit before"] = f"hits, prefilter engine, code in {args.compare_with}"
     for name, got in samples.items():
         wall = statistics.median(s.wall for s in got)
         cpu = statistics.median(s.cpu for s in got)
@@ -452,8 +534,9 @@ def time_list(
             f"{size / MB / wall:6.0f} MB/s  {ratio:10}  {notes.get(name, 'hits, prefilter engine')}: {said}"
         )
     if base is None:
-        return None
-    return statistics.median(s.wall for s in samples["evidence-kit"]) / base
+        return {}
+    scanners = [name for name in ("evidence-kit", "evidence-kit before") if name in samples]
+    return {name: statistics.median(s.wall for s in samples[name]) / base for name in scanners}
 
 
 def main() -> int:
@@ -463,6 +546,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="threads for rg, processes for the scanner (2)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of rg and the scanner (median), 5")
     parser.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive scan (~80 s)")
+    parser.add_argument(
+        "--compare-with", type=Path, metavar="SRC", help="also time the code in SRC and compare its hits"
+    )
+    parser.add_argument("--hits-out", metavar="PREFIX", help="save the hit lists as PREFIX-{100,10}.jsonl")
+    parser.add_argument("--hits-against", metavar="PREFIX", help="compare the hit lists with saved ones")
     args = parser.parse_args()
     size, files = build_tree(TARGET_MB * MB)
     assert len(WORDS) == 100 and len(set(WORDS)) == 100
@@ -475,22 +563,27 @@ def main() -> int:
     if rg is None:
         print("ripgrep (rg) is not installed (`apt-get install -y ripgrep`): no comparison with it")
     warm(TREE)
-    ratio = time_list("100 words", WORDS, rg, args, size)
+    ratios = time_list("100 words", WORDS, rg, args, size)
     few = time_list("seed 003's 10 words (few hits)", SEED_WORDS, rg, args, size)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     missed = False
     for label, got, target in (
-        ("100 words", ratio, TARGET_RATIO),
+        ("100 words", ratios, TARGET_RATIO),
         ("seed 003's words", few, TARGET_RATIO_FEW),
     ):
-        miss = got is None or got > target
+        now = got.get("evidence-kit")
+        miss = now is None or now > target
         missed = missed or miss
-        if got is not None:
+        if now is not None:
+            before = f" (before: {got['evidence-kit before']:.2f}x)" if "evidence-kit before" in got else ""
             verdict = "MISSED" if miss else "met"
-            print(f"target ({label}): evidence-kit <= {target}x rg's wall time: {got:.2f}x, {verdict}")
+            print(
+                f"target ({label}): evidence-kit <= {target}x rg's wall time: {now:.2f}x{before}, {verdict}"
+            )
+    same = check_hit_lists(args)
     if rg is not None:
         compare(rg, args.jobs)
-    return 1 if missed else 0
+    return 1 if missed or not same else 0
 
 
 def sum_counts(lines: list[str]) -> int:
