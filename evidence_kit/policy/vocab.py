@@ -85,7 +85,6 @@ import bisect
 import importlib
 import itertools
 import os
-import pickle
 import re
 import stat
 import sys
@@ -399,6 +398,13 @@ class _Found(NamedTuple):
     exempt_code: bool
 
 
+_Placed = tuple[int, int, _Found]  # NOTE: a match's start and end in its line, and the match in its word
+
+
+def _placed_key(placed: _Placed) -> tuple[int, int, str]:
+    return placed[0], placed[1], placed[2].term.text
+
+
 class Matcher:
     """Forbidden terms and allowed phrases compiled for the prefilter and the exact per-line matcher."""
 
@@ -584,9 +590,10 @@ class Matcher:
                 present.update(self._contains[k])
         return present
 
-    def find_in_line(self, line: str) -> list[_Found]:
-        """Every forbidden match in one line, read as text words, with its exemptions."""
-        found: list[_Found] = []
+    def find_in_line(self, line: str) -> list[_Placed]:
+        """Every forbidden match in one line, read as text words, with its exemptions: (start, end, the match
+        in its word), in order."""
+        found: list[_Placed] = []
         cache = self._word_cache
         pos = 0
         for word in _TEXT_WORD.findall(line):
@@ -595,18 +602,16 @@ class Matcher:
             if cached is None:
                 cached = self._word_matches(word)
             for f in cached:
-                found.append(
-                    _Found(f.start + pos, f.end + pos, f.term, f.code_ok, f.exempt_text, f.exempt_code)
-                )
+                found.append((f.start + pos, f.end + pos, f))
             pos += len(word)
         if len(found) > 1:
-            found.sort(key=lambda f: (f.start, f.end, f.term.text))
+            found.sort(key=_placed_key)
         return found
 
-    def find_in_words(self, data: bytes, words: Iterable[tuple[int, int]], line_start: int) -> list[_Found]:
+    def find_in_words(self, data: bytes, words: Iterable[tuple[int, int]], line_start: int) -> list[_Placed]:
         """As :meth:`find_in_line` for an ASCII line, looking only at the words at these byte spans of
         `data` (those the prefilter found); offsets relative to `line_start`."""
-        found: list[_Found] = []
+        found: list[_Placed] = []
         cache = self._word_cache
         for start, end in words:
             word = data[start:end].decode("ascii")
@@ -615,11 +620,9 @@ class Matcher:
                 cached = self._word_matches(word)
             shift = start - line_start
             for f in cached:
-                found.append(
-                    _Found(f.start + shift, f.end + shift, f.term, f.code_ok, f.exempt_text, f.exempt_code)
-                )
+                found.append((f.start + shift, f.end + shift, f))
         if len(found) > 1:
-            found.sort(key=lambda f: (f.start, f.end, f.term.text))
+            found.sort(key=_placed_key)
         return found
 
     def _word_matches(self, word: str) -> tuple[_Found, ...]:
@@ -1222,14 +1225,14 @@ def _scan_data(
         ascii_line = raw.isascii()
         lexed: _Line | None = None
         shown: str | None = None
-        for f in found:
+        for f_start, f_end, f in found:
             kind = mode
             if python:
                 if lexed is None:
                     if source is None:
                         source = _PythonSource(data, candidates[-1].start)
                     lexed = source.line(cand.start)
-                offset = f.start if ascii_line else len(line[: f.start].encode(encoding, "surrogateescape"))
+                offset = f_start if ascii_line else len(line[:f_start].encode(encoding, "surrogateescape"))
                 token = lexed.token_at(start + offset)
                 if token is None:
                     kind = "identifier"
@@ -1245,8 +1248,8 @@ def _scan_data(
                 continue
             if shown is None:
                 shown = _printable(line)
-            matched = _printable(line[f.start : f.end])
-            hits.append((path, cand.lineno + 1, f.start + 1, f.term.text, matched, kind, shown))
+            matched = _printable(line[f_start:f_end])
+            hits.append((path, cand.lineno + 1, f_start + 1, f.term.text, matched, kind, shown))
     return hits
 
 
@@ -1432,6 +1435,8 @@ class _Workers:
 
     def scan_chunks(self, chunks: list[list[str]], own: Iterable[int] = ()) -> list[list[Hit]]:
         """The hits of every chunk, in order: `own` chunks scanned here, the queue's by whoever takes them."""
+        import pickle
+
         parts = {number: self.scan.hits(chunks[number]) for number in own}
         _take_chunks(self.queue, chunks, self.scan.hits, parts)
         while self.children:
@@ -1512,6 +1517,8 @@ def _send_listing(
 ) -> list[list[str]]:  # pragma: no cover
     """In the first child: list the files, send the list to the parent, and scan its share of them (none
     when the listing failed: the parent lists again, and raises its error)."""
+    import pickle
+
     with os.fdopen(sent, "wb") as fh:
         try:
             names = listing()
@@ -1525,6 +1532,7 @@ def _send_listing(
 def _scan_ahead(base: str, scan: _Scan, ready: int) -> list[str] | None:
     """Scan the files a walk of `base` finds (into `scan.early`) until something comes on `ready`: then
     what came there, unpickled."""
+    import pickle
     import select
 
     for _, path in _walk(base, (), (), gitignore=True):
@@ -1556,6 +1564,8 @@ def _child(
     queue: int, out: int, prepare: Callable[[], list[list[str]]], scan: _Scan
 ) -> NoReturn:  # pragma: no cover
     """A forked process's life: take chunks, send the rows (or the error) back, exit without cleanup."""
+    import pickle
+
     status = 1
     try:
         with os.fdopen(out, "wb") as fh:
