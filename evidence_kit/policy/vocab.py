@@ -699,7 +699,8 @@ def _re2_searcher(compiled: Any) -> Callable[[bytes | memoryview, int, int], int
         match = low.Match
 
         def search(data: bytes | memoryview, pos: int, end: int) -> int:
-            return int(match(unanchored, data, pos, end)[0][0])
+            start: int = match(unanchored, data, pos, end)[0][0]
+            return start
 
         return search
 
@@ -974,19 +975,42 @@ class _PythonSource:
         self._multi_pos = pos
         self._indexed = offset + 1
 
+    def kinds(self, line_start: int, offsets: Sequence[int], strings: bool) -> list[str | None]:
+        """The kind of the text at each of these offsets (ascending) of the line starting at `line_start`:
+        "identifier" in code, "comment", "docstring" or "string" (None for a string when not `strings`)."""
+        covering = self._covering(line_start)
+        if covering is None and _QUOTE_OR_HASH.search(self.data, line_start, offsets[-1]) is None:
+            return ["identifier"] * len(offsets)  # NOTE: all code: no token starts before the last offset
+        line = self.line(line_start)
+        out: list[str | None] = []
+        for offset in offsets:
+            token = line.token_at(offset)
+            if token is None:
+                out.append("identifier")
+            elif token.comment:
+                out.append("comment")
+            elif strings:
+                out.append("docstring" if self.is_docstring(token) else "string")
+            else:
+                out.append(None)
+        return out
+
+    def _covering(self, line_start: int) -> _Token | None:
+        """The string spanning lines that covers the start of the line at `line_start`, if any."""
+        if line_start >= self._indexed:
+            self._index_to(line_start)
+        i = bisect.bisect_left(self._multi_starts, line_start) - 1
+        if i >= 0 and self._multi_ends[i] > line_start:
+            return _Token(self._multi_starts[i], self._multi_ends[i], False)
+        return None
+
     def line(self, line_start: int) -> _Line:
         """The line starting at `line_start`, with the string spanning lines that covers its start if any."""
         line = self._lines.get(line_start)
         if line is None:
             line_end = self.data.find(b"\n", line_start)
-            if line_start >= self._indexed:
-                self._index_to(line_start)
-            i = bisect.bisect_left(self._multi_starts, line_start) - 1
-            covering = None
-            if i >= 0 and self._multi_ends[i] > line_start:
-                covering = _Token(self._multi_starts[i], self._multi_ends[i], False)
-            line = _Line(self.data, line_start, len(self.data) if line_end < 0 else line_end, covering)
-            self._lines[line_start] = line
+            end = len(self.data) if line_end < 0 else line_end
+            line = self._lines[line_start] = _Line(self.data, line_start, end, self._covering(line_start))
         return line
 
     def token_at(self, offset: int) -> _Token | None:
@@ -1222,27 +1246,21 @@ def _scan_data(
         if not found:
             continue
         line = raw.decode(encoding, "surrogateescape")
-        ascii_line = raw.isascii()
-        lexed: _Line | None = None
+        found_kinds: list[str | None] = [mode] * len(found)
+        if python:
+            if source is None:
+                source = _PythonSource(data, candidates[-1].start)
+            if raw.isascii():
+                offsets = [start + f_start for f_start, _, _ in found]
+            else:
+                offsets = [
+                    start + len(line[:f_start].encode(encoding, "surrogateescape")) for f_start, _, _ in found
+                ]
+            found_kinds = source.kinds(cand.start, offsets, strings)
         shown: str | None = None
-        for f_start, f_end, f in found:
-            kind = mode
-            if python:
-                if lexed is None:
-                    if source is None:
-                        source = _PythonSource(data, candidates[-1].start)
-                    lexed = source.line(cand.start)
-                offset = f_start if ascii_line else len(line[:f_start].encode(encoding, "surrogateescape"))
-                token = lexed.token_at(start + offset)
-                if token is None:
-                    kind = "identifier"
-                elif token.comment:
-                    kind = "comment"
-                elif strings:
-                    assert source is not None
-                    kind = "docstring" if source.is_docstring(token) else "string"
-                else:
-                    continue
+        for (f_start, f_end, f), kind in zip(found, found_kinds, strict=True):
+            if kind is None:
+                continue
             exempt = f.exempt_code or not f.code_ok if kind == "identifier" else f.exempt_text
             if exempt or kind not in kinds:
                 continue
@@ -1370,11 +1388,14 @@ class _Scan:
 
 def _read_into(fd: int, view: memoryview) -> int:
     """Read from `fd` into `view`; how many bytes came (0 at the end of the file)."""
-    if hasattr(os, "readv"):
-        return os.readv(fd, [view])
+    if _READV is not None:
+        return _READV(fd, (view,))
     data = os.read(fd, len(view))  # pragma: no cover - Windows
     view[: len(data)] = data
     return len(data)
+
+
+_READV: Callable[[int, Sequence[memoryview]], int] | None = getattr(os, "readv", None)
 
 
 # ---------------------------------------------------------------- parallel scanning
