@@ -51,19 +51,24 @@ Hits
 
 Speed
 =====
-Each file is read once (binary files, with a NUL byte in their first 8 KiB, are dropped there). A
-prefilter then finds the candidate lines: with ``google-re2`` installed, one RE2 regular expression built
-from every term that already encodes the case and separator rules above, so that ``assert`` is no
-candidate for ``sse`` and ``WEB_SOCKET`` is one for ``websocket``; without it, a literal search for the
-keys in the file lowercased with ``_ - .`` removed, then a per-line check of the same boundary pattern
-with ``re``. Non-ASCII characters whose case folding yields ASCII letters (sharp s, long s, the Kelvin
-sign, ligatures) and, for non-ASCII terms, any non-ASCII byte make their line a candidate, so the
-prefilter never drops a match. Files without a candidate line cost nothing more. Candidate lines go to
-the exact matcher (words' results are cached). Python files with a match are then lexed, but not with
-``tokenize``: strings spanning lines can only start at a triple quote or hold a backslash-newline, so only
-the lines holding one of those (found with ``bytes.find``) above the last hit are lexed to index them, and
-then each hit's own line. Files are scanned by ``jobs`` processes (``fork`` where available), in chunks
-dealt round-robin.
+Each file is read once, into one reused buffer (binary files, with a NUL byte in their first 8 KiB, are
+dropped there). A prefilter then finds the candidate lines: with ``google-re2`` installed, one RE2
+regular expression over the whole file, built from every term as a trie of keys that already encodes the
+case and separator rules above, so that ``assert`` is no candidate for ``sse`` and ``WEB_SOCKET`` is one
+for ``websocket``; without it, a literal search for the keys in the file lowercased with ``_ - .``
+removed, then a per-line check of the same boundary pattern with ``re``. Non-ASCII characters whose case
+folding yields ASCII letters (sharp s, long s, the Kelvin sign, ligatures) and, for non-ASCII terms, any
+non-ASCII byte make their line a candidate, so the prefilter never drops a match. Files without a
+candidate line cost nothing more (and are not copied). In an ASCII candidate line only the words around
+the prefilter's matches go to the exact matcher, every word of other lines (words' results are cached).
+Python files with a match are then lexed, but not with ``tokenize``: strings spanning lines can only
+start at a triple quote or hold a backslash-newline, so only the lines holding one of those (found with
+one regular expression) above the last candidate line are lexed to index them, and then each hit's own
+line, only as far as its last hit (a line with no quote or ``#`` before it is code).
+
+Files are scanned by ``jobs`` processes where the OS forks (a pool of spawned ones elsewhere), taking
+chunks of consecutive files from a queue; each sorts its hits. In :func:`scan_tree` the first worker
+runs the listing while this process scans ahead the files a walk finds first.
 
 Walking
 =======
@@ -117,6 +122,9 @@ FOLDS_TO_ASCII = (
 )
 
 _TEXT_WORD = re.compile(r"[\w.\-]+")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+# NOTE: an ASCII line with each character of a word (`[\w.-]`) made `a` and every other one a space.
+_WORD_MASK = bytes(b"a"[0] if i in _WORD_BYTES else b" "[0] for i in range(256))
 _ASCII_SUBTOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _LOWER_TABLE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
@@ -737,11 +745,7 @@ _SHORT_TOKEN = re.compile(
     )
 )
 # NOTE: where a string spanning lines may start: a triple quote, or a backslash-newline (in a string).
-# NOTE: where a string spanning lines may start: a triple quote, or a backslash-newline (in a string).
 _EVENT = rb"'''|\"\"\"|\\\r?\n"
-_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-# NOTE: an ASCII line with each character of a word (`[\w.-]`) made `a` and every other one a space.
-_WORD_MASK = bytes(b"a"[0] if i in _WORD_BYTES else b" "[0] for i in range(256))
 _BLANK = re.compile(_possessive(rb"[ \t\f\r]*+"))
 _QUOTE_OR_HASH = re.compile(rb"['\"#]")
 _STRING_OPEN = re.compile(rb"([A-Za-z]{0,2})['\"]")
@@ -1386,6 +1390,9 @@ class _Scan:
         self._view = memoryview(self._buffer)
 
 
+_READV: Callable[[int, Sequence[memoryview]], int] | None = getattr(os, "readv", None)
+
+
 def _read_into(fd: int, view: memoryview) -> int:
     """Read from `fd` into `view`; how many bytes came (0 at the end of the file)."""
     if _READV is not None:
@@ -1393,9 +1400,6 @@ def _read_into(fd: int, view: memoryview) -> int:
     data = os.read(fd, len(view))  # pragma: no cover - Windows
     view[: len(data)] = data
     return len(data)
-
-
-_READV: Callable[[int, Sequence[memoryview]], int] | None = getattr(os, "readv", None)
 
 
 # ---------------------------------------------------------------- parallel scanning
