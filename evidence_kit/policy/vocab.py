@@ -95,8 +95,10 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal, NamedTuple, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NoReturn, TypeVar, cast
+
+if TYPE_CHECKING:
+    from pathlib import Path  # NOTE: imported where used: a scan never needs it (nor urllib, ipaddress)
 
 _re2: Any
 try:
@@ -1704,6 +1706,8 @@ def _listed(
 ) -> Iterator[tuple[str, str]]:
     """(path relative to `base`, path) of every file in scope: what git would track, else the walk's (links
     and other non-regular files among git's are left to the scan to skip)."""
+    from pathlib import Path
+
     from evidence_kit.support.tree import git_files
 
     names = git_files(Path(base))
@@ -1833,6 +1837,8 @@ def walk(
     gitignore: bool = True,
 ) -> list[Path]:
     """Files under `root` in scope: included by a glob (all when none), excluded by none, not ignored."""
+    from pathlib import Path
+
     return [Path(p) for p in walk_names(root, include_globs, exclude_globs, gitignore=gitignore)]
 
 
