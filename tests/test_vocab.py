@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import pickle
 import random
 import re
@@ -663,6 +664,23 @@ def test_jobs_do_not_change_hits_in_a_git_work_tree(tmp_path: Path) -> None:
     assert not any(h.path.endswith("link.py") for h in one)
     assert vocab.scan_tree(tmp_path, matcher, jobs=2) == one
     assert vocab.scan_tree(tmp_path, matcher, jobs=3) == one
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not hasattr(os, "mkfifo"), reason="needs git and FIFOs")
+def test_tracked_files_that_became_a_fifo_or_a_folder_are_skipped(tmp_path: Path) -> None:
+    for name in ("a.py", "b.py", "c.py"):
+        (tmp_path / name).write_text("websocket = 1\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    (tmp_path / "a.py").unlink()
+    os.mkfifo(tmp_path / "a.py")  # NOTE: opened without waiting for a writer, then skipped
+    (tmp_path / "b.py").unlink()
+    (tmp_path / "b.py").mkdir()
+    for jobs in (1, 2):
+        hits = vocab.scan_tree(tmp_path, Matcher([W]), jobs=jobs)
+        assert [Path(h.path).name for h in hits] == ["c.py"]
 
 
 def test_a_listing_that_fails_in_the_worker_fails_the_scan(

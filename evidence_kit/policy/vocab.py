@@ -114,6 +114,7 @@ PYTHON_SUFFIXES = frozenset({".py", ".pyi", ".pyw"})
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "site-packages", "vendor", "__pycache__"})
 BINARY_SNIFF = 8192
 _O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_O_NO_LINK = getattr(os, "O_NOFOLLOW", 0) and os.O_NOFOLLOW | os.O_NONBLOCK
 _WORD_CACHE_SIZE = 1 << 16
 _FEW_KEYS = 16
 _PYTHON_KINDS = frozenset({"identifier", "string", "docstring", "comment"})
@@ -1351,26 +1352,31 @@ class _Scan:
         python = os.path.splitext(name)[1].lower() in PYTHON_SUFFIXES
         if not (self._python if python else self._text):
             return []
-        size = -1
-        if self.regular_only:
-            st = os.lstat(name)
-            if not stat.S_ISREG(st.st_mode):
-                return []
-            size = st.st_size
-        view = self._read(name, size)
-        if self._buffer.find(b"\0", 0, min(len(view), BINARY_SNIFF)) >= 0:  # NOTE: is_binary, without a copy
-            return []
+        view = self._read(name)
+        if view is None or self._buffer.find(b"\0", 0, min(len(view), BINARY_SNIFF)) >= 0:
+            return []  # NOTE: no regular file, or binary (is_binary, without a copy)
         first = self.matcher.first_candidate(view)
         if first < 0:
             return []
         return _scan_data(bytes(view), self.matcher, name, "python" if python else "text", self.kinds, first)
 
-    def _read(self, name: str, size: int) -> memoryview:
-        """The whole file (of `size` bytes, when known) in the reused buffer, valid until the next read."""
-        fd = os.open(name, _O_READ)
+    def _read(self, name: str) -> memoryview | None:
+        """The whole file in the reused buffer, valid until the next read; None when `regular_only` skips it.
+
+        A link is refused by the open itself where the OS can (O_NOFOLLOW: one look-up of the path instead of
+        an lstat and an open), and anything but a regular file after, before a byte is read (O_NONBLOCK: a
+        FIFO does not wait for a writer).
+        """
+        if self.regular_only and not _O_NO_LINK:
+            st = os.lstat(name)  # pragma: no cover - Windows
+            if not stat.S_ISREG(st.st_mode):  # pragma: no cover
+                return None
+        fd = os.open(name, _O_READ | _O_NO_LINK if self.regular_only else _O_READ)
         try:
-            if size < 0:
-                size = os.fstat(fd).st_size
+            st = os.fstat(fd)
+            if self.regular_only and not stat.S_ISREG(st.st_mode):
+                return None
+            size = st.st_size
             if len(self._buffer) <= size:
                 self._grow(size + 1)
             got = _read_into(fd, self._view[: size + 1]) if size else 0
