@@ -34,10 +34,9 @@ def redactor() -> Redactor:
     return _cached[1]
 
 
-def _mask(text: str) -> str:
-    text = redactor().mask_text(text)[0]
-    for extra in _configured:
-        text = extra.mask_text(text)[0]
+def _mask(text: str, redactors: Iterable[Redactor] | None = None) -> str:
+    for one in redactors if redactors is not None else (redactor(), *_configured):
+        text = one.mask_text(text)[0]
     return text
 
 
@@ -52,9 +51,12 @@ def scrub_data(value: T) -> T:
     A str subclass keeps its class (a `Markup` stays safe markup); a dataclass is copied with `replace`.
     """
 
+    # NOTE: the environment is read once per value, not once per string (thousands in a diff's JSON).
+    redactors = (redactor(), *_configured)
+
     def walk(node: Any) -> Any:
         if isinstance(node, str):
-            return node if not node else type(node)(_mask(node))
+            return node if not node else type(node)(_mask(node, redactors))
         if isinstance(node, Mapping):
             return {walk(k): walk(v) for k, v in node.items()}
         if isinstance(node, list):
