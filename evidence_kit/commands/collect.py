@@ -85,8 +85,6 @@ class Summary:
 
 
 def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> CollectorResult:
-    from evidence_kit.collectors import COLLECTORS
-
     t0 = time.monotonic()
     try:
         outputs: list[Output] = list(COLLECTORS[name].collect(ctx, options))
