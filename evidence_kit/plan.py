@@ -160,11 +160,11 @@ def _reading(after: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
 
 def schedule(
     config: Config, names: Sequence[str], env: Mapping[str, str]
-) -> tuple[dict[str, tuple[str, ...]], str | None]:
-    """What each collector waits for (`evidence_kit.order`), and the served OpenAPI path (see
-    `served_openapi`), for which the openapi collector waits for the http one."""
-    path, _ = served_openapi(config, names, env)
-    return order(names, _reading(config.after) if path else config.after), path
+) -> tuple[dict[str, tuple[str, ...]], str | None, str | None]:
+    """What each collector waits for (`evidence_kit.order`), and the served OpenAPI path with why it is
+    read or not (see `served_openapi`); for a path, the openapi collector waits for the http one."""
+    path, why = served_openapi(config, names, env)
+    return order(names, _reading(config.after) if path else config.after), path, why
 
 
 def _with_served(name: str, intent: Intent, config: Config, served: str | None, why: str) -> Intent:
@@ -196,8 +196,7 @@ def plan(
 
     env = dict(os.environ if env is None else env)
     names = select(config, only, skip)
-    waits, served = schedule(config, names, env)
-    why = served_openapi(config, names, env)[1]
+    waits, served, why = schedule(config, names, env)
     waves = stages(waits)
     database = source = problem = None
     try:

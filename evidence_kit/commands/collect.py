@@ -156,7 +156,7 @@ def collect(
     writer = BundleWriter(out_dir, redactor)
     notify = progress or (lambda event: None)
     results: list[CollectorResult] = []
-    waits, served = schedule(config, names, env)
+    waits, served, _ = schedule(config, names, env)
     handoffs: dict[str, tuple[Handoff, ...]] = {}
     if served:
         where = writer.scratch / "handoff"
