@@ -68,11 +68,6 @@ def _message(test: dict[str, Any]) -> str:
     return message if len(message) <= 500 else message[:500] + "…"
 
 
-def _duration(test: dict[str, Any]) -> float | None:
-    value = test.get("duration_s")
-    return float(value) if isinstance(value, int | float) else None
-
-
 def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     ta, tb = _outcomes(a), _outcomes(b)
     changes: list[Change] = []
@@ -111,24 +106,29 @@ def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
         )
     slower: list[tuple[float, str, float, float]] = []
     for tid in sorted(ta.keys() & tb.keys()):
-        before, after = str(ta[tid].get("outcome")), str(tb[tid].get("outcome"))
-        if after in BAD and before not in BAD:
+        was, now = ta[tid], tb[tid]
+        before, after = str(was.get("outcome")), str(now.get("outcome"))
+        if before == after:
+            pass
+        elif after in BAD and before not in BAD:
             changes.append(
-                change(KIND, f"{tag}test {tid} newly failing", "breaking", before, after, _message(tb[tid]))
+                change(KIND, f"{tag}test {tid} newly failing", "breaking", before, after, _message(now))
             )
         elif before in BAD and after not in BAD and after != "skipped":
             changes.append(change(KIND, f"{tag}test {tid} fixed", "safe", before, after))
-        elif after == "skipped" and before != "skipped":
+        elif after == "skipped":
             changes.append(
-                change(KIND, f"{tag}test {tid} newly skipped", "risky", before, after, _message(tb[tid]))
+                change(KIND, f"{tag}test {tid} newly skipped", "risky", before, after, _message(now))
             )
-        elif before != after:
+        else:
             changes.append(
-                change(KIND, f"{tag}test {tid} outcome changed", "info", before, after, _message(tb[tid]))
+                change(KIND, f"{tag}test {tid} outcome changed", "info", before, after, _message(now))
             )
-        da, db = _duration(ta[tid]), _duration(tb[tid])
-        if da is not None and db is not None and db > da * SLOWER_FACTOR and db - da > SLOWER_BY_S:
-            slower.append((db - da, tid, da, db))
+        da, db = was.get("duration_s"), now.get("duration_s")
+        if isinstance(da, int | float) and isinstance(db, int | float):
+            da, db = float(da), float(db)
+            if db > da * SLOWER_FACTOR and db - da > SLOWER_BY_S:
+                slower.append((db - da, tid, da, db))
     slower.sort(key=lambda s: (-s[0], s[1]))
     for _, tid, da, db in slower[:SLOWEST]:
         factor = f"{db / da:.1f}x" if da > 0 else "from 0 s"

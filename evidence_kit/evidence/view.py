@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from evidence_kit.bundle.digest import file_sha256
 
@@ -182,6 +182,8 @@ PART_PREFIX = "part-"
 _WS = re.compile(r"[ \t\n\r]*")
 _AFTER = frozenset(" \t\n\r,]}")
 _DECODER = json.JSONDecoder()
+# NOTE: `_WS` matches at any position (maybe nothing): its match is never None.
+_blanks = cast(Callable[[str, int], re.Match[str]], _WS.match)
 
 
 def _skip(text: str, i: int) -> int:
@@ -240,49 +242,89 @@ def _elements(
 ) -> tuple[list[Any] | dict[str, Any], int, list[tuple[str, Any]]]:
     """The array or object at `text[i]`, its end, and its elements (an object's members, as
     (key, value)) with their texts; raises ValueError where json.loads would."""
-    close = "]" if text[i] == "[" else "}"
+    array = text[i] == "["
+    close = "]" if array else "}"
     i = _skip(text, i + 1)
     found: list[Any] = []
     elements: list[tuple[str, Any]] = []
+    if text.startswith(close, i):
+        return (found if array else {}), i + 1, elements
+    decode, skip = _DECODER.raw_decode, _blanks
+    count = len(known)
+    if not count:
+        return _first_parse(text, i, array, found, elements)
     where: dict[str, int] | None = None
     k = 0
-    while text[i : i + 1] != close or found:
+    while True:
+        piece = ""
         # NOTE: the other parse's element at the same place, or one on when an element was removed,
         # or one back when one was added. What follows must end the value (a number could go on).
         for j in (k, k + 1, k - 1):
-            if 0 <= j < len(known) and text.startswith(known[j][0], i):
+            if 0 <= j < count and text.startswith(known[j][0], i):
                 piece, item = known[j]
                 end = i + len(piece)
                 if text[end : end + 1] in _AFTER:
                     k = j + 1
                     break
-        else:
-            if close == "]":
-                item, end = _DECODER.raw_decode(text, i)
+                piece = ""
+        if not piece:
+            if array:
+                item, end = decode(text, i)
             else:
-                if text[i : i + 1] != '"':
+                if not text.startswith('"', i):
                     raise ValueError("expected a name")
-                key, at = _DECODER.raw_decode(text, i)
-                at = _skip(text, at)
-                if text[at : at + 1] != ":":
+                key, at = decode(text, i)
+                at = skip(text, at).end()
+                if not text.startswith(":", at):
                     raise ValueError("expected :")
-                value, end = _DECODER.raw_decode(text, _skip(text, at + 1))
+                value, end = decode(text, skip(text, at + 1).end())
                 item = (key, value)
             piece = text[i:end]
-            if known:
-                if where is None:
-                    where = {t: n for n, (t, _) in enumerate(known)}
-                k = where.get(piece, k) + 1
+            if where is None:
+                where = {t: n for n, (t, _) in enumerate(known)}
+            k = where.get(piece, k) + 1
         found.append(item)
         if "NaN" not in piece:
             elements.append((piece, item))
-        i = _skip(text, end)
-        if text[i : i + 1] == close:
+        i = skip(text, end).end()
+        if text.startswith(close, i):
             break
-        if text[i : i + 1] != ",":
+        if not text.startswith(",", i):
             raise ValueError(f"expected , or {close}")
-        i = _skip(text, i + 1)
-    return (found if close == "]" else dict(found)), i + 1, elements
+        i = skip(text, i + 1).end()
+    return (found if array else dict(found)), i + 1, elements
+
+
+def _first_parse(
+    text: str, i: int, array: bool, found: list[Any], elements: list[tuple[str, Any]]
+) -> tuple[list[Any] | dict[str, Any], int, list[tuple[str, Any]]]:
+    """`_elements` with no other parse to take elements from: the same, in fewer steps."""
+    close = "]" if array else "}"
+    decode, skip, starts = _DECODER.raw_decode, _blanks, text.startswith
+    add, keep = found.append, elements.append
+    while True:
+        if array:
+            item, end = decode(text, i)
+        else:
+            if not starts('"', i):
+                raise ValueError("expected a name")
+            key, at = decode(text, i)
+            at = skip(text, at).end()
+            if not starts(":", at):
+                raise ValueError("expected :")
+            value, end = decode(text, skip(text, at + 1).end())
+            item = (key, value)
+        add(item)
+        piece = text[i:end]
+        if "NaN" not in piece:
+            keep((piece, item))
+        i = skip(text, end).end()
+        if starts(close, i):
+            break
+        if not starts(",", i):
+            raise ValueError(f"expected , or {close}")
+        i = skip(text, i + 1).end()
+    return (found if array else dict(found)), i + 1, elements
 
 
 def below(folder: str, name: str) -> str:

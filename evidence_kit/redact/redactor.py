@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -226,6 +227,35 @@ class Redactor:
         """Masked text and the number of secrets masked."""
         data, count = self.mask(text.encode("utf-8", errors="surrogateescape"), tally)
         return data.decode("utf-8", errors="surrogateescape"), count
+
+    def mask_texts(self, texts: Sequence[str]) -> list[str]:
+        """`mask_text` of each of `texts`, with one prefilter pass over all of them.
+
+        The texts are searched joined by newlines. A rule only matches on a line that holds one of
+        its keywords, and the prefilter names every such line whatever comes before it, so a text none
+        of whose lines it names comes out unchanged; the others are masked one by one, as alone.
+        Configured patterns match anywhere: with any, every text is masked on its own.
+        """
+        if self.patterns:
+            return [self.mask_text(t)[0] for t in texts]
+        out = list(texts)
+        if not texts or not self.prefilter.keywords:
+            return out
+        blob = "\n".join(texts).encode("utf-8", errors="surrogateescape")
+        # NOTE: where each text starts in the blob; a character takes one byte unless one is wider.
+        wide = len(blob) != sum(map(len, texts)) + len(texts) - 1
+        starts: list[int] = []
+        at = 0
+        for text in texts:
+            starts.append(at)
+            at += (len(text.encode("utf-8", errors="surrogateescape")) if wide else len(text)) + 1
+        done = -1
+        for begin, _end, _kids in self.prefilter.candidates(blob):
+            index = bisect_right(starts, begin) - 1
+            if index != done:
+                out[index] = self.mask_text(texts[index])[0]
+                done = index
+        return out
 
     def stream(
         self,

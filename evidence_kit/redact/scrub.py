@@ -49,14 +49,39 @@ def scrub_data(value: T) -> T:
     """`value` (mappings, lists, tuples, dataclasses, strings) with the secrets in its strings masked.
 
     A str subclass keeps its class (a `Markup` stays safe markup); a dataclass is copied with `replace`.
+    When nothing in it is secret, `value` itself.
     """
 
-    # NOTE: the environment is read once per value, not once per string (thousands in a diff's JSON).
-    redactors = (redactor(), *_configured)
+    # NOTE: the environment is read once per value, not once per string (thousands in a diff's JSON), and
+    # the distinct strings are masked together (one prefilter pass over all of them).
+    found: dict[str, str] = {}
+
+    def gather(node: Any) -> None:
+        if isinstance(node, str):
+            found[node] = node
+        elif isinstance(node, Mapping):
+            for k, v in node.items():
+                gather(k)
+                gather(v)
+        elif isinstance(node, list | tuple):
+            for v in node:
+                gather(v)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            for f in dataclasses.fields(node):
+                if f.init:
+                    gather(getattr(node, f.name))
+
+    gather(value)
+    texts = [t for t in found if t]
+    for one in (redactor(), *_configured):
+        texts = one.mask_texts(texts)
+    masked_texts = dict(zip((t for t in found if t), texts, strict=True))
+    if all(a == b for a, b in masked_texts.items()):
+        return value
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):
-            return node if not node else type(node)(_mask(node, redactors))
+            return node if not node else type(node)(masked_texts[node])
         if isinstance(node, Mapping):
             return {walk(k): walk(v) for k, v in node.items()}
         if isinstance(node, list):

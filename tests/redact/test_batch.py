@@ -1,0 +1,80 @@
+"""Masking many strings at once (`mask_texts`, `scrub_data`) gives what masking each alone gives."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from evidence_kit.redact import prefilter, scrub
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.redact.rules import fill
+from tests.redact import corpus
+
+
+def _texts(seed: int) -> list[str]:
+    """Corpus lines, secret and innocent, alone and grouped into multi-line strings, some not ASCII."""
+    lines = [p.text for p in corpus.planted()] + [line for _, line in corpus.lookalikes()]
+    rng = random.Random(seed)
+    texts = list(lines)
+    for _ in range(200):
+        group = rng.sample(lines, rng.randint(2, 5))
+        texts.append("\n".join(group))
+    password, _ = fill("password = {alnum:16}", f"batch/{seed}")
+    texts += ["", "\n", "café ünïcode " + lines[0], "tail without newline", f"naïve\n{password}"]
+    rng.shuffle(texts)
+    return texts
+
+
+NO_RE2 = pytest.mark.skipif(prefilter.available() != "re2", reason="google-re2 is not installed")
+ENGINES = ["re", pytest.param("re2", marks=NO_RE2)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_mask_texts_equals_mask_text_of_each(engine: str) -> None:
+    # NOTE: an environment secret with a newline in it: a keyword that spans two of the joined texts.
+    value, _ = fill("{alnum:12}\n{alnum:12}", "batch/multiline")
+    plain, _ = fill("{alnum:20}", "batch/plain")
+    red = Redactor.from_pairs([("DEPLOY_TOKEN", value), ("API_SECRET", plain)], engine=engine)
+    texts = _texts(1)
+    first, second = value.split("\n")
+    texts += [first, second, f"x {first}", f"{second} y", f"token {plain}", plain]
+    expected = [red.mask_text(t)[0] for t in texts]
+    assert red.mask_texts(texts) == expected
+    assert sum(a != b for a, b in zip(texts, expected, strict=True)) > 100
+
+
+def test_mask_texts_with_configured_patterns_masks_each_alone() -> None:
+    red = Redactor.from_pairs([], patterns=[r"ticket-(?P<secret>\d{6})"])
+    texts = ["ticket-123456 opened", "nothing here", "two\nticket-654321"]
+    assert red.mask_texts(texts) == [red.mask_text(t)[0] for t in texts]
+    assert red.mask_texts(texts)[0] != texts[0]
+
+
+def test_mask_texts_of_nothing_and_of_innocent_text() -> None:
+    red = Redactor.from_pairs([])
+    assert red.mask_texts([]) == []
+    innocent = [line for _, line in corpus.lookalikes()]
+    assert red.mask_texts(innocent) == innocent
+
+
+@dataclasses.dataclass(frozen=True)
+class _Row:
+    name: str
+    notes: tuple[str, ...]
+
+
+def test_scrub_data_masks_like_scrub_and_keeps_shapes() -> None:
+    secret = next(p for p in corpus.planted() if p.file == ".env").text
+    value = {"rows": [_Row("a", ("fine", secret)), _Row(secret, ())], secret: "key", "n": 3, "e": ""}
+    masked = scrub.scrub_data(value)
+    assert masked["rows"][0].notes == ("fine", scrub.scrub(secret))
+    assert masked["rows"][1].name == scrub.scrub(secret)
+    assert scrub.scrub(secret) in masked and masked["n"] == 3 and masked["e"] == ""
+    assert scrub.scrub(secret) != secret
+
+
+def test_scrub_data_gives_the_value_itself_when_nothing_is_secret() -> None:
+    value = {"rows": [_Row("a", ("fine", "also fine"))], "n": 3}
+    assert scrub.scrub_data(value) is value
