@@ -3,9 +3,11 @@ read or write that is raised."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +77,14 @@ def test_a_failing_read_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert calls == 2
 
 
-def test_the_writer_records_the_digest_of_what_it_wrote_for_an_opaque_file(tmp_path: Path) -> None:
+# NOTE: an opaque type is copied as it is; any other is streamed through the redactor.
+@pytest.mark.parametrize("media_type", ["application/gzip", "application/octet-stream"])
+def test_the_writer_records_the_digest_of_what_it_wrote(tmp_path: Path, media_type: str) -> None:
     path = source(tmp_path, 3 * MiB + 12345)
     writer = BundleWriter(tmp_path / "out", Redactor.from_env({}))
     try:
-        record = writer.add("files", Output("big.bin", "big", "application/octet-stream", source=path))
-        limited = writer.add(
-            "files", Output("cut.bin", "cut", "application/octet-stream", source=path, limit=2 * MiB)
-        )
+        record = writer.add("files", Output("big.bin", "big", media_type, source=path))
+        limited = writer.add("files", Output("cut.bin", "cut", media_type, source=path, limit=2 * MiB))
         written = (writer.staging / record["path"]).read_bytes()
         assert written == path.read_bytes()
         assert record["sha256"] == hashlib.sha256(written).hexdigest() and record["size"] == len(written)
@@ -92,3 +94,145 @@ def test_the_writer_records_the_digest_of_what_it_wrote_for_an_opaque_file(tmp_p
     finally:
         writer.abort()
     assert not writer.staging.exists()
+
+
+# The split copy: the kernel copies a large file in a second thread while this one hashes the copy.
+
+
+def copy_rw(path: Path, dst: Path, limit: int | None = None) -> tuple[str, int, bool]:
+    h = hashlib.sha256()
+    with path.open("rb") as src, dst.open("w+b") as out:
+        size, more = digest.copy_sha256(src.fileno(), out.fileno(), h, limit)
+    return h.hexdigest(), size, more
+
+
+@pytest.fixture
+def small_split(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Split copies from 256 KiB on, in steps of 64 KiB and 3 bytes (which do not line up with blocks)."""
+    monkeypatch.setattr(digest, "SPLIT_FROM", 256 * 1024)
+    monkeypatch.setattr(digest, "_STEP", 64 * 1024 + 3)
+    return 256 * 1024
+
+
+def split_used(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the kernel copies made (an empty list when the copy was not split)."""
+    real = digest._copy_range
+    calls: list[int] = []
+
+    def counted(src: int, dst: int, count: int) -> int:
+        n = int(real(src, dst, count))
+        calls.append(n)
+        return n
+
+    monkeypatch.setattr(digest, "_copy_range", counted)
+    return calls
+
+
+needs_range = pytest.mark.skipif(digest._copy_range is None, reason="no copy_file_range on this system")
+
+
+@needs_range
+@pytest.mark.parametrize("limit", [None, 256 * 1024, 256 * 1024 + 1, 700_001, 2 * MiB])
+def test_a_split_copy_and_its_digest_are_the_source_up_to_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int, limit: int | None
+) -> None:
+    path = source(tmp_path, MiB + 12345)
+    calls = split_used(monkeypatch)
+    data = path.read_bytes()
+    kept = data if limit is None else data[:limit]
+    out = tmp_path / "copy.bin"
+    assert copy_rw(path, out, limit) == (hashlib.sha256(kept).hexdigest(), len(kept), len(data) > len(kept))
+    assert out.read_bytes() == kept
+    assert sum(calls) == len(kept) and len(calls) > 2
+
+
+@needs_range
+def test_a_copy_of_the_real_split_size_is_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = source(tmp_path, digest.SPLIT_FROM + 1)
+    calls = split_used(monkeypatch)
+    out = tmp_path / "copy.bin"
+    sha, size, more = copy_rw(path, out)
+    assert (sha, size, more) == (hashlib.sha256(path.read_bytes()).hexdigest(), digest.SPLIT_FROM + 1, False)
+    assert sum(calls) == size
+
+
+@needs_range
+def test_no_split_to_a_write_only_file_or_below_the_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int
+) -> None:
+    calls = split_used(monkeypatch)
+    big, small = source(tmp_path, MiB), source(tmp_path, small_split - 1)
+    assert copy(big, tmp_path / "a")[0] == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert copy_rw(small, tmp_path / "b")[0] == hashlib.sha256(small.read_bytes()).hexdigest()
+    assert copy_rw(big, tmp_path / "c", limit=small_split - 1)[1] == small_split - 1
+    assert calls == []
+
+
+@needs_range
+@pytest.mark.parametrize("code", [errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP])
+def test_a_kernel_that_cannot_copy_between_the_files_leaves_it_to_the_plain_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int, code: int
+) -> None:
+    def refuse(src: int, dst: int, count: int) -> int:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(digest, "_copy_range", refuse)
+    path = source(tmp_path, MiB)
+    out = tmp_path / "copy.bin"
+    assert copy_rw(path, out) == (hashlib.sha256(path.read_bytes()).hexdigest(), MiB, False)
+    assert out.read_bytes() == path.read_bytes()
+
+
+def _copy_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "evidence-copy"]
+
+
+@needs_range
+def test_a_failing_kernel_copy_after_a_first_step_is_raised_and_no_thread_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int
+) -> None:
+    real = digest._copy_range
+    steps = 0
+
+    def full_disk(src: int, dst: int, count: int) -> int:
+        nonlocal steps
+        steps += 1
+        if steps > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return int(real(src, dst, count))
+
+    monkeypatch.setattr(digest, "_copy_range", full_disk)
+    path = source(tmp_path, MiB)
+    with pytest.raises(OSError, match="No space left"):
+        copy_rw(path, tmp_path / "copy.bin")
+    assert steps == 2 and not _copy_threads()
+
+
+@needs_range
+def test_a_failing_read_back_is_raised_and_the_copying_thread_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int
+) -> None:
+    def broken(fd: int, buffers: Any, offset: int) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "preadv", broken)
+    path = source(tmp_path, 4 * MiB)
+    with pytest.raises(OSError, match="Input/output"):
+        copy_rw(path, tmp_path / "copy.bin")
+    assert not _copy_threads()
+
+
+@needs_range
+def test_the_writer_splits_a_large_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int
+) -> None:
+    calls = split_used(monkeypatch)
+    path = source(tmp_path, 3 * MiB + 12345)
+    writer = BundleWriter(tmp_path / "out", Redactor.from_env({}))
+    try:
+        record = writer.add("files", Output("big.gz", "big", "application/gzip", source=path))
+        written = (writer.staging / record["path"]).read_bytes()
+        assert written == path.read_bytes() and sum(calls) == len(written)
+        assert record["sha256"] == hashlib.sha256(written).hexdigest() and record["size"] == len(written)
+    finally:
+        writer.abort()

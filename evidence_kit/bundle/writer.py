@@ -131,7 +131,8 @@ class BundleWriter:
         h = hashlib.sha256()
         size = 0
         truncated = output.truncated
-        with target.open("wb") as f:
+        # NOTE: open for reading too: a large copy is hashed as read back from the bundle (see copy_sha256).
+        with target.open("w+b") as f:
 
             def sink(chunk: bytes | bytearray | memoryview) -> None:
                 nonlocal size
