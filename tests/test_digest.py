@@ -29,9 +29,8 @@ def source(tmp_path: Path, size: int) -> Path:
 
 
 def copy(path: Path, dst: Path, limit: int | None = None) -> tuple[str, int, bool]:
-    h = hashlib.sha256()
     with path.open("rb") as src, dst.open("wb") as out:
-        size, more = digest.copy_sha256(src.fileno(), out.fileno(), h, limit)
+        h, size, more = digest.copy_sha256(src.fileno(), out.fileno(), limit)
     return h.hexdigest(), size, more
 
 
@@ -55,7 +54,7 @@ def test_a_failing_write_is_raised(tmp_path: Path) -> None:
     read, write = os.pipe()
     os.close(read)  # NOTE: writing to a pipe nobody reads fails with EPIPE, like a full or gone disk
     with path.open("rb") as src, pytest.raises(BrokenPipeError):
-        digest.copy_sha256(src.fileno(), write, hashlib.sha256())
+        digest.copy_sha256(src.fileno(), write)
     os.close(write)
 
 
@@ -100,9 +99,8 @@ def test_the_writer_records_the_digest_of_what_it_wrote(tmp_path: Path, media_ty
 
 
 def copy_rw(path: Path, dst: Path, limit: int | None = None) -> tuple[str, int, bool]:
-    h = hashlib.sha256()
     with path.open("rb") as src, dst.open("w+b") as out:
-        size, more = digest.copy_sha256(src.fileno(), out.fileno(), h, limit)
+        h, size, more = digest.copy_sha256(src.fileno(), out.fileno(), limit)
     return h.hexdigest(), size, more
 
 
@@ -209,7 +207,7 @@ def test_a_failing_kernel_copy_after_a_first_step_is_raised_and_no_thread_is_lef
 
 
 @needs_range
-def test_a_failing_read_back_is_raised_and_the_copying_thread_stops(
+def test_a_failing_read_of_the_source_is_raised_and_the_copying_thread_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int
 ) -> None:
     def broken(fd: int, buffers: Any, offset: int) -> int:
@@ -220,6 +218,37 @@ def test_a_failing_read_back_is_raised_and_the_copying_thread_stops(
     with pytest.raises(OSError, match="Input/output"):
         copy_rw(path, tmp_path / "copy.bin")
     assert not _copy_threads()
+
+
+@needs_range
+@pytest.mark.parametrize("how", ["rewritten", "truncated"])
+def test_a_source_changed_during_the_copy_gets_the_digest_of_what_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int, how: str
+) -> None:
+    path = source(tmp_path, MiB)
+    real = digest._copy_range
+    steps = 0
+
+    def meddling(src: int, dst: int, count: int) -> int:
+        nonlocal steps
+        steps += 1
+        if steps == 3:
+            with path.open("r+b") as other:
+                if how == "rewritten":
+                    other.seek(100_000)
+                    other.write(b"\xff" * 500_000)
+                else:
+                    other.truncate(300_000)
+            # NOTE: a distinct time, as a write a clock tick later would leave
+            os.utime(path, ns=(1, 1))
+        return int(real(src, dst, count))
+
+    monkeypatch.setattr(digest, "_copy_range", meddling)
+    out = tmp_path / "copy.bin"
+    sha, size, _ = copy_rw(path, out)
+    written = out.read_bytes()
+    assert (sha, size) == (hashlib.sha256(written).hexdigest(), len(written))
+    assert b"\xff" * 400_000 in written if how == "rewritten" else size < MiB
 
 
 @needs_range

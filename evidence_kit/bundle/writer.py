@@ -131,7 +131,7 @@ class BundleWriter:
         h = hashlib.sha256()
         size = 0
         truncated = output.truncated
-        # NOTE: open for reading too: a large copy is hashed as read back from the bundle (see copy_sha256).
+        # NOTE: open for reading too: a large copy may be hashed read back from the bundle (see copy_sha256).
         with target.open("w+b") as f:
 
             def sink(chunk: bytes | bytearray | memoryview) -> None:
@@ -147,7 +147,7 @@ class BundleWriter:
                     else:
                         # NOTE: nothing went through either file object's buffer yet; their
                         # descriptors are read and written directly.
-                        size, cut = copy_sha256(src.fileno(), f.fileno(), h, output.limit)
+                        h, size, cut = copy_sha256(src.fileno(), f.fileno(), output.limit)
                 truncated = truncated or cut
             else:
                 data = output.data or b""
