@@ -503,13 +503,17 @@ _SEQUENCE_FIELDS = ("type", "start", "increment", "min", "max", "cache", "cycle"
 
 
 def _sequences(out: Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
-    def key(s: Obj) -> str:
-        return f"{s['schema']}.{s.get('name')}" if s.get("schema") else str(s.get("name"))
+    def named(sequences: Iterable[Any]) -> dict[str, Obj]:
+        return {
+            f"{s['schema']}.{s.get('name')}" if s.get("schema") else str(s.get("name")): s
+            for s in sequences
+            if isinstance(s, dict)
+        }
 
     def text(s: Obj) -> str:
         return ", ".join(f"{f} {s.get(f)}" for f in _SEQUENCE_FIELDS if s.get(f) is not None)
 
-    sq_a, sq_b = _named(list(a), key), _named(list(b), key)
+    sq_a, sq_b = named(a), named(b)
     for name in sorted(sq_b.keys() - sq_a.keys()):
         out.add(f"sequence {name} added", "safe", None, text(sq_b[name]))
     for name in sorted(sq_a.keys() - sq_b.keys()):
@@ -555,10 +559,14 @@ def _object(what: str) -> str:
     return next((o for o in _OBJECTS if what.startswith(o)), what.split(" ")[0])
 
 
-def _qualified(table: Obj, dialect: Any) -> str:
-    if dialect == "sqlite" or not table.get("schema"):
-        return str(table.get("name"))
-    return f"{table['schema']}.{table.get('name')}"
+def _tables(doc: Obj) -> dict[str, Obj]:
+    """The tables by qualified name (bare on SQLite); of two with one name, the last."""
+    bare = doc.get("dialect") == "sqlite"
+    return {
+        str(t.get("name")) if bare or not t.get("schema") else f"{t['schema']}.{t.get('name')}": t
+        for t in items(doc.get("tables"))
+        if isinstance(t, dict)
+    }
 
 
 def diff(old: Side, new: Side) -> Section | None:
@@ -566,8 +574,7 @@ def diff(old: Side, new: Side) -> Section | None:
     a, b = old.json(ARTIFACT, split="tables"), new.json(ARTIFACT, split="tables")
     if not isinstance(a, dict) or not isinstance(b, dict):
         return one_sided(KIND, TITLE, old, new, isinstance(a, dict), isinstance(b, dict), "schema")
-    tables_a = _named(a.get("tables"), lambda t: _qualified(t, a.get("dialect")))
-    tables_b = _named(b.get("tables"), lambda t: _qualified(t, b.get("dialect")))
+    tables_a, tables_b = _tables(a), _tables(b)
     out = Changes(KIND)
     for name in sorted(tables_b.keys() - tables_a.keys()):
         out.add(

@@ -7,8 +7,11 @@ and the block itself for the others, each with an alternation whose shared prefi
 (a trie). One search over a block finds the first line holding a keyword, or tells that there is none
 (most blocks of a log hold none, and cost nothing more); the search then resumes after that line, so
 each candidate line is found once. Which keywords a candidate line holds is then decided on
-the line alone (``in``, after an ASCII lowercase for the case-insensitive ones), so both engines name
-exactly the same lines with the same keywords, and so give the same masks.
+the line alone: with ``re``, each keyword is looked for in it (``in``, after an ASCII lowercase for the
+case-insensitive ones); with RE2, the alternation (longest keyword first) is searched at every place a
+keyword starts in the line, and what it matched there names the keywords it begins with (by the same
+``startswith`` rule). Both engines name exactly the same lines with the same keywords, and so give the
+same masks.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     _re2 = None
 
 ENGINES = ("re2", "re")
+# NOTE: the texts a keyword search matched, remembered with the keywords each begins with (bounded).
+_KNOWN_MATCHES = 4096
 Candidate = tuple[int, int, frozenset[int]]  # line start, line end (before its newline), keyword ids
 Buffer = bytes | bytearray | memoryview
 
@@ -67,6 +72,7 @@ class Prefilter:
         )
         self._sensitive = tuple((kid, kw) for kid, (kw, sensitive) in enumerate(self.keywords) if sensitive)
         self._any: Any = None
+        self._prefixes: dict[bytes, frozenset[int]] = {}
         self._lower: re.Pattern[bytes] | None = None
         self._exact: re.Pattern[bytes] | None = None
         if not self.keywords:
@@ -119,6 +125,34 @@ class Prefilter:
 
         return either
 
+    def _held(self, block: bytes, begin: int, end: int) -> frozenset[int]:
+        """The keywords the line `block[begin:end]` holds (ASCII case-insensitive unless marked)."""
+        if self._any is None:
+            line = block[begin:end]
+            lowered = line.lower()
+            kids = [kid for kid, kw in self._insensitive if kw in lowered]
+            kids += [kid for kid, kw in self._sensitive if kw in line]
+            return frozenset(kids)
+        # NOTE: where keywords start, the alternation (longest first) matches the longest one there; the
+        # others starting there are its prefixes. So every start, and the prefixes of what matched there.
+        search, known = self._any.search, self._prefixes
+        held: set[int] = set()
+        pos = begin
+        while (found := search(block, pos, end)) is not None:
+            text = found.group()
+            starting = known.get(text)
+            if starting is None:
+                lowered = text.lower()
+                starting = frozenset(
+                    [kid for kid, kw in self._insensitive if lowered.startswith(kw)]
+                    + [kid for kid, kw in self._sensitive if text.startswith(kw)]
+                )
+                if len(known) < _KNOWN_MATCHES:
+                    known[text] = starting
+            held |= starting
+            pos = found.start() + 1
+        return frozenset(held)
+
     def candidates(self, block: bytes, first: int | None = None) -> list[Candidate]:
         """Every line of `block` holding a keyword, with the keywords it holds (`first`: the first hit)."""
         out: list[Candidate] = []
@@ -129,11 +163,8 @@ class Prefilter:
             end = block.find(b"\n", pos)
             if end == -1:
                 end = len(block)
-            line = block[begin:end]
-            lowered = line.lower()
-            kids = [kid for kid, kw in self._insensitive if kw in lowered]
-            kids += [kid for kid, kw in self._sensitive if kw in line]
+            kids = self._held(block, begin, end)
             if kids:
-                out.append((begin, end, frozenset(kids)))
+                out.append((begin, end, kids))
             pos = scan(end + 1) if end < len(block) else -1
         return out

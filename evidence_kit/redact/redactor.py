@@ -31,6 +31,8 @@ _CARRY_LIMIT = 1024 * 1024
 # NOTE: a line longer than this (minified JSON, say) is cut at its last blank to keep memory flat.
 MAX_LINE = 8 * 1024 * 1024
 MIN_LITERAL = 6
+# NOTE: how many masked strings `mask_texts` remembers (those holding a keyword), before it starts over.
+_KNOWN_TEXTS = 4096
 LITERAL_RULE = "secret-value"
 _STRUCTURAL = frozenset(b"{,;([-*#|\"'`>:=")
 _PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
@@ -177,6 +179,7 @@ class Redactor:
                 if index not in self._by_keyword[kid]:
                     self._by_keyword[kid].append(index)
         self.prefilter = Prefilter(list(keywords), engine)
+        self._known: dict[str, str] = {}
 
     @classmethod
     def from_env(
@@ -253,9 +256,19 @@ class Redactor:
         for begin, _end, _kids in self.prefilter.candidates(blob):
             index = bisect_right(starts, begin) - 1
             if index != done:
-                out[index] = self.mask_text(texts[index])[0]
+                out[index] = self._masked_text(texts[index])
                 done = index
         return out
+
+    def _masked_text(self, text: str) -> str:
+        """`mask_text(text)`, remembered: the same strings come again (a report rendered three ways)."""
+        masked = self._known.get(text)
+        if masked is None:
+            masked = self.mask_text(text)[0]
+            if len(self._known) >= _KNOWN_TEXTS:
+                self._known.clear()
+            self._known[text] = masked
+        return masked
 
     def stream(
         self,

@@ -78,3 +78,38 @@ def test_scrub_data_masks_like_scrub_and_keeps_shapes() -> None:
 def test_scrub_data_gives_the_value_itself_when_nothing_is_secret() -> None:
     value = {"rows": [_Row("a", ("fine", "also fine"))], "n": 3}
     assert scrub.scrub_data(value) is value
+
+
+@NO_RE2
+def test_both_engines_name_the_same_lines_with_the_same_keywords() -> None:
+    """Overlapping keywords (one the prefix, suffix or middle of another), both cases, Latin-1 letters."""
+    keywords = [
+        (b"pass", False),
+        (b"password", False),
+        (b"word", False),
+        (b"ssw", False),
+        (b"key", False),
+        (b"apikey", False),
+        (b"Tok\xc3\xa9n-Value", True),
+        (b"tok", True),
+        (b"\xc3\xa9t\xc3\xa9", True),
+    ]
+    pieces = [
+        b"PassWord",
+        b"passwor",
+        b"apiKEY",
+        b"KEY",
+        b"Tok\xc3\xa9n-Value",
+        b"TOK\xc3\xa9N-value",
+        b"tok",
+    ]
+    pieces += [b"\xc3\x89T\xc3\x89", b"\xc3\xa9t\xc3\xa9", b" ", b"\n", b"=", b"x", b"\xe9", b"sw", b"pa"]
+    rng = random.Random(7)
+    blocks = [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    by_re, by_re2 = prefilter.Prefilter(keywords, "re"), prefilter.Prefilter(keywords, "re2")
+    named = 0
+    for block in blocks:
+        found = by_re2.candidates(block)
+        assert found == by_re.candidates(block), block
+        named += sum(len(kids) for _, _, kids in found)
+    assert named > 10_000
