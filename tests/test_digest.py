@@ -8,6 +8,7 @@ import hashlib
 import os
 import random
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +105,19 @@ def copy_rw(path: Path, dst: Path, limit: int | None = None) -> tuple[str, int, 
     return h.hexdigest(), size, more
 
 
+@pytest.fixture(autouse=True)
+def kernel_copies_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no device pair known to refuse kernel copies."""
+    monkeypatch.setattr(digest, "_refused", set())
+
+
 @pytest.fixture
 def small_split(monkeypatch: pytest.MonkeyPatch) -> int:
-    """Split copies from 256 KiB on, in steps of 64 KiB and 3 bytes (which do not line up with blocks)."""
+    """Split copies from 256 KiB on, in steps of 64 KiB and 3 bytes after a first of 32 KiB and 1 (steps
+    that do not line up with blocks)."""
     monkeypatch.setattr(digest, "SPLIT_FROM", 256 * 1024)
     monkeypatch.setattr(digest, "_STEP", 64 * 1024 + 3)
+    monkeypatch.setattr(digest, "_FIRST_STEP", 32 * 1024 + 1)
     return 256 * 1024
 
 
@@ -171,14 +180,44 @@ def test_no_split_to_a_write_only_file_or_below_the_size(
 def test_a_kernel_that_cannot_copy_between_the_files_leaves_it_to_the_plain_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int, code: int
 ) -> None:
+    tries: list[int] = []
+
     def refuse(src: int, dst: int, count: int) -> int:
+        tries.append(count)
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(digest, "_copy_range", refuse)
     path = source(tmp_path, MiB)
-    out = tmp_path / "copy.bin"
-    assert copy_rw(path, out) == (hashlib.sha256(path.read_bytes()).hexdigest(), MiB, False)
-    assert out.read_bytes() == path.read_bytes()
+    data = path.read_bytes()
+    expected = hashlib.sha256(data).hexdigest()
+    hashed = counted_updates(monkeypatch)
+    for name in ("copy.bin", "again.bin"):
+        out = tmp_path / name
+        assert copy_rw(path, out) == (expected, MiB, False)
+        assert out.read_bytes() == data
+    # NOTE: one try, on the first copy only (the devices are remembered), and each byte hashed once.
+    assert len(tries) == 1 and sum(hashed) == 2 * MiB
+    assert ((-1, -1) in digest._refused) == (code in (errno.ENOSYS, errno.EPERM))
+
+
+def counted_updates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the bytes the copies hash."""
+    hashed: list[int] = []
+    real = hashlib.sha256
+
+    class Counted:
+        def __init__(self, data: bytes = b"") -> None:
+            self.h = real(data)
+
+        def update(self, data: Any) -> None:
+            hashed.append(len(data))
+            self.h.update(data)
+
+        def hexdigest(self) -> str:
+            return self.h.hexdigest()
+
+    monkeypatch.setattr(digest.hashlib, "sha256", Counted)
+    return hashed
 
 
 def _copy_threads() -> list[threading.Thread]:
@@ -207,17 +246,44 @@ def test_a_failing_kernel_copy_after_a_first_step_is_raised_and_no_thread_is_lef
 
 
 @needs_range
-def test_a_failing_read_of_the_source_is_raised_and_the_copying_thread_stops(
+def test_a_failing_read_of_the_copy_is_raised_and_the_copying_thread_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int
 ) -> None:
+    real = digest._copy_range
+    steps = 0
+
+    def slow(src: int, dst: int, count: int) -> int:
+        nonlocal steps
+        steps += 1
+        time.sleep(0.002)
+        return int(real(src, dst, count))
+
     def broken(fd: int, buffers: Any, offset: int) -> int:
         raise OSError(errno.EIO, "Input/output error")
 
+    monkeypatch.setattr(digest, "_copy_range", slow)
     monkeypatch.setattr(os, "preadv", broken)
     path = source(tmp_path, 4 * MiB)
     with pytest.raises(OSError, match="Input/output"):
         copy_rw(path, tmp_path / "copy.bin")
-    assert not _copy_threads()
+    # NOTE: 65 steps would copy it all; the thread stops at the next one.
+    assert not _copy_threads() and steps < 10
+
+
+@needs_range
+def test_a_copy_into_a_file_that_holds_something_hashes_only_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_split: int
+) -> None:
+    path = source(tmp_path, MiB + 5)
+    calls = split_used(monkeypatch)
+    out = tmp_path / "copy.bin"
+    with path.open("rb") as src, out.open("w+b") as dst:
+        dst.write(b"already here\n")
+        dst.flush()
+        src.seek(5)
+        h, size, more = digest.copy_sha256(src.fileno(), dst.fileno())
+    assert (h.hexdigest(), size, more) == (hashlib.sha256(path.read_bytes()[5:]).hexdigest(), MiB, False)
+    assert out.read_bytes() == b"already here\n" + path.read_bytes()[5:] and sum(calls) == MiB
 
 
 @needs_range

@@ -524,7 +524,7 @@ def _sequences(out: Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
             None,
             "defaults that call nextval() on it fail",
         )
-    for name in sorted(name for name in sq_a.keys() & sq_b.keys() if sq_a[name] != sq_b[name]):
+    for name in sorted(sq_a.keys() & sq_b.keys()):
         sa, sb = sq_a[name], sq_b[name]
         fields = [f for f in _SEQUENCE_FIELDS if sa.get(f) != sb.get(f)]
         if not fields:

@@ -68,6 +68,16 @@ def _message(test: dict[str, Any]) -> str:
     return message if len(message) <= 500 else message[:500] + "…"
 
 
+def _seconds(value: Any) -> float | None:
+    """A test's duration in seconds; None when it is not a number a float can hold."""
+    if not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
 def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     ta, tb = _outcomes(a), _outcomes(b)
     changes: list[Change] = []
@@ -124,11 +134,9 @@ def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
             changes.append(
                 change(KIND, f"{tag}test {tid} outcome changed", "info", before, after, _message(now))
             )
-        da, db = was.get("duration_s"), now.get("duration_s")
-        if isinstance(da, int | float) and isinstance(db, int | float):
-            da, db = float(da), float(db)
-            if db > da * SLOWER_FACTOR and db - da > SLOWER_BY_S:
-                slower.append((db - da, tid, da, db))
+        da, db = _seconds(was.get("duration_s")), _seconds(now.get("duration_s"))
+        if da is not None and db is not None and db > da * SLOWER_FACTOR and db - da > SLOWER_BY_S:
+            slower.append((db - da, tid, da, db))
     slower.sort(key=lambda s: (-s[0], s[1]))
     for _, tid, da, db in slower[:SLOWEST]:
         factor = f"{db / da:.1f}x" if da > 0 else "from 0 s"

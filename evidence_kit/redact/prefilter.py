@@ -7,11 +7,11 @@ and the block itself for the others, each with an alternation whose shared prefi
 (a trie). One search over a block finds the first line holding a keyword, or tells that there is none
 (most blocks of a log hold none, and cost nothing more); the search then resumes after that line, so
 each candidate line is found once. Which keywords a candidate line holds is then decided on
-the line alone: with ``re``, each keyword is looked for in it (``in``, after an ASCII lowercase for the
-case-insensitive ones); with RE2, the alternation (longest keyword first) is searched at every place a
-keyword starts in the line, and what it matched there names the keywords it begins with (by the same
-``startswith`` rule). Both engines name exactly the same lines with the same keywords, and so give the
-same masks.
+the line alone: each keyword is looked for in it (``in``, after an ASCII lowercase for the
+case-insensitive ones); or, with RE2 and a line of at most 4 KiB, the alternation (longest keyword first)
+is searched at every place a keyword starts in the line, and what it matched there names the keywords it
+begins with (by the same ``startswith`` rule). Both ways, and both engines, name exactly the same lines
+with the same keywords, and so give the same masks.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 ENGINES = ("re2", "re")
 # NOTE: the texts a keyword search matched, remembered with the keywords each begins with (bounded).
 _KNOWN_MATCHES = 4096
+# NOTE: in a longer line (minified JSON), one search per place a keyword starts costs more than looking
+# for each keyword in the whole line.
+_LONG_LINE = 4096
 Candidate = tuple[int, int, frozenset[int]]  # line start, line end (before its newline), keyword ids
 Buffer = bytes | bytearray | memoryview
 
@@ -127,7 +130,7 @@ class Prefilter:
 
     def _held(self, block: bytes, begin: int, end: int) -> frozenset[int]:
         """The keywords the line `block[begin:end]` holds (ASCII case-insensitive unless marked)."""
-        if self._any is None:
+        if self._any is None or end - begin > _LONG_LINE:
             line = block[begin:end]
             lowered = line.lower()
             kids = [kid for kid, kw in self._insensitive if kw in lowered]

@@ -31,8 +31,10 @@ _CARRY_LIMIT = 1024 * 1024
 # NOTE: a line longer than this (minified JSON, say) is cut at its last blank to keep memory flat.
 MAX_LINE = 8 * 1024 * 1024
 MIN_LITERAL = 6
-# NOTE: how many masked strings `mask_texts` remembers (those holding a keyword), before it starts over.
+# NOTE: how many masked strings `mask_texts` remembers (those holding a keyword, short ones), before it
+# starts over.
 _KNOWN_TEXTS = 4096
+_KNOWN_LENGTH = 1024
 LITERAL_RULE = "secret-value"
 _STRUCTURAL = frozenset(b"{,;([-*#|\"'`>:=")
 _PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
@@ -265,9 +267,10 @@ class Redactor:
         masked = self._known.get(text)
         if masked is None:
             masked = self.mask_text(text)[0]
-            if len(self._known) >= _KNOWN_TEXTS:
-                self._known.clear()
-            self._known[text] = masked
+            if len(text) <= _KNOWN_LENGTH:
+                if len(self._known) >= _KNOWN_TEXTS:
+                    self._known.clear()
+                self._known[text] = masked
         return masked
 
     def stream(

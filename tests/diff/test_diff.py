@@ -312,3 +312,37 @@ def test_an_exit_code_that_appears_or_changes_under_the_same_status_is_no_status
     assert ("openapi/b.txt status changed", "risky", "ok (exit 0)", "failed (exit 1)") in found
     assert not any("c.txt" in what for what, *_ in found)
     assert not any(what.startswith("openapi/a.txt status") for what, *_ in found)
+
+
+def _tests_doc(duration: Any) -> dict[str, Any]:
+    return {
+        "tests": [{"id": "t::a", "outcome": "passed", "duration_s": duration, "message": None}],
+        "totals": {"tests": 1, "passed": 1},
+    }
+
+
+HUGE = 10**400
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [(HUGE, 1.0), (1.0, HUGE), (HUGE, HUGE), (1.0, 3.0)],
+    ids=["huge-1", "1-huge", "both", "slower"],
+)
+def test_a_duration_no_float_can_hold_is_no_duration(tmp_path: Path, before: Any, after: Any) -> None:
+    old = make(tmp_path / "old", {"tests/tests.json": _tests_doc(before)})
+    new = make(tmp_path / "new", {"tests/tests.json": _tests_doc(after)})
+    slower = [c.what for s in diff(old, new).sections for c in s.changes if "slower" in c.what]
+    assert slower == (["test t::a slower"] if (before, after) == (1.0, 3.0) else [])
+
+
+def test_a_nan_in_a_sequence_is_never_the_same_as_itself(tmp_path: Path) -> None:
+    schema = {
+        "dialect": "postgresql",
+        "tables": [],
+        "sequences": [{"schema": "public", "name": "s", "type": "bigint", "start": float("nan")}],
+    }
+    old = make(tmp_path / "old", {"schema/schema.json": schema})
+    new = make(tmp_path / "new", {"schema/schema.json": schema})
+    changes = [c.what for s in diff(old, new).sections for c in s.changes]
+    assert changes == ["sequence public.s changed"]
