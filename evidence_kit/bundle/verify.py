@@ -14,6 +14,7 @@ from typing import Any
 from evidence_kit.bundle import writer as b
 from evidence_kit.bundle.archive import opened
 from evidence_kit.bundle.digest import bytes_sha256, file_sha256
+from evidence_kit.support import gc
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,13 @@ def _parts(rel: str) -> list[str]:
 
 def verify_dir(root: Path, label: str | None = None) -> Verdict:
     """Verify an unpacked bundle folder, collecting every problem at once."""
+    # NOTE: a manifest of thousands of artifacts is that many objects, none in a cycle: each collection
+    # while it is read would walk all of them (and everything else the process holds) again.
+    with gc.paused():
+        return _verify_dir(root, label)
+
+
+def _verify_dir(root: Path, label: str | None) -> Verdict:
     problems: list[Problem] = []
     manifest_path = root / b.MANIFEST
     manifest: dict[str, Any] = {}
