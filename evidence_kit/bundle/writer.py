@@ -38,7 +38,17 @@ SCHEMA_VERSION = 2
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f%\\:*?\"<>|]")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 # NOTE: compressed or image bytes cannot hold a readable secret a regex would find.
-_OPAQUE = ("application/gzip", "application/zip", "image/")
+# NOTE: compressed files and images are copied as they are: the redactor reads no secret in their bytes,
+# and masking bytes that happened to look like one would break the file.
+_OPAQUE = (
+    "application/gzip",
+    "application/zip",
+    "application/x-bzip2",
+    "application/x-xz",
+    "application/zstd",
+    "application/x-7z-compressed",
+    "image/",
+)
 
 
 def dumps(value: Any) -> bytes:
