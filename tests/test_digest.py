@@ -352,3 +352,12 @@ def test_a_compressed_file_or_an_image_is_copied_byte_for_byte(tmp_path: Path, n
         assert text["redactions"] == 1
     finally:
         writer.abort()
+
+
+@needs_range
+def test_a_source_that_shrank_below_its_offset_is_not_split(tmp_path: Path, small_split: int) -> None:
+    path = source(tmp_path, MiB)
+    with path.open("rb") as src, (tmp_path / "copy.bin").open("w+b") as dst:
+        src.seek(2 * MiB)
+        assert digest._split_copy(src.fileno(), dst.fileno(), None) is None
+        assert digest.copy_sha256(src.fileno(), dst.fileno())[1:] == (0, False)

@@ -50,8 +50,8 @@ def copy_sha256(src: int, dst: int, limit: int | None = None) -> tuple[Any, int,
     """Copy from file descriptor `src` to `dst`, at most `limit` bytes; returns the SHA-256 of exactly the
     bytes written (a hashlib object), how many were copied, and whether `src` had more after `limit`.
 
-    A large regular file is copied by the kernel while this thread hashes it (see `_split_copy`); the
-    rest, or all of it elsewhere, block by block: each block is hashed and written while in the cache.
+    A large regular file is copied by the kernel while this thread hashes the copy (see `_split_copy`);
+    the rest, or all of it elsewhere, block by block: each block is hashed and written while in the cache.
     """
     split = _split_copy(src, dst, limit) if _splits(src, dst, limit) else None
     h, size = split if split is not None else (hashlib.sha256(), 0)
@@ -113,7 +113,9 @@ def _split_copy(src: int, dst: int, limit: int | None) -> tuple[Any, int] | None
     """
     src_at, dst_at = os.lseek(src, 0, os.SEEK_CUR), os.lseek(dst, 0, os.SEEK_CUR)
     source = os.fstat(src)
-    length = source.st_size - src_at if limit is None else min(limit, source.st_size - src_at)
+    length = max(0, source.st_size - src_at if limit is None else min(limit, source.st_size - src_at))
+    if not length:
+        return None  # NOTE: it shrank since it was looked at: nothing to split
     # NOTE: a short first step here, so that a kernel that cannot copy is known before anything else
     # runs, and the hashing starts soon.
     try:
