@@ -37,7 +37,6 @@ SCHEMA_VERSION = 2
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f%\\:*?\"<>|]")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
-# NOTE: compressed or image bytes cannot hold a readable secret a regex would find.
 # NOTE: compressed files and images are copied as they are: the redactor reads no secret in their bytes,
 # and masking bytes that happened to look like one would break the file.
 _OPAQUE = (
@@ -141,7 +140,7 @@ class BundleWriter:
         h = hashlib.sha256()
         size = 0
         truncated = output.truncated
-        # NOTE: open for reading too: a large copy may be hashed read back from the bundle (see copy_sha256).
+        # NOTE: open for reading too: a large copy is hashed as read back from the bundle (see copy_sha256).
         with target.open("w+b") as f:
 
             def sink(chunk: bytes | bytearray | memoryview) -> None:
