@@ -37,16 +37,21 @@ SCHEMA_VERSION = 2
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f%\\:*?\"<>|]")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
-# NOTE: compressed files and images are copied as they are: the redactor reads no secret in their bytes,
-# and masking bytes that happened to look like one would break the file.
-_OPAQUE = (
-    "application/gzip",
-    "application/zip",
-    "application/x-bzip2",
-    "application/x-xz",
-    "application/zstd",
-    "application/x-7z-compressed",
-    "image/",
+# NOTE: the media copied as they are, not redacted: binary images, and what a collector declares as
+# gzip bytes (the files collector names none so). Everything else, compressed files and archives
+# included, is scanned as bytes: a stored zip entry, a gzip of level 0 or a small xz file keeps its
+# text legible. Images written as text are scanned too.
+_OPAQUE = ("application/gzip", "image/")
+_LEGIBLE_IMAGES = frozenset(
+    {
+        "image/svg+xml",
+        "image/x-xbitmap",
+        "image/x-xpixmap",
+        "image/x-portable-anymap",
+        "image/x-portable-bitmap",
+        "image/x-portable-graymap",
+        "image/x-portable-pixmap",
+    }
 )
 
 
@@ -129,7 +134,7 @@ class BundleWriter:
         path = self._claim(artifact_path(collector, self.redactor.mask_text(output.name, tally)[0]))
         target = self.staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        redact = not output.media_type.startswith(_OPAQUE)
+        redact = not output.media_type.startswith(_OPAQUE) or output.media_type in _LEGIBLE_IMAGES
         if output.source is not None:
             try:
                 source = output.source.open("rb")

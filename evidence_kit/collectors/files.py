@@ -57,16 +57,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 }
 
 
-# NOTE: a compressed file's bytes are those of its compression, whatever it holds (`app.log.1.gz`).
-_COMPRESSED = {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz"}
-
-
 def media_type(path: Path) -> str:
-    """A media type from the file name; text/plain for logs and unknown text, the compression's for a
-    compressed file."""
-    guessed, encoding = mimetypes.guess_type(path.name)
-    if encoding in _COMPRESSED:
-        return _COMPRESSED[encoding]
+    """A media type from the file name; text/plain for logs and unknown text."""
+    guessed, _ = mimetypes.guess_type(path.name)
     if path.suffix in (".log", ".txt", ".out", ""):
         return "text/plain"
     if path.suffix == ".py":

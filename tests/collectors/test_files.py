@@ -68,19 +68,3 @@ def test_globs_reach_up_inside_the_repository_never_out_of_it(tmp_path: Path) ->
         files.collect(Context(repo / "server", tmp_path / "s"), {"sets": [{"name": "x", "glob": "../../*"}]})
     with pytest.raises(CollectorError, match="outside the repository"):
         files.collect(Context(tmp_path, tmp_path / "s"), {"sets": [{"name": "x", "glob": "../*"}]})
-
-
-@pytest.mark.parametrize(
-    "name, media",
-    [
-        ("app.log", "text/plain"),
-        ("app.log.1.gz", "application/gzip"),
-        ("notes.txt.gz", "application/gzip"),
-        ("src.tar.gz", "application/gzip"),
-        ("dump.sql.bz2", "application/x-bzip2"),
-        ("rootfs.tar.xz", "application/x-xz"),
-        ("plain.tar", "application/x-tar"),
-    ],
-)
-def test_a_compressed_file_has_the_media_type_of_its_compression(name: str, media: str) -> None:
-    assert files.media_type(Path(name)) == media
