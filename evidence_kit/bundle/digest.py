@@ -105,7 +105,7 @@ def _split_copy(src: int, dst: int, limit: int | None) -> tuple[Any, int] | None
     kernel (copy_file_range, page to page) in a second thread, while this one hashes what was written,
     read back right behind it; the hash and the bytes copied. None when the kernel cannot copy between
     the two (its first step failed, nothing was copied): the caller copies as usual, and so do later
-    copies between the same devices.
+    copies between the same devices when the refusal was the kernel's or theirs.
 
     The two overlap on two cores, so copying a file costs about what hashing it does (1 GiB: 0.79-0.81 s
     against 0.81-0.82 s for `openssl dgst`; read, hash and write in one thread, 1.1-1.6 s). The digest is
@@ -123,8 +123,12 @@ def _split_copy(src: int, dst: int, limit: int | None) -> tuple[Any, int] | None
     except OSError as exc:
         if exc.errno not in _NO_RANGE:
             raise
-        everywhere = exc.errno in (errno.ENOSYS, errno.EPERM)
-        _refused.add((-1, -1) if everywhere else (source.st_dev, os.fstat(dst).st_dev))
+        # NOTE: remembered where it says something of the kernel or the file systems, not of these files
+        # (EBADF: a copy opened to append; EINVAL: a file copied onto itself).
+        if exc.errno in (errno.ENOSYS, errno.EPERM):
+            _refused.add((-1, -1))
+        elif exc.errno in (errno.EXDEV, errno.EOPNOTSUPP):
+            _refused.add((source.st_dev, os.fstat(dst).st_dev))
         return None
     ready = threading.Condition()
     copied = first
@@ -134,11 +138,12 @@ def _split_copy(src: int, dst: int, limit: int | None) -> tuple[Any, int] | None
     # NOTE: the thread copies through descriptors of its own: should this one give up (an interrupt)
     # and the caller close its files, the thread still writes into this copy, never into a file
     # that reuses the number.
-    own_src, own_dst = os.dup(src), os.dup(dst)
+    own: list[int] = []
 
     def copier() -> None:
         nonlocal copied, finished, error
         done = copied
+        own_src, own_dst = own
         try:
             while done < length and not stop.is_set():
                 n = _copy_range(own_src, own_dst, min(_STEP, length - done))
@@ -158,7 +163,14 @@ def _split_copy(src: int, dst: int, limit: int | None) -> tuple[Any, int] | None
                 ready.notify()
 
     thread = threading.Thread(target=copier, name="evidence-copy", daemon=True)
-    thread.start()
+    try:
+        own.append(os.dup(src))
+        own.append(os.dup(dst))
+        thread.start()
+    except BaseException:
+        for fd in own:
+            os.close(fd)
+        raise
     h = hashlib.sha256()
     view = memoryview(bytearray(_HASH_BLOCK))
     hashed = 0
