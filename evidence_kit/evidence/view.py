@@ -249,17 +249,14 @@ def _elements(
     elements: list[tuple[str, Any]] = []
     if text.startswith(close, i):
         return (found if array else {}), i + 1, elements
-    decode, skip = _DECODER.raw_decode, _blanks
     count = len(known)
-    if not count:
-        return _first_parse(text, i, array, found, elements)
     where: dict[str, int] | None = None
     k = 0
     while True:
         piece = ""
         # NOTE: the other parse's element at the same place, or one on when an element was removed,
         # or one back when one was added. What follows must end the value (a number could go on).
-        for j in (k, k + 1, k - 1):
+        for j in (k, k + 1, k - 1) if count else ():
             if 0 <= j < count and text.startswith(known[j][0], i):
                 piece, item = known[j]
                 end = i + len(piece)
@@ -268,63 +265,36 @@ def _elements(
                     break
                 piece = ""
         if not piece:
-            if array:
-                item, end = decode(text, i)
-            else:
-                if not text.startswith('"', i):
-                    raise ValueError("expected a name")
-                key, at = decode(text, i)
-                at = skip(text, at).end()
-                if not text.startswith(":", at):
-                    raise ValueError("expected :")
-                value, end = decode(text, skip(text, at + 1).end())
-                item = (key, value)
+            item, end = _element(text, i, array)
             piece = text[i:end]
-            if where is None:
-                where = {t: n for n, (t, _) in enumerate(known)}
-            k = where.get(piece, k) + 1
+            if count:
+                if where is None:
+                    where = {t: n for n, (t, _) in enumerate(known)}
+                k = where.get(piece, k) + 1
         found.append(item)
         if "NaN" not in piece:
             elements.append((piece, item))
-        i = skip(text, end).end()
+        i = _blanks(text, end).end()
         if text.startswith(close, i):
             break
         if not text.startswith(",", i):
             raise ValueError(f"expected , or {close}")
-        i = skip(text, i + 1).end()
+        i = _blanks(text, i + 1).end()
     return (found if array else dict(found)), i + 1, elements
 
 
-def _first_parse(
-    text: str, i: int, array: bool, found: list[Any], elements: list[tuple[str, Any]]
-) -> tuple[list[Any] | dict[str, Any], int, list[tuple[str, Any]]]:
-    """`_elements` with no other parse to take elements from: the same, in fewer steps."""
-    close = "]" if array else "}"
-    decode, skip, starts = _DECODER.raw_decode, _blanks, text.startswith
-    add, keep = found.append, elements.append
-    while True:
-        if array:
-            item, end = decode(text, i)
-        else:
-            if not starts('"', i):
-                raise ValueError("expected a name")
-            key, at = decode(text, i)
-            at = skip(text, at).end()
-            if not starts(":", at):
-                raise ValueError("expected :")
-            value, end = decode(text, skip(text, at + 1).end())
-            item = (key, value)
-        add(item)
-        piece = text[i:end]
-        if "NaN" not in piece:
-            keep((piece, item))
-        i = skip(text, end).end()
-        if starts(close, i):
-            break
-        if not starts(",", i):
-            raise ValueError(f"expected , or {close}")
-        i = skip(text, i + 1).end()
-    return (found if array else dict(found)), i + 1, elements
+def _element(text: str, i: int, array: bool) -> tuple[Any, int]:
+    """The element at `text[i]` (an object's member, as (key, value)) and its end."""
+    if array:
+        return _DECODER.raw_decode(text, i)
+    if not text.startswith('"', i):
+        raise ValueError("expected a name")
+    key, at = _DECODER.raw_decode(text, i)
+    at = _blanks(text, at).end()
+    if not text.startswith(":", at):
+        raise ValueError("expected :")
+    value, end = _DECODER.raw_decode(text, _blanks(text, at + 1).end())
+    return (key, value), end
 
 
 def below(folder: str, name: str) -> str:
