@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from evidence_kit import __version__
 from evidence_kit.bundle.digest import bytes_sha256, copy_sha256
 from evidence_kit.errors import EvidenceError
 from evidence_kit.model import STATUSES, CollectorResult, Output, Status
+from evidence_kit.redact import compressed
 from evidence_kit.redact.redactor import Redactor, Tally
 
 PAYLOAD = "data"
@@ -40,7 +42,8 @@ _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 # NOTE: the media copied as they are, not redacted: binary images, and what a collector declares as
 # gzip bytes (the files collector names none so). Everything else, compressed files and archives
 # included, is scanned as bytes: a stored zip entry, a gzip of level 0 or a small xz file keeps its
-# text legible. Images written as text are scanned too.
+# text legible; gzip, bzip2 and xz data is decompressed and scanned too (see redact/compressed.py).
+# Images written as text are scanned too.
 _OPAQUE = ("application/gzip", "image/")
 _LEGIBLE_IMAGES = frozenset(
     {
@@ -145,6 +148,7 @@ class BundleWriter:
         h = hashlib.sha256()
         size = 0
         truncated = output.truncated
+        note: str | None = None
         # NOTE: open for reading too: a large copy is hashed as read back from the bundle (see copy_sha256).
         with target.open("w+b") as f:
 
@@ -157,7 +161,11 @@ class BundleWriter:
             if output.source is not None:
                 with source as src:
                     if redact:
-                        cut = self.redactor.stream(src, sink, output.limit, tally)[1]
+                        unpacked = compressed.mask(self.redactor, src, sink, output.limit, tally)
+                        if unpacked is None:
+                            cut = self.redactor.stream(src, sink, output.limit, tally)[1]
+                        else:
+                            cut, note = unpacked
                     else:
                         # NOTE: nothing went through either file object's buffer yet; their
                         # descriptors are read and written directly.
@@ -165,13 +173,21 @@ class BundleWriter:
                 truncated = truncated or cut
             else:
                 data = output.data or b""
-                if redact:
-                    data = self.redactor.mask(data, tally)[0]
-                sink(data)
+                unpacked = None
+                if redact and compressed.kind(data[: compressed.HEAD]):
+                    unpacked = compressed.mask(self.redactor, io.BytesIO(data), sink, output.limit, tally)
+                if unpacked is not None:
+                    truncated, note = truncated or unpacked[0], unpacked[1]
+                else:
+                    if redact:
+                        data = self.redactor.mask(data, tally)[0]
+                    sink(data)
         argv = None
         if output.argv is not None:
             argv = [self.redactor.mask_text(arg, tally)[0] for arg in output.argv]
         message = output.message
+        if note is not None:
+            message = note if message is None else f"{message}; {note}"
         if message is not None:
             message = self.redactor.mask_text(message, tally)[0]
         record: dict[str, Any] = {

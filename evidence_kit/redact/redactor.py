@@ -275,7 +275,7 @@ class Redactor:
 
     def stream(
         self,
-        src: io.BufferedIOBase,
+        src: io.BufferedIOBase | io.RawIOBase,
         sink: Callable[[Buffer], None],
         limit: int | None = None,
         tally: Tally | None = None,

@@ -1,0 +1,135 @@
+"""Secrets inside gzip, bzip2 and xz data: masked in the decompressed text, then compressed again.
+
+Scanning a compressed file as bytes finds only what compression left legible (a gzip of level 0, say):
+a deflated `password=…` line is noise to every rule. So a source that starts with one of these formats'
+magic bytes is read twice. The first pass decompresses it and only counts what the redactor would mask.
+When that is nothing, the file is copied as it is. Otherwise the second pass writes the masked text
+compressed in the same format again, with fixed settings, so the same input gives the same bytes.
+
+Data that ends early or breaks off counts up to where it is readable; what comes after it cannot be
+read by anyone either. Text that decompresses beyond the cap is cut there and compressed again: past
+the cap nothing was scanned, so none of it may leave.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import zlib
+from collections.abc import Callable
+from typing import IO, Any
+
+from evidence_kit.redact.redactor import Redactor, Tally
+
+# NOTE: the decompressed text scanned of a compressed source that has no cap of its own.
+EXPANDED_CAP = 1024 * 1024 * 1024
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
+HEAD = max(map(len, _MAGIC))
+_BROKEN = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+Sink = Callable[[Any], None]
+
+
+def kind(head: bytes) -> str | None:
+    """The compression format whose magic bytes `head` starts with, None for none of them."""
+    return next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
+
+
+def _reader(name: str, src: Any) -> io.BufferedIOBase:
+    if name == "gzip":
+        return gzip.GzipFile(fileobj=src, mode="rb")
+    if name == "bzip2":
+        return bz2.BZ2File(src, "rb")
+    return lzma.LZMAFile(src, "rb")
+
+
+def _writer(name: str, dst: Any) -> io.BufferedIOBase:
+    if name == "gzip":
+        # NOTE: no time and no file name in the header: the same text gives the same bytes.
+        return gzip.GzipFile(fileobj=dst, mode="wb", compresslevel=6, mtime=0)
+    if name == "bzip2":
+        return bz2.BZ2File(dst, "wb", compresslevel=9)
+    return lzma.LZMAFile(dst, "wb", format=lzma.FORMAT_XZ)
+
+
+class _Readable(io.RawIOBase):
+    """A decompressing reader that ends, instead of raising, where its data breaks off."""
+
+    def __init__(self, inner: io.BufferedIOBase) -> None:
+        self.inner = inner
+        self.broken: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        # NOTE: in small reads: one large read that meets the break loses all it decompressed.
+        view = memoryview(buffer).cast("B")
+        got = 0
+        while got < len(view) and self.broken is None:
+            try:
+                data = self.inner.read1(len(view) - got)
+            except _BROKEN as exc:
+                self.broken = str(exc) or type(exc).__name__
+                break
+            if not data:
+                break
+            view[got : got + len(data)] = data
+            got += len(data)
+        return got
+
+
+class _Sinking(io.RawIOBase):
+    """A writable file whose bytes go to a sink."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.sink(data)
+        return len(data)
+
+
+def mask(
+    redactor: Redactor, src: IO[bytes], sink: Sink, limit: int | None, tally: Tally
+) -> tuple[bool, str] | None:
+    """Write `src` masked to `sink` if it is compressed data that holds a secret (or more text than
+    `limit`): returns whether the text was cut, and a note for the manifest. None when it is not
+    compressed (or cannot be read twice), or holds nothing to mask: `src` is then where it was, and
+    nothing was written."""
+    if not src.seekable():
+        return None
+    start = src.tell()
+    name = kind(src.read(HEAD))
+    src.seek(start)
+    if name is None:
+        return None
+    cap = EXPANDED_CAP if limit is None else limit
+    with _reader(name, src) as inner:
+        readable = _Readable(inner)
+        found, cut = redactor.stream(readable, _discard, cap, Tally())
+    src.seek(start)
+    if not found and not cut:
+        return None
+    with _reader(name, src) as inner, _writer(name, _Sinking(sink)) as out:
+        readable = _Readable(inner)
+
+        def compress(chunk: Any) -> None:
+            out.write(chunk)
+
+        count, cut = redactor.stream(readable, compress, cap, tally)
+    note = f"{name} data decompressed to mask {count} secret{'' if count == 1 else 's'}"
+    if cut:
+        note += f", cut at {cap} bytes of text (nothing past them was scanned)"
+    if readable.broken:
+        note += f", up to where it breaks off ({readable.broken})"
+    return cut, note + ", and compressed again"
+
+
+def _discard(_: Any) -> None:
+    pass

@@ -1,0 +1,136 @@
+"""Secrets inside gzip, bzip2 and xz data: the writer masks the decompressed text and compresses it again."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import random
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_kit.bundle.writer import BundleWriter
+from evidence_kit.model import Output
+from evidence_kit.redact import compressed
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.redact.rules import fill
+
+FORMATS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
+    "gz": (gzip.compress, gzip.decompress),
+    "bz2": (bz2.compress, bz2.decompress),
+    "xz": (lzma.compress, lzma.decompress),
+}
+
+
+def secret_line() -> bytes:
+    return fill("password = {alnum:20}\n", "compressed")[0].encode()
+
+
+def log(secret: bytes = b"", lines: int = 2000) -> bytes:
+    rng = random.Random(7)
+    body = [
+        f"2026-12-07 worker job {rng.randrange(10**6)} done in {rng.random():.3f}s\n" for _ in range(lines)
+    ]
+    return "".join(body[: lines // 2]).encode() + secret + "".join(body[lines // 2 :]).encode()
+
+
+def write(tmp_path: Path, name: str, **kw: Any) -> tuple[dict[str, Any], bytes]:
+    writer = BundleWriter(tmp_path / "out", Redactor.from_env({}))
+    try:
+        record = writer.add("files", Output(name, name, "application/octet-stream", **kw))
+        return record, (writer.staging / record["path"]).read_bytes()
+    finally:
+        writer.abort()
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_a_secret_inside_compressed_data_is_masked_and_compressed_again(tmp_path: Path, ext: str) -> None:
+    pack, unpack = FORMATS[ext]
+    secret = secret_line()
+    source = tmp_path / f"worker.log.{ext}"
+    source.write_bytes(pack(log(secret)))
+    record, written = write(tmp_path, source.name, source=source)
+    text = unpack(written)
+    assert secret not in text and secret.split(b" = ")[1].strip() not in text
+    assert b"password = [REDACTED" in text and text.count(b"\n") == log(secret).count(b"\n")
+    assert record["redactions"] == 1 and record["redacted"] == {"secret-assignment": 1}
+    assert record["message"].startswith(f"{compressed.kind(written)} data decompressed to mask 1 secret")
+    assert record["sha256"] == hashlib.sha256(written).hexdigest() and record["size"] == len(written)
+    # NOTE: fixed settings, no time in the header: the same source gives the same bytes.
+    assert write(tmp_path, source.name, source=source)[0]["sha256"] == record["sha256"]
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_compressed_data_without_a_secret_is_copied_as_it_is(tmp_path: Path, ext: str) -> None:
+    source = tmp_path / f"worker.log.{ext}"
+    source.write_bytes(FORMATS[ext][0](log()))
+    record, written = write(tmp_path, source.name, source=source)
+    assert written == source.read_bytes() and record["redactions"] == 0 and record["message"] is None
+
+
+def test_compressed_data_in_memory_is_masked_too(tmp_path: Path) -> None:
+    secret = secret_line()
+    record, written = write(tmp_path, "dump.gz", data=gzip.compress(log(secret)))
+    assert secret not in gzip.decompress(written) and record["redactions"] == 1
+
+
+def test_a_secret_in_a_tarball_member_is_masked(tmp_path: Path) -> None:
+    secret = secret_line()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        info = tarfile.TarInfo("app/settings.env")
+        info.size = len(secret)
+        tar.addfile(info, io.BytesIO(secret))
+    source = tmp_path / "src.tar.gz"
+    source.write_bytes(raw.getvalue())
+    record, written = write(tmp_path, source.name, source=source)
+    assert secret not in gzip.decompress(written) and record["redactions"] == 1
+
+
+def test_data_that_breaks_off_is_masked_as_far_as_it_reads(tmp_path: Path) -> None:
+    secret = secret_line()
+    whole = gzip.compress(log(secret, lines=20000))
+    source = tmp_path / "cut.log.gz"
+    source.write_bytes(whole[: len(whole) * 3 // 4])
+    with gzip.open(source) as fh, pytest.raises(EOFError):
+        fh.read()
+    record, written = write(tmp_path, source.name, source=source)
+    text = gzip.decompress(written)  # NOTE: what was written is whole data again
+    assert secret not in text and record["redactions"] == 1
+    assert "up to where it breaks off" in record["message"]
+
+
+def test_text_past_the_cap_is_cut_not_copied(tmp_path: Path) -> None:
+    """A small file may decompress to far more than the cap: past it nothing is scanned, so nothing leaves."""
+    secret = secret_line()
+    source = tmp_path / "bomb.log.gz"
+    source.write_bytes(gzip.compress(b"\n" * 5_000_000 + secret))
+    assert source.stat().st_size < 10_000
+    record, written = write(tmp_path, source.name, source=source, limit=100_000)
+    text = gzip.decompress(written)
+    assert secret not in text and len(text) <= 100_000 and record["truncated"] is True
+    assert "cut at 100000 bytes of text" in record["message"]
+
+
+def test_text_that_only_starts_like_compressed_data_is_scanned_as_text(tmp_path: Path) -> None:
+    secret = secret_line()
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"BZh is how bzip2 data starts\n" + secret)
+    record, written = write(tmp_path, source.name, source=source)
+    assert secret not in written and written.startswith(b"BZh is") and record["redactions"] == 1
+    assert record["message"] is None
+
+
+def test_kind_names_each_format_by_its_magic_bytes() -> None:
+    assert [compressed.kind(pack(b"x")[: compressed.HEAD]) for pack, _ in FORMATS.values()] == [
+        "gzip",
+        "bzip2",
+        "xz",
+    ]
+    assert compressed.kind(b"PK\x03\x04") is None and compressed.kind(b"") is None
