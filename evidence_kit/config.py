@@ -59,6 +59,18 @@ class Config:
             return Database(self.database_default, "database.default in the config", ())
         return from_libpq(env)
 
+    def url_hint(self, env: Mapping[str, str]) -> str:
+        """Why `database` gives no URL: the variable `url_env` names is unset, else the template's
+        problem, else evidence.yaml configures no database."""
+        if self.database_env and not env.get(self.database_env):
+            named = f"the environment variable {self.database_env}"
+            return f"{named} (evidence.yaml's `database.url_env`) is not set"
+        try:
+            self.database(env)
+        except EvidenceError as exc:
+            return exc.message
+        return "evidence.yaml configures no database"
+
     def database_url(self, env: Mapping[str, str]) -> str | None:
         """The database URL (see `database`), or None."""
         target = self.database(env)

@@ -503,7 +503,22 @@ def test_migrations_in_a_folder_per_dialect_are_read_with_the_configs_database(
     cfg = config_file.load(root / "evidence.yaml")
     outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
     assert outcomes["EK202"].status == "skipped"
-    assert "env.py sets the version locations at run time" in (outcomes["EK202"].reason or "")
+    reason = outcomes["EK202"].reason or ""
+    assert "env.py picks the version folder by database dialect at run time" in reason
+    assert "(evidence.yaml configures no database): give the URL" in reason
+
+    # NOTE: a URL variable that is not set is named, so the fix is plain.
+    (root / "evidence.yaml").write_text(
+        "service: svc\ndatabase: {url_env: SVC_DB}\n"
+        "collectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
+    )
+    cfg = config_file.load(root / "evidence.yaml")
+    outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
+    assert outcomes["EK202"].status == "skipped"
+    assert (
+        "no database URL tells the dialect (the environment variable SVC_DB (evidence.yaml's "
+        "`database.url_env`) is not set): give the URL"
+    ) in (outcomes["EK202"].reason or "")
 
 
 def test_a_finding_of_several_lines_stays_indented_under_its_file() -> None:
@@ -558,7 +573,28 @@ def test_a_baseline_leaves_the_history_up_to_it_unchecked(
         if problem
         else []
     )
-    assert outcome.status == ("failed" if flagged or problem else "passed")
+    # NOTE: with every revision in the baseline the check read nothing new: skipped, never passed.
+    assert outcome.status == (
+        "failed" if flagged or problem else "skipped" if baseline == ["a3"] else "passed"
+    )
+    if outcome.status == "skipped":
+        assert outcome.reason == (
+            "no revision to check: of the 3 read, 3 at or before the baseline (a3); "
+            "the check runs on the revisions added after the baseline"
+        )
+
+
+def test_a_check_whose_every_revision_is_excluded_is_skipped(tmp_path: Path) -> None:
+    from evidence_kit.policy.packs import Policy, Rule
+
+    root = _history(tmp_path)
+    rule = Rule("EK201", "error", {"baseline": ["a1"]}, exclude=("**/a2_*.py", "**/a3_*.py"))
+    outcome = next(o for o in run(Policy(("t",), (rule,)), Target(root=root)).outcomes if o.check == "EK201")
+    assert (outcome.status, outcome.reason) == (
+        "skipped",
+        "no revision to check: of the 3 read, 1 at or before the baseline (a1) and 2 excluded by the "
+        "rule's `exclude`; the check runs on the revisions added after the baseline",
+    )
 
 
 def test_an_unknown_baseline_beside_an_unread_configuration_names_that_configuration(tmp_path: Path) -> None:

@@ -474,10 +474,8 @@ def test_a_history_that_already_fails_is_baselined_and_new_migrations_are_checke
     init.write(root, init.detect(root))
     rules = (root / "evidence-rules.yaml").read_text()
     assert "(EK201: 2,\n  # in 3 revisions)" in rules
-    assert (
-        "  EK201: {options: {baseline: [a3]}}\n" in rules
-        and "  EK205: {options: {baseline: [a3]}}\n" in rules
-    )
+    # NOTE: only the checks the history fails are baselined; the others keep checking all of it.
+    assert "  EK201: {options: {baseline: [a3]}}\n" in rules and "EK205" not in rules and "EK203" not in rules
     runner = CliRunner()
     res = runner.invoke(app, ["check", str(root), "--config", str(root / "evidence.yaml")])
     assert res.exit_code == 0, res.output
@@ -498,3 +496,69 @@ def test_a_clean_history_gets_no_baseline(tmp_path: Path) -> None:
         path.write_text(path.read_text().replace("    pass\n", '    op.execute("SELECT 2")\n'))
     init.write(root, init.detect(root))
     assert "baseline" not in (root / "evidence-rules.yaml").read_text()
+
+
+RESET = """\
+from svc.models import Base
+
+
+def reset(engine):
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+"""
+
+
+def _gates(root: Path, rules: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """EK307's and EK308's status and finding messages on a bundle of the service's code facts."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from evidence_kit.cli import app
+
+    runner = CliRunner()
+    out = root.parent / "bundles"
+    if not out.is_dir():
+        res = runner.invoke(
+            app,
+            ["collect", "--config", str(root / "evidence.yaml"), "--only", "codefacts", "--out", str(out)],
+        )
+        assert res.exit_code == 0, res.output
+    (bundle,) = [p for p in out.iterdir() if p.is_dir()]
+    argv = [
+        "check",
+        str(root),
+        "--config",
+        str(root / "evidence.yaml"),
+        "--bundle",
+        str(bundle),
+        "--format",
+        "json",
+    ]
+    res = runner.invoke(app, [*argv, *(a for r in rules for a in ("--rules", r))])
+    report = json.loads(res.output)
+    shown = {
+        c["id"]: (c["status"], [f["message"] for f in report["findings"] if f["check"] == c["id"]])
+        for c in report["checks"]
+    }
+    return {check: shown[check] for check in ("EK307", "EK308")}
+
+
+def test_init_rules_take_the_claims_and_create_all_calls_the_code_already_has(service: Path) -> None:
+    """A claim outside the default worker globs and a create_all in a reset helper (shapes of real
+    services): init's rules pass on them, while the default pack alone fails on both."""
+    (service / "src" / "svc" / "reset.py").write_text(RESET, encoding="utf-8")
+    init.write(service, init.detect(service))
+    rules = (service / "evidence-rules.yaml").read_text()
+    assert "  EK307: {exclude: [src/svc/reset.py]}\n" in rules
+    assert '"*consumer*.py", src/svc/claim.py]}}\n' in rules
+    assert _gates(service, [str(service / "evidence-rules.yaml")]) == {
+        "EK307": ("passed", []),
+        "EK308": ("passed", []),
+    }
+    default = _gates(service, ["default"])
+    assert default["EK307"][0] == default["EK308"][0] == "failed"
+    assert default["EK307"][1] == [
+        "application code calls drop_all at src/svc/reset.py:5",
+        "application code calls create_all at src/svc/reset.py:6",
+    ]

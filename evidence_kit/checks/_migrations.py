@@ -91,7 +91,7 @@ def _label(ini: str, section: str) -> str:
     return ini if section == "alembic" else f"{ini} [{section}]"
 
 
-_Spec = tuple[Path, dict[str, Any], Mapping[str, Any], str | None, str | None]
+_Spec = tuple[Path, dict[str, Any], Mapping[str, Any], str | None, str | None, str | None]
 
 
 def _database_url(config: Config) -> str | None:
@@ -111,7 +111,7 @@ def _specs(target: Target, rule: Rule) -> tuple[str, list[_Spec]]:
         specs: list[_Spec] = []
         for spec in given:
             ini, _, section = str(spec).partition("#")
-            specs.append((target.root, {"ini": ini, "name": section or "alembic"}, {}, None, None))
+            specs.append((target.root, {"ini": ini, "name": section or "alembic"}, {}, None, None, None))
         return "the rule's `configs` option", specs
     from_yaml: list[_Spec] = []
     for config in target.configs:
@@ -119,12 +119,15 @@ def _specs(target: Target, rule: Rule) -> tuple[str, list[_Spec]]:
         if options is None:
             continue
         url = _database_url(config)
+        no_url = None if url else config.url_hint(os.environ)
         for entry in options.get("configs") or [{}]:
             python = options.get("python") or config.python
-            from_yaml.append((config.root, dict(entry), options, str(python) if python else None, url))
+            from_yaml.append(
+                (config.root, dict(entry), options, str(python) if python else None, url, no_url)
+            )
     if from_yaml:
         return "evidence.yaml", from_yaml
-    return "the repository", [(target.root, spec, {}, None, None) for spec in discover(target.root)]
+    return "the repository", [(target.root, spec, {}, None, None, None) for spec in discover(target.root)]
 
 
 def discover(root: Path) -> list[dict[str, Any]]:
@@ -165,12 +168,12 @@ def _read(target: Target, rule: Rule) -> tuple[str, list[Source]]:
     assert target.root is not None
     origin, specs = _specs(target, rule)
     found = []
-    for base, spec, options, python, url in specs:
+    for base, spec, options, python, url, no_url in specs:
         ini = _rel(base / str(spec.get("ini", DEFAULT_INI)), target.root)
         label = _label(ini, str(spec.get("name", DEFAULT_SECTION)))
         service_python = _interpreter(base, python)
         try:
-            setup = resolve_setup(base, spec, options, database_url=url, python=service_python)
+            setup = resolve_setup(base, spec, options, database_url=url, no_url=no_url, python=service_python)
         except EvidenceError as exc:
             found.append(Source(label, ini, error=exc.message))
             continue
@@ -231,11 +234,28 @@ def scripts(target: Target, rule: Rule) -> Iterator[tuple[Script, Path]]:
     from evidence_kit.policy.target import _excluded
 
     assert target.root is not None
+    read = before = excluded = 0
     for _, graph in graphs(target, rule):
         history = _history(graph, rule.options.get("baseline") or ())
         for rev, script in graph.scripts.items():
-            if rev not in history and not _excluded(script.path, rule.exclude):
+            read += 1
+            if rev in history:
+                before += 1
+            elif _excluded(script.path, rule.exclude):
+                excluded += 1
+            else:
                 yield script, target.root / script.path
+    if before + excluded == read:
+        # NOTE: a check that looked at no revision proves nothing: it must not pass.
+        why = []
+        if before:
+            why.append(
+                f"{before} at or before the baseline ({', '.join(map(str, rule.options['baseline']))})"
+            )
+        if excluded:
+            why.append(f"{excluded} excluded by the rule's `exclude`")
+        after = "; the check runs on the revisions added after the baseline" if before else ""
+        raise Skipped(f"no revision to check: of the {read} read, {' and '.join(why)}{after}")
 
 
 def _history(graph: Graph, baseline: Iterable[str]) -> set[str]:

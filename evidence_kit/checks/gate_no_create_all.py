@@ -5,7 +5,8 @@ records; the database then differs from what `alembic history` claims. Tests and
 them. A `create_all`/`drop_all` the service defines itself (a method of its own class), called on an
 object that is not visibly SQLAlchemy metadata, is not reported: the code facts show it is the
 service's method, not SQLAlchemy's. Any other receiver (metadata, `MetaData()`, Flask-SQLAlchemy's
-`db`, an unknown object) is reported.
+`db`, an unknown object) is reported. Files the rule's `exclude` globs match are left out (`evidence
+init` lists there the files that already called them when it ran).
 
 Bad:
     # app/main.py
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidence_kit.evidence import codefacts
 from evidence_kit.model import Finding
-from evidence_kit.policy.target import missing
+from evidence_kit.policy.target import _excluded, missing
 
 if TYPE_CHECKING:
     from evidence_kit.policy.packs import Rule
@@ -43,7 +44,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
         return
     for call in (facts.get("schema_calls") or {}).get("app", []):
-        if call.get("receiver_kind") == OWN_METHOD:
+        if call.get("receiver_kind") == OWN_METHOD or _excluded(str(call.get("path", "")), rule.exclude):
             continue
         where = f"{call.get('path')}:{call.get('line')}"
         yield Finding(

@@ -686,11 +686,12 @@ def _env_locations(env_py: Path) -> tuple[int, list[str] | None] | None:
 
 
 def _from_env(
-    script_location: Path, here: Path, root: Path, database_url: str | None
+    script_location: Path, here: Path, root: Path, database_url: str | None, no_url: str | None = None
 ) -> tuple[tuple[Path, ...], str, str | None] | None:
     """The version folders env.py picks at run time, read statically where possible.
 
-    Returns (folders, where they came from, problem) or None when env.py does not pick them.
+    Returns (folders, where they came from, problem) or None when env.py does not pick them. `no_url`
+    says why there is no database URL, when there is none.
     """
     env_py = script_location / "env.py"
     found = _env_locations(env_py)
@@ -711,11 +712,20 @@ def _from_env(
     if chosen:
         return (chosen[0],), f"env.py ({where}) picks a folder per database dialect: {dialect}", None
     names = ", ".join(p.name for p in subfolders) or "none"
-    problem = (
-        f"env.py sets the version locations at run time ({where}) and they cannot be read statically "
-        f"(folders under versions/: {names}; database dialect: {dialect or 'unknown'}): set the alembic "
-        "collector's `version_locations` option"
-    )
+    if database_url is None and subfolders:
+        # NOTE: env.py picks a folder by dialect, and without a URL no dialect is known: give the URL.
+        problem = (
+            f"env.py picks the version folder by database dialect at run time ({where}; folders under "
+            f"versions/: {names}) and no database URL tells the dialect "
+            f"({no_url or 'evidence.yaml configures no database'}): give the URL, or set the alembic "
+            "collector's `version_locations` option"
+        )
+    else:
+        problem = (
+            f"env.py sets the version locations at run time ({where}) and they cannot be read statically "
+            f"(folders under versions/: {names}; database dialect: {dialect or 'unknown'}): set the alembic "
+            "collector's `version_locations` option"
+        )
     return (versions,), f"env.py ({where}), not readable statically", problem
 
 
@@ -743,6 +753,7 @@ def resolve_setup(
     prefix: str = "",
     *,
     database_url: str | None = None,
+    no_url: str | None = None,
     python: interpreter.Interpreter | None = None,
 ) -> Setup:
     """Read one alembic configuration the way alembic reads it, without importing env.py.
@@ -822,7 +833,7 @@ def resolve_setup(
         locations = tuple(_under(root, str(n)) for n in chosen)
         origin = "the alembic collector's `version_locations` option"
     else:
-        dynamic = _from_env(script_location, here, root, database_url)
+        dynamic = _from_env(script_location, here, root, database_url, no_url)
         if dynamic is not None:
             locations, origin, problem = dynamic
     flag = get("recursive_version_locations")
@@ -1141,7 +1152,13 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     for spec, prefix in zip(specs, _prefixes(specs), strict=True):
         try:
             setup = resolve_setup(
-                ctx.root, spec, options, prefix, database_url=ctx.database_url, python=python
+                ctx.root,
+                spec,
+                options,
+                prefix,
+                database_url=ctx.database_url,
+                no_url=ctx.database_problem,
+                python=python,
             )
         except CollectorError as exc:
             failures.append(exc)

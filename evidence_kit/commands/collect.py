@@ -146,6 +146,9 @@ def collect(
         target, database_problem = None, exc.message
         secrets = template_secrets(config.database_template or "", env)
     database_url = target.url if target else None
+    if target is None and database_problem is None and config.database_env:
+        # NOTE: the collectors that need the URL say which variable to set, not only that none was given.
+        database_problem = config.url_hint(env)
     secrets_env = dict(env)
     # NOTE: the password may also appear outside a URL (e.g. echoed by a proof script).
     for i, secret in enumerate(secrets):

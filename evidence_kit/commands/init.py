@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import fnmatch
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.checks.gate_skip_locked import DEFAULT_WORKERS
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
 from evidence_kit.support import interpreter
@@ -1202,6 +1204,9 @@ def _context(d: Detected) -> dict[str, Any]:
         ][:20],
         "database_queue": d.database_queue,
         "claims": list(d.claims),
+        "default_workers": DEFAULT_WORKERS,
+        "claim_workers": [],
+        "create_all": [],
         "other_apps": [a.target for a in d.apps[1:]],
         "tests": list(d.tests),
         "tests_run": tests_run,
@@ -1253,7 +1258,9 @@ def render(detected: Detected) -> dict[str, str]:
             hint="this is a bug in evidence-kit's init templates: please report it with this message",
             details=problems,
         )
-    context["baseline"] = _baseline(config.parse(made.encode(), detected.root / CONFIG_FILE))
+    parsed = config.parse(made.encode(), detected.root / CONFIG_FILE)
+    context["baseline"] = _baseline(parsed)
+    context["claim_workers"], context["create_all"] = _code_baseline(parsed)
     return {name: env.get_template(template).render(context) for name, template in _TEMPLATES}
 
 
@@ -1283,6 +1290,34 @@ def _baseline(cfg: Config) -> dict[str, Any] | None:
     heads = [head for _, graph in graphs for head in graph.heads]
     revisions = sum(len(graph.scripts) for _, graph in graphs)
     return {"heads": heads, "found": found, "revisions": revisions}
+
+
+def _code_baseline(cfg: Config) -> tuple[list[str], list[str]]:
+    """What the service's code already does that EK308 and EK307 would fail on, from the scan the codefacts
+    collector makes: the files of its SKIP LOCKED claims that EK308's default `workers` globs miss, and
+    the files where its application code calls SQLAlchemy's create_all/drop_all."""
+    from evidence_kit.checks.gate_no_create_all import OWN_METHOD
+    from evidence_kit.collectors import codefacts
+
+    options = cfg.collectors.get(codefacts.NAME)
+    if options is None:
+        return [], []
+    given = options.get("migrations")
+    report = codefacts.gather(
+        cfg.root,
+        list(options.get("paths") or codefacts.DEFAULT_PATHS),
+        list(options.get("exclude", codefacts.DEFAULT_EXCLUDE)),
+        list(options.get("tests", codefacts.DEFAULT_TESTS)),
+        list(given) if given is not None else None,
+    )
+    locks = report["row_locks"]
+    claims = {
+        str(lock["path"]) for kind in ("sql", "orm") for lock in locks[kind]["app"] if lock.get("skip_locked")
+    }
+    outside = sorted(c for c in claims if not any(fnmatch.fnmatch(c, g) for g in DEFAULT_WORKERS))
+    calls = {str(c["path"]) for c in report["schema_calls"]["app"] if c.get("receiver_kind") != OWN_METHOD}
+    # NOTE: when one claim already lies in a default worker module, EK308 passes as it is.
+    return (outside if len(outside) == len(claims) else []), sorted(calls)
 
 
 def write(root: Path, detected: Detected, force: bool = False) -> list[Path]:

@@ -569,17 +569,32 @@ def test_env_py_that_picks_a_folder_per_dialect(tmp_path: Path) -> None:
 
 def test_env_py_folders_that_cannot_be_read_are_said(tmp_path: Path) -> None:
     root = _dialect_service(tmp_path, "context.script.version_locations = [db.orm.versions_dir]")
+    unset = "the environment variable SVC_DB_URL (evidence.yaml's `database.url_env`) is not set"
     outs = {
         o.name: o
         for o in collector.collect(
-            Context(root, tmp_path / "s"), {"configs": [{"ini": "src/svc/db/alembic.ini"}]}
+            Context(root, tmp_path / "s", database_problem=unset),
+            {"configs": [{"ini": "src/svc/db/alembic.ini"}]},
         )
     }
     assert outs["problems.txt"].status == "error"
+    # NOTE: without a URL the dialect is unknown: the problem names the variable to set first.
+    assert (
+        "env.py picks the version folder by database dialect at run time (src/svc/db/_migrations/env.py:3; "
+        "folders under versions/: postgresql, sqlite) and no database URL tells the dialect "
+        f"({unset}): give the URL, or set the alembic collector's `version_locations` option"
+    ) in (outs["problems.txt"].message or "")
+    url = f"mysql://u@h/{tmp_path.name}"
+    outs = {
+        o.name: o
+        for o in collector.collect(
+            Context(root, tmp_path / "s", database_url=url), {"configs": [{"ini": "src/svc/db/alembic.ini"}]}
+        )
+    }
     assert "env.py sets the version locations at run time (src/svc/db/_migrations/env.py:3)" in (
         outs["problems.txt"].message or ""
     )
-    assert "folders under versions/: postgresql, sqlite" in (outs["problems.txt"].data or b"").decode()
+    assert "database dialect: mysql" in (outs["problems.txt"].data or b"").decode()
     chosen = {
         "configs": [
             {

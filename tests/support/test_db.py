@@ -172,3 +172,21 @@ def test_a_template_that_cannot_be_filled_still_masks_its_password(tmp_path: Pat
         in res.output
     )
     assert "commands ran without DATABASE_URL" in res.output and password not in res.output
+
+
+def test_an_unset_url_variable_is_named_where_the_database_is_needed(tmp_path: Path) -> None:
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    (tmp_path / "migrations" / "versions" / "a1_init.py").write_text(
+        '"""init"""\nrevision = "a1"\ndown_revision = None\n\n\ndef upgrade():\n    pass\n'
+    )
+    (tmp_path / "evidence.yaml").write_text(
+        "service: svc\noutput: out\ndatabase:\n  url_env: SVC_DATABASE_URL\ncollectors:\n  alembic: true\n"
+    )
+    summary = collect(config.load(tmp_path / "evidence.yaml"), env={"PATH": os.environ["PATH"]})
+    current = json.loads((summary.bundle / "data" / "alembic" / "current.json").read_text())
+    assert current["status"] == "skipped"
+    assert current["reason"] == (
+        "the database URL cannot be built: the environment variable SVC_DATABASE_URL "
+        "(evidence.yaml's `database.url_env`) is not set"
+    )
