@@ -161,7 +161,7 @@ def test_written_config_validates_and_uses_what_was_found(service: Path) -> None
     ]
     assert collectors["openapi"]["app"] == "svc.main:app"
     assert collectors["openapi"]["app_dir"] == "src"
-    assert collectors["tests"]["run"] == ["python", "-m", "pytest", "tests", "-q"]
+    assert collectors["tests"]["run"] == ["python", "-m", "pytest", "tests"]
     assert collectors["queue"]["queues"][0]["table"] == "task_queue"
     assert collectors["queue"]["queues"][0]["columns"] == {
         "status": "state",

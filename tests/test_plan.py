@@ -74,7 +74,9 @@ def test_the_plan_tells_order_interpreters_database_commands_and_reads(tmp_path:
             "cwd": str(tmp_path.resolve()),
         },
     ]
-    assert by["tests"]["runs"][0]["line"] == "python -m pytest -q '--junitxml=<scratch>/junit.xml'"
+    assert by["tests"]["runs"][0]["line"] == (
+        "python -m pytest -q -o 'cache_dir=<scratch>/pytest-cache' '--junitxml=<scratch>/junit.xml'"
+    )
     assert by["sql"]["reads"] == ["the database (read-only): counts: SELECT count(*) FROM jobs"]
     assert by["files"]["reads"] == ["logs: files matching logs/*.log"]
     assert SECRET not in json.dumps(got)

@@ -31,7 +31,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "run": {
             "description": (
                 "The test command: a shell string, or an argv list run without a shell "
-                f"(default `{' '.join(DEFAULT_RUN)}`). For pytest, `--junitxml` is added; "
+                f"(default `{' '.join(DEFAULT_RUN)}`). For pytest, `--junitxml` is added (and its cache "
+                "is kept out of the service's tree); "
                 "any other runner needs `junit_out`."
             ),
             "oneOf": [
@@ -279,7 +280,7 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
     elif is_pytest(run):
         report = ctx.scratch / "junit.xml"
         report.unlink(missing_ok=True)
-        extra = [f"--junitxml={report}"]
+        extra = _pytest_flags(str(ctx.scratch), report)
     else:
         program = (_tokens(run) or [str(run)])[0]
         raise CollectorError(
@@ -287,12 +288,15 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
             hint="set `junit_out` to the report the command writes, or ingest a report with `junit`",
         )
     timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+    env = child_env(ctx, options.get("env"), options.get("python"))
+    # NOTE: a collect changes nothing in the service's tree: no bytecode beside its modules.
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     result = proc.run(
         _command(run, [*extra, *args]),
         scratch=ctx.scratch,
         label="tests",
         cwd=cwd,
-        env=child_env(ctx, options.get("env"), options.get("python")),
+        env=env,
         timeout=timeout,
         cap=cap,
     )
@@ -363,6 +367,12 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     return _run(ctx, options, cap, expect_pass)
 
 
+def _pytest_flags(scratch: str, report: Path | str) -> list[str]:
+    """What a pytest run gets added: its cache kept in the scratch folder, not in the service's tree
+    (`.pytest_cache`), and the JUnit report written there."""
+    return ["-o", f"cache_dir={scratch}/pytest-cache", f"--junitxml={report}"]
+
+
 def plan(root: Path, options: Mapping[str, Any]) -> Intent:
     """What `collect --plan` shows: the test command and its folder, or the JUnit report ingested."""
     if "junit" in options:
@@ -370,7 +380,11 @@ def plan(root: Path, options: Mapping[str, Any]) -> Intent:
     from evidence_kit.collectors.command import line
 
     run: str | list[str] = options.get("run", list(DEFAULT_RUN))
-    extra = [] if options.get("junit_out") or not is_pytest(run) else ["--junitxml=<scratch>/junit.xml"]
+    extra = (
+        []
+        if options.get("junit_out") or not is_pytest(run)
+        else _pytest_flags("<scratch>", "<scratch>/junit.xml")
+    )
     command = _command(run, [*extra, *(str(a) for a in options.get("args", []))])
     timeout = f"timeout {options.get('timeout', DEFAULT_TIMEOUT):g} s"
     return Intent(runs=(PlannedRun(f"tests ({timeout})", line(command), root / options.get("cwd", ".")),))

@@ -1164,7 +1164,7 @@ def _context(d: Detected) -> dict[str, Any]:
     if queue:
         required.append(f"queue/{queue['name']}.json")
     tests_run = (
-        ["python", "-m", "pytest", "-q"] if d.testpaths else ["python", "-m", "pytest", *d.tests, "-q"]
+        ["python", "-m", "pytest"] if d.testpaths else ["python", "-m", "pytest", *d.tests]
     )
     venv = ".venv"
     if d.python and not os.path.isabs(d.python) and PurePosixPath(d.python).parent.name in ("bin", "Scripts"):

@@ -144,6 +144,19 @@ def test_the_default_command_is_pythons_pytest(tmp_path: Path) -> None:
     assert {o.status for o in out.values()} == {"ok"}, data(out["stderr.txt"])
 
 
+def test_a_run_leaves_the_service_tree_as_it_was(tmp_path: Path) -> None:
+    """No `.pytest_cache` and no bytecode beside the service's modules: a collect changes nothing."""
+    root = project(tmp_path, "from helper import VALUE\n\n\ndef test_fine():\n    assert VALUE == 1\n")
+    (root / "helper.py").write_text("VALUE = 1\n")
+    before = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    context = Context(root=root, scratch=tmp_path / "scratch", env=env)
+    out = by_name(tests.collect(context, {"run": [sys.executable, "-m", "pytest"]}))
+    assert {o.status for o in out.values()} == {"ok"}, data(out["stderr.txt"])
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == before
+    assert (tmp_path / "scratch" / "pytest-cache").is_dir()
+
+
 def test_an_existing_report_is_ingested_instead_of_running(tmp_path: Path) -> None:
     (tmp_path / "reports").mkdir()
     source = tmp_path / "reports" / "go.xml"
