@@ -1163,9 +1163,7 @@ def _context(d: Detected) -> dict[str, Any]:
         required.append("tests/tests.json")
     if queue:
         required.append(f"queue/{queue['name']}.json")
-    tests_run = (
-        ["python", "-m", "pytest"] if d.testpaths else ["python", "-m", "pytest", *d.tests]
-    )
+    tests_run = ["python", "-m", "pytest"] if d.testpaths else ["python", "-m", "pytest", *d.tests]
     venv = ".venv"
     if d.python and not os.path.isabs(d.python) and PurePosixPath(d.python).parent.name in ("bin", "Scripts"):
         venv = PurePosixPath(d.python).parent.parent.as_posix()
