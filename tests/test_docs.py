@@ -259,3 +259,38 @@ def test_webhooks_are_listed_beside_the_routes(tmp_path: Path) -> None:
     assert "## GET /runs" in docs["endpoints.md"]
     assert "1 API route and 1 webhook" in docs["overview.md"]
     assert "POST webhook `runFinished`" in docs["architecture.md"]
+
+
+@pytest.mark.parametrize("location", ["alembic/versions", "backend/app/alembic/versions"])
+def test_a_no_op_downgrade_is_marked_wherever_the_version_folder_lies(tmp_path: Path, location: str) -> None:
+    """The collector keeps each file by its path below the version folder; history.json names it by
+    its path in the repository: the plan finds the one from the other."""
+    from evidence_kit.collectors import alembic as collector
+    from evidence_kit.model import Context
+
+    root = tmp_path / "svc"
+    versions = root / location
+    versions.mkdir(parents=True)
+    script = versions.parent.relative_to(root).as_posix()
+    (root / "alembic.ini").write_text(f"[alembic]\nscript_location = {script}\n")
+    (versions / "2023_a1_init.py").write_text(
+        'revision = "a1"\ndown_revision = None\n\ndef upgrade():\n    pass\n\n'
+        'def downgrade():\n    op.drop_table("x")\n'
+    )
+    (versions / "2024_b2_flags.py").write_text(
+        'revision = "b2"\ndown_revision = "a1"\n\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n'
+    )
+    outputs = collector.collect(Context(root, tmp_path / "scratch"), {})
+    writer = BundleWriter(tmp_path / "out", Redactor())
+    for item in outputs:
+        writer.add("alembic", item)
+    bundle = writer.finish(
+        service="svc",
+        phase="1",
+        git_sha=SHA,
+        results=[CollectorResult("alembic", "ok", tuple(outputs))],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+    )
+    plan = _read(render_docs(bundle, tmp_path / "docs"))["rollback-plan.md"]
+    assert "`b2` → a1 — no-op downgrade\n" in plan and "`a1` → base\n" in plan

@@ -52,7 +52,8 @@ def _downgrade_steps(view: BundleView, config: alembic.AlembicConfig) -> list[di
     """The downgrade chain, newest first, following the graph: merges and no-op steps marked."""
     steps = []
     for rev in config.revisions:
-        source = view.bytes(config.path(f"{alembic.MIGRATIONS}{rev.path}")) if rev.path else None
+        stored = config.migration_file(rev.path) if rev.path else None
+        source = view.bytes(stored) if stored else None
         steps.append(
             {
                 "revision": rev.revision,

@@ -65,6 +65,20 @@ class AlembicConfig:
         """An artifact of this configuration, by its path below `data/`."""
         return f"{self.prefix}{name}"
 
+    def migration_file(self, path: str) -> str | None:
+        """The artifact (path below `data/`) holding the revision file at `path` in the repository.
+
+        The bundle keeps each file by its path below its version folder (below their common folder when
+        there are several), which ends the repository path; None when no artifact does.
+        """
+        folder = self.path(MIGRATIONS)
+        ends = [
+            m
+            for m in self.migrations
+            if path == m.removeprefix(folder) or path.endswith("/" + m.removeprefix(folder))
+        ]
+        return max(ends, key=len, default=None)
+
     @property
     def name(self) -> str:
         """How pages name the configuration: its label, else its ini section, else `alembic`."""
