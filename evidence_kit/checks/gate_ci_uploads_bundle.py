@@ -1,7 +1,8 @@
 """EK306 gate-ci-uploads-bundle: a workflow uploads the evidence bundle as an artifact.
 
 Evidence scattered over many jobs' uploads cannot be signed off; one workflow must upload
-the bundle (`evidence collect`'s output folder or archive).
+the bundle (`evidence collect`'s output folder or archive). The evidence-kit action counts once it
+names a real repository: the placeholder `evidence init` writes is a finding until it is pinned.
 
 Bad:
     uses: actions/upload-artifact@<sha>   with: {path: coverage.xml}
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from evidence_kit.policy.target import Target
 
 ACTION = ".github/actions/evidence-kit"
+# NOTE: the action reference `evidence init` writes for the user to pin (see commands/init.py).
+PLACEHOLDER = "placeholder"
+PLACEHOLDER_TEXT = "OWNER/REPO/.github/actions/evidence-kit@COMMIT_SHA"
 ID = "EK306"
 NAME = "gate-ci-uploads-bundle"
 TARGET = "bundle"
@@ -51,14 +55,28 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         return
     patterns = rule.options.get("paths", ["*.evidence*", "*evidence*"])
     uncommitted: list[str] = []
+    unpinned: list[str] = []
     for workflow in inventory.get("workflows", []):
-        if not _uploads(workflow, patterns):
+        how = _uploads(workflow, patterns)
+        if how is None:
             continue
         if workflow.get("tracked") is False:
             uncommitted.append(str(workflow.get("file")))
             continue
+        if how == PLACEHOLDER:
+            unpinned.append(str(workflow.get("file")))
+            continue
         return
     count = len(inventory.get("workflows", []))
+    if unpinned:
+        yield Finding(
+            ID,
+            f"the evidence-kit step of {', '.join(unpinned)} still names the placeholder `evidence init` "
+            f"wrote ({PLACEHOLDER_TEXT}), which GitHub cannot run: pin the action's repository and commit",
+            path=f"data/{ci.path(ci.WORKFLOWS)}",
+            snippet="bundle upload not pinned",
+        )
+        return
     if uncommitted:
         yield Finding(
             ID,
@@ -76,12 +94,20 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     )
 
 
-def _uploads(workflow: dict[str, Any], patterns: list[str]) -> bool:
-    # NOTE: the evidence-kit action uploads the bundle itself.
-    if any(str(u.get("action", "")).endswith(ACTION) for u in workflow.get("uses") or []):
-        return True
+def _uploads(workflow: dict[str, Any], patterns: list[str]) -> str | None:
+    """How the workflow uploads the bundle: `action`, `artifact`, PLACEHOLDER (only through the
+    placeholder action reference init writes), or None."""
     for artifact in workflow.get("artifacts") or []:
         paths = str(artifact.get("path") or "").split()
         if artifact.get("kind") == "upload" and any(fnmatch.fnmatch(p, g) for p in paths for g in patterns):
-            return True
-    return False
+            return "artifact"
+    # NOTE: the evidence-kit action uploads the bundle itself, once it names a real repository.
+    ours = [u for u in workflow.get("uses") or [] if str(u.get("action", "")).endswith(ACTION)]
+    if any(not _placeholder(u) for u in ours):
+        return "action"
+    return PLACEHOLDER if ours else None
+
+
+def _placeholder(use: dict[str, Any]) -> bool:
+    owner, _, rest = str(use.get("action", "")).partition("/")
+    return (owner, rest.partition("/")[0]) == ("OWNER", "REPO") or use.get("ref") == "COMMIT_SHA"

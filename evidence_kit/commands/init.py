@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from evidence_kit.checks.gate_ci_uploads_bundle import PLACEHOLDER_TEXT
 from evidence_kit.checks.gate_skip_locked import DEFAULT_WORKERS
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
@@ -27,7 +28,7 @@ RULES_FILE = "evidence-rules.yaml"
 WORKFLOW_FILE = ".github/workflows/evidence.yml"
 DEFAULT_DATABASE_ENV = "DATABASE_URL"
 # NOTE: the workflow names the action by a placeholder; the user pins the real repository and commit.
-ACTION_PLACEHOLDER = "OWNER/REPO/.github/actions/evidence-kit@COMMIT_SHA"
+ACTION_PLACEHOLDER = PLACEHOLDER_TEXT
 
 _TEMPLATES = (
     (CONFIG_FILE, "evidence.yaml.j2"),

@@ -123,7 +123,7 @@ def bundle(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
 @pytest.mark.parametrize(("check", "case"), PARAMS)
 def test_check_case(tmp_path: Path, check: str, case: dict[str, Any]) -> None:
     module = CHECKS[check]
-    rule = Rule(check, "error", case.get("options", {}))
+    rule = Rule(check, "error", case.get("options", {}), exclude=tuple(case.get("exclude", ())))
     if module.TARGET == "source":
         root, configs = source_tree(tmp_path, case)
         target = Target(root=root, configs=configs)
