@@ -145,3 +145,27 @@ def test_show_error_prints_message_details_and_tip() -> None:
     show_error(printer, EvidenceError("broken [x]", hint="fix it", details=["a", "b"]))
     assert printer.stderr == "error: broken [x]\n  - a\n  - b\nTip: fix it\n"
     assert printer.styled == [("error:", "error"), ("Tip:", "strong")]
+
+
+def test_a_message_several_artifacts_share_is_said_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A failed test run marks its log, report and summary `1 failed`: one failure, not three."""
+    from types import SimpleNamespace
+
+    from evidence_kit.commands.collect import _run_collector
+    from evidence_kit.model import Context, Output
+
+    outputs = [
+        Output("stdout.txt", "t", status="failed", message="1 failed"),
+        Output("tests.json", "t", status="failed", message="1 failed"),
+        Output("junit.xml", "t"),
+        Output("summary.txt", "t", status="failed", message="1 failed"),
+        Output("stderr.txt", "t", status="error", message="pytest printed a warning"),
+    ]
+    fake = SimpleNamespace(collect=lambda ctx, options: outputs)
+    monkeypatch.setitem(collect_command.COLLECTORS, "tests", fake)
+    result = _run_collector("tests", Context(tmp_path, tmp_path / "s"), {})
+    assert (
+        result.error == "stdout.txt, tests.json, summary.txt: 1 failed; stderr.txt: pytest printed a warning"
+    )

@@ -394,7 +394,7 @@ def test_odd_shaped_and_unknown_artifacts_are_shown_raw(tmp_path: Path) -> None:
 
 def test_gate_results_come_from_the_check_report(bundle: Path, tmp_path: Path) -> None:
     report = {
-        "summary": {"checks": 2, "passed": 1, "failed": 1},
+        "summary": {"checks": 3, "errors": 1, "failed": 1, "passed": 1, "skipped": 1, "warnings": 0},
         "checks": [
             {
                 "id": "EK301",
@@ -437,6 +437,8 @@ def test_gate_results_come_from_the_check_report(bundle: Path, tmp_path: Path) -
     assert "failed with 1 finding" in _section(text, "attention")
     assert "no evidence: data/tests/tests.json" in _section(text, "gates")
     assert "skipped: the bundle shows no database job queue" in _section(text, "gates")
+    # NOTE: checks and findings are counted apart: "3 checks, 1 errors, 1 failed" read as one count.
+    assert "3 checks: 1 passed, 1 failed, 1 skipped; findings: 1 error, 0 warnings" in _section(text, "gates")
 
 
 def test_gate_results_come_from_the_bundle_when_it_holds_them(tmp_path: Path) -> None:

@@ -102,7 +102,12 @@ def _run_collector(name: str, ctx: Context, options: Mapping[str, Any]) -> Colle
             duration_s=time.monotonic() - t0,
         )
     status = worst([o.status for o in outputs])
-    errors = [f"{o.name}: {o.message}" for o in outputs if o.status != "ok" and o.message]
+    # NOTE: one message said of several artifacts (a test run's `1 failed`) is said once, naming them all.
+    said: dict[str, list[str]] = {}
+    for o in outputs:
+        if o.status != "ok" and o.message:
+            said.setdefault(o.message, []).append(o.name)
+    errors = [f"{', '.join(names)}: {message}" for message, names in said.items()]
     return CollectorResult(
         name, status, tuple(outputs), error="; ".join(errors) or None, duration_s=time.monotonic() - t0
     )

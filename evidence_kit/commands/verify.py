@@ -58,6 +58,7 @@ def print_verdict(printer: Printer, verdict: Verdict) -> None:
         )
         return
     printer.out("NOT verified", style="error", end=" ")
-    printer.out(f"{verdict.bundle}: {len(verdict.problems)} problems")
+    count = len(verdict.problems)
+    printer.out(f"{verdict.bundle}: {count} problem{'' if count == 1 else 's'}")
     for problem in verdict.problems:
         printer.out(f"  {problem}")

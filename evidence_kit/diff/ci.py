@@ -61,6 +61,20 @@ def _workflow(file: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
         return changes
     if a.get("error") is not None and b.get("error") is None:
         changes.append(change(KIND, f"workflow {file} became readable", "safe", str(a["error"]), None))
+    # NOTE: GitHub runs only what is committed: a workflow git starts or stops tracking changes what runs.
+    if a.get("tracked") is False and b.get("tracked") is True:
+        changes.append(change(KIND, f"workflow {file} committed", "safe", "not committed", "committed"))
+    elif a.get("tracked") is True and b.get("tracked") is False:
+        changes.append(
+            change(
+                KIND,
+                f"workflow {file} no longer committed",
+                "risky",
+                "committed",
+                "not committed",
+                "GitHub does not run it",
+            )
+        )
     ta, tb = sorted(map(str, items(a.get("triggers")))), sorted(map(str, items(b.get("triggers"))))
     if ta != tb:
         gone = [t for t in ta if t not in tb]

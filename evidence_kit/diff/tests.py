@@ -51,7 +51,7 @@ def _ran(doc: dict[str, Any]) -> int:
     return int(value) if isinstance(value, int) else len(items(doc.get("tests")))
 
 
-def _totals(doc: dict[str, Any]) -> str:
+def _totals(doc: dict[str, Any], timed: bool = True) -> str:
     totals = mapping(doc.get("totals"))
     parts = [
         f"{totals[k]} {k}"
@@ -59,7 +59,7 @@ def _totals(doc: dict[str, Any]) -> str:
         if totals.get(k)
     ]
     seconds = totals.get("duration_s")
-    took = f" in {seconds:.2f} s" if isinstance(seconds, int | float) else ""
+    took = f" in {seconds:.2f} s" if timed and isinstance(seconds, int | float) else ""
     return f"{plural(_ran(doc), 'test')}" + (f" ({', '.join(parts)})" if parts else "") + took
 
 
@@ -94,7 +94,9 @@ def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
             )
         )
     elif _totals(a) != _totals(b):
-        changes.append(change(KIND, f"{tag}totals changed", "info", _totals(a), _totals(b)))
+        # NOTE: the same counts in another time is not a change of the totals.
+        what = "totals changed" if _totals(a, timed=False) != _totals(b, timed=False) else "run time changed"
+        changes.append(change(KIND, f"{tag}{what}", "info", _totals(a), _totals(b)))
     for tid in sorted(tb.keys() - ta.keys()):
         outcome = str(tb[tid].get("outcome"))
         if outcome in BAD:

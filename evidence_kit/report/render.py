@@ -122,7 +122,21 @@ def _gates(report: Mapping[str, Any], source: str) -> Part:
     failed = [c for c in checks if c.get("status") == "failed"]
     part.facts.append(Fact("Source", source))
     if summary:
-        text = ", ".join(f"{v} {k}" for k, v in summary.items())
+        # NOTE: the summary counts checks (passed, failed, skipped) and findings (errors, warnings, ...):
+        # said apart, or "16 checks, 7 errors, 6 failed" reads as one count.
+        outcomes = ", ".join(f"{summary[k]} {k}" for k in ("passed", "failed", "skipped") if k in summary)
+        found = ", ".join(
+            plural(int(summary[k]), k.rstrip("s"))
+            for k in ("errors", "warnings", "notes")
+            if isinstance(summary.get(k), int)
+        )
+        text = f"{plural(int(summary.get('checks') or len(checks)), 'check')}" + (
+            f": {outcomes}" if outcomes else ""
+        )
+        if found:
+            text += f"; findings: {found}"
+        if summary.get("waived"):
+            text += f" ({summary['waived']} waived)"
         part.facts.append(Fact("Summary", text, "bad" if failed else "ok"))
     if report.get("packs"):
         part.facts.append(Fact("Rule packs", _str(report["packs"])))
