@@ -408,6 +408,11 @@ def test_settings_fields_become_the_workflow_environment(tmp_path: Path) -> None
     loaded = config.load(root / "evidence.yaml")
     template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}/${POSTGRES_DB}"
     assert (loaded.database_env, loaded.database_template) == ("DATABASE_URL", template)
+    # NOTE: what init says matches what it wrote: the template, not "no database URL variable found".
+    assert (
+        f"found the parts the service builds its database URL of: database.url is {template} (used when "
+        "DATABASE_URL is not set); every variable it names must be set for a collect"
+    ) in init.report(found)
     env = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["env"]
     assert env == {
         "DATABASE_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres",

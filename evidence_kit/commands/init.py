@@ -1058,8 +1058,14 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"found GitHub workflows: {', '.join(d.workflows)}")
     else:
         lines.append(f"no GitHub workflows found: {WORKFLOW_FILE} will be the first")
+    template = None if d.database_env_source else url_template(d.env_names)
     if d.database_env_source:
         lines.append(f"found database URL variable: {d.database_env} (read in {d.database_env_source})")
+    elif template:
+        lines.append(
+            f"found the parts the service builds its database URL of: database.url is {template} (used "
+            f"when {d.database_env} is not set); every variable it names must be set for a collect"
+        )
     else:
         lines.append(
             f"no database URL variable found in the code: database.url_env is {d.database_env}; "
