@@ -468,57 +468,52 @@ def test_check_output_masks_what_the_services_evidence_yaml_names_secret(tmp_pat
         assert secret not in result.stdout, fmt
 
 
-def test_migrations_in_a_folder_per_dialect_are_read_with_the_configs_database(
+def test_every_dialects_folder_is_checked_whatever_database_is_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Like the collector, the checks pick the version folder env.py picks for the database's dialect."""
+    """env.py picks a version folder by the database's dialect; all of them are the service's
+    migrations, so the checks read each as a history of its own: the same findings with a SQLite URL,
+    a PostgreSQL URL or none (rules init writes must not fail when another database is set)."""
     from evidence_kit import config as config_file
     from tests.collectors.test_alembic import _dialect_service
 
     root = _dialect_service(tmp_path, "context.script.version_locations = [db.orm.versions_dir]")
-    (root / "evidence.yaml").write_text(
-        "service: svc\ndatabase:\n  url_env: SVC_DB\n  default: sqlite:///svc.db\n"
-        "collectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
-    )
-    monkeypatch.delenv("SVC_DB", raising=False)
-    cfg = config_file.load(root / "evidence.yaml")
-    outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
-    assert outcomes["EK202"].status == "passed", outcomes["EK202"].reason
-    assert outcomes["EK201"].status == "failed", "the sqlite revision has no downgrade"
-    assert {f.path for f in outcomes["EK201"].findings} == {"src/svc/db/_migrations/versions/sqlite/s1_a.py"}
-
-    monkeypatch.setenv("SVC_DB", "postgresql://svc@127.0.0.1/svc")
-    cfg = config_file.load(root / "evidence.yaml")
-    outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
-    assert {f.path for f in outcomes["EK201"].findings} == {
+    every = {
+        "src/svc/db/_migrations/versions/sqlite/s1_a.py",
         "src/svc/db/_migrations/versions/postgresql/p1_a.py",
         "src/svc/db/_migrations/versions/postgresql/p2_b.py",
     }
-
-    (root / "evidence.yaml").write_text(
-        "service: svc\ncollectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
-    )
-    for name in ("PGHOST", "PGDATABASE", "PGUSER", "PGSERVICE", "SVC_DB"):
+    for name in ("PGHOST", "PGDATABASE", "PGUSER", "PGSERVICE"):
         monkeypatch.delenv(name, raising=False)
-    cfg = config_file.load(root / "evidence.yaml")
-    outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
-    assert outcomes["EK202"].status == "skipped"
-    reason = outcomes["EK202"].reason or ""
-    assert "env.py picks the version folder by database dialect at run time" in reason
-    assert "(evidence.yaml configures no database): give the URL" in reason
+    for database, url in [
+        ("  url_env: SVC_DB\n  default: sqlite:///svc.db\n", None),
+        ("  url_env: SVC_DB\n", "postgresql://svc@127.0.0.1/svc"),
+        ("  url_env: SVC_DB\n", None),
+    ]:
+        (root / "evidence.yaml").write_text(
+            f"service: svc\ndatabase:\n{database}"
+            "collectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
+        )
+        if url:
+            monkeypatch.setenv("SVC_DB", url)
+        else:
+            monkeypatch.delenv("SVC_DB", raising=False)
+        cfg = config_file.load(root / "evidence.yaml")
+        outcomes = {
+            o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes
+        }
+        assert outcomes["EK202"].status == "passed", (database, outcomes["EK202"].reason)
+        assert {f.path for f in outcomes["EK201"].findings} == every, database
 
-    # NOTE: a URL variable that is not set is named, so the fix is plain.
-    (root / "evidence.yaml").write_text(
-        "service: svc\ndatabase: {url_env: SVC_DB}\n"
-        "collectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
+    (root / "src/svc/db/_migrations/versions/sqlite/s2_b.py").write_text(
+        'revision = "s2"\ndown_revision = None\n\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n'
     )
     cfg = config_file.load(root / "evidence.yaml")
     outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
-    assert outcomes["EK202"].status == "skipped"
-    assert (
-        "no database URL tells the dialect (the environment variable SVC_DB (evidence.yaml's "
-        "`database.url_env`) is not set): give the URL"
-    ) in (outcomes["EK202"].reason or "")
+    assert [f.message for f in outcomes["EK202"].findings] == [
+        "src/svc/db/alembic.ini, src/svc/db/_migrations/versions/sqlite: 2 heads (s1, s2); "
+        "merge them with `alembic merge heads`"
+    ]
 
 
 def test_a_finding_of_several_lines_stays_indented_under_its_file() -> None:

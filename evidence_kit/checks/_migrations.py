@@ -25,7 +25,7 @@ import os
 import re
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,7 +163,7 @@ def _sources(target: Target, rule: Rule) -> tuple[str, list[Source]]:
 
 
 def _read(target: Target, rule: Rule) -> tuple[str, list[Source]]:
-    from evidence_kit.collectors.alembic import DEFAULT_INI, DEFAULT_SECTION, Graph, resolve_setup, scan
+    from evidence_kit.collectors.alembic import DEFAULT_INI, DEFAULT_SECTION, resolve_setup
 
     assert target.root is not None
     origin, specs = _specs(target, rule)
@@ -177,11 +177,26 @@ def _read(target: Target, rule: Rule) -> tuple[str, list[Source]]:
         except EvidenceError as exc:
             found.append(Source(label, ini, error=exc.message))
             continue
-        read = scan(setup, target.root, service_python)
-        graph = Graph(read.scripts)
-        graph.problems[:0] = read.problems
-        found.append(Source(label, ini, graph=graph, problem=setup.locations_problem))
+        if setup.dialect_folders:
+            # NOTE: env.py picks one folder by the database's dialect; every dialect's migrations are the
+            # service's, so each folder is read as a history of its own, whatever database is set now.
+            for folder in setup.dialect_folders:
+                one = replace(setup, version_locations=(folder,), locations_problem=None)
+                found.append(
+                    _source(f"{label}, {_rel(folder, target.root)}", ini, one, target.root, service_python)
+                )
+            continue
+        found.append(_source(label, ini, setup, target.root, service_python))
     return origin, found
+
+
+def _source(label: str, ini: str, setup: Any, root: Path, python: Any) -> Source:
+    from evidence_kit.collectors.alembic import Graph, scan
+
+    read = scan(setup, root, python)
+    graph = Graph(read.scripts)
+    graph.problems[:0] = read.problems
+    return Source(label, ini, graph=graph, problem=setup.locations_problem)
 
 
 def _interpreter(base: Path, python: str | None) -> Interpreter | None:

@@ -156,6 +156,8 @@ class Setup:
     locations_from: str = "alembic.ini"
     locations_problem: str | None = None
     python: interpreter.Interpreter | None = None
+    # NOTE: the folder of each dialect, when env.py picks one by the database's dialect at run time.
+    dialect_folders: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -687,11 +689,12 @@ def _env_locations(env_py: Path) -> tuple[int, list[str] | None] | None:
 
 def _from_env(
     script_location: Path, here: Path, root: Path, database_url: str | None, no_url: str | None = None
-) -> tuple[tuple[Path, ...], str, str | None] | None:
+) -> tuple[tuple[Path, ...], str, str | None, tuple[Path, ...]] | None:
     """The version folders env.py picks at run time, read statically where possible.
 
-    Returns (folders, where they came from, problem) or None when env.py does not pick them. `no_url`
-    says why there is no database URL, when there is none.
+    Returns (folders, where they came from, problem, the folder of each dialect when env.py picks one
+    by dialect) or None when env.py does not pick them. `no_url` says why there is no database URL,
+    when there is none.
     """
     env_py = script_location / "env.py"
     found = _env_locations(env_py)
@@ -700,7 +703,7 @@ def _from_env(
     line, literal = found
     where = f"{_rel(env_py, root)}:{line}"
     if literal is not None:
-        return tuple(_locate(n, here, root) for n in literal), f"env.py ({where})", None
+        return tuple(_locate(n, here, root) for n in literal), f"env.py ({where})", None, ()
     versions = script_location / "versions"
     subfolders = (
         sorted(p for p in versions.iterdir() if p.is_dir() and p.name != "__pycache__")
@@ -709,8 +712,9 @@ def _from_env(
     )
     dialect = _dialect(database_url)
     chosen = [p for p in subfolders if p.name == dialect]
+    every = tuple(subfolders)
     if chosen:
-        return (chosen[0],), f"env.py ({where}) picks a folder per database dialect: {dialect}", None
+        return (chosen[0],), f"env.py ({where}) picks a folder per database dialect: {dialect}", None, every
     names = ", ".join(p.name for p in subfolders) or "none"
     if database_url is None and subfolders:
         # NOTE: env.py picks a folder by dialect, and without a URL no dialect is known: give the URL.
@@ -726,7 +730,7 @@ def _from_env(
             f"(folders under versions/: {names}; database dialect: {dialect or 'unknown'}): set the alembic "
             "collector's `version_locations` option"
         )
-    return (versions,), f"env.py ({where}), not readable statically", problem
+    return (versions,), f"env.py ({where}), not readable statically", problem, every
 
 
 def _separator(get: Any, section: str, ini: Path) -> str | None:
@@ -828,6 +832,7 @@ def resolve_setup(
         "alembic.ini" if listed else ("pyproject.toml" if names else "default (script_location/versions)")
     )
     problem: str | None = None
+    dialects: tuple[Path, ...] = ()
     chosen = spec.get("version_locations")
     if chosen:
         locations = tuple(_under(root, str(n)) for n in chosen)
@@ -835,13 +840,23 @@ def resolve_setup(
     else:
         dynamic = _from_env(script_location, here, root, database_url, no_url)
         if dynamic is not None:
-            locations, origin, problem = dynamic
+            locations, origin, problem, dialects = dynamic
     flag = get("recursive_version_locations")
     recursive = flag == "true" if flag is not None else toml.get("recursive_version_locations") is True
     table = spec.get("version_table") or options.get("version_table") or get("version_table")
     table = table or DEFAULT_VERSION_TABLE
     return Setup(
-        ini, section, prefix, script_location, locations, recursive, str(table), origin, problem, python
+        ini,
+        section,
+        prefix,
+        script_location,
+        locations,
+        recursive,
+        str(table),
+        origin,
+        problem,
+        python,
+        dialects,
     )
 
 
