@@ -581,3 +581,17 @@ def test_unparsed_files_are_never_a_silent_ok(tmp_path: Path, newer_python: Path
     assert [e["path"] for e in got["parse_errors"]] == ["app/broken.py"]
     assert {o.status for o in outputs} == {"error"}
     assert f"(not by {newer_python} either)" in (outputs[0].message or "")
+
+
+def test_tests_that_run_alembic_only_through_the_services_code_are_not_said_not_to(tmp_path: Path) -> None:
+    """A fixture calling the service's own function that runs Alembic is not followed: the report
+    says only that no test calls it directly, never a bare "no"."""
+    files = {
+        "app/db.py": "from alembic import command\n\n\ndef migrate(cfg):\n    command.upgrade(cfg, 'head')\n",
+        "tests/conftest.py": "from app.db import migrate\n\n\ndef setup():\n    migrate(None)\n",
+    }
+    text = _text(codefacts.collect(Context(_tree(tmp_path, files), tmp_path / "s"), {}))
+    assert (
+        "Alembic run by code (tests run Alembic: not directly "
+        "(calls into the service's code are not followed))"
+    ) in text
