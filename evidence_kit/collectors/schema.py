@@ -159,6 +159,13 @@ LEFT JOIN pg_catalog.pg_attribute da ON da.attrelid = dep.refobjid AND da.attnum
 WHERE {_SCHEMA_FILTER} AND {_not_extension_member("pg_class", "c")}
 """
 
+# NOTE: extensions belong to the database, not to a schema: all of them, whatever schemas are read.
+_EXTENSIONS_SQL = """
+SELECT e.extname, e.extversion, n.nspname
+FROM pg_catalog.pg_extension e
+JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+"""
+
 
 # ----------------------------------------------------------------------------------------------------
 # The normalized description, shared by both dialects.
@@ -193,12 +200,13 @@ def _finish(
     tables: Iterable[Table],
     enums: list[dict[str, Any]],
     sequences: list[dict[str, Any]],
+    extensions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     ordered = sorted(tables, key=lambda t: (t["schema"], t["name"]))
     for table in ordered:
         for key in _LISTS:
             table[key].sort(key=_by_name)
-    return {
+    found: dict[str, Any] = {
         "dialect": dialect,
         "server_version": version,
         "schemas": sorted(schemas),
@@ -206,6 +214,9 @@ def _finish(
         "enums": sorted(enums, key=lambda e: (e["schema"], e["name"])),
         "sequences": sorted(sequences, key=lambda s: (s["schema"], s["name"])),
     }
+    if extensions is not None:
+        found["extensions"] = sorted(extensions, key=lambda e: e["name"])
+    return found
 
 
 def qualified(table: Mapping[str, Any], dialect: str) -> str:
@@ -447,7 +458,13 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
             _SEQUENCES_SQL, params
         ).fetchall()
     ]
-    return _finish("postgresql", server_version(conn), found_schemas, tables.values(), enums, sequences)
+    extensions = [
+        {"name": name, "version": version, "schema": schema}
+        for name, version, schema in run(_EXTENSIONS_SQL).fetchall()
+    ]
+    return _finish(
+        "postgresql", server_version(conn), found_schemas, tables.values(), enums, sequences, extensions
+    )
 
 
 def _ordering(option: int) -> str:

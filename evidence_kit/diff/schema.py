@@ -543,6 +543,28 @@ def _sequences(out: Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
         out.add(f"sequence {name} changed", classification, before, after, detail)
 
 
+def _extensions(out: Changes, a: Any, b: Any) -> None:
+    """Extensions added, dropped or updated; only when both bundles list them (older ones do not)."""
+    if not isinstance(a, list) or not isinstance(b, list):
+        return
+    ea = {str(e.get("name")): e for e in a if isinstance(e, dict)}
+    eb = {str(e.get("name")): e for e in b if isinstance(e, dict)}
+    for name in sorted(eb.keys() - ea.keys()):
+        out.add(f"extension {name} added", "safe", None, str(eb[name].get("version")))
+    for name in sorted(ea.keys() - eb.keys()):
+        out.add(
+            f"extension {name} dropped",
+            "breaking",
+            str(ea[name].get("version")),
+            None,
+            "the types, functions, operators and indexes it provides are gone",
+        )
+    for name in sorted(ea.keys() & eb.keys()):
+        va, vb = ea[name].get("version"), eb[name].get("version")
+        if va != vb:
+            out.add(f"extension {name} version changed", "info", str(va), str(vb))
+
+
 _OBJECTS = (
     "primary key",
     "foreign key",
@@ -601,6 +623,7 @@ def diff(old: Side, new: Side) -> Section | None:
         _constraints(out, name, ta, tb, "exclusion_constraints", "exclusion constraint")
     _enums(out, items(a.get("enums")), items(b.get("enums")))
     _sequences(out, items(a.get("sequences")), items(b.get("sequences")))
+    _extensions(out, a.get("extensions"), b.get("extensions"))
     if a.get("dialect") != b.get("dialect"):
         out.add(
             "database dialect changed",

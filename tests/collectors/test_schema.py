@@ -217,6 +217,9 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
     }
     assert sequences["users_id_seq"]["owned_by"] == "public.users.id"
     assert sequences["jobs_id_seq"]["identity"] is True
+    # NOTE: every database has plpgsql; an extension dropped by a migration shows in a diff.
+    assert [(e["name"], e["schema"]) for e in model["extensions"]] == [("plpgsql", "pg_catalog")]
+    assert model["extensions"][0]["version"]
 
 
 def test_postgres_exclusion_constraints_partitions_and_quoted_names(collected: dict[str, Output]) -> None:
