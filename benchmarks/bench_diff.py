@@ -585,14 +585,21 @@ class Method:
     cpus: list[float] | None = None
 
     def once(self) -> tuple[float, float]:
-        """Run once; wall and CPU (this process's, or the children's for a subprocess) seconds."""
-        who = resource.RUSAGE_CHILDREN if self.subprocess else resource.RUSAGE_SELF
-        before = resource.getrusage(who)
+        """Run once; wall and CPU seconds (the children's for a subprocess; this process's and its
+        children's otherwise, as `diff` may fork a copy that compares part of the bundles)."""
+        whose = (
+            [resource.RUSAGE_CHILDREN]
+            if self.subprocess
+            else [resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN]
+        )
+        before = [resource.getrusage(who) for who in whose]
         t0 = time.perf_counter()
         self.run()
         wall = time.perf_counter() - t0
-        after = resource.getrusage(who)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        after = [resource.getrusage(who) for who in whose]
+        cpu = sum(
+            (a.ru_utime - b.ru_utime) + (a.ru_stime - b.ru_stime) for a, b in zip(after, before, strict=True)
+        )
         return wall, cpu
 
 

@@ -21,8 +21,11 @@ from evidence_kit.diff.model import (
 )
 from evidence_kit.diff.read import Side
 from evidence_kit.errors import EvidenceError
+from evidence_kit.evidence import tests as tests_evidence
 from evidence_kit.evidence.view import Shared
 from evidence_kit.support import gc
+from evidence_kit.support.forked import Forked
+from evidence_kit.support.forked import available as forked_available
 
 __all__ = [
     "CLASSIFICATIONS",
@@ -120,9 +123,47 @@ def _diff(old: Path, new: Path, verify: bool) -> DiffReport:
             Side(root, v.manifest, trusted=v.ok, shared=shared)
             for root, v in zip((old_root, new_root), verdicts, strict=True)
         ]
-        sections = []
-        for differ in KINDS.values():
-            found = differ(sides[0], sides[1])
-            if found is not None:
-                sections.append(found)
-    return DiffReport(infos[0], infos[1], tuple(sections), warnings)
+        found = _compare(sides[0], sides[1])
+        sections = tuple(s for s in (found[kind] for kind in KINDS) if s is not None)
+    return DiffReport(infos[0], infos[1], sections, warnings)
+
+
+# NOTE: the differs a forked copy takes when the bundles are large (see `_compare`), and how large: their
+# documents' bytes on both sides. Below that, forking costs more than it saves.
+FORKED_KINDS = ("routes", "tests")
+FORK_FROM = 512 * 1024
+
+
+def _compare(old: Side, new: Side) -> dict[str, Section | None]:
+    """Each kind's section. With large documents, a forked copy compares routes and tests while this
+    process compares the rest (the schema, most of all): the same sections, on two cores."""
+    ours = list(KINDS)
+    forked: Forked[list[tuple[str, Section | None]]] | None = None
+    if forked_available() and _bytes(old, new) >= FORK_FROM:
+        forked = Forked(lambda: [(kind, KINDS[kind](old, new)) for kind in FORKED_KINDS])
+        ours = [kind for kind in KINDS if kind not in FORKED_KINDS]
+    try:
+        found = {kind: KINDS[kind](old, new) for kind in ours}
+        if forked is not None:
+            sent, theirs = forked.result()
+            # NOTE: a copy that failed (killed, out of memory, a differ raising) leaves the work here.
+            found.update(
+                theirs if sent and theirs is not None else [(k, KINDS[k](old, new)) for k in FORKED_KINDS]
+            )
+    finally:
+        if forked is not None:
+            forked.close()
+    return found
+
+
+def _bytes(old: Side, new: Side) -> int:
+    """The bytes of the documents the forked differs read, on both sides, by the manifests."""
+    total = 0
+    for side in (old, new):
+        for rel in (
+            routes.ARTIFACT,
+            *(f"{source}/{tests_evidence.RESULTS}" for source in tests.SOURCES),
+        ):
+            size = side.record(rel).get("size")
+            total += size if isinstance(size, int) else 0
+    return total

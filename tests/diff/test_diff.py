@@ -346,3 +346,28 @@ def test_a_nan_in_a_sequence_is_never_the_same_as_itself(tmp_path: Path) -> None
     new = make(tmp_path / "new", {"schema/schema.json": schema})
     changes = [c.what for s in diff(old, new).sections for c in s.changes]
     assert changes == ["sequence public.s changed"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the OS does not fork")
+def test_large_bundles_are_compared_in_two_processes_with_the_same_report(
+    pair: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routes and tests compared by a forked copy give the very report one process gives; a copy that
+    fails leaves the work to this process, with the same report again."""
+    import evidence_kit.diff as module
+
+    alone = as_json(diff(*pair))
+    assert all(s["changes"] for s in alone["sections"] if s["kind"] in module.FORKED_KINDS)
+    started: list[int] = []
+    real = module.Forked
+
+    def counted(work: Any) -> Any:
+        started.append(1)
+        return real(work)
+
+    monkeypatch.setattr(module, "FORK_FROM", 0)
+    monkeypatch.setattr(module, "forked_available", lambda: True)
+    monkeypatch.setattr(module, "Forked", counted)
+    assert as_json(diff(*pair)) == alone and started == [1]
+    monkeypatch.setattr(real, "result", lambda self: (False, None))
+    assert as_json(diff(*pair)) == alone and started == [1, 1]
