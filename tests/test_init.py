@@ -567,3 +567,17 @@ def test_init_rules_take_the_claims_and_create_all_calls_the_code_already_has(se
         "application code calls drop_all at src/svc/reset.py:5",
         "application code calls create_all at src/svc/reset.py:6",
     ]
+
+
+def test_the_workflow_url_names_the_driver_the_services_urls_name(tmp_path: Path) -> None:
+    """A service whose engine is async (`postgresql+asyncpg://`) rejects a plain URL: the workflow gives it
+    the URL shape its own code uses."""
+    settings = (
+        "import os\n\nURL = os.environ.get('SVC_DATABASE_URL', 'postgresql+asyncpg://svc@localhost/svc')\n"
+    )
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": settings})
+    found = init.detect(root)
+    assert found.database_driver == "asyncpg"
+    init.write(root, found)
+    env = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["env"]
+    assert env["SVC_DATABASE_URL"] == "postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/postgres"

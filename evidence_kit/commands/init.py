@@ -8,6 +8,7 @@ import fnmatch
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -144,6 +145,9 @@ class Detected:
     python_version: str | None = None
     env_names: tuple[str, ...] = ()
     required_env: tuple[tuple[str, str], ...] = ()
+    # NOTE: the SQLAlchemy driver the service's own PostgreSQL URLs name (`asyncpg` in
+    # `postgresql+asyncpg://`), so the workflow's URL is one its engine accepts; None for plain URLs.
+    database_driver: str | None = None
     repository: Path | None = None
     git: bool = False
     ignores_output: bool = False
@@ -824,17 +828,23 @@ _CI_VALUES = (
     (re.compile(r"(DB|NAME|DATABASE)$"), "postgres"),
 )
 _CI_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+_DRIVER = re.compile(r"postgresql\+(\w+)://")
 _ENGINE = re.compile(r"(ENGINE|DIALECT|BACKEND)$")
 
 
 def _ci_env(d: Detected) -> dict[str, str]:
     """Values for the workflow's service container: the URL variable and the service's own database parts."""
-    env = {d.database_env: _CI_URL} if d.uses_database else {}
+    url = (
+        _CI_URL.replace("postgresql://", f"postgresql+{d.database_driver}://")
+        if d.database_driver
+        else _CI_URL
+    )
+    env = {d.database_env: url} if d.uses_database else {}
     for name in d.env_names:
         if not re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or name in env:
             continue
         if _env_rank(name) is not None:
-            env[name] = _CI_URL
+            env[name] = url
             continue
         value = next((v for pattern, v in _CI_VALUES if pattern.search(name)), None)
         if value is None and _ENGINE.search(name):
@@ -893,10 +903,13 @@ def detect(root: Path) -> Detected:
     required: dict[str, str] = {}
     from_settings: set[str] = set()
     tables: dict[str, tuple[str, set[str]]] = {}
+    drivers: Counter[str] = Counter()
     for rel in scan.python:
         text, tree = _parse(root, rel)
         if _SKIP_LOCKED.search(text) and not _MIGRATION.search(text):
             claims.append(rel)
+        if "postgresql+" in text:
+            drivers.update(m.group(1) for m in _DRIVER.finditer(text))
         # NOTE: cheap text tests first: most files of a large service hold none of these things.
         if _WORKER_WORDS.search(text) or PurePosixPath(rel).name == "__main__.py":
             workers.extend(_workers(root, rel, text, tree))
@@ -968,6 +981,7 @@ def detect(root: Path) -> Detected:
         python_version=python_version or _requires_python(root),
         env_names=tuple(sorted(env_hits)),
         required_env=tuple(sorted(required.items())),
+        database_driver=drivers.most_common(1)[0][0] if drivers else None,
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
