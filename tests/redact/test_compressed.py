@@ -9,6 +9,7 @@ import io
 import lzma
 import random
 import tarfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -133,4 +134,45 @@ def test_kind_names_each_format_by_its_magic_bytes() -> None:
         "bzip2",
         "xz",
     ]
-    assert compressed.kind(b"PK\x03\x04") is None and compressed.kind(b"") is None
+    assert compressed.kind(b"PK\x03\x04") == "zip"
+    assert compressed.kind(b"PK\x05\x06") is None and compressed.kind(b"") is None
+
+
+def _zip(entries: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", method) as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name, (2026, 1, 2, 3, 4, 6)), data)
+    return raw.getvalue()
+
+
+def test_a_secret_in_a_deflated_zip_entry_is_masked_and_the_archive_written_again(tmp_path: Path) -> None:
+    secret = secret_line()
+    source = tmp_path / "logs.zip"
+    source.write_bytes(_zip({"logs/": b"", "logs/worker.log": log(secret), "logs/api.log": log()}))
+    record, written = write(tmp_path, source.name, source=source)
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        assert archive.namelist() == ["logs/", "logs/worker.log", "logs/api.log"]
+        text = archive.read("logs/worker.log")
+        assert secret not in text and b"password = [REDACTED" in text
+        assert archive.read("logs/api.log") == log()
+        assert archive.getinfo("logs/api.log").date_time == (2026, 1, 2, 3, 4, 6)
+    assert record["redactions"] == 1 and record["message"].startswith("zip entries read to mask 1 secret")
+    assert write(tmp_path, source.name, source=source)[0]["sha256"] == record["sha256"]
+
+
+def test_a_zip_without_a_secret_is_copied_as_it_is(tmp_path: Path) -> None:
+    source = tmp_path / "logs.zip"
+    source.write_bytes(_zip({"worker.log": log()}))
+    record, written = write(tmp_path, source.name, source=source)
+    assert written == source.read_bytes() and record["redactions"] == 0
+
+
+def test_zip_entries_past_the_cap_are_left_out(tmp_path: Path) -> None:
+    secret = secret_line()
+    source = tmp_path / "bomb.zip"
+    source.write_bytes(_zip({"a.log": b"\n" * 300_000, "b.log": secret}))
+    record, written = write(tmp_path, source.name, source=source, limit=100_000)
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        assert archive.namelist() == ["a.log"] and len(archive.read("a.log")) <= 100_000
+    assert secret not in written and record["truncated"] is True
