@@ -581,3 +581,20 @@ def test_the_workflow_url_names_the_driver_the_services_urls_name(tmp_path: Path
     init.write(root, found)
     env = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["env"]
     assert env["SVC_DATABASE_URL"] == "postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/postgres"
+
+
+def test_init_in_a_repository_says_to_commit_what_it_wrote(service: Path) -> None:
+    """Uncommitted starter files leave the tree dirty, and the clean-tree gate fails: init says so."""
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from evidence_kit.cli import app
+
+    subprocess.run(["git", "init", "-q", str(service)], check=True)
+    res = CliRunner().invoke(app, ["init", str(service)])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[-1].startswith("next: commit them (`git add ")
+    assert "evidence-rules.yaml" in res.output.splitlines()[-1] and "EK301 fails" in res.output
+    again = CliRunner().invoke(app, ["init", str(service)])
+    assert "next:" not in again.output

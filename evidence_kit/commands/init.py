@@ -1378,4 +1378,11 @@ def run(printer: Printer, path: Path = Path("."), *, force: bool = False) -> int
         printer.out(
             f"wrote {target}" if target in written else f"skipped {target} (exists; --force overwrites)"
         )
+    if written and found.git:
+        # NOTE: EK301 reads the tree a collect records: uncommitted starter files would fail it.
+        shown = " ".join(os.path.relpath(p, Path.cwd()) for p in written)
+        printer.out(
+            f"next: commit them (`git add {shown} && git commit`), then `evidence collect` and "
+            "`evidence check --bundle <the bundle>`; uncommitted, they leave the tree dirty and EK301 fails"
+        )
     return EXIT_OK
