@@ -208,6 +208,9 @@ def plan(
             database, source = target.shown, target.source
             for secret in target.secrets:
                 database = database.replace(secret, "***")
+        elif config.database_env:
+            # NOTE: as collect says it: the variable to set, not only that no URL was given.
+            problem = config.url_hint(env)
     steps = []
     for i, wave in enumerate(waves):
         for name in wave:

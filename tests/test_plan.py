@@ -104,3 +104,15 @@ def test_collect_plan_runs_nothing(tmp_path: Path) -> None:
     got = json.loads(res.stdout)
     assert "PLAN_PASSWORD" in got["database"]["problem"] and got["order"] == [["git"]]
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unset_url_variable_is_named_in_the_plan(tmp_path: Path) -> None:
+    (tmp_path / "evidence.yaml").write_text(
+        "service: demo\noutput: out\ndatabase: {url_env: DEMO_DATABASE_URL}\ncollectors:\n  git: true\n"
+    )
+    got = plan(config.load(tmp_path / "evidence.yaml"), env={"PATH": "/usr/bin"})
+    assert (
+        "database: cannot tell: the environment variable DEMO_DATABASE_URL (evidence.yaml's " in got.render()
+    )
+    with_url = plan(config.load(tmp_path / "evidence.yaml"), env={"DEMO_DATABASE_URL": "sqlite:///x.db"})
+    assert "database: sqlite:///x.db (from environment variable DEMO_DATABASE_URL)" in with_url.render()

@@ -636,3 +636,45 @@ def test_a_broken_diff_template_is_an_evidence_error(tmp_path: Path) -> None:
     (mine / "diff.html.j2").write_text("{{ sections[0].nope }}\n")
     with pytest.raises(EvidenceError, match=r"diff\.html\.j2, line 1"):
         render_diff(DIFF, tmp_path / "diff", templates=mine)
+
+
+def test_a_failed_warning_is_a_warning_not_a_failure(bundle: Path, tmp_path: Path) -> None:
+    """`check` passes when only a warning fails (its default --fail-on is error): the report says
+    "to check", in the warning's colour, not "not ok"."""
+    report = {
+        "summary": {"checks": 2, "errors": 0, "failed": 1, "passed": 1, "warnings": 1},
+        "checks": [
+            {
+                "id": "EK301",
+                "name": "gate-clean-tree",
+                "severity": "error",
+                "status": "passed",
+                "findings": 0,
+            },
+            {
+                "id": "EK306",
+                "name": "gate-ci-uploads-bundle",
+                "severity": "warning",
+                "status": "failed",
+                "findings": 1,
+            },
+        ],
+        "findings": [
+            {
+                "check": "EK306",
+                "severity": "warning",
+                "path": "data/ci/workflows.json",
+                "line": None,
+                "message": "the evidence-kit step still names the placeholder",
+                "waived": None,
+            }
+        ],
+    }
+    _, html = render(bundle, tmp_path / "out", check_report=report)
+    attention = _section(html.read_text(), "attention")
+    # NOTE: the bundle's own failed collectors are "not ok"; the warning is one to check.
+    assert (
+        '<span class="badge warn">check</span>\n      <span><a class="what" href="#gates">'
+        "gate EK306 gate-ci-uploads-bundle</a>"
+    ) in attention
+    assert "Needs attention: 2 not ok" in attention

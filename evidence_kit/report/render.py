@@ -115,11 +115,19 @@ def _section(
     return part.settle()
 
 
+def _gate_level(check: Mapping[str, Any]) -> str:
+    """A check's colour: a failed warning or note is a warning (`check` passes on it by default)."""
+    if check.get("status") == "failed" and check.get("severity") in ("warning", "note"):
+        return "warn"
+    return level(check.get("status"))
+
+
 def _gates(report: Mapping[str, Any], source: str) -> Part:
     part = Part(GATES[0], GATES[1])
     summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
     checks = [c for c in report.get("checks", []) if isinstance(c, dict)]
-    failed = [c for c in checks if c.get("status") == "failed"]
+    failed = [c for c in checks if _gate_level(c) == "bad"]
+    warned = [c for c in checks if _gate_level(c) == "warn"]
     part.facts.append(Fact("Source", source))
     if summary:
         # NOTE: the summary counts checks (passed, failed, skipped) and findings (errors, warnings, ...):
@@ -137,7 +145,7 @@ def _gates(report: Mapping[str, Any], source: str) -> Part:
             text += f"; findings: {found}"
         if summary.get("waived"):
             text += f" ({summary['waived']} waived)"
-        part.facts.append(Fact("Summary", text, "bad" if failed else "ok"))
+        part.facts.append(Fact("Summary", text, "bad" if failed else "warn" if warned else "ok"))
     if report.get("packs"):
         part.facts.append(Fact("Rule packs", _str(report["packs"])))
     part.tables.append(
@@ -155,7 +163,7 @@ def _gates(report: Mapping[str, Any], source: str) -> Part:
                         else str(c.get("status")),
                         _str(c.get("findings")),
                     ),
-                    level(c.get("status")),
+                    _gate_level(c),
                 )
                 for c in checks
             ],
@@ -174,7 +182,7 @@ def _gates(report: Mapping[str, Any], source: str) -> Part:
         )
     if rows:
         part.tables.append(_table("Findings", ("severity", "check", "where", "message"), rows))
-    part.level = "bad" if failed else "ok"
+    part.level = "bad" if failed else "warn" if warned else "ok"
     return part
 
 
@@ -252,7 +260,7 @@ def _attention(
             if isinstance(c, dict) and c.get("status") == "failed":
                 items.append(
                     Attention(
-                        "bad",
+                        _gate_level(c),
                         f"gate {c.get('id')} {c.get('name')}",
                         f"failed with {plural(int(c.get('findings') or 0), 'finding')}",
                         "",
