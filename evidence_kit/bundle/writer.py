@@ -161,11 +161,13 @@ class BundleWriter:
             if output.source is not None:
                 with source as src:
                     if redact:
-                        unpacked = compressed.mask(self.redactor, src, sink, output.limit, tally)
-                        if unpacked is None:
-                            cut = self.redactor.stream(src, sink, output.limit, tally)[1]
+                        unpacked = compressed.mask(self.redactor, src, sink, tally)
+                        if unpacked is not None and unpacked.written:
+                            cut, note = unpacked.cut, unpacked.note
                         else:
-                            cut, note = unpacked
+                            # NOTE: compressed data with nothing to mask: exactly the bytes found clean.
+                            limit = _least(output.limit, unpacked.raw if unpacked is not None else None)
+                            cut = self.redactor.stream(src, sink, limit, tally)[1]
                     else:
                         # NOTE: nothing went through either file object's buffer yet; their
                         # descriptors are read and written directly.
@@ -175,9 +177,9 @@ class BundleWriter:
                 data = output.data or b""
                 unpacked = None
                 if redact and compressed.kind(data[: compressed.HEAD]):
-                    unpacked = compressed.mask(self.redactor, io.BytesIO(data), sink, output.limit, tally)
-                if unpacked is not None:
-                    truncated, note = truncated or unpacked[0], unpacked[1]
+                    unpacked = compressed.mask(self.redactor, io.BytesIO(data), sink, tally)
+                if unpacked is not None and unpacked.written:
+                    truncated, note = truncated or unpacked.cut, unpacked.note
                 else:
                     if redact:
                         data = self.redactor.mask(data, tally)[0]
@@ -334,6 +336,12 @@ class BundleWriter:
     def abort(self) -> None:
         """Remove the half-built bundle."""
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _least(*limits: int | None) -> int | None:
+    """The smallest of the limits given (None: no limit)."""
+    given = [n for n in limits if n is not None]
+    return min(given) if given else None
 
 
 def _sum(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:

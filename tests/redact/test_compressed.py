@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import hashlib
 import io
@@ -10,6 +11,7 @@ import lzma
 import random
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,19 +106,110 @@ def test_data_that_breaks_off_is_masked_as_far_as_it_reads(tmp_path: Path) -> No
     record, written = write(tmp_path, source.name, source=source)
     text = gzip.decompress(written)  # NOTE: what was written is whole data again
     assert secret not in text and record["redactions"] == 1
-    assert "up to where it breaks off" in record["message"]
+    assert (
+        "read up to where it breaks off (the data ends inside a gzip stream; the rest left out)"
+        in (record["message"])
+    )
 
 
-def test_text_past_the_cap_is_cut_not_copied(tmp_path: Path) -> None:
+def test_text_past_the_cap_is_cut_not_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A small file may decompress to far more than the cap: past it nothing is scanned, so nothing leaves."""
+    monkeypatch.setattr(compressed, "EXPANDED_CAP", 100_000)
     secret = secret_line()
     source = tmp_path / "bomb.log.gz"
     source.write_bytes(gzip.compress(b"\n" * 5_000_000 + secret))
     assert source.stat().st_size < 10_000
-    record, written = write(tmp_path, source.name, source=source, limit=100_000)
+    record, written = write(tmp_path, source.name, source=source)
     text = gzip.decompress(written)
     assert secret not in text and len(text) <= 100_000 and record["truncated"] is True
     assert "cut at 100000 bytes of text" in record["message"]
+
+
+def test_a_clean_file_whose_text_is_larger_than_its_cap_is_copied_as_it_is(tmp_path: Path) -> None:
+    """The artifact's cap counts the file's bytes, as for any file; its text may be larger."""
+    source = tmp_path / "app.log.1.gz"
+    source.write_bytes(gzip.compress(log(lines=40_000)))
+    assert source.stat().st_size < 1_000_000 < len(log(lines=40_000))
+    record, written = write(tmp_path, source.name, source=source, limit=1_000_000)
+    assert written == source.read_bytes() and record["truncated"] is False and record["message"] is None
+
+
+def _bz2(data: bytes) -> bytes:
+    return bz2.compress(data)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            lambda clean, dirty: gzip.compress(clean) + b"JUNK" + gzip.compress(dirty), id="gzip junk gzip"
+        ),
+        pytest.param(lambda clean, dirty: _bz2(clean) + b"JUNK" + _bz2(dirty), id="bzip2 junk bzip2"),
+        pytest.param(
+            lambda clean, dirty: lzma.compress(clean) + b"JUNK" + lzma.compress(dirty), id="xz junk xz"
+        ),
+        pytest.param(lambda clean, dirty: gzip.compress(clean) + _bz2(dirty), id="gzip then bzip2"),
+        pytest.param(lambda clean, dirty: _bz2(clean) + gzip.compress(dirty), id="bzip2 then gzip"),
+        pytest.param(
+            lambda clean, dirty: _bad_crc(gzip.compress(clean)) + gzip.compress(dirty), id="bad crc member"
+        ),
+    ],
+)
+def test_data_after_the_readable_streams_is_never_copied(tmp_path: Path, build: Callable[..., bytes]) -> None:
+    """A tool that looks for magic bytes further on reads what a stream reader stops before: such a file
+    is written again from its readable text, never copied as it is."""
+    secret = secret_line()
+    data = build(log(), log(secret))
+    for how in ("source", "data"):
+        source = tmp_path / f"{how}.log.gz"
+        source.write_bytes(data)
+        kw: dict[str, Any] = {"source": source} if how == "source" else {"data": data}
+        record, written = write(tmp_path, source.name, **kw)
+        assert secret not in written and written != data, how
+        assert "the rest left out" in record["message"], how
+        assert secret.split(b" = ")[1].strip() not in _every_text(written), how
+
+
+def _bad_crc(member: bytes) -> bytes:
+    return member[:-8] + bytes(4) + member[-4:]
+
+
+def _every_text(data: bytes) -> bytes:
+    """All a lenient reader finds: every gzip, bzip2 or xz stream starting anywhere in `data`."""
+    found = [data]
+    for magic, make in (
+        (b"\x1f\x8b", lambda: zlib.decompressobj(31)),
+        (b"BZh", bz2.BZ2Decompressor),
+        (b"\xfd7zXZ\x00", lzma.LZMADecompressor),
+    ):
+        at = data.find(magic)
+        while at != -1:
+            with contextlib.suppress(OSError, EOFError, zlib.error, lzma.LZMAError):
+                found.append(make().decompress(data[at:]))
+            at = data.find(magic, at + 1)
+    return b"".join(found)
+
+
+def test_bytes_added_after_the_first_pass_are_not_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log appended to while it is collected (`gzip >> app.log.gz`): only what was found clean is copied."""
+    secret = secret_line()
+    source = tmp_path / "app.log.gz"
+    source.write_bytes(gzip.compress(log()))
+    real = compressed.mask
+
+    def then_appended(*args: Any, **kw: Any) -> Any:
+        done = real(*args, **kw)
+        with source.open("ab") as fh:
+            fh.write(gzip.compress(secret))
+        return done
+
+    monkeypatch.setattr(compressed, "mask", then_appended)
+    record, written = write(tmp_path, source.name, source=source)
+    assert (
+        written == gzip.compress(log()) and record["truncated"] is True and secret not in _every_text(written)
+    )
 
 
 def test_text_that_only_starts_like_compressed_data_is_scanned_as_text(tmp_path: Path) -> None:
@@ -168,11 +261,12 @@ def test_a_zip_without_a_secret_is_copied_as_it_is(tmp_path: Path) -> None:
     assert written == source.read_bytes() and record["redactions"] == 0
 
 
-def test_zip_entries_past_the_cap_are_left_out(tmp_path: Path) -> None:
+def test_zip_entries_past_the_cap_are_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compressed, "EXPANDED_CAP", 100_000)
     secret = secret_line()
     source = tmp_path / "bomb.zip"
     source.write_bytes(_zip({"a.log": b"\n" * 300_000, "b.log": secret}))
-    record, written = write(tmp_path, source.name, source=source, limit=100_000)
+    record, written = write(tmp_path, source.name, source=source)
     with zipfile.ZipFile(io.BytesIO(written)) as archive:
         assert archive.namelist() == ["a.log"] and len(archive.read("a.log")) <= 100_000
     assert secret not in written and record["truncated"] is True
