@@ -602,3 +602,38 @@ def test_an_unknown_baseline_beside_an_unread_configuration_names_that_configura
     assert message.startswith("baseline revision b7 is in no Alembic configuration read; the configurations")
     assert "reporting/alembic.ini: alembic config file" in message and "not found" in message
     assert "fix the rule's `baseline`" not in message
+
+
+def test_an_unknown_baseline_beside_a_known_head_fails_rather_than_skips(tmp_path: Path) -> None:
+    from evidence_kit.policy.packs import Policy, Rule
+
+    root = _history(tmp_path)
+    rule = Rule("EK201", "error", {"baseline": ["a3", "zz9"]})
+    outcome = next(o for o in run(Policy(("t",), (rule,)), Target(root=root)).outcomes if o.check == "EK201")
+    assert outcome.status == "failed"
+    assert [f.message for f in outcome.findings] == [
+        "baseline revision zz9 is in no Alembic configuration read; fix the rule's `baseline`"
+    ]
+
+
+def test_version_subfolders_not_named_for_dialects_are_one_history(tmp_path: Path) -> None:
+    """env.py that joins `versions/y2023` and `versions/y2024` at run time: not a folder per dialect, so
+    not split (a revision's parent in the other folder is no broken graph); it cannot be read statically."""
+    from evidence_kit import config as config_file
+    from tests.collectors.test_alembic import _dialect_service
+
+    root = _dialect_service(tmp_path, "context.script.version_locations = [db.orm.versions_dir]")
+    versions = root / "src/svc/db/_migrations/versions"
+    (versions / "postgresql").rename(versions / "y2023")
+    (versions / "sqlite").rename(versions / "y2024")
+    (versions / "y2024" / "s1_a.py").write_text(
+        (versions / "y2024" / "s1_a.py").read_text().replace("down_revision = None", 'down_revision = "p2"')
+    )
+    (root / "evidence.yaml").write_text(
+        "service: svc\ncollectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
+    )
+    cfg = config_file.load(root / "evidence.yaml")
+    outcomes = {o.check: o for o in run(policy.load(["default"]), Target(root=root, configs=(cfg,))).outcomes}
+    assert outcomes["EK204"].status != "failed", [f.message for f in outcomes["EK204"].findings]
+    assert outcomes["EK202"].status == "skipped"
+    assert "cannot be read statically" in (outcomes["EK202"].reason or "")

@@ -687,6 +687,9 @@ def _env_locations(env_py: Path) -> tuple[int, list[str] | None] | None:
     return None
 
 
+_DIALECTS = frozenset({"postgresql", "postgres", "sqlite", "mysql", "mariadb", "mssql", "oracle"})
+
+
 def _from_env(
     script_location: Path, here: Path, root: Path, database_url: str | None, no_url: str | None = None
 ) -> tuple[tuple[Path, ...], str, str | None, tuple[Path, ...]] | None:
@@ -711,12 +714,13 @@ def _from_env(
         else []
     )
     dialect = _dialect(database_url)
-    chosen = [p for p in subfolders if p.name == dialect]
-    every = tuple(subfolders)
+    # NOTE: only folders all named for dialects are a folder per dialect; others (by year, say) are not.
+    every = tuple(subfolders) if subfolders and all(p.name in _DIALECTS for p in subfolders) else ()
+    chosen = [p for p in every if p.name == dialect]
     if chosen:
         return (chosen[0],), f"env.py ({where}) picks a folder per database dialect: {dialect}", None, every
     names = ", ".join(p.name for p in subfolders) or "none"
-    if database_url is None and subfolders:
+    if database_url is None and every:
         # NOTE: env.py picks a folder by dialect, and without a URL no dialect is known: give the URL.
         problem = (
             f"env.py picks the version folder by database dialect at run time ({where}; folders under "

@@ -419,7 +419,7 @@ class Redactor:
             text = value.decode("utf-8", "surrogateescape")
             if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
                 continue
-            if quoted and name is not None and _sql_constant(line, m.start("name"), text):
+            if quoted and text in ruleset.sql_constants and _sql_condition(line, m.start("name")):
                 continue
             if rule.value != "token" and (judge.is_regex(text) or (not quoted and judge.is_prose(text))):
                 continue
@@ -512,14 +512,12 @@ def _compile_pattern(index: int, pattern: str) -> _Pattern:
 
 # NOTE: a comparison in a SQL condition, not an assignment: `WHERE password = 'LDAP'`, `AND auth = 'OIDC'`.
 _SQL_CONDITION = re.compile(rb"(?:^|[\s(])(?:WHERE|AND|OR|WHEN|ON|HAVING|NOT)[ \t]+$", re.I)
-# NOTE: upper-case words joined by `_`, each short: a random string of capitals is one long word.
-_SQL_CONSTANT = re.compile(r"[A-Z]{2,12}(?:_[A-Z]{2,12}){0,3}")
 
 
-def _sql_constant(line: bytes, name_start: int, text: str) -> bool:
-    """True for an upper-case constant compared with in a SQL condition (an enum value, a method name),
-    which no one chooses as a secret; `SET password = '…'` and a random value stay masked."""
-    return bool(_SQL_CONSTANT.fullmatch(text)) and bool(_SQL_CONDITION.search(line, 0, name_start))
+def _sql_condition(line: bytes, name_start: int) -> bool:
+    """True when the name at `name_start` is compared in a SQL condition (`WHERE name = …`); with one of
+    the rules' `sql_constants` on the other side, that is a method or a state, not a secret."""
+    return bool(_SQL_CONDITION.search(line, 0, name_start))
 
 
 def _code_in_context(judge: Any, text: str, line: bytes, m: re.Match[bytes], end: int, spaced: bool) -> bool:

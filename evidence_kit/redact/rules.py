@@ -48,6 +48,9 @@ class RuleSet:
     names: NameRules
     judge: Judge
     flag_options: Mapping[str, tuple[bytes, ...]]
+    # NOTE: upper-case values a SQL condition compares a secret-named column with that name a method or a
+    # state, never a secret (`WHERE password = 'LDAP'`).
+    sql_constants: frozenset[str] = frozenset()
 
 
 def _problem(rule: str, text: str) -> ValueError:
@@ -123,7 +126,8 @@ def builtin() -> RuleSet:
             raise _problem(rule.name, "defined twice")
         seen.add(rule.name)
     flags = {opt: tuple(t.encode() for t in tools) for opt, tools in data.get("flag_options", {}).items()}
-    return RuleSet(rules=rules, names=names, judge=judge, flag_options=flags)
+    constants = frozenset(str(w).upper() for w in data.get("sql_constants", ()))
+    return RuleSet(rules=rules, names=names, judge=judge, flag_options=flags, sql_constants=constants)
 
 
 _CLASSES = {
