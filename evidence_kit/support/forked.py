@@ -20,7 +20,10 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from evidence_kit.support.reaper import PR_SET_PDEATHSIG, prctl
+
 T = TypeVar("T")
+_STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 def available() -> bool:
@@ -33,15 +36,21 @@ class Forked(Generic[T]):
 
     def __init__(self, work: Callable[[], T]) -> None:
         self._read, write = os.pipe()
+        parent = os.getpid()
+        # NOTE: no Ctrl-C between the fork and the copy's own handling: it would unwind this process's
+        # stack in the copy (closing what the caller opened, removing its temporary folders).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         try:
             self._pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             os.close(self._read)
             os.close(write)
             self._pid = -1
             return
         if self._pid == 0:  # pragma: no cover - runs in the copy, which never returns
-            _child(work, self._read, write)
+            _child(work, self._read, write, parent, blocked)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(write)
 
     def result(self) -> tuple[bool, T | None]:
@@ -73,9 +82,18 @@ class Forked(Generic[T]):
             self._pid = 0
 
 
-def _child(work: Callable[[], T], read: int, write: int) -> None:  # pragma: no cover - in the copy
+def _child(  # pragma: no cover - in the copy
+    work: Callable[[], T], read: int, write: int, parent: int, blocked: set[int | signal.Signals]
+) -> None:
     code = 1
     try:
+        # NOTE: the copy ends at once on Ctrl-C or SIGTERM, and when this process dies before it.
+        for number in _STOPS:
+            signal.signal(number, signal.SIG_DFL)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if os.getppid() != parent:
+            os._exit(1)
         os.close(read)
         data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write, "wb") as fh:

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,28 @@ def test_not_available_with_another_thread_alive() -> None:
         stop.set()
         other.join()
     assert forked.available() == (sys.platform == "linux" and threading.active_count() == 1)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_the_copy_ends_when_its_process_is_killed(tmp_path: Path) -> None:
+    import subprocess
+
+    script = (
+        "import os, sys, time\n"
+        "from evidence_kit.support.forked import Forked\n"
+        "job = Forked(lambda: time.sleep(60))\n"
+        "print(job._pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    copy = int(proc.stdout.readline())
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{copy}").exists():
+        if Path(f"/proc/{copy}/stat").read_text().split()[2] == "Z":
+            break
+        time.sleep(0.05)
+    stat = Path(f"/proc/{copy}/stat")
+    assert not stat.exists() or stat.read_text().split()[2] == "Z"
