@@ -909,7 +909,9 @@ def detect(root: Path) -> Detected:
         if _SKIP_LOCKED.search(text) and not _MIGRATION.search(text):
             claims.append(rel)
         if "postgresql+" in text:
-            drivers.update(m.group(1) for m in _DRIVER.finditer(text))
+            # NOTE: the service's own code names the driver its engine needs; tests only when it does not.
+            weight = 1 if _TEST_DIRS & set(PurePosixPath(rel).parts[:-1]) else 1000
+            drivers.update({m.group(1): weight for m in _DRIVER.finditer(text)})
         # NOTE: cheap text tests first: most files of a large service hold none of these things.
         if _WORKER_WORDS.search(text) or PurePosixPath(rel).name == "__main__.py":
             workers.extend(_workers(root, rel, text, tree))
