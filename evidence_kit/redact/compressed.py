@@ -267,12 +267,14 @@ def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally:
                 if cut or used > cap:
                     cut = True
                     break
+            comment = archive.comment
     except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
         # NOTE: an archive zipfile cannot read is copied as bytes, scanned as such, as before.
         src.seek(start)
         return None
+    hidden = _unlisted(src, start, size, len(entries), comment)
     src.seek(start)
-    if not found and not cut:
+    if not found and not cut and hidden is None:
         return Outcome(False, raw=size)
     count, cut, used, skipped = 0, False, 0, 0
     with zipfile.ZipFile(src) as archive, zipfile.ZipFile(_Sinking(sink), "w") as out:
@@ -304,7 +306,38 @@ def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally:
         note += f", cut at {cap} bytes of text (entries past them left out)"
     if skipped:
         note += f", {skipped} encrypted entr{'y' if skipped == 1 else 'ies'} left out"
+    if hidden is not None:
+        note += f", {hidden} left out"
     return Outcome(True, cut, note + ", and the archive written again")
+
+
+_LOCAL = b"PK\x03\x04"
+_END = b"PK\x05\x06"
+
+
+def _unlisted(src: IO[bytes], start: int, size: int, listed: int, comment: bytes) -> str | None:
+    """What the archive holds beyond what its directory lists, which a reader of local headers finds
+    (entries the directory leaves out, bytes after its end); None when there is nothing."""
+    src.seek(start)
+    headers, tail, seen = 0, b"", 0
+    while seen < size:
+        block = src.read(min(1024 * 1024, size - seen))
+        if not block:
+            break
+        seen += len(block)
+        data = tail + block
+        headers += data.count(_LOCAL)
+        # NOTE: a signature across two blocks is counted once: the kept tail is shorter than it.
+        tail = data[-(len(_LOCAL) - 1) :]
+    # NOTE: the end record (22 bytes and the comment) closes the archive; anything after it is extra.
+    end = 22 + len(comment)
+    src.seek(start + max(size - end, 0))
+    last = src.read(end)
+    if not (last.startswith(_END) and last.endswith(comment)):
+        return "bytes after the archive's end"
+    if headers > listed:
+        return f"{headers - listed} entr{'y' if headers - listed == 1 else 'ies'} its directory does not list"
+    return None
 
 
 def _entry(inner: IO[bytes]) -> _Readable:

@@ -270,3 +270,25 @@ def test_zip_entries_past_the_cap_are_left_out(tmp_path: Path, monkeypatch: pyte
     with zipfile.ZipFile(io.BytesIO(written)) as archive:
         assert archive.namelist() == ["a.log"] and len(archive.read("a.log")) <= 100_000
     assert secret not in written and record["truncated"] is True
+
+
+@pytest.mark.parametrize("where", ["after the end", "unlisted entry"])
+def test_a_zip_holding_more_than_its_directory_lists_is_written_again(tmp_path: Path, where: str) -> None:
+    """A reader of local headers (`unzip` recovering, binwalk) finds what zipfile does not list: such an
+    archive is written again from its listed entries, never copied as it is."""
+    secret = secret_line()
+    listed = _zip({"worker.log": log()})
+    hidden = _zip({"settings.env": secret})
+    if where == "after the end":
+        data = listed + gzip.compress(secret)
+    else:
+        # NOTE: a local entry before the listed ones, which the directory (of the second) does not name.
+        first_end = hidden.index(b"PK\x01\x02")
+        data = hidden[:first_end] + listed
+    source = tmp_path / "logs.zip"
+    source.write_bytes(data)
+    record, written = write(tmp_path, source.name, source=source)
+    assert written != data and secret not in _every_text(written) and secret not in written
+    assert "left out" in record["message"]
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        assert archive.read("worker.log") == log()
