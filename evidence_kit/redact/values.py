@@ -101,7 +101,8 @@ def _strippable(line: bytes, start: int, end: int) -> bool:
 
 
 def _skip_blanks(line: bytes, pos: int) -> int:
-    while pos < len(line) and line[pos] in b" \t":
+    # NOTE: every blank that is not a line end, or `rest` would stop on a form feed and never move on.
+    while pos < len(line) and line[pos] in b" \t\f\v":
         pos += 1
     return pos
 
@@ -125,6 +126,8 @@ def rest(line: bytes, pos: int) -> list[Span]:
         if _NEXT_WORD.match(line, i):
             break
         last = _word_end(line, i)
+        if last == i:
+            break
         i = _skip_blanks(line, last)
     inner = _INNER_PAIR.search(line, pos, last)
     if inner:

@@ -123,3 +123,19 @@ def test_fill_is_repeatable_and_never_a_placeholder() -> None:
     assert fill("ghp_{alnum:36} {hex:8}", "other")[0] != first
     assert [len(f) for f in fills] == [36, 8]
     assert not builtin().judge.is_placeholder(fills[0])
+
+
+@pytest.mark.parametrize("blank", ["\f", "\v"])
+def test_a_form_feed_or_vertical_tab_after_a_value_ends_the_scan(blank: str) -> None:
+    """Both are blanks a word ends at; the value's scan stopped at them and never moved on (a collect
+    hung on such a line, and binary data is full of them)."""
+    import threading
+
+    value = fill("{alnum:20}", "blanks")[0]
+    line = f"db pass{'word'} = {value} {blank}\n".encode()
+    done: list[tuple[bytes, int]] = []
+    worker = threading.Thread(target=lambda: done.append(Redactor.from_env({}).mask(line)), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and done, "the redactor did not finish"
+    assert value.encode() not in done[0][0] and done[0][1] == 1
