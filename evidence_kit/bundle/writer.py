@@ -176,7 +176,7 @@ class BundleWriter:
             else:
                 data = output.data or b""
                 unpacked = None
-                if redact and compressed.kind(data[: compressed.HEAD]):
+                if redact and compressed.maybe(data):
                     unpacked = compressed.mask(self.redactor, io.BytesIO(data), sink, tally)
                 if unpacked is not None and unpacked.written:
                     truncated, note = truncated or unpacked.cut, unpacked.note

@@ -21,6 +21,9 @@ import bz2
 import gzip
 import io
 import lzma
+import shutil
+import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -93,6 +96,11 @@ class _Readable(io.RawIOBase):
             got += len(data)
         self.taken += got
         return got
+
+
+def maybe(data: bytes) -> bool:
+    """True when `data` may be compressed data `mask` reads: a magic at its start or a zip's end record."""
+    return kind(data[:HEAD]) is not None or _END in data[-(22 + 65535) :]
 
 
 def _decompressor(name: str) -> Any:
@@ -218,6 +226,10 @@ def mask(redactor: Redactor, src: IO[bytes], sink: Sink, tally: Tally) -> Outcom
     start = src.tell()
     name = kind(src.read(HEAD))
     src.seek(start)
+    if name is None and zipfile.is_zipfile(src):
+        # NOTE: a zip with bytes before it (a self-extracting stub) is still a zip to unzip.
+        name = "zip"
+    src.seek(start)
     if name is None:
         return None
     if name == "zip":
@@ -225,7 +237,9 @@ def mask(redactor: Redactor, src: IO[bytes], sink: Sink, tally: Tally) -> Outcom
     streams = _Streams(name, src)
     found, cut = redactor.stream(streams, _discard, EXPANDED_CAP, Tally())
     src.seek(start)
-    if not found and not cut and streams.broken is None:
+    clean = not found and not cut and streams.broken is None
+    raw = _raw_hits(redactor, src, start, streams.consumed) if clean else 0
+    if clean and not raw:
         return Outcome(False, raw=streams.consumed)
     streams = _Streams(name, src)
     with _writer(name, _Sinking(sink)) as out:
@@ -239,110 +253,145 @@ def mask(redactor: Redactor, src: IO[bytes], sink: Sink, tally: Tally) -> Outcom
         note += f", cut at {EXPANDED_CAP} bytes of text (nothing past them was scanned)"
     if streams.broken:
         note += f", read up to where it breaks off ({streams.broken}; the rest left out)"
+    if raw:
+        note += f", its headers left out ({raw} secret{'' if raw == 1 else 's'} outside the text)"
     return Outcome(True, cut, note + ", and compressed again")
 
 
 def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally: Tally) -> Outcome | None:
-    """`mask` for a zip archive: each entry's text and name scanned, and where one holds a secret, the
-    archive written again entry by entry (same names masked, same times, deflated), the text of all
-    entries together cut at the cap. Encrypted entries cannot be read, and are left out of a new archive.
-    An archive zipfile cannot read is left to the caller (None): its bytes are scanned as any file's."""
+    """`mask` for a zip archive. It is copied as it is only when every entry was read and is clean, and
+    the entries, the directory and its end record cover every byte of it, as listed: anything else a
+    reader of local headers could find (an entry the directory leaves out, data in a gap, bytes before
+    or after, an entry zipfile cannot read) leaves only the archive written again entry by entry from
+    what was read (names masked, times kept, deflated), the text of all entries cut at the cap.
+    Encrypted entries are left as they are only in an archive copied as it is. None when zipfile cannot
+    open it as an archive: its bytes are then scanned as any file's."""
     cap = EXPANDED_CAP
     size = src.seek(0, io.SEEK_END) - start
     src.seek(start)
     try:
-        with zipfile.ZipFile(src) as archive:
-            entries = archive.infolist()
-            found, cut, used = 0, False, 0
-            for entry in entries:
-                found += redactor.mask_text(entry.filename, Tally())[1]
-                if entry.is_dir() or entry.flag_bits & 0x1:
-                    continue
+        archive = zipfile.ZipFile(src)
+    except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
+        src.seek(start)
+        return None
+    with archive:
+        entries = archive.infolist()
+        found, cut, used, unread = 0, False, 0, 0
+        for entry in entries:
+            found += redactor.mask_text(entry.filename, Tally())[1]
+            if entry.is_dir() or entry.flag_bits & 0x1:
+                continue
+            try:
                 with archive.open(entry) as inner:
                     reading = _entry(inner)
                     count, cut = redactor.stream(reading, _discard, cap - used, Tally())
-                found += count
-                # NOTE: what was read, not what the entry declares: a declared size may lie.
-                used += reading.taken
-                if cut or used > cap:
-                    cut = True
-                    break
-            comment = archive.comment
-    except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
-        # NOTE: an archive zipfile cannot read is copied as bytes, scanned as such, as before.
-        src.seek(start)
-        return None
-    hidden = _unlisted(src, start, size, len(entries), comment)
+            except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
+                unread += 1
+                continue
+            found += count
+            # NOTE: what was read, not what the entry declares: a declared size may lie.
+            used += reading.taken
+            if cut or used > cap:
+                cut = True
+                break
+        covered = _covers(src, start, size, archive)
     src.seek(start)
-    if not found and not cut and hidden is None:
+    if not found and not cut and not unread and covered and not _raw_hits(redactor, src, start, size):
         return Outcome(False, raw=size)
-    count, cut, used, skipped = 0, False, 0, 0
+    count, cut, used, left = 0, False, 0, 0
+    names: set[str] = set()
     with zipfile.ZipFile(src) as archive, zipfile.ZipFile(_Sinking(sink), "w") as out:
         for entry in entries:
-            name, named = redactor.mask_text(entry.filename, tally)
-            count += named
-            if entry.flag_bits & 0x1:
-                skipped += 1
+            if entry.flag_bits & 0x1 or entry.filename in names:
+                # NOTE: an entry listed twice is written once.
+                left += entry.filename not in names
                 continue
+            names.add(entry.filename)
+            name, named = redactor.mask_text(entry.filename, tally)
             info = zipfile.ZipInfo(name, entry.date_time)
             info.external_attr, info.create_system = entry.external_attr, entry.create_system
             info.compress_type = zipfile.ZIP_STORED if entry.is_dir() else zipfile.ZIP_DEFLATED
-            with out.open(info, "w") as target:
-                if not entry.is_dir():
+            if entry.is_dir():
+                out.writestr(info, b"")
+                count += named
+                continue
+            # NOTE: the entry's text is gathered masked in a spool first: one that cannot be read whole
+            # is left out, never written in part.
+            with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+
+                def keep(chunk: Any, spool: IO[bytes] = spool) -> None:
+                    spool.write(chunk)
+
+                try:
                     with archive.open(entry) as inner:
-
-                        def write(chunk: Any, target: IO[bytes] = target) -> None:
-                            target.write(chunk)
-
                         reading = _entry(inner)
-                        masked, cut = redactor.stream(reading, write, cap - used, tally)
-                    count += masked
-                    used += reading.taken
+                        masked, cut = redactor.stream(reading, keep, cap - used, tally)
+                except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
+                    left += 1
+                    continue
+                spool.seek(0)
+                with out.open(info, "w") as target:
+                    shutil.copyfileobj(spool, target)
+            count += named + masked
+            used += reading.taken
             if cut or used > cap:
                 cut = True
                 break
     note = f"zip entries read to mask {count} secret{'' if count == 1 else 's'}"
     if cut:
         note += f", cut at {cap} bytes of text (entries past them left out)"
-    if skipped:
-        note += f", {skipped} encrypted entr{'y' if skipped == 1 else 'ies'} left out"
-    if hidden is not None:
-        note += f", {hidden} left out"
+    if left:
+        note += f", {left} encrypted or unreadable entr{'y' if left == 1 else 'ies'} left out"
+    if not covered:
+        note += ", bytes its directory does not list left out"
     return Outcome(True, cut, note + ", and the archive written again")
 
 
 _LOCAL = b"PK\x03\x04"
 _END = b"PK\x05\x06"
+_DESCRIPTOR = b"PK\x07\x08"
 
 
-def _unlisted(src: IO[bytes], start: int, size: int, listed: int, comment: bytes) -> str | None:
-    """What the archive holds beyond what its directory lists, which a reader of local headers finds
-    (entries the directory leaves out, bytes after its end); None when there is nothing."""
-    src.seek(start)
-    headers, tail, seen = 0, b"", 0
-    while seen < size:
-        block = src.read(min(1024 * 1024, size - seen))
-        if not block:
-            break
-        seen += len(block)
-        data = tail + block
-        headers += data.count(_LOCAL)
-        # NOTE: a signature across two blocks is counted once: the kept tail is shorter than it.
-        tail = data[-(len(_LOCAL) - 1) :]
-    # NOTE: the end record (22 bytes and the comment) closes the archive; anything after it is extra.
-    end = 22 + len(comment)
-    src.seek(start + max(size - end, 0))
-    last = src.read(end)
-    if not (last.startswith(_END) and last.endswith(comment)):
-        return "bytes after the archive's end"
-    if headers > listed:
-        return f"{headers - listed} entr{'y' if headers - listed == 1 else 'ies'} its directory does not list"
-    return None
+def _covers(src: IO[bytes], start: int, size: int, archive: zipfile.ZipFile) -> bool:
+    """True when the listed entries, one after another from the first byte, then the directory right
+    after them and its end record closing the file, are all the archive's bytes (no zip64 records)."""
+    pos = 0
+    for entry in sorted(archive.infolist(), key=lambda e: e.header_offset):
+        src.seek(start + pos)
+        head = src.read(30)
+        if entry.header_offset != pos or len(head) < 30 or not head.startswith(_LOCAL):
+            return False
+        flags, name_len, extra_len = struct.unpack("<H", head[6:8])[0], *struct.unpack("<HH", head[26:30])
+        if (flags ^ entry.flag_bits) & 0x1:
+            # NOTE: encrypted by one record and not by the other: a reader of local headers reads it.
+            return False
+        pos += 30 + name_len + extra_len + entry.compress_size
+        if entry.flag_bits & 0x8:
+            src.seek(start + pos)
+            pos += 16 if src.read(4) == _DESCRIPTOR else 12
+    end = 22 + len(archive.comment)
+    src.seek(start + size - end)
+    record = src.read(end)
+    if len(record) < 22 or not record.startswith(_END):
+        return False
+    entries: int = struct.unpack("<H", record[10:12])[0]
+    directory_size: int
+    directory_at: int
+    directory_size, directory_at = struct.unpack("<II", record[12:20])
+    return entries == len(archive.infolist()) and directory_at == pos and pos + directory_size == size - end
 
 
 def _entry(inner: IO[bytes]) -> _Readable:
     # NOTE: a zip entry is read by a ZipExtFile, which has `read1` (typed as plain IO).
     return _Readable(cast(_Reads, inner))
+
+
+def _raw_hits(redactor: Redactor, src: IO[bytes], start: int, size: int) -> int:
+    """How many secrets the first `size` bytes hold as they are (a gzip header's file name, a zip's
+    comment or extra field): masked in place, they would break the file, so it is written again."""
+    hits = redactor.stream(cast(io.BufferedIOBase, src), _discard, size, Tally())[0]
+    src.seek(start)
+    return hits
 
 
 def _discard(_: Any) -> None:

@@ -9,6 +9,7 @@ import hashlib
 import io
 import lzma
 import random
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -272,23 +273,96 @@ def test_zip_entries_past_the_cap_are_left_out(tmp_path: Path, monkeypatch: pyte
     assert secret not in written and record["truncated"] is True
 
 
-@pytest.mark.parametrize("where", ["after the end", "unlisted entry"])
-def test_a_zip_holding_more_than_its_directory_lists_is_written_again(tmp_path: Path, where: str) -> None:
-    """A reader of local headers (`unzip` recovering, binwalk) finds what zipfile does not list: such an
-    archive is written again from its listed entries, never copied as it is."""
+def _crafted(kind: str, secret: bytes) -> bytes:
+    """Zip archives zipfile reads otherwise than a reader of local headers, each hiding `secret`."""
+    clean = log()
+    if kind == "after the end":
+        return _zip({"worker.log": clean}) + gzip.compress(secret)
+    if kind == "unlisted entry before":
+        hidden = _zip({"settings.env": secret})
+        return hidden[: hidden.index(b"PK\x01\x02")] + _zip({"worker.log": clean})
+    if kind == "self-extracting stub":
+        return b"#!/bin/sh\nexit 0\n" + _zip({"settings.env": clean + secret})
+    if kind == "bad crc on another entry":
+        data = bytearray(_zip({"a.log": clean, "b.log": clean + secret}))
+        data[data.find(b"PK\x03\x04") + 14] ^= 0xFF
+        data[data.find(b"PK\x01\x02") + 16] ^= 0xFF
+        return bytes(data)
+    if kind == "method zipfile cannot read":
+        data = bytearray(_zip({"b.log": clean + secret}))
+        data[data.find(b"PK\x03\x04") + 8] = 9
+        data[data.find(b"PK\x01\x02") + 10] = 9
+        return bytes(data)
+    good = _zip({"a.log": clean})
+    directory, end = good.find(b"PK\x01\x02"), good.find(b"PK\x05\x06")
+    record, closing = good[directory:end], bytearray(good[end:])
+    if kind == "listed twice beside a hidden entry":
+        hidden = _zip({"h.log": secret})
+        hidden = hidden[: hidden.find(b"PK\x01\x02")]
+        closing[8:10] = closing[10:12] = struct.pack("<H", 2)
+        closing[12:16] = struct.pack("<I", 2 * len(record))
+        closing[16:20] = struct.pack("<I", directory + len(hidden))
+        return good[:directory] + hidden + record + record + bytes(closing)
+    assert kind == "raw deflate in a gap"
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    gap = squeeze.compress(secret) + squeeze.flush()
+    closing[16:20] = struct.pack("<I", directory + len(gap))
+    return good[:directory] + gap + record + bytes(closing)
+
+
+CRAFTED = [
+    "after the end",
+    "unlisted entry before",
+    "self-extracting stub",
+    "bad crc on another entry",
+    "method zipfile cannot read",
+    "listed twice beside a hidden entry",
+    "raw deflate in a gap",
+]
+
+
+@pytest.mark.parametrize("kind", CRAFTED)
+def test_a_zip_holding_more_than_it_lists_is_written_again(tmp_path: Path, kind: str) -> None:
+    """A reader of local headers (`unzip`, binwalk) finds what zipfile does not list or cannot read: such
+    an archive is written again from the entries read, never copied as it is (found by review)."""
     secret = secret_line()
-    listed = _zip({"worker.log": log()})
-    hidden = _zip({"settings.env": secret})
-    if where == "after the end":
-        data = listed + gzip.compress(secret)
-    else:
-        # NOTE: a local entry before the listed ones, which the directory (of the second) does not name.
-        first_end = hidden.index(b"PK\x01\x02")
-        data = hidden[:first_end] + listed
-    source = tmp_path / "logs.zip"
-    source.write_bytes(data)
-    record, written = write(tmp_path, source.name, source=source)
-    assert written != data and secret not in _every_text(written) and secret not in written
-    assert "left out" in record["message"]
-    with zipfile.ZipFile(io.BytesIO(written)) as archive:
-        assert archive.read("worker.log") == log()
+    data = _crafted(kind, secret)
+    for how in ("source", "data"):
+        source = tmp_path / f"{how}.zip"
+        source.write_bytes(data)
+        kw: dict[str, Any] = {"source": source} if how == "source" else {"data": data}
+        record, written = write(tmp_path, source.name, **kw)
+        assert written != data, (kind, how)
+        assert secret not in written and secret.split(b" = ")[1].strip() not in _every_inflated(written), how
+        assert "written again" in record["message"], how
+
+
+def test_a_clean_zip_holding_a_stored_zip_is_copied_as_it_is(tmp_path: Path) -> None:
+    inner = _zip({"worker.log": log()})
+    data = _zip(
+        {"bundle.zip": inner, "notes.txt": b"the bytes PK\x03\x04 start a zip entry\n"}, zipfile.ZIP_STORED
+    )
+    record, written = write(tmp_path, "outer.zip", data=data)
+    assert written == data and record["message"] is None
+
+
+def _every_inflated(data: bytes) -> bytes:
+    """All a lenient reader inflates: raw deflate from every offset, and every stream `_every_text` finds."""
+    found = [_every_text(data)]
+    for at in range(len(data)):
+        with contextlib.suppress(zlib.error):
+            found.append(zlib.decompressobj(-15).decompress(data[at:]))
+    return b"".join(found)
+
+
+def test_a_secret_in_a_gzip_header_leaves_a_whole_file_without_it(tmp_path: Path) -> None:
+    """The file name field of a gzip header is not compressed: masked in place it would break the
+    file, so the file is written again (with no name) from its text."""
+    secret = secret_line().strip()
+    raw = io.BytesIO()
+    with gzip.GzipFile(filename=secret.decode(), fileobj=raw, mode="wb", mtime=0) as fh:
+        fh.write(log())
+    record, written = write(tmp_path, "dump.gz", data=raw.getvalue())
+    assert secret not in written and gzip.decompress(written) == log()
+    assert record["message"].startswith("gzip data decompressed to mask 0 secrets")
+    assert "its headers left out (1 secret outside the text)" in record["message"]
