@@ -288,6 +288,8 @@ def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally:
             except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
                 unread += 1
                 continue
+            # NOTE: an entry whose data breaks off was not read whole: what follows the break is unscanned.
+            unread += reading.broken is not None
             found += count
             # NOTE: what was read, not what the entry declares: a declared size may lie.
             used += reading.taken
@@ -326,6 +328,8 @@ def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally:
                     with archive.open(entry) as inner:
                         reading = _entry(inner)
                         masked, cut = redactor.stream(reading, keep, cap - used, tally)
+                    if reading.broken is not None:
+                        raise zipfile.BadZipFile(reading.broken)
                 except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
                     left += 1
                     continue

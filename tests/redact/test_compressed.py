@@ -366,3 +366,15 @@ def test_a_secret_in_a_gzip_header_leaves_a_whole_file_without_it(tmp_path: Path
     assert secret not in written and gzip.decompress(written) == log()
     assert record["message"].startswith("gzip data decompressed to mask 0 secrets")
     assert "its headers left out (1 secret outside the text)" in record["message"]
+
+
+def test_a_zip_entry_whose_data_breaks_off_is_left_out(tmp_path: Path) -> None:
+    secret = secret_line()
+    data = bytearray(_zip({"a.log": log(), "b.log": log(secret)}))
+    # NOTE: a.log's deflate data damaged in its middle: zipfile stops there, the rest is not scanned.
+    at = data.find(b"PK\x03\x04") + 30 + len("a.log") + 200
+    data[at : at + 8] = b"\xff" * 8
+    record, written = write(tmp_path, "logs.zip", data=bytes(data))
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        assert archive.namelist() == ["b.log"] and secret not in archive.read("b.log")
+    assert "1 encrypted or unreadable entry left out" in record["message"]
