@@ -392,17 +392,21 @@ def test_odd_shaped_and_unknown_artifacts_are_shown_raw(tmp_path: Path) -> None:
     assert html.index('id="tests"') < html.index('id="other-codefacts"') < html.index('id="artifacts"')
 
 
+# NOTE: one passed check of a check report, as `evidence check --format json` writes it.
+CLEAN_TREE = {
+    "id": "EK301",
+    "name": "gate-clean-tree",
+    "severity": "error",
+    "status": "passed",
+    "findings": 0,
+}
+
+
 def test_gate_results_come_from_the_check_report(bundle: Path, tmp_path: Path) -> None:
     report = {
         "summary": {"checks": 3, "errors": 1, "failed": 1, "passed": 1, "skipped": 1, "warnings": 0},
         "checks": [
-            {
-                "id": "EK301",
-                "name": "gate-clean-tree",
-                "severity": "error",
-                "status": "passed",
-                "findings": 0,
-            },
+            CLEAN_TREE,
             {
                 "id": "EK303",
                 "name": "gate-tests-passed",
@@ -644,13 +648,7 @@ def test_a_failed_warning_is_a_warning_not_a_failure(bundle: Path, tmp_path: Pat
     report = {
         "summary": {"checks": 2, "errors": 0, "failed": 1, "passed": 1, "warnings": 1},
         "checks": [
-            {
-                "id": "EK301",
-                "name": "gate-clean-tree",
-                "severity": "error",
-                "status": "passed",
-                "findings": 0,
-            },
+            CLEAN_TREE,
             {
                 "id": "EK306",
                 "name": "gate-ci-uploads-bundle",

@@ -119,12 +119,17 @@ def test_a_collect_through_a_template_masks_the_password_and_nothing_else(
     assert sql.status == "error" and "EKT_PASSWORD, which is not set" in (sql.error or "")
 
 
-def test_a_url_template_that_cannot_be_filled_costs_only_the_database_collectors(tmp_path: Path) -> None:
-    (tmp_path / "migrations" / "versions").mkdir(parents=True)
-    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
-    (tmp_path / "migrations" / "versions" / "a1_init.py").write_text(
+def _one_migration(root: Path) -> None:
+    """An alembic.ini and one revision, so the alembic collector has a history to read."""
+    (root / "migrations" / "versions").mkdir(parents=True)
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    (root / "migrations" / "versions" / "a1_init.py").write_text(
         '"""init"""\nrevision = "a1"\ndown_revision = None\n\n\ndef upgrade():\n    pass\n'
     )
+
+
+def test_a_url_template_that_cannot_be_filled_costs_only_the_database_collectors(tmp_path: Path) -> None:
+    _one_migration(tmp_path)
     (tmp_path / "evidence.yaml").write_text(
         "service: svc\noutput: out\ndatabase:\n  url_env: SVC_DATABASE_URL\n"
         '  url: "postgresql://${SVC_USER}:${SVC_PASSWORD}@127.0.0.1:5432/svc"\n'
@@ -175,11 +180,7 @@ def test_a_template_that_cannot_be_filled_still_masks_its_password(tmp_path: Pat
 
 
 def test_an_unset_url_variable_is_named_where_the_database_is_needed(tmp_path: Path) -> None:
-    (tmp_path / "migrations" / "versions").mkdir(parents=True)
-    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
-    (tmp_path / "migrations" / "versions" / "a1_init.py").write_text(
-        '"""init"""\nrevision = "a1"\ndown_revision = None\n\n\ndef upgrade():\n    pass\n'
-    )
+    _one_migration(tmp_path)
     (tmp_path / "evidence.yaml").write_text(
         "service: svc\noutput: out\ndatabase:\n  url_env: SVC_DATABASE_URL\ncollectors:\n  alembic: true\n"
     )
