@@ -260,10 +260,8 @@ def scripts(target: Target, rule: Rule) -> Iterator[tuple[Script, Path]]:
                 excluded += 1
             else:
                 yield script, target.root / script.path
-    held = {rev for _, graph in graphs(target, rule) for rev in graph.scripts}
-    unknown = any(str(rev) not in held for rev in rule.options.get("baseline") or ())
     # NOTE: an unknown baseline revision is a finding the check already gave: it fails, not skips.
-    if before + excluded == read and not unknown:
+    if before + excluded == read and not _unknown(target, rule):
         # NOTE: a check that looked at no revision proves nothing: it must not pass.
         why = []
         if before:
@@ -291,8 +289,6 @@ def _history(graph: Graph, baseline: Iterable[str]) -> set[str]:
 def unknown_baseline(target: Target, rule: Rule, check: str) -> Iterator[Finding]:
     """A finding for each `baseline` revision that no configuration read holds (a typo would otherwise
     leave the whole history checked, or nothing, without a word)."""
-    wanted = [str(rev) for rev in rule.options.get("baseline") or ()]
-    held = {rev for _, graph in graphs(target, rule) for rev in graph.scripts}
     # NOTE: a configuration read only in part (an error, a version folder env.py picks by dialect) may
     # hold the id: then that is what to fix, not the baseline.
     partial = [f"{s.label}: {s.error or s.problem}" for s in sources(target, rule) if s.error or s.problem]
@@ -301,13 +297,18 @@ def unknown_baseline(target: Target, rule: Rule, check: str) -> Iterator[Finding
         if partial
         else "fix the rule's `baseline`"
     )
-    for rev in wanted:
-        if rev not in held:
-            yield Finding(
-                check,
-                f"baseline revision {rev} is in no Alembic configuration read; {fix}",
-                snippet=f"baseline {rev}",
-            )
+    for rev in _unknown(target, rule):
+        yield Finding(
+            check,
+            f"baseline revision {rev} is in no Alembic configuration read; {fix}",
+            snippet=f"baseline {rev}",
+        )
+
+
+def _unknown(target: Target, rule: Rule) -> list[str]:
+    """The rule's `baseline` revisions that no configuration read holds."""
+    held = {rev for _, graph in graphs(target, rule) for rev in graph.scripts}
+    return [str(rev) for rev in rule.options.get("baseline") or () if str(rev) not in held]
 
 
 def is_merge(script: Script) -> bool:

@@ -414,19 +414,29 @@ def _verdict(report: Mapping[str, Any], python: interpreter.Interpreter | None) 
     return "error", message
 
 
-def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
-    """Scan the service's Python files once each and write `codefacts.json` and `codefacts.txt`."""
+def gather_with(
+    root: Path,
+    options: Mapping[str, Any],
+    python: interpreter.Interpreter | None = None,
+    scratch: Path | None = None,
+) -> dict[str, Any]:
+    """`gather` with the collector's options as evidence.yaml gives them, defaults filled in."""
     given = options.get("migrations")
-    python = interpreter.of(ctx, options)
-    report = gather(
-        ctx.root,
+    return gather(
+        root,
         list(options.get("paths") or DEFAULT_PATHS),
         list(options.get("exclude", DEFAULT_EXCLUDE)),
         list(options.get("tests", DEFAULT_TESTS)),
         list(given) if given is not None else None,
         python,
-        ctx.scratch,
+        scratch,
     )
+
+
+def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
+    """Scan the service's Python files once each and write `codefacts.json` and `codefacts.txt`."""
+    python = interpreter.of(ctx, options)
+    report = gather_with(ctx.root, options, python, ctx.scratch)
     status, message = _verdict(report, python)
     data = (json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     return [

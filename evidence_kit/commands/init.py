@@ -1323,14 +1323,7 @@ def _code_baseline(cfg: Config) -> tuple[list[str], list[str]]:
     options = cfg.collectors.get(codefacts.NAME)
     if options is None:
         return [], []
-    given = options.get("migrations")
-    report = codefacts.gather(
-        cfg.root,
-        list(options.get("paths") or codefacts.DEFAULT_PATHS),
-        list(options.get("exclude", codefacts.DEFAULT_EXCLUDE)),
-        list(options.get("tests", codefacts.DEFAULT_TESTS)),
-        list(given) if given is not None else None,
-    )
+    report = codefacts.gather_with(cfg.root, options)
     locks = report["row_locks"]
     claims = {
         str(lock["path"]) for kind in ("sql", "orm") for lock in locks[kind]["app"] if lock.get("skip_locked")

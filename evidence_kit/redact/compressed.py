@@ -40,6 +40,8 @@ _TEXT_CHUNK = 1024 * 1024
 _MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
 HEAD = 10
 _BROKEN = (EOFError, OSError, zlib.error, lzma.LZMAError)
+# NOTE: what reading a zip entry raises where zipfile cannot read it (a bad CRC, an unknown method).
+_UNREADABLE = (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError)
 
 Sink = Callable[[Any], None]
 
@@ -169,7 +171,7 @@ class _Streams(io.RawIOBase):
                     return
             try:
                 text = _step(decomp, pending, _TEXT_CHUNK)
-            except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
+            except _BROKEN as exc:
                 self.broken = str(exc) or type(exc).__name__
                 return
             pending = b""
@@ -271,7 +273,7 @@ def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally:
     src.seek(start)
     try:
         archive = zipfile.ZipFile(src)
-    except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
+    except _UNREADABLE:
         src.seek(start)
         return None
     with archive:
@@ -285,7 +287,7 @@ def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally:
                 with archive.open(entry) as inner:
                     reading = _entry(inner)
                     count, cut = redactor.stream(reading, _discard, cap - used, Tally())
-            except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
+            except _UNREADABLE:
                 unread += 1
                 continue
             # NOTE: an entry whose data breaks off was not read whole: what follows the break is unscanned.
@@ -330,7 +332,7 @@ def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally:
                         masked, cut = redactor.stream(reading, keep, cap - used, tally)
                     if reading.broken is not None:
                         raise zipfile.BadZipFile(reading.broken)
-                except (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError):
+                except _UNREADABLE:
                     left += 1
                     continue
                 spool.seek(0)
