@@ -600,3 +600,25 @@ def test_init_in_a_repository_says_to_commit_what_it_wrote(service: Path) -> Non
     assert "evidence-rules.yaml" in res.output.splitlines()[-1] and "EK301 fails" in res.output
     again = CliRunner().invoke(app, ["init", str(service)])
     assert "next:" not in again.output
+
+
+def test_settings_fields_the_service_fills_in_itself_are_not_required(tmp_path: Path) -> None:
+    factory = (
+        "\n\ndef make(folder: str) -> AppSettings:\n"
+        '    generated = {"SECRET_KEY": folder + "/.secret"}\n'
+        "    return AppSettings(**generated, WORKERS=1)\n"
+        "\n\ndef logging_only() -> LoggingSettings:\n"
+        "    return LoggingSettings(PRODUCTION=True)\n"
+    )
+    logging = SETTINGS.replace('LOG_LEVEL: str = "info"', 'LOG_LEVEL: str = "info"\n    PRODUCTION: bool')
+    app = logging.replace("    PRODUCTION: bool\n    SECRET_KEY", "    SECRET_KEY")
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": app + factory})
+    # NOTE: PRODUCTION, declared in the base class, is not given when the subclass is made: still required.
+    assert dict(init.detect(root).required_env) == {"PRODUCTION": "false"}
+    (root / "svc/settings.py").write_text(app + factory.replace("WORKERS=1", "WORKERS=1, PRODUCTION=False"))
+    assert dict(init.detect(root).required_env) == {}
+    # NOTE: keywords given to a call of something else fill in nothing; with the subclass made nowhere,
+    # the base class's calls alone decide for PRODUCTION.
+    other = factory.replace("AppSettings(**generated", "dict(**generated")
+    (root / "svc/settings.py").write_text(app + other)
+    assert dict(init.detect(root).required_env) == {"SECRET_KEY": "change-me", "WORKERS": "0"}

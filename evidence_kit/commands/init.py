@@ -623,18 +623,14 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
 _SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
 
 
-def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
-    """Environment names of pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`),
-    each with a placeholder value when the field is required (no default), else None."""
+def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str, str, str | None]]:
+    """Pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`): the class, the field,
+    its environment name, and a placeholder value when the field is required (no default), else None."""
     settings = set(_SETTINGS_BASES)
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
             continue
-        bases = {
-            b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ""
-            for b in node.bases
-        }
-        if not bases & settings:
+        if not _base_names(node) & settings:
             continue
         # NOTE: a subclass of a settings class of this module is one too (`AppSettings(LoggingSettings)`).
         settings.add(node.name)
@@ -664,7 +660,76 @@ def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
                 continue
             kind = ast.unparse(stmt.annotation)
             placeholder = "false" if kind == "bool" else "0" if kind in ("int", "float") else "change-me"
-            yield name, (placeholder if stmt.value is None else None)
+            yield node.name, stmt.target.id, name, (placeholder if stmt.value is None else None)
+
+
+def _base_names(node: ast.ClassDef) -> set[str]:
+    return {
+        b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ""
+        for b in node.bases
+    }
+
+
+def _constructions(tree: ast.Module) -> Iterator[tuple[str, frozenset[str]]]:
+    """(callee, the keywords it is given) for every call by name (`AppSettings(SECRET=...)`, with
+    `AppSettings(**secrets)` giving the keys of a dict of literal keys bound to `secrets`)."""
+    dicts: dict[str, set[str]] = {}
+    for node in _walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            dicts.setdefault(node.targets[0].id, set()).update(_literal_keys(node.value))
+    for node in _walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        callee = (
+            func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        )
+        keys: set[str] = set()
+        for kw in node.keywords:
+            if kw.arg is not None:
+                keys.add(kw.arg)
+            elif isinstance(kw.value, ast.Name):
+                keys.update(dicts.get(kw.value.id, ()))
+            else:
+                keys.update(_literal_keys(kw.value))
+        yield callee, frozenset(keys)
+
+
+def _filled_in(
+    required: Mapping[tuple[str, str], str],
+    bases: Mapping[str, set[str]],
+    calls: Mapping[str, list[frozenset[str]]],
+) -> set[str]:
+    """The environment names of required settings fields ((class, field): name) that the service's own
+    code passes to every call of the class and of its subclasses it makes, when it makes one: a secret
+    it generates, a flag it computes, never read from the environment."""
+
+    def family(cls: str) -> set[str]:
+        found, todo = {cls}, [cls]
+        while todo:
+            parent = todo.pop()
+            for child, parents in bases.items():
+                if parent in parents and child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
+
+    filled: set[str] = set()
+    for (cls, attr), name in required.items():
+        made = [keys for member in family(cls) for keys in calls.get(member, ())]
+        if made and all(attr in keys for keys in made):
+            filled.add(name)
+    return filled
+
+
+def _literal_keys(node: ast.expr) -> set[str]:
+    """The keys of `{"A": ...}` or `dict(A=...)`, when all are plain strings."""
+    if isinstance(node, ast.Dict):
+        keys = [k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+        return set(keys) if len(keys) == len(node.keys) else set()
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+        return {kw.arg for kw in node.keywords if kw.arg is not None}
+    return set()
 
 
 def _environ(node: ast.expr) -> bool:
@@ -902,6 +967,9 @@ def detect(root: Path) -> Detected:
     env_hits: dict[str, str] = {}
     required: dict[str, str] = {}
     from_settings: set[str] = set()
+    declared: dict[tuple[str, str], str] = {}
+    bases: dict[str, set[str]] = {}
+    calls: dict[str, list[frozenset[str]]] = {}
     tables: dict[str, tuple[str, set[str]]] = {}
     drivers: Counter[str] = Counter()
     for rel in scan.python:
@@ -924,14 +992,21 @@ def detect(root: Path) -> Detected:
             for name in _env_names(tree):
                 env_hits.setdefault(name, rel)
         if "Settings" in text:
-            for name, placeholder in _settings_fields(tree):
+            for cls, attr, name, placeholder in _settings_fields(tree):
                 env_hits.setdefault(name, rel)
                 from_settings.add(name)
                 if placeholder is not None:
                     required.setdefault(name, placeholder)
+                    declared[(cls, attr)] = name
+            bases.update((n.name, _base_names(n)) for n in tree.body if isinstance(n, ast.ClassDef))
+            for callee, keys in _constructions(tree):
+                calls.setdefault(callee, []).append(keys)
         if "Column" in text or "column" in text or "Table(" in text or "Field(" in text:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
+
+    for name in _filled_in(declared, bases, calls):
+        required.pop(name, None)
 
     # NOTE: a settings field ending in _URL is often not a database (LDAP, OIDC, webhooks): only the
     # names that say so count, as the URL variable; plain reads of the environment count as before.
