@@ -622,3 +622,42 @@ def test_settings_fields_the_service_fills_in_itself_are_not_required(tmp_path: 
     other = factory.replace("AppSettings(**generated", "dict(**generated")
     (root / "svc/settings.py").write_text(app + other)
     assert dict(init.detect(root).required_env) == {"SECRET_KEY": "change-me", "WORKERS": "0"}
+
+
+def _migrate_step(root: Path) -> list[str]:
+    init.write(root, init.detect(root), force=True)
+    steps = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["steps"]
+    run: str = next(s for s in steps if s.get("name") == "Migrate")["run"]
+    return run.splitlines()
+
+
+def test_the_workflow_migrates_as_the_service_itself_does(service: Path) -> None:
+    ci = service / ".github/workflows/ci.yml"
+    # NOTE: the command inside `sh -c "..."`, the downgrade before it and the commented line left out.
+    ci.write_text(
+        "jobs:\n  it:\n    steps:\n"
+        "      # - run: svc admin db upgrade --old\n"
+        '      - run: docker run img sh -c "svc server database downgrade -y -r base && '
+        'svc server database upgrade --yes"\n',
+        encoding="utf-8",
+    )
+    found = init.detect(service)
+    assert found.migrate_command == ("svc server database upgrade --yes", ".github/workflows/ci.yml")
+    assert "found the service's own migration command in .github/workflows/ci.yml" in "\n".join(
+        init.report(found)
+    )
+    assert _migrate_step(service) == [".venv/bin/svc server database upgrade --yes"]
+    text = (service / init.WORKFLOW_FILE).read_text("utf-8")
+    assert "as .github/workflows/ci.yml runs it" in text
+    # NOTE: a task runner's command is kept as written, not looked up in the service's virtualenv.
+    ci.write_text("jobs: {}\n", encoding="utf-8")
+    (service / "Makefile").write_text("migrate:\n\tpoetry run flask db upgrade\n", encoding="utf-8")
+    assert _migrate_step(service) == ["poetry run flask db upgrade"]
+    # NOTE: a service that runs plain Alembic somewhere gets the per-config Alembic commands.
+    (service / "scripts").mkdir()
+    (service / "scripts/start.sh").write_text("alembic -c alembic.ini upgrade heads\n", encoding="utf-8")
+    assert init.detect(service).migrate_command is None
+    assert _migrate_step(service) == [
+        ".venv/bin/alembic upgrade head",
+        ".venv/bin/alembic -n reporting upgrade head",
+    ]

@@ -148,6 +148,9 @@ class Detected:
     # NOTE: the SQLAlchemy driver the service's own PostgreSQL URLs name (`asyncpg` in
     # `postgresql+asyncpg://`), so the workflow's URL is one its engine accepts; None for plain URLs.
     database_driver: str | None = None
+    # NOTE: the service's own migration command and the file that runs it, when it does not migrate with
+    # plain `alembic upgrade` (`prefect server database upgrade --yes`); None: `alembic upgrade head`.
+    migrate_command: tuple[str, str] | None = None
     repository: Path | None = None
     git: bool = False
     ignores_output: bool = False
@@ -1059,11 +1062,62 @@ def detect(root: Path) -> Detected:
         env_names=tuple(sorted(env_hits)),
         required_env=tuple(sorted(required.items())),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
+        migrate_command=_migrate_command(root, workflows) if configs else None,
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
         notes=tuple(notes),
     )
+
+
+# NOTE: where a service says how it migrates: its CI, task runners, containers and scripts.
+_RUNNER_FILES = (
+    "Taskfile.yml",
+    "Taskfile.yaml",
+    "Makefile",
+    "justfile",
+    "tox.ini",
+    "noxfile.py",
+    "Procfile",
+    "pyproject.toml",
+)
+_RUNNER_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml", "Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
+_ALEMBIC_UPGRADE = re.compile(r"\balembic(?:\s+(?:-c|--config|-n|--name|-x)\s+\S+)*\s+upgrade\b")
+# NOTE: `<cli> [up to three words] database|db upgrade [flags]`, as `prefect server database upgrade --yes`
+# or `flask db upgrade`; `downgrade` is not `upgrade` (a word boundary), and quotes end a command.
+_CLI_UPGRADE = re.compile(
+    r"(?<![\w./-])(?:[\w.-]+/)*[A-Za-z][\w.-]*(?:[ \t]+[\w:.-]+){0,3}?[ \t]+(?:database|db)[ \t]+upgrade\b"
+    r"(?:[ \t]+--?[\w-]+(?:=[\w.:-]+)?)*"
+)
+# NOTE: commands that are not the service's own console scripts: kept as written, not looked up in its venv.
+_RUNNERS = frozenset(
+    {"poetry", "uv", "pipenv", "hatch", "pdm", "docker", "sh", "bash", "task", "make", "just"}
+)
+
+
+def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | None:
+    """The command the service's own files run to upgrade its database, and the file, when it is not plain
+    `alembic upgrade` (which the workflow runs anyway); None when they run plain Alembic or say nothing."""
+    # NOTE: not the workflow init writes, which runs what an earlier init found.
+    sources = [w for w in workflows if w != WORKFLOW_FILE]
+    sources += [n for n in _RUNNER_FILES if (root / n).is_file()]
+    sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
+    found: tuple[str, str] | None = None
+    for rel in sources:
+        try:
+            text = (root / rel).read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            code = line.strip()
+            if code.startswith("#"):
+                continue
+            if _ALEMBIC_UPGRADE.search(code):
+                return None
+            match = _CLI_UPGRADE.search(code)
+            if match is not None and found is None:
+                found = (" ".join(match.group().split()), rel)
+    return found
 
 
 def _requires_python(root: Path) -> str | None:
@@ -1101,6 +1155,12 @@ def report(detected: Detected) -> list[str]:
         for c in d.alembic:
             where = f" -> {c.script_location}" if c.script_location else ""
             lines.append(f"found Alembic config: {c.ini} [{c.section}]{where}")
+        if d.migrate_command:
+            command, source = d.migrate_command
+            lines.append(
+                f"found the service's own migration command in {source}: `{command}`; the workflow runs it "
+                "instead of `alembic upgrade head`"
+            )
     else:
         lines.append("no alembic.ini found: list your Alembic configs under collectors.alembic by hand")
     if d.python:
@@ -1269,13 +1329,20 @@ def _context(d: Detected) -> dict[str, Any]:
     repository = d.repository or d.root
     working = os.path.relpath(d.root, repository) if d.root != repository else "."
     standard_tests = all(PurePosixPath(t).name != "test" for t in d.tests)
-    migrate = [
-        f"{bin_prefix}alembic"
-        + ("" if c.ini == "alembic.ini" else f" -c {c.ini}")
-        + ("" if c.section == "alembic" else f" -n {c.section}")
-        + " upgrade head"
-        for c in d.alembic
-    ]
+    own = d.migrate_command[0] if d.migrate_command else None
+    if own is not None and own.split()[0] not in _RUNNERS and "/" not in own.split()[0]:
+        own = bin_prefix + own
+    migrate = (
+        [own]
+        if own is not None
+        else [
+            f"{bin_prefix}alembic"
+            + ("" if c.ini == "alembic.ini" else f" -c {c.ini}")
+            + ("" if c.section == "alembic" else f" -n {c.section}")
+            + " upgrade head"
+            for c in d.alembic
+        ]
+    )
     return {
         "service": d.service,
         "database_env": d.database_env,
@@ -1313,6 +1380,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "required": required,
         "install": list(_install(d.root, venv, bool(d.tests))) if d.python or d.install else list(d.install),
         "migrate": migrate,
+        "migrate_from": d.migrate_command[1] if d.migrate_command else None,
         "action": ACTION_PLACEHOLDER,
         "baseline": None,
         "baselined": BASELINED,
