@@ -16,7 +16,7 @@ from typing import Any
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import ci as layout
 from evidence_kit.model import Context, Intent, Output
-from evidence_kit.support import paths, tree
+from evidence_kit.support import paths, tasks, tree
 
 NAME = "ci"
 
@@ -175,22 +175,31 @@ def _text(value: Any) -> Any:
     return value.rstrip("\n") if isinstance(value, str) else jsonable(value)
 
 
-def db_commands(run: str) -> list[tuple[str, str]]:
-    """The (tool, line) pairs of a `run:` script whose line runs alembic, pg_dump or pytest."""
-    found: list[tuple[str, str]] = []
+def db_commands(run: str, folder: Path | None = None, shown: str = "") -> list[tuple[str, str, str | None]]:
+    """The (tool, line, via) of each line of a `run:` script that runs alembic, pg_dump or pytest: itself
+    (via None), or through a task runner target of `folder` (`task py:test`; via: the file, after
+    `shown`, and the line of the target that runs the tool)."""
+    found: list[tuple[str, str, str | None]] = []
     # NOTE: a command continued with a trailing backslash is one line to the shell, so it is one here.
     for raw in re.sub(r"\\[ \t]*\r?\n", " ", run).splitlines():
         line = " ".join(raw.split())
         if not line or line.startswith("#"):
             continue
-        tools = {
-            m.group(1)
-            for segment in _SEGMENTS.split(line)
-            if not _INSTALL.search(segment)
-            for m in _TOOL.finditer(segment.strip())
-        }
-        found += [(tool, line) for tool in sorted(tools)]
+        tools: dict[str, str | None] = {}
+        for segment in _SEGMENTS.split(line):
+            for tool in _tools(segment):
+                tools[tool] = None
+            called = tasks.call(segment) if folder is not None else None
+            if called is not None and folder is not None:
+                for file, command in tasks.commands(folder, *called):
+                    for tool in _tools(command):
+                        tools.setdefault(tool, f"{shown}{file}: {command}")
+        found += [(tool, line, tools[tool]) for tool in sorted(tools)]
     return found
+
+
+def _tools(segment: str) -> set[str]:
+    return set() if _INSTALL.search(segment) else {m.group(1) for m in _TOOL.finditer(segment.strip())}
 
 
 def _services(job: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -232,8 +241,28 @@ def _artifact(
     return entry
 
 
-def inventory(doc: Loaded) -> dict[str, Any]:
-    """Everything the collector reports about one parsed workflow document."""
+def _step_folder(repository: Path | None, job: Mapping[str, Any], step: Mapping[str, Any]) -> Path | None:
+    """Where a step's commands run: the repository's top, or the step's (else the job's) working folder."""
+    if repository is None:
+        return None
+    defaults = job.get("defaults")
+    run = defaults.get("run") if isinstance(defaults, Mapping) else None
+    folder = step.get("working-directory") or (
+        run.get("working-directory") if isinstance(run, Mapping) else None
+    )
+    if not isinstance(folder, str) or not folder.strip():
+        return repository
+    if "${{" in folder:
+        return None
+    try:
+        return paths.inside(repository, folder, "ci: working-directory")
+    except CollectorError:
+        return None  # NOTE: a folder outside the repository: its files are not read
+
+
+def inventory(doc: Loaded, repository: Path | None = None) -> dict[str, Any]:
+    """Everything the collector reports about one parsed workflow document; `repository`: the folder its
+    steps run in, where task runner files are read (None: not read)."""
     data = doc.data
     if not isinstance(data, Mapping):
         raise ValueError(f"not a workflow: the top level is {type(data).__name__}, not a mapping")
@@ -294,8 +323,12 @@ def inventory(doc: Loaded) -> dict[str, Any]:
                     kind = "upload" if action == _UPLOAD else "download"
                     artifacts.append(_artifact(kind, where, info, step))
             if isinstance(step.get("run"), str):
-                for tool, line in db_commands(step["run"]):
-                    db_steps.append({**where, "tool": tool, "command": line})
+                folder = _step_folder(repository, job, step)
+                shown = ""
+                if folder is not None and repository is not None and folder != repository:
+                    shown = folder.relative_to(repository).as_posix() + "/"
+                for tool, line, via in db_commands(step["run"], folder, shown):
+                    db_steps.append({**where, "tool": tool, "command": line, "via": via})
     return {
         "name": _text(data.get("name")),
         "triggers": triggers,
@@ -448,7 +481,10 @@ def summary(folder: str, found: bool, workflows: list[dict[str, Any]]) -> str:
 
 def _runs(tool: str) -> Callable[[str, dict[str, Any]], str | None]:
     def fmt(file: str, step: dict[str, Any]) -> str | None:
-        return f"{_where(file, step)}: {step['command']}" if step["tool"] == tool else None
+        if step["tool"] != tool:
+            return None
+        via = f" (runs {step['via']})" if step.get("via") else ""
+        return f"{_where(file, step)}: {step['command']}{via}"
 
     return fmt
 
@@ -488,6 +524,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     # NOTE: GitHub runs only committed workflows; None when the folder is not in a git work tree.
     listed = tree.git_files(folder, cached_only=True) if found else None
     tracked = None if listed is None else set(listed)
+    # NOTE: steps run at the top of the repository the workflow folder belongs to.
+    repository = folder.parent.parent if folder.parts[-2:] == (".github", "workflows") else ctx.root
     for path in _glob_files(folder, globs) if found else []:
         inside = path.relative_to(folder).as_posix()
         file = (PurePosixPath(rel_folder) / inside).as_posix()
@@ -496,7 +534,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             entry = {
                 "file": file,
                 "tracked": committed,
-                **inventory(load_yaml(path.read_text(encoding="utf-8"))),
+                **inventory(load_yaml(path.read_text(encoding="utf-8")), repository),
             }
         except Exception as exc:
             # NOTE: any YAML, decoding or shape error is this file's problem; the others still count.

@@ -114,6 +114,12 @@ def _write(root: Path, files: dict[str, str]) -> None:
         (folder / name).write_text(text)
 
 
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
 def _by_name(outputs: list[Output]) -> dict[str, Output]:
     return {o.name: o for o in outputs}
 
@@ -301,10 +307,100 @@ def test_db_commands_are_command_words_not_paths_or_installs() -> None:
         "PGPASSWORD=x pg_dump -s app > a.sql; alembic current\n"
     )
     assert ci.db_commands(script) == [
-        ("pytest", "uv sync && .venv/bin/pytest -x"),
-        ("alembic", "PGPASSWORD=x pg_dump -s app > a.sql; alembic current"),
-        ("pg_dump", "PGPASSWORD=x pg_dump -s app > a.sql; alembic current"),
+        ("pytest", "uv sync && .venv/bin/pytest -x", None),
+        ("alembic", "PGPASSWORD=x pg_dump -s app > a.sql; alembic current", None),
+        ("pg_dump", "PGPASSWORD=x pg_dump -s app > a.sql; alembic current", None),
     ]
+
+
+TASKFILE = """\
+version: "3"
+tasks:
+  py:test:
+    desc: run the tests
+    deps: [py:migrate]
+    cmds:
+      - poetry run pytest
+      - task: py:coverage
+  py:migrate:
+    cmds:
+      - cmd: poetry run alembic upgrade head
+  py:coverage: poetry run coverage report
+  docs: mkdocs build
+"""
+MAKEFILE = """\
+.PHONY: test check
+check: lint test
+lint:
+\truff check .
+test: ; @echo tests
+\t-python -m pytest \\
+\t  -q tests
+%.o: %.c
+\tcc -c $<
+"""
+JUSTFILE = """\
+set dotenv-load
+
+# the tests
+test *args: build
+    pytest {{args}}
+
+build:
+    pip install -e .
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "run", "expected"),
+    [
+        (
+            {"Taskfile.yml": TASKFILE},
+            "task py:test",
+            [
+                ("alembic", "task py:test", "Taskfile.yml: poetry run alembic upgrade head"),
+                ("pytest", "task py:test", "Taskfile.yml: poetry run pytest"),
+            ],
+        ),
+        ({"Taskfile.yml": TASKFILE}, "task docs", []),
+        (
+            {"Makefile": MAKEFILE},
+            "make check",
+            [("pytest", "make check", "Makefile: python -m pytest -q tests")],
+        ),
+        ({"Makefile": MAKEFILE}, "make lint", []),
+        # NOTE: a runner told to read another folder or file is not followed.
+        ({"Makefile": MAKEFILE}, "make -C backend check", []),
+        ({"justfile": JUSTFILE}, "just test -x", [("pytest", "just test -x", "justfile: pytest {{args}}")]),
+        ({}, "task py:test", []),
+        ({"Taskfile.yml": "tasks: [not, a, mapping"}, "task py:test", []),
+    ],
+)
+def test_db_commands_follow_task_runner_targets(
+    tmp_path: Path, files: dict[str, str], run: str, expected: list[tuple[str, str, str]]
+) -> None:
+    _tree(tmp_path, files)
+    assert ci.db_commands(run, tmp_path) == expected
+    assert ci.db_commands(run) == []
+
+
+def test_a_step_running_a_task_says_what_the_task_runs(tmp_path: Path) -> None:
+    workflow = (
+        "on: push\njobs:\n  test:\n    defaults:\n      run:\n        working-directory: backend\n"
+        "    steps:\n      - name: Tests\n        run: task py:test\n"
+        "      - name: Outside\n        working-directory: ../..\n        run: task py:test\n"
+    )
+    _tree(tmp_path, {".github/workflows/ci.yml": workflow, "backend/Taskfile.yml": TASKFILE})
+    outputs = ci.collect(Context(tmp_path, tmp_path / "s"), {})
+    (wf,) = _report(outputs)["workflows"]
+    assert [(s["step"], s["tool"], s["via"]) for s in wf["db_steps"]] == [
+        ("Tests", "alembic", "backend/Taskfile.yml: poetry run alembic upgrade head"),
+        ("Tests", "pytest", "backend/Taskfile.yml: poetry run pytest"),
+    ]
+    assert (
+        "Steps running pytest (1):\n  .github/workflows/ci.yml:8 job test step 'Tests': task py:test "
+        "(runs backend/Taskfile.yml: poetry run pytest)\n"
+    ) in _text(_by_name(outputs)["summary.txt"])
 
 
 def test_malformed_yaml_is_recorded_per_file_and_not_fatal(repo: Path) -> None:

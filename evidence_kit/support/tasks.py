@@ -1,0 +1,180 @@
+"""Task runner files read without running them: the commands `task X`, `make X` and `just X` run.
+
+A CI step often runs `task py:test` or `make test` rather than pytest itself. This reads the
+`Taskfile.yml`, `Makefile` or `justfile` of a folder and gives the command lines a target runs: its
+own lines, those of the targets it depends on (`deps:`, prerequisites) and those of the targets its
+lines call (`- task: other`, `task other`, `$(MAKE) other`, `just other`), to a fixed depth. Variables
+are left as written, and a file that cannot be read or parsed gives nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+RUNNERS = ("task", "make", "just")
+DEPTH = 4
+_FILES = {
+    "task": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"),
+    "make": ("GNUmakefile", "makefile", "Makefile"),
+    "just": ("justfile", "Justfile", ".justfile"),
+}
+# NOTE: `task py:test`, `make -s test`, `just test`: the runner word, flags, then the first target. An
+# option that names another folder or file (`make -C backend`, `task -d api`) is not followed.
+_CALL = re.compile(
+    r"^(?:\S*/)?(?P<runner>task|make|just|\$\(MAKE\)|\$\{MAKE\})(?P<flags>(?:\s+-{1,2}[\w-]+)*)"
+    r"\s+(?P<target>[\w:.-][\w:./-]*)"
+)
+_ELSEWHERE = re.compile(r"^-(?:C|d|f|-dir|-directory|-file|-taskfile|-justfile|-working-directory)$")
+_MAKE_RULE = re.compile(r"^(?P<targets>[^\s:=#][^:=#]*?)\s*::?(?!=)(?P<deps>[^=;#]*)(?:;(?P<inline>.*))?$")
+_JUST_RECIPE = re.compile(r"^@?(?P<name>[\w-]+)(?P<params>[^:=]*):(?!=)(?P<deps>[^#]*)")
+
+
+def call(line: str) -> tuple[str, str] | None:
+    """(runner, target) when `line` runs a task runner's target, else None."""
+    match = _CALL.match(line.strip())
+    if match is None or any(_ELSEWHERE.match(flag) for flag in match.group("flags").split()):
+        return None
+    runner = match.group("runner")
+    return ("make" if "MAKE" in runner else runner), match.group("target")
+
+
+def commands(folder: Path, runner: str, target: str) -> list[tuple[str, str]]:
+    """(file, command line) for every line `runner target` runs in `folder`, in order, each once."""
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[str, str]] = []
+    for item in _expand(folder, runner, target, 0, set()):
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def _expand(
+    folder: Path, runner: str, target: str, depth: int, visiting: set[tuple[str, str]]
+) -> Iterator[tuple[str, str]]:
+    if depth >= DEPTH or (runner, target) in visiting:
+        return
+    found = _targets(folder, runner)
+    if found is None or target not in found[1]:
+        return
+    name, targets = found
+    visiting = visiting | {(runner, target)}
+    deps, lines = targets[target]
+    for dep in deps:
+        yield from _expand(folder, runner, dep, depth + 1, visiting)
+    for line in lines:
+        nested = call(line)
+        if nested is not None:
+            yield from _expand(folder, nested[0], nested[1], depth + 1, visiting)
+        else:
+            yield name, line
+
+
+_Targets = dict[str, tuple[list[str], list[str]]]
+
+
+def _targets(folder: Path, runner: str) -> tuple[str, _Targets] | None:
+    """The runner's file in `folder` and its targets: name -> (dependencies, command lines)."""
+    for name in _FILES.get(runner, ()):
+        path = folder / name
+        if path.is_file():
+            try:
+                text = path.read_text("utf-8", errors="replace")
+            except OSError:
+                return None
+            reader = {"task": _taskfile, "make": _makefile, "just": _justfile}[runner]
+            return name, reader(text)
+    return None
+
+
+def _taskfile(text: str) -> _Targets:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    tasks = data.get("tasks") if isinstance(data, Mapping) else None
+    if not isinstance(tasks, Mapping):
+        return {}
+    out: _Targets = {}
+    for key, spec in tasks.items():
+        if isinstance(spec, str):
+            out[str(key)] = ([], [spec])
+            continue
+        if isinstance(spec, list):
+            spec = {"cmds": spec}
+        if not isinstance(spec, Mapping):
+            continue
+        deps = [_task_name(d) for d in spec.get("deps") or [] if _task_name(d)]
+        lines: list[str] = []
+        for cmd in spec.get("cmds") or []:
+            if isinstance(cmd, str):
+                lines.extend(_script_lines(cmd))
+            elif isinstance(cmd, Mapping) and isinstance(cmd.get("cmd"), str):
+                lines.extend(_script_lines(cmd["cmd"]))
+            elif isinstance(cmd, Mapping) and _task_name(cmd):
+                lines.append(f"task {_task_name(cmd)}")
+        out[str(key)] = (deps, lines)
+    return out
+
+
+def _task_name(item: Any) -> str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, Mapping) and isinstance(item.get("task"), str):
+        return str(item["task"])
+    return ""
+
+
+def _script_lines(script: str) -> list[str]:
+    joined = re.sub(r"\\[ \t]*\r?\n", " ", script)
+    return [" ".join(line.split()) for line in joined.splitlines() if line.strip()]
+
+
+def _makefile(text: str) -> _Targets:
+    out: _Targets = {}
+    current: list[str] = []
+    for raw in re.sub(r"\\\r?\n", " ", text).splitlines():
+        if raw.startswith("\t"):
+            line = raw.strip().lstrip("@-+").strip()
+            if line and not line.startswith("#"):
+                for target in current:
+                    out[target][1].append(" ".join(line.split()))
+            continue
+        match = _MAKE_RULE.match(raw)
+        if match is None:
+            if raw.strip() and not raw.lstrip().startswith("#"):
+                current = []
+            continue
+        current = [t for t in match.group("targets").split() if "%" not in t and not t.startswith(".")]
+        deps = match.group("deps").split()
+        inline = (match.group("inline") or "").strip()
+        for target in current:
+            entry = out.setdefault(target, ([], []))
+            entry[0].extend(deps)
+            if inline:
+                entry[1].append(" ".join(inline.split()))
+    return out
+
+
+def _justfile(text: str) -> _Targets:
+    out: _Targets = {}
+    current: str | None = None
+    for raw in text.splitlines():
+        if raw[:1] in (" ", "\t"):
+            line = raw.strip().lstrip("@-").strip()
+            if current is not None and line and not line.startswith("#"):
+                out[current][1].append(" ".join(line.split()))
+            continue
+        match = _JUST_RECIPE.match(raw)
+        current = None
+        if match is None or raw.lstrip().startswith(("#", "set ", "alias ", "export ", "import ", "mod ")):
+            continue
+        current = match.group("name")
+        deps = [d.strip("()") for d in match.group("deps").split() if d.strip("()")]
+        out[current] = (deps, [])
+    return out
