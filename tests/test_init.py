@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -555,7 +556,14 @@ def test_init_rules_take_the_claims_and_create_all_calls_the_code_already_has(se
     (service / "src" / "svc" / "reset.py").write_text(RESET, encoding="utf-8")
     init.write(service, init.detect(service))
     rules = (service / "evidence-rules.yaml").read_text()
-    assert "  EK307: {exclude: [src/svc/reset.py]}\n" in rules
+    assert yaml.safe_load(rules)["checks"]["EK307"] == {
+        "options": {
+            "allow": [
+                "src/svc/reset.py::reset: Base.metadata.create_all(engine)",
+                "src/svc/reset.py::reset: Base.metadata.drop_all(engine)",
+            ]
+        }
+    }
     assert '"*consumer*.py", src/svc/claim.py]}}\n' in rules
     assert _gates(service, [str(service / "evidence-rules.yaml")]) == {
         "EK307": ("passed", []),
@@ -567,6 +575,15 @@ def test_init_rules_take_the_claims_and_create_all_calls_the_code_already_has(se
         "application code calls drop_all at src/svc/reset.py:5",
         "application code calls create_all at src/svc/reset.py:6",
     ]
+    # NOTE: an allowed call that moves still passes (drop_all, now on line 8); a changed call in the same
+    # function is a new one and fails.
+    changed = RESET.replace("create_all(engine)", "create_all(bind=engine)")
+    (service / "src" / "svc" / "reset.py").write_text("import os\n\n\n" + changed, encoding="utf-8")
+    shutil.rmtree(service.parent / "bundles")
+    assert _gates(service, [str(service / "evidence-rules.yaml")])["EK307"] == (
+        "failed",
+        ["application code calls create_all at src/svc/reset.py:9"],
+    )
 
 
 def test_the_workflow_url_names_the_driver_the_services_urls_name(tmp_path: Path) -> None:

@@ -5,8 +5,13 @@ records; the database then differs from what `alembic history` claims. Tests and
 them. A `create_all`/`drop_all` the service defines itself (a method of its own class), called on an
 object that is not visibly SQLAlchemy metadata, is not reported: the code facts show it is the
 service's method, not SQLAlchemy's. Any other receiver (metadata, `MetaData()`, Flask-SQLAlchemy's
-`db`, an unknown object) is reported. Files the rule's `exclude` globs match are left out (`evidence
-init` lists there the files that already called them when it ran).
+`db`, an unknown object) is reported.
+
+Calls the option `allow` lists are not reported, each as `path::scope: code` (`app/db.py::init_db:
+Base.metadata.create_all(engine)`, the function or class it sits in, `<module>` at the top): `evidence
+init` lists there the calls that were already there when it ran, so a new call fails even in the same
+file or function, and an allowed one that moves between lines still passes. Files the rule's
+`exclude` globs match are left out whole.
 
 Bad:
     # app/main.py
@@ -33,7 +38,17 @@ ID = "EK307"
 NAME = "gate-no-create-all"
 TARGET = "bundle"
 DEFAULT_SEVERITY = "error"
-OPTIONS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "allow": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "Calls not reported, each as `path::scope: code` (see the check's text).",
+        }
+    },
+}
 OWN_METHOD = "service method"
 
 
@@ -43,8 +58,11 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     if facts is None:
         yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
         return
+    allowed = set(rule.options.get("allow") or ())
     for call in (facts.get("schema_calls") or {}).get("app", []):
         if call.get("receiver_kind") == OWN_METHOD or _excluded(str(call.get("path", "")), rule.exclude):
+            continue
+        if fingerprint(call) in allowed:
             continue
         where = f"{call.get('path')}:{call.get('line')}"
         yield Finding(
@@ -54,3 +72,9 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
             line=call.get("line"),
             snippet=str(call.get("code", "")),
         )
+
+
+def fingerprint(call: dict[str, Any]) -> str:
+    """`path::scope: code` of a schema call of the code facts, as `allow` lists it (no scope in facts
+    older than it: such a call matches no entry)."""
+    return f"{call.get('path')}::{call.get('scope', '?')}: {call.get('code')}"

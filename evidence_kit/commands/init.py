@@ -1459,8 +1459,9 @@ def _baseline(cfg: Config) -> dict[str, Any] | None:
 def _code_baseline(cfg: Config) -> tuple[list[str], list[str]]:
     """What the service's code already does that EK308 and EK307 would fail on, from the scan the codefacts
     collector makes: the files of its SKIP LOCKED claims that EK308's default `workers` globs miss, and
-    the files where its application code calls SQLAlchemy's create_all/drop_all."""
-    from evidence_kit.checks.gate_no_create_all import OWN_METHOD
+    the calls of SQLAlchemy's create_all/drop_all its application code makes, as EK307's `allow` takes
+    them."""
+    from evidence_kit.checks.gate_no_create_all import OWN_METHOD, fingerprint
     from evidence_kit.collectors import codefacts
 
     options = cfg.collectors.get(codefacts.NAME)
@@ -1472,7 +1473,7 @@ def _code_baseline(cfg: Config) -> tuple[list[str], list[str]]:
         str(lock["path"]) for kind in ("sql", "orm") for lock in locks[kind]["app"] if lock.get("skip_locked")
     }
     outside = sorted(c for c in claims if not any(fnmatch.fnmatch(c, g) for g in DEFAULT_WORKERS))
-    calls = {str(c["path"]) for c in report["schema_calls"]["app"] if c.get("receiver_kind") != OWN_METHOD}
+    calls = {fingerprint(c) for c in report["schema_calls"]["app"] if c.get("receiver_kind") != OWN_METHOD}
     # NOTE: when one claim already lies in a default worker module, EK308 passes as it is.
     return (outside if len(outside) == len(claims) else []), sorted(calls)
 

@@ -17,7 +17,7 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -353,7 +353,36 @@ def scan_source(path: str, source: bytes, test: bool) -> FileFacts:
     lowered = source.lower()
     if any(word in lowered for word in _NEEDLES):
         _Scan(facts).run(tree)
+    if facts.schema_calls:
+        scopes = sorted(_scopes(tree.body, ""), key=lambda s: (s[0], -s[1]))
+        for call in facts.schema_calls:
+            call["scope"] = _scope_of(scopes, call["line"])
     return facts
+
+
+def _scopes(body: list[ast.stmt], prefix: str) -> Iterator[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every function and class in `body`, nested ones too."""
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = f"{prefix}{node.name}"
+            yield node.lineno, node.end_lineno or node.lineno, name
+            yield from _scopes(node.body, name + ".")
+        elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
+            # NOTE: a function defined under `if TYPE_CHECKING:` or in a `try:` is still the module's.
+            for part in ("body", "orelse", "finalbody"):
+                yield from _scopes(getattr(node, part, []), prefix)
+            for handler in getattr(node, "handlers", []):
+                yield from _scopes(handler.body, prefix)
+
+
+def _scope_of(scopes: list[tuple[int, int, str]], line: int | None) -> str:
+    """The innermost function or class holding `line` (the last one starting at or before it that
+    still holds it), or `<module>`."""
+    inner = "<module>"
+    for start, end, name in scopes:
+        if line is not None and start <= line <= end:
+            inner = name
+    return inner
 
 
 class BadScript(Exception):

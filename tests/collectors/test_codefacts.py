@@ -164,6 +164,7 @@ def test_create_all_in_code_only_not_in_comments_or_strings(report: dict[str, An
                 "receiver": "Base.metadata",
                 "receiver_kind": "metadata",
                 "code": "Base.metadata.create_all(engine)",
+                "scope": "init",
             },
             {
                 "path": "app/db.py",
@@ -173,6 +174,7 @@ def test_create_all_in_code_only_not_in_comments_or_strings(report: dict[str, An
                 "receiver": "Base.metadata",
                 "receiver_kind": "metadata",
                 "code": "conn.run_sync(Base.metadata.create_all)",
+                "scope": "init_async",
             },
         ],
         "tests": [
@@ -184,6 +186,7 @@ def test_create_all_in_code_only_not_in_comments_or_strings(report: dict[str, An
                 "receiver": "Base.metadata",
                 "receiver_kind": "metadata",
                 "code": "Base.metadata.drop_all(engine)",
+                "scope": "test_schema",
             }
         ],
         "migrations": [],
@@ -595,3 +598,27 @@ def test_tests_that_run_alembic_only_through_the_services_code_are_not_said_not_
         "Alembic run by code (tests run Alembic: not directly "
         "(calls into the service's code are not followed))"
     ) in text
+
+
+def test_each_schema_call_names_the_function_or_class_it_sits_in() -> None:
+    from evidence_kit.support import pyscan
+
+    source = (
+        "from app.models import Base\n"
+        "Base.metadata.create_all(e)\n"
+        "class Admin:\n"
+        "    def wipe(self):\n"
+        "        def again():\n"
+        "            Base.metadata.drop_all(e)\n"
+        "        Base.metadata.drop_all(e)\n"
+        "if True:\n"
+        "    def reset():\n"
+        "        Base.metadata.create_all(e)\n"
+    )
+    facts = pyscan.scan_source("app/reset.py", source.encode(), test=False)
+    assert sorted((c["line"], c["scope"]) for c in facts.schema_calls) == [
+        (2, "<module>"),
+        (6, "Admin.wipe.again"),
+        (7, "Admin.wipe"),
+        (10, "reset"),
+    ]
