@@ -308,3 +308,32 @@ def test_files_over_the_cap_are_refused(tmp_path: Path) -> None:
         junit.parse_file(path, max_bytes=100)
     with pytest.raises(junit.JUnitError, match="cannot read"):
         junit.parse_file(tmp_path / "missing.xml")
+
+
+def test_node_ids_come_from_the_file_a_classname_names(tmp_path: Path) -> None:
+    (tmp_path / "tests" / "unit_tests").mkdir(parents=True)
+    (tmp_path / "tests" / "unit_tests" / "test_config.py").write_text("")
+    (tmp_path / "test_top.py").write_text("")
+    report = {
+        "tests": [
+            {"id": "tests.unit_tests.test_config::test_env[a.b::c]"},
+            {"id": "tests.unit_tests.test_config.TestOuter.TestInner::test_x"},
+            {"id": "test_top::test_y"},
+            {"id": "tests.unit_tests.test_gone::test_z"},
+            {"id": "a..b::test_odd"},
+            {"id": "test_no_classname"},
+        ]
+    }
+    junit.add_nodes(report, [tmp_path / "elsewhere", tmp_path])
+    assert [t["nodeid"] for t in report["tests"]] == [
+        "tests/unit_tests/test_config.py::test_env[a.b::c]",
+        "tests/unit_tests/test_config.py::TestOuter::TestInner::test_x",
+        "test_top.py::test_y",
+        None,
+        None,
+        None,
+    ]
+    assert [junit.shown(t) for t in report["tests"]][3:5] == [
+        "tests.unit_tests.test_gone::test_z",
+        "a..b::test_odd",
+    ]

@@ -183,7 +183,7 @@ def test_a_session_is_recorded_as_a_verified_bundle(tmp_path: Path) -> None:
     assert record["started"] < record["finished"]
     summary = (data / "summary.txt").read_text()
     assert summary.startswith("4 passed, 2 failed, 1 error, 1 skipped, 1 xfailed, 1 xpassed in ")
-    assert "FAILED test_jobs.TestJobs::test_cancel\n" in summary and summary.endswith(
+    assert "FAILED test_jobs.py::TestJobs::test_cancel\n" in summary and summary.endswith(
         "exit status 1 (TESTS_FAILED)\n"
     )
     records = {r["path"]: r for r in manifest["artifacts"]}

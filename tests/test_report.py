@@ -676,3 +676,24 @@ def test_a_failed_warning_is_a_warning_not_a_failure(bundle: Path, tmp_path: Pat
         "gate EK306 gate-ci-uploads-bundle</a>"
     ) in attention
     assert "Needs attention: 2 not ok" in attention
+
+
+def test_failing_tests_are_named_by_the_node_id_one_can_paste(tmp_path: Path) -> None:
+    report = {
+        "totals": {"tests": 2, "passed": 0, "failed": 2, "errors": 0, "skipped": 0, "duration_s": 1.0},
+        "tests": [
+            {
+                "id": "tests.unit.test_a::test_x",
+                "nodeid": "tests/unit/test_a.py::test_x",
+                "outcome": "failed",
+            },
+            {"id": "suite.Case::test_y", "nodeid": None, "outcome": "failed"},
+        ],
+    }
+    data = json.dumps(report).encode()
+    outputs = [Output("tests.json", "tests", data=data, status="failed", message="2 failed")]
+    bundle = make_bundle(tmp_path / "b", {"tests": outputs}, failed=("tests",))
+    md, _ = render(bundle, tmp_path / "out")
+    table = md.read_text().split("Failing tests", 1)[1].split("\n\n", 2)[1]
+    assert "tests/unit/test_a.py::test_x" in table and "tests.unit.test_a::test_x" not in table
+    assert "suite.Case::test_y" in table

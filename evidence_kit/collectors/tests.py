@@ -172,8 +172,10 @@ def _report_outputs(
     common: dict[str, Any],
     timed_out: bool = False,
     tail: str = "",
+    folders: Sequence[Path] = (),
 ) -> tuple[Status, list[Output]]:
-    """Parse the report at `raw` and describe it; returns the status of the whole run and outputs."""
+    """Parse the report at `raw` and describe it, with pytest node ids for the tests whose files are in
+    `folders`; returns the status of the whole run and outputs."""
     base: Status = "timeout" if timed_out else "ok"
     exit_code = common.get("exit_code")
     if expect_pass and not timed_out and exit_code not in (None, 0):
@@ -187,6 +189,7 @@ def _report_outputs(
     else:
         try:
             report = junit.parse_file(raw, cap)
+            junit.add_nodes(report, folders)
         except junit.JUnitError as exc:
             outputs.append(_error(f"junit.xml: {exc.message}", exc.hint, common))
             outputs.append(
@@ -259,7 +262,13 @@ def _ingest(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: boo
     except OSError as exc:
         raise CollectorError(f"cannot read the JUnit report {src}: {exc.strerror or exc}") from exc
     _, outputs = _report_outputs(
-        copy, cap, expect_pass, missing="", common={"message": None}, tail=f"report: {options['junit']}"
+        copy,
+        cap,
+        expect_pass,
+        missing="",
+        common={"message": None},
+        tail=f"report: {options['junit']}",
+        folders=(ctx.root,),
     )
     return outputs
 
@@ -334,7 +343,14 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         missing += f": {why}"
     tail = common["message"] if result.timed_out else f"exit code {result.exit_code}"
     status, outputs = _report_outputs(
-        raw, cap, expect_pass, missing=missing, common=common, timed_out=result.timed_out, tail=tail
+        raw,
+        cap,
+        expect_pass,
+        missing=missing,
+        common=common,
+        timed_out=result.timed_out,
+        tail=tail,
+        folders=(cwd, ctx.root),
     )
     streams = {**common, "status": status, "process": result.ending.as_json()}
     if status == "failed":

@@ -7,6 +7,7 @@ from typing import Any
 from evidence_kit.diff.model import Change, Section, change, plural, section
 from evidence_kit.diff.read import Side, items, mapping, one_sided
 from evidence_kit.evidence import tests as tests_evidence
+from evidence_kit.support.junit import shown
 
 KIND = "tests"
 TITLE = "Tests"
@@ -97,19 +98,26 @@ def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
         # NOTE: the same counts in another time is not a change of the totals.
         what = "totals changed" if _totals(a, timed=False) != _totals(b, timed=False) else "run time changed"
         changes.append(change(KIND, f"{tag}{what}", "info", _totals(a), _totals(b)))
+
+    def named(tid: str) -> str:
+        # NOTE: shown by the pytest node id one can paste, where the report knows it.
+        return shown(tb.get(tid) or ta[tid])
+
     for tid in sorted(tb.keys() - ta.keys()):
         outcome = str(tb[tid].get("outcome"))
         if outcome in BAD:
             changes.append(
-                change(KIND, f"{tag}new test {tid} fails", "breaking", None, outcome, _message(tb[tid]))
+                change(
+                    KIND, f"{tag}new test {named(tid)} fails", "breaking", None, outcome, _message(tb[tid])
+                )
             )
         else:
-            changes.append(change(KIND, f"{tag}test {tid} added", "info", None, outcome))
+            changes.append(change(KIND, f"{tag}test {named(tid)} added", "info", None, outcome))
     for tid in sorted(ta.keys() - tb.keys()):
         changes.append(
             change(
                 KIND,
-                f"{tag}test {tid} removed",
+                f"{tag}test {named(tid)} removed",
                 "risky",
                 str(ta[tid].get("outcome")),
                 None,
@@ -124,17 +132,19 @@ def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
             pass
         elif after in BAD and before not in BAD:
             changes.append(
-                change(KIND, f"{tag}test {tid} newly failing", "breaking", before, after, _message(now))
+                change(
+                    KIND, f"{tag}test {named(tid)} newly failing", "breaking", before, after, _message(now)
+                )
             )
         elif before in BAD and after not in BAD and after != "skipped":
-            changes.append(change(KIND, f"{tag}test {tid} fixed", "safe", before, after))
+            changes.append(change(KIND, f"{tag}test {named(tid)} fixed", "safe", before, after))
         elif after == "skipped":
             changes.append(
-                change(KIND, f"{tag}test {tid} newly skipped", "risky", before, after, _message(now))
+                change(KIND, f"{tag}test {named(tid)} newly skipped", "risky", before, after, _message(now))
             )
         else:
             changes.append(
-                change(KIND, f"{tag}test {tid} outcome changed", "info", before, after, _message(now))
+                change(KIND, f"{tag}test {named(tid)} outcome changed", "info", before, after, _message(now))
             )
         da, db = _seconds(was.get("duration_s")), _seconds(now.get("duration_s"))
         if da is not None and db is not None and db > da * SLOWER_FACTOR and db - da > SLOWER_BY_S:
@@ -143,7 +153,7 @@ def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     for _, tid, da, db in slower[:SLOWEST]:
         factor = f"{db / da:.1f}x" if da > 0 else "from 0 s"
         changes.append(
-            change(KIND, f"{tag}test {tid} slower", "info", f"{da:.2f} s", f"{db:.2f} s ({factor})")
+            change(KIND, f"{tag}test {named(tid)} slower", "info", f"{da:.2f} s", f"{db:.2f} s ({factor})")
         )
     return changes
 

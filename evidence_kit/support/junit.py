@@ -17,10 +17,13 @@ The normalized report is `{"totals": {...}, "tests": [...]}`:
   teardown error has two entries of the same id: its own outcome, and the error.
 
 The `id` is `classname::name`, or just `name` when the test case has no classname. It is not a
-pytest node id: a dotted classname cannot be mapped back to a file path reliably (`tests.test_x.TestY`
-may be `tests/test_x.py::TestY` or `tests/test_x/TestY.py`), so the id is kept as the report states it.
-Entries are sorted by id (then outcome and message), so two reports of the same suite diff line by
-line; only the durations change between runs.
+pytest node id: a dotted classname cannot be mapped back to a file path by its text alone
+(`tests.test_x.TestY` may be `tests/test_x.py::TestY` or `tests/test_x/TestY.py`), so the id is kept
+as the report states it, and is what two reports are compared by. Where the files the tests ran from
+are at hand, :func:`add_nodes` gives each entry a `nodeid` too, the pytest node id one can paste
+(`tests/test_x.py::TestY::test_z[1]`), from the longest dotted prefix of the classname that names a
+`.py` file there; None when none does. Entries are sorted by id (then outcome and message), so two
+reports of the same suite diff line by line; only the durations change between runs.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import codecs
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -318,12 +321,50 @@ def summary_line(report: Mapping[str, Any]) -> str:
 
 
 def summary(report: Mapping[str, Any]) -> str:
-    """The summary line followed by one `FAILED <id>` or `ERROR <id>` line per failing test."""
+    """The summary line followed by one `FAILED <test>` or `ERROR <test>` line per failing test, by its
+    node id where known, else its id."""
     lines = [summary_line(report)]
     for test in report["tests"]:
         if test["outcome"] in ("failed", "error"):
-            lines.append(f"{'FAILED' if test['outcome'] == 'failed' else 'ERROR'} {test['id']}")
+            lines.append(f"{'FAILED' if test['outcome'] == 'failed' else 'ERROR'} {shown(test)}")
     return "\n".join(lines) + "\n"
+
+
+def shown(test: Mapping[str, Any]) -> str:
+    """How a test is named to people: its pytest node id where known, else its id."""
+    return str(test.get("nodeid") or test["id"])
+
+
+def add_nodes(report: dict[str, Any], folders: Sequence[Path]) -> None:
+    """Give each test entry of `report` its pytest node id (`nodeid`), found in the first of `folders`
+    holding the file its classname names (see the module's text); None where none does."""
+    found: dict[str, str | None] = {}
+    for test in report["tests"]:
+        classname, sep, name = str(test["id"]).partition("::")
+        if not sep:
+            test["nodeid"] = None
+            continue
+        if classname not in found:
+            found[classname] = _test_file(classname, folders)
+        where = found[classname]
+        if where is None:
+            test["nodeid"] = None
+            continue
+        rel, rest = where.split("\0")
+        test["nodeid"] = "::".join([rel, *filter(None, rest.split(".")), name])
+
+
+def _test_file(classname: str, folders: Sequence[Path]) -> str | None:
+    """`path.py` NUL `Class.Nested` for the longest dotted prefix of `classname` that is a file in one
+    of `folders`, else None."""
+    parts = classname.split(".")
+    if not all(parts):
+        return None
+    for k in range(len(parts), 0, -1):
+        rel = "/".join(parts[:k]) + ".py"
+        if any((folder / rel).is_file() for folder in folders):
+            return rel + "\0" + ".".join(parts[k:])
+    return None
 
 
 def failure_count(report: Mapping[str, Any]) -> int:

@@ -102,10 +102,15 @@ def test_a_real_pytest_run_is_recorded_per_test(tmp_path: Path) -> None:
     ]
     assert "wrong state" in report["tests"][0]["message"]
     assert report["tests"][3]["message"].startswith("needs redis")
-    assert data(out["tests.json"]) == junit.to_json(junit.parse(data(out["junit.xml"])))
+    # NOTE: the report as parsed, and each test's pytest node id from the file its classname names.
+    parsed = junit.parse(data(out["junit.xml"]))
+    assert data(out["tests.json"]) != junit.to_json(parsed)
+    junit.add_nodes(parsed, [root])
+    assert data(out["tests.json"]) == junit.to_json(parsed)
+    assert report["tests"][0]["nodeid"] == "test_sample.py::TestJobs::test_cancel"
     summary = data(out["summary.txt"]).decode()
     assert summary.startswith("2 passed, 1 failed, 1 skipped in ")
-    assert "FAILED test_sample.TestJobs::test_cancel\n" in summary and summary.endswith("exit code 1\n")
+    assert "FAILED test_sample.py::TestJobs::test_cancel\n" in summary and summary.endswith("exit code 1\n")
     assert b"1 failed, 2 passed, 1 skipped" in data(out["stdout.txt"])
     for name in ("stdout.txt", "tests.json", "summary.txt"):
         assert out[name].status == "failed" and out[name].exit_code == 1

@@ -40,7 +40,14 @@ def _tests(bd: _Bundle, paths: list[str], part: Part) -> None:
         ]
         if failing:
             rows = [
-                Row((str(t.get("id")), str(t.get("outcome")), _first_line(t.get("message"))), "bad")
+                Row(
+                    (
+                        str(t.get("nodeid") or t.get("id")),
+                        str(t.get("outcome")),
+                        _first_line(t.get("message")),
+                    ),
+                    "bad",
+                )
                 for t in failing
             ]
             part.tables.append(_table("Failing tests", ("test", "outcome", "message"), rows))
