@@ -674,8 +674,8 @@ def _base_names(node: ast.ClassDef) -> set[str]:
 
 
 def _constructions(tree: ast.Module) -> Iterator[tuple[str, frozenset[str]]]:
-    """(callee, the keywords it is given) for every call by name (`AppSettings(SECRET=...)`, with
-    `AppSettings(**secrets)` giving the keys of a dict of literal keys bound to `secrets`)."""
+    """(callee, the keywords it is given) for every call by name: `AppSettings(WORKERS=1)` gives WORKERS,
+    and `AppSettings(**generated)` the keys of a dict of literal keys bound to `generated`."""
     dicts: dict[str, set[str]] = {}
     for node in _walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
