@@ -654,6 +654,7 @@ def test_the_workflow_migrates_as_the_service_itself_does(service: Path) -> None
     ci.write_text(
         "jobs:\n  it:\n    steps:\n"
         "      # - run: svc admin db upgrade --old\n"
+        '      - run: echo "running db upgrade" && echo running db upgrade\n'
         '      - run: docker run img sh -c "svc server database downgrade -y -r base && '
         'svc server database upgrade --yes"\n',
         encoding="utf-8",

@@ -1084,11 +1084,15 @@ _RUNNER_FILES = (
 _RUNNER_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml", "Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
 _ALEMBIC_UPGRADE = re.compile(r"\balembic(?:\s+(?:-c|--config|-n|--name|-x)\s+\S+)*\s+upgrade\b")
 # NOTE: `<cli> [up to three words] database|db upgrade [flags]`, as `prefect server database upgrade --yes`
-# or `flask db upgrade`; `downgrade` is not `upgrade` (a word boundary), and quotes end a command.
+# or `flask db upgrade`, where a command starts (a line, after `;`, `&&`, `|`, a quote, `run:`, `- `,
+# `= `); `downgrade` is not `upgrade` (a word boundary), and quotes end a command. Prose
+# (`echo "running db upgrade"`) is not a command: its first word is no command's.
 _CLI_UPGRADE = re.compile(
-    r"(?<![\w./-])(?:[\w.-]+/)*[A-Za-z][\w.-]*(?:[ \t]+[\w:.-]+){0,3}?[ \t]+(?:database|db)[ \t]+upgrade\b"
-    r"(?:[ \t]+--?[\w-]+(?:=[\w.:-]+)?)*"
+    r"(?:^|[;&|(\"'`:=-])[ \t]*"
+    r"((?:[\w.-]+/)*[a-z][\w.-]*(?:[ \t]+[\w:.-]+){0,3}?[ \t]+(?:database|db)[ \t]+upgrade\b"
+    r"(?:[ \t]+--?[\w-]+(?:=[\w.:-]+)?)*)"
 )
+_NOT_COMMANDS = frozenset({"echo", "printf", "print", "log", "run", "running", "the", "then", "and"})
 # NOTE: commands that are not the service's own console scripts: kept as written, not looked up in its venv.
 _RUNNERS = frozenset(
     {"poetry", "uv", "pipenv", "hatch", "pdm", "docker", "sh", "bash", "task", "make", "just"}
@@ -1114,9 +1118,12 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
                 continue
             if _ALEMBIC_UPGRADE.search(code):
                 return None
-            match = _CLI_UPGRADE.search(code)
-            if match is not None and found is None:
-                found = (" ".join(match.group().split()), rel)
+            if found is None:
+                for match in _CLI_UPGRADE.finditer(code):
+                    command = match.group(1).split()
+                    if command[0].rsplit("/", 1)[-1] not in _NOT_COMMANDS:
+                        found = (" ".join(command), rel)
+                        break
     return found
 
 
