@@ -42,7 +42,8 @@ _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 # NOTE: the media copied as they are, not redacted: binary images, and what a collector declares as
 # gzip bytes (the files collector names none so). Everything else, compressed files and archives
 # included, is scanned as bytes: a stored zip entry, a gzip of level 0 or a small xz file keeps its
-# text legible; gzip, bzip2, xz and zip data is decompressed and scanned too (see redact/compressed.py).
+# text legible; gzip, bzip2, xz, zip and tar data is read and scanned too, and such data nested in it
+# (see redact/compressed.py).
 # Images written as text are scanned too.
 _OPAQUE = ("application/gzip", "image/")
 _LEGIBLE_IMAGES = frozenset(

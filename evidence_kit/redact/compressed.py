@@ -1,18 +1,27 @@
-"""Secrets inside gzip, bzip2, xz and zip data: masked in the decompressed text, then compressed again.
+"""Secrets inside gzip, bzip2, xz, zip and tar data: masked in the text read out of it, then written again.
 
 Scanning a compressed file as bytes finds only what compression left legible (a gzip of level 0, say):
 a deflated `password=…` line is noise to every rule. So a source that starts with one of these formats'
-magic bytes is read twice. The first pass decompresses every stream in it, one after another, and only
-counts what the redactor would mask. When that is nothing, and the streams end cleanly at the end of the
-data (zero padding aside), exactly the bytes that pass read are copied as they are. Otherwise the second
-pass writes the masked text compressed in the same format again, with fixed settings, so the same input
-gives the same bytes: a secret found; text beyond the cap (`EXPANDED_CAP`), which is cut there, since
-nothing past it was scanned; data that breaks off, or bytes after the last stream that are not one (a
-crash-truncated member, another format appended): the readable text is kept, the rest is left out, as
-any of it may be read by a tool that looks further.
+magic bytes (a tar's: `ustar` at byte 257) is read twice. The first pass reads its text (every stream of
+gzip, bzip2 or xz data, one after another; every entry of a zip; every member of a tar) and only counts
+what the redactor would mask. When that is nothing, and the data ends cleanly (zero padding aside),
+exactly the bytes that pass read are copied as they are. Otherwise the second pass writes the masked text
+in the same format again, with fixed settings, so the same input gives the same bytes: a secret found;
+text beyond the cap (`EXPANDED_CAP`), which is cut there, since nothing past it was scanned; data that
+breaks off, or bytes after the last stream that are not one (a crash-truncated member, another format
+appended): the readable text is kept, the rest is left out, as any of it may be read by a tool that looks
+further. A tar is written again member by member, in order, each member's metadata kept and its size the
+masked text's: masking changes lengths, so the archive is never patched in place.
 
-Not looked into: compressed data inside the decompressed text (a `.gz` inside a `.tar.gz`, gzip of
-gzip); that text is scanned as bytes, as any file is.
+A text, zip entry or tar member that itself starts with data of one of these formats (a `.gz` member of a
+`.tar.gz`, gzip of gzip, a `.gz` entry of a zip, a zip in a gzip) is looked into the same way, down to
+DEPTH formats one inside another, and copied as it is only when it is clean all through. Such a text is
+spooled first (a plain one is scanned as it streams); the cap counts the text read at every level
+together, so nesting does not multiply it. Nested data deeper than DEPTH is never read, and a nested zip
+or tar its reader cannot open is not all scanned: either is left out (nothing written in its place), never
+copied. Still scanned as bytes only: formats the standard library cannot read (zstd, lz4, `.Z`), encrypted
+zip entries (left out where the archive is written again), a zip zipfile cannot open that is the source
+itself, and nested data that does not start its text (a zip after a stub, a stream in the middle of a file).
 """
 
 from __future__ import annotations
@@ -23,25 +32,37 @@ import io
 import lzma
 import shutil
 import struct
+import tarfile
 import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, Protocol, cast
 
 from evidence_kit.redact.redactor import Redactor, Tally
 
-# NOTE: the decompressed text scanned of a compressed source, whatever its own cap on raw bytes.
+# NOTE: the decompressed text scanned of a compressed source, at every nesting level together, whatever
+# its own cap on raw bytes.
 EXPANDED_CAP = 1024 * 1024 * 1024
+# NOTE: formats looked into one inside another (a `.gz` member of a `.tar.gz` is the third).
+DEPTH = 4
 # NOTE: compressed bytes read at a time, and text made at most from them at a time (a bomb stays small).
 _RAW_CHUNK = 64 * 1024
 _TEXT_CHUNK = 1024 * 1024
+# NOTE: what a spool of text or of data written again holds in memory before it moves to a file.
+_SPOOLED = 8 * 1024 * 1024
+# NOTE: parts a note names one by one before it counts the rest.
+_NAMED = 10
 _MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
 HEAD = 10
+# NOTE: one tar header block, `ustar` at 257 (POSIX and GNU alike): the head read to tell nested data.
+_BLOCK = 512
 _BROKEN = (EOFError, OSError, zlib.error, lzma.LZMAError)
 # NOTE: what reading a zip entry raises where zipfile cannot read it (a bad CRC, an unknown method).
 _UNREADABLE = (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError)
+# NOTE: and a tar member, whose data may be cut short, or hold nested data its reader gives up on.
+_UNREADABLE_MEMBER = (tarfile.TarError, *_UNREADABLE)
 
 Sink = Callable[[Any], None]
 
@@ -56,6 +77,15 @@ def kind(head: bytes) -> str | None:
     if name == "bzip2" and not (head[3:4].isdigit() and head[4:10] in _BZIP2_NEXT):
         return None
     return name
+
+
+def _is_tar(head: bytes) -> bool:
+    return head[257:262] == b"ustar"
+
+
+def _holds(head: bytes) -> bool:
+    """True when a text whose first bytes are `head` starts with data `mask` looks into."""
+    return kind(head[:HEAD]) is not None or _is_tar(head)
 
 
 def _writer(name: str, dst: Any) -> io.BufferedIOBase:
@@ -77,7 +107,6 @@ class _Readable(io.RawIOBase):
     def __init__(self, inner: _Reads) -> None:
         self.inner = inner
         self.broken: str | None = None
-        self.taken = 0
 
     def readable(self) -> bool:
         return True
@@ -96,13 +125,49 @@ class _Readable(io.RawIOBase):
                 break
             view[got : got + len(data)] = data
             got += len(data)
+        return got
+
+
+class _Peeked(io.RawIOBase):
+    """A text whose first bytes (`head`, a tar header's worth) are read ahead to tell nested data from
+    text; `taken` counts the bytes read from it."""
+
+    def __init__(self, inner: io.RawIOBase) -> None:
+        self.inner = inner
+        self.head = b""
+        while len(self.head) < _BLOCK and (more := inner.read(_BLOCK - len(self.head))):
+            self.head += more
+        self._ahead = self.head
+        self.taken = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._ahead:
+            got = min(len(view), len(self._ahead))
+            view[:got] = self._ahead[:got]
+            self._ahead = self._ahead[got:]
+        else:
+            got = self.inner.readinto(view) or 0
         self.taken += got
         return got
 
 
+@dataclass
+class _Budget:
+    """The text still to be read in one look at a source, at every nesting level together."""
+
+    left: int
+
+    def spend(self, size: int) -> None:
+        self.left = max(0, self.left - size)
+
+
 def maybe(data: bytes) -> bool:
-    """True when `data` may be compressed data `mask` reads: a magic at its start or a zip's end record."""
-    return kind(data[:HEAD]) is not None or _END in data[-(22 + 65535) :]
+    """True when `data` may be data `mask` reads: a magic at its start, a tar header or a zip's end record."""
+    return kind(data[:HEAD]) is not None or _is_tar(data[:_BLOCK]) or _END in data[-(22 + 65535) :]
 
 
 def _decompressor(name: str) -> Any:
@@ -211,33 +276,66 @@ class _Sinking(io.RawIOBase):
 @dataclass(frozen=True)
 class Outcome:
     """What `mask` did: wrote the masked text (`written`, whether it was `cut`, a `note` for the
-    manifest), or found nothing to mask in the first `raw` bytes of the source, to be copied as they are."""
+    manifest, the secrets `masked`, whether anything read was `lost`: cut, broken off, unreadable or
+    nested too deep, and left out, here or in nested data), or found nothing to mask in the first `raw`
+    bytes of the source, to be copied as they are."""
 
     written: bool
     cut: bool = False
     note: str | None = None
     raw: int | None = None
+    masked: int = 0
+    lost: bool = False
 
 
 def mask(redactor: Redactor, src: IO[bytes], sink: Sink, tally: Tally) -> Outcome | None:
-    """Write `src` masked to `sink` when it is compressed data that must not be copied as it is (see
-    the module's text). None when it is not compressed data, or cannot be read twice; otherwise an
-    Outcome. When nothing was written, `src` is back where it was."""
+    """Write `src` masked to `sink` when it is compressed data or an archive that must not be copied as it
+    is (see the module's text). None when it is neither, or cannot be read twice; otherwise an Outcome.
+    When nothing was written, `src` is back where it was."""
+    return _look(redactor, src, sink, tally, 1, _Budget(EXPANDED_CAP))
+
+
+def _look(
+    redactor: Redactor, src: IO[bytes], sink: Sink, tally: Tally, depth: int, budget: _Budget
+) -> Outcome | None:
+    """`mask` for data `depth` formats down, the text it reads at every level taken from `budget`."""
     if not src.seekable():
         return None
     start = src.tell()
-    name = kind(src.read(HEAD))
+    head = src.read(_BLOCK)
     src.seek(start)
-    if name is None and zipfile.is_zipfile(src):
+    name = kind(head[:HEAD])
+    if name is None and not _is_tar(head) and zipfile.is_zipfile(src):
         # NOTE: a zip with bytes before it (a self-extracting stub) is still a zip to unzip.
         name = "zip"
     src.seek(start)
-    if name is None:
-        return None
     if name == "zip":
-        return _mask_zip(redactor, src, start, sink, tally)
+        return _mask_zip(redactor, src, start, sink, tally, depth, budget)
+    if name is not None:
+        return _mask_streams(redactor, name, src, start, sink, tally, depth, budget)
+    if _is_tar(head):
+        return _mask_tar(redactor, src, start, sink, tally, depth, budget)
+    return None
+
+
+def _mask_streams(
+    redactor: Redactor,
+    name: str,
+    src: IO[bytes],
+    start: int,
+    sink: Sink,
+    tally: Tally,
+    depth: int,
+    budget: _Budget,
+) -> Outcome:
+    """`mask` for gzip, bzip2 and xz data."""
+    limit = budget.left
     streams = _Streams(name, src)
-    found, cut = redactor.stream(streams, _discard, EXPANDED_CAP, Tally())
+    text = _Peeked(streams)
+    if _holds(text.head):
+        return _mask_nesting(redactor, name, src, start, streams, text, sink, tally, depth, budget)
+    found, cut = redactor.stream(text, _discard, limit, Tally())
+    budget.spend(text.taken)
     src.seek(start)
     clean = not found and not cut and streams.broken is None
     raw = _raw_hits(redactor, src, start, streams.consumed) if clean else 0
@@ -245,30 +343,167 @@ def mask(redactor: Redactor, src: IO[bytes], sink: Sink, tally: Tally) -> Outcom
         return Outcome(False, raw=streams.consumed)
     streams = _Streams(name, src)
     with _writer(name, _Sinking(sink)) as out:
+        count, cut = redactor.stream(streams, _into(out), limit, tally)
+    flaws = _stream_flaws(cut, streams.broken, raw)
+    note = _note(f"{name} data decompressed", count, flaws, "compressed again", [])
+    return Outcome(True, cut, note, masked=count, lost=bool(flaws))
 
-        def compress(chunk: Any) -> None:
-            out.write(chunk)
 
-        count, cut = redactor.stream(streams, compress, EXPANDED_CAP, tally)
-    note = f"{name} data decompressed to mask {count} secret{'' if count == 1 else 's'}"
+def _mask_nesting(
+    redactor: Redactor,
+    name: str,
+    src: IO[bytes],
+    start: int,
+    streams: _Streams,
+    text: _Peeked,
+    sink: Sink,
+    tally: Tally,
+    depth: int,
+    budget: _Budget,
+) -> Outcome:
+    """`_mask_streams` for a text that starts with data of a format: spooled and looked into, then
+    compressed again from what that wrote, or as read."""
+    with _spool() as spool, _spool() as store:
+        cut = depth < DEPTH and _fill(spool, text, budget)
+        inside = _inside(redactor, spool, cut, store, tally, depth + 1, budget)
+        src.seek(start)
+        clean = inside.clean and streams.broken is None
+        raw = _raw_hits(redactor, src, start, streams.consumed) if clean else 0
+        if clean and not raw:
+            return Outcome(False, raw=streams.consumed)
+        with _writer(name, _Sinking(sink)) as out:
+            if inside.kept is not None:
+                _copy(store, *inside.kept, _into(out))
+            else:
+                _copy(spool, 0, spool.seek(0, io.SEEK_END), _into(out))
+    flaws = _stream_flaws(inside.cut, streams.broken, raw)
+    inner = [f"its text: {inside.done.note}"] if inside.done.note else []
+    note = _note(f"{name} data decompressed", inside.done.masked, flaws, "compressed again", inner)
+    return Outcome(True, inside.cut, note, masked=inside.done.masked, lost=bool(flaws) or inside.done.lost)
+
+
+def _stream_flaws(cut: bool, broken: str | None, raw: int) -> list[str]:
+    flaws = []
     if cut:
-        note += f", cut at {EXPANDED_CAP} bytes of text (nothing past them was scanned)"
-    if streams.broken:
-        note += f", read up to where it breaks off ({streams.broken}; the rest left out)"
+        flaws.append(f"cut at {EXPANDED_CAP} bytes of text (nothing past them was scanned)")
+    if broken:
+        flaws.append(f"read up to where it breaks off ({broken}; the rest left out)")
     if raw:
-        note += f", its headers left out ({raw} secret{'' if raw == 1 else 's'} outside the text)"
-    return Outcome(True, cut, note + ", and compressed again")
+        flaws.append(f"its headers left out ({_counted(raw, 'secret')} outside the text)")
+    return flaws
 
 
-def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally: Tally) -> Outcome | None:
-    """`mask` for a zip archive. It is copied as it is only when every entry was read and is clean, and
-    the entries, the directory and its end record cover every byte of it, as listed: anything else a
-    reader of local headers could find (an entry the directory leaves out, data in a gap, bytes before
-    or after, an entry zipfile cannot read) leaves only the archive written again entry by entry from
-    what was read (names masked, times kept, deflated), the text of all entries cut at the cap.
-    Encrypted entries are left as they are only in an archive copied as it is. None when zipfile cannot
-    open it as an archive: its bytes are then scanned as any file's."""
-    cap = EXPANDED_CAP
+@dataclass(frozen=True)
+class _Inside:
+    """Nested data once looked into: what was done with it, whether it was `cut` at the cap, and where
+    the bytes to write in its place sit in the store (`kept`: offset and size; None when it is clean, to
+    be copied as it was read)."""
+
+    done: Outcome
+    kept: tuple[int, int] | None
+    cut: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return self.kept is None
+
+
+def _inside(
+    redactor: Redactor,
+    data: IO[bytes],
+    cut: bool,
+    store: IO[bytes],
+    tally: Tally,
+    depth: int,
+    budget: _Budget,
+) -> _Inside:
+    """Look into `data`, nested data `depth` formats down (`cut`: only what the cap let be read of it),
+    writing what must replace it at the end of `store`: nothing, when it lies deeper than DEPTH (it is
+    not read) or is a zip or tar its reader cannot open (not all of it could be scanned)."""
+    at = store.seek(0, io.SEEK_END)
+    if depth > DEPTH:
+        return _Inside(
+            Outcome(True, note=f"data nested deeper than {DEPTH} formats left out unread", lost=True), (at, 0)
+        )
+    done = _look(redactor, data, _into(store), tally, depth, budget)
+    if done is None:
+        return _Inside(
+            Outcome(True, note="archive data that cannot be opened left out", lost=True), (at, 0), cut
+        )
+    if done.written or cut:
+        if not done.written:
+            # NOTE: cut where it is whole in itself (between two members): written as read, up to the cut.
+            _copy(data, 0, data.seek(0, io.SEEK_END), _into(store))
+        return _Inside(done, (at, store.tell() - at), cut or done.cut)
+    return _Inside(done, None)
+
+
+def _fill(spool: IO[bytes], text: io.RawIOBase, budget: _Budget) -> bool:
+    """Copy `text` into `spool` up to what `budget` has left, and spend it; True when more was left unread."""
+    left = budget.left
+    while left and (chunk := text.read(min(_TEXT_CHUNK, left))):
+        spool.write(chunk)
+        left -= len(chunk)
+    budget.spend(spool.tell())
+    spool.seek(0)
+    return not left and bool(text.read(1))
+
+
+def _into(file: IO[bytes] | io.BufferedIOBase) -> Sink:
+    """A sink that writes to `file`."""
+
+    def write(chunk: Any) -> None:
+        file.write(chunk)
+
+    return write
+
+
+def _spool() -> IO[bytes]:
+    return tempfile.SpooledTemporaryFile(max_size=_SPOOLED)
+
+
+def _copy(src: IO[bytes], at: int, size: int, write: Sink) -> None:
+    """Pass `size` bytes of `src` from offset `at` to `write`."""
+    src.seek(at)
+    while size > 0 and (chunk := src.read(min(_TEXT_CHUNK, size))):
+        write(chunk)
+        size -= len(chunk)
+
+
+@dataclass
+class _Parts:
+    """What the first pass over an archive found in its parts (zip entries, tar members, by index): the
+    secrets in their names and text, the nested data looked into, whether the cap cut the text, and the
+    parts it could not read or reached past the cap: both left out."""
+
+    found: int = 0
+    cut: bool = False
+    insides: dict[int, _Inside] = field(default_factory=dict)
+    unread: list[int] = field(default_factory=list)
+    past: list[int] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        missing = self.found or self.cut or self.unread or self.past
+        return not missing and all(inside.clean for inside in self.insides.values())
+
+    @property
+    def lost(self) -> bool:
+        """True when something in the nested data looked into was left out."""
+        return any(inside.done.lost for inside in self.insides.values())
+
+
+def _mask_zip(
+    redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally: Tally, depth: int, budget: _Budget
+) -> Outcome | None:
+    """`mask` for a zip archive. It is copied as it is only when every entry was read and is clean (nested
+    data in it too), and the entries, the directory and its end record cover every byte of it, as listed:
+    anything else a reader of local headers could find (an entry the directory leaves out, data in a gap,
+    bytes before or after, an entry zipfile cannot read) leaves only the archive written again entry by
+    entry from what was read (names masked, times kept, deflated), the text of all entries cut at the cap.
+    Encrypted entries are left as they are only in an archive
+    copied as it is. None when zipfile cannot open it as an archive: its bytes are then scanned as any
+    file's."""
     size = src.seek(0, io.SEEK_END) - start
     src.seek(start)
     try:
@@ -276,81 +511,321 @@ def _mask_zip(redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally:
     except _UNREADABLE:
         src.seek(start)
         return None
-    with archive:
-        entries = archive.infolist()
-        found, cut, used, unread = 0, False, 0, 0
-        for entry in entries:
-            found += redactor.mask_text(entry.filename, Tally())[1]
-            if entry.is_dir() or entry.flag_bits & 0x1:
-                continue
-            try:
-                with archive.open(entry) as inner:
-                    reading = _entry(inner)
-                    count, cut = redactor.stream(reading, _discard, cap - used, Tally())
-            except _UNREADABLE:
-                unread += 1
-                continue
-            # NOTE: an entry whose data breaks off was not read whole: what follows the break is unscanned.
-            unread += reading.broken is not None
-            found += count
-            # NOTE: what was read, not what the entry declares: a declared size may lie.
-            used += reading.taken
-            if cut or used > cap:
-                cut = True
-                break
-        covered = _covers(src, start, size, archive)
-    src.seek(start)
-    if not found and not cut and not unread and covered and not _raw_hits(redactor, src, start, size):
-        return Outcome(False, raw=size)
-    count, cut, used, left = 0, False, 0, 0
-    names: set[str] = set()
-    with zipfile.ZipFile(src) as archive, zipfile.ZipFile(_Sinking(sink), "w") as out:
-        for entry in entries:
-            if entry.flag_bits & 0x1 or entry.filename in names:
-                # NOTE: an entry listed twice is written once.
-                left += entry.filename not in names
-                continue
-            names.add(entry.filename)
-            name, named = redactor.mask_text(entry.filename, tally)
-            info = zipfile.ZipInfo(name, entry.date_time)
-            info.external_attr, info.create_system = entry.external_attr, entry.create_system
-            info.compress_type = zipfile.ZIP_STORED if entry.is_dir() else zipfile.ZIP_DEFLATED
-            if entry.is_dir():
-                out.writestr(info, b"")
-                count += named
-                continue
-            # NOTE: the entry's text is gathered masked in a spool first: one that cannot be read whole
-            # is left out, never written in part.
-            with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-
-                def keep(chunk: Any, spool: IO[bytes] = spool) -> None:
-                    spool.write(chunk)
-
-                try:
-                    with archive.open(entry) as inner:
-                        reading = _entry(inner)
-                        masked, cut = redactor.stream(reading, keep, cap - used, tally)
-                    if reading.broken is not None:
-                        raise zipfile.BadZipFile(reading.broken)
-                except _UNREADABLE:
-                    left += 1
+    with _spool() as store:
+        with archive:
+            entries = archive.infolist()
+            parts, limits = _read_zip(redactor, archive, store, tally, depth, budget)
+            covered = _covers(src, start, size, archive)
+        src.seek(start)
+        if parts.clean and covered and not _raw_hits(redactor, src, start, size):
+            return Outcome(False, raw=size)
+        count, left = 0, []
+        names: set[str] = set()
+        with zipfile.ZipFile(src) as archive, zipfile.ZipFile(_Sinking(sink), "w") as out:
+            for i, entry in enumerate(entries[: len(limits)]):
+                if entry.flag_bits & 0x1 or entry.filename in names:
+                    # NOTE: an entry listed twice is written once.
+                    if entry.filename not in names:
+                        left.append(i)
                     continue
-                spool.seek(0)
-                with out.open(info, "w") as target:
-                    shutil.copyfileobj(spool, target)
-            count += named + masked
-            used += reading.taken
-            if cut or used > cap:
-                cut = True
-                break
-    note = f"zip entries read to mask {count} secret{'' if count == 1 else 's'}"
-    if cut:
-        note += f", cut at {cap} bytes of text (entries past them left out)"
-    if left:
-        note += f", {left} encrypted or unreadable entr{'y' if left == 1 else 'ies'} left out"
+                names.add(entry.filename)
+                if i in parts.unread:
+                    left.append(i)
+                    continue
+                name, named = redactor.mask_text(entry.filename, tally)
+                info = zipfile.ZipInfo(name, entry.date_time)
+                info.external_attr, info.create_system = entry.external_attr, entry.create_system
+                info.compress_type = zipfile.ZIP_STORED if entry.is_dir() else zipfile.ZIP_DEFLATED
+                if entry.is_dir():
+                    out.writestr(info, b"")
+                    count += named
+                    continue
+                # NOTE: the entry's text is gathered in a spool first: one that cannot be read whole is
+                # left out, never written in part.
+                with _spool() as spool:
+                    try:
+                        masked = _entry_text(
+                            redactor, archive, entry, parts.insides.get(i), limits[i], store, spool, tally
+                        )
+                    except _UNREADABLE:
+                        left.append(i)
+                        continue
+                    spool.seek(0)
+                    with out.open(info, "w") as target:
+                        shutil.copyfileobj(spool, target)
+                count += named + masked
+
+    def called(i: int) -> str:
+        return redactor.mask_text(entries[i].filename, Tally())[0]
+
+    flaws = [f"cut at {EXPANDED_CAP} bytes of text (entries past them left out)"] if parts.cut else []
+    flaws += _which(left, called, "encrypted or unreadable entry", "encrypted or unreadable entries")
     if not covered:
-        note += ", bytes its directory does not list left out"
-    return Outcome(True, cut, note + ", and the archive written again")
+        flaws.append("bytes its directory does not list left out")
+    note = _note("zip entries read", count, flaws, "the archive written again", _within(parts, called))
+    return Outcome(True, parts.cut, note, masked=count, lost=bool(flaws) or parts.lost)
+
+
+def _read_zip(
+    redactor: Redactor, archive: zipfile.ZipFile, store: IO[bytes], tally: Tally, depth: int, budget: _Budget
+) -> tuple[_Parts, list[int]]:
+    """The first pass over a zip's entries: what it found, and the text the cap left each entry it read
+    (it reads none past the one the cap cut)."""
+    parts, limits, names = _Parts(), [], set()
+    for i, entry in enumerate(archive.infolist()):
+        limits.append(budget.left)
+        parts.found += redactor.mask_text(entry.filename, Tally())[1]
+        if entry.is_dir() or entry.flag_bits & 0x1:
+            continue
+        # NOTE: an entry listed twice is written once: what its other listings mask is not counted.
+        counted = Tally() if entry.filename in names else tally
+        names.add(entry.filename)
+        try:
+            with archive.open(entry) as inner, _spool() as spool:
+                reading = _entry(inner)
+                text = _Peeked(reading)
+                if not _holds(text.head):
+                    found, cut = redactor.stream(text, _discard, budget.left, Tally())
+                    budget.spend(text.taken)
+                    parts.found += found
+                else:
+                    cut = depth < DEPTH and _fill(spool, text, budget)
+                    if reading.broken is None:
+                        parts.insides[i] = _inside(redactor, spool, cut, store, counted, depth + 1, budget)
+                        cut = parts.insides[i].cut
+        except _UNREADABLE:
+            parts.unread.append(i)
+            continue
+        if reading.broken is not None:
+            # NOTE: an entry whose data breaks off was not read whole: what follows the break is unscanned.
+            parts.unread.append(i)
+        if cut:
+            parts.cut = True
+            break
+    return parts, limits
+
+
+def _entry_text(
+    redactor: Redactor,
+    archive: zipfile.ZipFile,
+    entry: zipfile.ZipInfo,
+    inside: _Inside | None,
+    limit: int,
+    store: IO[bytes],
+    spool: IO[bytes],
+    tally: Tally,
+) -> int:
+    """Write a zip entry's text to `spool` for the archive written again: masked, or what looking into the
+    nested data it holds wrote (as read when that is clean); returns the secrets masked."""
+    if inside is not None and inside.kept is not None:
+        _copy(store, *inside.kept, _into(spool))
+        return inside.done.masked
+    with archive.open(entry) as inner:
+        reading = _entry(inner)
+        masked = 0
+        if inside is None:
+            masked = redactor.stream(reading, _into(spool), limit, tally)[0]
+        else:
+            shutil.copyfileobj(reading, spool)
+    if reading.broken is not None:
+        raise zipfile.BadZipFile(reading.broken)
+    return masked
+
+
+def _mask_tar(
+    redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally: Tally, depth: int, budget: _Budget
+) -> Outcome | None:
+    """`mask` for a tar archive. It is copied as it is only when every member was read and is clean (its
+    names, its text, the nested data it holds), its bytes hold no secret as they are, and nothing but
+    zeros follows its last member (a reader that skips what tarfile stops at reads on); else it is written
+    again member by member (see `_write_tar`), members that cannot be read or lie past the cap left out.
+    None when tarfile cannot open it: its bytes are then scanned as any file's."""
+    size = src.seek(0, io.SEEK_END) - start
+    src.seek(start)
+    try:
+        archive = tarfile.TarFile(fileobj=src)
+    except (tarfile.TarError, *_BROKEN):
+        src.seek(start)
+        return None
+    with archive, _spool() as store:
+        members, parts, covered = _read_tar(redactor, archive, src, start + size, store, tally, depth, budget)
+        src.seek(start)
+        raw = _raw_hits(redactor, src, start, size) if parts.clean and covered else 0
+        if parts.clean and covered and not raw:
+            return Outcome(False, raw=size)
+        count = _write_tar(redactor, archive, members, parts, store, sink, tally)
+
+    def called(i: int) -> str:
+        return redactor.mask_text(members[i].name, Tally())[0]
+
+    past = f"past the cap of {EXPANDED_CAP} bytes of text"
+    flaws = _which(parts.unread, called, "unreadable member", "unreadable members")
+    flaws += _which(parts.past, called, f"member {past}", f"members {past}")
+    if not covered:
+        flaws.append("bytes after its last member left out")
+    if raw:
+        flaws.append(f"bytes outside its members' names and data left out ({_counted(raw, 'secret')} there)")
+    note = _note("tar archive read", count, flaws, "the archive written again", _within(parts, called))
+    return Outcome(True, parts.cut or bool(parts.past), note, masked=count, lost=bool(flaws) or parts.lost)
+
+
+def _read_tar(
+    redactor: Redactor,
+    archive: tarfile.TarFile,
+    src: IO[bytes],
+    end: int,
+    store: IO[bytes],
+    tally: Tally,
+    depth: int,
+    budget: _Budget,
+) -> tuple[list[tarfile.TarInfo], _Parts, bool]:
+    """The first pass over a tar's members: the members, what it found in them, and whether nothing but
+    zeros follows the last one in `src` up to `end`."""
+    members: list[tarfile.TarInfo] = []
+    parts = _Parts()
+    try:
+        for member in archive:
+            i = len(members)
+            members.append(member)
+            parts.found += _header(redactor, member, Tally())[1]
+            if not member.isreg():
+                continue
+            at = store.seek(0, io.SEEK_END)
+            try:
+                data = _member(archive, member)
+                head = data.read(_BLOCK)
+                data.seek(0)
+                if not _holds(head):
+                    parts.found += redactor.stream(cast(io.BufferedIOBase, data), _discard, None, Tally())[0]
+                elif not budget.left:
+                    parts.past.append(i)
+                else:
+                    parts.insides[i] = _inside(redactor, data, False, store, tally, depth + 1, budget)
+                    parts.cut = parts.cut or parts.insides[i].cut
+            except _UNREADABLE_MEMBER:
+                store.truncate(at)
+                parts.unread.append(i)
+    except (tarfile.TarError, *_BROKEN):
+        return members, parts, False
+    return members, parts, _zeros(src, archive.offset, end)
+
+
+def _write_tar(
+    redactor: Redactor,
+    archive: tarfile.TarFile,
+    members: list[tarfile.TarInfo],
+    parts: _Parts,
+    store: IO[bytes],
+    sink: Sink,
+    tally: Tally,
+) -> int:
+    """Write a tar again member by member, in order: each header's names and pax records masked, its other
+    metadata kept; its data masked as text, or what looking into the nested data it holds wrote (as it was
+    when that is clean), its size the data's. Returns the secrets masked."""
+    count = 0
+    left = {*parts.unread, *parts.past}
+    with tarfile.open(fileobj=_Sinking(sink), mode="w|", format=tarfile.PAX_FORMAT) as out:
+        for i, member in enumerate(members):
+            if i in left:
+                continue
+            info, named = _header(redactor, member, tally)
+            count += named
+            inside = parts.insides.get(i)
+            if not member.isreg():
+                out.addfile(info)
+            elif inside is not None and inside.kept is not None:
+                info.size = inside.kept[1]
+                store.seek(inside.kept[0])
+                out.addfile(info, store)
+                count += inside.done.masked
+            elif inside is not None:
+                info.size = member.size
+                out.addfile(info, _member(archive, member))
+            else:
+                with _spool() as spool:
+                    data = cast(io.BufferedIOBase, _member(archive, member))
+                    count += redactor.stream(data, _into(spool), None, tally)[0]
+                    info.size = spool.tell()
+                    spool.seek(0)
+                    out.addfile(info, spool)
+    return count
+
+
+# NOTE: pax records a header written again sets from its own (masked) fields, or that describe data it
+# no longer holds in that form (a sparse file's map).
+_PAX_FIELDS = frozenset({"path", "linkpath", "size", "uid", "gid", "uname", "gname", "mtime", "hdrcharset"})
+
+
+def _header(redactor: Redactor, member: tarfile.TarInfo, tally: Tally) -> tuple[tarfile.TarInfo, int]:
+    """A member's header for the tar written again, and the secrets masked in it: its names and pax records
+    masked, a regular file's type plain, the rest kept (its size is set with its data)."""
+    counts: list[int] = []
+
+    def masked(text: str) -> str:
+        done, count = redactor.mask_text(text, tally)
+        counts.append(count)
+        return done
+
+    info = tarfile.TarInfo(masked(member.name))
+    info.type = tarfile.REGTYPE if member.isreg() else member.type
+    info.linkname, info.uname, info.gname = (
+        masked(member.linkname),
+        masked(member.uname),
+        masked(member.gname),
+    )
+    info.mode, info.uid, info.gid, info.mtime = member.mode, member.uid, member.gid, member.mtime
+    info.devmajor, info.devminor = member.devmajor, member.devminor
+    info.pax_headers = {
+        masked(key): masked(value)
+        for key, value in member.pax_headers.items()
+        if key not in _PAX_FIELDS and not key.startswith("GNU.sparse.")
+    }
+    return info, sum(counts)
+
+
+def _member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    # NOTE: a regular member always has a reader (extractfile's None is for the other kinds).
+    return cast(IO[bytes], archive.extractfile(member))
+
+
+def _zeros(src: IO[bytes], at: int, end: int) -> bool:
+    """True when the bytes of `src` from `at` up to `end` are all zeros (a tar's end blocks, its padding)."""
+    src.seek(at)
+    while at < end and (chunk := src.read(min(_RAW_CHUNK, end - at))):
+        if chunk.strip(b"\0"):
+            return False
+        at += len(chunk)
+    return True
+
+
+def _which(indexes: list[int], named: Callable[[int], str], noun: str, nouns: str) -> list[str]:
+    """A note's words for parts left out: how many, what they are, and which (the first few by name)."""
+    if not indexes:
+        return []
+    which = ", ".join(named(i) for i in indexes[:_NAMED])
+    if len(indexes) > _NAMED:
+        which += f" and {len(indexes) - _NAMED} more"
+    return [f"{_counted(len(indexes), noun, nouns)} left out ({which})"]
+
+
+def _within(parts: _Parts, named: Callable[[int], str]) -> list[str]:
+    """The notes of the nested data in which something was left out, each after its part's name."""
+    lost = [i for i, inside in parts.insides.items() if inside.done.lost]
+    notes = [f"{named(i)}: {parts.insides[i].done.note}" for i in lost[:_NAMED]]
+    if len(lost) > _NAMED:
+        notes.append(f"{len(lost) - _NAMED} more parts with something left out")
+    return notes
+
+
+def _note(done: str, count: int, flaws: list[str], how: str, within: list[str]) -> str:
+    """A manifest note: what was read to mask how many secrets, what of it was left out, how it was
+    written, then the notes of the nested data in which something was left out."""
+    note = ", ".join([f"{done} to mask {_counted(count, 'secret')}", *flaws, f"and {how}"])
+    return note + "".join(f" (in {inner})" for inner in within)
+
+
+def _counted(n: int, noun: str, nouns: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
 
 
 _LOCAL = b"PK\x03\x04"

@@ -177,7 +177,12 @@ def _bad_crc(member: bytes) -> bytes:
 
 def _every_text(data: bytes) -> bytes:
     """All a lenient reader finds: every gzip, bzip2 or xz stream starting anywhere in `data`."""
-    found = [data]
+    return b"".join([data, *every_stream(data)])
+
+
+def every_stream(data: bytes) -> list[bytes]:
+    """The text of every gzip, bzip2 or xz stream starting anywhere in `data`."""
+    found = []
     for magic, make in (
         (b"\x1f\x8b", lambda: zlib.decompressobj(31)),
         (b"BZh", bz2.BZ2Decompressor),
@@ -188,7 +193,7 @@ def _every_text(data: bytes) -> bytes:
             with contextlib.suppress(OSError, EOFError, zlib.error, lzma.LZMAError):
                 found.append(make().decompress(data[at:]))
             at = data.find(magic, at + 1)
-    return b"".join(found)
+    return found
 
 
 def test_bytes_added_after_the_first_pass_are_not_copied(
