@@ -353,6 +353,28 @@ def test_check_from_the_repository_root_reads_the_evidence_yaml_below_it(
     assert missing.exit_code == 2 and "config file nowhere/evidence.yaml not found" in missing.output
 
 
+def test_check_from_the_service_folder_reads_the_evidence_yaml_above_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`init` at the repository's top, the service in `backend/`: `check` run in `backend/` reads the
+    top's evidence.yaml (its packs), never the default pack, and never one above the repository."""
+    from evidence_kit.commands.check import configs
+
+    backend = _service_in_a_subfolder(tmp_path)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "evidence.yaml").write_text("service: top\nrules: [default]\n")
+    (tmp_path.parent / "evidence.yaml").unlink(missing_ok=True)
+    monkeypatch.chdir(backend)
+    assert [c.service for c in configs(Path("."), None)] == ["top"]
+    (tmp_path / "evidence.yaml").unlink()
+    outside = tmp_path.parent / "evidence.yaml"
+    outside.write_text("service: outside\n")
+    try:
+        assert configs(Path("."), None) == ()
+    finally:
+        outside.unlink()
+
+
 def test_check_end_to_end_as_a_subprocess(violating: Path) -> None:
     exe = shutil.which("evidence", path=os.path.dirname(os.sys.executable))  # type: ignore[attr-defined]
     assert exe

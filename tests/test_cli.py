@@ -268,6 +268,13 @@ def test_a_report_rendered_in_the_service_does_not_dirty_its_tree(tmp_path: Path
     assert (repo / "evidence-report" / ".gitignore").read_text().endswith("\n*\n")
     assert not (kept / ".gitignore").exists() and not (tmp_path / "elsewhere" / ".gitignore").exists()
     assert (repo / "evidence-report" / "report.html").is_file()
+    # NOTE: documents too: a new folder of them ignores itself, so the next collect's tree is clean.
+    res = runner.invoke(app, ["docs", bundle, "--out", str(repo / "phase-docs")])
+    assert res.exit_code == 0 and "the new documents folder stays out of git" in res.output, res.output
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert status.stdout.splitlines() == ["?? docs/"]
 
 
 def test_strict_counts_a_skipped_collector_as_not_ok(tmp_path: Path) -> None:

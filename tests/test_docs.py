@@ -193,6 +193,8 @@ def _two_configs_and_webhooks(out: Path) -> Path:
             merge,
         ],
         "problems": [],
+        "ini": "src/svc/alembic.ini",
+        "section": "core",
     }
     tenant = {
         "count": 1,
@@ -242,6 +244,8 @@ def test_several_alembic_configurations_each_get_their_history(tmp_path: Path) -
     assert "### Alembic configuration `core`" in guide and "### Alembic configuration `tenant`" in guide
     assert "`t1` — create tenant tables" in guide
     assert "alembic -n tenant upgrade t1" in guide
+    # NOTE: a configuration whose ini lies in a sub-folder is upgraded from there, by its section.
+    assert "$ cd src/svc && alembic -n core upgrade m9" in guide
     assert "Alembic configuration `tenant`: 1 migration, head: t1" in docs["overview.md"]
 
 

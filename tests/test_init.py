@@ -679,3 +679,103 @@ def test_the_workflow_migrates_as_the_service_itself_does(service: Path) -> None
         ".venv/bin/alembic upgrade head",
         ".venv/bin/alembic -n reporting upgrade head",
     ]
+
+
+def test_a_service_in_a_sub_project_folder_runs_its_tests_and_migrations_from_there(tmp_path: Path) -> None:
+    """The repository's top holds the virtualenv and the workflows; `backend/` holds the service's own
+    project, its Alembic config (a relative `script_location`) and its tests."""
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": "[tool.uv.workspace]\nmembers = ['backend']\n",
+            "backend/pyproject.toml": PYPROJECT,
+            "backend/alembic.ini": "[alembic]\nscript_location = app/alembic\n",
+            "backend/app/__init__.py": "",
+            "backend/app/main.py": MAIN,
+            "backend/app/alembic/env.py": "",
+            "backend/app/alembic/versions/0001_queue.py": MIGRATION,
+            "backend/tests/test_api.py": "def test_ok():\n    pass\n",
+            ".github/workflows/ci.yml": "jobs: {}\n",
+        },
+    )
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    found = init.detect(root)
+    assert found.tests == ("backend/tests",)
+    init.write(root, found)
+    tests = config.load(root / "evidence.yaml").collectors["tests"]
+    assert (tests["run"], tests["cwd"]) == (["python", "-m", "pytest", "tests"], "backend")
+    assert _migrate_step(root) == ["(cd backend && ../.venv/bin/alembic upgrade head)"]
+    # NOTE: the sub-project's own testpaths: pytest there finds them itself.
+    (root / "backend/pyproject.toml").write_text(
+        PYPROJECT + "\n[tool.pytest.ini_options]\ntestpaths = ['tests']\n"
+    )
+    init.write(root, init.detect(root), force=True)
+    tests = config.load(root / "evidence.yaml").collectors["tests"]
+    assert (tests["run"], tests["cwd"]) == (["python", "-m", "pytest"], "backend")
+
+
+STARLETTE_CONFIG = """\
+from starlette.config import Config
+from starlette.datastructures import Secret
+
+config = Config(".env")
+SENTRY_DSN = config("SENTRY_DSN", default="")
+UI_URL = config("SVC_UI_URL", default="http://localhost:8080")
+ENCRYPTION_KEY = config("SVC_ENCRYPTION_KEY", cast=Secret)
+WORKERS = config("SVC_WORKERS", cast=int)
+DATABASE_HOSTNAME = config("DATABASE_HOSTNAME")
+DATABASE_CREDENTIALS = config("DATABASE_CREDENTIALS", cast=Secret)
+DATABASE_NAME = config("DATABASE_NAME", default="svc")
+DATABASE_PORT = config("DATABASE_PORT", default="5432")
+"""
+
+
+def test_settings_read_through_starlette_or_decouple_config_are_found(tmp_path: Path) -> None:
+    decoupled = (
+        'from decouple import config\n\nDEBUG = config("SVC_DEBUG", False, cast=bool)\n'
+        'TOKEN = config("SVC_TOKEN")\n'
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {"svc/__init__.py": "", "svc/config.py": STARLETTE_CONFIG, "svc/other.py": decoupled},
+    )
+    found = init.detect(root)
+    # NOTE: neither Sentry's DSN nor the UI's URL is the database's: the URL is built of its parts.
+    assert found.database_env_source is None
+    assert dict(found.required_env) == {
+        "DATABASE_CREDENTIALS": "change-me",
+        "DATABASE_HOSTNAME": "change-me",
+        "SVC_ENCRYPTION_KEY": "change-me",
+        "SVC_TOKEN": "change-me",
+        "SVC_WORKERS": "0",
+    }
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    template = "postgresql://${DATABASE_CREDENTIALS}@${DATABASE_HOSTNAME}:${DATABASE_PORT}/${DATABASE_NAME}"
+    assert loaded.database_template == template
+    env = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["env"]
+    assert env["DATABASE_CREDENTIALS"] == "postgres:postgres" and env["DATABASE_HOSTNAME"] == "127.0.0.1"
+    assert env["SVC_ENCRYPTION_KEY"] == "${{ secrets.SVC_ENCRYPTION_KEY }}"
+    assert env["SVC_TOKEN"] == "${{ secrets.SVC_TOKEN }}" and env["SVC_WORKERS"] == "0"
+    assert "SENTRY_DSN" not in env and "SVC_DEBUG" not in env
+
+
+def test_init_in_a_service_folder_sees_the_workflows_at_the_repository_top(tmp_path: Path) -> None:
+    import subprocess
+
+    root = _tree(
+        tmp_path / "repo",
+        {
+            ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: svc db upgrade\n",
+            "backend/pyproject.toml": PYPROJECT,
+            "backend/alembic.ini": ALEMBIC_INI,
+            "backend/migrations/env.py": "",
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    found = init.detect(root / "backend")
+    assert found.workflows == ("../.github/workflows/ci.yml",)
+    assert found.migrate_command == ("svc db upgrade", "../.github/workflows/ci.yml")
+    assert "found GitHub workflows: ../.github/workflows/ci.yml" in init.report(found)

@@ -68,7 +68,9 @@ def run(
 
 
 def configs(root: Path, given: Path | None) -> tuple[config_file.Config, ...]:
-    """The evidence.yaml files that apply: `given`, else `root`'s, else every one found below `root`."""
+    """The evidence.yaml files that apply: `given`, else `root`'s, else every one found below `root`, else
+    the nearest one above it inside its repository (run from `backend/` of a repository whose top holds
+    it)."""
     if given is not None:
         return (config_file.load(given),)
     if (root / CONFIG).is_file():
@@ -76,6 +78,12 @@ def configs(root: Path, given: Path | None) -> tuple[config_file.Config, ...]:
     from evidence_kit.support.tree import find
 
     found = find(root, lambda rel: rel.rsplit("/", 1)[-1] == CONFIG)
+    if not found and not (root / ".git").exists():
+        for folder in root.resolve().parents:
+            if (folder / CONFIG).is_file():
+                return (config_file.load(folder / CONFIG),)
+            if (folder / ".git").exists():
+                break
     loaded = []
     for rel in found:
         try:

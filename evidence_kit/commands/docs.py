@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
@@ -67,7 +67,7 @@ def _downgrade_steps(view: BundleView, config: alembic.AlembicConfig) -> list[di
     return steps
 
 
-def _config(view: BundleView, config: alembic.AlembicConfig) -> dict[str, Any]:
+def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> dict[str, Any]:
     migrations = [
         {
             "revision": rev.revision,
@@ -90,13 +90,29 @@ def _config(view: BundleView, config: alembic.AlembicConfig) -> dict[str, Any]:
         "up_to_date": config.up_to_date,
         "problems": [str(p) for p in graph.get("problems") or []],
         "downgrade": _downgrade_steps(view, config),
+        "command": _alembic_command(graph, config.name if several else "alembic"),
     }
+
+
+def _alembic_command(graph: dict[str, Any], section: str) -> str:
+    """The `alembic` command line for one configuration, run from the service's folder: from its ini's
+    folder (Alembic takes a relative `script_location` from where it runs), naming a non-default ini file
+    and section (`section` where the bundle does not say it)."""
+    ini = PurePosixPath(str(graph.get("ini") or "alembic.ini"))
+    section = str(graph.get("section") or section)
+    words = ["alembic"]
+    if ini.name != "alembic.ini":
+        words += ["-c", ini.name]
+    if section != "alembic":
+        words += ["-n", section]
+    folder = ini.parent.as_posix()
+    return " ".join(words) if folder == "." else f"cd {folder} && " + " ".join(words)
 
 
 def _alembic(view: BundleView) -> list[dict[str, Any]] | None:
     found = alembic.read(view)
     configs = [c for c in found.configs if c.graph is not None]
-    return [_config(view, c) for c in configs] if configs else None
+    return [_config(view, c, len(configs) > 1) for c in configs] if configs else None
 
 
 def _tests(view: BundleView) -> dict[str, Any] | None:
@@ -190,7 +206,16 @@ def render_docs(bundle: Path, out: Path, templates: Path | None = None) -> list[
 def run(
     printer: Printer, bundle: str | Path, *, out: Path = Path("phase-docs"), templates: Path | None = None
 ) -> int:
-    """`evidence docs`: render the phase documents of BUNDLE into `out` and print each file written."""
+    """`evidence docs`: render the phase documents of BUNDLE into `out` and print each file written; a new
+    `out` inside a git work tree ignores itself, as reports do."""
+    from evidence_kit.support.tree import keep_new_folder_out_of_git
+
+    fresh = not out.exists()
     for path in render_docs(local_path(bundle).resolve(), out, templates):
         printer.out(str(path))
+    ignore = keep_new_folder_out_of_git(out, "documents") if fresh else None
+    if ignore is not None:
+        printer.err(
+            f"wrote {ignore}: the new documents folder stays out of git (remove that file to commit it)"
+        )
     return EXIT_OK

@@ -47,7 +47,7 @@ _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _DB_WORDS = re.compile(r"DATABASE|(^|_)DB(_|$)|POSTGRES|(^|_)PG|SQL|DSN")
 _NOT_DB_URL = re.compile(
     r"REDIS|BROKER|CELERY|AMQP|RABBIT|KAFKA|SENTRY|API|BASE_URL|WEBHOOK|CALLBACK|S3|AWS|HTTP|OAUTH|AUTH|"
-    r"SITE|FRONTEND|PUBLIC|CACHE|SMTP|MAIL|OTEL|OTLP|ENDPOINT"
+    r"SITE|FRONTEND|PUBLIC|CACHE|SMTP|MAIL|OTEL|OTLP|ENDPOINT|(?:^|_)UI(?:_|$)"
 )
 _PLAIN = re.compile(r"^[A-Za-z0-9_./-][A-Za-z0-9_./:-]*$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -767,11 +767,56 @@ def _env_names(tree: ast.Module) -> Iterator[str]:
             yield name.value
 
 
+def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
+    """Settings read through Starlette's `Config` (`config = Config(".env")`, then `config("NAME", cast=int)`)
+    or python-decouple's `config("NAME", default=...)`: each name, with a placeholder value when the read
+    has no default (the service cannot start without it), else None."""
+    starlette: set[str] = set()
+    decouple: set[str] = set()
+    for node in _walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "decouple":
+            decouple.update(a.asname or a.name for a in node.names if a.name == "config")
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and _call_name(node.value) in ("Config", "AutoConfig")
+        ):
+            readers = starlette if _call_name(node.value) == "Config" else decouple
+            readers.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    if not starlette and not decouple:
+        return
+    for node in _walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+            continue
+        reader = node.func.id
+        key = node.args[0]
+        if (
+            reader not in starlette | decouple
+            or not isinstance(key, ast.Constant)
+            or not isinstance(key.value, str)
+        ):
+            continue
+        if not _ENV_NAME.match(key.value):
+            continue
+        keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        # NOTE: decouple's second argument is the default; Starlette's is the cast.
+        has_default = "default" in keywords or (reader in decouple and len(node.args) > 1)
+        cast = keywords.get("cast", node.args[1] if reader in starlette and len(node.args) > 1 else None)
+        kind = cast.id if isinstance(cast, ast.Name) else ""
+        placeholder = "false" if kind == "bool" else "0" if kind in ("int", "float") else "change-me"
+        yield key.value, (None if has_default else placeholder)
+
+
 def _env_rank(name: str) -> int | None:
     """0 for a database URL name, 1 for a database-ish DSN or URL, 2 for another URL; None otherwise."""
     if "DATABASE_URL" in name:
         return 0
-    if _DB_WORDS.search(name) and name.endswith(("_URL", "_URI", "_DSN")):
+    # NOTE: the words before the suffix must say database: `SENTRY_DSN` is Sentry's, not a database's.
+    if (
+        name.endswith(("_URL", "_URI", "_DSN"))
+        and _DB_WORDS.search(name[:-4])
+        and not _NOT_DB_URL.search(name)
+    ):
         return 1
     if name.endswith(("_URL", "_URI")) and not _NOT_DB_URL.search(name):
         return 2
@@ -894,6 +939,7 @@ _CI_VALUES = (
     (re.compile(r"(USER|USERNAME)$"), "postgres"),
     (re.compile(r"(PASSWORD|PASS)$"), "postgres"),
     (re.compile(r"(DB|NAME|DATABASE)$"), "postgres"),
+    (re.compile(r"CREDENTIALS$"), "postgres:postgres"),
 )
 _CI_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 _DRIVER = re.compile(r"postgresql\+(\w+)://")
@@ -925,9 +971,20 @@ def _ci_env(d: Detected) -> dict[str, str]:
 _PARTS = {
     "user": ("POSTGRES_USER", "DB_USER", "DATABASE_USER", "PGUSER"),
     "password": ("POSTGRES_PASSWORD", "DB_PASSWORD", "DATABASE_PASSWORD", "PGPASSWORD"),
-    "host": ("POSTGRES_SERVER", "POSTGRES_HOST", "DB_HOST", "DATABASE_HOST", "PGHOST"),
+    "host": (
+        "POSTGRES_SERVER",
+        "POSTGRES_HOST",
+        "DB_HOST",
+        "DATABASE_HOST",
+        "PGHOST",
+        "POSTGRES_HOSTNAME",
+        "DB_HOSTNAME",
+        "DATABASE_HOSTNAME",
+    ),
     "port": ("POSTGRES_PORT", "DB_PORT", "DATABASE_PORT", "PGPORT"),
     "name": ("POSTGRES_DB", "POSTGRES_DATABASE", "DB_NAME", "DATABASE_NAME", "PGDATABASE"),
+    # NOTE: `user:password` in one variable, as some services keep their database credentials.
+    "credentials": ("DATABASE_CREDENTIALS", "DB_CREDENTIALS", "POSTGRES_CREDENTIALS"),
 }
 
 
@@ -935,11 +992,12 @@ def url_template(names: Sequence[str]) -> str | None:
     """A `database.url` template from the parts a service builds its URL of (`POSTGRES_SERVER`, ...)."""
     found = {part: next((n for n in options if n in names), None) for part, options in _PARTS.items()}
     user, password, host, port, name = (found[k] for k in ("user", "password", "host", "port", "name"))
-    if not (user and host and name):
+    credentials = found["credentials"]
+    if not ((user or credentials) and host and name):
         return None
-    secret = f":${{{password}}}" if password else ""
+    userinfo = f"${{{user}}}" + (f":${{{password}}}" if password else "") if user else f"${{{credentials}}}"
     at = f"${{{host}}}" + (f":${{{port}}}" if port else "")
-    return f"postgresql://${{{user}}}{secret}@{at}/${{{name}}}"
+    return f"postgresql://{userinfo}@{at}/${{{name}}}"
 
 
 def _required_env(d: Detected) -> dict[str, str]:
@@ -994,6 +1052,11 @@ def detect(root: Path) -> Detected:
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
             for name in _env_names(tree):
                 env_hits.setdefault(name, rel)
+        if "Config" in text or "decouple" in text:
+            for name, placeholder in _config_reads(tree):
+                env_hits.setdefault(name, rel)
+                if placeholder is not None:
+                    required.setdefault(name, placeholder)
         if "Settings" in text:
             for cls, attr, name, placeholder in _settings_fields(tree):
                 env_hits.setdefault(name, rel)
@@ -1018,11 +1081,22 @@ def detect(root: Path) -> Detected:
         for name in env_hits
         if (rank := _env_rank(name)) is not None and (rank < 2 or name not in from_settings)
     )
+    if ranked and ranked[0][0] == 2 and url_template(sorted(env_hits)) is not None:
+        # NOTE: a URL of no database word loses to the parts a database URL is built of (DISPATCH_UI_URL
+        # beside DATABASE_HOSTNAME, DATABASE_CREDENTIALS, ...).
+        ranked = []
     database_env, database_source = (ranked[0][1], env_hits[ranked[0][1]]) if ranked else (None, None)
 
-    workflows_dir = root / ".github" / "workflows"
+    repository = next((f for f in (root, *root.parents) if (f / ".git").exists()), None)
+    # NOTE: GitHub reads workflows at the repository's top only, whatever folder the service is in.
+    top = repository or root
+    workflows_dir = top / ".github" / "workflows"
     listed = sorted(workflows_dir.iterdir()) if workflows_dir.is_dir() else []
-    workflows = [_rel(p, root) for p in listed if p.suffix in (".yml", ".yaml") and p.is_file()]
+    workflows = [
+        os.path.relpath(p, root).replace(os.sep, "/")
+        for p in listed
+        if p.suffix in (".yml", ".yaml") and p.is_file()
+    ]
     testpaths = _testpaths(root)
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
@@ -1030,7 +1104,6 @@ def detect(root: Path) -> Detected:
         loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
-    repository = next((f for f in (root, *root.parents) if (f / ".git").exists()), None)
     found = interpreter.discover(root, repository)
     python = python_how = python_version = None
     if found is not None:
@@ -1103,7 +1176,7 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
     """The command the service's own files run to upgrade its database, and the file, when it is not plain
     `alembic upgrade` (which the workflow runs anyway); None when they run plain Alembic or say nothing."""
     # NOTE: not the workflow init writes, which runs what an earlier init found.
-    sources = [w for w in workflows if w != WORKFLOW_FILE]
+    sources = [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
     sources += [n for n in _RUNNER_FILES if (root / n).is_file()]
     sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
     found: tuple[str, str] | None = None
@@ -1328,7 +1401,10 @@ def _context(d: Detected) -> dict[str, Any]:
         required.append("tests/tests.json")
     if queue:
         required.append(f"queue/{queue['name']}.json")
-    tests_run = ["python", "-m", "pytest"] if d.testpaths else ["python", "-m", "pytest", *d.tests]
+    tests_cwd, tests = _tests_folder(d)
+    tests_run = (
+        ["python", "-m", "pytest"] if d.testpaths or tests is None else ["python", "-m", "pytest", *tests]
+    )
     venv = ".venv"
     if d.python and not os.path.isabs(d.python) and PurePosixPath(d.python).parent.name in ("bin", "Scripts"):
         venv = PurePosixPath(d.python).parent.parent.as_posix()
@@ -1339,17 +1415,7 @@ def _context(d: Detected) -> dict[str, Any]:
     own = d.migrate_command[0] if d.migrate_command else None
     if own is not None and own.split()[0] not in _RUNNERS and "/" not in own.split()[0]:
         own = bin_prefix + own
-    migrate = (
-        [own]
-        if own is not None
-        else [
-            f"{bin_prefix}alembic"
-            + ("" if c.ini == "alembic.ini" else f" -c {c.ini}")
-            + ("" if c.section == "alembic" else f" -n {c.section}")
-            + " upgrade head"
-            for c in d.alembic
-        ]
-    )
+    migrate = [own] if own is not None else [_upgrade(c, bin_prefix) for c in d.alembic]
     return {
         "service": d.service,
         "database_env": d.database_env,
@@ -1380,6 +1446,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "other_apps": [a.target for a in d.apps[1:]],
         "tests": list(d.tests),
         "tests_run": tests_run,
+        "tests_cwd": tests_cwd,
         "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
         "workers": [{"source": w.source, "kind": w.kind, "command": w.command} for w in d.workers],
         "workflows": list(d.workflows),
@@ -1392,6 +1459,39 @@ def _context(d: Detected) -> dict[str, Any]:
         "baseline": None,
         "baselined": BASELINED,
     }
+
+
+# NOTE: files that make a folder a project of its own: its tests and migrations run from it.
+_PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini", "alembic.ini")
+
+
+def _tests_folder(d: Detected) -> tuple[str | None, list[str] | None]:
+    """Where the tests run and the paths they take there: a sub-project folder (`backend/`, with its own
+    pyproject.toml or alembic.ini) that holds every test path runs them itself, with its own `testpaths`
+    (paths None) if it has them; else the service folder (None) and the paths as found."""
+    firsts = {PurePosixPath(t).parts[0] for t in d.tests if len(PurePosixPath(t).parts) > 1}
+    if d.testpaths or len(firsts) != 1 or not all(len(PurePosixPath(t).parts) > 1 for t in d.tests):
+        return None, list(d.tests)
+    (folder,) = firsts
+    if not any((d.root / folder / name).is_file() for name in _PROJECT_FILES):
+        return None, list(d.tests)
+    inner = [PurePosixPath(*PurePosixPath(t).parts[1:]).as_posix() for t in d.tests]
+    return folder, (None if _testpaths(d.root / folder) is not None else inner)
+
+
+def _upgrade(c: AlembicConfig, bin_prefix: str) -> str:
+    """The command that upgrades one Alembic configuration, run from the folder of its ini: Alembic takes
+    a relative `script_location` from the folder it runs in."""
+    folder = PurePosixPath(c.ini).parent
+    name = "" if c.section == "alembic" else f" -n {c.section}"
+    ini = PurePosixPath(c.ini).name
+    config = "" if ini == "alembic.ini" else f" -c {ini}"
+    if folder == PurePosixPath("."):
+        return f"{bin_prefix}alembic{config}{name} upgrade head"
+    prefix = bin_prefix
+    if bin_prefix and not PurePosixPath(bin_prefix).is_absolute():
+        prefix = os.path.relpath(bin_prefix, folder.as_posix()).replace(os.sep, "/") + "/"
+    return f"(cd {folder.as_posix()} && {prefix}alembic{config}{name} upgrade head)"
 
 
 def _environment() -> Any:

@@ -26,22 +26,16 @@ def run(
     A new `out` inside a git work tree ignores itself, as bundles do, so that rendering a report in
     the service's folder does not dirty the tree the next collect records.
     """
+    from evidence_kit.support.tree import keep_new_folder_out_of_git
+
     fresh = not out.exists()
     written = _render(bundle, out, templates, check_json, diff_pair)
-    ignore = _ignored_in_git(out) if fresh else None
+    ignore = keep_new_folder_out_of_git(out, "reports") if fresh else None
     for path in written:
         printer.out(str(path))
     if ignore is not None:
         printer.err(f"wrote {ignore}: the new report folder stays out of git (remove that file to commit it)")
     return EXIT_OK
-
-
-def _ignored_in_git(out: Path) -> Path | None:
-    from evidence_kit.support.paths import repository
-    from evidence_kit.support.tree import keep_out_of_git
-
-    top = repository(out.absolute().parent)
-    return keep_out_of_git(out, top, "reports") if (top / ".git").exists() else None
 
 
 def _render(

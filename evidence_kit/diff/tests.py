@@ -55,7 +55,8 @@ def _ran(doc: dict[str, Any]) -> int:
 def _totals(doc: dict[str, Any], timed: bool = True) -> str:
     totals = mapping(doc.get("totals"))
     parts = [
-        f"{totals[k]} {k}"
+        # NOTE: in pytest's words: `1 error`, `2 errors`; the other outcomes do not change.
+        f"{totals[k]} {'error' if k == 'errors' and totals[k] == 1 else k}"
         for k in ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
         if totals.get(k)
     ]

@@ -50,9 +50,10 @@ def secrets_of(url: str) -> tuple[str, ...]:
 def from_template(template: str, env: Mapping[str, str]) -> Database:
     """A URL from a template with `${VAR}` references; a variable that is not set is an error naming it.
 
-    Values put in the user or password part are percent-encoded (a password may hold `@` or `/`). The
-    password, and the value of any referenced variable whose name looks secret, are secrets; host,
-    port, user and database names are not.
+    Values put in the user or password part are percent-encoded (a password may hold `@` or `/`); a
+    variable that is the whole user part (`${DATABASE_CREDENTIALS}@host`) may hold `user:password`,
+    each side encoded. The password, and the value of any referenced variable whose name looks secret,
+    are secrets; host, port, user and database names are not.
     """
     names = list(dict.fromkeys(_REF.findall(template)))
     missing = [n for n in names if n not in env]
@@ -71,10 +72,17 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
     def fill(text: str, encode: bool) -> str:
         return _REF.sub(lambda m: quote(env[m.group(1)], safe="") if encode else env[m.group(1)], text)
 
+    def fill_userinfo(text: str) -> str:
+        if ":" in text:
+            user, _, password = text.partition(":")
+            return fill(user, True) + ":" + fill(password, True)
+        user, colon, password = fill(text, False).partition(":")
+        return quote(user, safe="") + colon + quote(password, safe="")
+
     url = (
         fill(scheme, False)
         + sep
-        + fill(userinfo, True)
+        + fill_userinfo(userinfo)
         + at
         + fill(hostport, False)
         + slash
@@ -205,7 +213,8 @@ def connect_pg(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CollectorError(
             f"cannot connect to the database at {safe(url)}: {first}",
-            hint="start the database or fix the URL in the environment variable named by `database.url_env`",
+            hint="start the database, or fix its URL: the variable `database.url_env` names, or the "
+            "`database.url` template, in evidence.yaml",
         ) from exc
     conn.read_only = True
     return conn

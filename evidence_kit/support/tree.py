@@ -83,6 +83,15 @@ def find(root: Path, wanted: Callable[[str], bool]) -> list[str]:
     return sorted(found)
 
 
+def keep_new_folder_out_of_git(folder: Path, what: str) -> Path | None:
+    """`keep_out_of_git` for a folder a command has just made (a report, documents), up to the top of the
+    git work tree it lies in; None when it lies in none."""
+    from evidence_kit.support.paths import repository
+
+    top = repository(folder.absolute().parent)
+    return keep_out_of_git(folder, top, what) if (top / ".git").exists() else None
+
+
 def keep_out_of_git(folder: Path, root: Path, what: str) -> Path | None:
     """Make an output folder inside `root` (the service's folder or its repository) ignore itself, so
     that what evidence-kit writes there (`what`: bundles, reports) never dirties the work tree.

@@ -371,3 +371,12 @@ def test_large_bundles_are_compared_in_two_processes_with_the_same_report(
     assert as_json(diff(*pair)) == alone and started == [1]
     monkeypatch.setattr(real, "result", lambda self: (False, None))
     assert as_json(diff(*pair)) == alone and started == [1, 1]
+
+
+def test_test_totals_are_told_in_pytests_words() -> None:
+    from evidence_kit.diff import tests as tests_diff
+
+    one = {"totals": {"tests": 3, "passed": 2, "errors": 1, "duration_s": 1.5}, "tests": []}
+    two = {"totals": {"tests": 4, "passed": 2, "errors": 2}, "tests": []}
+    assert tests_diff._totals(one) == "3 tests (2 passed, 1 error) in 1.50 s"
+    assert tests_diff._totals(two) == "4 tests (2 passed, 2 errors)"

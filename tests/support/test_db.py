@@ -50,6 +50,16 @@ def test_a_secret_named_variable_is_secret_wherever_it_stands() -> None:
     assert target.secrets == ("cred-value-1",)
 
 
+def test_a_variable_that_is_the_whole_user_part_may_hold_user_and_password() -> None:
+    template = "postgresql://${DATABASE_CREDENTIALS}@${DATABASE_HOSTNAME}:5432/${DATABASE_NAME}"
+    env = {"DATABASE_CREDENTIALS": "app:" + SECRET, "DATABASE_HOSTNAME": "db1", "DATABASE_NAME": "jobs"}
+    target = from_template(template, env)
+    assert target.url == "postgresql://app:s3cret-p%40ss%2Fword@db1:5432/jobs"
+    assert urlsplit(target.url).username == "app"
+    assert SECRET in target.secrets and "app" not in target.secrets
+    assert target.shown == "postgresql://app:***@db1:5432/jobs"
+
+
 def test_a_missing_variable_is_an_error_that_names_it() -> None:
     with pytest.raises(EvidenceError) as one:
         from_template(TEMPLATE, {k: v for k, v in PARTS.items() if k != "POSTGRES_PASSWORD"})
