@@ -1,10 +1,13 @@
-"""Task runner files read without running them: the commands `task X`, `make X` and `just X` run.
+"""Task runner files and shell scripts read without running them: the commands `task X`, `make X`,
+`just X` and `bash scripts/x.sh` run.
 
-A CI step often runs `task py:test` or `make test` rather than pytest itself. This reads the
-`Taskfile.yml`, `Makefile` or `justfile` of a folder and gives the command lines a target runs: its
-own lines, those of the targets it depends on (`deps:`, prerequisites) and those of the targets its
-lines call (`- task: other`, `task other`, `$(MAKE) other`, `just other`), to a fixed depth. Variables
-are left as written, and a file that cannot be read or parsed gives nothing.
+A CI step often runs `task py:test`, `make test` or a script rather than pytest itself. This reads the
+`Taskfile.yml`, `Makefile` or `justfile` of a folder, or the script, and gives the command lines a
+target runs: its own lines, those of the targets it depends on (`deps:`, prerequisites) and those of
+the targets and scripts its lines call (`- task: other`, `task other`, `$(MAKE) other`, `just other`,
+`bash scripts/test.sh`), to a fixed depth. Scripts are found relative to the folder the step runs in,
+as the shell finds them. Variables are left as written, and a file that cannot be read or parsed
+gives nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ _CALL = re.compile(
     r"^(?:\S*/)?(?P<runner>task|make|just|\$\(MAKE\)|\$\{MAKE\})(?P<flags>(?:\s+-{1,2}[\w-]+)*)"
     r"\s+(?P<target>[\w:.-][\w:./-]*)"
 )
+# NOTE: a `.sh` file as the command: `./x.sh`, `bash scripts/test.sh`, `sh -e x.sh`, also behind `uv run`,
+# `poetry run` and the like; `cat x.sh` or `echo x.sh` runs no script.
+_SCRIPT = re.compile(
+    r"^(?:(?:uv|poetry|pipenv|hatch|pdm|rye)\s+run\s+)?(?:(?:ba|z)?sh(?:\s+-\w+)*\s+)?"
+    r"(?P<script>(?:\./)?[\w.-][\w./-]*\.sh)(?=$|[\s;&|)])"
+)
 _ELSEWHERE = re.compile(r"^-(?:C|d|f|-dir|-directory|-file|-taskfile|-justfile|-working-directory)$")
 _MAKE_RULE = re.compile(r"^(?P<targets>[^\s:=#][^:=#]*?)\s*::?(?!=)(?P<deps>[^=;#]*)(?:;(?P<inline>.*))?$")
 _JUST_RECIPE = re.compile(r"^@?(?P<name>[\w-]+)(?P<params>[^:=]*):(?!=)(?P<deps>[^#]*)")
@@ -35,7 +44,10 @@ _JUST_RECIPE = re.compile(r"^@?(?P<name>[\w-]+)(?P<params>[^:=]*):(?!=)(?P<deps>
 def call(line: str) -> tuple[str, str] | None:
     """(runner, target) when `line` runs a task runner's target, else None."""
     match = _CALL.match(line.strip())
-    if match is None or any(_ELSEWHERE.match(flag) for flag in match.group("flags").split()):
+    if match is None:
+        script = _SCRIPT.match(line.strip())
+        return None if script is None else ("script", script.group("script"))
+    if any(_ELSEWHERE.match(flag) for flag in match.group("flags").split()):
         return None
     runner = match.group("runner")
     return ("make" if "MAKE" in runner else runner), match.group("target")
@@ -57,7 +69,7 @@ def _expand(
 ) -> Iterator[tuple[str, str]]:
     if depth >= DEPTH or (runner, target) in visiting:
         return
-    found = _targets(folder, runner)
+    found = _targets(folder, runner, target)
     if found is None or target not in found[1]:
         return
     name, targets = found
@@ -76,8 +88,17 @@ def _expand(
 _Targets = dict[str, tuple[list[str], list[str]]]
 
 
-def _targets(folder: Path, runner: str) -> tuple[str, _Targets] | None:
-    """The runner's file in `folder` and its targets: name -> (dependencies, command lines)."""
+def _targets(folder: Path, runner: str, target: str = "") -> tuple[str, _Targets] | None:
+    """The runner's file in `folder` and its targets: name -> (dependencies, command lines); for a script,
+    the script `target` as the one target of its own lines."""
+    if runner == "script":
+        path = folder / target
+        if ".." in Path(target).parts or not path.is_file():
+            return None
+        try:
+            return target, {target: ([], _script_lines(path.read_text("utf-8", errors="replace")))}
+        except OSError:
+            return None
     for name in _FILES.get(runner, ()):
         path = folder / name
         if path.is_file():
@@ -132,7 +153,8 @@ def _task_name(item: Any) -> str:
 
 def _script_lines(script: str) -> list[str]:
     joined = re.sub(r"\\[ \t]*\r?\n", " ", script)
-    return [" ".join(line.split()) for line in joined.splitlines() if line.strip()]
+    lines = (" ".join(line.split()) for line in joined.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _makefile(text: str) -> _Targets:

@@ -372,6 +372,22 @@ build:
         # NOTE: a runner told to read another folder or file is not followed.
         ({"Makefile": MAKEFILE}, "make -C backend check", []),
         ({"justfile": JUSTFILE}, "just test -x", [("pytest", "just test -x", "justfile: pytest {{args}}")]),
+        (
+            {
+                "scripts/tests-start.sh": "#!/bin/sh\nset -e\n# pytest below\nbash scripts/test.sh\n",
+                "scripts/test.sh": "coverage run -m pytest tests/\n",
+            },
+            'uv run bash scripts/tests-start.sh "Coverage"',
+            [
+                (
+                    "pytest",
+                    'uv run bash scripts/tests-start.sh "Coverage"',
+                    "scripts/test.sh: coverage run -m pytest tests/",
+                )
+            ],
+        ),
+        ({"x.sh": "pytest\n"}, "cat x.sh", []),
+        ({"x.sh": "pytest\n"}, "bash ../x.sh", []),
         ({}, "task py:test", []),
         ({"Taskfile.yml": "tasks: [not, a, mapping"}, "task py:test", []),
     ],
