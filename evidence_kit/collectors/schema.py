@@ -159,6 +159,33 @@ LEFT JOIN pg_catalog.pg_attribute da ON da.attrelid = dep.refobjid AND da.attnum
 WHERE {_SCHEMA_FILTER} AND {_not_extension_member("pg_class", "c")}
 """
 
+_VIEWS_SQL = f"""
+SELECT n.nspname, c.relname, c.relkind = 'm', pg_catalog.pg_get_viewdef(c.oid, true)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND {_SCHEMA_FILTER} AND {_not_extension_member("pg_class", "c")}
+"""
+
+# NOTE: functions and procedures, by their identity arguments (overloads are distinct objects); the whole
+# definition pg_get_functiondef gives is digested, so that a changed body shows without its text.
+_FUNCTIONS_SQL = f"""
+SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
+       pg_catalog.pg_get_function_result(p.oid), CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+       l.lanname, pg_catalog.pg_get_functiondef(p.oid)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE {{kinds}} AND {_SCHEMA_FILTER} AND {_not_extension_member("pg_proc", "p")}
+"""
+
+_TRIGGERS_SQL = f"""
+WITH t AS ({_TABLES_SQL})
+SELECT t.nspname, t.relname, tg.tgname, pg_catalog.pg_get_triggerdef(tg.oid, true), tg.tgenabled
+FROM t
+JOIN pg_catalog.pg_trigger tg ON tg.tgrelid = t.oid
+WHERE NOT tg.tgisinternal
+"""
+
 # NOTE: extensions belong to the database, not to a schema: all of them, whatever schemas are read.
 _EXTENSIONS_SQL = """
 SELECT e.extname, e.extversion, n.nspname
@@ -201,6 +228,7 @@ def _finish(
     enums: list[dict[str, Any]],
     sequences: list[dict[str, Any]],
     extensions: list[dict[str, Any]] | None = None,
+    code: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     ordered = sorted(tables, key=lambda t: (t["schema"], t["name"]))
     for table in ordered:
@@ -216,6 +244,10 @@ def _finish(
     }
     if extensions is not None:
         found["extensions"] = sorted(extensions, key=lambda e: e["name"])
+    for key, listed in (code or {}).items():
+        found[key] = sorted(
+            listed, key=lambda o: [str(o.get(k, "")) for k in ("schema", "table", "name", "arguments")]
+        )
     return found
 
 
@@ -462,8 +494,32 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
         {"name": name, "version": version, "schema": schema}
         for name, version, schema in run(_EXTENSIONS_SQL).fetchall()
     ]
+    views = [
+        {"schema": s, "name": n, "materialized": m, "definition": d}
+        for s, n, m, d in run(_VIEWS_SQL, params).fetchall()
+    ]
+    kinds = "p.prokind IN ('f', 'p')" if num >= 110000 else "NOT p.proisagg AND NOT p.proiswindow"
+    functions = [
+        {
+            "schema": s,
+            "name": n,
+            "arguments": args,
+            "result": result,
+            "kind": kind,
+            "language": language,
+            "definition_sha256": hashlib.sha256(definition.encode()).hexdigest(),
+        }
+        for s, n, args, result, kind, language, definition in run(
+            _FUNCTIONS_SQL.format(kinds=kinds), params
+        ).fetchall()
+    ]
+    triggers = [
+        {"schema": s, "table": t, "name": n, "definition": d, "enabled": enabled != "D"}
+        for s, t, n, d, enabled in run(_TRIGGERS_SQL, params).fetchall()
+    ]
+    code = {"views": views, "functions": functions, "triggers": triggers}
     return _finish(
-        "postgresql", server_version(conn), found_schemas, tables.values(), enums, sequences, extensions
+        "postgresql", server_version(conn), found_schemas, tables.values(), enums, sequences, extensions, code
     )
 
 

@@ -565,6 +565,69 @@ def _extensions(out: Changes, a: Any, b: Any) -> None:
             out.add(f"extension {name} version changed", "info", str(va), str(vb))
 
 
+# NOTE: what each kind of code object is keyed and described by, and what its loss or change means.
+_CODE = {
+    "views": ("view", "a query that reads it fails", "what it returns may differ"),
+    "functions": ("function", "callers fail", "its behaviour may differ"),
+    "triggers": (
+        "trigger",
+        "what it did on each write no longer happens",
+        "what it does on each write differs",
+    ),
+}
+
+
+def _code_key(kind: str, o: Obj) -> str:
+    if kind == "functions":
+        return f"{o.get('schema')}.{o.get('name')}({o.get('arguments') or ''})"
+    if kind == "triggers":
+        return f"{o.get('name')} on {o.get('schema')}.{o.get('table')}"
+    return f"{o.get('schema')}.{o.get('name')}"
+
+
+def _code(out: Changes, kind: str, a: Any, b: Any) -> None:
+    """Views, functions (by their arguments) and triggers added, dropped or changed; only when both bundles
+    list them (older ones do not). A function's body is compared by its definition's digest."""
+    if not isinstance(a, list) or not isinstance(b, list):
+        return
+    word, lost, changed = _CODE[kind]
+    oa = {_code_key(kind, o): o for o in a if isinstance(o, dict)}
+    ob = {_code_key(kind, o): o for o in b if isinstance(o, dict)}
+    # NOTE: a new trigger changes what writes do; a new view or function changes nothing that ran before.
+    for name in sorted(ob.keys() - oa.keys()):
+        out.add(
+            f"{word} {name} added", "risky" if kind == "triggers" else "safe", None, _shown(kind, ob[name])
+        )
+    for name in sorted(oa.keys() - ob.keys()):
+        dropped: Classification = "risky" if kind == "triggers" else "breaking"
+        out.add(f"{word} {name} dropped", dropped, _shown(kind, oa[name]), None, lost)
+    for name in sorted(oa.keys() & ob.keys()):
+        before, after = oa[name], ob[name]
+        fields = [f for f in sorted(set(before) | set(after)) if before.get(f) != after.get(f)]
+        if not fields:
+            continue
+        if fields == ["materialized"]:
+            out.add(f"{word} {name} changed", "info", _shown(kind, before), _shown(kind, after))
+            continue
+        if kind == "triggers" and fields == ["enabled"]:
+            what = "enabled" if after.get("enabled") else "disabled"
+            out.add(f"{word} {name} {what}", "risky", _shown(kind, before), _shown(kind, after), changed)
+            continue
+        classification: Classification = "breaking" if kind == "functions" and "result" in fields else "risky"
+        out.add(f"{word} {name} changed", classification, _shown(kind, before), _shown(kind, after), changed)
+
+
+def _shown(kind: str, o: Obj) -> str:
+    if kind == "functions":
+        body = str(o.get("definition_sha256"))[:12]
+        return f"{o.get('kind')} returning {o.get('result')} in {o.get('language')}, body {body}"
+    if kind == "triggers":
+        return str(o.get("definition")) + ("" if o.get("enabled", True) else " (disabled)")
+    return ("materialized view: " if o.get("materialized") else "") + " ".join(
+        str(o.get("definition")).split()
+    )
+
+
 _OBJECTS = (
     "primary key",
     "foreign key",
@@ -624,6 +687,8 @@ def diff(old: Side, new: Side) -> Section | None:
     _enums(out, items(a.get("enums")), items(b.get("enums")))
     _sequences(out, items(a.get("sequences")), items(b.get("sequences")))
     _extensions(out, a.get("extensions"), b.get("extensions"))
+    for kind in _CODE:
+        _code(out, kind, a.get(kind), b.get(kind))
     if a.get("dialect") != b.get("dialect"):
         out.add(
             "database dialect changed",

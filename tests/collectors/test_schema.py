@@ -53,6 +53,13 @@ CREATE TABLE extra.measurements (id integer, taken date NOT NULL) PARTITION BY R
 CREATE TABLE extra.measurements_2026 PARTITION OF extra.measurements
     FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 CREATE INDEX measurements_taken ON extra.measurements (taken);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.created_at := now(); RETURN NEW; END $$;
+CREATE FUNCTION audit.job_count(owner bigint, state job_status DEFAULT 'queued') RETURNS bigint
+    LANGUAGE sql STABLE AS 'SELECT count(*) FROM public.jobs WHERE owner_id = owner AND status = state';
+CREATE TRIGGER users_touch BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE VIEW audit.active_jobs AS SELECT id, name FROM public.jobs WHERE status = 'running';
+CREATE MATERIALIZED VIEW audit.job_totals AS SELECT owner_id, count(*) AS n FROM public.jobs GROUP BY owner_id;
 INSERT INTO users (email) VALUES ('a@example.invalid'), ('b@example.invalid');
 INSERT INTO jobs (owner_id, name) SELECT id, 'build' FROM users;
 """
@@ -217,6 +224,31 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
     }
     assert sequences["users_id_seq"]["owned_by"] == "public.users.id"
     assert sequences["jobs_id_seq"]["identity"] is True
+    assert [(v["schema"], v["name"], v["materialized"]) for v in model["views"]] == [
+        ("audit", "active_jobs", False),
+        ("audit", "job_totals", True),
+    ]
+    assert "WHERE jobs.status = 'running'::public.job_status" in model["views"][0]["definition"]
+    functions = {(f["schema"], f["name"]): f for f in model["functions"]}
+    assert sorted(functions) == [("audit", "job_count"), ("public", "touch")]
+    count = functions["audit", "job_count"]
+    assert (count["arguments"], count["result"], count["kind"], count["language"]) == (
+        "owner bigint, state public.job_status",
+        "bigint",
+        "function",
+        "sql",
+    )
+    assert len(count["definition_sha256"]) == 64
+    assert model["triggers"] == [
+        {
+            "schema": "public",
+            "table": "users",
+            "name": "users_touch",
+            "definition": "CREATE TRIGGER users_touch BEFORE INSERT ON public.users FOR EACH ROW "
+            "EXECUTE FUNCTION public.touch()",
+            "enabled": True,
+        }
+    ]
     # NOTE: every database has plpgsql; an extension dropped by a migration shows in a diff.
     assert [(e["name"], e["schema"]) for e in model["extensions"]] == [("plpgsql", "pg_catalog")]
     assert model["extensions"][0]["version"]
