@@ -59,7 +59,8 @@ CREATE FUNCTION audit.job_count(owner bigint, state job_status DEFAULT 'queued')
     LANGUAGE sql STABLE AS 'SELECT count(*) FROM public.jobs WHERE owner_id = owner AND status = state';
 CREATE TRIGGER users_touch BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION touch();
 CREATE VIEW audit.active_jobs AS SELECT id, name FROM public.jobs WHERE status = 'running';
-CREATE MATERIALIZED VIEW audit.job_totals AS SELECT owner_id, count(*) AS n FROM public.jobs GROUP BY owner_id;
+CREATE MATERIALIZED VIEW audit.job_totals AS
+    SELECT owner_id, count(*) AS n FROM public.jobs GROUP BY owner_id;
 INSERT INTO users (email) VALUES ('a@example.invalid'), ('b@example.invalid');
 INSERT INTO jobs (owner_id, name) SELECT id, 'build' FROM users;
 """
