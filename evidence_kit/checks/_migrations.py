@@ -20,7 +20,6 @@ never passes on nothing.
 from __future__ import annotations
 
 import ast
-import configparser
 import os
 import re
 import weakref
@@ -132,18 +131,14 @@ def _specs(target: Target, rule: Rule) -> tuple[str, list[_Spec]]:
 
 def discover(root: Path) -> list[dict[str, Any]]:
     """Every Alembic configuration below `root`: ini files with a section holding `script_location`."""
+    from evidence_kit.collectors.alembic import sections
     from evidence_kit.support.tree import find
 
-    found = []
-    for rel in find(root, lambda rel: rel.endswith(".ini")):
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        try:
-            parser.read_string((root / rel).read_text("utf-8", errors="replace"), source=rel)
-        except (configparser.Error, OSError):
-            continue
-        for section in parser.sections():
-            if parser.has_option(section, "script_location"):
-                found.append({"ini": rel, "name": section})
+    found = [
+        {"ini": rel, "name": section}
+        for rel in find(root, lambda rel: rel.endswith(".ini"))
+        for section in sections(root / rel)
+    ]
     # NOTE: the conventional file and section first, as alembic itself would pick them.
     found.sort(key=lambda s: (s["ini"] != "alembic.ini", s["ini"], s["name"] != "alembic", s["name"]))
     return found

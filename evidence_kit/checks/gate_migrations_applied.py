@@ -9,8 +9,10 @@ Bad:
 Good:
     current.txt: c93d1a6e0f52 (head)
 
-A configuration whose migrations could not be read (0 revisions) is not blamed on the database: the
-check is skipped when no configuration holds a revision, and that configuration is named otherwise.
+A configuration whose migrations could not be read (0 revisions), or whose database version was not
+read (`current.json` skipped, say without a database URL, or the database unreachable), is not blamed
+on the database: the check is skipped, with the reason, when no configuration could be judged, and such
+a configuration is named otherwise.
 """
 
 from __future__ import annotations
@@ -51,36 +53,61 @@ def _nothing(config: alembic.AlembicConfig) -> str:
     )
 
 
+def _unjudged(config: alembic.AlembicConfig) -> tuple[str, str] | None:
+    """(why, snippet) when the configuration's database cannot be judged against its heads, else None."""
+    if config.summary is None:
+        return None
+    if _read_nothing(config):
+        return _nothing(config), f"{config.name} no revisions"
+    if config.unread is not None:
+        why = (
+            f"Alembic configuration {config.name}: the database revision was not read "
+            f"(data/{config.unread}), so whether the database is at the heads ({_words(config.heads)}) "
+            "cannot be told"
+        )
+        return why, f"{config.name} database not read"
+    return None
+
+
+def _no_table(config: alembic.AlembicConfig) -> str:
+    """What a configuration with no version table of its own in the database shows."""
+    current = config.current or {}
+    if current.get("errors"):
+        return "its version table could not be read"
+    schema = current.get("version_table_schema")
+    where = f" in the schema {schema}" if schema else ""
+    if config.not_counted and not schema:
+        others = "; ".join(f"{s}: {state.get('reason')}" for s, state in sorted(config.not_counted.items()))
+        return f"no version table holds one of its revisions (not counted: {others})"
+    return f"no version table was found{where} (no migration applied)"
+
+
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail for each Alembic configuration whose database is not at its heads; skipped when no
-    configuration holds a revision (the database cannot be judged against nothing)."""
+    configuration could be judged (no revision read, or the database's version not read)."""
     found = alembic.read(target.view)
     if not found.present:
         yield missing(ID, alembic.prefix(None) + alembic.SUMMARY, "alembic")
         return
-    empty = [c for c in found.configs if c.summary is not None and _read_nothing(c)]
-    if empty and len(empty) == len(found.configs):
-        raise Skipped("; ".join(_nothing(c) for c in empty))
+    unjudged = {c.label: said for c in found.configs if (said := _unjudged(c)) is not None}
+    if unjudged and len(unjudged) == len(found.configs):
+        raise Skipped("; ".join(why for why, _ in unjudged.values()))
     for config in found.configs:
         where = alembic.prefix(config.label) + alembic.SUMMARY
         if config.summary is None:
             yield missing(ID, where, "alembic")
             continue
-        if config in empty:
-            # NOTE: with no revision read, the database cannot be blamed; the evidence is what is missing.
-            yield Finding(ID, _nothing(config), path=f"data/{where}", snippet=f"{config.name} no revisions")
+        if config.label in unjudged:
+            # NOTE: with no revision or no database version read, the database cannot be blamed; the
+            # evidence is what is missing.
+            why, snippet = unjudged[config.label]
+            yield Finding(ID, why, path=f"data/{where}", snippet=snippet)
             continue
         if config.up_to_date is True:
             continue
         heads = _words(config.heads)
         if not config.schemas:
-            reason = (config.current or {}).get("errors") or {}
-            what = (
-                "its version table could not be read"
-                if reason
-                else "no version table was found (no migration applied)"
-            )
-            message = f"Alembic configuration {config.name}: {what}; heads are {heads}"
+            message = f"Alembic configuration {config.name}: {_no_table(config)}; heads are {heads}"
             yield Finding(ID, message, path=f"data/{where}", snippet=f"{config.name} not at heads")
             continue
         for schema, state in sorted(config.schemas.items()):

@@ -2,11 +2,17 @@
 
 The list is the team's sign-off checklist (a pack's A-H sections), as artifact globs.
 
+An artifact the collector wrote in place of the evidence (status `skipped`, `error`, `failed` or
+`timeout`, e.g. `alembic/current.txt` holding "skipped: the database URL cannot be built") does not
+meet the requirement: the finding names it with its status and message. EK305 also fails on `error`,
+`failed` and `timeout` (as the collector's failure); a `skipped` artifact is EK304's alone.
+
 Bad:
     required: ["git/head.json", "schema/schema.sql"]   # the bundle has no schema/
+    alembic/current.txt: "skipped: the database URL cannot be built"   (status skipped)
 
 Good:
-    every required glob matches at least one artifact that is not empty
+    every required glob matches at least one artifact that is not empty and whose status is `ok`
 """
 
 from __future__ import annotations
@@ -41,14 +47,16 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
-    """Report each required glob that no artifact matches, or only empty artifacts match."""
-    sizes = {
-        str(a["path"]).removeprefix("data/"): int(a.get("size") or 0)
+    """Report each required glob that no artifact matches, or only empty artifacts or artifacts left in
+    place of the evidence (not `ok`) match."""
+    records = {
+        str(a["path"]).removeprefix("data/"): a
         for a in target.manifest.get("artifacts", [])
         if isinstance(a, dict) and a.get("path")
     }
     for pattern in rule.options.get("required", DEFAULT_REQUIRED):
-        matched = [p for p in sizes if fnmatch.fnmatch(p, pattern)]
+        matched = sorted(p for p in records if fnmatch.fnmatch(p, pattern))
+        held = [p for p in matched if int(records[p].get("size") or 0)]
         if not matched:
             yield Finding(
                 ID,
@@ -56,10 +64,28 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
                 path=f"data/{pattern}",
                 snippet=pattern,
             )
-        elif not any(sizes[p] for p in matched):
+        elif not held:
             yield Finding(
                 ID,
-                f"required evidence {pattern} is empty: {', '.join(sorted(matched)[:5])} hold nothing",
-                path=f"data/{sorted(matched)[0]}",
+                f"required evidence {pattern} is empty: {', '.join(matched[:5])} hold nothing",
+                path=f"data/{matched[0]}",
                 snippet=f"{pattern} empty",
+            )
+        elif not any(records[p].get("status", "ok") == "ok" for p in held):
+            # NOTE: the artifacts of one run say the same (every config's current.txt without a URL): once.
+            said: dict[tuple[str, str], list[str]] = {}
+            for p in held:
+                said.setdefault(
+                    (str(records[p].get("status")), str(records[p].get("message") or "")), []
+                ).append(p)
+            text = "; ".join(
+                f"{', '.join(paths[:5])} {'is' if len(paths) == 1 else 'are'} {status}"
+                + (f" ({message})" if message else "")
+                for (status, message), paths in said.items()
+            )
+            yield Finding(
+                ID,
+                f"required evidence {pattern} was not collected: {text}",
+                path=f"data/{held[0]}",
+                snippet=f"{pattern} {' '.join(sorted({status for status, _ in said}))}",
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import json
 import os
 import re
@@ -60,6 +61,14 @@ _CONFIG_SCHEMA: dict[str, Any] = {
             "minLength": 1,
             "description": "Table holding the applied version (default: the ini's `version_table`, "
             "else `alembic_version`).",
+        },
+        "version_table_schema": {
+            "type": "string",
+            "minLength": 1,
+            "description": "PostgreSQL schema of this config's version table, or a glob such as `tenant_*` "
+            "for one table per tenant schema: only tables there are this config's (default: the ini's "
+            "`version_table_schema`, else a literal `version_table_schema` env.py passes to "
+            "`context.configure`, else every table holding this config's revisions).",
         },
         "version_locations": {
             "type": "array",
@@ -158,6 +167,8 @@ class Setup:
     python: interpreter.Interpreter | None = None
     # NOTE: the folder of each dialect, when env.py picks one by the database's dialect at run time.
     dialect_folders: tuple[Path, ...] = ()
+    version_table_schema: str | None = None
+    version_table_schema_from: str | None = None
 
 
 @dataclass
@@ -687,6 +698,55 @@ def _env_locations(env_py: Path) -> tuple[int, list[str] | None] | None:
     return None
 
 
+def _env_schema(env_py: Path) -> tuple[int, str] | None:
+    """The `version_table_schema` env.py passes to `context.configure`: (line, schema) when every call
+    passes the same string, as a literal or a module constant assigned once; None otherwise."""
+    import ast
+
+    try:
+        tree = ast.parse(env_py.read_bytes(), filename=str(env_py))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    bound: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound[node.id] = bound.get(node.id, 0) + 1
+        elif isinstance(node, ast.arg):
+            bound[node.arg] = bound.get(node.arg, 0) + 1
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and bound.get(node.targets[0].id) == 1
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    }
+    found: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr != "configure":
+            continue
+        for keyword in node.keywords:
+            if keyword.arg != "version_table_schema":
+                continue
+            value = keyword.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                schema: str | None = value.value
+            else:
+                schema = constants.get(value.id) if isinstance(value, ast.Name) else None
+            if not schema:
+                # NOTE: a schema picked at run time (a tenant's, a setting's) cannot be told statically.
+                return None
+            found.setdefault(schema, node.lineno)
+    if len(found) != 1:
+        return None
+    schema, line = next(iter(found.items()))
+    return line, schema
+
+
 _DIALECTS = frozenset({"postgresql", "postgres", "sqlite", "mysql", "mariadb", "mssql", "oracle"})
 
 
@@ -849,6 +909,14 @@ def resolve_setup(
     recursive = flag == "true" if flag is not None else toml.get("recursive_version_locations") is True
     table = spec.get("version_table") or options.get("version_table") or get("version_table")
     table = table or DEFAULT_VERSION_TABLE
+    schema = spec.get("version_table_schema")
+    schema_from = "the alembic collector's `version_table_schema` option"
+    if not schema and get("version_table_schema"):
+        schema, schema_from = get("version_table_schema"), f"{_rel(ini, root)} [{section}]"
+    stated = None if schema else _env_schema(script_location / "env.py")
+    if stated is not None:
+        schema_from = f"env.py ({_rel(script_location / 'env.py', root)}:{stated[0]})"
+        schema = stated[1]
     return Setup(
         ini,
         section,
@@ -861,6 +929,8 @@ def resolve_setup(
         problem,
         python,
         dialects,
+        str(schema) if schema else None,
+        schema_from if schema else None,
     )
 
 
@@ -982,7 +1052,57 @@ def _read_versions(ctx: Context, url: str, table: str) -> tuple[dict[str, list[s
     return _sqlite_versions(url, ctx.root, table)
 
 
-def _current_outputs(ctx: Context, graph: Graph, setup: Setup) -> tuple[list[Output], dict[str, Any]]:
+@dataclass(frozen=True)
+class Claim:
+    """One alembic configuration of the collect or of its ini: what makes a version table its own."""
+
+    name: str
+    revisions: frozenset[str]
+    version_table: str
+    schema: str | None = None
+    schema_from: str | None = None
+
+
+def _claim(setup: Setup, revisions: Iterable[str], root: Path) -> Claim:
+    name = f"{_rel(setup.ini, root)} [{setup.section}]"
+    return Claim(
+        name,
+        frozenset(revisions),
+        setup.version_table,
+        setup.version_table_schema,
+        setup.version_table_schema_from,
+    )
+
+
+def _whose(schema: str, versions: list[str], mine: Claim, others: Sequence[Claim]) -> str | None:
+    """Why the version table in `schema` is not this configuration's; None when it is.
+
+    PostgreSQL holds a version table of the same name in many schemas: one per configuration, one per
+    tenant. A schema named by `version_table_schema` decides; else a table is this configuration's when
+    it holds one of its revisions, or holds none at all (nothing tells it is another's).
+    """
+    if mine.schema:
+        if fnmatch.fnmatchcase(schema, mine.schema):
+            return None
+        return f"outside the schema {mine.schema} ({mine.schema_from})"
+    for other in others:
+        if (
+            other.schema
+            and other.version_table == mine.version_table
+            and fnmatch.fnmatchcase(schema, other.schema)
+        ):
+            return f"in the schema of {other.name} (its `version_table_schema` {other.schema})"
+    if not versions or mine.revisions.intersection(versions):
+        return None
+    owners = [other.name for other in others if other.revisions.intersection(versions)]
+    if owners:
+        return f"holds revisions of {', '.join(owners)}"
+    return f"holds only revisions unknown to {', '.join(c.name for c in (mine, *others))}"
+
+
+def _current_outputs(
+    ctx: Context, graph: Graph, setup: Setup, mine: Claim, others: Sequence[Claim]
+) -> tuple[list[Output], dict[str, Any]]:
     url = ctx.database_url
     if url is None or not (db.is_postgres(url) or db.is_sqlite(url)):
         reason = (
@@ -1001,6 +1121,17 @@ def _current_outputs(ctx: Context, graph: Graph, setup: Setup) -> tuple[list[Out
         timing = {"started": started, "finished": utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
         return _pair(setup, failed, text, "error", exc.message, **timing), failed
     timing = {"started": started, "finished": utcnow(), "duration_s": round(time.monotonic() - t0, 3)}
+    postgres = db.is_postgres(url)
+    # NOTE: SQLite has one version table, the one alembic reads: it is this configuration's.
+    not_counted: dict[str, Any] = {}
+    for schema in sorted(schemas):
+        versions = sorted(schemas[schema])
+        why = _whose(schema, versions, mine, others) if postgres else None
+        if why is not None:
+            not_counted[schema] = {"versions": versions, "reason": why}
+            del schemas[schema]
+    for schema in [s for s in errors if postgres and _whose(s, [], mine, others) is not None]:
+        del errors[schema]
     per_schema: dict[str, Any] = {}
     lines: list[str] = []
     for schema in sorted(schemas):
@@ -1018,19 +1149,32 @@ def _current_outputs(ctx: Context, graph: Graph, setup: Setup) -> tuple[list[Out
         state = "up to date" if fresh else f"{len(pending)} revision(s) not applied"
         if unknown:
             state += f", unknown version(s) {', '.join(unknown)}"
+        if not versions and others and not setup.version_table_schema:
+            state += " (the table is empty: it may be another configuration's; `version_table_schema` tells)"
         lines.append(f"[{schema}] {state}")
         lines.extend(graph.current_line(rev) for rev in shown)
         lines.append("")
     for schema in sorted(errors):
         lines += [f"[{schema}] error: {errors[schema]}", ""]
     if not schemas and not errors:
-        lines.append(f"no {setup.version_table} table found: no migration has been applied")
+        if setup.version_table_schema and postgres:
+            lines.append(f"no {setup.version_table} table in the schema {setup.version_table_schema}")
+        elif not_counted:
+            lines.append(f"no {setup.version_table} table holds a revision of this configuration")
+        else:
+            lines.append(f"no {setup.version_table} table found: no migration has been applied")
+        lines.append("")
+    for schema, state in not_counted.items():
+        lines.append(f"[{schema}] not counted: {state['reason']}")
     up_to_date = all(s["up_to_date"] for s in per_schema.values()) if per_schema else not graph.scripts
     current = {
         "status": "error" if errors else "ok",
-        "dialect": "postgresql" if db.is_postgres(url) else "sqlite",
+        "dialect": "postgresql" if postgres else "sqlite",
         "version_table": setup.version_table,
+        "version_table_schema": setup.version_table_schema if postgres else None,
+        "version_table_schema_from": setup.version_table_schema_from if postgres else None,
         "schemas": per_schema,
+        "not_counted": not_counted,
         "errors": errors,
         "up_to_date": up_to_date and not errors,
     }
@@ -1056,9 +1200,10 @@ def _revision_entry(graph: Graph, rev: str) -> dict[str, Any]:
     }
 
 
-def _config_outputs(ctx: Context, setup: Setup, python: interpreter.Interpreter | None) -> list[Output]:
+def _config_outputs(
+    ctx: Context, setup: Setup, found: Scan, mine: Claim, others: Sequence[Claim]
+) -> list[Output]:
     p = setup.prefix
-    found = scan(setup, ctx.root, python, ctx.scratch)
     graph = Graph(found.scripts)
     problems = found.problems + graph.problems
     if setup.locations_problem:
@@ -1116,7 +1261,7 @@ def _config_outputs(ctx: Context, setup: Setup, python: interpreter.Interpreter 
     outputs.append(
         Output(f"{p}history.json", "alembic revision graph", _JSON, data=_dump_rows(graph_data, "revisions"))
     )
-    current_outputs, current = _current_outputs(ctx, graph, setup)
+    current_outputs, current = _current_outputs(ctx, graph, setup, mine, others)
     outputs += current_outputs
     schemas = current.get("schemas")
     summary = {
@@ -1162,12 +1307,54 @@ def _prefixes(specs: list[Mapping[str, Any]]) -> list[str]:
     return [f"{label}/" for label in labels]
 
 
+def sections(ini: Path) -> list[str]:
+    """The sections of an ini file that set `script_location`: its alembic configurations."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(ini.read_text("utf-8", errors="replace"), source=str(ini))
+    except (configparser.Error, OSError):
+        return []
+    return [section for section in parser.sections() if parser.has_option(section, "script_location")]
+
+
+def _claims(
+    ctx: Context, read: Sequence[tuple[Setup, Scan]], python: interpreter.Interpreter | None
+) -> list[Claim]:
+    """What makes a version table each configuration's: those collected, then the other sections of their
+    ini files (a section not listed in `configs` still owns its tables)."""
+    claims = [_claim(setup, (s.revision for s in found.scripts), ctx.root) for setup, found in read]
+    listed = {(setup.ini.resolve(), setup.section) for setup, _ in read}
+    histories = {tuple(loc.resolve() for loc in setup.version_locations) for setup, _ in read}
+    for ini in dict.fromkeys(setup.ini.resolve() for setup, _ in read):
+        for section in sections(ini):
+            if (ini, section) in listed:
+                continue
+            try:
+                setup = resolve_setup(
+                    ctx.root,
+                    {"ini": str(ini), "name": section},
+                    {},
+                    database_url=ctx.database_url,
+                    no_url=ctx.database_problem,
+                    python=python,
+                )
+            except CollectorError:
+                continue
+            if tuple(loc.resolve() for loc in setup.version_locations) in histories:
+                # NOTE: the same history for another database (a `[test]` section, say) owns nothing new.
+                continue
+            revisions = (s.revision for s in scan(setup, ctx.root, python, ctx.scratch).scripts)
+            claims.append(_claim(setup, revisions, ctx.root))
+    return claims
+
+
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Heads, history and graph of each alembic config, the database's version, and every migration file."""
     specs: list[Mapping[str, Any]] = list(options.get("configs") or [{}])
     python = interpreter.of(ctx, options)
     outputs: list[Output] = []
     failures: list[CollectorError] = []
+    read: list[tuple[Setup, Scan]] = []
     for spec, prefix in zip(specs, _prefixes(specs), strict=True):
         try:
             setup = resolve_setup(
@@ -1193,7 +1380,10 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
                 )
             )
             continue
-        outputs += _config_outputs(ctx, setup, python)
+        read.append((setup, scan(setup, ctx.root, python, ctx.scratch)))
+    claims = _claims(ctx, read, python)
+    for (setup, found), mine in zip(read, claims[: len(read)], strict=True):
+        outputs += _config_outputs(ctx, setup, found, mine, [c for c in claims if c is not mine])
     if len(failures) == len(specs):
         if len(failures) == 1:
             raise failures[0]

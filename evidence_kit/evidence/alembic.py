@@ -122,6 +122,24 @@ class AlembicConfig:
         return {str(k): mapping(v) for k, v in mapping((self.current or {}).get("schemas")).items()}
 
     @property
+    def not_counted(self) -> dict[str, dict[str, Any]]:
+        """Version tables the collector found and did not count as this configuration's, with why."""
+        return {str(k): mapping(v) for k, v in mapping((self.current or {}).get("not_counted")).items()}
+
+    @property
+    def unread(self) -> str | None:
+        """Why the database's version was not read (`skipped`, or an error before any table was read),
+        None when it was read or the bundle does not say."""
+        current = self.current or {}
+        status = current.get("status") or (self.summary or {}).get("current_status")
+        if status not in ("skipped", "error") or current.get("schemas") or current.get("errors"):
+            return None
+        why = current.get("reason") or current.get("error")
+        if not why and self.current_text:
+            why = self.current_text.strip().partition("\n")[0].removeprefix(f"{status}: ")
+        return f"{self.path(CURRENT)} is {status}" + (f": {why}" if why else "")
+
+    @property
     def current_versions(self) -> list[str] | None:
         """Every version the database records for this configuration (None when not read)."""
         current = mapping((self.summary or {}).get("current"))

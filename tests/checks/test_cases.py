@@ -101,7 +101,8 @@ def bundle(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
         collector, _, rest = name.partition("/")
         data = value.encode() if isinstance(value, str) else json.dumps(value).encode()
         status = (case.get("statuses") or {}).get(name, "ok")
-        message = "exit code 1, expected 0" if status == "failed" else None
+        message = (case.get("artifact_messages") or {}).get(name)
+        message = message or ("exit code 1, expected 0" if status == "failed" else None)
         writer.add(collector, Output(rest, name, data=data, status=status, message=message))
     results = [
         CollectorResult(n, s, error="boom" if s == "error" else None)

@@ -1,0 +1,277 @@
+"""Which version tables are a configuration's: one ini, a core and a tenant configuration, real alembic runs.
+
+The service below keeps core's version table in the `app_core` schema and one tenant version table per
+tenant schema (`app_tenant_<name>`), as multi-tenant services do; env.py picks both schemas at run time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from evidence_kit.bundle.writer import BundleWriter
+from evidence_kit.checks import CHECKS
+from evidence_kit.collectors import alembic as collector
+from evidence_kit.diff import diff
+from evidence_kit.model import CollectorResult, Context, Output
+from evidence_kit.policy.packs import Rule
+from evidence_kit.policy.target import Skipped, Target
+from evidence_kit.redact.redactor import Redactor
+from tests import pg
+from tests.collectors.test_alembic import alembic, as_json, collect, text
+
+CORE = ["3f1a9c0e2b71", "8d24e6f0a913", "b7c05d1e4a62", "e19f3b8c7d05"]
+TENANT = ["5a7e2c9d1f38", "9c3b6e0a7d24", "d480f1b5c6e9"]
+TENANTS = ["default", "acme"]
+BOTH = [{"name": "core", "label": "core"}, {"name": "tenant", "label": "tenant"}]
+
+INI = """\
+[core]
+script_location = %(here)s/db/core
+sqlalchemy.url = {url}
+
+[tenant]
+script_location = %(here)s/db/tenant
+sqlalchemy.url = {url}
+"""
+
+ENV = '''\
+"""Migrations whose version table lives in a schema picked at run time."""
+
+import os
+
+from alembic import context
+from sqlalchemy import create_engine, text
+
+SCHEMA_LINE
+engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+with engine.connect() as connection:
+    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"'))
+    connection.commit()
+    context.configure(connection=connection, version_table_schema=SCHEMA)
+    with context.begin_transaction():
+        context.run_migrations()
+'''
+# NOTE: core names its schema in a setting; tenant migrations run once per tenant (`-x tenant=NAME`).
+CORE_ENV = ENV.replace("SCHEMA_LINE", 'SCHEMA = os.environ.get("APP_CORE_SCHEMA", "app_core")')
+TENANT_ENV = ENV.replace(
+    "SCHEMA_LINE", 'SCHEMA = "app_tenant_" + context.get_x_argument(as_dictionary=True)["tenant"]'
+)
+
+
+def _revision(rev: str, down: str | None, message: str) -> str:
+    return (
+        f'"""{message}\n\nRevision ID: {rev}\n"""\nfrom alembic import op\n\n'
+        f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
+        'def upgrade():\n    op.execute("SELECT 1")\n\n\ndef downgrade():\n    op.execute("SELECT 1")\n'
+    )
+
+
+def service(root: Path, url: str) -> Path:
+    """The two-configuration service, its ini pointing at the database `url`."""
+    for name, env, revisions in (("core", CORE_ENV, CORE), ("tenant", TENANT_ENV, TENANT)):
+        versions = root / "db" / name / "versions"
+        versions.mkdir(parents=True)
+        (root / "db" / name / "env.py").write_text(env)
+        for i, rev in enumerate(revisions):
+            down = revisions[i - 1] if i else None
+            (versions / f"{i:03d}_{rev}.py").write_text(_revision(rev, down, f"{name} step {i + 1}"))
+    (root / "alembic.ini").write_text(
+        INI.format(url=url.replace("postgresql://", "postgresql+psycopg://", 1))
+    )
+    return root
+
+
+@pytest.fixture()
+def migrated(tmp_path: Path, pg_admin_url: str) -> Iterator[tuple[Path, str]]:
+    """The service with its own database, core and every tenant upgraded to head by alembic itself."""
+    with pg.database(pg_admin_url) as url:
+        root = service(tmp_path / "svc", url)
+        alembic(root, "-n", "core", "upgrade", "head")
+        for tenant in TENANTS:
+            alembic(root, "-n", "tenant", "-x", f"tenant={tenant}", "upgrade", "head")
+        yield root, url
+
+
+def bundle(out: Path, outputs: dict[str, Output]) -> tuple[Path, dict[str, Any]]:
+    """A bundle holding the collector's outputs, written by the real writer."""
+    writer = BundleWriter(out, Redactor())
+    for output in outputs.values():
+        writer.add("alembic", output)
+    path = writer.finish(
+        service="svc",
+        phase="1",
+        git_sha="a" * 40,
+        results=[CollectorResult("alembic", "ok")],
+        host={"name": "h", "platform": "p", "python": "3"},
+        ci=None,
+    )
+    return path, json.loads((path / "manifest.json").read_text())
+
+
+def findings(check: str, path: Path, manifest: dict[str, Any]) -> list[str]:
+    """The messages of a check's findings on a bundle."""
+    target = Target(bundle=path, manifest=manifest)
+    return [f.message for f in CHECKS[check].run(target, Rule(check, "error"))]
+
+
+def ek302(path: Path, manifest: dict[str, Any]) -> list[str]:
+    """The messages of EK302's findings on a bundle."""
+    return findings("EK302", path, manifest)
+
+
+def test_each_configuration_counts_only_its_own_version_tables(
+    migrated: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, url = migrated
+    out = collect(root, url, configs=BOTH)
+    core, tenant = as_json(out["core/current.json"]), as_json(out["tenant/current.json"])
+    assert sorted(core["schemas"]) == ["app_core"]
+    assert core["schemas"]["app_core"]["versions"] == [CORE[-1]] and core["up_to_date"] is True
+    assert sorted(tenant["schemas"]) == ["app_tenant_acme", "app_tenant_default"]
+    assert (
+        all(s["versions"] == [TENANT[-1]] for s in tenant["schemas"].values())
+        and tenant["up_to_date"] is True
+    )
+    assert core["not_counted"]["app_tenant_acme"] == {
+        "versions": [TENANT[-1]],
+        "reason": "holds revisions of alembic.ini [tenant]",
+    }
+    assert tenant["not_counted"]["app_core"]["reason"] == "holds revisions of alembic.ini [core]"
+    assert as_json(out["core/summary.json"])["current"] == {"app_core": [CORE[-1]]}
+    assert as_json(out["tenant/summary.json"])["up_to_date"] is True
+    shown = text(out["core/current.txt"])
+    assert shown.startswith(f"[app_core] up to date\n{CORE[-1]} (head)\n")
+    assert "not applied" not in shown and "unknown" not in shown
+    assert "[app_tenant_acme] not counted: holds revisions of alembic.ini [tenant]" in shown
+    assert "not applied" not in text(out["tenant/current.txt"])
+    assert ek302(*bundle(tmp_path / "bundle", out)) == []
+
+
+def test_a_real_downgrade_of_one_tenant_is_that_configuration_behind(
+    migrated: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, url = migrated
+    before, _ = bundle(tmp_path / "before", collect(root, url, configs=BOTH))
+    alembic(root, "-n", "tenant", "-x", "tenant=acme", "downgrade", "-1")
+    out = collect(root, url, configs=BOTH)
+    tenant = as_json(out["tenant/current.json"])
+    assert tenant["schemas"]["app_tenant_acme"]["pending"] == [TENANT[-1]]
+    assert tenant["schemas"]["app_tenant_default"]["up_to_date"] is True
+    assert tenant["up_to_date"] is False
+    assert as_json(out["core/current.json"])["up_to_date"] is True
+    after, manifest = bundle(tmp_path / "after", out)
+    assert ek302(after, manifest) == [
+        f"Alembic configuration tenant, schema app_tenant_acme: database is at {TENANT[-2]}, heads are "
+        f"{TENANT[-1]} (1 revision not applied)"
+    ]
+    titles = [c.what for c in diff(before, after).changes]
+    assert "[tenant] database behind the migrations" in titles
+    assert "[core] database behind the migrations" not in titles
+
+
+def test_a_section_of_the_same_ini_that_is_not_listed_is_named_as_the_owner(
+    migrated: tuple[Path, str],
+) -> None:
+    root, url = migrated
+    out = collect(root, url, configs=[{"name": "core"}])
+    current = as_json(out["current.json"])
+    assert sorted(current["schemas"]) == ["app_core"] and current["up_to_date"] is True
+    assert current["not_counted"]["app_tenant_default"]["reason"] == "holds revisions of alembic.ini [tenant]"
+
+
+def test_an_empty_version_table_counts_until_a_schema_is_named(migrated: tuple[Path, str]) -> None:
+    root, url = migrated
+    alembic(root, "-n", "tenant", "-x", "tenant=acme", "downgrade", "base")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM app_tenant_acme.alembic_version").fetchone() == (0,)
+    # NOTE: an empty table holds no revision to tell whose it is: both configurations count it, never a pass.
+    out = collect(root, url, configs=BOTH)
+    for label, pending in (("core", CORE), ("tenant", TENANT)):
+        state = as_json(out[f"{label}/current.json"])["schemas"]["app_tenant_acme"]
+        assert state["versions"] == [] and state["pending"] == sorted(pending)
+    named = [
+        {"name": "core", "label": "core", "version_table_schema": "app_core"},
+        {"name": "tenant", "label": "tenant", "version_table_schema": "app_tenant_*"},
+    ]
+    out = collect(root, url, configs=named)
+    core, tenant = as_json(out["core/current.json"]), as_json(out["tenant/current.json"])
+    assert sorted(core["schemas"]) == ["app_core"] and core["up_to_date"] is True
+    assert core["version_table_schema"] == "app_core"
+    assert core["not_counted"]["app_tenant_acme"] == {
+        "versions": [],
+        "reason": "outside the schema app_core (the alembic collector's `version_table_schema` option)",
+    }
+    assert tenant["schemas"]["app_tenant_acme"]["pending"] == sorted(TENANT)
+    assert tenant["up_to_date"] is False
+    assert tenant["not_counted"]["app_core"]["reason"].startswith("outside the schema app_tenant_*")
+
+
+def test_another_applications_version_table_is_not_counted(pg_admin_url: str, tmp_path: Path) -> None:
+    with pg.database(pg_admin_url) as url:
+        root = service(tmp_path / "svc", url)
+        (root / "alembic.ini").write_text((root / "alembic.ini").read_text().replace("[tenant]", "[other]"))
+        alembic(root, "-n", "core", "upgrade", "head")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA scheduler")
+            conn.execute("CREATE TABLE scheduler.alembic_version (version_num varchar(32) PRIMARY KEY)")
+            conn.execute("INSERT INTO scheduler.alembic_version VALUES ('0a1b2c3d4e5f')")
+        out = collect(root, url, configs=[{"name": "core"}])
+    current = as_json(out["current.json"])
+    assert sorted(current["schemas"]) == ["app_core"] and current["up_to_date"] is True
+    assert current["not_counted"]["scheduler"]["reason"] == (
+        "holds only revisions unknown to alembic.ini [core], alembic.ini [other]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ini_line", "env_value", "expected", "origin"),
+    [
+        ("", '"app_core"', "app_core", "env.py (db/core/env.py:"),
+        ("", "SCHEMA", "app_core", "env.py (db/core/env.py:"),
+        ("version_table_schema = core_from_ini\n", '"app_core"', "core_from_ini", "alembic.ini"),
+        ("", "schema_for(tenant)", None, None),
+    ],
+    ids=["literal", "module constant", "ini first", "run time"],
+)
+def test_version_table_schema_is_read_statically(
+    tmp_path: Path, ini_line: str, env_value: str, expected: str | None, origin: str | None
+) -> None:
+    root = service(tmp_path / "svc", "postgresql://u@localhost/x")
+    ini = root / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[tenant]", ini_line + "\n[tenant]", 1))
+    env = root / "db" / "core" / "env.py"
+    env.write_text(
+        env.read_text()
+        .replace('os.environ.get("APP_CORE_SCHEMA", "app_core")', '"app_core"')
+        .replace("version_table_schema=SCHEMA", f"version_table_schema={env_value}")
+    )
+    setup = collector.resolve_setup(root, {"name": "core"}, {})
+    assert setup.version_table_schema == expected
+    if origin is None:
+        assert setup.version_table_schema_from is None
+    else:
+        assert str(setup.version_table_schema_from).startswith(origin)
+
+
+def test_a_bundle_made_without_a_database_url_proves_no_database_state(tmp_path: Path) -> None:
+    root = service(tmp_path / "svc", "postgresql://u@localhost/x")
+    ctx = Context(root=root, scratch=tmp_path / "scratch", database_problem="DB_PASSWORD is not set")
+    outputs = {o.name: o for o in collector.collect(ctx, {"configs": BOTH})}
+    path, manifest = bundle(tmp_path / "bundle", outputs)
+    with pytest.raises(Skipped) as skipped:
+        ek302(path, manifest)
+    assert skipped.value.reason.startswith(
+        "Alembic configuration core: the database revision was not read (data/alembic/core/current.json is "
+        "skipped: the database URL cannot be built: DB_PASSWORD is not set)"
+    )
+    assert "no version table" not in skipped.value.reason
+    assert [m for m in findings("EK304", path, manifest) if "alembic" in m] == [
+        "required evidence alembic/*current.txt was not collected: alembic/core/current.txt, "
+        "alembic/tenant/current.txt are skipped (the database URL cannot be built: DB_PASSWORD is not set)"
+    ]
