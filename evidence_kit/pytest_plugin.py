@@ -253,11 +253,13 @@ class Recorder:
         service = self.config.getoption("evidence_service") or self.config.rootpath.name
         phase = str(self.config.getoption("evidence_phase") or "")
         # NOTE: times, folders and the platform string vary from run to run; they go in the manifest.
+        # An argv is masked as one: written one item a line, an option and its value would be masked apart.
+        mask_argv = writer.redactor.mask_argv
         facts = {
             "exit_status": code,
             "exit_status_name": code_name,
-            "args": [str(a) for a in params.args],
-            "argv": list(sys.argv),
+            "args": mask_argv([str(a) for a in params.args]),
+            "argv": mask_argv(list(sys.argv)),
             "collected": self.collected,
             "deselected": self.deselected,
             "counts": report["totals"],

@@ -228,6 +228,21 @@ def test_a_passing_session_is_ok_and_named_after_the_rootdir(tmp_path: Path) -> 
     assert (bundle / "data" / "pytest" / "summary.txt").read_text().startswith("1 passed in ")
 
 
+def test_the_value_of_a_secret_named_option_is_masked_in_the_sessions_argv(tmp_path: Path) -> None:
+    """In an argv an option and its value are two items, written one a line in session.json."""
+    password = "Pw" + SECRET.replace("-", "") + "x9"
+    root = project(tmp_path, "def test_fine():\n    pass\n")
+    (root / "conftest.py").write_text(
+        'def pytest_addoption(parser):\n    parser.addoption("--db-password")\n'
+    )
+    proc = run_pytest(root, "--evidence-out", "out", "--db-password", password)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bundle = only_bundle(root / "out")
+    session = read_json(bundle / "data" / "pytest" / "session.json")
+    assert session["argv"][-2:] == session["args"][-2:] == ["--db-password", "[REDACTED]"]
+    assert not [p for p in bundle.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
+
+
 def test_a_collection_error_is_recorded(tmp_path: Path) -> None:
     root = project(tmp_path, "import no_such_module_for_jobs\n")
     proc = run_pytest(root, "--evidence-out", "out")

@@ -187,7 +187,7 @@ class BundleWriter:
                     sink(data)
         argv = None
         if output.argv is not None:
-            argv = [self.redactor.mask_text(arg, tally)[0] for arg in output.argv]
+            argv = self.redactor.mask_argv(output.argv, tally)
         message = output.message
         if note is not None:
             message = note if message is None else f"{message}; {note}"

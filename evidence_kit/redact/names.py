@@ -55,6 +55,12 @@ class NameRules:
             pair == ("basic", "auth") for pair in itertools.pairwise(split)
         )
 
+    def plural(self, name: str) -> bool:
+        """True when the last part of `name` is a secret word in the plural (`secrets`, `tokens`): a
+        number given to it counts them."""
+        split = parts(name.rpartition(".")[2])
+        return bool(split) and split[-1].endswith("s") and split[-1][:-1] in self.words
+
 
 @lru_cache(maxsize=4096)
 def _secret(rules: NameRules, name: str, profile: str) -> bool:

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from evidence_kit.redact.prefilter import Buffer, Candidate, Prefilter
 from evidence_kit.redact.rules import Rule, RuleSet, builtin
-from evidence_kit.redact.values import EXTENTS
+from evidence_kit.redact.values import EXTENTS, Span
 
 MASK = b"[REDACTED]"
 CHUNK = 4 * 1024 * 1024
@@ -45,6 +45,15 @@ _DOC_FIELD = re.compile(rb"(?::param|:type|:ivar|:cvar|:arg|:keyword|@param)[ \t
 _TYPE_WORD = re.compile(r"[A-Za-z_][\w.]*(?:\[[^\]]*\])?")
 # NOTE: a string that is only a piece of one: `" --username=" + auth`, `"PWD=%s" % pwd`.
 _FRAGMENT = re.compile(rb"[ \t]*[+%][ \t]*[\w(\"']")
+_APOSTROPHE = re.compile(rb"(?<=[A-Za-z])'(?=[A-Za-z])")
+# NOTE: an option of an argv that takes the next item as its value (`--db-password`), and the rule whose
+# masks of such a value are counted.
+_OPTION = re.compile(r"--([A-Za-z][\w.-]*)")
+_OPTION_RULE = "secret-option"
+# NOTE: a count of secrets, then more words: `loaded secrets=12 from vault`.
+_COUNT = re.compile(rb"(\d{1,9})[ \t]+\S")
+# NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
+_ESCAPED_BREAK = re.compile(rb"(?<!\\)(?:\\\\)*\\[nr]")
 # NOTE: a chosen secret of fewer characters protects nothing (`password="xe"` in a test, `pw=""`).
 MIN_CHOSEN = 4
 
@@ -109,6 +118,9 @@ def secret_pairs(env: Mapping[str, str], extra_names: Iterable[str] = ()) -> lis
                 password = urlsplit(value.strip()).password
             except ValueError:
                 password = None
+            if not password:
+                # NOTE: a password holding an unencoded `/`, as SQLAlchemy reads it (urlsplit stops at `/`).
+                password = _url_password(value.strip())
             if password:
                 found += [(name, p) for p in {password, unquote(password)} if _plausible(p, True)]
         if name in listed or names.secret(name):
@@ -118,6 +130,13 @@ def secret_pairs(env: Mapping[str, str], extra_names: Iterable[str] = ()) -> lis
                     continue
                 found.append((name, line))
     return found
+
+
+def _url_password(url: str) -> str | None:
+    """The password of a URL as the `url-password` rule finds it, else None."""
+    rule = next(r for r in builtin().rules if r.name == "url-password")
+    found = rule.pattern.match(url.encode("utf-8", "surrogateescape"))
+    return found.group("secret").decode("utf-8", "surrogateescape") if found else None
 
 
 def secret_values(env: Mapping[str, str], extra_names: Iterable[str] = ()) -> list[str]:
@@ -181,6 +200,8 @@ class Redactor:
                 if index not in self._by_keyword[kid]:
                     self._by_keyword[kid].append(index)
         self.prefilter = Prefilter(list(keywords), engine)
+        headings = [b"(?:" + r.previous.pattern + b")" for r in self.rules if r.previous is not None]
+        self._hold = re.compile(b"|".join(headings)) if headings else None
         self._known: dict[str, str] = {}
 
     @classmethod
@@ -232,6 +253,48 @@ class Redactor:
         """Masked text and the number of secrets masked."""
         data, count = self.mask(text.encode("utf-8", errors="surrogateescape"), tally)
         return data.decode("utf-8", errors="surrogateescape"), count
+
+    def mask_argv(self, argv: Sequence[str], tally: Tally | None = None) -> list[str]:
+        """`mask_text` of each argument, and the argument after a secret-named option masked whole: in an
+        argv an option and its value are two items (`["deploy", "--db-password", "…"]`)."""
+        out: list[str] = []
+        for i, arg in enumerate(argv):
+            name = self._option_value(argv, i)
+            if name is None:
+                out.append(self.mask_text(arg, tally)[0])
+                continue
+            label = self.allow.label(arg, name)
+            if label is None:
+                out.append(MASK.decode())
+            else:
+                out.append(arg)
+            if tally is not None:
+                if label is None:
+                    tally.masked[_OPTION_RULE] += 1
+                else:
+                    tally.allowed[label] += 1
+        return out
+
+    def _option_value(self, argv: Sequence[str], i: int) -> str | None:
+        """The name of the secret-named option whose value `argv[i]` is, judged as `secret-option` judges
+        `--name value` in a line; else None."""
+        option = _OPTION.fullmatch(argv[i - 1]) if i else None
+        value = argv[i]
+        if option is None or not value or value.startswith("-"):
+            return None
+        name = option.group(1)
+        ruleset = self.ruleset
+        if not ruleset.names.secret(name):
+            return None
+        if _is_flag(" ".join(argv).encode("utf-8", "surrogateescape"), name, ruleset.flag_options):
+            return None
+        judge = ruleset.judge
+        data = value.encode("utf-8", "surrogateescape")
+        if judge.is_placeholder(value) or len(value.strip()) < MIN_CHOSEN or judge.is_variable_name(value):
+            return None
+        if not ruleset.names.chosen(name) and not judge.is_machine_made(data):
+            return None
+        return None if judge.is_plain(value) else name
 
     def mask_texts(self, texts: Sequence[str]) -> list[str]:
         """`mask_text` of each of `texts`, with one prefilter pass over all of them.
@@ -301,7 +364,7 @@ class Redactor:
             if not n:
                 break
             size = held + n
-            cut = _cut(buf, size)
+            cut = _cut(buf, size, self._hold)
             if cut:
                 masked, k = self._mask(view[:cut], tally)
                 count += k
@@ -352,10 +415,16 @@ class Redactor:
                 if rule.block:
                     self._block(data, start, end, line, index, masked)
                     continue
+                heading = None
+                if rule.previous is not None:
+                    found = rule.previous.fullmatch(_line_before(data, start))
+                    if found is None:
+                        continue
+                    heading = found.group("name") if "name" in rule.previous.groupindex else None
                 pos = 0
                 while pos <= len(line) and (m := rule.pattern.search(line, pos)):
                     # NOTE: a key rejected by name may hide the real one (`Error: DB_PASSWORD=…`): look again.
-                    used = self._match(rule, index, line, m, start, masked, allowed)
+                    used = self._match(rule, index, line, m, start, masked, allowed, heading)
                     pos = m.end() if used and m.end() > m.start() else m.start() + 1
 
     def _block(
@@ -379,17 +448,25 @@ class Redactor:
         offset: int,
         masked: list[tuple[int, int, int]],
         allowed: list[tuple[int, int, str]],
+        heading: bytes | None = None,
     ) -> bool:
-        """Record what one match masks or allows; False when its key is not one (look again past it)."""
+        """Record what one match masks or allows; False when its key is not one (look again past it).
+        `heading`: the name the line before gives (a rule's `previous`)."""
         ruleset = self.ruleset
         name: str | None = None
-        if "name" in rule.pattern.groupindex and m.group("name") is not None:
+        if heading is not None:
+            name = heading.decode("utf-8", "surrogateescape")
+            if "name" in rule.checks and not ruleset.names.secret(name, rule.profile):
+                return False
+        elif "name" in rule.pattern.groupindex and m.group("name") is not None:
             name = m.group("name").decode("utf-8", "surrogateescape")
             if "name" in rule.checks and not ruleset.names.secret(name, rule.profile):
                 return False
             if "prose" in rule.checks and not _structural(line, m.start("name"), m.group("name")):
                 return False
-            if "flags" in rule.checks and _is_flag(line, name, ruleset.flag_options):
+            # NOTE: `--password=value` gives a value even to the tools whose bare `--password` prompts.
+            attached = line[m.end() - 1 : m.end()] == b"="
+            if "flags" in rule.checks and not attached and _is_flag(line, name, ruleset.flag_options):
                 return True
             if "prose" in rule.checks and _DOC_FIELD.search(line, 0, m.start("name")):
                 return True
@@ -400,6 +477,10 @@ class Redactor:
             )
         else:
             spans = EXTENTS[rule.value](line, m.end())
+            if _after_break(line, m.start()):
+                spans = _before_break(line, m.end(), spans)
+            if name is not None and rule.value == "rest" and ruleset.names.plural(name):
+                spans = [_count(line, span) for span in spans]
         judge = ruleset.judge
         # NOTE: a machine-made secret (token, key, salt) is one word, and long or mixed enough.
         machine = name is not None and "name" in rule.checks and not ruleset.names.chosen(name)
@@ -419,7 +500,12 @@ class Redactor:
             text = value.decode("utf-8", "surrogateescape")
             if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
                 continue
-            if quoted and text in ruleset.sql_constants and _sql_condition(line, m.start("name")):
+            if (
+                quoted
+                and text in ruleset.sql_constants
+                and "name" in m.re.groupindex
+                and _sql_condition(line, m.start("name"))
+            ):
                 continue
             if rule.value != "token" and (judge.is_regex(text) or (not quoted and judge.is_prose(text))):
                 continue
@@ -545,7 +631,11 @@ def _closes_a_string(line: bytes, start: int) -> bool:
         return False
     before = line[: start - 1]
     escaped = before.endswith(b"\\")
-    return not escaped and before.count(quote) % 2 == 1
+    count = before.count(quote)
+    if quote == b"'":
+        # NOTE: an apostrophe inside a word (`can't`, `user's`) opens no string.
+        count -= len(_APOSTROPHE.findall(before))
+    return not escaped and count % 2 == 1
 
 
 def _structural(line: bytes, start: int, name: bytes) -> bool:
@@ -553,7 +643,33 @@ def _structural(line: bytes, start: int, name: bytes) -> bool:
     if not _PLAIN_WORD.fullmatch(name):
         return True
     before = line[:start].rstrip(b" \t")
-    return not before or before[-1] in _STRUCTURAL
+    return not before or before[-1] in _STRUCTURAL or _after_break(before, len(before))
+
+
+def _count(line: bytes, span: Span) -> Span:
+    """A span of unquoted words cut after its first word when that is a count (`secrets=12 from vault`)."""
+    start, end, quoted = span
+    found = _COUNT.match(line, start, end)
+    return (start, found.end(1), quoted) if found and not quoted else span
+
+
+def _after_break(line: bytes, pos: int) -> bool:
+    """`pos` follows a `\\n` or `\\r` escape: a line starts there, inside a string."""
+    if line[pos - 1 : pos] not in (b"n", b"r"):
+        return False
+    k = pos - 2
+    while k >= 0 and line[k] == 0x5C:
+        k -= 1
+    return (pos - 2 - k) % 2 == 1
+
+
+def _before_break(line: bytes, pos: int, spans: list[Span]) -> list[Span]:
+    """The spans cut at the first `\\n` or `\\r` escape after `pos`: the line inside a string ends there."""
+    found = _ESCAPED_BREAK.search(line, pos)
+    if found is None:
+        return spans
+    cut = found.end() - 2
+    return [(start, min(end, cut), quoted) for start, end, quoted in spans if start < cut]
 
 
 def _is_flag(line: bytes, name: str, flags: Mapping[str, tuple[bytes, ...]]) -> bool:
@@ -561,8 +677,9 @@ def _is_flag(line: bytes, name: str, flags: Mapping[str, tuple[bytes, ...]]) -> 
     return any(word in tools for word in _WORD.findall(line))
 
 
-def _cut(buf: bytearray, size: int) -> int:
-    """Where the first `size` bytes of `buf` are cut: after the last newline, before an unfinished key."""
+def _cut(buf: bytearray, size: int, hold: re.Pattern[bytes] | None = None) -> int:
+    """Where the first `size` bytes of `buf` are cut: after the last newline, before an unfinished key
+    or a last line that `hold` matches whole."""
     cut = buf.rfind(b"\n", 0, size) + 1
     if cut == 0:
         if size < MAX_LINE:
@@ -574,8 +691,21 @@ def _cut(buf: bytearray, size: int) -> int:
         for m in _KEY_BEGIN.finditer(buf, max(0, cut - _CARRY_LIMIT), cut):
             begin = m.start()
     if begin is not None and buf.find(b"-----END", begin, cut) == -1 and size - begin < _CARRY_LIMIT:
-        return buf.rfind(b"\n", 0, begin) + 1
+        cut = buf.rfind(b"\n", 0, begin) + 1
+    if hold is not None and cut:
+        # NOTE: a line a rule reads as the heading of the next one (`previous`) goes with that line.
+        last = buf.rfind(b"\n", 0, cut - 1) + 1
+        if hold.fullmatch(bytes(buf[last : cut - 1]).removesuffix(b"\r")):
+            return last
     return cut
+
+
+def _line_before(data: bytes, start: int) -> bytes:
+    """The line before the one that starts at `start`, without its line end (empty at the start)."""
+    if start == 0:
+        return b""
+    begin = data.rfind(b"\n", 0, start - 1) + 1
+    return data[begin : start - 1].removesuffix(b"\r")
 
 
 def _expand(value: str, env: Mapping[str, str]) -> str:

@@ -32,6 +32,8 @@ class Rule:
     checks: frozenset[str] = frozenset()
     profile: str = ""
     block: bool = False
+    # NOTE: a pattern the line before must match whole (its group `name` names the secret), or None.
+    previous: re.Pattern[bytes] | None = None
     example: str = ""
     innocent: str = ""
 
@@ -75,9 +77,11 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
         raise _problem(name, "needs at least one non-empty keyword")
     try:
         pattern = re.compile(str(raw["pattern"]).encode())
+        previous = re.compile(str(raw["previous"]).encode()) if "previous" in raw else None
     except re.error as exc:
         raise _problem(name, f"pattern does not compile: {exc}") from exc
-    if ("name" in checks or "prose" in checks) and "name" not in pattern.groupindex:
+    named = pattern.groupindex if previous is None else previous.groupindex
+    if ("name" in checks or "prose" in checks) and "name" not in named:
         raise _problem(name, "the `name` and `prose` checks need a group named `name`")
     return Rule(
         name=name,
@@ -90,6 +94,7 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
         checks=checks,
         profile=str(raw.get("names", "")),
         block=bool(raw.get("block", False)),
+        previous=previous,
         example=str(raw["example"]),
         innocent=str(raw["innocent"]),
     )

@@ -13,7 +13,8 @@ Extents (a rule's ``value``) never leave the line:
     next pair (``dbname=jobs``, ``user:``), an option (``--host``) or a comment (``#``, ``//``), and
     cutting at ``; , &`` when a ``key=`` follows (``Password=…;Server=db``). So
     ``password: correct horse battery staple`` is masked whole and libpq's
-    ``host=db password=… dbname=jobs`` keeps ``dbname=jobs``.
+    ``host=db password=… dbname=jobs`` keeps ``dbname=jobs``. A first word that is an ellipsis
+    (``SECRET=...)`, with``) is the whole value.
 ``query``
     Up to the next ``&``, ``;``, ``#``, quote, ``<``, ``>`` or blank.
 ``line``
@@ -21,7 +22,9 @@ Extents (a rule's ``value``) never leave the line:
 ``cookies``
     Each ``name=value`` of a ``;``-separated list: the values.
 
-An unquoted value loses trailing blanks, ``,``/``;`` and closing brackets or quotes it did not open.
+In ``rest`` and ``word``, a shell command substitution (``$(openssl rand -hex 32)``, or backticks right
+after ``=``) is the whole value, up to its close. An unquoted value loses trailing blanks, ``,``/``;`` and
+closing brackets or quotes it did not open.
 Checks (a rule's ``checks``) then leave a value alone when it is empty, a placeholder or template
 (always), code (``code``), a value that cannot be a secret (``plain``), too plain to be a token
 (``tokenish``), an ALL-CAPS option placeholder (``metavar``) or a prompt flag's neighbour (``flags``).
@@ -113,13 +116,47 @@ def _word_end(line: bytes, pos: int) -> int:
     return pos
 
 
+def _substitution(line: bytes, pos: int) -> int:
+    """Where a shell command substitution starting at `pos` ends (`$(…)`, or `` `…` `` right after
+    `=`), else -1: the value is a command that makes the secret, not the secret."""
+    if line.startswith(b"$(", pos):
+        depth = 0
+        for i in range(pos + 1, len(line)):
+            if line[i] == 0x28:
+                depth += 1
+            elif line[i] == 0x29:
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+        return -1
+    if line[pos : pos + 1] == b"`" and line[pos - 1 : pos] == b"=":
+        close = line.find(b"`", pos + 1)
+        return close + 1 if close != -1 else -1
+    return -1
+
+
+def _ellipsis(line: bytes, pos: int, end: int) -> int:
+    """Where an ellipsis starting the word `line[pos:end]` ends (`...)`, `…,`), else -1."""
+    for mark in (b"...", "…".encode()):
+        if line.startswith(mark, pos) and _trim(line, pos, end) == pos + len(mark):
+            return pos + len(mark)
+    return -1
+
+
 def rest(line: bytes, pos: int) -> list[Span]:
     """A quoted string, or the words up to the end of the line or the next pair."""
     pos = _skip_blanks(line, pos)
+    substitution = _substitution(line, pos)
+    if substitution != -1:
+        return [(pos, substitution, False)]
     found = quoted(line, pos)
     if found is not None:
         return [found]
     end = _word_end(line, pos)
+    # NOTE: `SECRET=...)`, with …` in prose: the ellipsis is the value, what follows is not.
+    ellipsis = _ellipsis(line, pos, end)
+    if ellipsis != -1:
+        return [(pos, ellipsis, False)]
     last = end
     i = _skip_blanks(line, end)
     while i < len(line) and line[i] not in b"\r\n":
@@ -138,6 +175,9 @@ def rest(line: bytes, pos: int) -> list[Span]:
 def word(line: bytes, pos: int) -> list[Span]:
     """A quoted string or one word."""
     pos = _skip_blanks(line, pos)
+    substitution = _substitution(line, pos)
+    if substitution != -1:
+        return [(pos, substitution, False)]
     found = quoted(line, pos)
     if found is not None:
         return [found]

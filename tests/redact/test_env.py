@@ -12,7 +12,7 @@ import pytest
 from evidence_kit.commands.collect import collect
 from evidence_kit.config import load
 from evidence_kit.errors import EvidenceError
-from evidence_kit.redact.redactor import Redactor, secret_pairs, secret_values
+from evidence_kit.redact.redactor import Redactor, Tally, secret_pairs, secret_values
 from evidence_kit.redact.rules import fill
 from tests.redact.corpus import tree_bytes
 
@@ -90,6 +90,39 @@ def test_multi_word_values_are_masked_whole_in_argv_too(tmp_path: Path) -> None:
     assert argv == ["env", "MY_APP_PASSWORD=[REDACTED]", "true"]
 
 
+def test_the_value_of_a_secret_named_option_is_masked_in_argv(tmp_path: Path) -> None:
+    """An option and its value are two items of an argv: each masked alone, the value would be kept."""
+    config = (
+        "service: envs\n"
+        "collectors:\n"
+        "  command:\n"
+        "    commands:\n"
+        f"      - {{name: proof, run: [echo, --db-password, {SECRET}, --region, eu-west-1]}}\n"
+    )
+    bundle, manifest = run(tmp_path, config)
+    argv = next(a["argv"] for a in manifest["artifacts"] if a["path"].endswith("stdout.txt"))
+    assert argv == ["echo", "--db-password", "[REDACTED]", "--region", "eu-west-1"]
+    assert SECRET.encode() not in everything(bundle)
+
+
+@pytest.mark.parametrize(
+    ("argv", "masked"),
+    [
+        (["deploy", "--api-key", OTHER], ["deploy", "--api-key", "[REDACTED]"]),
+        (["deploy", f"--api-key={OTHER}", "-v"], ["deploy", "--api-key=[REDACTED]", "-v"]),
+        (["mysql", "--password", "jobs"], ["mysql", "--password", "jobs"]),
+        (["deploy", "--token", "TOKEN", "--password", "changeme"], None),
+        (["deploy", "--token-file", "/run/secrets/token", "--password", "-v"], None),
+        (["deploy", "--sort-key", OTHER, "--token", "short"], None),
+    ],
+)
+def test_mask_argv(argv: list[str], masked: list[str] | None) -> None:
+    expected = masked or argv
+    tally = Tally()
+    assert Redactor.from_env({}).mask_argv(argv, tally) == expected
+    assert tally.total == sum("[REDACTED]" in arg for arg in expected)
+
+
 def test_the_allow_list_lets_through_and_counts_never_shows(tmp_path: Path) -> None:
     fixture, _ = fill("fixture-{alnum:12}", "allowed-value")
     (tmp_path / "app.log").write_text(
@@ -162,6 +195,15 @@ def test_secret_values_learned_from_the_environment() -> None:
         OTHER,
     }
     assert ("TLS_PRIVATE_KEY", second) in secret_pairs(env)
+
+
+def test_a_url_password_holding_a_slash_is_learned_from_the_environment() -> None:
+    """SQLAlchemy reads `app:abc/def@db` as the password `abc/def`; urlsplit finds none."""
+    password = f"{SECRET[:6]}/{OTHER[:10]}+{SECRET[6:12]}"
+    env = {"DATABASE_URL": f"postgresql+psycopg://app:{password}@db.internal:5432/jobs"}
+    assert secret_values(env) == [password]
+    masked, count = Redactor.from_env(env).mask_text(f"login as app with {password} failed")
+    assert masked == "login as app with [REDACTED] failed" and count == 1
 
 
 def test_literal_values_are_found_url_encoded_and_json_escaped() -> None:

@@ -58,15 +58,42 @@ def test_name_parts() -> None:
 
 
 def test_assignment_keywords_cover_every_secret_name() -> None:
-    """A secret name the prefilter would not look at could never be masked: the keywords must cover them."""
+    """A secret name the prefilter would not look at could never be masked: the keywords must cover them
+    (a rule that reads the name on the line before, `previous`, looks for its own shape instead)."""
     names = builtin().names
     for rule in RULES:
-        if "name" not in rule.checks:
+        if "name" not in rule.checks or rule.previous is not None:
             continue
         words = list(names.words) + list(names.suffixes) + ["".join(p) for p in names.pairs]
         words += list(names.profiles.get(rule.profile, ()))
         uncovered = [w for w in words if not any(k.decode() in w for k in rule.keywords)]
         assert not uncovered, f"{rule.name}: no keyword finds {uncovered}"
+
+
+def test_a_quoted_sql_constant_of_a_rule_without_a_name_is_judged_not_a_crash() -> None:
+    """`sql_constants` are judged by the name a SQL condition compares; a rule without one raised."""
+    masked, count = Redactor().mask_text("CREATE ROLE app WITH LOGIN PASSWORD 'LDAP';")
+    assert masked == "CREATE ROLE app WITH LOGIN PASSWORD '[REDACTED]';" and count == 1
+
+
+@pytest.mark.parametrize("past", [0, 1, 5, 30])
+def test_a_heading_line_is_never_cut_from_the_line_it_heads(
+    past: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule's `previous` line and the line it heads are masked in one block, however the stream cuts:
+    here the first block would end right after the heading (`api_token`)."""
+    import io
+
+    from evidence_kit.redact import redactor
+
+    secret = fill("{alnum:24}", "heading")[0]
+    head = "1 validation error for Settings\napi_token\n"
+    data = f"{head}  Value error [type=value_error, input_value='{secret}', input_type=str]\n".encode()
+    monkeypatch.setattr(redactor, "CHUNK", len(head) + past)
+    red = Redactor()
+    out: list[bytes] = []
+    red.stream(io.BytesIO(data), lambda b: out.append(bytes(b)))
+    assert b"".join(out) == red.mask(data)[0] and secret.encode() not in b"".join(out)
 
 
 def test_rules_are_described_and_named_once() -> None:
