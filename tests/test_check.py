@@ -371,6 +371,9 @@ def test_check_from_the_service_folder_reads_the_evidence_yaml_above_it(
     outside.write_text("service: outside\n")
     try:
         assert configs(Path("."), None) == ()
+        # NOTE: and with no repository at all, nothing above is read.
+        shutil.rmtree(tmp_path / ".git")
+        assert configs(Path("."), None) == ()
     finally:
         outside.unlink()
 

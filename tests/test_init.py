@@ -667,10 +667,22 @@ def test_the_workflow_migrates_as_the_service_itself_does(service: Path) -> None
     assert _migrate_step(service) == [".venv/bin/svc server database upgrade --yes"]
     text = (service / init.WORKFLOW_FILE).read_text("utf-8")
     assert "as .github/workflows/ci.yml runs it" in text
-    # NOTE: a task runner's command is kept as written, not looked up in the service's virtualenv.
-    ci.write_text("jobs: {}\n", encoding="utf-8")
+    # NOTE: `poetry run x` is x of the virtualenv the workflow makes; the service's own files come first.
     (service / "Makefile").write_text("migrate:\n\tpoetry run flask db upgrade\n", encoding="utf-8")
-    assert _migrate_step(service) == ["poetry run flask db upgrade"]
+    assert _migrate_step(service) == [".venv/bin/flask db upgrade"]
+    # NOTE: lines whose command cannot be copied as it is give none: variables set before it (a secret,
+    # say), a wrapper, a secret in its options.
+    secret = "pw" + "0123456789abcdef"
+    (service / "Makefile").write_text(
+        f"a:\n\tPGPASSWORD={secret} svc db upgrade\n\tFLASK_APP=app flask db upgrade\n"
+        f"\tdocker compose run --rm api flask db upgrade\n\texec flask db upgrade\n"
+        f"\tsvc db upgrade --password={secret}\n",
+        encoding="utf-8",
+    )
+    ci.write_text("jobs: {}\n", encoding="utf-8")
+    assert init.detect(service).migrate_command is None
+    assert _migrate_step(service)[0] == ".venv/bin/alembic upgrade head"
+    assert secret not in (service / init.WORKFLOW_FILE).read_text("utf-8")
     # NOTE: a service that runs plain Alembic somewhere gets the per-config Alembic commands.
     (service / "scripts").mkdir()
     (service / "scripts/start.sh").write_text("alembic -c alembic.ini upgrade heads\n", encoding="utf-8")
@@ -729,6 +741,7 @@ DATABASE_HOSTNAME = config("DATABASE_HOSTNAME")
 DATABASE_CREDENTIALS = config("DATABASE_CREDENTIALS", cast=Secret)
 DATABASE_NAME = config("DATABASE_NAME", default="svc")
 DATABASE_PORT = config("DATABASE_PORT", default="5432")
+POOL_SIZE = config("DATABASE_POOL_SIZE", int, 20)
 """
 
 
@@ -759,7 +772,7 @@ def test_settings_read_through_starlette_or_decouple_config_are_found(tmp_path: 
     assert env["DATABASE_CREDENTIALS"] == "postgres:postgres" and env["DATABASE_HOSTNAME"] == "127.0.0.1"
     assert env["SVC_ENCRYPTION_KEY"] == "${{ secrets.SVC_ENCRYPTION_KEY }}"
     assert env["SVC_TOKEN"] == "${{ secrets.SVC_TOKEN }}" and env["SVC_WORKERS"] == "0"
-    assert "SENTRY_DSN" not in env and "SVC_DEBUG" not in env
+    assert "SENTRY_DSN" not in env and "SVC_DEBUG" not in env and "DATABASE_POOL_SIZE" not in env
 
 
 def test_init_in_a_service_folder_sees_the_workflows_at_the_repository_top(tmp_path: Path) -> None:
@@ -779,3 +792,47 @@ def test_init_in_a_service_folder_sees_the_workflows_at_the_repository_top(tmp_p
     assert found.workflows == ("../.github/workflows/ci.yml",)
     assert found.migrate_command == ("svc db upgrade", "../.github/workflows/ci.yml")
     assert "found GitHub workflows: ../.github/workflows/ci.yml" in init.report(found)
+
+
+def test_an_allowed_call_holding_a_secret_is_written_masked_and_still_allowed(service: Path) -> None:
+    secret = "Sup3r" + "S3cretPw9"
+    (service / "src" / "svc" / "reset.py").write_text(
+        "from sqlalchemy import MetaData, create_engine\n\nmetadata = MetaData()\n\n\ndef reset():\n"
+        f'    metadata.create_all(create_engine("postgresql://app:{secret}@db/app"))\n',
+        encoding="utf-8",
+    )
+    init.write(service, init.detect(service))
+    rules = (service / "evidence-rules.yaml").read_text()
+    assert secret not in rules
+    assert yaml.safe_load(rules)["checks"]["EK307"]["options"]["allow"] == [
+        "src/svc/reset.py::reset: metadata.create_all(create_engine('postgresql://app:[REDACTED]@db/app'))"
+    ]
+    assert _gates(service, [str(service / "evidence-rules.yaml")])["EK307"] == ("passed", [])
+
+
+def test_a_sub_project_with_its_own_virtualenv_is_installed_and_migrated_from_its_folder(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "backend/pyproject.toml": PYPROJECT,
+            "backend/alembic.ini": "[alembic]\nscript_location = app/alembic\n",
+            "backend/app/__init__.py": "",
+            "backend/app/alembic/env.py": "",
+            "backend/tests/test_api.py": "def test_ok():\n    pass\n",
+        },
+    )
+    venv = root / "backend" / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    init.write(root, init.detect(root))
+    steps = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install the service")["run"]
+    assert install.splitlines() == [
+        "(cd backend && python -m venv .venv)",
+        '(cd backend && .venv/bin/pip install -e ".[dev]")',
+        "(cd backend && .venv/bin/pip install pytest)",
+    ]
+    assert _migrate_step(root) == ["(cd backend && .venv/bin/alembic upgrade head)"]

@@ -192,7 +192,7 @@ def db_commands(run: str, folder: Path | None = None, shown: str = "") -> list[t
             called = tasks.call(segment) if folder is not None else None
             if called is not None and folder is not None:
                 for file, command in tasks.commands(folder, *called):
-                    for tool in _tools(command):
+                    for tool in (t for part in _SEGMENTS.split(command) for t in _tools(part)):
                         tools.setdefault(tool, f"{shown}{file}: {command}")
         found += [(tool, line, tools[tool]) for tool in sorted(tools)]
     return found

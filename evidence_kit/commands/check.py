@@ -78,11 +78,15 @@ def configs(root: Path, given: Path | None) -> tuple[config_file.Config, ...]:
     from evidence_kit.support.tree import find
 
     found = find(root, lambda rel: rel.rsplit("/", 1)[-1] == CONFIG)
-    if not found and not (root / ".git").exists():
+    from evidence_kit.support.paths import repository
+
+    top = repository(root)
+    if not found and top != root.resolve() and (top / ".git").exists():
+        # NOTE: only inside a repository: never a stray evidence.yaml of a home or temporary folder.
         for folder in root.resolve().parents:
             if (folder / CONFIG).is_file():
                 return (config_file.load(folder / CONFIG),)
-            if (folder / ".git").exists():
+            if folder == top:
                 break
     loaded = []
     for rel in found:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -106,7 +107,7 @@ def _alembic_command(graph: dict[str, Any], section: str) -> str:
     if section != "alembic":
         words += ["-n", section]
     folder = ini.parent.as_posix()
-    return " ".join(words) if folder == "." else f"cd {folder} && " + " ".join(words)
+    return " ".join(words) if folder == "." else f"cd {shlex.quote(folder)} && " + " ".join(words)
 
 
 def _alembic(view: BundleView) -> list[dict[str, Any]] | None:

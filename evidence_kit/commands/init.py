@@ -8,6 +8,7 @@ import fnmatch
 import json
 import os
 import re
+import shlex
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from evidence_kit.checks.gate_ci_uploads_bundle import PLACEHOLDER_TEXT
 from evidence_kit.checks.gate_skip_locked import DEFAULT_WORKERS
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
-from evidence_kit.support import interpreter
+from evidence_kit.support import interpreter, paths
 from evidence_kit.support import toml as tomllib
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ _TEST_GLOBS = ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
 _MAX_SOURCE_BYTES = 2 * 1024 * 1024
 _SKIP_LOCKED = re.compile(r"FOR\s+UPDATE\s+SKIP\s+LOCKED|skip_locked\s*=\s*True", re.IGNORECASE)
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_DB_WORDS = re.compile(r"DATABASE|(^|_)DB(_|$)|POSTGRES|(^|_)PG|SQL|DSN")
+_DB_WORDS = re.compile(r"DATABASE|(^|_)DB(_|$)|POSTGRES|(^|_)PG|SQL|DSN|TIMESCALE|COCKROACH|SUPABASE")
 _NOT_DB_URL = re.compile(
     r"REDIS|BROKER|CELERY|AMQP|RABBIT|KAFKA|SENTRY|API|BASE_URL|WEBHOOK|CALLBACK|S3|AWS|HTTP|OAUTH|AUTH|"
     r"SITE|FRONTEND|PUBLIC|CACHE|SMTP|MAIL|OTEL|OTLP|ENDPOINT|(?:^|_)UI(?:_|$)"
@@ -799,8 +800,8 @@ def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
         if not _ENV_NAME.match(key.value):
             continue
         keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
-        # NOTE: decouple's second argument is the default; Starlette's is the cast.
-        has_default = "default" in keywords or (reader in decouple and len(node.args) > 1)
+        # NOTE: decouple's second argument is the default; Starlette's is the cast, and its third the default.
+        has_default = "default" in keywords or len(node.args) > (1 if reader in decouple else 2)
         cast = keywords.get("cast", node.args[1] if reader in starlette and len(node.args) > 1 else None)
         kind = cast.id if isinstance(cast, ast.Name) else ""
         placeholder = "false" if kind == "bool" else "0" if kind in ("int", "float") else "change-me"
@@ -1087,9 +1088,9 @@ def detect(root: Path) -> Detected:
         ranked = []
     database_env, database_source = (ranked[0][1], env_hits[ranked[0][1]]) if ranked else (None, None)
 
-    repository = next((f for f in (root, *root.parents) if (f / ".git").exists()), None)
+    top = paths.repository(root)
+    repository = top if (top / ".git").exists() else None
     # NOTE: GitHub reads workflows at the repository's top only, whatever folder the service is in.
-    top = repository or root
     workflows_dir = top / ".github" / "workflows"
     listed = sorted(workflows_dir.iterdir()) if workflows_dir.is_dir() else []
     workflows = [
@@ -1157,28 +1158,65 @@ _RUNNER_FILES = (
 _RUNNER_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml", "Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
 _ALEMBIC_UPGRADE = re.compile(r"\balembic(?:\s+(?:-c|--config|-n|--name|-x)\s+\S+)*\s+upgrade\b")
 # NOTE: `<cli> [up to three words] database|db upgrade [flags]`, as `prefect server database upgrade --yes`
-# or `flask db upgrade`, where a command starts (a line, after `;`, `&&`, `|`, a quote, `run:`, `- `,
-# `= `); `downgrade` is not `upgrade` (a word boundary), and quotes end a command. Prose
-# (`echo "running db upgrade"`) is not a command: its first word is no command's.
+# or `flask db upgrade`, only where a command starts: a line (or a `- ` list item), after `&&`, `||`, `;`,
+# `|`, `(`, a quote, a Dockerfile `RUN`, or a YAML `run:`/`command:`/`cmd:`/`script:`/`entrypoint:` key.
+# A line that sets variables first (`FLASK_APP=app flask db upgrade`) or wraps the command (`docker
+# compose run ...`) gives none: its command cannot be copied as it is. `downgrade` is not `upgrade`.
 _CLI_UPGRADE = re.compile(
-    r"(?:^|[;&|(\"'`:=-])[ \t]*"
-    r"((?:[\w.-]+/)*[a-z][\w.-]*(?:[ \t]+[\w:.-]+){0,3}?[ \t]+(?:database|db)[ \t]+upgrade\b"
+    r"(?:^(?:-[ \t]+)?|&&|\|\||[;|(\"'`]|\bRUN[ \t]|\b(?:run|command|cmd|script|entrypoint):)[ \t]*"
+    r"((?:(?:poetry|uv|pipenv|hatch|pdm|rye)[ \t]+run[ \t]+)?"
+    r"(?:[\w.-]+/)*[a-z][\w.-]*(?:[ \t]+[\w:.-]+){0,3}?[ \t]+(?:database|db)[ \t]+upgrade\b"
     r"(?:[ \t]+--?[\w-]+(?:=[\w.:-]+)?)*)"
 )
-_NOT_COMMANDS = frozenset({"echo", "printf", "print", "log", "run", "running", "the", "then", "and"})
-# NOTE: commands that are not the service's own console scripts: kept as written, not looked up in its venv.
-_RUNNERS = frozenset(
-    {"poetry", "uv", "pipenv", "hatch", "pdm", "docker", "sh", "bash", "task", "make", "just"}
+# NOTE: first words that are prose or wrap another command, never the service's own.
+_NOT_COMMANDS = frozenset(
+    {
+        "echo",
+        "printf",
+        "print",
+        "log",
+        "run",
+        "running",
+        "the",
+        "then",
+        "and",
+        "to",
+        "we",
+        "apply",
+        "exec",
+        "timeout",
+        "sudo",
+        "env",
+        "rm",
+        "docker",
+        "docker-compose",
+        "kubectl",
+        "nohup",
+        "time",
+        "xargs",
+        "sh",
+        "bash",
+        "task",
+        "make",
+        "just",
+        "python",
+        "python3",
+    }
 )
+_RUN_PREFIX = re.compile(r"^(?:poetry|uv|pipenv|hatch|pdm|rye)\s+run\s+")
 
 
 def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | None:
     """The command the service's own files run to upgrade its database, and the file, when it is not plain
     `alembic upgrade` (which the workflow runs anyway); None when they run plain Alembic or say nothing."""
-    # NOTE: not the workflow init writes, which runs what an earlier init found.
-    sources = [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
-    sources += [n for n in _RUNNER_FILES if (root / n).is_file()]
+    from evidence_kit.redact.redactor import Redactor
+
+    # NOTE: the service's own files first, then the workflows (in a monorepo, some are other services'),
+    # never the workflow init writes, which runs what an earlier init found.
+    sources = [n for n in _RUNNER_FILES if (root / n).is_file()]
     sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
+    sources += [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
+    redactor = Redactor()
     found: tuple[str, str] | None = None
     for rel in sources:
         try:
@@ -1193,10 +1231,16 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
                 return None
             if found is None:
                 for match in _CLI_UPGRADE.finditer(code):
-                    command = match.group(1).split()
-                    if command[0].rsplit("/", 1)[-1] not in _NOT_COMMANDS:
-                        found = (" ".join(command), rel)
-                        break
+                    # NOTE: `poetry run x` runs x of the virtualenv the workflow makes, whatever makes it.
+                    command = _RUN_PREFIX.sub("", " ".join(match.group(1).split()))
+                    # NOTE: a command holding a secret (`--password=...`) is never copied into a file.
+                    if (
+                        command.split()[0].rsplit("/", 1)[-1] in _NOT_COMMANDS
+                        or redactor.mask_text(command)[1]
+                    ):
+                        continue
+                    found = (command, rel)
+                    break
     return found
 
 
@@ -1413,7 +1457,7 @@ def _context(d: Detected) -> dict[str, Any]:
     working = os.path.relpath(d.root, repository) if d.root != repository else "."
     standard_tests = all(PurePosixPath(t).name != "test" for t in d.tests)
     own = d.migrate_command[0] if d.migrate_command else None
-    if own is not None and own.split()[0] not in _RUNNERS and "/" not in own.split()[0]:
+    if own is not None and "/" not in own.split()[0]:
         own = bin_prefix + own
     migrate = [own] if own is not None else [_upgrade(c, bin_prefix) for c in d.alembic]
     return {
@@ -1452,7 +1496,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "workflows": list(d.workflows),
         "queue": queue,
         "required": required,
-        "install": list(_install(d.root, venv, bool(d.tests))) if d.python or d.install else list(d.install),
+        "install": _install_steps(d, venv, tests_cwd) if d.python or d.install else list(d.install),
         "migrate": migrate,
         "migrate_from": d.migrate_command[1] if d.migrate_command else None,
         "action": ACTION_PLACEHOLDER,
@@ -1491,7 +1535,22 @@ def _upgrade(c: AlembicConfig, bin_prefix: str) -> str:
     prefix = bin_prefix
     if bin_prefix and not PurePosixPath(bin_prefix).is_absolute():
         prefix = os.path.relpath(bin_prefix, folder.as_posix()).replace(os.sep, "/") + "/"
-    return f"(cd {folder.as_posix()} && {prefix}alembic{config}{name} upgrade head)"
+    return f"(cd {shlex.quote(folder.as_posix())} && {prefix}alembic{config}{name} upgrade head)"
+
+
+def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> list[str]:
+    """The install commands, run where the service's own project is: the service folder, or a sub-project
+    folder (`backend/`, holding the tests or the virtualenv) when only it has a project file."""
+    project = tests_cwd or (PurePosixPath(venv).parts[0] if len(PurePosixPath(venv).parts) > 1 else None)
+    if project is None or _has_project(d.root) or not _has_project(d.root / project):
+        return list(_install(d.root, venv, bool(d.tests)))
+    inner = os.path.relpath(venv, project).replace(os.sep, "/")
+    return [f"(cd {shlex.quote(project)} && {c})" for c in _install(d.root / project, inner, bool(d.tests))]
+
+
+def _has_project(folder: Path) -> bool:
+    names = ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "uv.lock", "poetry.lock")
+    return any((folder / name).is_file() for name in names)
 
 
 def _environment() -> Any:
@@ -1580,7 +1639,15 @@ def _code_baseline(cfg: Config) -> tuple[list[str], list[str]]:
         str(lock["path"]) for kind in ("sql", "orm") for lock in locks[kind]["app"] if lock.get("skip_locked")
     }
     outside = sorted(c for c in claims if not any(fnmatch.fnmatch(c, g) for g in DEFAULT_WORKERS))
-    calls = {fingerprint(c) for c in report["schema_calls"]["app"] if c.get("receiver_kind") != OWN_METHOD}
+    from evidence_kit.redact.redactor import Redactor
+
+    # NOTE: masked as a collect masks the code facts: a password in the code never reaches the rules file.
+    redactor = Redactor.for_config(cfg, os.environ)
+    calls = {
+        redactor.mask_text(fingerprint(c))[0]
+        for c in report["schema_calls"]["app"]
+        if c.get("receiver_kind") != OWN_METHOD
+    }
     # NOTE: when one claim already lies in a default worker module, EK308 passes as it is.
     return (outside if len(outside) == len(claims) else []), sorted(calls)
 

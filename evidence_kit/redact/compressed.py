@@ -59,8 +59,9 @@ HEAD = 10
 # NOTE: one tar header block, `ustar` at 257 (POSIX and GNU alike): the head read to tell nested data.
 _BLOCK = 512
 _BROKEN = (EOFError, OSError, zlib.error, lzma.LZMAError)
-# NOTE: what reading a zip entry raises where zipfile cannot read it (a bad CRC, an unknown method).
-_UNREADABLE = (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError)
+# NOTE: what reading a zip entry raises where zipfile cannot read it (a bad CRC, an unknown method, a
+# directory whose offsets point before the file: "negative seek value").
+_UNREADABLE = (zipfile.BadZipFile, *_BROKEN, RuntimeError, NotImplementedError, ValueError)
 # NOTE: and a tar member, whose data may be cut short, or hold nested data its reader gives up on.
 _UNREADABLE_MEMBER = (tarfile.TarError, *_UNREADABLE)
 

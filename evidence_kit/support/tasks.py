@@ -13,12 +13,15 @@ gives nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 RUNNERS = ("task", "make", "just")
 DEPTH = 4
+# NOTE: command lines one expansion gives at most, and the largest file it reads.
+LINES = 1000
+MAX_BYTES = 1024 * 1024
 _FILES = {
     "task": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"),
     "make": ("GNUmakefile", "makefile", "Makefile"),
@@ -54,61 +57,96 @@ def call(line: str) -> tuple[str, str] | None:
 
 
 def commands(folder: Path, runner: str, target: str) -> list[tuple[str, str]]:
-    """(file, command line) for every line `runner target` runs in `folder`, in order, each once."""
-    seen: set[tuple[str, str]] = set()
-    out: list[tuple[str, str]] = []
-    for item in _expand(folder, runner, target, 0, set()):
-        if item not in seen:
-            seen.add(item)
-            out.append(item)
-    return out
-
-
-def _expand(
-    folder: Path, runner: str, target: str, depth: int, visiting: set[tuple[str, str]]
-) -> Iterator[tuple[str, str]]:
-    if depth >= DEPTH or (runner, target) in visiting:
-        return
-    found = _targets(folder, runner, target)
-    if found is None or target not in found[1]:
-        return
-    name, targets = found
-    visiting = visiting | {(runner, target)}
-    deps, lines = targets[target]
-    for dep in deps:
-        yield from _expand(folder, runner, dep, depth + 1, visiting)
-    for line in lines:
-        nested = call(line)
-        if nested is not None:
-            yield from _expand(folder, nested[0], nested[1], depth + 1, visiting)
-        else:
-            yield name, line
+    """(file, command line) for every line `runner target` runs in `folder`, in order, each once (at most
+    LINES of them)."""
+    return _Expansion(folder).lines(runner, target)
 
 
 _Targets = dict[str, tuple[list[str], list[str]]]
 
 
-def _targets(folder: Path, runner: str, target: str = "") -> tuple[str, _Targets] | None:
-    """The runner's file in `folder` and its targets: name -> (dependencies, command lines); for a script,
-    the script `target` as the one target of its own lines."""
-    if runner == "script":
-        path = folder / target
-        if ".." in Path(target).parts or not path.is_file():
-            return None
-        try:
-            return target, {target: ([], _script_lines(path.read_text("utf-8", errors="replace")))}
-        except OSError:
-            return None
-    for name in _FILES.get(runner, ()):
-        path = folder / name
-        if path.is_file():
-            try:
-                text = path.read_text("utf-8", errors="replace")
-            except OSError:
-                return None
-            reader = {"task": _taskfile, "make": _makefile, "just": _justfile}[runner]
-            return name, reader(text)
-    return None
+class _Expansion:
+    """One expansion: each file read and parsed once, each target expanded once (a target many others
+    depend on costs one expansion, not one per path to it)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[tuple[str, str], tuple[str, _Targets] | None] = {}
+        self.done: dict[tuple[str, str], list[tuple[str, str]]] = {}
+
+    def lines(self, runner: str, target: str) -> list[tuple[str, str]]:
+        seen: set[tuple[str, str]] = set()
+        out: list[tuple[str, str]] = []
+        for item in self._expand(runner, target, 0, set()):
+            if item not in seen:
+                seen.add(item)
+                out.append(item)
+                if len(out) >= LINES:
+                    break
+        return out
+
+    def _expand(
+        self, runner: str, target: str, depth: int, visiting: set[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        key = (runner, target)
+        if key in self.done:
+            return self.done[key]
+        if depth >= DEPTH or key in visiting:
+            return []
+        found = self._targets(runner, target)
+        if found is None or target not in found[1]:
+            self.done[key] = []
+            return []
+        name, targets = found
+        visiting = visiting | {key}
+        deps, lines = targets[target]
+        out: list[tuple[str, str]] = []
+        for dep in deps:
+            out.extend(self._expand(runner, dep, depth + 1, visiting))
+        for line in lines:
+            nested = call(line)
+            if nested is not None:
+                out.extend(self._expand(nested[0], nested[1], depth + 1, visiting))
+            else:
+                out.append((name, line))
+        self.done[key] = out[: LINES * 4]
+        return self.done[key]
+
+    def _targets(self, runner: str, target: str) -> tuple[str, _Targets] | None:
+        """The runner's file in the folder and its targets: name -> (dependencies, command lines); for a
+        script, the script `target` as the one target of its own lines. None for a file that is missing,
+        outside the folder (a link), too large or unreadable."""
+        names = (target,) if runner == "script" else _FILES.get(runner, ())
+        key = (runner, target if runner == "script" else "")
+        if key not in self.files:
+            self.files[key] = None
+            for name in names:
+                path = self.folder / name
+                if ".." in Path(name).parts or not path.is_file():
+                    continue
+                try:
+                    if (
+                        not path.resolve().is_relative_to(self.folder.resolve())
+                        or path.stat().st_size > MAX_BYTES
+                    ):
+                        break
+                    text = path.read_text("utf-8", errors="replace")
+                except OSError:
+                    break
+                if runner == "script":
+                    self.files[key] = (name, {name: ([], _script_lines(text))})
+                else:
+                    reader = {"task": _taskfile, "make": _makefile, "just": _justfile}[runner]
+                    self.files[key] = (name, reader(text))
+                break
+        return self.files[key]
+
+
+def _items(value: Any) -> list[Any]:
+    """A YAML value that should be a list, as one: a lone item is a list of it, anything else none."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, str | Mapping) else []
 
 
 def _taskfile(text: str) -> _Targets:
@@ -130,9 +168,9 @@ def _taskfile(text: str) -> _Targets:
             spec = {"cmds": spec}
         if not isinstance(spec, Mapping):
             continue
-        deps = [_task_name(d) for d in spec.get("deps") or [] if _task_name(d)]
+        deps = [_task_name(d) for d in _items(spec.get("deps")) if _task_name(d)]
         lines: list[str] = []
-        for cmd in spec.get("cmds") or []:
+        for cmd in _items(spec.get("cmds")):
             if isinstance(cmd, str):
                 lines.extend(_script_lines(cmd))
             elif isinstance(cmd, Mapping) and isinstance(cmd.get("cmd"), str):

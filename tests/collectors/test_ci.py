@@ -387,6 +387,19 @@ build:
             ],
         ),
         ({"x.sh": "pytest\n"}, "cat x.sh", []),
+        # NOTE: an install before the tests on the same line of a script does not hide them.
+        (
+            {"t.sh": "pip install -e . && pytest -q\n"},
+            "./t.sh",
+            [("pytest", "./t.sh", "./t.sh: pip install -e . && pytest -q")],
+        ),
+        # NOTE: a Taskfile of the wrong shapes gives nothing, and fails nothing.
+        ({"Taskfile.yml": "tasks:\n  t:\n    deps: 5\n    cmds: 5\n  u:\n    deps: lint\n"}, "task t", []),
+        (
+            {"Taskfile.yml": "tasks:\n  u:\n    deps: lint\n  lint: pytest\n"},
+            "task u",
+            [("pytest", "task u", "Taskfile.yml: pytest")],
+        ),
         ({"x.sh": "pytest\n"}, "bash ../x.sh", []),
         ({}, "task py:test", []),
         ({"Taskfile.yml": "tasks: [not, a, mapping"}, "task py:test", []),
@@ -398,6 +411,23 @@ def test_db_commands_follow_task_runner_targets(
     _tree(tmp_path, files)
     assert ci.db_commands(run, tmp_path) == expected
     assert ci.db_commands(run) == []
+
+
+def test_task_expansion_reads_each_target_once_and_stays_in_its_folder(tmp_path: Path) -> None:
+    from evidence_kit.support import tasks
+
+    # NOTE: 40 targets each depending on every later one: exponential without memory of what was expanded.
+    names = [f"t{i}" for i in range(40)]
+    rules = "".join(f"{n}: {' '.join(names[i + 1 :])}\n\tpytest -k {n}\n" for i, n in enumerate(names))
+    _tree(tmp_path / "deep", {"Makefile": rules})
+    got = tasks.commands(tmp_path / "deep", "make", "t0")
+    assert len(got) == 40 and got[-1] == ("Makefile", "pytest -k t0")
+    outside = tmp_path / "outside.sh"
+    outside.write_text("alembic upgrade head\n")
+    (tmp_path / "deep" / "scripts").mkdir()
+    (tmp_path / "deep" / "scripts" / "link.sh").symlink_to(outside)
+    assert tasks.commands(tmp_path / "deep", "script", "scripts/link.sh") == []
+    assert tasks.commands(tmp_path / "deep", "script", "../outside.sh") == []
 
 
 def test_a_step_running_a_task_says_what_the_task_runs(tmp_path: Path) -> None:

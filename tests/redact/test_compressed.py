@@ -383,3 +383,24 @@ def test_a_zip_entry_whose_data_breaks_off_is_left_out(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(written)) as archive:
         assert archive.namelist() == ["b.log"] and secret not in archive.read("b.log")
     assert "1 encrypted or unreadable entry left out" in record["message"]
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_a_zip_whose_directory_points_before_the_file_neither_fails_nor_leaks(
+    tmp_path: Path, in_memory: bool
+) -> None:
+    """zipfile seeks to a negative offset and raises ValueError: the archive is unreadable, not a crash."""
+    secret = secret_line()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("app.log", log(secret))
+    data = bytearray(buf.getvalue())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<I", data, end + 16, struct.unpack_from("<I", data, end + 16)[0] + 1000)
+    source = tmp_path / "logs.zip"
+    source.write_bytes(bytes(data))
+    record, written = write(
+        tmp_path, "logs.zip", **({"data": bytes(data)} if in_memory else {"source": source})
+    )
+    assert secret.split(b" = ")[1].strip() not in written
+    assert "1 encrypted or unreadable entry left out (app.log)" in record["message"]
