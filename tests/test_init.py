@@ -836,3 +836,60 @@ def test_a_sub_project_with_its_own_virtualenv_is_installed_and_migrated_from_it
         "(cd backend && .venv/bin/pip install pytest)",
     ]
     assert _migrate_step(root) == ["(cd backend && .venv/bin/alembic upgrade head)"]
+
+
+def test_a_member_of_a_uv_workspace_is_installed_by_uv_from_either_folder(tmp_path: Path) -> None:
+    import subprocess
+
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": "[tool.uv.workspace]\nmembers = ['backend']\n",
+            "uv.lock": "version = 1\n",
+            "backend/pyproject.toml": PYPROJECT,
+            "backend/tests/test_api.py": "def test_ok():\n    pass\n",
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    for folder in (root, root / "backend"):
+        assert init._install(folder, ".venv", True) == (
+            "python -m pip install uv",
+            "uv sync --all-extras --dev",
+        )
+    (root / "pyproject.toml").write_text("[project]\nname = 'top'\n")
+    assert init._install(root / "backend", ".venv", True)[0] == "python -m venv .venv"
+
+
+def test_settings_a_committed_env_file_gives_are_not_required_and_placeholders_fit_their_type(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    settings = (
+        "from pydantic import EmailStr, HttpUrl\n"
+        "from pydantic_settings import BaseSettings, SettingsConfigDict\n\n\n"
+        "class Settings(BaseSettings):\n"
+        '    model_config = SettingsConfigDict(env_file="../.env")\n'
+        "    PROJECT_NAME: str\n    FIRST_SUPERUSER: EmailStr\n    FRONTEND_HOST: HttpUrl\n    SECRET_KEY: str\n"
+    )
+    root = _tree(
+        tmp_path / "repo",
+        {
+            ".env": "PROJECT_NAME=Full Stack\nSECRET_KEY=\n",
+            "backend/pyproject.toml": PYPROJECT,
+            "backend/app/__init__.py": "",
+            "backend/app/config.py": settings,
+        },
+    )
+    # NOTE: untracked, the file is not in the workflow's checkout: nothing it gives counts.
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    assert dict(init.detect(root).required_env) == {
+        "FIRST_SUPERUSER": "admin@example.com",
+        "FRONTEND_HOST": "http://localhost",
+        "PROJECT_NAME": "change-me",
+        "SECRET_KEY": "change-me",
+    }
+    subprocess.run(["git", "-C", str(root), "add", ".env"], check=True)
+    # NOTE: an empty value gives nothing.
+    assert "PROJECT_NAME" not in dict(init.detect(root).required_env)
+    assert "SECRET_KEY" in dict(init.detect(root).required_env)

@@ -697,3 +697,13 @@ def test_failing_tests_are_named_by_the_node_id_one_can_paste(tmp_path: Path) ->
     table = md.read_text().split("Failing tests", 1)[1].split("\n\n", 2)[1]
     assert "tests/unit/test_a.py::test_x" in table and "tests.unit.test_a::test_x" not in table
     assert "suite.Case::test_y" in table
+
+
+def test_a_configuration_behind_its_heads_is_named_in_needs_attention(tmp_path: Path) -> None:
+    behind = Output("tenant/summary.json", "summary", "application/json", data=b'{"up_to_date": false}')
+    fine = Output("core/summary.json", "summary", "application/json", data=b'{"up_to_date": true}')
+    bundle = make_bundle(tmp_path / "b", {"alembic": [behind, fine]})
+    _, html = render(bundle, tmp_path / "out")
+    attention = _section(html.read_text(), "attention")
+    assert "Alembic configuration tenant: the database is not at the head revision" in attention
+    assert "configuration core" not in attention

@@ -52,7 +52,8 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
                 path=f"data/{run_.source}",
                 snippet="too few tests",
             )
-        bad = [str(t.get("id")) for t in run_.failing]
+        # NOTE: by the node id one can paste into pytest where the report knows it.
+        bad = [str(t.get("nodeid") or t.get("id")) for t in run_.failing]
         if run_.count("failed") or run_.count("errors") or bad:
             shown = ", ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
             yield Finding(

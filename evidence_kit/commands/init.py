@@ -662,9 +662,71 @@ def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str, str, str | No
                 or stmt.target.id == "model_config"
             ):
                 continue
-            kind = ast.unparse(stmt.annotation)
-            placeholder = "false" if kind == "bool" else "0" if kind in ("int", "float") else "change-me"
+            placeholder = _placeholder(ast.unparse(stmt.annotation))
             yield node.name, stmt.target.id, name, (placeholder if stmt.value is None else None)
+
+
+def _placeholder(kind: str) -> str:
+    """A value of the type a setting is declared or cast to, for the workflow to set until the user does."""
+    if kind == "bool":
+        return "false"
+    if kind in ("int", "float"):
+        return "0"
+    if "EmailStr" in kind:
+        return "admin@example.com"
+    if "PostgresDsn" in kind:
+        return _CI_URL
+    if "Url" in kind:
+        return "http://localhost"
+    return "change-me"
+
+
+def _env_files(tree: ast.Module) -> Iterator[str]:
+    """The `env_file` a settings class reads (`model_config = SettingsConfigDict(env_file="../.env")`, or
+    pydantic v1's `class Config: env_file = ".env"`), each path as written."""
+    for node in _walk(tree):
+        values: list[ast.expr] = []
+        if (isinstance(node, ast.keyword) and node.arg == "env_file") or (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "env_file" for t in node.targets)
+        ):
+            values = [node.value]
+        for value in values:
+            for item in value.elts if isinstance(value, ast.Tuple | ast.List) else [value]:
+                if isinstance(item, ast.Constant) and isinstance(item.value, str) and item.value:
+                    yield item.value
+
+
+def _committed_settings(root: Path, reads: Mapping[str, list[str]]) -> set[str]:
+    """Names given a value by a committed env file that a settings module (`reads`: module -> its
+    `env_file`s) reads: the workflow's checkout has the file. A path is taken from the module's folder or
+    any folder above it up to `root` (the service may run in any of them); a file git does not track is
+    not in a checkout, and gives none."""
+    from evidence_kit.support.tree import git_files
+
+    top = paths.repository(root)
+    tracked = set(git_files(top, cached_only=True) or ()) if (top / ".git").exists() else set()
+    names: set[str] = set()
+    for rel, env_files in reads.items():
+        module = root / PurePosixPath(rel).parent
+        folders = [module, *(f for f in module.parents if f.is_relative_to(root))]
+        for env_file in env_files:
+            for folder in folders:
+                path = Path(os.path.normpath(folder / env_file))
+                if path.is_relative_to(top) and path.relative_to(top).as_posix() in tracked:
+                    names.update(_assigned(path))
+                    break
+    return names
+
+
+def _assigned(path: Path) -> set[str]:
+    """The names a dotenv file gives a non-empty value."""
+    names = set()
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        key, eq, value = line.strip().removeprefix("export ").partition("=")
+        if eq and _ENV_NAME.match(key.strip()) and value.strip().strip("'\""):
+            names.add(key.strip())
+    return names
 
 
 def _base_names(node: ast.ClassDef) -> set[str]:
@@ -803,8 +865,7 @@ def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
         # NOTE: decouple's second argument is the default; Starlette's is the cast, and its third the default.
         has_default = "default" in keywords or len(node.args) > (1 if reader in decouple else 2)
         cast = keywords.get("cast", node.args[1] if reader in starlette and len(node.args) > 1 else None)
-        kind = cast.id if isinstance(cast, ast.Name) else ""
-        placeholder = "false" if kind == "bool" else "0" if kind in ("int", "float") else "change-me"
+        placeholder = _placeholder(cast.id if isinstance(cast, ast.Name) else "")
         yield key.value, (None if has_default else placeholder)
 
 
@@ -911,6 +972,10 @@ def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str,
     if (root / "uv.lock").is_file():
         prefix = "" if venv == ".venv" else f"UV_PROJECT_ENVIRONMENT={venv} "
         return ("python -m pip install uv", f"{prefix}uv sync --all-extras --dev")
+    if _in_uv_workspace(root):
+        # NOTE: a member of a uv workspace (`backend/` under a top with `[tool.uv.workspace]`): uv syncs it
+        # into the workspace's own virtualenv, as a sync at the top does.
+        return ("python -m pip install uv", "uv sync --all-extras --dev")
     poetry = tool.get("poetry")
     if (root / "poetry.lock").is_file() or (isinstance(poetry, dict) and poetry.get("dependencies")):
         groups = sorted((poetry or {}).get("group", {}) or {}) if isinstance(poetry, dict) else []
@@ -1032,6 +1097,7 @@ def detect(root: Path) -> Detected:
     declared: dict[tuple[str, str], str] = {}
     bases: dict[str, set[str]] = {}
     calls: dict[str, list[frozenset[str]]] = {}
+    env_files: dict[str, list[str]] = {}
     tables: dict[str, tuple[str, set[str]]] = {}
     drivers: Counter[str] = Counter()
     for rel in scan.python:
@@ -1066,13 +1132,15 @@ def detect(root: Path) -> Detected:
                     required.setdefault(name, placeholder)
                     declared[(cls, attr)] = name
             bases.update((n.name, _base_names(n)) for n in tree.body if isinstance(n, ast.ClassDef))
+            env_files[rel] = list(_env_files(tree))
             for callee, keys in _constructions(tree):
                 calls.setdefault(callee, []).append(keys)
         if "Column" in text or "column" in text or "Table(" in text or "Field(" in text:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
 
-    for name in _filled_in(declared, bases, calls):
+    committed = _committed_settings(root, {k: v for k, v in env_files.items() if v}) if required else set()
+    for name in _filled_in(declared, bases, calls) | committed:
         required.pop(name, None)
 
     # NOTE: a settings field ending in _URL is often not a database (LDAP, OIDC, webhooks): only the
@@ -1536,6 +1604,19 @@ def _upgrade(c: AlembicConfig, bin_prefix: str) -> str:
     if bin_prefix and not PurePosixPath(bin_prefix).is_absolute():
         prefix = os.path.relpath(bin_prefix, folder.as_posix()).replace(os.sep, "/") + "/"
     return f"(cd {shlex.quote(folder.as_posix())} && {prefix}alembic{config}{name} upgrade head)"
+
+
+def _in_uv_workspace(root: Path) -> bool:
+    """True when a folder above `root`, within its repository, holds a uv workspace with its lock file."""
+    top = paths.repository(root)
+    for folder in root.resolve().parents:
+        if not folder.is_relative_to(top):
+            break
+        if (folder / "uv.lock").is_file():
+            tool = _toml(folder / "pyproject.toml").get("tool")
+            uv = tool.get("uv") if isinstance(tool, dict) else None
+            return isinstance(uv, dict) and isinstance(uv.get("workspace"), dict)
+    return False
 
 
 def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> list[str]:

@@ -273,15 +273,24 @@ def _attention(
     for path in bd.records:
         if path.endswith(f"/{alembic.SUMMARY}") and path.startswith(f"data/{alembic.FOLDER}/"):
             summary = bd.json(path)
+            # NOTE: with several configurations, each is named (`data/alembic/tenant/summary.json`).
+            label = path[len(f"data/{alembic.FOLDER}/") : -len(f"/{alembic.SUMMARY}")]
+            which = f"Alembic configuration {label}: " if label else ""
             if isinstance(summary, dict) and summary.get("up_to_date") is False:
                 items.append(
                     Attention(
-                        "warn", "alembic", "the database is not at the head revision", "", "#migrations"
+                        "warn",
+                        "alembic",
+                        f"{which}the database is not at the head revision",
+                        "",
+                        "#migrations",
                     )
                 )
             if isinstance(summary, dict) and summary.get("multiple_heads"):
                 items.append(
-                    Attention("warn", "alembic", "the revision graph has several heads", "", "#migrations")
+                    Attention(
+                        "warn", "alembic", f"{which}the revision graph has several heads", "", "#migrations"
+                    )
                 )
     for path, rec in sorted(bd.records.items()):
         if rec.get("truncated") and level(rec.get("status")) != "bad":
