@@ -870,7 +870,8 @@ def test_settings_a_committed_env_file_gives_are_not_required_and_placeholders_f
         "from pydantic_settings import BaseSettings, SettingsConfigDict\n\n\n"
         "class Settings(BaseSettings):\n"
         '    model_config = SettingsConfigDict(env_file="../.env")\n'
-        "    PROJECT_NAME: str\n    FIRST_SUPERUSER: EmailStr\n    FRONTEND_HOST: HttpUrl\n    SECRET_KEY: str\n"
+        "    PROJECT_NAME: str\n    FIRST_SUPERUSER: EmailStr\n"
+        "    FRONTEND_HOST: HttpUrl\n    SECRET_KEY: str\n"
     )
     root = _tree(
         tmp_path / "repo",
