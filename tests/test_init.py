@@ -894,3 +894,18 @@ def test_settings_a_committed_env_file_gives_are_not_required_and_placeholders_f
     # NOTE: an empty value gives nothing.
     assert "PROJECT_NAME" not in dict(init.detect(root).required_env)
     assert "SECRET_KEY" in dict(init.detect(root).required_env)
+
+
+def test_a_migration_command_is_never_read_from_a_file_that_links_out_of_the_repository(
+    service: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(service)], check=True)
+    outside = tmp_path / "outside.mk"
+    outside.write_text("migrate:\n\tsvc db upgrade\n", encoding="utf-8")
+    (service / "Makefile").symlink_to(outside)
+    assert init.detect(service).migrate_command is None
+    (service / "Makefile").unlink()
+    (service / "Makefile").write_text(outside.read_text(), encoding="utf-8")
+    assert init.detect(service).migrate_command == ("svc db upgrade", "Makefile")

@@ -1288,7 +1288,11 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
     found: tuple[str, str] | None = None
     for rel in sources:
         try:
-            text = (root / rel).read_text("utf-8", errors="replace")
+            # NOTE: a file this large is no script or task file; one that links out is not the service's.
+            path = root / rel
+            if path.stat().st_size > 1024 * 1024 or not path.resolve().is_relative_to(paths.repository(root)):
+                continue
+            text = path.read_text("utf-8", errors="replace")
         except OSError:
             continue
         for line in text.splitlines():
