@@ -24,7 +24,7 @@ Good:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.evidence import codefacts
@@ -60,10 +60,13 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
         return
     allowed = set(rule.options.get("allow") or ())
+    # NOTE: `init` writes fingerprints masked, and the code facts of a bundle were masked in their file,
+    # where quotes are escaped: a fingerprint is also looked up as the redactor's own rules mask it.
+    mask = _masker() if allowed else None
     for call in (facts.get("schema_calls") or {}).get("app", []):
         if call.get("receiver_kind") == OWN_METHOD or _excluded(str(call.get("path", "")), rule.exclude):
             continue
-        if allowed and (fingerprint(call) in allowed or _masked(fingerprint(call)) in allowed):
+        if mask is not None and (fingerprint(call) in allowed or mask(fingerprint(call)) in allowed):
             continue
         where = f"{call.get('path')}:{call.get('line')}"
         yield Finding(
@@ -75,12 +78,11 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         )
 
 
-def _masked(text: str) -> str:
-    """`text` as the redactor's own rules mask it: `init` writes fingerprints masked, and the code facts of a
-    bundle were masked in their file, where quotes are escaped."""
+def _masker() -> Callable[[str], str]:
     from evidence_kit.redact.redactor import Redactor
 
-    return Redactor().mask_text(text)[0]
+    redactor = Redactor()
+    return lambda text: redactor.mask_text(text)[0]
 
 
 def fingerprint(call: dict[str, Any]) -> str:

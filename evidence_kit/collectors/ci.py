@@ -181,10 +181,7 @@ def db_commands(run: str, folder: Path | None = None, shown: str = "") -> list[t
     `shown`, and the line of the target that runs the tool)."""
     found: list[tuple[str, str, str | None]] = []
     # NOTE: a command continued with a trailing backslash is one line to the shell, so it is one here.
-    for raw in re.sub(r"\\[ \t]*\r?\n", " ", run).splitlines():
-        line = " ".join(raw.split())
-        if not line or line.startswith("#"):
-            continue
+    for line in tasks.script_lines(run):
         tools: dict[str, str | None] = {}
         for segment in _SEGMENTS.split(line):
             for tool in _tools(segment):

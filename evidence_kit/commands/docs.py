@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -96,17 +96,11 @@ def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> d
 
 
 def _alembic_command(graph: dict[str, Any], section: str) -> str:
-    """The `alembic` command line for one configuration, run from the service's folder: from its ini's
-    folder (Alembic takes a relative `script_location` from where it runs), naming a non-default ini file
-    and section (`section` where the bundle does not say it)."""
-    ini = PurePosixPath(str(graph.get("ini") or "alembic.ini"))
-    section = str(graph.get("section") or section)
-    words = ["alembic"]
-    if ini.name != "alembic.ini":
-        words += ["-c", ini.name]
-    if section != "alembic":
-        words += ["-n", section]
-    folder = ini.parent.as_posix()
+    """The `alembic` command line for one configuration, run from the service's folder (`section` where the
+    bundle does not say it)."""
+    folder, words = alembic.invocation(
+        str(graph.get("ini") or "alembic.ini"), str(graph.get("section") or section)
+    )
     return " ".join(words) if folder == "." else f"cd {shlex.quote(folder)} && " + " ".join(words)
 
 

@@ -1285,12 +1285,13 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
     sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
     sources += [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
     redactor = Redactor()
+    top = paths.repository(root)
     found: tuple[str, str] | None = None
     for rel in sources:
         try:
             # NOTE: a file this large is no script or task file; one that links out is not the service's.
             path = root / rel
-            if path.stat().st_size > 1024 * 1024 or not path.resolve().is_relative_to(paths.repository(root)):
+            if path.stat().st_size > 1024 * 1024 or not path.resolve().is_relative_to(top):
                 continue
             text = path.read_text("utf-8", errors="replace")
         except OSError:
@@ -1596,18 +1597,17 @@ def _tests_folder(d: Detected) -> tuple[str | None, list[str] | None]:
 
 
 def _upgrade(c: AlembicConfig, bin_prefix: str) -> str:
-    """The command that upgrades one Alembic configuration, run from the folder of its ini: Alembic takes
-    a relative `script_location` from the folder it runs in."""
-    folder = PurePosixPath(c.ini).parent
-    name = "" if c.section == "alembic" else f" -n {c.section}"
-    ini = PurePosixPath(c.ini).name
-    config = "" if ini == "alembic.ini" else f" -c {ini}"
-    if folder == PurePosixPath("."):
-        return f"{bin_prefix}alembic{config}{name} upgrade head"
+    """The command that upgrades one Alembic configuration, from the folder of its ini."""
+    from evidence_kit.evidence.alembic import invocation
+
+    folder, words = invocation(c.ini, c.section)
+    command = " ".join(words) + " upgrade head"
+    if folder == ".":
+        return bin_prefix + command
     prefix = bin_prefix
     if bin_prefix and not PurePosixPath(bin_prefix).is_absolute():
-        prefix = os.path.relpath(bin_prefix, folder.as_posix()).replace(os.sep, "/") + "/"
-    return f"(cd {shlex.quote(folder.as_posix())} && {prefix}alembic{config}{name} upgrade head)"
+        prefix = os.path.relpath(bin_prefix, folder).replace(os.sep, "/") + "/"
+    return f"(cd {shlex.quote(folder)} && {prefix}{command})"
 
 
 def _in_uv_workspace(root: Path) -> bool:

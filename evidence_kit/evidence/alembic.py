@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from evidence_kit.evidence.view import BundleView, items, mapping
@@ -233,3 +234,15 @@ def noop_downgrade(source: bytes | None) -> bool | None:
         return None
     func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "downgrade"), None)
     return True if func is None else does_nothing(func)
+
+
+def invocation(ini: str, section: str) -> tuple[str, list[str]]:
+    """How one configuration is run: from the folder of its ini (`.` for the service's own; Alembic takes a
+    relative `script_location` from where it runs), as `alembic` with a non-default ini file and section."""
+    path = PurePosixPath(ini)
+    words = ["alembic"]
+    if path.name != "alembic.ini":
+        words += ["-c", path.name]
+    if section != "alembic":
+        words += ["-n", section]
+    return path.parent.as_posix(), words

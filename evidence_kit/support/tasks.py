@@ -134,7 +134,7 @@ class _Expansion:
                 except OSError:
                     break
                 if runner == "script":
-                    self.files[key] = (name, {name: ([], _script_lines(text))})
+                    self.files[key] = (name, {name: ([], script_lines(text))})
                 else:
                     reader = {"task": _taskfile, "make": _makefile, "just": _justfile}[runner]
                     self.files[key] = (name, reader(text))
@@ -172,9 +172,9 @@ def _taskfile(text: str) -> _Targets:
         lines: list[str] = []
         for cmd in _items(spec.get("cmds")):
             if isinstance(cmd, str):
-                lines.extend(_script_lines(cmd))
+                lines.extend(script_lines(cmd))
             elif isinstance(cmd, Mapping) and isinstance(cmd.get("cmd"), str):
-                lines.extend(_script_lines(cmd["cmd"]))
+                lines.extend(script_lines(cmd["cmd"]))
             elif isinstance(cmd, Mapping) and _task_name(cmd):
                 lines.append(f"task {_task_name(cmd)}")
         out[str(key)] = (deps, lines)
@@ -189,7 +189,8 @@ def _task_name(item: Any) -> str:
     return ""
 
 
-def _script_lines(script: str) -> list[str]:
+def script_lines(script: str) -> list[str]:
+    """The command lines of a shell script: continued lines joined, blanks runs squeezed, comments out."""
     joined = re.sub(r"\\[ \t]*\r?\n", " ", script)
     lines = (" ".join(line.split()) for line in joined.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
