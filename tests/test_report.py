@@ -707,3 +707,21 @@ def test_a_configuration_behind_its_heads_is_named_in_needs_attention(tmp_path: 
     attention = _section(html.read_text(), "attention")
     assert "Alembic configuration tenant: the database is not at the head revision" in attention
     assert "configuration core" not in attention
+
+
+def test_the_schema_section_counts_what_the_catalog_lists_besides_tables(tmp_path: Path) -> None:
+    catalog = {
+        "dialect": "postgresql",
+        "tables": [{"schema": "public", "name": "jobs"}],
+        "enums": [],
+        "views": [{"schema": "public", "name": "v"}, {"schema": "public", "name": "w"}],
+        "functions": [{"schema": "public", "name": "touch"}],
+        "domains": [{"schema": "public", "name": "attempts"}],
+    }
+    extra = {"schema": [Output("schema.json", "catalog", "application/json", data=_json(catalog))]}
+    md, _ = render(make_bundle(tmp_path / "b", extra), tmp_path / "b" / "r")
+    text = md.read_text()
+    assert re.search(r"Views\W+2\b", text) and re.search(r"Functions\W+1\b", text)
+    assert re.search(r"Domains\W+1\b", text)
+    # NOTE: an empty list and a list the bundle lacks are not counted.
+    assert "Enums" not in text and "Triggers" not in text and "Composite types" not in text

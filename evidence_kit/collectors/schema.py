@@ -186,6 +186,28 @@ JOIN pg_catalog.pg_trigger tg ON tg.tgrelid = t.oid
 WHERE NOT tg.tgisinternal
 """
 
+# NOTE: composite types made with CREATE TYPE (every table has one too: those are left out) and domains,
+# each with what makes it up, in declared order; a column of either shows the type's name only.
+_TYPES_SQL = f"""
+SELECT n.nspname, t.typname,
+       ARRAY(SELECT a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
+             FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
+WHERE t.typtype = 'c' AND c.relkind = 'c' AND {_SCHEMA_FILTER} AND {_not_extension_member("pg_type", "t")}
+"""
+
+_DOMAINS_SQL = f"""
+SELECT n.nspname, t.typname, pg_catalog.format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+       ARRAY(SELECT pg_catalog.pg_get_constraintdef(con.oid, true) FROM pg_catalog.pg_constraint con
+             WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY con.conname)
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'd' AND {_SCHEMA_FILTER} AND {_not_extension_member("pg_type", "t")}
+"""
+
 # NOTE: extensions belong to the database, not to a schema: all of them, whatever schemas are read.
 _EXTENSIONS_SQL = """
 SELECT e.extname, e.extversion, n.nspname
@@ -517,7 +539,28 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
         {"schema": s, "table": t, "name": n, "definition": d, "enabled": enabled != "D"}
         for s, t, n, d, enabled in run(_TRIGGERS_SQL, params).fetchall()
     ]
-    code = {"views": views, "functions": functions, "triggers": triggers}
+    types = [
+        {"schema": s, "name": n, "attributes": list(attributes)}
+        for s, n, attributes in run(_TYPES_SQL, params).fetchall()
+    ]
+    domains = [
+        {
+            "schema": s,
+            "name": n,
+            "type": type_,
+            "nullable": not notnull,
+            "default": default,
+            "checks": list(checks),
+        }
+        for s, n, type_, notnull, default, checks in run(_DOMAINS_SQL, params).fetchall()
+    ]
+    code = {
+        "views": views,
+        "functions": functions,
+        "triggers": triggers,
+        "composite_types": types,
+        "domains": domains,
+    }
     return _finish(
         "postgresql", server_version(conn), found_schemas, tables.values(), enums, sequences, extensions, code
     )

@@ -574,6 +574,8 @@ _CODE = {
         "what it did on each write no longer happens",
         "what it does on each write differs",
     ),
+    "composite_types": ("composite type", "code that uses it fails", "values of it are read differently"),
+    "domains": ("domain", "code that uses it fails", "values it accepted may now fail, or the other way"),
 }
 
 
@@ -586,8 +588,9 @@ def _code_key(kind: str, o: Obj) -> str:
 
 
 def _code(out: Changes, kind: str, a: Any, b: Any) -> None:
-    """Views, functions (by their arguments) and triggers added, dropped or changed; only when both bundles
-    list them (older ones do not). A function's body is compared by its definition's digest."""
+    """Views, functions (by their arguments), triggers, composite types and domains added, dropped or
+    changed; only when both bundles list them (older ones do not). A function's body is compared by its
+    definition's digest."""
     if not isinstance(a, list) or not isinstance(b, list):
         return
     word, lost, changed = _CODE[kind]
@@ -623,6 +626,15 @@ def _shown(kind: str, o: Obj) -> str:
         return f"{o.get('kind')} returning {o.get('result')} in {o.get('language')}, body {body}"
     if kind == "triggers":
         return str(o.get("definition")) + ("" if o.get("enabled", True) else " (disabled)")
+    if kind == "composite_types":
+        return "(" + ", ".join(map(str, items(o.get("attributes")))) + ")"
+    if kind == "domains":
+        parts = [str(o.get("type"))]
+        if o.get("nullable") is False:
+            parts.append("NOT NULL")
+        if o.get("default") is not None:
+            parts.append(f"DEFAULT {o.get('default')}")
+        return " ".join(parts + [str(c) for c in items(o.get("checks"))])
     return ("materialized view: " if o.get("materialized") else "") + " ".join(
         str(o.get("definition")).split()
     )
@@ -635,6 +647,7 @@ _OBJECTS = (
     "unique constraint",
     "check constraint",
     "exclusion constraint",
+    "composite type",
     "database dialect",
 )
 _PLURALS = {"index": "indexes", "unique index": "unique indexes"}

@@ -59,6 +59,8 @@ CREATE FUNCTION audit.job_count(owner bigint, state job_status DEFAULT 'queued')
     LANGUAGE sql STABLE AS 'SELECT count(*) FROM public.jobs WHERE owner_id = owner AND status = state';
 CREATE TRIGGER users_touch BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION touch();
 CREATE VIEW audit.active_jobs AS SELECT id, name FROM public.jobs WHERE status = 'running';
+CREATE TYPE audit.amount AS (value numeric(12,2), currency char(3));
+CREATE DOMAIN audit.attempts AS integer NOT NULL DEFAULT 0 CHECK (VALUE >= 0) CHECK (VALUE < 100);
 CREATE MATERIALIZED VIEW audit.job_totals AS
     SELECT owner_id, count(*) AS n FROM public.jobs GROUP BY owner_id;
 INSERT INTO users (email) VALUES ('a@example.invalid'), ('b@example.invalid');
@@ -248,6 +250,20 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
             "definition": "CREATE TRIGGER users_touch BEFORE INSERT ON public.users FOR EACH ROW "
             "EXECUTE FUNCTION public.touch()",
             "enabled": True,
+        }
+    ]
+    # NOTE: a table's own row type is no composite type of the schema's.
+    assert model["composite_types"] == [
+        {"schema": "audit", "name": "amount", "attributes": ["value numeric(12,2)", "currency character(3)"]}
+    ]
+    assert model["domains"] == [
+        {
+            "schema": "audit",
+            "name": "attempts",
+            "type": "integer",
+            "nullable": False,
+            "default": "0",
+            "checks": ["CHECK (VALUE >= 0)", "CHECK (VALUE < 100)"],
         }
     ]
     # NOTE: every database has plpgsql; an extension dropped by a migration shows in a diff.

@@ -7,6 +7,17 @@ from typing import Any
 from evidence_kit.evidence import schema
 from evidence_kit.report.page import Fact, Part, Row, _Bundle, _str, _table
 
+# NOTE: what schema.json lists besides tables, counted when it lists any (older bundles lack some of them).
+_COUNTED = (
+    ("enums", "Enums"),
+    ("sequences", "Sequences"),
+    ("views", "Views"),
+    ("functions", "Functions"),
+    ("triggers", "Triggers"),
+    ("composite_types", "Composite types"),
+    ("domains", "Domains"),
+)
+
 
 def _schema(bd: _Bundle, paths: list[str], part: Part) -> None:
     model = bd.json(f"data/{schema.path(schema.CATALOG)}")
@@ -14,9 +25,9 @@ def _schema(bd: _Bundle, paths: list[str], part: Part) -> None:
         tables: list[Any] = model["tables"] if isinstance(model.get("tables"), list) else []
         part.facts.append(Fact("Database", _str(model.get("dialect"))))
         part.facts.append(Fact("Tables", str(len(tables))))
-        for key in ("enums", "sequences"):
+        for key, label in _COUNTED:
             if isinstance(model.get(key), list) and model[key]:
-                part.facts.append(Fact(key.capitalize(), str(len(model[key]))))
+                part.facts.append(Fact(label, str(len(model[key]))))
     text = bd.text(f"data/{schema.path(schema.TABLES)}")
     if text is not None:
         part.facts.append(Fact("Tables in database", text.rstrip("\n"), pre=True))
