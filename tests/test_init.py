@@ -584,6 +584,20 @@ def test_init_rules_take_the_claims_and_create_all_calls_the_code_already_has(se
         "failed",
         ["application code calls create_all at src/svc/reset.py:9"],
     )
+    # NOTE: a copy of an allowed call in the same function fails; init run again allows both, one entry each.
+    copied = RESET + "    Base.metadata.create_all(engine)\n"
+    (service / "src" / "svc" / "reset.py").write_text(copied, encoding="utf-8")
+    shutil.rmtree(service.parent / "bundles")
+    assert _gates(service, [str(service / "evidence-rules.yaml")])["EK307"] == (
+        "failed",
+        ["application code calls create_all at src/svc/reset.py:7"],
+    )
+    init.write(service, init.detect(service), force=True)
+    allow = yaml.safe_load((service / "evidence-rules.yaml").read_text())["checks"]["EK307"]["options"][
+        "allow"
+    ]
+    assert allow.count("src/svc/reset.py::reset: Base.metadata.create_all(engine)") == 2
+    assert _gates(service, [str(service / "evidence-rules.yaml")])["EK307"] == ("passed", [])
 
 
 def test_the_workflow_url_names_the_driver_the_services_urls_name(tmp_path: Path) -> None:

@@ -12,7 +12,10 @@ Good:
 A configuration whose migrations could not be read (0 revisions), or whose database version was not
 read (`current.json` skipped, say without a database URL, or the database unreachable), is not blamed
 on the database: the check is skipped, with the reason, when no configuration could be judged, and such
-a configuration is named otherwise.
+a configuration is named otherwise. An empty version table that several configurations may own (the same
+table name, no `version_table_schema`) proves nothing: a configuration with no other table is not judged,
+and one whose own tables are at the heads passes. Messages name the version table when it is not
+`alembic_version` (`context.configure(version_table=...)`).
 """
 
 from __future__ import annotations
@@ -66,6 +69,13 @@ def _unjudged(config: alembic.AlembicConfig) -> tuple[str, str] | None:
             "cannot be told"
         )
         return why, f"{config.name} database not read"
+    if not config.schemas and config.owner_unknown and not (config.current or {}).get("errors"):
+        tables = "; ".join(f"{s}: {state.get('reason')}" for s, state in sorted(config.owner_unknown.items()))
+        why = (
+            f"Alembic configuration {config.name}: no {config.version_table} table is surely its own "
+            f"({tables}), so whether the database is at the heads ({_words(config.heads)}) cannot be told"
+        )
+        return why, f"{config.name} version table unknown"
     return None
 
 
@@ -76,10 +86,11 @@ def _no_table(config: alembic.AlembicConfig) -> str:
         return "its version table could not be read"
     schema = current.get("version_table_schema")
     where = f" in the schema {schema}" if schema else ""
+    table = config.version_table
     if config.not_counted and not schema:
         others = "; ".join(f"{s}: {state.get('reason')}" for s, state in sorted(config.not_counted.items()))
-        return f"no version table holds one of its revisions (not counted: {others})"
-    return f"no version table was found{where} (no migration applied)"
+        return f"no {table} table holds one of its revisions (not counted: {others})"
+    return f"no {table} table was found{where} (no migration applied)"
 
 
 def run(target: Target, rule: Rule) -> Iterator[Finding]:
@@ -123,10 +134,13 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
             )
             if unknown:
                 detail += f"; unknown to the migrations: {', '.join(unknown)}"
+            table = (
+                "" if config.version_table == alembic.DEFAULT_VERSION_TABLE else f" ({config.version_table})"
+            )
             yield Finding(
                 ID,
-                f"Alembic configuration {config.name}, schema {schema}: database is at {_words(current)}, "
-                f"heads are {heads} ({detail})",
+                f"Alembic configuration {config.name}, schema {schema}{table}: database is at "
+                f"{_words(current)}, heads are {heads} ({detail})",
                 path=f"data/{where}",
                 snippet=f"{config.name} {schema} not at heads",
             )

@@ -11,7 +11,9 @@ Calls the option `allow` lists are not reported, each as `path::scope: code` (`a
 Base.metadata.create_all(engine)`, the function or class it sits in, `<module>` at the top): `evidence
 init` lists there the calls that were already there when it ran (masked as the bundle's code facts
 are: a password in the code never reaches the rules file), so a new call fails even in the same file or
-function, and an allowed one that moves between lines still passes. Files the rule's
+function, and an allowed one that moves between lines still passes. Each entry allows one call: two
+identical calls in one scope need the entry twice (as `init` writes it), so a copy of an allowed call
+fails. Files the rule's
 `exclude` globs match are left out whole.
 
 Bad:
@@ -24,6 +26,7 @@ Good:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -59,15 +62,20 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     if facts is None:
         yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
         return
-    allowed = set(rule.options.get("allow") or ())
+    # NOTE: each entry allows one call: a second identical call in the same scope needs its own entry.
+    allowed = Counter(str(entry) for entry in rule.options.get("allow") or ())
     # NOTE: `init` writes fingerprints masked, and the code facts of a bundle were masked in their file,
     # where quotes are escaped: a fingerprint is also looked up as the redactor's own rules mask it.
     mask = _masker() if allowed else None
-    for call in (facts.get("schema_calls") or {}).get("app", []):
+    calls = (facts.get("schema_calls") or {}).get("app", [])
+    for call in sorted(calls, key=lambda c: (str(c.get("path", "")), c.get("line") or 0)):
         if call.get("receiver_kind") == OWN_METHOD or _excluded(str(call.get("path", "")), rule.exclude):
             continue
-        if mask is not None and (fingerprint(call) in allowed or mask(fingerprint(call)) in allowed):
-            continue
+        if mask is not None:
+            key = next((k for k in (fingerprint(call), mask(fingerprint(call))) if allowed[k] > 0), None)
+            if key is not None:
+                allowed[key] -= 1
+                continue
         where = f"{call.get('path')}:{call.get('line')}"
         yield Finding(
             ID,

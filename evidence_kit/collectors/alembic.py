@@ -60,7 +60,7 @@ _CONFIG_SCHEMA: dict[str, Any] = {
             "type": "string",
             "minLength": 1,
             "description": "Table holding the applied version (default: the ini's `version_table`, "
-            "else `alembic_version`).",
+            "else a literal `version_table` env.py passes to `context.configure`, else `alembic_version`).",
         },
         "version_table_schema": {
             "type": "string",
@@ -169,6 +169,8 @@ class Setup:
     dialect_folders: tuple[Path, ...] = ()
     version_table_schema: str | None = None
     version_table_schema_from: str | None = None
+    # NOTE: where a version table other than `alembic_version` is named; None for the default.
+    version_table_from: str | None = None
 
 
 @dataclass
@@ -698,9 +700,10 @@ def _env_locations(env_py: Path) -> tuple[int, list[str] | None] | None:
     return None
 
 
-def _env_schema(env_py: Path) -> tuple[int, str] | None:
-    """The `version_table_schema` env.py passes to `context.configure`: (line, schema) when every call
-    passes the same string, as a literal or a module constant assigned once; None otherwise."""
+def _env_keyword(env_py: Path, keyword: str) -> tuple[int, str] | None:
+    """The string env.py passes to `context.configure` as `keyword` (`version_table`, `version_table_schema`):
+    (line, value) when every call passes the same string, as a literal or a module constant assigned once;
+    None otherwise."""
     import ast
 
     try:
@@ -729,22 +732,22 @@ def _env_schema(env_py: Path) -> tuple[int, str] | None:
             continue
         if node.func.attr != "configure":
             continue
-        for keyword in node.keywords:
-            if keyword.arg != "version_table_schema":
+        for kw in node.keywords:
+            if kw.arg != keyword:
                 continue
-            value = keyword.value
+            value = kw.value
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                schema: str | None = value.value
+                named: str | None = value.value
             else:
-                schema = constants.get(value.id) if isinstance(value, ast.Name) else None
-            if not schema:
-                # NOTE: a schema picked at run time (a tenant's, a setting's) cannot be told statically.
+                named = constants.get(value.id) if isinstance(value, ast.Name) else None
+            if not named:
+                # NOTE: a name picked at run time (a tenant's schema, a setting) cannot be told statically.
                 return None
-            found.setdefault(schema, node.lineno)
+            found.setdefault(named, node.lineno)
     if len(found) != 1:
         return None
-    schema, line = next(iter(found.items()))
-    return line, schema
+    named, line = next(iter(found.items()))
+    return line, named
 
 
 _DIALECTS = frozenset({"postgresql", "postgres", "sqlite", "mysql", "mariadb", "mssql", "oracle"})
@@ -907,15 +910,24 @@ def resolve_setup(
             locations, origin, problem, dialects = dynamic
     flag = get("recursive_version_locations")
     recursive = flag == "true" if flag is not None else toml.get("recursive_version_locations") is True
-    table = spec.get("version_table") or options.get("version_table") or get("version_table")
-    table = table or DEFAULT_VERSION_TABLE
+    env_py = script_location / "env.py"
+    table, table_from = (
+        spec.get("version_table") or options.get("version_table"),
+        "the alembic collector's `version_table` option",
+    )
+    if not table and get("version_table"):
+        table, table_from = get("version_table"), f"{_rel(ini, root)} [{section}]"
+    table_stated = None if table else _env_keyword(env_py, "version_table")
+    if table_stated is not None:
+        table_from = f"env.py ({_rel(env_py, root)}:{table_stated[0]})"
+        table = table_stated[1]
     schema = spec.get("version_table_schema")
     schema_from = "the alembic collector's `version_table_schema` option"
     if not schema and get("version_table_schema"):
         schema, schema_from = get("version_table_schema"), f"{_rel(ini, root)} [{section}]"
-    stated = None if schema else _env_schema(script_location / "env.py")
+    stated = None if schema else _env_keyword(env_py, "version_table_schema")
     if stated is not None:
-        schema_from = f"env.py ({_rel(script_location / 'env.py', root)}:{stated[0]})"
+        schema_from = f"env.py ({_rel(env_py, root)}:{stated[0]})"
         schema = stated[1]
     return Setup(
         ini,
@@ -924,13 +936,14 @@ def resolve_setup(
         script_location,
         locations,
         recursive,
-        str(table),
+        str(table or DEFAULT_VERSION_TABLE),
         origin,
         problem,
         python,
         dialects,
         str(schema) if schema else None,
         schema_from if schema else None,
+        table_from if table else None,
     )
 
 
@@ -1074,12 +1087,22 @@ def _claim(setup: Setup, revisions: Iterable[str], root: Path) -> Claim:
     )
 
 
+_EMPTY = "empty"
+
+
+def _rivals(mine: Claim, others: Sequence[Claim]) -> list[Claim]:
+    """The other configurations an empty version table of this one's name, in no schema it names, may be."""
+    return [o for o in others if o.version_table == mine.version_table and not o.schema]
+
+
 def _whose(schema: str, versions: list[str], mine: Claim, others: Sequence[Claim]) -> str | None:
-    """Why the version table in `schema` is not this configuration's; None when it is.
+    """Why the version table in `schema` is not this configuration's (`_EMPTY` when it is empty and may as
+    well be another's); None when it is.
 
     PostgreSQL holds a version table of the same name in many schemas: one per configuration, one per
     tenant. A schema named by `version_table_schema` decides; else a table is this configuration's when
-    it holds one of its revisions, or holds none at all (nothing tells it is another's).
+    it holds one of its revisions, or is empty and no other configuration names a table of that name
+    without a schema (nothing tells it is another's).
     """
     if mine.schema:
         if fnmatch.fnmatchcase(schema, mine.schema):
@@ -1092,8 +1115,10 @@ def _whose(schema: str, versions: list[str], mine: Claim, others: Sequence[Claim
             and fnmatch.fnmatchcase(schema, other.schema)
         ):
             return f"in the schema of {other.name} (its `version_table_schema` {other.schema})"
-    if not versions or mine.revisions.intersection(versions):
+    if mine.revisions.intersection(versions):
         return None
+    if not versions:
+        return None if not _rivals(mine, others) else _EMPTY
     owners = [other.name for other in others if other.revisions.intersection(versions)]
     if owners:
         return f"holds revisions of {', '.join(owners)}"
@@ -1124,16 +1149,27 @@ def _current_outputs(
     postgres = db.is_postgres(url)
     # NOTE: SQLite has one version table, the one alembic reads: it is this configuration's.
     not_counted: dict[str, Any] = {}
+    owner_unknown: dict[str, Any] = {}
     for schema in sorted(schemas):
         versions = sorted(schemas[schema])
         why = _whose(schema, versions, mine, others) if postgres else None
-        if why is not None:
+        if why == _EMPTY:
+            names = ", ".join(sorted(c.name for c in (mine, *_rivals(mine, others))))
+            owner_unknown[schema] = {
+                "versions": versions,
+                "reason": f"empty, and {names} all name {setup.version_table} with no schema: nothing tells "
+                "whose it is (`version_table_schema` tells)",
+            }
+            del schemas[schema]
+        elif why is not None:
             not_counted[schema] = {"versions": versions, "reason": why}
             del schemas[schema]
     for schema in [s for s in errors if postgres and _whose(s, [], mine, others) is not None]:
         del errors[schema]
     per_schema: dict[str, Any] = {}
     lines: list[str] = []
+    if setup.version_table != DEFAULT_VERSION_TABLE:
+        lines += [f"version table {setup.version_table} (named in {setup.version_table_from})", ""]
     for schema in sorted(schemas):
         versions = sorted(schemas[schema])
         unknown = [v for v in versions if v not in graph.scripts]
@@ -1149,14 +1185,14 @@ def _current_outputs(
         state = "up to date" if fresh else f"{len(pending)} revision(s) not applied"
         if unknown:
             state += f", unknown version(s) {', '.join(unknown)}"
-        if not versions and others and not setup.version_table_schema:
-            state += " (the table is empty: it may be another configuration's; `version_table_schema` tells)"
         lines.append(f"[{schema}] {state}")
         lines.extend(graph.current_line(rev) for rev in shown)
         lines.append("")
     for schema in sorted(errors):
         lines += [f"[{schema}] error: {errors[schema]}", ""]
-    if not schemas and not errors:
+    for schema, state in owner_unknown.items():
+        lines += [f"[{schema}] unknown: {state['reason']}", ""]
+    if not schemas and not errors and not owner_unknown:
         if setup.version_table_schema and postgres:
             lines.append(f"no {setup.version_table} table in the schema {setup.version_table_schema}")
         elif not_counted:
@@ -1166,17 +1202,24 @@ def _current_outputs(
         lines.append("")
     for schema, state in not_counted.items():
         lines.append(f"[{schema}] not counted: {state['reason']}")
-    up_to_date = all(s["up_to_date"] for s in per_schema.values()) if per_schema else not graph.scripts
+    up_to_date: bool | None = (
+        all(s["up_to_date"] for s in per_schema.values()) if per_schema else not graph.scripts
+    )
+    if up_to_date and owner_unknown:
+        # NOTE: an empty table that may be this configuration's is no proof either way: not known.
+        up_to_date = None
     current = {
         "status": "error" if errors else "ok",
         "dialect": "postgresql" if postgres else "sqlite",
         "version_table": setup.version_table,
+        "version_table_from": setup.version_table_from,
         "version_table_schema": setup.version_table_schema if postgres else None,
         "version_table_schema_from": setup.version_table_schema_from if postgres else None,
         "schemas": per_schema,
         "not_counted": not_counted,
+        "owner_unknown": owner_unknown,
         "errors": errors,
-        "up_to_date": up_to_date and not errors,
+        "up_to_date": (up_to_date and not errors) if up_to_date is not None else None,
     }
     message = f"could not read {len(errors)} version table(s)" if errors else None
     text = "\n".join(lines).rstrip("\n") + "\n"
@@ -1270,6 +1313,7 @@ def _config_outputs(
         "bases": sorted(graph.bases),
         "multiple_heads": len(graph.heads) > 1,
         "current_status": current["status"],
+        "version_table": setup.version_table,
         "current": {s: v["versions"] for s, v in schemas.items()} if isinstance(schemas, dict) else None,
         "up_to_date": current.get("up_to_date"),
         "problems": len(problems),

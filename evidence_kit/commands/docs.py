@@ -89,6 +89,9 @@ def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> d
         "bases": [str(b) for b in graph.get("bases") or []],
         "current": config.current_versions,
         "up_to_date": config.up_to_date,
+        "version_table": None
+        if config.version_table == alembic.DEFAULT_VERSION_TABLE
+        else config.version_table,
         "problems": [str(p) for p in graph.get("problems") or []],
         "downgrade": _downgrade_steps(view, config),
         "command": _alembic_command(graph, config.name if several else "alembic"),

@@ -48,7 +48,12 @@ def _current(summary: dict[str, Any]) -> str:
     current = summary.get("current")
     if not isinstance(current, dict):
         return f"not read ({summary.get('current_status', 'unknown')})" if summary else "unknown"
-    return "; ".join(f"{schema}: {', '.join(map(str, v)) or 'none'}" for schema, v in sorted(current.items()))
+    # NOTE: a version table of another name (`context.configure(version_table=...)`) is named with its schema.
+    table = summary.get("version_table") or alembic.DEFAULT_VERSION_TABLE
+    suffix = "" if table == alembic.DEFAULT_VERSION_TABLE else f".{table}"
+    return "; ".join(
+        f"{schema}{suffix}: {', '.join(map(str, v)) or 'none'}" for schema, v in sorted(current.items())
+    )
 
 
 def _config(old: Side, new: Side, label_a: str, label_b: str) -> tuple[list[Change], dict[str, Any]]:

@@ -22,6 +22,7 @@ SUMMARY = "summary.json"
 PROBLEMS = "problems.txt"
 ERROR = "error.txt"
 MIGRATIONS = "migrations/"
+DEFAULT_VERSION_TABLE = "alembic_version"
 # NOTE: `*` crosses `/` in these globs, so each also matches every configuration's own folder.
 REQUIRED = (f"{FOLDER}/*{HEADS}", f"{FOLDER}/*{CURRENT_TEXT}")
 _MARKERS = (SUMMARY, HISTORY, HEADS, ERROR)
@@ -126,6 +127,17 @@ class AlembicConfig:
     def not_counted(self) -> dict[str, dict[str, Any]]:
         """Version tables the collector found and did not count as this configuration's, with why."""
         return {str(k): mapping(v) for k, v in mapping((self.current or {}).get("not_counted")).items()}
+
+    @property
+    def owner_unknown(self) -> dict[str, dict[str, Any]]:
+        """Empty version tables that may be this configuration's or another's, with why: proof of nothing."""
+        return {str(k): mapping(v) for k, v in mapping((self.current or {}).get("owner_unknown")).items()}
+
+    @property
+    def version_table(self) -> str:
+        """The table the database keeps this configuration's version in (`alembic_version` unless named)."""
+        table = (self.current or {}).get("version_table") or (self.summary or {}).get("version_table")
+        return str(table) if table else DEFAULT_VERSION_TABLE
 
     @property
     def unread(self) -> str | None:

@@ -277,11 +277,13 @@ def _attention(
             label = path[len(f"data/{alembic.FOLDER}/") : -len(f"/{alembic.SUMMARY}")]
             which = f"Alembic configuration {label}: " if label else ""
             if isinstance(summary, dict) and summary.get("up_to_date") is False:
+                table = summary.get("version_table") or alembic.DEFAULT_VERSION_TABLE
+                named = "" if table == alembic.DEFAULT_VERSION_TABLE else f" (version table {table})"
                 items.append(
                     Attention(
                         "warn",
                         "alembic",
-                        f"{which}the database is not at the head revision",
+                        f"{which}the database{named} is not at the head revision",
                         "",
                         "#migrations",
                     )

@@ -62,8 +62,8 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
         raise EvidenceError(
             f"database.url needs the environment variable{'s' if len(missing) > 1 else ''} {listed}, "
             f"which {'are' if len(missing) > 1 else 'is'} not set",
-            hint=f"export {missing[0]} before collecting (the service's own settings name it), "
-            "or set the variable named by `database.url_env`",
+            hint=f"export {missing[0]} before collecting (the service's own settings name it): the "
+            "`database.url` template in evidence.yaml reads it",
         )
     scheme, sep, rest = template.partition("://")
     authority, slash, tail = rest.partition("/")
@@ -145,8 +145,7 @@ def require_url(ctx: Context, collector: str) -> str:
     if not url and ctx.database_problem:
         raise CollectorError(
             f"the database URL cannot be built: {ctx.database_problem}",
-            hint="export the variables it needs, or set the variable named by `database.url_env`, "
-            f"or disable the {collector} collector",
+            hint=f"export the variable named above before collecting, or disable the {collector} collector",
         )
     if not url:
         raise CollectorError(

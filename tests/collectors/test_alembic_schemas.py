@@ -29,6 +29,10 @@ CORE = ["3f1a9c0e2b71", "8d24e6f0a913", "b7c05d1e4a62", "e19f3b8c7d05"]
 TENANT = ["5a7e2c9d1f38", "9c3b6e0a7d24", "d480f1b5c6e9"]
 TENANTS = ["default", "acme"]
 BOTH = [{"name": "core", "label": "core"}, {"name": "tenant", "label": "tenant"}]
+EMPTY = (
+    "empty, and alembic.ini [core], alembic.ini [tenant] all name alembic_version with no schema: "
+    "nothing tells whose it is (`version_table_schema` tells)"
+)
 
 INI = """\
 [core]
@@ -185,16 +189,25 @@ def test_a_section_of_the_same_ini_that_is_not_listed_is_named_as_the_owner(
     assert current["not_counted"]["app_tenant_default"]["reason"] == "holds revisions of alembic.ini [tenant]"
 
 
-def test_an_empty_version_table_counts_until_a_schema_is_named(migrated: tuple[Path, str]) -> None:
+def test_an_empty_version_table_two_configurations_may_own_is_unknown_until_a_schema_is_named(
+    migrated: tuple[Path, str], tmp_path: Path
+) -> None:
     root, url = migrated
     alembic(root, "-n", "tenant", "-x", "tenant=acme", "downgrade", "base")
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM app_tenant_acme.alembic_version").fetchone() == (0,)
-    # NOTE: an empty table holds no revision to tell whose it is: both configurations count it, never a pass.
+    # NOTE: an empty table holds no revision to tell whose it is: neither configuration is at base there,
+    # each one's own tables still judge it, and the empty one is named as unknown.
     out = collect(root, url, configs=BOTH)
-    for label, pending in (("core", CORE), ("tenant", TENANT)):
-        state = as_json(out[f"{label}/current.json"])["schemas"]["app_tenant_acme"]
-        assert state["versions"] == [] and state["pending"] == sorted(pending)
+    for label in ("core", "tenant"):
+        current = as_json(out[f"{label}/current.json"])
+        assert "app_tenant_acme" not in current["schemas"]
+        assert current["owner_unknown"]["app_tenant_acme"]["versions"] == []
+        assert current["owner_unknown"]["app_tenant_acme"]["reason"] == EMPTY
+        assert current["up_to_date"] is None and as_json(out[f"{label}/summary.json"])["up_to_date"] is None
+        assert "[app_tenant_acme] unknown: empty" in text(out[f"{label}/current.txt"])
+    assert as_json(out["core/current.json"])["schemas"]["app_core"]["up_to_date"] is True
+    assert ek302(*bundle(tmp_path / "unknown", out)) == []
     named = [
         {"name": "core", "label": "core", "version_table_schema": "app_core"},
         {"name": "tenant", "label": "tenant", "version_table_schema": "app_tenant_*"},
@@ -208,8 +221,101 @@ def test_an_empty_version_table_counts_until_a_schema_is_named(migrated: tuple[P
         "reason": "outside the schema app_core (the alembic collector's `version_table_schema` option)",
     }
     assert tenant["schemas"]["app_tenant_acme"]["pending"] == sorted(TENANT)
-    assert tenant["up_to_date"] is False
+    assert tenant["up_to_date"] is False and tenant["owner_unknown"] == {}
     assert tenant["not_counted"]["app_core"]["reason"].startswith("outside the schema app_tenant_*")
+
+
+def test_a_configuration_whose_only_version_table_may_be_another_s_is_not_judged(
+    migrated: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, url = migrated
+    for tenant in TENANTS:
+        alembic(root, "-n", "tenant", "-x", f"tenant={tenant}", "downgrade", "base")
+    out = collect(root, url, configs=BOTH)
+    tenant = as_json(out["tenant/current.json"])
+    assert tenant["schemas"] == {} and sorted(tenant["owner_unknown"]) == [
+        "app_tenant_acme",
+        "app_tenant_default",
+    ]
+    assert "no alembic_version table found" not in text(out["tenant/current.txt"])
+    assert ek302(*bundle(tmp_path / "bundle", out)) == [
+        "Alembic configuration tenant: no alembic_version table is surely its own "
+        f"(app_tenant_acme: {EMPTY}; app_tenant_default: {EMPTY}), so whether the database is at the heads "
+        f"({TENANT[-1]}) cannot be told"
+    ]
+
+
+TENANT_TABLE = "tenant_version"
+
+
+@pytest.fixture()
+def own_tables(tmp_path: Path, pg_admin_url: str) -> Iterator[tuple[Path, str]]:
+    """The service with tenant migrations keeping their version in `tenant_version`, named only in env.py
+    by a module constant, as `context.configure(version_table=...)` takes it; every schema at head."""
+    with pg.database(pg_admin_url) as url:
+        root = service(tmp_path / "svc", url)
+        env = root / "db" / "tenant" / "env.py"
+        env.write_text(
+            env.read_text()
+            .replace("\nengine = ", f"\nVERSION_TABLE = {TENANT_TABLE!r}\nengine = ", 1)
+            .replace(
+                "version_table_schema=SCHEMA)", "version_table_schema=SCHEMA, version_table=VERSION_TABLE)"
+            )
+        )
+        alembic(root, "-n", "core", "upgrade", "head")
+        for tenant in TENANTS:
+            alembic(root, "-n", "tenant", "-x", f"tenant={tenant}", "upgrade", "head")
+        yield root, url
+
+
+def test_a_version_table_named_in_env_py_is_the_one_read(
+    own_tables: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, url = own_tables
+    with psycopg.connect(url) as conn:
+        found = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema LIKE 'app%'"
+            " ORDER BY 1"
+        ).fetchall()
+    assert found == [
+        ("app_core", "alembic_version"),
+        ("app_tenant_acme", TENANT_TABLE),
+        ("app_tenant_default", TENANT_TABLE),
+    ]
+    out = collect(root, url, configs=BOTH)
+    core, tenant = as_json(out["core/current.json"]), as_json(out["tenant/current.json"])
+    assert tenant["version_table"] == TENANT_TABLE
+    assert tenant["version_table_from"] == "env.py (db/tenant/env.py:14)"
+    assert (
+        sorted(tenant["schemas"]) == ["app_tenant_acme", "app_tenant_default"]
+        and tenant["up_to_date"] is True
+    )
+    assert core["version_table"] == "alembic_version" and core["version_table_from"] is None
+    assert sorted(core["schemas"]) == ["app_core"] and core["not_counted"] == {}
+    assert text(out["tenant/current.txt"]).startswith(
+        f"version table {TENANT_TABLE} (named in env.py (db/tenant/env.py:14))\n\n"
+        "[app_tenant_acme] up to date\n"
+    )
+    assert out["tenant/current.json"].title == f"Applied alembic version ({TENANT_TABLE})"
+    assert as_json(out["tenant/summary.json"])["version_table"] == TENANT_TABLE
+    before, _ = bundle(tmp_path / "before", out)
+    assert ek302(*bundle(tmp_path / "at-heads", out)) == []
+
+    # NOTE: an empty table of a name only one configuration uses is that configuration's, at base.
+    alembic(root, "-n", "tenant", "-x", "tenant=acme", "downgrade", "base")
+    out = collect(root, url, configs=BOTH)
+    tenant = as_json(out["tenant/current.json"])
+    assert tenant["schemas"]["app_tenant_acme"]["pending"] == sorted(TENANT) and tenant["owner_unknown"] == {}
+    assert as_json(out["core/current.json"])["up_to_date"] is True
+    after, manifest = bundle(tmp_path / "after", out)
+    assert ek302(after, manifest) == [
+        f"Alembic configuration tenant, schema app_tenant_acme ({TENANT_TABLE}): database is at none, "
+        f"heads are {TENANT[-1]} (3 revisions not applied)"
+    ]
+    changes = {c.what: c for c in diff(before, after).changes}
+    assert changes["[tenant] database version changed"].after == (
+        f"app_tenant_acme.{TENANT_TABLE}: none; app_tenant_default.{TENANT_TABLE}: {TENANT[-1]}"
+    )
 
 
 def test_another_applications_version_table_is_not_counted(pg_admin_url: str, tmp_path: Path) -> None:
@@ -227,6 +333,37 @@ def test_another_applications_version_table_is_not_counted(pg_admin_url: str, tm
     assert current["not_counted"]["scheduler"]["reason"] == (
         "holds only revisions unknown to alembic.ini [core], alembic.ini [other]"
     )
+
+
+@pytest.mark.parametrize(
+    ("ini_line", "env_value", "expected", "origin"),
+    [
+        ("", '"app_core"', "app_core", "env.py (db/core/env.py:"),
+        ("", "SCHEMA", "app_core", "env.py (db/core/env.py:"),
+        ("version_table_schema = core_from_ini\n", '"app_core"', "core_from_ini", "alembic.ini"),
+        ("", "schema_for(tenant)", None, None),
+    ],
+    ids=["literal", "module constant", "ini first", "run time"],
+)
+def test_version_table_is_read_statically(
+    tmp_path: Path, ini_line: str, env_value: str, expected: str | None, origin: str | None
+) -> None:
+    root = service(tmp_path / "svc", "postgresql://u@localhost/x")
+    ini = root / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[tenant]", ini_line.replace("_schema", "") + "\n[tenant]", 1))
+    env = root / "db" / "core" / "env.py"
+    env.write_text(
+        env.read_text()
+        .replace('os.environ.get("APP_CORE_SCHEMA", "app_core")', '"app_core"')
+        .replace("version_table_schema=SCHEMA", f"version_table={env_value}")
+    )
+    setup = collector.resolve_setup(root, {"name": "core"}, {})
+    assert setup.version_table == (expected or "alembic_version")
+    assert setup.version_table_schema is None
+    if origin is None:
+        assert setup.version_table_from is None
+    else:
+        assert str(setup.version_table_from).startswith(origin)
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,8 @@ def test_a_missing_variable_is_an_error_that_names_it() -> None:
     assert (
         one.value.message == "database.url needs the environment variable POSTGRES_PASSWORD, which is not set"
     )
-    assert "export POSTGRES_PASSWORD" in one.value.hint
+    assert "export POSTGRES_PASSWORD" in one.value.hint and "`database.url` template" in one.value.hint
+    assert "url_env" not in one.value.hint
     with pytest.raises(EvidenceError, match="variables POSTGRES_USER, POSTGRES_DB, which are not set"):
         from_template(TEMPLATE, {k: v for k, v in PARTS.items() if k not in ("POSTGRES_USER", "POSTGRES_DB")})
     # Set but empty is set (a trust-auth server needs no password).
@@ -152,8 +153,10 @@ def test_a_url_template_that_cannot_be_filled_costs_only_the_database_collectors
     why = "the database URL cannot be built: database.url needs the environment variables SVC_USER, SVC_"
     for name in ("schema", "sql", "queue"):
         assert by[name].status == "error" and (by[name].error or "").startswith(why), by[name]
-        assert "SVC_DATABASE_URL" not in (by[name].error or "") and "`database.url_env`" in (
-            by[name].hint or ""
+        assert "SVC_DATABASE_URL" not in (by[name].error or "")
+        assert (
+            by[name].hint
+            == f"export the variable named above before collecting, or disable the {name} collector"
         )
     assert (summary.bundle / "data" / "alembic" / "heads.txt").read_text() == "a1 (head)\n", "still read"
     current = json.loads((summary.bundle / "data" / "alembic" / "current.json").read_text())
