@@ -789,6 +789,44 @@ def test_settings_read_through_starlette_or_decouple_config_are_found(tmp_path: 
     assert "SENTRY_DSN" not in env and "SVC_DEBUG" not in env and "DATABASE_POOL_SIZE" not in env
 
 
+def test_each_required_variable_says_why_and_what_the_migrations_read_is_required(tmp_path: Path) -> None:
+    migration = (
+        "import os\nfrom starlette.config import Config\n\nconfig = Config()\n"
+        'FOLDER = config("SVC_STORAGE_FOLDER")\nREGION = os.environ["SVC_REGION"]\n'
+        'OPTIONAL = os.environ.get("SVC_OPTIONAL")\n'
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "migrations/env.py": "import os\nURL = os.environ['DATABASE_URL']\n",
+            "migrations/versions/0002_storage.py": "revision = '0002'\n" + migration,
+            "svc/__init__.py": "",
+            "svc/config.py": STARLETTE_CONFIG,
+            # NOTE: a required read outside the migrations may never run: it is listed, not required.
+            "svc/tools.py": 'import os\nHOME = os.environ["SVC_TOOL_HOME"]\n',
+        },
+    )
+    found = init.detect(root)
+    why = dict(found.required_why)
+    assert (
+        why["SVC_STORAGE_FOLDER"]
+        == "read with no default by the migration migrations/versions/0002_storage.py"
+    )
+    assert why["SVC_REGION"] == "read by the migration migrations/versions/0002_storage.py"
+    assert why["SVC_WORKERS"] == "read with no default in svc/config.py"
+    assert set(why) == set(dict(found.required_env))
+    assert "SVC_OPTIONAL" not in why and "SVC_TOOL_HOME" not in why
+    init.write(root, found)
+    workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert "SVC_REGION: change-me   # read by the migration migrations/versions/0002_storage.py" in workflow
+    assert "# read with no default in svc/config.py: set the real value" in workflow
+    assert "required by the service's settings" not in workflow
+    assert "# SVC_TOOL_HOME: ...   # read by the service" in workflow
+    # NOTE: the database URL env.py reads is the one the workflow sets for its own database.
+    assert workflow.count("DATABASE_URL:") == 1 and "read by the migration migrations/env.py" not in workflow
+
+
 def test_init_in_a_service_folder_sees_the_workflows_at_the_repository_top(tmp_path: Path) -> None:
     import subprocess
 

@@ -146,6 +146,9 @@ class Detected:
     python_version: str | None = None
     env_names: tuple[str, ...] = ()
     required_env: tuple[tuple[str, str], ...] = ()
+    # NOTE: why each of `required_env` is needed, in words: a settings field, or a read with no default
+    # (in a migration: the workflow runs the migrations).
+    required_why: tuple[tuple[str, str], ...] = ()
     # NOTE: the SQLAlchemy driver the service's own PostgreSQL URLs name (`asyncpg` in
     # `postgresql+asyncpg://`), so the workflow's URL is one its engine accepts; None for plain URLs.
     database_driver: str | None = None
@@ -830,6 +833,20 @@ def _env_names(tree: ast.Module) -> Iterator[str]:
             yield name.value
 
 
+def _required_environ(tree: ast.Module) -> Iterator[str]:
+    """Names read as `os.environ["NAME"]`, which fails when the variable is not set."""
+    for node in _walk(tree):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.ctx, ast.Load)
+            and _environ(node.value)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+            and _ENV_NAME.match(node.slice.value)
+        ):
+            yield node.slice.value
+
+
 def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
     """Settings read through Starlette's `Config` (`config = Config(".env")`, then `config("NAME", cast=int)`)
     or python-decouple's `config("NAME", default=...)`: each name, with a placeholder value when the read
@@ -1093,6 +1110,7 @@ def detect(root: Path) -> Detected:
     claims: list[str] = []
     env_hits: dict[str, str] = {}
     required: dict[str, str] = {}
+    why: dict[str, str] = {}
     from_settings: set[str] = set()
     declared: dict[tuple[str, str], str] = {}
     bases: dict[str, set[str]] = {}
@@ -1100,8 +1118,12 @@ def detect(root: Path) -> Detected:
     env_files: dict[str, list[str]] = {}
     tables: dict[str, tuple[str, set[str]]] = {}
     drivers: Counter[str] = Counter()
+    migrations = [c.script_location for c in configs if c.script_location]
     for rel in scan.python:
         text, tree = _parse(root, rel)
+        # NOTE: env.py and the revisions run in the workflow (it upgrades the database): what they cannot
+        # run without is needed there too.
+        migration = any(_under(rel, [folder]) for folder in migrations)
         if _SKIP_LOCKED.search(text) and not _MIGRATION.search(text):
             claims.append(rel)
         if "postgresql+" in text:
@@ -1119,17 +1141,26 @@ def detect(root: Path) -> Detected:
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
             for name in _env_names(tree):
                 env_hits.setdefault(name, rel)
+            for name in _required_environ(tree) if migration else ():
+                if name not in required:
+                    required[name], why[name] = _placeholder(""), f"read by the migration {rel}"
         if "Config" in text or "decouple" in text:
             for name, placeholder in _config_reads(tree):
                 env_hits.setdefault(name, rel)
-                if placeholder is not None:
-                    required.setdefault(name, placeholder)
+                if placeholder is not None and name not in required:
+                    required[name] = placeholder
+                    why[name] = (
+                        f"read with no default by the migration {rel}"
+                        if migration
+                        else (f"read with no default in {rel}")
+                    )
         if "Settings" in text:
             for cls, attr, name, placeholder in _settings_fields(tree):
                 env_hits.setdefault(name, rel)
                 from_settings.add(name)
                 if placeholder is not None:
-                    required.setdefault(name, placeholder)
+                    if name not in required:
+                        required[name], why[name] = placeholder, f"required by the service's settings ({rel})"
                     declared[(cls, attr)] = name
             bases.update((n.name, _base_names(n)) for n in tree.body if isinstance(n, ast.ClassDef))
             env_files[rel] = list(_env_files(tree))
@@ -1203,6 +1234,7 @@ def detect(root: Path) -> Detected:
         python_version=python_version or _requires_python(root),
         env_names=tuple(sorted(env_hits)),
         required_env=tuple(sorted(required.items())),
+        required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
         migrate_command=_migrate_command(root, workflows) if configs else None,
         repository=repository,
@@ -1550,6 +1582,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
         "ci_env": _ci_env(d),
         "required_env": _required_env(d),
+        "required_why": dict(d.required_why),
         "other_env": [
             n
             for n in d.env_names
