@@ -63,7 +63,8 @@ class Context:
     collectors this one runs after (see `evidence_kit.order`) to their files. `python` is the
     top-level `python:` of evidence.yaml, as written (see `evidence_kit.support.interpreter`).
     `handoffs` are the documents this collector fetches for a later one, or finds fetched for it.
-    `database_problem` says why a configured database has no URL (a variable its template needs is unset).
+    `database_problem` says why a configured database has no URL (a variable its template needs is unset);
+    `database_source` where the URL came from, in words (`environment variable DATABASE_URL`).
     """
 
     root: Path
@@ -74,6 +75,7 @@ class Context:
     python: str | None = None
     handoffs: tuple[Handoff, ...] = ()
     database_problem: str | None = None
+    database_source: str | None = None
 
 
 @dataclass(frozen=True)

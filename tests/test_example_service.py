@@ -140,6 +140,11 @@ def test_database_down_is_recorded_and_the_rest_still_runs(service: tuple[Path, 
     summary = collect(load(root / "evidence.yaml"), env=env, only=["alembic", "schema", "openapi"])
     by = {r.collector: r for r in summary.results}
     assert by["schema"].status == "error" and "cannot connect" in (by["schema"].error or "")
+    # NOTE: the tip names the one place the URL came from, not every way of giving one.
+    tip = (summary.bundle / "data/alembic/current.txt").read_text()
+    assert (
+        "Tip: start the database, or fix its URL: it came from the environment variable DATABASE_URL" in tip
+    )
     assert by["alembic"].status == "error"
     assert by["openapi"].status == "ok"
     assert (summary.bundle / "data/alembic/heads.txt").read_text() == "c93d1a6e0f52 (head)\n"

@@ -977,11 +977,11 @@ def _dump_rows(value: Mapping[str, Any], rows: str) -> bytes:
     return ("{\n" + ",\n".join(parts) + "\n}\n").encode()
 
 
-def _pg_versions(url: str, table: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+def _pg_versions(url: str, table: str, source: str | None) -> tuple[dict[str, list[str]], dict[str, str]]:
     import psycopg
     from psycopg import sql
 
-    conn = db.connect_pg(url)
+    conn = db.connect_pg(url, source=source)
     try:
         found: dict[str, list[str]] = {}
         errors: dict[str, str] = {}
@@ -1061,7 +1061,7 @@ def _pair(
 
 def _read_versions(ctx: Context, url: str, table: str) -> tuple[dict[str, list[str]], dict[str, str]]:
     if db.is_postgres(url):
-        return _pg_versions(url, table)
+        return _pg_versions(url, table, ctx.database_source)
     return _sqlite_versions(url, ctx.root, table)
 
 

@@ -237,7 +237,7 @@ def _database(ctx: Context) -> tuple[dict[str, Any] | None, str | None]:
     if not db.is_postgres(url):
         return {"kind": "other"}, None
     try:
-        with db.connect_pg(url, timeout_s=5, statement_timeout_ms=10_000) as conn:
+        with db.connect_pg(url, source=ctx.database_source, timeout_s=5, statement_timeout_ms=10_000) as conn:
             row = conn.execute("SHOW server_version").fetchone()
     except CollectorError as exc:
         return {"kind": "postgresql", "server_version": None, "error": exc.message}, (

@@ -608,7 +608,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     if db.is_postgres(url):
         import psycopg
 
-        conn = db.connect_pg(url)
+        conn = db.connect_pg(url, source=ctx.database_source)
         # NOTE: one snapshot per queue, so the counts and the lists agree.
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     outputs: list[Output] = []

@@ -719,7 +719,7 @@ def _collect_postgres(ctx: Context, url: str, options: Mapping[str, Any]) -> lis
     schemas = _names(options.get("schemas")) or None
     outputs: list[Output] = []
     catalog_error: str | None = None
-    conn = db.connect_pg(url)
+    conn = db.connect_pg(url, source=ctx.database_source)
     try:
         # NOTE: one snapshot for the catalog reads and the row counts.
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ

@@ -442,7 +442,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         )
     unique_names(specs, "queries", "queries")
     url = db.require_url(ctx, NAME)
-    conn = db.connect_pg(url) if db.is_postgres(url) else None
+    conn = db.connect_pg(url, source=ctx.database_source) if db.is_postgres(url) else None
     outputs: list[Output] = []
     try:
         for spec in specs:

@@ -194,6 +194,7 @@ def collect(
                     python=config.python,
                     handoffs=handoffs.get(name, ()),
                     database_problem=database_problem,
+                    database_source=target.source if target else None,
                 )
                 notify(Event("start", name))
                 running[pool.submit(_run_collector, name, ctx, config.collectors[name])] = name

@@ -196,9 +196,10 @@ def safe(url: str) -> str:
 
 
 def connect_pg(
-    url: str, *, timeout_s: int = 10, statement_timeout_ms: int = 60_000
+    url: str, *, source: str | None = None, timeout_s: int = 10, statement_timeout_ms: int = 60_000
 ) -> psycopg.Connection[Any]:
-    """A read-only PostgreSQL connection with a statement timeout; clear error when down."""
+    """A read-only PostgreSQL connection with a statement timeout; clear error when down, naming where the
+    URL came from (`source`, as :attr:`Database.source` says it) when known."""
     import psycopg
 
     try:
@@ -210,10 +211,14 @@ def connect_pg(
         )
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = (
+            f"it came from the {source}"
+            if source
+            else "the variable `database.url_env` names, or the `database.url` template, in evidence.yaml"
+        )
         raise CollectorError(
             f"cannot connect to the database at {safe(url)}: {first}",
-            hint="start the database, or fix its URL: the variable `database.url_env` names, or the "
-            "`database.url` template, in evidence.yaml",
+            hint=f"start the database, or fix its URL: {where}",
         ) from exc
     conn.read_only = True
     return conn

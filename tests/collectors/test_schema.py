@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import stat
@@ -394,6 +395,19 @@ def test_database_down_is_a_clear_error(tmp_path: Path) -> None:
         schema.collect(ctx_for("postgresql://postgres@127.0.0.1:1/x", tmp_path), {})
     assert "cannot connect to the database at postgresql://postgres@127.0.0.1:1/x" in info.value.message
     assert info.value.hint
+
+
+def test_database_down_names_where_its_url_came_from(tmp_path: Path) -> None:
+    ctx = dataclasses.replace(
+        ctx_for("postgresql://postgres@127.0.0.1:1/x", tmp_path),
+        database_source="environment variable SVC_DB_URL",
+    )
+    with pytest.raises(CollectorError) as info:
+        schema.collect(ctx, {})
+    assert (
+        info.value.hint
+        == "start the database, or fix its URL: it came from the environment variable SVC_DB_URL"
+    )
 
 
 def test_no_database_configured(tmp_path: Path) -> None:
