@@ -1115,9 +1115,11 @@ def _cut(
     if begin is not None and buf.find(b"-----END", begin, cut) == -1 and size - begin < _CARRY_LIMIT:
         cut = buf.rfind(b"\n", 0, begin) + 1
     if opens is not None and cut:
-        first = opens.first(buf, max(0, cut - _CONTEXT))
-        if -1 < first < cut:
-            cut = buf.rfind(b"\n", 0, first) + 1
+        # NOTE: searched as a copy of the window: RE2 would copy the whole buffer first.
+        low = max(0, cut - _CONTEXT)
+        first = opens.first(bytes(buf[low:cut]))
+        if first != -1:
+            cut = buf.rfind(b"\n", 0, low + first) + 1
     if hold is not None and cut:
         # NOTE: a line a rule reads as the heading of the next one (`previous`) goes with that line.
         last = buf.rfind(b"\n", 0, cut - 1) + 1
