@@ -23,11 +23,15 @@ from urllib.parse import quote, unquote, urlsplit
 from evidence_kit.redact.prefilter import Buffer, Candidate, Prefilter
 from evidence_kit.redact.rules import Rule, RuleSet, builtin
 from evidence_kit.redact.values import EXTENTS, Span
+from evidence_kit.redact.values import quoted as string_at
 
 MASK = b"[REDACTED]"
 CHUNK = 4 * 1024 * 1024
 # NOTE: a private key block may straddle two chunks; hold back this much to find its end.
 _CARRY_LIMIT = 1024 * 1024
+# NOTE: how far back a stream looks for a line that opens what a later line is read with (a rule's `opens`:
+# a Secret's `data:`, an echoed statement); it never cuts after one within this.
+_CONTEXT = 64 * 1024
 # NOTE: a line longer than this (minified JSON, say) is cut at its last blank to keep memory flat.
 MAX_LINE = 8 * 1024 * 1024
 MIN_LITERAL = 6
@@ -202,6 +206,9 @@ class Redactor:
         self.prefilter = Prefilter(list(keywords), engine)
         headings = [b"(?:" + r.previous.pattern + b")" for r in self.rules if r.previous is not None]
         self._hold = re.compile(b"|".join(headings)) if headings else None
+        opens = sorted({o for r in self.rules for o in r.opens})
+        # NOTE: one search finds the first of them; a `find` for each costs three times as much per block.
+        self._opens = Prefilter([(o, True) for o in opens], engine) if opens else None
         self._known: dict[str, str] = {}
 
     @classmethod
@@ -364,7 +371,7 @@ class Redactor:
             if not n:
                 break
             size = held + n
-            cut = _cut(buf, size, self._hold)
+            cut = _cut(buf, size, self._hold, self._opens)
             if cut:
                 masked, k = self._mask(view[:cut], tally)
                 count += k
@@ -412,8 +419,17 @@ class Redactor:
             line = data[start:end]
             for index in indexes:
                 rule = self.rules[index]
-                if rule.block:
+                if rule.block == "pem":
                     self._block(data, start, end, line, index, masked)
+                    continue
+                if rule.block == "statement":
+                    self._parameters(data, start, line, index, masked, allowed)
+                    continue
+                if rule.block == "frame":
+                    self._frame(data, start, line, index, masked, allowed)
+                    continue
+                if rule.block == "manifest":
+                    self._manifest(data, start, end, index, masked, allowed)
                     continue
                 heading = None
                 if rule.previous is not None:
@@ -439,6 +455,151 @@ class Redactor:
         stop = len(data) if closing == -1 or data.find(b"\n", finish, closing) != -1 else closing + 5
         masked.append((start + begin.start(), stop, index))
 
+    def _parameters(
+        self,
+        data: bytes,
+        start: int,
+        line: bytes,
+        index: int,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        """SQL parameters after `[generated in …]`: each value whose placeholder in the statement above
+        (the lines back to its first) stands for a secret-named column."""
+        found = self.rules[index].pattern.search(line)
+        if found is None:
+            return
+        names = _placeholder_names(_statement_before(data, start))
+        if not names or not any(n is not None and self.ruleset.names.secret(n) for n in names.values()):
+            return
+        for row in _rows(line, found.end()):
+            for position, (begin, finish, quoted) in enumerate(row):
+                name = names.get(position)
+                if quoted and name is not None and self.ruleset.names.secret(name):
+                    self._value(
+                        line[begin:finish], name, start + begin, start + finish, index, masked, allowed
+                    )
+
+    def _frame(
+        self,
+        data: bytes,
+        start: int,
+        line: bytes,
+        index: int,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        """A variable's value that loguru's `diagnose` (better-exceptions) prints under a line of source,
+        `└ '…'` below the variable's first character: masked when that variable is secret-named."""
+        found = self.rules[index].pattern.search(line)
+        if found is None:
+            return
+        source = start
+        while True:
+            source = data.rfind(b"\n", 0, source - 1) + 1 if source else -1
+            if source == -1 or not _FRAME_MARKS.match(_line_at(data, source)):
+                break
+        if source == -1:
+            return
+        text = _line_at(data, source).decode("utf-8", "surrogateescape")
+        column = len(line[: found.start("mark")].decode("utf-8", "surrogateescape"))
+        name = _FRAME_NAME.match(text, column)
+        if name is None or (column and (text[column - 1].isalnum() or text[column - 1] in "_.")):
+            return
+        if not self.ruleset.names.secret(name.group()):
+            return
+        value = string_at(line, found.end())
+        a, b = (value[0], value[1]) if value else (found.end(), len(line.rstrip(b" \t\r")))
+        self._value(line[a:b], name.group(), start + a, start + b, index, masked, allowed)
+
+    def _manifest(
+        self,
+        data: bytes,
+        start: int,
+        end: int,
+        index: int,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        """A Kubernetes Secret: every value under its `data:` and `stringData:` keys, in the YAML or
+        pretty-printed JSON mapping that holds `kind: Secret` (whatever the order of its keys), or in a
+        one-line JSON object (`last-applied-configuration`)."""
+        line = data[start:end]
+        kind = self.rules[index].pattern.match(line)
+        if kind is None:
+            for section in _JSON_SECTION.finditer(line):
+                close = line.find(b"}", section.end())
+                for pair in _JSON_PAIR.finditer(line, section.end(), len(line) if close == -1 else close):
+                    self._secret_value(
+                        line, pair.span("value"), pair.group("key"), start, index, masked, allowed
+                    )
+            return
+        column = len(kind.group("indent"))
+        for key_start, key_end in _sections(data, _mapping(data, start, column), column):
+            for a, b, key in _children(data, key_start, key_end):
+                self._secret_value(data, (a, b), key, 0, index, masked, allowed)
+
+    def _secret_value(
+        self,
+        data: bytes,
+        span: tuple[int, int],
+        key: bytes,
+        offset: int,
+        index: int,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        """A value of a Kubernetes Secret: any non-empty one, templates left (`{{ .Values.password }}`)."""
+        a, b = span
+        value = data[a:b]
+        text = value.decode("utf-8", "surrogateescape")
+        if not text.strip() or self.ruleset.judge.is_placeholder(text):
+            return
+        name = key.decode("utf-8", "surrogateescape")
+        self._keep(value, name, offset + a, offset + b, index, masked, allowed)
+
+    def _columns(
+        self,
+        rule: Rule,
+        index: int,
+        line: bytes,
+        m: re.Match[bytes],
+        offset: int,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        """A list of columns and a list of their values (`Key (a, b)=(1, …)`): the secret-named columns'
+        values by position, or all of them when the values hold more separators than the columns."""
+        names = [_unquote(c) for c in _split_top(m.group("columns"))]
+        secret = [self.ruleset.names.secret(n, rule.profile) for n in names]
+        if not any(secret):
+            return
+        begin, finish = m.span("secret")
+        pieces = _separated(line, begin, finish)
+        if len(pieces) != len(names):
+            pieces, names = [(begin, finish)], [next(n for n, s in zip(names, secret, strict=True) if s)]
+            secret = [True]
+        for (a, b), name, is_secret in zip(pieces, names, secret, strict=True):
+            if is_secret:
+                self._value(line[a:b], name, offset + a, offset + b, index, masked, allowed)
+
+    def _value(
+        self,
+        value: bytes,
+        name: str,
+        start: int,
+        end: int,
+        index: int,
+        masked: list[tuple[int, int, int]],
+        allowed: list[tuple[int, int, str]],
+    ) -> None:
+        """A value a secret-named column holds, kept unless a placeholder or too short to protect anything."""
+        text = value.decode("utf-8", "surrogateescape")
+        judge = self.ruleset.judge
+        if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
+            return
+        self._keep(value, name, start, end, index, masked, allowed)
+
     def _match(
         self,
         rule: Rule,
@@ -453,6 +614,9 @@ class Redactor:
         """Record what one match masks or allows; False when its key is not one (look again past it).
         `heading`: the name the line before gives (a rule's `previous`)."""
         ruleset = self.ruleset
+        if rule.value == "columns":
+            self._columns(rule, index, line, m, offset, masked, allowed)
+            return True
         name: str | None = None
         if heading is not None:
             name = heading.decode("utf-8", "surrogateescape")
@@ -507,7 +671,9 @@ class Redactor:
                 and _sql_condition(line, m.start("name"))
             ):
                 continue
-            if rule.value != "token" and (judge.is_regex(text) or (not quoted and judge.is_prose(text))):
+            if rule.value != "token" and (
+                judge.is_regex(text) or (not quoted and (judge.is_prose(text) or judge.is_sentence(text)))
+            ):
                 continue
             if not quoted and "code" in rule.checks and judge.is_code(text):
                 continue
@@ -587,6 +753,259 @@ class Redactor:
         if index < len(self.rules):
             return self.rules[index].name
         return self.patterns[index - len(self.rules)].label
+
+
+# NOTE: the lines loguru draws under a line of source (`│` bars, a `└` and a value); the name a bar points at.
+_FRAME_MARKS = re.compile("[ \t]*[│└]".encode())
+_FRAME_NAME = re.compile(r"[A-Za-z_][\w.]*")
+# NOTE: a Kubernetes Secret's sections in one-line JSON (also escaped, inside a JSON string), their pairs.
+_JSON_SECTION = re.compile(rb'\\?"(?:data|stringData)\\?"[ \t]*:[ \t]*\{')
+_JSON_PAIR = re.compile(
+    rb'\\?"(?P<key>[^"\\\r\n]*)\\?"[ \t]*:[ \t]*\\?"(?P<value>(?:[^"\\\r\n]|\\[^"])*)\\?"'
+)
+# NOTE: a key of a YAML or pretty-printed JSON mapping, after its indent (and a list item's `- `).
+_MAPPING_KEY = re.compile(
+    rb'[ \t]*(?:- )?(?:"[^"\r\n]*"|\'[^\'\r\n]*\'|[\w.$/-]+)[ \t]*:(?:[ \t]|\r?$)'
+    rb"|[ \t]*[}\]],?[ \t]*\r?$|[ \t]*#"
+)
+_SECTION = re.compile(rb'[ \t]*(?:- )?"?(?:data|stringData)"?[ \t]*:[ \t]*(?:\{[ \t]*)?\r?$')
+_CHILD = re.compile(rb'[ \t]*(?P<key>"[^"\r\n]*"|\'[^\'\r\n]*\'|[^\s:#]+)[ \t]*:[ \t]*')
+_DOCUMENT_END = re.compile(rb"(?:---|\.\.\.)(?:[ \t].*)?\r?$")
+
+
+def _indent(line: bytes) -> int:
+    """The column of a line's first character that is not a blank (of its key, after a list's `- `)."""
+    stripped = line.lstrip(b" \t")
+    column = len(line) - len(stripped)
+    return column + 2 if stripped.startswith(b"- ") else column
+
+
+def _line_at(data: bytes, start: int) -> bytes:
+    end = data.find(b"\n", start)
+    return data[start : len(data) if end == -1 else end]
+
+
+def _mapping(data: bytes, start: int, column: int) -> tuple[int, int]:
+    """The lines (start, end) of the mapping whose key at `column` is on the line at `start`: the lines
+    around it indented as far or further, keys at `column` on a line of its own."""
+    lo = start
+    while lo:
+        begin = data.rfind(b"\n", 0, lo - 1) + 1
+        line = data[begin : lo - 1]
+        if _ends_mapping(line, column):
+            break
+        lo = begin
+        if line.lstrip(b" \t").startswith(b"- ") and _indent(line) == column:
+            break
+    hi = data.find(b"\n", start)
+    while hi != -1 and hi + 1 < len(data):
+        line = _line_at(data, hi + 1)
+        if _ends_mapping(line, column):
+            break
+        if line.lstrip(b" \t").startswith(b"- ") and _indent(line) == column:
+            break
+        hi = data.find(b"\n", hi + 1)
+    return lo, len(data) if hi == -1 else hi
+
+
+def _ends_mapping(line: bytes, column: int) -> bool:
+    """A line that is not blank, and neither deeper than `column` nor a key (a closing bracket, a comment)
+    at `column`: a mapping whose keys are at `column` does not go on over it."""
+    if not line.strip():
+        return False
+    indent = _indent(line)
+    return (
+        indent < column
+        or bool(_DOCUMENT_END.match(line))
+        or (indent == column and not _MAPPING_KEY.match(line))
+    )
+
+
+def _sections(data: bytes, span: tuple[int, int], column: int) -> list[tuple[int, int]]:
+    """The `data:`/`stringData:` keys at `column` of the mapping in `span`: (start of the line after the
+    key, end of its last child line)."""
+    found: list[tuple[int, int]] = []
+    pos, end = span
+    while pos < end:
+        stop = data.find(b"\n", pos, end)
+        stop = end if stop == -1 else stop
+        line = data[pos:stop]
+        if _indent(line) == column and _SECTION.fullmatch(line):
+            first = last = stop + 1
+            while last < end:
+                child_end = data.find(b"\n", last, end)
+                child_end = end if child_end == -1 else child_end
+                child = data[last:child_end]
+                if child.strip() and _indent(child) <= column:
+                    break
+                last = child_end + 1
+            found.append((first, min(last, end)))
+            stop = min(last, end) - 1
+        pos = stop + 1
+    return found
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, bytes]]:
+    """The values under a section (start, end, key): a `key: value` line's value, and every line more
+    deeply indented than the keys (a block scalar) whole."""
+    found: list[tuple[int, int, bytes]] = []
+    column = -1
+    key = b""
+    pos = start
+    while pos < end:
+        stop = data.find(b"\n", pos, end)
+        stop = end if stop == -1 else stop
+        line = data[pos:stop]
+        if line.strip():
+            indent = _indent(line)
+            column = indent if column == -1 else column
+            child = _CHILD.match(line) if indent == column else None
+            if child is not None:
+                key = child.group("key").strip(b"\"'")
+                value = string_at(line, child.end())
+                if value is not None:
+                    found.append((pos + value[0], pos + value[1], key))
+                else:
+                    rest = line[child.end() :].split(b" #", 1)[0].rstrip(b" \t\r,")
+                    if rest and rest not in (b"|", b">", b"|-", b">-", b"|+", b">+", b"{", b"["):
+                        found.append((pos + child.end(), pos + child.end() + len(rest), key))
+            elif indent > column:
+                text = line.strip(b" \t\r")
+                begin = pos + line.index(text[:1])
+                found.append((begin, begin + len(text), key))
+        pos = stop + 1
+    return found
+
+
+# NOTE: where an echoed statement starts (after the logger's prefix), and its positional placeholders.
+_STATEMENT = re.compile(rb"\b(?:INSERT[ \t]+INTO|UPDATE|SELECT|DELETE[ \t]+FROM|WITH)\b")
+_PLACEHOLDER = re.compile(rb"\?|%s|\$(\d+)")
+_COMPARED = re.compile(rb"([A-Za-z_][\w.\"]*)[ \t]*(?:=|!=|<>|<=|>=|<|>|\bI?LIKE)[ \t]*$", re.I)
+_INSERT = re.compile(rb"\(([^()]*)\)[ \t]*VALUES[ \t]*(?=\()", re.I)
+# NOTE: the lines of one statement that SQLAlchemy's echo may print before its parameters.
+_STATEMENT_LINES = 50
+
+
+def _statement_before(data: bytes, start: int) -> bytes:
+    """The statement echoed on the lines before `start`, from the last one holding its first word; or b""."""
+    end = start
+    for _ in range(_STATEMENT_LINES):
+        if end == 0:
+            return b""
+        begin = data.rfind(b"\n", 0, end - 1) + 1
+        starts = [m.start() for m in _STATEMENT.finditer(data, begin, end - 1)]
+        if starts:
+            return data[starts[-1] : start]
+        end = begin
+    return b""
+
+
+def _placeholder_names(statement: bytes) -> dict[int, str | None]:
+    """Position in the parameters -> the column a positional placeholder of `statement` stands for:
+    the name compared with it (`SET a=?`, `WHERE t.b = $2`) or its place under `(cols) VALUES (…), (…)`."""
+    insert = _INSERT.search(statement)
+    columns = [_unquote(c) for c in _split_top(insert.group(1))] if insert else []
+    slots: dict[int, int] = {}
+    if insert is not None:
+        pos = insert.end()
+        while statement[pos : pos + 1] == b"(":
+            close = _closing_bracket(statement, pos)
+            for i, (a, b) in enumerate(_separated(statement, pos + 1, close, top=True)):
+                for p in _PLACEHOLDER.finditer(statement, a, b):
+                    slots[p.start()] = i
+            pos = close + 1
+            while statement[pos : pos + 1] in (b",", b" ", b"\t", b"\n", b"\r"):
+                pos += 1
+    names: dict[int, str | None] = {}
+    for order, p in enumerate(_PLACEHOLDER.finditer(statement)):
+        position = int(p.group(1)) - 1 if p.group(1) else order
+        compared = _COMPARED.search(statement, max(0, p.start() - 200), p.start())
+        if compared is not None:
+            names[position] = _unquote(compared.group(1)).rpartition(".")[2]
+        elif p.start() in slots and slots[p.start()] < len(columns):
+            names[position] = columns[slots[p.start()]]
+        else:
+            names[position] = None
+    return names
+
+
+def _closing_bracket(text: bytes, pos: int) -> int:
+    """Where the bracket opened at `pos` closes (quotes honoured), else the end of `text`."""
+    depth, i = 0, pos
+    while i < len(text):
+        c = text[i : i + 1]
+        if c in (b"'", b'"'):
+            found = string_at(text, i)
+            i = found[1] + 1 if found else i + 1
+            continue
+        if c in (b"(", b"[", b"{"):
+            depth += 1
+        elif c in (b")", b"]", b"}"):
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(text)
+
+
+def _separated(text: bytes, begin: int, end: int, top: bool = False) -> list[tuple[int, int]]:
+    """The items of `text[begin:end]` between `, ` (with `top`: between commas outside quotes and
+    brackets), blanks trimmed."""
+    items: list[tuple[int, int]] = []
+    i = a = begin
+    while i < end:
+        c = text[i : i + 1]
+        if top and c in (b"'", b'"'):
+            found = string_at(text, i)
+            i = found[1] + 1 if found else i + 1
+            continue
+        if top and c in (b"(", b"[", b"{"):
+            i = _closing_bracket(text, i) + 1
+            continue
+        if c == b"," and (top or text[i + 1 : i + 2] == b" "):
+            items.append((a, i))
+            a = i + 1
+        i += 1
+    items.append((a, end))
+    return [(_skip_blank(text, a, b), _trim_blank(text, a, b)) for a, b in items]
+
+
+def _skip_blank(text: bytes, a: int, b: int) -> int:
+    while a < b and text[a] in b" \t\r\n":
+        a += 1
+    return a
+
+
+def _trim_blank(text: bytes, a: int, b: int) -> int:
+    while b > a and text[b - 1] in b" \t\r\n":
+        b -= 1
+    return b
+
+
+def _split_top(text: bytes) -> list[bytes]:
+    """The items of a comma-separated list, commas inside brackets or quotes kept."""
+    return [text[a:b] for a, b in _separated(text, 0, len(text), top=True)]
+
+
+def _unquote(name: bytes) -> str:
+    return name.strip().strip(b'"`[]').decode("utf-8", "surrogateescape")
+
+
+def _rows(line: bytes, pos: int) -> list[list[Span]]:
+    """The items of the parameter tuple at `pos`, or of each tuple of a list of them: (start, end,
+    quoted), the content of a string without its quotes."""
+    close = _closing_bracket(line, pos)
+    if line[pos : pos + 1] == b"[":
+        rows = []
+        for a, _ in _separated(line, pos + 1, close, top=True):
+            if line[a : a + 1] == b"(":
+                rows += _rows(line, a)
+        return rows
+    row: list[Span] = []
+    for a, b in _separated(line, pos + 1, close, top=True):
+        found = string_at(line, a)
+        row.append((found[0], found[1], True) if found and found[1] < b else (a, b, False))
+    return [row]
 
 
 def _compile_pattern(index: int, pattern: str) -> _Pattern:
@@ -677,9 +1096,12 @@ def _is_flag(line: bytes, name: str, flags: Mapping[str, tuple[bytes, ...]]) -> 
     return any(word in tools for word in _WORD.findall(line))
 
 
-def _cut(buf: bytearray, size: int, hold: re.Pattern[bytes] | None = None) -> int:
-    """Where the first `size` bytes of `buf` are cut: after the last newline, before an unfinished key
-    or a last line that `hold` matches whole."""
+def _cut(
+    buf: bytearray, size: int, hold: re.Pattern[bytes] | None = None, opens: Prefilter | None = None
+) -> int:
+    """Where the first `size` bytes of `buf` are cut: after the last newline, before an unfinished key,
+    a last line that `hold` matches whole, or the first line of the last `_CONTEXT` bytes holding one of
+    `opens`."""
     cut = buf.rfind(b"\n", 0, size) + 1
     if cut == 0:
         if size < MAX_LINE:
@@ -692,6 +1114,12 @@ def _cut(buf: bytearray, size: int, hold: re.Pattern[bytes] | None = None) -> in
             begin = m.start()
     if begin is not None and buf.find(b"-----END", begin, cut) == -1 and size - begin < _CARRY_LIMIT:
         cut = buf.rfind(b"\n", 0, begin) + 1
+    if opens is not None and cut:
+        # NOTE: searched as a copy of the window: RE2 would copy the whole buffer first.
+        low = max(0, cut - _CONTEXT)
+        first = opens.first(bytes(buf[low:cut]))
+        if first != -1:
+            cut = buf.rfind(b"\n", 0, low + first) + 1
     if hold is not None and cut:
         # NOTE: a line a rule reads as the heading of the next one (`previous`) goes with that line.
         last = buf.rfind(b"\n", 0, cut - 1) + 1

@@ -14,7 +14,10 @@ from typing import Any
 from evidence_kit.redact.names import NameRules
 from evidence_kit.redact.values import EXTENTS, Judge
 
-VALUES = (*EXTENTS, "token")
+VALUES = (*EXTENTS, "token", "columns")
+# NOTE: rules that read more than their line: a PEM block, the statement above SQL parameters, a manifest,
+# the source line above a value loguru prints.
+BLOCKS = ("pem", "statement", "manifest", "frame")
 CHECKS = frozenset({"name", "prose", "code", "plain", "tokenish", "metavar", "flags"})
 
 
@@ -31,7 +34,9 @@ class Rule:
     value: str
     checks: frozenset[str] = frozenset()
     profile: str = ""
-    block: bool = False
+    block: str = ""
+    # NOTE: texts that start lines the rule may read from a later line; a stream never cuts just after one.
+    opens: tuple[bytes, ...] = ()
     # NOTE: a pattern the line before must match whole (its group `name` names the secret), or None.
     previous: re.Pattern[bytes] | None = None
     example: str = ""
@@ -68,6 +73,8 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
         raise _problem(name, f"missing {', '.join(sorted(missing))}")
     if raw["value"] not in VALUES:
         raise _problem(name, f"value must be one of {', '.join(VALUES)}")
+    if raw.get("block", "") not in ("", *BLOCKS):
+        raise _problem(name, f"block must be one of {', '.join(BLOCKS)}")
     checks = frozenset(raw.get("checks", ()))
     if checks - CHECKS:
         raise _problem(name, f"unknown checks {sorted(checks - CHECKS)}")
@@ -83,6 +90,8 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
     named = pattern.groupindex if previous is None else previous.groupindex
     if ("name" in checks or "prose" in checks) and "name" not in named:
         raise _problem(name, "the `name` and `prose` checks need a group named `name`")
+    if raw["value"] == "columns" and not {"columns", "secret"} <= set(pattern.groupindex):
+        raise _problem(name, "a `columns` value needs the groups `columns` and `secret`")
     return Rule(
         name=name,
         family=str(raw["family"]),
@@ -93,7 +102,8 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
         value=str(raw["value"]),
         checks=checks,
         profile=str(raw.get("names", "")),
-        block=bool(raw.get("block", False)),
+        block=str(raw.get("block", "")),
+        opens=tuple(str(o).encode() for o in raw.get("opens", ())),
         previous=previous,
         example=str(raw["example"]),
         innocent=str(raw["innocent"]),
@@ -115,6 +125,7 @@ def builtin() -> RuleSet:
         qualifiers=frozenset(raw_names["qualifiers"]),
         profiles={k: frozenset(v) for k, v in raw_names.get("profiles", {}).items()},
         human=frozenset(raw_names.get("human", ())),
+        references=frozenset(raw_names.get("references", ())),
     )
     holders = data["placeholders"]
     judge = Judge(
@@ -123,6 +134,7 @@ def builtin() -> RuleSet:
         templates=holders["templates"],
         host_suffixes=data["host_suffixes"],
         secret_name=names.secret,
+        function_words=data.get("function_words", ()),
     )
     rules = tuple(_rule(r) for r in data["rules"])
     seen: set[str] = set()

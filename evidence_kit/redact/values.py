@@ -273,6 +273,8 @@ _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?P<tld>[a-z]{2,})(?:
 _HOST_PORT = re.compile(r"(?:localhost|[a-z][a-z0-9.-]*)(?::\d{2,5})?(?:/[\w.-]*)?(?:\?\S*)?")
 _PATH = re.compile(r"(?:~|\.{1,2})?(?:/[a-z0-9._@+-]*)+|[A-Za-z]:\\[^\s]*|\./[^\s]*")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s@]*")
+# NOTE: a word of prose: lowercase letters (with an inner hyphen or apostrophe), or a number.
+_SENTENCE_WORD = re.compile(r"(?:[a-z]+(?:[-'][a-z]+)*|\d{1,6})[,;:]?")
 _TOKENISH = re.compile(rb"[0-9._~+/=-]")
 
 
@@ -286,12 +288,14 @@ class Judge:
         templates: Sequence[str],
         host_suffixes: Sequence[str],
         secret_name: Callable[[str], bool],
+        function_words: Sequence[str] = (),
     ) -> None:
         self.placeholder_words = frozenset(w.lower() for w in placeholder_words)
         self.placeholder = re.compile("|".join(f"(?:{p})" for p in placeholder_patterns), re.I)
         self.template = re.compile("|".join(f"(?:{p})" for p in templates))
         self.host_suffixes = frozenset(host_suffixes)
         self.secret_name = secret_name
+        self.function_words = frozenset(function_words)
 
     def is_placeholder(self, text: str) -> bool:
         """A placeholder, template or reference: `changeme`, `<password>`, `${VAR}`, `***`, `xxxx`."""
@@ -325,6 +329,15 @@ class Judge:
     def is_prose(text: str) -> bool:
         """A sentence, as a docstring describes a parameter: three words or more ending with a period."""
         return text.endswith(".") and len(text.split()) >= 3
+
+    def is_sentence(self, text: str) -> bool:
+        """English words, as a schema or a doc describes a value: four or more lowercase words or numbers
+        separated by single blanks, two of them function words (`must contain a digit`, `at least 12
+        characters`, `a random string used to sign sessions`)."""
+        words = text.rstrip(".").split(" ")
+        if len(words) < 4 or not all(_SENTENCE_WORD.fullmatch(w) for w in words):
+            return False
+        return sum(w.rstrip(",;:") in self.function_words for w in words) >= 2
 
     @staticmethod
     def is_names(text: str) -> bool:

@@ -166,3 +166,55 @@ def test_a_form_feed_or_vertical_tab_after_a_value_ends_the_scan(blank: str) -> 
     worker.join(10)
     assert not worker.is_alive() and done, "the redactor did not finish"
     assert value.encode() not in done[0][0] and done[0][1] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "sentence"),
+    [
+        ("must contain a digit", True),
+        ("at least 12 characters", True),
+        ("a random string used to sign sessions", True),
+        ("correct horse battery staple", False),
+        ("horse battery of staple", False),
+        ("Must Contain A Digit", False),
+    ],
+)
+def test_a_sentence_is_lowercase_words_with_two_function_words(value: str, sentence: bool) -> None:
+    """The rule that lets `password: must contain a digit` through keeps a passphrase of dictionary words."""
+    assert builtin().judge.is_sentence(value) is sentence
+    masked = Redactor().mask_text(f"password: {value}")[0]
+    assert (masked == f"password: {value}") is sentence
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("psql -h db -p 5432 jobs", True),
+        ("mysql -u root -p jobs", True),
+        ("ssh -p 2222 deploy@host && ls -a", True),
+        ("redis-cli -p 6379 ping", True),
+        ("mysql -u USER -pPASSWORD", True),
+        ("mysql -u root -p$MYSQL_ROOT_PASSWORD", True),
+        ("mysql -u root -pS3cr3tValue9", False),
+        ("redis-cli -a S3cr3tValue9 ping", False),
+        ("sshpass -pS3cr3tValue9 ssh -p 22 host", False),
+    ],
+)
+def test_short_password_options_are_read_per_tool(line: str, kept: bool) -> None:
+    assert (Redactor().mask_text(line)[1] == 0) is kept
+
+
+def test_a_block_kind_must_be_known() -> None:
+    raw = {
+        "name": "demo",
+        "family": "f",
+        "description": "d",
+        "keywords": ["x"],
+        "pattern": "x",
+        "value": "token",
+        "example": "x",
+        "innocent": "y",
+        "block": "everything",
+    }
+    with pytest.raises(ValueError, match="block must be one of"):
+        _rule(raw)

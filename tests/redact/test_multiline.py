@@ -1,0 +1,133 @@
+"""Rules that read more than one line: a Kubernetes Secret, SQL echo parameters, loguru's values; and the
+stream that must never cut what they read apart."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from evidence_kit.redact import redactor
+from evidence_kit.redact.redactor import Redactor
+from evidence_kit.redact.rules import fill
+
+SECRET = fill("{alnum:10}-{hex:12}", "multiline")[0]
+MANIFESTS = {
+    "kubectl order": f"apiVersion: v1\ndata:\n  username: {SECRET}\nkind: Secret\nmetadata:\n  name: db\n",
+    "hand-written": f"kind: Secret\nmetadata:\n  name: db\ntype: Opaque\nstringData:\n  url: '{SECRET}'\n",
+    "block scalar": f"kind: Secret\nstringData:\n  app.ini: |\n    [db]\n    url = {SECRET}\n",
+    "list item": f"items:\n- apiVersion: v1\n  data:\n    ca: {SECRET}\n  kind: Secret\n- kind: Pod\n",
+    "JSON": (
+        f'{{\n    "apiVersion": "v1",\n    "data": {{\n        "ca": "{SECRET}"\n    }},\n'
+        '    "kind": "Secret"\n}\n'
+    ),
+    "escaped JSON": f'{{"note": "{{\\"data\\":{{\\"ca\\":\\"{SECRET}\\"}},\\"kind\\":\\"Secret\\"}}"}}\n',
+}
+
+
+@pytest.mark.parametrize("text", MANIFESTS.values(), ids=list(MANIFESTS))
+def test_every_value_of_a_kubernetes_secret_is_masked(text: str) -> None:
+    masked, count = Redactor().mask_text(text)
+    assert SECRET not in masked and count >= 1, masked
+
+
+def test_only_the_values_of_the_secret_are_masked() -> None:
+    """A ConfigMap next to it, the Secret's metadata and a template keep their bytes."""
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\ndata:\n  LOG_LEVEL: info\n---\n"
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: jobs-db\n  labels:\n    data: kept\n"
+        f"data:\n  password: {{{{ .Values.password | b64enc }}}}\n  ca: {SECRET}\n"
+        "---\nkind: Deployment\ndata:\n  also: kept\n"
+    )
+    expected = text.replace(SECRET, "[REDACTED]")
+    assert Redactor().mask_text(text) == (expected, 1)
+
+
+STATEMENTS = {
+    "qmark": (
+        "INSERT INTO users (email, password_hash) VALUES (?, ?)",
+        f"('a@example.com', '{SECRET}')",
+    ),
+    "numbered": (
+        "SELECT users.id FROM users WHERE users.api_token = $2 AND users.email = $1",
+        f"('a@example.com', '{SECRET}')",
+    ),
+    "multi-line": (
+        "SELECT users.id \nFROM users \nWHERE users.email = %s AND users.password_hash = %s",
+        f"('a@example.com', '{SECRET}')",
+    ),
+    "executemany": (
+        "INSERT INTO tokens (user_id, token) VALUES (?, ?)",
+        f"[(1, '{SECRET}'), (2, '{SECRET}')]",
+    ),
+    "literal between": (
+        "INSERT INTO keys (created, label, secret) VALUES (now(), ?, ?)",
+        f"('ci', '{SECRET}')",
+    ),
+}
+
+
+@pytest.mark.parametrize(("statement", "parameters"), STATEMENTS.values(), ids=list(STATEMENTS))
+def test_sql_echo_parameters_are_masked_by_their_column(statement: str, parameters: str) -> None:
+    prefix = "INFO sqlalchemy.engine.Engine "
+    text = f"{prefix}{statement}\n{prefix}[generated in 0.00012s] {parameters}\n"
+    assert Redactor().mask_text(text)[0] == text.replace(SECRET, "[REDACTED]")
+
+
+def test_sql_echo_parameters_of_innocent_columns_are_kept() -> None:
+    text = (
+        "INSERT INTO users (email, display_name) VALUES (?, ?)\n"
+        f"[generated in 0.00012s] ('a@example.com', '{SECRET}')\n"
+        f"[generated in 0.00012s] ('{SECRET}', 1)\n"
+    )
+    assert Redactor().mask_text(text) == (text, 0)
+
+
+def test_postgres_detail_masks_by_position_or_all_when_unsure() -> None:
+    red = Redactor()
+    assert red.mask_text(f"DETAIL:  Key (tenant_id, api_token)=(7, {SECRET}) already exists.")[0] == (
+        "DETAIL:  Key (tenant_id, api_token)=(7, [REDACTED]) already exists."
+    )
+    assert red.mask_text(f"DETAIL:  Key (api_token, note)=({SECRET}, a, b) already exists.")[0] == (
+        "DETAIL:  Key (api_token, note)=([REDACTED]) already exists."
+    )
+
+
+def test_loguru_values_are_masked_under_secret_named_variables_only() -> None:
+    text = (
+        "    login(user, db_password, settings.api_token)\n"
+        f"    │     │     │            └ '{SECRET}'\n"
+        f"    │     │     └ '{SECRET}'\n"
+        "    │     └ 'alice'\n"
+        "    └ <function login at 0x7f3a2c1e0d30>\n"
+    )
+    masked, count = Redactor().mask_text(text)
+    assert SECRET not in masked and count == 2 and "'alice'" in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"apiVersion: v1\ndata:\n  a: b\n  username: {SECRET}\nkind: Secret\n",
+        f"kind: Secret\nmetadata:\n  name: x\ndata:\n  a: b\n  username: {SECRET}\n",
+        f"INSERT INTO users (email, password_hash) VALUES (?, ?)\n[generated in 0.1s] ('a', '{SECRET}')\n",
+        f"  File \"app.py\", line 3, in f\n    f(db_password)\n    │ └ '{SECRET}'\n    └ <function f>\n",
+    ],
+)
+def test_a_stream_never_cuts_a_line_from_the_lines_it_is_read_with(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wherever a block ends, the line that opens what a later line is read with goes with that line."""
+    filler = "".join(
+        f"2026-05-02T10:11:{i % 60:02d}Z INFO worker-1 GET /healthz status=200\n" for i in range(40)
+    )
+    data = (filler + text + filler).encode()
+    red = Redactor()
+    whole = red.mask(data)
+    assert SECRET.encode() not in whole[0]
+    monkeypatch.setattr(redactor, "_CONTEXT", 512)
+    for chunk in range(len(filler) + 1, len(filler) + len(text), 7):
+        monkeypatch.setattr(redactor, "CHUNK", chunk)
+        out = io.BytesIO()
+        count, _ = red.stream(io.BytesIO(data), out.write)
+        assert (out.getvalue(), count) == whole, chunk
