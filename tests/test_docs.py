@@ -209,7 +209,7 @@ def _two_configs_and_webhooks(out: Path) -> Path:
     )
     spec = {
         "openapi": "3.1.0",
-        "paths": {"/runs": {"get": {"operationId": "list_runs"}}},
+        "paths": {"/runs": {"get": {"operationId": "list_runs"}, "post": {"operationId": "start_run"}}},
         "webhooks": {"runFinished": {"post": {"operationId": "run_finished"}}},
     }
     outputs = {
@@ -260,8 +260,9 @@ def test_the_rollback_plan_follows_the_graph_marking_merges_and_no_op_steps(tmp_
 def test_webhooks_are_listed_beside_the_routes(tmp_path: Path) -> None:
     docs = _read(render_docs(_two_configs_and_webhooks(tmp_path / "b"), tmp_path / "docs"))
     assert "## POST webhook runFinished" in docs["endpoints.md"]
-    assert "## GET /runs" in docs["endpoints.md"]
-    assert "1 API route and 1 webhook" in docs["overview.md"]
+    assert "## GET, POST /runs" in docs["endpoints.md"]
+    # NOTE: paths and operations are counted apart, as the report and diff count operations.
+    assert "1 API path with 2 operations and 1 webhook" in docs["overview.md"]
     assert "POST webhook `runFinished`" in docs["architecture.md"]
 
 

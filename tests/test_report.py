@@ -725,3 +725,23 @@ def test_the_schema_section_counts_what_the_catalog_lists_besides_tables(tmp_pat
     assert re.search(r"Domains\W+1\b", text)
     # NOTE: an empty list and a list the bundle lacks are not counted.
     assert "Enums" not in text and "Triggers" not in text and "Composite types" not in text
+
+
+def test_a_report_without_check_results_says_the_gates_were_not_checked(bundle: Path, tmp_path: Path) -> None:
+    md, html = render(bundle, tmp_path / "out")
+    for text in (md.read_text(), _section(html.read_text(), "attention")):
+        assert "not checked: this report was rendered without check results" in text
+        assert "evidence report BUNDLE --check check.json" in text
+    _, checked = render(bundle, tmp_path / "checked", check_report={"checks": [CLEAN_TREE], "findings": []})
+    assert "not checked" not in _section(checked.read_text(), "attention")
+
+
+def test_a_failed_warning_gate_is_one_to_check_not_a_failure(tmp_path: Path) -> None:
+    pinned = {"id": "EK306", "name": "gate-ci-uploads-bundle", "severity": "warning", "status": "failed"}
+    report = {"checks": [CLEAN_TREE, {**pinned, "findings": 1}], "findings": []}
+    md, html = render(make_bundle(tmp_path / "b"), tmp_path / "r", check_report=report)
+    assert (
+        "gate EK306 gate-ci-uploads-bundle](#gates)**: 1 finding (severity warning: the check passes on it)"
+        in (md.read_text())
+    )
+    assert "failed with" not in _section(html.read_text(), "attention")

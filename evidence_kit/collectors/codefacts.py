@@ -331,7 +331,7 @@ def render(report: Mapping[str, Any]) -> str:
     files = report["files"]
     lines = [
         f"Python files read: {files['scanned']} ({files['tests']} test files, "
-        f"{files.get('migrations', 0)} migration files), {files['unparsable']} could not be parsed"
+        f"{files.get('migrations', 0)} in migration folders), {files['unparsable']} could not be parsed"
         + (
             f", {files['parsed_by_service_python']} parsed by the service's interpreter"
             if files.get("parsed_by_service_python")

@@ -255,14 +255,30 @@ def _attention(
         text = c["error"] if c["error"] and not parts else "; ".join(parts) or _said(c)
         status = c["status"] if c["level"] == "bad" else "not ok"
         items.append(Attention("bad", f"collector {c['name']}", f"{status}: {text}", c["hint"], href))
-    if gates is not None:
+    if gates is None:
+        # NOTE: a report says nothing of the gates it was not given: the reader is told they were not checked.
+        items.append(
+            Attention(
+                "warn",
+                "gates",
+                "not checked: this report was rendered without check results, so no gate was evaluated",
+                "run `evidence check BUNDLE --format json > check.json`, then "
+                "`evidence report BUNDLE --check check.json`",
+                "#attention",
+            )
+        )
+    else:
         for c in gates.get("checks", []):
             if isinstance(c, dict) and c.get("status") == "failed":
+                found = plural(int(c.get("findings") or 0), "finding")
+                warned = _gate_level(c) == "warn"
                 items.append(
                     Attention(
                         _gate_level(c),
                         f"gate {c.get('id')} {c.get('name')}",
-                        f"failed with {plural(int(c.get('findings') or 0), 'finding')}",
+                        f"{found} (severity {c.get('severity')}: the check passes on it)"
+                        if warned
+                        else f"failed with {found}",
                         "",
                         "#gates",
                     )

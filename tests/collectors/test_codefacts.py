@@ -301,7 +301,7 @@ def test_row_locks_in_sqlalchemy(report: dict[str, Any]) -> None:
 def test_readable_report(tmp_path: Path) -> None:
     text = _text(codefacts.collect(Context(_tree(tmp_path, FILES), tmp_path / "s"), {}))
     for piece in [
-        "Python files read: 5 (3 test files, 0 migration files), 1 could not be parsed\n",
+        "Python files read: 5 (3 test files, 0 in migration folders), 1 could not be parsed\n",
         "  app code (2):\n    app/db.py:12  create_all (call)  Base.metadata.create_all(engine)\n",
         "  tests (1):\n    tests/test_models.py:8  drop_all (call)  Base.metadata.drop_all(engine)\n",
         "Alembic run by code (tests run Alembic: yes)\n  app code: none\n  tests (3):\n",
