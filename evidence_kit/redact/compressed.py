@@ -189,13 +189,15 @@ def _decompressor(name: str) -> Any:
 class _Streams(io.RawIOBase):
     """The text of every compressed stream of `src`, one after another. It ends where the data does,
     or where it breaks off or something that is not a stream follows (`broken` says which); `consumed`
-    counts the source's bytes read, all of which a clean end has decompressed."""
+    counts the source's bytes read, all of which a clean end has decompressed, and `starts` holds where
+    each stream starts in them."""
 
     def __init__(self, name: str, src: IO[bytes]) -> None:
         self.name, self.src = name, src
         self.magic = next(m for m, n in _MAGIC.items() if n == name)
         self.broken: str | None = None
         self.consumed = 0
+        self.starts = [0]
         self._texts = self._decompress()
         self._text = b""
 
@@ -236,6 +238,7 @@ class _Streams(io.RawIOBase):
                     self.broken = f"bytes after the last {self.name} stream are not {self.name} data"
                     return
                 decomp, pending = _decompressor(self.name), rest
+                self.starts.append(self.consumed - len(rest))
                 continue
             if not pending and _hungry(decomp):
                 pending = self._raw()
@@ -346,7 +349,7 @@ def _mask_streams(
     budget.spend(text.taken)
     src.seek(start)
     clean = not found and not cut and streams.broken is None
-    raw = _raw_hits(redactor, src, start, streams.consumed) if clean else 0
+    raw = _raw_hits(redactor, src, start, streams.consumed, _payloads(src, start, streams)) if clean else 0
     if clean and not raw:
         return Outcome(False, raw=streams.consumed)
     streams = _Streams(name, src)
@@ -376,7 +379,9 @@ def _mask_nesting(
         inside = _inside(redactor, spool, cut, store, tally, depth + 1, budget)
         src.seek(start)
         clean = inside.clean and streams.broken is None
-        raw = _raw_hits(redactor, src, start, streams.consumed) if clean else 0
+        raw = (
+            _raw_hits(redactor, src, start, streams.consumed, _payloads(src, start, streams)) if clean else 0
+        )
         if clean and not raw:
             return Outcome(False, raw=streams.consumed)
         with _writer(name, _Sinking(sink)) as out:
@@ -520,7 +525,7 @@ def _mask_zip(
         parts, limits = _read_zip(redactor, archive, store, tally, depth, budget)
         covered = archive.covered()
         src.seek(start)
-        if parts.clean and covered and not _raw_hits(redactor, src, start, size):
+        if parts.clean and covered and not _raw_hits(redactor, src, start, size, archive.data):
             return Outcome(False, raw=size)
         count, left = 0, []
         names: set[str] = set()
@@ -668,7 +673,8 @@ def _mask_tar(
         members, parts, covered = _read_tar(redactor, archive, src, start + size, store, tally, depth, budget)
         covered = covered and damaged is None
         src.seek(start)
-        raw = _raw_hits(redactor, src, start, size) if parts.clean and covered else 0
+        data = [(m.offset_data - start, m.size) for m in members if m.isreg() and not m.issparse()]
+        raw = _raw_hits(redactor, src, start, size, data) if parts.clean and covered else 0
         if parts.clean and covered and not raw:
             return Outcome(False, raw=size)
         count = _write_tar(redactor, archive, members, parts, store, sink, tally)
@@ -858,9 +864,12 @@ _END = b"PK\x05\x06"
 _DESCRIPTOR = b"PK\x07\x08"
 
 
-def _covers(src: IO[bytes], start: int, size: int, archive: zipfile.ZipFile) -> bool:
+def _covers(
+    src: IO[bytes], start: int, size: int, archive: zipfile.ZipFile, data: list[tuple[int, int]]
+) -> bool:
     """True when the listed entries, one after another from the first byte, then the directory right
-    after them and its end record closing the file, are all the archive's bytes (no zip64 records)."""
+    after them and its end record closing the file, are all the archive's bytes (no zip64 records);
+    where each entry's data lies is added to `data`."""
     pos = 0
     for entry in sorted(archive.infolist(), key=lambda e: e.header_offset):
         src.seek(start + pos)
@@ -871,6 +880,7 @@ def _covers(src: IO[bytes], start: int, size: int, archive: zipfile.ZipFile) -> 
         if (flags ^ entry.flag_bits) & 0x1:
             # NOTE: encrypted by one record and not by the other: a reader of local headers reads it.
             return False
+        data.append((pos + 30 + name_len + extra_len, entry.compress_size))
         pos += 30 + name_len + extra_len + entry.compress_size
         if entry.flag_bits & 0x8:
             src.seek(start + pos)
@@ -929,6 +939,8 @@ class _Zip:
         self._walked: _Walked | None = None
         self._unlisted: dict[int, _Record] = {}
         self.local: set[int] = set()
+        # NOTE: where the entries' data lies, when the archive is `covered`.
+        self.data: list[tuple[int, int]] = []
         try:
             self.archive = zipfile.ZipFile(src)
         except _UNREADABLE as exc:
@@ -937,9 +949,10 @@ class _Zip:
             self.entries = [record.info for record in self.walk().records]
             self._unlisted = dict(enumerate(self.walk().records))
             self._covered = self.walk().covered
+            self.data = [(r.at, r.size) for r in self.walk().records if r.size is not None]
             return
         self.entries = self.archive.infolist()
-        self._covered = _covers(src, start, size, self.archive)
+        self._covered = _covers(src, start, size, self.archive, self.data)
         if not self._covered:
             # NOTE: a record of a listed name is read in its place when zipfile cannot read it (`open`); a
             # zip holds one entry of a name (see `_mask_zip`).
@@ -1229,12 +1242,98 @@ def _entry(inner: IO[bytes]) -> _Readable:
     return _Readable(cast(_Reads, inner))
 
 
-def _raw_hits(redactor: Redactor, src: IO[bytes], start: int, size: int) -> int:
-    """How many secrets the first `size` bytes hold as they are (a gzip header's file name, a zip's
-    comment or extra field): masked in place, they would break the file, so it is written again."""
-    hits = redactor.stream(cast(io.BufferedIOBase, src), _discard, size, Tally())[0]
+def _raw_hits(redactor: Redactor, src: IO[bytes], start: int, size: int, data: list[tuple[int, int]]) -> int:
+    """How many secrets the first `size` bytes hold as they are, outside the `data` read as text (a gzip
+    header's file name, a zip's comment or extra field, a tar header's fields): masked in place, they
+    would break the file, so it is written again. The data itself is not scanned as bytes: its text was,
+    and its compressed bytes are noise that a rule may take for a secret."""
+    hits = redactor.stream(_Outside(src, start, size, data), _discard, None, Tally())[0]
     src.seek(start)
     return hits
+
+
+class _Outside(io.RawIOBase):
+    """The first `size` bytes of `src` from `start` but those in `data` (offsets from `start`, and
+    lengths), each stretch of which reads as a line break."""
+
+    def __init__(self, src: IO[bytes], start: int, size: int, data: list[tuple[int, int]]) -> None:
+        self.src, self.start = src, start
+        self.parts: list[tuple[int, int] | None] = []
+        pos = 0
+        for at, length in sorted(data):
+            if min(at, size) > pos:
+                self.parts.append((pos, min(at, size) - pos))
+            self.parts.append(None)
+            pos = max(pos, at + length)
+        if pos < size:
+            self.parts.append((pos, size - pos))
+        self.parts.reverse()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while self.parts:
+            part = self.parts.pop()
+            if part is None:
+                view[0] = ord("\n")
+                return 1
+            at, length = part
+            self.src.seek(self.start + at)
+            got = self.src.read(min(len(view), length))
+            if got:
+                view[: len(got)] = got
+                if len(got) < length:
+                    self.parts.append((at + len(got), length - len(got)))
+                return len(got)
+        return 0
+
+
+def _payloads(src: IO[bytes], start: int, streams: _Streams) -> list[tuple[int, int]]:
+    """Where the compressed data of each stream lies: all of a bzip2 or xz stream (neither has a field
+    that holds text), a gzip member's past its header."""
+    ends = [*streams.starts[1:], streams.consumed]
+    if streams.name != "gzip":
+        return [(at, end - at) for at, end in zip(streams.starts, ends, strict=True)]
+    return [
+        (at + header, end - at - header)
+        for at, end in zip(streams.starts, ends, strict=True)
+        if (header := _gzip_header(src, start + at)) is not None
+    ]
+
+
+def _gzip_header(src: IO[bytes], at: int) -> int | None:
+    """How long the gzip member header at `at` is: its fixed part, extra field, file name, comment and CRC
+    (RFC 1952); None when it is cut short."""
+    src.seek(at)
+    head = src.read(10)
+    if len(head) < 10:
+        return None
+    flags, length = head[3], 10
+    if flags & 0x4:
+        src.seek(at + length)
+        extra = src.read(2)
+        if len(extra) < 2:
+            return None
+        length += 2 + struct.unpack("<H", extra)[0]
+    for flag in (0x8, 0x10):
+        if flags & flag:
+            ends = _find_zero(src, at + length)
+            if ends is None:
+                return None
+            length = ends - at + 1
+    return length + (2 if flags & 0x2 else 0)
+
+
+def _find_zero(src: IO[bytes], at: int) -> int | None:
+    """Where the first zero byte from `at` on is; None for none."""
+    src.seek(at)
+    while chunk := src.read(_BLOCK):
+        if (found := chunk.find(b"\0")) != -1:
+            return at + found
+        at += len(chunk)
+    return None
 
 
 def _discard(_: Any) -> None:
