@@ -541,8 +541,9 @@ def _mask_zip(
                 name, named = redactor.mask_text(entry.filename, tally)
                 info = zipfile.ZipInfo(name, entry.date_time)
                 info.external_attr, info.create_system = entry.external_attr, entry.create_system
-                info.compress_type = zipfile.ZIP_STORED if entry.is_dir() else zipfile.ZIP_DEFLATED
-                if entry.is_dir():
+                folder = entry.filename.endswith("/")
+                info.compress_type = zipfile.ZIP_STORED if folder else zipfile.ZIP_DEFLATED
+                if folder:
                     out.writestr(info, b"")
                     count += named
                     continue
@@ -587,7 +588,8 @@ def _read_zip(
     for i, entry in enumerate(archive.entries):
         limits.append(budget.left)
         parts.found += redactor.mask_text(entry.filename, Tally())[1]
-        if entry.is_dir():
+        # NOTE: not `is_dir()`, which fails on an empty name (a damaged header can give one).
+        if entry.filename.endswith("/"):
             continue
         if entry.flag_bits & 0x1:
             parts.unread.append(i)

@@ -262,3 +262,15 @@ def test_deflate_data_whose_end_lies_past_the_cap_is_left_out(
     assert value(secret) not in _found(out) and record["truncated"] is True
     cut = "cut at 100000 bytes of text (entries past them left out)"
     assert f"{cut}, 1 encrypted or unreadable entry left out (a.log)" in record["message"]
+
+
+def test_an_entry_without_a_name_is_read(tmp_path: Path) -> None:
+    """A local header whose name is empty (zipfile's `is_dir` fails on one): read, masked, written again."""
+    secret = secret_line()
+    text = log(secret, lines=200)
+    fields = (20, 0, 0, 0, 0x21, zlib.crc32(text), len(text), len(text), 0, 0)
+    data = b"PK\x03\x04" + struct.pack("<HHHHHIIIHH", *fields) + text
+    record, out = written(tmp_path, "nameless.zip", data, "data")
+    with zipfile.ZipFile(io.BytesIO(out)) as archive:
+        assert archive.namelist() == [""] and archive.read("") == text.replace(value(secret), b"[REDACTED]")
+    assert record["redactions"] == 1
