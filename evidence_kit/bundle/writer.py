@@ -12,11 +12,11 @@ import shutil
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from evidence_kit import __version__
 from evidence_kit.bundle.digest import bytes_sha256, copy_sha256
@@ -37,6 +37,8 @@ BAGIT_DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 # NOTE: 2 added the masks by rule and the allow list's passes; verify still accepts 1.
 SCHEMA_VERSION = 2
 
+# NOTE: bytes copied at a time where compressed data is copied as it is.
+_COPY_CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f%\\:*?\"<>|]")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 # NOTE: the media copied as they are, not redacted: binary images, and what a collector declares as
@@ -165,10 +167,12 @@ class BundleWriter:
                         unpacked = compressed.mask(self.redactor, src, sink, tally)
                         if unpacked is not None and unpacked.written:
                             cut, note = unpacked.cut, unpacked.note
+                        elif unpacked is not None:
+                            # NOTE: compressed data with nothing to mask: exactly the bytes found clean, as
+                            # they are (the line redactor may take compressed bytes for a secret).
+                            cut = _copy(src, sink, _least(output.limit, unpacked.raw))
                         else:
-                            # NOTE: compressed data with nothing to mask: exactly the bytes found clean.
-                            limit = _least(output.limit, unpacked.raw if unpacked is not None else None)
-                            cut = self.redactor.stream(src, sink, limit, tally)[1]
+                            cut = self.redactor.stream(src, sink, output.limit, tally)[1]
                     else:
                         # NOTE: nothing went through either file object's buffer yet; their
                         # descriptors are read and written directly.
@@ -181,6 +185,10 @@ class BundleWriter:
                     unpacked = compressed.mask(self.redactor, io.BytesIO(data), sink, tally)
                 if unpacked is not None and unpacked.written:
                     truncated, note = truncated or unpacked.cut, unpacked.note
+                elif unpacked is not None:
+                    raw = len(data) if unpacked.raw is None else unpacked.raw
+                    truncated = truncated or raw < len(data)
+                    sink(data[:raw])
                 else:
                     if redact:
                         data = self.redactor.mask(data, tally)[0]
@@ -337,6 +345,16 @@ class BundleWriter:
     def abort(self) -> None:
         """Remove the half-built bundle."""
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _copy(src: IO[bytes], sink: Callable[[bytes], None], limit: int | None) -> bool:
+    """Pass `src` to `sink` as it is, up to `limit` bytes (None: all); True when more was left."""
+    left = limit
+    while chunk := src.read(_COPY_CHUNK if left is None else min(_COPY_CHUNK, left)):
+        sink(chunk)
+        if left is not None:
+            left -= len(chunk)
+    return left == 0 and bool(src.read(1))
 
 
 def _least(*limits: int | None) -> int | None:

@@ -17,11 +17,18 @@ A text, zip entry or tar member that itself starts with data of one of these for
 `.tar.gz`, gzip of gzip, a `.gz` entry of a zip, a zip in a gzip) is looked into the same way, down to
 DEPTH formats one inside another, and copied as it is only when it is clean all through. Such a text is
 spooled first (a plain one is scanned as it streams); the cap counts the text read at every level
-together, so nesting does not multiply it. Nested data deeper than DEPTH is never read, and a nested zip
-or tar its reader cannot open is not all scanned: either is left out (nothing written in its place), never
-copied. Still scanned as bytes only: formats the standard library cannot read (zstd, lz4, `.Z`), encrypted
-zip entries (left out where the archive is written again), a zip zipfile cannot open that is the source
-itself, and nested data that does not start its text (a zip after a stub, a stream in the middle of a file).
+together, so nesting does not multiply it. Nested data deeper than DEPTH is never read: it is left out
+(nothing written in its place), never copied.
+
+Damaged archives are read as far as they can be, and never copied unless every byte was read. A zip
+zipfile cannot open (its directory cut short or pointing astray), or an entry it cannot read, is read
+from its local headers, as a streaming reader would (stored or deflated data, descriptors after it); a tar
+whose first header tarfile cannot read is read past the blocks it cannot, as `tar --ignore-zeros` does.
+What cannot be read at all is left out, and the manifest note names it: an entry with a method other
+than these, one whose data breaks off or whose CRC differs, an encrypted entry (it cannot be scanned), a
+tar with no readable header. Still scanned as bytes only: formats the standard library cannot read (zstd,
+lz4, `.Z`), and data that does not start its text (a stream after other bytes, a zip after a stub whose
+end record is lost).
 """
 
 from __future__ import annotations
@@ -182,13 +189,15 @@ def _decompressor(name: str) -> Any:
 class _Streams(io.RawIOBase):
     """The text of every compressed stream of `src`, one after another. It ends where the data does,
     or where it breaks off or something that is not a stream follows (`broken` says which); `consumed`
-    counts the source's bytes read, all of which a clean end has decompressed."""
+    counts the source's bytes read, all of which a clean end has decompressed, and `starts` holds where
+    each stream starts in them."""
 
     def __init__(self, name: str, src: IO[bytes]) -> None:
         self.name, self.src = name, src
         self.magic = next(m for m, n in _MAGIC.items() if n == name)
         self.broken: str | None = None
         self.consumed = 0
+        self.starts = [0]
         self._texts = self._decompress()
         self._text = b""
 
@@ -229,6 +238,7 @@ class _Streams(io.RawIOBase):
                     self.broken = f"bytes after the last {self.name} stream are not {self.name} data"
                     return
                 decomp, pending = _decompressor(self.name), rest
+                self.starts.append(self.consumed - len(rest))
                 continue
             if not pending and _hungry(decomp):
                 pending = self._raw()
@@ -339,7 +349,7 @@ def _mask_streams(
     budget.spend(text.taken)
     src.seek(start)
     clean = not found and not cut and streams.broken is None
-    raw = _raw_hits(redactor, src, start, streams.consumed) if clean else 0
+    raw = _raw_hits(redactor, src, start, streams.consumed, _payloads(src, start, streams)) if clean else 0
     if clean and not raw:
         return Outcome(False, raw=streams.consumed)
     streams = _Streams(name, src)
@@ -369,7 +379,9 @@ def _mask_nesting(
         inside = _inside(redactor, spool, cut, store, tally, depth + 1, budget)
         src.seek(start)
         clean = inside.clean and streams.broken is None
-        raw = _raw_hits(redactor, src, start, streams.consumed) if clean else 0
+        raw = (
+            _raw_hits(redactor, src, start, streams.consumed, _payloads(src, start, streams)) if clean else 0
+        )
         if clean and not raw:
             return Outcome(False, raw=streams.consumed)
         with _writer(name, _Sinking(sink)) as out:
@@ -420,7 +432,7 @@ def _inside(
 ) -> _Inside:
     """Look into `data`, nested data `depth` formats down (`cut`: only what the cap let be read of it),
     writing what must replace it at the end of `store`: nothing, when it lies deeper than DEPTH (it is
-    not read) or is a zip or tar its reader cannot open (not all of it could be scanned)."""
+    not read) or cannot be looked into at all (not all of it could be scanned)."""
     at = store.seek(0, io.SEEK_END)
     if depth > DEPTH:
         return _Inside(
@@ -496,38 +508,31 @@ class _Parts:
 
 def _mask_zip(
     redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally: Tally, depth: int, budget: _Budget
-) -> Outcome | None:
+) -> Outcome:
     """`mask` for a zip archive. It is copied as it is only when every entry was read and is clean (nested
     data in it too), and the entries, the directory and its end record cover every byte of it, as listed:
     anything else a reader of local headers could find (an entry the directory leaves out, data in a gap,
-    bytes before or after, an entry zipfile cannot read) leaves only the archive written again entry by
+    bytes before or after, an entry that cannot be read) leaves only the archive written again entry by
     entry from what was read (names masked, times kept, deflated), the text of all entries cut at the cap.
-    Encrypted entries are left as they are only in an archive
-    copied as it is. None when zipfile cannot open it as an archive: its bytes are then scanned as any
-    file's."""
+    An encrypted entry cannot be scanned: it is left out, so an archive holding one is always written
+    again. A zip zipfile cannot open is read from its local headers (see `_walk`), and copied as it is
+    only on the same terms: every byte a local record (an entry's header, data and descriptor) or a
+    directory record that points at one, up to an end record or the end of the file."""
     size = src.seek(0, io.SEEK_END) - start
     src.seek(start)
-    try:
-        archive = zipfile.ZipFile(src)
-    except _UNREADABLE:
+    with _Zip(src, start, size, budget.left) as archive, _spool() as store:
+        entries = archive.entries
+        parts, limits = _read_zip(redactor, archive, store, tally, depth, budget)
+        covered = archive.covered()
         src.seek(start)
-        return None
-    with _spool() as store:
-        with archive:
-            entries = archive.infolist()
-            parts, limits = _read_zip(redactor, archive, store, tally, depth, budget)
-            covered = _covers(src, start, size, archive)
-        src.seek(start)
-        if parts.clean and covered and not _raw_hits(redactor, src, start, size):
+        if parts.clean and covered and not _raw_hits(redactor, src, start, size, archive.data):
             return Outcome(False, raw=size)
         count, left = 0, []
         names: set[str] = set()
-        with zipfile.ZipFile(src) as archive, zipfile.ZipFile(_Sinking(sink), "w") as out:
+        with zipfile.ZipFile(_Sinking(sink), "w") as out:
             for i, entry in enumerate(entries[: len(limits)]):
-                if entry.flag_bits & 0x1 or entry.filename in names:
+                if entry.filename in names:
                     # NOTE: an entry listed twice is written once.
-                    if entry.filename not in names:
-                        left.append(i)
                     continue
                 names.add(entry.filename)
                 if i in parts.unread:
@@ -536,8 +541,9 @@ def _mask_zip(
                 name, named = redactor.mask_text(entry.filename, tally)
                 info = zipfile.ZipInfo(name, entry.date_time)
                 info.external_attr, info.create_system = entry.external_attr, entry.create_system
-                info.compress_type = zipfile.ZIP_STORED if entry.is_dir() else zipfile.ZIP_DEFLATED
-                if entry.is_dir():
+                folder = entry.filename.endswith("/")
+                info.compress_type = zipfile.ZIP_STORED if folder else zipfile.ZIP_DEFLATED
+                if folder:
                     out.writestr(info, b"")
                     count += named
                     continue
@@ -546,7 +552,7 @@ def _mask_zip(
                 with _spool() as spool:
                     try:
                         masked = _entry_text(
-                            redactor, archive, entry, parts.insides.get(i), limits[i], store, spool, tally
+                            redactor, archive, i, parts.insides.get(i), limits[i], store, spool, tally
                         )
                     except _UNREADABLE:
                         left.append(i)
@@ -559,30 +565,40 @@ def _mask_zip(
     def called(i: int) -> str:
         return redactor.mask_text(entries[i].filename, Tally())[0]
 
-    flaws = [f"cut at {EXPANDED_CAP} bytes of text (entries past them left out)"] if parts.cut else []
+    cut = parts.cut or archive.cut()
+    flaws = [f"cut at {EXPANDED_CAP} bytes of text (entries past them left out)"] if cut else []
     flaws += _which(left, called, "encrypted or unreadable entry", "encrypted or unreadable entries")
-    if not covered:
-        flaws.append("bytes its directory does not list left out")
-    note = _note("zip entries read", count, flaws, "the archive written again", _within(parts, called))
-    return Outcome(True, parts.cut, note, masked=count, lost=bool(flaws) or parts.lost)
+    if archive.skipped():
+        flaws.append("bytes that are no entry left out")
+    done = "zip entries read"
+    if archive.unopened:
+        done += f" from their local headers (zipfile: {archive.unopened})"
+    elif archive.local:
+        done += f" ({_names(sorted(archive.local), called)} from their local headers)"
+    note = _note(done, count, flaws, "the archive written again", _within(parts, called))
+    return Outcome(True, cut, note, masked=count, lost=bool(flaws) or parts.lost)
 
 
 def _read_zip(
-    redactor: Redactor, archive: zipfile.ZipFile, store: IO[bytes], tally: Tally, depth: int, budget: _Budget
+    redactor: Redactor, archive: _Zip, store: IO[bytes], tally: Tally, depth: int, budget: _Budget
 ) -> tuple[_Parts, list[int]]:
     """The first pass over a zip's entries: what it found, and the text the cap left each entry it read
-    (it reads none past the one the cap cut)."""
+    (it reads none past the one the cap cut). Encrypted entries are not read: they count as unreadable."""
     parts, limits, names = _Parts(), [], set()
-    for i, entry in enumerate(archive.infolist()):
+    for i, entry in enumerate(archive.entries):
         limits.append(budget.left)
         parts.found += redactor.mask_text(entry.filename, Tally())[1]
-        if entry.is_dir() or entry.flag_bits & 0x1:
+        # NOTE: not `is_dir()`, which fails on an empty name (a damaged header can give one).
+        if entry.filename.endswith("/"):
+            continue
+        if entry.flag_bits & 0x1:
+            parts.unread.append(i)
             continue
         # NOTE: an entry listed twice is written once: what its other listings mask is not counted.
         counted = Tally() if entry.filename in names else tally
         names.add(entry.filename)
         try:
-            with archive.open(entry) as inner, _spool() as spool:
+            with archive.open(i) as inner, _spool() as spool:
                 reading = _entry(inner)
                 text = _Peeked(reading)
                 if not _holds(text.head):
@@ -608,8 +624,8 @@ def _read_zip(
 
 def _entry_text(
     redactor: Redactor,
-    archive: zipfile.ZipFile,
-    entry: zipfile.ZipInfo,
+    archive: _Zip,
+    i: int,
     inside: _Inside | None,
     limit: int,
     store: IO[bytes],
@@ -621,7 +637,7 @@ def _entry_text(
     if inside is not None and inside.kept is not None:
         _copy(store, *inside.kept, _into(spool))
         return inside.done.masked
-    with archive.open(entry) as inner:
+    with archive.open(i) as inner:
         reading = _entry(inner)
         masked = 0
         if inside is None:
@@ -635,23 +651,32 @@ def _entry_text(
 
 def _mask_tar(
     redactor: Redactor, src: IO[bytes], start: int, sink: Sink, tally: Tally, depth: int, budget: _Budget
-) -> Outcome | None:
+) -> Outcome:
     """`mask` for a tar archive. It is copied as it is only when every member was read and is clean (its
     names, its text, the nested data it holds), its bytes hold no secret as they are, and nothing but
     zeros follows its last member (a reader that skips what tarfile stops at reads on); else it is written
     again member by member (see `_write_tar`), members that cannot be read or lie past the cap left out.
-    None when tarfile cannot open it: its bytes are then scanned as any file's."""
+    One whose first header tarfile cannot read is read past the blocks it cannot read as `tar
+    --ignore-zeros` does, and written again from the members found; when it holds no header at all, it
+    is left out (nothing written in its place)."""
     size = src.seek(0, io.SEEK_END) - start
     src.seek(start)
+    damaged: str | None = None
     try:
         archive = tarfile.TarFile(fileobj=src)
-    except (tarfile.TarError, *_BROKEN):
+    except (tarfile.TarError, *_BROKEN) as exc:
+        damaged = str(exc) or type(exc).__name__
         src.seek(start)
-        return None
+        try:
+            archive = tarfile.TarFile(fileobj=src, ignore_zeros=True)
+        except (tarfile.TarError, *_BROKEN):
+            return Outcome(True, note=f"tar archive tarfile cannot open ({damaged}) left out", lost=True)
     with archive, _spool() as store:
         members, parts, covered = _read_tar(redactor, archive, src, start + size, store, tally, depth, budget)
+        covered = covered and damaged is None
         src.seek(start)
-        raw = _raw_hits(redactor, src, start, size) if parts.clean and covered else 0
+        data = [(m.offset_data - start, m.size) for m in members if m.isreg() and not m.issparse()]
+        raw = _raw_hits(redactor, src, start, size, data) if parts.clean and covered else 0
         if parts.clean and covered and not raw:
             return Outcome(False, raw=size)
         count = _write_tar(redactor, archive, members, parts, store, sink, tally)
@@ -662,7 +687,9 @@ def _mask_tar(
     past = f"past the cap of {EXPANDED_CAP} bytes of text"
     flaws = _which(parts.unread, called, "unreadable member", "unreadable members")
     flaws += _which(parts.past, called, f"member {past}", f"members {past}")
-    if not covered:
+    if damaged is not None:
+        flaws.append(f"blocks that are no member tarfile can read left out ({damaged})")
+    elif not covered:
         flaws.append("bytes after its last member left out")
     if raw:
         flaws.append(f"bytes outside its members' names and data left out ({_counted(raw, 'secret')} there)")
@@ -803,10 +830,15 @@ def _which(indexes: list[int], named: Callable[[int], str], noun: str, nouns: st
     """A note's words for parts left out: how many, what they are, and which (the first few by name)."""
     if not indexes:
         return []
+    return [f"{_counted(len(indexes), noun, nouns)} left out ({_names(indexes, named)})"]
+
+
+def _names(indexes: list[int], named: Callable[[int], str]) -> str:
+    """The first few parts by name, and how many more."""
     which = ", ".join(named(i) for i in indexes[:_NAMED])
     if len(indexes) > _NAMED:
         which += f" and {len(indexes) - _NAMED} more"
-    return [f"{_counted(len(indexes), noun, nouns)} left out ({which})"]
+    return which
 
 
 def _within(parts: _Parts, named: Callable[[int], str]) -> list[str]:
@@ -834,9 +866,12 @@ _END = b"PK\x05\x06"
 _DESCRIPTOR = b"PK\x07\x08"
 
 
-def _covers(src: IO[bytes], start: int, size: int, archive: zipfile.ZipFile) -> bool:
+def _covers(
+    src: IO[bytes], start: int, size: int, archive: zipfile.ZipFile, data: list[tuple[int, int]]
+) -> bool:
     """True when the listed entries, one after another from the first byte, then the directory right
-    after them and its end record closing the file, are all the archive's bytes (no zip64 records)."""
+    after them and its end record closing the file, are all the archive's bytes (no zip64 records);
+    where each entry's data lies is added to `data`."""
     pos = 0
     for entry in sorted(archive.infolist(), key=lambda e: e.header_offset):
         src.seek(start + pos)
@@ -847,6 +882,7 @@ def _covers(src: IO[bytes], start: int, size: int, archive: zipfile.ZipFile) -> 
         if (flags ^ entry.flag_bits) & 0x1:
             # NOTE: encrypted by one record and not by the other: a reader of local headers reads it.
             return False
+        data.append((pos + 30 + name_len + extra_len, entry.compress_size))
         pos += 30 + name_len + extra_len + entry.compress_size
         if entry.flag_bits & 0x8:
             src.seek(start + pos)
@@ -863,17 +899,443 @@ def _covers(src: IO[bytes], start: int, size: int, archive: zipfile.ZipFile) -> 
     return entries == len(archive.infolist()) and directory_at == pos and pos + directory_size == size - end
 
 
+_CENTRAL = b"PK\x01\x02"
+_END64 = b"PK\x06\x06"
+_LOCATOR = b"PK\x06\x07"
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A zip entry as its local record gives it: `info` (sizes and CRC from its descriptor, when it has
+    one), where its header and its data start in the archive, and how long the data is (None: its end was
+    not found)."""
+
+    info: zipfile.ZipInfo
+    header: int
+    at: int
+    size: int | None
+
+
+@dataclass(frozen=True)
+class _Walked:
+    """What `_walk` found: the local records, whether they account for every byte (`covered`), whether
+    bytes that are no record were passed over (`skipped`), and whether it stopped at the cap (`cut`)."""
+
+    records: list[_Record]
+    covered: bool
+    skipped: bool
+    cut: bool = False
+
+
+class _Zip:
+    """A zip's entries: as its directory lists them, each read by zipfile or, where zipfile cannot open it,
+    from the local record of that name, then, when the directory does not account for every byte, the
+    local records it does not list; or, when zipfile cannot open the archive (`unopened` says why), as its
+    local records give them (see `_walk`: to find where deflate data ends, it reads and makes no more
+    than `most` bytes for all of them together). `local` holds the entries read from their local records."""
+
+    def __init__(self, src: IO[bytes], start: int, size: int, most: int) -> None:
+        self.src, self.start, self.size, self.most = src, start, size, most
+        self.unopened: str | None = None
+        self.archive: zipfile.ZipFile | None = None
+        self._walked: _Walked | None = None
+        self._unlisted: dict[int, _Record] = {}
+        self.local: set[int] = set()
+        # NOTE: where the entries' data lies, when the archive is `covered`.
+        self.data: list[tuple[int, int]] = []
+        try:
+            self.archive = zipfile.ZipFile(src)
+        except _UNREADABLE as exc:
+            self.unopened = str(exc) or type(exc).__name__
+        if self.archive is None:
+            self.entries = [record.info for record in self.walk().records]
+            self._unlisted = dict(enumerate(self.walk().records))
+            self._covered = self.walk().covered
+            self.data = [(r.at, r.size) for r in self.walk().records if r.size is not None]
+            return
+        self.entries = self.archive.infolist()
+        self._covered = _covers(src, start, size, self.archive, self.data)
+        if not self._covered:
+            # NOTE: a record of a listed name is read in its place when zipfile cannot read it (`open`); a
+            # zip holds one entry of a name (see `_mask_zip`).
+            offsets = {entry.header_offset for entry in self.entries}
+            names = {entry.filename for entry in self.entries}
+            for record in self.walk().records:
+                if start + record.header not in offsets and record.info.filename not in names:
+                    self._unlisted[len(self.entries)] = record
+                    self.entries.append(record.info)
+
+    def __enter__(self) -> _Zip:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    def covered(self) -> bool:
+        """True when nothing but what was listed is in the archive (see `_covers` and `_walk`)."""
+        return self._covered
+
+    def skipped(self) -> bool:
+        """True when bytes that are no entry were passed over (looked for only when not `covered`)."""
+        return not self._covered and self.walk().skipped
+
+    def cut(self) -> bool:
+        """True when the cap stopped the search for local records."""
+        return not self._covered and self.walk().cut
+
+    def open(self, i: int) -> IO[bytes]:
+        """The text of entry `i`: a reader that raises, or ends early, where it cannot be read."""
+        if i in self._unlisted or self.archive is None:
+            self.local.add(i)
+            return _local(self.src, self.start, self._unlisted[i])
+        entry = self.entries[i]
+        try:
+            return self.archive.open(entry)
+        except _UNREADABLE:
+            # NOTE: a directory whose offsets are wrong: the record of that name, taken in the same order.
+            same = [record for record in self.walk().records if record.info.filename == entry.filename]
+            nth = sum(1 for other in self.entries[:i] if other.filename == entry.filename)
+            if nth >= len(same):
+                raise
+            self.local.add(i)
+            return _local(self.src, self.start, same[nth])
+
+    def walk(self) -> _Walked:
+        if self._walked is None:
+            self._walked = _walk(self.src, self.start, self.size, self.most)
+        return self._walked
+
+
+def _walk(src: IO[bytes], start: int, size: int, most: int) -> _Walked:
+    """A zip's entries as a reader of local headers finds them, from the first byte on: each local record,
+    then whatever follows it; directory and end records are passed over by their own sizes, bytes that are
+    none of these (or a record whose end is not found) up to the next local header. Covered when that
+    reaches the end with nothing passed over and every whole directory record pointing at a local one."""
+    records: list[_Record] = []
+    starts: set[int] = set()
+    covered, skipped, pos = True, False, 0
+    # NOTE: one cap on the text decompressed to find where deflate data ends, for all the records:
+    # records hidden in others' data would otherwise each decompress what follows them.
+    left = [most]
+    while pos < size:
+        src.seek(start + pos)
+        head = src.read(46)
+        after: int | None = None
+        resume = pos + 1
+        if head.startswith(_LOCAL) and len(head) >= 30:
+            record, after = _local_record(src, start, size, pos, head, left)
+            records.append(record)
+            starts.add(pos)
+            if after is None and not left[0]:
+                return _Walked(records, False, skipped, cut=True)
+            # NOTE: a record without an end is looked past from its data on: headers hidden in its name
+            # or extra field would each read up to 128 KiB of what follows them.
+            resume = record.at
+        elif head.startswith(_CENTRAL):
+            name, extra, comment = struct.unpack("<HHH", head[28:34].ljust(6, b"\xff"))
+            after = pos + 46 + name + extra + comment
+            # NOTE: one cut short by the end of the file holds part of a name, no data.
+            covered = covered and (after > size or struct.unpack("<I", head[42:46])[0] in starts)
+        elif head.startswith(_END):
+            after = pos + 22 + struct.unpack("<H", head[20:22].ljust(2, b"\xff"))[0]
+        elif head.startswith(_END64) and len(head) >= 12:
+            after = pos + 12 + struct.unpack("<Q", head[4:12])[0]
+        elif head.startswith(_LOCATOR):
+            after = pos + 20
+        if after is None:
+            covered = False
+            skipped = skipped or not head.startswith(_LOCAL)
+            found = _find(src, start, resume, size, (_LOCAL,))
+            if found is None:
+                break
+            after = found
+        pos = after
+    return _Walked(records, covered, skipped)
+
+
+def _local_record(
+    src: IO[bytes], start: int, size: int, pos: int, head: bytes, left: list[int]
+) -> tuple[_Record, int | None]:
+    """The local record at `pos` (its first 46 bytes `head`), and where what follows it starts (None when
+    its end is not found or lies past the end of the archive); `left` holds the text still to be
+    decompressed to find where deflate data ends."""
+    flags, method, time, date, crc, packed, unpacked, name_len, extra_len = struct.unpack(
+        "<HHHHIIIHH", head[6:30]
+    )
+    src.seek(start + pos + 30)
+    name, extra = src.read(name_len), src.read(extra_len)
+    date_time = (
+        (date >> 9) + 1980,
+        (date >> 5) & 0xF,
+        date & 0x1F,
+        time >> 11,
+        (time >> 5) & 0x3F,
+        (time & 0x1F) * 2,
+    )
+    info = zipfile.ZipInfo(name.decode("utf-8" if flags & 0x800 else "cp437", "replace"), date_time)
+    info.flag_bits, info.compress_type, info.CRC = flags, method, crc
+    at = pos + 30 + name_len + extra_len
+    wide = packed == 0xFFFFFFFF or unpacked == 0xFFFFFFFF
+    if wide:
+        unpacked, packed = _zip64_sizes(extra, unpacked, packed)
+    if len(name) < name_len or len(extra) < extra_len:
+        return _Record(info, pos, at, None), None
+    if not flags & 0x8:
+        info.compress_size, info.file_size = packed, unpacked
+        if at + packed > size:
+            # NOTE: data cut short is not read: an entry that breaks off is left out.
+            return _Record(info, pos, at, None), None
+        return _Record(info, pos, at, packed), at + packed
+    if method == zipfile.ZIP_DEFLATED and not flags & 0x1:
+        length = _deflate_length(src, start + at, start + size, left)
+    else:
+        length = _descriptor_at(src, start, at, size)
+    if length is None:
+        return _Record(info, pos, at, None), None
+    src.seek(start + at + length)
+    descriptor = src.read(24)
+    skip = 4 if descriptor.startswith(_DESCRIPTOR) else 0
+    fields = "<IQQ" if wide else "<III"
+    end = at + length + skip + struct.calcsize(fields)
+    if end > size:
+        return _Record(info, pos, at, None), None
+    info.CRC, info.compress_size, info.file_size = struct.unpack_from(fields, descriptor, skip)
+    return _Record(info, pos, at, length), end
+
+
+def _zip64_sizes(extra: bytes, unpacked: int, packed: int) -> tuple[int, int]:
+    """A local header's sizes, from its zip64 extra field where it gives them."""
+    at = 0
+    while at + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, at)
+        if tag == 1 and length >= 16:
+            wide: tuple[int, int] = struct.unpack_from("<QQ", extra, at + 4)
+            return wide
+        at += 4 + length
+    return unpacked, packed
+
+
+def _deflate_length(src: IO[bytes], at: int, end: int, left: list[int]) -> int | None:
+    """How many bytes the deflate stream at `at` takes, found by decompressing it (None when it breaks off,
+    or reads and makes more than `left` holds first; what it reads and makes is taken from `left`)."""
+    decomp = zlib.decompressobj(-15)
+    src.seek(at)
+    read = 0
+    while not decomp.eof:
+        data = decomp.unconsumed_tail
+        if not data:
+            data = src.read(min(_RAW_CHUNK, end - at - read))
+            read += len(data)
+            left[0] -= len(data)
+            if not data:
+                return None
+        try:
+            left[0] -= len(decomp.decompress(data, _TEXT_CHUNK))
+        except zlib.error:
+            return None
+        if left[0] < 0:
+            left[0] = 0
+            return None
+    return read - len(decomp.unused_data)
+
+
+def _descriptor_at(src: IO[bytes], start: int, at: int, size: int) -> int | None:
+    """How long an entry's data starting at `at` is, when its size is only in the descriptor after it: up to
+    the first descriptor that gives that length, with its signature or, without one, right before the next
+    local or directory header (None when that header has none: the search ends there, so that records
+    hidden in others' data do not each search the rest of the archive)."""
+    pos = at
+    while (found := _find(src, start, pos, size, (_DESCRIPTOR, _LOCAL, _CENTRAL))) is not None:
+        src.seek(start + found)
+        if src.read(4) == _DESCRIPTOR:
+            src.seek(start + found + 8)
+            if struct.unpack("<I", src.read(4).ljust(4, b"\xff"))[0] == found - at:
+                return found - at
+            pos = found + 1
+            continue
+        if found - 12 >= at:
+            src.seek(start + found - 8)
+            if struct.unpack("<I", src.read(4))[0] == found - 12 - at:
+                return found - 12 - at
+        return None
+    return None
+
+
+def _find(src: IO[bytes], start: int, pos: int, size: int, signatures: tuple[bytes, ...]) -> int | None:
+    """Where, from `pos` on, the first of `signatures` (four bytes each) is in the archive; None for none."""
+    # NOTE: read a little first, then more: the next header is most often near.
+    step = 512
+    while pos < size:
+        src.seek(start + pos)
+        chunk = src.read(min(step + 3, size - pos))
+        hits = [hit for signature in signatures if (hit := chunk.find(signature)) != -1]
+        if hits:
+            return pos + min(hits)
+        if len(chunk) < 4:
+            return None
+        pos += len(chunk) - 3
+        step = min(2 * step, _RAW_CHUNK)
+    return None
+
+
+def _local(src: IO[bytes], start: int, record: _Record) -> IO[bytes]:
+    """A reader of the text of an entry read from its local record."""
+    return cast(IO[bytes], io.BufferedReader(_LocalData(src, start, record), _RAW_CHUNK))
+
+
+class _LocalData(io.RawIOBase):
+    """The text of a zip entry read from its local record, stored or deflated, its size and CRC checked at
+    its end; it raises where zipfile would: another method, data that breaks off or a CRC that differs."""
+
+    def __init__(self, src: IO[bytes], start: int, record: _Record) -> None:
+        self.info = record.info
+        if self.info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise NotImplementedError(f"compression method {self.info.compress_type} is not supported")
+        if self.info.flag_bits & 0x1:
+            raise RuntimeError(f"{self.info.filename} is encrypted")
+        if record.size is None:
+            raise zipfile.BadZipFile(f"the end of {self.info.filename}'s data is not found")
+        self.src, self.at, self.left = src, start + record.at, record.size
+        self.decomp = zlib.decompressobj(-15) if self.info.compress_type == zipfile.ZIP_DEFLATED else None
+        self.crc = self.made = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        text = b""
+        while not text and not self._ended():
+            text = self._text(len(view))
+        if not text:
+            self._check()
+            return 0
+        view[: len(text)] = text
+        self.crc, self.made = zlib.crc32(text, self.crc), self.made + len(text)
+        return len(text)
+
+    def _ended(self) -> bool:
+        return self.decomp.eof if self.decomp is not None else not self.left
+
+    def _text(self, most: int) -> bytes:
+        if self.decomp is None:
+            return self._raw(most)
+        data = self.decomp.unconsumed_tail or self._raw(_RAW_CHUNK)
+        return self.decomp.decompress(data, most)
+
+    def _raw(self, most: int) -> bytes:
+        self.src.seek(self.at)
+        data = self.src.read(min(most, self.left))
+        if not data:
+            raise EOFError(f"the data ends inside {self.info.filename}")
+        self.at, self.left = self.at + len(data), self.left - len(data)
+        return data
+
+    def _check(self) -> None:
+        if self.decomp is not None and (self.left or self.decomp.unused_data):
+            raise zipfile.BadZipFile(f"the deflate data of {self.info.filename} ends before its size")
+        if self.crc != self.info.CRC or self.made != self.info.file_size:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.info.filename!r}")
+
+
 def _entry(inner: IO[bytes]) -> _Readable:
     # NOTE: a zip entry is read by a ZipExtFile, which has `read1` (typed as plain IO).
     return _Readable(cast(_Reads, inner))
 
 
-def _raw_hits(redactor: Redactor, src: IO[bytes], start: int, size: int) -> int:
-    """How many secrets the first `size` bytes hold as they are (a gzip header's file name, a zip's
-    comment or extra field): masked in place, they would break the file, so it is written again."""
-    hits = redactor.stream(cast(io.BufferedIOBase, src), _discard, size, Tally())[0]
+def _raw_hits(redactor: Redactor, src: IO[bytes], start: int, size: int, data: list[tuple[int, int]]) -> int:
+    """How many secrets the first `size` bytes hold as they are, outside the `data` read as text (a gzip
+    header's file name, a zip's comment or extra field, a tar header's fields): masked in place, they
+    would break the file, so it is written again. The data itself is not scanned as bytes: its text was,
+    and its compressed bytes are noise that a rule may take for a secret."""
+    hits = redactor.stream(_Outside(src, start, size, data), _discard, None, Tally())[0]
     src.seek(start)
     return hits
+
+
+class _Outside(io.RawIOBase):
+    """The first `size` bytes of `src` from `start` but those in `data` (offsets from `start`, and
+    lengths), each stretch of which reads as a line break."""
+
+    def __init__(self, src: IO[bytes], start: int, size: int, data: list[tuple[int, int]]) -> None:
+        self.src, self.start = src, start
+        self.parts: list[tuple[int, int] | None] = []
+        pos = 0
+        for at, length in sorted(data):
+            if min(at, size) > pos:
+                self.parts.append((pos, min(at, size) - pos))
+            self.parts.append(None)
+            pos = max(pos, at + length)
+        if pos < size:
+            self.parts.append((pos, size - pos))
+        self.parts.reverse()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while self.parts:
+            part = self.parts.pop()
+            if part is None:
+                view[0] = ord("\n")
+                return 1
+            at, length = part
+            self.src.seek(self.start + at)
+            got = self.src.read(min(len(view), length))
+            if got:
+                view[: len(got)] = got
+                if len(got) < length:
+                    self.parts.append((at + len(got), length - len(got)))
+                return len(got)
+        return 0
+
+
+def _payloads(src: IO[bytes], start: int, streams: _Streams) -> list[tuple[int, int]]:
+    """Where the compressed data of each stream lies: all of a bzip2 or xz stream (neither has a field
+    that holds text), a gzip member's past its header."""
+    ends = [*streams.starts[1:], streams.consumed]
+    if streams.name != "gzip":
+        return [(at, end - at) for at, end in zip(streams.starts, ends, strict=True)]
+    return [
+        (at + header, end - at - header)
+        for at, end in zip(streams.starts, ends, strict=True)
+        if (header := _gzip_header(src, start + at)) is not None
+    ]
+
+
+def _gzip_header(src: IO[bytes], at: int) -> int | None:
+    """How long the gzip member header at `at` is: its fixed part, extra field, file name, comment and CRC
+    (RFC 1952); None when it is cut short."""
+    src.seek(at)
+    head = src.read(10)
+    if len(head) < 10:
+        return None
+    flags, length = head[3], 10
+    if flags & 0x4:
+        src.seek(at + length)
+        extra = src.read(2)
+        if len(extra) < 2:
+            return None
+        length += 2 + struct.unpack("<H", extra)[0]
+    for flag in (0x8, 0x10):
+        if flags & flag:
+            ends = _find_zero(src, at + length)
+            if ends is None:
+                return None
+            length = ends - at + 1
+    return length + (2 if flags & 0x2 else 0)
+
+
+def _find_zero(src: IO[bytes], at: int) -> int | None:
+    """Where the first zero byte from `at` on is; None for none."""
+    src.seek(at)
+    while chunk := src.read(_BLOCK):
+        if (found := chunk.find(b"\0")) != -1:
+            return at + found
+        at += len(chunk)
+    return None
 
 
 def _discard(_: Any) -> None:
