@@ -171,6 +171,8 @@ class BundleWriter:
                             # NOTE: compressed data with nothing to mask: exactly the bytes found clean, as
                             # they are (the line redactor may take compressed bytes for a secret).
                             cut = _copy(src, sink, _least(output.limit, unpacked.raw))
+                        elif (hides := compressed.hidden((output.name, output.source.name), src)) is not None:
+                            cut, note = False, hides
                         else:
                             cut = self.redactor.stream(src, sink, output.limit, tally)[1]
                     else:
@@ -189,6 +191,8 @@ class BundleWriter:
                     raw = len(data) if unpacked.raw is None else unpacked.raw
                     truncated = truncated or raw < len(data)
                     sink(data[:raw])
+                elif redact and (hides := compressed.hidden((output.name,), io.BytesIO(data))) is not None:
+                    note = hides
                 else:
                     if redact:
                         data = self.redactor.mask(data, tally)[0]

@@ -26,9 +26,11 @@ from its local headers, as a streaming reader would (stored or deflated data, de
 whose first header tarfile cannot read is read past the blocks it cannot, as `tar --ignore-zeros` does.
 What cannot be read at all is left out, and the manifest note names it: an entry with a method other
 than these, one whose data breaks off or whose CRC differs, an encrypted entry (it cannot be scanned), a
-tar with no readable header. Still scanned as bytes only: formats the standard library cannot read (zstd,
-lz4, `.Z`), and data that does not start its text (a stream after other bytes, a zip after a stub whose
-end record is lost).
+tar with no readable header. A source whose name says it is compressed data or an archive (`.gz`, `.zip`,
+`.tar`, ...) but that does not start as one, and holds such data after other bytes (a stream or a zip
+behind junk, whose end record is lost), is left out whole (`hidden`): only a byte scan would see it.
+Still scanned as bytes only: formats the standard library cannot read (zstd, lz4, `.Z`), and such data
+after other bytes in a source whose name claims none of these formats.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol, cast
 
@@ -176,6 +178,45 @@ class _Budget:
 def maybe(data: bytes) -> bool:
     """True when `data` may be data `mask` reads: a magic at its start, a tar header or a zip's end record."""
     return kind(data[:HEAD]) is not None or _is_tar(data[:_BLOCK]) or _END in data[-(22 + 65535) :]
+
+
+# NOTE: names that claim compressed data or an archive, and what marks such data anywhere in a file: a
+# gzip member (deflate), a zip entry, a bzip2 block, an xz stream, a tar header.
+_CLAIMED = (".gz", ".tgz", ".zip", ".bz2", ".tbz", ".tbz2", ".xz", ".txz", ".tar", ".jar", ".whl", ".egg")
+_SIGNATURES = (
+    b"\x1f\x8b\x08",
+    b"PK\x03\x04",
+    b"\x31\x41\x59\x26\x53\x59",
+    b"\xfd7zXZ\x00",
+    b"ustar\x00",
+    b"ustar  \x00",
+)
+_SCAN_CHUNK = 1024 * 1024
+
+
+def hidden(names: Iterable[str], src: IO[bytes]) -> str | None:
+    """For a source `mask` did not read: why it must be left out when one of its `names` claims compressed
+    data or an archive and it holds such data after other bytes, which no reader here opens and a byte
+    scan cannot see into; None otherwise (`src` is back where it was)."""
+    claimed = next((n for n in names if n.lower().endswith(_CLAIMED)), None)
+    if claimed is None or not src.seekable():
+        return None
+    start = src.tell()
+    keep = max(map(len, _SIGNATURES)) - 1
+    tail = b""
+    try:
+        while chunk := src.read(_SCAN_CHUNK):
+            window = tail + chunk
+            found = next((sig for sig in _SIGNATURES if sig in window), None)
+            if found is not None:
+                return (
+                    f"left out: {claimed} does not start as the data its name says, and holds such data "
+                    "after other bytes, which cannot be scanned for secrets; collect it as it was written"
+                )
+            tail = window[-keep:]
+    finally:
+        src.seek(start)
+    return None
 
 
 def _decompressor(name: str) -> Any:

@@ -274,3 +274,37 @@ def test_an_entry_without_a_name_is_read(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(out)) as archive:
         assert archive.namelist() == [""] and archive.read("") == text.replace(value(secret), b"[REDACTED]")
     assert record["redactions"] == 1
+
+
+@pytest.mark.parametrize("how", WAYS)
+@pytest.mark.parametrize(
+    ("name", "build"),
+    [
+        ("logs.tar.gz", lambda text: b"junk before the stream\n" + _gz(_tar({"app.log": text}))),
+        ("logs.zip", lambda text: b"MZ stub " * 40 + _cut(_zip({"app.log": text}))),
+        ("logs.tar", lambda text: b"\0" * 100 + _tar({"app.log": text})),
+    ],
+)
+def test_data_behind_junk_in_a_file_named_as_an_archive_is_left_out(
+    tmp_path: Path, how: str, name: str, build: Callable[[bytes], bytes]
+) -> None:
+    secret = secret_line()
+    record, out = written(tmp_path, name, build(log(secret)), how)
+    assert value(secret) not in everything(out)
+    assert out == b"" and "left out: " + name in record["message"]
+    assert "cannot be scanned for secrets" in record["message"]
+
+
+@pytest.mark.parametrize("how", WAYS)
+def test_a_file_named_as_an_archive_that_holds_none_is_scanned_as_text(tmp_path: Path, how: str) -> None:
+    secret = secret_line()
+    record, out = written(tmp_path, "notes.gz", log(secret), how)
+    assert value(secret) not in out and b"worker job" in out
+    assert "left out" not in (record.get("message") or "")
+
+
+@pytest.mark.parametrize("how", WAYS)
+def test_junk_before_a_stream_in_a_file_named_as_text_is_scanned_as_bytes(tmp_path: Path, how: str) -> None:
+    # NOTE: the documented limit: a name that claims no compressed format gets the byte scan only.
+    record, out = written(tmp_path, "app.log", b"junk\n" + _gz(log(secret_line())), how)
+    assert out.startswith(b"junk\n") and "left out" not in (record.get("message") or "")
