@@ -84,6 +84,7 @@ _ORM_LOCKS = {
     (True, False): "FOR SHARE",
     (True, True): "FOR KEY SHARE",
 }
+_LOCKING_GETTERS = frozenset({"get", "get_one", "refresh"})
 _SOURCE = [""]
 
 
@@ -275,9 +276,12 @@ class _Scan:
         if isinstance(func, ast.Attribute) and func.attr == "with_for_update":
             keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
             self.orm_lock(node, keywords)
+        # NOTE: only SQLAlchemy's Session.get/get_one/refresh take `with_for_update=` as a row lock; the
+        # same keyword elsewhere is the project's own (Prefect's session_context picks BEGIN IMMEDIATE).
+        locking = isinstance(func, ast.Attribute) and func.attr in _LOCKING_GETTERS
         for kw in node.keywords:
             off = isinstance(kw.value, ast.Constant) and kw.value.value in (False, None)
-            if kw.arg == "with_for_update" and not off:
+            if kw.arg == "with_for_update" and locking and not off:
                 options = kw.value
                 keywords = (
                     {_const(k): v for k, v in zip(options.keys, options.values) if k}

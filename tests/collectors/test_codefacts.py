@@ -500,6 +500,29 @@ TAIL_OF = "FOR UPDATE OF jobs SKIP LOCKED"
     ]
 
 
+def test_with_for_update_keyword_is_a_row_lock_only_on_sessions_get_and_refresh() -> None:
+    """A project's own `with_for_update=` keyword (one that picks SQLite's BEGIN IMMEDIATE) locks no row."""
+    source = """from app.database import provide_database_interface
+
+
+async def read_flow(db, session, flow_id):
+    async with db.session_context(begin_transaction=True, with_for_update=True) as tx:
+        pass
+    async with session_context(with_for_update=True):
+        pass
+    await session.refresh(flow, with_for_update={"skip_locked": True})
+    await session.get(Flow, flow_id, with_for_update=True)
+    await session.get_one(Flow, flow_id, with_for_update={"read": True})
+    await session.get(Flow, flow_id, with_for_update=False)
+"""
+    facts = codefacts.scan_source("app/flows.py", source.encode(), test=False)
+    assert [(lock["line"], lock["lock"], lock["skip_locked"]) for lock in facts.orm_locks] == [
+        (9, "FOR UPDATE", True),
+        (10, "FOR UPDATE", False),
+        (11, "FOR SHARE", False),
+    ]
+
+
 def test_a_schema_method_of_the_service_itself_is_told_apart(tmp_path: Path) -> None:
     root = _tree(
         tmp_path,
