@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 from evidence_kit.cli import app
 from evidence_kit.errors import EvidenceError
 from evidence_kit.export import FORMATS
+from evidence_kit.model import Finding
 from evidence_kit.policy import loader as policy
-from evidence_kit.policy.engine import run
+from evidence_kit.policy.engine import Outcome, Report, run
 from evidence_kit.policy.target import Target
 from tests.conftest import EXAMPLE
 
@@ -257,6 +258,36 @@ def test_a_skipped_check_shows_its_reason_in_every_format_and_never_counts_as_pa
     markdown = FORMATS["markdown"](report)
     assert f"| EK201 | migration-without-downgrade | skipped: {reason} |" in markdown
     assert markdown.startswith("## ⚠️ evidence check")
+
+
+def test_a_check_with_only_warnings_is_not_counted_as_failed_in_the_summary() -> None:
+    """JSON and SARIF keep the status "failed"; the summary people read tells such checks apart."""
+    warned = Finding("EK306", "the upload step is missing", path="data/ci/workflows.json", severity="warning")
+    noted = Finding("EK104", "a note", path="app.py", severity="note")
+    broken = Finding("EK201", "no downgrade", path="migrations/versions/a.py", severity="error")
+    report = Report(
+        (
+            *(Outcome(f"EK1{i:02d}", "x", "error", "passed") for i in range(13)),
+            Outcome("EK306", "gate-ci-uploads-bundle", "warning", "failed", (warned,)),
+        )
+    )
+    assert report.counts()["failed"] == 1 and not report.fails("error")
+    assert (
+        report.summary() == "14 checks: 13 passed, 0 failed, 1 with warnings, 0 skipped; 1 warning, 0 waived"
+    )
+    assert FORMATS["text"](report).endswith(report.summary() + "\n")
+    assert json.loads(FORMATS["json"](report))["summary"]["failed"] == 1
+    mixed = Report(
+        (
+            *report.outcomes,
+            Outcome("EK104", "x", "note", "failed", (noted,)),
+            Outcome("EK201", "x", "error", "failed", (broken,)),
+            Outcome("EK202", "x", "error", "skipped", reason="no source path"),
+        )
+    )
+    assert mixed.summary() == (
+        "17 checks: 13 passed, 1 failed, 1 with warnings, 1 with notes, 1 skipped; 1 warning, 0 waived"
+    )
 
 
 def test_github_annotations_are_capped(tmp_path: Path) -> None:

@@ -676,6 +676,9 @@ def test_a_failed_warning_is_a_warning_not_a_failure(bundle: Path, tmp_path: Pat
         "gate EK306 gate-ci-uploads-bundle</a>"
     ) in attention
     assert "Needs attention: 2 not ok" in attention
+    # NOTE: the JSON counts it as failed (a format); the summary says it failed only with a warning.
+    gates = _section(html.read_text(), "gates")
+    assert "2 checks: 1 passed, 0 failed, 1 with warnings; findings: 0 errors, 1 warning" in gates
 
 
 def test_failing_tests_are_named_by_the_node_id_one_can_paste(tmp_path: Path) -> None:
