@@ -572,6 +572,34 @@ def test_every_dialects_folder_is_checked_whatever_database_is_set(
     ]
 
 
+def test_revisions_are_counted_per_dialects_folder_not_summed(tmp_path: Path) -> None:
+    """A database holds one dialect's history: a skip says how many were read in each folder, never
+    their sum (2 + 1 is no count of anything)."""
+    from evidence_kit import config as config_file
+    from evidence_kit.policy.packs import Policy, Rule
+    from tests.collectors.test_alembic import _dialect_service
+
+    root = _dialect_service(tmp_path, "context.script.version_locations = [db.orm.versions_dir]")
+    (root / "evidence.yaml").write_text(
+        "service: svc\ndatabase:\n  default: sqlite:///svc.db\n"
+        "collectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
+    )
+    cfg = config_file.load(root / "evidence.yaml")
+    rule = Rule("EK201", "error", {"baseline": ["p2", "s1"]})
+    outcome = next(
+        o
+        for o in run(Policy(("t",), (rule,)), Target(root=root, configs=(cfg,))).outcomes
+        if o.check == "EK201"
+    )
+    versions = "src/svc/db/alembic.ini, src/svc/db/_migrations/versions"
+    assert (outcome.status, outcome.reason) == (
+        "skipped",
+        f"no revision to check: {versions}/postgresql: of the 2 read, 2 at or before the baseline (p2); "
+        f"{versions}/sqlite: of the 1 read, 1 at or before the baseline (s1); "
+        "the check runs on the revisions added after the baseline",
+    )
+
+
 def test_a_finding_of_several_lines_stays_indented_under_its_file() -> None:
     from evidence_kit.model import Finding
     from evidence_kit.policy.engine import Outcome, Report

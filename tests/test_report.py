@@ -712,6 +712,26 @@ def test_a_configuration_behind_its_heads_is_named_in_needs_attention(tmp_path: 
     assert "configuration core" not in attention
 
 
+def test_the_revision_count_of_a_folder_env_py_picks_by_dialect_names_that_folder(tmp_path: Path) -> None:
+    picked = "env.py (src/svc/db/_migrations/env.py:3) picks a folder per database dialect: postgresql"
+    history = {
+        "ini": "src/svc/db/alembic.ini",
+        "section": "alembic",
+        "version_locations": ["src/svc/db/_migrations/versions/postgresql"],
+        "version_locations_from": picked,
+        "count": 2,
+        "revisions": [],
+    }
+    outputs = [
+        Output(
+            "core/summary.json", "summary", "application/json", data=_json({"count": 2, "up_to_date": True})
+        ),
+        Output("core/history.json", "graph", "application/json", data=_json(history)),
+    ]
+    md, _ = render(make_bundle(tmp_path / "b", {"alembic": outputs}), tmp_path / "b" / "r")
+    assert f"2 in src/svc/db/_migrations/versions/postgresql ({picked})" in md.read_text()
+
+
 def test_the_schema_section_counts_what_the_catalog_lists_besides_tables(tmp_path: Path) -> None:
     catalog = {
         "dialect": "postgresql",
