@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 from evidence_kit.cli import app
 from evidence_kit.errors import EvidenceError
 from evidence_kit.export import FORMATS
+from evidence_kit.model import Finding
 from evidence_kit.policy import loader as policy
-from evidence_kit.policy.engine import run
+from evidence_kit.policy.engine import Outcome, Report, run
 from evidence_kit.policy.target import Target
 from tests.conftest import EXAMPLE
 
@@ -257,6 +258,36 @@ def test_a_skipped_check_shows_its_reason_in_every_format_and_never_counts_as_pa
     markdown = FORMATS["markdown"](report)
     assert f"| EK201 | migration-without-downgrade | skipped: {reason} |" in markdown
     assert markdown.startswith("## ⚠️ evidence check")
+
+
+def test_a_check_with_only_warnings_is_not_counted_as_failed_in_the_summary() -> None:
+    """JSON and SARIF keep the status "failed"; the summary people read tells such checks apart."""
+    warned = Finding("EK306", "the upload step is missing", path="data/ci/workflows.json", severity="warning")
+    noted = Finding("EK104", "a note", path="app.py", severity="note")
+    broken = Finding("EK201", "no downgrade", path="migrations/versions/a.py", severity="error")
+    report = Report(
+        (
+            *(Outcome(f"EK1{i:02d}", "x", "error", "passed") for i in range(13)),
+            Outcome("EK306", "gate-ci-uploads-bundle", "warning", "failed", (warned,)),
+        )
+    )
+    assert report.counts()["failed"] == 1 and not report.fails("error")
+    assert (
+        report.summary() == "14 checks: 13 passed, 0 failed, 1 with warnings, 0 skipped; 1 warning, 0 waived"
+    )
+    assert FORMATS["text"](report).endswith(report.summary() + "\n")
+    assert json.loads(FORMATS["json"](report))["summary"]["failed"] == 1
+    mixed = Report(
+        (
+            *report.outcomes,
+            Outcome("EK104", "x", "note", "failed", (noted,)),
+            Outcome("EK201", "x", "error", "failed", (broken,)),
+            Outcome("EK202", "x", "error", "skipped", reason="no source path"),
+        )
+    )
+    assert mixed.summary() == (
+        "17 checks: 13 passed, 1 failed, 1 with warnings, 1 with notes, 1 skipped; 1 warning, 0 waived"
+    )
 
 
 def test_github_annotations_are_capped(tmp_path: Path) -> None:
@@ -539,6 +570,34 @@ def test_every_dialects_folder_is_checked_whatever_database_is_set(
         "src/svc/db/alembic.ini, src/svc/db/_migrations/versions/sqlite: 2 heads (s1, s2); "
         "merge them with `alembic merge heads`"
     ]
+
+
+def test_revisions_are_counted_per_dialects_folder_not_summed(tmp_path: Path) -> None:
+    """A database holds one dialect's history: a skip says how many were read in each folder, never
+    their sum (2 + 1 is no count of anything)."""
+    from evidence_kit import config as config_file
+    from evidence_kit.policy.packs import Policy, Rule
+    from tests.collectors.test_alembic import _dialect_service
+
+    root = _dialect_service(tmp_path, "context.script.version_locations = [db.orm.versions_dir]")
+    (root / "evidence.yaml").write_text(
+        "service: svc\ndatabase:\n  default: sqlite:///svc.db\n"
+        "collectors:\n  alembic:\n    configs: [{ini: src/svc/db/alembic.ini}]\n"
+    )
+    cfg = config_file.load(root / "evidence.yaml")
+    rule = Rule("EK201", "error", {"baseline": ["p2", "s1"]})
+    outcome = next(
+        o
+        for o in run(Policy(("t",), (rule,)), Target(root=root, configs=(cfg,))).outcomes
+        if o.check == "EK201"
+    )
+    versions = "src/svc/db/alembic.ini, src/svc/db/_migrations/versions"
+    assert (outcome.status, outcome.reason) == (
+        "skipped",
+        f"no revision to check: {versions}/postgresql: of the 2 read, 2 at or before the baseline (p2); "
+        f"{versions}/sqlite: of the 1 read, 1 at or before the baseline (s1); "
+        "the check runs on the revisions added after the baseline",
+    )
 
 
 def test_a_finding_of_several_lines_stays_indented_under_its_file() -> None:

@@ -299,3 +299,47 @@ def test_a_no_op_downgrade_is_marked_wherever_the_version_folder_lies(tmp_path: 
     )
     plan = _read(render_docs(bundle, tmp_path / "docs"))["rollback-plan.md"]
     assert "`b2` → a1 — no-op downgrade\n" in plan and "`a1` → base\n" in plan
+
+
+def test_a_message_of_several_lines_stays_on_its_list_item(tmp_path: Path) -> None:
+    """A docstring whose first paragraph runs over several lines, the "Revision ID:" lines alembic writes
+    right under the title (no blank line) among them: each list item stays one line."""
+    headed = (
+        "add index\nRevision ID: d20618ce678e\nRevises: 4a1a0e4f89de\nCreate Date: 2024-05-02 10:11:12.000000"
+    )
+    wrapped = "Add an index on jobs\n    for the claim query"
+    history = {
+        "count": 2,
+        "heads": ["d20618ce678e"],
+        "bases": ["4a1a0e4f89de"],
+        "history": ["d20618ce678e", "4a1a0e4f89de"],
+        "revisions": [
+            _rev("4a1a0e4f89de", [], wrapped),
+            _rev("d20618ce678e", ["4a1a0e4f89de"], headed, True),
+        ],
+        "problems": [],
+    }
+    writer = BundleWriter(tmp_path / "b", Redactor())
+    outputs = (Output("history.json", "graph", JSON, data=_dump(history)),)
+    for output in outputs:
+        writer.add("alembic", output)
+    bundle = writer.finish(
+        service="svc",
+        phase="1",
+        git_sha=SHA,
+        results=[CollectorResult("alembic", "ok", outputs)],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    docs = _read(render_docs(bundle, tmp_path / "docs"))
+    lines = {name: text.splitlines() for name, text in docs.items()}
+    assert "- `d20618ce678e` — add index (down: 4a1a0e4f89de, head)" in lines["migration-guide.md"]
+    assert (
+        "- `4a1a0e4f89de` — Add an index on jobs for the claim query (down: base)"
+        in lines["migration-guide.md"]
+    )
+    assert "1. `d20618ce678e` (add index) → 4a1a0e4f89de" in lines["rollback-plan.md"]
+    assert "- `d20618ce678e` — add index" in lines["release-notes.md"]
+    for text in docs.values():
+        assert "Revision ID" not in text and "Create Date" not in text

@@ -676,6 +676,9 @@ def test_a_failed_warning_is_a_warning_not_a_failure(bundle: Path, tmp_path: Pat
         "gate EK306 gate-ci-uploads-bundle</a>"
     ) in attention
     assert "Needs attention: 2 not ok" in attention
+    # NOTE: the JSON counts it as failed (a format); the summary says it failed only with a warning.
+    gates = _section(html.read_text(), "gates")
+    assert "2 checks: 1 passed, 0 failed, 1 with warnings; findings: 0 errors, 1 warning" in gates
 
 
 def test_failing_tests_are_named_by_the_node_id_one_can_paste(tmp_path: Path) -> None:
@@ -707,6 +710,26 @@ def test_a_configuration_behind_its_heads_is_named_in_needs_attention(tmp_path: 
     attention = _section(html.read_text(), "attention")
     assert "Alembic configuration tenant: the database is not at the head revision" in attention
     assert "configuration core" not in attention
+
+
+def test_the_revision_count_of_a_folder_env_py_picks_by_dialect_names_that_folder(tmp_path: Path) -> None:
+    picked = "env.py (src/svc/db/_migrations/env.py:3) picks a folder per database dialect: postgresql"
+    history = {
+        "ini": "src/svc/db/alembic.ini",
+        "section": "alembic",
+        "version_locations": ["src/svc/db/_migrations/versions/postgresql"],
+        "version_locations_from": picked,
+        "count": 2,
+        "revisions": [],
+    }
+    outputs = [
+        Output(
+            "core/summary.json", "summary", "application/json", data=_json({"count": 2, "up_to_date": True})
+        ),
+        Output("core/history.json", "graph", "application/json", data=_json(history)),
+    ]
+    md, _ = render(make_bundle(tmp_path / "b", {"alembic": outputs}), tmp_path / "b" / "r")
+    assert f"2 in src/svc/db/_migrations/versions/postgresql ({picked})" in md.read_text()
 
 
 def test_the_schema_section_counts_what_the_catalog_lists_besides_tables(tmp_path: Path) -> None:

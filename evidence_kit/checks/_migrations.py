@@ -244,9 +244,13 @@ def scripts(target: Target, rule: Rule) -> Iterator[tuple[Script, Path]]:
     from evidence_kit.policy.target import _excluded
 
     assert target.root is not None
-    read = before = excluded = 0
-    for _, graph in graphs(target, rule):
-        history = _history(graph, rule.options.get("baseline") or ())
+    baseline = [str(rev) for rev in rule.options.get("baseline") or ()]
+    # NOTE: (label, read, before, excluded, the baseline ids it holds) of each history: a folder per
+    # dialect is a history of its own, and a sum over them is a count no database ever holds.
+    tallies: list[tuple[str, int, int, int, list[str]]] = []
+    for label, graph in graphs(target, rule):
+        history = _history(graph, baseline)
+        read = before = excluded = 0
         for rev, script in graph.scripts.items():
             read += 1
             if rev in history:
@@ -255,18 +259,25 @@ def scripts(target: Target, rule: Rule) -> Iterator[tuple[Script, Path]]:
                 excluded += 1
             else:
                 yield script, target.root / script.path
+        tallies.append((label, read, before, excluded, [rev for rev in baseline if rev in graph.scripts]))
     # NOTE: an unknown baseline revision is a finding the check already gave: it fails, not skips.
-    if before + excluded == read and not _unknown(target, rule):
+    if all(before + excluded == read for _, read, before, excluded, _ in tallies) and not _unknown(
+        target, rule
+    ):
         # NOTE: a check that looked at no revision proves nothing: it must not pass.
-        why = []
-        if before:
-            why.append(
-                f"{before} at or before the baseline ({', '.join(map(str, rule.options['baseline']))})"
+        counted = []
+        for label, read, before, excluded, held in tallies:
+            why = [f"{before} at or before the baseline ({', '.join(held)})"] if before else []
+            why += [f"{excluded} excluded by the rule's `exclude`"] if excluded else []
+            counted.append(
+                ("" if len(tallies) == 1 else f"{label}: ") + f"of the {read} read, {' and '.join(why)}"
             )
-        if excluded:
-            why.append(f"{excluded} excluded by the rule's `exclude`")
-        after = "; the check runs on the revisions added after the baseline" if before else ""
-        raise Skipped(f"no revision to check: of the {read} read, {' and '.join(why)}{after}")
+        after = (
+            "; the check runs on the revisions added after the baseline"
+            if any(before for _, _, before, _, _ in tallies)
+            else ""
+        )
+        raise Skipped(f"no revision to check: {'; '.join(counted)}{after}")
 
 
 def _history(graph: Graph, baseline: Iterable[str]) -> set[str]:

@@ -68,6 +68,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 _TEXT = "text/plain"
 _JSON = "application/json"
 _SKIP_DIRS = frozenset({".git", "__pycache__"})
+_SCHEMA = ("create_all", "drop_all")
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -173,6 +174,49 @@ def _own_schema_methods(facts: list[FileFacts]) -> None:
                 item["receiver_kind"] = "service method"
 
 
+def _one_hop(facts: list[FileFacts]) -> list[dict[str, Any]]:
+    """Calls in the tests of a function of the service's own code that itself runs Alembic or builds or
+    drops the schema (create_all, drop_all): one hop, no further."""
+    runs: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in facts:
+        if f.part != "app":
+            continue
+        building = [
+            {**c, "via": c["method"]}
+            for c in f.schema_calls
+            if c.get("form") == "call" and c.get("receiver_kind") != "service method"
+        ]
+        for item in sorted((*f.alembic_runs, *building), key=lambda i: i["line"] or 0):
+            runs.setdefault((f.path, item["scope"]), item)
+    if not runs:
+        return []
+    # NOTE: a module by every dotted tail of its path (`src/pkg/db.py` is `pkg.db` and `src.pkg.db`).
+    modules: dict[str, str] = {}
+    for path in sorted({path for path, _ in runs}, key=lambda p: (p.count("/"), p)):
+        parts = PurePosixPath(path).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        for i in range(len(parts)):
+            modules.setdefault(".".join(parts[i:]), path)
+    found = []
+    for f in facts:
+        if f.part != "tests":
+            continue
+        for call in f.imported_calls:
+            module, _, name = call["target"].rpartition(".")
+            run = runs.get((modules.get(module, ""), name))
+            if run is not None:
+                found.append(
+                    {
+                        "path": run["path"],
+                        "line": run["line"],
+                        "function": name,
+                        "via": run["via"],
+                        "called_from": f"{f.path}:{call['line']}",
+                    }
+                )
+    return _sorted(found)
+
+
 def migration_files(root: Path, files: list[str]) -> set[str]:
     """The files of Alembic migration folders: below a `versions` folder beside an `env.py` or a
     `script.py.mako` (alembic's script_location layout), and that `env.py`."""
@@ -274,6 +318,7 @@ def gather(
         found.part = "migrations" if found.path in migrating else "tests" if found.test else "app"
     _own_schema_methods(facts)
     alembic = _split(facts, "alembic_runs")
+    hops = _one_hop(facts)
     return {
         "options": {"paths": paths, "exclude": exclude, "tests": tests, "migrations": migrations},
         "files": {
@@ -287,7 +332,8 @@ def gather(
         "schema_methods_defined": _sorted(item for f in facts if f.part == "app" for item in f.defines),
         "schema_calls": _split(facts, "schema_calls"),
         "alembic_runs": alembic,
-        "tests_run_alembic": bool(alembic["tests"]),
+        "tests_run_alembic": bool(alembic["tests"]) or any(h["via"] not in _SCHEMA for h in hops),
+        "tests_reach_through_service_code": hops,
         "session_fixtures": _sorted(item for f in facts for item in f.fixtures),
         "pytest_hooks": _sorted(item for f in facts for item in f.hooks),
         "row_locks": {"sql": _split(facts, "sql_locks"), "orm": _split(facts, "orm_locks")},
@@ -344,13 +390,22 @@ def render(report: Mapping[str, Any]) -> str:
         report["schema_calls"],
         lambda i: f"{i['method']} ({i['form']})  {i['code']}{_own(i)}",
     )
-    # NOTE: only calls in the test files themselves are seen; a fixture calling the service's own function
-    # that runs Alembic is not followed, so "no" says only that much.
-    verdict = (
-        "yes"
-        if report["tests_run_alembic"]
-        else "not directly (calls into the service's code are not followed)"
-    )
+    # NOTE: calls from the tests are followed one hop into the service's own functions, no further; so
+    # "no" says only that much.
+    hops = report.get("tests_reach_through_service_code") or []
+    direct = any(report["alembic_runs"]["tests"])
+    alembic_hops = [h for h in hops if h["via"] not in _SCHEMA]
+    schema_hops = [h for h in hops if h["via"] in _SCHEMA]
+    if direct:
+        verdict = "yes"
+    elif alembic_hops:
+        verdict = "via " + ", ".join(f"{_at(h)} (called from {h['called_from']})" for h in alembic_hops)
+    else:
+        verdict = "not directly, nor in a service function they call (deeper calls are not followed)"
+    if schema_hops and not direct:
+        verdict += "; they reach " + ", ".join(
+            f"{h['via']} at {_at(h)} (called from {h['called_from']})" for h in schema_hops
+        )
     lines += _block(
         f"Alembic run by code (tests run Alembic: {verdict})",
         report["alembic_runs"],

@@ -8,6 +8,7 @@ diff cleanly), `summary.txt` (`42 passed, 1 failed in 12.30s` and one line per f
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ NAME = "tests"
 
 DEFAULT_RUN = ("python", "-m", "pytest")
 DEFAULT_TIMEOUT = 1800
+SCRATCH = "<scratch>"
 
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -309,8 +311,11 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         timeout=timeout,
         cap=cap,
     )
+    forms = _scratch_forms(ctx.scratch, cwd)
+    for stream in (result.stdout, result.stderr):
+        _unscratch(stream, forms)
     common: dict[str, Any] = {
-        "argv": result.argv,
+        "argv": tuple(os.fsdecode(forms.sub(SCRATCH.encode(), os.fsencode(a))) for a in result.argv),
         "exit_code": result.exit_code,
         "started": result.started,
         "finished": result.finished,
@@ -383,6 +388,31 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     return _run(ctx, options, cap, expect_pass)
 
 
+def _scratch_forms(scratch: Path, cwd: Path) -> re.Pattern[bytes]:
+    """The ways a run may print the scratch folder: absolute, resolved, and relative to a folder above its
+    working directory (pytest shows its cache folder relative to its rootdir)."""
+    forms = set()
+    for path in (scratch.absolute(), Path(os.path.realpath(scratch))):
+        forms.add(str(path))
+        for base in (cwd.absolute(), Path(os.path.realpath(cwd))):
+            for above in (base, *base.parents):
+                if above in path.parents:
+                    forms.add(str(path.relative_to(above)))
+    # NOTE: every form ends in the bundle's partial folder name, so none matches anything else.
+    ordered = sorted(forms, key=len, reverse=True)
+    return re.compile(b"|".join(re.escape(os.fsencode(form)) for form in ordered))
+
+
+def _unscratch(path: Path, forms: re.Pattern[bytes]) -> None:
+    """Rewrite a captured stream with the scratch folder shown as `<scratch>`: its name holds the
+    collect's process id, a random part and the host, which no artifact may hold."""
+    spare = path.with_name(path.name + ".unscratched")
+    with path.open("rb") as src, spare.open("wb") as dest:
+        for line in src:
+            dest.write(forms.sub(SCRATCH.encode(), line))
+    os.replace(spare, path)
+
+
 def _pytest_flags(scratch: str, report: Path | str) -> list[str]:
     """What a pytest run gets added: its cache kept in the scratch folder, not in the service's tree
     (`.pytest_cache`), and the JUnit report written there."""
@@ -399,7 +429,7 @@ def plan(root: Path, options: Mapping[str, Any]) -> Intent:
     extra = (
         []
         if options.get("junit_out") or not is_pytest(run)
-        else _pytest_flags("<scratch>", "<scratch>/junit.xml")
+        else _pytest_flags(SCRATCH, f"{SCRATCH}/junit.xml")
     )
     command = _command(run, [*extra, *(str(a) for a in options.get("args", []))])
     timeout = f"timeout {options.get('timeout', DEFAULT_TIMEOUT):g} s"

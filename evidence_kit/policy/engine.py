@@ -60,11 +60,20 @@ class Report:
         }
 
     def summary(self) -> str:
-        """`16 checks: 5 passed, 6 failed, 5 skipped; 2 warnings, 0 waived` (a skip is never a pass)."""
+        """`16 checks: 5 passed, 4 failed, 2 with warnings, 5 skipped; 2 warnings, 0 waived` (a skip is never
+        a pass). A check whose findings are all warnings (or notes) is counted apart from the failed ones:
+        the JSON and SARIF statuses say "failed", but it fails a run only at `--fail-on warning` (or note)."""
         c = self.counts()
+        milder = {
+            severity: len([o for o in self.outcomes if o.status == "failed" and o.severity == severity])
+            for severity in ("warning", "note")
+        }
+        failed = c["failed"] - sum(milder.values())
+        shown = [f"{c['passed']} passed", f"{failed} failed"]
+        shown += [f"{n} with {severity}s" for severity, n in milder.items() if n]
         return (
-            f"{_n(c['checks'], 'check')}: {c['passed']} passed, {c['failed']} failed, "
-            f"{c['skipped']} skipped; {_n(c['warnings'], 'warning')}, {c['waived']} waived"
+            f"{_n(c['checks'], 'check')}: {', '.join(shown)}, {c['skipped']} skipped; "
+            f"{_n(c['warnings'], 'warning')}, {c['waived']} waived"
         )
 
     def fails(self, level: str) -> bool:

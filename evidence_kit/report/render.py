@@ -132,7 +132,18 @@ def _gates(report: Mapping[str, Any], source: str) -> Part:
     if summary:
         # NOTE: the summary counts checks (passed, failed, skipped) and findings (errors, warnings, ...):
         # said apart, or "16 checks, 7 errors, 6 failed" reads as one count.
-        outcomes = ", ".join(f"{summary[k]} {k}" for k in ("passed", "failed", "skipped") if k in summary)
+        # NOTE: a check failed only with warnings or notes is counted apart, as `evidence check` says it.
+        milder = {
+            severity: len([c for c in warned if c.get("severity") == severity])
+            for severity in ("warning", "note")
+        }
+        counted = {**summary}
+        if isinstance(summary.get("failed"), int):
+            counted["failed"] = summary["failed"] - sum(milder.values())
+        shown = [f"{counted[k]} {k}" for k in ("passed", "failed") if k in counted]
+        shown += [f"{n} with {severity}s" for severity, n in milder.items() if n and "failed" in counted]
+        shown += [f"{counted['skipped']} skipped"] if "skipped" in counted else []
+        outcomes = ", ".join(shown)
         found = ", ".join(
             plural(int(summary[k]), k.rstrip("s"))
             for k in ("errors", "warnings", "notes")

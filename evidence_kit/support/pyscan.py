@@ -84,6 +84,7 @@ _ORM_LOCKS = {
     (True, False): "FOR SHARE",
     (True, True): "FOR KEY SHARE",
 }
+_LOCKING_GETTERS = frozenset({"get", "get_one", "refresh"})
 _SOURCE = [""]
 
 
@@ -135,6 +136,9 @@ class FileFacts:
     sql_locks: list[dict[str, Any]] = field(default_factory=list)
     orm_locks: list[dict[str, Any]] = field(default_factory=list)
     defines: list[dict[str, Any]] = field(default_factory=list)
+    # NOTE: in test files, calls of imported functions ({"line", "target": dotted name}), first per target:
+    # the collector follows those into the service's own modules one hop.
+    imported_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Scan:
@@ -211,6 +215,13 @@ class _Scan:
         # NOTE: an import may follow the code using it (in a function, at the end), so names resolve last.
         for call, dotted in self.calls:
             self.alembic_call(call, dotted)
+        if self.facts.test:
+            targets: set[str] = set()
+            for call, dotted in self.calls:
+                target = self.resolve(dotted)
+                if dotted.split(".")[0] in self.aliases and "." in target and target not in targets:
+                    targets.add(target)
+                    self.facts.imported_calls.append({"line": call.lineno, "target": target})
         for function in self.decorated:
             self.fixture(function)
 
@@ -275,9 +286,12 @@ class _Scan:
         if isinstance(func, ast.Attribute) and func.attr == "with_for_update":
             keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
             self.orm_lock(node, keywords)
+        # NOTE: only SQLAlchemy's Session.get/get_one/refresh take `with_for_update=` as a row lock; the
+        # same keyword elsewhere is the project's own (Prefect's session_context picks BEGIN IMMEDIATE).
+        locking = isinstance(func, ast.Attribute) and func.attr in _LOCKING_GETTERS
         for kw in node.keywords:
             off = isinstance(kw.value, ast.Constant) and kw.value.value in (False, None)
-            if kw.arg == "with_for_update" and not off:
+            if kw.arg == "with_for_update" and locking and not off:
                 options = kw.value
                 keywords = (
                     {_const(k): v for k, v in zip(options.keys, options.values) if k}
@@ -351,12 +365,13 @@ def scan_source(path: str, source: bytes, test: bool) -> FileFacts:
     _SOURCE[0] = source.decode("utf-8", errors="replace")
     # NOTE: parsing is needed to report syntax errors, but a file naming none of the facts needs no walk.
     lowered = source.lower()
-    if any(word in lowered for word in _NEEDLES):
+    # NOTE: a test file is walked for the service functions it imports and calls, whatever it names.
+    if any(word in lowered for word in _NEEDLES) or (test and b"import" in lowered):
         _Scan(facts).run(tree)
-    if facts.schema_calls:
+    if facts.schema_calls or facts.alembic_runs:
         scopes = sorted(_scopes(tree.body, ""), key=lambda s: (s[0], -s[1]))
-        for call in facts.schema_calls:
-            call["scope"] = _scope_of(scopes, call["line"])
+        for item in (*facts.schema_calls, *facts.alembic_runs):
+            item["scope"] = _scope_of(scopes, item["line"])
     return facts
 
 

@@ -205,18 +205,21 @@ def test_alembic_run_by_tests(report: dict[str, Any]) -> None:
                 "line": 8,
                 "via": "alembic.command.upgrade",
                 "code": "command.upgrade(Config('alembic.ini'), 'head')",
+                "scope": "migrated",
             },
             {
                 "path": "tests/test_models.py",
                 "line": 9,
                 "via": "argv",
                 "code": "subprocess.run(['alembic', 'upgrade', 'head'], check=True)",
+                "scope": "test_schema",
             },
             {
                 "path": "tests/test_models.py",
                 "line": 10,
                 "via": "subprocess.run (shell)",
                 "code": "subprocess.run('alembic downgrade base', shell=True, check=True)",
+                "scope": "test_schema",
             },
         ],
     }
@@ -500,6 +503,29 @@ TAIL_OF = "FOR UPDATE OF jobs SKIP LOCKED"
     ]
 
 
+def test_with_for_update_keyword_is_a_row_lock_only_on_sessions_get_and_refresh() -> None:
+    """A project's own `with_for_update=` keyword (one that picks SQLite's BEGIN IMMEDIATE) locks no row."""
+    source = """from app.database import provide_database_interface
+
+
+async def read_flow(db, session, flow_id):
+    async with db.session_context(begin_transaction=True, with_for_update=True) as tx:
+        pass
+    async with session_context(with_for_update=True):
+        pass
+    await session.refresh(flow, with_for_update={"skip_locked": True})
+    await session.get(Flow, flow_id, with_for_update=True)
+    await session.get_one(Flow, flow_id, with_for_update={"read": True})
+    await session.get(Flow, flow_id, with_for_update=False)
+"""
+    facts = codefacts.scan_source("app/flows.py", source.encode(), test=False)
+    assert [(lock["line"], lock["lock"], lock["skip_locked"]) for lock in facts.orm_locks] == [
+        (9, "FOR UPDATE", True),
+        (10, "FOR UPDATE", False),
+        (11, "FOR SHARE", False),
+    ]
+
+
 def test_a_schema_method_of_the_service_itself_is_told_apart(tmp_path: Path) -> None:
     root = _tree(
         tmp_path,
@@ -586,17 +612,62 @@ def test_unparsed_files_are_never_a_silent_ok(tmp_path: Path, newer_python: Path
     assert f"(not by {newer_python} either)" in (outputs[0].message or "")
 
 
-def test_tests_that_run_alembic_only_through_the_services_code_are_not_said_not_to(tmp_path: Path) -> None:
-    """A fixture calling the service's own function that runs Alembic is not followed: the report
-    says only that no test calls it directly, never a bare "no"."""
+def test_tests_that_run_alembic_through_the_services_code_say_where(tmp_path: Path) -> None:
+    """A conftest that calls, at import time, a function of the service that runs Alembic: followed one
+    hop into the service's module (a src layout, `from pkg.mod import f`, `import pkg.mod as m`)."""
+    files = {
+        "src/shop/__init__.py": "",
+        "src/shop/db/init_db.py": (
+            "from alembic import command\nfrom alembic.config import Config\n\n\n"
+            "def main():\n    cfg = Config('alembic.ini')\n    command.upgrade(cfg, 'head')\n\n\n"
+            "def reset(engine):\n    helper(engine)\n"
+        ),
+        "src/shop/db/schema.py": (
+            "from shop.models import Base\n\n\ndef build(engine):\n    Base.metadata.create_all(engine)\n"
+        ),
+        "tests/conftest.py": (
+            "import shop.db.schema as schema\nfrom shop.db.init_db import main, reset\n\n"
+            "main()\nreset(None)\nmain()\n\n\ndef engine():\n    schema.build(None)\n"
+        ),
+    }
+    outputs = codefacts.collect(Context(_tree(tmp_path, files), tmp_path / "s"), {})
+    got = _report(outputs)
+    assert got["tests_run_alembic"] is True
+    assert got["alembic_runs"]["tests"] == []
+    assert got["tests_reach_through_service_code"] == [
+        {
+            "path": "src/shop/db/init_db.py",
+            "line": 7,
+            "function": "main",
+            "via": "alembic.command.upgrade",
+            "called_from": "tests/conftest.py:4",
+        },
+        {
+            "path": "src/shop/db/schema.py",
+            "line": 5,
+            "function": "build",
+            "via": "create_all",
+            "called_from": "tests/conftest.py:10",
+        },
+    ]
+    assert (
+        "Alembic run by code (tests run Alembic: via src/shop/db/init_db.py:7 "
+        "(called from tests/conftest.py:4); they reach create_all at src/shop/db/schema.py:5 "
+        "(called from tests/conftest.py:10))"
+    ) in _text(outputs)
+
+
+def test_calls_two_hops_away_are_not_followed(tmp_path: Path) -> None:
     files = {
         "app/db.py": "from alembic import command\n\n\ndef migrate(cfg):\n    command.upgrade(cfg, 'head')\n",
-        "tests/conftest.py": "from app.db import migrate\n\n\ndef setup():\n    migrate(None)\n",
+        "app/boot.py": "from app.db import migrate\n\n\ndef start():\n    migrate(None)\n",
+        "tests/conftest.py": "from app.boot import start\n\n\ndef setup():\n    start()\n",
     }
+    got = _report(codefacts.collect(Context(_tree(tmp_path, files), tmp_path / "s"), {}))
+    assert got["tests_run_alembic"] is False and got["tests_reach_through_service_code"] == []
     text = _text(codefacts.collect(Context(_tree(tmp_path, files), tmp_path / "s"), {}))
     assert (
-        "Alembic run by code (tests run Alembic: not directly "
-        "(calls into the service's code are not followed))"
+        "tests run Alembic: not directly, nor in a service function they call (deeper calls are not followed)"
     ) in text
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import sys
 import time
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from evidence_kit.bundle.verify import verify
-from evidence_kit.bundle.writer import BundleWriter, worst
+from evidence_kit.bundle.writer import BundleWriter, slug, worst
 from evidence_kit.collectors import tests
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import CollectorResult, Context, Output
@@ -160,6 +162,30 @@ def test_a_run_leaves_the_service_tree_as_it_was(tmp_path: Path) -> None:
     assert {o.status for o in out.values()} == {"ok"}, data(out["stderr.txt"])
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == before
     assert (tmp_path / "scratch" / "pytest-cache").is_dir()
+
+
+def test_two_collects_of_one_run_write_the_same_output_without_the_scratch_folder(tmp_path: Path) -> None:
+    """The scratch folder's name (process id, random part, host) is shown as `<scratch>`: in pytest's
+    `cachedir:` header (relative to its rootdir, the bundle being inside the service) and in its
+    `generated xml file:` line."""
+    root = project(tmp_path, "def test_fine():\n    pass\n")
+    seen: list[bytes] = []
+    for _ in range(2):
+        writer = BundleWriter(root / ".evidence", Redactor())
+        out = by_name(
+            tests.collect(ctx(root, writer.scratch / "tests"), {"run": [sys.executable, "-m", "pytest"]})
+        )
+        assert {o.status for o in out.values()} == {"ok"}, data(out["stderr.txt"])
+        stdout = data(out["stdout.txt"])
+        # NOTE: the partial folder's name holds the process id, a random part and the host name.
+        for volatile in (writer.staging.name, f"-{os.getpid()}-", f"-{slug(socket.gethostname())}/"):
+            assert volatile.encode() not in stdout + data(out["stderr.txt"])
+            assert not any(volatile in arg for arg in out["stdout.txt"].argv or ())
+        assert b"cachedir: <scratch>/pytest-cache\n" in stdout
+        assert b"generated xml file: <scratch>/junit.xml" in stdout
+        # NOTE: the run's own duration is the one thing two runs of the same tests tell apart.
+        seen.append(re.sub(rb" in \d+\.\d+s ", b" in 0.00s ", stdout))
+    assert seen[0] == seen[1]
 
 
 def test_an_existing_report_is_ingested_instead_of_running(tmp_path: Path) -> None:

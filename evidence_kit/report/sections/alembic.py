@@ -19,7 +19,14 @@ def _alembic(bd: _Bundle, paths: list[str], part: Part) -> None:
         if graph is not None and graph.get("ini"):
             target.facts.append(Fact("Config", f"{graph.get('ini')} [{graph.get('section')}]"))
         if summary is not None:
-            target.facts.append(Fact("Revisions", _str(summary.get("count"))))
+            count = _str(summary.get("count"))
+            origin = str((graph or {}).get("version_locations_from") or "")
+            folders = (graph or {}).get("version_locations") or []
+            if "per database dialect" in origin and len(folders) == 1:
+                # NOTE: env.py picks one folder by the database's dialect: the count is that folder's, and
+                # the other dialects' folders are histories of their own, not part of it.
+                count += f" in {folders[0]} ({origin})"
+            target.facts.append(Fact("Revisions", count))
             up = config.up_to_date
             state = "up to date" if up else "NOT at head" if up is False else "unknown"
             target.facts.append(Fact("Database", state, "ok" if up else "warn"))
