@@ -139,6 +139,17 @@ class Detected:
     workflows: tuple[str, ...] = ()
     database_env: str = DEFAULT_DATABASE_ENV
     database_env_source: str | None = None
+    # NOTE: the `database.url` template of the parts the service builds its URL of, when it reads no URL
+    # variable; `database_override` the variable that replaces that URL when set (then `database_env`).
+    database_url: str | None = None
+    database_override: str | None = None
+    # NOTE: URL variables left out for names that say nothing of a database (`BUILD_REPOSITORY_URI`).
+    database_env_skipped: tuple[str, ...] = ()
+    # NOTE: the variable choosing the service's database engine (`DB_ENGINE`) and its PostgreSQL value.
+    database_engine: tuple[str, str] | None = None
+    # NOTE: the PostgreSQL the service's own CI runs its tests against (user, password, database, the
+    # workflow it is in), for the workflow to give the same; None: the official image's defaults.
+    ci_postgres: tuple[str, str, str, str] | None = None
     queue: QueueTable | None = None
     install: tuple[str, ...] = ()
     python: str | None = None
@@ -628,12 +639,56 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
 
 
 _SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
+_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str, str, str | None]]:
+def _settings_classes(bases: Mapping[str, set[str]]) -> set[str]:
+    """The names of settings classes across the service: `BaseSettings` and every class deriving from one,
+    in any module (`class DatabaseSettings(ServiceBaseSettings)`, its base defined elsewhere)."""
+    found = set(_SETTINGS_BASES)
+    grew = True
+    while grew:
+        grew = False
+        for name, parents in bases.items():
+            if name not in found and parents & found:
+                found.add(name)
+                grew = True
+    return found
+
+
+def _aliases(value: ast.expr | None) -> list[str]:
+    """The environment names of a field's `Field(validation_alias=...)` or `alias=`: a string, or the string
+    arguments of `AliasChoices(...)` (an `AliasPath` names a path in the data, no variable), upper-cased."""
+    if not (isinstance(value, ast.Call) and _call_name(value) == "Field"):
+        return []
+    names: list[str] = []
+    for kw in value.keywords:
+        if kw.arg not in ("validation_alias", "alias"):
+            continue
+        items = (
+            kw.value.args if isinstance(kw.value, ast.Call) and _call_name(kw.value) == "AliasChoices" else []
+        )
+        for item in items or [kw.value]:
+            if (
+                isinstance(item, ast.Constant)
+                and isinstance(item.value, str)
+                and _ALIAS.match(item.value)
+                and item.value.upper() not in names
+            ):
+                names.append(item.value.upper())
+        if names:
+            break
+    return names
+
+
+def _settings_fields(
+    tree: ast.Module, classes: frozenset[str] | set[str] = _SETTINGS_BASES
+) -> Iterator[tuple[str, str, str, str | None]]:
     """Pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`): the class, the field,
-    its environment name, and a placeholder value when the field is required (no default), else None."""
-    settings = set(_SETTINGS_BASES)
+    its environment name, and a placeholder value when the field is required (no default), else None.
+    `classes` names the settings classes of other modules, which a class here may derive from. A field
+    with aliases gives each alias, the first one with the placeholder."""
+    settings = set(classes)
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
             continue
@@ -643,30 +698,50 @@ def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str, str, str | No
         settings.add(node.name)
         prefix = ""
         for stmt in node.body:
+            configs: list[ast.keyword] = []
             if (
                 isinstance(stmt, ast.Assign)
                 and any(isinstance(t, ast.Name) and t.id == "model_config" for t in stmt.targets)
                 and isinstance(stmt.value, ast.Call)
             ):
-                for kw in stmt.value.keywords:
-                    if (
-                        kw.arg == "env_prefix"
-                        and isinstance(kw.value, ast.Constant)
-                        and isinstance(kw.value.value, str)
-                    ):
-                        prefix = kw.value.value
+                configs = stmt.value.keywords
+            elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+                # NOTE: pydantic v1's `class Config: env_prefix = "APP_"`.
+                configs = [
+                    ast.keyword(arg=t.id, value=s.value)
+                    for s in stmt.body
+                    if isinstance(s, ast.Assign)
+                    for t in s.targets
+                    if isinstance(t, ast.Name)
+                ]
+            for kw in configs:
+                if (
+                    kw.arg == "env_prefix"
+                    and isinstance(kw.value, ast.Constant)
+                    and isinstance(kw.value.value, str)
+                ):
+                    prefix = kw.value.value
         for stmt in node.body:
             if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
                 continue
-            name = (prefix + stmt.target.id).upper()
-            if (
-                not _ENV_NAME.match(name)
-                or stmt.target.id.startswith("_")
-                or stmt.target.id == "model_config"
-            ):
+            if stmt.target.id.startswith("_") or stmt.target.id == "model_config":
                 continue
-            placeholder = _placeholder(ast.unparse(stmt.annotation))
-            yield node.name, stmt.target.id, name, (placeholder if stmt.value is None else None)
+            # NOTE: pydantic-settings reads a field with aliases by its aliases only, without the prefix.
+            keywords = {kw.arg for kw in stmt.value.keywords} if isinstance(stmt.value, ast.Call) else set()
+            required = stmt.value is None or (
+                isinstance(stmt.value, ast.Call)
+                and _call_name(stmt.value) == "Field"
+                and not keywords & {"default", "default_factory"}
+                and (
+                    not stmt.value.args
+                    or (isinstance(stmt.value.args[0], ast.Constant) and stmt.value.args[0].value is ...)
+                )
+            )
+            placeholder = _placeholder(ast.unparse(stmt.annotation)) if required else None
+            names = _aliases(stmt.value) or [(prefix + stmt.target.id).upper()]
+            for i, name in enumerate(names):
+                if _ENV_NAME.match(name):
+                    yield node.name, stmt.target.id, name, (placeholder if i == 0 else None)
 
 
 def _placeholder(kind: str) -> str:
@@ -678,7 +753,7 @@ def _placeholder(kind: str) -> str:
     if "EmailStr" in kind:
         return "admin@example.com"
     if "PostgresDsn" in kind:
-        return _CI_URL
+        return _CI_URL.format(**_CI_POSTGRES)
     if "Url" in kind:
         return "http://localhost"
     return "change-me"
@@ -847,6 +922,102 @@ def _required_environ(tree: ast.Module) -> Iterator[str]:
             yield node.slice.value
 
 
+_DB_VALUE = re.compile(
+    r"^(?:postgres(?:ql)?|sqlite|mysql|mariadb|cockroachdb)(?:\+\w+)?(?::|$)", re.IGNORECASE
+)
+_ENGINE_VALUE = re.compile(r"^(?:postgres(?:ql)?|pg|psql)$", re.IGNORECASE)
+_ENGINE_SIDE = re.compile(r"engine|dialect|backend|provider|db_type|database_type", re.IGNORECASE)
+
+
+def _read_name(node: ast.AST) -> str | None:
+    """The variable a read of the environment names (`os.getenv("X")`, `os.environ["X"]`), or None."""
+    key: ast.expr | None = None
+    if isinstance(node, ast.Call) and node.args and _reads_environ(node.func):
+        key = node.args[0]
+    elif isinstance(node, ast.Subscript) and _environ(node.value):
+        key = node.slice
+    if isinstance(key, ast.Constant) and isinstance(key.value, str) and _ENV_NAME.match(key.value):
+        return key.value
+    return None
+
+
+def _db_value(node: ast.expr | None) -> bool:
+    """A literal that says database: `"postgresql://..."`, `"sqlite"`, or a tuple holding one."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_db_value(item) for item in node.elts)
+    return (
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_DB_VALUE.match(node.value))
+    )
+
+
+def _database_reads(tree: ast.Module) -> Iterator[str]:
+    """Variables read from the environment whose value the code shows to be a database URL: a literal
+    default (`os.getenv("STORE", "postgresql://...")`), or a comparison with one (`.startswith("postgres")`,
+    `== "sqlite://"`) of the read or of the name it is bound to."""
+    bound: dict[str, str] = {}
+    for node in _walk(tree):
+        if isinstance(node, ast.Call) and (name := _read_name(node)):
+            default = node.args[1] if len(node.args) > 1 else None
+            default = next((kw.value for kw in node.keywords if kw.arg == "default"), default)
+            if _db_value(default):
+                yield name
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value and (name := _read_name(node.value)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound.update((t.id, name) for t in targets if isinstance(t, ast.Name))
+
+    def read(node: ast.expr) -> str | None:
+        return bound.get(node.id) if isinstance(node, ast.Name) else _read_name(node)
+
+    for node in _walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "startswith"
+            and node.args
+            and _db_value(node.args[0])
+            and (name := read(node.func.value))
+        ):
+            yield name
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_db_value(side) for side in sides):
+                yield from (name for side in sides if (name := read(side)))
+
+
+def _engine_values(tree: ast.Module) -> Iterator[str]:
+    """The PostgreSQL value a database engine selector is compared with (`provider_name == "postgres"`,
+    `DB_ENGINE: Literal["sqlite", "postgres"]`)."""
+    for node in _walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            named = any(
+                _ENGINE_SIDE.search(side.id if isinstance(side, ast.Name) else side.attr)
+                for side in sides
+                if isinstance(side, ast.Name | ast.Attribute)
+            )
+            for side in sides if named else ():
+                if (
+                    isinstance(side, ast.Constant)
+                    and isinstance(side.value, str)
+                    and _ENGINE_VALUE.match(side.value)
+                ):
+                    yield side.value
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and _ENGINE.search(node.target.id.upper())
+            and isinstance(node.annotation, ast.Subscript)
+            and "Literal" in ast.unparse(node.annotation.value)
+        ):
+            for item in ast.walk(node.annotation.slice):
+                if (
+                    isinstance(item, ast.Constant)
+                    and isinstance(item.value, str)
+                    and _ENGINE_VALUE.match(item.value)
+                ):
+                    yield item.value
+
+
 def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
     """Settings read through Starlette's `Config` (`config = Config(".env")`, then `config("NAME", cast=int)`)
     or python-decouple's `config("NAME", default=...)`: each name, with a placeholder value when the read
@@ -887,8 +1058,10 @@ def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
 
 
 def _env_rank(name: str) -> int | None:
-    """0 for a database URL name, 1 for a database-ish DSN or URL, 2 for another URL; None otherwise."""
-    if "DATABASE_URL" in name:
+    """0 for a database URL name (`DATABASE_URL`, `..._DATABASE_CONNECTION_URL`), 1 for a database-ish DSN
+    or URL, 2 for another URL; None otherwise. A name of rank 2 says nothing of a database: it is the
+    database's only when the code shows it (see `_database_reads`)."""
+    if re.search(r"DATABASE_(?:CONNECTION_)?URL", name):
         return 0
     # NOTE: the words before the suffix must say database: `SENTRY_DSN` is Sentry's, not a database's.
     if (
@@ -1019,31 +1192,45 @@ def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str,
 _CI_VALUES = (
     (re.compile(r"(SERVER|HOST|HOSTNAME)$"), "127.0.0.1"),
     (re.compile(r"PORT$"), "5432"),
-    (re.compile(r"(USER|USERNAME)$"), "postgres"),
-    (re.compile(r"(PASSWORD|PASS)$"), "postgres"),
-    (re.compile(r"(DB|NAME|DATABASE)$"), "postgres"),
-    (re.compile(r"CREDENTIALS$"), "postgres:postgres"),
+    (re.compile(r"(USER|USERNAME)$"), "{user}"),
+    (re.compile(r"(PASSWORD|PASS)$"), "{password}"),
+    (re.compile(r"(DB|NAME|DATABASE)$"), "{db}"),
+    (re.compile(r"CREDENTIALS$"), "{user}:{password}"),
 )
-_CI_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+_CI_URL = "postgresql://{user}:{password}@127.0.0.1:5432/{db}"
+# NOTE: the official image's superuser, when the service's own CI shows no PostgreSQL container.
+_CI_POSTGRES = {"user": "postgres", "password": "postgres", "db": "postgres"}
 _DRIVER = re.compile(r"postgresql\+(\w+)://")
 _ENGINE = re.compile(r"(ENGINE|DIALECT|BACKEND)$")
 
 
+def _ci_postgres(d: Detected) -> dict[str, str]:
+    """The user, password and database of the workflow's PostgreSQL: those of the service's own CI."""
+    if d.ci_postgres is None:
+        return dict(_CI_POSTGRES)
+    user, password, db, _ = d.ci_postgres
+    return {"user": user, "password": password, "db": db}
+
+
 def _ci_env(d: Detected) -> dict[str, str]:
     """Values for the workflow's service container: the URL variable and the service's own database parts."""
-    url = (
-        _CI_URL.replace("postgresql://", f"postgresql+{d.database_driver}://")
-        if d.database_driver
-        else _CI_URL
-    )
-    env = {d.database_env: url} if d.uses_database else {}
+    pg = _ci_postgres(d)
+    url = _CI_URL.format(**pg)
+    if d.database_driver:
+        url = url.replace("postgresql://", f"postgresql+{d.database_driver}://")
+    # NOTE: a service that builds its URL of parts reads no URL variable: the workflow sets the parts, and
+    # leaves the override unset so that the service builds its URL as evidence.yaml's template does.
+    env = {d.database_env: url} if d.uses_database and not d.database_url else {}
     for name in d.env_names:
-        if not re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or name in env:
+        if not re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or name in env or name == d.database_override:
+            continue
+        if d.database_engine and name == d.database_engine[0]:
+            env[name] = d.database_engine[1]
             continue
         if _env_rank(name) is not None:
             env[name] = url
             continue
-        value = next((v for pattern, v in _CI_VALUES if pattern.search(name)), None)
+        value = next((v.format(**pg) for pattern, v in _CI_VALUES if pattern.search(name)), None)
         if value is None and _ENGINE.search(name):
             value = "postgres"
         if value is not None:
@@ -1051,29 +1238,50 @@ def _ci_env(d: Detected) -> dict[str, str]:
     return env
 
 
-_PARTS = {
-    "user": ("POSTGRES_USER", "DB_USER", "DATABASE_USER", "PGUSER"),
-    "password": ("POSTGRES_PASSWORD", "DB_PASSWORD", "DATABASE_PASSWORD", "PGPASSWORD"),
-    "host": (
-        "POSTGRES_SERVER",
-        "POSTGRES_HOST",
-        "DB_HOST",
-        "DATABASE_HOST",
-        "PGHOST",
-        "POSTGRES_HOSTNAME",
-        "DB_HOSTNAME",
-        "DATABASE_HOSTNAME",
-    ),
-    "port": ("POSTGRES_PORT", "DB_PORT", "DATABASE_PORT", "PGPORT"),
-    "name": ("POSTGRES_DB", "POSTGRES_DATABASE", "DB_NAME", "DATABASE_NAME", "PGDATABASE"),
+# NOTE: the parts a service builds its database URL of: a prefix, then a word for the part
+# (`POSTGRES_SERVER`, `DB_USERNAME`, `DATABASE_PASS`), or libpq's own names (`PGHOST`).
+_PART_PREFIXES = ("POSTGRES_", "POSTGRESQL_", "PG_", "DB_", "DATABASE_")
+_PART_WORDS = {
+    "user": ("USER", "USERNAME"),
+    "password": ("PASSWORD", "PASS"),
+    "host": ("SERVER", "HOST", "HOSTNAME"),
+    "port": ("PORT",),
+    "name": ("DB", "NAME", "DATABASE"),
     # NOTE: `user:password` in one variable, as some services keep their database credentials.
-    "credentials": ("DATABASE_CREDENTIALS", "DB_CREDENTIALS", "POSTGRES_CREDENTIALS"),
+    "credentials": ("CREDENTIALS",),
 }
+_LIBPQ = {
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "name": "PGDATABASE",
+}
+# NOTE: a variable that, when set, replaces the URL the service builds of its parts.
+_OVERRIDE = re.compile(r"_URL_OVERRIDE$")
+
+
+def _parts(names: Sequence[str]) -> dict[str, str | None]:
+    """The part variables of one prefix, the prefix that names the most parts (the first on a tie)."""
+    best: dict[str, str | None] = {}
+    for prefix in _PART_PREFIXES:
+        found = {
+            part: next((prefix + w for w in words if prefix + w in names and prefix + w != "DB_DB"), None)
+            for part, words in _PART_WORDS.items()
+        }
+        if sum(v is not None for v in found.values()) > sum(v is not None for v in best.values()):
+            best = found
+    libpq = {part: (name if name in names else None) for part, name in _LIBPQ.items()}
+    if sum(v is not None for v in libpq.values()) > sum(v is not None for v in best.values()):
+        best = {**libpq, "credentials": None}
+    return best
 
 
 def url_template(names: Sequence[str]) -> str | None:
     """A `database.url` template from the parts a service builds its URL of (`POSTGRES_SERVER`, ...)."""
-    found = {part: next((n for n in options if n in names), None) for part, options in _PARTS.items()}
+    found = _parts(names)
+    if not found:
+        return None
     user, password, host, port, name = (found[k] for k in ("user", "password", "host", "port", "name"))
     credentials = found["credentials"]
     if not ((user or credentials) and host and name):
@@ -1114,6 +1322,10 @@ def detect(root: Path) -> Detected:
     from_settings: set[str] = set()
     declared: dict[tuple[str, str], str] = {}
     bases: dict[str, set[str]] = {}
+    settings_modules: list[tuple[str, ast.Module]] = []
+    db_reads: set[str] = set()
+    engine_values: Counter[str] = Counter()
+    fields: set[tuple[str, str]] = set()
     calls: dict[str, list[frozenset[str]]] = {}
     env_files: dict[str, list[str]] = {}
     tables: dict[str, tuple[str, set[str]]] = {}
@@ -1126,6 +1338,8 @@ def detect(root: Path) -> Detected:
         migration = any(_under(rel, [folder]) for folder in migrations)
         if _SKIP_LOCKED.search(text) and not _MIGRATION.search(text):
             claims.append(rel)
+        if tree is not None and re.search(r"[\"']postgres", text, re.IGNORECASE):
+            engine_values.update(_engine_values(tree))
         if "postgresql+" in text:
             # NOTE: the service's own code names the driver its engine needs; tests only when it does not.
             weight = 1 if _TEST_DIRS & set(PurePosixPath(rel).parts[:-1]) else 1000
@@ -1141,6 +1355,7 @@ def detect(root: Path) -> Detected:
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
             for name in _env_names(tree):
                 env_hits.setdefault(name, rel)
+            db_reads.update(_database_reads(tree))
             for name in _required_environ(tree) if migration else ():
                 if name not in required:
                     required[name], why[name] = _placeholder(""), f"read by the migration {rel}"
@@ -1155,14 +1370,10 @@ def detect(root: Path) -> Detected:
                         else (f"read with no default in {rel}")
                     )
         if "Settings" in text:
-            for cls, attr, name, placeholder in _settings_fields(tree):
-                env_hits.setdefault(name, rel)
-                from_settings.add(name)
-                if placeholder is not None:
-                    if name not in required:
-                        required[name], why[name] = placeholder, f"required by the service's settings ({rel})"
-                    declared[(cls, attr)] = name
-            bases.update((n.name, _base_names(n)) for n in tree.body if isinstance(n, ast.ClassDef))
+            settings_modules.append((rel, tree))
+            for n in tree.body:
+                if isinstance(n, ast.ClassDef):
+                    bases.setdefault(n.name, set()).update(_base_names(n))
             env_files[rel] = list(_env_files(tree))
             for callee, keys in _constructions(tree):
                 calls.setdefault(callee, []).append(keys)
@@ -1170,22 +1381,48 @@ def detect(root: Path) -> Detected:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
 
+    classes = _settings_classes(bases)
+    later_aliases: set[str] = set()
+    for rel, tree in settings_modules:
+        for cls, attr, name, placeholder in _settings_fields(tree, classes):
+            env_hits.setdefault(name, rel)
+            if (cls, attr) in fields:
+                later_aliases.add(name)
+            fields.add((cls, attr))
+            from_settings.add(name)
+            if placeholder is not None:
+                if name not in required:
+                    required[name], why[name] = placeholder, f"required by the service's settings ({rel})"
+                declared[(cls, attr)] = name
+
     committed = _committed_settings(root, {k: v for k, v in env_files.items() if v}) if required else set()
     for name in _filled_in(declared, bases, calls) | committed:
         required.pop(name, None)
 
-    # NOTE: a settings field ending in _URL is often not a database (LDAP, OIDC, webhooks): only the
-    # names that say so count, as the URL variable; plain reads of the environment count as before.
-    ranked = sorted(
-        (rank, name)
-        for name in env_hits
-        if (rank := _env_rank(name)) is not None and (rank < 2 or name not in from_settings)
+    # NOTE: a URL variable whose name says nothing of a database (a CI build's `BUILD_REPOSITORY_URI`, an
+    # `APP_URL`) is never taken for the database's, unless the code shows it holds one; with none left,
+    # the config names the default variable and the report says so.
+    names = sorted(env_hits)
+    template = url_template(names)
+    override = (
+        next((n for n in names if _OVERRIDE.search(n) and _DB_WORDS.search(n)), None) if template else None
     )
-    if ranked and ranked[0][0] == 2 and url_template(sorted(env_hits)) is not None:
+    ranks = {name: _env_rank(name) for name in names if name != override}
+    ranks.update((name, 2) for name in db_reads if ranks.get(name, 2) is None)
+    ranked = sorted(
+        (rank, name in later_aliases, name)
+        for name, rank in ranks.items()
+        if rank is not None and (rank < 2 or name in db_reads)
+    )
+    skipped = tuple(n for n, rank in ranks.items() if rank == 2 and n not in db_reads)
+    if ranked and ranked[0][0] == 2 and template is not None:
         # NOTE: a URL of no database word loses to the parts a database URL is built of (DISPATCH_UI_URL
         # beside DATABASE_HOSTNAME, DATABASE_CREDENTIALS, ...).
         ranked = []
-    database_env, database_source = (ranked[0][1], env_hits[ranked[0][1]]) if ranked else (None, None)
+    database_env, database_source = (ranked[0][2], env_hits[ranked[0][2]]) if ranked else (None, None)
+    engine = next(
+        (n for n in names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
+    )
 
     top = paths.repository(root)
     repository = top if (top / ".git").exists() else None
@@ -1225,8 +1462,14 @@ def detect(root: Path) -> Detected:
         workers=tuple(sorted(set(workers), key=lambda w: w.source)),
         claims=tuple(sorted(claims)),
         workflows=tuple(workflows),
-        database_env=database_env or DEFAULT_DATABASE_ENV,
+        database_env=database_env or override or DEFAULT_DATABASE_ENV,
         database_env_source=database_source,
+        database_url=None if database_source else template,
+        database_override=None if database_source else override,
+        database_env_skipped=() if database_source else skipped,
+        database_engine=(engine, engine_values.most_common(1)[0][0] if engine_values else "postgres")
+        if engine
+        else None,
         queue=_queue(tables),
         install=_install(root),
         python=python,
@@ -1438,18 +1681,41 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"found GitHub workflows: {', '.join(d.workflows)}")
     else:
         lines.append(f"no GitHub workflows found: {WORKFLOW_FILE} will be the first")
-    template = None if d.database_env_source else url_template(d.env_names)
     if d.database_env_source:
         lines.append(f"found database URL variable: {d.database_env} (read in {d.database_env_source})")
-    elif template:
+    elif d.database_url and d.database_override:
         lines.append(
-            f"found the parts the service builds its database URL of: database.url is {template} (used "
-            f"when {d.database_env} is not set); every variable it names must be set for a collect"
+            f"found the parts the service builds its database URL of: database.url is {d.database_url}; "
+            f"{d.database_override} replaces that URL when set, and so it does for evidence "
+            f"(database.url_env); every variable the template names must be set for a collect"
+        )
+    elif d.database_url:
+        lines.append(
+            f"found the parts the service builds its database URL of: database.url is {d.database_url} "
+            "(no database.url_env: the service reads no URL variable); every variable it names must be set "
+            "for a collect"
         )
     else:
+        skipped = (
+            f" ({', '.join(d.database_env_skipped[:5])} read, but their names say nothing of a database)"
+            if d.database_env_skipped
+            else ""
+        )
         lines.append(
-            f"no database URL variable found in the code: database.url_env is {d.database_env}; "
-            "change it if the service reads another"
+            f"no database URL variable found in the code{skipped}: database.url_env in evidence.yaml is "
+            f"{d.database_env}; set it to the variable the service reads its database URL from"
+        )
+    if d.database_engine:
+        name, value = d.database_engine
+        lines.append(
+            f"found {name}, which chooses the service's database engine: the workflow sets it to {value} "
+            "(the value the code compares with for PostgreSQL)"
+        )
+    if d.ci_postgres:
+        user, _, db, source = d.ci_postgres
+        lines.append(
+            f"found the PostgreSQL container of the service's own CI in {source}: the workflow's container "
+            f"and variables use its user {user} and database {db}"
         )
     if d.queue:
         lines.append(f"found queue table: {d.queue.table} (in {d.queue.source})")
@@ -1568,7 +1834,10 @@ def _context(d: Detected) -> dict[str, Any]:
     return {
         "service": d.service,
         "database_env": d.database_env,
-        "database_url": None if d.database_env_source else url_template(d.env_names),
+        "database_url": d.database_url,
+        "database_url_env": d.database_env if not d.database_url or d.database_override else None,
+        "postgres": _ci_postgres(d),
+        "postgres_from": d.ci_postgres[3] if d.ci_postgres else None,
         "database_env_source": d.database_env_source,
         "uses_database": d.uses_database,
         "alembic": alembic,

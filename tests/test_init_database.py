@@ -1,0 +1,207 @@
+"""`evidence init`: which database URL a service reads, or the parts it builds it of, and the PostgreSQL
+its own CI gives its tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from evidence_kit import config
+from evidence_kit.commands import init
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def _workflow(root: Path) -> dict:  # type: ignore[type-arg]
+    data: dict = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))  # type: ignore[type-arg]
+    return data
+
+
+# NOTE: settings whose base class is defined in another module, whose prefix a helper builds (unknown
+# without running it), and whose URL field is read by its aliases.
+SETTINGS_BASE = """\
+from pydantic_settings import BaseSettings
+
+
+class ServiceBaseSettings(BaseSettings):
+    pass
+"""
+
+DATABASE_SETTINGS = """\
+from typing import Optional
+
+from pydantic import AliasChoices, AliasPath, Field, SecretStr, SettingsConfigDict
+
+from svc.settings.base import ServiceBaseSettings, build_settings_config
+
+
+class DatabaseSettings(ServiceBaseSettings):
+    model_config = build_settings_config(("server", "database"))
+
+    connection_url: Optional[SecretStr] = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            AliasPath("connection_url"),
+            "svc_server_database_connection_url",
+            "svc_api_database_connection_url",
+        ),
+    )
+    echo: bool = Field(default=False, validation_alias="svc_server_database_echo")
+
+
+class LoggingSettings(ServiceBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SVC_LOGGING_")
+
+    level: str = "INFO"
+"""
+
+VERSIONING = """\
+import os
+
+REPOSITORY = os.getenv("BUILD_REPOSITORY_URI")
+"""
+
+
+def test_settings_aliases_name_the_variables_and_a_connection_url_is_the_database_url(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "src/svc/__init__.py": "",
+            "src/svc/_versioning.py": VERSIONING,
+            "src/svc/settings/__init__.py": "",
+            "src/svc/settings/base.py": SETTINGS_BASE,
+            "src/svc/settings/database.py": DATABASE_SETTINGS,
+        },
+    )
+    found = init.detect(root)
+    assert {
+        "SVC_SERVER_DATABASE_CONNECTION_URL",
+        "SVC_API_DATABASE_CONNECTION_URL",
+        "SVC_SERVER_DATABASE_ECHO",
+        "SVC_LOGGING_LEVEL",
+    } <= set(found.env_names)
+    # NOTE: neither the CI build's URL nor the field's later, older alias: its first alias.
+    assert (found.database_env, found.database_env_source) == (
+        "SVC_SERVER_DATABASE_CONNECTION_URL",
+        "src/svc/settings/database.py",
+    )
+    init.write(root, found)
+    assert config.load(root / "evidence.yaml").database_env == "SVC_SERVER_DATABASE_CONNECTION_URL"
+
+
+def test_a_url_whose_name_says_nothing_of_a_database_is_never_the_database_url(tmp_path: Path) -> None:
+    reads = 'import os\n\nREPO = os.getenv("BUILD_REPOSITORY_URI")\nAPP = os.environ.get("APP_URL")\n'
+    settings = (
+        "from pydantic_settings import BaseSettings\n\n\nclass S(BaseSettings):\n    SENTRY_DSN: str = ''\n"
+    )
+    root = _tree(
+        tmp_path / "svc", {"svc/__init__.py": "", "svc/reads.py": reads, "svc/settings.py": settings}
+    )
+    found = init.detect(root)
+    assert (found.database_env, found.database_env_source) == ("DATABASE_URL", None)
+    line = next(x for x in init.report(found) if x.startswith("no database URL variable found"))
+    assert line == (
+        "no database URL variable found in the code (APP_URL, BUILD_REPOSITORY_URI read, but their names say "
+        "nothing of a database): database.url_env in evidence.yaml is DATABASE_URL; set it to the variable "
+        "the service reads its database URL from"
+    )
+    # NOTE: a literal default, or a comparison with a database URL, shows that one holds a database's.
+    (root / "svc/reads.py").write_text(reads.replace('"APP_URL"', '"APP_URL", "postgresql://app@db/app"'))
+    assert init.detect(root).database_env == "APP_URL"
+    compared = reads + '\nif REPO.startswith(("postgresql://", "sqlite://")):\n    pass\n'
+    (root / "svc/reads.py").write_text(compared)
+    assert init.detect(root).database_env == "BUILD_REPOSITORY_URI"
+    (root / "svc/reads.py").write_text(reads + '\nIS_PG = os.environ.get("APP_URL", "") == "postgres"\n')
+    assert init.detect(root).database_env == "APP_URL"
+
+
+# NOTE: settings of the shape that builds its URL of parts, an engine selector and an override.
+PARTS_SETTINGS = """\
+from pydantic_settings import BaseSettings
+
+
+class AppSettings(BaseSettings):
+    DB_ENGINE: str = "sqlite"
+    POSTGRES_USER: str = "app"
+    POSTGRES_PASSWORD: str = "app"
+    POSTGRES_SERVER: str = "localhost"
+    POSTGRES_PORT: int = 5432
+    POSTGRES_DB: str = "app"
+    POSTGRES_URL_OVERRIDE: str | None = None
+"""
+
+PROVIDERS = """\
+def provider_factory(provider_name: str):
+    if provider_name == "postgres":
+        return "pg"
+    return "lite"
+"""
+
+
+def test_a_url_built_of_parts_is_the_template_and_the_override_wins_when_set(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {"svc/__init__.py": "", "svc/settings.py": PARTS_SETTINGS, "svc/providers.py": PROVIDERS},
+    )
+    found = init.detect(root)
+    template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}:${POSTGRES_PORT}/${POSTGRES_DB}"
+    assert (found.database_url, found.database_override) == (template, "POSTGRES_URL_OVERRIDE")
+    assert found.database_engine == ("DB_ENGINE", "postgres")
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    assert (loaded.database_env, loaded.database_template) == ("POSTGRES_URL_OVERRIDE", template)
+    parts = {
+        "POSTGRES_USER": "u",
+        "POSTGRES_PASSWORD": "p" + "w",
+        "POSTGRES_SERVER": "h",
+        "POSTGRES_PORT": "5433",
+        "POSTGRES_DB": "d",
+    }
+    assert loaded.database_url(parts) == "postgresql://u:pw@h:5433/d"
+    assert (
+        loaded.database_url({**parts, "POSTGRES_URL_OVERRIDE": "postgresql://o@x/y"}) == "postgresql://o@x/y"
+    )
+    env = _workflow(root)["jobs"]["evidence"]["env"]
+    # NOTE: the override is left unset, so that the service builds its URL as the template does.
+    assert env == {
+        "DB_ENGINE": "postgres",
+        "POSTGRES_DB": "postgres",
+        "POSTGRES_PASSWORD": "postgres",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_SERVER": "127.0.0.1",
+        "POSTGRES_USER": "postgres",
+    }
+    lines = init.report(found)
+    assert (
+        f"found the parts the service builds its database URL of: database.url is {template}; "
+        "POSTGRES_URL_OVERRIDE replaces that URL when set, and so it does for evidence (database.url_env); "
+        "every variable the template names must be set for a collect"
+    ) in lines
+    assert (
+        "found DB_ENGINE, which chooses the service's database engine: the workflow sets it to postgres "
+        "(the value the code compares with for PostgreSQL)"
+    ) in lines
+    # NOTE: the value is the one the code compares the selector with.
+    (root / "svc/providers.py").write_text(PROVIDERS.replace('"postgres"', '"postgresql"'), encoding="utf-8")
+    assert init.detect(root).database_engine == ("DB_ENGINE", "postgresql")
+
+
+def test_part_names_of_each_prefix_make_a_template() -> None:
+    assert init.url_template(["DB_USERNAME", "DB_PASS", "DB_HOSTNAME", "DB_NAME"]) == (
+        "postgresql://${DB_USERNAME}:${DB_PASS}@${DB_HOSTNAME}/${DB_NAME}"
+    )
+    assert init.url_template(["PG_USER", "PG_HOST", "PG_DATABASE", "PG_PORT"]) == (
+        "postgresql://${PG_USER}@${PG_HOST}:${PG_PORT}/${PG_DATABASE}"
+    )
+    assert (
+        init.url_template(["PGUSER", "PGHOST", "PGDATABASE"])
+        == "postgresql://${PGUSER}@${PGHOST}/${PGDATABASE}"
+    )
+    # NOTE: the parts of one prefix, not a mix: a host alone is no URL.
+    assert init.url_template(["DB_HOST", "POSTGRES_USER"]) is None
