@@ -205,3 +205,133 @@ def test_part_names_of_each_prefix_make_a_template() -> None:
     )
     # NOTE: the parts of one prefix, not a mix: a host alone is no URL.
     assert init.url_template(["DB_HOST", "POSTGRES_USER"]) is None
+
+
+BACKEND_CI = """\
+name: backend
+on: pull_request
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:15
+        env: {POSTGRES_USER: lint, POSTGRES_PASSWORD: lint, POSTGRES_DB: lint}
+    steps:
+      - run: pip install ruff
+  tests:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:15
+        env:
+          POSTGRES_USER: app
+          POSTGRES_PASSWORD: app
+          POSTGRES_DB: app_db
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install libraries python-ldap builds against
+        run: |
+          sudo apt-get install -y libldap2-dev libsasl2-dev
+      - run: poetry config virtualenvs.in-project true
+      - run: |
+          poetry install --with main,dev,postgres
+          EXTRA=1 poetry install --with extra
+          docker compose run api poetry install
+          poetry install --with main && echo done
+          poetry install --token ${{ secrets.TOKEN }}
+      - run: poetry run pytest tests
+"""
+
+
+def test_the_workflow_gives_the_tests_the_postgresql_and_the_install_of_the_services_own_ci(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[tool.poetry]\nname = 'svc'\n[tool.poetry.dependencies]\npython = '^3.12'\n",
+            "svc/__init__.py": "",
+            "svc/settings.py": PARTS_SETTINGS,
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/backend.yml": BACKEND_CI,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_postgres == ("app", "app", "app_db", ".github/workflows/backend.yml")
+    assert found.ci_install == (
+        ("sudo apt-get install -y libldap2-dev libsasl2-dev",),
+        ("poetry install --with main,dev,postgres",),
+        ".github/workflows/backend.yml",
+    )
+    init.write(root, found)
+    job = _workflow(root)["jobs"]["evidence"]
+    postgres = job["services"]["postgres"]
+    # NOTE: the major stays the one the runner's pg_dump matches; the credentials are the CI's own.
+    assert postgres["image"] == "postgres:16-alpine"
+    assert postgres["env"] == {"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "app", "POSTGRES_DB": "app_db"}
+    assert "pg_isready -U app" in postgres["options"]
+    assert {k: v for k, v in job["env"].items() if k.startswith("POSTGRES_")} == {
+        "POSTGRES_DB": "app_db",
+        "POSTGRES_PASSWORD": "app",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_SERVER": "127.0.0.1",
+        "POSTGRES_USER": "app",
+    }
+    install = next(s for s in job["steps"] if s.get("name") == "Install the service")["run"].splitlines()
+    assert install == [
+        "sudo apt-get update",
+        "sudo apt-get install -y libldap2-dev libsasl2-dev",
+        "python -m pip install poetry",
+        "poetry config virtualenvs.in-project true",
+        "poetry install --with main,dev,postgres",
+    ]
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert (
+        "# The install commands of the job of .github/workflows/backend.yml that runs the service's" in text
+    )
+    assert "secrets.TOKEN" not in text and "EXTRA" not in text
+    assert (
+        "found the PostgreSQL container of the service's own CI in .github/workflows/backend.yml"
+        in "\n".join(init.report(found))
+    )
+
+
+def test_the_ci_install_drops_a_matrix_python_and_keeps_uv_s_own_options(tmp_path: Path) -> None:
+    ci = (
+        "jobs:\n  test:\n    steps:\n      - run: |\n"
+        "          uv sync --locked --group tests --python ${{ matrix.python-version }}\n"
+        "          uv run pytest\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "uv.lock": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/ci.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    init.write(root, found)
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
+    assert install == ["python -m pip install uv", "uv sync --locked --group tests"]
+    # NOTE: a password that is an expression (a secret's) is never copied: the image's defaults are used.
+    secret_ci = BACKEND_CI.replace("POSTGRES_PASSWORD: app\n", "POSTGRES_PASSWORD: ${{ secrets.PG }}\n")
+    (root / ".github/workflows/ci.yml").write_text(secret_ci, encoding="utf-8")
+    found = init.detect(root)
+    assert found.ci_postgres == ("lint", "lint", "lint", ".github/workflows/ci.yml")
+    lint_secret = secret_ci.replace("POSTGRES_PASSWORD: lint", 'POSTGRES_PASSWORD: "${{ secrets.L }}"')
+    (root / ".github/workflows/ci.yml").write_text(lint_secret, encoding="utf-8")
+    found = init.detect(root)
+    assert found.ci_postgres is None
+    init.write(root, found, force=True)
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert "secrets.PG" not in text and "secrets.L" not in text
+    # NOTE: the CI installs with another tool than the project's lock file names: today's install stays.
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
+    assert install[-2:] == ["python -m pip install uv", "uv sync --all-extras --dev"]

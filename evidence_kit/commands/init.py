@@ -150,6 +150,9 @@ class Detected:
     # NOTE: the PostgreSQL the service's own CI runs its tests against (user, password, database, the
     # workflow it is in), for the workflow to give the same; None: the official image's defaults.
     ci_postgres: tuple[str, str, str, str] | None = None
+    # NOTE: the apt-get lines and Python install commands of the service's own CI job that runs its tests,
+    # and its workflow; None: none found, the install is made of the project's files.
+    ci_install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
     queue: QueueTable | None = None
     install: tuple[str, ...] = ()
     python: str | None = None
@@ -1434,6 +1437,7 @@ def detect(root: Path) -> Detected:
         for p in listed
         if p.suffix in (".yml", ".yaml") and p.is_file()
     ]
+    own = _own_ci(root, workflows)
     testpaths = _testpaths(root)
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
@@ -1480,6 +1484,8 @@ def detect(root: Path) -> Detected:
         required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
         migrate_command=_migrate_command(root, workflows) if configs else None,
+        ci_postgres=own.postgres,
+        ci_install=own.install if top == root else None,
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
@@ -1590,6 +1596,171 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
                     found = (command, rel)
                     break
     return found
+
+
+_PYTEST = re.compile(r"\bpytest\b")
+_INSTALL_COMMAND = re.compile(
+    r"^(?:(?P<uv>uv\s+(?:sync|pip\s+install))|(?P<poetry>poetry\s+install)|"
+    r"(?P<pip>(?:python3?\s+-m\s+)?pip3?\s+install))(?:\s|$)"
+)
+_APT = re.compile(r"^(?:sudo\s+)?apt(?:-get)?\s+(?:-\S+\s+)*(?P<verb>update|install)(?:\s|$)")
+# NOTE: the Python of a matrix is the workflow's own (setup-python sets it): dropped with its option.
+_MATRIX_PYTHON = re.compile(r"\s*(?:(?:--python|-p)(?:=|\s+))?\$\{\{\s*matrix\.python[\w.-]*\s*\}\}")
+_SHELL = re.compile(r"[;&|<>`$\\]")
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class _OwnCI:
+    """What the service's own CI shows: the PostgreSQL its tests run against (user, password, database,
+    file) and the commands its test job installs with (apt lines, Python installs, file)."""
+
+    postgres: tuple[str, str, str, str] | None = None
+    install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+
+
+def _own_workflows(root: Path, workflows: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(file, job) of each job of the service's own workflows (never the one init writes); a file over 1 MiB
+    or linking out of the repository is not read."""
+    import yaml
+
+    top = paths.repository(root)
+    for rel in workflows:
+        if rel.endswith(WORKFLOW_FILE):
+            continue
+        path = root / rel
+        try:
+            if path.stat().st_size > 1024 * 1024 or not path.resolve().is_relative_to(top):
+                continue
+            data = yaml.safe_load(path.read_text("utf-8", errors="replace"))
+        except (OSError, yaml.YAMLError):
+            continue
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        for job in jobs.values() if isinstance(jobs, dict) else ():
+            if isinstance(job, dict):
+                yield PurePosixPath(os.path.normpath(rel)).as_posix(), job
+
+
+def _steps(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    steps = job.get("steps")
+    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
+
+def _tests_job(job: Mapping[str, Any]) -> bool:
+    return any(isinstance(s.get("run"), str) and _PYTEST.search(s["run"]) for s in _steps(job))
+
+
+def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """The user, password and database of a job's PostgreSQL service container, when each is a plain word
+    (never an expression such as a secret's, never a secret-looking value)."""
+    from evidence_kit.redact.redactor import Redactor
+
+    services = job.get("services")
+    for service in services.values() if isinstance(services, dict) else ():
+        if not isinstance(service, dict) or "postgres" not in str(service.get("image", "")).lower():
+            continue
+        env = service.get("env")
+        if not isinstance(env, dict):
+            env = {}
+        user = str(env.get("POSTGRES_USER", "postgres"))
+        password, db = str(env.get("POSTGRES_PASSWORD", "")), str(env.get("POSTGRES_DB", user))
+        values = (user, password, db)
+        if all(_SAFE_VALUE.match(v) for v in values) and not Redactor().mask_text(" ".join(values))[1]:
+            return values
+    return None
+
+
+def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The apt-get lines and Python install commands a job runs, each a whole line that can be copied as
+    it is: no variables set first, no wrapper, no shell operators, no expression but a matrix Python
+    (dropped), nothing secret."""
+    from evidence_kit.redact.redactor import Redactor
+
+    redactor = Redactor()
+    apt: list[str] = []
+    installs: list[str] = []
+    folder = (job.get("defaults") or {}).get("run", {}) if isinstance(job.get("defaults"), dict) else {}
+    if isinstance(folder, dict) and folder.get("working-directory") not in (None, ".", "./"):
+        return [], []
+    for step in _steps(job):
+        run = step.get("run")
+        if not isinstance(run, str) or step.get("working-directory") not in (None, ".", "./"):
+            continue
+        for line in run.splitlines():
+            command = " ".join(_MATRIX_PYTHON.sub("", line).split())
+            if not command or "${{" in command or _SHELL.search(command) or redactor.mask_text(command)[1]:
+                continue
+            if _APT.match(command) and command not in apt:
+                apt.append(command)
+            elif _INSTALL_COMMAND.match(command) and command not in installs:
+                installs.append(command)
+    return apt, installs
+
+
+def _own_ci(root: Path, workflows: Sequence[str]) -> _OwnCI:
+    """The PostgreSQL and install commands of the service's own CI job that runs its tests (a job with a
+    pytest step); a PostgreSQL of another job when no test job has one."""
+    jobs = list(_own_workflows(root, workflows))
+    tests = [(rel, job) for rel, job in jobs if _tests_job(job)]
+    postgres = next(
+        (
+            (user, password, db, rel)
+            for rel, job in [*tests, *jobs]
+            if (pg := _postgres_of(job))
+            for user, password, db in [pg]
+        ),
+        None,
+    )
+    install = None
+    for rel, job in tests:
+        apt, installs = _commands_of(job)
+        if installs or apt:
+            install = (tuple(apt), tuple(installs), rel)
+            break
+    return _OwnCI(postgres, install)
+
+
+_PIP = re.compile(r"^(?:python3?\s+-m\s+)?pip3?\b")
+
+
+def _tool(command: str) -> str | None:
+    """The installer a command runs: uv, poetry or pip (also `.venv/bin/pip`), else None."""
+    bare = re.sub(r"^[\w./-]*/bin/", "", re.sub(r"^UV_PROJECT_ENVIRONMENT=\S+\s+", "", command))
+    match = _INSTALL_COMMAND.match(bare)
+    return next((tool for tool in ("uv", "poetry", "pip") if match and match.group(tool)), None)
+
+
+def _with_ci(
+    commands: Sequence[str], ci: tuple[tuple[str, ...], tuple[str, ...], str] | None, venv: str
+) -> list[str]:
+    """Today's install commands, with the service's own CI's in place of those of the same tool (its
+    `uv sync --locked` for `uv sync --all-extras --dev`), after its apt-get lines."""
+    if ci is None:
+        return list(commands)
+    apt, installs, _ = ci
+    verbs = {m.group("verb") for a in apt if (m := _APT.match(a))}
+    if "install" in verbs and "update" not in verbs:
+        # NOTE: a fresh runner's package lists may be stale: an install without an update can fail.
+        apt = ("sudo apt-get update", *apt)
+    out = list(commands)
+    for tool in ("uv", "poetry", "pip"):
+        theirs = [c for c in installs if _tool(c) == tool]
+        # NOTE: ours of pip are those into the service's virtualenv, not `python -m pip install uv`; our
+        # `pip install pytest` stays, as the tests collector runs pytest whatever the CI installs.
+        ours = [
+            i
+            for i, c in enumerate(out)
+            if _tool(c) == tool
+            and (tool != "pip" or c.startswith(f"{venv}/bin/"))
+            and not c.endswith(" install pytest")
+        ]
+        if not theirs or not ours:
+            continue
+        prefix = out[ours[0]].split(" ", 1)[0] + " " if out[ours[0]].startswith("UV_") else ""
+        if tool == "pip":
+            theirs = [_PIP.sub(f"{venv}/bin/python -m pip", c, count=1) for c in theirs]
+        out[ours[0] : ours[-1] + 1] = [prefix + c for c in theirs]
+    return [*apt, *out]
 
 
 def _requires_python(root: Path) -> str | None:
@@ -1874,6 +2045,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "install": _install_steps(d, venv, tests_cwd) if d.python or d.install else list(d.install),
         "migrate": migrate,
         "migrate_from": d.migrate_command[1] if d.migrate_command else None,
+        "install_from": d.ci_install[2] if d.ci_install else None,
         "action": ACTION_PLACEHOLDER,
         "baseline": None,
         "baselined": BASELINED,
@@ -1930,7 +2102,7 @@ def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> list[str]:
     folder (`backend/`, holding the tests or the virtualenv) when only it has a project file."""
     project = tests_cwd or (PurePosixPath(venv).parts[0] if len(PurePosixPath(venv).parts) > 1 else None)
     if project is None or _has_project(d.root) or not _has_project(d.root / project):
-        return list(_install(d.root, venv, bool(d.tests)))
+        return _with_ci(_install(d.root, venv, bool(d.tests)), d.ci_install, venv)
     inner = os.path.relpath(venv, project).replace(os.sep, "/")
     return [f"(cd {shlex.quote(project)} && {c})" for c in _install(d.root / project, inner, bool(d.tests))]
 
