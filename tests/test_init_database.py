@@ -335,3 +335,80 @@ def test_the_ci_install_drops_a_matrix_python_and_keeps_uv_s_own_options(tmp_pat
     steps = _workflow(root)["jobs"]["evidence"]["steps"]
     install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
     assert install[-2:] == ["python -m pip install uv", "uv sync --all-extras --dev"]
+
+
+INIT_DB = """\
+from alembic import command
+from alembic.config import Config
+
+
+def main() -> None:
+    command.upgrade(Config("alembic.ini"), "head")
+
+
+def helper() -> None:
+    pass
+"""
+
+
+def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commented_env(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "svc/__init__.py": "",
+            "svc/settings.py": PARTS_SETTINGS,
+            "svc/db/__init__.py": "",
+            "svc/db/init_db.py": INIT_DB,
+            "tests/conftest.py": "from svc.db.init_db import main\n\nmain()\n",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+        },
+    )
+    found = init.detect(root)
+    assert found.tests_migrate == (
+        ("tests/conftest.py", "calls svc.db.init_db.main, which runs alembic's command.upgrade"),
+    )
+    assert (
+        "warning: tests/conftest.py calls svc.db.init_db.main, which runs alembic's command.upgrade: "
+        "the tests migrate the database they run against; point them at a database of their own "
+        "(collectors.tests.env in evidence.yaml)"
+    ) in init.report(found)
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "# The tests migrate the database they run against (tests/conftest.py calls svc.db" in text
+    assert "    # env: {POSTGRES_DB: postgres_test}\n" in text
+    # NOTE: the commented example, uncommented, is a valid config.
+    uncommented = text.replace("# env: {POSTGRES_DB", "env: {POSTGRES_DB")
+    (root / "evidence.yaml").write_text(uncommented, encoding="utf-8")
+    assert config.load(root / "evidence.yaml").collectors["tests"]["env"] == {"POSTGRES_DB": "postgres_test"}
+    # NOTE: by a module import too, and create_all in the conftest itself; a harmless function is none.
+    (root / "tests/conftest.py").write_text("from svc.db import init_db\n\ninit_db.helper()\n")
+    assert init.detect(root).tests_migrate == ()
+    (root / "tests/conftest.py").write_text("import svc.db.init_db as i\n\ni.main()\n")
+    assert init.detect(root).tests_migrate[0][1].startswith("calls svc.db.init_db.main")
+    (root / "tests/conftest.py").write_text(
+        "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
+    )
+    assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
+
+
+def test_a_long_suite_is_said_and_still_run_whole(tmp_path: Path) -> None:
+    files = {f"tests/unit/test_{n}.py": "def test_x():\n    pass\n" for n in range(init.LONG_SUITE + 1)}
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", **files})
+    found = init.detect(root)
+    assert found.test_files == init.LONG_SUITE + 1
+    assert (
+        f"the tests hold {init.LONG_SUITE + 1} test files: the whole suite is long; list the subset "
+        "this phase proves in collectors.tests.run of evidence.yaml"
+    ) in init.report(found)
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert f"# The whole suite is long ({init.LONG_SUITE + 1} test files): list the subset" in text
+    assert config.load(root / "evidence.yaml").collectors["tests"]["run"] == [
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+    ]
+    (root / f"tests/unit/test_{init.LONG_SUITE}.py").unlink()
+    found = init.detect(root)
+    assert not any("the whole suite is long" in line for line in init.report(found))

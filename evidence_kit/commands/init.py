@@ -153,6 +153,10 @@ class Detected:
     # NOTE: the apt-get lines and Python install commands of the service's own CI job that runs its tests,
     # and its workflow; None: none found, the install is made of the project's files.
     ci_install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+    # NOTE: how many test files the test paths hold (see LONG_SUITE), and each conftest.py that migrates
+    # the database the tests run against, with how.
+    test_files: int = 0
+    tests_migrate: tuple[tuple[str, str], ...] = ()
     queue: QueueTable | None = None
     install: tuple[str, ...] = ()
     python: str | None = None
@@ -1445,6 +1449,7 @@ def detect(root: Path) -> Detected:
         loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
+    chosen_apps = _choose_apps(apps, _served(root, scan.python))
     found = interpreter.discover(root, repository)
     python = python_how = python_version = None
     if found is not None:
@@ -1460,7 +1465,7 @@ def detect(root: Path) -> Detected:
         service=service,
         service_from=service_from,
         alembic=tuple(configs),
-        apps=tuple(_choose_apps(apps, _served(root, scan.python))),
+        apps=tuple(chosen_apps),
         tests=tests,
         testpaths=testpaths is not None,
         workers=tuple(sorted(set(workers), key=lambda w: w.source)),
@@ -1486,6 +1491,8 @@ def detect(root: Path) -> Detected:
         migrate_command=_migrate_command(root, workflows) if configs else None,
         ci_postgres=own.postgres,
         ci_install=own.install if top == root else None,
+        test_files=_count_tests(root, tests),
+        tests_migrate=tuple(_tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".")),
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
@@ -1763,6 +1770,117 @@ def _with_ci(
     return [*apt, *out]
 
 
+# NOTE: past this many test files a suite runs for longer than a collect can wait on a CI runner (at
+# a few seconds a file, 300 files is a quarter of an hour, near the collector's 1800 s timeout), and
+# a phase proves a part of it: init says so rather than silently picking a subset.
+LONG_SUITE = 300
+
+
+def _count_tests(root: Path, tests: Sequence[str]) -> int:
+    """The test files (`test_*.py`, `*_test.py`) of the test paths."""
+    count = 0
+    for rel in tests:
+        path = root / rel
+        if path.is_file():
+            count += 1
+            continue
+        for _, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+            count += sum(
+                f.endswith(".py") and (f.startswith("test_") or f.endswith("_test.py")) for f in files
+            )
+    return count
+
+
+def _migrates(node: ast.AST) -> str | None:
+    """What a call does to a database's schema: alembic's `command.upgrade`/`command.downgrade`, or
+    SQLAlchemy's `create_all`; None for any other call."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    func = node.func
+    receiver = func.value
+    named = (
+        receiver.id
+        if isinstance(receiver, ast.Name)
+        else receiver.attr
+        if isinstance(receiver, ast.Attribute)
+        else ""
+    )
+    if func.attr in ("upgrade", "downgrade") and named == "command":
+        return f"alembic's command.{func.attr}"
+    if func.attr == "create_all":
+        return "create_all"
+    return None
+
+
+def _dotted(node: ast.expr, imported: Mapping[str, str]) -> str | None:
+    """The full import name of a called function (`init_db.main` -> `svc.db.init_db.main`)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in imported:
+        return None
+    return ".".join([imported[node.id], *parts])
+
+
+def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple[str, str]]:
+    """(conftest, what) for each conftest.py of the test paths (and the root's) that migrates a database:
+    it calls alembic's command.upgrade/downgrade or create_all, itself or in a function of the service it
+    imports and calls (one hop, by import name)."""
+    conftests = [c for c in ["conftest.py", *(f"{t}/conftest.py" for t in tests)] if (root / c).is_file()]
+    for rel in tests:
+        if (root / rel).is_dir():
+            conftests += sorted(_rel(p, root) for p in (root / rel).rglob("*/conftest.py") if p.is_file())
+    found: list[tuple[str, str]] = []
+    for rel in dict.fromkeys(conftests):
+        _, tree = _parse(root, rel)
+        if tree is None:
+            continue
+        imported: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.update((a.asname or a.name, f"{node.module}.{a.name}") for a in node.names)
+            elif isinstance(node, ast.Import):
+                # NOTE: `import a.b as x` binds x to a.b; `import a.b` binds a to a.
+                imported.update(
+                    (a.asname, a.name) if a.asname else (a.name.split(".")[0], a.name.split(".")[0])
+                    for a in node.names
+                )
+        for node in ast.walk(tree):
+            what = _migrates(node)
+            if what is not None:
+                found.append((rel, f"calls {what}"))
+                break
+            if not isinstance(node, ast.Call):
+                continue
+            target = _dotted(node.func, imported) if isinstance(node.func, ast.Attribute | ast.Name) else None
+            inner = _function_migrates(root, target, app_dir) if target else None
+            if inner is not None:
+                found.append((rel, f"calls {target}, which runs {inner}"))
+                break
+    return found
+
+
+def _function_migrates(root: Path, dotted: str, app_dir: str) -> str | None:
+    """What the service's function `module.function` does to a database's schema (see `_migrates`)."""
+    module, _, name = dotted.rpartition(".")
+    if not module:
+        return None
+    folder = module.replace(".", "/")
+    for base in dict.fromkeys((".", "src", app_dir)):
+        for candidate in (f"{folder}.py", f"{folder}/__init__.py"):
+            rel = PurePosixPath(base, candidate).as_posix()
+            if not (root / rel).is_file():
+                continue
+            _, tree = _parse(root, rel)
+            for node in tree.body if tree is not None else ():
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+                    return next((what for sub in ast.walk(node) if (what := _migrates(sub))), None)
+            return None
+    return None
+
+
 def _requires_python(root: Path) -> str | None:
     """The oldest Python the service supports: `.python-version`, else `requires-python`'s lower bound."""
     pinned = root / ".python-version"
@@ -1835,6 +1953,16 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"found tests: {', '.join(d.tests)}")
     else:
         lines.append("no tests found: set collectors.tests.run by hand")
+    if d.test_files > LONG_SUITE:
+        lines.append(
+            f"the tests hold {d.test_files} test files: the whole suite is long; list the subset this phase "
+            "proves in collectors.tests.run of evidence.yaml"
+        )
+    for conftest, what in d.tests_migrate:
+        lines.append(
+            f"warning: {conftest} {what}: the tests migrate the database they run against; point them at a "
+            "database of their own (collectors.tests.env in evidence.yaml)"
+        )
     if d.workers:
         for worker in d.workers:
             lines.append(f"found a {worker.kind} worker: {worker.source} (runs as `{worker.command}`)")
@@ -2037,6 +2165,9 @@ def _context(d: Detected) -> dict[str, Any]:
         "tests": list(d.tests),
         "tests_run": tests_run,
         "tests_cwd": tests_cwd,
+        "tests_long": d.test_files if d.test_files > LONG_SUITE else None,
+        "tests_migrate": [f"{conftest} {what}" for conftest, what in d.tests_migrate],
+        "tests_env": _tests_env(d),
         "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
         "workers": [{"source": w.source, "kind": w.kind, "command": w.command} for w in d.workers],
         "workflows": list(d.workflows),
@@ -2050,6 +2181,15 @@ def _context(d: Detected) -> dict[str, Any]:
         "baseline": None,
         "baselined": BASELINED,
     }
+
+
+def _tests_env(d: Detected) -> dict[str, str]:
+    """An example of `tests.env` that points the tests at a database of their own."""
+    if d.database_url:
+        name = _parts(d.env_names).get("name")
+        if name:
+            return {name: f"{_ci_postgres(d)['db']}_test"}
+    return {d.database_env: "${TEST_DATABASE_URL}"}
 
 
 # NOTE: files that make a folder a project of its own: its tests and migrations run from it.
