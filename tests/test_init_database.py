@@ -412,3 +412,15 @@ def test_a_long_suite_is_said_and_still_run_whole(tmp_path: Path) -> None:
     (root / f"tests/unit/test_{init.LONG_SUITE}.py").unlink()
     found = init.detect(root)
     assert not any("the whole suite is long" in line for line in init.report(found))
+
+
+def test_a_baseline_counts_the_revisions_of_each_dialect_folder(tmp_path: Path) -> None:
+    from tests.collectors.test_alembic import _dialect_service
+
+    root = _dialect_service(tmp_path / "svc", "context.script.version_locations = [db.orm.versions_dir]")
+    init.write(root, init.detect(root))
+    rules = " ".join((root / "evidence-rules.yaml").read_text("utf-8").replace("\n  #", "").split())
+    assert (
+        "in 3 revisions (2 in src/svc/db/_migrations/versions/postgresql, 1 in "
+        "src/svc/db/_migrations/versions/sqlite))"
+    ) in rules

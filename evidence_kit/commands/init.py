@@ -2318,7 +2318,16 @@ def _baseline(cfg: Config) -> dict[str, Any] | None:
         return None
     heads = [head for _, graph in graphs for head in graph.heads]
     revisions = sum(len(graph.scripts) for _, graph in graphs)
-    return {"heads": heads, "found": found, "revisions": revisions}
+    counted = f"{revisions} revision{'s' if revisions != 1 else ''}"
+    if len(graphs) > 1:
+        # NOTE: a configuration whose env.py picks a version folder per dialect (its label names the
+        # folder) holds one history per dialect: one database gets only one of them, so each is counted.
+        counted += (
+            " ("
+            + ", ".join(f"{len(g.scripts)} in {label.partition(', ')[2] or label}" for label, g in graphs)
+            + ")"
+        )
+    return {"heads": heads, "found": found, "revisions": revisions, "counted": counted}
 
 
 def _code_baseline(cfg: Config) -> tuple[list[str], list[str]]:
