@@ -272,8 +272,8 @@ def test_an_empty_tree_reports_each_missing_piece_and_still_validates(tmp_path: 
         "no worker found (dramatiq, celery, arq, rq, APScheduler, a `--once` loop, a worker/ package)",
         "no database job queue found: EK308 (claims use SKIP LOCKED) is turned off in the rule pack",
         "no GitHub workflows found: .github/workflows/evidence.yml will be the first",
-        "no database URL variable found in the code: database.url_env is DATABASE_URL; "
-        "change it if the service reads another",
+        "no database URL variable found in the code: database.url_env in evidence.yaml is DATABASE_URL; "
+        "set it to the variable the service reads its database URL from",
         "no queue table found (a table with status, attempts and locked_at columns): "
         "collectors.queue is left commented out",
         "no git repository found: the git collector needs one (`git init`)",
@@ -408,15 +408,16 @@ def test_settings_fields_become_the_workflow_environment(tmp_path: Path) -> None
     init.write(root, found)
     loaded = config.load(root / "evidence.yaml")
     template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}/${POSTGRES_DB}"
-    assert (loaded.database_env, loaded.database_template) == ("DATABASE_URL", template)
+    # NOTE: the service reads no URL variable: evidence.yaml names none, and the workflow sets none.
+    assert (loaded.database_env, loaded.database_template) == (None, template)
     # NOTE: what init says matches what it wrote: the template, not "no database URL variable found".
     assert (
-        f"found the parts the service builds its database URL of: database.url is {template} (used when "
-        "DATABASE_URL is not set); every variable it names must be set for a collect"
+        f"found the parts the service builds its database URL of: database.url is {template} (no "
+        "database.url_env: the service reads no URL variable); every variable it names must be set for a "
+        "collect"
     ) in init.report(found)
     env = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["env"]
     assert env == {
-        "DATABASE_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres",
         "DB_ENGINE": "postgres",
         "POSTGRES_DB": "postgres",
         "POSTGRES_PASSWORD": "postgres",

@@ -139,6 +139,24 @@ class Detected:
     workflows: tuple[str, ...] = ()
     database_env: str = DEFAULT_DATABASE_ENV
     database_env_source: str | None = None
+    # NOTE: the `database.url` template of the parts the service builds its URL of, when it reads no URL
+    # variable; `database_override` the variable that replaces that URL when set (then `database_env`).
+    database_url: str | None = None
+    database_override: str | None = None
+    # NOTE: URL variables left out for names that say nothing of a database (`BUILD_REPOSITORY_URI`).
+    database_env_skipped: tuple[str, ...] = ()
+    # NOTE: the variable choosing the service's database engine (`DB_ENGINE`) and its PostgreSQL value.
+    database_engine: tuple[str, str] | None = None
+    # NOTE: the PostgreSQL the service's own CI runs its tests against (user, password, database, the
+    # workflow it is in), for the workflow to give the same; None: the official image's defaults.
+    ci_postgres: tuple[str, str, str, str] | None = None
+    # NOTE: the apt-get lines and Python install commands of the service's own CI job that runs its tests,
+    # and its workflow; None: none found, the install is made of the project's files.
+    ci_install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+    # NOTE: how many test files the test paths hold (see LONG_SUITE), and each conftest.py that migrates
+    # the database the tests run against, with how.
+    test_files: int = 0
+    tests_migrate: tuple[tuple[str, str], ...] = ()
     queue: QueueTable | None = None
     install: tuple[str, ...] = ()
     python: str | None = None
@@ -628,12 +646,56 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
 
 
 _SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
+_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str, str, str | None]]:
+def _settings_classes(bases: Mapping[str, set[str]]) -> set[str]:
+    """The names of settings classes across the service: `BaseSettings` and every class deriving from one,
+    in any module (`class DatabaseSettings(ServiceBaseSettings)`, its base defined elsewhere)."""
+    found = set(_SETTINGS_BASES)
+    grew = True
+    while grew:
+        grew = False
+        for name, parents in bases.items():
+            if name not in found and parents & found:
+                found.add(name)
+                grew = True
+    return found
+
+
+def _aliases(value: ast.expr | None) -> list[str]:
+    """The environment names of a field's `Field(validation_alias=...)` or `alias=`: a string, or the string
+    arguments of `AliasChoices(...)` (an `AliasPath` names a path in the data, no variable), upper-cased."""
+    if not (isinstance(value, ast.Call) and _call_name(value) == "Field"):
+        return []
+    names: list[str] = []
+    for kw in value.keywords:
+        if kw.arg not in ("validation_alias", "alias"):
+            continue
+        items = (
+            kw.value.args if isinstance(kw.value, ast.Call) and _call_name(kw.value) == "AliasChoices" else []
+        )
+        for item in items or [kw.value]:
+            if (
+                isinstance(item, ast.Constant)
+                and isinstance(item.value, str)
+                and _ALIAS.match(item.value)
+                and item.value.upper() not in names
+            ):
+                names.append(item.value.upper())
+        if names:
+            break
+    return names
+
+
+def _settings_fields(
+    tree: ast.Module, classes: frozenset[str] | set[str] = _SETTINGS_BASES
+) -> Iterator[tuple[str, str, str, str | None]]:
     """Pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`): the class, the field,
-    its environment name, and a placeholder value when the field is required (no default), else None."""
-    settings = set(_SETTINGS_BASES)
+    its environment name, and a placeholder value when the field is required (no default), else None.
+    `classes` names the settings classes of other modules, which a class here may derive from. A field
+    with aliases gives each alias, the first one with the placeholder."""
+    settings = set(classes)
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
             continue
@@ -643,30 +705,50 @@ def _settings_fields(tree: ast.Module) -> Iterator[tuple[str, str, str, str | No
         settings.add(node.name)
         prefix = ""
         for stmt in node.body:
+            configs: list[ast.keyword] = []
             if (
                 isinstance(stmt, ast.Assign)
                 and any(isinstance(t, ast.Name) and t.id == "model_config" for t in stmt.targets)
                 and isinstance(stmt.value, ast.Call)
             ):
-                for kw in stmt.value.keywords:
-                    if (
-                        kw.arg == "env_prefix"
-                        and isinstance(kw.value, ast.Constant)
-                        and isinstance(kw.value.value, str)
-                    ):
-                        prefix = kw.value.value
+                configs = stmt.value.keywords
+            elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+                # NOTE: pydantic v1's `class Config: env_prefix = "APP_"`.
+                configs = [
+                    ast.keyword(arg=t.id, value=s.value)
+                    for s in stmt.body
+                    if isinstance(s, ast.Assign)
+                    for t in s.targets
+                    if isinstance(t, ast.Name)
+                ]
+            for kw in configs:
+                if (
+                    kw.arg == "env_prefix"
+                    and isinstance(kw.value, ast.Constant)
+                    and isinstance(kw.value.value, str)
+                ):
+                    prefix = kw.value.value
         for stmt in node.body:
             if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
                 continue
-            name = (prefix + stmt.target.id).upper()
-            if (
-                not _ENV_NAME.match(name)
-                or stmt.target.id.startswith("_")
-                or stmt.target.id == "model_config"
-            ):
+            if stmt.target.id.startswith("_") or stmt.target.id == "model_config":
                 continue
-            placeholder = _placeholder(ast.unparse(stmt.annotation))
-            yield node.name, stmt.target.id, name, (placeholder if stmt.value is None else None)
+            # NOTE: pydantic-settings reads a field with aliases by its aliases only, without the prefix.
+            keywords = {kw.arg for kw in stmt.value.keywords} if isinstance(stmt.value, ast.Call) else set()
+            required = stmt.value is None or (
+                isinstance(stmt.value, ast.Call)
+                and _call_name(stmt.value) == "Field"
+                and not keywords & {"default", "default_factory"}
+                and (
+                    not stmt.value.args
+                    or (isinstance(stmt.value.args[0], ast.Constant) and stmt.value.args[0].value is ...)
+                )
+            )
+            placeholder = _placeholder(ast.unparse(stmt.annotation)) if required else None
+            names = _aliases(stmt.value) or [(prefix + stmt.target.id).upper()]
+            for i, name in enumerate(names):
+                if _ENV_NAME.match(name):
+                    yield node.name, stmt.target.id, name, (placeholder if i == 0 else None)
 
 
 def _placeholder(kind: str) -> str:
@@ -678,7 +760,7 @@ def _placeholder(kind: str) -> str:
     if "EmailStr" in kind:
         return "admin@example.com"
     if "PostgresDsn" in kind:
-        return _CI_URL
+        return _CI_URL.format(**_CI_POSTGRES)
     if "Url" in kind:
         return "http://localhost"
     return "change-me"
@@ -847,6 +929,102 @@ def _required_environ(tree: ast.Module) -> Iterator[str]:
             yield node.slice.value
 
 
+_DB_VALUE = re.compile(
+    r"^(?:postgres(?:ql)?|sqlite|mysql|mariadb|cockroachdb)(?:\+\w+)?(?::|$)", re.IGNORECASE
+)
+_ENGINE_VALUE = re.compile(r"^(?:postgres(?:ql)?|pg|psql)$", re.IGNORECASE)
+_ENGINE_SIDE = re.compile(r"engine|dialect|backend|provider|db_type|database_type", re.IGNORECASE)
+
+
+def _read_name(node: ast.AST) -> str | None:
+    """The variable a read of the environment names (`os.getenv("X")`, `os.environ["X"]`), or None."""
+    key: ast.expr | None = None
+    if isinstance(node, ast.Call) and node.args and _reads_environ(node.func):
+        key = node.args[0]
+    elif isinstance(node, ast.Subscript) and _environ(node.value):
+        key = node.slice
+    if isinstance(key, ast.Constant) and isinstance(key.value, str) and _ENV_NAME.match(key.value):
+        return key.value
+    return None
+
+
+def _db_value(node: ast.expr | None) -> bool:
+    """A literal that says database: `"postgresql://..."`, `"sqlite"`, or a tuple holding one."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_db_value(item) for item in node.elts)
+    return (
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_DB_VALUE.match(node.value))
+    )
+
+
+def _database_reads(tree: ast.Module) -> Iterator[str]:
+    """Variables read from the environment whose value the code shows to be a database URL: a literal
+    default (`os.getenv("STORE", "postgresql://...")`), or a comparison with one (`.startswith("postgres")`,
+    `== "sqlite://"`) of the read or of the name it is bound to."""
+    bound: dict[str, str] = {}
+    for node in _walk(tree):
+        if isinstance(node, ast.Call) and (name := _read_name(node)):
+            default = node.args[1] if len(node.args) > 1 else None
+            default = next((kw.value for kw in node.keywords if kw.arg == "default"), default)
+            if _db_value(default):
+                yield name
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value and (name := _read_name(node.value)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound.update((t.id, name) for t in targets if isinstance(t, ast.Name))
+
+    def read(node: ast.expr) -> str | None:
+        return bound.get(node.id) if isinstance(node, ast.Name) else _read_name(node)
+
+    for node in _walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "startswith"
+            and node.args
+            and _db_value(node.args[0])
+            and (name := read(node.func.value))
+        ):
+            yield name
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_db_value(side) for side in sides):
+                yield from (name for side in sides if (name := read(side)))
+
+
+def _engine_values(tree: ast.Module) -> Iterator[str]:
+    """The PostgreSQL value a database engine selector is compared with (`provider_name == "postgres"`,
+    `DB_ENGINE: Literal["sqlite", "postgres"]`)."""
+    for node in _walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            named = any(
+                _ENGINE_SIDE.search(side.id if isinstance(side, ast.Name) else side.attr)
+                for side in sides
+                if isinstance(side, ast.Name | ast.Attribute)
+            )
+            for side in sides if named else ():
+                if (
+                    isinstance(side, ast.Constant)
+                    and isinstance(side.value, str)
+                    and _ENGINE_VALUE.match(side.value)
+                ):
+                    yield side.value
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and _ENGINE.search(node.target.id.upper())
+            and isinstance(node.annotation, ast.Subscript)
+            and "Literal" in ast.unparse(node.annotation.value)
+        ):
+            for item in ast.walk(node.annotation.slice):
+                if (
+                    isinstance(item, ast.Constant)
+                    and isinstance(item.value, str)
+                    and _ENGINE_VALUE.match(item.value)
+                ):
+                    yield item.value
+
+
 def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
     """Settings read through Starlette's `Config` (`config = Config(".env")`, then `config("NAME", cast=int)`)
     or python-decouple's `config("NAME", default=...)`: each name, with a placeholder value when the read
@@ -887,8 +1065,10 @@ def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
 
 
 def _env_rank(name: str) -> int | None:
-    """0 for a database URL name, 1 for a database-ish DSN or URL, 2 for another URL; None otherwise."""
-    if "DATABASE_URL" in name:
+    """0 for a database URL name (`DATABASE_URL`, `..._DATABASE_CONNECTION_URL`), 1 for a database-ish DSN
+    or URL, 2 for another URL; None otherwise. A name of rank 2 says nothing of a database: it is the
+    database's only when the code shows it (see `_database_reads`)."""
+    if re.search(r"DATABASE_(?:CONNECTION_)?URL", name):
         return 0
     # NOTE: the words before the suffix must say database: `SENTRY_DSN` is Sentry's, not a database's.
     if (
@@ -1019,31 +1199,45 @@ def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str,
 _CI_VALUES = (
     (re.compile(r"(SERVER|HOST|HOSTNAME)$"), "127.0.0.1"),
     (re.compile(r"PORT$"), "5432"),
-    (re.compile(r"(USER|USERNAME)$"), "postgres"),
-    (re.compile(r"(PASSWORD|PASS)$"), "postgres"),
-    (re.compile(r"(DB|NAME|DATABASE)$"), "postgres"),
-    (re.compile(r"CREDENTIALS$"), "postgres:postgres"),
+    (re.compile(r"(USER|USERNAME)$"), "{user}"),
+    (re.compile(r"(PASSWORD|PASS)$"), "{password}"),
+    (re.compile(r"(DB|NAME|DATABASE)$"), "{db}"),
+    (re.compile(r"CREDENTIALS$"), "{user}:{password}"),
 )
-_CI_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+_CI_URL = "postgresql://{user}:{password}@127.0.0.1:5432/{db}"
+# NOTE: the official image's superuser, when the service's own CI shows no PostgreSQL container.
+_CI_POSTGRES = {"user": "postgres", "password": "postgres", "db": "postgres"}
 _DRIVER = re.compile(r"postgresql\+(\w+)://")
 _ENGINE = re.compile(r"(ENGINE|DIALECT|BACKEND)$")
 
 
+def _ci_postgres(d: Detected) -> dict[str, str]:
+    """The user, password and database of the workflow's PostgreSQL: those of the service's own CI."""
+    if d.ci_postgres is None:
+        return dict(_CI_POSTGRES)
+    user, password, db, _ = d.ci_postgres
+    return {"user": user, "password": password, "db": db}
+
+
 def _ci_env(d: Detected) -> dict[str, str]:
     """Values for the workflow's service container: the URL variable and the service's own database parts."""
-    url = (
-        _CI_URL.replace("postgresql://", f"postgresql+{d.database_driver}://")
-        if d.database_driver
-        else _CI_URL
-    )
-    env = {d.database_env: url} if d.uses_database else {}
+    pg = _ci_postgres(d)
+    url = _CI_URL.format(**pg)
+    if d.database_driver:
+        url = url.replace("postgresql://", f"postgresql+{d.database_driver}://")
+    # NOTE: a service that builds its URL of parts reads no URL variable: the workflow sets the parts, and
+    # leaves the override unset so that the service builds its URL as evidence.yaml's template does.
+    env = {d.database_env: url} if d.uses_database and not d.database_url else {}
     for name in d.env_names:
-        if not re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or name in env:
+        if not re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or name in env or name == d.database_override:
+            continue
+        if d.database_engine and name == d.database_engine[0]:
+            env[name] = d.database_engine[1]
             continue
         if _env_rank(name) is not None:
             env[name] = url
             continue
-        value = next((v for pattern, v in _CI_VALUES if pattern.search(name)), None)
+        value = next((v.format(**pg) for pattern, v in _CI_VALUES if pattern.search(name)), None)
         if value is None and _ENGINE.search(name):
             value = "postgres"
         if value is not None:
@@ -1051,29 +1245,50 @@ def _ci_env(d: Detected) -> dict[str, str]:
     return env
 
 
-_PARTS = {
-    "user": ("POSTGRES_USER", "DB_USER", "DATABASE_USER", "PGUSER"),
-    "password": ("POSTGRES_PASSWORD", "DB_PASSWORD", "DATABASE_PASSWORD", "PGPASSWORD"),
-    "host": (
-        "POSTGRES_SERVER",
-        "POSTGRES_HOST",
-        "DB_HOST",
-        "DATABASE_HOST",
-        "PGHOST",
-        "POSTGRES_HOSTNAME",
-        "DB_HOSTNAME",
-        "DATABASE_HOSTNAME",
-    ),
-    "port": ("POSTGRES_PORT", "DB_PORT", "DATABASE_PORT", "PGPORT"),
-    "name": ("POSTGRES_DB", "POSTGRES_DATABASE", "DB_NAME", "DATABASE_NAME", "PGDATABASE"),
+# NOTE: the parts a service builds its database URL of: a prefix, then a word for the part
+# (`POSTGRES_SERVER`, `DB_USERNAME`, `DATABASE_PASS`), or libpq's own names (`PGHOST`).
+_PART_PREFIXES = ("POSTGRES_", "POSTGRESQL_", "PG_", "DB_", "DATABASE_")
+_PART_WORDS = {
+    "user": ("USER", "USERNAME"),
+    "password": ("PASSWORD", "PASS"),
+    "host": ("SERVER", "HOST", "HOSTNAME"),
+    "port": ("PORT",),
+    "name": ("DB", "NAME", "DATABASE"),
     # NOTE: `user:password` in one variable, as some services keep their database credentials.
-    "credentials": ("DATABASE_CREDENTIALS", "DB_CREDENTIALS", "POSTGRES_CREDENTIALS"),
+    "credentials": ("CREDENTIALS",),
 }
+_LIBPQ = {
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "name": "PGDATABASE",
+}
+# NOTE: a variable that, when set, replaces the URL the service builds of its parts.
+_OVERRIDE = re.compile(r"_URL_OVERRIDE$")
+
+
+def _parts(names: Sequence[str]) -> dict[str, str | None]:
+    """The part variables of one prefix, the prefix that names the most parts (the first on a tie)."""
+    best: dict[str, str | None] = {}
+    for prefix in _PART_PREFIXES:
+        found = {
+            part: next((prefix + w for w in words if prefix + w in names and prefix + w != "DB_DB"), None)
+            for part, words in _PART_WORDS.items()
+        }
+        if sum(v is not None for v in found.values()) > sum(v is not None for v in best.values()):
+            best = found
+    libpq = {part: (name if name in names else None) for part, name in _LIBPQ.items()}
+    if sum(v is not None for v in libpq.values()) > sum(v is not None for v in best.values()):
+        best = {**libpq, "credentials": None}
+    return best
 
 
 def url_template(names: Sequence[str]) -> str | None:
     """A `database.url` template from the parts a service builds its URL of (`POSTGRES_SERVER`, ...)."""
-    found = {part: next((n for n in options if n in names), None) for part, options in _PARTS.items()}
+    found = _parts(names)
+    if not found:
+        return None
     user, password, host, port, name = (found[k] for k in ("user", "password", "host", "port", "name"))
     credentials = found["credentials"]
     if not ((user or credentials) and host and name):
@@ -1114,6 +1329,10 @@ def detect(root: Path) -> Detected:
     from_settings: set[str] = set()
     declared: dict[tuple[str, str], str] = {}
     bases: dict[str, set[str]] = {}
+    settings_modules: list[tuple[str, ast.Module]] = []
+    db_reads: set[str] = set()
+    engine_values: Counter[str] = Counter()
+    fields: set[tuple[str, str]] = set()
     calls: dict[str, list[frozenset[str]]] = {}
     env_files: dict[str, list[str]] = {}
     tables: dict[str, tuple[str, set[str]]] = {}
@@ -1126,6 +1345,8 @@ def detect(root: Path) -> Detected:
         migration = any(_under(rel, [folder]) for folder in migrations)
         if _SKIP_LOCKED.search(text) and not _MIGRATION.search(text):
             claims.append(rel)
+        if tree is not None and re.search(r"[\"']postgres", text, re.IGNORECASE):
+            engine_values.update(_engine_values(tree))
         if "postgresql+" in text:
             # NOTE: the service's own code names the driver its engine needs; tests only when it does not.
             weight = 1 if _TEST_DIRS & set(PurePosixPath(rel).parts[:-1]) else 1000
@@ -1141,6 +1362,7 @@ def detect(root: Path) -> Detected:
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
             for name in _env_names(tree):
                 env_hits.setdefault(name, rel)
+            db_reads.update(_database_reads(tree))
             for name in _required_environ(tree) if migration else ():
                 if name not in required:
                     required[name], why[name] = _placeholder(""), f"read by the migration {rel}"
@@ -1155,14 +1377,10 @@ def detect(root: Path) -> Detected:
                         else (f"read with no default in {rel}")
                     )
         if "Settings" in text:
-            for cls, attr, name, placeholder in _settings_fields(tree):
-                env_hits.setdefault(name, rel)
-                from_settings.add(name)
-                if placeholder is not None:
-                    if name not in required:
-                        required[name], why[name] = placeholder, f"required by the service's settings ({rel})"
-                    declared[(cls, attr)] = name
-            bases.update((n.name, _base_names(n)) for n in tree.body if isinstance(n, ast.ClassDef))
+            settings_modules.append((rel, tree))
+            for n in tree.body:
+                if isinstance(n, ast.ClassDef):
+                    bases.setdefault(n.name, set()).update(_base_names(n))
             env_files[rel] = list(_env_files(tree))
             for callee, keys in _constructions(tree):
                 calls.setdefault(callee, []).append(keys)
@@ -1170,22 +1388,48 @@ def detect(root: Path) -> Detected:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
 
+    classes = _settings_classes(bases)
+    later_aliases: set[str] = set()
+    for rel, tree in settings_modules:
+        for cls, attr, name, placeholder in _settings_fields(tree, classes):
+            env_hits.setdefault(name, rel)
+            if (cls, attr) in fields:
+                later_aliases.add(name)
+            fields.add((cls, attr))
+            from_settings.add(name)
+            if placeholder is not None:
+                if name not in required:
+                    required[name], why[name] = placeholder, f"required by the service's settings ({rel})"
+                declared[(cls, attr)] = name
+
     committed = _committed_settings(root, {k: v for k, v in env_files.items() if v}) if required else set()
     for name in _filled_in(declared, bases, calls) | committed:
         required.pop(name, None)
 
-    # NOTE: a settings field ending in _URL is often not a database (LDAP, OIDC, webhooks): only the
-    # names that say so count, as the URL variable; plain reads of the environment count as before.
-    ranked = sorted(
-        (rank, name)
-        for name in env_hits
-        if (rank := _env_rank(name)) is not None and (rank < 2 or name not in from_settings)
+    # NOTE: a URL variable whose name says nothing of a database (a CI build's `BUILD_REPOSITORY_URI`, an
+    # `APP_URL`) is never taken for the database's, unless the code shows it holds one; with none left,
+    # the config names the default variable and the report says so.
+    names = sorted(env_hits)
+    template = url_template(names)
+    override = (
+        next((n for n in names if _OVERRIDE.search(n) and _DB_WORDS.search(n)), None) if template else None
     )
-    if ranked and ranked[0][0] == 2 and url_template(sorted(env_hits)) is not None:
+    ranks = {name: _env_rank(name) for name in names if name != override}
+    ranks.update((name, 2) for name in db_reads if ranks.get(name, 2) is None)
+    ranked = sorted(
+        (rank, name in later_aliases, name)
+        for name, rank in ranks.items()
+        if rank is not None and (rank < 2 or name in db_reads)
+    )
+    skipped = tuple(n for n, rank in ranks.items() if rank == 2 and n not in db_reads)
+    if ranked and ranked[0][0] == 2 and template is not None:
         # NOTE: a URL of no database word loses to the parts a database URL is built of (DISPATCH_UI_URL
         # beside DATABASE_HOSTNAME, DATABASE_CREDENTIALS, ...).
         ranked = []
-    database_env, database_source = (ranked[0][1], env_hits[ranked[0][1]]) if ranked else (None, None)
+    database_env, database_source = (ranked[0][2], env_hits[ranked[0][2]]) if ranked else (None, None)
+    engine = next(
+        (n for n in names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
+    )
 
     top = paths.repository(root)
     repository = top if (top / ".git").exists() else None
@@ -1197,6 +1441,7 @@ def detect(root: Path) -> Detected:
         for p in listed
         if p.suffix in (".yml", ".yaml") and p.is_file()
     ]
+    own = _own_ci(root, workflows)
     testpaths = _testpaths(root)
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
@@ -1204,6 +1449,7 @@ def detect(root: Path) -> Detected:
         loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
+    chosen_apps = _choose_apps(apps, _served(root, scan.python))
     found = interpreter.discover(root, repository)
     python = python_how = python_version = None
     if found is not None:
@@ -1219,14 +1465,20 @@ def detect(root: Path) -> Detected:
         service=service,
         service_from=service_from,
         alembic=tuple(configs),
-        apps=tuple(_choose_apps(apps, _served(root, scan.python))),
+        apps=tuple(chosen_apps),
         tests=tests,
         testpaths=testpaths is not None,
         workers=tuple(sorted(set(workers), key=lambda w: w.source)),
         claims=tuple(sorted(claims)),
         workflows=tuple(workflows),
-        database_env=database_env or DEFAULT_DATABASE_ENV,
+        database_env=database_env or override or DEFAULT_DATABASE_ENV,
         database_env_source=database_source,
+        database_url=None if database_source else template,
+        database_override=None if database_source else override,
+        database_env_skipped=() if database_source else skipped,
+        database_engine=(engine, engine_values.most_common(1)[0][0] if engine_values else "postgres")
+        if engine
+        else None,
         queue=_queue(tables),
         install=_install(root),
         python=python,
@@ -1237,6 +1489,10 @@ def detect(root: Path) -> Detected:
         required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
         migrate_command=_migrate_command(root, workflows) if configs else None,
+        ci_postgres=own.postgres,
+        ci_install=own.install if top == root else None,
+        test_files=_count_tests(root, tests),
+        tests_migrate=tuple(_tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".")),
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
@@ -1349,6 +1605,282 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
     return found
 
 
+_PYTEST = re.compile(r"\bpytest\b")
+_INSTALL_COMMAND = re.compile(
+    r"^(?:(?P<uv>uv\s+(?:sync|pip\s+install))|(?P<poetry>poetry\s+install)|"
+    r"(?P<pip>(?:python3?\s+-m\s+)?pip3?\s+install))(?:\s|$)"
+)
+_APT = re.compile(r"^(?:sudo\s+)?apt(?:-get)?\s+(?:-\S+\s+)*(?P<verb>update|install)(?:\s|$)")
+# NOTE: the Python of a matrix is the workflow's own (setup-python sets it): dropped with its option.
+_MATRIX_PYTHON = re.compile(r"\s*(?:(?:--python|-p)(?:=|\s+))?\$\{\{\s*matrix\.python[\w.-]*\s*\}\}")
+_SHELL = re.compile(r"[;&|<>`$\\]")
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class _OwnCI:
+    """What the service's own CI shows: the PostgreSQL its tests run against (user, password, database,
+    file) and the commands its test job installs with (apt lines, Python installs, file)."""
+
+    postgres: tuple[str, str, str, str] | None = None
+    install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+
+
+def _own_workflows(root: Path, workflows: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(file, job) of each job of the service's own workflows (never the one init writes); a file over 1 MiB
+    or linking out of the repository is not read."""
+    import yaml
+
+    top = paths.repository(root)
+    for rel in workflows:
+        if rel.endswith(WORKFLOW_FILE):
+            continue
+        path = root / rel
+        try:
+            if path.stat().st_size > 1024 * 1024 or not path.resolve().is_relative_to(top):
+                continue
+            data = yaml.safe_load(path.read_text("utf-8", errors="replace"))
+        except (OSError, yaml.YAMLError):
+            continue
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        for job in jobs.values() if isinstance(jobs, dict) else ():
+            if isinstance(job, dict):
+                yield PurePosixPath(os.path.normpath(rel)).as_posix(), job
+
+
+def _steps(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    steps = job.get("steps")
+    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
+
+def _tests_job(job: Mapping[str, Any]) -> bool:
+    return any(isinstance(s.get("run"), str) and _PYTEST.search(s["run"]) for s in _steps(job))
+
+
+def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """The user, password and database of a job's PostgreSQL service container, when each is a plain word
+    (never an expression such as a secret's, never a secret-looking value)."""
+    from evidence_kit.redact.redactor import Redactor
+
+    services = job.get("services")
+    for service in services.values() if isinstance(services, dict) else ():
+        if not isinstance(service, dict) or "postgres" not in str(service.get("image", "")).lower():
+            continue
+        env = service.get("env")
+        if not isinstance(env, dict):
+            env = {}
+        user = str(env.get("POSTGRES_USER", "postgres"))
+        password, db = str(env.get("POSTGRES_PASSWORD", "")), str(env.get("POSTGRES_DB", user))
+        values = (user, password, db)
+        if all(_SAFE_VALUE.match(v) for v in values) and not Redactor().mask_text(" ".join(values))[1]:
+            return values
+    return None
+
+
+def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The apt-get lines and Python install commands a job runs, each a whole line that can be copied as
+    it is: no variables set first, no wrapper, no shell operators, no expression but a matrix Python
+    (dropped), nothing secret."""
+    from evidence_kit.redact.redactor import Redactor
+
+    redactor = Redactor()
+    apt: list[str] = []
+    installs: list[str] = []
+    folder = (job.get("defaults") or {}).get("run", {}) if isinstance(job.get("defaults"), dict) else {}
+    if isinstance(folder, dict) and folder.get("working-directory") not in (None, ".", "./"):
+        return [], []
+    for step in _steps(job):
+        run = step.get("run")
+        if not isinstance(run, str) or step.get("working-directory") not in (None, ".", "./"):
+            continue
+        for line in run.splitlines():
+            command = " ".join(_MATRIX_PYTHON.sub("", line).split())
+            if not command or "${{" in command or _SHELL.search(command) or redactor.mask_text(command)[1]:
+                continue
+            if _APT.match(command) and command not in apt:
+                apt.append(command)
+            elif _INSTALL_COMMAND.match(command) and command not in installs:
+                installs.append(command)
+    return apt, installs
+
+
+def _own_ci(root: Path, workflows: Sequence[str]) -> _OwnCI:
+    """The PostgreSQL and install commands of the service's own CI job that runs its tests (a job with a
+    pytest step); a PostgreSQL of another job when no test job has one."""
+    jobs = list(_own_workflows(root, workflows))
+    tests = [(rel, job) for rel, job in jobs if _tests_job(job)]
+    postgres = next(
+        (
+            (user, password, db, rel)
+            for rel, job in [*tests, *jobs]
+            if (pg := _postgres_of(job))
+            for user, password, db in [pg]
+        ),
+        None,
+    )
+    install = None
+    for rel, job in tests:
+        apt, installs = _commands_of(job)
+        if installs or apt:
+            install = (tuple(apt), tuple(installs), rel)
+            break
+    return _OwnCI(postgres, install)
+
+
+_PIP = re.compile(r"^(?:python3?\s+-m\s+)?pip3?\b")
+
+
+def _tool(command: str) -> str | None:
+    """The installer a command runs: uv, poetry or pip (also `.venv/bin/pip`), else None."""
+    bare = re.sub(r"^[\w./-]*/bin/", "", re.sub(r"^UV_PROJECT_ENVIRONMENT=\S+\s+", "", command))
+    match = _INSTALL_COMMAND.match(bare)
+    return next((tool for tool in ("uv", "poetry", "pip") if match and match.group(tool)), None)
+
+
+def _with_ci(
+    commands: Sequence[str], ci: tuple[tuple[str, ...], tuple[str, ...], str] | None, venv: str
+) -> list[str]:
+    """Today's install commands, with the service's own CI's in place of those of the same tool (its
+    `uv sync --locked` for `uv sync --all-extras --dev`), after its apt-get lines."""
+    if ci is None:
+        return list(commands)
+    apt, installs, _ = ci
+    verbs = {m.group("verb") for a in apt if (m := _APT.match(a))}
+    if "install" in verbs and "update" not in verbs:
+        # NOTE: a fresh runner's package lists may be stale: an install without an update can fail.
+        apt = ("sudo apt-get update", *apt)
+    out = list(commands)
+    for tool in ("uv", "poetry", "pip"):
+        theirs = [c for c in installs if _tool(c) == tool]
+        # NOTE: ours of pip are those into the service's virtualenv, not `python -m pip install uv`; our
+        # `pip install pytest` stays, as the tests collector runs pytest whatever the CI installs.
+        ours = [
+            i
+            for i, c in enumerate(out)
+            if _tool(c) == tool
+            and (tool != "pip" or c.startswith(f"{venv}/bin/"))
+            and not c.endswith(" install pytest")
+        ]
+        if not theirs or not ours:
+            continue
+        prefix = out[ours[0]].split(" ", 1)[0] + " " if out[ours[0]].startswith("UV_") else ""
+        if tool == "pip":
+            theirs = [_PIP.sub(f"{venv}/bin/python -m pip", c, count=1) for c in theirs]
+        out[ours[0] : ours[-1] + 1] = [prefix + c for c in theirs]
+    return [*apt, *out]
+
+
+# NOTE: past this many test files a suite runs for longer than a collect can wait on a CI runner (at
+# a few seconds a file, 300 files is a quarter of an hour, near the collector's 1800 s timeout), and
+# a phase proves a part of it: init says so rather than silently picking a subset.
+LONG_SUITE = 300
+
+
+def _count_tests(root: Path, tests: Sequence[str]) -> int:
+    """The test files (`test_*.py`, `*_test.py`) of the test paths."""
+    count = 0
+    for rel in tests:
+        path = root / rel
+        if path.is_file():
+            count += 1
+            continue
+        for _, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+            count += sum(
+                f.endswith(".py") and (f.startswith("test_") or f.endswith("_test.py")) for f in files
+            )
+    return count
+
+
+def _migrates(node: ast.AST) -> str | None:
+    """What a call does to a database's schema: alembic's `command.upgrade`/`command.downgrade`, or
+    SQLAlchemy's `create_all`; None for any other call."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    func = node.func
+    receiver = func.value
+    named = (
+        receiver.id
+        if isinstance(receiver, ast.Name)
+        else receiver.attr
+        if isinstance(receiver, ast.Attribute)
+        else ""
+    )
+    if func.attr in ("upgrade", "downgrade") and named == "command":
+        return f"alembic's command.{func.attr}"
+    if func.attr == "create_all":
+        return "create_all"
+    return None
+
+
+def _dotted(node: ast.expr, imported: Mapping[str, str]) -> str | None:
+    """The full import name of a called function (`init_db.main` -> `svc.db.init_db.main`)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in imported:
+        return None
+    return ".".join([imported[node.id], *parts])
+
+
+def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple[str, str]]:
+    """(conftest, what) for each conftest.py of the test paths (and the root's) that migrates a database:
+    it calls alembic's command.upgrade/downgrade or create_all, itself or in a function of the service it
+    imports and calls (one hop, by import name)."""
+    conftests = [c for c in ["conftest.py", *(f"{t}/conftest.py" for t in tests)] if (root / c).is_file()]
+    for rel in tests:
+        if (root / rel).is_dir():
+            conftests += sorted(_rel(p, root) for p in (root / rel).rglob("*/conftest.py") if p.is_file())
+    found: list[tuple[str, str]] = []
+    for rel in dict.fromkeys(conftests):
+        _, tree = _parse(root, rel)
+        if tree is None:
+            continue
+        imported: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.update((a.asname or a.name, f"{node.module}.{a.name}") for a in node.names)
+            elif isinstance(node, ast.Import):
+                # NOTE: `import a.b as x` binds x to a.b; `import a.b` binds a to a.
+                imported.update(
+                    (a.asname, a.name) if a.asname else (a.name.split(".")[0], a.name.split(".")[0])
+                    for a in node.names
+                )
+        for node in ast.walk(tree):
+            what = _migrates(node)
+            if what is not None:
+                found.append((rel, f"calls {what}"))
+                break
+            if not isinstance(node, ast.Call):
+                continue
+            target = _dotted(node.func, imported) if isinstance(node.func, ast.Attribute | ast.Name) else None
+            inner = _function_migrates(root, target, app_dir) if target else None
+            if inner is not None:
+                found.append((rel, f"calls {target}, which runs {inner}"))
+                break
+    return found
+
+
+def _function_migrates(root: Path, dotted: str, app_dir: str) -> str | None:
+    """What the service's function `module.function` does to a database's schema (see `_migrates`)."""
+    module, _, name = dotted.rpartition(".")
+    if not module:
+        return None
+    folder = module.replace(".", "/")
+    for base in dict.fromkeys((".", "src", app_dir)):
+        for candidate in (f"{folder}.py", f"{folder}/__init__.py"):
+            rel = PurePosixPath(base, candidate).as_posix()
+            if not (root / rel).is_file():
+                continue
+            _, tree = _parse(root, rel)
+            for node in tree.body if tree is not None else ():
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+                    return next((what for sub in ast.walk(node) if (what := _migrates(sub))), None)
+            return None
+    return None
+
+
 def _requires_python(root: Path) -> str | None:
     """The oldest Python the service supports: `.python-version`, else `requires-python`'s lower bound."""
     pinned = root / ".python-version"
@@ -1421,6 +1953,16 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"found tests: {', '.join(d.tests)}")
     else:
         lines.append("no tests found: set collectors.tests.run by hand")
+    if d.test_files > LONG_SUITE:
+        lines.append(
+            f"the tests hold {d.test_files} test files: the whole suite is long; list the subset this phase "
+            "proves in collectors.tests.run of evidence.yaml"
+        )
+    for conftest, what in d.tests_migrate:
+        lines.append(
+            f"warning: {conftest} {what}: the tests migrate the database they run against; point them at a "
+            "database of their own (collectors.tests.env in evidence.yaml)"
+        )
     if d.workers:
         for worker in d.workers:
             lines.append(f"found a {worker.kind} worker: {worker.source} (runs as `{worker.command}`)")
@@ -1438,18 +1980,41 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"found GitHub workflows: {', '.join(d.workflows)}")
     else:
         lines.append(f"no GitHub workflows found: {WORKFLOW_FILE} will be the first")
-    template = None if d.database_env_source else url_template(d.env_names)
     if d.database_env_source:
         lines.append(f"found database URL variable: {d.database_env} (read in {d.database_env_source})")
-    elif template:
+    elif d.database_url and d.database_override:
         lines.append(
-            f"found the parts the service builds its database URL of: database.url is {template} (used "
-            f"when {d.database_env} is not set); every variable it names must be set for a collect"
+            f"found the parts the service builds its database URL of: database.url is {d.database_url}; "
+            f"{d.database_override} replaces that URL when set, and so it does for evidence "
+            f"(database.url_env); every variable the template names must be set for a collect"
+        )
+    elif d.database_url:
+        lines.append(
+            f"found the parts the service builds its database URL of: database.url is {d.database_url} "
+            "(no database.url_env: the service reads no URL variable); every variable it names must be set "
+            "for a collect"
         )
     else:
+        skipped = (
+            f" ({', '.join(d.database_env_skipped[:5])} read, but their names say nothing of a database)"
+            if d.database_env_skipped
+            else ""
+        )
         lines.append(
-            f"no database URL variable found in the code: database.url_env is {d.database_env}; "
-            "change it if the service reads another"
+            f"no database URL variable found in the code{skipped}: database.url_env in evidence.yaml is "
+            f"{d.database_env}; set it to the variable the service reads its database URL from"
+        )
+    if d.database_engine:
+        name, value = d.database_engine
+        lines.append(
+            f"found {name}, which chooses the service's database engine: the workflow sets it to {value} "
+            "(the value the code compares with for PostgreSQL)"
+        )
+    if d.ci_postgres:
+        user, _, db, source = d.ci_postgres
+        lines.append(
+            f"found the PostgreSQL container of the service's own CI in {source}: the workflow's container "
+            f"and variables use its user {user} and database {db}"
         )
     if d.queue:
         lines.append(f"found queue table: {d.queue.table} (in {d.queue.source})")
@@ -1568,7 +2133,10 @@ def _context(d: Detected) -> dict[str, Any]:
     return {
         "service": d.service,
         "database_env": d.database_env,
-        "database_url": None if d.database_env_source else url_template(d.env_names),
+        "database_url": d.database_url,
+        "database_url_env": d.database_env if not d.database_url or d.database_override else None,
+        "postgres": _ci_postgres(d),
+        "postgres_from": d.ci_postgres[3] if d.ci_postgres else None,
         "database_env_source": d.database_env_source,
         "uses_database": d.uses_database,
         "alembic": alembic,
@@ -1597,6 +2165,9 @@ def _context(d: Detected) -> dict[str, Any]:
         "tests": list(d.tests),
         "tests_run": tests_run,
         "tests_cwd": tests_cwd,
+        "tests_long": d.test_files if d.test_files > LONG_SUITE else None,
+        "tests_migrate": [f"{conftest} {what}" for conftest, what in d.tests_migrate],
+        "tests_env": _tests_env(d),
         "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
         "workers": [{"source": w.source, "kind": w.kind, "command": w.command} for w in d.workers],
         "workflows": list(d.workflows),
@@ -1605,10 +2176,20 @@ def _context(d: Detected) -> dict[str, Any]:
         "install": _install_steps(d, venv, tests_cwd) if d.python or d.install else list(d.install),
         "migrate": migrate,
         "migrate_from": d.migrate_command[1] if d.migrate_command else None,
+        "install_from": d.ci_install[2] if d.ci_install else None,
         "action": ACTION_PLACEHOLDER,
         "baseline": None,
         "baselined": BASELINED,
     }
+
+
+def _tests_env(d: Detected) -> dict[str, str]:
+    """An example of `tests.env` that points the tests at a database of their own."""
+    if d.database_url:
+        name = _parts(d.env_names).get("name")
+        if name:
+            return {name: f"{_ci_postgres(d)['db']}_test"}
+    return {d.database_env: "${TEST_DATABASE_URL}"}
 
 
 # NOTE: files that make a folder a project of its own: its tests and migrations run from it.
@@ -1661,7 +2242,7 @@ def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> list[str]:
     folder (`backend/`, holding the tests or the virtualenv) when only it has a project file."""
     project = tests_cwd or (PurePosixPath(venv).parts[0] if len(PurePosixPath(venv).parts) > 1 else None)
     if project is None or _has_project(d.root) or not _has_project(d.root / project):
-        return list(_install(d.root, venv, bool(d.tests)))
+        return _with_ci(_install(d.root, venv, bool(d.tests)), d.ci_install, venv)
     inner = os.path.relpath(venv, project).replace(os.sep, "/")
     return [f"(cd {shlex.quote(project)} && {c})" for c in _install(d.root / project, inner, bool(d.tests))]
 
@@ -1737,7 +2318,16 @@ def _baseline(cfg: Config) -> dict[str, Any] | None:
         return None
     heads = [head for _, graph in graphs for head in graph.heads]
     revisions = sum(len(graph.scripts) for _, graph in graphs)
-    return {"heads": heads, "found": found, "revisions": revisions}
+    counted = f"{revisions} revision{'s' if revisions != 1 else ''}"
+    if len(graphs) > 1:
+        # NOTE: a configuration whose env.py picks a version folder per dialect (its label names the
+        # folder) holds one history per dialect: one database gets only one of them, so each is counted.
+        counted += (
+            " ("
+            + ", ".join(f"{len(g.scripts)} in {label.partition(', ')[2] or label}" for label, g in graphs)
+            + ")"
+        )
+    return {"heads": heads, "found": found, "revisions": revisions, "counted": counted}
 
 
 def _code_baseline(cfg: Config) -> tuple[list[str], list[str]]:

@@ -1,0 +1,426 @@
+"""`evidence init`: which database URL a service reads, or the parts it builds it of, and the PostgreSQL
+its own CI gives its tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from evidence_kit import config
+from evidence_kit.commands import init
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def _workflow(root: Path) -> dict:  # type: ignore[type-arg]
+    data: dict = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))  # type: ignore[type-arg]
+    return data
+
+
+# NOTE: settings whose base class is defined in another module, whose prefix a helper builds (unknown
+# without running it), and whose URL field is read by its aliases.
+SETTINGS_BASE = """\
+from pydantic_settings import BaseSettings
+
+
+class ServiceBaseSettings(BaseSettings):
+    pass
+"""
+
+DATABASE_SETTINGS = """\
+from typing import Optional
+
+from pydantic import AliasChoices, AliasPath, Field, SecretStr, SettingsConfigDict
+
+from svc.settings.base import ServiceBaseSettings, build_settings_config
+
+
+class DatabaseSettings(ServiceBaseSettings):
+    model_config = build_settings_config(("server", "database"))
+
+    connection_url: Optional[SecretStr] = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            AliasPath("connection_url"),
+            "svc_server_database_connection_url",
+            "svc_api_database_connection_url",
+        ),
+    )
+    echo: bool = Field(default=False, validation_alias="svc_server_database_echo")
+
+
+class LoggingSettings(ServiceBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SVC_LOGGING_")
+
+    level: str = "INFO"
+"""
+
+VERSIONING = """\
+import os
+
+REPOSITORY = os.getenv("BUILD_REPOSITORY_URI")
+"""
+
+
+def test_settings_aliases_name_the_variables_and_a_connection_url_is_the_database_url(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "src/svc/__init__.py": "",
+            "src/svc/_versioning.py": VERSIONING,
+            "src/svc/settings/__init__.py": "",
+            "src/svc/settings/base.py": SETTINGS_BASE,
+            "src/svc/settings/database.py": DATABASE_SETTINGS,
+        },
+    )
+    found = init.detect(root)
+    assert {
+        "SVC_SERVER_DATABASE_CONNECTION_URL",
+        "SVC_API_DATABASE_CONNECTION_URL",
+        "SVC_SERVER_DATABASE_ECHO",
+        "SVC_LOGGING_LEVEL",
+    } <= set(found.env_names)
+    # NOTE: neither the CI build's URL nor the field's later, older alias: its first alias.
+    assert (found.database_env, found.database_env_source) == (
+        "SVC_SERVER_DATABASE_CONNECTION_URL",
+        "src/svc/settings/database.py",
+    )
+    init.write(root, found)
+    assert config.load(root / "evidence.yaml").database_env == "SVC_SERVER_DATABASE_CONNECTION_URL"
+
+
+def test_a_url_whose_name_says_nothing_of_a_database_is_never_the_database_url(tmp_path: Path) -> None:
+    reads = 'import os\n\nREPO = os.getenv("BUILD_REPOSITORY_URI")\nAPP = os.environ.get("APP_URL")\n'
+    settings = (
+        "from pydantic_settings import BaseSettings\n\n\nclass S(BaseSettings):\n    SENTRY_DSN: str = ''\n"
+    )
+    root = _tree(
+        tmp_path / "svc", {"svc/__init__.py": "", "svc/reads.py": reads, "svc/settings.py": settings}
+    )
+    found = init.detect(root)
+    assert (found.database_env, found.database_env_source) == ("DATABASE_URL", None)
+    line = next(x for x in init.report(found) if x.startswith("no database URL variable found"))
+    assert line == (
+        "no database URL variable found in the code (APP_URL, BUILD_REPOSITORY_URI read, but their names say "
+        "nothing of a database): database.url_env in evidence.yaml is DATABASE_URL; set it to the variable "
+        "the service reads its database URL from"
+    )
+    # NOTE: a literal default, or a comparison with a database URL, shows that one holds a database's.
+    (root / "svc/reads.py").write_text(reads.replace('"APP_URL"', '"APP_URL", "postgresql://app@db/app"'))
+    assert init.detect(root).database_env == "APP_URL"
+    compared = reads + '\nif REPO.startswith(("postgresql://", "sqlite://")):\n    pass\n'
+    (root / "svc/reads.py").write_text(compared)
+    assert init.detect(root).database_env == "BUILD_REPOSITORY_URI"
+    (root / "svc/reads.py").write_text(reads + '\nIS_PG = os.environ.get("APP_URL", "") == "postgres"\n')
+    assert init.detect(root).database_env == "APP_URL"
+
+
+# NOTE: settings of the shape that builds its URL of parts, an engine selector and an override.
+PARTS_SETTINGS = """\
+from pydantic_settings import BaseSettings
+
+
+class AppSettings(BaseSettings):
+    DB_ENGINE: str = "sqlite"
+    POSTGRES_USER: str = "app"
+    POSTGRES_PASSWORD: str = "app"
+    POSTGRES_SERVER: str = "localhost"
+    POSTGRES_PORT: int = 5432
+    POSTGRES_DB: str = "app"
+    POSTGRES_URL_OVERRIDE: str | None = None
+"""
+
+PROVIDERS = """\
+def provider_factory(provider_name: str):
+    if provider_name == "postgres":
+        return "pg"
+    return "lite"
+"""
+
+
+def test_a_url_built_of_parts_is_the_template_and_the_override_wins_when_set(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {"svc/__init__.py": "", "svc/settings.py": PARTS_SETTINGS, "svc/providers.py": PROVIDERS},
+    )
+    found = init.detect(root)
+    template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}:${POSTGRES_PORT}/${POSTGRES_DB}"
+    assert (found.database_url, found.database_override) == (template, "POSTGRES_URL_OVERRIDE")
+    assert found.database_engine == ("DB_ENGINE", "postgres")
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    assert (loaded.database_env, loaded.database_template) == ("POSTGRES_URL_OVERRIDE", template)
+    parts = {
+        "POSTGRES_USER": "u",
+        "POSTGRES_PASSWORD": "p" + "w",
+        "POSTGRES_SERVER": "h",
+        "POSTGRES_PORT": "5433",
+        "POSTGRES_DB": "d",
+    }
+    assert loaded.database_url(parts) == "postgresql://u:pw@h:5433/d"
+    assert (
+        loaded.database_url({**parts, "POSTGRES_URL_OVERRIDE": "postgresql://o@x/y"}) == "postgresql://o@x/y"
+    )
+    env = _workflow(root)["jobs"]["evidence"]["env"]
+    # NOTE: the override is left unset, so that the service builds its URL as the template does.
+    assert env == {
+        "DB_ENGINE": "postgres",
+        "POSTGRES_DB": "postgres",
+        "POSTGRES_PASSWORD": "postgres",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_SERVER": "127.0.0.1",
+        "POSTGRES_USER": "postgres",
+    }
+    lines = init.report(found)
+    assert (
+        f"found the parts the service builds its database URL of: database.url is {template}; "
+        "POSTGRES_URL_OVERRIDE replaces that URL when set, and so it does for evidence (database.url_env); "
+        "every variable the template names must be set for a collect"
+    ) in lines
+    assert (
+        "found DB_ENGINE, which chooses the service's database engine: the workflow sets it to postgres "
+        "(the value the code compares with for PostgreSQL)"
+    ) in lines
+    # NOTE: the value is the one the code compares the selector with.
+    (root / "svc/providers.py").write_text(PROVIDERS.replace('"postgres"', '"postgresql"'), encoding="utf-8")
+    assert init.detect(root).database_engine == ("DB_ENGINE", "postgresql")
+
+
+def test_part_names_of_each_prefix_make_a_template() -> None:
+    assert init.url_template(["DB_USERNAME", "DB_PASS", "DB_HOSTNAME", "DB_NAME"]) == (
+        "postgresql://${DB_USERNAME}:${DB_PASS}@${DB_HOSTNAME}/${DB_NAME}"
+    )
+    assert init.url_template(["PG_USER", "PG_HOST", "PG_DATABASE", "PG_PORT"]) == (
+        "postgresql://${PG_USER}@${PG_HOST}:${PG_PORT}/${PG_DATABASE}"
+    )
+    assert (
+        init.url_template(["PGUSER", "PGHOST", "PGDATABASE"])
+        == "postgresql://${PGUSER}@${PGHOST}/${PGDATABASE}"
+    )
+    # NOTE: the parts of one prefix, not a mix: a host alone is no URL.
+    assert init.url_template(["DB_HOST", "POSTGRES_USER"]) is None
+
+
+BACKEND_CI = """\
+name: backend
+on: pull_request
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:15
+        env: {POSTGRES_USER: lint, POSTGRES_PASSWORD: lint, POSTGRES_DB: lint}
+    steps:
+      - run: pip install ruff
+  tests:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:15
+        env:
+          POSTGRES_USER: app
+          POSTGRES_PASSWORD: app
+          POSTGRES_DB: app_db
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install libraries python-ldap builds against
+        run: |
+          sudo apt-get install -y libldap2-dev libsasl2-dev
+      - run: poetry config virtualenvs.in-project true
+      - run: |
+          poetry install --with main,dev,postgres
+          EXTRA=1 poetry install --with extra
+          docker compose run api poetry install
+          poetry install --with main && echo done
+          poetry install --token ${{ secrets.TOKEN }}
+      - run: poetry run pytest tests
+"""
+
+
+def test_the_workflow_gives_the_tests_the_postgresql_and_the_install_of_the_services_own_ci(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[tool.poetry]\nname = 'svc'\n[tool.poetry.dependencies]\npython = '^3.12'\n",
+            "svc/__init__.py": "",
+            "svc/settings.py": PARTS_SETTINGS,
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/backend.yml": BACKEND_CI,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_postgres == ("app", "app", "app_db", ".github/workflows/backend.yml")
+    assert found.ci_install == (
+        ("sudo apt-get install -y libldap2-dev libsasl2-dev",),
+        ("poetry install --with main,dev,postgres",),
+        ".github/workflows/backend.yml",
+    )
+    init.write(root, found)
+    job = _workflow(root)["jobs"]["evidence"]
+    postgres = job["services"]["postgres"]
+    # NOTE: the major stays the one the runner's pg_dump matches; the credentials are the CI's own.
+    assert postgres["image"] == "postgres:16-alpine"
+    assert postgres["env"] == {"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "app", "POSTGRES_DB": "app_db"}
+    assert "pg_isready -U app" in postgres["options"]
+    assert {k: v for k, v in job["env"].items() if k.startswith("POSTGRES_")} == {
+        "POSTGRES_DB": "app_db",
+        "POSTGRES_PASSWORD": "app",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_SERVER": "127.0.0.1",
+        "POSTGRES_USER": "app",
+    }
+    install = next(s for s in job["steps"] if s.get("name") == "Install the service")["run"].splitlines()
+    assert install == [
+        "sudo apt-get update",
+        "sudo apt-get install -y libldap2-dev libsasl2-dev",
+        "python -m pip install poetry",
+        "poetry config virtualenvs.in-project true",
+        "poetry install --with main,dev,postgres",
+    ]
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert (
+        "# The install commands of the job of .github/workflows/backend.yml that runs the service's" in text
+    )
+    assert "secrets.TOKEN" not in text and "EXTRA" not in text
+    assert (
+        "found the PostgreSQL container of the service's own CI in .github/workflows/backend.yml"
+        in "\n".join(init.report(found))
+    )
+
+
+def test_the_ci_install_drops_a_matrix_python_and_keeps_uv_s_own_options(tmp_path: Path) -> None:
+    ci = (
+        "jobs:\n  test:\n    steps:\n      - run: |\n"
+        "          uv sync --locked --group tests --python ${{ matrix.python-version }}\n"
+        "          uv run pytest\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "uv.lock": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/ci.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    init.write(root, found)
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
+    assert install == ["python -m pip install uv", "uv sync --locked --group tests"]
+    # NOTE: a password that is an expression (a secret's) is never copied: the image's defaults are used.
+    secret_ci = BACKEND_CI.replace("POSTGRES_PASSWORD: app\n", "POSTGRES_PASSWORD: ${{ secrets.PG }}\n")
+    (root / ".github/workflows/ci.yml").write_text(secret_ci, encoding="utf-8")
+    found = init.detect(root)
+    assert found.ci_postgres == ("lint", "lint", "lint", ".github/workflows/ci.yml")
+    lint_secret = secret_ci.replace("POSTGRES_PASSWORD: lint", 'POSTGRES_PASSWORD: "${{ secrets.L }}"')
+    (root / ".github/workflows/ci.yml").write_text(lint_secret, encoding="utf-8")
+    found = init.detect(root)
+    assert found.ci_postgres is None
+    init.write(root, found, force=True)
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert "secrets.PG" not in text and "secrets.L" not in text
+    # NOTE: the CI installs with another tool than the project's lock file names: today's install stays.
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
+    assert install[-2:] == ["python -m pip install uv", "uv sync --all-extras --dev"]
+
+
+INIT_DB = """\
+from alembic import command
+from alembic.config import Config
+
+
+def main() -> None:
+    command.upgrade(Config("alembic.ini"), "head")
+
+
+def helper() -> None:
+    pass
+"""
+
+
+def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commented_env(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "svc/__init__.py": "",
+            "svc/settings.py": PARTS_SETTINGS,
+            "svc/db/__init__.py": "",
+            "svc/db/init_db.py": INIT_DB,
+            "tests/conftest.py": "from svc.db.init_db import main\n\nmain()\n",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+        },
+    )
+    found = init.detect(root)
+    assert found.tests_migrate == (
+        ("tests/conftest.py", "calls svc.db.init_db.main, which runs alembic's command.upgrade"),
+    )
+    assert (
+        "warning: tests/conftest.py calls svc.db.init_db.main, which runs alembic's command.upgrade: "
+        "the tests migrate the database they run against; point them at a database of their own "
+        "(collectors.tests.env in evidence.yaml)"
+    ) in init.report(found)
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "# The tests migrate the database they run against (tests/conftest.py calls svc.db" in text
+    assert "    # env: {POSTGRES_DB: postgres_test}\n" in text
+    # NOTE: the commented example, uncommented, is a valid config.
+    uncommented = text.replace("# env: {POSTGRES_DB", "env: {POSTGRES_DB")
+    (root / "evidence.yaml").write_text(uncommented, encoding="utf-8")
+    assert config.load(root / "evidence.yaml").collectors["tests"]["env"] == {"POSTGRES_DB": "postgres_test"}
+    # NOTE: by a module import too, and create_all in the conftest itself; a harmless function is none.
+    (root / "tests/conftest.py").write_text("from svc.db import init_db\n\ninit_db.helper()\n")
+    assert init.detect(root).tests_migrate == ()
+    (root / "tests/conftest.py").write_text("import svc.db.init_db as i\n\ni.main()\n")
+    assert init.detect(root).tests_migrate[0][1].startswith("calls svc.db.init_db.main")
+    (root / "tests/conftest.py").write_text(
+        "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
+    )
+    assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
+
+
+def test_a_long_suite_is_said_and_still_run_whole(tmp_path: Path) -> None:
+    files = {f"tests/unit/test_{n}.py": "def test_x():\n    pass\n" for n in range(init.LONG_SUITE + 1)}
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", **files})
+    found = init.detect(root)
+    assert found.test_files == init.LONG_SUITE + 1
+    assert (
+        f"the tests hold {init.LONG_SUITE + 1} test files: the whole suite is long; list the subset "
+        "this phase proves in collectors.tests.run of evidence.yaml"
+    ) in init.report(found)
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert f"# The whole suite is long ({init.LONG_SUITE + 1} test files): list the subset" in text
+    assert config.load(root / "evidence.yaml").collectors["tests"]["run"] == [
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+    ]
+    (root / f"tests/unit/test_{init.LONG_SUITE}.py").unlink()
+    found = init.detect(root)
+    assert not any("the whole suite is long" in line for line in init.report(found))
+
+
+def test_a_baseline_counts_the_revisions_of_each_dialect_folder(tmp_path: Path) -> None:
+    from tests.collectors.test_alembic import _dialect_service
+
+    root = _dialect_service(tmp_path / "svc", "context.script.version_locations = [db.orm.versions_dir]")
+    init.write(root, init.detect(root))
+    rules = " ".join((root / "evidence-rules.yaml").read_text("utf-8").replace("\n  #", "").split())
+    assert (
+        "in 3 revisions (2 in src/svc/db/_migrations/versions/postgresql, 1 in "
+        "src/svc/db/_migrations/versions/sqlite))"
+    ) in rules
