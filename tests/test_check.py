@@ -277,6 +277,8 @@ def test_a_check_with_only_warnings_is_not_counted_as_failed_in_the_summary() ->
     )
     assert FORMATS["text"](report).endswith(report.summary() + "\n")
     assert json.loads(FORMATS["json"](report))["summary"]["failed"] == 1
+    # NOTE: the step summary's mark follows: a warning to look at, not a failure.
+    assert FORMATS["markdown"](report).startswith("## ⚠️ evidence check")
     mixed = Report(
         (
             *report.outcomes,
@@ -288,6 +290,7 @@ def test_a_check_with_only_warnings_is_not_counted_as_failed_in_the_summary() ->
     assert mixed.summary() == (
         "17 checks: 13 passed, 1 failed, 1 with warnings, 1 with notes, 1 skipped; 1 warning, 0 waived"
     )
+    assert FORMATS["markdown"](mixed).startswith("## ❌ evidence check")
 
 
 def test_github_annotations_are_capped(tmp_path: Path) -> None:

@@ -15,8 +15,11 @@ def _cell(text: str) -> str:
 def render(report: Report) -> str:
     """Summary line, a table of checks, then the findings."""
     c = report.counts()
-    # NOTE: a skipped check did not pass: a run with skips and no failure is not shown as all green.
-    icon = "❌" if c["failed"] else "⚠️" if c["skipped"] else "✅"
+    # NOTE: a skipped check did not pass: a run with skips and no failure is not shown as all green; a check
+    # that failed with warnings (or notes) only is one to look at, as the summary line counts it.
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    errors = any(o.severity not in ("warning", "note") for o in failed)
+    icon = "❌" if errors else "⚠️" if failed or c["skipped"] else "✅"
     lines = [
         f"## {icon} evidence check",
         "",
