@@ -258,7 +258,8 @@ _CAMEL_TYPE = re.compile(r"[A-Za-z_][\w.]*(?:[a-z][A-Z]\w*|\[[^\]]*\])")
 _IDENTIFIER = re.compile(r"([A-Za-z_]+|[A-Z][A-Z0-9_]*)(?:[\s,;)\]}.]|$)")
 # NOTE: `x = Name`, `a, b = un, pw`: identifiers without digits, where code puts blanks around `=`.
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z_.]*(?:\s*,\s*[A-Za-z_][A-Za-z_.]*)*")
-_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+# NOTE: libpq's variables (`PGPASSWORD`, `PGPASSFILE`) are the names without an underscore.
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PG[A-Z]{4,}")
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*[`'\").,;]*")
 _NUMBER = re.compile(
