@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_kit.errors import CollectorError
+from evidence_kit.evidence.alembic import DEFAULT_VERSION_TABLE
 from evidence_kit.model import Context, Intent, Output, Status
 from evidence_kit.support import db, foreign, interpreter, pyscan
 from evidence_kit.support.proc import utcnow
@@ -25,7 +26,6 @@ NAME = "alembic"
 
 DEFAULT_INI = "alembic.ini"
 DEFAULT_SECTION = "alembic"
-DEFAULT_VERSION_TABLE = "alembic_version"
 _LABEL = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 _CONFIG_SCHEMA: dict[str, Any] = {
@@ -1087,22 +1087,21 @@ def _claim(setup: Setup, revisions: Iterable[str], root: Path) -> Claim:
     )
 
 
-_EMPTY = "empty"
-
-
 def _rivals(mine: Claim, others: Sequence[Claim]) -> list[Claim]:
-    """The other configurations an empty version table of this one's name, in no schema it names, may be."""
+    """The configurations besides this one whose version table an empty one of this one's name may be: those
+    naming the same table in no schema. None when this one names its schema (the schema decides)."""
+    if mine.schema:
+        return []
     return [o for o in others if o.version_table == mine.version_table and not o.schema]
 
 
 def _whose(schema: str, versions: list[str], mine: Claim, others: Sequence[Claim]) -> str | None:
-    """Why the version table in `schema` is not this configuration's (`_EMPTY` when it is empty and may as
-    well be another's); None when it is.
+    """Why the version table in `schema` is not this configuration's; None when it may be.
 
     PostgreSQL holds a version table of the same name in many schemas: one per configuration, one per
     tenant. A schema named by `version_table_schema` decides; else a table is this configuration's when
-    it holds one of its revisions, or is empty and no other configuration names a table of that name
-    without a schema (nothing tells it is another's).
+    it holds one of its revisions, or holds none at all (whether such a table is surely its own, or may
+    as well be another's, see `_rivals`).
     """
     if mine.schema:
         if fnmatch.fnmatchcase(schema, mine.schema):
@@ -1115,10 +1114,8 @@ def _whose(schema: str, versions: list[str], mine: Claim, others: Sequence[Claim
             and fnmatch.fnmatchcase(schema, other.schema)
         ):
             return f"in the schema of {other.name} (its `version_table_schema` {other.schema})"
-    if mine.revisions.intersection(versions):
+    if not versions or mine.revisions.intersection(versions):
         return None
-    if not versions:
-        return None if not _rivals(mine, others) else _EMPTY
     owners = [other.name for other in others if other.revisions.intersection(versions)]
     if owners:
         return f"holds revisions of {', '.join(owners)}"
@@ -1153,7 +1150,7 @@ def _current_outputs(
     for schema in sorted(schemas):
         versions = sorted(schemas[schema])
         why = _whose(schema, versions, mine, others) if postgres else None
-        if why == _EMPTY:
+        if why is None and postgres and not versions and _rivals(mine, others):
             names = ", ".join(sorted(c.name for c in (mine, *_rivals(mine, others))))
             owner_unknown[schema] = {
                 "versions": versions,

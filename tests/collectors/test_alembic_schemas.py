@@ -157,6 +157,37 @@ def test_each_configuration_counts_only_its_own_version_tables(
     assert ek302(*bundle(tmp_path / "bundle", out)) == []
 
 
+def test_a_version_table_that_cannot_be_read_is_an_error_not_a_table_of_another(
+    migrated: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A role that may read the tenants' tables only: core's own table is unreadable, not someone else's."""
+    import uuid
+
+    import psycopg
+
+    root, url = migrated
+    role = "ek_tenants_" + uuid.uuid4().hex[:8]
+    schemas = "app_core, app_tenant_default, app_tenant_acme"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schemas} TO {role}")
+        conn.execute(
+            f"GRANT SELECT ON app_tenant_default.alembic_version, app_tenant_acme.alembic_version TO {role}"
+        )
+    try:
+        out = collect(root, url.replace("postgres@", f"{role}@", 1), configs=BOTH)
+        core = as_json(out["core/current.json"])
+        assert core["status"] == "error" and "app_core" in core["errors"], core
+        assert core["up_to_date"] is False and "app_core" not in core["not_counted"]
+        found = ek302(*bundle(tmp_path / "bundle", out))
+        assert any("core" in f and "could not be read" in f for f in found), found
+        assert not any("holds one of its revisions" in f for f in found), found
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
 def test_a_real_downgrade_of_one_tenant_is_that_configuration_behind(
     migrated: tuple[Path, str], tmp_path: Path
 ) -> None:
