@@ -64,6 +64,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         return
     # NOTE: each entry allows one call: a second identical call in the same scope needs its own entry.
     allowed = Counter(str(entry) for entry in rule.options.get("allow") or ())
+    listed = set(allowed)
     # NOTE: `init` writes fingerprints masked, and the code facts of a bundle were masked in their file,
     # where quotes are escaped: a fingerprint is also looked up as the redactor's own rules mask it.
     mask = _masker() if allowed else None
@@ -71,15 +72,22 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     for call in sorted(calls, key=lambda c: (str(c.get("path", "")), c.get("line") or 0)):
         if call.get("receiver_kind") == OWN_METHOD or _excluded(str(call.get("path", "")), rule.exclude):
             continue
+        again = ""
         if mask is not None:
-            key = next((k for k in (fingerprint(call), mask(fingerprint(call))) if allowed[k] > 0), None)
+            keys = (fingerprint(call), mask(fingerprint(call)))
+            key = next((k for k in keys if allowed[k] > 0), None)
             if key is not None:
                 allowed[key] -= 1
                 continue
+            if any(k in listed for k in keys):
+                again = (
+                    " (another identical call of this scope is allowed: `allow` lists one entry per call; "
+                    "if both were there already, list the entry twice)"
+                )
         where = f"{call.get('path')}:{call.get('line')}"
         yield Finding(
             ID,
-            f"application code calls {call.get('method', 'create_all')} at {where}",
+            f"application code calls {call.get('method', 'create_all')} at {where}{again}",
             path=str(call.get("path", "")),
             line=call.get("line"),
             snippet=str(call.get("code", "")),
