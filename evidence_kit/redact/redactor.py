@@ -210,6 +210,9 @@ class Redactor:
         # NOTE: one search finds the first of them; a `find` for each costs three times as much per block.
         self._opens = Prefilter([(o, True) for o in opens], engine) if opens else None
         self._known: dict[str, str] = {}
+        self._read: dict[int, tuple[int, int]] = {}
+        self._parameters_read: set[int] = set()
+        self._frames: dict[int, int] = {}
 
     @classmethod
     def from_env(
@@ -414,6 +417,11 @@ class Redactor:
         masked: list[tuple[int, int, int]],
         allowed: list[tuple[int, int, str]],
     ) -> None:
+        # NOTE: the mappings `_manifest` read in this block, by column: a mapping with many `kind: Secret`
+        # lines is read once, not once per line (which made a long YAML quadratic).
+        self._read = {}
+        self._parameters_read = set()
+        self._frames = {}
         for start, end, kids in candidates:
             indexes = sorted({i for kid in kids for i in self._by_keyword[kid]})
             line = data[start:end]
@@ -465,10 +473,21 @@ class Redactor:
         allowed: list[tuple[int, int, str]],
     ) -> None:
         """SQL parameters after `[generated in …]`: each value whose placeholder in the statement above
-        (the lines back to its first) stands for a secret-named column."""
-        found = self.rules[index].pattern.search(line)
+        (the lines back to its first) stands for a secret-named column. Read from a line of the statement
+        that holds a part of a secret name: its parameters are on the first such line after it."""
+        pattern = self.rules[index].pattern
+        found = pattern.search(line)
         if found is None:
+            if not any(hint in line for hint in _SQL_HINTS):
+                return
+            start = _parameters_after(data, start + len(line), pattern)
+            if start == -1:
+                return
+            line = _line_at(data, start)
+            found = pattern.search(line)
+        if found is None or start in self._parameters_read:
             return
+        self._parameters_read.add(start)
         names = _placeholder_names(_statement_before(data, start))
         if not names or not any(n is not None and self.ruleset.names.secret(n) for n in names.values()):
             return
@@ -494,22 +513,18 @@ class Redactor:
         found = self.rules[index].pattern.search(line)
         if found is None:
             return
-        source = start
-        while True:
-            source = data.rfind(b"\n", 0, source - 1) + 1 if source else -1
-            if source == -1 or not _FRAME_MARKS.match(_line_at(data, source)):
-                break
+        source = self._frames[start] = _frame_source(data, start, self._frames)
         if source == -1:
-            return
-        text = _line_at(data, source).decode("utf-8", "surrogateescape")
-        column = len(line[: found.start("mark")].decode("utf-8", "surrogateescape"))
-        name = _FRAME_NAME.match(text, column)
-        if name is None or (column and (text[column - 1].isalnum() or text[column - 1] in "_.")):
-            return
-        if not self.ruleset.names.secret(name.group()):
             return
         value = string_at(line, found.end())
         a, b = (value[0], value[1]) if value else (found.end(), len(line.rstrip(b" \t\r")))
+        text = _line_at(data, source).decode("utf-8", "surrogateescape")
+        column = len(line[: found.start("mark")].decode("utf-8", "surrogateescape"))
+        name = _FRAME_NAME.match(text, column)
+        if name is None or (column and (text[column - 1].isalnum() or text[column - 1] == "_")):
+            return
+        if not self.ruleset.names.secret(name.group()):
+            return
         self._value(line[a:b], name.group(), start + a, start + b, index, masked, allowed)
 
     def _manifest(
@@ -535,7 +550,11 @@ class Redactor:
                     )
             return
         column = len(kind.group("indent"))
-        for key_start, key_end in _sections(data, _mapping(data, start, column), column):
+        read = self._read.get(column)
+        if read is not None and read[0] <= start < read[1]:
+            return
+        span = self._read[column] = _mapping(data, start, column)
+        for key_start, key_end in _sections(data, span, column):
             for a, b, key in _children(data, key_start, key_end):
                 self._secret_value(data, (a, b), key, 0, index, masked, allowed)
 
@@ -758,6 +777,21 @@ class Redactor:
 # NOTE: the lines loguru draws under a line of source (`│` bars, a `└` and a value); the name a bar points at.
 _FRAME_MARKS = re.compile("[ \t]*[│└]".encode())
 _FRAME_NAME = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def _frame_source(data: bytes, start: int, known: Mapping[int, int]) -> int:
+    """Where the source line above the mark lines ending at the line at `start` begins, or -1: walked back
+    to it, or to a mark line whose source is `known` (the one above: each line is walked over once)."""
+    source = start
+    while source:
+        source = data.rfind(b"\n", 0, source - 1) + 1
+        if source in known:
+            return known[source]
+        if not _FRAME_MARKS.match(_line_at(data, source)):
+            return source
+    return -1
+
+
 # NOTE: a Kubernetes Secret's sections in one-line JSON (also escaped, inside a JSON string), their pairs.
 _JSON_SECTION = re.compile(rb'\\?"(?:data|stringData)\\?"[ \t]*:[ \t]*\{')
 _JSON_PAIR = re.compile(
@@ -884,6 +918,37 @@ _COMPARED = re.compile(rb"([A-Za-z_][\w.\"]*)[ \t]*(?:=|!=|<>|<=|>=|<|>|\bI?LIKE
 _INSERT = re.compile(rb"\(([^()]*)\)[ \t]*VALUES[ \t]*(?=\()", re.I)
 # NOTE: the lines of one statement that SQLAlchemy's echo may print before its parameters.
 _STATEMENT_LINES = 50
+
+
+# NOTE: what a line of an echoed statement holds (a placeholder, a clause), looked for before the lines after
+# it are read: most lines holding `key` or `token` are no SQL.
+_SQL_HINTS = (
+    b"?",
+    b"%s",
+    b"$",
+    b"INSERT",
+    b"UPDATE",
+    b"SELECT",
+    b"DELETE",
+    b"WITH",
+    b"SET",
+    b"WHERE",
+    b"FROM",
+)
+
+
+def _parameters_after(data: bytes, end: int, pattern: re.Pattern[bytes]) -> int:
+    """Where the first line after the one ending at `end` that `pattern` (parameters) matches starts,
+    within `_STATEMENT_LINES` lines; else -1."""
+    for _ in range(_STATEMENT_LINES):
+        if end >= len(data):
+            return -1
+        start = end + 1
+        end = data.find(b"\n", start)
+        end = len(data) if end == -1 else end
+        if data.find(b"[", start, end) != -1 and pattern.search(data, start, end):
+            return start
+    return -1
 
 
 def _statement_before(data: bytes, start: int) -> bytes:
