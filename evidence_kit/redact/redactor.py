@@ -488,16 +488,36 @@ class Redactor:
         if found is None or start in self._parameters_read:
             return
         self._parameters_read.add(start)
-        names = _placeholder_names(_statement_before(data, start))
-        if not names or not any(n is not None and self.ruleset.names.secret(n) for n in names.values()):
+        statement = _statement_before(data, start)
+        secret = self.ruleset.names.secret
+        named = [n.decode("utf-8", "surrogateescape") for n in _IDENTIFIER.findall(statement)]
+        column = next((n for n in named if secret(n)), None)
+        if column is None:
             return
+        names = _placeholder_names(statement)
         for row in _rows(line, found.end()):
             for position, (begin, finish, quoted) in enumerate(row):
-                name = names.get(position)
-                if quoted and name is not None and self.ruleset.names.secret(name):
+                # NOTE: a parameter whose placeholder stands for no known column, in a statement that names a
+                # secret one, may be its value: masked (leak-safe), as every string of a list (`= ANY(?)`).
+                name = names.get(position) or column
+                if not secret(name):
+                    continue
+                if quoted:
                     self._value(
                         line[begin:finish], name, start + begin, start + finish, index, masked, allowed
                     )
+                elif line[begin : begin + 1] in (b"[", b"("):
+                    for a, b, inner in _rows(b"(" + line[begin + 1 : finish], 0)[0]:
+                        if inner:
+                            self._value(
+                                line[begin + a : begin + b],
+                                name,
+                                start + begin + a,
+                                start + begin + b,
+                                index,
+                                masked,
+                                allowed,
+                            )
 
     def _frame(
         self,
@@ -914,8 +934,16 @@ def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, bytes]]
 # NOTE: where an echoed statement starts (after the logger's prefix), and its positional placeholders.
 _STATEMENT = re.compile(rb"\b(?:INSERT[ \t]+INTO|UPDATE|SELECT|DELETE[ \t]+FROM|WITH)\b")
 _PLACEHOLDER = re.compile(rb"\?|%s|\$(\d+)")
-_COMPARED = re.compile(rb"([A-Za-z_][\w.\"]*)[ \t]*(?:=|!=|<>|<=|>=|<|>|\bI?LIKE)[ \t]*$", re.I)
-_INSERT = re.compile(rb"\(([^()]*)\)[ \t]*VALUES[ \t]*(?=\()", re.I)
+# NOTE: `a = ?`, `a IN (?, ?)`, `a = ANY(?)`; and a column list before `VALUES` on the same or the next line.
+_COMPARED = re.compile(
+    rb"([A-Za-z_][\w.\"]*)[ \t]*"
+    rb"(?:=|!=|<>|<=|>=|<|>|\bI?LIKE|=[ \t]*ANY[ \t]*\("
+    rb"|\bIN[ \t]*\((?:[ \t]*(?:\?|%s|\$\d+(?:::\w+)?)[ \t]*,)*)"
+    rb"[ \t]*$",
+    re.I,
+)
+_INSERT = re.compile(rb"\(([^()]*)\)\s*VALUES[ \t]*(?=\()", re.I)
+_IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 # NOTE: the lines of one statement that SQLAlchemy's echo may print before its parameters.
 _STATEMENT_LINES = 50
 
@@ -960,7 +988,8 @@ def _statement_before(data: bytes, start: int) -> bytes:
         begin = data.rfind(b"\n", 0, end - 1) + 1
         starts = [m.start() for m in _STATEMENT.finditer(data, begin, end - 1)]
         if starts:
-            return data[starts[-1] : start]
+            # NOTE: the first: a later one is a subquery or an upsert's `DO UPDATE` within the statement.
+            return data[starts[0] : start]
         end = begin
     return b""
 

@@ -64,6 +64,26 @@ STATEMENTS = {
         "INSERT INTO keys (created, label, secret) VALUES (now(), ?, ?)",
         f"('ci', '{SECRET}')",
     ),
+    "upsert": (
+        "INSERT INTO users (email, api_token) VALUES ($1::VARCHAR, $2::VARCHAR) "
+        "ON CONFLICT (email) DO UPDATE SET api_token = excluded.api_token",
+        f"('a@example.com', '{SECRET}')",
+    ),
+    "subquery": (
+        "UPDATE users SET display_name=? WHERE users.id IN "
+        "(SELECT tokens.user_id FROM tokens WHERE tokens.api_token = ?)",
+        f"('Alice Example', '{SECRET}')",
+    ),
+    "VALUES on the next line": (
+        "INSERT INTO users (email, api_token)\nVALUES (?, ?)",
+        f"('a@example.com', '{SECRET}')",
+    ),
+    "IN": ("SELECT * FROM users WHERE api_token IN (?, ?)", f"('{SECRET}', '{SECRET}')"),
+    "ANY": ("SELECT * FROM users WHERE api_token = ANY(?)", f"(['{SECRET}', '{SECRET}'],)"),
+    "no column for a placeholder": (
+        "INSERT INTO users (email, api_token) SELECT ?, ?",
+        f"('{SECRET}', '{SECRET}')",
+    ),
 }
 
 
@@ -91,6 +111,9 @@ def test_postgres_detail_masks_by_position_or_all_when_unsure() -> None:
     assert red.mask_text(f"DETAIL:  Key (api_token, note)=({SECRET}, a, b) already exists.")[0] == (
         "DETAIL:  Key (api_token, note)=([REDACTED]) already exists."
     )
+    assert red.mask_text(
+        f"DETAIL:  Key (api_token)=({SECRET}) conflicts with existing key (api_token)=({SECRET[::-1]})."
+    ) == ("DETAIL:  Key (api_token)=([REDACTED]) conflicts with existing key (api_token)=([REDACTED]).", 2)
 
 
 def test_loguru_values_are_masked_under_secret_named_variables_only() -> None:
@@ -103,6 +126,18 @@ def test_loguru_values_are_masked_under_secret_named_variables_only() -> None:
     )
     masked, count = Redactor().mask_text(text)
     assert SECRET not in masked and count == 2 and "'alice'" in masked
+
+
+def test_loguru_value_of_an_attribute_is_masked() -> None:
+    """`settings.db_password`: the mark is under `db_password`, after the `.`."""
+    text = (
+        "    return connect(host, settings.db_password)\n"
+        f"           │       │     │        └ '{SECRET}'\n"
+        "           │       │     └ <__main__.Settings object at 0x7fc82ff1ae10>\n"
+        "           │       └ 'db.internal'\n"
+        "           └ <function connect at 0x7fc83010df80>\n"
+    )
+    assert Redactor().mask_text(text) == (text.replace(SECRET, "[REDACTED]"), 1)
 
 
 @pytest.mark.parametrize(
