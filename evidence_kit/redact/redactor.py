@@ -210,6 +210,7 @@ class Redactor:
         # NOTE: one search finds the first of them; a `find` for each costs three times as much per block.
         self._opens = Prefilter([(o, True) for o in opens], engine) if opens else None
         self._known: dict[str, str] = {}
+        self._kind = next((r.pattern for r in self.rules if r.block == "manifest"), None)
         self._read: dict[int, tuple[int, int]] = {}
         self._parameters_read: set[int] = set()
         self._frames: dict[int, int] = {}
@@ -375,6 +376,8 @@ class Redactor:
                 break
             size = held + n
             cut = _cut(buf, size, self._hold, self._opens)
+            if cut and self._kind is not None:
+                cut = _secret_kept(buf, cut, size, self._kind)
             if cut:
                 masked, k = self._mask(view[:cut], tally)
                 count += k
@@ -577,6 +580,8 @@ class Redactor:
         for key_start, key_end in _sections(data, span, column):
             for a, b, key in _children(data, key_start, key_end):
                 self._secret_value(data, (a, b), key, 0, index, masked, allowed)
+        for a, b, key in _flow_children(data, span, column):
+            self._secret_value(data, (a, b), key, 0, index, masked, allowed)
 
     def _secret_value(
         self,
@@ -823,6 +828,7 @@ _MAPPING_KEY = re.compile(
     rb"|[ \t]*[}\]],?[ \t]*\r?$|[ \t]*#"
 )
 _SECTION = re.compile(rb'[ \t]*(?:- )?"?(?:data|stringData)"?[ \t]*:[ \t]*(?:\{[ \t]*)?\r?$')
+_FLOW_SECTION = re.compile(rb'[ \t]*(?:- )?"?(?:data|stringData)"?[ \t]*:[ \t]*\{')
 _CHILD = re.compile(rb'[ \t]*(?P<key>"[^"\r\n]*"|\'[^\'\r\n]*\'|[^\s:#]+)[ \t]*:[ \t]*')
 _DOCUMENT_END = re.compile(rb"(?:---|\.\.\.)(?:[ \t].*)?\r?$")
 
@@ -895,6 +901,27 @@ def _sections(data: bytes, span: tuple[int, int], column: int) -> list[tuple[int
                 last = child_end + 1
             found.append((first, min(last, end)))
             stop = min(last, end) - 1
+        pos = stop + 1
+    return found
+
+
+def _flow_children(data: bytes, span: tuple[int, int], column: int) -> list[tuple[int, int, bytes]]:
+    """The values of `data: {a: …, b: …}` (a YAML flow mapping on the key's line) at `column` of the mapping
+    in `span`: (start, end, key)."""
+    found: list[tuple[int, int, bytes]] = []
+    pos, end = span
+    while pos < end:
+        stop = data.find(b"\n", pos, end)
+        stop = end if stop == -1 else stop
+        flow = _FLOW_SECTION.match(data, pos, stop)
+        if flow is not None and _indent(data[pos:stop]) == column:
+            for a, b in _separated(data, flow.end(), _closing_bracket(data, flow.end() - 1), top=True):
+                child = _CHILD.match(data, a, b)
+                if child is None:
+                    continue
+                value = string_at(data, child.end())
+                a, b = (value[0], value[1]) if value and value[1] <= b else (child.end(), b)
+                found.append((a, b, child.group("key").strip(b"\"'")))
         pos = stop + 1
     return found
 
@@ -1219,6 +1246,32 @@ def _cut(
         last = buf.rfind(b"\n", 0, cut - 1) + 1
         if hold.fullmatch(bytes(buf[last : cut - 1]).removesuffix(b"\r")):
             return last
+    return cut
+
+
+# NOTE: how many `Secret` words a stream looks at, from the end of a block back, for the `kind: Secret` line
+# of a mapping the block ends in.
+_KIND_LOOKS = 64
+
+
+def _secret_kept(buf: bytearray, cut: int, size: int, kind: re.Pattern[bytes]) -> int:
+    """`cut`, or the start of the mapping of a Kubernetes Secret that goes on to `cut` (its `kind: Secret`
+    line within `_CARRY_LIMIT` before it): its values after the cut are read with its `kind` line."""
+    low = max(0, cut - _CARRY_LIMIT)
+    at = cut
+    for _ in range(_KIND_LOOKS):
+        at = buf.rfind(b"Secret", low, at)
+        if at == -1:
+            return cut
+        begin = buf.rfind(b"\n", 0, at) + 1
+        end = buf.find(b"\n", at, cut)
+        found = kind.match(bytes(buf[begin : cut if end == -1 else end]))
+        if found is not None:
+            window = bytes(buf[low:cut])
+            lo, hi = _mapping(window, begin - low, len(found.group("indent")))
+            if hi >= len(window) - 1 and size - (low + lo) < _CARRY_LIMIT:
+                return low + lo
+            return cut
     return cut
 
 

@@ -166,3 +166,28 @@ def test_a_stream_never_cuts_a_line_from_the_lines_it_is_read_with(
         out = io.BytesIO()
         count, _ = red.stream(io.BytesIO(data), out.write)
         assert (out.getvalue(), count) == whole, chunk
+
+
+def test_a_stream_keeps_a_secret_longer_than_its_context_with_its_kind_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Secret's value far below its `kind: Secret` (a long block scalar), a block boundary in between."""
+    head = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cfg\nstringData:\n  config.yaml: |\n"
+    body = "".join(f"    setting_{i}: value number {i}\n" for i in range(200))
+    data = (head + body + f"    conn: {SECRET}\n" + "    last: one\n").encode()
+    red = Redactor()
+    whole = red.mask(data)
+    assert SECRET.encode() not in whole[0]
+    monkeypatch.setattr(redactor, "_CONTEXT", 64)
+    for chunk in (len(head) + 100, len(head) + len(body) // 2, len(head) + len(body) - 10):
+        monkeypatch.setattr(redactor, "CHUNK", chunk)
+        out = io.BytesIO()
+        count, _ = red.stream(io.BytesIO(data), out.write)
+        assert (out.getvalue(), count) == whole, chunk
+
+
+def test_a_flow_mapping_under_data_is_read() -> None:
+    text = (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata: {{DB_URL: {SECRET}, user: '{SECRET}'}}\n"
+    )
+    assert Redactor().mask_text(text) == (text.replace(SECRET, "[REDACTED]"), 2)
