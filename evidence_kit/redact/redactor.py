@@ -148,6 +148,20 @@ def secret_values(env: Mapping[str, str], extra_names: Iterable[str] = ()) -> li
     return sorted({v for _, v in secret_pairs(env, extra_names)}, key=len, reverse=True)
 
 
+@dataclass
+class _Found:
+    """What one pass over a block found: the spans to mask (start, end, rule), the spans the allow list
+    lets through (start, end, entry), and what the block rules read already, so that each is read once: the
+    mappings of `kind: Secret` lines by column, the SQL parameters lines, the source line of each loguru
+    mark line (the mark line above it has the same)."""
+
+    masked: list[tuple[int, int, int]] = field(default_factory=list)
+    allowed: list[tuple[int, int, str]] = field(default_factory=list)
+    mappings: dict[int, tuple[int, int]] = field(default_factory=dict)
+    parameters: set[int] = field(default_factory=set)
+    frames: dict[int, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class _Pattern:
     label: str
@@ -211,9 +225,6 @@ class Redactor:
         self._opens = Prefilter([(o, True) for o in opens], engine) if opens else None
         self._known: dict[str, str] = {}
         self._kind = next((r.pattern for r in self.rules if r.block == "manifest"), None)
-        self._read: dict[int, tuple[int, int]] = {}
-        self._parameters_read: set[int] = set()
-        self._frames: dict[int, int] = {}
 
     @classmethod
     def from_env(
@@ -398,18 +409,17 @@ class Redactor:
         if first == -1 and not self.patterns:
             return data, 0
         block = bytes(data)
-        masked: list[tuple[int, int, int]] = []
-        allowed: list[tuple[int, int, str]] = []
+        out = _Found()
         if first != -1:
-            self._lines(block, self.prefilter.candidates(block, first), masked, allowed)
+            self._lines(block, self.prefilter.candidates(block, first), out)
         for i, pat in enumerate(self.patterns):
             for m in pat.pattern.finditer(block):
                 start, end = m.span("secret")
                 if end > start:
-                    self._keep(block[start:end], None, start, end, len(self.rules) + i, masked, allowed)
-        if not masked and not allowed:
+                    self._keep(block[start:end], None, start, end, len(self.rules) + i, out)
+        if not out.masked and not out.allowed:
             return data, 0
-        return self._apply(block, masked, allowed, tally)
+        return self._apply(block, out, tally)
 
     # -----------------------------------------------------------------------------------------------------
 
@@ -417,30 +427,24 @@ class Redactor:
         self,
         data: bytes,
         candidates: Sequence[Candidate],
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
-        # NOTE: the mappings `_manifest` read in this block, by column: a mapping with many `kind: Secret`
-        # lines is read once, not once per line (which made a long YAML quadratic).
-        self._read = {}
-        self._parameters_read = set()
-        self._frames = {}
         for start, end, kids in candidates:
             indexes = sorted({i for kid in kids for i in self._by_keyword[kid]})
             line = data[start:end]
             for index in indexes:
                 rule = self.rules[index]
                 if rule.block == "pem":
-                    self._block(data, start, end, line, index, masked)
+                    self._block(data, start, end, line, index, out)
                     continue
                 if rule.block == "statement":
-                    self._parameters(data, start, line, index, masked, allowed)
+                    self._parameters(data, start, line, index, out)
                     continue
                 if rule.block == "frame":
-                    self._frame(data, start, line, index, masked, allowed)
+                    self._frame(data, start, line, index, out)
                     continue
                 if rule.block == "manifest":
-                    self._manifest(data, start, end, index, masked, allowed)
+                    self._manifest(data, start, end, index, out)
                     continue
                 heading = None
                 if rule.previous is not None:
@@ -451,12 +455,10 @@ class Redactor:
                 pos = 0
                 while pos <= len(line) and (m := rule.pattern.search(line, pos)):
                     # NOTE: a key rejected by name may hide the real one (`Error: DB_PASSWORD=…`): look again.
-                    used = self._match(rule, index, line, m, start, masked, allowed, heading)
+                    used = self._match(rule, index, line, m, start, out, heading)
                     pos = m.end() if used and m.end() > m.start() else m.start() + 1
 
-    def _block(
-        self, data: bytes, start: int, end: int, line: bytes, index: int, masked: list[tuple[int, int, int]]
-    ) -> None:
+    def _block(self, data: bytes, start: int, end: int, line: bytes, index: int, out: _Found) -> None:
         """A private key block: from its BEGIN marker to the end of its END marker (or of the data)."""
         begin = self.rules[index].pattern.search(line)
         if not begin:
@@ -464,7 +466,7 @@ class Redactor:
         finish = data.find(b"-----END", end)
         closing = -1 if finish == -1 else data.find(b"-----", finish + 8)
         stop = len(data) if closing == -1 or data.find(b"\n", finish, closing) != -1 else closing + 5
-        masked.append((start + begin.start(), stop, index))
+        out.masked.append((start + begin.start(), stop, index))
 
     def _parameters(
         self,
@@ -472,8 +474,7 @@ class Redactor:
         start: int,
         line: bytes,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """SQL parameters after `[generated in …]`: each value whose placeholder in the statement above
         (the lines back to its first) stands for a secret-named column. Read from a line of the statement
@@ -488,9 +489,9 @@ class Redactor:
                 return
             line = _line_at(data, start)
             found = pattern.search(line)
-        if found is None or start in self._parameters_read:
+        if found is None or start in out.parameters:
             return
-        self._parameters_read.add(start)
+        out.parameters.add(start)
         statement = _statement_before(data, start)
         secret = self.ruleset.names.secret
         named = [n.decode("utf-8", "surrogateescape") for n in _IDENTIFIER.findall(statement)]
@@ -506,9 +507,7 @@ class Redactor:
                 if not secret(name):
                     continue
                 if quoted:
-                    self._value(
-                        line[begin:finish], name, start + begin, start + finish, index, masked, allowed
-                    )
+                    self._value(line[begin:finish], name, start + begin, start + finish, index, out)
                 elif line[begin : begin + 1] in (b"[", b"("):
                     for a, b, inner in _rows(b"(" + line[begin + 1 : finish], 0)[0]:
                         if inner:
@@ -518,8 +517,7 @@ class Redactor:
                                 start + begin + a,
                                 start + begin + b,
                                 index,
-                                masked,
-                                allowed,
+                                out,
                             )
 
     def _frame(
@@ -528,15 +526,14 @@ class Redactor:
         start: int,
         line: bytes,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A variable's value that loguru's `diagnose` (better-exceptions) prints under a line of source,
         `└ '…'` below the variable's first character: masked when that variable is secret-named."""
         found = self.rules[index].pattern.search(line)
         if found is None:
             return
-        source = self._frames[start] = _frame_source(data, start, self._frames)
+        source = out.frames[start] = _frame_source(data, start, out.frames)
         if source == -1:
             return
         value = string_at(line, found.end())
@@ -548,7 +545,7 @@ class Redactor:
             return
         if not self.ruleset.names.secret(name.group()):
             return
-        self._value(line[a:b], name.group(), start + a, start + b, index, masked, allowed)
+        self._value(line[a:b], name.group(), start + a, start + b, index, out)
 
     def _manifest(
         self,
@@ -556,8 +553,7 @@ class Redactor:
         start: int,
         end: int,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A Kubernetes Secret: every value under its `data:` and `stringData:` keys, in the YAML or
         pretty-printed JSON mapping that holds `kind: Secret` (whatever the order of its keys), or in a
@@ -568,20 +564,18 @@ class Redactor:
             for section in _JSON_SECTION.finditer(line):
                 close = line.find(b"}", section.end())
                 for pair in _JSON_PAIR.finditer(line, section.end(), len(line) if close == -1 else close):
-                    self._secret_value(
-                        line, pair.span("value"), pair.group("key"), start, index, masked, allowed
-                    )
+                    self._secret_value(line, pair.span("value"), pair.group("key"), start, index, out)
             return
         column = len(kind.group("indent"))
-        read = self._read.get(column)
+        read = out.mappings.get(column)
         if read is not None and read[0] <= start < read[1]:
             return
-        span = self._read[column] = _mapping(data, start, column)
+        span = out.mappings[column] = _mapping(data, start, column)
         for key_start, key_end in _sections(data, span, column):
             for a, b, key in _children(data, key_start, key_end):
-                self._secret_value(data, (a, b), key, 0, index, masked, allowed)
+                self._secret_value(data, (a, b), key, 0, index, out)
         for a, b, key in _flow_children(data, span, column):
-            self._secret_value(data, (a, b), key, 0, index, masked, allowed)
+            self._secret_value(data, (a, b), key, 0, index, out)
 
     def _secret_value(
         self,
@@ -590,8 +584,7 @@ class Redactor:
         key: bytes,
         offset: int,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A value of a Kubernetes Secret: any non-empty one, templates left (`{{ .Values.password }}`)."""
         a, b = span
@@ -600,7 +593,7 @@ class Redactor:
         if not text.strip() or self.ruleset.judge.is_placeholder(text):
             return
         name = key.decode("utf-8", "surrogateescape")
-        self._keep(value, name, offset + a, offset + b, index, masked, allowed)
+        self._keep(value, name, offset + a, offset + b, index, out)
 
     def _columns(
         self,
@@ -609,8 +602,7 @@ class Redactor:
         line: bytes,
         m: re.Match[bytes],
         offset: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A list of columns and a list of their values (`Key (a, b)=(1, …)`): the secret-named columns'
         values by position, or all of them when the values hold more separators than the columns."""
@@ -625,7 +617,7 @@ class Redactor:
             secret = [True]
         for (a, b), name, is_secret in zip(pieces, names, secret, strict=True):
             if is_secret:
-                self._value(line[a:b], name, offset + a, offset + b, index, masked, allowed)
+                self._value(line[a:b], name, offset + a, offset + b, index, out)
 
     def _value(
         self,
@@ -634,15 +626,14 @@ class Redactor:
         start: int,
         end: int,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A value a secret-named column holds, kept unless a placeholder or too short to protect anything."""
         text = value.decode("utf-8", "surrogateescape")
         judge = self.ruleset.judge
         if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
             return
-        self._keep(value, name, start, end, index, masked, allowed)
+        self._keep(value, name, start, end, index, out)
 
     def _match(
         self,
@@ -651,15 +642,14 @@ class Redactor:
         line: bytes,
         m: re.Match[bytes],
         offset: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
         heading: bytes | None = None,
     ) -> bool:
         """Record what one match masks or allows; False when its key is not one (look again past it).
         `heading`: the name the line before gives (a rule's `previous`)."""
         ruleset = self.ruleset
         if rule.value == "columns":
-            self._columns(rule, index, line, m, offset, masked, allowed)
+            self._columns(rule, index, line, m, offset, out)
             return True
         name: str | None = None
         if heading is not None:
@@ -703,7 +693,7 @@ class Redactor:
                 continue
             if rule.name == LITERAL_RULE:
                 label = self.literal_labels.get(value) or None
-                self._record(offset + start, offset + end, index, label, masked, allowed)
+                self._record(offset + start, offset + end, index, label, out)
                 continue
             text = value.decode("utf-8", "surrogateescape")
             if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
@@ -731,7 +721,7 @@ class Redactor:
                 continue
             if not quoted and "metavar" in rule.checks and judge.is_metavar(text):
                 continue
-            self._keep(value, name, offset + start, offset + end, index, masked, allowed)
+            self._keep(value, name, offset + start, offset + end, index, out)
         return True
 
     def _keep(
@@ -741,11 +731,10 @@ class Redactor:
         start: int,
         end: int,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         label = self.allow.label(value.decode("utf-8", "surrogateescape"), name)
-        self._record(start, end, index, label, masked, allowed)
+        self._record(start, end, index, label, out)
 
     @staticmethod
     def _record(
@@ -753,23 +742,21 @@ class Redactor:
         end: int,
         index: int,
         label: str | None,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         if label is None:
-            masked.append((start, end, index))
+            out.masked.append((start, end, index))
         else:
-            allowed.append((start, end, label))
+            out.allowed.append((start, end, label))
 
     def _apply(
         self,
         data: bytes,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
         tally: Tally | None,
     ) -> tuple[bytes, int]:
         merged: list[list[int]] = []
-        for start, end, index in sorted(masked):
+        for start, end, index in sorted(out.masked):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
@@ -778,20 +765,20 @@ class Redactor:
             for _, _, index in merged:
                 tally.masked[self._rule_name(index)] += 1
             seen: set[tuple[int, int]] = set()
-            for start, end, label in sorted(allowed):
+            for start, end, label in sorted(out.allowed):
                 if (start, end) in seen or any(s < end and start < e for s, e, _ in merged):
                     continue
                 seen.add((start, end))
                 tally.allowed[label] += 1
         if not merged:
             return data, 0
-        out: list[bytes] = []
+        pieces: list[bytes] = []
         pos = 0
         for start, end, _ in merged:
-            out += (data[pos:start], MASK)
+            pieces += (data[pos:start], MASK)
             pos = end
-        out.append(data[pos:])
-        return b"".join(out), len(merged)
+        pieces.append(data[pos:])
+        return b"".join(pieces), len(merged)
 
     def _rule_name(self, index: int) -> str:
         if index < len(self.rules):
@@ -1088,19 +1075,16 @@ def _separated(text: bytes, begin: int, end: int, top: bool = False) -> list[tup
             a = i + 1
         i += 1
     items.append((a, end))
-    return [(_skip_blank(text, a, b), _trim_blank(text, a, b)) for a, b in items]
+    return [_unblanked(text, a, b) for a, b in items]
 
 
-def _skip_blank(text: bytes, a: int, b: int) -> int:
+def _unblanked(text: bytes, a: int, b: int) -> tuple[int, int]:
+    """`text[a:b]` without the blanks and line ends around it."""
     while a < b and text[a] in b" \t\r\n":
         a += 1
-    return a
-
-
-def _trim_blank(text: bytes, a: int, b: int) -> int:
     while b > a and text[b - 1] in b" \t\r\n":
         b -= 1
-    return b
+    return a, b
 
 
 def _split_top(text: bytes) -> list[bytes]:
