@@ -8,7 +8,8 @@ Of a dotted name only the last part counts (``spring.datasource.password``, not 
 It is secret when a part is one of the secret `words`, or ends with one of the `suffixes` (``PGPASSWORD``,
 ``csrftoken``), or two parts in a row are one of the `pairs` (``api key``, ``signing key``), unless its
 last part is a `qualifier` (``TOKEN_TTL``, ``PASSWORD_FILE``, ``SECRET_NAME``: settings about a secret) or
-its first part a `reference` (``existingSecret``: the name of a Kubernetes Secret that holds it).
+it is written as a `reference` (``existingSecret``, ``existingSecretKey``: a Kubernetes Secret that holds it;
+``EXISTING_DB_PASSWORD`` and ``existingPassword`` are secrets).
 So ``SORT_KEY``, ``IDEMPOTENCY_KEY`` and ``CACHE_KEY`` are not secret, and neither is ``APP_UI_URL``.
 """
 
@@ -43,7 +44,7 @@ class NameRules:
     qualifiers: frozenset[str]
     profiles: Mapping[str, frozenset[str]]
     human: frozenset[str] = frozenset()
-    references: frozenset[str] = frozenset()
+    references: re.Pattern[str] | None = None
 
     def secret(self, name: str, profile: str = "") -> bool:
         """True when `name` names a secret (with the extra words of `profile`, e.g. `query`)."""
@@ -68,7 +69,9 @@ class NameRules:
 def _secret(rules: NameRules, name: str, profile: str) -> bool:
     # NOTE: `token.content` sets an attribute of a token object; `settings.password` is a password.
     split = parts(name.rpartition(".")[2])
-    if not split or split[-1] in rules.qualifiers or split[0] in rules.references:
+    if not split or split[-1] in rules.qualifiers:
+        return False
+    if rules.references is not None and rules.references.fullmatch(name.rpartition(".")[2]):
         return False
     words = rules.words | rules.profiles.get(profile, frozenset())
     for i, part in enumerate(split):

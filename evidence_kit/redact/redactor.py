@@ -148,6 +148,20 @@ def secret_values(env: Mapping[str, str], extra_names: Iterable[str] = ()) -> li
     return sorted({v for _, v in secret_pairs(env, extra_names)}, key=len, reverse=True)
 
 
+@dataclass
+class _Found:
+    """What one pass over a block found: the spans to mask (start, end, rule), the spans the allow list
+    lets through (start, end, entry), and what the block rules read already, so that each is read once: the
+    mappings of `kind: Secret` lines by column, the SQL parameters lines, the source line of each loguru
+    mark line (the mark line above it has the same)."""
+
+    masked: list[tuple[int, int, int]] = field(default_factory=list)
+    allowed: list[tuple[int, int, str]] = field(default_factory=list)
+    mappings: dict[int, tuple[int, int]] = field(default_factory=dict)
+    parameters: set[int] = field(default_factory=set)
+    frames: dict[int, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class _Pattern:
     label: str
@@ -210,6 +224,7 @@ class Redactor:
         # NOTE: one search finds the first of them; a `find` for each costs three times as much per block.
         self._opens = Prefilter([(o, True) for o in opens], engine) if opens else None
         self._known: dict[str, str] = {}
+        self._kind = next((r.pattern for r in self.rules if r.block == "manifest"), None)
 
     @classmethod
     def from_env(
@@ -372,6 +387,8 @@ class Redactor:
                 break
             size = held + n
             cut = _cut(buf, size, self._hold, self._opens)
+            if cut and self._kind is not None:
+                cut = _secret_kept(buf, cut, size, self._kind)
             if cut:
                 masked, k = self._mask(view[:cut], tally)
                 count += k
@@ -392,18 +409,17 @@ class Redactor:
         if first == -1 and not self.patterns:
             return data, 0
         block = bytes(data)
-        masked: list[tuple[int, int, int]] = []
-        allowed: list[tuple[int, int, str]] = []
+        out = _Found()
         if first != -1:
-            self._lines(block, self.prefilter.candidates(block, first), masked, allowed)
+            self._lines(block, self.prefilter.candidates(block, first), out)
         for i, pat in enumerate(self.patterns):
             for m in pat.pattern.finditer(block):
                 start, end = m.span("secret")
                 if end > start:
-                    self._keep(block[start:end], None, start, end, len(self.rules) + i, masked, allowed)
-        if not masked and not allowed:
+                    self._keep(block[start:end], None, start, end, len(self.rules) + i, out)
+        if not out.masked and not out.allowed:
             return data, 0
-        return self._apply(block, masked, allowed, tally)
+        return self._apply(block, out, tally)
 
     # -----------------------------------------------------------------------------------------------------
 
@@ -411,8 +427,7 @@ class Redactor:
         self,
         data: bytes,
         candidates: Sequence[Candidate],
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         for start, end, kids in candidates:
             indexes = sorted({i for kid in kids for i in self._by_keyword[kid]})
@@ -420,16 +435,16 @@ class Redactor:
             for index in indexes:
                 rule = self.rules[index]
                 if rule.block == "pem":
-                    self._block(data, start, end, line, index, masked)
+                    self._block(data, start, end, line, index, out)
                     continue
                 if rule.block == "statement":
-                    self._parameters(data, start, line, index, masked, allowed)
+                    self._parameters(data, start, line, index, out)
                     continue
                 if rule.block == "frame":
-                    self._frame(data, start, line, index, masked, allowed)
+                    self._frame(data, start, line, index, out)
                     continue
                 if rule.block == "manifest":
-                    self._manifest(data, start, end, index, masked, allowed)
+                    self._manifest(data, start, end, index, out)
                     continue
                 heading = None
                 if rule.previous is not None:
@@ -440,12 +455,10 @@ class Redactor:
                 pos = 0
                 while pos <= len(line) and (m := rule.pattern.search(line, pos)):
                     # NOTE: a key rejected by name may hide the real one (`Error: DB_PASSWORD=…`): look again.
-                    used = self._match(rule, index, line, m, start, masked, allowed, heading)
+                    used = self._match(rule, index, line, m, start, out, heading)
                     pos = m.end() if used and m.end() > m.start() else m.start() + 1
 
-    def _block(
-        self, data: bytes, start: int, end: int, line: bytes, index: int, masked: list[tuple[int, int, int]]
-    ) -> None:
+    def _block(self, data: bytes, start: int, end: int, line: bytes, index: int, out: _Found) -> None:
         """A private key block: from its BEGIN marker to the end of its END marker (or of the data)."""
         begin = self.rules[index].pattern.search(line)
         if not begin:
@@ -453,7 +466,7 @@ class Redactor:
         finish = data.find(b"-----END", end)
         closing = -1 if finish == -1 else data.find(b"-----", finish + 8)
         stop = len(data) if closing == -1 or data.find(b"\n", finish, closing) != -1 else closing + 5
-        masked.append((start + begin.start(), stop, index))
+        out.masked.append((start + begin.start(), stop, index))
 
     def _parameters(
         self,
@@ -461,24 +474,51 @@ class Redactor:
         start: int,
         line: bytes,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """SQL parameters after `[generated in …]`: each value whose placeholder in the statement above
-        (the lines back to its first) stands for a secret-named column."""
-        found = self.rules[index].pattern.search(line)
+        (the lines back to its first) stands for a secret-named column. Read from a line of the statement
+        that holds a part of a secret name: its parameters are on the first such line after it."""
+        pattern = self.rules[index].pattern
+        found = pattern.search(line)
         if found is None:
+            if not any(hint in line for hint in _SQL_HINTS):
+                return
+            start = _parameters_after(data, start + len(line), pattern)
+            if start == -1:
+                return
+            line = _line_at(data, start)
+            found = pattern.search(line)
+        if found is None or start in out.parameters:
             return
-        names = _placeholder_names(_statement_before(data, start))
-        if not names or not any(n is not None and self.ruleset.names.secret(n) for n in names.values()):
+        out.parameters.add(start)
+        statement = _statement_before(data, start)
+        secret = self.ruleset.names.secret
+        named = [n.decode("utf-8", "surrogateescape") for n in _IDENTIFIER.findall(statement)]
+        column = next((n for n in named if secret(n)), None)
+        if column is None:
             return
+        names = _placeholder_names(statement)
         for row in _rows(line, found.end()):
             for position, (begin, finish, quoted) in enumerate(row):
-                name = names.get(position)
-                if quoted and name is not None and self.ruleset.names.secret(name):
-                    self._value(
-                        line[begin:finish], name, start + begin, start + finish, index, masked, allowed
-                    )
+                # NOTE: a parameter whose placeholder stands for no known column, in a statement that names a
+                # secret one, may be its value: masked (leak-safe), as every string of a list (`= ANY(?)`).
+                name = names.get(position) or column
+                if not secret(name):
+                    continue
+                if quoted:
+                    self._value(line[begin:finish], name, start + begin, start + finish, index, out)
+                elif line[begin : begin + 1] in (b"[", b"("):
+                    for a, b, inner in _rows(b"(" + line[begin + 1 : finish], 0)[0]:
+                        if inner:
+                            self._value(
+                                line[begin + a : begin + b],
+                                name,
+                                start + begin + a,
+                                start + begin + b,
+                                index,
+                                out,
+                            )
 
     def _frame(
         self,
@@ -486,31 +526,26 @@ class Redactor:
         start: int,
         line: bytes,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A variable's value that loguru's `diagnose` (better-exceptions) prints under a line of source,
         `└ '…'` below the variable's first character: masked when that variable is secret-named."""
         found = self.rules[index].pattern.search(line)
         if found is None:
             return
-        source = start
-        while True:
-            source = data.rfind(b"\n", 0, source - 1) + 1 if source else -1
-            if source == -1 or not _FRAME_MARKS.match(_line_at(data, source)):
-                break
+        source = out.frames[start] = _frame_source(data, start, out.frames)
         if source == -1:
-            return
-        text = _line_at(data, source).decode("utf-8", "surrogateescape")
-        column = len(line[: found.start("mark")].decode("utf-8", "surrogateescape"))
-        name = _FRAME_NAME.match(text, column)
-        if name is None or (column and (text[column - 1].isalnum() or text[column - 1] in "_.")):
-            return
-        if not self.ruleset.names.secret(name.group()):
             return
         value = string_at(line, found.end())
         a, b = (value[0], value[1]) if value else (found.end(), len(line.rstrip(b" \t\r")))
-        self._value(line[a:b], name.group(), start + a, start + b, index, masked, allowed)
+        text = _line_at(data, source).decode("utf-8", "surrogateescape")
+        column = len(line[: found.start("mark")].decode("utf-8", "surrogateescape"))
+        name = _FRAME_NAME.match(text, column)
+        if name is None or (column and (text[column - 1].isalnum() or text[column - 1] == "_")):
+            return
+        if not self.ruleset.names.secret(name.group()):
+            return
+        self._value(line[a:b], name.group(), start + a, start + b, index, out)
 
     def _manifest(
         self,
@@ -518,8 +553,7 @@ class Redactor:
         start: int,
         end: int,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A Kubernetes Secret: every value under its `data:` and `stringData:` keys, in the YAML or
         pretty-printed JSON mapping that holds `kind: Secret` (whatever the order of its keys), or in a
@@ -530,14 +564,18 @@ class Redactor:
             for section in _JSON_SECTION.finditer(line):
                 close = line.find(b"}", section.end())
                 for pair in _JSON_PAIR.finditer(line, section.end(), len(line) if close == -1 else close):
-                    self._secret_value(
-                        line, pair.span("value"), pair.group("key"), start, index, masked, allowed
-                    )
+                    self._secret_value(line, pair.span("value"), pair.group("key"), start, index, out)
             return
         column = len(kind.group("indent"))
-        for key_start, key_end in _sections(data, _mapping(data, start, column), column):
+        read = out.mappings.get(column)
+        if read is not None and read[0] <= start < read[1]:
+            return
+        span = out.mappings[column] = _mapping(data, start, column)
+        for key_start, key_end in _sections(data, span, column):
             for a, b, key in _children(data, key_start, key_end):
-                self._secret_value(data, (a, b), key, 0, index, masked, allowed)
+                self._secret_value(data, (a, b), key, 0, index, out)
+        for a, b, key in _flow_children(data, span, column):
+            self._secret_value(data, (a, b), key, 0, index, out)
 
     def _secret_value(
         self,
@@ -546,8 +584,7 @@ class Redactor:
         key: bytes,
         offset: int,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A value of a Kubernetes Secret: any non-empty one, templates left (`{{ .Values.password }}`)."""
         a, b = span
@@ -556,7 +593,7 @@ class Redactor:
         if not text.strip() or self.ruleset.judge.is_placeholder(text):
             return
         name = key.decode("utf-8", "surrogateescape")
-        self._keep(value, name, offset + a, offset + b, index, masked, allowed)
+        self._keep(value, name, offset + a, offset + b, index, out)
 
     def _columns(
         self,
@@ -565,8 +602,7 @@ class Redactor:
         line: bytes,
         m: re.Match[bytes],
         offset: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A list of columns and a list of their values (`Key (a, b)=(1, …)`): the secret-named columns'
         values by position, or all of them when the values hold more separators than the columns."""
@@ -581,7 +617,7 @@ class Redactor:
             secret = [True]
         for (a, b), name, is_secret in zip(pieces, names, secret, strict=True):
             if is_secret:
-                self._value(line[a:b], name, offset + a, offset + b, index, masked, allowed)
+                self._value(line[a:b], name, offset + a, offset + b, index, out)
 
     def _value(
         self,
@@ -590,15 +626,14 @@ class Redactor:
         start: int,
         end: int,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         """A value a secret-named column holds, kept unless a placeholder or too short to protect anything."""
         text = value.decode("utf-8", "surrogateescape")
         judge = self.ruleset.judge
         if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
             return
-        self._keep(value, name, start, end, index, masked, allowed)
+        self._keep(value, name, start, end, index, out)
 
     def _match(
         self,
@@ -607,15 +642,14 @@ class Redactor:
         line: bytes,
         m: re.Match[bytes],
         offset: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
         heading: bytes | None = None,
     ) -> bool:
         """Record what one match masks or allows; False when its key is not one (look again past it).
         `heading`: the name the line before gives (a rule's `previous`)."""
         ruleset = self.ruleset
         if rule.value == "columns":
-            self._columns(rule, index, line, m, offset, masked, allowed)
+            self._columns(rule, index, line, m, offset, out)
             return True
         name: str | None = None
         if heading is not None:
@@ -659,7 +693,7 @@ class Redactor:
                 continue
             if rule.name == LITERAL_RULE:
                 label = self.literal_labels.get(value) or None
-                self._record(offset + start, offset + end, index, label, masked, allowed)
+                self._record(offset + start, offset + end, index, label, out)
                 continue
             text = value.decode("utf-8", "surrogateescape")
             if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
@@ -687,7 +721,7 @@ class Redactor:
                 continue
             if not quoted and "metavar" in rule.checks and judge.is_metavar(text):
                 continue
-            self._keep(value, name, offset + start, offset + end, index, masked, allowed)
+            self._keep(value, name, offset + start, offset + end, index, out)
         return True
 
     def _keep(
@@ -697,11 +731,10 @@ class Redactor:
         start: int,
         end: int,
         index: int,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         label = self.allow.label(value.decode("utf-8", "surrogateescape"), name)
-        self._record(start, end, index, label, masked, allowed)
+        self._record(start, end, index, label, out)
 
     @staticmethod
     def _record(
@@ -709,23 +742,21 @@ class Redactor:
         end: int,
         index: int,
         label: str | None,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
     ) -> None:
         if label is None:
-            masked.append((start, end, index))
+            out.masked.append((start, end, index))
         else:
-            allowed.append((start, end, label))
+            out.allowed.append((start, end, label))
 
     def _apply(
         self,
         data: bytes,
-        masked: list[tuple[int, int, int]],
-        allowed: list[tuple[int, int, str]],
+        out: _Found,
         tally: Tally | None,
     ) -> tuple[bytes, int]:
         merged: list[list[int]] = []
-        for start, end, index in sorted(masked):
+        for start, end, index in sorted(out.masked):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
@@ -734,20 +765,20 @@ class Redactor:
             for _, _, index in merged:
                 tally.masked[self._rule_name(index)] += 1
             seen: set[tuple[int, int]] = set()
-            for start, end, label in sorted(allowed):
+            for start, end, label in sorted(out.allowed):
                 if (start, end) in seen or any(s < end and start < e for s, e, _ in merged):
                     continue
                 seen.add((start, end))
                 tally.allowed[label] += 1
         if not merged:
             return data, 0
-        out: list[bytes] = []
+        pieces: list[bytes] = []
         pos = 0
         for start, end, _ in merged:
-            out += (data[pos:start], MASK)
+            pieces += (data[pos:start], MASK)
             pos = end
-        out.append(data[pos:])
-        return b"".join(out), len(merged)
+        pieces.append(data[pos:])
+        return b"".join(pieces), len(merged)
 
     def _rule_name(self, index: int) -> str:
         if index < len(self.rules):
@@ -758,6 +789,21 @@ class Redactor:
 # NOTE: the lines loguru draws under a line of source (`│` bars, a `└` and a value); the name a bar points at.
 _FRAME_MARKS = re.compile("[ \t]*[│└]".encode())
 _FRAME_NAME = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def _frame_source(data: bytes, start: int, known: Mapping[int, int]) -> int:
+    """Where the source line above the mark lines ending at the line at `start` begins, or -1: walked back
+    to it, or to a mark line whose source is `known` (the one above: each line is walked over once)."""
+    source = start
+    while source:
+        source = data.rfind(b"\n", 0, source - 1) + 1
+        if source in known:
+            return known[source]
+        if not _FRAME_MARKS.match(_line_at(data, source)):
+            return source
+    return -1
+
+
 # NOTE: a Kubernetes Secret's sections in one-line JSON (also escaped, inside a JSON string), their pairs.
 _JSON_SECTION = re.compile(rb'\\?"(?:data|stringData)\\?"[ \t]*:[ \t]*\{')
 _JSON_PAIR = re.compile(
@@ -769,6 +815,7 @@ _MAPPING_KEY = re.compile(
     rb"|[ \t]*[}\]],?[ \t]*\r?$|[ \t]*#"
 )
 _SECTION = re.compile(rb'[ \t]*(?:- )?"?(?:data|stringData)"?[ \t]*:[ \t]*(?:\{[ \t]*)?\r?$')
+_FLOW_SECTION = re.compile(rb'[ \t]*(?:- )?"?(?:data|stringData)"?[ \t]*:[ \t]*\{')
 _CHILD = re.compile(rb'[ \t]*(?P<key>"[^"\r\n]*"|\'[^\'\r\n]*\'|[^\s:#]+)[ \t]*:[ \t]*')
 _DOCUMENT_END = re.compile(rb"(?:---|\.\.\.)(?:[ \t].*)?\r?$")
 
@@ -845,6 +892,27 @@ def _sections(data: bytes, span: tuple[int, int], column: int) -> list[tuple[int
     return found
 
 
+def _flow_children(data: bytes, span: tuple[int, int], column: int) -> list[tuple[int, int, bytes]]:
+    """The values of `data: {a: …, b: …}` (a YAML flow mapping on the key's line) at `column` of the mapping
+    in `span`: (start, end, key)."""
+    found: list[tuple[int, int, bytes]] = []
+    pos, end = span
+    while pos < end:
+        stop = data.find(b"\n", pos, end)
+        stop = end if stop == -1 else stop
+        flow = _FLOW_SECTION.match(data, pos, stop)
+        if flow is not None and _indent(data[pos:stop]) == column:
+            for a, b in _separated(data, flow.end(), _closing_bracket(data, flow.end() - 1), top=True):
+                child = _CHILD.match(data, a, b)
+                if child is None:
+                    continue
+                value = string_at(data, child.end())
+                a, b = (value[0], value[1]) if value and value[1] <= b else (child.end(), b)
+                found.append((a, b, child.group("key").strip(b"\"'")))
+        pos = stop + 1
+    return found
+
+
 def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, bytes]]:
     """The values under a section (start, end, key): a `key: value` line's value, and every line more
     deeply indented than the keys (a block scalar) whole."""
@@ -880,10 +948,49 @@ def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, bytes]]
 # NOTE: where an echoed statement starts (after the logger's prefix), and its positional placeholders.
 _STATEMENT = re.compile(rb"\b(?:INSERT[ \t]+INTO|UPDATE|SELECT|DELETE[ \t]+FROM|WITH)\b")
 _PLACEHOLDER = re.compile(rb"\?|%s|\$(\d+)")
-_COMPARED = re.compile(rb"([A-Za-z_][\w.\"]*)[ \t]*(?:=|!=|<>|<=|>=|<|>|\bI?LIKE)[ \t]*$", re.I)
-_INSERT = re.compile(rb"\(([^()]*)\)[ \t]*VALUES[ \t]*(?=\()", re.I)
+# NOTE: `a = ?`, `a IN (?, ?)`, `a = ANY(?)`; and a column list before `VALUES` on the same or the next line.
+_COMPARED = re.compile(
+    rb"([A-Za-z_][\w.\"]*)[ \t]*"
+    rb"(?:=|!=|<>|<=|>=|<|>|\bI?LIKE|=[ \t]*ANY[ \t]*\("
+    rb"|\bIN[ \t]*\((?:[ \t]*(?:\?|%s|\$\d+(?:::\w+)?)[ \t]*,)*)"
+    rb"[ \t]*$",
+    re.I,
+)
+_INSERT = re.compile(rb"\(([^()]*)\)\s*VALUES[ \t]*(?=\()", re.I)
+_IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 # NOTE: the lines of one statement that SQLAlchemy's echo may print before its parameters.
 _STATEMENT_LINES = 50
+
+
+# NOTE: what a line of an echoed statement holds (a placeholder, a clause), looked for before the lines after
+# it are read: most lines holding `key` or `token` are no SQL.
+_SQL_HINTS = (
+    b"?",
+    b"%s",
+    b"$",
+    b"INSERT",
+    b"UPDATE",
+    b"SELECT",
+    b"DELETE",
+    b"WITH",
+    b"SET",
+    b"WHERE",
+    b"FROM",
+)
+
+
+def _parameters_after(data: bytes, end: int, pattern: re.Pattern[bytes]) -> int:
+    """Where the first line after the one ending at `end` that `pattern` (parameters) matches starts,
+    within `_STATEMENT_LINES` lines; else -1."""
+    for _ in range(_STATEMENT_LINES):
+        if end >= len(data):
+            return -1
+        start = end + 1
+        end = data.find(b"\n", start)
+        end = len(data) if end == -1 else end
+        if data.find(b"[", start, end) != -1 and pattern.search(data, start, end):
+            return start
+    return -1
 
 
 def _statement_before(data: bytes, start: int) -> bytes:
@@ -895,7 +1002,8 @@ def _statement_before(data: bytes, start: int) -> bytes:
         begin = data.rfind(b"\n", 0, end - 1) + 1
         starts = [m.start() for m in _STATEMENT.finditer(data, begin, end - 1)]
         if starts:
-            return data[starts[-1] : start]
+            # NOTE: the first: a later one is a subquery or an upsert's `DO UPDATE` within the statement.
+            return data[starts[0] : start]
         end = begin
     return b""
 
@@ -967,19 +1075,16 @@ def _separated(text: bytes, begin: int, end: int, top: bool = False) -> list[tup
             a = i + 1
         i += 1
     items.append((a, end))
-    return [(_skip_blank(text, a, b), _trim_blank(text, a, b)) for a, b in items]
+    return [_unblanked(text, a, b) for a, b in items]
 
 
-def _skip_blank(text: bytes, a: int, b: int) -> int:
+def _unblanked(text: bytes, a: int, b: int) -> tuple[int, int]:
+    """`text[a:b]` without the blanks and line ends around it."""
     while a < b and text[a] in b" \t\r\n":
         a += 1
-    return a
-
-
-def _trim_blank(text: bytes, a: int, b: int) -> int:
     while b > a and text[b - 1] in b" \t\r\n":
         b -= 1
-    return b
+    return a, b
 
 
 def _split_top(text: bytes) -> list[bytes]:
@@ -1125,6 +1230,32 @@ def _cut(
         last = buf.rfind(b"\n", 0, cut - 1) + 1
         if hold.fullmatch(bytes(buf[last : cut - 1]).removesuffix(b"\r")):
             return last
+    return cut
+
+
+# NOTE: how many `Secret` words a stream looks at, from the end of a block back, for the `kind: Secret` line
+# of a mapping the block ends in.
+_KIND_LOOKS = 64
+
+
+def _secret_kept(buf: bytearray, cut: int, size: int, kind: re.Pattern[bytes]) -> int:
+    """`cut`, or the start of the mapping of a Kubernetes Secret that goes on to `cut` (its `kind: Secret`
+    line within `_CARRY_LIMIT` before it): its values after the cut are read with its `kind` line."""
+    low = max(0, cut - _CARRY_LIMIT)
+    at = cut
+    for _ in range(_KIND_LOOKS):
+        at = buf.rfind(b"Secret", low, at)
+        if at == -1:
+            return cut
+        begin = buf.rfind(b"\n", 0, at) + 1
+        end = buf.find(b"\n", at, cut)
+        found = kind.match(bytes(buf[begin : cut if end == -1 else end]))
+        if found is not None:
+            window = bytes(buf[low:cut])
+            lo, hi = _mapping(window, begin - low, len(found.group("indent")))
+            if hi >= len(window) - 1 and size - (low + lo) < _CARRY_LIMIT:
+                return low + lo
+            return cut
     return cut
 
 

@@ -125,7 +125,7 @@ def builtin() -> RuleSet:
         qualifiers=frozenset(raw_names["qualifiers"]),
         profiles={k: frozenset(v) for k, v in raw_names.get("profiles", {}).items()},
         human=frozenset(raw_names.get("human", ())),
-        references=frozenset(raw_names.get("references", ())),
+        references=re.compile(raw_names["references"]) if raw_names.get("references") else None,
     )
     holders = data["placeholders"]
     judge = Judge(
@@ -135,6 +135,7 @@ def builtin() -> RuleSet:
         host_suffixes=data["host_suffixes"],
         secret_name=names.secret,
         function_words=data.get("function_words", ()),
+        description_words=data.get("description_words", ()),
     )
     rules = tuple(_rule(r) for r in data["rules"])
     seen: set[str] = set()

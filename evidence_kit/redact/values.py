@@ -290,6 +290,7 @@ class Judge:
         host_suffixes: Sequence[str],
         secret_name: Callable[[str], bool],
         function_words: Sequence[str] = (),
+        description_words: Sequence[str] = (),
     ) -> None:
         self.placeholder_words = frozenset(w.lower() for w in placeholder_words)
         self.placeholder = re.compile("|".join(f"(?:{p})" for p in placeholder_patterns), re.I)
@@ -297,6 +298,7 @@ class Judge:
         self.host_suffixes = frozenset(host_suffixes)
         self.secret_name = secret_name
         self.function_words = frozenset(function_words)
+        self.description_words = frozenset(description_words)
 
     def is_placeholder(self, text: str) -> bool:
         """A placeholder, template or reference: `changeme`, `<password>`, `${VAR}`, `***`, `xxxx`."""
@@ -333,12 +335,15 @@ class Judge:
 
     def is_sentence(self, text: str) -> bool:
         """English words, as a schema or a doc describes a value: four or more lowercase words or numbers
-        separated by single blanks, two of them function words (`must contain a digit`, `at least 12
-        characters`, `a random string used to sign sessions`)."""
+        separated by single blanks, two of them function words and one a word of a description (`must
+        contain a digit`, `at least 12 characters`, `a random string used to sign sessions`)."""
         words = text.rstrip(".").split(" ")
         if len(words) < 4 or not all(_SENTENCE_WORD.fullmatch(w) for w in words):
             return False
-        return sum(w.rstrip(",;:") in self.function_words for w in words) >= 2
+        bare = [w.rstrip(",;:") for w in words]
+        return sum(w in self.function_words for w in bare) >= 2 and any(
+            w in self.description_words for w in bare
+        )
 
     @staticmethod
     def is_names(text: str) -> bool:

@@ -64,6 +64,26 @@ STATEMENTS = {
         "INSERT INTO keys (created, label, secret) VALUES (now(), ?, ?)",
         f"('ci', '{SECRET}')",
     ),
+    "upsert": (
+        "INSERT INTO users (email, api_token) VALUES ($1::VARCHAR, $2::VARCHAR) "
+        "ON CONFLICT (email) DO UPDATE SET api_token = excluded.api_token",
+        f"('a@example.com', '{SECRET}')",
+    ),
+    "subquery": (
+        "UPDATE users SET display_name=? WHERE users.id IN "
+        "(SELECT tokens.user_id FROM tokens WHERE tokens.api_token = ?)",
+        f"('Alice Example', '{SECRET}')",
+    ),
+    "VALUES on the next line": (
+        "INSERT INTO users (email, api_token)\nVALUES (?, ?)",
+        f"('a@example.com', '{SECRET}')",
+    ),
+    "IN": ("SELECT * FROM users WHERE api_token IN (?, ?)", f"('{SECRET}', '{SECRET}')"),
+    "ANY": ("SELECT * FROM users WHERE api_token = ANY(?)", f"(['{SECRET}', '{SECRET}'],)"),
+    "no column for a placeholder": (
+        "INSERT INTO users (email, api_token) SELECT ?, ?",
+        f"('{SECRET}', '{SECRET}')",
+    ),
 }
 
 
@@ -91,6 +111,9 @@ def test_postgres_detail_masks_by_position_or_all_when_unsure() -> None:
     assert red.mask_text(f"DETAIL:  Key (api_token, note)=({SECRET}, a, b) already exists.")[0] == (
         "DETAIL:  Key (api_token, note)=([REDACTED]) already exists."
     )
+    assert red.mask_text(
+        f"DETAIL:  Key (api_token)=({SECRET}) conflicts with existing key (api_token)=({SECRET[::-1]})."
+    ) == ("DETAIL:  Key (api_token)=([REDACTED]) conflicts with existing key (api_token)=([REDACTED]).", 2)
 
 
 def test_loguru_values_are_masked_under_secret_named_variables_only() -> None:
@@ -103,6 +126,18 @@ def test_loguru_values_are_masked_under_secret_named_variables_only() -> None:
     )
     masked, count = Redactor().mask_text(text)
     assert SECRET not in masked and count == 2 and "'alice'" in masked
+
+
+def test_loguru_value_of_an_attribute_is_masked() -> None:
+    """`settings.db_password`: the mark is under `db_password`, after the `.`."""
+    text = (
+        "    return connect(host, settings.db_password)\n"
+        f"           │       │     │        └ '{SECRET}'\n"
+        "           │       │     └ <__main__.Settings object at 0x7fc82ff1ae10>\n"
+        "           │       └ 'db.internal'\n"
+        "           └ <function connect at 0x7fc83010df80>\n"
+    )
+    assert Redactor().mask_text(text) == (text.replace(SECRET, "[REDACTED]"), 1)
 
 
 @pytest.mark.parametrize(
@@ -131,3 +166,28 @@ def test_a_stream_never_cuts_a_line_from_the_lines_it_is_read_with(
         out = io.BytesIO()
         count, _ = red.stream(io.BytesIO(data), out.write)
         assert (out.getvalue(), count) == whole, chunk
+
+
+def test_a_stream_keeps_a_secret_longer_than_its_context_with_its_kind_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Secret's value far below its `kind: Secret` (a long block scalar), a block boundary in between."""
+    head = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cfg\nstringData:\n  config.yaml: |\n"
+    body = "".join(f"    setting_{i}: value number {i}\n" for i in range(200))
+    data = (head + body + f"    conn: {SECRET}\n" + "    last: one\n").encode()
+    red = Redactor()
+    whole = red.mask(data)
+    assert SECRET.encode() not in whole[0]
+    monkeypatch.setattr(redactor, "_CONTEXT", 64)
+    for chunk in (len(head) + 100, len(head) + len(body) // 2, len(head) + len(body) - 10):
+        monkeypatch.setattr(redactor, "CHUNK", chunk)
+        out = io.BytesIO()
+        count, _ = red.stream(io.BytesIO(data), out.write)
+        assert (out.getvalue(), count) == whole, chunk
+
+
+def test_a_flow_mapping_under_data_is_read() -> None:
+    text = (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata: {{DB_URL: {SECRET}, user: '{SECRET}'}}\n"
+    )
+    assert Redactor().mask_text(text) == (text.replace(SECRET, "[REDACTED]"), 2)

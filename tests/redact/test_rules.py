@@ -177,9 +177,15 @@ def test_a_form_feed_or_vertical_tab_after_a_value_ends_the_scan(blank: str) -> 
         ("correct horse battery staple", False),
         ("horse battery of staple", False),
         ("Must Contain A Digit", False),
+        ("take me to the river", False),
+        ("one for the money two", False),
+        ("the cat is on the mat", False),
+        ("if you can read this, it is too late", False),
     ],
 )
-def test_a_sentence_is_lowercase_words_with_two_function_words(value: str, sentence: bool) -> None:
+def test_a_sentence_is_lowercase_words_with_two_function_words_and_a_description_word(
+    value: str, sentence: bool
+) -> None:
     """The rule that lets `password: must contain a digit` through keeps a passphrase of dictionary words."""
     assert builtin().judge.is_sentence(value) is sentence
     masked = Redactor().mask_text(f"password: {value}")[0]
