@@ -103,6 +103,18 @@ def test_rules_are_described_and_named_once() -> None:
     assert len(RULES) >= 40
 
 
+def test_rule_patterns_use_only_what_every_supported_python_compiles() -> None:
+    """The redactor also runs in the service's interpreter (the pytest plugin), 3.10 included: no possessive
+    quantifier or atomic group (3.11's `re`) in a rule's pattern."""
+    import re
+
+    newer = re.compile(r"(?<!\\)[*+?}]\+|\(\?>")
+    data = yaml.safe_load((Path(__file__).parents[2] / "evidence_kit/redact/rules.yaml").read_text("utf-8"))
+    rules = data["rules"] if isinstance(data, dict) else data
+    found = [r["name"] for r in rules for key in ("pattern", "previous") if newer.search(r.get(key) or "")]
+    assert found == []
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
