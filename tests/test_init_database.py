@@ -337,6 +337,181 @@ def test_the_ci_install_drops_a_matrix_python_and_keeps_uv_s_own_options(tmp_pat
     assert install[-2:] == ["python -m pip install uv", "uv sync --all-extras --dev"]
 
 
+TASK_CI = """\
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:15
+        env: {POSTGRES_USER: lint, POSTGRES_PASSWORD: lint, POSTGRES_DB: lint}
+    steps:
+      - run: pip install ruff pytest
+      - run: task py:lint
+  backend:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres
+        env: {POSTGRES_USER: app, POSTGRES_PASSWORD: app, POSTGRES_DB: app}
+    steps:
+      - run: |
+          sudo apt-get update
+          sudo apt-get install libsasl2-dev libldap2-dev libssl-dev
+          poetry install
+      - run: task py:test
+"""
+
+TASKFILE = """\
+version: "3"
+tasks:
+  py:lint:
+    cmds:
+      - poetry run ruff check .
+  py:test:
+    desc: runs the tests
+    cmds:
+      - poetry run pytest {{ .CLI_ARGS }}
+"""
+
+
+def test_a_test_job_that_runs_pytest_through_a_task_runner_or_a_script_gives_its_install(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[tool.poetry]\nname = 'svc'\n",
+            "poetry.lock": "",
+            "svc/__init__.py": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            "Taskfile.yml": TASKFILE,
+            ".github/workflows/backend.yml": TASK_CI,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_postgres == ("app", "app", "app", ".github/workflows/backend.yml")
+    assert found.ci_install == (
+        ("sudo apt-get update", "sudo apt-get install libsasl2-dev libldap2-dev libssl-dev"),
+        ("poetry install",),
+        ".github/workflows/backend.yml",
+    )
+    init.write(root, found)
+    install = next(
+        s for s in _workflow(root)["jobs"]["evidence"]["steps"] if s.get("name") == "Install the service"
+    )["run"].splitlines()
+    assert install[:2] == ["sudo apt-get update", "sudo apt-get install libsasl2-dev libldap2-dev libssl-dev"]
+    assert install[-1] == "poetry install"
+    # NOTE: a script of the repository is read as the task is, from the folder the step runs in.
+    (root / "scripts").mkdir()
+    (root / "scripts/test.sh").write_text("#!/bin/sh\nset -e\npoetry run pytest -x\n", encoding="utf-8")
+    ci = TASK_CI.replace("task py:test", "bash scripts/test.sh")
+    (root / ".github/workflows/backend.yml").write_text(ci, encoding="utf-8")
+    assert init.detect(root).ci_postgres == ("app", "app", "app", ".github/workflows/backend.yml")
+    # NOTE: a script that is a link out of the repository is not read: no job runs the tests.
+    outside = tmp_path / "outside.sh"
+    outside.write_text("pytest\n", encoding="utf-8")
+    (root / "scripts/test.sh").unlink()
+    (root / "scripts/test.sh").symlink_to(outside)
+    found = init.detect(root)
+    assert found.ci_install is None
+    assert found.ci_postgres == ("lint", "lint", "lint", ".github/workflows/backend.yml")
+
+
+PACKAGES_CI = """\
+jobs:
+  package:
+    strategy:
+      matrix:
+        package: [svc-dbt, svc-aws]
+    services:
+      postgres:
+        image: postgres:16
+        env: {POSTGRES_USER: svc, POSTGRES_PASSWORD: svc, POSTGRES_DB: dbt_test}
+    steps:
+      - run: uv sync
+        working-directory: src/integrations/${{ matrix.package }}
+      - run: uv run pytest tests
+        working-directory: src/integrations/${{ matrix.package }}
+  dbt:
+    services:
+      postgres:
+        image: postgres:16
+        env: {POSTGRES_USER: svc, POSTGRES_PASSWORD: svc, POSTGRES_DB: dbt_other}
+    steps:
+      - run: |
+          uv pip install --system pytest
+          cd src/integrations/svc-dbt && uv run pytest tests
+"""
+
+PYTHON_CI = """\
+jobs:
+  benchmarks:
+    services:
+      postgres:
+        image: postgres:16
+        env: {POSTGRES_USER: svc, POSTGRES_PASSWORD: svc, POSTGRES_DB: bench}
+    steps:
+      - run: uv sync --locked --group perf
+      - run: uv run pytest benches/ --benchmark-only
+  shards:
+    steps:
+      - run: uv sync --locked --group shard
+      - run: uv run pytest -m "not slow" -n 4
+  tests:
+    strategy:
+      matrix:
+        database: ["postgres:14", "postgres:16"]
+    services:
+      postgres:
+        image: ${{ matrix.database }}
+        env: {POSTGRES_USER: svc, POSTGRES_PASSWORD: svc, POSTGRES_DB: svc}
+    steps:
+      - run: uv sync --locked
+      - run: |
+          uv run pytest tests --ignore=tests/typesafety \\
+            --numprocesses auto
+"""
+
+
+def test_the_job_that_runs_the_services_own_test_paths_gives_the_postgresql_and_the_install(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "uv.lock": "",
+            "src/svc/__init__.py": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            "benches/test_b.py": "def test_b():\n    pass\n",
+            "src/integrations/svc-dbt/pyproject.toml": "[project]\nname = 'svc-dbt'\n",
+            "src/integrations/svc-dbt/tests/test_c.py": "def test_c():\n    pass\n",
+            ".github/workflows/a-packages.yaml": PACKAGES_CI,
+            ".github/workflows/python-tests.yaml": PYTHON_CI,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert "tests" in found.tests
+    assert found.ci_postgres == ("svc", "svc", "svc", ".github/workflows/python-tests.yaml")
+    assert found.ci_install == ((), ("uv sync --locked",), ".github/workflows/python-tests.yaml")
+    # NOTE: without a job naming the test paths, those running pytest with no path from the top come before
+    # one naming other paths; another package's jobs never count, even for a PostgreSQL.
+    ci = PYTHON_CI.replace("uv run pytest tests --ignore", "uv run pytest --ignore")
+    (root / ".github/workflows/python-tests.yaml").write_text(ci, encoding="utf-8")
+    found = init.detect(root)
+    assert found.ci_install is not None and found.ci_install[1] == ("uv sync --locked --group shard",)
+    assert found.ci_postgres == ("svc", "svc", "svc", ".github/workflows/python-tests.yaml")
+    ci = PYTHON_CI.replace("uv run pytest tests --ignore", "uv run pytest benches --ignore")
+    (root / ".github/workflows/python-tests.yaml").write_text(ci, encoding="utf-8")
+    assert init.detect(root).ci_postgres == ("svc", "svc", "bench", ".github/workflows/python-tests.yaml")
+    (root / ".github/workflows/python-tests.yaml").unlink()
+    found = init.detect(root)
+    assert found.ci_install is None and found.ci_postgres is None
+
+
 INIT_DB = """\
 from alembic import command
 from alembic.config import Config

@@ -7,6 +7,7 @@ import configparser
 import fnmatch
 import json
 import os
+import posixpath
 import re
 import shlex
 from collections import Counter
@@ -19,7 +20,7 @@ from evidence_kit.checks.gate_ci_uploads_bundle import PLACEHOLDER_TEXT
 from evidence_kit.checks.gate_skip_locked import DEFAULT_WORKERS
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
-from evidence_kit.support import interpreter, paths
+from evidence_kit.support import interpreter, paths, tasks
 from evidence_kit.support import toml as tomllib
 
 if TYPE_CHECKING:
@@ -1441,7 +1442,6 @@ def detect(root: Path) -> Detected:
         for p in listed
         if p.suffix in (".yml", ".yaml") and p.is_file()
     ]
-    own = _own_ci(root, workflows)
     testpaths = _testpaths(root)
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
@@ -1449,6 +1449,7 @@ def detect(root: Path) -> Detected:
         loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
+    own = _own_ci(root, workflows, tests)
     chosen_apps = _choose_apps(apps, _served(root, scan.python))
     found = interpreter.discover(root, repository)
     python = python_how = python_version = None
@@ -1605,7 +1606,9 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
     return found
 
 
-_PYTEST = re.compile(r"\bpytest\b")
+_PYTEST_WORD = re.compile(r"^(?:\S*/)?(?:pytest|py\.test)$")
+_SEGMENTS = re.compile(r"&&|\|\||;")
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 _INSTALL_COMMAND = re.compile(
     r"^(?:(?P<uv>uv\s+(?:sync|pip\s+install))|(?P<poetry>poetry\s+install)|"
     r"(?P<pip>(?:python3?\s+-m\s+)?pip3?\s+install))(?:\s|$)"
@@ -1653,18 +1656,109 @@ def _steps(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
 
 
-def _tests_job(job: Mapping[str, Any]) -> bool:
-    return any(isinstance(s.get("run"), str) and _PYTEST.search(s["run"]) for s in _steps(job))
+def _folder(value: Any, at: str | None) -> str | None:
+    """The folder, relative to the repository's top, that `working-directory` or `cd` names from `at`: None
+    when it is an expression or a variable, or leads out of the repository."""
+    if value is None:
+        return at
+    text = str(value)
+    if at is None or not text or re.search(r"[$`~{}*?]", text) or text.startswith(("/", "-")):
+        return None
+    folder = posixpath.normpath(posixpath.join(at, text))
+    return None if folder == ".." or folder.startswith("../") else folder
+
+
+def _pytest_runs(
+    top: Path, folder: str | None, lines: Sequence[str], expand: bool = True
+) -> Iterator[tuple[str | None, list[str]]]:
+    """(folder, words after `pytest`) of each pytest the lines run, the folder relative to the repository's
+    top (None when unknown), followed through a `cd` and through the task runner targets and scripts of
+    the repository (support/tasks.py) that a line calls."""
+    for line in lines:
+        for segment in _SEGMENTS.split(_EXPRESSION.sub("${{}}", line)):
+            try:
+                words = shlex.split(segment.strip().lstrip("("))
+            except ValueError:
+                words = segment.strip().lstrip("(").split()
+            if words[:1] == ["cd"]:
+                folder = _folder(words[1] if len(words) > 1 else "~", folder)
+                continue
+            at = next((i for i, w in enumerate(words) if _PYTEST_WORD.match(w)), None)
+            if at is not None and not {"install", "add"} & set(words[:at]):
+                yield folder, words[at + 1 :]
+                continue
+            called = tasks.call(segment) if expand and folder is not None else None
+            place = top / (folder or ".")
+            if called is not None and place.resolve().is_relative_to(top.resolve()):
+                found = [command for _, command in tasks.commands(place, *called)]
+                yield from _pytest_runs(top, folder, found, expand=False)
+
+
+def _job_folder(job: Mapping[str, Any]) -> str | None:
+    """The folder a job's steps run in, relative to the repository's top (its `defaults.run`)."""
+    defaults = job.get("defaults")
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    return _folder(run.get("working-directory") if isinstance(run, dict) else None, ".")
+
+
+def _test_rank(top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str]) -> int | None:
+    """How surely a job runs the service's own tests: 0 when a pytest of it names one of the test paths
+    init found, 1 when one runs from the service's folder with no path, 2 when one runs there with other
+    paths; None when it runs none of these (no pytest, or only another package's: one run in a project
+    folder of its own below the service's)."""
+    own = [posixpath.normpath(posixpath.join(home, t)) for t in tests]
+    base = _job_folder(job)
+    ranks = []
+    for step in _steps(job):
+        if not isinstance(step.get("run"), str):
+            continue
+        start = _folder(step.get("working-directory"), base)
+        for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"])):
+            if folder is None or (folder != home and _other_package(top, home, folder)):
+                continue
+            named = [w for w in words if not w.startswith("-") and _path_word(top / folder, w)]
+            paths_named = [posixpath.normpath(posixpath.join(folder, w.split("::")[0])) for w in named]
+            if any(p in own or _under(p, own) for p in paths_named):
+                ranks.append(0)
+            elif folder == home:
+                ranks.append(1 if not named else 2)
+    return min(ranks, default=None)
+
+
+def _other_package(top: Path, home: str, folder: str) -> bool:
+    """True when `folder` is, or is in, a project of its own (its own pyproject.toml or the like) below the
+    service's, when the service has one too: another package of the repository (`src/integrations/x`)."""
+    if not _has_project(top / home):
+        return False
+    inner = PurePosixPath(folder)
+    while inner.as_posix() not in (home, "."):
+        if _has_project(top / inner):
+            return True
+        inner = inner.parent
+    return False
+
+
+def _path_word(folder: Path, word: str) -> bool:
+    """True when a word after `pytest` is a path (not an option's value such as `-m "not slow"`): it holds a
+    slash or an expression, ends in `.py`, or is a file or folder there."""
+    if "/" in word or "${{" in word or word.endswith(".py") or "::" in word:
+        return True
+    try:
+        return (folder / word).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
-    """The user, password and database of a job's PostgreSQL service container, when each is a plain word
-    (never an expression such as a secret's, never a secret-looking value)."""
+    """The user, password and database of a job's PostgreSQL service container (its image or its id says
+    postgres), when each is a plain word (never an expression such as a secret's, never a secret-looking
+    value)."""
     from evidence_kit.redact.redactor import Redactor
 
     services = job.get("services")
-    for service in services.values() if isinstance(services, dict) else ():
-        if not isinstance(service, dict) or "postgres" not in str(service.get("image", "")).lower():
+    for name, service in services.items() if isinstance(services, dict) else ():
+        # NOTE: a matrix image (`image: ${{ matrix.database }}`) is named by its service's id.
+        if not isinstance(service, dict) or "postgres" not in f"{name} {service.get('image', '')}".lower():
             continue
         env = service.get("env")
         if not isinstance(env, dict):
@@ -1704,27 +1798,60 @@ def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return apt, installs
 
 
-def _own_ci(root: Path, workflows: Sequence[str]) -> _OwnCI:
-    """The PostgreSQL and install commands of the service's own CI job that runs its tests (a job with a
-    pytest step); a PostgreSQL of another job when no test job has one."""
-    jobs = list(_own_workflows(root, workflows))
-    tests = [(rel, job) for rel, job in jobs if _tests_job(job)]
+def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnCI:
+    """The PostgreSQL and install commands of the service's own CI job that runs its tests (a pytest, also
+    behind a task runner or script, from the service's folder), the job that runs the test paths init found
+    first; a PostgreSQL of another job when no test job has one. A job that runs its tests in another
+    package's folder (`working-directory`, `cd`) is not the service's."""
+    top = paths.repository(root)
+    home = PurePosixPath(os.path.relpath(root.resolve(), top)).as_posix()
+    ranked: list[tuple[int, int, str, dict[str, Any]]] = []
+    others: list[tuple[str, dict[str, Any]]] = []
+    for rel, job in _own_workflows(root, workflows):
+        rank = _test_rank(top, home, job, tests)
+        if rank is not None:
+            ranked.append((rank, len(ranked), rel, job))
+        elif not _elsewhere(top, home, job):
+            others.append((rel, job))
+    test_jobs = [(rel, job) for *_, rel, job in sorted(ranked, key=lambda r: r[:2])]
     postgres = next(
         (
             (user, password, db, rel)
-            for rel, job in [*tests, *jobs]
+            for rel, job in [*test_jobs, *others]
             if (pg := _postgres_of(job))
             for user, password, db in [pg]
         ),
         None,
     )
     install = None
-    for rel, job in tests:
+    for rel, job in test_jobs:
         apt, installs = _commands_of(job)
         if installs or apt:
             install = (tuple(apt), tuple(installs), rel)
             break
     return _OwnCI(postgres, install)
+
+
+def _elsewhere(top: Path, home: str, job: Mapping[str, Any]) -> bool:
+    """True when a job, or a step of it, sets a `working-directory` other than the service's folder, or
+    runs a pytest in another folder (`cd`): another package's job."""
+    base = _job_folder(job)
+    if _has_folder(job.get("defaults")) and base != home:
+        return True
+    for step in _steps(job):
+        start = _folder(step.get("working-directory"), base)
+        if step.get("working-directory") is not None and start != home:
+            return True
+        if isinstance(step.get("run"), str) and any(
+            folder != home for folder, _ in _pytest_runs(top, start, tasks.script_lines(step["run"]))
+        ):
+            return True
+    return False
+
+
+def _has_folder(defaults: Any) -> bool:
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    return isinstance(run, dict) and run.get("working-directory") is not None
 
 
 _PIP = re.compile(r"^(?:python3?\s+-m\s+)?pip3?\b")
