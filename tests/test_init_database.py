@@ -331,10 +331,19 @@ def test_the_ci_install_drops_a_matrix_python_and_keeps_uv_s_own_options(tmp_pat
     init.write(root, found, force=True)
     text = (root / init.WORKFLOW_FILE).read_text("utf-8")
     assert "secrets.PG" not in text and "secrets.L" not in text
-    # NOTE: the CI installs with another tool than the project's lock file names: today's install stays.
+    # NOTE: the CI installs with another tool than the project's lock file names: today's install stays;
+    # with no apt-get line of theirs either, the workflow does not say it holds the CI's commands.
     steps = _workflow(root)["jobs"]["evidence"]["steps"]
     install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
     assert install[-2:] == ["python -m pip install uv", "uv sync --all-extras --dev"]
+    assert "# The install commands of the job of .github/workflows/ci.yml" in text
+    pip_ci = "jobs:\n  test:\n    steps:\n      - run: pip install -r requirements.txt\n      - run: pytest\n"
+    (root / ".github/workflows/ci.yml").write_text(pip_ci, encoding="utf-8")
+    found = init.detect(root)
+    assert found.ci_install == ((), ("pip install -r requirements.txt",), ".github/workflows/ci.yml")
+    init.write(root, found, force=True)
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert "uv sync --all-extras --dev" in text and "The install commands of" not in text
 
 
 TASK_CI = """\
@@ -510,6 +519,31 @@ def test_the_job_that_runs_the_services_own_test_paths_gives_the_postgresql_and_
     (root / ".github/workflows/python-tests.yaml").unlink()
     found = init.detect(root)
     assert found.ci_install is None and found.ci_postgres is None
+
+
+def test_a_ci_install_line_may_quote_shell_characters_but_never_expand(tmp_path: Path) -> None:
+    lines = [
+        """uv pip install -e ".[dev]" 'pydantic>=2.4,<3'""",
+        "uv pip install 'svc[a|b]' 'x;y' '$HOME' 'a&b'",
+        'uv pip install "x$HOME"',
+        'uv pip install "x`id`"',
+        "uv pip install 'open",
+        "uv pip install x > log",
+        "uv pip install x | tee log",
+    ]
+    ci = "jobs:\n  test:\n    steps:\n      - run: |\n" + "".join(f"          {line}\n" for line in lines)
+    ci += "      - run: uv run pytest\n"
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "uv.lock": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/ci.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    assert init.detect(root).ci_install == ((), tuple(lines[:2]), ".github/workflows/ci.yml")
 
 
 INIT_DB = """\

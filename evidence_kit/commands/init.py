@@ -1616,7 +1616,10 @@ _INSTALL_COMMAND = re.compile(
 _APT = re.compile(r"^(?:sudo\s+)?apt(?:-get)?\s+(?:-\S+\s+)*(?P<verb>update|install)(?:\s|$)")
 # NOTE: the Python of a matrix is the workflow's own (setup-python sets it): dropped with its option.
 _MATRIX_PYTHON = re.compile(r"\s*(?:(?:--python|-p)(?:=|\s+))?\$\{\{\s*matrix\.python[\w.-]*\s*\}\}")
-_SHELL = re.compile(r"[;&|<>`$\\]")
+# NOTE: characters the shell acts on: outside quotes all of these; inside double quotes expansion and
+# escapes (`$`, backtick, backslash) only; inside single quotes none.
+_SHELL = frozenset(";&|<>`$\\")
+_SHELL_QUOTED = frozenset("`$\\")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 
 
@@ -1789,13 +1792,31 @@ def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
             continue
         for line in run.splitlines():
             command = " ".join(_MATRIX_PYTHON.sub("", line).split())
-            if not command or "${{" in command or _SHELL.search(command) or redactor.mask_text(command)[1]:
+            if not command or "${{" in command or _operators(command) or redactor.mask_text(command)[1]:
                 continue
             if _APT.match(command) and command not in apt:
                 apt.append(command)
             elif _INSTALL_COMMAND.match(command) and command not in installs:
                 installs.append(command)
     return apt, installs
+
+
+def _operators(command: str) -> bool:
+    """True when the shell would do more with a line than run one command with its words: an operator,
+    a redirection, an expansion or an escape, or a quote left open (`"pydantic>=2.4,<3"` is a word)."""
+    quote = ""
+    for char in command:
+        if quote == "'":
+            quote = "" if char == "'" else quote
+        elif quote == '"':
+            if char in _SHELL_QUOTED:
+                return True
+            quote = "" if char == '"' else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _SHELL:
+            return True
+    return bool(quote)
 
 
 def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnCI:
@@ -2257,6 +2278,9 @@ def _context(d: Detected) -> dict[str, Any]:
     if own is not None and "/" not in own.split()[0]:
         own = bin_prefix + own
     migrate = [own] if own is not None else [_upgrade(c, bin_prefix) for c in d.alembic]
+    install, install_from = (
+        _install_steps(d, venv, tests_cwd) if d.python or d.install else (list(d.install), None)
+    )
     return {
         "service": d.service,
         "database_env": d.database_env,
@@ -2300,10 +2324,10 @@ def _context(d: Detected) -> dict[str, Any]:
         "workflows": list(d.workflows),
         "queue": queue,
         "required": required,
-        "install": _install_steps(d, venv, tests_cwd) if d.python or d.install else list(d.install),
+        "install": install,
         "migrate": migrate,
         "migrate_from": d.migrate_command[1] if d.migrate_command else None,
-        "install_from": d.ci_install[2] if d.ci_install else None,
+        "install_from": install_from,
         "action": ACTION_PLACEHOLDER,
         "baseline": None,
         "baselined": BASELINED,
@@ -2364,14 +2388,19 @@ def _in_uv_workspace(root: Path) -> bool:
     return False
 
 
-def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> list[str]:
+def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> tuple[list[str], str | None]:
     """The install commands, run where the service's own project is: the service folder, or a sub-project
-    folder (`backend/`, holding the tests or the virtualenv) when only it has a project file."""
+    folder (`backend/`, holding the tests or the virtualenv) when only it has a project file; and the
+    workflow file of the service's own CI when some of them are its."""
     project = tests_cwd or (PurePosixPath(venv).parts[0] if len(PurePosixPath(venv).parts) > 1 else None)
     if project is None or _has_project(d.root) or not _has_project(d.root / project):
-        return _with_ci(_install(d.root, venv, bool(d.tests)), d.ci_install, venv)
+        ours = list(_install(d.root, venv, bool(d.tests)))
+        commands = _with_ci(ours, d.ci_install, venv)
+        return commands, (d.ci_install[2] if d.ci_install and commands != ours else None)
     inner = os.path.relpath(venv, project).replace(os.sep, "/")
-    return [f"(cd {shlex.quote(project)} && {c})" for c in _install(d.root / project, inner, bool(d.tests))]
+    return [
+        f"(cd {shlex.quote(project)} && {c})" for c in _install(d.root / project, inner, bool(d.tests))
+    ], None
 
 
 def _has_project(folder: Path) -> bool:
