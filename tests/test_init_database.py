@@ -53,12 +53,43 @@ class DatabaseSettings(ServiceBaseSettings):
         ),
     )
     echo: bool = Field(default=False, validation_alias="svc_server_database_echo")
+    database: str = "svc"
+    timeout: int = 10
+
+
+class ServerDatabaseSettings(DatabaseSettings):
+    api: str = "api"
+
+
+class LegacySettings(ServiceBaseSettings):
+    class Config:
+        env_prefix = PREFIX
+
+    db: str = "svc"
 
 
 class LoggingSettings(ServiceBaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SVC_LOGGING_")
+    model_config = SettingsConfigDict(env_prefix="SVC_LOGGING_", env_file=".env")
 
     level: str = "INFO"
+
+
+class FileLoggingSettings(LoggingSettings):
+    model_config: SettingsConfigDict = {"env_file": ".env.files"}
+
+    path: str = "svc.log"
+"""
+
+SERVER_SETTINGS = """\
+from svc.settings.database import FileLoggingSettings, ServerDatabaseSettings
+
+
+class PoolSettings(ServerDatabaseSettings):
+    size: int = 5
+
+
+class RotatingLogSettings(FileLoggingSettings):
+    keep: int = 3
 """
 
 VERSIONING = """\
@@ -77,6 +108,7 @@ def test_settings_aliases_name_the_variables_and_a_connection_url_is_the_databas
             "src/svc/settings/__init__.py": "",
             "src/svc/settings/base.py": SETTINGS_BASE,
             "src/svc/settings/database.py": DATABASE_SETTINGS,
+            "src/svc/settings/server.py": SERVER_SETTINGS,
         },
     )
     found = init.detect(root)
@@ -85,7 +117,12 @@ def test_settings_aliases_name_the_variables_and_a_connection_url_is_the_databas
         "SVC_API_DATABASE_CONNECTION_URL",
         "SVC_SERVER_DATABASE_ECHO",
         "SVC_LOGGING_LEVEL",
+        "SVC_LOGGING_PATH",
+        "SVC_LOGGING_KEEP",
     } <= set(found.env_names)
+    # NOTE: a prefix a helper builds cannot be known: plain fields name no variable (their own name
+    # is not one), in the class or in a subclass of it.
+    assert not {"DATABASE", "TIMEOUT", "API", "DB", "PATH", "SIZE", "KEEP"} & set(found.env_names)
     # NOTE: neither the CI build's URL nor the field's later, older alias: its first alias.
     assert (found.database_env, found.database_env_source) == (
         "SVC_SERVER_DATABASE_CONNECTION_URL",

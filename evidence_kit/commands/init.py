@@ -690,13 +690,18 @@ def _aliases(value: ast.expr | None) -> list[str]:
 
 
 def _settings_fields(
-    tree: ast.Module, classes: frozenset[str] | set[str] = _SETTINGS_BASES
+    tree: ast.Module,
+    classes: frozenset[str] | set[str] = _SETTINGS_BASES,
+    inherited: Mapping[str, str | None] | None = None,
 ) -> Iterator[tuple[str, str, str, str | None]]:
     """Pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`): the class, the field,
     its environment name, and a placeholder value when the field is required (no default), else None.
-    `classes` names the settings classes of other modules, which a class here may derive from. A field
-    with aliases gives each alias, the first one with the placeholder."""
+    `classes` names the settings classes of other modules, which a class here may derive from, and
+    `inherited` their env prefixes. A field with aliases gives each alias, the first one with the
+    placeholder; a field of a class whose env prefix cannot be read (`model_config = build_config(...)`)
+    gives its aliases only."""
     settings = set(classes)
+    prefixes: dict[str, str | None] = dict(inherited or {})
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
             continue
@@ -704,31 +709,12 @@ def _settings_fields(
             continue
         # NOTE: a subclass of a settings class of this module is one too (`AppSettings(LoggingSettings)`).
         settings.add(node.name)
-        prefix = ""
-        for stmt in node.body:
-            configs: list[ast.keyword] = []
-            if (
-                isinstance(stmt, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "model_config" for t in stmt.targets)
-                and isinstance(stmt.value, ast.Call)
-            ):
-                configs = stmt.value.keywords
-            elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                # NOTE: pydantic v1's `class Config: env_prefix = "APP_"`.
-                configs = [
-                    ast.keyword(arg=t.id, value=s.value)
-                    for s in stmt.body
-                    if isinstance(s, ast.Assign)
-                    for t in s.targets
-                    if isinstance(t, ast.Name)
-                ]
-            for kw in configs:
-                if (
-                    kw.arg == "env_prefix"
-                    and isinstance(kw.value, ast.Constant)
-                    and isinstance(kw.value.value, str)
-                ):
-                    prefix = kw.value.value
+        prefix = _env_prefix(node)
+        if prefix == "":
+            # NOTE: pydantic merges a class's configuration into its base's: one that sets no prefix keeps
+            # the base's (of any module).
+            prefix = next((prefixes[b] for b in sorted(_base_names(node)) if prefixes.get(b, "") != ""), "")
+        prefixes[node.name] = prefix
         for stmt in node.body:
             if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
                 continue
@@ -746,10 +732,78 @@ def _settings_fields(
                 )
             )
             placeholder = _placeholder(ast.unparse(stmt.annotation)) if required else None
-            names = _aliases(stmt.value) or [(prefix + stmt.target.id).upper()]
+            # NOTE: a prefix init cannot know (a helper builds the configuration) leaves the aliases only.
+            own = [(prefix + stmt.target.id).upper()] if prefix is not None else []
+            names = _aliases(stmt.value) or own
             for i, name in enumerate(names):
                 if _ENV_NAME.match(name):
                     yield node.name, stmt.target.id, name, (placeholder if i == 0 else None)
+
+
+def _inherited_prefix(name: str, own: Mapping[str, str | None], bases: Mapping[str, set[str]]) -> str | None:
+    """The env prefix of a settings class: its own, else (pydantic merges a configuration into its base's)
+    the nearest base's that sets one, across the service's modules."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        if own.get(current, "") != "":
+            return own[current]
+        todo.extend(sorted(bases.get(current, ())))
+    return ""
+
+
+def _env_prefix(node: ast.ClassDef) -> str | None:
+    """The env prefix a settings class's own configuration sets: "" with none or one without a prefix, None
+    when it cannot be read (a helper's call, a variable, `**options`): a literal `SettingsConfigDict(...)`,
+    `ConfigDict(...)`, `dict(...)` or `{...}` as `model_config`, or pydantic v1's `class Config`."""
+    for stmt in node.body:
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        if any(isinstance(t, ast.Name) and t.id == "model_config" for t in targets):
+            if isinstance(value, ast.Call) and _call_name(value) in (
+                "SettingsConfigDict",
+                "ConfigDict",
+                "dict",
+            ):
+                if value.args:
+                    return None
+                return _prefix_of([(kw.arg, kw.value) for kw in value.keywords])
+            if isinstance(value, ast.Dict):
+                keys = [k.value if isinstance(k, ast.Constant) else None for k in value.keys]
+                return _prefix_of(list(zip(keys, value.values, strict=True)))
+            return None
+        if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+            return _prefix_of(
+                [
+                    (t.id, s.value)
+                    for s in stmt.body
+                    if isinstance(s, ast.Assign)
+                    for t in s.targets
+                    if isinstance(t, ast.Name)
+                ]
+            )
+    return ""
+
+
+def _prefix_of(options: Sequence[tuple[Any, ast.expr]]) -> str | None:
+    """The `env_prefix` among a configuration's (key, value) options: "" without one, None when a key or
+    the prefix is not a literal."""
+    prefix = ""
+    for key, value in options:
+        if not isinstance(key, str):
+            return None
+        if key == "env_prefix":
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                return None
+            prefix = value.value
+    return prefix
 
 
 def _placeholder(kind: str) -> str:
@@ -1330,6 +1384,7 @@ def detect(root: Path) -> Detected:
     from_settings: set[str] = set()
     declared: dict[tuple[str, str], str] = {}
     bases: dict[str, set[str]] = {}
+    own_prefixes: dict[str, str | None] = {}
     settings_modules: list[tuple[str, ast.Module]] = []
     db_reads: set[str] = set()
     engine_values: Counter[str] = Counter()
@@ -1382,6 +1437,8 @@ def detect(root: Path) -> Detected:
             for n in tree.body:
                 if isinstance(n, ast.ClassDef):
                     bases.setdefault(n.name, set()).update(_base_names(n))
+                    prefix = _env_prefix(n)
+                    own_prefixes[n.name] = None if own_prefixes.get(n.name, "") is None else prefix
             env_files[rel] = list(_env_files(tree))
             for callee, keys in _constructions(tree):
                 calls.setdefault(callee, []).append(keys)
@@ -1391,8 +1448,9 @@ def detect(root: Path) -> Detected:
 
     classes = _settings_classes(bases)
     later_aliases: set[str] = set()
+    prefixes = {name: _inherited_prefix(name, own_prefixes, bases) for name in classes}
     for rel, tree in settings_modules:
-        for cls, attr, name, placeholder in _settings_fields(tree, classes):
+        for cls, attr, name, placeholder in _settings_fields(tree, classes, prefixes):
             env_hits.setdefault(name, rel)
             if (cls, attr) in fields:
                 later_aliases.add(name)
