@@ -128,8 +128,20 @@ def test_settings_aliases_name_the_variables_and_a_connection_url_is_the_databas
         "SVC_SERVER_DATABASE_CONNECTION_URL",
         "src/svc/settings/database.py",
     )
+    assert found.database_env_aliases == ("SVC_API_DATABASE_CONNECTION_URL",)
+    assert (
+        "found database URL variable: SVC_SERVER_DATABASE_CONNECTION_URL (read in "
+        "src/svc/settings/database.py, also by SVC_API_DATABASE_CONNECTION_URL)"
+    ) in init.report(found)
     init.write(root, found)
-    assert config.load(root / "evidence.yaml").database_env == "SVC_SERVER_DATABASE_CONNECTION_URL"
+    loaded = config.load(root / "evidence.yaml")
+    # NOTE: a user who sets only the older alias still gets the database.
+    assert loaded.database_envs == ("SVC_SERVER_DATABASE_CONNECTION_URL", "SVC_API_DATABASE_CONNECTION_URL")
+    target = loaded.database({"SVC_API_DATABASE_CONNECTION_URL": "postgresql://svc@db/svc"})
+    assert target is not None and target.source == "environment variable SVC_API_DATABASE_CONNECTION_URL"
+    assert (
+        "# The service reads its URL by each of these names (aliases)" in (root / "evidence.yaml").read_text()
+    )
 
 
 def test_a_url_whose_name_says_nothing_of_a_database_is_never_the_database_url(tmp_path: Path) -> None:

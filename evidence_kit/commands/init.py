@@ -140,6 +140,8 @@ class Detected:
     workflows: tuple[str, ...] = ()
     database_env: str = DEFAULT_DATABASE_ENV
     database_env_source: str | None = None
+    # NOTE: the other names the service reads the same URL by (its field's `AliasChoices`).
+    database_env_aliases: tuple[str, ...] = ()
     # NOTE: the `database.url` template of the parts the service builds its URL of, when it reads no URL
     # variable; `database_override` the variable that replaces that URL when set (then `database_env`).
     database_url: str | None = None
@@ -1389,6 +1391,7 @@ def detect(root: Path) -> Detected:
     db_reads: set[str] = set()
     engine_values: Counter[str] = Counter()
     fields: set[tuple[str, str]] = set()
+    field_names: dict[tuple[str, str], list[str]] = {}
     calls: dict[str, list[frozenset[str]]] = {}
     env_files: dict[str, list[str]] = {}
     tables: dict[str, tuple[str, set[str]]] = {}
@@ -1455,6 +1458,7 @@ def detect(root: Path) -> Detected:
             if (cls, attr) in fields:
                 later_aliases.add(name)
             fields.add((cls, attr))
+            field_names.setdefault((cls, attr), []).append(name)
             from_settings.add(name)
             if placeholder is not None:
                 if name not in required:
@@ -1486,6 +1490,14 @@ def detect(root: Path) -> Detected:
         # beside DATABASE_HOSTNAME, DATABASE_CREDENTIALS, ...).
         ranked = []
     database_env, database_source = (ranked[0][2], env_hits[ranked[0][2]]) if ranked else (None, None)
+    database_aliases = next(
+        (
+            tuple(n for n in names if n != database_env)
+            for names in field_names.values()
+            if database_env in names
+        ),
+        (),
+    )
     engine = next(
         (n for n in names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
     )
@@ -1532,6 +1544,7 @@ def detect(root: Path) -> Detected:
         workflows=tuple(workflows),
         database_env=database_env or override or DEFAULT_DATABASE_ENV,
         database_env_source=database_source,
+        database_env_aliases=database_aliases,
         database_url=None if database_source else template,
         database_override=None if database_source else override,
         database_env_skipped=() if database_source else skipped,
@@ -2187,7 +2200,8 @@ def report(detected: Detected) -> list[str]:
     else:
         lines.append(f"no GitHub workflows found: {WORKFLOW_FILE} will be the first")
     if d.database_env_source:
-        lines.append(f"found database URL variable: {d.database_env} (read in {d.database_env_source})")
+        also = f", also by {', '.join(d.database_env_aliases)}" if d.database_env_aliases else ""
+        lines.append(f"found database URL variable: {d.database_env} (read in {d.database_env_source}{also})")
     elif d.database_url and d.database_override:
         lines.append(
             f"found the parts the service builds its database URL of: database.url is {d.database_url}; "
@@ -2347,6 +2361,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "postgres": _ci_postgres(d),
         "postgres_from": d.ci_postgres[3] if d.ci_postgres else None,
         "database_env_source": d.database_env_source,
+        "database_env_aliases": list(d.database_env_aliases),
         "uses_database": d.uses_database,
         "alembic": alembic,
         "app": d.app,
