@@ -26,7 +26,7 @@ class Config:
     service: str
     phase: str
     output: Path
-    database_env: str | None
+    database_envs: tuple[str, ...]
     database_default: str | None
     collectors: Mapping[str, Mapping[str, Any]]
     after: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -44,15 +44,21 @@ class Config:
     def root(self) -> Path:
         return self.path.parent
 
+    @property
+    def database_env(self) -> str | None:
+        """The first variable `url_env` names, or None."""
+        return self.database_envs[0] if self.database_envs else None
+
     def database(self, env: Mapping[str, str]) -> Database | None:
-        """The target database: the variable named by `url_env`, else the `url` template filled from
-        the environment, else the embedded `default`, else the libpq PG* variables; None when none is given.
+        """The target database: the first set variable of those `url_env` names, else the `url` template
+        filled from the environment, else the embedded `default`, else the libpq PG* variables; None when
+        none is given.
 
         Raises EvidenceError naming a variable the template needs that is not set.
         """
-        if self.database_env and env.get(self.database_env):
-            url = env[self.database_env]
-            return Database(url, f"environment variable {self.database_env}", secrets_of(url))
+        for name in self.database_envs:
+            if env.get(name):
+                return Database(env[name], f"environment variable {name}", secrets_of(env[name]))
         if self.database_template:
             return from_template(self.database_template, env)
         if self.database_default:
@@ -60,11 +66,14 @@ class Config:
         return from_libpq(env)
 
     def url_hint(self, env: Mapping[str, str]) -> str:
-        """Why `database` gives no URL: the variable `url_env` names is unset, else the template's
+        """Why `database` gives no URL: the variables `url_env` names are unset, else the template's
         problem, else evidence.yaml configures no database."""
-        if self.database_env and not env.get(self.database_env):
-            named = f"the environment variable {self.database_env}"
-            return f"{named} (evidence.yaml's `database.url_env`) is not set"
+        if self.database_envs and not any(env.get(name) for name in self.database_envs):
+            if len(self.database_envs) == 1:
+                named = f"the environment variable {self.database_envs[0]}"
+                return f"{named} (evidence.yaml's `database.url_env`) is not set"
+            names = ", ".join(self.database_envs)
+            return f"none of the environment variables {names} (evidence.yaml's `database.url_env`) is set"
         try:
             self.database(env)
         except EvidenceError as exc:
@@ -132,6 +141,8 @@ def _fix(err: Any) -> str:
         if list(err.absolute_path) == ["database", "url"]:
             return "write the password as a `${VAR}` reference, e.g. postgresql://${PGUSER}:${PGPASSWORD}@host/db"
         return f"match the pattern {err.validator_value}"
+    if kind == "uniqueItems":
+        return "list each value once"
     if kind in ("minimum", "maximum", "exclusiveMinimum", "minLength", "minItems"):
         return f"respect {kind} {err.validator_value}"
     return "see the config reference in the README"
@@ -157,8 +168,9 @@ def _shape(schema: Mapping[str, Any]) -> str:
 
 
 def _best(err: Any) -> Any:
-    # NOTE: for a collector given as a mapping, the mapping branch's errors say more than "not a boolean".
-    if err.validator == "oneOf" and err.context and isinstance(err.instance, dict):
+    # NOTE: for a collector given as a mapping, the mapping branch's errors say more than "not a boolean";
+    # for a list, the list branch's say more than "not a string".
+    if err.validator == "oneOf" and err.context and isinstance(err.instance, dict | list):
         deep = [e for e in err.context if e.validator != "type" or e.relative_path]
         if deep:
             return deep
@@ -257,6 +269,7 @@ def parse(raw: bytes, path: Path) -> Config:
         )
     collectors, after = _collectors(data)
     db = data.get("database") or {}
+    url_env = db.get("url_env")
     red = data.get("redact") or {}
     allow = red.get("allow") or {}
     root = path.resolve().parent
@@ -265,7 +278,7 @@ def parse(raw: bytes, path: Path) -> Config:
         service=data["service"],
         phase=str(data.get("phase", "")),
         output=root / data.get("output", DEFAULT_OUTPUT),
-        database_env=db.get("url_env"),
+        database_envs=(url_env,) if isinstance(url_env, str) else tuple(url_env or ()),
         database_default=db.get("default"),
         database_template=db.get("url"),
         collectors=collectors,

@@ -29,6 +29,36 @@ def test_database_url_comes_from_the_environment_else_the_default(tmp_path: Path
     assert cfg.database_url({"JOBS_DB": "postgresql://u@h/d"}) == "postgresql://u@h/d"
 
 
+def test_url_env_may_list_the_names_the_service_reads_its_url_by_and_the_first_set_wins(
+    tmp_path: Path,
+) -> None:
+    cfg = load(write(tmp_path, "service: s\ndatabase:\n  url_env: [SVC_SERVER_DB_URL, SVC_API_DB_URL]\n"))
+    assert cfg.database_envs == ("SVC_SERVER_DB_URL", "SVC_API_DB_URL")
+    assert cfg.database_env == "SVC_SERVER_DB_URL"
+    target = cfg.database({"SVC_API_DB_URL": "postgresql://u@h/api"})
+    assert target is not None and (target.url, target.source) == (
+        "postgresql://u@h/api",
+        "environment variable SVC_API_DB_URL",
+    )
+    both = {"SVC_API_DB_URL": "postgresql://u@h/api", "SVC_SERVER_DB_URL": "postgresql://u@h/server"}
+    assert cfg.database_url(both) == "postgresql://u@h/server"
+    assert cfg.database({}) is None
+    assert cfg.url_hint({"SVC_SERVER_DB_URL": ""}) == (
+        "none of the environment variables SVC_SERVER_DB_URL, SVC_API_DB_URL "
+        "(evidence.yaml's `database.url_env`) is set"
+    )
+    one = load(write(tmp_path, "service: s\ndatabase:\n  url_env: SVC_DB\n"))
+    assert (
+        one.url_hint({}) == "the environment variable SVC_DB (evidence.yaml's `database.url_env`) is not set"
+    )
+    for bad in ("[]", "[A, A]", "[A, 1B]"):
+        with pytest.raises(EvidenceError) as err:
+            load(write(tmp_path, f"service: s\ndatabase:\n  url_env: {bad}\n"))
+        assert any(
+            line.startswith(f"{tmp_path / 'evidence.yaml'}: database.url_env") for line in err.value.details
+        )
+
+
 def test_every_problem_is_reported_at_once_with_path_and_fix(tmp_path: Path) -> None:
     path = write(
         tmp_path,

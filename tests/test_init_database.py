@@ -53,12 +53,43 @@ class DatabaseSettings(ServiceBaseSettings):
         ),
     )
     echo: bool = Field(default=False, validation_alias="svc_server_database_echo")
+    database: str = "svc"
+    timeout: int = 10
+
+
+class ServerDatabaseSettings(DatabaseSettings):
+    api: str = "api"
+
+
+class LegacySettings(ServiceBaseSettings):
+    class Config:
+        env_prefix = PREFIX
+
+    db: str = "svc"
 
 
 class LoggingSettings(ServiceBaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SVC_LOGGING_")
+    model_config = SettingsConfigDict(env_prefix="SVC_LOGGING_", env_file=".env")
 
     level: str = "INFO"
+
+
+class FileLoggingSettings(LoggingSettings):
+    model_config: SettingsConfigDict = {"env_file": ".env.files"}
+
+    path: str = "svc.log"
+"""
+
+SERVER_SETTINGS = """\
+from svc.settings.database import FileLoggingSettings, ServerDatabaseSettings
+
+
+class PoolSettings(ServerDatabaseSettings):
+    size: int = 5
+
+
+class RotatingLogSettings(FileLoggingSettings):
+    keep: int = 3
 """
 
 VERSIONING = """\
@@ -77,6 +108,7 @@ def test_settings_aliases_name_the_variables_and_a_connection_url_is_the_databas
             "src/svc/settings/__init__.py": "",
             "src/svc/settings/base.py": SETTINGS_BASE,
             "src/svc/settings/database.py": DATABASE_SETTINGS,
+            "src/svc/settings/server.py": SERVER_SETTINGS,
         },
     )
     found = init.detect(root)
@@ -85,14 +117,31 @@ def test_settings_aliases_name_the_variables_and_a_connection_url_is_the_databas
         "SVC_API_DATABASE_CONNECTION_URL",
         "SVC_SERVER_DATABASE_ECHO",
         "SVC_LOGGING_LEVEL",
+        "SVC_LOGGING_PATH",
+        "SVC_LOGGING_KEEP",
     } <= set(found.env_names)
+    # NOTE: a prefix a helper builds cannot be known: plain fields name no variable (their own name
+    # is not one), in the class or in a subclass of it.
+    assert not {"DATABASE", "TIMEOUT", "API", "DB", "PATH", "SIZE", "KEEP"} & set(found.env_names)
     # NOTE: neither the CI build's URL nor the field's later, older alias: its first alias.
     assert (found.database_env, found.database_env_source) == (
         "SVC_SERVER_DATABASE_CONNECTION_URL",
         "src/svc/settings/database.py",
     )
+    assert found.database_env_aliases == ("SVC_API_DATABASE_CONNECTION_URL",)
+    assert (
+        "found database URL variable: SVC_SERVER_DATABASE_CONNECTION_URL (read in "
+        "src/svc/settings/database.py, also by SVC_API_DATABASE_CONNECTION_URL)"
+    ) in init.report(found)
     init.write(root, found)
-    assert config.load(root / "evidence.yaml").database_env == "SVC_SERVER_DATABASE_CONNECTION_URL"
+    loaded = config.load(root / "evidence.yaml")
+    # NOTE: a user who sets only the older alias still gets the database.
+    assert loaded.database_envs == ("SVC_SERVER_DATABASE_CONNECTION_URL", "SVC_API_DATABASE_CONNECTION_URL")
+    target = loaded.database({"SVC_API_DATABASE_CONNECTION_URL": "postgresql://svc@db/svc"})
+    assert target is not None and target.source == "environment variable SVC_API_DATABASE_CONNECTION_URL"
+    assert (
+        "# The service reads its URL by each of these names (aliases)" in (root / "evidence.yaml").read_text()
+    )
 
 
 def test_a_url_whose_name_says_nothing_of_a_database_is_never_the_database_url(tmp_path: Path) -> None:
@@ -331,10 +380,219 @@ def test_the_ci_install_drops_a_matrix_python_and_keeps_uv_s_own_options(tmp_pat
     init.write(root, found, force=True)
     text = (root / init.WORKFLOW_FILE).read_text("utf-8")
     assert "secrets.PG" not in text and "secrets.L" not in text
-    # NOTE: the CI installs with another tool than the project's lock file names: today's install stays.
+    # NOTE: the CI installs with another tool than the project's lock file names: today's install stays;
+    # with no apt-get line of theirs either, the workflow does not say it holds the CI's commands.
     steps = _workflow(root)["jobs"]["evidence"]["steps"]
     install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
     assert install[-2:] == ["python -m pip install uv", "uv sync --all-extras --dev"]
+    assert "# The install commands of the job of .github/workflows/ci.yml" in text
+    pip_ci = "jobs:\n  test:\n    steps:\n      - run: pip install -r requirements.txt\n      - run: pytest\n"
+    (root / ".github/workflows/ci.yml").write_text(pip_ci, encoding="utf-8")
+    found = init.detect(root)
+    assert found.ci_install == ((), ("pip install -r requirements.txt",), ".github/workflows/ci.yml")
+    init.write(root, found, force=True)
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert "uv sync --all-extras --dev" in text and "The install commands of" not in text
+
+
+TASK_CI = """\
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres:15
+        env: {POSTGRES_USER: lint, POSTGRES_PASSWORD: lint, POSTGRES_DB: lint}
+    steps:
+      - run: pip install ruff pytest
+      - run: task py:lint
+  backend:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres
+        env: {POSTGRES_USER: app, POSTGRES_PASSWORD: app, POSTGRES_DB: app}
+    steps:
+      - run: |
+          sudo apt-get update
+          sudo apt-get install libsasl2-dev libldap2-dev libssl-dev
+          poetry install
+      - run: task py:test
+"""
+
+TASKFILE = """\
+version: "3"
+tasks:
+  py:lint:
+    cmds:
+      - poetry run ruff check .
+  py:test:
+    desc: runs the tests
+    cmds:
+      - poetry run pytest {{ .CLI_ARGS }}
+"""
+
+
+def test_a_test_job_that_runs_pytest_through_a_task_runner_or_a_script_gives_its_install(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[tool.poetry]\nname = 'svc'\n",
+            "poetry.lock": "",
+            "svc/__init__.py": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            "Taskfile.yml": TASKFILE,
+            ".github/workflows/backend.yml": TASK_CI,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_postgres == ("app", "app", "app", ".github/workflows/backend.yml")
+    assert found.ci_install == (
+        ("sudo apt-get update", "sudo apt-get install libsasl2-dev libldap2-dev libssl-dev"),
+        ("poetry install",),
+        ".github/workflows/backend.yml",
+    )
+    init.write(root, found)
+    install = next(
+        s for s in _workflow(root)["jobs"]["evidence"]["steps"] if s.get("name") == "Install the service"
+    )["run"].splitlines()
+    assert install[:2] == ["sudo apt-get update", "sudo apt-get install libsasl2-dev libldap2-dev libssl-dev"]
+    assert install[-1] == "poetry install"
+    # NOTE: a script of the repository is read as the task is, from the folder the step runs in.
+    (root / "scripts").mkdir()
+    (root / "scripts/test.sh").write_text("#!/bin/sh\nset -e\npoetry run pytest -x\n", encoding="utf-8")
+    ci = TASK_CI.replace("task py:test", "bash scripts/test.sh")
+    (root / ".github/workflows/backend.yml").write_text(ci, encoding="utf-8")
+    assert init.detect(root).ci_postgres == ("app", "app", "app", ".github/workflows/backend.yml")
+    # NOTE: a script that is a link out of the repository is not read: no job runs the tests.
+    outside = tmp_path / "outside.sh"
+    outside.write_text("pytest\n", encoding="utf-8")
+    (root / "scripts/test.sh").unlink()
+    (root / "scripts/test.sh").symlink_to(outside)
+    found = init.detect(root)
+    assert found.ci_install is None
+    assert found.ci_postgres == ("lint", "lint", "lint", ".github/workflows/backend.yml")
+
+
+PACKAGES_CI = """\
+jobs:
+  package:
+    strategy:
+      matrix:
+        package: [svc-dbt, svc-aws]
+    services:
+      postgres:
+        image: postgres:16
+        env: {POSTGRES_USER: svc, POSTGRES_PASSWORD: svc, POSTGRES_DB: dbt_test}
+    steps:
+      - run: uv sync
+        working-directory: src/integrations/${{ matrix.package }}
+      - run: uv run pytest tests
+        working-directory: src/integrations/${{ matrix.package }}
+  dbt:
+    services:
+      postgres:
+        image: postgres:16
+        env: {POSTGRES_USER: svc, POSTGRES_PASSWORD: svc, POSTGRES_DB: dbt_other}
+    steps:
+      - run: |
+          uv pip install --system pytest
+          cd src/integrations/svc-dbt && uv run pytest tests
+"""
+
+PYTHON_CI = """\
+jobs:
+  benchmarks:
+    services:
+      postgres:
+        image: postgres:16
+        env: {POSTGRES_USER: svc, POSTGRES_PASSWORD: svc, POSTGRES_DB: bench}
+    steps:
+      - run: uv sync --locked --group perf
+      - run: uv run pytest benches/ --benchmark-only
+  shards:
+    steps:
+      - run: uv sync --locked --group shard
+      - run: uv run pytest -m "not slow" -n 4
+  tests:
+    strategy:
+      matrix:
+        database: ["postgres:14", "postgres:16"]
+    services:
+      postgres:
+        image: ${{ matrix.database }}
+        env: {POSTGRES_USER: svc, POSTGRES_PASSWORD: svc, POSTGRES_DB: svc}
+    steps:
+      - run: uv sync --locked
+      - run: |
+          uv run pytest tests --ignore=tests/typesafety \\
+            --numprocesses auto
+"""
+
+
+def test_the_job_that_runs_the_services_own_test_paths_gives_the_postgresql_and_the_install(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "uv.lock": "",
+            "src/svc/__init__.py": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            "benches/test_b.py": "def test_b():\n    pass\n",
+            "src/integrations/svc-dbt/pyproject.toml": "[project]\nname = 'svc-dbt'\n",
+            "src/integrations/svc-dbt/tests/test_c.py": "def test_c():\n    pass\n",
+            ".github/workflows/a-packages.yaml": PACKAGES_CI,
+            ".github/workflows/python-tests.yaml": PYTHON_CI,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert "tests" in found.tests
+    assert found.ci_postgres == ("svc", "svc", "svc", ".github/workflows/python-tests.yaml")
+    assert found.ci_install == ((), ("uv sync --locked",), ".github/workflows/python-tests.yaml")
+    # NOTE: without a job naming the test paths, those running pytest with no path from the top come before
+    # one naming other paths; another package's jobs never count, even for a PostgreSQL.
+    ci = PYTHON_CI.replace("uv run pytest tests --ignore", "uv run pytest --ignore")
+    (root / ".github/workflows/python-tests.yaml").write_text(ci, encoding="utf-8")
+    found = init.detect(root)
+    assert found.ci_install is not None and found.ci_install[1] == ("uv sync --locked --group shard",)
+    assert found.ci_postgres == ("svc", "svc", "svc", ".github/workflows/python-tests.yaml")
+    ci = PYTHON_CI.replace("uv run pytest tests --ignore", "uv run pytest benches --ignore")
+    (root / ".github/workflows/python-tests.yaml").write_text(ci, encoding="utf-8")
+    assert init.detect(root).ci_postgres == ("svc", "svc", "bench", ".github/workflows/python-tests.yaml")
+    (root / ".github/workflows/python-tests.yaml").unlink()
+    found = init.detect(root)
+    assert found.ci_install is None and found.ci_postgres is None
+
+
+def test_a_ci_install_line_may_quote_shell_characters_but_never_expand(tmp_path: Path) -> None:
+    lines = [
+        """uv pip install -e ".[dev]" 'pydantic>=2.4,<3'""",
+        "uv pip install 'svc[a|b]' 'x;y' '$HOME' 'a&b'",
+        'uv pip install "x$HOME"',
+        'uv pip install "x`id`"',
+        "uv pip install 'open",
+        "uv pip install x > log",
+        "uv pip install x | tee log",
+    ]
+    ci = "jobs:\n  test:\n    steps:\n      - run: |\n" + "".join(f"          {line}\n" for line in lines)
+    ci += "      - run: uv run pytest\n"
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "uv.lock": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/ci.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    assert init.detect(root).ci_install == ((), tuple(lines[:2]), ".github/workflows/ci.yml")
 
 
 INIT_DB = """\

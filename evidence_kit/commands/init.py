@@ -7,6 +7,7 @@ import configparser
 import fnmatch
 import json
 import os
+import posixpath
 import re
 import shlex
 from collections import Counter
@@ -19,7 +20,7 @@ from evidence_kit.checks.gate_ci_uploads_bundle import PLACEHOLDER_TEXT
 from evidence_kit.checks.gate_skip_locked import DEFAULT_WORKERS
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
-from evidence_kit.support import interpreter, paths
+from evidence_kit.support import interpreter, paths, tasks
 from evidence_kit.support import toml as tomllib
 
 if TYPE_CHECKING:
@@ -139,6 +140,8 @@ class Detected:
     workflows: tuple[str, ...] = ()
     database_env: str = DEFAULT_DATABASE_ENV
     database_env_source: str | None = None
+    # NOTE: the other names the service reads the same URL by (its field's `AliasChoices`).
+    database_env_aliases: tuple[str, ...] = ()
     # NOTE: the `database.url` template of the parts the service builds its URL of, when it reads no URL
     # variable; `database_override` the variable that replaces that URL when set (then `database_env`).
     database_url: str | None = None
@@ -689,13 +692,18 @@ def _aliases(value: ast.expr | None) -> list[str]:
 
 
 def _settings_fields(
-    tree: ast.Module, classes: frozenset[str] | set[str] = _SETTINGS_BASES
+    tree: ast.Module,
+    classes: frozenset[str] | set[str] = _SETTINGS_BASES,
+    inherited: Mapping[str, str | None] | None = None,
 ) -> Iterator[tuple[str, str, str, str | None]]:
     """Pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`): the class, the field,
     its environment name, and a placeholder value when the field is required (no default), else None.
-    `classes` names the settings classes of other modules, which a class here may derive from. A field
-    with aliases gives each alias, the first one with the placeholder."""
+    `classes` names the settings classes of other modules, which a class here may derive from, and
+    `inherited` their env prefixes. A field with aliases gives each alias, the first one with the
+    placeholder; a field of a class whose env prefix cannot be read (`model_config = build_config(...)`)
+    gives its aliases only."""
     settings = set(classes)
+    prefixes: dict[str, str | None] = dict(inherited or {})
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
             continue
@@ -703,31 +711,12 @@ def _settings_fields(
             continue
         # NOTE: a subclass of a settings class of this module is one too (`AppSettings(LoggingSettings)`).
         settings.add(node.name)
-        prefix = ""
-        for stmt in node.body:
-            configs: list[ast.keyword] = []
-            if (
-                isinstance(stmt, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "model_config" for t in stmt.targets)
-                and isinstance(stmt.value, ast.Call)
-            ):
-                configs = stmt.value.keywords
-            elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                # NOTE: pydantic v1's `class Config: env_prefix = "APP_"`.
-                configs = [
-                    ast.keyword(arg=t.id, value=s.value)
-                    for s in stmt.body
-                    if isinstance(s, ast.Assign)
-                    for t in s.targets
-                    if isinstance(t, ast.Name)
-                ]
-            for kw in configs:
-                if (
-                    kw.arg == "env_prefix"
-                    and isinstance(kw.value, ast.Constant)
-                    and isinstance(kw.value.value, str)
-                ):
-                    prefix = kw.value.value
+        prefix = _env_prefix(node)
+        if prefix == "":
+            # NOTE: pydantic merges a class's configuration into its base's: one that sets no prefix keeps
+            # the base's (of any module).
+            prefix = next((prefixes[b] for b in sorted(_base_names(node)) if prefixes.get(b, "") != ""), "")
+        prefixes[node.name] = prefix
         for stmt in node.body:
             if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
                 continue
@@ -745,10 +734,78 @@ def _settings_fields(
                 )
             )
             placeholder = _placeholder(ast.unparse(stmt.annotation)) if required else None
-            names = _aliases(stmt.value) or [(prefix + stmt.target.id).upper()]
+            # NOTE: a prefix init cannot know (a helper builds the configuration) leaves the aliases only.
+            own = [(prefix + stmt.target.id).upper()] if prefix is not None else []
+            names = _aliases(stmt.value) or own
             for i, name in enumerate(names):
                 if _ENV_NAME.match(name):
                     yield node.name, stmt.target.id, name, (placeholder if i == 0 else None)
+
+
+def _inherited_prefix(name: str, own: Mapping[str, str | None], bases: Mapping[str, set[str]]) -> str | None:
+    """The env prefix of a settings class: its own, else (pydantic merges a configuration into its base's)
+    the nearest base's that sets one, across the service's modules."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        if own.get(current, "") != "":
+            return own[current]
+        todo.extend(sorted(bases.get(current, ())))
+    return ""
+
+
+def _env_prefix(node: ast.ClassDef) -> str | None:
+    """The env prefix a settings class's own configuration sets: "" with none or one without a prefix, None
+    when it cannot be read (a helper's call, a variable, `**options`): a literal `SettingsConfigDict(...)`,
+    `ConfigDict(...)`, `dict(...)` or `{...}` as `model_config`, or pydantic v1's `class Config`."""
+    for stmt in node.body:
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        if any(isinstance(t, ast.Name) and t.id == "model_config" for t in targets):
+            if isinstance(value, ast.Call) and _call_name(value) in (
+                "SettingsConfigDict",
+                "ConfigDict",
+                "dict",
+            ):
+                if value.args:
+                    return None
+                return _prefix_of([(kw.arg, kw.value) for kw in value.keywords])
+            if isinstance(value, ast.Dict):
+                keys = [k.value if isinstance(k, ast.Constant) else None for k in value.keys]
+                return _prefix_of(list(zip(keys, value.values, strict=True)))
+            return None
+        if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+            return _prefix_of(
+                [
+                    (t.id, s.value)
+                    for s in stmt.body
+                    if isinstance(s, ast.Assign)
+                    for t in s.targets
+                    if isinstance(t, ast.Name)
+                ]
+            )
+    return ""
+
+
+def _prefix_of(options: Sequence[tuple[Any, ast.expr]]) -> str | None:
+    """The `env_prefix` among a configuration's (key, value) options: "" without one, None when a key or
+    the prefix is not a literal."""
+    prefix = ""
+    for key, value in options:
+        if not isinstance(key, str):
+            return None
+        if key == "env_prefix":
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                return None
+            prefix = value.value
+    return prefix
 
 
 def _placeholder(kind: str) -> str:
@@ -1329,10 +1386,12 @@ def detect(root: Path) -> Detected:
     from_settings: set[str] = set()
     declared: dict[tuple[str, str], str] = {}
     bases: dict[str, set[str]] = {}
+    own_prefixes: dict[str, str | None] = {}
     settings_modules: list[tuple[str, ast.Module]] = []
     db_reads: set[str] = set()
     engine_values: Counter[str] = Counter()
     fields: set[tuple[str, str]] = set()
+    field_names: dict[tuple[str, str], list[str]] = {}
     calls: dict[str, list[frozenset[str]]] = {}
     env_files: dict[str, list[str]] = {}
     tables: dict[str, tuple[str, set[str]]] = {}
@@ -1381,6 +1440,8 @@ def detect(root: Path) -> Detected:
             for n in tree.body:
                 if isinstance(n, ast.ClassDef):
                     bases.setdefault(n.name, set()).update(_base_names(n))
+                    prefix = _env_prefix(n)
+                    own_prefixes[n.name] = None if own_prefixes.get(n.name, "") is None else prefix
             env_files[rel] = list(_env_files(tree))
             for callee, keys in _constructions(tree):
                 calls.setdefault(callee, []).append(keys)
@@ -1390,12 +1451,14 @@ def detect(root: Path) -> Detected:
 
     classes = _settings_classes(bases)
     later_aliases: set[str] = set()
+    prefixes = {name: _inherited_prefix(name, own_prefixes, bases) for name in classes}
     for rel, tree in settings_modules:
-        for cls, attr, name, placeholder in _settings_fields(tree, classes):
+        for cls, attr, name, placeholder in _settings_fields(tree, classes, prefixes):
             env_hits.setdefault(name, rel)
             if (cls, attr) in fields:
                 later_aliases.add(name)
             fields.add((cls, attr))
+            field_names.setdefault((cls, attr), []).append(name)
             from_settings.add(name)
             if placeholder is not None:
                 if name not in required:
@@ -1427,6 +1490,14 @@ def detect(root: Path) -> Detected:
         # beside DATABASE_HOSTNAME, DATABASE_CREDENTIALS, ...).
         ranked = []
     database_env, database_source = (ranked[0][2], env_hits[ranked[0][2]]) if ranked else (None, None)
+    database_aliases = next(
+        (
+            tuple(n for n in names if n != database_env)
+            for names in field_names.values()
+            if database_env in names
+        ),
+        (),
+    )
     engine = next(
         (n for n in names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
     )
@@ -1441,7 +1512,6 @@ def detect(root: Path) -> Detected:
         for p in listed
         if p.suffix in (".yml", ".yaml") and p.is_file()
     ]
-    own = _own_ci(root, workflows)
     testpaths = _testpaths(root)
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
@@ -1449,6 +1519,7 @@ def detect(root: Path) -> Detected:
         loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
+    own = _own_ci(root, workflows, tests)
     chosen_apps = _choose_apps(apps, _served(root, scan.python))
     found = interpreter.discover(root, repository)
     python = python_how = python_version = None
@@ -1473,6 +1544,7 @@ def detect(root: Path) -> Detected:
         workflows=tuple(workflows),
         database_env=database_env or override or DEFAULT_DATABASE_ENV,
         database_env_source=database_source,
+        database_env_aliases=database_aliases,
         database_url=None if database_source else template,
         database_override=None if database_source else override,
         database_env_skipped=() if database_source else skipped,
@@ -1605,7 +1677,9 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
     return found
 
 
-_PYTEST = re.compile(r"\bpytest\b")
+_PYTEST_WORD = re.compile(r"^(?:\S*/)?(?:pytest|py\.test)$")
+_SEGMENTS = re.compile(r"&&|\|\||;")
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 _INSTALL_COMMAND = re.compile(
     r"^(?:(?P<uv>uv\s+(?:sync|pip\s+install))|(?P<poetry>poetry\s+install)|"
     r"(?P<pip>(?:python3?\s+-m\s+)?pip3?\s+install))(?:\s|$)"
@@ -1613,7 +1687,10 @@ _INSTALL_COMMAND = re.compile(
 _APT = re.compile(r"^(?:sudo\s+)?apt(?:-get)?\s+(?:-\S+\s+)*(?P<verb>update|install)(?:\s|$)")
 # NOTE: the Python of a matrix is the workflow's own (setup-python sets it): dropped with its option.
 _MATRIX_PYTHON = re.compile(r"\s*(?:(?:--python|-p)(?:=|\s+))?\$\{\{\s*matrix\.python[\w.-]*\s*\}\}")
-_SHELL = re.compile(r"[;&|<>`$\\]")
+# NOTE: characters the shell acts on: outside quotes all of these; inside double quotes expansion and
+# escapes (`$`, backtick, backslash) only; inside single quotes none.
+_SHELL = frozenset(";&|<>`$\\")
+_SHELL_QUOTED = frozenset("`$\\")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 
 
@@ -1653,18 +1730,109 @@ def _steps(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
 
 
-def _tests_job(job: Mapping[str, Any]) -> bool:
-    return any(isinstance(s.get("run"), str) and _PYTEST.search(s["run"]) for s in _steps(job))
+def _folder(value: Any, at: str | None) -> str | None:
+    """The folder, relative to the repository's top, that `working-directory` or `cd` names from `at`: None
+    when it is an expression or a variable, or leads out of the repository."""
+    if value is None:
+        return at
+    text = str(value)
+    if at is None or not text or re.search(r"[$`~{}*?]", text) or text.startswith(("/", "-")):
+        return None
+    folder = posixpath.normpath(posixpath.join(at, text))
+    return None if folder == ".." or folder.startswith("../") else folder
+
+
+def _pytest_runs(
+    top: Path, folder: str | None, lines: Sequence[str], expand: bool = True
+) -> Iterator[tuple[str | None, list[str]]]:
+    """(folder, words after `pytest`) of each pytest the lines run, the folder relative to the repository's
+    top (None when unknown), followed through a `cd` and through the task runner targets and scripts of
+    the repository (support/tasks.py) that a line calls."""
+    for line in lines:
+        for segment in _SEGMENTS.split(_EXPRESSION.sub("${{}}", line)):
+            try:
+                words = shlex.split(segment.strip().lstrip("("))
+            except ValueError:
+                words = segment.strip().lstrip("(").split()
+            if words[:1] == ["cd"]:
+                folder = _folder(words[1] if len(words) > 1 else "~", folder)
+                continue
+            at = next((i for i, w in enumerate(words) if _PYTEST_WORD.match(w)), None)
+            if at is not None and not {"install", "add"} & set(words[:at]):
+                yield folder, words[at + 1 :]
+                continue
+            called = tasks.call(segment) if expand and folder is not None else None
+            place = top / (folder or ".")
+            if called is not None and place.resolve().is_relative_to(top.resolve()):
+                found = [command for _, command in tasks.commands(place, *called)]
+                yield from _pytest_runs(top, folder, found, expand=False)
+
+
+def _job_folder(job: Mapping[str, Any]) -> str | None:
+    """The folder a job's steps run in, relative to the repository's top (its `defaults.run`)."""
+    defaults = job.get("defaults")
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    return _folder(run.get("working-directory") if isinstance(run, dict) else None, ".")
+
+
+def _test_rank(top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str]) -> int | None:
+    """How surely a job runs the service's own tests: 0 when a pytest of it names one of the test paths
+    init found, 1 when one runs from the service's folder with no path, 2 when one runs there with other
+    paths; None when it runs none of these (no pytest, or only another package's: one run in a project
+    folder of its own below the service's)."""
+    own = [posixpath.normpath(posixpath.join(home, t)) for t in tests]
+    base = _job_folder(job)
+    ranks = []
+    for step in _steps(job):
+        if not isinstance(step.get("run"), str):
+            continue
+        start = _folder(step.get("working-directory"), base)
+        for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"])):
+            if folder is None or (folder != home and _other_package(top, home, folder)):
+                continue
+            named = [w for w in words if not w.startswith("-") and _path_word(top / folder, w)]
+            paths_named = [posixpath.normpath(posixpath.join(folder, w.split("::")[0])) for w in named]
+            if any(p in own or _under(p, own) for p in paths_named):
+                ranks.append(0)
+            elif folder == home:
+                ranks.append(1 if not named else 2)
+    return min(ranks, default=None)
+
+
+def _other_package(top: Path, home: str, folder: str) -> bool:
+    """True when `folder` is, or is in, a project of its own (its own pyproject.toml or the like) below the
+    service's, when the service has one too: another package of the repository (`src/integrations/x`)."""
+    if not _has_project(top / home):
+        return False
+    inner = PurePosixPath(folder)
+    while inner.as_posix() not in (home, "."):
+        if _has_project(top / inner):
+            return True
+        inner = inner.parent
+    return False
+
+
+def _path_word(folder: Path, word: str) -> bool:
+    """True when a word after `pytest` is a path (not an option's value such as `-m "not slow"`): it holds a
+    slash or an expression, ends in `.py`, or is a file or folder there."""
+    if "/" in word or "${{" in word or word.endswith(".py") or "::" in word:
+        return True
+    try:
+        return (folder / word).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
-    """The user, password and database of a job's PostgreSQL service container, when each is a plain word
-    (never an expression such as a secret's, never a secret-looking value)."""
+    """The user, password and database of a job's PostgreSQL service container (its image or its id says
+    postgres), when each is a plain word (never an expression such as a secret's, never a secret-looking
+    value)."""
     from evidence_kit.redact.redactor import Redactor
 
     services = job.get("services")
-    for service in services.values() if isinstance(services, dict) else ():
-        if not isinstance(service, dict) or "postgres" not in str(service.get("image", "")).lower():
+    for name, service in services.items() if isinstance(services, dict) else ():
+        # NOTE: a matrix image (`image: ${{ matrix.database }}`) is named by its service's id.
+        if not isinstance(service, dict) or "postgres" not in f"{name} {service.get('image', '')}".lower():
             continue
         env = service.get("env")
         if not isinstance(env, dict):
@@ -1695,7 +1863,7 @@ def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
             continue
         for line in run.splitlines():
             command = " ".join(_MATRIX_PYTHON.sub("", line).split())
-            if not command or "${{" in command or _SHELL.search(command) or redactor.mask_text(command)[1]:
+            if not command or "${{" in command or _operators(command) or redactor.mask_text(command)[1]:
                 continue
             if _APT.match(command) and command not in apt:
                 apt.append(command)
@@ -1704,27 +1872,78 @@ def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return apt, installs
 
 
-def _own_ci(root: Path, workflows: Sequence[str]) -> _OwnCI:
-    """The PostgreSQL and install commands of the service's own CI job that runs its tests (a job with a
-    pytest step); a PostgreSQL of another job when no test job has one."""
-    jobs = list(_own_workflows(root, workflows))
-    tests = [(rel, job) for rel, job in jobs if _tests_job(job)]
+def _operators(command: str) -> bool:
+    """True when the shell would do more with a line than run one command with its words: an operator,
+    a redirection, an expansion or an escape, or a quote left open (`"pydantic>=2.4,<3"` is a word)."""
+    quote = ""
+    for char in command:
+        if quote == "'":
+            quote = "" if char == "'" else quote
+        elif quote == '"':
+            if char in _SHELL_QUOTED:
+                return True
+            quote = "" if char == '"' else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _SHELL:
+            return True
+    return bool(quote)
+
+
+def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnCI:
+    """The PostgreSQL and install commands of the service's own CI job that runs its tests (a pytest, also
+    behind a task runner or script, from the service's folder), the job that runs the test paths init found
+    first; a PostgreSQL of another job when no test job has one. A job that runs its tests in another
+    package's folder (`working-directory`, `cd`) is not the service's."""
+    top = paths.repository(root)
+    home = PurePosixPath(os.path.relpath(root.resolve(), top)).as_posix()
+    ranked: list[tuple[int, int, str, dict[str, Any]]] = []
+    others: list[tuple[str, dict[str, Any]]] = []
+    for rel, job in _own_workflows(root, workflows):
+        rank = _test_rank(top, home, job, tests)
+        if rank is not None:
+            ranked.append((rank, len(ranked), rel, job))
+        elif not _elsewhere(top, home, job):
+            others.append((rel, job))
+    test_jobs = [(rel, job) for *_, rel, job in sorted(ranked, key=lambda r: r[:2])]
     postgres = next(
         (
             (user, password, db, rel)
-            for rel, job in [*tests, *jobs]
+            for rel, job in [*test_jobs, *others]
             if (pg := _postgres_of(job))
             for user, password, db in [pg]
         ),
         None,
     )
     install = None
-    for rel, job in tests:
+    for rel, job in test_jobs:
         apt, installs = _commands_of(job)
         if installs or apt:
             install = (tuple(apt), tuple(installs), rel)
             break
     return _OwnCI(postgres, install)
+
+
+def _elsewhere(top: Path, home: str, job: Mapping[str, Any]) -> bool:
+    """True when a job, or a step of it, sets a `working-directory` other than the service's folder, or
+    runs a pytest in another folder (`cd`): another package's job."""
+    base = _job_folder(job)
+    if _has_folder(job.get("defaults")) and base != home:
+        return True
+    for step in _steps(job):
+        start = _folder(step.get("working-directory"), base)
+        if step.get("working-directory") is not None and start != home:
+            return True
+        if isinstance(step.get("run"), str) and any(
+            folder != home for folder, _ in _pytest_runs(top, start, tasks.script_lines(step["run"]))
+        ):
+            return True
+    return False
+
+
+def _has_folder(defaults: Any) -> bool:
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    return isinstance(run, dict) and run.get("working-directory") is not None
 
 
 _PIP = re.compile(r"^(?:python3?\s+-m\s+)?pip3?\b")
@@ -1981,7 +2200,8 @@ def report(detected: Detected) -> list[str]:
     else:
         lines.append(f"no GitHub workflows found: {WORKFLOW_FILE} will be the first")
     if d.database_env_source:
-        lines.append(f"found database URL variable: {d.database_env} (read in {d.database_env_source})")
+        also = f", also by {', '.join(d.database_env_aliases)}" if d.database_env_aliases else ""
+        lines.append(f"found database URL variable: {d.database_env} (read in {d.database_env_source}{also})")
     elif d.database_url and d.database_override:
         lines.append(
             f"found the parts the service builds its database URL of: database.url is {d.database_url}; "
@@ -2130,6 +2350,9 @@ def _context(d: Detected) -> dict[str, Any]:
     if own is not None and "/" not in own.split()[0]:
         own = bin_prefix + own
     migrate = [own] if own is not None else [_upgrade(c, bin_prefix) for c in d.alembic]
+    install, install_from = (
+        _install_steps(d, venv, tests_cwd) if d.python or d.install else (list(d.install), None)
+    )
     return {
         "service": d.service,
         "database_env": d.database_env,
@@ -2138,6 +2361,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "postgres": _ci_postgres(d),
         "postgres_from": d.ci_postgres[3] if d.ci_postgres else None,
         "database_env_source": d.database_env_source,
+        "database_env_aliases": list(d.database_env_aliases),
         "uses_database": d.uses_database,
         "alembic": alembic,
         "app": d.app,
@@ -2173,10 +2397,10 @@ def _context(d: Detected) -> dict[str, Any]:
         "workflows": list(d.workflows),
         "queue": queue,
         "required": required,
-        "install": _install_steps(d, venv, tests_cwd) if d.python or d.install else list(d.install),
+        "install": install,
         "migrate": migrate,
         "migrate_from": d.migrate_command[1] if d.migrate_command else None,
-        "install_from": d.ci_install[2] if d.ci_install else None,
+        "install_from": install_from,
         "action": ACTION_PLACEHOLDER,
         "baseline": None,
         "baselined": BASELINED,
@@ -2237,14 +2461,19 @@ def _in_uv_workspace(root: Path) -> bool:
     return False
 
 
-def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> list[str]:
+def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> tuple[list[str], str | None]:
     """The install commands, run where the service's own project is: the service folder, or a sub-project
-    folder (`backend/`, holding the tests or the virtualenv) when only it has a project file."""
+    folder (`backend/`, holding the tests or the virtualenv) when only it has a project file; and the
+    workflow file of the service's own CI when some of them are its."""
     project = tests_cwd or (PurePosixPath(venv).parts[0] if len(PurePosixPath(venv).parts) > 1 else None)
     if project is None or _has_project(d.root) or not _has_project(d.root / project):
-        return _with_ci(_install(d.root, venv, bool(d.tests)), d.ci_install, venv)
+        ours = list(_install(d.root, venv, bool(d.tests)))
+        commands = _with_ci(ours, d.ci_install, venv)
+        return commands, (d.ci_install[2] if d.ci_install and commands != ours else None)
     inner = os.path.relpath(venv, project).replace(os.sep, "/")
-    return [f"(cd {shlex.quote(project)} && {c})" for c in _install(d.root / project, inner, bool(d.tests))]
+    return [
+        f"(cd {shlex.quote(project)} && {c})" for c in _install(d.root / project, inner, bool(d.tests))
+    ], None
 
 
 def _has_project(folder: Path) -> bool:
