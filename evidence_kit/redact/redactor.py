@@ -222,7 +222,7 @@ class Redactor:
         self._hold = re.compile(b"|".join(headings)) if headings else None
         opens = sorted({o for r in self.rules for o in r.opens})
         # NOTE: one search finds the first of them; a `find` for each costs three times as much per block.
-        self._opens = Prefilter([(o, True) for o in opens], engine) if opens else None
+        self._opens = Prefilter([(o.lower(), False) for o in opens], engine) if opens else None
         self._known: dict[str, str] = {}
         self._kind = next((r.pattern for r in self.rules if r.block == "manifest"), None)
 
@@ -946,7 +946,8 @@ def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, bytes]]
 
 
 # NOTE: where an echoed statement starts (after the logger's prefix), and its positional placeholders.
-_STATEMENT = re.compile(rb"\b(?:INSERT[ \t]+INTO|UPDATE|SELECT|DELETE[ \t]+FROM|WITH)\b")
+# NOTE: as written: SQLAlchemy echoes a `text()` statement in the case it was written in.
+_STATEMENT = re.compile(rb"\b(?:INSERT[ \t]+INTO|UPDATE|SELECT|DELETE[ \t]+FROM|WITH)\b", re.I)
 _PLACEHOLDER = re.compile(rb"\?|%s|\$(\d+)")
 # NOTE: `a = ?`, `a IN (?, ?)`, `a = ANY(?)`; and a column list before `VALUES` on the same or the next line.
 _COMPARED = re.compile(

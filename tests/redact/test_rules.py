@@ -193,6 +193,12 @@ def test_a_form_feed_or_vertical_tab_after_a_value_ends_the_scan(blank: str) -> 
         ("one for the money two", False),
         ("the cat is on the mat", False),
         ("if you can read this, it is too late", False),
+        ("used to love her", False),
+        ("the most beautiful girl", False),
+        ("i must be the one", False),
+        ("the sign of the times", False),
+        ("hash of the day is", False),
+        ("tied to the post at least", False),
     ],
 )
 def test_a_sentence_is_lowercase_words_with_two_function_words_and_a_description_word(
