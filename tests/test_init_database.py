@@ -4,7 +4,9 @@ its own CI gives its tests."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from evidence_kit import config
@@ -682,3 +684,41 @@ def test_a_baseline_counts_the_revisions_of_each_dialect_folder(tmp_path: Path) 
         "in 3 revisions (2 in src/svc/db/_migrations/versions/postgresql, 1 in "
         "src/svc/db/_migrations/versions/sqlite))"
     ) in rules
+
+
+def test_a_task_file_many_ci_steps_call_is_parsed_once_and_the_expansion_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidence_kit.support import tasks
+
+    taskfile = ["version: '3'", "tasks:"]
+    taskfile += [line for i in range(200) for line in (f"  t{i}:", "    cmds:", f"      - echo {i}")]
+    taskfile += ["  test:", "    cmds:", "      - pytest tests"]
+    ci = ["jobs:"]
+    for j in range(10):
+        ci += [f"  j{j}:", "    steps:", f"      - run: task t{j}", "      - run: task test"]
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            "Taskfile.yml": "\n".join(taskfile) + "\n",
+            ".github/workflows/ci.yml": "\n".join(ci) + "\n",
+        },
+    )
+    (root / ".git").mkdir()
+    parsed: list[str] = []
+    real = tasks._taskfile
+
+    def counted(text: str) -> Any:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(tasks, "_taskfile", counted)
+    init.detect(root)
+    assert len(parsed) == 1
+    # NOTE: a reader whose budget is spent expands nothing more, whatever the files hold.
+    reader = tasks.Reader()
+    assert reader.commands(root, "task", "test") == [("Taskfile.yml", "pytest tests")]
+    reader.budget = 0
+    assert reader.commands(root, "task", "t1") == []

@@ -1743,11 +1743,11 @@ def _folder(value: Any, at: str | None) -> str | None:
 
 
 def _pytest_runs(
-    top: Path, folder: str | None, lines: Sequence[str], expand: bool = True
+    top: Path, folder: str | None, lines: Sequence[str], reader: tasks.Reader, expand: bool = True
 ) -> Iterator[tuple[str | None, list[str]]]:
     """(folder, words after `pytest`) of each pytest the lines run, the folder relative to the repository's
     top (None when unknown), followed through a `cd` and through the task runner targets and scripts of
-    the repository (support/tasks.py) that a line calls."""
+    the repository (support/tasks.py, read through `reader`) that a line calls."""
     for line in lines:
         for segment in _SEGMENTS.split(_EXPRESSION.sub("${{}}", line)):
             try:
@@ -1764,8 +1764,8 @@ def _pytest_runs(
             called = tasks.call(segment) if expand and folder is not None else None
             place = top / (folder or ".")
             if called is not None and place.resolve().is_relative_to(top.resolve()):
-                found = [command for _, command in tasks.commands(place, *called)]
-                yield from _pytest_runs(top, folder, found, expand=False)
+                found = [command for _, command in reader.commands(place, *called)]
+                yield from _pytest_runs(top, folder, found, reader, expand=False)
 
 
 def _job_folder(job: Mapping[str, Any]) -> str | None:
@@ -1775,7 +1775,9 @@ def _job_folder(job: Mapping[str, Any]) -> str | None:
     return _folder(run.get("working-directory") if isinstance(run, dict) else None, ".")
 
 
-def _test_rank(top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str]) -> int | None:
+def _test_rank(
+    top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str], reader: tasks.Reader
+) -> int | None:
     """How surely a job runs the service's own tests: 0 when a pytest of it names one of the test paths
     init found, 1 when one runs from the service's folder with no path, 2 when one runs there with other
     paths; None when it runs none of these (no pytest, or only another package's: one run in a project
@@ -1787,7 +1789,7 @@ def _test_rank(top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str
         if not isinstance(step.get("run"), str):
             continue
         start = _folder(step.get("working-directory"), base)
-        for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"])):
+        for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"]), reader):
             if folder is None or (folder != home and _other_package(top, home, folder)):
                 continue
             named = [w for w in words if not w.startswith("-") and _path_word(top / folder, w)]
@@ -1899,11 +1901,13 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     home = PurePosixPath(os.path.relpath(root.resolve(), top)).as_posix()
     ranked: list[tuple[int, int, str, dict[str, Any]]] = []
     others: list[tuple[str, dict[str, Any]]] = []
+    # NOTE: one reader for every job: a task file many steps call is read and parsed once.
+    reader = tasks.Reader()
     for rel, job in _own_workflows(root, workflows):
-        rank = _test_rank(top, home, job, tests)
+        rank = _test_rank(top, home, job, tests, reader)
         if rank is not None:
             ranked.append((rank, len(ranked), rel, job))
-        elif not _elsewhere(top, home, job):
+        elif not _elsewhere(top, home, job, reader):
             others.append((rel, job))
     test_jobs = [(rel, job) for *_, rel, job in sorted(ranked, key=lambda r: r[:2])]
     postgres = next(
@@ -1924,7 +1928,7 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     return _OwnCI(postgres, install)
 
 
-def _elsewhere(top: Path, home: str, job: Mapping[str, Any]) -> bool:
+def _elsewhere(top: Path, home: str, job: Mapping[str, Any], reader: tasks.Reader) -> bool:
     """True when a job, or a step of it, sets a `working-directory` other than the service's folder, or
     runs a pytest in another folder (`cd`): another package's job."""
     base = _job_folder(job)
@@ -1935,7 +1939,7 @@ def _elsewhere(top: Path, home: str, job: Mapping[str, Any]) -> bool:
         if step.get("working-directory") is not None and start != home:
             return True
         if isinstance(step.get("run"), str) and any(
-            folder != home for folder, _ in _pytest_runs(top, start, tasks.script_lines(step["run"]))
+            folder != home for folder, _ in _pytest_runs(top, start, tasks.script_lines(step["run"]), reader)
         ):
             return True
     return False
