@@ -575,7 +575,7 @@ def test_the_job_that_runs_the_services_own_test_paths_gives_the_postgresql_and_
 def test_a_ci_install_line_may_quote_shell_characters_but_never_expand(tmp_path: Path) -> None:
     lines = [
         """uv pip install -e ".[dev]" 'pydantic>=2.4,<3'""",
-        "uv pip install 'svc[a|b]' 'x;y' '$HOME' 'a&b'",
+        "uv pip install -e '.[a|b]' 'x;y' '$HOME' 'a&b'",
         'uv pip install "x$HOME"',
         'uv pip install "x`id`"',
         "uv pip install 'open",
@@ -722,3 +722,92 @@ def test_a_task_file_many_ci_steps_call_is_parsed_once_and_the_expansion_is_boun
     assert reader.commands(root, "task", "test") == [("Taskfile.yml", "pytest tests")]
     reader.budget = 0
     assert reader.commands(root, "task", "t1") == []
+
+
+PIP_PROJECT = {"pyproject.toml": "[project]\nname = 'svc'\n", "requirements.txt": "fastapi\n"}
+UV_PROJECT = {**PIP_PROJECT, "uv.lock": ""}
+OURS_PIP = [
+    "python -m venv .venv",
+    ".venv/bin/pip install -e .",
+    ".venv/bin/pip install -r requirements.txt",
+    ".venv/bin/pip install pytest",
+]
+OURS_UV = ["python -m pip install uv", "uv sync --all-extras --dev"]
+
+
+@pytest.mark.parametrize(
+    ("files", "lines", "install"),
+    [
+        # NOTE: none of these installs the project where init's workflow runs it: init's own install stays.
+        (PIP_PROJECT, ["python -m pip install --upgrade pip"], OURS_PIP),
+        (PIP_PROJECT, ["pip install --user -r requirements.txt"], OURS_PIP),
+        (PIP_PROJECT, ["pip install --target /opt/lib -r requirements.txt"], OURS_PIP),
+        (PIP_PROJECT, ["pip install --prefix=/opt -e ."], OURS_PIP),
+        (PIP_PROJECT, ["pip install ruff pytest"], OURS_PIP),
+        (UV_PROJECT, ["uv pip install --system -r requirements.txt"], OURS_UV),
+        (UV_PROJECT, ["uv sync --project backend"], OURS_UV),
+        (UV_PROJECT, ["uv sync --directory=../other --locked"], OURS_UV),
+        # NOTE: these do; an upgrade of pip beside them is dropped; a sync of the same folder is theirs.
+        (
+            PIP_PROJECT,
+            ["python -m pip install --upgrade pip", 'pip install -e ".[dev]"'],
+            [
+                "python -m venv .venv",
+                '.venv/bin/python -m pip install -e ".[dev]"',
+                ".venv/bin/pip install pytest",
+            ],
+        ),
+        (
+            UV_PROJECT,
+            ["uv sync --project . --locked"],
+            ["python -m pip install uv", "uv sync --project . --locked"],
+        ),
+        # NOTE: `uv pip install` needs the virtualenv init's `uv sync` makes: it follows it.
+        (
+            UV_PROJECT,
+            ["uv pip install -r requirements.txt"],
+            [*OURS_UV, "uv pip install -r requirements.txt"],
+        ),
+        (
+            {**PIP_PROJECT, "poetry.lock": "", "pyproject.toml": "[tool.poetry]\nname = 'svc'\n"},
+            ["poetry install --only main"],
+            [
+                "python -m pip install poetry",
+                "poetry config virtualenvs.in-project true",
+                "poetry install --only main",
+            ],
+        ),
+        # NOTE: a task runner target's lines count as the job's, under the same rules.
+        (
+            {
+                **PIP_PROJECT,
+                "Makefile": "install:\n\tpip install --upgrade pip\n\tpip install -r requirements.txt\n",
+            },
+            ["python -m pip install --upgrade pip", "make install"],
+            [
+                "python -m venv .venv",
+                ".venv/bin/python -m pip install -r requirements.txt",
+                ".venv/bin/pip install pytest",
+            ],
+        ),
+    ],
+)
+def test_only_a_ci_install_of_the_project_into_the_workflows_environment_replaces_inits_own(
+    tmp_path: Path, files: dict[str, str], lines: list[str], install: list[str]
+) -> None:
+    ci = "jobs:\n  test:\n    steps:\n" + "".join(f"      - run: {line}\n" for line in lines)
+    ci += "      - run: pytest tests\n"
+    root = _tree(
+        tmp_path / "svc",
+        {**files, "tests/test_a.py": "def test_a():\n    pass\n", ".github/workflows/ci.yml": ci},
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    init.write(root, found)
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    assert next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines() == install
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert ("# The install commands of the job of .github/workflows/ci.yml" in text) == (
+        found.ci_install is not None
+    )
+    assert (found.ci_install is None) == (install in (OURS_PIP, OURS_UV))

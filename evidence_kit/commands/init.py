@@ -1847,10 +1847,12 @@ def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
-def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """The apt-get lines and Python install commands a job runs, each a whole line that can be copied as
-    it is: no variables set first, no wrapper, no shell operators, no expression but a matrix Python
-    (dropped), nothing secret."""
+def _commands_of(job: Mapping[str, Any], top: Path, reader: tasks.Reader) -> tuple[list[str], list[str]]:
+    """The apt-get lines and Python install commands a job runs, itself or through a task runner target or
+    script of the repository's top (`make install`), each a whole line that can be copied as it is: no
+    variables set first, no wrapper, no shell operators, no expression but a matrix Python (dropped),
+    nothing secret; an install only when it installs the project or its requirements where init's
+    workflow does (`_installs_here`)."""
     from evidence_kit.redact.redactor import Redactor
 
     redactor = Redactor()
@@ -1859,19 +1861,68 @@ def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     folder = (job.get("defaults") or {}).get("run", {}) if isinstance(job.get("defaults"), dict) else {}
     if isinstance(folder, dict) and folder.get("working-directory") not in (None, ".", "./"):
         return [], []
+
+    def plain(line: str) -> str | None:
+        command = " ".join(_MATRIX_PYTHON.sub("", line).split())
+        if not command or "${{" in command or _operators(command) or redactor.mask_text(command)[1]:
+            return None
+        return command
+
     for step in _steps(job):
         run = step.get("run")
         if not isinstance(run, str) or step.get("working-directory") not in (None, ".", "./"):
             continue
         for line in run.splitlines():
-            command = " ".join(_MATRIX_PYTHON.sub("", line).split())
-            if not command or "${{" in command or _operators(command) or redactor.mask_text(command)[1]:
+            command = plain(line)
+            if command is None:
                 continue
-            if _APT.match(command) and command not in apt:
-                apt.append(command)
-            elif _INSTALL_COMMAND.match(command) and command not in installs:
-                installs.append(command)
+            called = tasks.call(command)
+            found = [command] if called is None else [c for _, c in reader.commands(top, *called)]
+            for command in filter(None, map(plain, found)):
+                if _APT.match(command) and command not in apt:
+                    apt.append(command)
+                elif _INSTALL_COMMAND.match(command) and _installs_here(command) and command not in installs:
+                    installs.append(command)
     return apt, installs
+
+
+# NOTE: options that install somewhere else than the virtualenv init's workflow makes (pip's and uv
+# pip's), and those that run uv or poetry on another folder's project.
+_ELSEWHERE_OPTIONS = frozenset({"--user", "--target", "-t", "--prefix", "--root", "--system"})
+_PROJECT_OPTIONS = frozenset({"--project", "--directory", "-C"})
+_LOCAL_PROJECT = re.compile(r"^\.(?:/)?(?:\[[^\]]*\])?$")
+
+
+def _installs_here(command: str) -> bool:
+    """True when an install line installs the project or its requirements into the environment init's
+    workflow uses: `uv sync` and `poetry install` of the service's own folder; a pip or `uv pip install` of
+    `.`, `-e .`, `.[extras]`, `-r file` or `-c file`, with no `--user`, `--target`, `--prefix`, `--root`
+    or `--system` (`pip install --upgrade pip` alone installs no project)."""
+    words = shlex.split(command)
+    options = {w.split("=", 1)[0]: i for i, w in enumerate(words) if w.startswith("-")}
+    if words[:2] in (["uv", "sync"], ["poetry", "install"]):
+        for option in _PROJECT_OPTIONS & options.keys():
+            at = options[option]
+            word = words[at]
+            value = word.split("=", 1)[1] if "=" in word else (words[at + 1] if at + 1 < len(words) else "")
+            if posixpath.normpath(value or "/") != ".":
+                return False
+        return True
+    if _ELSEWHERE_OPTIONS & options.keys():
+        return False
+    for at, word in enumerate(words):
+        following = words[at + 1] if at + 1 < len(words) else ""
+        if _LOCAL_PROJECT.match(word):
+            return True
+        if word in ("-e", "--editable") and _LOCAL_PROJECT.match(following):
+            return True
+        if word.startswith("--editable=") and _LOCAL_PROJECT.match(word.split("=", 1)[1]):
+            return True
+        if re.match(r"^(?:-[rc]\S|--(?:requirement|constraint)=\S)", word):
+            return True
+        if word in ("-r", "-c", "--requirement", "--constraint") and following:
+            return True
+    return False
 
 
 def _operators(command: str) -> bool:
@@ -1921,7 +1972,7 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     )
     install = None
     for rel, job in test_jobs:
-        apt, installs = _commands_of(job)
+        apt, installs = _commands_of(job, top, reader)
         if installs or apt:
             install = (tuple(apt), tuple(installs), rel)
             break
@@ -1989,7 +2040,14 @@ def _with_ci(
         prefix = out[ours[0]].split(" ", 1)[0] + " " if out[ours[0]].startswith("UV_") else ""
         if tool == "pip":
             theirs = [_PIP.sub(f"{venv}/bin/python -m pip", c, count=1) for c in theirs]
-        out[ours[0] : ours[-1] + 1] = [prefix + c for c in theirs]
+        # NOTE: `uv pip install` needs the virtualenv our `uv sync` makes: without a sync of theirs, ours
+        # stays and theirs follow it.
+        kept = (
+            out[ours[0] : ours[-1] + 1]
+            if tool == "uv" and not any(c.split()[:2] == ["uv", "sync"] for c in theirs)
+            else []
+        )
+        out[ours[0] : ours[-1] + 1] = [*kept, *(prefix + c for c in theirs)]
     return [*apt, *out]
 
 
