@@ -811,3 +811,35 @@ def test_only_a_ci_install_of_the_project_into_the_workflows_environment_replace
         found.ci_install is not None
     )
     assert (found.ci_install is None) == (install in (OURS_PIP, OURS_UV))
+
+
+# NOTE: a token-like value built at run time (letters and digits mixed), so none is written in this file.
+TOKEN = "".join(chr(ord("a") + i % 26) + str(i % 10) for i in range(7, 23))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"pip install --extra-index-url https://{TOKEN}@pypi.fury.io/acme/ -r requirements.txt",
+        f"pip install --index-url=https://{TOKEN}:@pypi.acme.io/simple -e .",
+        f"pip install -i 'https://ci:{TOKEN[:8]}@pypi.acme.io/simple' -r requirements.txt",
+        f"pip install --extra-index-url https://pypi.fury.io/{TOKEN}/acme/ -r requirements.txt",
+        "pip install -e . git+https://git@github.com/acme/lib.git",
+    ],
+)
+def test_a_ci_install_line_that_may_carry_a_credential_is_never_copied(tmp_path: Path, line: str) -> None:
+    ci = f"jobs:\n  test:\n    steps:\n      - run: {line}\n      - run: pytest tests\n"
+    root = _tree(
+        tmp_path / "svc",
+        {**PIP_PROJECT, "tests/test_a.py": "def test_a():\n    pass\n", ".github/workflows/ci.yml": ci},
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_install is None
+    init.write(root, found)
+    written = [p for p in root.rglob("*") if p.is_file() and p.name != "ci.yml"]
+    assert written and not any(
+        TOKEN[:8] in p.read_text("utf-8") or "git@" in p.read_text("utf-8") for p in written
+    )
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    assert next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines() == OURS_PIP

@@ -1864,7 +1864,13 @@ def _commands_of(job: Mapping[str, Any], top: Path, reader: tasks.Reader) -> tup
 
     def plain(line: str) -> str | None:
         command = " ".join(_MATRIX_PYTHON.sub("", line).split())
-        if not command or "${{" in command or _operators(command) or redactor.mask_text(command)[1]:
+        if (
+            not command
+            or "${{" in command
+            or _operators(command)
+            or _credential(command)
+            or redactor.mask_text(command)[1]
+        ):
             return None
         return command
 
@@ -1884,6 +1890,20 @@ def _commands_of(job: Mapping[str, Any], top: Path, reader: tasks.Reader) -> tup
                 elif _INSTALL_COMMAND.match(command) and _installs_here(command) and command not in installs:
                     installs.append(command)
     return apt, installs
+
+
+_USERINFO = re.compile(r"[A-Za-z][\w+.-]*://[^\s/?#'\"]*@")
+_RANDOM_RUN = re.compile(r"[A-Za-z0-9]{20,}")
+
+
+def _credential(command: str) -> bool:
+    """True when a line may carry a credential: a URL with user-info (`https://TOKEN@host`,
+    `https://u:p@host`), or a long run of letters and digits mixed, in a URL's path
+    (`https://pypi.fury.io/TOKEN/acme/`) or anywhere else."""
+    if _USERINFO.search(command):
+        return True
+    runs = _RANDOM_RUN.findall(command)
+    return any(re.search("[A-Za-z]", run) and re.search("[0-9]", run) for run in runs)
 
 
 # NOTE: options that install somewhere else than the virtualenv init's workflow makes (pip's and uv
