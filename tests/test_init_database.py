@@ -843,3 +843,23 @@ def test_a_ci_install_line_that_may_carry_a_credential_is_never_copied(tmp_path:
     )
     steps = _workflow(root)["jobs"]["evidence"]["steps"]
     assert next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines() == OURS_PIP
+
+
+def test_a_null_in_the_ci_postgresql_environment_is_unset_and_the_images_default_applies(
+    tmp_path: Path,
+) -> None:
+    ci = (
+        "jobs:\n  test:\n    services:\n      postgres:\n        image: postgres:16\n"
+        "        env: {POSTGRES_USER: null, POSTGRES_PASSWORD: pw, POSTGRES_DB: null}\n"
+        "    steps:\n      - run: pytest tests\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {**PIP_PROJECT, "tests/test_a.py": "def test_a():\n    pass\n", ".github/workflows/ci.yml": ci},
+    )
+    (root / ".git").mkdir()
+    assert init.detect(root).ci_postgres == ("postgres", "pw", "postgres", ".github/workflows/ci.yml")
+    (root / ".github/workflows/ci.yml").write_text(
+        ci.replace("POSTGRES_PASSWORD: pw", "POSTGRES_PASSWORD: null")
+    )
+    assert init.detect(root).ci_postgres is None

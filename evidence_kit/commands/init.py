@@ -1839,8 +1839,10 @@ def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
         env = service.get("env")
         if not isinstance(env, dict):
             env = {}
-        user = str(env.get("POSTGRES_USER", "postgres"))
-        password, db = str(env.get("POSTGRES_PASSWORD", "")), str(env.get("POSTGRES_DB", user))
+        # NOTE: `POSTGRES_USER: null` leaves the variable unset for the container: the image's default.
+        given = {k: str(v) for k, v in env.items() if v is not None}
+        user = given.get("POSTGRES_USER", "postgres")
+        password, db = given.get("POSTGRES_PASSWORD", ""), given.get("POSTGRES_DB", user)
         values = (user, password, db)
         if all(_SAFE_VALUE.match(v) for v in values) and not Redactor().mask_text(" ".join(values))[1]:
             return values
