@@ -4,7 +4,9 @@ its own CI gives its tests."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from evidence_kit import config
@@ -573,7 +575,7 @@ def test_the_job_that_runs_the_services_own_test_paths_gives_the_postgresql_and_
 def test_a_ci_install_line_may_quote_shell_characters_but_never_expand(tmp_path: Path) -> None:
     lines = [
         """uv pip install -e ".[dev]" 'pydantic>=2.4,<3'""",
-        "uv pip install 'svc[a|b]' 'x;y' '$HOME' 'a&b'",
+        "uv pip install -e '.[a|b]' 'x;y' '$HOME' 'a&b'",
         'uv pip install "x$HOME"',
         'uv pip install "x`id`"',
         "uv pip install 'open",
@@ -682,3 +684,182 @@ def test_a_baseline_counts_the_revisions_of_each_dialect_folder(tmp_path: Path) 
         "in 3 revisions (2 in src/svc/db/_migrations/versions/postgresql, 1 in "
         "src/svc/db/_migrations/versions/sqlite))"
     ) in rules
+
+
+def test_a_task_file_many_ci_steps_call_is_parsed_once_and_the_expansion_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidence_kit.support import tasks
+
+    taskfile = ["version: '3'", "tasks:"]
+    taskfile += [line for i in range(200) for line in (f"  t{i}:", "    cmds:", f"      - echo {i}")]
+    taskfile += ["  test:", "    cmds:", "      - pytest tests"]
+    ci = ["jobs:"]
+    for j in range(10):
+        ci += [f"  j{j}:", "    steps:", f"      - run: task t{j}", "      - run: task test"]
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            "Taskfile.yml": "\n".join(taskfile) + "\n",
+            ".github/workflows/ci.yml": "\n".join(ci) + "\n",
+        },
+    )
+    (root / ".git").mkdir()
+    parsed: list[str] = []
+    real = tasks._taskfile
+
+    def counted(text: str) -> Any:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(tasks, "_taskfile", counted)
+    init.detect(root)
+    assert len(parsed) == 1
+    # NOTE: a reader whose budget is spent expands nothing more, whatever the files hold.
+    reader = tasks.Reader()
+    assert reader.commands(root, "task", "test") == [("Taskfile.yml", "pytest tests")]
+    reader.budget = 0
+    assert reader.commands(root, "task", "t1") == []
+
+
+PIP_PROJECT = {"pyproject.toml": "[project]\nname = 'svc'\n", "requirements.txt": "fastapi\n"}
+UV_PROJECT = {**PIP_PROJECT, "uv.lock": ""}
+OURS_PIP = [
+    "python -m venv .venv",
+    ".venv/bin/pip install -e .",
+    ".venv/bin/pip install -r requirements.txt",
+    ".venv/bin/pip install pytest",
+]
+OURS_UV = ["python -m pip install uv", "uv sync --all-extras --dev"]
+
+
+@pytest.mark.parametrize(
+    ("files", "lines", "install"),
+    [
+        # NOTE: none of these installs the project where init's workflow runs it: init's own install stays.
+        (PIP_PROJECT, ["python -m pip install --upgrade pip"], OURS_PIP),
+        (PIP_PROJECT, ["pip install --user -r requirements.txt"], OURS_PIP),
+        (PIP_PROJECT, ["pip install --target /opt/lib -r requirements.txt"], OURS_PIP),
+        (PIP_PROJECT, ["pip install --prefix=/opt -e ."], OURS_PIP),
+        (PIP_PROJECT, ["pip install ruff pytest"], OURS_PIP),
+        (UV_PROJECT, ["uv pip install --system -r requirements.txt"], OURS_UV),
+        (UV_PROJECT, ["uv sync --project backend"], OURS_UV),
+        (UV_PROJECT, ["uv sync --directory=../other --locked"], OURS_UV),
+        # NOTE: these do; an upgrade of pip beside them is dropped; a sync of the same folder is theirs.
+        (
+            PIP_PROJECT,
+            ["python -m pip install --upgrade pip", 'pip install -e ".[dev]"'],
+            [
+                "python -m venv .venv",
+                '.venv/bin/python -m pip install -e ".[dev]"',
+                ".venv/bin/pip install pytest",
+            ],
+        ),
+        (
+            UV_PROJECT,
+            ["uv sync --project . --locked"],
+            ["python -m pip install uv", "uv sync --project . --locked"],
+        ),
+        # NOTE: `uv pip install` needs the virtualenv init's `uv sync` makes: it follows it.
+        (
+            UV_PROJECT,
+            ["uv pip install -r requirements.txt"],
+            [*OURS_UV, "uv pip install -r requirements.txt"],
+        ),
+        (
+            {**PIP_PROJECT, "poetry.lock": "", "pyproject.toml": "[tool.poetry]\nname = 'svc'\n"},
+            ["poetry install --only main"],
+            [
+                "python -m pip install poetry",
+                "poetry config virtualenvs.in-project true",
+                "poetry install --only main",
+            ],
+        ),
+        # NOTE: a task runner target's lines count as the job's, under the same rules.
+        (
+            {
+                **PIP_PROJECT,
+                "Makefile": "install:\n\tpip install --upgrade pip\n\tpip install -r requirements.txt\n",
+            },
+            ["python -m pip install --upgrade pip", "make install"],
+            [
+                "python -m venv .venv",
+                ".venv/bin/python -m pip install -r requirements.txt",
+                ".venv/bin/pip install pytest",
+            ],
+        ),
+    ],
+)
+def test_only_a_ci_install_of_the_project_into_the_workflows_environment_replaces_inits_own(
+    tmp_path: Path, files: dict[str, str], lines: list[str], install: list[str]
+) -> None:
+    ci = "jobs:\n  test:\n    steps:\n" + "".join(f"      - run: {line}\n" for line in lines)
+    ci += "      - run: pytest tests\n"
+    root = _tree(
+        tmp_path / "svc",
+        {**files, "tests/test_a.py": "def test_a():\n    pass\n", ".github/workflows/ci.yml": ci},
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    init.write(root, found)
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    assert next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines() == install
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert ("# The install commands of the job of .github/workflows/ci.yml" in text) == (
+        found.ci_install is not None
+    )
+    assert (found.ci_install is None) == (install in (OURS_PIP, OURS_UV))
+
+
+# NOTE: a token-like value built at run time (letters and digits mixed), so none is written in this file.
+TOKEN = "".join(chr(ord("a") + i % 26) + str(i % 10) for i in range(7, 23))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"pip install --extra-index-url https://{TOKEN}@pypi.fury.io/acme/ -r requirements.txt",
+        f"pip install --index-url=https://{TOKEN}:@pypi.acme.io/simple -e .",
+        f"pip install -i 'https://ci:{TOKEN[:8]}@pypi.acme.io/simple' -r requirements.txt",
+        f"pip install --extra-index-url https://pypi.fury.io/{TOKEN}/acme/ -r requirements.txt",
+        "pip install -e . git+https://git@github.com/acme/lib.git",
+    ],
+)
+def test_a_ci_install_line_that_may_carry_a_credential_is_never_copied(tmp_path: Path, line: str) -> None:
+    ci = f"jobs:\n  test:\n    steps:\n      - run: {line}\n      - run: pytest tests\n"
+    root = _tree(
+        tmp_path / "svc",
+        {**PIP_PROJECT, "tests/test_a.py": "def test_a():\n    pass\n", ".github/workflows/ci.yml": ci},
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_install is None
+    init.write(root, found)
+    written = [p for p in root.rglob("*") if p.is_file() and p.name != "ci.yml"]
+    assert written and not any(
+        TOKEN[:8] in p.read_text("utf-8") or "git@" in p.read_text("utf-8") for p in written
+    )
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    assert next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines() == OURS_PIP
+
+
+def test_a_null_in_the_ci_postgresql_environment_is_unset_and_the_images_default_applies(
+    tmp_path: Path,
+) -> None:
+    ci = (
+        "jobs:\n  test:\n    services:\n      postgres:\n        image: postgres:16\n"
+        "        env: {POSTGRES_USER: null, POSTGRES_PASSWORD: pw, POSTGRES_DB: null}\n"
+        "    steps:\n      - run: pytest tests\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {**PIP_PROJECT, "tests/test_a.py": "def test_a():\n    pass\n", ".github/workflows/ci.yml": ci},
+    )
+    (root / ".git").mkdir()
+    assert init.detect(root).ci_postgres == ("postgres", "pw", "postgres", ".github/workflows/ci.yml")
+    (root / ".github/workflows/ci.yml").write_text(
+        ci.replace("POSTGRES_PASSWORD: pw", "POSTGRES_PASSWORD: null")
+    )
+    assert init.detect(root).ci_postgres is None

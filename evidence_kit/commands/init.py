@@ -1743,11 +1743,11 @@ def _folder(value: Any, at: str | None) -> str | None:
 
 
 def _pytest_runs(
-    top: Path, folder: str | None, lines: Sequence[str], expand: bool = True
+    top: Path, folder: str | None, lines: Sequence[str], reader: tasks.Reader, expand: bool = True
 ) -> Iterator[tuple[str | None, list[str]]]:
     """(folder, words after `pytest`) of each pytest the lines run, the folder relative to the repository's
     top (None when unknown), followed through a `cd` and through the task runner targets and scripts of
-    the repository (support/tasks.py) that a line calls."""
+    the repository (support/tasks.py, read through `reader`) that a line calls."""
     for line in lines:
         for segment in _SEGMENTS.split(_EXPRESSION.sub("${{}}", line)):
             try:
@@ -1764,8 +1764,8 @@ def _pytest_runs(
             called = tasks.call(segment) if expand and folder is not None else None
             place = top / (folder or ".")
             if called is not None and place.resolve().is_relative_to(top.resolve()):
-                found = [command for _, command in tasks.commands(place, *called)]
-                yield from _pytest_runs(top, folder, found, expand=False)
+                found = [command for _, command in reader.commands(place, *called)]
+                yield from _pytest_runs(top, folder, found, reader, expand=False)
 
 
 def _job_folder(job: Mapping[str, Any]) -> str | None:
@@ -1775,7 +1775,9 @@ def _job_folder(job: Mapping[str, Any]) -> str | None:
     return _folder(run.get("working-directory") if isinstance(run, dict) else None, ".")
 
 
-def _test_rank(top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str]) -> int | None:
+def _test_rank(
+    top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str], reader: tasks.Reader
+) -> int | None:
     """How surely a job runs the service's own tests: 0 when a pytest of it names one of the test paths
     init found, 1 when one runs from the service's folder with no path, 2 when one runs there with other
     paths; None when it runs none of these (no pytest, or only another package's: one run in a project
@@ -1787,7 +1789,7 @@ def _test_rank(top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str
         if not isinstance(step.get("run"), str):
             continue
         start = _folder(step.get("working-directory"), base)
-        for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"])):
+        for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"]), reader):
             if folder is None or (folder != home and _other_package(top, home, folder)):
                 continue
             named = [w for w in words if not w.startswith("-") and _path_word(top / folder, w)]
@@ -1837,18 +1839,22 @@ def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
         env = service.get("env")
         if not isinstance(env, dict):
             env = {}
-        user = str(env.get("POSTGRES_USER", "postgres"))
-        password, db = str(env.get("POSTGRES_PASSWORD", "")), str(env.get("POSTGRES_DB", user))
+        # NOTE: `POSTGRES_USER: null` leaves the variable unset for the container: the image's default.
+        given = {k: str(v) for k, v in env.items() if v is not None}
+        user = given.get("POSTGRES_USER", "postgres")
+        password, db = given.get("POSTGRES_PASSWORD", ""), given.get("POSTGRES_DB", user)
         values = (user, password, db)
         if all(_SAFE_VALUE.match(v) for v in values) and not Redactor().mask_text(" ".join(values))[1]:
             return values
     return None
 
 
-def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """The apt-get lines and Python install commands a job runs, each a whole line that can be copied as
-    it is: no variables set first, no wrapper, no shell operators, no expression but a matrix Python
-    (dropped), nothing secret."""
+def _commands_of(job: Mapping[str, Any], top: Path, reader: tasks.Reader) -> tuple[list[str], list[str]]:
+    """The apt-get lines and Python install commands a job runs, itself or through a task runner target or
+    script of the repository's top (`make install`), each a whole line that can be copied as it is: no
+    variables set first, no wrapper, no shell operators, no expression but a matrix Python (dropped),
+    nothing secret; an install only when it installs the project or its requirements where init's
+    workflow does (`_installs_here`)."""
     from evidence_kit.redact.redactor import Redactor
 
     redactor = Redactor()
@@ -1857,19 +1863,88 @@ def _commands_of(job: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     folder = (job.get("defaults") or {}).get("run", {}) if isinstance(job.get("defaults"), dict) else {}
     if isinstance(folder, dict) and folder.get("working-directory") not in (None, ".", "./"):
         return [], []
+
+    def plain(line: str) -> str | None:
+        command = " ".join(_MATRIX_PYTHON.sub("", line).split())
+        if (
+            not command
+            or "${{" in command
+            or _operators(command)
+            or _credential(command)
+            or redactor.mask_text(command)[1]
+        ):
+            return None
+        return command
+
     for step in _steps(job):
         run = step.get("run")
         if not isinstance(run, str) or step.get("working-directory") not in (None, ".", "./"):
             continue
         for line in run.splitlines():
-            command = " ".join(_MATRIX_PYTHON.sub("", line).split())
-            if not command or "${{" in command or _operators(command) or redactor.mask_text(command)[1]:
+            command = plain(line)
+            if command is None:
                 continue
-            if _APT.match(command) and command not in apt:
-                apt.append(command)
-            elif _INSTALL_COMMAND.match(command) and command not in installs:
-                installs.append(command)
+            called = tasks.call(command)
+            found = [command] if called is None else [c for _, c in reader.commands(top, *called)]
+            for command in filter(None, map(plain, found)):
+                if _APT.match(command) and command not in apt:
+                    apt.append(command)
+                elif _INSTALL_COMMAND.match(command) and _installs_here(command) and command not in installs:
+                    installs.append(command)
     return apt, installs
+
+
+_USERINFO = re.compile(r"[A-Za-z][\w+.-]*://[^\s/?#'\"]*@")
+_RANDOM_RUN = re.compile(r"[A-Za-z0-9]{20,}")
+
+
+def _credential(command: str) -> bool:
+    """True when a line may carry a credential: a URL with user-info (`https://TOKEN@host`,
+    `https://u:p@host`), or a long run of letters and digits mixed, in a URL's path
+    (`https://pypi.fury.io/TOKEN/acme/`) or anywhere else."""
+    if _USERINFO.search(command):
+        return True
+    runs = _RANDOM_RUN.findall(command)
+    return any(re.search("[A-Za-z]", run) and re.search("[0-9]", run) for run in runs)
+
+
+# NOTE: options that install somewhere else than the virtualenv init's workflow makes (pip's and uv
+# pip's), and those that run uv or poetry on another folder's project.
+_ELSEWHERE_OPTIONS = frozenset({"--user", "--target", "-t", "--prefix", "--root", "--system"})
+_PROJECT_OPTIONS = frozenset({"--project", "--directory", "-C"})
+_LOCAL_PROJECT = re.compile(r"^\.(?:/)?(?:\[[^\]]*\])?$")
+
+
+def _installs_here(command: str) -> bool:
+    """True when an install line installs the project or its requirements into the environment init's
+    workflow uses: `uv sync` and `poetry install` of the service's own folder; a pip or `uv pip install` of
+    `.`, `-e .`, `.[extras]`, `-r file` or `-c file`, with no `--user`, `--target`, `--prefix`, `--root`
+    or `--system` (`pip install --upgrade pip` alone installs no project)."""
+    words = shlex.split(command)
+    options = {w.split("=", 1)[0]: i for i, w in enumerate(words) if w.startswith("-")}
+    if words[:2] in (["uv", "sync"], ["poetry", "install"]):
+        for option in _PROJECT_OPTIONS & options.keys():
+            at = options[option]
+            word = words[at]
+            value = word.split("=", 1)[1] if "=" in word else (words[at + 1] if at + 1 < len(words) else "")
+            if posixpath.normpath(value or "/") != ".":
+                return False
+        return True
+    if _ELSEWHERE_OPTIONS & options.keys():
+        return False
+    for at, word in enumerate(words):
+        following = words[at + 1] if at + 1 < len(words) else ""
+        if _LOCAL_PROJECT.match(word):
+            return True
+        if word in ("-e", "--editable") and _LOCAL_PROJECT.match(following):
+            return True
+        if word.startswith("--editable=") and _LOCAL_PROJECT.match(word.split("=", 1)[1]):
+            return True
+        if re.match(r"^(?:-[rc]\S|--(?:requirement|constraint)=\S)", word):
+            return True
+        if word in ("-r", "-c", "--requirement", "--constraint") and following:
+            return True
+    return False
 
 
 def _operators(command: str) -> bool:
@@ -1899,11 +1974,13 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     home = PurePosixPath(os.path.relpath(root.resolve(), top)).as_posix()
     ranked: list[tuple[int, int, str, dict[str, Any]]] = []
     others: list[tuple[str, dict[str, Any]]] = []
+    # NOTE: one reader for every job: a task file many steps call is read and parsed once.
+    reader = tasks.Reader()
     for rel, job in _own_workflows(root, workflows):
-        rank = _test_rank(top, home, job, tests)
+        rank = _test_rank(top, home, job, tests, reader)
         if rank is not None:
             ranked.append((rank, len(ranked), rel, job))
-        elif not _elsewhere(top, home, job):
+        elif not _elsewhere(top, home, job, reader):
             others.append((rel, job))
     test_jobs = [(rel, job) for *_, rel, job in sorted(ranked, key=lambda r: r[:2])]
     postgres = next(
@@ -1917,14 +1994,14 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     )
     install = None
     for rel, job in test_jobs:
-        apt, installs = _commands_of(job)
+        apt, installs = _commands_of(job, top, reader)
         if installs or apt:
             install = (tuple(apt), tuple(installs), rel)
             break
     return _OwnCI(postgres, install)
 
 
-def _elsewhere(top: Path, home: str, job: Mapping[str, Any]) -> bool:
+def _elsewhere(top: Path, home: str, job: Mapping[str, Any], reader: tasks.Reader) -> bool:
     """True when a job, or a step of it, sets a `working-directory` other than the service's folder, or
     runs a pytest in another folder (`cd`): another package's job."""
     base = _job_folder(job)
@@ -1935,7 +2012,7 @@ def _elsewhere(top: Path, home: str, job: Mapping[str, Any]) -> bool:
         if step.get("working-directory") is not None and start != home:
             return True
         if isinstance(step.get("run"), str) and any(
-            folder != home for folder, _ in _pytest_runs(top, start, tasks.script_lines(step["run"]))
+            folder != home for folder, _ in _pytest_runs(top, start, tasks.script_lines(step["run"]), reader)
         ):
             return True
     return False
@@ -1985,7 +2062,14 @@ def _with_ci(
         prefix = out[ours[0]].split(" ", 1)[0] + " " if out[ours[0]].startswith("UV_") else ""
         if tool == "pip":
             theirs = [_PIP.sub(f"{venv}/bin/python -m pip", c, count=1) for c in theirs]
-        out[ours[0] : ours[-1] + 1] = [prefix + c for c in theirs]
+        # NOTE: `uv pip install` needs the virtualenv our `uv sync` makes: without a sync of theirs, ours
+        # stays and theirs follow it.
+        kept = (
+            out[ours[0] : ours[-1] + 1]
+            if tool == "uv" and not any(c.split()[:2] == ["uv", "sync"] for c in theirs)
+            else []
+        )
+        out[ours[0] : ours[-1] + 1] = [*kept, *(prefix + c for c in theirs)]
     return [*apt, *out]
 
 

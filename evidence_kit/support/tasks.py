@@ -7,7 +7,7 @@ target runs: its own lines, those of the targets it depends on (`deps:`, prerequ
 the targets and scripts its lines call (`- task: other`, `task other`, `$(MAKE) other`, `just other`,
 `bash scripts/test.sh`), to a fixed depth. Scripts are found relative to the folder the step runs in,
 as the shell finds them. Variables are left as written, and a file that cannot be read or parsed
-gives nothing.
+gives nothing. A `Reader` shared by the calls of one command reads and parses each file once.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ DEPTH = 4
 # NOTE: command lines one expansion gives at most, and the largest file it reads.
 LINES = 1000
 MAX_BYTES = 1024 * 1024
+# NOTE: targets expanded and lines gathered by one Reader at most, whatever the files and the calls: a
+# workflow of many steps calling large task files costs this much, then gives nothing more.
+BUDGET = LINES * 100
 _FILES = {
     "task": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"),
     "make": ("GNUmakefile", "makefile", "Makefile"),
@@ -56,22 +59,38 @@ def call(line: str) -> tuple[str, str] | None:
     return ("make" if "MAKE" in runner else runner), match.group("target")
 
 
-def commands(folder: Path, runner: str, target: str) -> list[tuple[str, str]]:
+def commands(folder: Path, runner: str, target: str, reader: Reader | None = None) -> list[tuple[str, str]]:
     """(file, command line) for every line `runner target` runs in `folder`, in order, each once (at most
-    LINES of them)."""
-    return _Expansion(folder).lines(runner, target)
+    LINES of them); `reader` shares the files read and the targets expanded with other calls."""
+    return (reader or Reader()).commands(folder, runner, target)
 
 
 _Targets = dict[str, tuple[list[str], list[str]]]
 
 
-class _Expansion:
-    """One expansion: each file read and parsed once, each target expanded once (a target many others
-    depend on costs one expansion, not one per path to it)."""
+class Reader:
+    """The task runner files and scripts of one command (an init, a collect): each file read and parsed
+    once, each call's lines found once, the whole within BUDGET."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self) -> None:
+        self.files: dict[tuple[Path, str, str], tuple[str, _Targets] | None] = {}
+        self.found: dict[tuple[Path, str, str], list[tuple[str, str]]] = {}
+        self.budget = BUDGET
+
+    def commands(self, folder: Path, runner: str, target: str) -> list[tuple[str, str]]:
+        key = (folder, runner, target)
+        if key not in self.found:
+            self.found[key] = _Expansion(self, folder).lines(runner, target)
+        return self.found[key]
+
+
+class _Expansion:
+    """One expansion: each target expanded once (a target many others depend on costs one expansion, not
+    one per path to it)."""
+
+    def __init__(self, reader: Reader, folder: Path) -> None:
+        self.reader = reader
         self.folder = folder
-        self.files: dict[tuple[str, str], tuple[str, _Targets] | None] = {}
         self.done: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def lines(self, runner: str, target: str) -> list[tuple[str, str]]:
@@ -91,8 +110,9 @@ class _Expansion:
         key = (runner, target)
         if key in self.done:
             return self.done[key]
-        if depth >= DEPTH or key in visiting:
+        if depth >= DEPTH or key in visiting or self.reader.budget <= 0:
             return []
+        self.reader.budget -= 1
         found = self._targets(runner, target)
         if found is None or target not in found[1]:
             self.done[key] = []
@@ -102,8 +122,13 @@ class _Expansion:
         deps, lines = targets[target]
         out: list[tuple[str, str]] = []
         for dep in deps:
+            if len(out) >= LINES * 4:
+                break
             out.extend(self._expand(runner, dep, depth + 1, visiting))
         for line in lines:
+            if len(out) >= LINES * 4 or self.reader.budget <= 0:
+                break
+            self.reader.budget -= 1
             nested = call(line)
             if nested is not None:
                 out.extend(self._expand(nested[0], nested[1], depth + 1, visiting))
@@ -117,9 +142,10 @@ class _Expansion:
         script, the script `target` as the one target of its own lines. None for a file that is missing,
         outside the folder (a link), too large or unreadable."""
         names = (target,) if runner == "script" else _FILES.get(runner, ())
-        key = (runner, target if runner == "script" else "")
-        if key not in self.files:
-            self.files[key] = None
+        files = self.reader.files
+        key = (self.folder, runner, target if runner == "script" else "")
+        if key not in files:
+            files[key] = None
             for name in names:
                 path = self.folder / name
                 if ".." in Path(name).parts or not path.is_file():
@@ -134,12 +160,12 @@ class _Expansion:
                 except OSError:
                     break
                 if runner == "script":
-                    self.files[key] = (name, {name: ([], script_lines(text))})
+                    files[key] = (name, {name: ([], script_lines(text))})
                 else:
                     reader = {"task": _taskfile, "make": _makefile, "just": _justfile}[runner]
-                    self.files[key] = (name, reader(text))
+                    files[key] = (name, reader(text))
                 break
-        return self.files[key]
+        return files[key]
 
 
 def _items(value: Any) -> list[Any]:
