@@ -175,10 +175,13 @@ def _text(value: Any) -> Any:
     return value.rstrip("\n") if isinstance(value, str) else jsonable(value)
 
 
-def db_commands(run: str, folder: Path | None = None, shown: str = "") -> list[tuple[str, str, str | None]]:
+def db_commands(
+    run: str, folder: Path | None = None, shown: str = "", reader: tasks.Reader | None = None
+) -> list[tuple[str, str, str | None]]:
     """The (tool, line, via) of each line of a `run:` script that runs alembic, pg_dump or pytest: itself
     (via None), or through a task runner target of `folder` (`task py:test`; via: the file, after
-    `shown`, and the line of the target that runs the tool)."""
+    `shown`, and the line of the target that runs the tool); `reader` shares the task files read with
+    the other steps of a collect."""
     found: list[tuple[str, str, str | None]] = []
     # NOTE: a command continued with a trailing backslash is one line to the shell, so it is one here.
     for line in tasks.script_lines(run):
@@ -188,7 +191,7 @@ def db_commands(run: str, folder: Path | None = None, shown: str = "") -> list[t
                 tools[tool] = None
             called = tasks.call(segment) if folder is not None else None
             if called is not None and folder is not None:
-                for file, command in tasks.commands(folder, *called):
+                for file, command in tasks.commands(folder, *called, reader=reader):
                     for tool in (t for part in _SEGMENTS.split(command) for t in _tools(part)):
                         tools.setdefault(tool, f"{shown}{file}: {command}")
         found += [(tool, line, tools[tool]) for tool in sorted(tools)]
@@ -257,7 +260,9 @@ def _step_folder(repository: Path | None, job: Mapping[str, Any], step: Mapping[
         return None  # NOTE: a folder outside the repository: its files are not read
 
 
-def inventory(doc: Loaded, repository: Path | None = None) -> dict[str, Any]:
+def inventory(
+    doc: Loaded, repository: Path | None = None, reader: tasks.Reader | None = None
+) -> dict[str, Any]:
     """Everything the collector reports about one parsed workflow document; `repository`: the folder its
     steps run in, where task runner files are read (None: not read)."""
     data = doc.data
@@ -324,7 +329,7 @@ def inventory(doc: Loaded, repository: Path | None = None) -> dict[str, Any]:
                 shown = ""
                 if folder is not None and repository is not None and folder != repository:
                     shown = folder.relative_to(repository).as_posix() + "/"
-                for tool, line, via in db_commands(step["run"], folder, shown):
+                for tool, line, via in db_commands(step["run"], folder, shown, reader):
                     db_steps.append({**where, "tool": tool, "command": line, "via": via})
     return {
         "name": _text(data.get("name")),
@@ -523,6 +528,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     tracked = None if listed is None else set(listed)
     # NOTE: steps run at the top of the repository the workflow folder belongs to.
     repository = folder.parent.parent if folder.parts[-2:] == (".github", "workflows") else ctx.root
+    # NOTE: one reader for every step of every workflow: a task file many steps call is parsed once.
+    reader = tasks.Reader()
     for path in _glob_files(folder, globs) if found else []:
         inside = path.relative_to(folder).as_posix()
         file = (PurePosixPath(rel_folder) / inside).as_posix()
@@ -531,7 +538,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             entry = {
                 "file": file,
                 "tracked": committed,
-                **inventory(load_yaml(path.read_text(encoding="utf-8")), repository),
+                **inventory(load_yaml(path.read_text(encoding="utf-8")), repository, reader),
             }
         except Exception as exc:
             # NOTE: any YAML, decoding or shape error is this file's problem; the others still count.

@@ -449,6 +449,29 @@ def test_a_step_running_a_task_says_what_the_task_runs(tmp_path: Path) -> None:
     ) in _text(_by_name(outputs)["summary.txt"])
 
 
+def test_a_task_file_many_steps_call_is_parsed_once_per_collect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidence_kit.support import tasks
+
+    steps = "".join(f"      - name: Step {i}\n        run: task py:test\n" for i in range(6))
+    workflow = "on: push\njobs:\n  test:\n    steps:\n" + steps
+    _tree(
+        tmp_path,
+        {".github/workflows/a.yml": workflow, ".github/workflows/b.yml": workflow, "Taskfile.yml": TASKFILE},
+    )
+    parsed: list[str] = []
+    real = tasks._taskfile
+
+    def counted(text: str) -> Any:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(tasks, "_taskfile", counted)
+    workflows = _report(ci.collect(Context(tmp_path, tmp_path / "s"), {}))["workflows"]
+    assert [len(w["db_steps"]) for w in workflows] == [12, 12] and len(parsed) == 1
+
+
 def test_malformed_yaml_is_recorded_per_file_and_not_fatal(repo: Path) -> None:
     outputs = _by_name(ci.collect(Context(repo, repo / "s"), {}))
     report = _report(list(outputs.values()))
