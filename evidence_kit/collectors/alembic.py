@@ -911,24 +911,21 @@ def resolve_setup(
     flag = get("recursive_version_locations")
     recursive = flag == "true" if flag is not None else toml.get("recursive_version_locations") is True
     env_py = script_location / "env.py"
-    table, table_from = (
-        spec.get("version_table") or options.get("version_table"),
-        "the alembic collector's `version_table` option",
-    )
-    if not table and get("version_table"):
-        table, table_from = get("version_table"), f"{_rel(ini, root)} [{section}]"
-    table_stated = None if table else _env_keyword(env_py, "version_table")
-    if table_stated is not None:
-        table_from = f"env.py ({_rel(env_py, root)}:{table_stated[0]})"
-        table = table_stated[1]
-    schema = spec.get("version_table_schema")
-    schema_from = "the alembic collector's `version_table_schema` option"
-    if not schema and get("version_table_schema"):
-        schema, schema_from = get("version_table_schema"), f"{_rel(ini, root)} [{section}]"
-    stated = None if schema else _env_keyword(env_py, "version_table_schema")
-    if stated is not None:
-        schema_from = f"env.py ({_rel(env_py, root)}:{stated[0]})"
-        schema = stated[1]
+
+    def named(key: str, given: Any) -> tuple[Any, str | None]:
+        """A setting as given to the collector, else in the ini's section, else passed to
+        `context.configure` in env.py; with where it was named."""
+        if given:
+            return given, f"the alembic collector's `{key}` option"
+        if get(key):
+            return get(key), f"{_rel(ini, root)} [{section}]"
+        stated = _env_keyword(env_py, key)
+        if stated is not None:
+            return stated[1], f"env.py ({_rel(env_py, root)}:{stated[0]})"
+        return None, None
+
+    table, table_from = named("version_table", spec.get("version_table") or options.get("version_table"))
+    schema, schema_from = named("version_table_schema", spec.get("version_table_schema"))
     return Setup(
         ini,
         section,
