@@ -56,7 +56,6 @@ _TOOL = re.compile(r"(?:^|(?<=[\s/(;&|\"'=`]))(alembic|pg_dump|pytest)(?=$|[\s;&
 _INSTALL = re.compile(
     r"\b(?:pip3?|uv|poetry|pipx|pipenv|pdm|conda|mamba|apt-get|apt|apk|brew)\b.*\b(?:install|add|sync)\b"
 )
-_SEGMENTS = re.compile(r"&&|\|\||;")
 _UPLOAD = "actions/upload-artifact"
 _DOWNLOAD = "actions/download-artifact"
 
@@ -186,13 +185,13 @@ def db_commands(
     # NOTE: a command continued with a trailing backslash is one line to the shell, so it is one here.
     for line in tasks.script_lines(run):
         tools: dict[str, str | None] = {}
-        for segment in _SEGMENTS.split(line):
+        for segment in tasks.SEGMENTS.split(line):
             for tool in _tools(segment):
                 tools[tool] = None
             called = tasks.call(segment) if folder is not None else None
             if called is not None and folder is not None:
                 for file, command in tasks.commands(folder, *called, reader=reader):
-                    for tool in (t for part in _SEGMENTS.split(command) for t in _tools(part)):
+                    for tool in (t for part in tasks.SEGMENTS.split(command) for t in _tools(part)):
                         tools.setdefault(tool, f"{shown}{file}: {command}")
         found += [(tool, line, tools[tool]) for tool in sorted(tools)]
     return found

@@ -1678,7 +1678,6 @@ def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | 
 
 
 _PYTEST_WORD = re.compile(r"^(?:\S*/)?(?:pytest|py\.test)$")
-_SEGMENTS = re.compile(r"&&|\|\||;")
 _EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 _INSTALL_COMMAND = re.compile(
     r"^(?:(?P<uv>uv\s+(?:sync|pip\s+install))|(?P<poetry>poetry\s+install)|"
@@ -1749,7 +1748,7 @@ def _pytest_runs(
     top (None when unknown), followed through a `cd` and through the task runner targets and scripts of
     the repository (support/tasks.py, read through `reader`) that a line calls."""
     for line in lines:
-        for segment in _SEGMENTS.split(_EXPRESSION.sub("${{}}", line)):
+        for segment in tasks.SEGMENTS.split(_EXPRESSION.sub("${{}}", line)):
             try:
                 words = shlex.split(segment.strip().lstrip("("))
             except ValueError:

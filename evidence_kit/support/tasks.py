@@ -25,6 +25,8 @@ MAX_BYTES = 1024 * 1024
 # NOTE: targets expanded and lines gathered by one Reader at most, whatever the files and the calls: a
 # workflow of many steps calling large task files costs this much, then gives nothing more.
 BUDGET = LINES * 100
+# NOTE: where a shell line holds another command: `a && b`, `a || b`, `a; b`.
+SEGMENTS = re.compile(r"&&|\|\||;")
 _FILES = {
     "task": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"),
     "make": ("GNUmakefile", "makefile", "Makefile"),
