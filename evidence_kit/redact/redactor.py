@@ -476,9 +476,10 @@ class Redactor:
         index: int,
         out: _Found,
     ) -> None:
-        """SQL parameters after `[generated in …]`: each value whose placeholder in the statement above
-        (the lines back to its first) stands for a secret-named column. Read from a line of the statement
-        that holds a part of a secret name: its parameters are on the first such line after it."""
+        """SQL parameters after `[generated in …]` (in SQLAlchemy 1.3, after the logger's name): each value
+        whose placeholder in the statement above (the lines back to its first) stands for a secret-named
+        column. Read from a line of the statement that holds a part of a secret name: its parameters are on
+        the first such line after it."""
         pattern = self.rules[index].pattern
         found = pattern.search(line)
         if found is None:
@@ -989,7 +990,9 @@ def _parameters_after(data: bytes, end: int, pattern: re.Pattern[bytes]) -> int:
         start = end + 1
         end = data.find(b"\n", start)
         end = len(data) if end == -1 else end
-        if data.find(b"[", start, end) != -1 and pattern.search(data, start, end):
+        # NOTE: SQLAlchemy 1.4+ prints `[generated in …]` first, 1.3 its logger's name (`base.Engine`).
+        marked = data.find(b"[", start, end) != -1 or data.find(b"base.Engine", start, end) != -1
+        if marked and pattern.search(data, start, end):
             return start
     return -1
 
