@@ -343,3 +343,15 @@ def test_a_message_of_several_lines_stays_on_its_list_item(tmp_path: Path) -> No
     assert "- `d20618ce678e` — add index" in lines["release-notes.md"]
     for text in docs.values():
         assert "Revision ID" not in text and "Create Date" not in text
+
+
+def test_a_configuration_is_upgraded_from_the_folder_its_bundle_names() -> None:
+    """Alembic takes a relative `script_location` from where it runs: the bundle's `run_from` says where."""
+    from evidence_kit.commands.docs import _alembic_command
+
+    graph = {"ini": "src/py/app/db/migrations/alembic.ini", "section": "alembic", "run_from": "src/py/app/db"}
+    assert _alembic_command(graph, "alembic") == "cd src/py/app/db && alembic -c migrations/alembic.ini"
+    # NOTE: a bundle that does not say (an earlier version's): the ini's folder, as before.
+    del graph["run_from"]
+    assert _alembic_command(graph, "alembic") == "cd src/py/app/db/migrations && alembic"
+    assert _alembic_command({"ini": "alembic.ini", "run_from": "."}, "alembic") == "alembic"

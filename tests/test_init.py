@@ -746,6 +746,29 @@ def test_a_service_in_a_sub_project_folder_runs_its_tests_and_migrations_from_th
     assert (tests["run"], tests["cwd"]) == (["python", "-m", "pytest"], "backend")
 
 
+def test_an_ini_inside_its_migrations_folder_is_upgraded_from_the_folder_above(tmp_path: Path) -> None:
+    """`src/py/app/db/migrations/alembic.ini` says `script_location = migrations`: Alembic finds that only
+    when run in `src/py/app/db`, so the workflow upgrades from there, naming the ini."""
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": PYPROJECT,
+            "src/py/app/__init__.py": "",
+            "src/py/app/main.py": MAIN,
+            "src/py/app/db/migrations/alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "src/py/app/db/migrations/env.py": "",
+            "src/py/app/db/migrations/versions/0001_queue.py": MIGRATION,
+        },
+    )
+    found = init.detect(root)
+    assert [(c.script_location, c.run_from) for c in found.alembic] == [
+        ("src/py/app/db/migrations", "src/py/app/db")
+    ]
+    assert _migrate_step(root) == ["(cd src/py/app/db && alembic -c migrations/alembic.ini upgrade head)"]
+    alembic = config.load(root / "evidence.yaml").collectors["alembic"]
+    assert "script_location" not in str(alembic)  # NOTE: the collector finds the folder itself
+
+
 STARLETTE_CONFIG = """\
 from starlette.config import Config
 from starlette.datastructures import Secret

@@ -171,6 +171,8 @@ class Setup:
     version_table_schema_from: str | None = None
     # NOTE: where a version table other than `alembic_version` is named; None for the default.
     version_table_from: str | None = None
+    # NOTE: the folder Alembic runs in for the ini's relative `script_location` to exist (see run_from).
+    run_from: Path | None = None
 
 
 @dataclass
@@ -626,9 +628,17 @@ def _locate(value: str, here: Path, root: Path, bases: Sequence[Path] = ()) -> P
             hint="set `python:` to the service's interpreter (where the package is installed), or the "
             "alembic collector's `script_location` option to the migrations folder",
         )
-    first = _under(here, value)
-    second = _under(root, value)
-    return second if not first.exists() and second.exists() else first
+    return _under(run_from(value, here, root) or here, value)
+
+
+def run_from(value: str, here: Path, root: Path) -> Path | None:
+    """The folder Alembic must run in for the relative path `value` of an ini in the folder `here` to exist:
+    Alembic takes it from where it runs, so the ini's own folder, else the nearest one above it (within
+    `root`), else `root`; None when the path exists from none of them, is absolute or names a package."""
+    if os.path.isabs(value) or ":" in value:
+        return None
+    folders = [here, *(p for p in here.parents if p.is_relative_to(root)), root]
+    return next((base for base in folders if _under(base, value).exists()), None)
 
 
 def _pyproject(path: Path) -> dict[str, Any]:
@@ -941,6 +951,7 @@ def resolve_setup(
         str(schema) if schema else None,
         schema_from if schema else None,
         table_from if table else None,
+        (run_from(raw, here, root) if isinstance(raw, str) and raw else None) or here,
     )
 
 
@@ -1282,6 +1293,7 @@ def _config_outputs(
         "ini": _rel(setup.ini, ctx.root),
         "section": setup.section,
         "script_location": _rel(setup.script_location, ctx.root),
+        "run_from": _rel(setup.run_from or setup.ini.parent, ctx.root),
         "version_locations": [_rel(loc, ctx.root) for loc in setup.version_locations],
         "version_locations_from": setup.locations_from,
         "parsed_by_service_python": found.reparsed,

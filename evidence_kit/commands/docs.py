@@ -102,7 +102,9 @@ def _alembic_command(graph: dict[str, Any], section: str) -> str:
     """The `alembic` command line for one configuration, run from the service's folder (`section` where the
     bundle does not say it)."""
     folder, words = alembic.invocation(
-        str(graph.get("ini") or "alembic.ini"), str(graph.get("section") or section)
+        str(graph.get("ini") or "alembic.ini"),
+        str(graph.get("section") or section),
+        str(graph["run_from"]) if graph.get("run_from") else None,
     )
     return " ".join(words) if folder == "." else f"cd {shlex.quote(folder)} && " + " ".join(words)
 

@@ -82,6 +82,8 @@ class AlembicConfig:
     ini: str
     section: str
     script_location: str | None = None
+    # NOTE: the folder Alembic runs in for the ini's relative `script_location` to exist; None: the ini's.
+    run_from: str | None = None
 
     @property
     def label(self) -> str:
@@ -333,34 +335,30 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
             if not parser.has_option(section, "script_location"):
                 continue
             raw = parser.get(section, "script_location").strip()
-            configs.append(AlembicConfig(rel, section, _script_location(root, rel, raw)))
+            configs.append(AlembicConfig(rel, section, *_script_location(root, rel, raw)))
     # NOTE: the conventional file and section first, as alembic itself would pick them.
     configs.sort(key=lambda c: (c.ini != "alembic.ini", c.ini, c.section != "alembic", c.section))
     return configs, notes
 
 
-def _script_location(root: Path, ini: str, raw: str) -> str | None:
-    """The migration folder relative to the root, when it is a folder that exists."""
-    ini_dir = (root / ini).parent
-    if raw and ":" in raw and "%(here)s" not in raw and not Path(raw).is_absolute():
-        # NOTE: package notation (`pkg:path`), found as the alembic collector finds it, without importing.
-        from evidence_kit.collectors.alembic import locate
-        from evidence_kit.errors import CollectorError
+def _script_location(root: Path, ini: str, raw: str) -> tuple[str | None, str | None]:
+    """The migration folder relative to the root, when it is a folder that exists, and the folder Alembic
+    runs in for it (None: the ini's own), found as the alembic collector finds them, without importing."""
+    from evidence_kit.collectors.alembic import locate, run_from
+    from evidence_kit.errors import CollectorError
 
-        try:
-            found = locate(raw, ini_dir, root).resolve()
-        except CollectorError:
-            return None
-        inside = found.is_dir() and found.is_relative_to(root.resolve())
-        return _rel(found, root.resolve()) if inside else None
     if not raw:
-        return None
+        return None, None
+    ini_dir = (root / ini).parent
     value = raw.replace("%(here)s", str(ini_dir))
-    for base in (ini_dir, root):
-        candidate = (base / value).resolve()
-        if candidate.is_dir() and candidate.is_relative_to(root.resolve()):
-            return _rel(candidate, root.resolve())
-    return None
+    try:
+        found = locate(value, ini_dir, root).resolve()
+    except CollectorError:
+        return None, None
+    if not (found.is_dir() and found.is_relative_to(root.resolve())):
+        return None, None
+    base = run_from(value, ini_dir, root)
+    return _rel(found, root.resolve()), (None if base in (None, ini_dir) else _rel(base, root))
 
 
 def _is_fastapi_call(node: ast.expr | None) -> bool:
@@ -2521,7 +2519,7 @@ def _upgrade(c: AlembicConfig, bin_prefix: str) -> str:
     """The command that upgrades one Alembic configuration, from the folder of its ini."""
     from evidence_kit.evidence.alembic import invocation
 
-    folder, words = invocation(c.ini, c.section)
+    folder, words = invocation(c.ini, c.section, c.run_from)
     command = " ".join(words) + " upgrade head"
     if folder == ".":
         return bin_prefix + command

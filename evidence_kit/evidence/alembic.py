@@ -6,6 +6,7 @@ One configuration writes below `alembic/`; several write below `alembic/<label>/
 from __future__ import annotations
 
 import ast
+import posixpath
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -248,13 +249,17 @@ def noop_downgrade(source: bytes | None) -> bool | None:
     return True if func is None else does_nothing(func)
 
 
-def invocation(ini: str, section: str) -> tuple[str, list[str]]:
-    """How one configuration is run: from the folder of its ini (`.` for the service's own; Alembic takes a
-    relative `script_location` from where it runs), as `alembic` with a non-default ini file and section."""
+def invocation(ini: str, section: str, run_from: str | None = None) -> tuple[str, list[str]]:
+    """How one configuration is run: from the folder Alembic must run in (`run_from`, Alembic takes a
+    relative `script_location` from where it runs; the ini's folder when not known, `.` for the service's
+    own), as `alembic` with a non-default ini file and section."""
     path = PurePosixPath(ini)
+    folder = PurePosixPath(run_from) if run_from else path.parent
     words = ["alembic"]
-    if path.name != "alembic.ini":
+    if path.parent != folder:
+        words += ["-c", posixpath.relpath(path.as_posix(), folder.as_posix())]
+    elif path.name != "alembic.ini":
         words += ["-c", path.name]
     if section != "alembic":
         words += ["-n", section]
-    return path.parent.as_posix(), words
+    return folder.as_posix(), words

@@ -652,3 +652,26 @@ def test_migrations_in_newer_syntax_are_read_by_the_service_interpreter(
     assert "problems.txt" not in outs
     assert outs["heads.txt"].data == b"b2 (head)\n"
     assert json.loads(outs["history.json"].data or b"")["parsed_by_service_python"] == 1
+
+
+def test_an_ini_inside_its_migrations_folder_is_run_from_the_folder_above(tmp_path: Path) -> None:
+    """`script_location = migrations` in `app/db/migrations/alembic.ini`: Alembic takes the path from
+    where it runs, so it runs in `app/db`; the collector reads that folder and says where to run."""
+    migrations = tmp_path / "src" / "app" / "db" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    (migrations / "script.py.mako").write_text("")
+    write_revision(migrations / "versions", "a.py", 'revision = "aaaa"\ndown_revision = None\n')
+    write_revision(migrations / "versions", "b.py", 'revision = "bbbb"\ndown_revision = "aaaa"\n')
+    out = collect(tmp_path, configs=[{"ini": "src/app/db/migrations/alembic.ini"}])
+    graph = as_json(out["history.json"])
+    assert graph["script_location"] == "src/app/db/migrations" and graph["run_from"] == "src/app/db"
+    # NOTE: the real alembic, run where the graph says, with the ini as the graph's invocation names it.
+    from evidence_kit.evidence.alembic import invocation
+
+    folder, words = invocation(graph["ini"], graph["section"], graph["run_from"])
+    assert (folder, words) == ("src/app/db", ["alembic", "-c", "migrations/alembic.ini"])
+    assert text(out["heads.txt"]) == alembic(tmp_path / folder, *words[1:], "heads") == "bbbb (head)\n"
+    # NOTE: an ini whose `script_location` exists from its own folder is run there, as before.
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = src/app/db/migrations\n")
+    assert as_json(collect(tmp_path)["history.json"])["run_from"] == "."
