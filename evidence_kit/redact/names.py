@@ -23,6 +23,8 @@ from functools import lru_cache
 
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+# NOTE: what a name looks like written as a value: letters, digits and separators, no blank.
+_IDENTIFIER = re.compile(r"[A-Za-z_][\w.-]*")
 
 
 def parts(name: str) -> tuple[str, ...]:
@@ -45,6 +47,7 @@ class NameRules:
     profiles: Mapping[str, frozenset[str]]
     human: frozenset[str] = frozenset()
     references: re.Pattern[str] | None = None
+    object_prefixes: frozenset[str] = frozenset()
 
     def secret(self, name: str, profile: str = "") -> bool:
         """True when `name` names a secret (with the extra words of `profile`, e.g. `query`)."""
@@ -57,6 +60,25 @@ class NameRules:
         return any(p in self.human or (len(p) > 4 and p.endswith(glued)) for p in split) or any(
             pair == ("basic", "auth") for pair in itertools.pairwise(split)
         )
+
+    def named_by(self, value: str, name: str) -> bool:
+        """True when `value` is a name made of `name`, not its value: some of its parts in a row
+        (`"organization_secret": "secret-"`), or all of them with qualifiers after them or a database
+        object's prefix before them (`organization_secret_pkey`, `pk_organization_secret`)."""
+        if not _IDENTIFIER.fullmatch(value):
+            return False
+        own, given = parts(name.rpartition(".")[2]), parts(value)
+        if not own or not given:
+            return False
+        if any(own[i : i + len(given)] == given for i in range(len(own) - len(given) + 1)):
+            return True
+        for i in range(len(given) - len(own) + 1):
+            if given[i : i + len(own)] == own:
+                before, after = given[:i], given[i + len(own) :]
+                return all(p in self.object_prefixes for p in before) and all(
+                    p in self.qualifiers for p in after
+                )
+        return False
 
     def plural(self, name: str) -> bool:
         """True when the last part of `name` is a secret word in the plural (`secrets`, `tokens`): a

@@ -699,6 +699,8 @@ class Redactor:
             text = value.decode("utf-8", "surrogateescape")
             if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
                 continue
+            if name is not None and ruleset.names.named_by(text, name):
+                continue
             if (
                 quoted
                 and text in ruleset.sql_constants

@@ -126,6 +126,7 @@ def builtin() -> RuleSet:
         profiles={k: frozenset(v) for k, v in raw_names.get("profiles", {}).items()},
         human=frozenset(raw_names.get("human", ())),
         references=re.compile(raw_names["references"]) if raw_names.get("references") else None,
+        object_prefixes=frozenset(raw_names.get("object_prefixes", ())),
     )
     holders = data["placeholders"]
     judge = Judge(
