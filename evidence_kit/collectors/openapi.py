@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import openapi
@@ -241,6 +242,15 @@ def _from_url(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
     return _check(spec, url), meta
 
 
+def _at_root(servers: Any) -> bool:
+    """Whether a `servers` list adds no path: each entry's URL is the root (`/`, empty, or a host alone),
+    as Litestar lists `[{"url": "/"}]` in every document it serves and imports alike."""
+    return isinstance(servers, list) and all(
+        isinstance(s, dict) and isinstance(s.get("url"), str) and urlsplit(s["url"]).path in ("", "/")
+        for s in servers
+    )
+
+
 def _from_served(handoff: Handoff) -> tuple[bytes, dict[str, Any]] | str:
     """The document the http collector read from the service it started (see `served`), or why there
     is none."""
@@ -258,7 +268,7 @@ def _from_served(handoff: Handoff) -> tuple[bytes, dict[str, Any]] | str:
         return f"GET {url} did not give JSON: {exc}"
     except CollectorError as exc:
         return exc.message
-    if "servers" in spec:
+    if "servers" in spec and not _at_root(spec["servers"]):
         # NOTE: a root path (`FastAPI(root_path=...)`, a proxy's prefix, a mounted sub-app) adds them to
         # the served document only; an app that lists its own gets imported, to be sure.
         return f"the document at {url} lists `servers`, which an import may not"
@@ -444,7 +454,17 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         data, meta = got
         where = f"{where}, served at {meta.pop('url')}"
     elif source == "app":
-        data, meta = _from_app(ctx, options, timeout)
+        try:
+            data, meta = _from_app(ctx, options, timeout)
+        except CollectorError as exc:
+            if got is None:
+                raise
+            raise CollectorError(
+                f"{exc.message} (imported because it was not read from the service the http collector "
+                f"started: {got})",
+                hint=exc.hint,
+                details=exc.details,
+            ) from exc
         if got is not None:
             meta["message"] = f"not read from the service the http collector started ({got}); imported"
     elif source == "url":

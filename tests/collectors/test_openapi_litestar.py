@@ -1,0 +1,88 @@
+"""The openapi collector on a Litestar service: its served document lists `servers: [{"url": "/"}]`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_kit.collectors import openapi
+from evidence_kit.errors import CollectorError
+from evidence_kit.model import Context, Handoff, Output
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Shelf", "version": "1.0.0"},
+    "servers": [{"url": "/"}],
+    "paths": {"/books": {"get": {"operationId": "listBooks", "responses": {"200": {"description": "ok"}}}}},
+}
+
+
+def served(tmp_path: Path, document: dict[str, Any]) -> Handoff:
+    """What the http collector leaves when the service it started served `document`."""
+    handoff = Handoff("/schema/openapi.json", tmp_path / "doc.json", tmp_path / "meta.json", 5)
+    handoff.file.write_text(json.dumps(document))
+    url = "http://127.0.0.1:8000/schema/openapi.json"
+    handoff.meta.write_text(json.dumps({"url": url, "status": 200, "error": None, "duration_s": 0.01}))
+    return handoff
+
+
+def collect(root: Path, handoff: Handoff | None = None, **options: Any) -> dict[str, Output]:
+    ctx = Context(root=root, scratch=root / "scratch", handoffs=(handoff,) if handoff else ())
+    return {o.name: o for o in openapi.collect(ctx, options)}
+
+
+def data(output: Output) -> bytes:
+    assert output.data is not None
+    return output.data
+
+
+@pytest.mark.parametrize("servers", [[{"url": "/"}], [{"url": ""}], [], [{"url": "https://shelf.example"}]])
+def test_a_served_document_whose_servers_add_no_path_is_taken(tmp_path: Path, servers: list[Any]) -> None:
+    # NOTE: `nowhere:app` cannot be imported: the document is taken only if it is not imported.
+    outs = collect(tmp_path, served(tmp_path, {**DOCUMENT, "servers": servers}), app="nowhere:app")
+    doc = outs["openapi.json"]
+    assert doc.status == "ok" and doc.message is None
+    assert doc.title.endswith("served at http://127.0.0.1:8000/schema/openapi.json)")
+    assert json.loads(data(doc))["servers"] == servers
+    assert data(outs["routes.txt"]) == b"GET /books\n"
+
+
+@pytest.mark.parametrize(
+    "servers",
+    [
+        [{"url": "/api/v1"}],
+        [{"url": "/"}, {"url": "/api/v1"}],
+        [{"url": "https://shelf.example/api/v1"}],
+        [{"description": "no url"}],
+        ["/"],
+        {"url": "/"},
+    ],
+)
+def test_a_served_document_whose_servers_add_a_path_is_not_taken(tmp_path: Path, servers: Any) -> None:
+    handoff = served(tmp_path, {**DOCUMENT, "servers": servers})
+    assert "lists `servers`, which an import may not" in str(openapi._from_served(handoff))
+
+
+def test_when_the_import_after_a_refused_document_fails_the_error_says_why_it_was_imported(
+    tmp_path: Path,
+) -> None:
+    handoff = served(tmp_path, {**DOCUMENT, "servers": [{"url": "/api/v1"}]})
+    with pytest.raises(CollectorError) as caught:
+        collect(tmp_path, handoff, app="nowhere:app")
+    error = caught.value
+    assert error.message.startswith("importing nowhere:app failed: ModuleNotFoundError: No module named")
+    assert error.message.endswith(
+        "(imported because it was not read from the service the http collector started: the document at "
+        "http://127.0.0.1:8000/schema/openapi.json lists `servers`, which an import may not)"
+    )
+    assert "module path" in error.hint
+    assert any("Traceback" in line for line in error.details)
+
+
+def test_an_import_that_fails_without_a_served_document_says_nothing_of_one(tmp_path: Path) -> None:
+    with pytest.raises(CollectorError) as caught:
+        collect(tmp_path, app="nowhere:app")
+    assert "not read from the service" not in caught.value.message
