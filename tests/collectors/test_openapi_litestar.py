@@ -1,8 +1,10 @@
-"""The openapi collector on a Litestar service: its served document lists `servers: [{"url": "/"}]`."""
+"""The openapi collector on a Litestar service: its served document lists `servers: [{"url": "/"}]`, and
+its app gives the document by `app.openapi_schema.to_schema()`, not `app.openapi()`."""
 
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,34 @@ DOCUMENT: dict[str, Any] = {
     "servers": [{"url": "/"}],
     "paths": {"/books": {"get": {"operationId": "listBooks", "responses": {"200": {"description": "ok"}}}}},
 }
+
+# NOTE: a stand-in for a Litestar app, written here: Litestar is not a dependency of evidence-kit.
+LITESTAR_LIKE = f"""
+import datetime
+
+
+class Schema:
+    def to_schema(self):
+        document = {DOCUMENT!r}
+        document["info"]["x-released"] = datetime.date(2024, 5, 1)
+        return document
+
+
+class Litestar:
+    openapi_schema = Schema()
+
+
+class NoSchema:
+    openapi_schema = None
+
+
+app = Litestar()
+plain = NoSchema()
+
+
+def create_app():
+    return Litestar()
+"""
 
 
 def served(tmp_path: Path, document: dict[str, Any]) -> Handoff:
@@ -86,3 +116,36 @@ def test_an_import_that_fails_without_a_served_document_says_nothing_of_one(tmp_
     with pytest.raises(CollectorError) as caught:
         collect(tmp_path, app="nowhere:app")
     assert "not read from the service" not in caught.value.message
+
+
+@pytest.fixture()
+def service(tmp_path: Path) -> Path:
+    root = tmp_path / "svc"
+    (root / "shelf").mkdir(parents=True)
+    (root / "shelf" / "__init__.py").write_text("")
+    (root / "shelf" / "main.py").write_text(textwrap.dedent(LITESTAR_LIKE))
+    return root
+
+
+def test_a_litestar_app_gives_its_document_by_its_openapi_schema(service: Path) -> None:
+    outs = collect(service, app="shelf.main:app")
+    assert {o.status for o in outs.values()} == {"ok"}
+    document = json.loads(data(outs["openapi.json"]))
+    assert document == {**DOCUMENT, "info": {**DOCUMENT["info"], "x-released": "2024-05-01"}}
+    assert data(outs["routes.txt"]) == b"GET /books\n"
+    factory = collect(service, app="shelf.main:create_app", factory=True)
+    assert data(factory["openapi.json"]) == data(outs["openapi.json"])
+
+
+def test_an_object_that_is_no_app_names_the_kinds_taken_and_the_other_sources(service: Path) -> None:
+    for target in ("shelf.main:plain", "shelf.main:create_app"):
+        with pytest.raises(CollectorError) as caught:
+            collect(service, app=target)
+        error = caught.value
+        assert error.message.startswith(f"importing {target} failed: TypeError: {target} is of type ")
+        assert error.message.endswith(
+            "not an app with openapi() (FastAPI, Starlette) or openapi_schema.to_schema() (Litestar)"
+        )
+        assert "module path" not in error.hint
+        assert "`factory: true`" in error.hint
+        assert "`url:`, `file:` or `served_at:`" in error.hint
