@@ -131,7 +131,7 @@ def test_backend_service_with_postgres_parts(tmp_path: Path, py310: Path, databa
     _alembic(py310, service, env, "upgrade", "head")
     said, _, bundle = _first_run(service, env)
     assert "found the service's interpreter: ../.venv/bin/python (../.venv, Python 3.10)" in said
-    assert "found FastAPI app: app.main:app (in app/main.py)" in said
+    assert "found app: app.main:app (in app/main.py)" in said
     # NOTE: no DATABASE_URL anywhere: the URL is built from the service's own POSTGRES_* settings.
     template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}:${POSTGRES_PORT}/${POSTGRES_DB}"
     assert f"url: {json.dumps(template)}" in (service / "evidence.yaml").read_text()
@@ -158,7 +158,7 @@ def test_src_service_with_two_alembic_configurations(tmp_path: Path, py312: Path
     _alembic(py312, repo, env, "upgrade", "head")
     _alembic(py312, repo, env, "-n", "tenant", "upgrade", "head")
     said, _, bundle = _first_run(repo, env)
-    assert "found FastAPI app: tenancy.api.app:api_app (in src/tenancy/api/app.py, app_dir src" in said
+    assert "found app: tenancy.api.app:api_app (in src/tenancy/api/app.py, app_dir src" in said
     assert "found pytest's testpaths: tests" in said
     data = bundle / "data"
     assert (data / "alembic" / "alembic" / "heads.txt").read_text() == _alembic(py312, repo, env, "heads")

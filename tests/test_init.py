@@ -267,7 +267,7 @@ def test_an_empty_tree_reports_each_missing_piece_and_still_validates(tmp_path: 
         "no alembic.ini found: list your Alembic configs under collectors.alembic by hand",
         "no virtualenv of the service found (.venv, venv, Poetry, pipenv, Hatch, $VIRTUAL_ENV): "
         "create it and set `python:` in evidence.yaml",
-        "no FastAPI app found: set collectors.openapi.app by hand",
+        "no app found: set collectors.openapi.app by hand",
         "no tests found: set collectors.tests.run by hand",
         "no worker found (dramatiq, celery, arq, rq, APScheduler, a `--once` loop, a worker/ package)",
         "no database job queue found: EK308 (claims use SKIP LOCKED) is turned off in the rule pack",
@@ -294,7 +294,7 @@ def test_an_empty_tree_reports_each_missing_piece_and_still_validates(tmp_path: 
 def test_report_names_what_was_found(service: Path) -> None:
     lines = init.report(init.detect(service))
 
-    assert "found FastAPI app: svc.main:app (in src/svc/main.py, app_dir src)" in lines
+    assert "found app: svc.main:app (in src/svc/main.py, app_dir src)" in lines
     assert "found Alembic config: alembic.ini [reporting] -> reporting_migrations" in lines
     assert "found queue table: task_queue (in migrations/versions/0001_queue.py)" in lines
     assert not any(line.startswith("no ") for line in lines if "git" not in line)

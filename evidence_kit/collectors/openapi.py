@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from evidence_kit.errors import CollectorError
 from evidence_kit.evidence import openapi
@@ -93,6 +94,8 @@ _STDERR_TAIL = 20
 # NOTE: run as `python -c` so that any interpreter works, with or without evidence-kit installed.
 # The import runs with fd 1 pointed at stderr so that prints of the app cannot corrupt the JSON,
 # and it ends with os._exit so that threads or atexit hooks the app started cannot hold it open.
+# `to_schema()` gives values as the app holds them (an example's date or UUID), which Litestar's own
+# encoder writes as text: `default` does the same, so the import gives what the service serves.
 CHILD_SCRIPT = """\
 import importlib, json, os, sys
 app_dir, target, factory = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
@@ -106,11 +109,18 @@ for part in attr.split("."):
 if factory:
     obj = obj()
 openapi = getattr(obj, "openapi", None)
-if not callable(openapi):
-    sys.stderr.write(f"TypeError: {target} is of type {type(obj).__name__}, not an app with openapi()\\n")
-    sys.stderr.flush()
-    os._exit(3)
-data = json.dumps(openapi()).encode()
+if callable(openapi):
+    document, default = openapi(), None
+else:
+    to_schema = getattr(getattr(obj, "openapi_schema", None), "to_schema", None)
+    if not callable(to_schema):
+        kinds = "openapi() (FastAPI, Starlette) or openapi_schema.to_schema() (Litestar)"
+        sys.stderr.write(f"TypeError: {target} is of type {type(obj).__name__}, not an app with {kinds}\\n")
+        sys.stderr.flush()
+        os._exit(3)
+    document = to_schema()
+    default = lambda value: value.isoformat() if hasattr(value, "isoformat") else str(value)
+data = json.dumps(document, default=default).encode()
 sys.stdout.flush()
 sys.stderr.flush()
 with os.fdopen(out, "wb") as f:
@@ -180,9 +190,18 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
             "make the import free of side effects or raise `timeout`",
             details=tail,
         )
+    error = _error_line(stderr)
+    if run.exit_code == 3 and error.startswith(f"TypeError: {target} is of type "):
+        raise CollectorError(
+            f"importing {target} failed: {error}",
+            hint="`app` takes an app with openapi() (FastAPI, Starlette) or openapi_schema.to_schema() "
+            "(Litestar), or with `factory: true` a function that returns one; for any other, give the "
+            "document by `url:`, `file:` or `served_at:` instead",
+            details=tail,
+        )
     if run.exit_code != 0:
         raise CollectorError(
-            f"importing {target} failed: {_error_line(stderr)}",
+            f"importing {target} failed: {error}",
             hint="check the module path, `app_dir`, `factory` and that the interpreter has the service's "
             "dependencies"
             + ("" if chosen.configured else f" (it ran in {chosen.source}: set `python:` in evidence.yaml)"),
@@ -193,7 +212,7 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
     try:
         spec = json.loads(run.stdout.read_bytes())
     except ValueError as exc:
-        raise CollectorError(f"{target}.openapi() did not give JSON: {exc}") from exc
+        raise CollectorError(f"the OpenAPI document of {target} is not JSON: {exc}") from exc
     meta = {
         "argv": run.argv,
         "exit_code": run.exit_code,
@@ -241,6 +260,15 @@ def _from_url(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
     return _check(spec, url), meta
 
 
+def _at_root(servers: Any) -> bool:
+    """Whether a `servers` list adds no path: each entry's URL is the root (`/`, empty, or a host alone),
+    as Litestar lists `[{"url": "/"}]` in every document it serves and imports alike."""
+    return isinstance(servers, list) and all(
+        isinstance(s, dict) and isinstance(s.get("url"), str) and urlsplit(s["url"]).path in ("", "/")
+        for s in servers
+    )
+
+
 def _from_served(handoff: Handoff) -> tuple[bytes, dict[str, Any]] | str:
     """The document the http collector read from the service it started (see `served`), or why there
     is none."""
@@ -258,7 +286,7 @@ def _from_served(handoff: Handoff) -> tuple[bytes, dict[str, Any]] | str:
         return f"GET {url} did not give JSON: {exc}"
     except CollectorError as exc:
         return exc.message
-    if "servers" in spec:
+    if "servers" in spec and not _at_root(spec["servers"]):
         # NOTE: a root path (`FastAPI(root_path=...)`, a proxy's prefix, a mounted sub-app) adds them to
         # the served document only; an app that lists its own gets imported, to be sure.
         return f"the document at {url} lists `servers`, which an import may not"
@@ -444,7 +472,17 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         data, meta = got
         where = f"{where}, served at {meta.pop('url')}"
     elif source == "app":
-        data, meta = _from_app(ctx, options, timeout)
+        try:
+            data, meta = _from_app(ctx, options, timeout)
+        except CollectorError as exc:
+            if got is None:
+                raise
+            raise CollectorError(
+                f"{exc.message} (imported because it was not read from the service the http collector "
+                f"started: {got})",
+                hint=exc.hint,
+                details=exc.details,
+            ) from exc
         if got is not None:
             meta["message"] = f"not read from the service the http collector started ({got}); imported"
     elif source == "url":
@@ -484,7 +522,7 @@ def plan(root: Path, options: Mapping[str, Any]) -> Intent:
     """What `collect --plan` shows: the app imported (in a subprocess), the URL or the file read."""
     if "app" in options:
         # NOTE: `python` here is the interpreter the plan's `python:` line names.
-        line = shlex.join(["python", "-c", "<import the app, print app.openapi()>", str(options["app"])])
+        line = shlex.join(["python", "-c", "<import the app, print its OpenAPI>", str(options["app"])])
         cwd = root / str(options.get("app_dir", "."))
         return Intent(
             reads=(f"the OpenAPI document of {options['app']}",), runs=(PlannedRun("import", line, cwd),)

@@ -101,11 +101,11 @@ class QueueTable:
 
 @dataclass(frozen=True)
 class FastAPIApp:
-    """A FastAPI app as an import target: a module-level instance, or a factory (`factory=True`).
+    """A FastAPI or Litestar app as an import target: a module-level instance, or a factory (`factory=True`).
 
-    `hidden` is an app built with `openapi_url=None` or `""` (its OpenAPI lists nothing); `served`
-    one that a start command (Dockerfile, Procfile, scripts, `uvicorn.run`) names; `mounted` one
-    that another app mounts as a sub-app.
+    `hidden` is an app built with `openapi_url=None` or `""`, or `openapi_config=None` (its OpenAPI lists
+    nothing); `served` one that a start command (Dockerfile, Procfile, scripts, `uvicorn.run`) names;
+    `mounted` one that another app mounts as a sub-app.
     """
 
     target: str
@@ -361,12 +361,16 @@ def _script_location(root: Path, ini: str, raw: str) -> tuple[str | None, str | 
     return _rel(found, root.resolve()), (None if base in (None, ini_dir) else _rel(base, root))
 
 
-def _is_fastapi_call(node: ast.expr | None) -> bool:
+_APP_CLASSES = frozenset({"FastAPI", "Litestar"})
+
+
+def _is_app_call(node: ast.expr | None) -> bool:
+    """`FastAPI(...)` or `Litestar(...)`, also as `fastapi.FastAPI(...)` or `litestar.Litestar(...)`."""
     if not isinstance(node, ast.Call):
         return False
     func = node.func
-    return (isinstance(func, ast.Name) and func.id == "FastAPI") or (
-        isinstance(func, ast.Attribute) and func.attr == "FastAPI"
+    return (isinstance(func, ast.Name) and func.id in _APP_CLASSES) or (
+        isinstance(func, ast.Attribute) and func.attr in _APP_CLASSES
     )
 
 
@@ -404,18 +408,23 @@ def _walk(tree: ast.Module) -> list[ast.AST]:
 
 
 def _hides_openapi(call: ast.Call) -> bool:
-    """`FastAPI(openapi_url=None)` or `openapi_url=""`: an app whose OpenAPI document is switched off."""
+    """`FastAPI(openapi_url=None)` or `openapi_url=""`, `Litestar(openapi_config=None)`: an app whose
+    OpenAPI document is switched off."""
     for kw in call.keywords:
-        if kw.arg == "openapi_url" and isinstance(kw.value, ast.Constant) and kw.value.value in (None, ""):
+        if not isinstance(kw.value, ast.Constant):
+            continue
+        if (kw.arg == "openapi_url" and kw.value.value in (None, "")) or (
+            kw.arg == "openapi_config" and kw.value.value is None
+        ):
             return True
     return False
 
 
-def _fastapi_in(body: Sequence[ast.stmt]) -> tuple[bool, bool]:
-    """(builds a FastAPI app, the app hides its OpenAPI) for a function body."""
+def _app_in(body: Sequence[ast.stmt]) -> tuple[bool, bool]:
+    """(builds an app, the app hides its OpenAPI) for a function body."""
     builds = hidden = False
     for node in ast.walk(ast.Module(body=list(body), type_ignores=[])):
-        if isinstance(node, ast.Call) and _is_fastapi_call(node):
+        if isinstance(node, ast.Call) and _is_app_call(node):
             builds = True
             hidden = hidden or _hides_openapi(node)
     return builds, hidden
@@ -445,7 +454,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
                 if prefix:
                     imported[alias.asname or alias.name] = f"{prefix}:{alias.name}"
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            builds, hidden = _fastapi_in(node.body)
+            builds, hidden = _app_in(node.body)
             if builds:
                 factories[node.name] = hidden
     instances: dict[str, FastAPIApp] = {}
@@ -464,7 +473,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
             if not isinstance(target, ast.Name):
                 continue
             app: FastAPIApp | None = None
-            if _is_fastapi_call(value):
+            if _is_app_call(value):
                 app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=_hides_openapi(value))
             elif called is not None and called in factories:
                 app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=factories[called])
@@ -495,7 +504,10 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
             yield FastAPIApp(imported[name], app_dir, rel, mounted=True)
 
 
-_TEXT_APP = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:fastapi\.)?FastAPI\(([^\n]*)", re.MULTILINE)
+_TEXT_APP = re.compile(
+    r"^([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:(?:fastapi\.)?FastAPI|(?:litestar\.)?Litestar)\(([^\n]*)",
+    re.MULTILINE,
+)
 
 
 def _apps_from_text(root: Path, rel: str, text: str) -> Iterator[FastAPIApp]:
@@ -504,7 +516,9 @@ def _apps_from_text(root: Path, rel: str, text: str) -> Iterator[FastAPIApp]:
     if where is None:
         return
     for match in _TEXT_APP.finditer(text):
-        hidden = bool(re.search(r"openapi_url\s*=\s*(None|\"\"|'')", match.group(2)))
+        hidden = bool(
+            re.search(r"openapi_url\s*=\s*(None|\"\"|'')|openapi_config\s*=\s*None\b", match.group(2))
+        )
         yield FastAPIApp(f"{where[0]}:{match.group(1)}", where[1], rel, hidden=hidden)
 
 
@@ -1414,7 +1428,7 @@ def detect(root: Path) -> Detected:
         if tree is None:
             apps.extend(_apps_from_text(root, rel, text))
             continue
-        if "FastAPI" in text or ".mount(" in text:
+        if "FastAPI" in text or "Litestar" in text or ".mount(" in text:
             apps.extend(_apps(root, rel, tree))
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
             for name in _env_names(tree):
@@ -2235,7 +2249,7 @@ def report(detected: Detected) -> list[str]:
     if d.apps:
         first = d.apps[0]
         where = f", app_dir {first.app_dir}" if first.app_dir != "." else ""
-        kind = "an app factory" if first.factory else "FastAPI app"
+        kind = "an app factory" if first.factory else "app"
         why = (
             "; served by a start command"
             if first.served
@@ -2244,9 +2258,9 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"found {kind}: {first.target} (in {first.source}{where}{why})")
         if len(d.apps) > 1:
             others = ", ".join(a.target for a in d.apps[1:])
-            lines.append(f"found other FastAPI apps: {others} (change collectors.openapi.app to use one)")
+            lines.append(f"found other apps: {others} (change collectors.openapi.app to use one)")
     else:
-        lines.append("no FastAPI app found: set collectors.openapi.app by hand")
+        lines.append("no app found: set collectors.openapi.app by hand")
     if d.testpaths:
         lines.append(f"found pytest's testpaths: {', '.join(d.tests)} (the tests run `python -m pytest`)")
     elif d.tests:

@@ -1,0 +1,90 @@
+"""`evidence init` finds a Litestar app as it finds a FastAPI one: an instance, a factory, by its text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evidence_kit import config
+from evidence_kit.commands import init
+from tests.test_init import _tree
+
+HANDLERS = """\
+from litestar import Litestar, get
+
+
+@get("/books")
+async def list_books() -> list[str]:
+    return []
+
+
+"""
+
+
+def test_a_litestar_app_is_found_and_named_an_app(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "shelf/__init__.py": "",
+            "shelf/main.py": HANDLERS + "app = Litestar(route_handlers=[list_books])\n",
+            "shelf/admin.py": "import litestar\n\nadmin: litestar.Litestar = litestar.Litestar()\n",
+        },
+    )
+    found = init.detect(root)
+    assert [(a.target, a.factory, a.hidden) for a in found.apps] == [
+        ("shelf.main:app", False, False),
+        ("shelf.admin:admin", False, False),
+    ]
+    lines = init.report(found)
+    assert "found app: shelf.main:app (in shelf/main.py)" in lines
+    assert "found other apps: shelf.admin:admin (change collectors.openapi.app to use one)" in lines
+    init.write(root, found)
+    assert config.load(root / "evidence.yaml").collectors["openapi"]["app"] == "shelf.main:app"
+
+
+def test_a_factory_that_returns_a_litestar_app_is_found_as_a_factory(tmp_path: Path) -> None:
+    factory = HANDLERS + "def create_app() -> Litestar:\n    return Litestar(route_handlers=[list_books])\n"
+    root = _tree(tmp_path / "shelf", {"src/shelf/__init__.py": "", "src/shelf/app.py": factory})
+    found = init.detect(root)
+    assert [(a.target, a.app_dir, a.factory) for a in found.apps] == [("shelf.app:create_app", "src", True)]
+    assert "found an app factory: shelf.app:create_app (in src/shelf/app.py, app_dir src)" in init.report(
+        found
+    )
+    init.write(root, found)
+    options = config.load(root / "evidence.yaml").collectors["openapi"]
+    assert (options["app"], options["factory"], options["app_dir"]) == ("shelf.app:create_app", True, "src")
+
+
+def test_a_litestar_app_without_its_openapi_ranks_last(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "shelf/__init__.py": "",
+            "shelf/bare.py": "from litestar import Litestar\n\napp = Litestar(openapi_config=None)\n",
+            "shelf/main.py": HANDLERS + "app = Litestar(route_handlers=[list_books])\n",
+        },
+    )
+    found = init.detect(root)
+    assert [(a.target, a.hidden) for a in found.apps] == [("shelf.main:app", False), ("shelf.bare:app", True)]
+
+
+def test_a_litestar_app_in_a_file_python_cannot_parse_is_found_by_its_text(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "shelf/__init__.py": "",
+            "shelf/main.py": HANDLERS + "app = Litestar(route_handlers=[list_books])\nnot python (\n",
+            "shelf/bare.py": "import litestar\napp = litestar.Litestar(openapi_config=None)\nnot python (\n",
+        },
+    )
+    found = init.detect(root)
+    assert [(a.target, a.hidden) for a in found.apps] == [("shelf.main:app", False), ("shelf.bare:app", True)]
+
+
+def test_a_class_named_like_neither_is_no_app(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {"shelf/__init__.py": "", "shelf/main.py": "from litestar import Router\n\nrouter = Router('/x')\n"},
+    )
+    found = init.detect(root)
+    assert found.apps == ()
+    assert "no app found: set collectors.openapi.app by hand" in init.report(found)
