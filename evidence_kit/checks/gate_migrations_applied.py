@@ -14,8 +14,9 @@ read (`current.json` skipped, say without a database URL, or the database unreac
 on the database: the check is skipped, with the reason, when no configuration could be judged, and such
 a configuration is named otherwise. An empty version table that several configurations may own (the same
 table name, no `version_table_schema`) proves nothing: a configuration with no other table is not judged,
-and one whose own tables are at the heads passes. Messages name the version table when it is not
-`alembic_version` (`context.configure(version_table=...)`).
+and one whose own tables are at the heads passes. Neither is a configuration whose env.py names its version
+table at run time (`version_table=settings.table`) when no table of the default name is found. Messages
+name the version table when it is not `alembic_version` (`context.configure(version_table=...)`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def _unjudged(config: alembic.AlembicConfig) -> tuple[str, str] | None:
         why = (
             f"Alembic configuration {config.name}: no {config.version_table} table is surely its own "
             f"({tables}), so whether the database is at the heads ({_words(config.heads)}) cannot be told"
+        )
+        return why, f"{config.name} version table unknown"
+    picked = (config.current or {}).get("version_table_unknown")
+    if not config.schemas and picked:
+        why = (
+            f"Alembic configuration {config.name}: no {config.version_table} table was found, and env.py "
+            f"names its own at run time ({picked}), so whether the database is at the heads "
+            f"({_words(config.heads)}) cannot be told"
         )
         return why, f"{config.name} version table unknown"
     return None

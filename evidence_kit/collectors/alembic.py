@@ -173,6 +173,8 @@ class Setup:
     version_table_from: str | None = None
     # NOTE: the folder Alembic runs in for the ini's relative `script_location` to exist (see run_from).
     run_from: Path | None = None
+    # NOTE: where env.py names its version table at run time (a setting): which table is not known.
+    version_table_picked: str | None = None
 
 
 @dataclass
@@ -710,10 +712,11 @@ def _env_locations(env_py: Path) -> tuple[int, list[str] | None] | None:
     return None
 
 
-def _env_keyword(env_py: Path, keyword: str) -> tuple[int, str] | None:
-    """The string env.py passes to `context.configure` as `keyword` (`version_table`, `version_table_schema`):
-    (line, value) when every call passes the same string, as a literal or a module constant assigned once;
-    None otherwise."""
+def _env_keyword(env_py: Path, keyword: str) -> tuple[int, str, bool] | None:
+    """What env.py passes to `context.configure` as `keyword` (`version_table`, `version_table_schema`):
+    (line, value, True) when every call passes the same string, as a literal or a module constant assigned
+    once; (line, the expression, False) when a call passes one picked at run time (a setting, a tenant's
+    schema); None when none passes it, or calls pass different strings."""
     import ast
 
     try:
@@ -752,12 +755,12 @@ def _env_keyword(env_py: Path, keyword: str) -> tuple[int, str] | None:
                 named = constants.get(value.id) if isinstance(value, ast.Name) else None
             if not named:
                 # NOTE: a name picked at run time (a tenant's schema, a setting) cannot be told statically.
-                return None
+                return node.lineno, ast.unparse(value), False
             found.setdefault(named, node.lineno)
     if len(found) != 1:
         return None
     named, line = next(iter(found.items()))
-    return line, named
+    return line, named, True
 
 
 _DIALECTS = frozenset({"postgresql", "postgres", "sqlite", "mysql", "mariadb", "mssql", "oracle"})
@@ -922,16 +925,21 @@ def resolve_setup(
     recursive = flag == "true" if flag is not None else toml.get("recursive_version_locations") is True
     env_py = script_location / "env.py"
 
+    picked: dict[str, str] = {}
+
     def named(key: str, given: Any) -> tuple[Any, str | None]:
         """A setting as given to the collector, else in the ini's section, else passed to
-        `context.configure` in env.py; with where it was named."""
+        `context.configure` in env.py; with where it was named. One env.py picks at run time is noted
+        in `picked`."""
         if given:
             return given, f"the alembic collector's `{key}` option"
         if get(key):
             return get(key), f"{_rel(ini, root)} [{section}]"
         stated = _env_keyword(env_py, key)
-        if stated is not None:
+        if stated is not None and stated[2]:
             return stated[1], f"env.py ({_rel(env_py, root)}:{stated[0]})"
+        if stated is not None:
+            picked[key] = f"env.py ({_rel(env_py, root)}:{stated[0]}) passes `{key}={stated[1]}`"
         return None, None
 
     table, table_from = named("version_table", spec.get("version_table") or options.get("version_table"))
@@ -952,6 +960,7 @@ def resolve_setup(
         schema_from if schema else None,
         table_from if table else None,
         (run_from(raw, here, root) if isinstance(raw, str) and raw else None) or here,
+        picked.get("version_table"),
     )
 
 
@@ -1155,6 +1164,10 @@ def _current_outputs(
     # NOTE: SQLite has one version table, the one alembic reads: it is this configuration's.
     not_counted: dict[str, Any] = {}
     owner_unknown: dict[str, Any] = {}
+    picked = (
+        f"{setup.version_table_picked}, a table picked at run time; set the alembic collector's "
+        "`version_table` option to the table it names"
+    )
     for schema in sorted(schemas):
         versions = sorted(schemas[schema])
         why = _whose(schema, versions, mine, others) if postgres else None
@@ -1200,6 +1213,10 @@ def _current_outputs(
     if not schemas and not errors and not owner_unknown:
         if setup.version_table_schema and postgres:
             lines.append(f"no {setup.version_table} table in the schema {setup.version_table_schema}")
+        elif setup.version_table_picked:
+            lines.append(
+                f"no {setup.version_table} table found, and it may not be this configuration's: {picked}"
+            )
         elif not_counted:
             lines.append(f"no {setup.version_table} table holds a revision of this configuration")
         else:
@@ -1213,6 +1230,11 @@ def _current_outputs(
     if up_to_date and owner_unknown:
         # NOTE: an empty table that may be this configuration's is no proof either way: not known.
         up_to_date = None
+    table_unknown = None
+    if not per_schema and not errors and not owner_unknown and setup.version_table_picked and graph.scripts:
+        # NOTE: env.py names its table at run time: `alembic_version` missing says nothing of the real one.
+        table_unknown = picked
+        up_to_date = None
     current = {
         "status": "error" if errors else "ok",
         "dialect": "postgresql" if postgres else "sqlite",
@@ -1223,6 +1245,7 @@ def _current_outputs(
         "schemas": per_schema,
         "not_counted": not_counted,
         "owner_unknown": owner_unknown,
+        "version_table_unknown": table_unknown,
         "errors": errors,
         "up_to_date": (up_to_date and not errors) if up_to_date is not None else None,
     }

@@ -443,3 +443,38 @@ def test_a_bundle_made_without_a_database_url_proves_no_database_state(tmp_path:
         "required evidence alembic/*current.txt was not collected: alembic/core/current.txt, "
         "alembic/tenant/current.txt are skipped (the database URL cannot be built: DB_PASSWORD is not set)"
     ]
+
+
+def test_a_version_table_env_py_names_at_run_time_is_not_taken_for_none_applied(
+    tmp_path: Path, pg_admin_url: str
+) -> None:
+    """env.py passes `version_table=` a setting: finding no `alembic_version` of its own says nothing of
+    the real table; the collect says which line names it, and EK302 does not judge the database."""
+    with pg.database(pg_admin_url) as url:
+        root = service(tmp_path / "svc", url)
+        env = root / "db" / "tenant" / "env.py"
+        env.write_text(
+            env.read_text().replace(
+                "version_table_schema=SCHEMA)",
+                f'version_table_schema=SCHEMA, version_table=os.environ.get("APP_TABLE", {TENANT_TABLE!r}))',
+            )
+        )
+        alembic(root, "-n", "tenant", "-x", "tenant=acme", "upgrade", "head")
+        out = collect(root, url, configs=[{"name": "tenant"}])
+        current = as_json(out["current.json"])
+        assert current["version_table"] == "alembic_version" and current["schemas"] == {}
+        assert current["up_to_date"] is None
+        assert (
+            current["version_table_unknown"].startswith("env.py (db/tenant/env.py:")
+            and f"passes `version_table=os.environ.get('APP_TABLE', {TENANT_TABLE!r})`"
+            in current["version_table_unknown"]
+        )
+        assert "no migration has been applied" not in text(out["current.txt"])
+        path, manifest = bundle(tmp_path / "b", out)
+        with pytest.raises(Skipped, match="names its own at run time"):
+            ek302(path, manifest)
+        # NOTE: named in the collector's options, the table is read, and the database is at the heads.
+        out = collect(root, url, configs=[{"name": "tenant", "version_table": TENANT_TABLE}])
+        current = as_json(out["current.json"])
+        assert current["up_to_date"] is True and current["version_table_unknown"] is None
+        assert ek302(*bundle(tmp_path / "c", out)) == []
