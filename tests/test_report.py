@@ -735,7 +735,21 @@ def test_the_revision_count_of_a_folder_env_py_picks_by_dialect_names_that_folde
 def test_the_schema_section_counts_what_the_catalog_lists_besides_tables(tmp_path: Path) -> None:
     catalog = {
         "dialect": "postgresql",
-        "tables": [{"schema": "public", "name": "jobs"}],
+        "tables": [
+            {"schema": "public", "name": "jobs", "row_security": {"enabled": False}, "policies": []},
+            {
+                "schema": "public",
+                "name": "notes",
+                "row_security": {"enabled": True, "forced": False},
+                "policies": [{"name": "own"}, {"name": "tenant"}],
+            },
+            {
+                "schema": "public",
+                "name": "keys",
+                "row_security": {"enabled": True},
+                "policies": [{"name": "k"}],
+            },
+        ],
         "enums": [],
         "views": [{"schema": "public", "name": "v"}, {"schema": "public", "name": "w"}],
         "functions": [{"schema": "public", "name": "touch"}],
@@ -746,6 +760,7 @@ def test_the_schema_section_counts_what_the_catalog_lists_besides_tables(tmp_pat
     text = md.read_text()
     assert re.search(r"Views\W+2\b", text) and re.search(r"Functions\W+1\b", text)
     assert re.search(r"Domains\W+1\b", text)
+    assert re.search(r"Policies\W+3\b", text) and re.search(r"Tables with row-level security\W+2\b", text)
     # NOTE: an empty list and a list the bundle lacks are not counted.
     assert "Enums" not in text and "Triggers" not in text and "Composite types" not in text
 

@@ -63,6 +63,7 @@ Table = dict[str, Any]
 
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _IDENTITY = {"a": "always", "d": "by default"}
+_POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
 
 # NOTE: one filter for every query; system schemas never count, even when named in `schemas`.
 _SCHEMA_FILTER = (
@@ -133,6 +134,27 @@ JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_catalog.pg_am am ON am.oid = ic.relam
 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid
                   AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u'))
+"""
+
+# NOTE: row-level security and its policies, each with its roles by name (PUBLIC as `public`, as pg_policies
+# shows it) and its expressions as pg_get_expr prints them, which is what pg_dump writes in CREATE POLICY.
+_ROW_SECURITY_SQL = f"""
+WITH t AS ({_TABLES_SQL})
+SELECT t.oid, c.relrowsecurity, c.relforcerowsecurity
+FROM t
+JOIN pg_catalog.pg_class c ON c.oid = t.oid
+"""
+
+_POLICIES_SQL = f"""
+WITH t AS ({_TABLES_SQL})
+SELECT p.polrelid, p.polname, p.polcmd, p.polpermissive,
+       ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE ro.rolname::pg_catalog.text END
+             FROM pg_catalog.unnest(p.polroles) AS r(oid)
+             LEFT JOIN pg_catalog.pg_roles ro ON ro.oid = r.oid),
+       pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+       pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
+FROM t
+JOIN pg_catalog.pg_policy p ON p.polrelid = t.oid
 """
 
 _ENUMS_SQL = f"""
@@ -370,6 +392,25 @@ def _fk_line(fk: Mapping[str, Any], dialect: str) -> str:
     )
 
 
+def policy_line(policy: Mapping[str, Any]) -> str:
+    """A policy as CREATE POLICY writes it, after its name and table: `AS RESTRICTIVE FOR SELECT TO ...`."""
+    parts = ["AS PERMISSIVE" if policy["permissive"] else "AS RESTRICTIVE", f"FOR {policy['command']}"]
+    parts.append(f"TO {', '.join(policy['roles'])}")
+    if policy["using"] is not None:
+        parts.append(f"USING ({policy['using']})")
+    if policy["with_check"] is not None:
+        parts.append(f"WITH CHECK ({policy['with_check']})")
+    return " ".join(parts)
+
+
+def _row_security_line(table: Mapping[str, Any]) -> list[str]:
+    rls = table.get("row_security")
+    if not rls or not (rls["enabled"] or rls["forced"] or table["policies"]):
+        return []
+    state = "enabled" if rls["enabled"] else "disabled"
+    return ["", f"Row-level security: {state}{', forced' if rls['forced'] else ''}"]
+
+
 def render_describe(table: Mapping[str, Any], dialect: str) -> bytes:
     """A per-table structure listing: columns in ordinal order, then keys, indexes and constraints."""
     rows = [[c["name"], c["type"], "YES" if c["nullable"] else "NO", _default(c)] for c in table["columns"]]
@@ -388,6 +429,9 @@ def render_describe(table: Mapping[str, Any], dialect: str) -> bytes:
     for title, items in sections:
         if items:
             lines += ["", f"{title}:", *(f"  {item}" for item in items)]
+    lines += _row_security_line(table)
+    if table.get("policies"):
+        lines += ["", "Policies:", *(f"  {p['name']} {policy_line(p)}" for p in table["policies"])]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -492,6 +536,23 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
                 "where": where,
             }
         )
+
+    for relid, enabled, forced in run(_ROW_SECURITY_SQL, params).fetchall():
+        tables[relid]["row_security"] = {"enabled": enabled, "forced": forced}
+        tables[relid]["policies"] = []
+    for relid, name, command, permissive, roles, using, with_check in run(_POLICIES_SQL, params).fetchall():
+        tables[relid]["policies"].append(
+            {
+                "name": name,
+                "command": _POLICY_COMMANDS.get(command, command),
+                "permissive": permissive,
+                "roles": sorted(roles),
+                "using": using,
+                "with_check": with_check,
+            }
+        )
+    for table in tables.values():
+        table["policies"].sort(key=lambda policy: policy["name"])
 
     enums = [{"schema": s, "name": n, "values": list(v)} for s, n, v in run(_ENUMS_SQL, params).fetchall()]
     sequences = [

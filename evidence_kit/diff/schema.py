@@ -1,4 +1,4 @@
-"""Database schema between two bundles: tables, columns, keys, indexes, constraints, enums, sequences."""
+"""Database schema between two bundles: tables and what they hold, policies, enums, sequences, code."""
 
 from __future__ import annotations
 
@@ -452,6 +452,94 @@ def _constraints(out: Changes, table: str, a: Obj, b: Obj, key: str, label: str)
             )
 
 
+def _policy_text(policy: Obj) -> str:
+    parts = [
+        "AS PERMISSIVE" if policy.get("permissive", True) else "AS RESTRICTIVE",
+        f"FOR {policy.get('command', 'ALL')}",
+        f"TO {', '.join(map(str, items(policy.get('roles'))))}",
+    ]
+    if policy.get("using") is not None:
+        parts.append(f"USING ({policy['using']})")
+    if policy.get("with_check") is not None:
+        parts.append(f"WITH CHECK ({policy['with_check']})")
+    return " ".join(parts)
+
+
+def _row_security(out: Changes, table: str, a: Obj, b: Obj) -> None:
+    """Row-level security switched on or off, forced or not, and policies added, dropped or changed; only
+    when both bundles describe it (older ones do not). Each is a security change: risky."""
+    ra, rb = a.get("row_security"), b.get("row_security")
+    if isinstance(ra, dict) and isinstance(rb, dict):
+        if bool(ra.get("enabled")) != bool(rb.get("enabled")):
+            on = bool(rb.get("enabled"))
+            out.add(
+                f"row-level security of {table} {'enabled' if on else 'disabled'}",
+                "risky",
+                "disabled" if on else "enabled",
+                "enabled" if on else "disabled",
+                "roles other than the owner now see and write only the rows a policy allows, none without one"
+                if on
+                else "its policies no longer apply: every role with privileges on the table sees and writes "
+                "every row",
+            )
+        if bool(ra.get("forced")) != bool(rb.get("forced")):
+            on = bool(rb.get("forced"))
+            out.add(
+                f"row-level security of {table} {'forced' if on else 'no longer forced'}",
+                "risky",
+                "not forced" if on else "forced",
+                "forced" if on else "not forced",
+                "the table's owner is now held to its policies too"
+                if on
+                else "the table's owner bypasses its policies again",
+            )
+    pa, pb = a.get("policies"), b.get("policies")
+    if not isinstance(pa, list) or not isinstance(pb, list):
+        return
+    off = "" if not isinstance(rb, dict) or rb.get("enabled") else "; row-level security is off on this table"
+    na, nb = _named(pa, lambda p: str(p.get("name"))), _named(pb, lambda p: str(p.get("name")))
+    for name in sorted(nb.keys() - na.keys()):
+        added = nb[name]
+        out.add(
+            f"policy {table}.{name} added",
+            "risky",
+            None,
+            _policy_text(added),
+            (
+                "the roles it names may now see or write the rows it allows"
+                if added.get("permissive", True)
+                else "the roles it names now see and write only the rows it allows"
+            )
+            + off,
+        )
+    for name in sorted(na.keys() - nb.keys()):
+        dropped = na[name]
+        out.add(
+            f"policy {table}.{name} dropped",
+            "risky",
+            _policy_text(dropped),
+            None,
+            "the rows only it allowed are now hidden from, or refused to, the roles it named"
+            if dropped.get("permissive", True)
+            else "the rows it kept from the roles it named are open to them now",
+        )
+    for name in sorted(na.keys() & nb.keys()):
+        before, after = _policy_text(na[name]), _policy_text(nb[name])
+        if before != after:
+            fields = [
+                f
+                for f in ("command", "permissive", "roles", "using", "with_check")
+                if na[name].get(f) != nb[name].get(f)
+            ]
+            out.add(
+                f"policy {table}.{name} changed",
+                "risky",
+                before,
+                after,
+                f"which rows the roles it names may see or write changed ({', '.join(fields)})",
+            )
+
+
 def _enums(out: Changes, a: Iterable[Any], b: Iterable[Any]) -> None:
     def key(e: Obj) -> str:
         return f"{e['schema']}.{e.get('name')}" if e.get("schema") else str(e.get("name"))
@@ -649,8 +737,14 @@ _OBJECTS = (
     "exclusion constraint",
     "composite type",
     "database dialect",
+    "row-level security",
 )
-_PLURALS = {"index": "indexes", "unique index": "unique indexes"}
+_PLURALS = {
+    "index": "indexes",
+    "unique index": "unique indexes",
+    "policy": "policies",
+    "row-level security": "row-level security settings",
+}
 
 
 def _object(what: str) -> str:
@@ -697,6 +791,7 @@ def diff(old: Side, new: Side) -> Section | None:
         _foreign_keys(out, name, ta, tb)
         _constraints(out, name, ta, tb, "check_constraints", "check constraint")
         _constraints(out, name, ta, tb, "exclusion_constraints", "exclusion constraint")
+        _row_security(out, name, ta, tb)
     _enums(out, items(a.get("enums")), items(b.get("enums")))
     _sequences(out, items(a.get("sequences")), items(b.get("sequences")))
     _extensions(out, a.get("extensions"), b.get("extensions"))

@@ -376,6 +376,104 @@ def test_postgres_schemas_option_limits_json_and_dump(pg: str, tmp_path: Path) -
     assert "CREATE TABLE audit.events (" in dump and "CREATE TABLE public.jobs" not in dump
 
 
+RLS_DDL = """
+CREATE SCHEMA app;
+CREATE TABLE app.notes (id integer PRIMARY KEY, owner text NOT NULL, tenant integer NOT NULL, body text);
+ALTER TABLE app.notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY notes_owner ON app.notes USING (owner = current_user)
+    WITH CHECK (owner = current_user AND tenant > 0);
+CREATE POLICY notes_tenant ON app.notes AS RESTRICTIVE FOR SELECT TO CURRENT_USER
+    USING (tenant = current_setting('app.tenant')::integer);
+CREATE TABLE app.plain (id integer PRIMARY KEY);
+"""
+
+
+def _rls_bundle(url: str, tmp_path: Path, name: str) -> tuple[dict[str, Any], str, Path]:
+    """The catalog and the pg_dump text of the database at `url`, and a bundle holding the catalog."""
+    from tests.diff.bundles import make
+
+    outs = by_name(schema.collect(ctx_for(url, tmp_path, name), {"describe": ["app.notes"]}))
+    assert outs["schema.json"].status == "ok" and outs["schema.sql"].status == "ok"
+    model = json.loads(content(outs["schema.json"]))
+    describe = content(outs["tables/app.notes.txt"]).decode()
+    return (
+        model,
+        content(outs["schema.sql"]).decode() + describe,
+        make(tmp_path / f"{name}-bundle", {"schema/schema.json": model}),
+    )
+
+
+def test_postgres_row_level_security_and_policies_are_described_and_diffed(
+    pg_admin_url: str, tmp_path: Path
+) -> None:
+    """RLS and its policies, per table, as the catalog and pg_dump show them; a changed and a dropped
+    policy and RLS switched off are risky changes in `evidence diff`."""
+    from evidence_kit.diff import diff
+    from tests import pg
+
+    with pg.database(pg_admin_url) as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(RLS_DDL)
+            row = conn.execute("SELECT current_user").fetchone()
+        assert row is not None
+        me = str(row[0])
+        before, text, old = _rls_bundle(url, tmp_path, "before")
+        notes, plain = table(before, "app", "notes"), table(before, "app", "plain")
+        assert set(notes) == {*_table_keys(), "row_security", "policies"}
+        assert notes["row_security"] == {"enabled": True, "forced": False}
+        assert notes["policies"] == [
+            {
+                "name": "notes_owner",
+                "command": "ALL",
+                "permissive": True,
+                "roles": ["public"],
+                "using": "(owner = CURRENT_USER)",
+                "with_check": "((owner = CURRENT_USER) AND (tenant > 0))",
+            },
+            {
+                "name": "notes_tenant",
+                "command": "SELECT",
+                "permissive": False,
+                "roles": [me],
+                "using": "(tenant = (current_setting('app.tenant'::text))::integer)",
+                "with_check": None,
+            },
+        ]
+        assert (plain["row_security"], plain["policies"]) == ({"enabled": False, "forced": False}, [])
+        # NOTE: pg_dump writes the same expressions; PUBLIC is its default and goes without TO.
+        assert "ALTER TABLE app.notes ENABLE ROW LEVEL SECURITY;" in text
+        owner, tenant = notes["policies"]
+        assert (
+            f"CREATE POLICY notes_owner ON app.notes USING ({owner['using']}) "
+            f"WITH CHECK ({owner['with_check']});"
+        ) in text
+        assert (
+            f"CREATE POLICY notes_tenant ON app.notes AS RESTRICTIVE FOR SELECT TO {me} "
+            f"USING ({tenant['using']});"
+        ) in text
+        assert "Row-level security: enabled" in text
+        assert f"  notes_tenant AS RESTRICTIVE FOR SELECT TO {me} USING ({tenant['using']})" in text
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ALTER POLICY notes_owner ON app.notes USING (owner = session_user)")
+            conn.execute("DROP POLICY notes_tenant ON app.notes")
+            conn.execute("ALTER TABLE app.plain ENABLE ROW LEVEL SECURITY")
+            conn.execute("ALTER TABLE app.notes FORCE ROW LEVEL SECURITY")
+        after, _, new = _rls_bundle(url, tmp_path, "after")
+    changes = {c.what: c for s in diff(old, new).sections if s.kind == "schema" for c in s.changes}
+    assert {what: c.classification for what, c in changes.items()} == {
+        "policy app.notes.notes_owner changed": "risky",
+        "policy app.notes.notes_tenant dropped": "risky",
+        "row-level security of app.plain enabled": "risky",
+        "row-level security of app.notes forced": "risky",
+    }
+    changed = changes["policy app.notes.notes_owner changed"]
+    assert changed.before is not None and "USING ((owner = CURRENT_USER))" in changed.before
+    assert changed.after is not None and "USING ((owner = SESSION_USER))" in changed.after
+    assert changes["policy app.notes.notes_tenant dropped"].after is None
+    assert table(after, "app", "notes")["row_security"] == {"enabled": True, "forced": True}
+
+
 def test_password_goes_to_the_environment_not_argv(pg: str, tmp_path: Path) -> None:
     parts = urlsplit(pg)
     password = parts.password
@@ -591,7 +689,7 @@ def test_sqlite_same_shape(sqlite_db: Path, tmp_path: Path) -> None:
     users = table(model, "main", "users")
     assert users["unique_constraints"] == [{"name": "uq_users_email", "columns": ["email"]}]
     assert set(model) == {"dialect", "server_version", "schemas", "tables", "enums", "sequences"}
-    assert set(jobs) == set(_pg_table_keys())
+    assert set(jobs) == set(_table_keys())
 
     assert json.loads(content(outs["row_counts.json"])) == {"users": 3}
     assert content(outs["tables.txt"]).decode() == "Tables in database:\n  jobs\n  users\n\n2 tables\n"
@@ -606,7 +704,8 @@ def test_sqlite_same_shape(sqlite_db: Path, tmp_path: Path) -> None:
     assert {n: content(o) for n, o in again.items()} == {n: content(o) for n, o in outs.items()}
 
 
-def _pg_table_keys() -> list[str]:
+def _table_keys() -> list[str]:
+    """The keys of a table in both dialects; PostgreSQL adds its row-level security and policies."""
     return [
         "schema",
         "name",

@@ -7,7 +7,8 @@ from typing import Any
 from evidence_kit.evidence import schema
 from evidence_kit.report.page import Fact, Part, Row, _Bundle, _str, _table
 
-# NOTE: what schema.json lists besides tables, counted when it lists any (older bundles lack some of them).
+# NOTE: what schema.json lists besides tables, counted when it lists any (older bundles lack some of them);
+# the tables' policies and row-level security are counted the same way.
 _COUNTED = (
     ("enums", "Enums"),
     ("sequences", "Sequences"),
@@ -28,6 +29,17 @@ def _schema(bd: _Bundle, paths: list[str], part: Part) -> None:
         for key, label in _COUNTED:
             if isinstance(model.get(key), list) and model[key]:
                 part.facts.append(Fact(label, str(len(model[key]))))
+        described = [t for t in tables if isinstance(t, dict)]
+        secured = sum(
+            1
+            for t in described
+            if isinstance(t.get("row_security"), dict) and t["row_security"].get("enabled")
+        )
+        if secured:
+            part.facts.append(Fact("Tables with row-level security", str(secured)))
+        policies = sum(len(t["policies"]) for t in described if isinstance(t.get("policies"), list))
+        if policies:
+            part.facts.append(Fact("Policies", str(policies)))
     text = bd.text(f"data/{schema.path(schema.TABLES)}")
     if text is not None:
         part.facts.append(Fact("Tables in database", text.rstrip("\n"), pre=True))
