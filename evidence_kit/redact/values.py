@@ -264,6 +264,9 @@ _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*[`'\").,;]*")
 _NUMBER = re.compile(
     r"[+-]?\d{1,8}(?:\.\d+)?|\d+(?:\.\d+)?(?:ms|s|m|h|d|w|mins?|minutes?|hours?|days?|weeks?)|v?\d+(?:\.\d+)+"
+    # NOTE: a length or a duration in words, as comments give it (`token = 32 bytes`, `= 7 chars`).
+    r"|\d{1,6} (?:chars?|characters?|bytes?|bits?|digits?|letters?|words?"
+    r"|seconds?|minutes?|hours?|days?)"
 )
 _BOOLEAN = frozenset(
     {"true", "false", "yes", "no", "on", "off", "none", "null", "nil", "enabled", "disabled"}
