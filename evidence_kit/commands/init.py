@@ -11,7 +11,7 @@ import posixpath
 import re
 import shlex
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -202,7 +202,9 @@ class Detected:
     def uses_database(self) -> bool:
         """True when the service shows signs of a database: Alembic, a URL variable read, a table, or
         settings built from database parts (`POSTGRES_SERVER`, `DB_HOST`, ...)."""
-        parts = any(re.match(r"^(POSTGRES|DATABASE|DB)_", name) for name in self.env_names)
+        parts = any(re.match(r"^(POSTGRES|DATABASE|DB)_", name) for name in self.env_names) or bool(
+            url_template(self.env_names)
+        )
         return bool(self.alembic or self.database_env_source or self.queue or parts)
 
 
@@ -1151,6 +1153,29 @@ def _env_rank(name: str) -> int | None:
     return None
 
 
+def _own_packages(root: Path, service: str, apps: Sequence[FastAPIApp]) -> list[str]:
+    """The folders of the service's own package: the chosen app's top package and the package named after
+    the service (`tracecat` for `tracecat`, `src/svc_api` for `svc-api`), relative to the root."""
+    folders = []
+    if apps:
+        top = apps[0].target.partition(":")[0].split(".")[0]
+        folders.append(posixpath.normpath(posixpath.join(apps[0].app_dir, top)))
+    name = re.sub(r"[-.]+", "_", service).lower()
+    folders += [f for f in (name, f"src/{name}") if (root / f / "__init__.py").is_file()]
+    return folders
+
+
+def _read_place(root: Path, rel: str, env_pys: Collection[str], own: Sequence[str]) -> int:
+    """Whose a read of the environment in `rel` is: 0 the Alembic env.py's, 1 the service's own package's,
+    2 another file's of the service, 3 a file's of another project of the repository (a folder with a
+    pyproject.toml of its own, such as `packages/x`)."""
+    if rel in env_pys:
+        return 0
+    if _other_package(root, ".", PurePosixPath(rel).parent.as_posix()):
+        return 3
+    return 1 if _under(rel, own) or rel in own else 2
+
+
 def _column_name(call: ast.Call, attribute: str | None) -> str | None:
     if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
         return call.args[0].value
@@ -1266,7 +1291,7 @@ def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str,
 
 
 _CI_VALUES = (
-    (re.compile(r"(SERVER|HOST|HOSTNAME)$"), "127.0.0.1"),
+    (re.compile(r"(SERVER|HOST|HOSTNAME|ENDPOINT)$"), "127.0.0.1"),
     (re.compile(r"PORT$"), "5432"),
     (re.compile(r"(USER|USERNAME)$"), "{user}"),
     (re.compile(r"(PASSWORD|PASS)$"), "{password}"),
@@ -1297,8 +1322,12 @@ def _ci_env(d: Detected) -> dict[str, str]:
     # NOTE: a service that builds its URL of parts reads no URL variable: the workflow sets the parts, and
     # leaves the override unset so that the service builds its URL as evidence.yaml's template does.
     env = {d.database_env: url} if d.uses_database and not d.database_url else {}
+    # NOTE: parts named after the service (`TRACECAT__DB_USER`) are set too, those of the one prefix only.
+    prefix = _best_parts(d.env_names)[0]
+    own = prefix if prefix and prefix not in _PART_PREFIXES else None
     for name in d.env_names:
-        if not re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or name in env or name == d.database_override:
+        part = re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or (own and name.startswith(own))
+        if not part or name in env or name == d.database_override:
             continue
         if d.database_engine and name == d.database_engine[0]:
             env[name] = d.database_engine[1]
@@ -1320,7 +1349,7 @@ _PART_PREFIXES = ("POSTGRES_", "POSTGRESQL_", "PG_", "DB_", "DATABASE_")
 _PART_WORDS = {
     "user": ("USER", "USERNAME"),
     "password": ("PASSWORD", "PASS"),
-    "host": ("SERVER", "HOST", "HOSTNAME"),
+    "host": ("SERVER", "HOST", "HOSTNAME", "ENDPOINT"),
     "port": ("PORT",),
     "name": ("DB", "NAME", "DATABASE"),
     # NOTE: `user:password` in one variable, as some services keep their database credentials.
@@ -1337,20 +1366,43 @@ _LIBPQ = {
 _OVERRIDE = re.compile(r"_URL_OVERRIDE$")
 
 
-def _parts(names: Sequence[str]) -> dict[str, str | None]:
-    """The part variables of one prefix, the prefix that names the most parts (the first on a tie)."""
-    best: dict[str, str | None] = {}
-    for prefix in _PART_PREFIXES:
+def _part_prefixes(names: Iterable[str]) -> list[str]:
+    """The prefixes part variables are named with: `_PART_PREFIXES` first, then each of them after a
+    service's own prefix that the names show (`TRACECAT__DB_` of `TRACECAT__DB_USER`, `APP_POSTGRES_`)."""
+    words = [w for group in _PART_WORDS.values() for w in group]
+    found = {
+        name[: -len(word)]
+        for name in names
+        for prefix in _PART_PREFIXES
+        for word in words
+        if name.endswith("_" + prefix + word)
+    }
+    return [*_PART_PREFIXES, *sorted(found)]
+
+
+def _db_db(prefix: str, word: str) -> bool:
+    return word == "DB" and prefix.endswith("DB_")
+
+
+def _best_parts(names: Sequence[str]) -> tuple[str | None, dict[str, str | None]]:
+    """The prefix that names the most parts (the first on a tie; None for libpq's), and its part variables."""
+    best: tuple[str | None, dict[str, str | None]] = (None, {})
+    for prefix in _part_prefixes(names):
         found = {
-            part: next((prefix + w for w in words if prefix + w in names and prefix + w != "DB_DB"), None)
+            part: next((prefix + w for w in words if prefix + w in names and not _db_db(prefix, w)), None)
             for part, words in _PART_WORDS.items()
         }
-        if sum(v is not None for v in found.values()) > sum(v is not None for v in best.values()):
-            best = found
+        if sum(v is not None for v in found.values()) > sum(v is not None for v in best[1].values()):
+            best = (prefix, found)
     libpq = {part: (name if name in names else None) for part, name in _LIBPQ.items()}
-    if sum(v is not None for v in libpq.values()) > sum(v is not None for v in best.values()):
-        best = {**libpq, "credentials": None}
+    if sum(v is not None for v in libpq.values()) > sum(v is not None for v in best[1].values()):
+        best = (None, {**libpq, "credentials": None})
     return best
+
+
+def _parts(names: Sequence[str]) -> dict[str, str | None]:
+    """The part variables of one prefix, the prefix that names the most parts (the first on a tie)."""
+    return _best_parts(names)[1]
 
 
 def url_template(names: Sequence[str]) -> str | None:
@@ -1392,7 +1444,7 @@ def detect(root: Path) -> Detected:
     apps: list[FastAPIApp] = []
     workers: list[Worker] = []
     claims: list[str] = []
-    env_hits: dict[str, str] = {}
+    env_hits: dict[str, list[str]] = {}
     required: dict[str, str] = {}
     why: dict[str, str] = {}
     from_settings: set[str] = set()
@@ -1432,14 +1484,14 @@ def detect(root: Path) -> Detected:
             apps.extend(_apps(root, rel, tree))
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
             for name in _env_names(tree):
-                env_hits.setdefault(name, rel)
+                env_hits.setdefault(name, []).append(rel)
             db_reads.update(_database_reads(tree))
             for name in _required_environ(tree) if migration else ():
                 if name not in required:
                     required[name], why[name] = _placeholder(""), f"read by the migration {rel}"
         if "Config" in text or "decouple" in text:
             for name, placeholder in _config_reads(tree):
-                env_hits.setdefault(name, rel)
+                env_hits.setdefault(name, []).append(rel)
                 if placeholder is not None and name not in required:
                     required[name] = placeholder
                     why[name] = (
@@ -1466,7 +1518,7 @@ def detect(root: Path) -> Detected:
     prefixes = {name: _inherited_prefix(name, own_prefixes, bases) for name in classes}
     for rel, tree in settings_modules:
         for cls, attr, name, placeholder in _settings_fields(tree, classes, prefixes):
-            env_hits.setdefault(name, rel)
+            env_hits.setdefault(name, []).append(rel)
             if (cls, attr) in fields:
                 later_aliases.add(name)
             fields.add((cls, attr))
@@ -1491,17 +1543,26 @@ def detect(root: Path) -> Detected:
     )
     ranks = {name: _env_rank(name) for name in names if name != override}
     ranks.update((name, 2) for name in db_reads if ranks.get(name, 2) is None)
+    # NOTE: whose read comes before its name: the URL the migrations' env.py reads is the database's, and
+    # a side package's `DATABASE_URL` (packages/x, a project of its own) is not the service's.
+    chosen_apps = _choose_apps(apps, _served(root, scan.python))
+    env_pys = {f"{c.script_location}/env.py" for c in configs if c.script_location}
+    own_packages = _own_packages(root, service, chosen_apps)
+    places = {
+        name: min((_read_place(root, rel, env_pys, own_packages), rel) for rel in env_hits[name])
+        for name in ranks
+    }
     ranked = sorted(
-        (rank, name in later_aliases, name)
+        (places[name][0], rank, name in later_aliases, name)
         for name, rank in ranks.items()
         if rank is not None and (rank < 2 or name in db_reads)
     )
     skipped = tuple(n for n, rank in ranks.items() if rank == 2 and n not in db_reads)
-    if ranked and ranked[0][0] == 2 and template is not None:
+    if ranked and min(r[1] for r in ranked) == 2 and template is not None:
         # NOTE: a URL of no database word loses to the parts a database URL is built of (DISPATCH_UI_URL
         # beside DATABASE_HOSTNAME, DATABASE_CREDENTIALS, ...).
         ranked = []
-    database_env, database_source = (ranked[0][2], env_hits[ranked[0][2]]) if ranked else (None, None)
+    database_env, database_source = (ranked[0][3], places[ranked[0][3]][1]) if ranked else (None, None)
     database_aliases = next(
         (
             tuple(n for n in names if n != database_env)
@@ -1532,7 +1593,6 @@ def detect(root: Path) -> Detected:
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
     own = _own_ci(root, workflows, tests)
-    chosen_apps = _choose_apps(apps, _served(root, scan.python))
     found = interpreter.discover(root, repository)
     python = python_how = python_version = None
     if found is not None:
