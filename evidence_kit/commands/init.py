@@ -10,6 +10,8 @@ import os
 import posixpath
 import re
 import shlex
+import sys
+import tempfile
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -181,6 +183,11 @@ class Detected:
     repository: Path | None = None
     git: bool = False
     ignores_output: bool = False
+    # NOTE: how many files init's own Python could not parse and the service's interpreter could, the files
+    # neither could (their environment reads and settings are not known), and why, in words.
+    parsed_by_service: int = 0
+    unparsed: tuple[str, ...] = ()
+    unparsed_why: str | None = None
     notes: tuple[str, ...] = ()
 
     @property
@@ -294,19 +301,68 @@ def _toml(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _parse(root: Path, rel: str) -> tuple[str, ast.Module | None]:
+def _read(root: Path, rel: str) -> tuple[str, ast.Module | None, bool]:
+    """The text and tree of a file; the tree None and True when init's own Python finds a syntax error."""
     path = root / rel
     try:
         if path.stat().st_size > _MAX_SOURCE_BYTES:
-            return "", None
+            return "", None, False
         data = path.read_bytes()
     except OSError:
-        return "", None
+        return "", None, False
     text = data.decode("utf-8", errors="replace")
     try:
-        return text, ast.parse(data, filename=rel)
-    except (SyntaxError, ValueError):
-        return text, None
+        return text, ast.parse(data, filename=rel), False
+    except SyntaxError:
+        return text, None, True
+    except ValueError:
+        return text, None, False
+
+
+def _parse(root: Path, rel: str) -> tuple[str, ast.Module | None]:
+    text, tree, _ = _read(root, rel)
+    return text, tree
+
+
+# NOTE: how long the service's interpreter gets to read every file init's own Python cannot parse.
+OLDER_TIMEOUT = 60.0
+
+
+def _older_trees(
+    root: Path, rels: Sequence[str], found: interpreter.Found | None, version: tuple[int, int] | None
+) -> tuple[dict[str, ast.Module], str | None]:
+    """Trees of the files init's own Python cannot parse, read in the service's interpreter when it is newer
+    (one process for them all, see `pyscan.older_source`); and, when some are left, why, in words."""
+    if not rels:
+        return {}, None
+    own = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if found is None:
+        return {}, f"init runs on Python {own} and found no interpreter of the service to parse them with"
+    if version is None or version <= sys.version_info[:2]:
+        shown = f"Python {version[0]}.{version[1]}" if version else "an interpreter that could not be run"
+        return {}, f"the service's interpreter is {shown}, no newer than init's Python {own}"
+    from evidence_kit.errors import CollectorError
+    from evidence_kit.support import foreign
+
+    python = interpreter.Interpreter(str(found.path), found.how)
+    items: list[list[Any]] = [[rel, str(root / rel)] for rel in rels]
+    try:
+        with tempfile.TemporaryDirectory(prefix="evidence-init-") as scratch:
+            results = foreign.read(
+                python, "older", items, scratch=Path(scratch), cwd=root, timeout=OLDER_TIMEOUT
+            )
+    except CollectorError as exc:
+        return {}, f"the service's interpreter could not read them: {exc.message}"
+    trees: dict[str, ast.Module] = {}
+    for rel, result in zip(rels, results, strict=True):
+        source = result.get("source")
+        try:
+            if isinstance(source, str):
+                trees[rel] = ast.parse(source, filename=rel)
+        except (SyntaxError, ValueError):
+            continue
+    why = f"the service's Python {version[0]}.{version[1]} could not parse them either"
+    return trees, (why if len(trees) < len(rels) else None)
 
 
 def _service(root: Path) -> tuple[str, str]:
@@ -1461,8 +1517,21 @@ def detect(root: Path) -> Detected:
     tables: dict[str, tuple[str, set[str]]] = {}
     drivers: Counter[str] = Counter()
     migrations = [c.script_location for c in configs if c.script_location]
-    for rel in scan.python:
-        text, tree = _parse(root, rel)
+    top = paths.repository(root)
+    repository = top if (top / ".git").exists() else None
+    found = interpreter.discover(root, repository)
+    python = python_how = python_version = None
+    version: tuple[int, int] | None = None
+    if found is not None:
+        python_how = found.how
+        inside = found.path.absolute().is_relative_to(root) or (
+            repository is not None and found.path.absolute().is_relative_to(repository)
+        )
+        python = os.path.relpath(found.path, root) if inside else str(found.path)
+        version = interpreter.version(interpreter.Interpreter(str(found.path), found.how))
+        python_version = f"{version[0]}.{version[1]}" if version else None
+
+    def visit(rel: str, text: str, tree: ast.Module | None) -> None:
         # NOTE: env.py and the revisions run in the workflow (it upgrades the database): what they cannot
         # run without is needed there too.
         migration = any(_under(rel, [folder]) for folder in migrations)
@@ -1479,7 +1548,7 @@ def detect(root: Path) -> Detected:
             workers.extend(_workers(root, rel, text, tree))
         if tree is None:
             apps.extend(_apps_from_text(root, rel, text))
-            continue
+            return
         if "FastAPI" in text or "Litestar" in text or ".mount(" in text:
             apps.extend(_apps(root, rel, tree))
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
@@ -1512,6 +1581,20 @@ def detect(root: Path) -> Detected:
         if "Column" in text or "column" in text or "Table(" in text or "Field(" in text:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
+
+    # NOTE: a file init's own Python cannot parse (newer syntax) is read after the others, its newer syntax
+    # rewritten away by the service's interpreter, all in one process.
+    retry: list[tuple[str, str]] = []
+    for rel in scan.python:
+        text, tree, syntax = _read(root, rel)
+        if syntax:
+            retry.append((rel, text))
+        else:
+            visit(rel, text, tree)
+    older, unparsed_why = _older_trees(root, [rel for rel, _ in retry], found, version)
+    for rel, text in retry:
+        visit(rel, text, older.get(rel))
+    unparsed = tuple(rel for rel, _ in retry if rel not in older)
 
     classes = _settings_classes(bases)
     later_aliases: set[str] = set()
@@ -1575,8 +1658,6 @@ def detect(root: Path) -> Detected:
         (n for n in names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
     )
 
-    top = paths.repository(root)
-    repository = top if (top / ".git").exists() else None
     # NOTE: GitHub reads workflows at the repository's top only, whatever folder the service is in.
     workflows_dir = top / ".github" / "workflows"
     listed = sorted(workflows_dir.iterdir()) if workflows_dir.is_dir() else []
@@ -1593,16 +1674,6 @@ def detect(root: Path) -> Detected:
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
     own = _own_ci(root, workflows, tests)
-    found = interpreter.discover(root, repository)
-    python = python_how = python_version = None
-    if found is not None:
-        python_how = found.how
-        inside = found.path.absolute().is_relative_to(root) or (
-            repository is not None and found.path.absolute().is_relative_to(repository)
-        )
-        python = os.path.relpath(found.path, root) if inside else str(found.path)
-        version = interpreter.version(interpreter.Interpreter(str(found.path), found.how))
-        python_version = f"{version[0]}.{version[1]}" if version else None
     return Detected(
         root=root,
         service=service,
@@ -1640,6 +1711,9 @@ def detect(root: Path) -> Detected:
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
+        parsed_by_service=len(older),
+        unparsed=unparsed,
+        unparsed_why=unparsed_why,
         notes=tuple(notes),
     )
 
@@ -2305,6 +2379,19 @@ def report(detected: Detected) -> list[str]:
         lines.append(
             "no virtualenv of the service found (.venv, venv, Poetry, pipenv, Hatch, $VIRTUAL_ENV): "
             "create it and set `python:` in evidence.yaml"
+        )
+    if d.parsed_by_service:
+        lines.append(
+            f"{d.parsed_by_service} file{'s' if d.parsed_by_service != 1 else ''} of syntax newer than "
+            "init's Python parsed by the service's interpreter"
+        )
+    if d.unparsed:
+        shown = ", ".join(d.unparsed[:5]) + (
+            f" and {len(d.unparsed) - 5} more" if len(d.unparsed) > 5 else ""
+        )
+        lines.append(
+            f"warning: {len(d.unparsed)} file{'s' if len(d.unparsed) != 1 else ''} could not be parsed: "
+            f"{shown}, their environment reads are not listed ({d.unparsed_why})"
         )
     if d.apps:
         first = d.apps[0]
