@@ -1086,3 +1086,40 @@ def test_files_init_cannot_parse_are_reported_when_the_service_python_is_not_new
         "warning: 2 files could not be parsed: svc/queue_names.py, svc/settings.py, their environment reads "
         f"are not listed (the service's interpreter is Python {own}, no newer than init's Python {own})"
     ) in init.report(found)
+
+
+GENERIC_NAMES = [
+    *(f"AWS_{c}" for c in "ABCDEFGHIJ"),
+    *("HOME", "PATH", "PYTHONPATH", "GITHUB_SHA", "RUNNER_OS", "LANG", "TMPDIR", "USER", "SHELL", "TERM"),
+    *("XDG_CONFIG_HOME", "BUILD_ID"),
+]
+
+
+def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how_many_are_left_out(
+    tmp_path: Path,
+) -> None:
+    reads = "import os\n\n" + "".join(f'V{i} = os.getenv("{n}")\n' for i, n in enumerate(GENERIC_NAMES))
+    own = "import os\n\n" + "".join(f'{n} = os.getenv("SVC__{n}")\n' for n in ("QUEUE", "REGION", "WORKERS"))
+    files = {
+        "pyproject.toml": '[project]\nname = "svc"\n',
+        "svc/__init__.py": "",
+        "svc/config.py": own,
+        "scripts/env_dump.py": reads + 'ROUNDS = os.getenv("BENCH_ROUNDS")\n',
+    }
+    root = tmp_path / "svc"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    found = init.detect(root)
+    assert found.env_own == ("SVC__QUEUE", "SVC__REGION", "SVC__WORKERS")
+    init.write(root, found)
+    workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    commented = re.findall(r"^ +# ([A-Z][A-Z0-9_]*): \.\.\.   # read by the service$", workflow, re.MULTILINE)
+    assert commented[:5] == ["SVC__QUEUE", "SVC__REGION", "SVC__WORKERS", "BENCH_ROUNDS", "AWS_A"]
+    assert len(commented) == 20
+    assert "      # ... and 6 more read by the code (`evidence init` prints them all)\n" in workflow
+    rest = sorted(set(GENERIC_NAMES) - set(commented))
+    assert (
+        "the workflow names 20 of the other environment variables the code reads, in comments; the 6 more: "
+        + ", ".join(rest)
+    ) in init.report(found)

@@ -170,6 +170,8 @@ class Detected:
     python_how: str | None = None
     python_version: str | None = None
     env_names: tuple[str, ...] = ()
+    # NOTE: those of `env_names` the service's own code reads: its package, its settings, its env.py.
+    env_own: tuple[str, ...] = ()
     required_env: tuple[tuple[str, str], ...] = ()
     # NOTE: why each of `required_env` is needed, in words: a settings field, or a read with no default
     # (in a migration: the workflow runs the migrations).
@@ -1631,10 +1633,10 @@ def detect(root: Path) -> Detected:
     chosen_apps = _choose_apps(apps, _served(root, scan.python))
     env_pys = {f"{c.script_location}/env.py" for c in configs if c.script_location}
     own_packages = _own_packages(root, service, chosen_apps)
-    places = {
-        name: min((_read_place(root, rel, env_pys, own_packages), rel) for rel in env_hits[name])
-        for name in ranks
+    place_of = {
+        rel: _read_place(root, rel, env_pys, own_packages) for rels in env_hits.values() for rel in rels
     }
+    places = {name: min((place_of[rel], rel) for rel in rels) for name, rels in env_hits.items()}
     ranked = sorted(
         (places[name][0], rank, name in later_aliases, name)
         for name, rank in ranks.items()
@@ -1700,6 +1702,7 @@ def detect(root: Path) -> Detected:
         python_how=python_how,
         python_version=python_version or _requires_python(root),
         env_names=tuple(sorted(env_hits)),
+        env_own=tuple(sorted(n for n in env_hits if places[n][0] <= 1 or n in from_settings)),
         required_env=tuple(sorted(required.items())),
         required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
@@ -2485,6 +2488,12 @@ def report(detected: Detected) -> list[str]:
             "no queue table found (a table with status, attempts and locked_at columns): "
             "collectors.queue is left commented out"
         )
+    commented, rest = _other_env(d)
+    if rest:
+        lines.append(
+            f"the workflow names {len(commented)} of the other environment variables the code reads, in "
+            f"comments; the {len(rest)} more: {', '.join(rest)}"
+        )
     if not d.git:
         lines.append("no git repository found: the git collector needs one (`git init`)")
     lines += d.notes
@@ -2617,11 +2626,8 @@ def _context(d: Detected) -> dict[str, Any]:
         "ci_env": _ci_env(d),
         "required_env": _required_env(d),
         "required_why": dict(d.required_why),
-        "other_env": [
-            n
-            for n in d.env_names
-            if n not in _ci_env(d) and n not in _required_env(d) and not n.startswith(("PYTEST", "CI"))
-        ][:20],
+        "other_env": _other_env(d)[0],
+        "other_env_more": len(_other_env(d)[1]),
         "database_queue": d.database_queue,
         "claims": list(d.claims),
         "default_workers": DEFAULT_WORKERS,
@@ -2647,6 +2653,29 @@ def _context(d: Detected) -> dict[str, Any]:
         "baseline": None,
         "baselined": BASELINED,
     }
+
+
+# NOTE: names any program may read (the shell's, Python's, a CI's, a cloud SDK's): listed after the service's.
+_GENERIC_ENV = re.compile(
+    r"^(HOME|PATH|USER|USERNAME|LOGNAME|SHELL|TERM|PWD|LANG|LANGUAGE|TZ|TMPDIR|TEMP|TMP|HOSTNAME|EDITOR|PAGER"
+    r"|NO_COLOR|FORCE_COLOR|COLUMNS|LINES|VIRTUAL_ENV|PYTHON\w*|PIP_\w+|UV_\w+|CONDA_\w+|LC_\w+|XDG_\w+"
+    r"|GITHUB_\w+|RUNNER_\w+|GITLAB_\w+|BUILDKITE\w*|CIRCLE\w*|TRAVIS\w*|JENKINS_\w+|BUILD_\w+|TF_BUILD"
+    r"|AWS_\w+|AZURE_\w+|GOOGLE_\w+|GCLOUD_\w+|KUBERNETES_\w+|DOCKER_\w+|OTEL_\w+"
+    r"|HTTPS?_PROXY|NO_PROXY|SSL_CERT_\w+|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE)$"
+)
+OTHER_ENV_SHOWN = 20
+
+
+def _other_env(d: Detected) -> tuple[list[str], list[str]]:
+    """The variables the workflow names in comments only (the service's own first, then others, then names
+    any program reads), and those left out past `OTHER_ENV_SHOWN`."""
+    given = {*_ci_env(d), *_required_env(d)}
+    own = set(d.env_own)
+    names = sorted(
+        (n for n in d.env_names if n not in given and not n.startswith(("PYTEST", "CI"))),
+        key=lambda n: (bool(_GENERIC_ENV.match(n)), n not in own, n),
+    )
+    return names[:OTHER_ENV_SHOWN], names[OTHER_ENV_SHOWN:]
 
 
 def _tests_env(d: Detected) -> dict[str, str]:
