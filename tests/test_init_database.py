@@ -945,3 +945,44 @@ def test_part_names_after_a_service_prefix_make_a_template() -> None:
     )
     # NOTE: the parts of one prefix, not a mix of the service's and another's.
     assert init.url_template(["APP_POSTGRES_USER", "OTHER_DB_HOST", "APP_POSTGRES_DB"]) is None
+
+
+DOC_LINKS_CI = """\
+jobs:
+  doc-links:
+    steps:
+      - run: uv sync --group docs
+      - run: uv run pytest tests/unit/test_doc_links.py
+"""
+
+SUITE_CI = """\
+jobs:
+  test:
+    steps:
+      - run: uv sync --locked
+      - run: uv run pytest tests -x
+"""
+
+
+@pytest.mark.parametrize(
+    "suite",
+    ["uv run pytest tests -x", "uv run pytest -x", "uv run pytest tests/unit -x"],
+    ids=["test-path", "bare", "folder"],
+)
+def test_the_job_that_runs_the_most_of_the_suite_gives_the_install(tmp_path: Path, suite: str) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "uv.lock": "",
+            "svc/__init__.py": "",
+            "tests/unit/test_doc_links.py": "def test_a():\n    pass\n",
+            "tests/unit/test_b.py": "def test_b():\n    pass\n",
+            # NOTE: the workflow that runs one test file comes first by name.
+            ".github/workflows/test-action-doc-links.yml": DOC_LINKS_CI,
+            ".github/workflows/test-python.yml": SUITE_CI.replace("uv run pytest tests -x", suite),
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_install == ((), ("uv sync --locked",), ".github/workflows/test-python.yml")

@@ -1926,10 +1926,11 @@ def _job_folder(job: Mapping[str, Any]) -> str | None:
 def _test_rank(
     top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str], reader: tasks.Reader
 ) -> int | None:
-    """How surely a job runs the service's own tests: 0 when a pytest of it names one of the test paths
-    init found, 1 when one runs from the service's folder with no path, 2 when one runs there with other
-    paths; None when it runs none of these (no pytest, or only another package's: one run in a project
-    folder of its own below the service's)."""
+    """How surely, and how much of them, a job runs the service's own tests: 0 when a pytest of it names one
+    of the test paths init found, 1 when one runs from the service's folder with no path (both the whole
+    suite), 2 when one names a folder inside a test path, 3 only files in one (`tests/unit/test_x.py`), 4
+    when one runs from the service's folder with other paths; None when it runs none of these (no pytest,
+    or only another package's: one run in a project folder of its own below the service's)."""
     own = [posixpath.normpath(posixpath.join(home, t)) for t in tests]
     base = _job_folder(job)
     ranks = []
@@ -1942,10 +1943,12 @@ def _test_rank(
                 continue
             named = [w for w in words if not w.startswith("-") and _path_word(top / folder, w)]
             paths_named = [posixpath.normpath(posixpath.join(folder, w.split("::")[0])) for w in named]
-            if any(p in own or _under(p, own) for p in paths_named):
+            if any(p in own for p in paths_named):
                 ranks.append(0)
+            elif inside := [p for p in paths_named if _under(p, own)]:
+                ranks.append(2 if any((top / p).is_dir() for p in inside) else 3)
             elif folder == home:
-                ranks.append(1 if not named else 2)
+                ranks.append(1 if not named else 4)
     return min(ranks, default=None)
 
 
@@ -2115,9 +2118,9 @@ def _operators(command: str) -> bool:
 
 def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnCI:
     """The PostgreSQL and install commands of the service's own CI job that runs its tests (a pytest, also
-    behind a task runner or script, from the service's folder), the job that runs the test paths init found
-    first; a PostgreSQL of another job when no test job has one. A job that runs its tests in another
-    package's folder (`working-directory`, `cd`) is not the service's."""
+    behind a task runner or script, from the service's folder), the job that runs the most of the suite
+    first (see `_test_rank`); a PostgreSQL of another job when no test job has one. A job that runs its
+    tests in another package's folder (`working-directory`, `cd`) is not the service's."""
     top = paths.repository(root)
     home = PurePosixPath(os.path.relpath(root.resolve(), top)).as_posix()
     ranked: list[tuple[int, int, str, dict[str, Any]]] = []
