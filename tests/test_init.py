@@ -15,6 +15,8 @@ from evidence_kit.collectors import openapi
 from evidence_kit.commands import init
 from evidence_kit.errors import EvidenceError
 from evidence_kit.policy import loader as policy
+from evidence_kit.support import foreign
+from tests import pythons
 
 ALEMBIC_INI = """\
 [alembic]
@@ -989,3 +991,135 @@ def test_a_migration_command_is_never_read_from_a_file_that_links_out_of_the_rep
     (service / "Makefile").unlink()
     (service / "Makefile").write_text(outside.read_text(), encoding="utf-8")
     assert init.detect(service).migrate_command == ("svc db upgrade", "Makefile")
+
+
+# NOTE: a settings module of Python 3.12 syntax (PEP 695), which init's own Python may not parse.
+NEWER_SETTINGS = """\
+import os
+
+
+def first[T](items: list[T]) -> T:
+    return items[0]
+
+
+type Pair[T] = tuple[T, T]
+
+DB_URI = os.environ["SVC_DB_URI"]
+HOST = os.getenv("SVC_HOST")
+"""
+
+NEWER_WORKER = """\
+import os
+
+
+class Box[T]:
+    def label(self) -> str:
+        names = {"a": "b"}
+        return f"{names["a"]}"
+
+
+TOKEN_NAME = os.environ.get("SVC_QUEUE_NAME", "jobs")
+"""
+
+
+def _newer_service(root: Path, venv: Path) -> Path:
+    files = {
+        "pyproject.toml": '[project]\nname = "svc"\n',
+        "svc/__init__.py": "",
+        "svc/settings.py": NEWER_SETTINGS,
+        "svc/queue_names.py": NEWER_WORKER,
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    (root / ".venv").symlink_to(venv, target_is_directory=True)
+    return root
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="init's own Python parses 3.12 syntax")
+def test_files_of_newer_syntax_are_parsed_by_the_services_newer_interpreter_in_one_process(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv = pythons.venv(tmp_path_factory, "3.12", [], pip=False).parent.parent
+    root = _newer_service(tmp_path / "svc", venv)
+    calls: list[tuple[str, list[list[str]], float]] = []
+    real = foreign.read
+
+    def spy(python: object, kind: str, files: list[list[str]], **options: object) -> object:
+        calls.append((kind, [f[0] for f in files], options["timeout"]))  # type: ignore[arg-type]
+        return real(python, kind, files, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(foreign, "read", spy)
+    found = init.detect(root)
+    assert found.python_version == "3.12"
+    assert {"SVC_DB_URI", "SVC_HOST", "SVC_QUEUE_NAME"} <= set(found.env_names)
+    assert (found.database_env, found.database_env_source) == ("SVC_DB_URI", "svc/settings.py")
+    assert calls == [("older", ["svc/queue_names.py", "svc/settings.py"], init.OLDER_TIMEOUT)]
+    assert (found.parsed_by_service, found.unparsed) == (2, ())
+    lines = init.report(found)
+    assert "2 files of syntax newer than init's Python parsed by the service's interpreter" in lines
+    assert not [line for line in lines if "could not be parsed" in line]
+
+    # NOTE: a file the service's interpreter cannot parse either is named, not dropped in silence.
+    (root / "svc/broken.py").write_text('import os\nX = os.environ["SVC_LOST"]\ndef (:\n', encoding="utf-8")
+    found = init.detect(root)
+    assert "SVC_LOST" not in found.env_names and found.parsed_by_service == 2
+    assert (
+        "warning: 1 file could not be parsed: svc/broken.py, their environment reads are not listed "
+        "(the service's Python 3.12 could not parse them either)"
+    ) in init.report(found)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="init's own Python parses 3.12 syntax")
+def test_files_init_cannot_parse_are_reported_when_the_service_python_is_not_newer(tmp_path: Path) -> None:
+    own = f"{sys.version_info.major}.{sys.version_info.minor}"
+    venv = tmp_path / "own-venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    root = _newer_service(tmp_path / "svc", venv)
+    found = init.detect(root)
+    assert found.python_version == own
+    assert not {"SVC_DB_URI", "SVC_QUEUE_NAME"} & set(found.env_names)
+    assert found.unparsed == ("svc/queue_names.py", "svc/settings.py")
+    assert (
+        "warning: 2 files could not be parsed: svc/queue_names.py, svc/settings.py, their environment reads "
+        f"are not listed (the service's interpreter is Python {own}, no newer than init's Python {own})"
+    ) in init.report(found)
+
+
+GENERIC_NAMES = [
+    *(f"AWS_{c}" for c in "ABCDEFGHIJ"),
+    *("HOME", "PATH", "PYTHONPATH", "GITHUB_SHA", "RUNNER_OS", "LANG", "TMPDIR", "USER", "SHELL", "TERM"),
+    *("XDG_CONFIG_HOME", "BUILD_ID"),
+]
+
+
+def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how_many_are_left_out(
+    tmp_path: Path,
+) -> None:
+    reads = "import os\n\n" + "".join(f'V{i} = os.getenv("{n}")\n' for i, n in enumerate(GENERIC_NAMES))
+    own = "import os\n\n" + "".join(f'{n} = os.getenv("SVC__{n}")\n' for n in ("QUEUE", "REGION", "WORKERS"))
+    files = {
+        "pyproject.toml": '[project]\nname = "svc"\n',
+        "svc/__init__.py": "",
+        "svc/config.py": own,
+        "scripts/env_dump.py": reads + 'ROUNDS = os.getenv("BENCH_ROUNDS")\n',
+    }
+    root = tmp_path / "svc"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    found = init.detect(root)
+    assert found.env_own == ("SVC__QUEUE", "SVC__REGION", "SVC__WORKERS")
+    init.write(root, found)
+    workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    commented = re.findall(r"^ +# ([A-Z][A-Z0-9_]*): \.\.\.   # read by the service$", workflow, re.MULTILINE)
+    assert commented[:5] == ["SVC__QUEUE", "SVC__REGION", "SVC__WORKERS", "BENCH_ROUNDS", "AWS_A"]
+    assert len(commented) == 20
+    assert "      # ... and 6 more read by the code (`evidence init` prints them all)\n" in workflow
+    rest = sorted(set(GENERIC_NAMES) - set(commented))
+    assert (
+        "the workflow names 20 of the other environment variables the code reads, in comments; the 6 more: "
+        + ", ".join(rest)
+    ) in init.report(found)

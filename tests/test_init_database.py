@@ -863,3 +863,126 @@ def test_a_null_in_the_ci_postgresql_environment_is_unset_and_the_images_default
         ci.replace("POSTGRES_PASSWORD: pw", "POSTGRES_PASSWORD: null")
     )
     assert init.detect(root).ci_postgres is None
+
+
+# NOTE: the shape of a service whose env.py and settings read a URL variable named after the service, or
+# build the URL of parts named so, beside a side package (a project of its own) that reads DATABASE_URL.
+RELAY_CONFIG = """\
+import os
+
+RELAY__DB_URI = os.environ.get("RELAY__DB_URI")
+RELAY__DB_USER = os.environ.get("RELAY__DB_USER", "postgres")
+RELAY__DB_PASS = os.environ.get("RELAY__DB_PASS")
+RELAY__DB_ENDPOINT = os.environ.get("RELAY__DB_ENDPOINT")
+RELAY__DB_PORT = os.environ.get("RELAY__DB_PORT", "5432")
+RELAY__DB_NAME = os.environ.get("RELAY__DB_NAME", "postgres")
+RELAY__DB_SSLMODE = os.environ.get("RELAY__DB_SSLMODE", "disable")
+"""
+
+
+SIDE_READ = 'import os\n\nURL = os.environ["DATABASE_URL"]\n'
+
+
+def _relay(root: Path) -> Path:
+    return _tree(
+        root,
+        {
+            "pyproject.toml": '[project]\nname = "relay"\n',
+            "alembic.ini": "[alembic]\nscript_location = alembic\n",
+            "alembic/env.py": 'import os\n\nURL = os.environ.get("RELAY__DB_URI")\n',
+            "alembic/versions/.keep": "",
+            "relay/__init__.py": "",
+            "relay/config.py": RELAY_CONFIG,
+            "relay/api/__init__.py": "",
+            "relay/api/app.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            "packages/relay-bench/pyproject.toml": '[project]\nname = "relay-bench"\n',
+            "packages/relay-bench/relay_bench/__init__.py": "",
+            "packages/relay-bench/relay_bench/collector.py": SIDE_READ,
+        },
+    )
+
+
+def test_the_url_the_migrations_env_py_reads_beats_a_side_packages_database_url(tmp_path: Path) -> None:
+    root = _relay(tmp_path / "relay")
+    found = init.detect(root)
+    assert (found.database_env, found.database_env_source) == ("RELAY__DB_URI", "alembic/env.py")
+    assert "found database URL variable: RELAY__DB_URI (read in alembic/env.py)" in init.report(found)
+    init.write(root, found)
+    env = _workflow(root)["jobs"]["evidence"]["env"]
+    # NOTE: the service's own parts, of its one prefix, are set beside its URL.
+    assert {k: v for k, v in env.items() if k.startswith("RELAY__")} == {
+        "RELAY__DB_URI": "postgresql://postgres:postgres@127.0.0.1:5432/postgres",
+        "RELAY__DB_USER": "postgres",
+        "RELAY__DB_PASS": "postgres",
+        "RELAY__DB_ENDPOINT": "127.0.0.1",
+        "RELAY__DB_PORT": "5432",
+        "RELAY__DB_NAME": "postgres",
+    }
+
+
+def test_the_service_package_read_beats_a_side_packages_without_env_py(tmp_path: Path) -> None:
+    root = _relay(tmp_path / "relay")
+    (root / "alembic/env.py").write_text("", encoding="utf-8")
+    found = init.detect(root)
+    assert (found.database_env, found.database_env_source) == ("RELAY__DB_URI", "relay/config.py")
+    # NOTE: a side package's read ranks last, but it is still taken when it is the only one.
+    (root / "relay/config.py").write_text("", encoding="utf-8")
+    found = init.detect(root)
+    assert (found.database_env, found.database_env_source) == (
+        "DATABASE_URL",
+        "packages/relay-bench/relay_bench/collector.py",
+    )
+
+
+def test_part_names_after_a_service_prefix_make_a_template() -> None:
+    names = ["RELAY__DB_USER", "RELAY__DB_PASS", "RELAY__DB_ENDPOINT", "RELAY__DB_PORT", "RELAY__DB_NAME"]
+    assert init.url_template(names) == (
+        "postgresql://${RELAY__DB_USER}:${RELAY__DB_PASS}@${RELAY__DB_ENDPOINT}:${RELAY__DB_PORT}"
+        "/${RELAY__DB_NAME}"
+    )
+    assert init.url_template(["APP_POSTGRES_USER", "APP_POSTGRES_HOST", "APP_POSTGRES_DB"]) == (
+        "postgresql://${APP_POSTGRES_USER}@${APP_POSTGRES_HOST}/${APP_POSTGRES_DB}"
+    )
+    # NOTE: the parts of one prefix, not a mix of the service's and another's.
+    assert init.url_template(["APP_POSTGRES_USER", "OTHER_DB_HOST", "APP_POSTGRES_DB"]) is None
+
+
+DOC_LINKS_CI = """\
+jobs:
+  doc-links:
+    steps:
+      - run: uv sync --group docs
+      - run: uv run pytest tests/unit/test_doc_links.py
+"""
+
+SUITE_CI = """\
+jobs:
+  test:
+    steps:
+      - run: uv sync --locked
+      - run: uv run pytest tests -x
+"""
+
+
+@pytest.mark.parametrize(
+    "suite",
+    ["uv run pytest tests -x", "uv run pytest -x", "uv run pytest tests/unit -x"],
+    ids=["test-path", "bare", "folder"],
+)
+def test_the_job_that_runs_the_most_of_the_suite_gives_the_install(tmp_path: Path, suite: str) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "uv.lock": "",
+            "svc/__init__.py": "",
+            "tests/unit/test_doc_links.py": "def test_a():\n    pass\n",
+            "tests/unit/test_b.py": "def test_b():\n    pass\n",
+            # NOTE: the workflow that runs one test file comes first by name.
+            ".github/workflows/test-action-doc-links.yml": DOC_LINKS_CI,
+            ".github/workflows/test-python.yml": SUITE_CI.replace("uv run pytest tests -x", suite),
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_install == ((), ("uv sync --locked",), ".github/workflows/test-python.yml")

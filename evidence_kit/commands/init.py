@@ -10,8 +10,10 @@ import os
 import posixpath
 import re
 import shlex
+import sys
+import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -168,6 +170,8 @@ class Detected:
     python_how: str | None = None
     python_version: str | None = None
     env_names: tuple[str, ...] = ()
+    # NOTE: those of `env_names` the service's own code reads: its package, its settings, its env.py.
+    env_own: tuple[str, ...] = ()
     required_env: tuple[tuple[str, str], ...] = ()
     # NOTE: why each of `required_env` is needed, in words: a settings field, or a read with no default
     # (in a migration: the workflow runs the migrations).
@@ -181,6 +185,11 @@ class Detected:
     repository: Path | None = None
     git: bool = False
     ignores_output: bool = False
+    # NOTE: how many files init's own Python could not parse and the service's interpreter could, the files
+    # neither could (their environment reads and settings are not known), and why, in words.
+    parsed_by_service: int = 0
+    unparsed: tuple[str, ...] = ()
+    unparsed_why: str | None = None
     notes: tuple[str, ...] = ()
 
     @property
@@ -202,7 +211,9 @@ class Detected:
     def uses_database(self) -> bool:
         """True when the service shows signs of a database: Alembic, a URL variable read, a table, or
         settings built from database parts (`POSTGRES_SERVER`, `DB_HOST`, ...)."""
-        parts = any(re.match(r"^(POSTGRES|DATABASE|DB)_", name) for name in self.env_names)
+        parts = any(re.match(r"^(POSTGRES|DATABASE|DB)_", name) for name in self.env_names) or bool(
+            url_template(self.env_names)
+        )
         return bool(self.alembic or self.database_env_source or self.queue or parts)
 
 
@@ -292,19 +303,68 @@ def _toml(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _parse(root: Path, rel: str) -> tuple[str, ast.Module | None]:
+def _read(root: Path, rel: str) -> tuple[str, ast.Module | None, bool]:
+    """The text and tree of a file; the tree None and True when init's own Python finds a syntax error."""
     path = root / rel
     try:
         if path.stat().st_size > _MAX_SOURCE_BYTES:
-            return "", None
+            return "", None, False
         data = path.read_bytes()
     except OSError:
-        return "", None
+        return "", None, False
     text = data.decode("utf-8", errors="replace")
     try:
-        return text, ast.parse(data, filename=rel)
-    except (SyntaxError, ValueError):
-        return text, None
+        return text, ast.parse(data, filename=rel), False
+    except SyntaxError:
+        return text, None, True
+    except ValueError:
+        return text, None, False
+
+
+def _parse(root: Path, rel: str) -> tuple[str, ast.Module | None]:
+    text, tree, _ = _read(root, rel)
+    return text, tree
+
+
+# NOTE: how long the service's interpreter gets to read every file init's own Python cannot parse.
+OLDER_TIMEOUT = 60.0
+
+
+def _older_trees(
+    root: Path, rels: Sequence[str], found: interpreter.Found | None, version: tuple[int, int] | None
+) -> tuple[dict[str, ast.Module], str | None]:
+    """Trees of the files init's own Python cannot parse, read in the service's interpreter when it is newer
+    (one process for them all, see `pyscan.older_source`); and, when some are left, why, in words."""
+    if not rels:
+        return {}, None
+    own = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if found is None:
+        return {}, f"init runs on Python {own} and found no interpreter of the service to parse them with"
+    if version is None or version <= sys.version_info[:2]:
+        shown = f"Python {version[0]}.{version[1]}" if version else "an interpreter that could not be run"
+        return {}, f"the service's interpreter is {shown}, no newer than init's Python {own}"
+    from evidence_kit.errors import CollectorError
+    from evidence_kit.support import foreign
+
+    python = interpreter.Interpreter(str(found.path), found.how)
+    items: list[list[Any]] = [[rel, str(root / rel)] for rel in rels]
+    try:
+        with tempfile.TemporaryDirectory(prefix="evidence-init-") as scratch:
+            results = foreign.read(
+                python, "older", items, scratch=Path(scratch), cwd=root, timeout=OLDER_TIMEOUT
+            )
+    except CollectorError as exc:
+        return {}, f"the service's interpreter could not read them: {exc.message}"
+    trees: dict[str, ast.Module] = {}
+    for rel, result in zip(rels, results, strict=True):
+        source = result.get("source")
+        try:
+            if isinstance(source, str):
+                trees[rel] = ast.parse(source, filename=rel)
+        except (SyntaxError, ValueError):
+            continue
+    why = f"the service's Python {version[0]}.{version[1]} could not parse them either"
+    return trees, (why if len(trees) < len(rels) else None)
 
 
 def _service(root: Path) -> tuple[str, str]:
@@ -1151,6 +1211,29 @@ def _env_rank(name: str) -> int | None:
     return None
 
 
+def _own_packages(root: Path, service: str, apps: Sequence[FastAPIApp]) -> list[str]:
+    """The folders of the service's own package: the chosen app's top package and the package named after
+    the service (`tracecat` for `tracecat`, `src/svc_api` for `svc-api`), relative to the root."""
+    folders = []
+    if apps:
+        top = apps[0].target.partition(":")[0].split(".")[0]
+        folders.append(posixpath.normpath(posixpath.join(apps[0].app_dir, top)))
+    name = re.sub(r"[-.]+", "_", service).lower()
+    folders += [f for f in (name, f"src/{name}") if (root / f / "__init__.py").is_file()]
+    return folders
+
+
+def _read_place(root: Path, rel: str, env_pys: Collection[str], own: Sequence[str]) -> int:
+    """Whose a read of the environment in `rel` is: 0 the Alembic env.py's, 1 the service's own package's,
+    2 another file's of the service, 3 a file's of another project of the repository (a folder with a
+    pyproject.toml of its own, such as `packages/x`)."""
+    if rel in env_pys:
+        return 0
+    if _other_package(root, ".", PurePosixPath(rel).parent.as_posix()):
+        return 3
+    return 1 if _under(rel, own) or rel in own else 2
+
+
 def _column_name(call: ast.Call, attribute: str | None) -> str | None:
     if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
         return call.args[0].value
@@ -1266,7 +1349,7 @@ def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str,
 
 
 _CI_VALUES = (
-    (re.compile(r"(SERVER|HOST|HOSTNAME)$"), "127.0.0.1"),
+    (re.compile(r"(SERVER|HOST|HOSTNAME|ENDPOINT)$"), "127.0.0.1"),
     (re.compile(r"PORT$"), "5432"),
     (re.compile(r"(USER|USERNAME)$"), "{user}"),
     (re.compile(r"(PASSWORD|PASS)$"), "{password}"),
@@ -1297,8 +1380,12 @@ def _ci_env(d: Detected) -> dict[str, str]:
     # NOTE: a service that builds its URL of parts reads no URL variable: the workflow sets the parts, and
     # leaves the override unset so that the service builds its URL as evidence.yaml's template does.
     env = {d.database_env: url} if d.uses_database and not d.database_url else {}
+    # NOTE: parts named after the service (`TRACECAT__DB_USER`) are set too, those of the one prefix only.
+    prefix = _best_parts(d.env_names)[0]
+    own = prefix if prefix and prefix not in _PART_PREFIXES else None
     for name in d.env_names:
-        if not re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or name in env or name == d.database_override:
+        part = re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", name) or (own and name.startswith(own))
+        if not part or name in env or name == d.database_override:
             continue
         if d.database_engine and name == d.database_engine[0]:
             env[name] = d.database_engine[1]
@@ -1320,7 +1407,7 @@ _PART_PREFIXES = ("POSTGRES_", "POSTGRESQL_", "PG_", "DB_", "DATABASE_")
 _PART_WORDS = {
     "user": ("USER", "USERNAME"),
     "password": ("PASSWORD", "PASS"),
-    "host": ("SERVER", "HOST", "HOSTNAME"),
+    "host": ("SERVER", "HOST", "HOSTNAME", "ENDPOINT"),
     "port": ("PORT",),
     "name": ("DB", "NAME", "DATABASE"),
     # NOTE: `user:password` in one variable, as some services keep their database credentials.
@@ -1337,20 +1424,43 @@ _LIBPQ = {
 _OVERRIDE = re.compile(r"_URL_OVERRIDE$")
 
 
-def _parts(names: Sequence[str]) -> dict[str, str | None]:
-    """The part variables of one prefix, the prefix that names the most parts (the first on a tie)."""
-    best: dict[str, str | None] = {}
-    for prefix in _PART_PREFIXES:
+def _part_prefixes(names: Iterable[str]) -> list[str]:
+    """The prefixes part variables are named with: `_PART_PREFIXES` first, then each of them after a
+    service's own prefix that the names show (`TRACECAT__DB_` of `TRACECAT__DB_USER`, `APP_POSTGRES_`)."""
+    words = [w for group in _PART_WORDS.values() for w in group]
+    found = {
+        name[: -len(word)]
+        for name in names
+        for prefix in _PART_PREFIXES
+        for word in words
+        if name.endswith("_" + prefix + word)
+    }
+    return [*_PART_PREFIXES, *sorted(found)]
+
+
+def _db_db(prefix: str, word: str) -> bool:
+    return word == "DB" and prefix.endswith("DB_")
+
+
+def _best_parts(names: Sequence[str]) -> tuple[str | None, dict[str, str | None]]:
+    """The prefix that names the most parts (the first on a tie; None for libpq's), and its part variables."""
+    best: tuple[str | None, dict[str, str | None]] = (None, {})
+    for prefix in _part_prefixes(names):
         found = {
-            part: next((prefix + w for w in words if prefix + w in names and prefix + w != "DB_DB"), None)
+            part: next((prefix + w for w in words if prefix + w in names and not _db_db(prefix, w)), None)
             for part, words in _PART_WORDS.items()
         }
-        if sum(v is not None for v in found.values()) > sum(v is not None for v in best.values()):
-            best = found
+        if sum(v is not None for v in found.values()) > sum(v is not None for v in best[1].values()):
+            best = (prefix, found)
     libpq = {part: (name if name in names else None) for part, name in _LIBPQ.items()}
-    if sum(v is not None for v in libpq.values()) > sum(v is not None for v in best.values()):
-        best = {**libpq, "credentials": None}
+    if sum(v is not None for v in libpq.values()) > sum(v is not None for v in best[1].values()):
+        best = (None, {**libpq, "credentials": None})
     return best
+
+
+def _parts(names: Sequence[str]) -> dict[str, str | None]:
+    """The part variables of one prefix, the prefix that names the most parts (the first on a tie)."""
+    return _best_parts(names)[1]
 
 
 def url_template(names: Sequence[str]) -> str | None:
@@ -1392,7 +1502,7 @@ def detect(root: Path) -> Detected:
     apps: list[FastAPIApp] = []
     workers: list[Worker] = []
     claims: list[str] = []
-    env_hits: dict[str, str] = {}
+    env_hits: dict[str, list[str]] = {}
     required: dict[str, str] = {}
     why: dict[str, str] = {}
     from_settings: set[str] = set()
@@ -1409,8 +1519,21 @@ def detect(root: Path) -> Detected:
     tables: dict[str, tuple[str, set[str]]] = {}
     drivers: Counter[str] = Counter()
     migrations = [c.script_location for c in configs if c.script_location]
-    for rel in scan.python:
-        text, tree = _parse(root, rel)
+    top = paths.repository(root)
+    repository = top if (top / ".git").exists() else None
+    found = interpreter.discover(root, repository)
+    python = python_how = python_version = None
+    version: tuple[int, int] | None = None
+    if found is not None:
+        python_how = found.how
+        inside = found.path.absolute().is_relative_to(root) or (
+            repository is not None and found.path.absolute().is_relative_to(repository)
+        )
+        python = os.path.relpath(found.path, root) if inside else str(found.path)
+        version = interpreter.version(interpreter.Interpreter(str(found.path), found.how))
+        python_version = f"{version[0]}.{version[1]}" if version else None
+
+    def visit(rel: str, text: str, tree: ast.Module | None) -> None:
         # NOTE: env.py and the revisions run in the workflow (it upgrades the database): what they cannot
         # run without is needed there too.
         migration = any(_under(rel, [folder]) for folder in migrations)
@@ -1427,19 +1550,19 @@ def detect(root: Path) -> Detected:
             workers.extend(_workers(root, rel, text, tree))
         if tree is None:
             apps.extend(_apps_from_text(root, rel, text))
-            continue
+            return
         if "FastAPI" in text or "Litestar" in text or ".mount(" in text:
             apps.extend(_apps(root, rel, tree))
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
             for name in _env_names(tree):
-                env_hits.setdefault(name, rel)
+                env_hits.setdefault(name, []).append(rel)
             db_reads.update(_database_reads(tree))
             for name in _required_environ(tree) if migration else ():
                 if name not in required:
                     required[name], why[name] = _placeholder(""), f"read by the migration {rel}"
         if "Config" in text or "decouple" in text:
             for name, placeholder in _config_reads(tree):
-                env_hits.setdefault(name, rel)
+                env_hits.setdefault(name, []).append(rel)
                 if placeholder is not None and name not in required:
                     required[name] = placeholder
                     why[name] = (
@@ -1461,12 +1584,26 @@ def detect(root: Path) -> Detected:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
 
+    # NOTE: a file init's own Python cannot parse (newer syntax) is read after the others, its newer syntax
+    # rewritten away by the service's interpreter, all in one process.
+    retry: list[tuple[str, str]] = []
+    for rel in scan.python:
+        text, tree, syntax = _read(root, rel)
+        if syntax:
+            retry.append((rel, text))
+        else:
+            visit(rel, text, tree)
+    older, unparsed_why = _older_trees(root, [rel for rel, _ in retry], found, version)
+    for rel, text in retry:
+        visit(rel, text, older.get(rel))
+    unparsed = tuple(rel for rel, _ in retry if rel not in older)
+
     classes = _settings_classes(bases)
     later_aliases: set[str] = set()
     prefixes = {name: _inherited_prefix(name, own_prefixes, bases) for name in classes}
     for rel, tree in settings_modules:
         for cls, attr, name, placeholder in _settings_fields(tree, classes, prefixes):
-            env_hits.setdefault(name, rel)
+            env_hits.setdefault(name, []).append(rel)
             if (cls, attr) in fields:
                 later_aliases.add(name)
             fields.add((cls, attr))
@@ -1491,17 +1628,26 @@ def detect(root: Path) -> Detected:
     )
     ranks = {name: _env_rank(name) for name in names if name != override}
     ranks.update((name, 2) for name in db_reads if ranks.get(name, 2) is None)
+    # NOTE: whose read comes before its name: the URL the migrations' env.py reads is the database's, and
+    # a side package's `DATABASE_URL` (packages/x, a project of its own) is not the service's.
+    chosen_apps = _choose_apps(apps, _served(root, scan.python))
+    env_pys = {f"{c.script_location}/env.py" for c in configs if c.script_location}
+    own_packages = _own_packages(root, service, chosen_apps)
+    place_of = {
+        rel: _read_place(root, rel, env_pys, own_packages) for rels in env_hits.values() for rel in rels
+    }
+    places = {name: min((place_of[rel], rel) for rel in rels) for name, rels in env_hits.items()}
     ranked = sorted(
-        (rank, name in later_aliases, name)
+        (places[name][0], rank, name in later_aliases, name)
         for name, rank in ranks.items()
         if rank is not None and (rank < 2 or name in db_reads)
     )
     skipped = tuple(n for n, rank in ranks.items() if rank == 2 and n not in db_reads)
-    if ranked and ranked[0][0] == 2 and template is not None:
+    if ranked and min(r[1] for r in ranked) == 2 and template is not None:
         # NOTE: a URL of no database word loses to the parts a database URL is built of (DISPATCH_UI_URL
         # beside DATABASE_HOSTNAME, DATABASE_CREDENTIALS, ...).
         ranked = []
-    database_env, database_source = (ranked[0][2], env_hits[ranked[0][2]]) if ranked else (None, None)
+    database_env, database_source = (ranked[0][3], places[ranked[0][3]][1]) if ranked else (None, None)
     database_aliases = next(
         (
             tuple(n for n in names if n != database_env)
@@ -1514,8 +1660,6 @@ def detect(root: Path) -> Detected:
         (n for n in names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
     )
 
-    top = paths.repository(root)
-    repository = top if (top / ".git").exists() else None
     # NOTE: GitHub reads workflows at the repository's top only, whatever folder the service is in.
     workflows_dir = top / ".github" / "workflows"
     listed = sorted(workflows_dir.iterdir()) if workflows_dir.is_dir() else []
@@ -1532,17 +1676,6 @@ def detect(root: Path) -> Detected:
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
     own = _own_ci(root, workflows, tests)
-    chosen_apps = _choose_apps(apps, _served(root, scan.python))
-    found = interpreter.discover(root, repository)
-    python = python_how = python_version = None
-    if found is not None:
-        python_how = found.how
-        inside = found.path.absolute().is_relative_to(root) or (
-            repository is not None and found.path.absolute().is_relative_to(repository)
-        )
-        python = os.path.relpath(found.path, root) if inside else str(found.path)
-        version = interpreter.version(interpreter.Interpreter(str(found.path), found.how))
-        python_version = f"{version[0]}.{version[1]}" if version else None
     return Detected(
         root=root,
         service=service,
@@ -1569,6 +1702,7 @@ def detect(root: Path) -> Detected:
         python_how=python_how,
         python_version=python_version or _requires_python(root),
         env_names=tuple(sorted(env_hits)),
+        env_own=tuple(sorted(n for n in env_hits if places[n][0] <= 1 or n in from_settings)),
         required_env=tuple(sorted(required.items())),
         required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
@@ -1580,6 +1714,9 @@ def detect(root: Path) -> Detected:
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
+        parsed_by_service=len(older),
+        unparsed=unparsed,
+        unparsed_why=unparsed_why,
         notes=tuple(notes),
     )
 
@@ -1789,10 +1926,11 @@ def _job_folder(job: Mapping[str, Any]) -> str | None:
 def _test_rank(
     top: Path, home: str, job: Mapping[str, Any], tests: Sequence[str], reader: tasks.Reader
 ) -> int | None:
-    """How surely a job runs the service's own tests: 0 when a pytest of it names one of the test paths
-    init found, 1 when one runs from the service's folder with no path, 2 when one runs there with other
-    paths; None when it runs none of these (no pytest, or only another package's: one run in a project
-    folder of its own below the service's)."""
+    """How surely, and how much of them, a job runs the service's own tests: 0 when a pytest of it names one
+    of the test paths init found, 1 when one runs from the service's folder with no path (both the whole
+    suite), 2 when one names a folder inside a test path, 3 only files in one (`tests/unit/test_x.py`), 4
+    when one runs from the service's folder with other paths; None when it runs none of these (no pytest,
+    or only another package's: one run in a project folder of its own below the service's)."""
     own = [posixpath.normpath(posixpath.join(home, t)) for t in tests]
     base = _job_folder(job)
     ranks = []
@@ -1805,10 +1943,12 @@ def _test_rank(
                 continue
             named = [w for w in words if not w.startswith("-") and _path_word(top / folder, w)]
             paths_named = [posixpath.normpath(posixpath.join(folder, w.split("::")[0])) for w in named]
-            if any(p in own or _under(p, own) for p in paths_named):
+            if any(p in own for p in paths_named):
                 ranks.append(0)
+            elif inside := [p for p in paths_named if _under(p, own)]:
+                ranks.append(2 if any((top / p).is_dir() for p in inside) else 3)
             elif folder == home:
-                ranks.append(1 if not named else 2)
+                ranks.append(1 if not named else 4)
     return min(ranks, default=None)
 
 
@@ -1978,9 +2118,9 @@ def _operators(command: str) -> bool:
 
 def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnCI:
     """The PostgreSQL and install commands of the service's own CI job that runs its tests (a pytest, also
-    behind a task runner or script, from the service's folder), the job that runs the test paths init found
-    first; a PostgreSQL of another job when no test job has one. A job that runs its tests in another
-    package's folder (`working-directory`, `cd`) is not the service's."""
+    behind a task runner or script, from the service's folder), the job that runs the most of the suite
+    first (see `_test_rank`); a PostgreSQL of another job when no test job has one. A job that runs its
+    tests in another package's folder (`working-directory`, `cd`) is not the service's."""
     top = paths.repository(root)
     home = PurePosixPath(os.path.relpath(root.resolve(), top)).as_posix()
     ranked: list[tuple[int, int, str, dict[str, Any]]] = []
@@ -2246,6 +2386,19 @@ def report(detected: Detected) -> list[str]:
             "no virtualenv of the service found (.venv, venv, Poetry, pipenv, Hatch, $VIRTUAL_ENV): "
             "create it and set `python:` in evidence.yaml"
         )
+    if d.parsed_by_service:
+        lines.append(
+            f"{d.parsed_by_service} file{'s' if d.parsed_by_service != 1 else ''} of syntax newer than "
+            "init's Python parsed by the service's interpreter"
+        )
+    if d.unparsed:
+        shown = ", ".join(d.unparsed[:5]) + (
+            f" and {len(d.unparsed) - 5} more" if len(d.unparsed) > 5 else ""
+        )
+        lines.append(
+            f"warning: {len(d.unparsed)} file{'s' if len(d.unparsed) != 1 else ''} could not be parsed: "
+            f"{shown}, their environment reads are not listed ({d.unparsed_why})"
+        )
     if d.apps:
         first = d.apps[0]
         where = f", app_dir {first.app_dir}" if first.app_dir != "." else ""
@@ -2337,6 +2490,12 @@ def report(detected: Detected) -> list[str]:
         lines.append(
             "no queue table found (a table with status, attempts and locked_at columns): "
             "collectors.queue is left commented out"
+        )
+    commented, rest = _other_env(d)
+    if rest:
+        lines.append(
+            f"the workflow names {len(commented)} of the other environment variables the code reads, in "
+            f"comments; the {len(rest)} more: {', '.join(rest)}"
         )
     if not d.git:
         lines.append("no git repository found: the git collector needs one (`git init`)")
@@ -2470,11 +2629,8 @@ def _context(d: Detected) -> dict[str, Any]:
         "ci_env": _ci_env(d),
         "required_env": _required_env(d),
         "required_why": dict(d.required_why),
-        "other_env": [
-            n
-            for n in d.env_names
-            if n not in _ci_env(d) and n not in _required_env(d) and not n.startswith(("PYTEST", "CI"))
-        ][:20],
+        "other_env": _other_env(d)[0],
+        "other_env_more": len(_other_env(d)[1]),
         "database_queue": d.database_queue,
         "claims": list(d.claims),
         "default_workers": DEFAULT_WORKERS,
@@ -2500,6 +2656,29 @@ def _context(d: Detected) -> dict[str, Any]:
         "baseline": None,
         "baselined": BASELINED,
     }
+
+
+# NOTE: names any program may read (the shell's, Python's, a CI's, a cloud SDK's): listed after the service's.
+_GENERIC_ENV = re.compile(
+    r"^(HOME|PATH|USER|USERNAME|LOGNAME|SHELL|TERM|PWD|LANG|LANGUAGE|TZ|TMPDIR|TEMP|TMP|HOSTNAME|EDITOR|PAGER"
+    r"|NO_COLOR|FORCE_COLOR|COLUMNS|LINES|VIRTUAL_ENV|PYTHON\w*|PIP_\w+|UV_\w+|CONDA_\w+|LC_\w+|XDG_\w+"
+    r"|GITHUB_\w+|RUNNER_\w+|GITLAB_\w+|BUILDKITE\w*|CIRCLE\w*|TRAVIS\w*|JENKINS_\w+|BUILD_\w+|TF_BUILD"
+    r"|AWS_\w+|AZURE_\w+|GOOGLE_\w+|GCLOUD_\w+|KUBERNETES_\w+|DOCKER_\w+|OTEL_\w+"
+    r"|HTTPS?_PROXY|NO_PROXY|SSL_CERT_\w+|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE)$"
+)
+OTHER_ENV_SHOWN = 20
+
+
+def _other_env(d: Detected) -> tuple[list[str], list[str]]:
+    """The variables the workflow names in comments only (the service's own first, then others, then names
+    any program reads), and those left out past `OTHER_ENV_SHOWN`."""
+    given = {*_ci_env(d), *_required_env(d)}
+    own = set(d.env_own)
+    names = sorted(
+        (n for n in d.env_names if n not in given and not n.startswith(("PYTEST", "CI"))),
+        key=lambda n: (bool(_GENERIC_ENV.match(n)), n not in own, n),
+    )
+    return names[:OTHER_ENV_SHOWN], names[OTHER_ENV_SHOWN:]
 
 
 def _tests_env(d: Detected) -> dict[str, str]:

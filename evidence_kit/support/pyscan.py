@@ -6,8 +6,9 @@ interpreter: this module's source is sent to `python -I -c` on stdin (see `forei
 stay stdlib-only and run on every Python from 3.8 on (no `X | Y` at run time, no `zip(strict=)`,
 no `ast.unparse` without a fallback). It never imports the service's code.
 
-Two readers: `scan_source` gathers the code facts of one file (the codefacts collector) and
-`revision_fields` reads the identifiers and docstring of an Alembic revision file.
+Three readers: `scan_source` gathers the code facts of one file (the codefacts collector),
+`revision_fields` reads the identifiers and docstring of an Alembic revision file, and `older_source`
+rewrites a file's newer syntax away for `evidence init`, which reads the result with its own `ast`.
 """
 
 from __future__ import annotations
@@ -473,6 +474,55 @@ def revision_fields(path: str, source: bytes) -> dict[str, Any]:
     return {"fields": fields, "doc": ast.get_docstring(tree, clean=False)}
 
 
+class _Older(ast.NodeTransformer):
+    """Syntax newer than an older Python's rewritten to a form it parses, for readers of names and calls:
+    type parameters dropped (`def f[T](x: T)`), `type X = ...` made an assignment, and an f-string or
+    t-string made a tuple of its text and its values (3.12 prints `f'{d['a']}'`, which 3.11 rejects)."""
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        node = super().generic_visit(node)
+        if getattr(node, "type_params", None):
+            node.type_params = []  # type: ignore[attr-defined]
+        return node
+
+    def visit_TypeAlias(self, node: ast.AST) -> ast.AST:
+        self.generic_visit(node)
+        assign = ast.Assign(targets=[node.name], value=node.value)  # type: ignore[attr-defined]
+        return ast.copy_location(assign, node)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        self.generic_visit(node)
+        parts = [v if isinstance(v, ast.Constant) else getattr(v, "value", v) for v in node.values]
+        return ast.copy_location(ast.Tuple(elts=parts, ctx=ast.Load()), node)
+
+    visit_TemplateStr = visit_JoinedStr
+
+
+def older_source(path: str, source: bytes) -> str:
+    """The source of `path` rewritten by `_Older` for an older Python; SyntaxError when this one cannot
+    parse it either."""
+    with warnings.catch_warnings():
+        # NOTE: invalid escape sequences warn on every parse; the reader has no use for them.
+        warnings.simplefilter("ignore")
+        tree = ast.parse(source, filename=path)
+    unparse = getattr(ast, "unparse", None)
+    if unparse is None:
+        raise ValueError("this Python has no ast.unparse (3.9 or newer is needed)")
+    return str(unparse(ast.fix_missing_locations(_Older().visit(tree))))
+
+
+def _older(item: list[Any]) -> dict[str, Any]:
+    path, file = item
+    with open(file, "rb") as handle:
+        source = handle.read()
+    try:
+        return {"source": older_source(path, source)}
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        line = getattr(exc, "lineno", None)
+        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        return {"error": " ".join(f"{type(exc).__name__}: {message}".split()), "line": line}
+
+
 def _codefacts(item: list[Any]) -> dict[str, Any]:
     path, file, test = item
     with open(file, "rb") as handle:
@@ -493,8 +543,8 @@ def _revision(item: list[Any]) -> dict[str, Any]:
 
 
 def main(request: dict[str, Any]) -> dict[str, Any]:
-    """Read every file of `request` ({"kind": "codefacts" | "revision", "files": [...]}) here."""
-    reader = _codefacts if request["kind"] == "codefacts" else _revision
+    """Read every file of `request` ({"kind": "codefacts" | "revision" | "older", "files": [...]}) here."""
+    reader = {"codefacts": _codefacts, "older": _older}.get(request["kind"], _revision)
     results = []
     for item in request["files"]:
         try:
