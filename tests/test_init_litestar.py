@@ -88,3 +88,74 @@ def test_a_class_named_like_neither_is_no_app(tmp_path: Path) -> None:
     found = init.detect(root)
     assert found.apps == ()
     assert "no app found: set collectors.openapi.app by hand" in init.report(found)
+
+
+CONFTEST_DOCKER = """\
+pytest_plugins = [
+    "tests.data_fixtures",
+    "pytest_databases.docker",
+    "pytest_databases.docker.postgres",
+]
+"""
+
+
+def test_tests_that_start_their_own_database_in_docker_are_said_and_their_command_kept(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "shelf/__init__.py": "",
+            "shelf/main.py": HANDLERS + "app = Litestar(route_handlers=[list_books])\n",
+            "tests/__init__.py": "",
+            "tests/conftest.py": CONFTEST_DOCKER,
+            "tests/test_books.py": "def test_books():\n    pass\n",
+            "tests/integration/conftest.py": (
+                "from testcontainers.redis import RedisContainer\n\n\n"
+                "def redis_url(docker_ip, docker_services):\n    return RedisContainer\n"
+            ),
+        },
+    )
+    found = init.detect(root)
+    assert found.tests_docker == (
+        (
+            "tests/conftest.py",
+            ("PostgreSQL",),
+            "loads pytest_databases.docker, pytest_databases.docker.postgres",
+        ),
+        (
+            "tests/integration/conftest.py",
+            ("Redis",),
+            "imports testcontainers.redis and takes pytest-docker's docker_services",
+        ),
+    )
+    note = (
+        "the tests start their own PostgreSQL and Redis in Docker (tests/conftest.py loads "
+        "pytest_databases.docker, pytest_databases.docker.postgres; tests/integration/conftest.py imports "
+        "testcontainers.redis and takes pytest-docker's docker_services): the CI runner needs Docker, or run "
+        "a subset"
+    )
+    assert f"warning: {note} (collectors.tests.run in evidence.yaml)" in init.report(found)
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert f"  # T{note[1:]}.\n  tests:\n" in text
+    assert config.load(root / "evidence.yaml").collectors["tests"]["run"] == [
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+    ]
+
+
+def test_tests_that_start_nothing_in_docker_are_not_said_to(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "shelf/__init__.py": "",
+            "tests/conftest.py": 'pytest_plugins = ["tests.data_fixtures"]\n\n\ndef docker_ip():\n    pass\n',
+            "tests/test_books.py": "def test_books():\n    pass\n",
+        },
+    )
+    found = init.detect(root)
+    assert found.tests_docker == ()
+    assert not [line for line in init.report(found) if "Docker" in line]

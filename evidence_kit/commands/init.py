@@ -164,6 +164,8 @@ class Detected:
     # the database the tests run against, with how.
     test_files: int = 0
     tests_migrate: tuple[tuple[str, str], ...] = ()
+    # NOTE: each conftest.py that starts services in containers for the tests: what it starts, and how.
+    tests_docker: tuple[tuple[str, tuple[str, ...], str], ...] = ()
     queue: QueueTable | None = None
     install: tuple[str, ...] = ()
     python: str | None = None
@@ -1711,6 +1713,7 @@ def detect(root: Path) -> Detected:
         ci_install=own.install if top == root else None,
         test_files=_count_tests(root, tests),
         tests_migrate=tuple(_tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".")),
+        tests_docker=tuple(_tests_docker(root, tests)),
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
@@ -2278,16 +2281,21 @@ def _dotted(node: ast.expr, imported: Mapping[str, str]) -> str | None:
     return ".".join([imported[node.id], *parts])
 
 
-def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple[str, str]]:
-    """(conftest, what) for each conftest.py of the test paths (and the root's) that migrates a database:
-    it calls alembic's command.upgrade/downgrade or create_all, itself or in a function of the service it
-    imports and calls (one hop, by import name)."""
+def _conftests(root: Path, tests: Sequence[str]) -> list[str]:
+    """The conftest.py files of the test paths and the root's, each once."""
     conftests = [c for c in ["conftest.py", *(f"{t}/conftest.py" for t in tests)] if (root / c).is_file()]
     for rel in tests:
         if (root / rel).is_dir():
             conftests += sorted(_rel(p, root) for p in (root / rel).rglob("*/conftest.py") if p.is_file())
+    return list(dict.fromkeys(conftests))
+
+
+def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple[str, str]]:
+    """(conftest, what) for each conftest.py of the test paths (and the root's) that migrates a database:
+    it calls alembic's command.upgrade/downgrade or create_all, itself or in a function of the service it
+    imports and calls (one hop, by import name)."""
     found: list[tuple[str, str]] = []
-    for rel in dict.fromkeys(conftests):
+    for rel in _conftests(root, tests):
         _, tree = _parse(root, rel)
         if tree is None:
             continue
@@ -2314,6 +2322,87 @@ def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple
                 found.append((rel, f"calls {target}, which runs {inner}"))
                 break
     return found
+
+
+# NOTE: modules that start a service in a container for the tests (pytest-databases' docker plugins,
+# testcontainers): no variable points them at the workflow's database. The word after the prefix names it.
+_CONTAINER_MODULE = re.compile(r"^(?:pytest_databases\.docker|testcontainers)(?:\.(\w+))?")
+_CONTAINED = {
+    "postgres": "PostgreSQL",
+    "postgresql": "PostgreSQL",
+    "cockroachdb": "CockroachDB",
+    "redis": "Redis",
+    "valkey": "Valkey",
+    "mysql": "MySQL",
+    "mariadb": "MariaDB",
+    "mongodb": "MongoDB",
+    "elastic_search": "Elasticsearch",
+    "elasticsearch": "Elasticsearch",
+    "kafka": "Kafka",
+    "rabbitmq": "RabbitMQ",
+    "minio": "MinIO",
+}
+
+
+def _contained(module: str) -> str | None:
+    """What a module of `_CONTAINER_MODULE` starts: a service's name, `services` for a generic one
+    (`testcontainers.core`, the `pytest_databases.docker` base), None for any other module."""
+    match = _CONTAINER_MODULE.match(module)
+    if match is None:
+        return None
+    word = match.group(1) or ""
+    return _CONTAINED.get(word, "services" if word in ("", "core", "compose", "general") else word)
+
+
+def _tests_docker(root: Path, tests: Sequence[str]) -> list[tuple[str, tuple[str, ...], str]]:
+    """(conftest, what it starts, how) for each conftest.py of the test paths (and the root's) that starts
+    services in containers: it loads pytest-databases' docker plugins (`pytest_plugins`), imports
+    testcontainers, or takes pytest-docker's `docker_services` fixture."""
+    found: list[tuple[str, tuple[str, ...], str]] = []
+    for rel in _conftests(root, tests):
+        text, tree = _parse(root, rel)
+        if tree is None or not re.search(r"pytest_databases|testcontainers|docker_services", text):
+            continue
+        loaded: list[str] = []
+        imported: list[str] = []
+        fixture = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "pytest_plugins" for t in node.targets
+            ):
+                loaded += [
+                    n.value
+                    for n in ast.walk(node.value)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str) and _contained(n.value)
+                ]
+            elif isinstance(node, ast.Import):
+                imported += [a.name for a in node.names if _contained(a.name)]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported += [node.module] if _contained(node.module) else []
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                fixture = fixture or any(a.arg == "docker_services" for a in node.args.args)
+        loaded, imported = list(dict.fromkeys(loaded)), list(dict.fromkeys(imported))
+        hows = [f"loads {', '.join(loaded)}"] if loaded else []
+        hows += [f"imports {', '.join(imported)}"] if imported else []
+        hows += ["takes pytest-docker's docker_services"] if fixture else []
+        if not hows:
+            continue
+        named = [s for m in [*loaded, *imported] if (s := _contained(m))]
+        services = [s for s in dict.fromkeys(named) if s != "services"] or ["services"]
+        found.append((rel, tuple(services), " and ".join(hows)))
+    return found
+
+
+def _docker_note(d: Detected) -> str | None:
+    """What init says of tests that start their own services in containers, or None."""
+    if not d.tests_docker:
+        return None
+    services = list(dict.fromkeys(s for _, started, _ in d.tests_docker for s in started))
+    if len(services) > 1 and "services" in services:
+        services.remove("services")
+    what = services[0] if len(services) == 1 else ", ".join(services[:-1]) + " and " + services[-1]
+    how = "; ".join(f"{conftest} {how}" for conftest, _, how in d.tests_docker)
+    return f"the tests start their own {what} in Docker ({how}): the CI runner needs Docker, or run a subset"
 
 
 def _function_migrates(root: Path, dotted: str, app_dir: str) -> str | None:
@@ -2430,6 +2519,8 @@ def report(detected: Detected) -> list[str]:
             f"warning: {conftest} {what}: the tests migrate the database they run against; point them at a "
             "database of their own (collectors.tests.env in evidence.yaml)"
         )
+    if docker := _docker_note(d):
+        lines.append(f"warning: {docker} (collectors.tests.run in evidence.yaml)")
     if d.workers:
         for worker in d.workers:
             lines.append(f"found a {worker.kind} worker: {worker.source} (runs as `{worker.command}`)")
@@ -2642,6 +2733,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "tests_cwd": tests_cwd,
         "tests_long": d.test_files if d.test_files > LONG_SUITE else None,
         "tests_migrate": [f"{conftest} {what}" for conftest, what in d.tests_migrate],
+        "tests_docker": _docker_note(d),
         "tests_env": _tests_env(d),
         "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
         "workers": [{"source": w.source, "kind": w.kind, "command": w.command} for w in d.workers],
