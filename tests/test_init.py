@@ -271,7 +271,7 @@ def test_an_empty_tree_reports_each_missing_piece_and_still_validates(tmp_path: 
         "create it and set `python:` in evidence.yaml",
         "no app found: set collectors.openapi.app by hand",
         "no tests found: set collectors.tests.run by hand",
-        "no worker found (dramatiq, celery, arq, rq, APScheduler, a `--once` loop, a worker/ package)",
+        "no worker found (dramatiq, celery, arq, rq, APScheduler, SAQ, a `--once` loop, a worker/ package)",
         "no database job queue found: EK308 (claims use SKIP LOCKED) is turned off in the rule pack",
         "no GitHub workflows found: .github/workflows/evidence.yml will be the first",
         "no database URL variable found in the code: database.url_env in evidence.yaml is DATABASE_URL; "

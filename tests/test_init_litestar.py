@@ -159,3 +159,64 @@ def test_tests_that_start_nothing_in_docker_are_not_said_to(tmp_path: Path) -> N
     found = init.detect(root)
     assert found.tests_docker == ()
     assert not [line for line in init.report(found) if "Docker" in line]
+
+
+SAQ_CONFIG = """\
+from litestar_saq import CronJob, QueueConfig, SAQConfig
+
+saq = SAQConfig(
+    queue_configs=[
+        QueueConfig(
+            name="system-tasks",
+            tasks=["app.domain.system.tasks.system_task"],
+            scheduled_tasks=[CronJob(function="app.domain.system.tasks.system_task", cron="0 * * * *")],
+        ),
+    ],
+)
+"""
+
+
+def test_saq_workers_are_found_with_the_command_that_starts_them(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "src/app/__init__.py": "",
+            "src/app/asgi.py": HANDLERS + "def create_app() -> Litestar:\n    return Litestar()\n",
+            "src/app/config/__init__.py": "",
+            "src/app/config/app.py": SAQ_CONFIG,
+            # NOTE: the plugin alone, and a queue no worker serves, start no worker.
+            "src/app/server/__init__.py": "",
+            "src/app/server/plugins.py": "from litestar_saq import SAQPlugin\n\nplugin = SAQPlugin()\n",
+            "src/app/lib/__init__.py": "",
+            "src/app/lib/queues.py": 'from litestar_saq import QueueConfig\n\nQ = QueueConfig(name="x")\n',
+            "src/app/domain/__init__.py": "",
+            "src/app/domain/system/__init__.py": "",
+            "src/app/domain/system/tasks.py": "async def system_task(ctx, *, n: int) -> None:\n    pass\n",
+            "jobs/__init__.py": "",
+            "jobs/plain.py": (
+                "from saq import Queue\n\nqueue = Queue.from_url('redis://localhost')\n\n\n"
+                "async def job(ctx, *, n: int) -> int:\n    return n\n\n\n"
+                'settings = {"queue": queue, "functions": [job], "concurrency": 2}\n'
+            ),
+            "jobs/own.py": (
+                "import saq\n\n\nasync def job(ctx):\n    pass\n\n\n"
+                "worker = saq.Worker(saq.Queue.from_url('redis://localhost'), functions=[job])\n"
+            ),
+        },
+    )
+    found = init.detect(root)
+    assert [(w.source, w.kind, w.command) for w in found.workers] == [
+        ("jobs/own.py", "SAQ", "python -m jobs.own"),
+        ("jobs/plain.py", "SAQ", "saq jobs.plain.settings"),
+        ("src/app/config/app.py", "SAQ", "litestar --app-dir src --app app.asgi:create_app workers run"),
+    ]
+    lines = init.report(found)
+    assert (
+        "found a SAQ worker: src/app/config/app.py (runs as `litestar --app-dir src --app "
+        "app.asgi:create_app workers run`)"
+    ) in lines
+    assert not [line for line in lines if line.startswith("no worker found")]
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "  # SAQ worker found in src/app/config/app.py; to keep a run of it" in text
+    config.load(root / "evidence.yaml")

@@ -670,7 +670,11 @@ def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
     return sorted((a for a in out if a.target in known), key=_app_rank)
 
 
-_WORKER_WORDS = re.compile(r"dramatiq|celery|Celery|\barq\b|WorkerSettings|\brq\b|apscheduler|--once")
+_WORKER_WORDS = re.compile(
+    r"dramatiq|celery|Celery|\barq\b|WorkerSettings|\brq\b|apscheduler|\bsaq\b|litestar_saq|--once"
+)
+# NOTE: litestar-saq's workers start from the Litestar CLI; detect names the app once it is chosen.
+LITESTAR_SAQ = "litestar workers run"
 _MIGRATION = re.compile(r"^\s*(revision|down_revision)\s*(:[^=]*)?=", re.MULTILINE)
 _NOT_WORKERS = re.compile(r"(^|/)(tests?|migrations|alembic|versions|settings|schemas?|docs?|examples?)(/|$)")
 
@@ -691,8 +695,33 @@ def _has_once_loop(tree: ast.Module) -> bool:
     return once and any(isinstance(n, ast.While) for n in _walk(tree))
 
 
+def _saq_settings(tree: ast.Module) -> str | None:
+    """The module-level name of SAQ's worker settings: a `{...}` or `dict(...)` with a "functions" key."""
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None):
+            continue
+        value = node.value
+        keys = (
+            {k.value for k in value.keys if isinstance(k, ast.Constant)}
+            if isinstance(value, ast.Dict)
+            else _literal_keys(value)
+        )
+        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+        if "functions" in keys and isinstance(target, ast.Name):
+            return target.id
+    return None
+
+
+def _calls_with(tree: ast.Module, callee: str, keyword: str) -> bool:
+    """True when the module calls `callee(...)` (by name or attribute) with `keyword=`."""
+    return any(
+        isinstance(n, ast.Call) and _call_name(n) == callee and any(k.arg == keyword for k in n.keywords)
+        for n in _walk(tree)
+    )
+
+
 def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterator[Worker]:
-    """The workers a file starts: dramatiq actors, a Celery app, arq settings, rq, APScheduler, loops."""
+    """The workers a file starts: dramatiq actors, a Celery app, arq settings, rq, APScheduler, SAQ, loops."""
     if _NOT_WORKERS.search(rel) or _MIGRATION.search(text):
         return
     where = _import_target(root, rel)
@@ -718,8 +747,23 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
         yield Worker(rel, "rq", "rq worker")
     elif "apscheduler" in used and ".start(" in text:
         yield Worker(rel, "APScheduler", f"python -m {module}")
+    elif "litestar_saq" in used and _calls_with(tree, "QueueConfig", "tasks"):
+        yield Worker(rel, "SAQ", LITESTAR_SAQ)
+    elif "saq" in used and (settings := _saq_settings(tree)):
+        yield Worker(rel, "SAQ", f"saq {module}.{settings}")
+    elif "saq" in used and _calls_with(tree, "Worker", "functions"):
+        yield Worker(rel, "SAQ", f"python -m {module}")
     elif _has_once_loop(tree):
         yield Worker(rel, "loop with --once", f"python -m {module} --once")
+
+
+def _with_app(worker: Worker, apps: Sequence[FastAPIApp]) -> Worker:
+    """A litestar-saq worker with the chosen app in its command, as the Litestar CLI takes it (a factory
+    too); without one, the CLI finds the app itself (`LITESTAR_APP`, or its usual places)."""
+    if worker.command != LITESTAR_SAQ or not apps:
+        return worker
+    app_dir = f"--app-dir {apps[0].app_dir} " if apps[0].app_dir != "." else ""
+    return Worker(worker.source, worker.kind, f"litestar {app_dir}--app {apps[0].target} workers run")
 
 
 _SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
@@ -1686,7 +1730,7 @@ def detect(root: Path) -> Detected:
         apps=tuple(chosen_apps),
         tests=tests,
         testpaths=testpaths is not None,
-        workers=tuple(sorted(set(workers), key=lambda w: w.source)),
+        workers=tuple(sorted({_with_app(w, chosen_apps) for w in workers}, key=lambda w: w.source)),
         claims=tuple(sorted(claims)),
         workflows=tuple(workflows),
         database_env=database_env or override or DEFAULT_DATABASE_ENV,
@@ -2526,7 +2570,8 @@ def report(detected: Detected) -> list[str]:
             lines.append(f"found a {worker.kind} worker: {worker.source} (runs as `{worker.command}`)")
     else:
         lines.append(
-            "no worker found (dramatiq, celery, arq, rq, APScheduler, a `--once` loop, a worker/ package)"
+            "no worker found (dramatiq, celery, arq, rq, APScheduler, SAQ, a `--once` loop, "
+            "a worker/ package)"
         )
     if d.claims:
         lines.append(f"found job claims with SKIP LOCKED: {', '.join(d.claims)}")
