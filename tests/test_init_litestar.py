@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import yaml
 
 from evidence_kit import config
 from evidence_kit.commands import init
@@ -220,3 +223,59 @@ def test_saq_workers_are_found_with_the_command_that_starts_them(tmp_path: Path)
     text = (root / "evidence.yaml").read_text("utf-8")
     assert "  # SAQ worker found in src/app/config/app.py; to keep a run of it" in text
     config.load(root / "evidence.yaml")
+
+
+SERVER_ENV = """\
+import os
+
+
+def setup_litestar_env() -> None:
+    app_url = os.getenv("APP_URL") or "http://localhost:8000"
+    os.environ.setdefault("APP_URL", app_url)
+    os.environ.setdefault("LITESTAR_APP", "app.server.asgi:create_app")
+    os.environ.setdefault("LITESTAR_GRANIAN_IN_SUBPROCESS", "false")
+    os.environ["LITESTAR_APP_NAME"] = "app"
+    os.putenv("LITESTAR_GRANIAN_USE_LITESTAR_LOGGER", "true")
+    del os.environ["LITESTAR_DEBUG"]
+
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://app@127.0.0.1:5432/app")
+"""
+
+MIGRATIONS_ENV = """\
+import os
+
+os.environ["ALEMBIC_MODE"] = "online"
+URL = os.environ.get("DATABASE_URL")
+"""
+
+
+def test_variables_the_service_only_sets_or_its_tooling_reads_are_neither_listed_nor_set(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "pyproject.toml": '[project]\nname = "shelf"\n',
+            "alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "migrations/env.py": MIGRATIONS_ENV,
+            "src/app/__init__.py": "",
+            "src/app/asgi.py": HANDLERS + "def create_app() -> Litestar:\n    return Litestar()\n",
+            "src/app/config.py": SERVER_ENV,
+            # NOTE: deployment tooling of the repository, never run by the service or its tests.
+            "tools/__init__.py": "",
+            "tools/post_builds.py": 'import os\n\nENV = {"PATH": os.environ["PATH"]}\n',
+            "tools/deploy/k8s/deploy.py": (
+                'import os\n\nPASSWORD = os.environ["DATABASE_PASSWORD"]\nUSER = os.getenv("DATABASE_USER")\n'
+            ),
+        },
+    )
+    found = init.detect(root)
+    assert found.env_names == ("APP_URL", "DATABASE_URL")
+    assert (found.required_env, found.database_env, found.database_url) == ((), "DATABASE_URL", None)
+    init.write(root, found)
+    workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    env = yaml.safe_load(workflow)["jobs"]["evidence"]["env"]
+    assert env == {"DATABASE_URL": "postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/postgres"}
+    commented = re.findall(r"^ +# ([A-Z][A-Z0-9_]*): \.\.\.   # read by the service$", workflow, re.MULTILINE)
+    assert commented == ["APP_URL"]

@@ -171,6 +171,8 @@ class Detected:
     python: str | None = None
     python_how: str | None = None
     python_version: str | None = None
+    # NOTE: the environment variables the service reads (never those only another project of the repository
+    # or its tooling reads, nor those it only sets itself).
     env_names: tuple[str, ...] = ()
     # NOTE: those of `env_names` the service's own code reads: its package, its settings, its env.py.
     env_own: tuple[str, ...] = ()
@@ -1065,9 +1067,10 @@ def _environ(node: ast.expr) -> bool:
 
 
 def _reads_environ(func: ast.expr) -> bool:
-    """`os.environ.get`, `environ.setdefault`, `os.getenv`, `getenv` and the like."""
+    """`os.environ.get`, `environ.pop`, `os.getenv`, `getenv` and the like. A name the service only sets
+    (`os.environ.setdefault`, `os.environ[NAME] = ...`, `os.putenv`) is none it needs from outside."""
     if isinstance(func, ast.Attribute):
-        return func.attr == "getenv" or (func.attr in ("get", "setdefault", "pop") and _environ(func.value))
+        return func.attr == "getenv" or (func.attr in ("get", "pop") and _environ(func.value))
     return isinstance(func, ast.Name) and func.id == "getenv"
 
 
@@ -1075,7 +1078,7 @@ def _env_names(tree: ast.Module) -> Iterator[str]:
     """Names of environment variables the code reads, and `...DATABASE_URL` strings anywhere."""
     for node in _walk(tree):
         name: ast.expr | None = None
-        if isinstance(node, ast.Subscript) and _environ(node.value):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _environ(node.value):
             name = node.slice
         elif isinstance(node, ast.Call) and node.args and _reads_environ(node.func):
             name = node.args[0]
@@ -1269,15 +1272,22 @@ def _own_packages(root: Path, service: str, apps: Sequence[FastAPIApp]) -> list[
     return folders
 
 
+# NOTE: folders of a repository's tooling, never run by the service nor by its tests (deployment scripts,
+# the docs' build): what a file there reads is not the service's.
+_TOOLING = re.compile(r"(^|/)(tools?|deploy(?:ments?)?|docs?|examples?|benchmarks?)/")
+
+
 def _read_place(root: Path, rel: str, env_pys: Collection[str], own: Sequence[str]) -> int:
     """Whose a read of the environment in `rel` is: 0 the Alembic env.py's, 1 the service's own package's,
     2 another file's of the service, 3 a file's of another project of the repository (a folder with a
-    pyproject.toml of its own, such as `packages/x`)."""
+    pyproject.toml of its own, such as `packages/x`) or of its tooling (`tools/deploy/k8s/deploy.py`)."""
     if rel in env_pys:
         return 0
-    if _other_package(root, ".", PurePosixPath(rel).parent.as_posix()):
+    if _under(rel, own) or rel in own:
+        return 1
+    if _other_package(root, ".", PurePosixPath(rel).parent.as_posix()) or _TOOLING.search(rel):
         return 3
-    return 1 if _under(rel, own) or rel in own else 2
+    return 2
 
 
 def _column_name(call: ast.Call, attribute: str | None) -> str | None:
@@ -1668,12 +1678,6 @@ def detect(root: Path) -> Detected:
     # `APP_URL`) is never taken for the database's, unless the code shows it holds one; with none left,
     # the config names the default variable and the report says so.
     names = sorted(env_hits)
-    template = url_template(names)
-    override = (
-        next((n for n in names if _OVERRIDE.search(n) and _DB_WORDS.search(n)), None) if template else None
-    )
-    ranks = {name: _env_rank(name) for name in names if name != override}
-    ranks.update((name, 2) for name in db_reads if ranks.get(name, 2) is None)
     # NOTE: whose read comes before its name: the URL the migrations' env.py reads is the database's, and
     # a side package's `DATABASE_URL` (packages/x, a project of its own) is not the service's.
     chosen_apps = _choose_apps(apps, _served(root, scan.python))
@@ -1683,6 +1687,17 @@ def detect(root: Path) -> Detected:
         rel: _read_place(root, rel, env_pys, own_packages) for rels in env_hits.values() for rel in rels
     }
     places = {name: min((place_of[rel], rel) for rel in rels) for name, rels in env_hits.items()}
+    # NOTE: the names the service reads: a name only another project or the repository's tooling reads
+    # (a deployment script's `DATABASE_PASSWORD`) is neither set nor named by the workflow.
+    service_names = [n for n in names if places[n][0] < 3 or n in from_settings]
+    template = url_template(service_names)
+    override = (
+        next((n for n in service_names if _OVERRIDE.search(n) and _DB_WORDS.search(n)), None)
+        if template
+        else None
+    )
+    ranks = {name: _env_rank(name) for name in names if name != override}
+    ranks.update((name, 2) for name in db_reads if ranks.get(name, 2) is None)
     ranked = sorted(
         (places[name][0], rank, name in later_aliases, name)
         for name, rank in ranks.items()
@@ -1703,7 +1718,7 @@ def detect(root: Path) -> Detected:
         (),
     )
     engine = next(
-        (n for n in names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
+        (n for n in service_names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
     )
 
     # NOTE: GitHub reads workflows at the repository's top only, whatever folder the service is in.
@@ -1747,7 +1762,7 @@ def detect(root: Path) -> Detected:
         python=python,
         python_how=python_how,
         python_version=python_version or _requires_python(root),
-        env_names=tuple(sorted(env_hits)),
+        env_names=tuple(service_names),
         env_own=tuple(sorted(n for n in env_hits if places[n][0] <= 1 or n in from_settings)),
         required_env=tuple(sorted(required.items())),
         required_why=tuple(sorted((name, why[name]) for name in required)),
