@@ -1123,3 +1123,35 @@ def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how
         "the workflow names 20 of the other environment variables the code reads, in comments; the 6 more: "
         + ", ".join(rest)
     ) in init.report(found)
+
+
+def test_tests_of_another_project_of_the_repository_are_left_out_of_the_roots_run(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "svc/__init__.py": "",
+            "tests/unit/test_api.py": "def test_api():\n    pass\n",
+            "packages/svc-bench/pyproject.toml": '[project]\nname = "svc-bench"\n',
+            "packages/svc-bench/svc_bench/__init__.py": "",
+            "packages/svc-bench/tests/test_bench.py": "import svc_bench\n",
+        },
+    )
+    found = init.detect(root)
+    assert (found.tests, found.tests_elsewhere) == (("tests",), ("packages/svc-bench/tests",))
+    assert (
+        "left out of the tests: packages/svc-bench/tests (each in another project of the repository, with a "
+        "pyproject.toml or the like of its own: its tests import what that project installs, not the root's; "
+        "run them from its folder)"
+    ) in init.report(found)
+    init.write(root, found)
+    assert config.load(root / "evidence.yaml").collectors["tests"]["run"] == [
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+    ]
+    # NOTE: a repository whose only tests are a project's own runs them from that project's folder.
+    shutil.rmtree(root / "tests")
+    found = init.detect(root)
+    assert (found.tests, found.tests_elsewhere) == (("packages/svc-bench/tests",), ())

@@ -139,6 +139,8 @@ class Detected:
     apps: tuple[FastAPIApp, ...] = ()
     tests: tuple[str, ...] = ()
     testpaths: bool = False
+    # NOTE: test folders of another project of the repository, left out of the root's run.
+    tests_elsewhere: tuple[str, ...] = ()
     workers: tuple[Worker, ...] = ()
     claims: tuple[str, ...] = ()
     workflows: tuple[str, ...] = ()
@@ -1730,12 +1732,20 @@ def detect(root: Path) -> Detected:
         if p.suffix in (".yml", ".yaml") and p.is_file()
     ]
     testpaths = _testpaths(root)
+    tests_elsewhere: list[str] = []
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
     else:
         loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
+        # NOTE: the tests of another project of the repository (`packages/x/tests`, with its own
+        # pyproject.toml) import what only its own environment installs: the root's run leaves them out,
+        # when the root has tests of its own (else they are the service's, run from their folder).
+        tests_elsewhere = [t for t in scan.test_dirs if _other_package(root, ".", t)]
+        if len(tests_elsewhere) == len(scan.test_dirs):
+            tests_elsewhere = []
+        dirs = [t for t in scan.test_dirs if t not in tests_elsewhere]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
-        tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
+        tests = (*sorted(dirs), *(sorted(loose) if not dirs else ()))
     own = _own_ci(root, workflows, tests)
     return Detected(
         root=root,
@@ -1745,6 +1755,7 @@ def detect(root: Path) -> Detected:
         apps=tuple(chosen_apps),
         tests=tests,
         testpaths=testpaths is not None,
+        tests_elsewhere=tuple(sorted(tests_elsewhere)),
         workers=tuple(sorted({_with_app(w, chosen_apps) for w in workers}, key=lambda w: w.source)),
         claims=tuple(sorted(claims)),
         workflows=tuple(workflows),
@@ -2568,6 +2579,12 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"found tests: {', '.join(d.tests)}")
     else:
         lines.append("no tests found: set collectors.tests.run by hand")
+    if d.tests_elsewhere:
+        lines.append(
+            f"left out of the tests: {', '.join(d.tests_elsewhere)} (each in another project of the "
+            "repository, with a pyproject.toml or the like of its own: its tests import what that project "
+            "installs, not the root's; run them from its folder)"
+        )
     if d.test_files > LONG_SUITE:
         lines.append(
             f"the tests hold {d.test_files} test files: the whole suite is long; list the subset this phase "
