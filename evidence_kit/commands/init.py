@@ -208,6 +208,11 @@ class Detected:
         """The folder the chosen app is imported from (`.` for the root)."""
         return self.apps[0].app_dir if self.apps else "."
 
+    def job_claim(self, path: str) -> bool:
+        """True when a SKIP LOCKED in the file `path` is taken for a worker's job claim: a queue table was
+        found, or the file is a worker's module. Elsewhere (a request handler locking one row) it is not."""
+        return self.queue is not None or any(w.source == path for w in self.workers)
+
     @property
     def database_queue(self) -> bool:
         """True when the service shows a database job queue: a queue table or a SKIP LOCKED claim."""
@@ -2605,8 +2610,17 @@ def report(detected: Detected) -> list[str]:
             "no worker found (dramatiq, celery, arq, rq, APScheduler, SAQ, a `--once` loop, "
             "a worker/ package)"
         )
-    if d.claims:
-        lines.append(f"found job claims with SKIP LOCKED: {', '.join(d.claims)}")
+    job_claims = [c for c in d.claims if d.job_claim(c)]
+    if job_claims:
+        lines.append(f"found job claims with SKIP LOCKED: {', '.join(job_claims)}")
+    if stray := [c for c in d.claims if not d.job_claim(c)]:
+        lines.append(
+            f"found FOR UPDATE SKIP LOCKED in {', '.join(stray)}, not taken for a job claim: no queue table "
+            "was found and no worker lies in "
+            + ("that file" if len(stray) == 1 else "those files")
+            + "; EK308's `workers` is left unset (EK308 judges a bundle that shows a job queue); set it to "
+            "the modules that claim jobs if the service has a queue"
+        )
     if not d.database_queue:
         lines.append(
             "no database job queue found: EK308 (claims use SKIP LOCKED) is turned off in the rule pack"
@@ -2961,7 +2975,9 @@ def render(detected: Detected) -> dict[str, str]:
         )
     parsed = config.parse(made.encode(), detected.root / CONFIG_FILE)
     context["baseline"] = _baseline(parsed)
-    context["claim_workers"], context["create_all"] = _code_baseline(parsed)
+    claims, context["create_all"] = _code_baseline(parsed)
+    # NOTE: EK308's `workers` makes it judge the service as one with a queue: only a worker's claims set it.
+    context["claim_workers"] = [c for c in claims if detected.job_claim(c)]
     return {name: env.get_template(template).render(context) for name, template in _TEMPLATES}
 
 
