@@ -94,6 +94,8 @@ def test_a_class_named_like_neither_is_no_app(tmp_path: Path) -> None:
 
 
 CONFTEST_DOCKER = """\
+from pytest_databases.docker.postgres import PostgresService
+
 pytest_plugins = [
     "tests.data_fixtures",
     "pytest_databases.docker",

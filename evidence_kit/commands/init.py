@@ -2456,7 +2456,9 @@ def _tests_docker(root: Path, tests: Sequence[str]) -> list[tuple[str, tuple[str
                 imported += [node.module] if _contained(node.module) else []
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 fixture = fixture or any(a.arg == "docker_services" for a in node.args.args)
-        loaded, imported = list(dict.fromkeys(loaded)), list(dict.fromkeys(imported))
+        # NOTE: a plugin the conftest loads and imports from too is said once, as loaded.
+        loaded = list(dict.fromkeys(loaded))
+        imported = [m for m in dict.fromkeys(imported) if m not in loaded]
         hows = [f"loads {', '.join(loaded)}"] if loaded else []
         hows += [f"imports {', '.join(imported)}"] if imported else []
         hows += ["takes pytest-docker's docker_services"] if fixture else []
