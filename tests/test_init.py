@@ -271,7 +271,7 @@ def test_an_empty_tree_reports_each_missing_piece_and_still_validates(tmp_path: 
         "create it and set `python:` in evidence.yaml",
         "no app found: set collectors.openapi.app by hand",
         "no tests found: set collectors.tests.run by hand",
-        "no worker found (dramatiq, celery, arq, rq, APScheduler, a `--once` loop, a worker/ package)",
+        "no worker found (dramatiq, celery, arq, rq, APScheduler, SAQ, a `--once` loop, a worker/ package)",
         "no database job queue found: EK308 (claims use SKIP LOCKED) is turned off in the rule pack",
         "no GitHub workflows found: .github/workflows/evidence.yml will be the first",
         "no database URL variable found in the code: database.url_env in evidence.yaml is DATABASE_URL; "
@@ -1123,3 +1123,100 @@ def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how
         "the workflow names 20 of the other environment variables the code reads, in comments; the 6 more: "
         + ", ".join(rest)
     ) in init.report(found)
+
+
+def test_tests_of_another_project_of_the_repository_are_left_out_of_the_roots_run(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "svc/__init__.py": "",
+            "tests/unit/test_api.py": "def test_api():\n    pass\n",
+            "packages/svc-bench/pyproject.toml": '[project]\nname = "svc-bench"\n',
+            "packages/svc-bench/svc_bench/__init__.py": "",
+            "packages/svc-bench/tests/test_bench.py": "import svc_bench\n",
+        },
+    )
+    found = init.detect(root)
+    assert (found.tests, found.tests_elsewhere) == (("tests",), ("packages/svc-bench/tests",))
+    assert (
+        "left out of the tests: packages/svc-bench/tests (each in another project of the repository, with a "
+        "pyproject.toml or the like of its own: its tests import what that project installs, not the root's; "
+        "run them from its folder)"
+    ) in init.report(found)
+    init.write(root, found)
+    assert config.load(root / "evidence.yaml").collectors["tests"]["run"] == [
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+    ]
+    # NOTE: a repository whose only tests are a project's own runs them from that project's folder.
+    shutil.rmtree(root / "tests")
+    found = init.detect(root)
+    assert (found.tests, found.tests_elsewhere) == (("packages/svc-bench/tests",), ())
+
+
+SKILL_SERVICE = """\
+from sqlalchemy import text
+
+PICK = text("SELECT id FROM skill_versions WHERE skill_id = :id LIMIT 1 FOR UPDATE SKIP LOCKED")
+
+
+async def latest(session, skill_id):
+    return await session.execute(PICK, {"id": skill_id})
+"""
+
+RUNNER = """\
+import sys
+
+CLAIM = "SELECT id FROM dispatches WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+
+
+def main() -> None:
+    while True:
+        if "--once" in sys.argv:
+            break
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_skip_locked_in_a_module_that_is_no_worker_is_not_written_as_one(tmp_path: Path) -> None:
+    """A request-path module that locks one row with SKIP LOCKED, in a service with no queue table and no
+    worker: EK308's `workers` is left out and the gate skips; a worker's claim is written and judged."""
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "svc/__init__.py": "",
+            "svc/agent/__init__.py": "",
+            "svc/agent/skill/__init__.py": "",
+            "svc/agent/skill/service.py": SKILL_SERVICE,
+        },
+    )
+    found = init.detect(root)
+    assert (found.claims, found.workers, found.queue) == (("svc/agent/skill/service.py",), (), None)
+    lines = init.report(found)
+    assert (
+        "found FOR UPDATE SKIP LOCKED in svc/agent/skill/service.py, not taken for a job claim: no queue "
+        "table was found and no worker lies in that file; EK308's `workers` is left unset (EK308 judges a "
+        "bundle that shows a job queue); set it to the modules that claim jobs if the service has a queue"
+    ) in lines
+    assert not [line for line in lines if line.startswith("found job claims")]
+    init.write(root, found)
+    rules = yaml.safe_load((root / "evidence-rules.yaml").read_text("utf-8"))
+    assert "EK308" not in (rules.get("checks") or {})
+    assert _gates(root, [str(root / "evidence-rules.yaml")])["EK308"][0] == "skipped"
+    # NOTE: a claim in a worker's module is one: it is written to `workers` and judged.
+    (root / "svc/dispatch.py").write_text(RUNNER, encoding="utf-8")
+    found = init.detect(root)
+    assert [(w.source, w.kind) for w in found.workers] == [("svc/dispatch.py", "loop with --once")]
+    assert "found job claims with SKIP LOCKED: svc/dispatch.py" in init.report(found)
+    init.write(root, found, force=True)
+    workers = yaml.safe_load((root / "evidence-rules.yaml").read_text("utf-8"))["checks"]["EK308"]["options"]
+    assert workers == {"workers": [*init.DEFAULT_WORKERS, "svc/dispatch.py"]}
+    shutil.rmtree(root.parent / "bundles")
+    assert _gates(root, [str(root / "evidence-rules.yaml")])["EK308"] == ("passed", [])

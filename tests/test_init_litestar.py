@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import yaml
 
 from evidence_kit import config
 from evidence_kit.commands import init
@@ -88,3 +91,193 @@ def test_a_class_named_like_neither_is_no_app(tmp_path: Path) -> None:
     found = init.detect(root)
     assert found.apps == ()
     assert "no app found: set collectors.openapi.app by hand" in init.report(found)
+
+
+CONFTEST_DOCKER = """\
+from pytest_databases.docker.postgres import PostgresService
+
+pytest_plugins = [
+    "tests.data_fixtures",
+    "pytest_databases.docker",
+    "pytest_databases.docker.postgres",
+]
+"""
+
+
+def test_tests_that_start_their_own_database_in_docker_are_said_and_their_command_kept(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "shelf/__init__.py": "",
+            "shelf/main.py": HANDLERS + "app = Litestar(route_handlers=[list_books])\n",
+            "tests/__init__.py": "",
+            "tests/conftest.py": CONFTEST_DOCKER,
+            "tests/test_books.py": "def test_books():\n    pass\n",
+            "tests/integration/conftest.py": (
+                "from testcontainers.redis import RedisContainer\n\n\n"
+                "def redis_url(docker_ip, docker_services):\n    return RedisContainer\n"
+            ),
+        },
+    )
+    found = init.detect(root)
+    assert found.tests_docker == (
+        (
+            "tests/conftest.py",
+            ("PostgreSQL",),
+            "loads pytest_databases.docker, pytest_databases.docker.postgres",
+        ),
+        (
+            "tests/integration/conftest.py",
+            ("Redis",),
+            "imports testcontainers.redis and takes pytest-docker's docker_services",
+        ),
+    )
+    note = (
+        "the tests start their own PostgreSQL and Redis in Docker (tests/conftest.py loads "
+        "pytest_databases.docker, pytest_databases.docker.postgres; tests/integration/conftest.py imports "
+        "testcontainers.redis and takes pytest-docker's docker_services): the CI runner needs Docker, or run "
+        "a subset"
+    )
+    assert f"warning: {note} (collectors.tests.run in evidence.yaml)" in init.report(found)
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert f"  # T{note[1:]}.\n  tests:\n" in text
+    assert config.load(root / "evidence.yaml").collectors["tests"]["run"] == [
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+    ]
+
+
+def test_tests_that_start_nothing_in_docker_are_not_said_to(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "shelf/__init__.py": "",
+            "tests/conftest.py": 'pytest_plugins = ["tests.data_fixtures"]\n\n\ndef docker_ip():\n    pass\n',
+            "tests/test_books.py": "def test_books():\n    pass\n",
+        },
+    )
+    found = init.detect(root)
+    assert found.tests_docker == ()
+    assert not [line for line in init.report(found) if "Docker" in line]
+
+
+SAQ_CONFIG = """\
+from litestar_saq import CronJob, QueueConfig, SAQConfig
+
+saq = SAQConfig(
+    queue_configs=[
+        QueueConfig(
+            name="system-tasks",
+            tasks=["app.domain.system.tasks.system_task"],
+            scheduled_tasks=[CronJob(function="app.domain.system.tasks.system_task", cron="0 * * * *")],
+        ),
+    ],
+)
+"""
+
+
+def test_saq_workers_are_found_with_the_command_that_starts_them(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "src/app/__init__.py": "",
+            "src/app/asgi.py": HANDLERS + "def create_app() -> Litestar:\n    return Litestar()\n",
+            "src/app/config/__init__.py": "",
+            "src/app/config/app.py": SAQ_CONFIG,
+            # NOTE: the plugin alone, and a queue no worker serves, start no worker.
+            "src/app/server/__init__.py": "",
+            "src/app/server/plugins.py": "from litestar_saq import SAQPlugin\n\nplugin = SAQPlugin()\n",
+            "src/app/lib/__init__.py": "",
+            "src/app/lib/queues.py": 'from litestar_saq import QueueConfig\n\nQ = QueueConfig(name="x")\n',
+            "src/app/domain/__init__.py": "",
+            "src/app/domain/system/__init__.py": "",
+            "src/app/domain/system/tasks.py": "async def system_task(ctx, *, n: int) -> None:\n    pass\n",
+            "jobs/__init__.py": "",
+            "jobs/plain.py": (
+                "from saq import Queue\n\nqueue = Queue.from_url('redis://localhost')\n\n\n"
+                "async def job(ctx, *, n: int) -> int:\n    return n\n\n\n"
+                'settings = {"queue": queue, "functions": [job], "concurrency": 2}\n'
+            ),
+            "jobs/own.py": (
+                "import saq\n\n\nasync def job(ctx):\n    pass\n\n\n"
+                "worker = saq.Worker(saq.Queue.from_url('redis://localhost'), functions=[job])\n"
+            ),
+        },
+    )
+    found = init.detect(root)
+    assert [(w.source, w.kind, w.command) for w in found.workers] == [
+        ("jobs/own.py", "SAQ", "python -m jobs.own"),
+        ("jobs/plain.py", "SAQ", "saq jobs.plain.settings"),
+        ("src/app/config/app.py", "SAQ", "litestar --app-dir src --app app.asgi:create_app workers run"),
+    ]
+    lines = init.report(found)
+    assert (
+        "found a SAQ worker: src/app/config/app.py (runs as `litestar --app-dir src --app "
+        "app.asgi:create_app workers run`)"
+    ) in lines
+    assert not [line for line in lines if line.startswith("no worker found")]
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "  # SAQ worker found in src/app/config/app.py; to keep a run of it" in text
+    config.load(root / "evidence.yaml")
+
+
+SERVER_ENV = """\
+import os
+
+
+def setup_litestar_env() -> None:
+    app_url = os.getenv("APP_URL") or "http://localhost:8000"
+    os.environ.setdefault("APP_URL", app_url)
+    os.environ.setdefault("LITESTAR_APP", "app.server.asgi:create_app")
+    os.environ.setdefault("LITESTAR_GRANIAN_IN_SUBPROCESS", "false")
+    os.environ["LITESTAR_APP_NAME"] = "app"
+    os.putenv("LITESTAR_GRANIAN_USE_LITESTAR_LOGGER", "true")
+    del os.environ["LITESTAR_DEBUG"]
+
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://app@127.0.0.1:5432/app")
+"""
+
+MIGRATIONS_ENV = """\
+import os
+
+os.environ["ALEMBIC_MODE"] = "online"
+URL = os.environ.get("DATABASE_URL")
+"""
+
+
+def test_variables_the_service_only_sets_or_its_tooling_reads_are_neither_listed_nor_set(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "shelf",
+        {
+            "pyproject.toml": '[project]\nname = "shelf"\n',
+            "alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "migrations/env.py": MIGRATIONS_ENV,
+            "src/app/__init__.py": "",
+            "src/app/asgi.py": HANDLERS + "def create_app() -> Litestar:\n    return Litestar()\n",
+            "src/app/config.py": SERVER_ENV,
+            # NOTE: deployment tooling of the repository, never run by the service or its tests.
+            "tools/__init__.py": "",
+            "tools/post_builds.py": 'import os\n\nENV = {"PATH": os.environ["PATH"]}\n',
+            "tools/deploy/k8s/deploy.py": (
+                'import os\n\nPASSWORD = os.environ["DATABASE_PASSWORD"]\nUSER = os.getenv("DATABASE_USER")\n'
+            ),
+        },
+    )
+    found = init.detect(root)
+    assert found.env_names == ("APP_URL", "DATABASE_URL")
+    assert (found.required_env, found.database_env, found.database_url) == ((), "DATABASE_URL", None)
+    init.write(root, found)
+    workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    env = yaml.safe_load(workflow)["jobs"]["evidence"]["env"]
+    assert env == {"DATABASE_URL": "postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/postgres"}
+    commented = re.findall(r"^ +# ([A-Z][A-Z0-9_]*): \.\.\.   # read by the service$", workflow, re.MULTILINE)
+    assert commented == ["APP_URL"]

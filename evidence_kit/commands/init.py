@@ -139,6 +139,8 @@ class Detected:
     apps: tuple[FastAPIApp, ...] = ()
     tests: tuple[str, ...] = ()
     testpaths: bool = False
+    # NOTE: test folders of another project of the repository, left out of the root's run.
+    tests_elsewhere: tuple[str, ...] = ()
     workers: tuple[Worker, ...] = ()
     claims: tuple[str, ...] = ()
     workflows: tuple[str, ...] = ()
@@ -164,11 +166,15 @@ class Detected:
     # the database the tests run against, with how.
     test_files: int = 0
     tests_migrate: tuple[tuple[str, str], ...] = ()
+    # NOTE: each conftest.py that starts services in containers for the tests: what it starts, and how.
+    tests_docker: tuple[tuple[str, tuple[str, ...], str], ...] = ()
     queue: QueueTable | None = None
     install: tuple[str, ...] = ()
     python: str | None = None
     python_how: str | None = None
     python_version: str | None = None
+    # NOTE: the environment variables the service reads (never those only another project of the repository
+    # or its tooling reads, nor those it only sets itself).
     env_names: tuple[str, ...] = ()
     # NOTE: those of `env_names` the service's own code reads: its package, its settings, its env.py.
     env_own: tuple[str, ...] = ()
@@ -201,6 +207,11 @@ class Detected:
     def app_dir(self) -> str:
         """The folder the chosen app is imported from (`.` for the root)."""
         return self.apps[0].app_dir if self.apps else "."
+
+    def job_claim(self, path: str) -> bool:
+        """True when a SKIP LOCKED in the file `path` is taken for a worker's job claim: a queue table was
+        found, or the file is a worker's module. Elsewhere (a request handler locking one row) it is not."""
+        return self.queue is not None or any(w.source == path for w in self.workers)
 
     @property
     def database_queue(self) -> bool:
@@ -668,7 +679,11 @@ def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
     return sorted((a for a in out if a.target in known), key=_app_rank)
 
 
-_WORKER_WORDS = re.compile(r"dramatiq|celery|Celery|\barq\b|WorkerSettings|\brq\b|apscheduler|--once")
+_WORKER_WORDS = re.compile(
+    r"dramatiq|celery|Celery|\barq\b|WorkerSettings|\brq\b|apscheduler|\bsaq\b|litestar_saq|--once"
+)
+# NOTE: litestar-saq's workers start from the Litestar CLI; detect names the app once it is chosen.
+LITESTAR_SAQ = "litestar workers run"
 _MIGRATION = re.compile(r"^\s*(revision|down_revision)\s*(:[^=]*)?=", re.MULTILINE)
 _NOT_WORKERS = re.compile(r"(^|/)(tests?|migrations|alembic|versions|settings|schemas?|docs?|examples?)(/|$)")
 
@@ -689,8 +704,33 @@ def _has_once_loop(tree: ast.Module) -> bool:
     return once and any(isinstance(n, ast.While) for n in _walk(tree))
 
 
+def _saq_settings(tree: ast.Module) -> str | None:
+    """The module-level name of SAQ's worker settings: a `{...}` or `dict(...)` with a "functions" key."""
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None):
+            continue
+        value = node.value
+        keys = (
+            {k.value for k in value.keys if isinstance(k, ast.Constant)}
+            if isinstance(value, ast.Dict)
+            else _literal_keys(value)
+        )
+        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+        if "functions" in keys and isinstance(target, ast.Name):
+            return target.id
+    return None
+
+
+def _calls_with(tree: ast.Module, callee: str, keyword: str) -> bool:
+    """True when the module calls `callee(...)` (by name or attribute) with `keyword=`."""
+    return any(
+        isinstance(n, ast.Call) and _call_name(n) == callee and any(k.arg == keyword for k in n.keywords)
+        for n in _walk(tree)
+    )
+
+
 def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterator[Worker]:
-    """The workers a file starts: dramatiq actors, a Celery app, arq settings, rq, APScheduler, loops."""
+    """The workers a file starts: dramatiq actors, a Celery app, arq settings, rq, APScheduler, SAQ, loops."""
     if _NOT_WORKERS.search(rel) or _MIGRATION.search(text):
         return
     where = _import_target(root, rel)
@@ -716,8 +756,23 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
         yield Worker(rel, "rq", "rq worker")
     elif "apscheduler" in used and ".start(" in text:
         yield Worker(rel, "APScheduler", f"python -m {module}")
+    elif "litestar_saq" in used and _calls_with(tree, "QueueConfig", "tasks"):
+        yield Worker(rel, "SAQ", LITESTAR_SAQ)
+    elif "saq" in used and (settings := _saq_settings(tree)):
+        yield Worker(rel, "SAQ", f"saq {module}.{settings}")
+    elif "saq" in used and _calls_with(tree, "Worker", "functions"):
+        yield Worker(rel, "SAQ", f"python -m {module}")
     elif _has_once_loop(tree):
         yield Worker(rel, "loop with --once", f"python -m {module} --once")
+
+
+def _with_app(worker: Worker, apps: Sequence[FastAPIApp]) -> Worker:
+    """A litestar-saq worker with the chosen app in its command, as the Litestar CLI takes it (a factory
+    too); without one, the CLI finds the app itself (`LITESTAR_APP`, or its usual places)."""
+    if worker.command != LITESTAR_SAQ or not apps:
+        return worker
+    app_dir = f"--app-dir {apps[0].app_dir} " if apps[0].app_dir != "." else ""
+    return Worker(worker.source, worker.kind, f"litestar {app_dir}--app {apps[0].target} workers run")
 
 
 _SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
@@ -1019,9 +1074,10 @@ def _environ(node: ast.expr) -> bool:
 
 
 def _reads_environ(func: ast.expr) -> bool:
-    """`os.environ.get`, `environ.setdefault`, `os.getenv`, `getenv` and the like."""
+    """`os.environ.get`, `environ.pop`, `os.getenv`, `getenv` and the like. A name the service only sets
+    (`os.environ.setdefault`, `os.environ[NAME] = ...`, `os.putenv`) is none it needs from outside."""
     if isinstance(func, ast.Attribute):
-        return func.attr == "getenv" or (func.attr in ("get", "setdefault", "pop") and _environ(func.value))
+        return func.attr == "getenv" or (func.attr in ("get", "pop") and _environ(func.value))
     return isinstance(func, ast.Name) and func.id == "getenv"
 
 
@@ -1029,7 +1085,7 @@ def _env_names(tree: ast.Module) -> Iterator[str]:
     """Names of environment variables the code reads, and `...DATABASE_URL` strings anywhere."""
     for node in _walk(tree):
         name: ast.expr | None = None
-        if isinstance(node, ast.Subscript) and _environ(node.value):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _environ(node.value):
             name = node.slice
         elif isinstance(node, ast.Call) and node.args and _reads_environ(node.func):
             name = node.args[0]
@@ -1223,15 +1279,22 @@ def _own_packages(root: Path, service: str, apps: Sequence[FastAPIApp]) -> list[
     return folders
 
 
+# NOTE: folders of a repository's tooling, never run by the service nor by its tests (deployment scripts,
+# the docs' build): what a file there reads is not the service's.
+_TOOLING = re.compile(r"(^|/)(tools?|deploy(?:ments?)?|docs?|examples?|benchmarks?)/")
+
+
 def _read_place(root: Path, rel: str, env_pys: Collection[str], own: Sequence[str]) -> int:
     """Whose a read of the environment in `rel` is: 0 the Alembic env.py's, 1 the service's own package's,
     2 another file's of the service, 3 a file's of another project of the repository (a folder with a
-    pyproject.toml of its own, such as `packages/x`)."""
+    pyproject.toml of its own, such as `packages/x`) or of its tooling (`tools/deploy/k8s/deploy.py`)."""
     if rel in env_pys:
         return 0
-    if _other_package(root, ".", PurePosixPath(rel).parent.as_posix()):
+    if _under(rel, own) or rel in own:
+        return 1
+    if _other_package(root, ".", PurePosixPath(rel).parent.as_posix()) or _TOOLING.search(rel):
         return 3
-    return 1 if _under(rel, own) or rel in own else 2
+    return 2
 
 
 def _column_name(call: ast.Call, attribute: str | None) -> str | None:
@@ -1622,12 +1685,6 @@ def detect(root: Path) -> Detected:
     # `APP_URL`) is never taken for the database's, unless the code shows it holds one; with none left,
     # the config names the default variable and the report says so.
     names = sorted(env_hits)
-    template = url_template(names)
-    override = (
-        next((n for n in names if _OVERRIDE.search(n) and _DB_WORDS.search(n)), None) if template else None
-    )
-    ranks = {name: _env_rank(name) for name in names if name != override}
-    ranks.update((name, 2) for name in db_reads if ranks.get(name, 2) is None)
     # NOTE: whose read comes before its name: the URL the migrations' env.py reads is the database's, and
     # a side package's `DATABASE_URL` (packages/x, a project of its own) is not the service's.
     chosen_apps = _choose_apps(apps, _served(root, scan.python))
@@ -1637,6 +1694,17 @@ def detect(root: Path) -> Detected:
         rel: _read_place(root, rel, env_pys, own_packages) for rels in env_hits.values() for rel in rels
     }
     places = {name: min((place_of[rel], rel) for rel in rels) for name, rels in env_hits.items()}
+    # NOTE: the names the service reads: a name only another project or the repository's tooling reads
+    # (a deployment script's `DATABASE_PASSWORD`) is neither set nor named by the workflow.
+    service_names = [n for n in names if places[n][0] < 3 or n in from_settings]
+    template = url_template(service_names)
+    override = (
+        next((n for n in service_names if _OVERRIDE.search(n) and _DB_WORDS.search(n)), None)
+        if template
+        else None
+    )
+    ranks = {name: _env_rank(name) for name in names if name != override}
+    ranks.update((name, 2) for name in db_reads if ranks.get(name, 2) is None)
     ranked = sorted(
         (places[name][0], rank, name in later_aliases, name)
         for name, rank in ranks.items()
@@ -1657,7 +1725,7 @@ def detect(root: Path) -> Detected:
         (),
     )
     engine = next(
-        (n for n in names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
+        (n for n in service_names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
     )
 
     # NOTE: GitHub reads workflows at the repository's top only, whatever folder the service is in.
@@ -1669,12 +1737,20 @@ def detect(root: Path) -> Detected:
         if p.suffix in (".yml", ".yaml") and p.is_file()
     ]
     testpaths = _testpaths(root)
+    tests_elsewhere: list[str] = []
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
     else:
         loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
+        # NOTE: the tests of another project of the repository (`packages/x/tests`, with its own
+        # pyproject.toml) import what only its own environment installs: the root's run leaves them out,
+        # when the root has tests of its own (else they are the service's, run from their folder).
+        tests_elsewhere = [t for t in scan.test_dirs if _other_package(root, ".", t)]
+        if len(tests_elsewhere) == len(scan.test_dirs):
+            tests_elsewhere = []
+        dirs = [t for t in scan.test_dirs if t not in tests_elsewhere]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
-        tests = (*sorted(scan.test_dirs), *(sorted(loose) if not scan.test_dirs else ()))
+        tests = (*sorted(dirs), *(sorted(loose) if not dirs else ()))
     own = _own_ci(root, workflows, tests)
     return Detected(
         root=root,
@@ -1684,7 +1760,8 @@ def detect(root: Path) -> Detected:
         apps=tuple(chosen_apps),
         tests=tests,
         testpaths=testpaths is not None,
-        workers=tuple(sorted(set(workers), key=lambda w: w.source)),
+        tests_elsewhere=tuple(sorted(tests_elsewhere)),
+        workers=tuple(sorted({_with_app(w, chosen_apps) for w in workers}, key=lambda w: w.source)),
         claims=tuple(sorted(claims)),
         workflows=tuple(workflows),
         database_env=database_env or override or DEFAULT_DATABASE_ENV,
@@ -1701,7 +1778,7 @@ def detect(root: Path) -> Detected:
         python=python,
         python_how=python_how,
         python_version=python_version or _requires_python(root),
-        env_names=tuple(sorted(env_hits)),
+        env_names=tuple(service_names),
         env_own=tuple(sorted(n for n in env_hits if places[n][0] <= 1 or n in from_settings)),
         required_env=tuple(sorted(required.items())),
         required_why=tuple(sorted((name, why[name]) for name in required)),
@@ -1711,6 +1788,7 @@ def detect(root: Path) -> Detected:
         ci_install=own.install if top == root else None,
         test_files=_count_tests(root, tests),
         tests_migrate=tuple(_tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".")),
+        tests_docker=tuple(_tests_docker(root, tests)),
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
@@ -2278,16 +2356,21 @@ def _dotted(node: ast.expr, imported: Mapping[str, str]) -> str | None:
     return ".".join([imported[node.id], *parts])
 
 
-def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple[str, str]]:
-    """(conftest, what) for each conftest.py of the test paths (and the root's) that migrates a database:
-    it calls alembic's command.upgrade/downgrade or create_all, itself or in a function of the service it
-    imports and calls (one hop, by import name)."""
+def _conftests(root: Path, tests: Sequence[str]) -> list[str]:
+    """The conftest.py files of the test paths and the root's, each once."""
     conftests = [c for c in ["conftest.py", *(f"{t}/conftest.py" for t in tests)] if (root / c).is_file()]
     for rel in tests:
         if (root / rel).is_dir():
             conftests += sorted(_rel(p, root) for p in (root / rel).rglob("*/conftest.py") if p.is_file())
+    return list(dict.fromkeys(conftests))
+
+
+def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple[str, str]]:
+    """(conftest, what) for each conftest.py of the test paths (and the root's) that migrates a database:
+    it calls alembic's command.upgrade/downgrade or create_all, itself or in a function of the service it
+    imports and calls (one hop, by import name)."""
     found: list[tuple[str, str]] = []
-    for rel in dict.fromkeys(conftests):
+    for rel in _conftests(root, tests):
         _, tree = _parse(root, rel)
         if tree is None:
             continue
@@ -2314,6 +2397,89 @@ def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple
                 found.append((rel, f"calls {target}, which runs {inner}"))
                 break
     return found
+
+
+# NOTE: modules that start a service in a container for the tests (pytest-databases' docker plugins,
+# testcontainers): no variable points them at the workflow's database. The word after the prefix names it.
+_CONTAINER_MODULE = re.compile(r"^(?:pytest_databases\.docker|testcontainers)(?:\.(\w+))?")
+_CONTAINED = {
+    "postgres": "PostgreSQL",
+    "postgresql": "PostgreSQL",
+    "cockroachdb": "CockroachDB",
+    "redis": "Redis",
+    "valkey": "Valkey",
+    "mysql": "MySQL",
+    "mariadb": "MariaDB",
+    "mongodb": "MongoDB",
+    "elastic_search": "Elasticsearch",
+    "elasticsearch": "Elasticsearch",
+    "kafka": "Kafka",
+    "rabbitmq": "RabbitMQ",
+    "minio": "MinIO",
+}
+
+
+def _contained(module: str) -> str | None:
+    """What a module of `_CONTAINER_MODULE` starts: a service's name, `services` for a generic one
+    (`testcontainers.core`, the `pytest_databases.docker` base), None for any other module."""
+    match = _CONTAINER_MODULE.match(module)
+    if match is None:
+        return None
+    word = match.group(1) or ""
+    return _CONTAINED.get(word, "services" if word in ("", "core", "compose", "general") else word)
+
+
+def _tests_docker(root: Path, tests: Sequence[str]) -> list[tuple[str, tuple[str, ...], str]]:
+    """(conftest, what it starts, how) for each conftest.py of the test paths (and the root's) that starts
+    services in containers: it loads pytest-databases' docker plugins (`pytest_plugins`), imports
+    testcontainers, or takes pytest-docker's `docker_services` fixture."""
+    found: list[tuple[str, tuple[str, ...], str]] = []
+    for rel in _conftests(root, tests):
+        text, tree = _parse(root, rel)
+        if tree is None or not re.search(r"pytest_databases|testcontainers|docker_services", text):
+            continue
+        loaded: list[str] = []
+        imported: list[str] = []
+        fixture = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "pytest_plugins" for t in node.targets
+            ):
+                loaded += [
+                    n.value
+                    for n in ast.walk(node.value)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str) and _contained(n.value)
+                ]
+            elif isinstance(node, ast.Import):
+                imported += [a.name for a in node.names if _contained(a.name)]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported += [node.module] if _contained(node.module) else []
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                fixture = fixture or any(a.arg == "docker_services" for a in node.args.args)
+        # NOTE: a plugin the conftest loads and imports from too is said once, as loaded.
+        loaded = list(dict.fromkeys(loaded))
+        imported = [m for m in dict.fromkeys(imported) if m not in loaded]
+        hows = [f"loads {', '.join(loaded)}"] if loaded else []
+        hows += [f"imports {', '.join(imported)}"] if imported else []
+        hows += ["takes pytest-docker's docker_services"] if fixture else []
+        if not hows:
+            continue
+        named = [s for m in [*loaded, *imported] if (s := _contained(m))]
+        services = [s for s in dict.fromkeys(named) if s != "services"] or ["services"]
+        found.append((rel, tuple(services), " and ".join(hows)))
+    return found
+
+
+def _docker_note(d: Detected) -> str | None:
+    """What init says of tests that start their own services in containers, or None."""
+    if not d.tests_docker:
+        return None
+    services = list(dict.fromkeys(s for _, started, _ in d.tests_docker for s in started))
+    if len(services) > 1 and "services" in services:
+        services.remove("services")
+    what = services[0] if len(services) == 1 else ", ".join(services[:-1]) + " and " + services[-1]
+    how = "; ".join(f"{conftest} {how}" for conftest, _, how in d.tests_docker)
+    return f"the tests start their own {what} in Docker ({how}): the CI runner needs Docker, or run a subset"
 
 
 def _function_migrates(root: Path, dotted: str, app_dir: str) -> str | None:
@@ -2420,6 +2586,12 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"found tests: {', '.join(d.tests)}")
     else:
         lines.append("no tests found: set collectors.tests.run by hand")
+    if d.tests_elsewhere:
+        lines.append(
+            f"left out of the tests: {', '.join(d.tests_elsewhere)} (each in another project of the "
+            "repository, with a pyproject.toml or the like of its own: its tests import what that project "
+            "installs, not the root's; run them from its folder)"
+        )
     if d.test_files > LONG_SUITE:
         lines.append(
             f"the tests hold {d.test_files} test files: the whole suite is long; list the subset this phase "
@@ -2430,15 +2602,27 @@ def report(detected: Detected) -> list[str]:
             f"warning: {conftest} {what}: the tests migrate the database they run against; point them at a "
             "database of their own (collectors.tests.env in evidence.yaml)"
         )
+    if docker := _docker_note(d):
+        lines.append(f"warning: {docker} (collectors.tests.run in evidence.yaml)")
     if d.workers:
         for worker in d.workers:
             lines.append(f"found a {worker.kind} worker: {worker.source} (runs as `{worker.command}`)")
     else:
         lines.append(
-            "no worker found (dramatiq, celery, arq, rq, APScheduler, a `--once` loop, a worker/ package)"
+            "no worker found (dramatiq, celery, arq, rq, APScheduler, SAQ, a `--once` loop, "
+            "a worker/ package)"
         )
-    if d.claims:
-        lines.append(f"found job claims with SKIP LOCKED: {', '.join(d.claims)}")
+    job_claims = [c for c in d.claims if d.job_claim(c)]
+    if job_claims:
+        lines.append(f"found job claims with SKIP LOCKED: {', '.join(job_claims)}")
+    if stray := [c for c in d.claims if not d.job_claim(c)]:
+        lines.append(
+            f"found FOR UPDATE SKIP LOCKED in {', '.join(stray)}, not taken for a job claim: no queue table "
+            "was found and no worker lies in "
+            + ("that file" if len(stray) == 1 else "those files")
+            + "; EK308's `workers` is left unset (EK308 judges a bundle that shows a job queue); set it to "
+            "the modules that claim jobs if the service has a queue"
+        )
     if not d.database_queue:
         lines.append(
             "no database job queue found: EK308 (claims use SKIP LOCKED) is turned off in the rule pack"
@@ -2642,6 +2826,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "tests_cwd": tests_cwd,
         "tests_long": d.test_files if d.test_files > LONG_SUITE else None,
         "tests_migrate": [f"{conftest} {what}" for conftest, what in d.tests_migrate],
+        "tests_docker": _docker_note(d),
         "tests_env": _tests_env(d),
         "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
         "workers": [{"source": w.source, "kind": w.kind, "command": w.command} for w in d.workers],
@@ -2792,7 +2977,9 @@ def render(detected: Detected) -> dict[str, str]:
         )
     parsed = config.parse(made.encode(), detected.root / CONFIG_FILE)
     context["baseline"] = _baseline(parsed)
-    context["claim_workers"], context["create_all"] = _code_baseline(parsed)
+    claims, context["create_all"] = _code_baseline(parsed)
+    # NOTE: EK308's `workers` makes it judge the service as one with a queue: only a worker's claims set it.
+    context["claim_workers"] = [c for c in claims if detected.job_claim(c)]
     return {name: env.get_template(template).render(context) for name, template in _TEMPLATES}
 
 
