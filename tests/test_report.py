@@ -770,8 +770,23 @@ def test_a_report_without_check_results_says_the_gates_were_not_checked(bundle: 
     for text in (md.read_text(), _section(html.read_text(), "attention")):
         assert "not checked: this report was rendered without check results" in text
         assert "evidence report BUNDLE --check check.json" in text
+        assert "evidence check --bundle BUNDLE --format json --output check.json" in text
     _, checked = render(bundle, tmp_path / "checked", check_report={"checks": [CLEAN_TREE], "findings": []})
     assert "not checked" not in _section(checked.read_text(), "attention")
+
+
+def test_check_results_made_without_the_bundle_are_no_gates_checked(bundle: Path, tmp_path: Path) -> None:
+    """`evidence check BUNDLE` (the bundle taken for the source) skips every bundle gate: the report does not
+    say nothing needs attention, and its tip gives the command that checks the bundle."""
+    skipped = [
+        {"id": i, "name": n, "severity": "error", "status": "skipped", "reason": "no --bundle given"}
+        for i, n in (("EK301", "gate-clean-tree"), ("EK303", "gate-tests-passed"))
+    ]
+    md, html = render(bundle, tmp_path / "out", check_report={"checks": skipped, "findings": []})
+    for text in (md.read_text(), _section(html.read_text(), "attention")):
+        assert "not checked against a bundle" in text and "2 gates (EK301, EK303) did not run" in text
+        assert "evidence check --bundle BUNDLE --format json --output check.json" in text
+    assert "Needs attention: nothing" not in md.read_text()
 
 
 def test_a_failed_warning_gate_is_one_to_check_not_a_failure(tmp_path: Path) -> None:

@@ -84,6 +84,10 @@ class Report:
         return any(not f.waived and SEVERITIES.index(f.severity) <= worst for f in self.findings)
 
 
+# NOTE: why a bundle check is skipped when `evidence check` is given no bundle (the report looks for it).
+NO_BUNDLE = "no --bundle given"
+
+
 def _n(count: int, word: str) -> str:
     return f"{count} {word if count == 1 else word + 's'}"
 
@@ -132,9 +136,7 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
     for rule in policy.rules:
         module = CHECKS[rule.check]
         if module.TARGET == "bundle" and target.bundle is None:
-            outcomes.append(
-                Outcome(rule.check, module.NAME, rule.severity, "skipped", reason="no --bundle given")
-            )
+            outcomes.append(Outcome(rule.check, module.NAME, rule.severity, "skipped", reason=NO_BUNDLE))
             continue
         if module.TARGET == "source" and target.root is None:
             outcomes.append(

@@ -210,6 +210,12 @@ def _unlisted(name: str) -> dict[str, Any]:
     return {"name": name, "level": "bad", "status": "not ok", "error": "", "hint": ""}
 
 
+_CHECK_TIP = (
+    "run `evidence check --bundle BUNDLE --format json --output check.json`, then "
+    "`evidence report BUNDLE --check check.json`"
+)
+
+
 def _attention(
     verdict: Verdict,
     bd: _Bundle,
@@ -273,12 +279,30 @@ def _attention(
                 "warn",
                 "gates",
                 "not checked: this report was rendered without check results, so no gate was evaluated",
-                "run `evidence check BUNDLE --format json > check.json`, then "
-                "`evidence report BUNDLE --check check.json`",
+                _CHECK_TIP,
                 "#attention",
             )
         )
     else:
+        from evidence_kit.policy.engine import NO_BUNDLE
+
+        unread = [
+            str(c.get("id"))
+            for c in gates.get("checks", [])
+            if isinstance(c, dict) and c.get("status") == "skipped" and c.get("reason") == NO_BUNDLE
+        ]
+        if unread:
+            # NOTE: results made without `--bundle` judged the source only: no gate of the bundle ran.
+            items.append(
+                Attention(
+                    "warn",
+                    "gates",
+                    f"not checked against a bundle: the check results were made without `--bundle`, so "
+                    f"{plural(len(unread), 'gate')} ({', '.join(unread)}) did not run",
+                    _CHECK_TIP,
+                    "#gates",
+                )
+            )
         for c in gates.get("checks", []):
             if isinstance(c, dict) and c.get("status") == "failed":
                 found = plural(int(c.get("findings") or 0), "finding")
