@@ -763,6 +763,80 @@ def _env_keyword(env_py: Path, keyword: str) -> tuple[int, str, bool] | None:
     return line, named, True
 
 
+# NOTE: what Alembic's own `Config` offers env.py: its methods and attributes, across 1.x versions.
+_CONFIG_ATTRIBUTES = frozenset(
+    {
+        "attributes",
+        "cmd_opts",
+        "config_args",
+        "config_file_name",
+        "config_ini_section",
+        "file_config",
+        "get_alembic_boolean_option",
+        "get_alembic_list_option",
+        "get_alembic_option",
+        "get_hooks_list",
+        "get_main_option",
+        "get_prepend_sys_paths_list",
+        "get_section",
+        "get_section_option",
+        "get_template_directory",
+        "get_version_locations_list",
+        "messaging_opts",
+        "output_buffer",
+        "print_stdout",
+        "remove_main_option",
+        "set_main_option",
+        "set_section_option",
+        "stdout",
+        "toml_alembic_config",
+        "toml_args",
+        "toml_file_name",
+    }
+)
+
+
+def plain_alembic_problem(env_py: Path) -> str | None:
+    """Why the `alembic` command cannot run this env.py, read statically; None when nothing says so.
+
+    An env.py written for a wrapper's own configuration (a subclass of `Config` handed to it by the
+    service's CLI) reads attributes Alembic's `Config` lacks (`config.db_url`): run by plain `alembic`,
+    it fails with an AttributeError before touching the database.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(env_py.read_bytes(), filename=str(env_py))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    names = {"context.config"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if isinstance(value, ast.Attribute) and ast.unparse(value) == "context.config":
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    read = sorted(
+        (node.lineno, f"{ast.unparse(node.value)}.{node.attr}")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and not node.attr.startswith("_")
+        and node.attr not in _CONFIG_ATTRIBUTES
+        and isinstance(node.value, ast.Name | ast.Attribute)
+        and ast.unparse(node.value) in names
+    )
+    if not read:
+        return None
+    line, what = read[0]
+    return (
+        f"env.py reads `{what}` (line {line}), which Alembic's own `Config` lacks: it runs only under the "
+        "service's command that hands it its own configuration"
+    )
+
+
 _DIALECTS = frozenset({"postgresql", "postgres", "sqlite", "mysql", "mariadb", "mssql", "oracle"})
 
 
@@ -1317,6 +1391,7 @@ def _config_outputs(
         "section": setup.section,
         "script_location": _rel(setup.script_location, ctx.root),
         "run_from": _rel(setup.run_from or setup.ini.parent, ctx.root),
+        "plain_alembic_problem": plain_alembic_problem(setup.script_location / "env.py"),
         "version_locations": [_rel(loc, ctx.root) for loc in setup.version_locations],
         "version_locations_from": setup.locations_from,
         "parsed_by_service_python": found.reparsed,

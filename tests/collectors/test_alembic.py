@@ -675,3 +675,36 @@ def test_an_ini_inside_its_migrations_folder_is_run_from_the_folder_above(tmp_pa
     # NOTE: an ini whose `script_location` exists from its own folder is run there, as before.
     (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = src/app/db/migrations\n")
     assert as_json(collect(tmp_path)["history.json"])["run_from"] == "."
+
+
+def test_an_env_py_written_for_a_wrapper_s_configuration_is_named_as_plain_alembic_cannot_run_it(
+    tmp_path: Path,
+) -> None:
+    """env.py that reads `config.db_url` runs only under the service's command that hands it a `Config`
+    of its own: the graph says so, with the line; one that reads only what Alembic's `Config` has does not."""
+    versions = tmp_path / "migrations" / "versions"
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    write_revision(versions, "a.py", 'revision = "aaaa"\ndown_revision = None\n')
+    env = tmp_path / "migrations" / "env.py"
+    env.write_text(
+        "from alembic import context\n"
+        "config = context.config\n"
+        "url = config.get_main_option('sqlalchemy.url')\n"
+        "section = config.get_section(config.config_ini_section)\n"
+    )
+    assert as_json(collect(tmp_path)["history.json"])["plain_alembic_problem"] is None
+    env.write_text(
+        "from alembic import context\n"
+        "from wrapper import CommandConfig\n"
+        "config: CommandConfig = context.config\n"
+        "section = config.get_section(config.config_ini_section)\n"
+        "context.configure(url=config.db_url, version_table=config.version_table_name)\n"
+    )
+    problem = as_json(collect(tmp_path)["history.json"])["plain_alembic_problem"]
+    assert problem.startswith("env.py reads `config.db_url` (line 5), which Alembic's own `Config` lacks")
+    # NOTE: and so does a read of `context.config` itself.
+    env.write_text("from alembic import context\nurl = context.config.engine_url\n")
+    assert (
+        "`context.config.engine_url` (line 2)"
+        in as_json(collect(tmp_path)["history.json"])["plain_alembic_problem"]
+    )
