@@ -15,7 +15,9 @@ on the database: the check is skipped, with the reason, when no configuration co
 a configuration is named otherwise. An empty version table that several configurations may own (the same
 table name, no `version_table_schema`) proves nothing: a configuration with no other table is not judged,
 and one whose own tables are at the heads passes. Neither is a configuration whose env.py names its version
-table at run time (`version_table=settings.table`) when no table of the default name is found. Messages
+table at run time (`version_table=settings.table`) when no table of the default name is found (unless one
+table of another name holds its revisions: that one is read), nor one whose revisions a table of another
+name holds (a mistyped `version_table`). Messages
 name the version table when it is not `alembic_version` (`context.configure(version_table=...)`).
 """
 
@@ -80,9 +82,8 @@ def _unjudged(config: alembic.AlembicConfig) -> tuple[str, str] | None:
     picked = (config.current or {}).get("version_table_unknown")
     if not config.schemas and picked:
         why = (
-            f"Alembic configuration {config.name}: no {config.version_table} table was found, and env.py "
-            f"names its own at run time ({picked}), so whether the database is at the heads "
-            f"({_words(config.heads)}) cannot be told"
+            f"Alembic configuration {config.name}: no {config.version_table} table was found, and {picked}; "
+            f"so whether the database is at the heads ({_words(config.heads)}) cannot be told"
         )
         return why, f"{config.name} version table unknown"
     return None

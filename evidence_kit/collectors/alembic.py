@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,21 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relname = %s AND c.relkind IN ('r', 'p')
 ORDER BY n.nspname
 """
+
+
+# NOTE: the tables shaped like a version table: any name, in any schema, with a `version_num` column.
+_PG_SHAPED = """
+SELECT DISTINCT c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND EXISTS (SELECT 1 FROM pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attname = 'version_num' AND a.attnum > 0 AND NOT a.attisdropped)
+ORDER BY 1
+"""
+_SQLITE_SHAPED = (
+    "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p"
+    " WHERE m.type = 'table' AND p.name = 'version_num' ORDER BY 1"
+)
 
 
 class ResolutionError(ValueError):
@@ -1124,6 +1139,57 @@ def _sqlite_versions(url: str, root: Path, table: str) -> tuple[dict[str, list[s
         conn.close()
 
 
+def _holding(shaped: Mapping[str, Mapping[str, list[str]]]) -> str:
+    """What the tables shaped like a version table hold, and what to do about them."""
+    said = "; ".join(
+        f"{schema}.{name} holds {', '.join(sorted(versions))}"
+        for name, schemas in sorted(shaped.items())
+        for schema, versions in sorted(schemas.items())
+    )
+    return (
+        f"tables of another name hold this configuration's revisions ({said}): set the alembic "
+        "collector's `version_table` option to the one env.py names"
+    )
+
+
+def _shaped_holders(ctx: Context, url: str, setup: Setup, graph: Graph) -> dict[str, dict[str, list[str]]]:
+    """The tables shaped like a version table (a `version_num` column) but named otherwise that hold one of
+    this configuration's revisions: name -> schema -> versions. Looked for only when no table of its own
+    name was found."""
+    if db.is_postgres(url):
+        import psycopg
+
+        conn = db.connect_pg(url, source=ctx.database_source)
+        try:
+            names = [row[0] for row in conn.execute(_PG_SHAPED).fetchall()]
+        except psycopg.Error:
+            names = []  # NOTE: a hint only: a catalog that cannot be read gives none
+        finally:
+            conn.close()
+    else:
+        import sqlite3
+
+        conn_lite = db.connect_sqlite(url, ctx.root)
+        try:
+            names = [row[0] for row in conn_lite.execute(_SQLITE_SHAPED).fetchall()]
+        except sqlite3.Error:
+            names = []
+        finally:
+            conn_lite.close()
+    holders: dict[str, dict[str, list[str]]] = {}
+    for name in names:
+        if name == setup.version_table:
+            continue
+        try:
+            found, _ = _read_versions(ctx, url, name)
+        except CollectorError:
+            continue
+        mine = {schema: v for schema, v in found.items() if graph.scripts.keys() & set(v)}
+        if mine:
+            holders[name] = mine
+    return holders
+
+
 def _pair(
     setup: Setup, data: Any, text: str, status: Status, message: str | None, **timing: Any
 ) -> list[Output]:
@@ -1226,8 +1292,22 @@ def _current_outputs(
         skipped = {"status": "skipped", "reason": reason}
         return _pair(setup, skipped, f"skipped: {reason}\n", "skipped", reason), skipped
     started, t0 = utcnow(), time.monotonic()
+    shaped: dict[str, dict[str, list[str]]] = {}
     try:
         schemas, errors = _read_versions(ctx, url, setup.version_table)
+        if not schemas and not errors and graph.scripts:
+            shaped = _shaped_holders(ctx, url, setup, graph)
+        if len(shaped) == 1 and setup.version_table_picked:
+            # NOTE: env.py names its table at run time, and one table of another name holds this
+            # configuration's revisions: that is the one it names.
+            name, schemas = next(iter(shaped.items()))
+            setup = replace(
+                setup,
+                version_table=name,
+                version_table_from=f"the database, the one table holding this configuration's revisions "
+                f"({setup.version_table_picked})",
+            )
+            shaped = {}
     except CollectorError as exc:
         failed = {"status": "error", "error": exc.message, "hint": exc.hint}
         text = exc.message + (f"\nTip: {exc.hint}" if exc.hint else "") + "\n"
@@ -1287,6 +1367,8 @@ def _current_outputs(
     if not schemas and not errors and not owner_unknown:
         if setup.version_table_schema and postgres:
             lines.append(f"no {setup.version_table} table in the schema {setup.version_table_schema}")
+        elif shaped:
+            lines.append(f"no {setup.version_table} table found, but {_holding(shaped)}")
         elif setup.version_table_picked:
             lines.append(
                 f"no {setup.version_table} table found, and it may not be this configuration's: {picked}"
@@ -1305,10 +1387,14 @@ def _current_outputs(
         # NOTE: an empty table that may be this configuration's is no proof either way: not known.
         up_to_date = None
     table_unknown = None
-    if not per_schema and not errors and not owner_unknown and setup.version_table_picked and graph.scripts:
-        # NOTE: env.py names its table at run time: `alembic_version` missing says nothing of the real one.
-        table_unknown = picked
-        up_to_date = None
+    if not per_schema and not errors and not owner_unknown and graph.scripts:
+        # NOTE: env.py names its table at run time, or a table of another name holds this configuration's
+        # revisions: the named one missing says nothing of the real one.
+        if shaped:
+            table_unknown = _holding(shaped)
+        elif setup.version_table_picked:
+            table_unknown = picked
+        up_to_date = None if table_unknown else up_to_date
     current = {
         "status": "error" if errors else "ok",
         "dialect": "postgresql" if postgres else "sqlite",
@@ -1417,7 +1503,7 @@ def _config_outputs(
         "bases": sorted(graph.bases),
         "multiple_heads": len(graph.heads) > 1,
         "current_status": current["status"],
-        "version_table": setup.version_table,
+        "version_table": current.get("version_table", setup.version_table),
         "current": {s: v["versions"] for s, v in schemas.items()} if isinstance(schemas, dict) else None,
         "up_to_date": current.get("up_to_date"),
         "problems": len(problems),

@@ -445,11 +445,13 @@ def test_a_bundle_made_without_a_database_url_proves_no_database_state(tmp_path:
     ]
 
 
-def test_a_version_table_env_py_names_at_run_time_is_not_taken_for_none_applied(
+def test_a_version_table_env_py_names_at_run_time_is_found_by_its_shape_or_said_unknown(
     tmp_path: Path, pg_admin_url: str
 ) -> None:
-    """env.py passes `version_table=` a setting: finding no `alembic_version` of its own says nothing of
-    the real table; the collect says which line names it, and EK302 does not judge the database."""
+    """env.py passes `version_table=` a setting: no `alembic_version` of its own says nothing of the real
+    table. With none migrated, the collect says which line names it and EK302 does not judge; once one
+    table of another name holds its revisions, that one is read; a mistyped option names the table that
+    holds them instead of saying that no migration was applied."""
     with pg.database(pg_admin_url) as url:
         root = service(tmp_path / "svc", url)
         env = root / "db" / "tenant" / "env.py"
@@ -459,22 +461,34 @@ def test_a_version_table_env_py_names_at_run_time_is_not_taken_for_none_applied(
                 f'version_table_schema=SCHEMA, version_table=os.environ.get("APP_TABLE", {TENANT_TABLE!r}))',
             )
         )
-        alembic(root, "-n", "tenant", "-x", "tenant=acme", "upgrade", "head")
         out = collect(root, url, configs=[{"name": "tenant"}])
         current = as_json(out["current.json"])
         assert current["version_table"] == "alembic_version" and current["schemas"] == {}
         assert current["up_to_date"] is None
+        assert current["version_table_unknown"].startswith("env.py (db/tenant/env.py:")
         assert (
-            current["version_table_unknown"].startswith("env.py (db/tenant/env.py:")
-            and f"passes `version_table=os.environ.get('APP_TABLE', {TENANT_TABLE!r})`"
-            in current["version_table_unknown"]
+            f"passes `version_table=os.environ.get('APP_TABLE', {TENANT_TABLE!r})`"
+            in (current["version_table_unknown"])
         )
         assert "no migration has been applied" not in text(out["current.txt"])
         path, manifest = bundle(tmp_path / "b", out)
-        with pytest.raises(Skipped, match="names its own at run time"):
+        with pytest.raises(Skipped, match=r"a table picked at run time.*cannot be told"):
             ek302(path, manifest)
-        # NOTE: named in the collector's options, the table is read, and the database is at the heads.
-        out = collect(root, url, configs=[{"name": "tenant", "version_table": TENANT_TABLE}])
+
+        alembic(root, "-n", "tenant", "-x", "tenant=acme", "upgrade", "head")
+        out = collect(root, url, configs=[{"name": "tenant"}])
         current = as_json(out["current.json"])
-        assert current["up_to_date"] is True and current["version_table_unknown"] is None
+        assert current["version_table"] == TENANT_TABLE and current["up_to_date"] is True
+        assert current["version_table_from"].startswith("the database, the one table holding")
+        assert as_json(out["summary.json"])["version_table"] == TENANT_TABLE
         assert ek302(*bundle(tmp_path / "c", out)) == []
+
+        out = collect(root, url, configs=[{"name": "tenant", "version_table": "tenant_versions"}])
+        current = as_json(out["current.json"])
+        assert current["up_to_date"] is None and "no migration has been applied" not in text(
+            out["current.txt"]
+        )
+        assert f"app_tenant_acme.{TENANT_TABLE} holds {TENANT[-1]}" in current["version_table_unknown"]
+        path, manifest = bundle(tmp_path / "d", out)
+        with pytest.raises(Skipped, match="no tenant_versions table was found, and tables of another name"):
+            ek302(path, manifest)
