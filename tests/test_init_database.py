@@ -370,6 +370,11 @@ def test_the_ci_install_drops_a_matrix_python_and_keeps_uv_s_own_options(tmp_pat
     steps = _workflow(root)["jobs"]["evidence"]["steps"]
     install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
     assert install == ["python -m pip install uv", "uv sync --locked --group tests"]
+    # NOTE: an install run in the background while the job starts its services installs the same.
+    (root / ".github/workflows/ci.yml").write_text(
+        "jobs:\n  test:\n    steps:\n      - run: |\n          uv sync --frozen &\n          uv run pytest\n"
+    )
+    assert init.detect(root).ci_install == ((), ("uv sync --frozen",), ".github/workflows/ci.yml")
     # NOTE: a password that is an expression (a secret's) is never copied: the image's defaults are used.
     secret_ci = BACKEND_CI.replace("POSTGRES_PASSWORD: app\n", "POSTGRES_PASSWORD: ${{ secrets.PG }}\n")
     (root / ".github/workflows/ci.yml").write_text(secret_ci, encoding="utf-8")

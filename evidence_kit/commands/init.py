@@ -2094,7 +2094,8 @@ def _commands_of(job: Mapping[str, Any], top: Path, reader: tasks.Reader) -> tup
         return [], []
 
     def plain(line: str) -> str | None:
-        command = " ".join(_MATRIX_PYTHON.sub("", line).split())
+        # NOTE: a line run in the background (`uv sync --frozen &`, while services start) installs the same.
+        command = " ".join(_MATRIX_PYTHON.sub("", line).split()).removesuffix(" &")
         if (
             not command
             or "${{" in command
