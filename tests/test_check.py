@@ -724,3 +724,14 @@ def test_version_subfolders_not_named_for_dialects_are_one_history(tmp_path: Pat
     assert outcomes["EK204"].status != "failed", [f.message for f in outcomes["EK204"].findings]
     assert outcomes["EK202"].status == "skipped"
     assert "cannot be read statically" in (outcomes["EK202"].reason or "")
+
+
+def test_missing_evidence_says_both_ways_a_collector_may_not_have_run() -> None:
+    """A gate whose artifact is missing: the collector was not configured, or was skipped with `--skip`."""
+    from evidence_kit.policy.target import missing
+
+    found = missing("EK303", "tests/tests.json", "tests")
+    assert found.message == (
+        "no evidence: data/tests/tests.json is not in the bundle (the `tests` collector did not run: "
+        "configure it in evidence.yaml, or collect without `--skip tests`)"
+    )

@@ -88,6 +88,7 @@ def missing(check: str, artifact: str, collector: str) -> Finding:
     """The finding of a gate whose evidence is not in the bundle: never a pass by default."""
     return Finding(
         check,
-        f"no evidence: data/{artifact} is not in the bundle (configure and run the `{collector}` collector)",
+        f"no evidence: data/{artifact} is not in the bundle (the `{collector}` collector did not run: "
+        f"configure it in evidence.yaml, or collect without `--skip {collector}`)",
         path=f"data/{artifact}",
     )
