@@ -34,6 +34,8 @@ WORKFLOW_FILE = ".github/workflows/evidence.yml"
 DEFAULT_DATABASE_ENV = "DATABASE_URL"
 # NOTE: the workflow names the action by a placeholder; the user pins the real repository and commit.
 ACTION_PLACEHOLDER = PLACEHOLDER_TEXT
+# NOTE: where the workflow's commented Migrate step wants the service's own command (see `plain_problem`).
+MIGRATE_PLACEHOLDER = "SERVICE-MIGRATE-COMMAND"
 
 _TEMPLATES = (
     (CONFIG_FILE, "evidence.yaml.j2"),
@@ -86,6 +88,8 @@ class AlembicConfig:
     script_location: str | None = None
     # NOTE: the folder Alembic runs in for the ini's relative `script_location` to exist; None: the ini's.
     run_from: str | None = None
+    # NOTE: why plain `alembic` cannot run its env.py (it reads a wrapper's configuration); None: it can.
+    plain_problem: str | None = None
 
     @property
     def label(self) -> str:
@@ -234,6 +238,9 @@ class _Scan:
     inis: list[str] = field(default_factory=list)
     test_dirs: list[str] = field(default_factory=list)
     test_files: list[str] = field(default_factory=list)
+    # NOTE: compose files at any depth (`tools/deploy/docker/docker-compose.yml`): they may say how the
+    # service migrates.
+    compose: list[str] = field(default_factory=list)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -268,6 +275,8 @@ def _scan(root: Path) -> _Scan:
                     found.python.append(rel)
             elif name.endswith(".ini"):
                 found.inis.append(rel)
+            elif any(fnmatch.fnmatch(name, g) for g in _COMPOSE_GLOBS):
+                found.compose.append(rel)
     return found
 
 
@@ -392,6 +401,8 @@ def _service(root: Path) -> tuple[str, str]:
 
 
 def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list[str]]:
+    from evidence_kit.collectors.alembic import plain_alembic_problem
+
     configs: list[AlembicConfig] = []
     notes: list[str] = []
     for rel in inis:
@@ -406,7 +417,9 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
             if not parser.has_option(section, "script_location"):
                 continue
             raw = parser.get(section, "script_location").strip()
-            configs.append(AlembicConfig(rel, section, *_script_location(root, rel, raw)))
+            location, base = _script_location(root, rel, raw)
+            problem = plain_alembic_problem(root / location / "env.py") if location else None
+            configs.append(AlembicConfig(rel, section, location, base, problem))
     # NOTE: the conventional file and section first, as alembic itself would pick them.
     configs.sort(key=lambda c: (c.ini != "alembic.ini", c.ini, c.section != "alembic", c.section))
     return configs, notes
@@ -1783,7 +1796,7 @@ def detect(root: Path) -> Detected:
         required_env=tuple(sorted(required.items())),
         required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
-        migrate_command=_migrate_command(root, workflows) if configs else None,
+        migrate_command=_migrate_command(root, workflows, scan.compose) if configs else None,
         ci_postgres=own.postgres,
         ci_install=own.install if top == root else None,
         test_files=_count_tests(root, tests),
@@ -1810,7 +1823,8 @@ _RUNNER_FILES = (
     "Procfile",
     "pyproject.toml",
 )
-_RUNNER_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml", "Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
+_RUNNER_GLOBS = ("Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
+_COMPOSE_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml")
 _ALEMBIC_UPGRADE = re.compile(r"\balembic(?:\s+(?:-c|--config|-n|--name|-x)\s+\S+)*\s+upgrade\b")
 # NOTE: `<cli> [up to three words] database|db upgrade [flags]`, as `prefect server database upgrade --yes`
 # or `flask db upgrade`, only where a command starts: a line (or a `- ` list item), after `&&`, `||`, `;`,
@@ -1861,15 +1875,20 @@ _NOT_COMMANDS = frozenset(
 _RUN_PREFIX = re.compile(r"^(?:poetry|uv|pipenv|hatch|pdm|rye)\s+run\s+")
 
 
-def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | None:
+def _migrate_command(
+    root: Path, workflows: Sequence[str], compose: Sequence[str] = ()
+) -> tuple[str, str] | None:
     """The command the service's own files run to upgrade its database, and the file, when it is not plain
-    `alembic upgrade` (which the workflow runs anyway); None when they run plain Alembic or say nothing."""
+    `alembic upgrade` (which the workflow runs anyway); None when they run plain Alembic or say nothing.
+    `compose` lists the compose files found at any depth (see `_scan`)."""
     from evidence_kit.redact.redactor import Redactor
 
     # NOTE: the service's own files first, then the workflows (in a monorepo, some are other services'),
     # never the workflow init writes, which runs what an earlier init found.
     sources = [n for n in _RUNNER_FILES if (root / n).is_file()]
     sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
+    # NOTE: the compose files nearest the root first (`docker-compose.yml` before `tools/deploy/...`).
+    sources += sorted(compose, key=lambda rel: (rel.count("/"), rel))
     sources += [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
     redactor = Redactor()
     top = paths.repository(root)
@@ -2542,6 +2561,15 @@ def report(detected: Detected) -> list[str]:
                 f"found the service's own migration command in {source}: `{command}`; the workflow runs it "
                 "instead of `alembic upgrade head`"
             )
+        else:
+            lines.extend(
+                f"warning: plain `alembic` cannot run {c.ini} ({c.plain_problem}), and no file of the "
+                "service says how it migrates: the workflow's Migrate step is commented out; put the "
+                "service's own migration command (as its README or deploy files give it, e.g. "
+                f"`app database upgrade`) in place of {MIGRATE_PLACEHOLDER} and uncomment the step"
+                for c in d.alembic
+                if c.plain_problem
+            )
     else:
         lines.append("no alembic.ini found: list your Alembic configs under collectors.alembic by hand")
     if d.python:
@@ -2788,6 +2816,11 @@ def _context(d: Detected) -> dict[str, Any]:
     if own is not None and "/" not in own.split()[0]:
         own = bin_prefix + own
     migrate = [own] if own is not None else [_upgrade(c, bin_prefix) for c in d.alembic]
+    # NOTE: plain Alembic fails on an env.py that reads a wrapper's configuration: the step is written
+    # commented out, the service's own command to be put in its place.
+    blocked = [] if own is not None else [c for c in d.alembic if c.plain_problem]
+    if blocked:
+        migrate = [MIGRATE_PLACEHOLDER if c.plain_problem else _upgrade(c, bin_prefix) for c in d.alembic]
     install, install_from = (
         _install_steps(d, venv, tests_cwd) if d.python or d.install else (list(d.install), None)
     )
@@ -2836,8 +2869,10 @@ def _context(d: Detected) -> dict[str, Any]:
         "install": install,
         "migrate": migrate,
         "migrate_from": d.migrate_command[1] if d.migrate_command else None,
+        "migrate_blocked": [{"ini": c.ini, "problem": c.plain_problem} for c in blocked],
         "install_from": install_from,
         "action": ACTION_PLACEHOLDER,
+        "migrate_placeholder": MIGRATE_PLACEHOLDER,
         "baseline": None,
         "baselined": BASELINED,
     }
