@@ -95,6 +95,8 @@ def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> d
         "problems": [str(p) for p in graph.get("problems") or []],
         "downgrade": _downgrade_steps(view, config),
         "command": _alembic_command(graph, config.name if several else "alembic"),
+        # NOTE: why plain `alembic` cannot run the configuration's env.py; None when it can.
+        "plain_problem": str(graph["plain_alembic_problem"]) if graph.get("plain_alembic_problem") else None,
     }
 
 
