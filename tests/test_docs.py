@@ -408,3 +408,25 @@ def test_commands_plain_alembic_cannot_run_are_not_given_as_runnable(tmp_path: P
     assert f"```console\n$ {command} upgrade a1b2\n```" in docs["migration-guide.md"]
     assert f"$ {command} downgrade <revision>   # or -1" in docs["rollback-plan.md"]
     assert "cannot run" not in docs["migration-guide.md"] + docs["rollback-plan.md"]
+
+
+def test_a_database_whose_version_table_is_unknown_is_not_called_empty(tmp_path: Path) -> None:
+    picked = (
+        "env.py (migrations/env.py:12) passes `version_table=settings.table`, a table picked at run time; "
+        "set the alembic collector's `version_table` option to the table it names"
+    )
+    summary = {"count": 1, "heads": ["a1b2"], "current": {}, "up_to_date": None}
+    current = {"status": "ok", "schemas": {}, "version_table_unknown": picked, "up_to_date": None}
+    bundle = _alembic_bundle(tmp_path / "b", history=WRAPPED, summary=summary, current=current)
+    guide = _read(render_docs(bundle, tmp_path / "docs"))["migration-guide.md"]
+    assert "empty database" not in guide
+    assert (
+        f"Database at: not known: no alembic_version table was found, and env.py names its own at run time "
+        f"({picked}).\n"
+    ) in guide
+    # NOTE: a database truly at no revision (its version table found empty) is still said to be empty.
+    summary = {**summary, "up_to_date": False}
+    current = {**current, "version_table_unknown": None, "up_to_date": False}
+    bundle = _alembic_bundle(tmp_path / "c", history=WRAPPED, summary=summary, current=current)
+    guide = _read(render_docs(bundle, tmp_path / "docs2"))["migration-guide.md"]
+    assert "Database at: no revision (empty database) (NOT up to date)\n" in guide

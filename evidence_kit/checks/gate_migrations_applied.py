@@ -70,18 +70,10 @@ def _unjudged(config: alembic.AlembicConfig) -> tuple[str, str] | None:
             "cannot be told"
         )
         return why, f"{config.name} database not read"
-    if not config.schemas and config.owner_unknown and not (config.current or {}).get("errors"):
-        tables = "; ".join(f"{s}: {state.get('reason')}" for s, state in sorted(config.owner_unknown.items()))
+    table_unknown = config.table_unknown
+    if table_unknown is not None:
         why = (
-            f"Alembic configuration {config.name}: no {config.version_table} table is surely its own "
-            f"({tables}), so whether the database is at the heads ({_words(config.heads)}) cannot be told"
-        )
-        return why, f"{config.name} version table unknown"
-    picked = (config.current or {}).get("version_table_unknown")
-    if not config.schemas and picked:
-        why = (
-            f"Alembic configuration {config.name}: no {config.version_table} table was found, and env.py "
-            f"names its own at run time ({picked}), so whether the database is at the heads "
+            f"Alembic configuration {config.name}: {table_unknown}, so whether the database is at the heads "
             f"({_words(config.heads)}) cannot be told"
         )
         return why, f"{config.name} version table unknown"

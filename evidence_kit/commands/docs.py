@@ -89,6 +89,7 @@ def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> d
         "bases": [str(b) for b in graph.get("bases") or []],
         "current": config.current_versions,
         "up_to_date": config.up_to_date,
+        "table_unknown": config.table_unknown,
         "version_table": None
         if config.version_table == alembic.DEFAULT_VERSION_TABLE
         else config.version_table,
