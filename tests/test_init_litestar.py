@@ -371,3 +371,41 @@ def test_no_plain_alembic_step_is_written_for_an_env_py_only_the_service_s_comma
     assert "      # Plain `alembic` cannot run src/py/app/db/migrations/alembic.ini: env.py reads" in text
     assert f"      # - name: Migrate\n      #   run: |\n      #     {init.MIGRATE_PLACEHOLDER}\n" in text
     assert "alembic upgrade" not in text
+
+
+def test_the_http_example_of_a_litestar_app_waits_for_and_reads_its_document_under_schema(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "shelf", {"shelf/__init__.py": "", "shelf/main.py": HANDLERS + "app = Litestar()\n"}
+    )
+    found = init.detect(root)
+    assert [(a.target, a.litestar) for a in found.apps] == [("shelf.main:app", True)]
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "/docs" not in text
+    # NOTE: the example works once uncommented: the service is ready when its document answers, and the
+    # openapi collector reads the document where Litestar serves it.
+    lines = text.splitlines()
+    first = lines.index("  # http:")
+    last = lines.index("", first)
+    served = lines.index("    # served_at: /schema/openapi.json")
+    uncommented = [
+        line.replace("# ", "", 1) if first <= i < last or i == served else line
+        for i, line in enumerate(lines)
+    ]
+    (root / "evidence.yaml").write_text("\n".join(uncommented) + "\n", encoding="utf-8")
+    loaded = config.load(root / "evidence.yaml")
+    assert loaded.collectors["http"]["serve"]["ready_url"] == "/schema/openapi.json"
+    assert loaded.collectors["openapi"]["served_at"] == "/schema/openapi.json"
+    # NOTE: a factory is told apart by the app its body builds; a FastAPI app keeps /docs.
+    (root / "shelf/main.py").write_text(
+        HANDLERS + "def create_app() -> Litestar:\n    return Litestar()\n", encoding="utf-8"
+    )
+    assert [(a.target, a.litestar) for a in init.detect(root).apps] == [("shelf.main:create_app", True)]
+    (root / "shelf/main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n", encoding="utf-8")
+    found = init.detect(root)
+    assert [(a.target, a.litestar) for a in found.apps] == [("shelf.main:app", False)]
+    init.write(root, found, force=True)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "  #     ready_url: /docs\n" in text and "/schema" not in text

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +111,8 @@ class FastAPIApp:
 
     `hidden` is an app built with `openapi_url=None` or `""`, or `openapi_config=None` (its OpenAPI lists
     nothing); `served` one that a start command (Dockerfile, Procfile, scripts, `uvicorn.run`) names;
-    `mounted` one that another app mounts as a sub-app.
+    `mounted` one that another app mounts as a sub-app; `litestar` one built by `Litestar(...)` (it serves
+    its OpenAPI document under `/schema`).
     """
 
     target: str
@@ -121,6 +122,7 @@ class FastAPIApp:
     hidden: bool = False
     served: bool = False
     mounted: bool = False
+    litestar: bool = False
 
 
 @dataclass(frozen=True)
@@ -450,12 +452,16 @@ _APP_CLASSES = frozenset({"FastAPI", "Litestar"})
 
 def _is_app_call(node: ast.expr | None) -> bool:
     """`FastAPI(...)` or `Litestar(...)`, also as `fastapi.FastAPI(...)` or `litestar.Litestar(...)`."""
+    return _app_class(node) is not None
+
+
+def _app_class(node: ast.expr | None) -> str | None:
+    """`FastAPI` or `Litestar` for a call that builds that app, else None."""
     if not isinstance(node, ast.Call):
-        return False
+        return None
     func = node.func
-    return (isinstance(func, ast.Name) and func.id in _APP_CLASSES) or (
-        isinstance(func, ast.Attribute) and func.attr in _APP_CLASSES
-    )
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    return name if name in _APP_CLASSES else None
 
 
 def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
@@ -504,14 +510,15 @@ def _hides_openapi(call: ast.Call) -> bool:
     return False
 
 
-def _app_in(body: Sequence[ast.stmt]) -> tuple[bool, bool]:
-    """(builds an app, the app hides its OpenAPI) for a function body."""
-    builds = hidden = False
+def _app_in(body: Sequence[ast.stmt]) -> tuple[bool, bool, bool]:
+    """(builds an app, the app hides its OpenAPI, it is a Litestar app) for a function body."""
+    builds = hidden = litestar = False
     for node in ast.walk(ast.Module(body=list(body), type_ignores=[])):
         if isinstance(node, ast.Call) and _is_app_call(node):
             builds = True
             hidden = hidden or _hides_openapi(node)
-    return builds, hidden
+            litestar = litestar or _app_class(node) == "Litestar"
+    return builds, hidden, litestar
 
 
 _FACTORY_NAMES = frozenset(
@@ -526,7 +533,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
         return
     module, app_dir = where
     imported: dict[str, str] = {}
-    factories: dict[str, bool] = {}
+    factories: dict[str, tuple[bool, bool]] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
@@ -538,9 +545,9 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
                 if prefix:
                     imported[alias.asname or alias.name] = f"{prefix}:{alias.name}"
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            builds, hidden = _app_in(node.body)
+            builds, hidden, litestar = _app_in(node.body)
             if builds:
-                factories[node.name] = hidden
+                factories[node.name] = (hidden, litestar)
     instances: dict[str, FastAPIApp] = {}
     made: set[str] = set()
     for node in tree.body:
@@ -558,17 +565,21 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
                 continue
             app: FastAPIApp | None = None
             if _is_app_call(value):
-                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=_hides_openapi(value))
+                litestar = _app_class(value) == "Litestar"
+                app = FastAPIApp(
+                    f"{module}:{target.id}", app_dir, rel, hidden=_hides_openapi(value), litestar=litestar
+                )
             elif called is not None and called in factories:
-                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=factories[called])
+                hidden, litestar = factories[called]
+                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=hidden, litestar=litestar)
                 made.add(called)
             elif called in _FACTORY_NAMES or imported.get(called or "", "").endswith(tuple(_FACTORY_NAMES)):
                 app = FastAPIApp(f"{module}:{target.id}", app_dir, rel)
             if app is not None:
                 instances[target.id] = app
-    for name, hidden in factories.items():
+    for name, (hidden, litestar) in factories.items():
         if name not in made:
-            yield FastAPIApp(f"{module}:{name}", app_dir, rel, factory=True, hidden=hidden)
+            yield FastAPIApp(f"{module}:{name}", app_dir, rel, factory=True, hidden=hidden, litestar=litestar)
     yield from instances.values()
     # NOTE: `app.mount("/api/v1", api)`: the mounted app is the one whose OpenAPI lists the routes.
     for call in _walk(tree):
@@ -583,7 +594,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
         name = call.args[1].id
         if name in instances:
             sub = instances[name]
-            yield FastAPIApp(sub.target, app_dir, rel, hidden=sub.hidden, mounted=True)
+            yield FastAPIApp(sub.target, app_dir, rel, hidden=sub.hidden, mounted=True, litestar=sub.litestar)
         elif name in imported:
             yield FastAPIApp(imported[name], app_dir, rel, mounted=True)
 
@@ -603,7 +614,8 @@ def _apps_from_text(root: Path, rel: str, text: str) -> Iterator[FastAPIApp]:
         hidden = bool(
             re.search(r"openapi_url\s*=\s*(None|\"\"|'')|openapi_config\s*=\s*None\b", match.group(2))
         )
-        yield FastAPIApp(f"{where[0]}:{match.group(1)}", where[1], rel, hidden=hidden)
+        litestar = "Litestar(" in match.group(0)
+        yield FastAPIApp(f"{where[0]}:{match.group(1)}", where[1], rel, hidden=hidden, litestar=litestar)
 
 
 _SERVED = re.compile(
@@ -680,13 +692,12 @@ def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
                 factory=seen.factory or app.factory,
                 hidden=seen.hidden or app.hidden,
                 mounted=seen.mounted or app.mounted,
+                litestar=seen.litestar or app.litestar,
             )
     out = []
     for target, app in merged.items():
         is_served = target in served
-        out.append(
-            FastAPIApp(app.target, app.app_dir, app.source, app.factory, app.hidden, is_served, app.mounted)
-        )
+        out.append(replace(app, served=is_served))
     # NOTE: only apps whose definition was seen are import targets; a mount of an unseen name is a hint.
     known = {a.target for a in apps if not a.mounted}
     return sorted((a for a in out if a.target in known), key=_app_rank)
@@ -2838,6 +2849,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "app": d.app,
         "app_dir": d.app_dir,
         "app_factory": bool(d.apps and d.apps[0].factory),
+        "app_litestar": bool(d.apps and d.apps[0].litestar),
         "python": d.python,
         "python_how": d.python_how,
         "python_version": d.python_version or "3.12",
