@@ -280,10 +280,20 @@ def _from_served(handoff: Handoff) -> tuple[bytes, dict[str, Any]] | str:
     if fetched.get("error"):
         return f"GET {url}: {fetched['error']}"
     try:
-        spec = json.loads(handoff.file.read_bytes())
+        body = handoff.file.read_bytes()
+    except OSError as exc:
+        return f"GET {url}: the document it answered with cannot be read ({exc.strerror or exc})"
+    try:
+        spec = json.loads(body)
         data = _check(spec, url)
-    except (OSError, ValueError) as exc:
-        return f"GET {url} did not give JSON: {exc}"
+    except ValueError:
+        # NOTE: a 2xx page that is no document (an SPA's catch-all answering every path with its HTML) says
+        # what came instead: the path is not where the service serves it (`served_at`).
+        start = body[:60].decode(errors="replace")
+        return (
+            f"GET {url} answered HTTP {fetched.get('status')} with Content-Type "
+            f"{fetched.get('content_type') or 'unknown'}, not JSON (starts with {start!r})"
+        )
     except CollectorError as exc:
         return exc.message
     if "servers" in spec and not _at_root(spec["servers"]):
