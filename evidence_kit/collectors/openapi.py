@@ -165,6 +165,9 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
         env["DATABASE_URL"] = ctx.database_url
     # NOTE: importing must not leave __pycache__ folders in the service's checkout.
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    # NOTE: an app may order its document by iterating a set (Litestar does, for some parameters): a fixed
+    # hash seed gives the same bytes for the same service, unless the user's environment picks one.
+    env.setdefault("PYTHONHASHSEED", "0")
     try:
         run = proc.run(
             [python, "-c", CHILD_SCRIPT, str(app_dir), target, "1" if options.get("factory") else "0"],
