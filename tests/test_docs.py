@@ -355,3 +355,75 @@ def test_a_configuration_is_upgraded_from_the_folder_its_bundle_names() -> None:
     del graph["run_from"]
     assert _alembic_command(graph, "alembic") == "cd src/py/app/db/migrations && alembic"
     assert _alembic_command({"ini": "alembic.ini", "run_from": "."}, "alembic") == "alembic"
+
+
+def _alembic_bundle(out: Path, **documents: dict[str, Any]) -> Path:
+    """A bundle of the alembic collector's documents alone (`history`, `summary`, `current`)."""
+    writer = BundleWriter(out, Redactor())
+    outputs = tuple(Output(f"{name}.json", name, JSON, data=_dump(doc)) for name, doc in documents.items())
+    for output in outputs:
+        writer.add("alembic", output)
+    return writer.finish(
+        service="svc",
+        phase="1",
+        git_sha=SHA,
+        results=[CollectorResult("alembic", "ok", outputs)],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+WRAPPED = {
+    "count": 1,
+    "heads": ["a1b2"],
+    "bases": ["a1b2"],
+    "history": ["a1b2"],
+    "revisions": [_rev("a1b2", [], "create jobs table", True)],
+    "problems": [],
+    "ini": "src/py/app/db/migrations/alembic.ini",
+    "section": "alembic",
+    "run_from": "src/py/app/db",
+    "plain_alembic_problem": (
+        "env.py reads `config.db_url` (line 8), which Alembic's own `Config` lacks: it runs only under the "
+        "service's command that hands it its own configuration"
+    ),
+}
+
+
+def test_commands_plain_alembic_cannot_run_are_not_given_as_runnable(tmp_path: Path) -> None:
+    docs = _read(render_docs(_alembic_bundle(tmp_path / "b", history=WRAPPED), tmp_path / "docs"))
+    reason = str(WRAPPED["plain_alembic_problem"])
+    command = "cd src/py/app/db && alembic -c migrations/alembic.ini"
+    guide, plan = docs["migration-guide.md"], docs["rollback-plan.md"]
+    for text, step in ((guide, "upgrade a1b2"), (plan, "downgrade <revision>")):
+        assert f"Plain `alembic` cannot run this configuration: {reason}." in text
+        assert f"\nRun the {step.split()[0]} with the service's own migration command;" in text
+        assert f"```text\n{command} {step}\n```" in text
+        assert f"$ {command}" not in text
+    assert "or -1" not in plan
+    # NOTE: without the problem, the commands are runnable as they are.
+    fine = {k: v for k, v in WRAPPED.items() if k != "plain_alembic_problem"}
+    docs = _read(render_docs(_alembic_bundle(tmp_path / "c", history=fine), tmp_path / "docs2"))
+    assert f"```console\n$ {command} upgrade a1b2\n```" in docs["migration-guide.md"]
+    assert f"$ {command} downgrade <revision>   # or -1" in docs["rollback-plan.md"]
+    assert "cannot run" not in docs["migration-guide.md"] + docs["rollback-plan.md"]
+
+
+def test_a_database_whose_version_table_is_unknown_is_not_called_empty(tmp_path: Path) -> None:
+    picked = (
+        "env.py (migrations/env.py:12) passes `version_table=settings.table`, a table picked at run time; "
+        "set the alembic collector's `version_table` option to the table it names"
+    )
+    summary = {"count": 1, "heads": ["a1b2"], "current": {}, "up_to_date": None}
+    current = {"status": "ok", "schemas": {}, "version_table_unknown": picked, "up_to_date": None}
+    bundle = _alembic_bundle(tmp_path / "b", history=WRAPPED, summary=summary, current=current)
+    guide = _read(render_docs(bundle, tmp_path / "docs"))["migration-guide.md"]
+    assert "empty database" not in guide
+    assert (f"Database at: not known: no alembic_version table was found, and {picked}.\n") in guide
+    # NOTE: a database truly at no revision (its version table found empty) is still said to be empty.
+    summary = {**summary, "up_to_date": False}
+    current = {**current, "version_table_unknown": None, "up_to_date": False}
+    bundle = _alembic_bundle(tmp_path / "c", history=WRAPPED, summary=summary, current=current)
+    guide = _read(render_docs(bundle, tmp_path / "docs2"))["migration-guide.md"]
+    assert "Database at: no revision (empty database) (NOT up to date)\n" in guide

@@ -281,3 +281,131 @@ def test_variables_the_service_only_sets_or_its_tooling_reads_are_neither_listed
     assert env == {"DATABASE_URL": "postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/postgres"}
     commented = re.findall(r"^ +# ([A-Z][A-Z0-9_]*): \.\.\.   # read by the service$", workflow, re.MULTILINE)
     assert commented == ["APP_URL"]
+
+
+WRAPPED_ENV = """\
+from advanced_alchemy.alembic.commands import AlembicCommandConfig
+from alembic import context
+
+config: AlembicCommandConfig = context.config
+
+
+def run_migrations_online() -> None:
+    url = config.db_url
+    context.configure(url=url)
+"""
+
+MIGRATOR = """\
+services:
+  worker:
+    command: litestar workers run
+  migrator:
+    restart: "no"
+    command: litestar database upgrade --no-prompt
+"""
+
+
+def _wrapped(root: Path, files: dict[str, str]) -> Path:
+    """A Litestar service whose env.py reads advanced-alchemy's own configuration (`config.db_url`)."""
+    return _tree(
+        root,
+        {
+            "pyproject.toml": '[project]\nname = "app"\n',
+            "src/py/app/__init__.py": "",
+            "src/py/app/asgi.py": HANDLERS + "def create_app() -> Litestar:\n    return Litestar()\n",
+            "src/py/app/db/__init__.py": "",
+            "src/py/app/db/migrations/alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "src/py/app/db/migrations/env.py": WRAPPED_ENV,
+            "src/py/app/db/migrations/versions/.keep": "",
+            **files,
+        },
+    )
+
+
+def _steps(root: Path) -> list[dict[str, str]]:
+    workflow = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))
+    steps: list[dict[str, str]] = workflow["jobs"]["evidence"]["steps"]
+    return steps
+
+
+def test_a_compose_file_deep_in_the_repository_gives_the_service_s_own_migration_command(
+    tmp_path: Path,
+) -> None:
+    root = _wrapped(
+        tmp_path / "shelf",
+        {
+            "tools/deploy/docker/docker-compose.yml": MIGRATOR,
+            # NOTE: vendored and hidden folders are never read.
+            "node_modules/pkg/docker-compose.yml": "services:\n  m:\n    command: pkg db upgrade\n",
+        },
+    )
+    found = init.detect(root)
+    assert found.migrate_command == (
+        "litestar database upgrade --no-prompt",
+        "tools/deploy/docker/docker-compose.yml",
+    )
+    assert not [line for line in init.report(found) if "plain `alembic`" in line]
+    init.write(root, found)
+    migrate = next(s for s in _steps(root) if s.get("name") == "Migrate")
+    assert migrate["run"].splitlines() == ["litestar database upgrade --no-prompt"]
+
+
+def test_no_plain_alembic_step_is_written_for_an_env_py_only_the_service_s_command_runs(
+    tmp_path: Path,
+) -> None:
+    root = _wrapped(tmp_path / "shelf", {})
+    found = init.detect(root)
+    (config,) = found.alembic
+    assert (config.ini, config.run_from) == ("src/py/app/db/migrations/alembic.ini", "src/py/app/db")
+    assert config.plain_problem is not None and "`config.db_url`" in config.plain_problem
+    assert found.migrate_command is None
+    warning = next(line for line in init.report(found) if "plain `alembic`" in line)
+    assert warning.startswith(
+        "warning: plain `alembic` cannot run src/py/app/db/migrations/alembic.ini (env.py reads "
+        "`config.db_url` (line 8)"
+    )
+    assert init.MIGRATE_PLACEHOLDER in warning and "uncomment" in warning
+    init.write(root, found)
+    assert not [s for s in _steps(root) if s.get("name") == "Migrate"]
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert "      # Plain `alembic` cannot run src/py/app/db/migrations/alembic.ini: env.py reads" in text
+    assert f"      # - name: Migrate\n      #   run: |\n      #     {init.MIGRATE_PLACEHOLDER}\n" in text
+    assert "alembic upgrade" not in text
+
+
+def test_the_http_example_of_a_litestar_app_waits_for_and_reads_its_document_under_schema(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "shelf", {"shelf/__init__.py": "", "shelf/main.py": HANDLERS + "app = Litestar()\n"}
+    )
+    found = init.detect(root)
+    assert [(a.target, a.litestar) for a in found.apps] == [("shelf.main:app", True)]
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "/docs" not in text
+    # NOTE: the example works once uncommented: the service is ready when its document answers, and the
+    # openapi collector reads the document where Litestar serves it.
+    lines = text.splitlines()
+    first = lines.index("  # http:")
+    last = lines.index("", first)
+    served = lines.index("    # served_at: /schema/openapi.json")
+    uncommented = [
+        line.replace("# ", "", 1) if first <= i < last or i == served else line
+        for i, line in enumerate(lines)
+    ]
+    (root / "evidence.yaml").write_text("\n".join(uncommented) + "\n", encoding="utf-8")
+    loaded = config.load(root / "evidence.yaml")
+    assert loaded.collectors["http"]["serve"]["ready_url"] == "/schema/openapi.json"
+    assert loaded.collectors["openapi"]["served_at"] == "/schema/openapi.json"
+    # NOTE: a factory is told apart by the app its body builds; a FastAPI app keeps /docs.
+    (root / "shelf/main.py").write_text(
+        HANDLERS + "def create_app() -> Litestar:\n    return Litestar()\n", encoding="utf-8"
+    )
+    assert [(a.target, a.litestar) for a in init.detect(root).apps] == [("shelf.main:create_app", True)]
+    (root / "shelf/main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n", encoding="utf-8")
+    found = init.detect(root)
+    assert [(a.target, a.litestar) for a in found.apps] == [("shelf.main:app", False)]
+    init.write(root, found, force=True)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "  #     ready_url: /docs\n" in text and "/schema" not in text

@@ -17,8 +17,8 @@ table name, no `version_table_schema`) proves nothing: a configuration with no o
 and one whose own tables are at the heads passes. Neither is a configuration whose env.py names its version
 table at run time (`version_table=settings.table`) when no table of the default name is found (unless one
 table of another name holds its revisions: that one is read), nor one whose revisions a table of another
-name holds (a mistyped `version_table`). Messages
-name the version table when it is not `alembic_version` (`context.configure(version_table=...)`).
+name holds (a mistyped `version_table`). Messages name the version table when it is not
+`alembic_version` (`context.configure(version_table=...)`).
 """
 
 from __future__ import annotations
@@ -72,18 +72,11 @@ def _unjudged(config: alembic.AlembicConfig) -> tuple[str, str] | None:
             "cannot be told"
         )
         return why, f"{config.name} database not read"
-    if not config.schemas and config.owner_unknown and not (config.current or {}).get("errors"):
-        tables = "; ".join(f"{s}: {state.get('reason')}" for s, state in sorted(config.owner_unknown.items()))
+    table_unknown = config.table_unknown
+    if table_unknown is not None:
         why = (
-            f"Alembic configuration {config.name}: no {config.version_table} table is surely its own "
-            f"({tables}), so whether the database is at the heads ({_words(config.heads)}) cannot be told"
-        )
-        return why, f"{config.name} version table unknown"
-    picked = (config.current or {}).get("version_table_unknown")
-    if not config.schemas and picked:
-        why = (
-            f"Alembic configuration {config.name}: no {config.version_table} table was found, and {picked}; "
-            f"so whether the database is at the heads ({_words(config.heads)}) cannot be told"
+            f"Alembic configuration {config.name}: {table_unknown}, so whether the database is at the heads "
+            f"({_words(config.heads)}) cannot be told"
         )
         return why, f"{config.name} version table unknown"
     return None

@@ -381,7 +381,8 @@ def capture(
 
 
 def fetch(base_url: str, handoff: Handoff, headers: Mapping[str, str]) -> None:
-    """GET a handoff's document for a later collector: the body (2xx only) and what happened, in files."""
+    """GET a handoff's document for a later collector: the body (2xx only) and what happened (the status
+    and Content-Type the service answered with, or the error), in files."""
     url = _url(base_url, handoff.path)
     started, t0 = proc.utcnow(), time.monotonic()
     meta: dict[str, Any] = {"url": url, "status": None, "error": None}
@@ -391,6 +392,7 @@ def fetch(base_url: str, handoff: Handoff, headers: Mapping[str, str]) -> None:
         meta["error"] = exc.message
     else:
         meta["status"] = response.status
+        meta["content_type"] = next((v for k, v in response.headers if k.lower() == "content-type"), None)
         if response.truncated:
             meta["error"] = f"the body is larger than {MAX_BYTES} bytes"
         elif not 200 <= response.status < 300:

@@ -165,6 +165,9 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
         env["DATABASE_URL"] = ctx.database_url
     # NOTE: importing must not leave __pycache__ folders in the service's checkout.
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    # NOTE: an app may order its document by iterating a set (Litestar does, for some parameters): a fixed
+    # hash seed gives the same bytes for the same service, unless the user's environment picks one.
+    env.setdefault("PYTHONHASHSEED", "0")
     try:
         run = proc.run(
             [python, "-c", CHILD_SCRIPT, str(app_dir), target, "1" if options.get("factory") else "0"],
@@ -280,10 +283,20 @@ def _from_served(handoff: Handoff) -> tuple[bytes, dict[str, Any]] | str:
     if fetched.get("error"):
         return f"GET {url}: {fetched['error']}"
     try:
-        spec = json.loads(handoff.file.read_bytes())
+        body = handoff.file.read_bytes()
+    except OSError as exc:
+        return f"GET {url}: the document it answered with cannot be read ({exc.strerror or exc})"
+    try:
+        spec = json.loads(body)
         data = _check(spec, url)
-    except (OSError, ValueError) as exc:
-        return f"GET {url} did not give JSON: {exc}"
+    except ValueError:
+        # NOTE: a 2xx page that is no document (an SPA's catch-all answering every path with its HTML) says
+        # what came instead: the path is not where the service serves it (`served_at`).
+        start = body[:60].decode(errors="replace")
+        return (
+            f"GET {url} answered HTTP {fetched.get('status')} with Content-Type "
+            f"{fetched.get('content_type') or 'unknown'}, not JSON (starts with {start!r})"
+        )
     except CollectorError as exc:
         return exc.message
     if "servers" in spec and not _at_root(spec["servers"]):

@@ -89,12 +89,15 @@ def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> d
         "bases": [str(b) for b in graph.get("bases") or []],
         "current": config.current_versions,
         "up_to_date": config.up_to_date,
+        "table_unknown": config.table_unknown,
         "version_table": None
         if config.version_table == alembic.DEFAULT_VERSION_TABLE
         else config.version_table,
         "problems": [str(p) for p in graph.get("problems") or []],
         "downgrade": _downgrade_steps(view, config),
         "command": _alembic_command(graph, config.name if several else "alembic"),
+        # NOTE: why plain `alembic` cannot run the configuration's env.py; None when it can.
+        "plain_problem": str(graph["plain_alembic_problem"]) if graph.get("plain_alembic_problem") else None,
     }
 
 

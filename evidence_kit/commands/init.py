@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,8 @@ WORKFLOW_FILE = ".github/workflows/evidence.yml"
 DEFAULT_DATABASE_ENV = "DATABASE_URL"
 # NOTE: the workflow names the action by a placeholder; the user pins the real repository and commit.
 ACTION_PLACEHOLDER = PLACEHOLDER_TEXT
+# NOTE: where the workflow's commented Migrate step wants the service's own command (see `plain_problem`).
+MIGRATE_PLACEHOLDER = "SERVICE-MIGRATE-COMMAND"
 
 _TEMPLATES = (
     (CONFIG_FILE, "evidence.yaml.j2"),
@@ -86,6 +88,8 @@ class AlembicConfig:
     script_location: str | None = None
     # NOTE: the folder Alembic runs in for the ini's relative `script_location` to exist; None: the ini's.
     run_from: str | None = None
+    # NOTE: why plain `alembic` cannot run its env.py (it reads a wrapper's configuration); None: it can.
+    plain_problem: str | None = None
 
     @property
     def label(self) -> str:
@@ -107,7 +111,8 @@ class FastAPIApp:
 
     `hidden` is an app built with `openapi_url=None` or `""`, or `openapi_config=None` (its OpenAPI lists
     nothing); `served` one that a start command (Dockerfile, Procfile, scripts, `uvicorn.run`) names;
-    `mounted` one that another app mounts as a sub-app.
+    `mounted` one that another app mounts as a sub-app; `litestar` one built by `Litestar(...)` (it serves
+    its OpenAPI document under `/schema`).
     """
 
     target: str
@@ -117,6 +122,7 @@ class FastAPIApp:
     hidden: bool = False
     served: bool = False
     mounted: bool = False
+    litestar: bool = False
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,9 @@ class _Scan:
     inis: list[str] = field(default_factory=list)
     test_dirs: list[str] = field(default_factory=list)
     test_files: list[str] = field(default_factory=list)
+    # NOTE: compose files at any depth (`tools/deploy/docker/docker-compose.yml`): they may say how the
+    # service migrates.
+    compose: list[str] = field(default_factory=list)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -268,6 +277,8 @@ def _scan(root: Path) -> _Scan:
                     found.python.append(rel)
             elif name.endswith(".ini"):
                 found.inis.append(rel)
+            elif any(fnmatch.fnmatch(name, g) for g in _COMPOSE_GLOBS):
+                found.compose.append(rel)
     return found
 
 
@@ -392,6 +403,8 @@ def _service(root: Path) -> tuple[str, str]:
 
 
 def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list[str]]:
+    from evidence_kit.collectors.alembic import plain_alembic_problem
+
     configs: list[AlembicConfig] = []
     notes: list[str] = []
     for rel in inis:
@@ -406,7 +419,9 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
             if not parser.has_option(section, "script_location"):
                 continue
             raw = parser.get(section, "script_location").strip()
-            configs.append(AlembicConfig(rel, section, *_script_location(root, rel, raw)))
+            location, base = _script_location(root, rel, raw)
+            problem = plain_alembic_problem(root / location / "env.py") if location else None
+            configs.append(AlembicConfig(rel, section, location, base, problem))
     # NOTE: the conventional file and section first, as alembic itself would pick them.
     configs.sort(key=lambda c: (c.ini != "alembic.ini", c.ini, c.section != "alembic", c.section))
     return configs, notes
@@ -437,12 +452,16 @@ _APP_CLASSES = frozenset({"FastAPI", "Litestar"})
 
 def _is_app_call(node: ast.expr | None) -> bool:
     """`FastAPI(...)` or `Litestar(...)`, also as `fastapi.FastAPI(...)` or `litestar.Litestar(...)`."""
+    return _app_class(node) is not None
+
+
+def _app_class(node: ast.expr | None) -> str | None:
+    """`FastAPI` or `Litestar` for a call that builds that app, else None."""
     if not isinstance(node, ast.Call):
-        return False
+        return None
     func = node.func
-    return (isinstance(func, ast.Name) and func.id in _APP_CLASSES) or (
-        isinstance(func, ast.Attribute) and func.attr in _APP_CLASSES
-    )
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    return name if name in _APP_CLASSES else None
 
 
 def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
@@ -491,14 +510,15 @@ def _hides_openapi(call: ast.Call) -> bool:
     return False
 
 
-def _app_in(body: Sequence[ast.stmt]) -> tuple[bool, bool]:
-    """(builds an app, the app hides its OpenAPI) for a function body."""
-    builds = hidden = False
+def _app_in(body: Sequence[ast.stmt]) -> tuple[bool, bool, bool]:
+    """(builds an app, the app hides its OpenAPI, it is a Litestar app) for a function body."""
+    builds = hidden = litestar = False
     for node in ast.walk(ast.Module(body=list(body), type_ignores=[])):
         if isinstance(node, ast.Call) and _is_app_call(node):
             builds = True
             hidden = hidden or _hides_openapi(node)
-    return builds, hidden
+            litestar = litestar or _app_class(node) == "Litestar"
+    return builds, hidden, litestar
 
 
 _FACTORY_NAMES = frozenset(
@@ -513,7 +533,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
         return
     module, app_dir = where
     imported: dict[str, str] = {}
-    factories: dict[str, bool] = {}
+    factories: dict[str, tuple[bool, bool]] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
@@ -525,9 +545,9 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
                 if prefix:
                     imported[alias.asname or alias.name] = f"{prefix}:{alias.name}"
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            builds, hidden = _app_in(node.body)
+            builds, hidden, litestar = _app_in(node.body)
             if builds:
-                factories[node.name] = hidden
+                factories[node.name] = (hidden, litestar)
     instances: dict[str, FastAPIApp] = {}
     made: set[str] = set()
     for node in tree.body:
@@ -545,17 +565,21 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
                 continue
             app: FastAPIApp | None = None
             if _is_app_call(value):
-                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=_hides_openapi(value))
+                litestar = _app_class(value) == "Litestar"
+                app = FastAPIApp(
+                    f"{module}:{target.id}", app_dir, rel, hidden=_hides_openapi(value), litestar=litestar
+                )
             elif called is not None and called in factories:
-                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=factories[called])
+                hidden, litestar = factories[called]
+                app = FastAPIApp(f"{module}:{target.id}", app_dir, rel, hidden=hidden, litestar=litestar)
                 made.add(called)
             elif called in _FACTORY_NAMES or imported.get(called or "", "").endswith(tuple(_FACTORY_NAMES)):
                 app = FastAPIApp(f"{module}:{target.id}", app_dir, rel)
             if app is not None:
                 instances[target.id] = app
-    for name, hidden in factories.items():
+    for name, (hidden, litestar) in factories.items():
         if name not in made:
-            yield FastAPIApp(f"{module}:{name}", app_dir, rel, factory=True, hidden=hidden)
+            yield FastAPIApp(f"{module}:{name}", app_dir, rel, factory=True, hidden=hidden, litestar=litestar)
     yield from instances.values()
     # NOTE: `app.mount("/api/v1", api)`: the mounted app is the one whose OpenAPI lists the routes.
     for call in _walk(tree):
@@ -570,7 +594,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
         name = call.args[1].id
         if name in instances:
             sub = instances[name]
-            yield FastAPIApp(sub.target, app_dir, rel, hidden=sub.hidden, mounted=True)
+            yield FastAPIApp(sub.target, app_dir, rel, hidden=sub.hidden, mounted=True, litestar=sub.litestar)
         elif name in imported:
             yield FastAPIApp(imported[name], app_dir, rel, mounted=True)
 
@@ -590,7 +614,8 @@ def _apps_from_text(root: Path, rel: str, text: str) -> Iterator[FastAPIApp]:
         hidden = bool(
             re.search(r"openapi_url\s*=\s*(None|\"\"|'')|openapi_config\s*=\s*None\b", match.group(2))
         )
-        yield FastAPIApp(f"{where[0]}:{match.group(1)}", where[1], rel, hidden=hidden)
+        litestar = "Litestar(" in match.group(0)
+        yield FastAPIApp(f"{where[0]}:{match.group(1)}", where[1], rel, hidden=hidden, litestar=litestar)
 
 
 _SERVED = re.compile(
@@ -667,13 +692,12 @@ def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
                 factory=seen.factory or app.factory,
                 hidden=seen.hidden or app.hidden,
                 mounted=seen.mounted or app.mounted,
+                litestar=seen.litestar or app.litestar,
             )
     out = []
     for target, app in merged.items():
         is_served = target in served
-        out.append(
-            FastAPIApp(app.target, app.app_dir, app.source, app.factory, app.hidden, is_served, app.mounted)
-        )
+        out.append(replace(app, served=is_served))
     # NOTE: only apps whose definition was seen are import targets; a mount of an unseen name is a hint.
     known = {a.target for a in apps if not a.mounted}
     return sorted((a for a in out if a.target in known), key=_app_rank)
@@ -1783,7 +1807,7 @@ def detect(root: Path) -> Detected:
         required_env=tuple(sorted(required.items())),
         required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
-        migrate_command=_migrate_command(root, workflows) if configs else None,
+        migrate_command=_migrate_command(root, workflows, scan.compose) if configs else None,
         ci_postgres=own.postgres,
         ci_install=own.install if top == root else None,
         test_files=_count_tests(root, tests),
@@ -1810,7 +1834,8 @@ _RUNNER_FILES = (
     "Procfile",
     "pyproject.toml",
 )
-_RUNNER_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml", "Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
+_RUNNER_GLOBS = ("Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
+_COMPOSE_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml")
 _ALEMBIC_UPGRADE = re.compile(r"\balembic(?:\s+(?:-c|--config|-n|--name|-x)\s+\S+)*\s+upgrade\b")
 # NOTE: `<cli> [up to three words] database|db upgrade [flags]`, as `prefect server database upgrade --yes`
 # or `flask db upgrade`, only where a command starts: a line (or a `- ` list item), after `&&`, `||`, `;`,
@@ -1861,15 +1886,20 @@ _NOT_COMMANDS = frozenset(
 _RUN_PREFIX = re.compile(r"^(?:poetry|uv|pipenv|hatch|pdm|rye)\s+run\s+")
 
 
-def _migrate_command(root: Path, workflows: Sequence[str]) -> tuple[str, str] | None:
+def _migrate_command(
+    root: Path, workflows: Sequence[str], compose: Sequence[str] = ()
+) -> tuple[str, str] | None:
     """The command the service's own files run to upgrade its database, and the file, when it is not plain
-    `alembic upgrade` (which the workflow runs anyway); None when they run plain Alembic or say nothing."""
+    `alembic upgrade` (which the workflow runs anyway); None when they run plain Alembic or say nothing.
+    `compose` lists the compose files found at any depth (see `_scan`)."""
     from evidence_kit.redact.redactor import Redactor
 
     # NOTE: the service's own files first, then the workflows (in a monorepo, some are other services'),
     # never the workflow init writes, which runs what an earlier init found.
     sources = [n for n in _RUNNER_FILES if (root / n).is_file()]
     sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
+    # NOTE: the compose files nearest the root first (`docker-compose.yml` before `tools/deploy/...`).
+    sources += sorted(compose, key=lambda rel: (rel.count("/"), rel))
     sources += [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
     redactor = Redactor()
     top = paths.repository(root)
@@ -2543,6 +2573,15 @@ def report(detected: Detected) -> list[str]:
                 f"found the service's own migration command in {source}: `{command}`; the workflow runs it "
                 "instead of `alembic upgrade head`"
             )
+        else:
+            lines.extend(
+                f"warning: plain `alembic` cannot run {c.ini} ({c.plain_problem}), and no file of the "
+                "service says how it migrates: the workflow's Migrate step is commented out; put the "
+                "service's own migration command (as its README or deploy files give it, e.g. "
+                f"`app database upgrade`) in place of {MIGRATE_PLACEHOLDER} and uncomment the step"
+                for c in d.alembic
+                if c.plain_problem
+            )
     else:
         lines.append("no alembic.ini found: list your Alembic configs under collectors.alembic by hand")
     if d.python:
@@ -2789,6 +2828,11 @@ def _context(d: Detected) -> dict[str, Any]:
     if own is not None and "/" not in own.split()[0]:
         own = bin_prefix + own
     migrate = [own] if own is not None else [_upgrade(c, bin_prefix) for c in d.alembic]
+    # NOTE: plain Alembic fails on an env.py that reads a wrapper's configuration: the step is written
+    # commented out, the service's own command to be put in its place.
+    blocked = [] if own is not None else [c for c in d.alembic if c.plain_problem]
+    if blocked:
+        migrate = [MIGRATE_PLACEHOLDER if c.plain_problem else _upgrade(c, bin_prefix) for c in d.alembic]
     install, install_from = (
         _install_steps(d, venv, tests_cwd) if d.python or d.install else (list(d.install), None)
     )
@@ -2806,6 +2850,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "app": d.app,
         "app_dir": d.app_dir,
         "app_factory": bool(d.apps and d.apps[0].factory),
+        "app_litestar": bool(d.apps and d.apps[0].litestar),
         "python": d.python,
         "python_how": d.python_how,
         "python_version": d.python_version or "3.12",
@@ -2837,8 +2882,10 @@ def _context(d: Detected) -> dict[str, Any]:
         "install": install,
         "migrate": migrate,
         "migrate_from": d.migrate_command[1] if d.migrate_command else None,
+        "migrate_blocked": [{"ini": c.ini, "problem": c.plain_problem} for c in blocked],
         "install_from": install_from,
         "action": ACTION_PLACEHOLDER,
+        "migrate_placeholder": MIGRATE_PLACEHOLDER,
         "baseline": None,
         "baselined": BASELINED,
     }

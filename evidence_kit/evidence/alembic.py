@@ -154,6 +154,23 @@ class AlembicConfig:
         return f"{self.path(CURRENT)} is {status}" + (f": {why}" if why else "")
 
     @property
+    def table_unknown(self) -> str | None:
+        """Why no version table read is surely this configuration's, so its revision is not known: an empty
+        table several configurations may own, env.py naming its own table at run time, or tables of another
+        name holding its revisions (`current.json`'s `version_table_unknown` says which); None otherwise."""
+        current = self.current or {}
+        if self.schemas:
+            return None
+        if self.owner_unknown and not current.get("errors"):
+            owners = sorted(self.owner_unknown.items())
+            tables = "; ".join(f"{schema}: {state.get('reason')}" for schema, state in owners)
+            return f"no {self.version_table} table is surely its own ({tables})"
+        picked = current.get("version_table_unknown")
+        if picked:
+            return f"no {self.version_table} table was found, and {picked}"
+        return None
+
+    @property
     def current_versions(self) -> list[str] | None:
         """Every version the database records for this configuration (None when not read)."""
         current = mapping((self.summary or {}).get("current"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import json
+import os
 import re
 import socket
 import textwrap
@@ -360,6 +361,38 @@ def test_deterministic(service: Path) -> None:
     assert first.keys() == second.keys()
     for name in first:
         assert data(first[name]) == data(second[name]), name
+
+
+# NOTE: a document that lists a set's items, in the order the interpreter's hash seed gives them (as
+# Litestar orders some parameters), and names the seed it was made with.
+SET_APP = """\
+import os
+
+from fastapi import FastAPI
+
+TAGS = {"accounts", "billing", "customers", "events", "invoices", "jobs", "ledgers", "orders", "users"}
+app = FastAPI(description=os.environ.get("PYTHONHASHSEED", "-") + ": " + ", ".join(TAGS))
+
+
+@app.get("/tags")
+def tags() -> list[str]:
+    return sorted(TAGS)
+"""
+
+
+def test_an_app_that_orders_by_its_hash_seed_gives_the_same_bytes_each_collect(tmp_path: Path) -> None:
+    root = write(tmp_path / "service", {"tagged/__init__.py": "", "tagged/main.py": SET_APP})
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+
+    def document(**given: str) -> bytes:
+        ctx = Context(root=root, scratch=tmp_path / "scratch", env={**env, **given})
+        return data({o.name: o for o in openapi.collect(ctx, {"app": "tagged.main:app"})}["openapi.json"])
+
+    first = document()
+    assert json.loads(first)["info"]["description"].startswith("0: ")
+    assert all(document() == first for _ in range(4))
+    # NOTE: a seed the user's environment sets is the user's choice, and kept.
+    assert json.loads(document(PYTHONHASHSEED="7"))["info"]["description"].startswith("7: ")
 
 
 FACTORY_APP = """\

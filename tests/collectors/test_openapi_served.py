@@ -7,7 +7,9 @@ import json
 import os
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -324,9 +326,6 @@ def test_a_served_document_with_servers_is_not_taken_for_the_imported_one(tmp_pa
 
 
 def test_a_document_that_cannot_be_kept_costs_only_the_import(tmp_path: Path) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from evidence_kit.collectors import http
     from evidence_kit.model import Handoff
 
@@ -355,6 +354,42 @@ def test_a_document_that_cannot_be_kept_costs_only_the_import(tmp_path: Path) ->
             Handoff("/openapi.json", blocker / "doc.json", tmp_path / "meta.json", 5)
         )
         http.fetch(base, Handoff("/openapi.json", blocker / "doc.json", blocker / "meta.json", 5), {})
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_served_page_that_is_no_document_is_named_by_its_status_and_type(tmp_path: Path) -> None:
+    """An SPA's catch-all answers every path with its HTML page and 200; a missing path answers 404."""
+    from evidence_kit.collectors import http
+    from evidence_kit.model import Handoff
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/openapi.json"
+            body = b"<!doctype html><html></html>" if found else b'{"status_code": 404}'
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8" if found else "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        page = Handoff("/openapi.json", tmp_path / "page.json", tmp_path / "page.meta.json", 5)
+        http.fetch(base, page, {})
+        assert openapi._from_served(page) == (
+            f"GET {base}/openapi.json answered HTTP 200 with Content-Type text/html; charset=utf-8, not JSON "
+            "(starts with '<!doctype html><html></html>')"
+        )
+        missing = Handoff("/schema/openapi.json", tmp_path / "doc.json", tmp_path / "doc.meta.json", 5)
+        http.fetch(base, missing, {})
+        assert openapi._from_served(missing) == f"GET {base}/schema/openapi.json: HTTP 404"
     finally:
         server.shutdown()
         server.server_close()
