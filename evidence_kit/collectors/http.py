@@ -493,6 +493,10 @@ def start(ctx: Context, spec: Mapping[str, Any], python: str | None = None) -> S
         raise CollectorError(f"serve: cwd {cwd} does not exist", hint="fix `serve.cwd` in evidence.yaml")
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     log = ctx.scratch / "server.log"
+    env = child_env(ctx, spec.get("env"), python)
+    # NOTE: as the openapi collector imports the app: a service that orders what it serves by iterating a
+    # set gives the same bytes on every collect, unless the user's environment picks a seed.
+    env.setdefault("PYTHONHASHSEED", "0")
     started, t0 = proc.utcnow(), time.monotonic()
     with log.open("wb") as out:
         try:
@@ -501,7 +505,7 @@ def start(ctx: Context, spec: Mapping[str, Any], python: str | None = None) -> S
                 command,
                 status=ctx.scratch / "server.process.json",
                 cwd=cwd,
-                env=child_env(ctx, spec.get("env"), python),
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

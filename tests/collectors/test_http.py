@@ -210,6 +210,16 @@ def test_a_service_that_exits_is_an_error_with_its_log_tail(tmp_path: Path) -> N
     assert "exited with code 3" in (outs[0].message or "") and "cannot bind" in (outs[0].message or "")
 
 
+def test_the_service_runs_with_a_fixed_hash_seed_unless_one_is_set(tmp_path: Path) -> None:
+    """What a service serves may follow a set's iteration order: a fixed seed gives the same bytes on every
+    collect; a seed the user sets in `serve.env` is kept."""
+    serve = {"command": "echo seed=$PYTHONHASHSEED >&2; exit 3", "ready_url": "/health"}
+    options = {"base_url": f"http://127.0.0.1:{free_port()}", "captures": [], "serve": serve}
+    assert "seed=0" in (http.collect(ctx(tmp_path), options)[0].message or "")
+    options["serve"] = {**serve, "env": {"PYTHONHASHSEED": "7"}}
+    assert "seed=7" in (http.collect(ctx(tmp_path), options)[0].message or "")
+
+
 def test_serve_refuses_a_port_already_taken(tmp_path: Path, live: str) -> None:
     options = {
         "base_url": live,
