@@ -1100,6 +1100,9 @@ def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how
 ) -> None:
     reads = "import os\n\n" + "".join(f'V{i} = os.getenv("{n}")\n' for i, n in enumerate(GENERIC_NAMES))
     own = "import os\n\n" + "".join(f'{n} = os.getenv("SVC__{n}")\n' for n in ("QUEUE", "REGION", "WORKERS"))
+    own += (
+        'MODE = os.getenv("ALPHA_MODE")\n'  # NOTE: the service's own, without its prefix: after those with it
+    )
     files = {
         "pyproject.toml": '[project]\nname = "svc"\n',
         "svc/__init__.py": "",
@@ -1111,18 +1114,27 @@ def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
     found = init.detect(root)
-    assert found.env_own == ("SVC__QUEUE", "SVC__REGION", "SVC__WORKERS")
+    assert found.env_own == ("ALPHA_MODE", "SVC__QUEUE", "SVC__REGION", "SVC__WORKERS")
     init.write(root, found)
     workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
     commented = re.findall(r"^ +# ([A-Z][A-Z0-9_]*): \.\.\.   # read by the service$", workflow, re.MULTILINE)
-    assert commented[:5] == ["SVC__QUEUE", "SVC__REGION", "SVC__WORKERS", "BENCH_ROUNDS", "AWS_A"]
+    assert commented[:6] == [
+        "SVC__QUEUE",
+        "SVC__REGION",
+        "SVC__WORKERS",
+        "ALPHA_MODE",
+        "BENCH_ROUNDS",
+        "AWS_A",
+    ]
     assert len(commented) == 20
-    assert "      # ... and 6 more read by the code (`evidence init` prints them all)\n" in workflow
+    assert "      # ... and 7 more read by the code (`evidence init` prints them all)\n" in workflow
     rest = sorted(set(GENERIC_NAMES) - set(commented))
-    assert (
-        "the workflow names 20 of the other environment variables the code reads, in comments; the 6 more: "
-        + ", ".join(rest)
-    ) in init.report(found)
+    report = init.report(found)
+    at = report.index(
+        "the workflow names 20 of the other environment variables the code reads, in comments; the 7 more:"
+    )
+    # NOTE: six names a line, indented.
+    assert report[at + 1 : at + 3] == ["  " + ", ".join(rest[:6]), "  " + rest[6]]
 
 
 def test_tests_of_another_project_of_the_repository_are_left_out_of_the_roots_run(tmp_path: Path) -> None:

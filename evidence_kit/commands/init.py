@@ -2719,8 +2719,10 @@ def report(detected: Detected) -> list[str]:
     if rest:
         lines.append(
             f"the workflow names {len(commented)} of the other environment variables the code reads, in "
-            f"comments; the {len(rest)} more: {', '.join(rest)}"
+            f"comments; the {len(rest)} more:"
         )
+        # NOTE: a few names a line, indented, not hundreds on one line.
+        lines += ["  " + ", ".join(rest[i : i + _NAMES_A_LINE]) for i in range(0, len(rest), _NAMES_A_LINE)]
     if not d.git:
         lines.append("no git repository found: the git collector needs one (`git init`)")
     lines += d.notes
@@ -2902,14 +2904,27 @@ _GENERIC_ENV = re.compile(
 OTHER_ENV_SHOWN = 20
 
 
+_NAMES_A_LINE = 6
+# NOTE: a service's own prefix: what its names start with up to the first `_` or `__` (`TRACKER__`, `APP_`).
+_NAME_PREFIX = re.compile(r"^[A-Z][A-Z0-9]*__?")
+
+
 def _other_env(d: Detected) -> tuple[list[str], list[str]]:
-    """The variables the workflow names in comments only (the service's own first, then others, then names
-    any program reads), and those left out past `OTHER_ENV_SHOWN`."""
+    """The variables the workflow names in comments only (the service's own first, those with its own
+    prefix before the rest, then others, then names any program reads), and those left out past
+    `OTHER_ENV_SHOWN`."""
     given = {*_ci_env(d), *_required_env(d)}
     own = set(d.env_own)
+    prefixes = Counter(m.group() for n in own if (m := _NAME_PREFIX.match(n)))
+    prefix = next((p for p, count in prefixes.most_common(1) if count >= 3), None)
     names = sorted(
         (n for n in d.env_names if n not in given and not n.startswith(("PYTEST", "CI"))),
-        key=lambda n: (bool(_GENERIC_ENV.match(n)), n not in own, n),
+        key=lambda n: (
+            bool(_GENERIC_ENV.match(n)),
+            n not in own,
+            prefix is None or not n.startswith(prefix),
+            n,
+        ),
     )
     return names[:OTHER_ENV_SHOWN], names[OTHER_ENV_SHOWN:]
 
