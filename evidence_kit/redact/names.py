@@ -48,6 +48,7 @@ class NameRules:
     human: frozenset[str] = frozenset()
     references: re.Pattern[str] | None = None
     object_prefixes: frozenset[str] = frozenset()
+    object_suffixes: frozenset[str] = frozenset()
 
     def secret(self, name: str, profile: str = "") -> bool:
         """True when `name` names a secret (with the extra words of `profile`, e.g. `query`)."""
@@ -62,21 +63,23 @@ class NameRules:
         )
 
     def named_by(self, value: str, name: str) -> bool:
-        """True when `value` is a name made of `name`, not its value: some of its parts in a row
-        (`"organization_secret": "secret-"`), or all of them with qualifiers after them or a database
-        object's prefix before them (`organization_secret_pkey`, `pk_organization_secret`)."""
+        """True when `value` is a name made of `name`, not its value: a fragment of it cut at a separator
+        (`"organization_secret": "secret-"`), or the whole of it with a database object's prefix before it or
+        the kind of object after it (`pk_organization_secret`, `organization_secret_pkey`). A value that is
+        one of its key's words (`REDIS_PASSWORD=redis`) is a password like any other."""
         if not _IDENTIFIER.fullmatch(value):
             return False
         own, given = parts(name.rpartition(".")[2]), parts(value)
         if not own or not given:
             return False
-        if any(own[i : i + len(given)] == given for i in range(len(own) - len(given) + 1)):
-            return True
+        if value[0] in "_.-" or value[-1] in "_.-":
+            return any(own[i : i + len(given)] == given for i in range(len(own) - len(given) + 1))
         for i in range(len(given) - len(own) + 1):
             if given[i : i + len(own)] == own:
                 before, after = given[:i], given[i + len(own) :]
-                return all(p in self.object_prefixes for p in before) and all(
-                    p in self.qualifiers for p in after
+                return (bool(before) or bool(after)) and (
+                    all(p in self.object_prefixes for p in before)
+                    and all(p in self.object_suffixes for p in after)
                 )
         return False
 

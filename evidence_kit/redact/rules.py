@@ -127,6 +127,7 @@ def builtin() -> RuleSet:
         human=frozenset(raw_names.get("human", ())),
         references=re.compile(raw_names["references"]) if raw_names.get("references") else None,
         object_prefixes=frozenset(raw_names.get("object_prefixes", ())),
+        object_suffixes=frozenset(raw_names.get("object_suffixes", ())),
     )
     holders = data["placeholders"]
     judge = Judge(
