@@ -43,7 +43,6 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     },
 }
 _PICK = re.compile(r"\bLIMIT\b", re.I)
-_ORM_PICK = re.compile(r"\.limit\(")
 
 
 def _at(locks: list[dict[str, Any]], shown: int = 5) -> str:
@@ -66,15 +65,6 @@ def _no_worker_lock(app_locks: list[dict[str, Any]], globs: list[str]) -> str:
     )
 
 
-def _claims(lock: dict[str, Any]) -> bool:
-    """True when a row lock is shaped like a job claim: it skips locked rows or picks one of many."""
-    if lock.get("skip_locked"):
-        return True
-    if "sql" in lock:
-        return bool(_PICK.search(str(lock.get("sql", ""))))
-    return bool(_ORM_PICK.search(str(lock.get("code", ""))))
-
-
 def _no_queue(app_locks: list[dict[str, Any]], globs: list[str]) -> str:
     """Why EK308 has no job queue to judge: what it looked for, what it found instead, how to point it."""
     found = (
@@ -86,8 +76,7 @@ def _no_queue(app_locks: list[dict[str, Any]], globs: list[str]) -> str:
     )
     return (
         "the bundle shows no database job queue: no `queue` evidence (a queue table), no `workers` set "
-        f"for EK308, and no job claim (FOR UPDATE SKIP LOCKED, or FOR UPDATE with LIMIT) in a worker module "
-        f"({', '.join(globs)}); {found}"
+        f"for EK308, and no row lock (FOR UPDATE) in a worker module ({', '.join(globs)}); {found}"
         "if the service has a queue, set EK308's `workers` to the modules that claim jobs, "
         "or collect its table with the `queue` collector"
     )
@@ -97,8 +86,9 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail when worker code locks rows but never skips locked ones, or a raw claim query lacks it.
 
     Judged only where the bundle shows a database job queue: `queue` evidence, EK308's `workers` set,
-    or a job claim in a worker module. Row locks elsewhere are ordinary locks (a request handler's
-    `SELECT ... FOR UPDATE`), not a queue: with none of these the check is skipped.
+    or a row lock in a worker module (any: a claim that waits on locked rows is the fault this check is
+    for). Row locks elsewhere are ordinary locks (a request handler's `SELECT ... FOR UPDATE`), not a
+    queue: with none of these the check is skipped.
     """
     facts = codefacts.read(target.view).facts
     if facts is None:
@@ -108,7 +98,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     locks = facts.get("row_locks") or {}
     app_locks = [lock for kind in ("sql", "orm") for lock in (locks.get(kind) or {}).get("app", [])]
     mine = [lock for lock in app_locks if any(fnmatch.fnmatch(str(lock.get("path", "")), g) for g in globs)]
-    if not (queue.read(target.view).present or "workers" in rule.options or any(map(_claims, mine))):
+    if not (queue.read(target.view).present or "workers" in rule.options or mine):
         raise Skipped(_no_queue(app_locks, globs))
     if not mine:
         yield Finding(
