@@ -15,10 +15,9 @@ on the database: the check is skipped, with the reason, when no configuration co
 a configuration is named otherwise. An empty version table that several configurations may own (the same
 table name, no `version_table_schema`) proves nothing: a configuration with no other table is not judged,
 and one whose own tables are at the heads passes. Neither is a configuration whose env.py names its version
-table at run time (`version_table=settings.table`) when no table of the default name is found (unless one
-table of another name holds its revisions: that one is read), nor one whose revisions a table of another
-name holds (a mistyped `version_table`). Messages name the version table when it is not
-`alembic_version` (`context.configure(version_table=...)`).
+table at run time (`version_table=settings.table`) when no table of the default name is found, nor one
+whose revisions a table of another name holds (a mistyped `version_table`): the finding names that table.
+Messages name the version table when it is not `alembic_version` (`context.configure(version_table=...)`).
 """
 
 from __future__ import annotations

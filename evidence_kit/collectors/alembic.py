@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +130,20 @@ ORDER BY n.nspname
 """
 
 
-# NOTE: the tables shaped like a version table: any name, in any schema, with a `version_num` column.
+# NOTE: the tables shaped like a version table: any name, in any schema, with a text `version_num` column
+# (an application's own `version_num` is most often a number). Only the rows holding one of the given
+# revisions are read, a few at most.
 _PG_SHAPED = """
-SELECT DISTINCT c.relname
+SELECT n.nspname, c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND has_table_privilege(c.oid, 'SELECT')
   AND EXISTS (SELECT 1 FROM pg_attribute a
-              WHERE a.attrelid = c.oid AND a.attname = 'version_num' AND a.attnum > 0 AND NOT a.attisdropped)
-ORDER BY 1
+              WHERE a.attrelid = c.oid AND a.attname = 'version_num' AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype))
+ORDER BY 1, 2
 """
+_SHAPED_ROWS = 20
 _SQLITE_SHAPED = (
     "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p"
     " WHERE m.type = 'table' AND p.name = 'version_num' ORDER BY 1"
@@ -1153,40 +1158,52 @@ def _holding(shaped: Mapping[str, Mapping[str, list[str]]]) -> str:
 
 
 def _shaped_holders(ctx: Context, url: str, setup: Setup, graph: Graph) -> dict[str, dict[str, list[str]]]:
-    """The tables shaped like a version table (a `version_num` column) but named otherwise that hold one of
-    this configuration's revisions: name -> schema -> versions. Looked for only when no table of its own
-    name was found."""
+    """The tables shaped like a version table (a text `version_num` column) but named otherwise that hold
+    one of this configuration's revisions: name -> schema -> those revisions. Looked for only when no table
+    of its own name was found, to say where they are; never taken for its own (a tenant's table, or another
+    application's, may hold the same revisions)."""
+    revisions = sorted(graph.scripts)
+    holders: dict[str, dict[str, list[str]]] = {}
     if db.is_postgres(url):
         import psycopg
+        from psycopg import sql
 
         conn = db.connect_pg(url, source=ctx.database_source)
         try:
-            names = [row[0] for row in conn.execute(_PG_SHAPED).fetchall()]
+            for schema, name in conn.execute(_PG_SHAPED).fetchall():
+                if name == setup.version_table:
+                    continue
+                query = sql.SQL("SELECT version_num::text FROM {} WHERE version_num::text = ANY(%s) LIMIT {}")
+                rows = conn.execute(
+                    query.format(sql.Identifier(schema, name), sql.Literal(_SHAPED_ROWS)), (revisions,)
+                ).fetchall()
+                if rows:
+                    holders.setdefault(name, {})[schema] = sorted({row[0] for row in rows})
         except psycopg.Error:
-            names = []  # NOTE: a hint only: a catalog that cannot be read gives none
+            return {}  # NOTE: a hint only: what cannot be read gives none
         finally:
             conn.close()
-    else:
-        import sqlite3
+        return holders
+    import json
+    import sqlite3
 
-        conn_lite = db.connect_sqlite(url, ctx.root)
-        try:
-            names = [row[0] for row in conn_lite.execute(_SQLITE_SHAPED).fetchall()]
-        except sqlite3.Error:
-            names = []
-        finally:
-            conn_lite.close()
-    holders: dict[str, dict[str, list[str]]] = {}
-    for name in names:
-        if name == setup.version_table:
-            continue
-        try:
-            found, _ = _read_versions(ctx, url, name)
-        except CollectorError:
-            continue
-        mine = {schema: v for schema, v in found.items() if graph.scripts.keys() & set(v)}
-        if mine:
-            holders[name] = mine
+    lite = db.connect_sqlite(url, ctx.root)
+    try:
+        for (name,) in lite.execute(_SQLITE_SHAPED).fetchall():
+            if name == setup.version_table:
+                continue
+            quoted = '"' + name.replace('"', '""') + '"'
+            rows = lite.execute(
+                f"SELECT version_num FROM {quoted} WHERE version_num IN (SELECT value FROM json_each(?))"
+                f" LIMIT {_SHAPED_ROWS}",
+                (json.dumps(revisions),),
+            ).fetchall()
+            if rows:
+                holders[name] = {"main": sorted({str(row[0]) for row in rows})}
+    except sqlite3.Error:
+        return {}
+    finally:
+        lite.close()
     return holders
 
 
@@ -1297,17 +1314,6 @@ def _current_outputs(
         schemas, errors = _read_versions(ctx, url, setup.version_table)
         if not schemas and not errors and graph.scripts:
             shaped = _shaped_holders(ctx, url, setup, graph)
-        if len(shaped) == 1 and setup.version_table_picked:
-            # NOTE: env.py names its table at run time, and one table of another name holds this
-            # configuration's revisions: that is the one it names.
-            name, schemas = next(iter(shaped.items()))
-            setup = replace(
-                setup,
-                version_table=name,
-                version_table_from=f"the database, the one table holding this configuration's revisions "
-                f"({setup.version_table_picked})",
-            )
-            shaped = {}
     except CollectorError as exc:
         failed = {"status": "error", "error": exc.message, "hint": exc.hint}
         text = exc.message + (f"\nTip: {exc.hint}" if exc.hint else "") + "\n"
@@ -1391,7 +1397,9 @@ def _current_outputs(
         # NOTE: env.py names its table at run time, or a table of another name holds this configuration's
         # revisions: the named one missing says nothing of the real one.
         if shaped:
-            table_unknown = _holding(shaped)
+            table_unknown = _holding(shaped) + (
+                f" ({setup.version_table_picked})" if setup.version_table_picked else ""
+            )
         elif setup.version_table_picked:
             table_unknown = picked
         up_to_date = None if table_unknown else up_to_date
@@ -1503,7 +1511,7 @@ def _config_outputs(
         "bases": sorted(graph.bases),
         "multiple_heads": len(graph.heads) > 1,
         "current_status": current["status"],
-        "version_table": current.get("version_table", setup.version_table),
+        "version_table": setup.version_table,
         "current": {s: v["versions"] for s, v in schemas.items()} if isinstance(schemas, dict) else None,
         "up_to_date": current.get("up_to_date"),
         "problems": len(problems),

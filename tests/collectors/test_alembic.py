@@ -708,3 +708,35 @@ def test_an_env_py_written_for_a_wrapper_s_configuration_is_named_as_plain_alemb
         "`context.config.engine_url` (line 2)"
         in as_json(collect(tmp_path)["history.json"])["plain_alembic_problem"]
     )
+
+
+def test_a_sqlite_table_of_another_name_holding_the_revisions_is_named_not_taken(tmp_path: Path) -> None:
+    """env.py names its version table at run time; in SQLite, a table of another name with a `version_num`
+    column holds a revision of this configuration: the collect names it, and does not say none applied."""
+    versions = tmp_path / "migrations" / "versions"
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    write_revision(versions, "a.py", 'revision = "aaaa"\ndown_revision = None\n')
+    (tmp_path / "migrations" / "env.py").write_text(
+        "import os\nfrom alembic import context\n"
+        'context.configure(url="sqlite:///app.db", version_table=os.environ.get("TABLE", "ddl_version"))\n'
+    )
+    db_path = tmp_path / "app.db"
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("CREATE TABLE ddl_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.execute("INSERT INTO ddl_version VALUES ('aaaa')")
+        conn.execute("CREATE TABLE notes (version_num TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('draft')")
+    conn.close()
+    out = collect(tmp_path, f"sqlite:///{db_path}")
+    current = as_json(out["current.json"])
+    assert current["up_to_date"] is None and current["schemas"] == {}
+    assert current["version_table_unknown"].startswith(
+        "tables of another name hold this configuration's revisions (main.ddl_version holds aaaa)"
+    )
+    assert "no migration has been applied" not in text(out["current.txt"])
+    assert (
+        as_json(collect(tmp_path, f"sqlite:///{db_path}", version_table="ddl_version")["current.json"])[
+            "up_to_date"
+        ]
+        is True
+    )

@@ -445,13 +445,13 @@ def test_a_bundle_made_without_a_database_url_proves_no_database_state(tmp_path:
     ]
 
 
-def test_a_version_table_env_py_names_at_run_time_is_found_by_its_shape_or_said_unknown(
+def test_a_version_table_env_py_names_at_run_time_is_said_unknown_and_where_its_revisions_are(
     tmp_path: Path, pg_admin_url: str
 ) -> None:
     """env.py passes `version_table=` a setting: no `alembic_version` of its own says nothing of the real
-    table. With none migrated, the collect says which line names it and EK302 does not judge; once one
-    table of another name holds its revisions, that one is read; a mistyped option names the table that
-    holds them instead of saying that no migration was applied."""
+    table. The collect says which line names it, and which tables of another name hold its revisions, and
+    EK302 does not judge until the option names the table; a mistyped option names the table that holds
+    them instead of saying that no migration was applied."""
     with pg.database(pg_admin_url) as url:
         root = service(tmp_path / "svc", url)
         env = root / "db" / "tenant" / "env.py"
@@ -461,9 +461,19 @@ def test_a_version_table_env_py_names_at_run_time_is_found_by_its_shape_or_said_
                 f'version_table_schema=SCHEMA, version_table=os.environ.get("APP_TABLE", {TENANT_TABLE!r}))',
             )
         )
+        # NOTE: the service's own tables with a `version_num` column: a number, or text holding no revision.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE documents (id int, version_num integer)")
+            conn.execute("INSERT INTO documents VALUES (1, 7)")
+            conn.execute("CREATE TABLE notes (version_num varchar(32))")
+            conn.execute("INSERT INTO notes VALUES ('draft')")
         out = collect(root, url, configs=[{"name": "tenant"}])
         current = as_json(out["current.json"])
         assert current["version_table"] == "alembic_version" and current["schemas"] == {}
+        assert (
+            "documents" not in current["version_table_unknown"]
+            and "notes" not in current["version_table_unknown"]
+        )
         assert current["up_to_date"] is None
         assert current["version_table_unknown"].startswith("env.py (db/tenant/env.py:")
         assert (
@@ -476,12 +486,20 @@ def test_a_version_table_env_py_names_at_run_time_is_found_by_its_shape_or_said_
             ek302(path, manifest)
 
         alembic(root, "-n", "tenant", "-x", "tenant=acme", "upgrade", "head")
+        # NOTE: a table of another name holds the revisions: named, never taken (a tenant's may be another's).
         out = collect(root, url, configs=[{"name": "tenant"}])
         current = as_json(out["current.json"])
-        assert current["version_table"] == TENANT_TABLE and current["up_to_date"] is True
-        assert current["version_table_from"].startswith("the database, the one table holding")
-        assert as_json(out["summary.json"])["version_table"] == TENANT_TABLE
-        assert ek302(*bundle(tmp_path / "c", out)) == []
+        assert current["version_table"] == "alembic_version" and current["up_to_date"] is None
+        held = f"app_tenant_acme.{TENANT_TABLE} holds {TENANT[-1]}"
+        assert current["version_table_unknown"].startswith(
+            f"tables of another name hold this configuration's revisions ({held})"
+        )
+        path, manifest = bundle(tmp_path / "c", out)
+        with pytest.raises(Skipped, match=f"app_tenant_acme.{TENANT_TABLE} holds"):
+            ek302(path, manifest)
+        out = collect(root, url, configs=[{"name": "tenant", "version_table": TENANT_TABLE}])
+        assert as_json(out["current.json"])["up_to_date"] is True
+        assert ek302(*bundle(tmp_path / "e", out)) == []
 
         out = collect(root, url, configs=[{"name": "tenant", "version_table": "tenant_versions"}])
         current = as_json(out["current.json"])
