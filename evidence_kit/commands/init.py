@@ -791,12 +791,27 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
 
 
 def _with_app(worker: Worker, apps: Sequence[FastAPIApp]) -> Worker:
-    """A litestar-saq worker with the chosen app in its command, as the Litestar CLI takes it (a factory
-    too); without one, the CLI finds the app itself (`LITESTAR_APP`, or its usual places)."""
-    if worker.command != LITESTAR_SAQ or not apps:
+    """A litestar-saq worker with the chosen app in its command (see `_litestar_with_app`)."""
+    if worker.command != LITESTAR_SAQ:
         return worker
+    return Worker(worker.source, worker.kind, _litestar_with_app(worker.command, apps))
+
+
+def _app_in_command(found: tuple[str, str] | None, apps: Sequence[FastAPIApp]) -> tuple[str, str] | None:
+    """The service's migration command and its file, with the chosen app when the Litestar CLI runs it."""
+    return None if found is None else (_litestar_with_app(found[0], apps), found[1])
+
+
+def _litestar_with_app(command: str, apps: Sequence[FastAPIApp]) -> str:
+    """A Litestar CLI command (`litestar database upgrade`, `litestar workers run`) with the chosen app
+    (`--app-dir D --app module:attr`, a factory too): the commands of the app's plugins exist only once the
+    CLI has the app. Unchanged when it names one already, is no Litestar command, or no app was chosen:
+    the CLI then looks for the app itself (`LITESTAR_APP`, or its usual places)."""
+    words = command.split()
+    if not apps or not words or words[0].rsplit("/", 1)[-1] != "litestar" or "--app" in words:
+        return command
     app_dir = f"--app-dir {apps[0].app_dir} " if apps[0].app_dir != "." else ""
-    return Worker(worker.source, worker.kind, f"litestar {app_dir}--app {apps[0].target} workers run")
+    return " ".join([words[0], f"{app_dir}--app {apps[0].target}", *words[1:]])
 
 
 _SETTINGS_BASES = frozenset({"BaseSettings", "Settings"})
@@ -1807,7 +1822,9 @@ def detect(root: Path) -> Detected:
         required_env=tuple(sorted(required.items())),
         required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
-        migrate_command=_migrate_command(root, workflows, scan.compose) if configs else None,
+        migrate_command=_app_in_command(_migrate_command(root, workflows, scan.compose), chosen_apps)
+        if configs
+        else None,
         ci_postgres=own.postgres,
         ci_install=own.install if top == root else None,
         test_files=_count_tests(root, tests),
