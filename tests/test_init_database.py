@@ -654,6 +654,20 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
         "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
     )
     assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
+    # NOTE: a conftest that creates its own database first migrates that one: a note, no warning.
+    (root / "tests/conftest.py").write_text(
+        "from sqlalchemy import text\n\n"
+        "def setup(engine, Base, name):\n"
+        "    engine.execute(text(f'CREATE DATABASE \"{name}\"'))\n"
+        "    Base.metadata.create_all(engine)\n"
+    )
+    found = init.detect(root)
+    assert found.tests_migrate == ()
+    assert (
+        "tests/conftest.py calls create_all, in a database it creates itself (CREATE DATABASE): the tests "
+        "leave the database the collect reads as it is"
+    ) in init.report(found)
+    assert not [line for line in init.report(found) if "migrate the database they run against" in line]
 
 
 def test_a_long_suite_is_said_and_still_run_whole(tmp_path: Path) -> None:

@@ -1791,6 +1791,8 @@ def detect(root: Path) -> Detected:
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(dirs), *(sorted(loose) if not dirs else ()))
     own = _own_ci(root, workflows, tests)
+    migrating = _tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".")
+    own_database = {conftest for conftest, _ in migrating if _creates_database(root, conftest)}
     return Detected(
         root=root,
         service=service,
@@ -1828,7 +1830,7 @@ def detect(root: Path) -> Detected:
         ci_postgres=own.postgres,
         ci_install=own.install if top == root else None,
         test_files=_count_tests(root, tests),
-        tests_migrate=tuple(_tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".")),
+        tests_migrate=tuple(m for m in migrating if m[0] not in own_database),
         tests_docker=tuple(_tests_docker(root, tests)),
         repository=repository,
         git=repository is not None,
@@ -1836,7 +1838,15 @@ def detect(root: Path) -> Detected:
         parsed_by_service=len(older),
         unparsed=unparsed,
         unparsed_why=unparsed_why,
-        notes=tuple(notes),
+        notes=tuple(
+            notes
+            + [
+                f"{conftest} {what}, in a database it creates itself (CREATE DATABASE): the tests leave the "
+                "database the collect reads as it is"
+                for conftest, what in migrating
+                if conftest in own_database
+            ]
+        ),
     )
 
 
@@ -2411,6 +2421,19 @@ def _conftests(root: Path, tests: Sequence[str]) -> list[str]:
         if (root / rel).is_dir():
             conftests += sorted(_rel(p, root) for p in (root / rel).rglob("*/conftest.py") if p.is_file())
     return list(dict.fromkeys(conftests))
+
+
+_CREATE_DATABASE = re.compile(r"\bCREATE\s+DATABASE\b", re.I)
+
+
+def _creates_database(root: Path, conftest: str) -> bool:
+    """True when a conftest.py runs `CREATE DATABASE` (a string of its code says it): its tests make and
+    migrate a database of their own."""
+    _, tree = _parse(root, conftest)
+    return tree is not None and any(
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and _CREATE_DATABASE.search(node.value)
+        for node in ast.walk(tree)
+    )
 
 
 def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple[str, str]]:
