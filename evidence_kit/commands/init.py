@@ -2427,12 +2427,18 @@ _CREATE_DATABASE = re.compile(r"\bCREATE\s+DATABASE\b", re.I)
 
 
 def _creates_database(root: Path, conftest: str) -> bool:
-    """True when a conftest.py runs `CREATE DATABASE` (a string of its code says it): its tests make and
-    migrate a database of their own."""
+    """True when a conftest.py runs `CREATE DATABASE` (a string passed to a call says it, an f-string too;
+    a docstring or a comment that mentions it does not): its tests make and migrate a database of their
+    own."""
     _, tree = _parse(root, conftest)
-    return tree is not None and any(
-        isinstance(node, ast.Constant) and isinstance(node.value, str) and _CREATE_DATABASE.search(node.value)
-        for node in ast.walk(tree)
+    if tree is None:
+        return False
+    return any(
+        isinstance(part, ast.Constant) and isinstance(part.value, str) and _CREATE_DATABASE.search(part.value)
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        for arg in [*call.args, *(kw.value for kw in call.keywords)]
+        for part in ast.walk(arg)
     )
 
 
