@@ -354,6 +354,11 @@ def test_a_compose_file_deep_in_the_repository_gives_the_service_s_own_migration
         "litestar --app app.asgi:create_app database upgrade --no-prompt",
         "tools/deploy/docker/docker-compose.yml",
     )
+    # NOTE: with a FastAPI app chosen, a `litestar` command is left as written.
+    fastapi_app = "from fastapi import FastAPI\n\napp = FastAPI()\n"
+    (root / "src/py/app/asgi.py").write_text(fastapi_app, encoding="utf-8")
+    (root / "tools/deploy/docker/docker-compose.yml").write_text(MIGRATOR, encoding="utf-8")
+    assert init.detect(root).migrate_command[0] == "litestar database upgrade --no-prompt"
 
 
 def test_no_plain_alembic_step_is_written_for_an_env_py_only_the_service_s_command_runs(

@@ -805,10 +805,12 @@ def _app_in_command(found: tuple[str, str] | None, apps: Sequence[FastAPIApp]) -
 def _litestar_with_app(command: str, apps: Sequence[FastAPIApp]) -> str:
     """A Litestar CLI command (`litestar database upgrade`, `litestar workers run`) with the chosen app
     (`--app-dir D --app module:attr`, a factory too): the commands of the app's plugins exist only once the
-    CLI has the app. Unchanged when it names one already, is no Litestar command, or no app was chosen:
-    the CLI then looks for the app itself (`LITESTAR_APP`, or its usual places)."""
+    CLI has the app. Unchanged when it names one already, is no Litestar command, or no Litestar app was
+    chosen: the CLI then looks for the app itself (`LITESTAR_APP`, or its usual places)."""
     words = command.split()
-    if not apps or not words or words[0].rsplit("/", 1)[-1] != "litestar" or "--app" in words:
+    if not apps or not apps[0].litestar or not words or words[0].rsplit("/", 1)[-1] != "litestar":
+        return command
+    if "--app" in words or any(w.startswith("--app=") for w in words):
         return command
     app_dir = f"--app-dir {apps[0].app_dir} " if apps[0].app_dir != "." else ""
     return " ".join([words[0], f"{app_dir}--app {apps[0].target}", *words[1:]])
