@@ -63,23 +63,28 @@ class NameRules:
         )
 
     def named_by(self, value: str, name: str) -> bool:
-        """True when `value` is a name made of `name`, not its value: a fragment of it cut at a separator
-        (`"organization_secret": "secret-"`), or the whole of it with a database object's prefix before it or
-        the kind of object after it (`pk_organization_secret`, `organization_secret_pkey`). A value that is
-        one of its key's words (`REDIS_PASSWORD=redis`) is a password like any other."""
+        """True when `value` is the name of a database object made of `name`, not its value: the whole name
+        with a naming convention's prefix before it or PostgreSQL's kind of object after it
+        (`pk_organization_secret`, `organization_secret_pkey`, `organization_secret_id_seq`). A value made
+        of its key's words alone (`REDIS_PASSWORD=redis`, `JWT_SECRET=jwt-secret-key`) is a password like
+        any other."""
         if not _IDENTIFIER.fullmatch(value):
             return False
         own, given = parts(name.rpartition(".")[2]), parts(value)
-        if not own or not given:
+        if not own:
             return False
-        if value[0] in "_.-" or value[-1] in "_.-":
-            return any(own[i : i + len(given)] == given for i in range(len(own) - len(given) + 1))
         for i in range(len(given) - len(own) + 1):
             if given[i : i + len(own)] == own:
                 before, after = given[:i], given[i + len(own) :]
-                return (bool(before) or bool(after)) and (
-                    all(p in self.object_prefixes for p in before)
-                    and all(p in self.object_suffixes for p in after)
+                if not before and not after:
+                    return False
+                # NOTE: `id` only inside a suffix (`…_id_seq`), never as its last part.
+                return all(p in self.object_prefixes for p in before) and (
+                    not after
+                    or (
+                        after[-1] in self.object_suffixes
+                        and all(p in self.object_suffixes or p == "id" for p in after)
+                    )
                 )
         return False
 

@@ -306,7 +306,8 @@ class Judge:
     def is_placeholder(self, text: str) -> bool:
         """A placeholder, template or reference: `changeme`, `<password>`, `${VAR}`, `***`, `xxxx`."""
         stripped = text.strip()
-        if not stripped or stripped.lower() in self.placeholder_words:
+        # NOTE: a placeholder word cut at a separator (`"secret-"`, a prefix table's entry) is one too.
+        if not stripped or stripped.lower().strip("_.-") in self.placeholder_words:
             return True
         if self.placeholder.fullmatch(stripped) or self.template.search(stripped):
             return True
