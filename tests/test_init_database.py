@@ -668,12 +668,16 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
         "leave the database the collect reads as it is"
     ) in init.report(found)
     assert not [line for line in init.report(found) if "migrate the database they run against" in line]
-    # NOTE: a docstring that only mentions it creates nothing.
-    (root / "tests/conftest.py").write_text(
-        '"""No CREATE DATABASE here: the tests use the one they are given."""\n\n'
-        "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
-    )
-    assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
+    # NOTE: a docstring that only mentions it creates nothing, and neither does a message about it.
+    for said in (
+        '"""No CREATE DATABASE here: the tests use the one they are given."""\n\n',
+        'import pytest\n\npytest.skip("needs the CREATE DATABASE privilege", allow_module_level=True)\n',
+        '"""Fixtures that create database sessions for the tests."""\n\n',
+    ):
+        (root / "tests/conftest.py").write_text(
+            said + "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
+        )
+        assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),), said
 
 
 def test_a_long_suite_is_said_and_still_run_whole(tmp_path: Path) -> None:

@@ -354,6 +354,12 @@ def test_a_compose_file_deep_in_the_repository_gives_the_service_s_own_migration
         "litestar --app app.asgi:create_app database upgrade --no-prompt",
         "tools/deploy/docker/docker-compose.yml",
     )
+    # NOTE: a command that names its app's folder, or a wrapper script of that name, is left as written.
+    for command in ("litestar --app-dir src database upgrade", "./scripts/litestar database upgrade"):
+        (root / "tools/deploy/docker/docker-compose.yml").write_text(
+            MIGRATOR.replace("litestar database upgrade --no-prompt", command), encoding="utf-8"
+        )
+        assert init.detect(root).migrate_command[0] == command
     # NOTE: with a FastAPI app chosen, a `litestar` command is left as written.
     fastapi_app = "from fastapi import FastAPI\n\napp = FastAPI()\n"
     (root / "src/py/app/asgi.py").write_text(fastapi_app, encoding="utf-8")

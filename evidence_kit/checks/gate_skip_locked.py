@@ -43,6 +43,10 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     },
 }
 _PICK = re.compile(r"\bLIMIT\b", re.I)
+# NOTE: what makes a lock a job claim rather than a lock on a row known by its key: it picks one of many
+# (LIMIT, ORDER BY, `.first()`), or it selects by a state (`status = 'queued'`).
+_CLAIM_SQL = re.compile(r"\b(?:LIMIT|ORDER\s+BY|status|state)\b", re.I)
+_CLAIM_ORM = re.compile(r"\.(?:limit|order_by|first)\(|\b(?:status|state)\b", re.I)
 
 
 def _at(locks: list[dict[str, Any]], shown: int = 5) -> str:
@@ -65,18 +69,28 @@ def _no_worker_lock(app_locks: list[dict[str, Any]], globs: list[str]) -> str:
     )
 
 
+def _claims(lock: dict[str, Any]) -> bool:
+    """True when a row lock is shaped like a job claim (see _CLAIM_SQL), or skips locked rows."""
+    if lock.get("skip_locked"):
+        return True
+    if "sql" in lock:
+        return bool(_CLAIM_SQL.search(str(lock.get("sql", ""))))
+    return bool(_CLAIM_ORM.search(str(lock.get("code", ""))))
+
+
 def _no_queue(app_locks: list[dict[str, Any]], globs: list[str]) -> str:
     """Why EK308 has no job queue to judge: what it looked for, what it found instead, how to point it."""
     found = (
         f"the {len(app_locks)} row lock{'' if len(app_locks) == 1 else 's'} in application code "
-        f"({_at(app_locks, 3)}) {'lies' if len(app_locks) == 1 else 'lie'} outside them: ordinary locks, "
-        "not job claims; "
+        f"({_at(app_locks, 3)}) {'is an ordinary lock' if len(app_locks) == 1 else 'are ordinary locks'} "
+        "(on a row known by its key, or outside the worker modules), not job claims; "
         if app_locks
         else "no FOR UPDATE in application code; "
     )
     return (
         "the bundle shows no database job queue: no `queue` evidence (a queue table), no `workers` set "
-        f"for EK308, and no row lock (FOR UPDATE) in a worker module ({', '.join(globs)}); {found}"
+        f"for EK308, and no job claim (a FOR UPDATE that skips locked rows, picks one of many or selects by "
+        f"a status) in a worker module ({', '.join(globs)}); {found}"
         "if the service has a queue, set EK308's `workers` to the modules that claim jobs, "
         "or collect its table with the `queue` collector"
     )
@@ -86,8 +100,9 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail when worker code locks rows but never skips locked ones, or a raw claim query lacks it.
 
     Judged only where the bundle shows a database job queue: `queue` evidence, EK308's `workers` set,
-    or a row lock in a worker module (any: a claim that waits on locked rows is the fault this check is
-    for). Row locks elsewhere are ordinary locks (a request handler's `SELECT ... FOR UPDATE`), not a
+    or a job claim in a worker module (a lock that skips locked rows, picks one of many or selects by a
+    status: one that waits on locked rows is the fault this check is for). Other row locks are ordinary
+    locks (a request handler's `SELECT ... FOR UPDATE`, a task's lock on one account by its id), not a
     queue: with none of these the check is skipped.
     """
     facts = codefacts.read(target.view).facts
@@ -98,7 +113,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     locks = facts.get("row_locks") or {}
     app_locks = [lock for kind in ("sql", "orm") for lock in (locks.get(kind) or {}).get("app", [])]
     mine = [lock for lock in app_locks if any(fnmatch.fnmatch(str(lock.get("path", "")), g) for g in globs)]
-    if not (queue.read(target.view).present or "workers" in rule.options or mine):
+    if not (queue.read(target.view).present or "workers" in rule.options or any(map(_claims, mine))):
         raise Skipped(_no_queue(app_locks, globs))
     if not mine:
         yield Finding(

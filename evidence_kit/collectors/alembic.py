@@ -131,8 +131,7 @@ ORDER BY n.nspname
 
 
 # NOTE: the tables shaped like a version table: any name, in any schema, with a text `version_num` column
-# (an application's own `version_num` is most often a number). Only the rows holding one of the given
-# revisions are read, a few at most.
+# (an application's own `version_num` is most often a number). Only a table's first rows are read.
 _PG_SHAPED = """
 SELECT n.nspname, c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -143,7 +142,7 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_s
                 AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype))
 ORDER BY 1, 2
 """
-_SHAPED_ROWS = 20
+_SHAPED_ROWS = 100
 _SQLITE_SHAPED = (
     "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p"
     " WHERE m.type = 'table' AND p.name = 'version_num' ORDER BY 1"
@@ -1173,14 +1172,19 @@ def _shaped_holders(ctx: Context, url: str, setup: Setup, graph: Graph) -> dict[
             for schema, name in conn.execute(_PG_SHAPED).fetchall():
                 if name == setup.version_table:
                     continue
-                query = sql.SQL("SELECT version_num::text FROM {} WHERE version_num::text = ANY(%s) LIMIT {}")
+                # NOTE: a version table holds a row or a few: the first rows of a table are read, never a
+                # large table of the application's whole.
+                query = sql.SQL(
+                    "SELECT v::text FROM (SELECT version_num AS v FROM {} LIMIT {}) AS head"
+                    " WHERE v::text = ANY(%s)"
+                )
                 rows = conn.execute(
                     query.format(sql.Identifier(schema, name), sql.Literal(_SHAPED_ROWS)), (revisions,)
                 ).fetchall()
                 if rows:
                     holders.setdefault(name, {})[schema] = sorted({row[0] for row in rows})
         except psycopg.Error:
-            return {}  # NOTE: a hint only: what cannot be read gives none
+            pass  # NOTE: a hint only: what cannot be read adds nothing, what was found stays
         finally:
             conn.close()
         return holders
@@ -1194,14 +1198,14 @@ def _shaped_holders(ctx: Context, url: str, setup: Setup, graph: Graph) -> dict[
                 continue
             quoted = '"' + name.replace('"', '""') + '"'
             rows = lite.execute(
-                f"SELECT version_num FROM {quoted} WHERE version_num IN (SELECT value FROM json_each(?))"
-                f" LIMIT {_SHAPED_ROWS}",
+                f"SELECT v FROM (SELECT version_num AS v FROM {quoted} LIMIT {_SHAPED_ROWS})"
+                " WHERE v IN (SELECT value FROM json_each(?))",
                 (json.dumps(revisions),),
             ).fetchall()
             if rows:
                 holders[name] = {"main": sorted({str(row[0]) for row in rows})}
     except sqlite3.Error:
-        return {}
+        pass  # NOTE: as above: what was found stays
     finally:
         lite.close()
     return holders

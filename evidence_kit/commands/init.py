@@ -802,15 +802,19 @@ def _app_in_command(found: tuple[str, str] | None, apps: Sequence[FastAPIApp]) -
     return None if found is None else (_litestar_with_app(found[0], apps), found[1])
 
 
+# NOTE: the Litestar CLI itself, bare or in a virtualenv's bin folder (a `scripts/litestar` wrapper is not).
+_LITESTAR_CLI = re.compile(r"(?:\S*/bin/)?litestar")
+
+
 def _litestar_with_app(command: str, apps: Sequence[FastAPIApp]) -> str:
     """A Litestar CLI command (`litestar database upgrade`, `litestar workers run`) with the chosen app
     (`--app-dir D --app module:attr`, a factory too): the commands of the app's plugins exist only once the
     CLI has the app. Unchanged when it names one already, is no Litestar command, or no Litestar app was
     chosen: the CLI then looks for the app itself (`LITESTAR_APP`, or its usual places)."""
     words = command.split()
-    if not apps or not apps[0].litestar or not words or words[0].rsplit("/", 1)[-1] != "litestar":
+    if not apps or not apps[0].litestar or not words or not _LITESTAR_CLI.fullmatch(words[0]):
         return command
-    if "--app" in words or any(w.startswith("--app=") for w in words):
+    if any(w in ("--app", "--app-dir") or w.startswith(("--app=", "--app-dir=")) for w in words):
         return command
     app_dir = f"--app-dir {apps[0].app_dir} " if apps[0].app_dir != "." else ""
     return " ".join([words[0], f"{app_dir}--app {apps[0].target}", *words[1:]])
@@ -2425,7 +2429,8 @@ def _conftests(root: Path, tests: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(conftests))
 
 
-_CREATE_DATABASE = re.compile(r"\bCREATE\s+DATABASE\b", re.I)
+# NOTE: a statement, as a call's string starts with it; in capitals, as SQL in code is written.
+_CREATE_DATABASE = re.compile(r"\s*CREATE\s+DATABASE\b")
 
 
 def _creates_database(root: Path, conftest: str) -> bool:
@@ -2436,11 +2441,13 @@ def _creates_database(root: Path, conftest: str) -> bool:
     if tree is None:
         return False
     return any(
-        isinstance(part, ast.Constant) and isinstance(part.value, str) and _CREATE_DATABASE.search(part.value)
+        _CREATE_DATABASE.match(first.value)
         for call in ast.walk(tree)
         if isinstance(call, ast.Call)
         for arg in [*call.args, *(kw.value for kw in call.keywords)]
-        for part in ast.walk(arg)
+        # NOTE: a string, or an f-string's first part (`f'CREATE DATABASE "{name}"'`).
+        for first in [arg.values[0] if isinstance(arg, ast.JoinedStr) and arg.values else arg]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str)
     )
 
 
