@@ -408,6 +408,14 @@ def test_commands_plain_alembic_cannot_run_are_not_given_as_runnable(tmp_path: P
     assert f"```console\n$ {command} upgrade a1b2\n```" in docs["migration-guide.md"]
     assert f"$ {command} downgrade <revision>   # or -1" in docs["rollback-plan.md"]
     assert "cannot run" not in docs["migration-guide.md"] + docs["rollback-plan.md"]
+    # NOTE: with the service's own command named in evidence.yaml, the upgrade is given as it; the
+    # downgrade, whose form that command does not say, still is not.
+    named = {**WRAPPED, "migrate_command": "app database upgrade --no-prompt"}
+    docs = _read(render_docs(_alembic_bundle(tmp_path / "d", history=named), tmp_path / "docs3"))
+    guide, plan = docs["migration-guide.md"], docs["rollback-plan.md"]
+    assert "```console\n$ app database upgrade --no-prompt\n```" in guide
+    assert f"```text\n{command} upgrade a1b2\n```" not in guide
+    assert f"```text\n{command} downgrade <revision>\n```" in plan and "app database" not in plan
 
 
 def test_a_database_whose_version_table_is_unknown_is_not_called_empty(tmp_path: Path) -> None:

@@ -347,6 +347,9 @@ def test_a_compose_file_deep_in_the_repository_gives_the_service_s_own_migration
     init.write(root, found)
     migrate = next(s for s in _steps(root) if s.get("name") == "Migrate")
     assert migrate["run"].splitlines() == [command]
+    # NOTE: plain Alembic cannot run its env.py: evidence.yaml names the command, for the docs.
+    configs = config.load(root / "evidence.yaml").collectors["alembic"]["configs"]
+    assert configs == [{"ini": "src/py/app/db/migrations/alembic.ini", "migrate_command": command}]
     # NOTE: a command that names its app already is kept as written.
     named = MIGRATOR.replace("litestar database", "litestar --app app.asgi:create_app database")
     (root / "tools/deploy/docker/docker-compose.yml").write_text(named, encoding="utf-8")

@@ -77,6 +77,13 @@ _CONFIG_SCHEMA: dict[str, Any] = {
             "description": "Version folders relative to evidence.yaml, for an env.py that picks them at "
             "run time (default: as alembic reads them from the ini, or from env.py where it can be read).",
         },
+        "migrate_command": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The service's own command that upgrades this configuration's database, run from "
+            "the service's folder (`app database upgrade`); recorded for `evidence docs`, never run by the "
+            "collector.",
+        },
     },
 }
 
@@ -194,6 +201,8 @@ class Setup:
     run_from: Path | None = None
     # NOTE: where env.py names its version table at run time (a setting): which table is not known.
     version_table_picked: str | None = None
+    # NOTE: the service's own upgrade command, as the collector's option gives it (for the docs).
+    migrate_command: str | None = None
 
 
 @dataclass
@@ -1054,6 +1063,7 @@ def resolve_setup(
         table_from if table else None,
         (run_from(raw, here, root) if isinstance(raw, str) and raw else None) or here,
         picked.get("version_table"),
+        spec.get("migrate_command"),
     )
 
 
@@ -1490,6 +1500,7 @@ def _config_outputs(
         "script_location": _rel(setup.script_location, ctx.root),
         "run_from": _rel(setup.run_from or setup.ini.parent, ctx.root),
         "plain_alembic_problem": plain_alembic_problem(setup.script_location / "env.py"),
+        "migrate_command": setup.migrate_command,
         "version_locations": [_rel(loc, ctx.root) for loc in setup.version_locations],
         "version_locations_from": setup.locations_from,
         "parsed_by_service_python": found.reparsed,

@@ -98,6 +98,8 @@ def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> d
         "command": _alembic_command(graph, config.name if several else "alembic"),
         # NOTE: why plain `alembic` cannot run the configuration's env.py; None when it can.
         "plain_problem": str(graph["plain_alembic_problem"]) if graph.get("plain_alembic_problem") else None,
+        # NOTE: the service's own upgrade command, when evidence.yaml names it (`migrate_command`).
+        "migrate_command": str(graph["migrate_command"]) if graph.get("migrate_command") else None,
     }
 
 

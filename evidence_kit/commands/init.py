@@ -2838,6 +2838,9 @@ def _context(d: Detected) -> dict[str, Any]:
         entry: dict[str, str] = {"ini": c.ini}
         if c.section != "alembic":
             entry["name"] = c.section
+        if c.plain_problem and d.migrate_command:
+            # NOTE: plain Alembic cannot run it: the docs give the service's own command instead.
+            entry["migrate_command"] = d.migrate_command[0]
         alembic.append(entry)
     labels = [c.label for c in d.alembic]
     if len(d.alembic) > 1 and len(set(labels)) < len(labels):

@@ -700,6 +700,8 @@ def test_an_env_py_written_for_a_wrapper_s_configuration_is_named_as_plain_alemb
         "section = config.get_section(config.config_ini_section)\n"
         "context.configure(url=config.db_url, version_table=config.version_table_name)\n"
     )
+    graph = as_json(collect(tmp_path, configs=[{"migrate_command": "app database upgrade"}])["history.json"])
+    assert graph["migrate_command"] == "app database upgrade"
     problem = as_json(collect(tmp_path)["history.json"])["plain_alembic_problem"]
     assert problem.startswith("env.py reads `config.db_url` (line 5), which Alembic's own `Config` lacks")
     # NOTE: and so does a read of `context.config` itself.
