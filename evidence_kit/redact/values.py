@@ -256,6 +256,9 @@ _REGEX = re.compile(r".*(?:\(\?[:P<=!]|\[\^|\\[wdsbWDSB]|\[[^\]]{2,}\][+*?]|\[[^
 # NOTE: a type in a parameter list (`private_key: PKCS7PrivateKeyTypes,`): CamelCase or subscripted.
 _CAMEL_TYPE = re.compile(r"[A-Za-z_][\w.]*(?:[a-z][A-Z]\w*|\[[^\]]*\])")
 _IDENTIFIER = re.compile(r"([A-Za-z_]+|[A-Z][A-Z0-9_]*)(?:[\s,;)\]}.]|$)")
+# NOTE: a variable's name of two words or more: joined by `_` inside it, or in lowerCamelCase (`dbPassword`);
+# `FiefClientSecret` is a class's name or a value, never a variable holding a secret.
+_WORDS = re.compile(r"[A-Za-z0-9]_+[A-Za-z0-9]|^[a-z][a-z0-9]*[A-Z]")
 # NOTE: `x = Name`, `a, b = un, pw`: identifiers without digits, where code puts blanks around `=`.
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z_.]*(?:\s*,\s*[A-Za-z_][A-Za-z_.]*)*")
 # NOTE: libpq's variables (`PGPASSWORD`, `PGPASSFILE`) are the names without an underscore.
@@ -316,11 +319,13 @@ class Judge:
         return len(body) >= 3 and len(set(body)) == 1
 
     def is_code(self, text: str) -> bool:
-        """A code expression: a call, subscript, attribute, literal, type, or a secret-named variable."""
+        """A code expression: a call, subscript, attribute, literal, type, or a secret-named variable of
+        two words or more (`db_password`, `dbPassword`, `DB_PASSWORD`); one word (`fiefpassword`,
+        `supersecret`) or an UpperCamelCase one (`AcmeClientSecret`) is a value as a `.env` file writes it."""
         if _CODE.match(text):
             return True
         ident = _IDENTIFIER.match(text)
-        return bool(ident and self.secret_name(ident.group(1)))
+        return bool(ident and _WORDS.search(ident.group(1)) and self.secret_name(ident.group(1)))
 
     @staticmethod
     def is_regex(text: str) -> bool:
