@@ -210,8 +210,30 @@ def _collectors(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dic
     return collectors, after
 
 
+def _same_names(source: str, collector: str, key: str | None, options: Mapping[str, Any]) -> list[str]:
+    """Entries of a collector's named list (`commands`, `captures`, …) that reuse an earlier one's name:
+    their artifacts would overwrite each other's."""
+    entries = options.get(key) if key else None
+    first: dict[str, int] = {}
+    out = []
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            out.append(
+                f"{source}: collectors.{collector}.{key}.{i}.name: `{name}` is already the name of "
+                f"{key}.{first[name]}, whose artifacts these would overwrite — fix: give each a name of its "
+                "own"
+            )
+        else:
+            first[name] = i
+    return out
+
+
 def semantic(data: Mapping[str, Any], source: str) -> list[str]:
-    """Problems a schema cannot express: cycles among `after:` options, each collector's own `validate`."""
+    """Problems a schema cannot express: cycles among `after:` options, each collector's own `validate`,
+    and two entries of one name in a collector's named list."""
     from evidence_kit.collectors import COLLECTORS
     from evidence_kit.order import cycle
 
@@ -221,6 +243,7 @@ def semantic(data: Mapping[str, Any], source: str) -> list[str]:
         check = getattr(COLLECTORS[name], "validate", None)
         for where, problem, fix in check(options) if check else ():
             out.append(f"{source}: collectors.{name}.{where}: {problem} — fix: {fix}")
+        out += _same_names(source, name, getattr(COLLECTORS[name], "NAMED", None), options)
     loop = cycle(after)
     if loop:
         shown = " → ".join([*loop, loop[0]])

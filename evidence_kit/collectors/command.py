@@ -14,6 +14,8 @@ from evidence_kit.model import Context, Intent, Output, PlannedRun, Status
 from evidence_kit.support import interpreter, paths, proc
 
 NAME = "command"
+# NOTE: the option whose entries each name their own artifacts: two of one name would overwrite each other.
+NAMED = "commands"
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_GRACE = 10.0
 

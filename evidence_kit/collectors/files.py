@@ -11,6 +11,8 @@ from evidence_kit.model import Context, Intent, Output
 from evidence_kit.support import paths
 
 NAME = "files"
+# NOTE: the option whose entries each name their own artifacts: two of one name would overwrite each other.
+NAMED = "sets"
 DEFAULT_CAP = 100 * 1024 * 1024
 
 OPTIONS_SCHEMA: dict[str, Any] = {

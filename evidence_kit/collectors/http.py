@@ -22,6 +22,8 @@ from evidence_kit.model import Context, Handoff, Intent, Output, PlannedRun, Sta
 from evidence_kit.support import interpreter, paths, proc
 
 NAME = "http"
+# NOTE: the option whose entries each name their own artifacts: two of one name would overwrite each other.
+NAMED = "captures"
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_START_TIMEOUT = 30.0

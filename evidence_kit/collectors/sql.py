@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import psycopg
 
 NAME = "sql"
+# NOTE: the option whose entries each name their own artifacts: two of one name would overwrite each other.
+NAMED = "queries"
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_ROWS = 10_000
 

@@ -224,3 +224,26 @@ def test_cwd_reaches_up_inside_the_repository_and_a_relative_program_resolves_th
         == f"cannot run './prof.sh': {repo / 'scripts' / 'prof.sh'} does not exist"
     )
     assert "outside the repository" in (by["out.error.txt"].message or "")
+
+
+def test_two_commands_of_one_name_are_a_config_error(tmp_path: Path) -> None:
+    """Their outputs would overwrite each other's (the second's output under the first's command line)."""
+    from evidence_kit import config
+    from evidence_kit.errors import EvidenceError
+
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text(
+        "service: s\ncollectors:\n  command:\n    commands:\n"
+        "      - {name: run, run: [echo, first]}\n      - {name: other, run: [echo, x]}\n"
+        "      - {name: run, run: [echo, second]}\n"
+        "  http:\n    base_url: http://127.0.0.1:1\n    captures:\n"
+        "      - {name: health, path: /health}\n      - {name: health, path: /ready}\n"
+    )
+    try:
+        config.load(cfg)
+    except EvidenceError as exc:
+        details = "\n".join(exc.details)
+    else:
+        raise AssertionError("two commands of one name were accepted")
+    assert "collectors.command.commands.2.name: `run` is already the name of commands.0" in details
+    assert "collectors.http.captures.1.name: `health` is already the name of captures.0" in details
