@@ -668,6 +668,12 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
         "leave the database the collect reads as it is"
     ) in init.report(found)
     assert not [line for line in init.report(found) if "migrate the database they run against" in line]
+    # NOTE: sqlalchemy-utils' create_database(url) makes one too.
+    (root / "tests/conftest.py").write_text(
+        "from sqlalchemy_utils import create_database\n\n"
+        "def setup(engine, Base, url):\n    create_database(url)\n    Base.metadata.create_all(engine)\n"
+    )
+    assert init.detect(root).tests_migrate == ()
     # NOTE: a docstring that only mentions it creates nothing, and neither does a message about it.
     for said in (
         '"""No CREATE DATABASE here: the tests use the one they are given."""\n\n',

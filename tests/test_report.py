@@ -712,6 +712,23 @@ def test_a_configuration_behind_its_heads_is_named_in_needs_attention(tmp_path: 
     assert "configuration core" not in attention
 
 
+def test_a_database_whose_revision_is_not_known_is_named_in_needs_attention(tmp_path: Path) -> None:
+    """The collector read the database but cannot tell the revision (env.py names its version table at
+    run time): the report does not show it as fine."""
+    why = "env.py (migrations/env.py:12) passes `version_table=settings.table`, a table picked at run time"
+    summary = Output("tenant/summary.json", "summary", "application/json", data=b'{"up_to_date": null}')
+    current = Output(
+        "tenant/current.json",
+        "current",
+        "application/json",
+        data=json.dumps({"version_table_unknown": why}).encode(),
+    )
+    md, html = render(make_bundle(tmp_path / "b", {"alembic": [summary, current]}), tmp_path / "out")
+    assert f"Alembic configuration tenant: the database's revision is not known: {why}" in md.read_text()
+    assert "revision is not known: env.py (migrations/env.py:12)" in _section(html.read_text(), "attention")
+    assert "Needs attention: nothing" not in md.read_text()
+
+
 def test_the_revision_count_of_a_folder_env_py_picks_by_dialect_names_that_folder(tmp_path: Path) -> None:
     picked = "env.py (src/svc/db/_migrations/env.py:3) picks a folder per database dialect: postgresql"
     history = {

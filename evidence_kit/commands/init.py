@@ -2434,12 +2434,14 @@ _CREATE_DATABASE = re.compile(r"\s*CREATE\s+DATABASE\b")
 
 
 def _creates_database(root: Path, conftest: str) -> bool:
-    """True when a conftest.py runs `CREATE DATABASE` (a string passed to a call says it, an f-string too;
-    a docstring or a comment that mentions it does not): its tests make and migrate a database of their
-    own."""
+    """True when a conftest.py makes a database of its own: it runs `CREATE DATABASE` (a string passed to a
+    call says it, an f-string too; a docstring or a comment that mentions it does not), or calls
+    sqlalchemy-utils' `create_database(url)`."""
     _, tree = _parse(root, conftest)
     if tree is None:
         return False
+    if any(isinstance(node, ast.Call) and _call_name(node) == "create_database" for node in ast.walk(tree)):
+        return True
     return any(
         _CREATE_DATABASE.match(first.value)
         for call in ast.walk(tree)

@@ -327,6 +327,19 @@ def _attention(
             # NOTE: with several configurations, each is named (`data/alembic/tenant/summary.json`).
             label = path[len(f"data/{alembic.FOLDER}/") : -len(f"/{alembic.SUMMARY}")]
             which = f"Alembic configuration {label}: " if label else ""
+            current = bd.json(path[: -len(alembic.SUMMARY)] + alembic.CURRENT)
+            unknown = current.get("version_table_unknown") if isinstance(current, dict) else None
+            if isinstance(summary, dict) and summary.get("up_to_date") is None and unknown:
+                # NOTE: the collector read the database but cannot tell its revision: no "ok" to rely on.
+                items.append(
+                    Attention(
+                        "warn",
+                        "alembic",
+                        f"{which}the database's revision is not known: {unknown}",
+                        "",
+                        "#migrations",
+                    )
+                )
             if isinstance(summary, dict) and summary.get("up_to_date") is False:
                 table = summary.get("version_table") or alembic.DEFAULT_VERSION_TABLE
                 named = "" if table == alembic.DEFAULT_VERSION_TABLE else f" (version table {table})"
