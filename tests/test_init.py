@@ -1232,3 +1232,22 @@ def test_a_skip_locked_in_a_module_that_is_no_worker_is_not_written_as_one(tmp_p
     assert workers == {"workers": [*init.DEFAULT_WORKERS, "svc/dispatch.py"]}
     shutil.rmtree(root.parent / "bundles")
     assert _gates(root, [str(root / "evidence-rules.yaml")])["EK308"] == ("passed", [])
+
+
+def test_an_apscheduler_module_is_a_worker_only_when_it_runs_as_a_program(tmp_path: Path) -> None:
+    schedule = (
+        "from apscheduler.schedulers.blocking import BlockingScheduler\n\n"
+        "def schedule():\n    scheduler = BlockingScheduler()\n    scheduler.start()\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": PYPROJECT,
+            "svc/__init__.py": "",
+            "svc/scheduler.py": schedule,
+            "svc/cron.py": schedule + '\n\nif __name__ == "__main__":\n    schedule()\n',
+        },
+    )
+    found = init.detect(root)
+    assert [(w.source, w.command) for w in found.workers] == [("svc/cron.py", "python -m svc.cron")]
+    assert "found an APScheduler worker: svc/cron.py (runs as `python -m svc.cron`)" in init.report(found)

@@ -745,6 +745,16 @@ def _saq_settings(tree: ast.Module) -> str | None:
     return None
 
 
+def _runs_as_main(tree: ast.Module) -> bool:
+    """True when the module does something when run as a program (`if __name__ == "__main__":`)."""
+    return any(
+        isinstance(node, ast.If)
+        and "__main__" in ast.unparse(node.test)
+        and "__name__" in ast.unparse(node.test)
+        for node in tree.body
+    )
+
+
 def _calls_with(tree: ast.Module, callee: str, keyword: str) -> bool:
     """True when the module calls `callee(...)` (by name or attribute) with `keyword=`."""
     return any(
@@ -778,7 +788,9 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
         yield Worker(rel, "arq", f"arq {module}.WorkerSettings")
     elif "rq" in used and re.search(r"\bWorker\b", text):
         yield Worker(rel, "rq", "rq worker")
-    elif "apscheduler" in used and ".start(" in text:
+    elif "apscheduler" in used and ".start(" in text and _runs_as_main(tree):
+        # NOTE: `python -m` runs the scheduler only from a `__main__` block; a module that only defines the
+        # schedule is started by another command (a worker's `-f module:schedule`).
         yield Worker(rel, "APScheduler", f"python -m {module}")
     elif "litestar_saq" in used and _calls_with(tree, "QueueConfig", "tasks"):
         yield Worker(rel, "SAQ", LITESTAR_SAQ)
@@ -2703,7 +2715,10 @@ def report(detected: Detected) -> list[str]:
         lines.append(f"warning: {docker} (collectors.tests.run in evidence.yaml)")
     if d.workers:
         for worker in d.workers:
-            lines.append(f"found a {worker.kind} worker: {worker.source} (runs as `{worker.command}`)")
+            article = "an" if worker.kind[:1].upper() in "AEIOU" else "a"
+            lines.append(
+                f"found {article} {worker.kind} worker: {worker.source} (runs as `{worker.command}`)"
+            )
     else:
         lines.append(
             "no worker found (dramatiq, celery, arq, rq, APScheduler, SAQ, a `--once` loop, "
