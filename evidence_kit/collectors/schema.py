@@ -392,17 +392,6 @@ def _fk_line(fk: Mapping[str, Any], dialect: str) -> str:
     )
 
 
-def policy_line(policy: Mapping[str, Any]) -> str:
-    """A policy as CREATE POLICY writes it, after its name and table: `AS RESTRICTIVE FOR SELECT TO ...`."""
-    parts = ["AS PERMISSIVE" if policy["permissive"] else "AS RESTRICTIVE", f"FOR {policy['command']}"]
-    parts.append(f"TO {', '.join(policy['roles'])}")
-    if policy["using"] is not None:
-        parts.append(f"USING ({policy['using']})")
-    if policy["with_check"] is not None:
-        parts.append(f"WITH CHECK ({policy['with_check']})")
-    return " ".join(parts)
-
-
 def _row_security_line(table: Mapping[str, Any]) -> list[str]:
     rls = table.get("row_security")
     if not rls or not (rls["enabled"] or rls["forced"] or table["policies"]):
@@ -431,7 +420,7 @@ def render_describe(table: Mapping[str, Any], dialect: str) -> bytes:
             lines += ["", f"{title}:", *(f"  {item}" for item in items)]
     lines += _row_security_line(table)
     if table.get("policies"):
-        lines += ["", "Policies:", *(f"  {p['name']} {policy_line(p)}" for p in table["policies"])]
+        lines += ["", "Policies:", *(f"  {p['name']} {layout.policy_text(p)}" for p in table["policies"])]
     return ("\n".join(lines) + "\n").encode()
 
 

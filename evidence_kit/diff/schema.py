@@ -452,19 +452,6 @@ def _constraints(out: Changes, table: str, a: Obj, b: Obj, key: str, label: str)
             )
 
 
-def _policy_text(policy: Obj) -> str:
-    parts = [
-        "AS PERMISSIVE" if policy.get("permissive", True) else "AS RESTRICTIVE",
-        f"FOR {policy.get('command', 'ALL')}",
-        f"TO {', '.join(map(str, items(policy.get('roles'))))}",
-    ]
-    if policy.get("using") is not None:
-        parts.append(f"USING ({policy['using']})")
-    if policy.get("with_check") is not None:
-        parts.append(f"WITH CHECK ({policy['with_check']})")
-    return " ".join(parts)
-
-
 def _row_security(out: Changes, table: str, a: Obj, b: Obj) -> None:
     """Row-level security switched on or off, forced or not, and policies added, dropped or changed; only
     when both bundles describe it (older ones do not). Each is a security change: risky."""
@@ -504,7 +491,7 @@ def _row_security(out: Changes, table: str, a: Obj, b: Obj) -> None:
             f"policy {table}.{name} added",
             "risky",
             None,
-            _policy_text(added),
+            schema_evidence.policy_text(added),
             (
                 "the roles it names may now see or write the rows it allows"
                 if added.get("permissive", True)
@@ -517,14 +504,14 @@ def _row_security(out: Changes, table: str, a: Obj, b: Obj) -> None:
         out.add(
             f"policy {table}.{name} dropped",
             "risky",
-            _policy_text(dropped),
+            schema_evidence.policy_text(dropped),
             None,
             "the rows only it allowed are now hidden from, or refused to, the roles it named"
             if dropped.get("permissive", True)
             else "the rows it kept from the roles it named are open to them now",
         )
     for name in sorted(na.keys() & nb.keys()):
-        before, after = _policy_text(na[name]), _policy_text(nb[name])
+        before, after = schema_evidence.policy_text(na[name]), schema_evidence.policy_text(nb[name])
         if before != after:
             fields = [
                 f

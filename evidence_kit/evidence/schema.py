@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -61,3 +62,18 @@ def read(view: BundleView) -> SchemaEvidence:
         structures=tuple(view.paths(path(STRUCTURES))),
         has_dump=view.has(path(DUMP)),
     )
+
+
+def policy_text(policy: Mapping[str, Any]) -> str:
+    """A row-level security policy as CREATE POLICY writes it after its name and table:
+    `AS RESTRICTIVE FOR SELECT TO app USING (...) WITH CHECK (...)`."""
+    parts = [
+        "AS PERMISSIVE" if policy.get("permissive", True) else "AS RESTRICTIVE",
+        f"FOR {policy.get('command', 'ALL')}",
+        f"TO {', '.join(map(str, items(policy.get('roles'))))}",
+    ]
+    if policy.get("using") is not None:
+        parts.append(f"USING ({policy['using']})")
+    if policy.get("with_check") is not None:
+        parts.append(f"WITH CHECK ({policy['with_check']})")
+    return " ".join(parts)
