@@ -664,7 +664,7 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
     found = init.detect(root)
     assert found.tests_migrate == ()
     assert (
-        "tests/conftest.py calls create_all, in a database it creates itself (CREATE DATABASE): the tests "
+        "tests/conftest.py calls create_all, in a database it creates itself: the tests "
         "leave the database the collect reads as it is"
     ) in init.report(found)
     assert not [line for line in init.report(found) if "migrate the database they run against" in line]

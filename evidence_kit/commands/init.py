@@ -1859,7 +1859,7 @@ def detect(root: Path) -> Detected:
         notes=tuple(
             notes
             + [
-                f"{conftest} {what}, in a database it creates itself (CREATE DATABASE): the tests leave the "
+                f"{conftest} {what}, in a database it creates itself: the tests leave the "
                 "database the collect reads as it is"
                 for conftest, what in migrating
                 if conftest in own_database
