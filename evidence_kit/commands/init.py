@@ -2913,6 +2913,7 @@ def _context(d: Detected) -> dict[str, Any]:
     install, install_from = (
         _install_steps(d, venv, tests_cwd) if d.python or d.install else (list(d.install), None)
     )
+    commented_env, more_env = _other_env(d)
     return {
         "service": d.service,
         "database_env": d.database_env,
@@ -2936,8 +2937,8 @@ def _context(d: Detected) -> dict[str, Any]:
         "ci_env": _ci_env(d),
         "required_env": _required_env(d),
         "required_why": dict(d.required_why),
-        "other_env": _other_env(d)[0],
-        "other_env_more": len(_other_env(d)[1]),
+        "other_env": commented_env,
+        "other_env_more": len(more_env),
         "database_queue": d.database_queue,
         "claims": list(d.claims),
         "default_workers": DEFAULT_WORKERS,
