@@ -25,6 +25,15 @@ from tests.conftest import EXAMPLE
 
 runner = CliRunner()
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
+REPORT_SCHEMA = Path(__file__).resolve().parents[1] / "evidence_kit" / "export" / "check-report.schema.json"
+
+
+def _report_data(text: str) -> dict:
+    """`check --format json` output, validated against the schema it promises."""
+    data = json.loads(text)
+    jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(data)
+    return data
+
 
 NO_DOWNGRADE = '''"""Add the widgets table.
 
@@ -80,14 +89,14 @@ def violating(example_copy: Path) -> Path:
 def test_example_service_passes_the_default_pack() -> None:
     res = runner.invoke(app, ["check", str(EXAMPLE), "--rules", "default", "--format", "json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.stdout)
+    data = _report_data(res.stdout)
     assert data["findings"] == [] and data["summary"]["passed"] >= 5
 
 
 def test_seeded_violations_give_exactly_those_findings(violating: Path) -> None:
     res = runner.invoke(app, ["check", str(violating), "--format", "json"])
     assert res.exit_code == 1
-    findings = json.loads(res.stdout)["findings"]
+    findings = _report_data(res.stdout)["findings"]
     assert sorted(f["check"] for f in findings) == ["EK201", "EK202", "EK203", "EK203"]
     files = {f["check"]: f["path"].rsplit("/", 1)[-1] for f in findings}
     assert files["EK201"] == "f00dfeed0001_widgets.py" and files["EK203"] == "placeholder_template.py"
@@ -128,6 +137,7 @@ waivers:
     assert any(c == "EK002" and "expired on 2000-01-01" in m for c, m in by)
     assert any(c == "EK202" and not f.waived for (c, _), f in by.items())
     assert report.counts()["waived"] == 2
+    assert _report_data(FORMATS["json"](report))["summary"]["waived"] == 2
 
 
 def test_inline_suppression_needs_a_reason(tmp_path: Path, example_copy: Path) -> None:
@@ -238,7 +248,7 @@ def test_a_skipped_check_shows_its_reason_in_every_format_and_never_counts_as_pa
 
     text = FORMATS["text"](report)
     assert f"skipped EK201 migration-without-downgrade: {reason}" in text
-    data = json.loads(FORMATS["json"](report))
+    data = _report_data(FORMATS["json"](report))
     ek201 = next(c for c in data["checks"] if c["id"] == "EK201")
     assert (ek201["status"], ek201["reason"]) == ("skipped", reason)
     assert data["summary"]["skipped"] == counts["skipped"]
@@ -276,7 +286,8 @@ def test_a_check_with_only_warnings_is_not_counted_as_failed_in_the_summary() ->
         report.summary() == "14 checks: 13 passed, 0 failed, 1 with warnings, 0 skipped; 1 warning, 0 waived"
     )
     assert FORMATS["text"](report).endswith(report.summary() + "\n")
-    assert json.loads(FORMATS["json"](report))["summary"]["failed"] == 1
+    summary = _report_data(FORMATS["json"](report))["summary"]
+    assert (summary["failed"], summary["with_warnings"], summary["with_notes"]) == (1, 1, 0)
     # NOTE: the step summary's mark follows: a warning to look at, not a failure.
     assert FORMATS["markdown"](report).startswith("## ⚠️ evidence check")
     mixed = Report(
@@ -291,6 +302,18 @@ def test_a_check_with_only_warnings_is_not_counted_as_failed_in_the_summary() ->
         "17 checks: 13 passed, 1 failed, 1 with warnings, 1 with notes, 1 skipped; 1 warning, 0 waived"
     )
     assert FORMATS["markdown"](mixed).startswith("## ❌ evidence check")
+    summary = _report_data(FORMATS["json"](mixed))["summary"]
+    assert (summary["failed"], summary["with_warnings"], summary["with_notes"], summary["skipped"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
+    # NOTE: a skipped check without its reason is no valid report.
+    broken = json.loads(FORMATS["json"](mixed))
+    next(c for c in broken["checks"] if c["status"] == "skipped")["reason"] = ""
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(broken)
 
 
 def test_github_annotations_are_capped(tmp_path: Path) -> None:

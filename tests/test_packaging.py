@@ -52,6 +52,7 @@ def test_wheel_contains_the_data_and_installed_code_finds_it(tmp_path: Path) -> 
         "evidence_kit/templates/README.md",
         "evidence_kit/bundle/manifest.schema.json",
         "evidence_kit/config.schema.json",
+        "evidence_kit/export/check-report.schema.json",
     ):
         assert name in names
     site = tmp_path / "site"

@@ -1,4 +1,4 @@
-"""Findings for machines: stable JSON (schema: evidence_kit/check-report.schema.json)."""
+"""Findings for machines: stable JSON (schema: check-report.schema.json beside this file)."""
 
 from __future__ import annotations
 

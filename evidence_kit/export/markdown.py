@@ -17,9 +17,8 @@ def render(report: Report) -> str:
     c = report.counts()
     # NOTE: a skipped check did not pass: a run with skips and no failure is not shown as all green; a check
     # that failed with warnings (or notes) only is one to look at, as the summary line counts it.
-    failed = [o for o in report.outcomes if o.status == "failed"]
-    errors = any(o.severity not in ("warning", "note") for o in failed)
-    icon = "❌" if errors else "⚠️" if failed or c["skipped"] else "✅"
+    errors = c["failed"] > c["with_warnings"] + c["with_notes"]
+    icon = "❌" if errors else "⚠️" if c["failed"] or c["skipped"] else "✅"
     lines = [
         f"## {icon} evidence check",
         "",

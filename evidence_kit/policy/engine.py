@@ -46,12 +46,17 @@ class Report:
         return [f for o in self.outcomes for f in o.findings]
 
     def counts(self) -> dict[str, int]:
-        """Checks by status (`checks` = passed + failed + skipped) and live findings by severity."""
+        """Checks by status (`checks` = passed + failed + skipped), the failed checks whose severity is only
+        a warning or a note (`with_warnings`, `with_notes`: they fail a run only at a lower `--fail-on`),
+        and live findings by severity."""
         live = [f for f in self.findings if not f.waived]
+        failed = [o for o in self.outcomes if o.status == "failed"]
         return {
             "checks": len(self.outcomes),
             "passed": len([o for o in self.outcomes if o.status == "passed"]),
-            "failed": len([o for o in self.outcomes if o.status == "failed"]),
+            "failed": len(failed),
+            "with_warnings": len([o for o in failed if o.severity == "warning"]),
+            "with_notes": len([o for o in failed if o.severity == "note"]),
             "skipped": len([o for o in self.outcomes if o.status == "skipped"]),
             "errors": len([f for f in live if f.severity == "error"]),
             "warnings": len([f for f in live if f.severity == "warning"]),
@@ -64,10 +69,7 @@ class Report:
         a pass). A check whose findings are all warnings (or notes) is counted apart from the failed ones:
         the JSON and SARIF statuses say "failed", but it fails a run only at `--fail-on warning` (or note)."""
         c = self.counts()
-        milder = {
-            severity: len([o for o in self.outcomes if o.status == "failed" and o.severity == severity])
-            for severity in ("warning", "note")
-        }
+        milder = {"warning": c["with_warnings"], "note": c["with_notes"]}
         failed = c["failed"] - sum(milder.values())
         shown = [f"{c['passed']} passed", f"{failed} failed"]
         shown += [f"{n} with {severity}s" for severity, n in milder.items() if n]
