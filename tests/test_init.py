@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from evidence_kit.errors import EvidenceError
 from evidence_kit.policy import loader as policy
 from evidence_kit.support import foreign
 from tests import pythons
+from tests.conftest import ROOT
 
 ALEMBIC_INI = """\
 [alembic]
@@ -1060,6 +1063,17 @@ def test_files_of_newer_syntax_are_parsed_by_the_services_newer_interpreter_in_o
     assert "2 files of syntax newer than init's Python parsed by the service's interpreter" in lines
     assert not [line for line in lines if "could not be parsed" in line]
 
+    # NOTE: an f-string of 3.12's form in such a file is still an f-string to init's readers.
+    (root / "tests").mkdir()
+    (root / "tests/test_jobs.py").write_text("def test_x():\n    pass\n", encoding="utf-8")
+    setup = "def setup[E](engine: E, Base, cfg):\n{}    Base.metadata.create_all(engine)\n"
+    (root / "tests/conftest.py").write_text(setup.format(""), encoding="utf-8")
+    assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
+    creates = '    engine.execute(f"CREATE DATABASE {cfg["name"]}")\n'
+    (root / "tests/conftest.py").write_text(setup.format(creates), encoding="utf-8")
+    assert init.detect(root).tests_migrate == ()
+    shutil.rmtree(root / "tests")
+
     # NOTE: a file the service's interpreter cannot parse either is named, not dropped in silence.
     (root / "svc/broken.py").write_text('import os\nX = os.environ["SVC_LOST"]\ndef (:\n', encoding="utf-8")
     found = init.detect(root)
@@ -1068,6 +1082,54 @@ def test_files_of_newer_syntax_are_parsed_by_the_services_newer_interpreter_in_o
         "warning: 1 file could not be parsed: svc/broken.py, their environment reads are not listed "
         "(the service's Python 3.12 could not parse them either)"
     ) in init.report(found)
+
+
+# NOTE: f-strings of 3.12's form (PEP 701): the same quote inside, nested, a format spec with a field.
+NEWER_FSTRINGS = """\
+import os
+names = {"a": "b"}
+width = 5
+X = f"{names["a"]}"
+Y = f'x{os.environ["SVC_A"]}y{width!r:>{width}}z{{literal}}'
+U = f"postgresql://{os.environ['SVC_U']}:{os.getenv("SVC_P")}@h/{f"{names['a']}"}"
+V = f\"\"\"tri{'"'}ple\"\"\"
+N = f"{x if (x:=1) else 2}{(lambda q: q)(3)}"
+S = f"a'b\\"c{width}\\t\\\\"
+D = f"{width=}"
+Z = f"{'\\n'.join(['a', 'b'])}"
+"""
+
+
+def test_f_strings_of_newer_syntax_are_written_again_in_the_older_form_with_the_same_value(
+    tmp_path: Path,
+) -> None:
+    """The service's 3.12 rewrites; 3.10 parses the result and gets every f-string's value, except one with a
+    backslash in its expression, which no older f-string can hold (a tuple of its parts)."""
+    newer, older = pythons.python_for("3.12"), pythons.python_for("3.10")
+    source = tmp_path / "fstrings.py"
+    source.write_text(NEWER_FSTRINGS, encoding="utf-8")
+    rewrite = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from evidence_kit.support.pyscan import older_source;"
+        "print(older_source('fstrings.py', open(sys.argv[2], 'rb').read()), end='')"
+    )
+    done = subprocess.run(
+        [str(newer), "-I", "-c", rewrite, str(ROOT), str(source)], capture_output=True, text=True, check=True
+    )
+    rewritten = tmp_path / "rewritten.py"
+    rewritten.write_text(done.stdout, encoding="utf-8")
+    show = (
+        "import os, sys; os.environ.update(SVC_A='aa', SVC_U='uu', SVC_P='pp'); ns = {};"
+        "exec(open(sys.argv[1]).read(), ns); print(repr({k: ns[k] for k in 'XYUVNSDZ'}))"
+    )
+    values = {}
+    for python, path in ((newer, source), (older, rewritten)):
+        out = subprocess.run([str(python), "-I", "-c", show, str(path)], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        values[python] = ast.literal_eval(out.stdout)
+    expected = values[newer]
+    assert expected["Y"] == "xaay    5z{literal}" and expected["U"] == "postgresql://uu:pp@h/b"
+    assert values[older] == {**expected, "Z": ("a\nb",)}
+    assert 'f"postgresql://' in done.stdout or 'f"""postgresql://' in done.stdout
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="init's own Python parses 3.12 syntax")

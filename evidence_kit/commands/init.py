@@ -343,9 +343,13 @@ def _read(root: Path, rel: str) -> tuple[str, ast.Module | None, bool]:
         return text, None, False
 
 
-def _parse(root: Path, rel: str) -> tuple[str, ast.Module | None]:
+def _parse(
+    root: Path, rel: str, older: Mapping[str, ast.Module] | None = None
+) -> tuple[str, ast.Module | None]:
+    """The text and tree of a file; a file of newer syntax has the tree the service's interpreter gave, when
+    `older` (see `_older_trees`) holds it."""
     text, tree, _ = _read(root, rel)
-    return text, tree
+    return text, (tree if tree is not None or older is None else older.get(rel))
 
 
 # NOTE: how long the service's interpreter gets to read every file init's own Python cannot parse.
@@ -1704,8 +1708,23 @@ def detect(root: Path) -> Detected:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
 
+    testpaths = _testpaths(root)
+    tests_elsewhere: list[str] = []
+    if testpaths is not None:
+        tests: tuple[str, ...] = tuple(testpaths)
+    else:
+        loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
+        # NOTE: the tests of another project of the repository (`packages/x/tests`, with its own
+        # pyproject.toml) import what only its own environment installs: the root's run leaves them out,
+        # when the root has tests of its own (else they are the service's, run from their folder).
+        tests_elsewhere = [t for t in scan.test_dirs if _other_package(root, ".", t)]
+        if len(tests_elsewhere) == len(scan.test_dirs):
+            tests_elsewhere = []
+        dirs = [t for t in scan.test_dirs if t not in tests_elsewhere]
+        # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
+        tests = (*sorted(dirs), *(sorted(loose) if not dirs else ()))
     # NOTE: a file init's own Python cannot parse (newer syntax) is read after the others, its newer syntax
-    # rewritten away by the service's interpreter, all in one process.
+    # rewritten away by the service's interpreter, all in one process; the tests' conftest.py files too.
     retry: list[tuple[str, str]] = []
     for rel in scan.python:
         text, tree, syntax = _read(root, rel)
@@ -1713,7 +1732,8 @@ def detect(root: Path) -> Detected:
             retry.append((rel, text))
         else:
             visit(rel, text, tree)
-    older, unparsed_why = _older_trees(root, [rel for rel, _ in retry], found, version)
+    newer_conftests = [rel for rel in _conftests(root, tests) if _read(root, rel)[2]]
+    older, unparsed_why = _older_trees(root, [*(rel for rel, _ in retry), *newer_conftests], found, version)
     for rel, text in retry:
         visit(rel, text, older.get(rel))
     unparsed = tuple(rel for rel, _ in retry if rel not in older)
@@ -1793,24 +1813,9 @@ def detect(root: Path) -> Detected:
         for p in listed
         if p.suffix in (".yml", ".yaml") and p.is_file()
     ]
-    testpaths = _testpaths(root)
-    tests_elsewhere: list[str] = []
-    if testpaths is not None:
-        tests: tuple[str, ...] = tuple(testpaths)
-    else:
-        loose = [f for f in scan.test_files if not _under(f, scan.test_dirs)]
-        # NOTE: the tests of another project of the repository (`packages/x/tests`, with its own
-        # pyproject.toml) import what only its own environment installs: the root's run leaves them out,
-        # when the root has tests of its own (else they are the service's, run from their folder).
-        tests_elsewhere = [t for t in scan.test_dirs if _other_package(root, ".", t)]
-        if len(tests_elsewhere) == len(scan.test_dirs):
-            tests_elsewhere = []
-        dirs = [t for t in scan.test_dirs if t not in tests_elsewhere]
-        # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
-        tests = (*sorted(dirs), *(sorted(loose) if not dirs else ()))
     own = _own_ci(root, workflows, tests)
-    migrating = _tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".")
-    own_database = {conftest for conftest, _ in migrating if _creates_database(root, conftest)}
+    migrating = _tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".", older)
+    own_database = {conftest for conftest, _ in migrating if _creates_database(root, conftest, older)}
     return Detected(
         root=root,
         service=service,
@@ -1849,7 +1854,7 @@ def detect(root: Path) -> Detected:
         ci_install=own.install if top == root else None,
         test_files=_count_tests(root, tests),
         tests_migrate=tuple(m for m in migrating if m[0] not in own_database),
-        tests_docker=tuple(_tests_docker(root, tests)),
+        tests_docker=tuple(_tests_docker(root, tests, older)),
         repository=repository,
         git=repository is not None,
         ignores_output=_ignores_output(root),
@@ -2445,11 +2450,11 @@ def _conftests(root: Path, tests: Sequence[str]) -> list[str]:
 _CREATE_DATABASE = re.compile(r"\s*CREATE\s+DATABASE\b")
 
 
-def _creates_database(root: Path, conftest: str) -> bool:
+def _creates_database(root: Path, conftest: str, older: Mapping[str, ast.Module]) -> bool:
     """True when a conftest.py makes a database of its own: it runs `CREATE DATABASE` (a string passed to a
     call says it, an f-string too; a docstring or a comment that mentions it does not), or calls
     sqlalchemy-utils' `create_database(url)`."""
-    _, tree = _parse(root, conftest)
+    _, tree = _parse(root, conftest, older)
     if tree is None:
         return False
     if any(isinstance(node, ast.Call) and _call_name(node) == "create_database" for node in ast.walk(tree)):
@@ -2465,13 +2470,15 @@ def _creates_database(root: Path, conftest: str) -> bool:
     )
 
 
-def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple[str, str]]:
+def _tests_migrate(
+    root: Path, tests: Sequence[str], app_dir: str, older: Mapping[str, ast.Module]
+) -> list[tuple[str, str]]:
     """(conftest, what) for each conftest.py of the test paths (and the root's) that migrates a database:
     it calls alembic's command.upgrade/downgrade or create_all, itself or in a function of the service it
     imports and calls (one hop, by import name)."""
     found: list[tuple[str, str]] = []
     for rel in _conftests(root, tests):
-        _, tree = _parse(root, rel)
+        _, tree = _parse(root, rel, older)
         if tree is None:
             continue
         imported: dict[str, str] = {}
@@ -2492,7 +2499,7 @@ def _tests_migrate(root: Path, tests: Sequence[str], app_dir: str) -> list[tuple
             if not isinstance(node, ast.Call):
                 continue
             target = _dotted(node.func, imported) if isinstance(node.func, ast.Attribute | ast.Name) else None
-            inner = _function_migrates(root, target, app_dir) if target else None
+            inner = _function_migrates(root, target, app_dir, older) if target else None
             if inner is not None:
                 found.append((rel, f"calls {target}, which runs {inner}"))
                 break
@@ -2529,13 +2536,15 @@ def _contained(module: str) -> str | None:
     return _CONTAINED.get(word, "services" if word in ("", "core", "compose", "general") else word)
 
 
-def _tests_docker(root: Path, tests: Sequence[str]) -> list[tuple[str, tuple[str, ...], str]]:
+def _tests_docker(
+    root: Path, tests: Sequence[str], older: Mapping[str, ast.Module]
+) -> list[tuple[str, tuple[str, ...], str]]:
     """(conftest, what it starts, how) for each conftest.py of the test paths (and the root's) that starts
     services in containers: it loads pytest-databases' docker plugins (`pytest_plugins`), imports
     testcontainers, or takes pytest-docker's `docker_services` fixture."""
     found: list[tuple[str, tuple[str, ...], str]] = []
     for rel in _conftests(root, tests):
-        text, tree = _parse(root, rel)
+        text, tree = _parse(root, rel, older)
         if tree is None or not re.search(r"pytest_databases|testcontainers|docker_services", text):
             continue
         loaded: list[str] = []
@@ -2582,7 +2591,7 @@ def _docker_note(d: Detected) -> str | None:
     return f"the tests start their own {what} in Docker ({how}): the CI runner needs Docker, or run a subset"
 
 
-def _function_migrates(root: Path, dotted: str, app_dir: str) -> str | None:
+def _function_migrates(root: Path, dotted: str, app_dir: str, older: Mapping[str, ast.Module]) -> str | None:
     """What the service's function `module.function` does to a database's schema (see `_migrates`)."""
     module, _, name = dotted.rpartition(".")
     if not module:
@@ -2593,7 +2602,7 @@ def _function_migrates(root: Path, dotted: str, app_dir: str) -> str | None:
             rel = PurePosixPath(base, candidate).as_posix()
             if not (root / rel).is_file():
                 continue
-            _, tree = _parse(root, rel)
+            _, tree = _parse(root, rel, older)
             for node in tree.body if tree is not None else ():
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
                     return next((what for sub in ast.walk(node) if (what := _migrates(sub))), None)

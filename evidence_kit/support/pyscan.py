@@ -474,10 +474,19 @@ def revision_fields(path: str, source: bytes) -> dict[str, Any]:
     return {"fields": fields, "doc": ast.get_docstring(tree, clean=False)}
 
 
+_STAND_IN = re.compile(r"__evidence_fstring_\d+__")
+
+
 class _Older(ast.NodeTransformer):
     """Syntax newer than an older Python's rewritten to a form it parses, for readers of names and calls:
-    type parameters dropped (`def f[T](x: T)`), `type X = ...` made an assignment, and an f-string or
-    t-string made a tuple of its text and its values (3.12 prints `f'{d['a']}'`, which 3.11 rejects)."""
+    type parameters dropped (`def f[T](x: T)`), `type X = ...` made an assignment, and each f-string
+    written again in the older form (3.12 prints `f'{d['a']}'`, which 3.11 rejects): a quote its
+    expressions do not use, each expression in parentheses. An f-string an older Python cannot hold at all
+    (a backslash or a `#` in an expression), and a t-string, is made a tuple of its text and its values."""
+
+    def __init__(self) -> None:
+        # NOTE: the f-strings' text by the name standing in for each until the tree is printed.
+        self.fstrings: dict[str, str] = {}
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
         node = super().generic_visit(node)
@@ -492,10 +501,84 @@ class _Older(ast.NodeTransformer):
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
         self.generic_visit(node)
-        parts = [v if isinstance(v, ast.Constant) else getattr(v, "value", v) for v in node.values]
+        text = self._fstring(node)
+        if text is None:
+            return self._parts(node)
+        name = f"__evidence_fstring_{len(self.fstrings)}__"
+        self.fstrings[name] = text
+        return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        # NOTE: a format spec stays a part of its f-string (`{w:>{width}}`); only its values are visited.
+        node.value = self.visit(node.value)
+        if isinstance(node.format_spec, ast.JoinedStr):
+            for value in node.format_spec.values:
+                if isinstance(value, ast.FormattedValue):
+                    self.visit_FormattedValue(value)
+        return node
+
+    def visit_TemplateStr(self, node: ast.AST) -> ast.AST:
+        self.generic_visit(node)
+        return self._parts(node)
+
+    @staticmethod
+    def _parts(node: ast.AST) -> ast.AST:
+        values = getattr(node, "values", [])
+        parts = [v if isinstance(v, ast.Constant) else getattr(v, "value", v) for v in values]
         return ast.copy_location(ast.Tuple(elts=parts, ctx=ast.Load()), node)
 
-    visit_TemplateStr = visit_JoinedStr
+    def expanded(self, text: str) -> str:
+        """`text` with each f-string's stand-in name replaced by the f-string."""
+        if "__evidence_fstring_" not in text:
+            return text
+        return _STAND_IN.sub(lambda m: self.fstrings.get(m.group(0), m.group(0)), text)
+
+    def _fstring(self, node: ast.JoinedStr) -> str | None:
+        """`node` as an f-string literal of the older form, or None when that form cannot hold it."""
+        pieces: list[tuple[str, str]] = []  # NOTE: (kind, text): "text" is escaped later for the quote.
+        if not self._pieces(node, pieces):
+            return None
+        code = [text for kind, text in pieces if kind == "code"]
+        # NOTE: before 3.12 an expression may not hold the f-string's own quote (a triple quote may hold the
+        # single one); text escapes it, and the body ends in a brace or an escaped quote.
+        for quote in ("'", '"', '"""', "'''"):
+            if all(quote not in text for text in code):
+                body = "".join(text if kind == "code" else _escaped(text, quote[0]) for kind, text in pieces)
+                return f"f{quote}{body}{quote}"
+        return None
+
+    def _pieces(self, node: ast.JoinedStr, pieces: list[tuple[str, str]]) -> bool:
+        for value in node.values:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                pieces.append(("text", value.value.replace("{", "{{").replace("}", "}}")))
+                continue
+            if not isinstance(value, ast.FormattedValue):
+                return False
+            expr = self.expanded(str(ast.unparse(value.value)))  # type: ignore[attr-defined,unused-ignore]
+            if "\\" in expr or "#" in expr:
+                return False
+            pieces.append(("code", "{(" + expr + ")"))
+            if value.conversion != -1:
+                pieces.append(("code", "!" + chr(value.conversion)))
+            if isinstance(value.format_spec, ast.JoinedStr):
+                pieces.append(("code", ":"))
+                if not self._pieces(value.format_spec, pieces):
+                    return False
+            pieces.append(("code", "}"))
+        return True
+
+
+def _escaped(text: str, quote: str) -> str:
+    """`text` as it is written inside a string literal closed by `quote`."""
+    out = []
+    for char in text:
+        if char == "\\" or char == quote:
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1])
+    return "".join(out)
 
 
 def older_source(path: str, source: bytes) -> str:
@@ -508,7 +591,8 @@ def older_source(path: str, source: bytes) -> str:
     unparse = getattr(ast, "unparse", None)
     if unparse is None:
         raise ValueError("this Python has no ast.unparse (3.9 or newer is needed)")
-    return str(unparse(ast.fix_missing_locations(_Older().visit(tree))))
+    older = _Older()
+    return older.expanded(str(unparse(ast.fix_missing_locations(older.visit(tree)))))
 
 
 def _older(item: list[Any]) -> dict[str, Any]:
