@@ -1164,6 +1164,7 @@ def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how
     own = "import os\n\n" + "".join(f'{n} = os.getenv("SVC__{n}")\n' for n in ("QUEUE", "REGION", "WORKERS"))
     own += (
         'MODE = os.getenv("ALPHA_MODE")\n'  # NOTE: the service's own, without its prefix: after those with it
+        'SIGNING = os.getenv("ZULU_SIGNING_KEY")\n'  # NOTE: a secret name: first, and from the secrets
     )
     files = {
         "pyproject.toml": '[project]\nname = "svc"\n',
@@ -1176,9 +1177,12 @@ def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
     found = init.detect(root)
-    assert found.env_own == ("ALPHA_MODE", "SVC__QUEUE", "SVC__REGION", "SVC__WORKERS")
+    assert found.env_own == ("ALPHA_MODE", "SVC__QUEUE", "SVC__REGION", "SVC__WORKERS", "ZULU_SIGNING_KEY")
     init.write(root, found)
     workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    secret = re.findall(r"^ +# (\w+): \$\{\{ secrets\.(\w+) \}\}   # a secret the service", workflow, re.M)
+    assert secret == [("ZULU_SIGNING_KEY", "ZULU_SIGNING_KEY")]
+    assert workflow.index("# ZULU_SIGNING_KEY:") < workflow.index("# SVC__QUEUE:")
     commented = re.findall(r"^ +# ([A-Z][A-Z0-9_]*): \.\.\.   # read by the service$", workflow, re.MULTILINE)
     assert commented[:6] == [
         "SVC__QUEUE",
@@ -1188,15 +1192,15 @@ def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how
         "BENCH_ROUNDS",
         "AWS_A",
     ]
-    assert len(commented) == 20
-    assert "      # ... and 7 more read by the code (`evidence init` prints them all)\n" in workflow
+    assert len(commented) == 19
+    assert "      # ... and 8 more read by the code (`evidence init` prints them all)\n" in workflow
     rest = sorted(set(GENERIC_NAMES) - set(commented))
     report = init.report(found)
     at = report.index(
-        "the workflow names 20 of the other environment variables the code reads, in comments; the 7 more:"
+        "the workflow names 20 of the other environment variables the code reads, in comments; the 8 more:"
     )
     # NOTE: six names a line, indented.
-    assert report[at + 1 : at + 3] == ["  " + ", ".join(rest[:6]), "  " + rest[6]]
+    assert report[at + 1 : at + 3] == ["  " + ", ".join(rest[:6]), "  " + ", ".join(rest[6:])]
 
 
 def test_tests_of_another_project_of_the_repository_are_left_out_of_the_roots_run(tmp_path: Path) -> None:

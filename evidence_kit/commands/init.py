@@ -2947,6 +2947,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "required_env": _required_env(d),
         "required_why": dict(d.required_why),
         "other_env": commented_env,
+        "secret_env": [n for n in commented_env if _secret_name(n)],
         "other_env_more": len(more_env),
         "database_queue": d.database_queue,
         "claims": list(d.claims),
@@ -2995,9 +2996,9 @@ _NAME_PREFIX = re.compile(r"^[A-Z][A-Z0-9]*__?")
 
 
 def _other_env(d: Detected) -> tuple[list[str], list[str]]:
-    """The variables the workflow names in comments only (the service's own first, those with its own
-    prefix before the rest, then others, then names any program reads), and those left out past
-    `OTHER_ENV_SHOWN`."""
+    """The variables the workflow names in comments only (the service's own first, those with secret names
+    before the rest, then those with its own prefix, then others, then names any program reads), and those
+    left out past `OTHER_ENV_SHOWN`."""
     given = {*_ci_env(d), *_required_env(d)}
     own = set(d.env_own)
     prefixes = Counter(m.group() for n in own if (m := _NAME_PREFIX.match(n)))
@@ -3007,11 +3008,19 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
         key=lambda n: (
             bool(_GENERIC_ENV.match(n)),
             n not in own,
+            not _secret_name(n),
             prefix is None or not n.startswith(prefix),
             n,
         ),
     )
     return names[:OTHER_ENV_SHOWN], names[OTHER_ENV_SHOWN:]
+
+
+def _secret_name(name: str) -> bool:
+    """True when the redactor takes a variable of this name for a secret (its value is masked)."""
+    from evidence_kit.redact.rules import builtin
+
+    return builtin().names.secret(name)
 
 
 def _tests_env(d: Detected) -> dict[str, str]:
