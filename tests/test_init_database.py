@@ -256,6 +256,25 @@ def test_part_names_of_each_prefix_make_a_template() -> None:
     )
     # NOTE: the parts of one prefix, not a mix: a host alone is no URL.
     assert init.url_template(["DB_HOST", "POSTGRES_USER"]) is None
+    # NOTE: a password may be named PWD or PASSWD, after a service's own prefix too.
+    names = ["ACME_POSTGRES_USER", "ACME_POSTGRES_PWD", "ACME_POSTGRES_HOST", "ACME_POSTGRES_DATABASE"]
+    assert init.url_template(names) == (
+        "postgresql://${ACME_POSTGRES_USER}:${ACME_POSTGRES_PWD}@${ACME_POSTGRES_HOST}/${ACME_POSTGRES_DATABASE}"
+    )
+    assert init.url_template(["DB_USER", "DB_PASSWD", "DB_HOST", "DB_NAME"]) == (
+        "postgresql://${DB_USER}:${DB_PASSWD}@${DB_HOST}/${DB_NAME}"
+    )
+
+
+def test_a_password_part_named_pwd_is_in_the_template_and_set_by_the_workflow(tmp_path: Path) -> None:
+    names = ["ACME_POSTGRES_USER", "ACME_POSTGRES_PWD", "ACME_POSTGRES_HOST", "ACME_POSTGRES_DATABASE"]
+    reads = "import os\n\n" + "".join(f'{n[5:]} = os.environ["{n}"]\n' for n in names)
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": reads})
+    found = init.detect(root)
+    assert found.database_url is not None and ":${ACME_POSTGRES_PWD}@" in found.database_url
+    init.write(root, found)
+    env = _workflow(root)["jobs"]["evidence"]["env"]
+    assert (env["ACME_POSTGRES_PWD"], env["ACME_POSTGRES_USER"]) == ("postgres", "postgres")
 
 
 BACKEND_CI = """\

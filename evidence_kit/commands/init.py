@@ -1476,7 +1476,7 @@ _CI_VALUES = (
     (re.compile(r"(SERVER|HOST|HOSTNAME|ENDPOINT)$"), "127.0.0.1"),
     (re.compile(r"PORT$"), "5432"),
     (re.compile(r"(USER|USERNAME)$"), "{user}"),
-    (re.compile(r"(PASSWORD|PASS)$"), "{password}"),
+    (re.compile(r"(PASSWORD|PASSWD|PASS|PWD)$"), "{password}"),
     (re.compile(r"(DB|NAME|DATABASE)$"), "{db}"),
     (re.compile(r"CREDENTIALS$"), "{user}:{password}"),
 )
@@ -1530,7 +1530,7 @@ def _ci_env(d: Detected) -> dict[str, str]:
 _PART_PREFIXES = ("POSTGRES_", "POSTGRESQL_", "PG_", "DB_", "DATABASE_")
 _PART_WORDS = {
     "user": ("USER", "USERNAME"),
-    "password": ("PASSWORD", "PASS"),
+    "password": ("PASSWORD", "PASSWD", "PASS", "PWD"),
     "host": ("SERVER", "HOST", "HOSTNAME", "ENDPOINT"),
     "port": ("PORT",),
     "name": ("DB", "NAME", "DATABASE"),
@@ -1603,12 +1603,10 @@ def url_template(names: Sequence[str]) -> str | None:
 
 def _required_env(d: Detected) -> dict[str, str]:
     """Settings the service cannot start without (no default) and the workflow does not set yet."""
-    from evidence_kit.redact.redactor import SECRET_NAME
-
     given = _ci_env(d)
     # NOTE: a secret's value comes from the repository's secrets, never from the workflow file.
     return {
-        name: "${{ secrets." + name + " }}" if SECRET_NAME.search(name) else value
+        name: "${{ secrets." + name + " }}" if _secret_name(name) else value
         for name, value in d.required_env
         if name not in given
     }
@@ -3018,9 +3016,9 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
 
 def _secret_name(name: str) -> bool:
     """True when the redactor takes a variable of this name for a secret (its value is masked)."""
-    from evidence_kit.redact.rules import builtin
+    from evidence_kit.redact.redactor import SECRET_NAME
 
-    return builtin().names.secret(name)
+    return SECRET_NAME.search(name)
 
 
 def _tests_env(d: Detected) -> dict[str, str]:
