@@ -749,12 +749,27 @@ def test_version_subfolders_not_named_for_dialects_are_one_history(tmp_path: Pat
     assert "cannot be read statically" in (outcomes["EK202"].reason or "")
 
 
-def test_missing_evidence_says_both_ways_a_collector_may_not_have_run() -> None:
-    """A gate whose artifact is missing: the collector was not configured, or was skipped with `--skip`."""
+def test_missing_evidence_says_whether_the_collector_ran_and_how_it_ended() -> None:
+    """A gate whose artifact is missing: the collector was not configured or was skipped with `--skip`
+    (the manifest does not list it), or it ran and ended without writing it (its status and error)."""
     from evidence_kit.policy.target import missing
 
-    found = missing("EK303", "tests/tests.json", "tests")
+    found = missing("EK303", "tests/tests.json", "tests", {"collectors": [{"name": "git", "status": "ok"}]})
     assert found.message == (
         "no evidence: data/tests/tests.json is not in the bundle (the `tests` collector did not run: "
         "configure it in evidence.yaml, or collect without `--skip tests`)"
+    )
+    error = "pytest exited with code 4 (usage error or a conftest that fails to import); " + "x" * 300
+    ran = {"collectors": [{"name": "tests", "status": "error", "error": error}]}
+    found = missing("EK303", "tests/tests.json", "tests", ran)
+    assert found.message.startswith(
+        "no evidence: data/tests/tests.json is not in the bundle (the `tests` collector ran (error: pytest "
+        "exited with code 4 (usage error or a conftest that fails to import); xxx"
+    )
+    assert found.message.endswith("x...) but did not write it)") and len(found.message) < 330
+    assert missing(
+        "EK303", "tests/tests.json", "tests", {"collectors": [{"name": "tests", "status": "ok"}]}
+    ).message == (
+        "no evidence: data/tests/tests.json is not in the bundle (the `tests` collector ran (ok) but did not "
+        "write it)"
     )

@@ -51,7 +51,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail unless some upload-artifact step's path names the evidence bundle."""
     inventory = ci.read(target.view).workflows
     if inventory is None:
-        yield missing(ID, ci.path(ci.WORKFLOWS), "ci")
+        yield missing(ID, ci.path(ci.WORKFLOWS), "ci", target.manifest)
         return
     patterns = rule.options.get("paths", ["*.evidence*", "*evidence*"])
     uncommitted: list[str] = []

@@ -34,7 +34,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail on a dirty tree, or a manifest sha that differs from the collected HEAD."""
     found = git.read(target.view)
     if found.head is None:
-        yield missing(ID, git.path(git.HEAD), "git")
+        yield missing(ID, git.path(git.HEAD), "git", target.manifest)
         return
     if found.dirty:
         listed = (found.status_text or "").strip()

@@ -100,7 +100,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     configuration could be judged (no revision read, or the database's version not read)."""
     found = alembic.read(target.view)
     if not found.present:
-        yield missing(ID, alembic.prefix(None) + alembic.SUMMARY, "alembic")
+        yield missing(ID, alembic.prefix(None) + alembic.SUMMARY, "alembic", target.manifest)
         return
     unjudged = {c.label: said for c in found.configs if (said := _unjudged(c)) is not None}
     if unjudged and len(unjudged) == len(found.configs):
@@ -108,7 +108,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     for config in found.configs:
         where = alembic.prefix(config.label) + alembic.SUMMARY
         if config.summary is None:
-            yield missing(ID, where, "alembic")
+            yield missing(ID, where, "alembic", target.manifest)
             continue
         if config.label in unjudged:
             # NOTE: with no revision or no database version read, the database cannot be blamed; the

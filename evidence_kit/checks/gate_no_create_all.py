@@ -60,7 +60,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Report every create_all/drop_all of SQLAlchemy (or of an unknown object) in application code."""
     facts = codefacts.read(target.view).facts
     if facts is None:
-        yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
+        yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts", target.manifest)
         return
     # NOTE: each entry allows one call: a second identical call in the same scope needs its own entry.
     allowed = Counter(str(entry) for entry in rule.options.get("allow") or ())

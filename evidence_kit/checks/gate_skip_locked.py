@@ -107,7 +107,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """
     facts = codefacts.read(target.view).facts
     if facts is None:
-        yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts")
+        yield missing(ID, codefacts.path(codefacts.FACTS), "codefacts", target.manifest)
         return
     globs = rule.options.get("workers", DEFAULT_WORKERS)
     locks = facts.get("row_locks") or {}

@@ -40,7 +40,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     """Fail on no test results, too few tests, or any failure or error."""
     found = tests.read(target.view)
     if not found.present:
-        yield missing(ID, tests.SOURCES[0], "tests")
+        yield missing(ID, tests.SOURCES[0], "tests", target.manifest)
         return
     least = int(rule.options.get("min_tests", 1))
     for run_ in found.runs:

@@ -84,11 +84,26 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     )
 
 
-def missing(check: str, artifact: str, collector: str) -> Finding:
-    """The finding of a gate whose evidence is not in the bundle: never a pass by default."""
-    return Finding(
-        check,
-        f"no evidence: data/{artifact} is not in the bundle (the `{collector}` collector did not run: "
-        f"configure it in evidence.yaml, or collect without `--skip {collector}`)",
-        path=f"data/{artifact}",
+def missing(check: str, artifact: str, collector: str, manifest: dict[str, Any]) -> Finding:
+    """The finding of a gate whose evidence is not in the bundle: never a pass by default. The manifest
+    says whether the collector ran (and how it ended) or not at all."""
+    ran = next(
+        (c for c in manifest.get("collectors") or [] if isinstance(c, dict) and c.get("name") == collector),
+        None,
     )
+    if ran is None:
+        why = (
+            f"the `{collector}` collector did not run: configure it in evidence.yaml, or collect without "
+            f"`--skip {collector}`"
+        )
+    else:
+        error = " ".join(str(ran.get("error") or "").split())
+        said = f": {error[:_SAID] + '...' if len(error) > _SAID else error}" if error else ""
+        why = f"the `{collector}` collector ran ({ran.get('status')}{said}) but did not write it"
+    return Finding(
+        check, f"no evidence: data/{artifact} is not in the bundle ({why})", path=f"data/{artifact}"
+    )
+
+
+# NOTE: how much of a collector's error a finding repeats; the report and the manifest hold it whole.
+_SAID = 200
