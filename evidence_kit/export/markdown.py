@@ -17,8 +17,8 @@ def render(report: Report) -> str:
     c = report.counts()
     # NOTE: a skipped check did not pass: a run with skips and no failure is not shown as all green; a check
     # that failed with warnings (or notes) only is one to look at, as the summary line counts it.
-    errors = c["failed"] > c["with_warnings"] + c["with_notes"]
-    icon = "❌" if errors else "⚠️" if c["failed"] or c["skipped"] else "✅"
+    milder = c["with_warnings"] + c["with_notes"]
+    icon = "❌" if c["failed"] else "⚠️" if milder or c["skipped"] else "✅"
     lines = [
         f"## {icon} evidence check",
         "",
@@ -29,6 +29,8 @@ def render(report: Report) -> str:
     ]
     for o in sorted(report.outcomes, key=lambda o: o.check):
         status = f"skipped: {_cell(o.reason)}" if o.status == "skipped" and o.reason else o.status
+        if o.status == "failed" and o.severity in ("warning", "note"):
+            status = f"failed ({o.severity})"
         lines.append(
             f"| {o.check} | {o.name if len(o.name) < 60 else o.name[:57] + '…'} | {status} | "
             f"{len([f for f in o.findings if not f.waived])} |"

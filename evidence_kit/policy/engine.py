@@ -46,17 +46,19 @@ class Report:
         return [f for o in self.outcomes for f in o.findings]
 
     def counts(self) -> dict[str, int]:
-        """Checks by status (`checks` = passed + failed + skipped), the failed checks whose severity is only
-        a warning or a note (`with_warnings`, `with_notes`: they fail a run only at a lower `--fail-on`),
-        and live findings by severity."""
+        """Checks by status, the failed ones by severity as the summary line counts them (`failed`: those of
+        error severity; `with_warnings`, `with_notes`: those whose severity is only a warning or a note,
+        which fail a run only at that `--fail-on`), so that checks = passed + failed + with_warnings +
+        with_notes + skipped; and live findings by severity."""
         live = [f for f in self.findings if not f.waived]
         failed = [o for o in self.outcomes if o.status == "failed"]
+        milder = {s: len([o for o in failed if o.severity == s]) for s in ("warning", "note")}
         return {
             "checks": len(self.outcomes),
             "passed": len([o for o in self.outcomes if o.status == "passed"]),
-            "failed": len(failed),
-            "with_warnings": len([o for o in failed if o.severity == "warning"]),
-            "with_notes": len([o for o in failed if o.severity == "note"]),
+            "failed": len(failed) - sum(milder.values()),
+            "with_warnings": milder["warning"],
+            "with_notes": milder["note"],
             "skipped": len([o for o in self.outcomes if o.status == "skipped"]),
             "errors": len([f for f in live if f.severity == "error"]),
             "warnings": len([f for f in live if f.severity == "warning"]),
@@ -67,12 +69,10 @@ class Report:
     def summary(self) -> str:
         """`16 checks: 5 passed, 4 failed, 2 with warnings, 5 skipped; 2 warnings, 0 waived` (a skip is never
         a pass). A check whose findings are all warnings (or notes) is counted apart from the failed ones:
-        the JSON and SARIF statuses say "failed", but it fails a run only at `--fail-on warning` (or note)."""
+        its JSON and SARIF status says "failed", but it fails a run only at `--fail-on warning` (or note)."""
         c = self.counts()
-        milder = {"warning": c["with_warnings"], "note": c["with_notes"]}
-        failed = c["failed"] - sum(milder.values())
-        shown = [f"{c['passed']} passed", f"{failed} failed"]
-        shown += [f"{n} with {severity}s" for severity, n in milder.items() if n]
+        shown = [f"{c['passed']} passed", f"{c['failed']} failed"]
+        shown += [f"{c[key]} {key.replace('_', ' ')}" for key in ("with_warnings", "with_notes") if c[key]]
         return (
             f"{_n(c['checks'], 'check')}: {', '.join(shown)}, {c['skipped']} skipped; "
             f"{_n(c['warnings'], 'warning')}, {c['waived']} waived"
