@@ -406,17 +406,26 @@ def diff(old: Side, new: Side) -> Section | None:
     added = len(ops_b.keys() - ops_a.keys())
     removed = len(ops_a.keys() - ops_b.keys())
     touched = len({c.what.split(" ", 2)[1] for c in out.found})
+    # NOTE: a webhook is an operation the service calls, not one it serves: counted apart, as the report does.
+    hooks_a, hooks_b = (len([op for op in ops if _is_webhook(op)]) for ops in (ops_a, ops_b))
+    hooks = f", {hooks_a} → {plural(hooks_b, 'webhook')}" if hooks_a or hooks_b else ""
     summary = (
-        f"{len(ops_a)} → {plural(len(ops_b), 'operation')}: {added} added, {removed} removed, "
-        f"{plural(touched, 'path')} touched"
+        f"{len(ops_a) - hooks_a} → {plural(len(ops_b) - hooks_b, 'operation')}{hooks}: {added} added, "
+        f"{removed} removed, {plural(touched, 'path')} touched"
     )
     facts = {
-        "operations_before": len(ops_a),
-        "operations_after": len(ops_b),
+        "operations_before": len(ops_a) - hooks_a,
+        "operations_after": len(ops_b) - hooks_b,
+        "webhooks_before": hooks_a,
+        "webhooks_after": hooks_b,
         "added": sorted(ops_b.keys() - ops_a.keys(), key=_route_order),
         "removed": sorted(ops_a.keys() - ops_b.keys(), key=_route_order),
     }
     return section(KIND, TITLE, out.found, summary, facts)
+
+
+def _is_webhook(op: str) -> bool:
+    return op.partition(" ")[2].startswith(f"{openapi.WEBHOOK}:")
 
 
 def _route_order(op: str) -> tuple[str, int]:
