@@ -52,6 +52,9 @@ _PR_TRIGGERS = ("pull_request", "pull_request_target")
 DB_TOOLS = ("alembic", "pg_dump", "pytest")
 # NOTE: the tool must be a command word, not `alembic.ini`, `alembic/versions` or `pytest-cov`.
 _TOOL = re.compile(r"(?:^|(?<=[\s/(;&|\"'=`]))(alembic|pg_dump|pytest)(?=$|[\s;&|)\"'`])")
+# NOTE: a service's own migration command runs Alembic too: `flask db upgrade`, `python -m scripts.db
+# upgrade`, `prefect server database upgrade -y` (the words `db`/`database` then `upgrade`/`downgrade`).
+_MIGRATION_COMMAND = re.compile(r"(?:^|[\s./])(?:db|database)\s+(?:upgrade|downgrade)(?=$|[\s;&|)\"'`])")
 # NOTE: `pip install pytest alembic` installs the tools; it does not run them.
 _INSTALL = re.compile(
     r"\b(?:pip3?|uv|poetry|pipx|pipenv|pdm|conda|mamba|apt-get|apt|apk|brew)\b.*\b(?:install|add|sync)\b"
@@ -198,7 +201,12 @@ def db_commands(
 
 
 def _tools(segment: str) -> set[str]:
-    return set() if _INSTALL.search(segment) else {m.group(1) for m in _TOOL.finditer(segment.strip())}
+    if _INSTALL.search(segment):
+        return set()
+    found = {m.group(1) for m in _TOOL.finditer(segment.strip())}
+    if _MIGRATION_COMMAND.search(segment.strip()) and not segment.strip().startswith(("echo ", "printf ")):
+        found.add("alembic")
+    return found
 
 
 def _services(job: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -1,13 +1,15 @@
 """Task runner files and shell scripts read without running them: the commands `task X`, `make X`,
-`just X` and `bash scripts/x.sh` run.
+`just X`, `poe X` and `bash scripts/x.sh` run.
 
-A CI step often runs `task py:test`, `make test` or a script rather than pytest itself. This reads the
-`Taskfile.yml`, `Makefile` or `justfile` of a folder, or the script, and gives the command lines a
-target runs: its own lines, those of the targets it depends on (`deps:`, prerequisites) and those of
-the targets and scripts its lines call (`- task: other`, `task other`, `$(MAKE) other`, `just other`,
-`bash scripts/test.sh`), to a fixed depth. Scripts are found relative to the folder the step runs in,
-as the shell finds them. Variables are left as written, and a file that cannot be read or parsed
-gives nothing. A `Reader` shared by the calls of one command reads and parses each file once.
+A CI step often runs `task py:test`, `make test`, `uv run task db_migrate` or a script rather than pytest
+or Alembic itself. This reads the `Taskfile.yml` (else the `[tool.taskipy.tasks]` of `pyproject.toml`,
+whose command is `task` too), `Makefile`, `justfile` or `[tool.poe.tasks]` of a folder, or the script,
+and gives the command lines a target runs: its own lines, those of the targets it depends on (`deps:`,
+prerequisites) and those of the targets and scripts its lines call (`- task: other`, `task other`,
+`$(MAKE) other`, `just other`, `bash scripts/test.sh`), to a fixed depth. Scripts are found relative to
+the folder the step runs in, as the shell finds them. Variables are left as written, and a file that
+cannot be read or parsed gives nothing. A `Reader` shared by the calls of one command reads and parses
+each file once.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-RUNNERS = ("task", "make", "just")
+RUNNERS = ("task", "make", "just", "poe")
 DEPTH = 4
 # NOTE: command lines one expansion gives at most, and the largest file it reads.
 LINES = 1000
@@ -27,15 +29,18 @@ MAX_BYTES = 1024 * 1024
 BUDGET = LINES * 100
 # NOTE: where a shell line holds another command: `a && b`, `a || b`, `a; b`.
 SEGMENTS = re.compile(r"&&|\|\||;")
+# NOTE: taskipy's command is `task` too: its tasks are read where the folder has no Taskfile.
 _FILES = {
-    "task": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"),
+    "task": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml", "pyproject.toml"),
     "make": ("GNUmakefile", "makefile", "Makefile"),
     "just": ("justfile", "Justfile", ".justfile"),
+    "poe": ("pyproject.toml",),
 }
 # NOTE: `task py:test`, `make -s test`, `just test`: the runner word, flags, then the first target. An
 # option that names another folder or file (`make -C backend`, `task -d api`) is not followed.
 _CALL = re.compile(
-    r"^(?:\S*/)?(?P<runner>task|make|just|\$\(MAKE\)|\$\{MAKE\})(?P<flags>(?:\s+-{1,2}[\w-]+)*)"
+    r"^(?:(?:uv|poetry|pipenv|hatch|pdm|rye)\s+run\s+)?"
+    r"(?:\S*/)?(?P<runner>task|make|just|poe|\$\(MAKE\)|\$\{MAKE\})(?P<flags>(?:\s+-{1,2}[\w-]+)*)"
     r"\s+(?P<target>[\w:.-][\w:./-]*)"
 )
 # NOTE: a `.sh` file as the command: `./x.sh`, `bash scripts/test.sh`, `sh -e x.sh`, also behind `uv run`,
@@ -163,6 +168,8 @@ class _Expansion:
                     break
                 if runner == "script":
                     files[key] = (name, {name: ([], script_lines(text))})
+                elif name == "pyproject.toml":
+                    files[key] = (name, _pyproject_tasks(text, "taskipy" if runner == "task" else "poe"))
                 else:
                     reader = {"task": _taskfile, "make": _makefile, "just": _justfile}[runner]
                     files[key] = (name, reader(text))
@@ -206,6 +213,40 @@ def _taskfile(text: str) -> _Targets:
             elif isinstance(cmd, Mapping) and _task_name(cmd):
                 lines.append(f"task {_task_name(cmd)}")
         out[str(key)] = (deps, lines)
+    return out
+
+
+def _pyproject_tasks(text: str, tool: str) -> _Targets:
+    """The tasks of `[tool.taskipy.tasks]` (a command, or `{cmd = ...}`; `pre_X` and `post_X` run around
+    X) or `[tool.poe.tasks]` (a command, `{cmd|shell = ...}`, or a sequence of other tasks) of a
+    pyproject.toml."""
+    from evidence_kit.support.toml import TOMLDecodeError, loads
+
+    try:
+        table = loads(text).get("tool", {}).get(tool, {}).get("tasks")
+    except (TOMLDecodeError, AttributeError):
+        return {}
+    if not isinstance(table, Mapping):
+        return {}
+    runner = "task" if tool == "taskipy" else "poe"
+    out: _Targets = {}
+    for key, spec in table.items():
+        lines: list[str] = []
+        if isinstance(spec, str):
+            lines = script_lines(spec)
+        elif isinstance(spec, Mapping):
+            command = spec.get("cmd") if isinstance(spec.get("cmd"), str) else spec.get("shell")
+            if isinstance(command, str):
+                lines = script_lines(command)
+            elif tool == "poe" and isinstance(spec.get("sequence"), list):
+                lines = [f"poe {item}" for item in spec["sequence"] if isinstance(item, str)]
+        elif tool == "poe" and isinstance(spec, list):
+            lines = [f"poe {item}" for item in spec if isinstance(item, str)]
+        name = str(key)
+        deps = [f"pre_{name}"] if tool == "taskipy" and f"pre_{name}" in table else []
+        if tool == "taskipy" and f"post_{name}" in table:
+            lines.append(f"{runner} post_{name}")
+        out[name] = (deps, lines)
     return out
 
 

@@ -401,6 +401,41 @@ build:
             [("pytest", "task u", "Taskfile.yml: pytest")],
         ),
         ({"x.sh": "pytest\n"}, "bash ../x.sh", []),
+        # NOTE: taskipy's tasks (`task` too, where no Taskfile is) and poe's, behind `uv run` as well.
+        (
+            {
+                "pyproject.toml": '[tool.taskipy.tasks]\ndb_migrate = "python -m scripts.db upgrade"\n'
+                'pre_test = "alembic upgrade head"\ntest = { cmd = "pytest -x", help = "tests" }\n'
+            },
+            "uv run task test",
+            [
+                ("alembic", "uv run task test", "pyproject.toml: alembic upgrade head"),
+                ("pytest", "uv run task test", "pyproject.toml: pytest -x"),
+            ],
+        ),
+        # NOTE: a service's own migration command runs Alembic; a message about one does not.
+        (
+            {"pyproject.toml": '[tool.taskipy.tasks]\ndb_migrate = "python -m scripts.db upgrade"\n'},
+            "uv run task db_migrate && echo 'now run flask db upgrade'",
+            [
+                (
+                    "alembic",
+                    "uv run task db_migrate && echo 'now run flask db upgrade'",
+                    "pyproject.toml: python -m scripts.db upgrade",
+                )
+            ],
+        ),
+        (
+            {"pyproject.toml": '[tool.poe.tasks]\nmigrate = "alembic upgrade head"\nci = ["migrate"]\n'},
+            "poetry run poe ci",
+            [("alembic", "poetry run poe ci", "pyproject.toml: alembic upgrade head")],
+        ),
+        (
+            {"pyproject.toml": "[tool.taskipy.tasks]\nt = 5\n", "Taskfile.yml": "tasks:\n  t: pytest\n"},
+            "task t",
+            [("pytest", "task t", "Taskfile.yml: pytest")],
+        ),
+        ({"pyproject.toml": "[tool.taskipy"}, "task t", []),
         ({}, "task py:test", []),
         ({"Taskfile.yml": "tasks: [not, a, mapping"}, "task py:test", []),
     ],
