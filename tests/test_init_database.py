@@ -243,6 +243,48 @@ def test_a_url_built_of_parts_is_the_template_and_the_override_wins_when_set(tmp
     assert init.detect(root).database_engine == ("DB_ENGINE", "postgresql")
 
 
+# NOTE: a URL setting with an empty default, which a validator builds of the parts when it is not set.
+FILLED_IN_SETTINGS = """\
+from pydantic import PostgresDsn, field_validator
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    DATABASE_USER: str
+    DATABASE_PASSWORD: str
+    DATABASE_HOST: str
+    DATABASE_PORT: int = 5432
+    DATABASE_NAME: str
+    ASYNC_DATABASE_URI: PostgresDsn | str = ""
+
+    @field_validator("ASYNC_DATABASE_URI", mode="after")
+    def assemble(cls, value, info):
+        if value == "":
+            return PostgresDsn.build(scheme="postgresql+asyncpg", host=info.data["DATABASE_HOST"])
+        return value
+"""
+
+
+def test_a_url_setting_the_service_fills_in_when_empty_is_the_override_of_the_parts(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": FILLED_IN_SETTINGS})
+    found = init.detect(root)
+    template = "postgresql://${DATABASE_USER}:${DATABASE_PASSWORD}@${DATABASE_HOST}:${DATABASE_PORT}/${DATABASE_NAME}"
+    assert (found.database_url, found.database_override) == (template, "ASYNC_DATABASE_URI")
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    assert (loaded.database_env, loaded.database_template) == ("ASYNC_DATABASE_URI", template)
+    # NOTE: the workflow sets the parts and leaves the URL unset: the service builds it with its own driver.
+    env = _workflow(root)["jobs"]["evidence"]["env"]
+    assert "ASYNC_DATABASE_URI" not in env and env["DATABASE_HOST"] == "127.0.0.1"
+    # NOTE: with a URL default that is not empty, the URL is the service's database setting, as before.
+    (root / "svc/settings.py").write_text(
+        FILLED_IN_SETTINGS.replace(
+            'ASYNC_DATABASE_URI: PostgresDsn | str = ""', 'ASYNC_DATABASE_URI: str = "x"'
+        )
+    )
+    assert init.detect(root).database_override is None
+
+
 def test_part_names_of_each_prefix_make_a_template() -> None:
     assert init.url_template(["DB_USERNAME", "DB_PASS", "DB_HOSTNAME", "DB_NAME"]) == (
         "postgresql://${DB_USERNAME}:${DB_PASS}@${DB_HOSTNAME}/${DB_NAME}"

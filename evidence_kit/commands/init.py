@@ -883,9 +883,10 @@ def _settings_fields(
     tree: ast.Module,
     classes: frozenset[str] | set[str] = _SETTINGS_BASES,
     inherited: Mapping[str, str | None] | None = None,
-) -> Iterator[tuple[str, str, str, str | None]]:
+) -> Iterator[tuple[str, str, str, str | None, bool]]:
     """Pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`): the class, the field,
-    its environment name, and a placeholder value when the field is required (no default), else None.
+    its environment name, a placeholder value when the field is required (no default), else None, and
+    whether its default is empty (`""` or None: a value the service fills in itself when it is not set).
     `classes` names the settings classes of other modules, which a class here may derive from, and
     `inherited` their env prefixes. A field with aliases gives each alias, the first one with the
     placeholder; a field of a class whose env prefix cannot be read (`model_config = build_config(...)`)
@@ -922,12 +923,17 @@ def _settings_fields(
                 )
             )
             placeholder = _placeholder(ast.unparse(stmt.annotation)) if required else None
+            default = stmt.value
+            if isinstance(default, ast.Call) and _call_name(default) == "Field":
+                given = [kw.value for kw in default.keywords if kw.arg == "default"] or default.args[:1]
+                default = given[0] if given else None
+            empty = isinstance(default, ast.Constant) and default.value in ("", None)
             # NOTE: a prefix init cannot know (a helper builds the configuration) leaves the aliases only.
             own = [(prefix + stmt.target.id).upper()] if prefix is not None else []
             names = _aliases(stmt.value) or own
             for i, name in enumerate(names):
                 if _ENV_NAME.match(name):
-                    yield node.name, stmt.target.id, name, (placeholder if i == 0 else None)
+                    yield node.name, stmt.target.id, name, (placeholder if i == 0 else None), empty
 
 
 def _inherited_prefix(name: str, own: Mapping[str, str | None], bases: Mapping[str, set[str]]) -> str | None:
@@ -1738,10 +1744,13 @@ def detect(root: Path) -> Detected:
 
     classes = _settings_classes(bases)
     later_aliases: set[str] = set()
+    filled_in: set[str] = set()
     prefixes = {name: _inherited_prefix(name, own_prefixes, bases) for name in classes}
     for rel, tree in settings_modules:
-        for cls, attr, name, placeholder in _settings_fields(tree, classes, prefixes):
+        for cls, attr, name, placeholder, empty in _settings_fields(tree, classes, prefixes):
             env_hits.setdefault(name, []).append(rel)
+            if empty:
+                filled_in.add(name)
             if (cls, attr) in fields:
                 later_aliases.add(name)
             fields.add((cls, attr))
@@ -1773,8 +1782,18 @@ def detect(root: Path) -> Detected:
     # (a deployment script's `DATABASE_PASSWORD`) is neither set nor named by the workflow.
     service_names = [n for n in names if places[n][0] < 3 or n in from_settings]
     template = url_template(service_names)
+    # NOTE: a URL setting whose default is empty is filled in by the service (a validator builds it of the
+    # parts) when it is not set: the parts make the template, and the URL replaces it only when set.
     override = (
-        next((n for n in service_names if _OVERRIDE.search(n) and _DB_WORDS.search(n)), None)
+        next(
+            (
+                n
+                for n in service_names
+                if (_OVERRIDE.search(n) or (n in filled_in and _env_rank(n) is not None))
+                and _DB_WORDS.search(n)
+            ),
+            None,
+        )
         if template
         else None
     )
