@@ -1084,6 +1084,34 @@ def test_files_of_newer_syntax_are_parsed_by_the_services_newer_interpreter_in_o
     ) in init.report(found)
 
 
+def test_an_interpreter_outside_the_repository_is_this_machines_not_the_configs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evidence.yaml names the virtualenv the workflow makes; the one found elsewhere is named for
+    EVIDENCE_PYTHON, in the report and in a comment."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "bin").mkdir(parents=True)
+    (elsewhere / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (elsewhere / "bin" / "python").symlink_to(sys.executable)
+    root = tmp_path / "svc"
+    (root / "svc").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "svc"\n', encoding="utf-8")
+    (root / "svc" / "__init__.py").write_text("", encoding="utf-8")
+    monkeypatch.setenv("VIRTUAL_ENV", str(elsewhere))
+    found = init.detect(root)
+    python = str(elsewhere / "bin" / "python")
+    assert (found.python, found.python_elsewhere) == (".venv/bin/python", python)
+    assert any(
+        line.startswith(f"found the service's interpreter outside the repository: {python} ($VIRTUAL_ENV")
+        and line.endswith(f"collect on this machine with EVIDENCE_PYTHON={python}, or make that virtualenv")
+        for line in init.report(found)
+    )
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert f"# EVIDENCE_PYTHON={python}\npython: .venv/bin/python\n" in text
+    assert config.load(root / "evidence.yaml").python == ".venv/bin/python"
+
+
 # NOTE: f-strings of 3.12's form (PEP 701): the same quote inside, nested, a format spec with a field.
 NEWER_FSTRINGS = """\
 import os

@@ -70,6 +70,23 @@ def test_a_collector_option_overrides_the_top_level(tmp_path: Path, service_pyth
     assert Path(_stdout(outs, "p.stdout.txt").strip()) == service_python.parent.parent
 
 
+def test_evidence_python_names_this_machines_interpreter_over_the_top_level(
+    tmp_path: Path, service_python: Path
+) -> None:
+    """A collector's option wins; else EVIDENCE_PYTHON; else the top-level `python:`."""
+    env = {"PATH": "/usr/bin:/bin", interpreter.ENV_NAME: str(service_python)}
+    found = interpreter.resolve(tmp_path, None, ".venv/bin/python", env)
+    assert found is not None and found.path == str(service_python) and found.source == "EVIDENCE_PYTHON"
+    assert interpreter.resolve(tmp_path, sys.executable, ".venv/bin/python", env).path == sys.executable  # type: ignore[union-attr]
+    with pytest.raises(CollectorError, match=r"EVIDENCE_PYTHON: the interpreter .*missing does not exist"):
+        interpreter.resolve(tmp_path, None, None, {**env, interpreter.ENV_NAME: str(tmp_path / "missing")})
+    outs = command.collect(
+        Context(tmp_path, tmp_path / "scratch", env=env, python=".venv/bin/python"),
+        {"commands": [{"name": "p", "run": "python -c 'import sys; print(sys.prefix)'"}]},
+    )
+    assert Path(_stdout(outs, "p.stdout.txt").strip()) == service_python.parent.parent
+
+
 def test_a_missing_interpreter_is_an_error_naming_the_path(tmp_path: Path) -> None:
     config = {"commands": [{"name": "p", "run": "true"}]}
     [error] = command.collect(ctx(tmp_path, python=".venv/bin/python"), config)

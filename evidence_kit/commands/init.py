@@ -35,6 +35,8 @@ DEFAULT_DATABASE_ENV = "DATABASE_URL"
 # NOTE: the workflow names the action by a placeholder; the user pins the real repository and commit.
 ACTION_PLACEHOLDER = PLACEHOLDER_TEXT
 # NOTE: where the workflow's commented Migrate step wants the service's own command (see `plain_problem`).
+# NOTE: the interpreter of the virtualenv the workflow makes (its install steps make `.venv`).
+WORKFLOW_PYTHON = ".venv/bin/python"
 MIGRATE_PLACEHOLDER = "SERVICE-MIGRATE-COMMAND"
 
 _TEMPLATES = (
@@ -179,6 +181,9 @@ class Detected:
     python: str | None = None
     python_how: str | None = None
     python_version: str | None = None
+    # NOTE: the interpreter found outside the repository (an activated virtualenv elsewhere, Poetry's): this
+    # machine's only; `python` then names the virtualenv the workflow makes.
+    python_elsewhere: str | None = None
     # NOTE: the environment variables the service reads (never those only another project of the repository
     # or its tooling reads, nor those it only sets itself).
     env_names: tuple[str, ...] = ()
@@ -1650,14 +1655,15 @@ def detect(root: Path) -> Detected:
     top = paths.repository(root)
     repository = top if (top / ".git").exists() else None
     found = interpreter.discover(root, repository)
-    python = python_how = python_version = None
+    python = python_how = python_version = python_elsewhere = None
     version: tuple[int, int] | None = None
     if found is not None:
         python_how = found.how
         inside = found.path.absolute().is_relative_to(root) or (
             repository is not None and found.path.absolute().is_relative_to(repository)
         )
-        python = os.path.relpath(found.path, root) if inside else str(found.path)
+        python = os.path.relpath(found.path, root) if inside else WORKFLOW_PYTHON
+        python_elsewhere = None if inside else str(found.path)
         version = interpreter.version(interpreter.Interpreter(str(found.path), found.how))
         python_version = f"{version[0]}.{version[1]}" if version else None
 
@@ -1858,6 +1864,7 @@ def detect(root: Path) -> Detected:
         install=_install(root),
         python=python,
         python_how=python_how,
+        python_elsewhere=python_elsewhere,
         python_version=python_version or _requires_python(root),
         env_names=tuple(service_names),
         env_own=tuple(sorted(n for n in env_hits if places[n][0] <= 1 or n in from_settings)),
@@ -2679,7 +2686,14 @@ def report(detected: Detected) -> list[str]:
             )
     else:
         lines.append("no alembic.ini found: list your Alembic configs under collectors.alembic by hand")
-    if d.python:
+    if d.python_elsewhere:
+        version = f", Python {d.python_version}" if d.python_version else ""
+        lines.append(
+            f"found the service's interpreter outside the repository: {d.python_elsewhere} ({d.python_how}"
+            f"{version}); evidence.yaml names {d.python}, the virtualenv the workflow makes: collect on this "
+            f"machine with EVIDENCE_PYTHON={shlex.quote(d.python_elsewhere)}, or make that virtualenv"
+        )
+    elif d.python:
         version = f", Python {d.python_version}" if d.python_version else ""
         lines.append(f"found the service's interpreter: {d.python} ({d.python_how}{version})")
     else:
@@ -2957,6 +2971,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "app_litestar": bool(d.apps and d.apps[0].litestar),
         "python": d.python,
         "python_how": d.python_how,
+        "python_elsewhere": d.python_elsewhere,
         "python_version": d.python_version or "3.12",
         "working_directory": PurePosixPath(working).as_posix(),
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),

@@ -1,7 +1,9 @@
 """The service's Python interpreter: which one a collector uses, and the environment it runs in.
 
 One rule, used by every collector that starts Python and by `collect --plan` (`resolve`): a collector's own
-`python` option wins, else the top-level `python:` of evidence.yaml, else none is configured. A
+`python` option wins, else `EVIDENCE_PYTHON` in the environment (this machine's interpreter, where it is not
+the one evidence.yaml names for everyone, e.g. a virtualenv outside the repository), else the top-level
+`python:` of evidence.yaml, else none is configured. A
 configured value is a path relative to evidence.yaml (`.venv/bin/python`, `../.venv`), an absolute
 path, or a bare name looked up on PATH (`python3.12`); a virtualenv folder stands for its
 interpreter. With an interpreter, child processes get its bin folder first on PATH (and
@@ -33,9 +35,12 @@ OPTION: dict[str, Any] = {
     "description": "The service's Python interpreter for this collector (a path relative to evidence.yaml, "
     "a virtualenv folder, or a name on PATH); overrides the top-level `python:`.",
 }
+# NOTE: this machine's interpreter of the service, over the top-level `python:`.
+ENV_NAME = "EVIDENCE_PYTHON"
 _HINT = (
     "set `python:` in evidence.yaml (or the collector's `python` option) to the service's interpreter, "
-    "e.g. `.venv/bin/python`, or create the service's virtualenv first"
+    "e.g. `.venv/bin/python`, or create the service's virtualenv first (on a machine whose virtualenv lies "
+    "elsewhere, set EVIDENCE_PYTHON to its interpreter)"
 )
 
 
@@ -103,9 +108,13 @@ def resolve(
     top_level: str | None,
     env: Mapping[str, str] | None = None,
 ) -> Interpreter | None:
-    """The configured interpreter of one collector: its own option, else the top-level `python:`."""
+    """The configured interpreter of one collector: its own option, else `EVIDENCE_PYTHON`, else the
+    top-level `python:`."""
     if option:
         return locate(option, root, env, "the collector's `python` option")
+    machine = (env if env is not None else os.environ).get(ENV_NAME)
+    if machine:
+        return locate(machine, root, env, ENV_NAME)
     if top_level:
         return locate(top_level, root, env, "`python:` in evidence.yaml")
     return None
