@@ -1328,6 +1328,81 @@ def test_a_skip_locked_in_a_module_that_is_no_worker_is_not_written_as_one(tmp_p
     assert _gates(root, [str(root / "evidence-rules.yaml")])["EK308"] == ("passed", [])
 
 
+def test_dramatiq_actors_are_decorated_functions_and_the_services_own_worker_command_wins(
+    tmp_path: Path,
+) -> None:
+    """A module that only names the word (`actor_name`, a comment about actors) declares no actor; a command
+    in the service's own files (a taskipy task) that names its modules replaces init's guesses."""
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "svc/__init__.py": "",
+        "svc/worker/__init__.py": (
+            "import dramatiq\n\ndef actor(**options):\n    return dramatiq.actor(**options)\n"
+        ),
+        "svc/worker/enqueue.py": "import dramatiq\n\ndef send(actor_name):\n    dramatiq.get_broker()\n",
+        "svc/worker/run.py": "from svc.worker import actor\n",
+        "svc/worker/scheduler.py": "def start(broker, worker):\n    pass\n",
+        "svc/emails/tasks.py": (
+            "from svc.worker import actor\n\n@actor(queue_name='low')\ndef send():\n    pass\n"
+        ),
+        "svc/legacy.py": "import dramatiq\n\n@dramatiq.actor\ndef old():\n    pass\n",
+        "scripts/seed.py": "import dramatiq  # no actors here, the seeds only enqueue\n",
+    }
+    root = _tree(tmp_path / "svc", files)
+    assert [(w.source, w.command, w.given_in) for w in init.detect(root).workers] == [
+        ("svc/legacy.py", "dramatiq svc.legacy", None)
+    ]
+    tasks = (
+        '[tool.taskipy.tasks]\nworker = "dramatiq -p 1 -t 1 -f svc.worker.scheduler:start svc.worker.run"\n'
+    )
+    (root / "pyproject.toml").write_text(PYPROJECT + "\n" + tasks, encoding="utf-8")
+    found = init.detect(root)
+    command = "dramatiq -p 1 -t 1 -f svc.worker.scheduler:start svc.worker.run"
+    assert [(w.source, w.kind, w.command, w.given_in) for w in found.workers] == [
+        ("svc/worker/run.py", "dramatiq", command, "pyproject.toml")
+    ]
+    assert (
+        f"found a dramatiq worker: svc/worker/run.py (pyproject.toml runs it as `{command}`)"
+        in init.report(found)
+    )
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    # NOTE: a worker runs until it is stopped: the suggestion runs it for a while, then stops it.
+    assert (
+        f"  #     - name: dramatiq-run\n  #       run: {command}\n  #       run_for: 15   # it runs" in text
+    )
+
+
+def test_a_worker_in_a_sub_project_runs_from_its_folder_and_two_of_a_kind_have_two_names(
+    tmp_path: Path,
+) -> None:
+    celery = "from celery import Celery\n\ncelery = Celery('app')\n"
+    files = {
+        "backend/app/pyproject.toml": PYPROJECT,
+        "backend/app/app/__init__.py": "",
+        "backend/app/app/core/__init__.py": "",
+        "backend/app/app/core/celery.py": celery,
+        "backend/app/app/core/beat.py": celery,
+    }
+    root = _tree(tmp_path / "svc", files)
+    found = init.detect(root)
+    assert [(w.command, w.cwd) for w in found.workers] == [
+        ("celery -A app.core.beat worker --loglevel INFO", "backend/app"),
+        ("celery -A app.core.celery worker --loglevel INFO", "backend/app"),
+    ]
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "  #     - name: celery-backend-app-app-core-beat-run\n" in text
+    assert "  #       cwd: backend/app\n" in text
+    # NOTE: the compose file's command is the service's own, run from the same folder.
+    compose = "services:\n  worker:\n    command: celery -A app.core.celery worker -l info\n"
+    (root / "docker-compose.yml").write_text(compose, encoding="utf-8")
+    found = init.detect(root)
+    assert [(w.command, w.cwd, w.given_in) for w in found.workers] == [
+        ("celery -A app.core.celery worker -l info", "backend/app", "docker-compose.yml")
+    ]
+
+
 def test_an_apscheduler_module_is_a_worker_only_when_it_runs_as_a_program(tmp_path: Path) -> None:
     schedule = (
         "from apscheduler.schedulers.blocking import BlockingScheduler\n\n"

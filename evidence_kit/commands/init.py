@@ -13,7 +13,7 @@ import shlex
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -129,11 +129,14 @@ class FastAPIApp:
 
 @dataclass(frozen=True)
 class Worker:
-    """A worker the service runs: where, which kind (dramatiq, celery, ...) and how it starts."""
+    """A worker the service runs: where, which kind (dramatiq, celery, ...), how it starts, from which
+    folder, and the file whose command it is when the service's own files give it (else None: a guess)."""
 
     source: str
     kind: str
     command: str
+    cwd: str = "."
+    given_in: str | None = None
 
 
 @dataclass(frozen=True)
@@ -789,14 +792,14 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
     if tree is None:
         return
     used = _imports(tree)
-    if "dramatiq" in used and ("actor" in text):
+    if "dramatiq" in used and "actor" in text and _declares_actors(tree):
         yield Worker(rel, "dramatiq", f"dramatiq {module}{path_option}")
     elif "celery" in used and re.search(r"\bCelery\(", text):
-        yield Worker(rel, "celery", f"celery -A {module} worker --loglevel INFO")
+        yield Worker(rel, "celery", f"celery -A {module} worker --loglevel INFO", app_dir)
     elif "arq" in used and "WorkerSettings" in text:
-        yield Worker(rel, "arq", f"arq {module}.WorkerSettings")
+        yield Worker(rel, "arq", f"arq {module}.WorkerSettings", app_dir)
     elif "rq" in used and re.search(r"\bWorker\b", text):
-        yield Worker(rel, "rq", "rq worker")
+        yield Worker(rel, "rq", "rq worker", app_dir)
     elif "apscheduler" in used and ".start(" in text and _runs_as_main(tree):
         # NOTE: `python -m` runs the scheduler only from a `__main__` block; a module that only defines the
         # schedule is started by another command (a worker's `-f module:schedule`).
@@ -811,11 +814,95 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
         yield Worker(rel, "loop with --once", f"python -m {module} --once")
 
 
+def _declares_actors(tree: ast.Module) -> bool:
+    """True when a module declares dramatiq actors: a function decorated with `actor` (`@dramatiq.actor`,
+    `@actor(...)`), not one that only names the word (`actor_name`, a comment about actors)."""
+    for node in _walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                if name == "actor":
+                    return True
+    return False
+
+
+# NOTE: a worker command in the service's own files, where a command starts (as `_CLI_UPGRADE`), also as a
+# task's string (`worker = "dramatiq app.worker -p 1"`) or a deployment's `start_command`.
+_WORKER_COMMAND = re.compile(
+    r"(?:^(?:-[ \t]+)?|&&|\|\||[;|(\"'`=]|\bRUN[ \t]|\b(?:run|command|cmd|script|entrypoint|start_command|"
+    r"startCommand):)[ \t]*"
+    r"((?:(?:poetry|uv|pipenv|hatch|pdm|rye)[ \t]+run[ \t]+)?(?P<tool>dramatiq|celery|arq|rq|saq)"
+    r"(?:[ \t]+[^\s\"'`;&|#]+)+)"
+)
+
+
+def _worker_commands(
+    root: Path, sources: Sequence[str], listed: Callable[[], Mapping[str, tuple[str, str]]]
+) -> list[Worker]:
+    """The workers the service's own files start (task runners, scripts, compose files, deployments), each
+    command once, nearest file first: those whose command names one of the service's modules (`listed`
+    gives them, when a command is found: module -> (file, folder imports start from)), with the file and
+    the folder it runs from."""
+    found: dict[str, Worker] = {}
+    modules: Mapping[str, tuple[str, str]] | None = None
+    for rel in sources:
+        text = _source_text(root, rel)
+        for line in text.splitlines():
+            if line.strip().startswith("#"):
+                continue
+            for match in _WORKER_COMMAND.finditer(line):
+                command = _RUN_PREFIX.sub("", " ".join(match.group(1).split()))
+                modules = listed() if modules is None else modules
+                named = next((m for m in _named_modules(command) if m in modules), None)
+                if named is None or command in found:
+                    continue
+                source, app_dir = modules[named]
+                tool = match.group("tool")
+                # NOTE: dramatiq's `--path` says where imports start; the others run from that folder.
+                cwd = "." if tool == "dramatiq" and "--path" in command.split() else app_dir
+                found[command] = Worker(source, tool, command, cwd, rel)
+    return list(found.values())
+
+
+def _modules(root: Path, python: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The service's modules by dotted name: (file, folder imports start from); the first file of a name."""
+    found: dict[str, tuple[str, str]] = {}
+    for rel in python:
+        where = _import_target(root, rel)
+        if where is not None:
+            found.setdefault(where[0], (rel, where[1]))
+    return found
+
+
+def _named_modules(command: str) -> Iterator[str]:
+    """The dotted names a worker command gives: modules (`-A app.celery`, `app.worker.run`), then those of
+    a `module:attribute` (a fork function, `app.worker:broker`), then each without its last part (arq's
+    settings class, rq's function)."""
+    words = [w.split("=", 1)[-1] for w in command.split()[1:]]
+    words = [w for w in words if ":" not in w] + [w.split(":", 1)[0] for w in words if ":" in w]
+    names = [w for w in words if re.fullmatch(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", w)]
+    yield from names
+    yield from (n.rsplit(".", 1)[0] for n in names if "." in n)
+
+
+def _source_text(root: Path, rel: str) -> str:
+    """A runner file, script or workflow of the service as text; empty when it is too large to be one, links
+    out of the repository, or cannot be read."""
+    path = root / rel
+    try:
+        if path.stat().st_size > 1024 * 1024 or not path.resolve().is_relative_to(paths.repository(root)):
+            return ""
+        return path.read_text("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def _with_app(worker: Worker, apps: Sequence[FastAPIApp]) -> Worker:
     """A litestar-saq worker with the chosen app in its command (see `_litestar_with_app`)."""
     if worker.command != LITESTAR_SAQ:
         return worker
-    return Worker(worker.source, worker.kind, _litestar_with_app(worker.command, apps))
+    return replace(worker, command=_litestar_with_app(worker.command, apps))
 
 
 def _app_in_command(found: tuple[str, str] | None, apps: Sequence[FastAPIApp]) -> tuple[str, str] | None:
@@ -1837,6 +1924,11 @@ def detect(root: Path) -> Detected:
         if p.suffix in (".yml", ".yaml") and p.is_file()
     ]
     own = _own_ci(root, workflows, tests)
+    # NOTE: the worker commands the service's own files give replace init's guesses of their kind.
+    given = _worker_commands(
+        root, _runner_sources(root, workflows, scan.compose), lambda: _modules(root, scan.python)
+    )
+    workers = [w for w in workers if w.kind not in {g.kind for g in given}] + given
     migrating = _tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".", older)
     own_database = {conftest for conftest, _ in migrating if _creates_database(root, conftest, older)}
     return Detected(
@@ -1907,6 +1999,8 @@ _RUNNER_FILES = (
     "noxfile.py",
     "Procfile",
     "pyproject.toml",
+    "render.yaml",
+    "fly.toml",
 )
 _RUNNER_GLOBS = ("Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
 _COMPOSE_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml")
@@ -1960,6 +2054,17 @@ _NOT_COMMANDS = frozenset(
 _RUN_PREFIX = re.compile(r"^(?:poetry|uv|pipenv|hatch|pdm|rye)\s+run\s+")
 
 
+def _runner_sources(root: Path, workflows: Sequence[str], compose: Sequence[str]) -> list[str]:
+    """Where a service says how it runs: its task runners and scripts first, then its compose files (those
+    nearest the root first: `docker-compose.yml` before `tools/deploy/...`), then the workflows (in a
+    monorepo, some are other services'), never the workflow init writes, which runs what an earlier init
+    found."""
+    sources = [n for n in _RUNNER_FILES if (root / n).is_file()]
+    sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
+    sources += sorted(compose, key=lambda rel: (rel.count("/"), rel))
+    return sources + [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
+
+
 def _migrate_command(
     root: Path, workflows: Sequence[str], compose: Sequence[str] = ()
 ) -> tuple[str, str] | None:
@@ -1968,26 +2073,10 @@ def _migrate_command(
     `compose` lists the compose files found at any depth (see `_scan`)."""
     from evidence_kit.redact.redactor import Redactor
 
-    # NOTE: the service's own files first, then the workflows (in a monorepo, some are other services'),
-    # never the workflow init writes, which runs what an earlier init found.
-    sources = [n for n in _RUNNER_FILES if (root / n).is_file()]
-    sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
-    # NOTE: the compose files nearest the root first (`docker-compose.yml` before `tools/deploy/...`).
-    sources += sorted(compose, key=lambda rel: (rel.count("/"), rel))
-    sources += [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
     redactor = Redactor()
-    top = paths.repository(root)
     found: tuple[str, str] | None = None
-    for rel in sources:
-        try:
-            # NOTE: a file this large is no script or task file; one that links out is not the service's.
-            path = root / rel
-            if path.stat().st_size > 1024 * 1024 or not path.resolve().is_relative_to(top):
-                continue
-            text = path.read_text("utf-8", errors="replace")
-        except OSError:
-            continue
-        for line in text.splitlines():
+    for rel in _runner_sources(root, workflows, compose):
+        for line in _source_text(root, rel).splitlines():
             code = line.strip()
             if code.startswith("#"):
                 continue
@@ -2756,8 +2845,10 @@ def report(detected: Detected) -> list[str]:
     if d.workers:
         for worker in d.workers:
             article = "an" if worker.kind[:1].upper() in "AEIOU" else "a"
+            how = f"{worker.given_in} runs it as" if worker.given_in else "runs as"
+            where = f", from {worker.cwd}" if worker.cwd != "." else ""
             lines.append(
-                f"found {article} {worker.kind} worker: {worker.source} (runs as `{worker.command}`)"
+                f"found {article} {worker.kind} worker: {worker.source} ({how} `{worker.command}`{where})"
             )
     else:
         lines.append(
@@ -2995,7 +3086,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "tests_docker": _docker_note(d),
         "tests_env": _tests_env(d),
         "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
-        "workers": [{"source": w.source, "kind": w.kind, "command": w.command} for w in d.workers],
+        "workers": _worker_entries(d.workers),
         "workflows": list(d.workflows),
         "queue": queue,
         "required": required,
@@ -3025,6 +3116,35 @@ OTHER_ENV_SHOWN = 20
 _NAMES_A_LINE = 6
 # NOTE: a service's own prefix: what its names start with up to the first `_` or `__` (`TRACKER__`, `APP_`).
 _NAME_PREFIX = re.compile(r"^[A-Z][A-Z0-9]*__?")
+
+
+# NOTE: how long a suggested worker run lasts before it is stopped (a worker runs until it is stopped).
+WORKER_RUN_FOR = 15
+
+
+def _worker_entries(workers: Sequence[Worker]) -> list[dict[str, Any]]:
+    """The workers as evidence.yaml suggests commands of them: a name of each (its kind, and its module's
+    when two of a kind), and whether it ends by itself (a `--once` loop) or runs until stopped (`run_for`)."""
+    kinds = Counter(w.kind for w in workers)
+    entries = []
+    for w in workers:
+        name = re.sub(r"[^\w.-]+", "-", w.kind) + "-run"
+        if kinds[w.kind] > 1:
+            name = re.sub(
+                r"[^\w.-]+", "-", f"{w.kind}-{PurePosixPath(w.source).with_suffix('').as_posix()}-run"
+            )
+        entries.append(
+            {
+                "source": w.source,
+                "kind": w.kind,
+                "command": w.command,
+                "cwd": w.cwd,
+                "given_in": w.given_in,
+                "name": name,
+                "run_for": None if "--once" in w.command.split() else WORKER_RUN_FOR,
+            }
+        )
+    return entries
 
 
 def _other_env(d: Detected) -> tuple[list[str], list[str]]:
