@@ -923,6 +923,37 @@ def test_a_sub_project_with_its_own_virtualenv_is_installed_and_migrated_from_it
     assert _migrate_step(root) == ["(cd backend && .venv/bin/alembic upgrade head)"]
 
 
+def test_a_project_two_folders_down_runs_its_tests_installs_and_migrates_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`backend/app/` holds the only project (a template's shape), init runs at the top, and the service's
+    virtualenv lies outside the repository: the workflow makes it in the project's folder."""
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "backend/app/pyproject.toml": PYPROJECT,
+            "backend/app/alembic.ini": "[alembic]\nscript_location = alembic\n",
+            "backend/app/alembic/env.py": "",
+            "backend/app/app/__init__.py": "",
+            "backend/app/test/api/test_login.py": "def test_ok():\n    pass\n",
+        },
+    )
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "bin").mkdir(parents=True)
+    (elsewhere / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (elsewhere / "bin" / "python").symlink_to(sys.executable)
+    monkeypatch.setenv("VIRTUAL_ENV", str(elsewhere))
+    found = init.detect(root)
+    assert (found.tests, found.python) == (("backend/app/test",), "backend/app/.venv/bin/python")
+    init.write(root, found)
+    tests = yaml.safe_load((root / "evidence.yaml").read_text("utf-8"))["collectors"]["tests"]
+    assert (tests["cwd"], tests["run"]) == ("backend/app", ["python", "-m", "pytest", "test"])
+    steps = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install the service")["run"]
+    assert install.splitlines()[0] == "(cd backend/app && python -m venv .venv)"
+    assert _migrate_step(root) == ["(cd backend/app && .venv/bin/alembic upgrade head)"]
+
+
 def test_a_member_of_a_uv_workspace_is_installed_by_uv_from_either_folder(tmp_path: Path) -> None:
     import subprocess
 

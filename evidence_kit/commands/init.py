@@ -1820,6 +1820,12 @@ def detect(root: Path) -> Detected:
         dirs = [t for t in scan.test_dirs if t not in tests_elsewhere]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(dirs), *(sorted(loose) if not dirs else ()))
+    if python_elsewhere is not None:
+        # NOTE: the workflow makes the virtualenv where it installs: a sub-project's own folder, when only it
+        # has a project file (`backend/app/pyproject.toml`).
+        project, _ = _sub_project(root, tests, testpaths is not None)
+        if project is not None and not _has_project(root) and _has_project(root / project):
+            python = f"{project}/{WORKFLOW_PYTHON}"
     # NOTE: a file init's own Python cannot parse (newer syntax) is read after the others, its newer syntax
     # rewritten away by the service's interpreter, all in one process; the tests' conftest.py files too.
     retry: list[tuple[str, str]] = []
@@ -3189,17 +3195,29 @@ _PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.
 
 
 def _tests_folder(d: Detected) -> tuple[str | None, list[str] | None]:
-    """Where the tests run and the paths they take there: a sub-project folder (`backend/`, with its own
-    pyproject.toml or alembic.ini) that holds every test path runs them itself, with its own `testpaths`
-    (paths None) if it has them; else the service folder (None) and the paths as found."""
-    firsts = {PurePosixPath(t).parts[0] for t in d.tests if len(PurePosixPath(t).parts) > 1}
-    if d.testpaths or len(firsts) != 1 or not all(len(PurePosixPath(t).parts) > 1 for t in d.tests):
-        return None, list(d.tests)
-    (folder,) = firsts
-    if not any((d.root / folder / name).is_file() for name in _PROJECT_FILES):
-        return None, list(d.tests)
-    inner = [PurePosixPath(*PurePosixPath(t).parts[1:]).as_posix() for t in d.tests]
-    return folder, (None if _testpaths(d.root / folder) is not None else inner)
+    """Where the tests run and the paths they take there (see `_sub_project`)."""
+    return _sub_project(d.root, d.tests, d.testpaths)
+
+
+def _sub_project(root: Path, tests: Sequence[str], testpaths: bool) -> tuple[str | None, list[str] | None]:
+    """Where the tests run and the paths they take there: the deepest sub-project folder (`backend/`,
+    `backend/app/`, with its own pyproject.toml or alembic.ini) that holds every test path runs them
+    itself, with its own `testpaths` (paths None) if it has them; else the service folder (None) and the
+    paths as found."""
+    parts = [PurePosixPath(t).parts for t in tests]
+    if testpaths or not parts or not all(len(p) > 1 for p in parts):
+        return None, list(tests)
+    common: list[str] = []
+    for names in zip(*(p[:-1] for p in parts), strict=False):
+        if len(set(names)) != 1:
+            break
+        common.append(names[0])
+    for depth in range(len(common), 0, -1):
+        folder = "/".join(common[:depth])
+        if any((root / folder / name).is_file() for name in _PROJECT_FILES):
+            inner = [PurePosixPath(*p[depth:]).as_posix() for p in parts]
+            return folder, (None if _testpaths(root / folder) is not None else inner)
+    return None, list(tests)
 
 
 def _upgrade(c: AlembicConfig, bin_prefix: str) -> str:
