@@ -294,7 +294,8 @@ def report(
         tuple[str, str] | None, typer.Option("--diff", metavar="OLD NEW", help="Render a diff instead.")
     ] = None,
 ) -> None:
-    """Render a bundle (or a diff of two) as a readable evidence pack: report.md and report.html."""
+    """Render a bundle as a readable evidence pack (report.md and report.html), or a diff of two (diff.md and
+    diff.html)."""
     from evidence_kit.commands import report as command
 
     _run(

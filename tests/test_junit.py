@@ -322,6 +322,8 @@ def test_node_ids_come_from_the_file_a_classname_names(tmp_path: Path) -> None:
             {"id": "tests.unit_tests.test_gone::test_z"},
             {"id": "a..b::test_odd"},
             {"id": "test_no_classname"},
+            # NOTE: a module that failed to collect: its dotted path alone names its file.
+            {"id": "tests.unit_tests.test_config"},
         ]
     }
     junit.add_nodes(report, [tmp_path / "elsewhere", tmp_path])
@@ -332,6 +334,7 @@ def test_node_ids_come_from_the_file_a_classname_names(tmp_path: Path) -> None:
         None,
         None,
         None,
+        "tests/unit_tests/test_config.py",
     ]
     assert [junit.shown(t) for t in report["tests"]][3:5] == [
         "tests.unit_tests.test_gone::test_z",

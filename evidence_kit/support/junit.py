@@ -342,7 +342,9 @@ def add_nodes(report: dict[str, Any], folders: Sequence[Path]) -> None:
     for test in report["tests"]:
         classname, sep, name = str(test["id"]).partition("::")
         if not sep:
-            test["nodeid"] = None
+            # NOTE: a module that failed to collect is named by its dotted path alone: its file is its node.
+            where = _test_file(classname, folders)
+            test["nodeid"] = where.split("\0")[0] if where is not None and where.endswith("\0") else None
             continue
         if classname not in found:
             found[classname] = _test_file(classname, folders)
