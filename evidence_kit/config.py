@@ -38,11 +38,23 @@ class Config:
     redact_allow_patterns: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     python: str | None = None
+    env_files: tuple[str, ...] = ()
     raw: bytes = field(default=b"", repr=False)
 
     @property
     def root(self) -> Path:
         return self.path.parent
+
+    def with_env_files(self, env: Mapping[str, str]) -> dict[str, str]:
+        """`env` with the variables of the `env_file`s (relative to evidence.yaml) it does not set: as the
+        service's settings read them, the environment wins, then the first file that sets one."""
+        from evidence_kit.support import dotenv
+
+        out = dict(env)
+        for name in self.env_files:
+            for key, value in dotenv.read(self.root / name, out).items():
+                out.setdefault(key, value)
+        return out
 
     @property
     def database_env(self) -> str | None:
@@ -313,6 +325,7 @@ def parse(raw: bytes, path: Path) -> Config:
         redact_allow_patterns=tuple(allow.get("patterns", ())),
         rules=tuple(str(root / r) if r.endswith((".yaml", ".yml")) else r for r in data.get("rules", ())),
         python=data.get("python"),
+        env_files=(env_file,) if isinstance(env_file := data.get("env_file"), str) else tuple(env_file or ()),
         raw=raw,
     )
 

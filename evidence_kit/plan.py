@@ -194,7 +194,7 @@ def plan(
     """What a collect with these options would do, in the order the engine uses; nothing is run."""
     from evidence_kit.collectors import COLLECTORS
 
-    env = dict(os.environ if env is None else env)
+    env = config.with_env_files(os.environ if env is None else env)
     names = select(config, only, skip)
     waits, served, why = schedule(config, names, env)
     waves = stages(waits)

@@ -3,6 +3,7 @@ its own CI gives its tests."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +284,29 @@ def test_a_url_setting_the_service_fills_in_when_empty_is_the_override_of_the_pa
         )
     )
     assert init.detect(root).database_override is None
+
+
+def test_the_env_file_the_settings_read_fills_in_the_parts_for_a_collect(tmp_path: Path) -> None:
+    settings = PARTS_SETTINGS.replace(
+        "class AppSettings(BaseSettings):\n",
+        'class AppSettings(BaseSettings):\n    model_config = SettingsConfigDict(env_file=".env")\n',
+    ).replace(
+        "from pydantic_settings import BaseSettings",
+        "from pydantic_settings import BaseSettings, SettingsConfigDict",
+    )
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": settings})
+    password = secrets.token_urlsafe(12)
+    (root / ".env").write_text(
+        f"POSTGRES_USER=svc\nPOSTGRES_PASSWORD={password}\nPOSTGRES_SERVER=127.0.0.1\nPOSTGRES_DB=svc\n",
+        encoding="utf-8",
+    )
+    found = init.detect(root)
+    assert found.env_files == (".env",)
+    init.write(root, found)
+    assert "\nenv_file: [.env]\n" in (root / "evidence.yaml").read_text("utf-8")
+    loaded = config.load(root / "evidence.yaml")
+    target = loaded.database(loaded.with_env_files({"POSTGRES_PORT": "5433"}))
+    assert target is not None and target.url == f"postgresql://svc:{password}@127.0.0.1:5433/svc"
 
 
 def test_part_names_of_each_prefix_make_a_template() -> None:

@@ -138,7 +138,7 @@ def collect(
     jobs: int = 4,
 ) -> Summary:
     """Collect every selected collector's evidence into one bundle under `out`."""
-    env = dict(os.environ if env is None else env)
+    env = config.with_env_files(os.environ if env is None else env)
     names = select(config, only, skip)
     proc.STOPPING.clear()
     try:

@@ -187,6 +187,8 @@ class Detected:
     # NOTE: the interpreter found outside the repository (an activated virtualenv elsewhere, Poetry's): this
     # machine's only; `python` then names the virtualenv the workflow makes.
     python_elsewhere: str | None = None
+    # NOTE: the `.env` files the service's settings read, as written (relative to where it runs).
+    env_files: tuple[str, ...] = ()
     # NOTE: the environment variables the service reads (never those only another project of the repository
     # or its tooling reads, nor those it only sets itself).
     env_names: tuple[str, ...] = ()
@@ -1125,6 +1127,11 @@ def _env_files(tree: ast.Module) -> Iterator[str]:
                     yield item.value
 
 
+def _plain_path(path: str) -> bool:
+    """True for a relative path as written, with no variable or home folder in it (`.env`, `../.env`)."""
+    return not PurePosixPath(path).is_absolute() and not re.search(r"[$~{}%]", path)
+
+
 def _committed_settings(root: Path, reads: Mapping[str, list[str]]) -> set[str]:
     """Names given a value by a committed env file that a settings module (`reads`: module -> its
     `env_file`s) reads: the workflow's checkout has the file. A path is taken from the module's folder or
@@ -1963,6 +1970,7 @@ def detect(root: Path) -> Detected:
         python=python,
         python_how=python_how,
         python_elsewhere=python_elsewhere,
+        env_files=tuple(dict.fromkeys(f for files in env_files.values() for f in files if _plain_path(f))),
         python_version=python_version or _requires_python(root),
         env_names=tuple(service_names),
         env_own=tuple(sorted(n for n in env_hits if places[n][0] <= 1 or n in from_settings)),
@@ -3069,6 +3077,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "python": d.python,
         "python_how": d.python_how,
         "python_elsewhere": d.python_elsewhere,
+        "env_files": list(d.env_files),
         "python_version": d.python_version or "3.12",
         "working_directory": PurePosixPath(working).as_posix(),
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
