@@ -309,6 +309,58 @@ def test_the_env_file_the_settings_read_fills_in_the_parts_for_a_collect(tmp_pat
     assert target is not None and target.url == f"postgresql://svc:{password}@127.0.0.1:5433/svc"
 
 
+SETUP_CI = """\
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    env:
+      APP_ENV: testing
+      APP_POSTGRES_USER: app
+      APP_SIGNING_SECRET: not-for-the-workflow
+      APP_RUN: ${{ github.run_id }}
+    steps:
+      - uses: actions/checkout@v4
+      - run: uv sync --frozen
+      - run: |
+          uv run task generate_dev_keys
+          echo "keys made"
+          APP_X=1 uv run task other
+      - run: uv run alembic upgrade head
+      - run: uv run pytest tests
+      - run: uv run coverage xml
+"""
+
+
+def test_the_workflow_shows_the_setup_commands_and_variables_of_the_services_own_test_job(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "svc/__init__.py": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/test.yml": SETUP_CI,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_setup == (
+        ("uv run task generate_dev_keys",),
+        (("APP_ENV", "testing"),),
+        ".github/workflows/test.yml",
+    )
+    init.write(root, found)
+    text = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert (
+        "      # Set by the service's own CI (.github/workflows/test.yml) for its tests; uncomment what the "
+        "service needs:\n      # APP_ENV: testing\n"
+    ) in text
+    assert "      #     uv run task generate_dev_keys\n" in text
+    assert "not-for-the-workflow" not in text and "coverage" not in text and "keys made" not in text
+
+
 def test_part_names_of_each_prefix_make_a_template() -> None:
     assert init.url_template(["DB_USERNAME", "DB_PASS", "DB_HOSTNAME", "DB_NAME"]) == (
         "postgresql://${DB_USERNAME}:${DB_PASS}@${DB_HOSTNAME}/${DB_NAME}"

@@ -173,6 +173,7 @@ class Detected:
     # NOTE: the apt-get lines and Python install commands of the service's own CI job that runs its tests,
     # and its workflow; None: none found, the install is made of the project's files.
     ci_install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+    ci_setup: tuple[tuple[str, ...], tuple[tuple[str, str], ...], str] | None = None
     # NOTE: how many test files the test paths hold (see LONG_SUITE), and each conftest.py that migrates
     # the database the tests run against, with how.
     test_files: int = 0
@@ -1982,6 +1983,7 @@ def detect(root: Path) -> Detected:
         else None,
         ci_postgres=own.postgres,
         ci_install=own.install if top == root else None,
+        ci_setup=own.setup,
         test_files=_count_tests(root, tests),
         tests_migrate=tuple(m for m in migrating if m[0] not in own_database),
         tests_docker=tuple(_tests_docker(root, tests, older)),
@@ -2130,10 +2132,12 @@ _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 @dataclass(frozen=True)
 class _OwnCI:
     """What the service's own CI shows: the PostgreSQL its tests run against (user, password, database,
-    file) and the commands its test job installs with (apt lines, Python installs, file)."""
+    file), the commands its test job installs with (apt lines, Python installs, file), and the other
+    commands it runs before its tests and the plain variables it sets (commands, variables, file)."""
 
     postgres: tuple[str, str, str, str] | None = None
     install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+    setup: tuple[tuple[str, ...], tuple[tuple[str, str], ...], str] | None = None
 
 
 def _own_workflows(root: Path, workflows: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -2435,7 +2439,76 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
         if installs or apt:
             install = (tuple(apt), tuple(installs), rel)
             break
-    return _OwnCI(postgres, install)
+    setup = None
+    if test_jobs:
+        rel, job = test_jobs[0]
+        commands, variables = _setup_of(job, top, reader)
+        setup = (tuple(commands), tuple(variables), rel) if commands or variables else None
+    return _OwnCI(postgres, install, setup)
+
+
+# NOTE: variables the workflow sets itself (the database's) or that belong to the runner, never copied.
+_OWN_DB_VARIABLE = re.compile(r"(^|_)(POSTGRES|PG|DB|DATABASE)(_|$)|^(CI|GITHUB_\w+|RUNNER_\w+|PYTHON\w*)$")
+_SETUP_SHOWN = 8
+_VARIABLES_FIRST = re.compile(r"^[A-Za-z_]\w*=")
+_SHELL_WORDS = frozenset({"printf", "cd", "export", "set", "ls", "cat", "sleep", "if", "then", "fi", "wait"})
+# NOTE: the Python tooling the workflow's own install step sets up (installs, syncs, locks, configures).
+_PYTHON_TOOLING = re.compile(
+    r"^(?:sudo\s+)?(?:python3?\s+-m\s+)?(?:pip3?|uv|poetry|pipx|pipenv|pdm|hatch|rye|conda|mamba|virtualenv|venv|"
+    r"apt-get|apt)\b(?!\s+run\b)"
+)
+
+
+def _setup_of(
+    job: Mapping[str, Any], top: Path, reader: tasks.Reader
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The commands a test job runs before its tests besides installs, migrations and messages (each a
+    whole line that can be copied as it is), and the plain variables it sets (no expression, no secret, no
+    database part), for the workflow to show in comments."""
+    from evidence_kit.redact.redactor import Redactor
+
+    redactor = Redactor()
+    env = job.get("env")
+    variables = [
+        (str(name), str(value))
+        for name, value in (env.items() if isinstance(env, dict) else [])
+        if isinstance(value, str | int | float)
+        and not isinstance(value, bool)
+        and "${{" not in str(value)
+        and not _OWN_DB_VARIABLE.search(str(name))
+        and not _secret_name(str(name))
+        and not redactor.mask_text(f"{name}={value}")[1]
+    ]
+    commands: list[str] = []
+    for step in _steps(job):
+        run = step.get("run")
+        if not isinstance(run, str):
+            continue
+        lines = tasks.script_lines(run)
+        if any(_pytest_runs(top, None, lines, reader)):
+            break
+        for line in lines:
+            command = " ".join(line.split())
+            first = command.split()[0] if command else ""
+            if (
+                not command
+                or first in _NOT_COMMANDS
+                or first in _SHELL_WORDS
+                or _VARIABLES_FIRST.match(command)
+                or _PYTHON_TOOLING.match(command)
+                or "${{" in command
+                or _operators(command)
+                or _credential(command)
+                or redactor.mask_text(command)[1]
+                or _INSTALL_COMMAND.match(command)
+                or _APT.match(command)
+                or _ALEMBIC_UPGRADE.search(command)
+                or _CLI_UPGRADE.search(command)
+                or command in commands
+            ):
+                continue
+            commands.append(command)
+    return commands[:_SETUP_SHOWN], variables[:_SETUP_SHOWN]
 
 
 def _elsewhere(top: Path, home: str, job: Mapping[str, Any], reader: tasks.Reader) -> bool:
@@ -3078,6 +3151,11 @@ def _context(d: Detected) -> dict[str, Any]:
         "python_how": d.python_how,
         "python_elsewhere": d.python_elsewhere,
         "env_files": list(d.env_files),
+        "ci_setup": list(d.ci_setup[0]) if d.ci_setup else [],
+        "ci_setup_env": [
+            (name, value) for name, value in (d.ci_setup[1] if d.ci_setup else ()) if name not in _ci_env(d)
+        ],
+        "ci_setup_from": d.ci_setup[2] if d.ci_setup else None,
         "python_version": d.python_version or "3.12",
         "working_directory": PurePosixPath(working).as_posix(),
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
