@@ -665,6 +665,12 @@ def test_settings_fields_the_service_fills_in_itself_are_not_required(tmp_path: 
     assert dict(init.detect(root).required_env) == {"SECRET_KEY": "change-me", "WORKERS": "0"}
 
 
+def _alembic_configs(root: Path) -> list[dict[str, str]]:
+    data = yaml.safe_load((root / "evidence.yaml").read_text("utf-8"))
+    configs: list[dict[str, str]] = data["collectors"]["alembic"]["configs"]
+    return configs
+
+
 def _migrate_step(root: Path) -> list[str]:
     init.write(root, init.detect(root), force=True)
     steps = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["steps"]
@@ -691,6 +697,18 @@ def test_the_workflow_migrates_as_the_service_itself_does(service: Path) -> None
     assert _migrate_step(service) == [".venv/bin/svc server database upgrade --yes"]
     text = (service / init.WORKFLOW_FILE).read_text("utf-8")
     assert "as .github/workflows/ci.yml runs it" in text
+    # NOTE: with several Alembic configurations, which one it migrates is not known: none names it; the one
+    # configuration of a service does, so that the docs give the service's own command (plain Alembic may
+    # not run the service's env.py at all).
+    assert [c.get("migrate_command") for c in _alembic_configs(service)] == [None, None]
+    (service / "alembic.ini").write_text(
+        ALEMBIC_INI.replace("[reporting]\nscript_location = reporting_migrations\n", ""), encoding="utf-8"
+    )
+    init.write(service, init.detect(service), force=True)
+    assert _alembic_configs(service) == [
+        {"ini": "alembic.ini", "migrate_command": "svc server database upgrade --yes"}
+    ]
+    (service / "alembic.ini").write_text(ALEMBIC_INI, encoding="utf-8")
     # NOTE: `poetry run x` is x of the virtualenv the workflow makes; the service's own files come first.
     (service / "Makefile").write_text("migrate:\n\tpoetry run flask db upgrade\n", encoding="utf-8")
     assert _migrate_step(service) == [".venv/bin/flask db upgrade"]

@@ -3073,8 +3073,9 @@ def _context(d: Detected) -> dict[str, Any]:
         entry: dict[str, str] = {"ini": c.ini}
         if c.section != "alembic":
             entry["name"] = c.section
-        if c.plain_problem and d.migrate_command:
-            # NOTE: plain Alembic cannot run it: the docs give the service's own command instead.
+        if d.migrate_command and (c.plain_problem or len(d.alembic) == 1):
+            # NOTE: the service migrates with its own command (plain Alembic may not run its env.py at all,
+            # as when env.py needs the service's event loop): the docs give that command.
             entry["migrate_command"] = d.migrate_command[0]
         alembic.append(entry)
     labels = [c.label for c in d.alembic]
