@@ -1,9 +1,9 @@
-"""EK303 gate-tests-passed: tests ran, and none failed or errored.
+"""EK303 gate-tests-passed: tests ran to the end, and none failed or errored.
 
-A phase is not signed off on zero tests, or on a red run.
+A phase is not signed off on zero tests, on a red run, or on part of a suite stopped at its timeout.
 
 Bad:
-    tests.json totals: {"tests": 0}   or   {"failed": 2, ...}
+    tests.json totals: {"tests": 0}   or   {"failed": 2, ...}   or   tests.json of a run with status `timeout`
 
 Good:
     tests.json totals: {"tests": 84, "passed": 84, "failed": 0, "errors": 0}
@@ -45,6 +45,15 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     least = int(rule.options.get("min_tests", 1))
     for run_ in found.runs:
         ran = run_.count("tests")
+        if run_.status == "timeout":
+            # NOTE: the results of a run stopped at its timeout are those of part of the suite only.
+            yield Finding(
+                ID,
+                f"the test run was stopped at its timeout after {ran} tests, so the suite did not finish"
+                + (f" ({run_.message})" if run_.message else ""),
+                path=f"data/{run_.source}",
+                snippet="tests timed out",
+            )
         if ran < least:
             yield Finding(
                 ID,

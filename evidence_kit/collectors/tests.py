@@ -24,6 +24,8 @@ NAME = "tests"
 
 DEFAULT_RUN = ("python", "-m", "pytest")
 DEFAULT_TIMEOUT = 1800
+# NOTE: how long an interrupted suite gets to write its report before it is stopped.
+INTERRUPT_GRACE = 30.0
 SCRATCH = "<scratch>"
 
 OPTIONS_SCHEMA: dict[str, Any] = {
@@ -310,6 +312,10 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         env=env,
         timeout=timeout,
         cap=cap,
+        # NOTE: a suite still running at its timeout is interrupted as Ctrl-C would: pytest then writes the
+        # report of the tests it ran, which the bundle keeps (status timeout).
+        interrupt=True,
+        grace=INTERRUPT_GRACE,
     )
     forms = _scratch_forms(ctx.scratch, cwd)
     for stream in (result.stdout, result.stderr):

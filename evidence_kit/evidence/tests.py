@@ -30,6 +30,9 @@ class TestRun:
     source: str
     totals: dict[str, Any]
     tests: tuple[dict[str, Any], ...]
+    # NOTE: the artifact's status in the manifest: `timeout` for a run stopped before it finished.
+    status: str = "ok"
+    message: str = ""
 
     @property
     def failing(self) -> list[dict[str, Any]]:
@@ -68,5 +71,7 @@ def read(view: BundleView) -> TestsEvidence:
         doc = view.json(source)
         if isinstance(doc, dict) and isinstance(doc.get("totals"), dict):
             tests = tuple(mapping(t) for t in items(doc.get("tests")) if isinstance(t, dict))
-            runs.append(TestRun(source, doc["totals"], tests))
+            record = view.record(source)
+            status, message = str(record.get("status") or "ok"), str(record.get("message") or "")
+            runs.append(TestRun(source, doc["totals"], tests, status, message))
     return TestsEvidence(tuple(runs))

@@ -323,12 +323,15 @@ def run(
     run_for: float | None = None,
     grace: float = 10.0,
     tree: bool = True,
+    interrupt: bool = False,
 ) -> Run:
     """Run `argv` (a list, or a shell string) with a timeout; never raises on exit codes.
 
     With `run_for`, the command runs that long, then gets SIGINT, and SIGTERM and SIGKILL when it
-    has not ended `grace` seconds later; `timeout` does not apply. Raises CollectorError only when
-    the program cannot be started at all.
+    has not ended `grace` seconds later; `timeout` does not apply. With `interrupt`, a command still
+    running at its timeout is stopped the same way (SIGINT first: a test runner then writes the report of
+    what it ran); else with SIGTERM, then SIGKILL. Raises CollectorError only when the program cannot be
+    started at all.
     """
     scratch.mkdir(parents=True, exist_ok=True)
     out_path, err_path = scratch / f"{label}.stdout", scratch / f"{label}.stderr"
@@ -361,7 +364,10 @@ def run(
             process.interrupt(grace)
     elif not process.wait(timeout):
         timed_out = True
-        process.stop()
+        if interrupt:
+            process.interrupt(grace)
+        else:
+            process.stop()
     if not tree:
         # NOTE: children left behind in the group still hold the pipes open.
         process.request(signal.SIGUSR1)

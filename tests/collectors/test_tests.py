@@ -240,6 +240,28 @@ def test_a_hanging_run_times_out_with_its_partial_output(tmp_path: Path) -> None
     assert data(out["summary.txt"]).decode().splitlines()[-1].startswith("timed out after 2 s")
 
 
+def test_a_suite_still_running_at_its_timeout_is_interrupted_and_keeps_what_it_ran(tmp_path: Path) -> None:
+    """SIGINT first, as Ctrl-C: pytest writes the report of the tests it ran; the run's status is timeout
+    (EK303 then says the suite did not finish: see its cases)."""
+    (tmp_path / "test_long.py").write_text(
+        "import time\n\ndef test_a():\n    pass\n\ndef test_b():\n    pass\n\n"
+        "def test_slow():\n    time.sleep(120)\n",
+        encoding="utf-8",
+    )
+    t0 = time.monotonic()
+    outputs = tests.collect(
+        ctx(tmp_path), {"run": [*PYTEST, "test_long.py", "-p", "no:cacheprovider"], "timeout": 8}
+    )
+    assert time.monotonic() - t0 < 60
+    out = by_name(outputs)
+    report = json.loads(data(out["tests.json"]))
+    assert {t["id"].rsplit("::", 1)[-1]: t["outcome"] for t in report["tests"]}.items() >= {
+        ("test_a", "passed"),
+        ("test_b", "passed"),
+    }
+    assert out["tests.json"].status == "timeout" and "SIGINT" in (out["tests.json"].message or "")
+
+
 def test_a_report_that_is_not_xml_is_an_error_and_the_output_is_kept(tmp_path: Path) -> None:
     script = "echo '=== RUN TestEnqueue'; echo '--- PASS: TestEnqueue' > report.txt; echo done >&2"
     outputs = tests.collect(ctx(tmp_path), {"run": ["sh", "-c", script], "junit_out": "report.txt"})
