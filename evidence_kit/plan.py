@@ -22,7 +22,9 @@ OPTION = frozenset({"openapi", "environment"})
 PARSE = frozenset({"alembic", "codefacts"})
 
 
-def interpreter(config: Config, name: str, options: Mapping[str, Any]) -> str | None:
+def interpreter(
+    config: Config, name: str, options: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> str | None:
     """The Python a collector's work runs with (as `support.interpreter` resolves it), or None for a
     collector that runs no Python."""
     from evidence_kit.errors import CollectorError
@@ -31,11 +33,10 @@ def interpreter(config: Config, name: str, options: Mapping[str, Any]) -> str | 
     if name not in ON_PATH | OPTION | PARSE:
         return None
     try:
-        chosen = python.resolve(config.root, options.get("python"), config.python)
-    except CollectorError:
-        # NOTE: the plan shows what is configured; the collect itself reports a missing interpreter.
-        value = str(options.get("python") or config.python)
-        return str(config.root / value) if os.sep in value else value
+        chosen = python.resolve(config.root, options.get("python"), config.python, env)
+    except CollectorError as exc:
+        # NOTE: the plan shows what is configured, and that the collect will not find it.
+        return f"cannot be used: {exc.message}"
     if name in PARSE:
         return sys.executable + (f", then {chosen.path} for newer syntax" if chosen else "")
     if chosen is not None:
@@ -67,6 +68,8 @@ class Plan:
     database_problem: str | None
     waves: tuple[tuple[str, ...], ...]
     steps: tuple[Step, ...]
+    # NOTE: each `env_file` of the config and whether it is there to be read.
+    env_files: tuple[tuple[str, bool], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The plan as plain data."""
@@ -78,6 +81,7 @@ class Plan:
                 "source": self.database_source,
                 "problem": self.database_problem,
             },
+            "env_files": [{"path": name, "read": read} for name, read in self.env_files],
             "order": [list(w) for w in self.waves],
             "collectors": [
                 {
@@ -101,6 +105,9 @@ class Plan:
             lines.append(f"database: {self.database} (from {self.database_source})")
         else:
             lines.append("database: none given")
+        if self.env_files:
+            shown = [f"{name} ({'read' if read else 'missing: skipped'})" for name, read in self.env_files]
+            lines.append(f"env files: {', '.join(shown)}")
         lines += ["", "order (a collector starts once those it waits for have finished):"]
         for i, wave in enumerate(self.waves, 1):
             lines.append(f"  {i}. {', '.join(wave)}")
@@ -219,7 +226,7 @@ def plan(
             intent = describe(config.root, options) if describe else Intent()
             if name in ("openapi", "http") and why:
                 intent = _with_served(name, intent, config, served, why)
-            steps.append(Step(name, i, waits[name], interpreter(config, name, options), intent))
+            steps.append(Step(name, i, waits[name], interpreter(config, name, options, env), intent))
     return Plan(
         config=config.path,
         service=config.service,
@@ -228,4 +235,5 @@ def plan(
         database_problem=problem,
         waves=tuple(tuple(w) for w in waves),
         steps=tuple(steps),
+        env_files=tuple((name, (config.root / name).is_file()) for name in config.env_files),
     )

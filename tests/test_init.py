@@ -1006,6 +1006,8 @@ def test_settings_a_committed_env_file_gives_are_not_required_and_placeholders_f
         '    model_config = SettingsConfigDict(env_file="../.env")\n'
         "    PROJECT_NAME: str\n    FIRST_SUPERUSER: EmailStr\n"
         "    FRONTEND_HOST: HttpUrl\n    SECRET_KEY: str\n"
+        # NOTE: collections are read from the environment as JSON: an empty one, not a URL or a word.
+        "    CORS_ORIGINS: list[str] | list[AnyHttpUrl]\n    LIMITS: dict[str, int]\n"
     )
     root = _tree(
         tmp_path / "repo",
@@ -1019,6 +1021,8 @@ def test_settings_a_committed_env_file_gives_are_not_required_and_placeholders_f
     # NOTE: untracked, the file is not in the workflow's checkout: nothing it gives counts.
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     assert dict(init.detect(root).required_env) == {
+        "CORS_ORIGINS": "[]",
+        "LIMITS": "{}",
         "FIRST_SUPERUSER": "admin@example.com",
         "FRONTEND_HOST": "http://localhost",
         "PROJECT_NAME": "change-me",
@@ -1444,12 +1448,29 @@ def test_a_worker_in_a_sub_project_runs_from_its_folder_and_two_of_a_kind_have_t
     assert "  #     - name: celery-backend-app-app-core-beat-run\n" in text
     assert "  #       cwd: backend/app\n" in text
     # NOTE: the compose file's command is the service's own, run from the same folder.
-    compose = "services:\n  worker:\n    command: celery -A app.core.celery worker -l info\n"
+    compose = (
+        "services:\n  worker:\n    command: celery -A app.core.celery worker -l info\n"
+        "  beat:\n    command: celery -A app.core.celery beat -l info\n"
+    )
     (root / "docker-compose.yml").write_text(compose, encoding="utf-8")
     found = init.detect(root)
-    assert [(w.command, w.cwd, w.given_in) for w in found.workers] == [
-        ("celery -A app.core.celery worker -l info", "backend/app", "docker-compose.yml")
+    assert [(w.kind, w.command, w.cwd, w.given_in) for w in found.workers] == [
+        ("celery beat", "celery -A app.core.celery beat -l info", "backend/app", "docker-compose.yml"),
+        ("celery", "celery -A app.core.celery worker -l info", "backend/app", "docker-compose.yml"),
     ]
+    # NOTE: two commands of one module, named apart; each suggestion loads once uncommented.
+    (root / "backend/app/app/core/more.py").write_text("from celery import Celery\n\nC = Celery('x')\n")
+    (root / "docker-compose.yml").write_text(
+        compose + "  other:\n    command: celery -A app.core.celery worker -Q other\n", encoding="utf-8"
+    )
+    init.write(root, init.detect(root), force=True)
+    names = re.findall(r"^  #     - name: (celery\S+)$", (root / "evidence.yaml").read_text("utf-8"), re.M)
+    assert names == [
+        "celery-beat-run",
+        "celery-backend-app-app-core-celery-run",
+        "celery-backend-app-app-core-celery-run-2",
+    ]
+    assert len(set(names)) == len(names)
 
 
 def test_an_apscheduler_module_is_a_worker_only_when_it_runs_as_a_program(tmp_path: Path) -> None:

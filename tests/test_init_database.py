@@ -302,6 +302,11 @@ def test_the_env_file_the_settings_read_fills_in_the_parts_for_a_collect(tmp_pat
     )
     found = init.detect(root)
     assert found.env_files == (".env",)
+    # NOTE: the files a compose file at the top gives its services count too.
+    compose = "services:\n  api:\n    env_file: .env\n  worker:\n    env_file: [./.env, {path: .env.local}]\n"
+    (root / "docker-compose.yml").write_text(compose, encoding="utf-8")
+    assert init.detect(root).env_files == (".env", ".env.local")
+    (root / "docker-compose.yml").unlink()
     init.write(root, found)
     assert "\nenv_file: [.env]\n" in (root / "evidence.yaml").read_text("utf-8")
     loaded = config.load(root / "evidence.yaml")

@@ -60,7 +60,11 @@ def test_the_plan_tells_order_interpreters_database_commands_and_reads(tmp_path:
     assert by["files"]["waits_for"] == ["tests", "command"]
     assert by["tests"]["waits_for"] == ["sql", "openapi", "command"]
     assert by["command"]["interpreter"] == "the first `python` on PATH (no `python:` in evidence.yaml)"
-    assert by["openapi"]["interpreter"] == str(tmp_path.resolve() / ".venv/bin/python")
+    # NOTE: a configured interpreter that is not there: the plan says the collect cannot use it.
+    assert by["openapi"]["interpreter"] == (
+        "cannot be used: the collector's `python` option: the interpreter "
+        f"{tmp_path.resolve() / '.venv/bin/python'} does not exist"
+    )
     assert by["git"]["interpreter"] is None and by["sql"]["interpreter"] is None
     assert by["command"]["runs"] == [
         {
@@ -116,3 +120,16 @@ def test_an_unset_url_variable_is_named_in_the_plan(tmp_path: Path) -> None:
     )
     with_url = plan(config.load(tmp_path / "evidence.yaml"), env={"DEMO_DATABASE_URL": "sqlite:///x.db"})
     assert "database: sqlite:///x.db (from environment variable DEMO_DATABASE_URL)" in with_url.render()
+
+
+def test_the_plan_says_which_env_files_it_reads_and_which_are_missing(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PLAN_HOST=127.0.0.1\n", encoding="utf-8")
+    (tmp_path / "evidence.yaml").write_text(
+        "service: demo\nenv_file: [.env, .env.locl]\ndatabase: {url: 'postgresql://u@${PLAN_HOST}/d'}\n"
+        "collectors:\n  git: true\n",
+        encoding="utf-8",
+    )
+    res = runner.invoke(app, ["collect", "-c", str(tmp_path / "evidence.yaml"), "--plan"], env={})
+    assert res.exit_code == 0, res.output
+    assert "env files: .env (read), .env.locl (missing: skipped)\n" in res.stdout
+    assert "database: postgresql://u@127.0.0.1/d" in res.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import configparser
 import fnmatch
+import itertools
 import json
 import os
 import posixpath
@@ -862,8 +863,11 @@ def _worker_commands(
                     continue
                 source, app_dir = modules[named]
                 tool = match.group("tool")
+                words = command.split()
+                if tool == "celery" and "beat" in words and "worker" not in words:
+                    tool = "celery beat"
                 # NOTE: dramatiq's `--path` says where imports start; the others run from that folder.
-                cwd = "." if tool == "dramatiq" and "--path" in command.split() else app_dir
+                cwd = "." if tool == "dramatiq" and "--path" in words else app_dir
                 found[command] = Worker(source, tool, command, cwd, rel)
     return list(found.values())
 
@@ -1098,7 +1102,22 @@ def _prefix_of(options: Sequence[tuple[Any, ast.expr]]) -> str | None:
 
 
 def _placeholder(kind: str) -> str:
-    """A value of the type a setting is declared or cast to, for the workflow to set until the user does."""
+    """A value of the type a setting is declared or cast to, for the workflow to set until the user does;
+    a collection is read from the environment as JSON (pydantic-settings), so it gets an empty one."""
+    outer = re.match(r"\s*(?:typing\.)?(\w+)", kind)
+    if outer is not None and outer.group(1) in (
+        "list",
+        "List",
+        "set",
+        "Set",
+        "frozenset",
+        "tuple",
+        "Tuple",
+        "Sequence",
+    ):
+        return "[]"
+    if outer is not None and outer.group(1) in ("dict", "Dict", "Mapping"):
+        return "{}"
     if kind == "bool":
         return "false"
     if kind in ("int", "float"):
@@ -1126,6 +1145,29 @@ def _env_files(tree: ast.Module) -> Iterator[str]:
             for item in value.elts if isinstance(value, ast.Tuple | ast.List) else [value]:
                 if isinstance(item, ast.Constant) and isinstance(item.value, str) and item.value:
                     yield item.value
+
+
+def _compose_env_files(root: Path, compose: Sequence[str]) -> list[str]:
+    """The `env_file`s the services of a compose file at the service's top read (`env_file: .env`, a list,
+    or `{path: ...}` items), relative to the service: where the service's settings come from when it runs."""
+    import yaml
+
+    found: list[str] = []
+    for rel in compose:
+        if "/" in rel:
+            continue
+        try:
+            data = yaml.safe_load(_source_text(root, rel) or "{}")
+        except yaml.YAMLError:
+            continue
+        services = data.get("services") if isinstance(data, dict) else None
+        for spec in services.values() if isinstance(services, dict) else []:
+            value = spec.get("env_file") if isinstance(spec, dict) else None
+            for item in value if isinstance(value, list) else [value]:
+                path = item.get("path") if isinstance(item, dict) else item
+                if isinstance(path, str) and path and _plain_path(path) and not path.startswith("/"):
+                    found.append(PurePosixPath(path).as_posix().removeprefix("./"))
+    return list(dict.fromkeys(found))
 
 
 def _plain_path(path: str) -> bool:
@@ -1954,7 +1996,9 @@ def detect(root: Path) -> Detected:
         tests=tests,
         testpaths=testpaths is not None,
         tests_elsewhere=tuple(sorted(tests_elsewhere)),
-        workers=tuple(sorted({_with_app(w, chosen_apps) for w in workers}, key=lambda w: w.source)),
+        workers=tuple(
+            sorted({_with_app(w, chosen_apps) for w in workers}, key=lambda w: (w.source, w.command))
+        ),
         claims=tuple(sorted(claims)),
         workflows=tuple(workflows),
         database_env=database_env or override or DEFAULT_DATABASE_ENV,
@@ -1971,7 +2015,14 @@ def detect(root: Path) -> Detected:
         python=python,
         python_how=python_how,
         python_elsewhere=python_elsewhere,
-        env_files=tuple(dict.fromkeys(f for files in env_files.values() for f in files if _plain_path(f))),
+        env_files=tuple(
+            dict.fromkeys(
+                [
+                    *(f for files in env_files.values() for f in files if _plain_path(f)),
+                    *_compose_env_files(root, scan.compose),
+                ]
+            )
+        ),
         python_version=python_version or _requires_python(root),
         env_names=tuple(service_names),
         env_own=tuple(sorted(n for n in env_hits if places[n][0] <= 1 or n in from_settings)),
@@ -3221,12 +3272,16 @@ def _worker_entries(workers: Sequence[Worker]) -> list[dict[str, Any]]:
     when two of a kind), and whether it ends by itself (a `--once` loop) or runs until stopped (`run_for`)."""
     kinds = Counter(w.kind for w in workers)
     entries = []
+    taken: set[str] = set()
     for w in workers:
         name = re.sub(r"[^\w.-]+", "-", w.kind) + "-run"
         if kinds[w.kind] > 1:
             name = re.sub(
                 r"[^\w.-]+", "-", f"{w.kind}-{PurePosixPath(w.source).with_suffix('').as_posix()}-run"
             )
+        # NOTE: two commands of one module (its worker and its scheduler) get two names.
+        name = next(c for n in itertools.count(1) if (c := name if n == 1 else f"{name}-{n}") not in taken)
+        taken.add(name)
         entries.append(
             {
                 "source": w.source,
