@@ -217,7 +217,7 @@ def check(
             "-c",
             metavar="FILE",
             help="The service's evidence.yaml: default packs and Alembic configurations (default: "
-            "PATH/evidence.yaml, else every evidence.yaml below PATH).",
+            "PATH/evidence.yaml, else, in a repository, every evidence.yaml below PATH).",
         ),
     ] = None,
     sarif: Annotated[

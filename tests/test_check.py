@@ -412,6 +412,23 @@ def test_check_from_the_repository_root_reads_the_evidence_yaml_below_it(
     assert missing.exit_code == 2 and "config file nowhere/evidence.yaml not found" in missing.output
 
 
+def test_outside_a_repository_no_evidence_yaml_below_the_folder_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A temporary or home folder holds other projects' (and tests') evidence.yaml files: a check run there
+    reads none of them, and a broken one fails nothing."""
+    (tmp_path / "pytest-1" / "case").mkdir(parents=True)
+    (tmp_path / "pytest-1" / "case" / "evidence.yaml").write_text("service: [not, a, name]\n")
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["check", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["packs"] == ["rules/default.yaml"]
+    # NOTE: inside a repository the same file is the service's: its problem is reported.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    broken = runner.invoke(app, ["check", "--format", "json"])
+    assert broken.exit_code == 2 and "evidence.yaml" in broken.output
+
+
 def test_check_from_the_service_folder_reads_the_evidence_yaml_above_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

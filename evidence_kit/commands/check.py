@@ -68,21 +68,21 @@ def run(
 
 
 def configs(root: Path, given: Path | None) -> tuple[config_file.Config, ...]:
-    """The evidence.yaml files that apply: `given`, else `root`'s, else every one found below `root`, else
-    the nearest one above it inside its repository (run from `backend/` of a repository whose top holds
-    it)."""
+    """The evidence.yaml files that apply: `given`, else `root`'s, else, inside a repository, every one found
+    below `root`, else the nearest one above it (run from `backend/` of a repository whose top holds it)."""
     if given is not None:
         return (config_file.load(given),)
     if (root / CONFIG).is_file():
         return (config_file.load(root / CONFIG),)
+    from evidence_kit.support.paths import repository
     from evidence_kit.support.tree import find
 
-    found = find(root, lambda rel: rel.rsplit("/", 1)[-1] == CONFIG)
-    from evidence_kit.support.paths import repository
-
     top = repository(root)
-    if not found and top != root.resolve() and (top / ".git").exists():
-        # NOTE: only inside a repository: never a stray evidence.yaml of a home or temporary folder.
+    # NOTE: only inside a repository, below or above: never the stray evidence.yaml files of a home or a
+    # temporary folder (a test's fixtures), which would choose the rules and Alembic configurations.
+    inside = (top / ".git").exists()
+    found = find(root, lambda rel: rel.rsplit("/", 1)[-1] == CONFIG) if inside else []
+    if not found and top != root.resolve() and inside:
         for folder in root.resolve().parents:
             if (folder / CONFIG).is_file():
                 return (config_file.load(folder / CONFIG),)
