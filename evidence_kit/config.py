@@ -46,8 +46,9 @@ class Config:
         return self.path.parent
 
     def with_env_files(self, env: Mapping[str, str]) -> dict[str, str]:
-        """`env` with the variables of the `env_file`s (relative to evidence.yaml) it does not set: as the
-        service's settings read them, the environment wins, then the first file that sets one."""
+        """`env` with the variables of the `env_file`s (relative to evidence.yaml) it does not set, for the
+        database URL and the secrets to mask: as the service's settings read them, the environment wins,
+        then the first file that sets one. Children never get them (the service reads its files itself)."""
         from evidence_kit.support import dotenv
 
         out = dict(env)

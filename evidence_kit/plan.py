@@ -201,13 +201,14 @@ def plan(
     """What a collect with these options would do, in the order the engine uses; nothing is run."""
     from evidence_kit.collectors import COLLECTORS
 
-    env = config.with_env_files(os.environ if env is None else env)
+    env = dict(os.environ if env is None else env)
+    settings = config.with_env_files(env)
     names = select(config, only, skip)
     waits, served, why = schedule(config, names, env)
     waves = stages(waits)
     database = source = problem = None
     try:
-        target = config.database(env)
+        target = config.database(settings)
     except EvidenceError as exc:
         problem = exc.message
     else:
@@ -217,7 +218,7 @@ def plan(
                 database = database.replace(secret, "***")
         elif config.database_env:
             # NOTE: as collect says it: the variable to set, not only that no URL was given.
-            problem = config.url_hint(env)
+            problem = config.url_hint(settings)
     steps = []
     for i, wave in enumerate(waves):
         for name in wave:

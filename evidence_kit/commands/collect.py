@@ -138,23 +138,26 @@ def collect(
     jobs: int = 4,
 ) -> Summary:
     """Collect every selected collector's evidence into one bundle under `out`."""
-    env = config.with_env_files(os.environ if env is None else env)
+    env = dict(os.environ if env is None else env)
+    # NOTE: the env files give the database URL and the secrets to mask, never the children's environment:
+    # the service's settings read those files themselves, as they choose (a test run reads its own).
+    settings = config.with_env_files(env)
     names = select(config, only, skip)
     proc.STOPPING.clear()
     try:
-        target = config.database(env)
+        target = config.database(settings)
         database_problem = None
         secrets = target.secrets if target else ()
     except EvidenceError as exc:
         # NOTE: the collectors that read the database say so, each with the cause; the rest still run,
         # children without DATABASE_URL (as with no database configured), and the summary says it.
         target, database_problem = None, exc.message
-        secrets = template_secrets(config.database_template or "", env)
+        secrets = template_secrets(config.database_template or "", settings)
     database_url = target.url if target else None
     if target is None and database_problem is None and config.database_env:
         # NOTE: the collectors that need the URL say which variable to set, not only that none was given.
-        database_problem = config.url_hint(env)
-    secrets_env = dict(env)
+        database_problem = config.url_hint(settings)
+    secrets_env = dict(settings)
     # NOTE: the password may also appear outside a URL (e.g. echoed by a proof script).
     for i, secret in enumerate(secrets):
         secrets_env[f"EVIDENCE_DATABASE_SECRET_{i}"] = secret

@@ -65,15 +65,19 @@ def test_a_secret_an_env_file_holds_is_masked_in_what_a_collect_writes(tmp_path:
     from evidence_kit.commands.collect import collect
 
     token = secrets.token_urlsafe(24)
-    (tmp_path / ".env").write_text(f"SVC_SIGNING_SECRET={token}\n", encoding="utf-8")
+    (tmp_path / ".env").write_text(f"SVC_SIGNING_SECRET={token}\nSVC_MODE=dev\n", encoding="utf-8")
+    # NOTE: the service prints what it read itself (its settings); the children never get the file's
+    # variables from evidence-kit: the service reads its files as it chooses (a test run reads its own).
     (tmp_path / "evidence.yaml").write_text(
         "service: svc\nenv_file: .env\ncollectors:\n  command:\n    commands:\n"
-        "      - {name: echo, run: 'echo signing with $SVC_SIGNING_SECRET'}\n",
+        "      - {name: settings, run: 'grep SIGNING .env'}\n"
+        "      - {name: mode, run: 'echo \"[$SVC_MODE]\"'}\n",
         encoding="utf-8",
     )
     summary = collect(
         config.load(tmp_path / "evidence.yaml"), out=tmp_path / "out", env={"PATH": "/usr/bin:/bin"}
     )
-    written = (summary.bundle / "data" / "command" / "echo.stdout.txt").read_text("utf-8")
-    assert written.startswith("signing with ") and token not in written
+    written = (summary.bundle / "data" / "command" / "settings.stdout.txt").read_text("utf-8")
+    assert written.startswith("SVC_SIGNING_SECRET=") and token not in written
     assert not [p for p in summary.bundle.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
+    assert (summary.bundle / "data" / "command" / "mode.stdout.txt").read_text("utf-8") == "[]\n"
