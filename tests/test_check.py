@@ -776,7 +776,8 @@ def test_missing_evidence_says_whether_the_collector_ran_and_how_it_ended() -> N
     found = missing("EK303", "tests/tests.json", "tests", {"collectors": [{"name": "git", "status": "ok"}]})
     assert found.message == (
         "no evidence: data/tests/tests.json is not in the bundle (the `tests` collector did not run: "
-        "configure it in evidence.yaml, or collect without `--skip tests`)"
+        "configure it in evidence.yaml, or collect without leaving it out (`--skip tests`, or `--only` "
+        "without it))"
     )
     error = "pytest exited with code 4 (usage error or a conftest that fails to import); " + "x" * 300
     ran = {"collectors": [{"name": "tests", "status": "error", "error": error}]}

@@ -1273,15 +1273,37 @@ def test_the_workflow_comments_name_the_services_own_variables_first_and_say_how
         "BENCH_ROUNDS",
         "AWS_A",
     ]
-    assert len(commented) == 19
-    assert "      # ... and 8 more read by the code (`evidence init` prints them all)\n" in workflow
+    # NOTE: the secret is named beside the 20 others shown.
+    assert len(commented) == 20
+    assert "      # ... and 7 more read by the code (`evidence init` prints them all)\n" in workflow
     rest = sorted(set(GENERIC_NAMES) - set(commented))
     report = init.report(found)
     at = report.index(
-        "the workflow names 20 of the other environment variables the code reads, in comments; the 8 more:"
+        "the workflow names 21 of the other environment variables the code reads, in comments; the 7 more:"
     )
     # NOTE: six names a line, indented.
     assert report[at + 1 : at + 3] == ["  " + ", ".join(rest[:6]), "  " + ", ".join(rest[6:])]
+
+
+def test_every_secret_the_service_reads_is_named_in_the_workflow_past_the_other_names_shown(
+    tmp_path: Path,
+) -> None:
+    secrets_read = [f"SVC_VENDOR{i:02d}_SECRET_KEY" for i in range(25)]
+    plain = [f"SVC_SETTING{i:02d}" for i in range(30)]
+    reads = "import os\n\n" + "".join(
+        f'V{i} = os.getenv("{n}")\n' for i, n in enumerate([*plain, *secrets_read])
+    )
+    root = _tree(
+        tmp_path / "svc", {"pyproject.toml": PYPROJECT, "svc/__init__.py": "", "svc/config.py": reads}
+    )
+    found = init.detect(root)
+    init.write(root, found)
+    workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    named = re.findall(r"^ +# (\w+): \$\{\{ secrets\.\w+ \}\}", workflow, re.M)
+    assert named == secrets_read
+    commented = re.findall(r"^ +# (\w+): \.\.\.   # read by the service$", workflow, re.M)
+    assert commented == plain[: init.OTHER_ENV_SHOWN]
+    assert f"# ... and {len(plain) - init.OTHER_ENV_SHOWN} more read by the code" in workflow
 
 
 def test_tests_of_another_project_of_the_repository_are_left_out_of_the_roots_run(tmp_path: Path) -> None:
@@ -1405,12 +1427,14 @@ def test_dramatiq_actors_are_decorated_functions_and_the_services_own_worker_com
     assert [(w.source, w.command, w.given_in) for w in init.detect(root).workers] == [
         ("svc/legacy.py", "dramatiq svc.legacy", None)
     ]
+    # NOTE: `--watch svc` names a package to watch, not the worker's module.
     tasks = (
-        '[tool.taskipy.tasks]\nworker = "dramatiq -p 1 -t 1 -f svc.worker.scheduler:start svc.worker.run"\n'
+        '[tool.taskipy.tasks]\nworker = "dramatiq -p 1 -t 1 --watch svc '
+        '-f svc.worker.scheduler:start svc.worker.run"\n'
     )
     (root / "pyproject.toml").write_text(PYPROJECT + "\n" + tasks, encoding="utf-8")
     found = init.detect(root)
-    command = "dramatiq -p 1 -t 1 -f svc.worker.scheduler:start svc.worker.run"
+    command = "dramatiq -p 1 -t 1 --watch svc -f svc.worker.scheduler:start svc.worker.run"
     assert [(w.source, w.kind, w.command, w.given_in) for w in found.workers] == [
         ("svc/worker/run.py", "dramatiq", command, "pyproject.toml")
     ]

@@ -302,6 +302,14 @@ def test_the_env_file_the_settings_read_fills_in_the_parts_for_a_collect(tmp_pat
     )
     found = init.detect(root)
     assert found.env_files == (".env",)
+    # NOTE: through a module-level name, the test run's file left out when another is given.
+    (root / "svc/settings.py").write_text(
+        settings.replace('env_file=".env"', "env_file=env_file").replace(
+            "class AppSettings", 'env_file = ".env.testing" if TESTING else ".env"\n\n\nclass AppSettings'
+        ),
+        encoding="utf-8",
+    )
+    assert init.detect(root).env_files == (".env",)
     # NOTE: the files a compose file at the top gives its services count too.
     compose = "services:\n  api:\n    env_file: .env\n  worker:\n    env_file: [./.env, {path: .env.local}]\n"
     (root / "docker-compose.yml").write_text(compose, encoding="utf-8")

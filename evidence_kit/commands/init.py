@@ -884,11 +884,13 @@ def _modules(root: Path, python: Sequence[str]) -> dict[str, tuple[str, str]]:
 
 def _named_modules(command: str) -> Iterator[str]:
     """The dotted names a worker command gives: modules (`-A app.celery`, `app.worker.run`), then those of
-    a `module:attribute` (a fork function, `app.worker:broker`), then each without its last part (arq's
-    settings class, rq's function)."""
+    a `module:attribute` (a fork function, `app.worker:broker`), dotted ones before bare ones, then each
+    without its last part (arq's settings class, rq's function)."""
     words = [w.split("=", 1)[-1] for w in command.split()[1:]]
     words = [w for w in words if ":" not in w] + [w.split(":", 1)[0] for w in words if ":" in w]
     names = [w for w in words if re.fullmatch(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", w)]
+    # NOTE: a dotted name first: a bare one may be an option's folder or package (`--watch app`).
+    names = [n for n in names if "." in n] + [n for n in names if "." not in n]
     yield from names
     yield from (n.rsplit(".", 1)[0] for n in names if "." in n)
 
@@ -1133,7 +1135,17 @@ def _placeholder(kind: str) -> str:
 
 def _env_files(tree: ast.Module) -> Iterator[str]:
     """The `env_file` a settings class reads (`model_config = SettingsConfigDict(env_file="../.env")`, or
-    pydantic v1's `class Config: env_file = ".env"`), each path as written."""
+    pydantic v1's `class Config: env_file = ".env"`), each path as written; also through a module-level
+    name (`env_file = ".env.testing" if testing else ".env"`, then `env_file=env_file`), where the files of
+    a test run (a name with `test`) are left out when another is given."""
+    assigned = {
+        target.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    found: list[str] = []
     for node in _walk(tree):
         values: list[ast.expr] = []
         if (isinstance(node, ast.keyword) and node.arg == "env_file") or (
@@ -1142,9 +1154,15 @@ def _env_files(tree: ast.Module) -> Iterator[str]:
         ):
             values = [node.value]
         for value in values:
-            for item in value.elts if isinstance(value, ast.Tuple | ast.List) else [value]:
-                if isinstance(item, ast.Constant) and isinstance(item.value, str) and item.value:
-                    yield item.value
+            if isinstance(value, ast.Name) and value.id in assigned:
+                value = assigned[value.id]
+            found += [
+                item.value
+                for item in ast.walk(value)
+                if isinstance(item, ast.Constant) and isinstance(item.value, str) and item.value
+            ]
+    found = list(dict.fromkeys(found))
+    yield from [f for f in found if "test" not in f.lower()] or found
 
 
 def _compose_env_files(root: Path, compose: Sequence[str]) -> list[str]:
@@ -3256,6 +3274,7 @@ _GENERIC_ENV = re.compile(
     r"|HTTPS?_PROXY|NO_PROXY|SSL_CERT_\w+|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE)$"
 )
 OTHER_ENV_SHOWN = 20
+SECRETS_SHOWN = 60
 
 
 _NAMES_A_LINE = 6
@@ -3298,8 +3317,8 @@ def _worker_entries(workers: Sequence[Worker]) -> list[dict[str, Any]]:
 
 def _other_env(d: Detected) -> tuple[list[str], list[str]]:
     """The variables the workflow names in comments only (the service's own first, those with secret names
-    before the rest, then those with its own prefix, then others, then names any program reads), and those
-    left out past `OTHER_ENV_SHOWN`."""
+    before the rest, then those with its own prefix, then others, then names any program reads): every
+    secret (up to `SECRETS_SHOWN`) and `OTHER_ENV_SHOWN` others; and those left out."""
     given = {*_ci_env(d), *_required_env(d)}
     own = set(d.env_own)
     prefixes = Counter(m.group() for n in own if (m := _NAME_PREFIX.match(n)))
@@ -3314,7 +3333,12 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
             n,
         ),
     )
-    return names[:OTHER_ENV_SHOWN], names[OTHER_ENV_SHOWN:]
+    # NOTE: every secret the service reads is named (up to SECRETS_SHOWN): the workflow must take each from
+    # the repository's secrets; the other names up to OTHER_ENV_SHOWN.
+    secret = [n for n in names if _secret_name(n) and not _GENERIC_ENV.match(n)][:SECRETS_SHOWN]
+    others = [n for n in names if n not in secret]
+    shown = [*secret, *others[:OTHER_ENV_SHOWN]]
+    return [n for n in names if n in shown], [n for n in names if n not in shown]
 
 
 def _secret_name(name: str) -> bool:

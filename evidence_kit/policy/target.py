@@ -94,7 +94,7 @@ def missing(check: str, artifact: str, collector: str, manifest: dict[str, Any])
     if ran is None:
         why = (
             f"the `{collector}` collector did not run: configure it in evidence.yaml, or collect without "
-            f"`--skip {collector}`"
+            f"leaving it out (`--skip {collector}`, or `--only` without it)"
         )
     else:
         error = " ".join(str(ran.get("error") or "").split())
