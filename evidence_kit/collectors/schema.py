@@ -127,7 +127,14 @@ SELECT i.indrelid, ic.relname, i.indisunique, am.amname, {{nkeyatts}}, i.indkey:
                  FROM pg_catalog.generate_series(1, i.indnatts) AS k ORDER BY k)
        END,
        i.indoption::pg_catalog.int2[],
-       pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)
+       pg_catalog.pg_get_expr(i.indpred, i.indrelid, true),
+       ARRAY(SELECT CASE WHEN oc.opcdefault THEN ''
+                         WHEN ons.nspname = 'pg_catalog' THEN oc.opcname::pg_catalog.text
+                         ELSE ons.nspname || '.' || oc.opcname END
+             FROM pg_catalog.generate_series(0, {{nkeyatts}} - 1) AS k
+             JOIN pg_catalog.pg_opclass oc ON oc.oid = i.indclass[k]
+             JOIN pg_catalog.pg_namespace ons ON ons.oid = oc.opcnamespace
+             ORDER BY k)
 FROM t
 JOIN pg_catalog.pg_index i ON i.indrelid = t.oid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
@@ -510,7 +517,7 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
             table["exclusion_constraints"].append({"name": name, "definition": definition})
 
     nkeyatts = "i.indnkeyatts" if num >= 110000 else "i.indnatts"
-    for relid, name, unique, method, nkey, attnums, exprs, options, where in run(
+    for relid, name, unique, method, nkey, attnums, exprs, options, where, opclasses in run(
         _INDEXES_SQL.format(nkeyatts=nkeyatts), params
     ).fetchall():
         defs = [names.get((relid, n), str(n)) if n else exprs[k] for k, n in enumerate(attnums)]
@@ -523,6 +530,8 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
                 "columns": keys,
                 "include": defs[nkey:],
                 "where": where,
+                # NOTE: each key column's operator class where it is not its type's default (`gin_trgm_ops`).
+                "opclasses": [c or None for c in opclasses],
             }
         )
 

@@ -188,11 +188,16 @@ def _column_text(col: Obj) -> str:
     return text + (f" DEFAULT {default}" if default else "")
 
 
-def _index_text(index: Obj) -> str:
+def _index_text(index: Obj, opclasses: bool = True) -> str:
+    """An index as CREATE INDEX writes it, its key columns with their operator classes where not the
+    default (left out with `opclasses` False: a bundle from before they were listed)."""
+    columns = items(index.get("columns"))
+    ops = items(index.get("opclasses")) if opclasses else []
+    keys = [f"{c} {ops[k]}" if k < len(ops) and ops[k] else str(c) for k, c in enumerate(columns)]
     parts = [
         "UNIQUE" if index.get("unique") else "",
         str(index.get("method") or ""),
-        _cols(index.get("columns")),
+        _cols(keys),
     ]
     if items(index.get("include")):
         parts.append(f"INCLUDE {_cols(index.get('include'))}")
@@ -366,7 +371,9 @@ def _indexes(out: Changes, table: str, a: Obj, b: Obj) -> None:
         )
     for name in sorted(ix_a.keys() & ix_b.keys()):
         ia, ib = ix_a[name], ix_b[name]
-        if _index_text(ia) == _index_text(ib):
+        # NOTE: operator classes are compared only when both bundles list them.
+        both = "opclasses" in ia and "opclasses" in ib
+        if _index_text(ia, both) == _index_text(ib, both):
             continue
         notes = []
         if ia.get("where") != ib.get("where"):
@@ -378,7 +385,15 @@ def _indexes(out: Changes, table: str, a: Obj, b: Obj) -> None:
             notes.append("became unique" if ib.get("unique") else "no longer unique")
         if ia.get("columns") != ib.get("columns"):
             notes.append(f"columns {_cols(ia.get('columns'))} → {_cols(ib.get('columns'))}")
-        out.add(f"index {table}.{name} changed", "risky", _index_text(ia), _index_text(ib), "; ".join(notes))
+        if both and ia.get("opclasses") != ib.get("opclasses"):
+            notes.append("operator classes changed: queries the old ones served may no longer use it")
+        out.add(
+            f"index {table}.{name} changed",
+            "risky",
+            _index_text(ia, both),
+            _index_text(ib, both),
+            "; ".join(notes),
+        )
 
 
 def _foreign_keys(out: Changes, table: str, a: Obj, b: Obj) -> None:

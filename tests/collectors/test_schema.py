@@ -38,6 +38,7 @@ CREATE TABLE jobs (
 );
 CREATE UNIQUE INDEX jobs_one_active ON jobs (owner_id, name) WHERE status IN ('queued', 'running');
 CREATE INDEX jobs_lower_name ON jobs (lower(name) DESC) INCLUDE (status);
+CREATE INDEX jobs_name_pattern ON jobs (owner_id, name text_pattern_ops);
 CREATE SCHEMA audit;
 CREATE TABLE audit.events (
     id integer PRIMARY KEY,
@@ -189,6 +190,17 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
             "columns": ["lower(name::text) DESC"],
             "include": ["status"],
             "where": None,
+            "opclasses": [None],
+        },
+        {
+            # NOTE: an operator class that is not the type's default is listed, as CREATE INDEX names it.
+            "name": "jobs_name_pattern",
+            "unique": False,
+            "method": "btree",
+            "columns": ["owner_id", "name"],
+            "include": [],
+            "where": None,
+            "opclasses": [None, "text_pattern_ops"],
         },
         {
             "name": "jobs_one_active",
@@ -197,6 +209,7 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
             "columns": ["owner_id", "name"],
             "include": [],
             "where": "status = ANY (ARRAY['queued'::public.job_status, 'running'::public.job_status])",
+            "opclasses": [None, None],
         },
     ]
 
@@ -287,6 +300,7 @@ def test_postgres_exclusion_constraints_partitions_and_quoted_names(collected: d
             "columns": ["during"],
             "include": [],
             "where": None,
+            "opclasses": [None],
         },
     ]
     parent = table(model, "extra", "measurements")
@@ -298,6 +312,7 @@ def test_postgres_exclusion_constraints_partitions_and_quoted_names(collected: d
             "columns": ["taken"],
             "include": [],
             "where": None,
+            "opclasses": [None],
         },
     ]
     assert [i["columns"] for i in table(model, "extra", "measurements_2026")["indexes"]] == [["taken"]]
