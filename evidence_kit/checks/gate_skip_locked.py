@@ -50,7 +50,13 @@ _CLAIM_ORM = re.compile(r"\.(?:limit|order_by|first)\(|\b(?:status|state)\b", re
 
 
 def _at(locks: list[dict[str, Any]], shown: int = 5) -> str:
-    where = sorted({f"{lock.get('path')}:{lock.get('line')}" for lock in locks})
+    places = {(str(lock.get("path")), lock.get("line")) for lock in locks}
+    where = [
+        f"{path}:{line}"
+        for path, line in sorted(
+            places, key=lambda p: (p[0], p[1] if isinstance(p[1], int) else 0, str(p[1]))
+        )
+    ]
     return ", ".join(where[:shown]) + (f" and {len(where) - shown} more" if len(where) > shown else "")
 
 
@@ -78,12 +84,22 @@ def _claims(lock: dict[str, Any]) -> bool:
     return bool(_CLAIM_ORM.search(str(lock.get("code", ""))))
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _no_queue(app_locks: list[dict[str, Any]], globs: list[str]) -> str:
     """Why EK308 has no job queue to judge: what it looked for, what it found instead, how to point it."""
+    claims = [lock for lock in app_locks if _claims(lock)]
+    ordinary = [lock for lock in app_locks if not _claims(lock)]
+    said = [f"{_n(len(claims), 'job claim')} outside the worker modules ({_at(claims, 3)})"] if claims else []
+    said += (
+        [f"{_n(len(ordinary), 'ordinary lock')}, not shaped like a claim ({_at(ordinary, 3)})"]
+        if ordinary
+        else []
+    )
     found = (
-        f"the {len(app_locks)} row lock{'' if len(app_locks) == 1 else 's'} in application code "
-        f"({_at(app_locks, 3)}) {'is an ordinary lock' if len(app_locks) == 1 else 'are ordinary locks'} "
-        "(on a row known by its key, or outside the worker modules), not job claims; "
+        f"application code takes {' and '.join(said)}; "
         if app_locks
         else "no FOR UPDATE in application code; "
     )
