@@ -304,8 +304,10 @@ def test_a_no_op_downgrade_is_marked_wherever_the_version_folder_lies(tmp_path: 
 def test_a_message_of_several_lines_stays_on_its_list_item(tmp_path: Path) -> None:
     """A docstring whose first paragraph runs over several lines, the "Revision ID:" lines alembic writes
     right under the title (no blank line) among them: each list item stays one line."""
+    # NOTE: with a comment-like leftover line among them (`# create date: ...`), left out too.
     headed = (
-        "add index\nRevision ID: d20618ce678e\nRevises: 4a1a0e4f89de\nCreate Date: 2024-05-02 10:11:12.000000"
+        "add index\nRevision ID: d20618ce678e\nRevises: 4a1a0e4f89de\n# create date: 101112\n"
+        "Create Date: 2024-05-02 10:11:12.000000"
     )
     wrapped = "Add an index on jobs\n    for the claim query"
     history = {
@@ -342,7 +344,7 @@ def test_a_message_of_several_lines_stays_on_its_list_item(tmp_path: Path) -> No
     assert "1. `d20618ce678e` (add index) → 4a1a0e4f89de" in lines["rollback-plan.md"]
     assert "- `d20618ce678e` — add index" in lines["release-notes.md"]
     for text in docs.values():
-        assert "Revision ID" not in text and "Create Date" not in text
+        assert "Revision ID" not in text and "Create Date" not in text and "create date" not in text
 
 
 def test_a_configuration_is_upgraded_from_the_folder_its_bundle_names() -> None:
