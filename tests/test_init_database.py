@@ -332,6 +332,7 @@ jobs:
       APP_POSTGRES_USER: app
       APP_SIGNING_SECRET: not-for-the-workflow
       APP_RUN: ${{ github.run_id }}
+      APP_RENDERER: ${{ github.workspace }}/emails/bin/render
     steps:
       - uses: actions/checkout@v4
       - run: uv sync --frozen
@@ -339,6 +340,8 @@ jobs:
           uv run task generate_dev_keys
           echo "keys made"
           APP_X=1 uv run task other
+      - working-directory: emails
+        run: pnpm install && pnpm build
       - run: uv run alembic upgrade head
       - run: uv run pytest tests
       - run: uv run coverage xml
@@ -359,9 +362,11 @@ def test_the_workflow_shows_the_setup_commands_and_variables_of_the_services_own
     )
     (root / ".git").mkdir()
     found = init.detect(root)
+    # NOTE: each command of a line on its own, with the folder its step runs in; the checkout's folder is
+    # the one expression a variable may hold.
     assert found.ci_setup == (
-        ("uv run task generate_dev_keys",),
-        (("APP_ENV", "testing"),),
+        ("uv run task generate_dev_keys", "pnpm install   (in emails)", "pnpm build   (in emails)"),
+        (("APP_ENV", "testing"), ("APP_RENDERER", "${{ github.workspace }}/emails/bin/render")),
         ".github/workflows/test.yml",
     )
     init.write(root, found)

@@ -2519,6 +2519,8 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
 # NOTE: variables the workflow sets itself (the database's) or that belong to the runner, never copied.
 _OWN_DB_VARIABLE = re.compile(r"(^|_)(POSTGRES|PG|DB|DATABASE)(_|$)|^(CI|GITHUB_\w+|RUNNER_\w+|PYTHON\w*)$")
 _SETUP_SHOWN = 8
+# NOTE: the one expression a copied variable may hold: the checkout's folder, the same in any workflow.
+_WORKSPACE = re.compile(r"\$\{\{\s*github\.workspace\s*\}\}")
 _VARIABLES_FIRST = re.compile(r"^[A-Za-z_]\w*=")
 _SHELL_WORDS = frozenset({"printf", "cd", "export", "set", "ls", "cat", "sleep", "if", "then", "fi", "wait"})
 # NOTE: the Python tooling the workflow's own install step sets up (installs, syncs, locks, configures).
@@ -2543,7 +2545,7 @@ def _setup_of(
         for name, value in (env.items() if isinstance(env, dict) else [])
         if isinstance(value, str | int | float)
         and not isinstance(value, bool)
-        and "${{" not in str(value)
+        and "${{" not in _WORKSPACE.sub("", str(value))
         and not _OWN_DB_VARIABLE.search(str(name))
         and not _secret_name(str(name))
         and not redactor.mask_text(f"{name}={value}")[1]
@@ -2556,8 +2558,10 @@ def _setup_of(
         lines = tasks.script_lines(run)
         if any(_pytest_runs(top, None, lines, reader)):
             break
-        for line in lines:
-            command = " ".join(line.split())
+        folder = step.get("working-directory")
+        where = f"   (in {folder})" if isinstance(folder, str) and folder.strip("./") else ""
+        # NOTE: each command of a line on its own (`pnpm install && pnpm build`), with the step's folder.
+        for command in (" ".join(part.split()) for line in lines for part in tasks.SEGMENTS.split(line)):
             first = command.split()[0] if command else ""
             if (
                 not command
@@ -2573,10 +2577,10 @@ def _setup_of(
                 or _APT.match(command)
                 or _ALEMBIC_UPGRADE.search(command)
                 or _CLI_UPGRADE.search(command)
-                or command in commands
+                or command + where in commands
             ):
                 continue
-            commands.append(command)
+            commands.append(command + where)
     return commands[:_SETUP_SHOWN], variables[:_SETUP_SHOWN]
 
 
