@@ -48,14 +48,26 @@ class Config:
     def with_env_files(self, env: Mapping[str, str]) -> dict[str, str]:
         """`env` with the variables of the `env_file`s (relative to evidence.yaml) it does not set, for the
         database URL and the secrets to mask: as the service's settings read them, the environment wins,
-        then the first file that sets one. Children never get them (the service reads its files itself)."""
+        then the last file that sets one. A file outside the repository is never read. Children never get
+        them (the service reads its files itself)."""
         from evidence_kit.support import dotenv
 
-        out = dict(env)
+        files: dict[str, str] = {}
         for name in self.env_files:
-            for key, value in dotenv.read(self.root / name, out).items():
-                out.setdefault(key, value)
-        return out
+            if self.env_file_status(name) == "read":
+                files.update(dotenv.read(self.root / name, {**files, **env}))
+        return {**files, **env}
+
+    def env_file_status(self, name: str) -> str:
+        """Whether an `env_file` is read: "read", "missing", "not a regular file", "too large", or "outside
+        the repository"."""
+        from evidence_kit.support import dotenv
+        from evidence_kit.support.paths import repository
+
+        path = self.root / name
+        if not path.resolve().is_relative_to(repository(self.root)):
+            return "outside the repository"
+        return dotenv.status(path)
 
     @property
     def database_env(self) -> str | None:

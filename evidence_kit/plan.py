@@ -68,8 +68,8 @@ class Plan:
     database_problem: str | None
     waves: tuple[tuple[str, ...], ...]
     steps: tuple[Step, ...]
-    # NOTE: each `env_file` of the config and whether it is there to be read.
-    env_files: tuple[tuple[str, bool], ...] = ()
+    # NOTE: each `env_file` of the config and whether it is read (else why not).
+    env_files: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The plan as plain data."""
@@ -81,7 +81,7 @@ class Plan:
                 "source": self.database_source,
                 "problem": self.database_problem,
             },
-            "env_files": [{"path": name, "read": read} for name, read in self.env_files],
+            "env_files": [{"path": name, "status": status} for name, status in self.env_files],
             "order": [list(w) for w in self.waves],
             "collectors": [
                 {
@@ -106,7 +106,7 @@ class Plan:
         else:
             lines.append("database: none given")
         if self.env_files:
-            shown = [f"{name} ({'read' if read else 'missing: skipped'})" for name, read in self.env_files]
+            shown = [f"{name} ({st if st == 'read' else st + ': skipped'})" for name, st in self.env_files]
             lines.append(f"env files: {', '.join(shown)}")
         lines += ["", "order (a collector starts once those it waits for have finished):"]
         for i, wave in enumerate(self.waves, 1):
@@ -236,5 +236,5 @@ def plan(
         database_problem=problem,
         waves=tuple(tuple(w) for w in waves),
         steps=tuple(steps),
-        env_files=tuple((name, (config.root / name).is_file()) for name in config.env_files),
+        env_files=tuple((name, config.env_file_status(name)) for name in config.env_files),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -1482,6 +1483,31 @@ def test_a_worker_in_a_sub_project_runs_from_its_folder_and_two_of_a_kind_have_t
         ("celery beat", "celery -A app.core.celery beat -l info", "backend/app", "docker-compose.yml"),
         ("celery", "celery -A app.core.celery worker -l info", "backend/app", "docker-compose.yml"),
     ]
+    # NOTE: a health check, flower and a command holding a secret start no worker init would copy; a
+    # Procfile's `exec` line does.
+    password = "pw" + secrets.token_hex(8)
+    (root / "docker-compose.yml").write_text(
+        compose
+        + '  check:\n    healthcheck:\n      test: ["CMD-SHELL", "celery -A app.core.celery inspect ping"]\n'
+        + "  flower:\n    command: celery -A app.core.celery flower\n"
+        + f"  other:\n    command: celery -A app.core.celery worker --broker=redis://:{password}@redis:6379/0\n",
+        encoding="utf-8",
+    )
+    found = init.detect(root)
+    assert [w.command for w in found.workers] == [
+        "celery -A app.core.celery beat -l info",
+        "celery -A app.core.celery worker -l info",
+    ]
+    init.write(root, found, force=True)
+    assert password not in (root / "evidence.yaml").read_text("utf-8")
+    (root / "backend/app/Procfile").write_text("worker: exec dramatiq app.core.celery\n", encoding="utf-8")
+    (root / "Procfile").write_text(
+        "worker: exec rq worker -u redis://redis app.core.beat\n", encoding="utf-8"
+    )
+    assert ("rq", "rq worker -u redis://redis app.core.beat") in [
+        (w.kind, w.command) for w in init.detect(root).workers
+    ]
+    (root / "Procfile").unlink()
     # NOTE: two commands of one module, named apart; each suggestion loads once uncommented.
     (root / "backend/app/app/core/more.py").write_text("from celery import Celery\n\nC = Celery('x')\n")
     (root / "docker-compose.yml").write_text(

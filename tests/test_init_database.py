@@ -4,6 +4,7 @@ its own CI gives its tests."""
 from __future__ import annotations
 
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +311,31 @@ def test_the_env_file_the_settings_read_fills_in_the_parts_for_a_collect(tmp_pat
         encoding="utf-8",
     )
     assert init.detect(root).env_files == (".env",)
+    # NOTE: only file names: what a condition tests, or a variable's name, is none.
+    (root / "svc/settings.py").write_text(
+        settings.replace(
+            'env_file=".env"',
+            'env_file=(".env.prod" if os.getenv("APP_ENV") == "production" '
+            'else os.getenv("ENV_FILE", ".env"))',
+        ),
+        encoding="utf-8",
+    )
+    assert init.detect(root).env_files == (".env.prod", ".env")
+    # NOTE: a path relative to where the service runs (the folder its imports start from), written relative
+    # to evidence.yaml; never one outside the repository.
+    (root / "svc/settings.py").unlink()
+    nested = root / "backend" / "app" / "core"
+    nested.mkdir(parents=True)
+    for folder in (root / "backend" / "app", nested):
+        (folder / "__init__.py").write_text("", encoding="utf-8")
+    (nested / "config.py").write_text(
+        settings.replace('env_file=".env"', 'env_file="../.env"'), encoding="utf-8"
+    )
+    assert init.detect(root).env_files == (".env",)
+    (nested / "config.py").write_text(settings.replace('env_file=".env"', 'env_file="../../../../x.env"'))
+    assert init.detect(root).env_files == ()
+    shutil.rmtree(root / "backend")
+    (root / "svc/settings.py").write_text(settings, encoding="utf-8")
     # NOTE: the files a compose file at the top gives its services count too.
     compose = "services:\n  api:\n    env_file: .env\n  worker:\n    env_file: [./.env, {path: .env.local}]\n"
     (root / "docker-compose.yml").write_text(compose, encoding="utf-8")

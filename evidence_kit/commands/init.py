@@ -834,11 +834,14 @@ def _declares_actors(tree: ast.Module) -> bool:
 # NOTE: a worker command in the service's own files, where a command starts (as `_CLI_UPGRADE`), also as a
 # task's string (`worker = "dramatiq app.worker -p 1"`) or a deployment's `start_command`.
 _WORKER_COMMAND = re.compile(
-    r"(?:^(?:-[ \t]+)?|&&|\|\||[;|(\"'`=]|\bRUN[ \t]|\b(?:run|command|cmd|script|entrypoint|start_command|"
-    r"startCommand):)[ \t]*"
+    r"(?:^(?:-[ \t]+|[\w-]+:)?|&&|\|\||[;|(\"'`=]|\bRUN[ \t]|\bexec[ \t]|\b(?:run|command|cmd|script|"
+    r"entrypoint|start_command|startCommand):)[ \t]*"
     r"((?:(?:poetry|uv|pipenv|hatch|pdm|rye)[ \t]+run[ \t]+)?(?P<tool>dramatiq|celery|arq|rq|saq)"
     r"(?:[ \t]+[^\s\"'`;&|#]+)+)"
 )
+# NOTE: what Celery and rq start a worker with: a command without it (a health check's `inspect ping`,
+# flower, a purge) starts none.
+_WORKER_SUBCOMMANDS = {"celery": ("worker", "beat"), "rq": ("worker",)}
 
 
 def _worker_commands(
@@ -848,6 +851,9 @@ def _worker_commands(
     command once, nearest file first: those whose command names one of the service's modules (`listed`
     gives them, when a command is found: module -> (file, folder imports start from)), with the file and
     the folder it runs from."""
+    from evidence_kit.redact.redactor import Redactor
+
+    redactor = Redactor()
     found: dict[str, Worker] = {}
     modules: Mapping[str, tuple[str, str]] | None = None
     for rel in sources:
@@ -857,13 +863,17 @@ def _worker_commands(
                 continue
             for match in _WORKER_COMMAND.finditer(line):
                 command = _RUN_PREFIX.sub("", " ".join(match.group(1).split()))
+                words = command.split()
+                wanted = _WORKER_SUBCOMMANDS.get(match.group("tool"))
+                # NOTE: a command holding a secret (`--broker=redis://:pw@...`) is never copied into a file.
+                if (wanted and not set(wanted) & set(words)) or redactor.mask_text(command)[1]:
+                    continue
                 modules = listed() if modules is None else modules
                 named = next((m for m in _named_modules(command) if m in modules), None)
                 if named is None or command in found:
                     continue
                 source, app_dir = modules[named]
                 tool = match.group("tool")
-                words = command.split()
                 if tool == "celery" and "beat" in words and "worker" not in words:
                     tool = "celery beat"
                 # NOTE: dramatiq's `--path` says where imports start; the others run from that folder.
@@ -1156,13 +1166,29 @@ def _env_files(tree: ast.Module) -> Iterator[str]:
         for value in values:
             if isinstance(value, ast.Name) and value.id in assigned:
                 value = assigned[value.id]
-            found += [
-                item.value
-                for item in ast.walk(value)
-                if isinstance(item, ast.Constant) and isinstance(item.value, str) and item.value
-            ]
+            found += _paths_of(value)
     found = list(dict.fromkeys(found))
     yield from [f for f in found if "test" not in f.lower()] or found
+
+
+def _paths_of(value: ast.expr) -> list[str]:
+    """The file names an `env_file` value may be: a string, the items of a tuple or list, both branches of a
+    condition (never what it tests), the default of `os.getenv(NAME, ".env")`, the last part of
+    `folder / ".env"`."""
+    if isinstance(value, ast.Constant):
+        return [value.value] if isinstance(value.value, str) and value.value else []
+    if isinstance(value, ast.Tuple | ast.List):
+        return [p for item in value.elts for p in _paths_of(item)]
+    if isinstance(value, ast.IfExp):
+        return _paths_of(value.body) + _paths_of(value.orelse)
+    if isinstance(value, ast.Call) and _call_name(value) in ("getenv", "get") and len(value.args) == 2:
+        return _paths_of(value.args[1])
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Div):
+        return _paths_of(value.right)
+    return []
+
+
+_BASE_COMPOSE = frozenset({"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"})
 
 
 def _compose_env_files(root: Path, compose: Sequence[str]) -> list[str]:
@@ -1172,7 +1198,8 @@ def _compose_env_files(root: Path, compose: Sequence[str]) -> list[str]:
 
     found: list[str] = []
     for rel in compose:
-        if "/" in rel:
+        # NOTE: the base files only: `docker-compose.prod.yml` gives production's, not this machine's.
+        if "/" in rel or rel not in _BASE_COMPOSE:
             continue
         try:
             data = yaml.safe_load(_source_text(root, rel) or "{}")
@@ -1186,6 +1213,25 @@ def _compose_env_files(root: Path, compose: Sequence[str]) -> list[str]:
                 if isinstance(path, str) and path and _plain_path(path) and not path.startswith("/"):
                     found.append(PurePosixPath(path).as_posix().removeprefix("./"))
     return list(dict.fromkeys(found))
+
+
+def _env_file_at(root: Path, module: str, path: str) -> str | None:
+    """An `env_file` a settings module names, relative to the service's root: pydantic-settings reads it
+    from the folder the service runs in, the folder its imports start from (`backend/` for
+    `backend/app/core/config.py`) or the root, or, built from the module's own folder, that folder; the
+    first of those where it is, else the first; never a file outside the repository."""
+    if not _plain_path(path):
+        return None
+    where = _import_target(root, module)
+    bases = [where[1] if where else ".", ".", PurePosixPath(module).parent.as_posix()]
+    top = paths.repository(root)
+    candidates = []
+    for base in dict.fromkeys(bases):
+        full = Path(os.path.normpath(root / base / path))
+        if full.is_relative_to(top):
+            candidates.append(full)
+    chosen = next((c for c in candidates if c.is_file()), candidates[0] if candidates else None)
+    return None if chosen is None else os.path.relpath(chosen, root).replace(os.sep, "/")
 
 
 def _plain_path(path: str) -> bool:
@@ -2036,7 +2082,12 @@ def detect(root: Path) -> Detected:
         env_files=tuple(
             dict.fromkeys(
                 [
-                    *(f for files in env_files.values() for f in files if _plain_path(f)),
+                    *(
+                        p
+                        for rel, files in env_files.items()
+                        for f in files
+                        if (p := _env_file_at(root, rel, f))
+                    ),
                     *_compose_env_files(root, scan.compose),
                 ]
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -20,7 +21,14 @@ def test_values_are_read_as_settings_read_them(tmp_path: Path) -> None:
         "APP_URL=postgresql://${APP_USER:-app}@${APP_HOST}:${APP_PORT}/db\n"
         'APP_PEM="-----BEGIN KEY-----\nabc\n-----END KEY-----"\n'
         "not a line\n"
-        "APP_EMPTY=\n",
+        "APP_EMPTY=\n"
+        # NOTE: a quoted value with a comment after it ends at its quote; the lines after it are read.
+        'APP_PASSWORD="q8 #vLp2" # local only\n'
+        "APP_TOKEN='x y'  # note\n"
+        'APP_ESCAPED="a\\"b"\n'
+        # NOTE: a quote never closed is its line's text alone, not the rest of the file.
+        'APP_OPEN="never closed\n'
+        "APP_LAST=last\n",
         encoding="utf-8",
     )
     assert dotenv.read(path, {"APP_PORT": "6000"}) == {
@@ -32,8 +40,24 @@ def test_values_are_read_as_settings_read_them(tmp_path: Path) -> None:
         "APP_URL": "postgresql://app@127.0.0.1:5433/db",
         "APP_PEM": "-----BEGIN KEY-----\nabc\n-----END KEY-----",
         "APP_EMPTY": "",
+        "APP_PASSWORD": "q8 #vLp2",
+        "APP_TOKEN": "x y",
+        "APP_ESCAPED": 'a"b',
+        "APP_OPEN": "never closed",
+        "APP_LAST": "last",
     }
     assert dotenv.read(tmp_path / "missing.env", {}) == {}
+    # NOTE: a FIFO would block the read: it is no settings file, and neither is a huge file.
+    os.mkfifo(tmp_path / "fifo.env")
+    assert (dotenv.status(tmp_path / "fifo.env"), dotenv.read(tmp_path / "fifo.env", {})) == (
+        "not a regular file",
+        {},
+    )
+    (tmp_path / "huge.env").write_text("A=" + "x" * dotenv.MAX_BYTES + "\n", encoding="utf-8")
+    assert (dotenv.status(tmp_path / "huge.env"), dotenv.read(tmp_path / "huge.env", {})) == ("too large", {})
+    # NOTE: a long line of blanks is read in linear time.
+    (tmp_path / "blank.env").write_text("A=" + " " * 200_000 + "x\n", encoding="utf-8")
+    assert dotenv.read(tmp_path / "blank.env", {}) == {"A": "x"}
 
 
 def test_env_files_fill_in_what_the_environment_does_not_set(tmp_path: Path) -> None:
@@ -43,12 +67,16 @@ def test_env_files_fill_in_what_the_environment_does_not_set(tmp_path: Path) -> 
     )
     (tmp_path / ".env.local").write_text("DB_HOST=127.0.0.1\nDB_NAME=other\n", encoding="utf-8")
     (tmp_path / "evidence.yaml").write_text(
-        "service: svc\nenv_file: [.env.local, .env, .env.missing]\n"
+        "service: svc\nenv_file: [.env, .env.local, .env.missing, ../outside.env]\n"
         "database:\n  url: postgresql://${DB_USER}:${DB_PASSWORD}@${DB_HOST}/${DB_NAME}\n"
         "collectors:\n  git: true\n",
         encoding="utf-8",
     )
+    # NOTE: a file outside the repository (here: the folder evidence.yaml is in) is never read.
+    (tmp_path.parent / "outside.env").write_text("DB_HOST=elsewhere.example.com\n", encoding="utf-8")
     loaded = config.load(tmp_path / "evidence.yaml")
+    assert loaded.env_file_status("../outside.env") == "outside the repository"
+    # NOTE: the environment wins, then the last file that sets a variable (as pydantic-settings reads a list).
     env = loaded.with_env_files({"DB_NAME": "from-the-environment", "PATH": "/bin"})
     assert (env["DB_HOST"], env["DB_NAME"], env["DB_PASSWORD"]) == (
         "127.0.0.1",
@@ -59,6 +87,7 @@ def test_env_files_fill_in_what_the_environment_does_not_set(tmp_path: Path) -> 
     assert target is not None
     assert target.url == f"postgresql://svc:{password}@127.0.0.1/from-the-environment"
     assert password in target.secrets
+    (tmp_path.parent / "outside.env").unlink()
 
 
 def test_a_secret_an_env_file_holds_is_masked_in_what_a_collect_writes(tmp_path: Path) -> None:
