@@ -340,3 +340,19 @@ def test_node_ids_come_from_the_file_a_classname_names(tmp_path: Path) -> None:
         "tests.unit_tests.test_gone::test_z",
         "a..b::test_odd",
     ]
+
+
+def test_a_case_that_names_nothing_and_says_nothing_is_not_counted() -> None:
+    """pytest writes the test a Ctrl-C stopped as a bare `<testcase time="0.000" />`: no test passed there."""
+    xml = (
+        '<testsuites><testsuite name="pytest" tests="3">'
+        '<testcase classname="t" name="a" time="0.1" /><testcase classname="t" name="b" time="0.1" />'
+        '<testcase time="0.000" /></testsuite></testsuites>'
+    )
+    report = junit.parse(xml.encode())
+    assert (report["totals"]["tests"], report["totals"]["passed"]) == (2, 2)
+    # NOTE: one that says what happened to it is kept, named or not.
+    failed = xml.replace(
+        '<testcase time="0.000" />', '<testcase time="0.000"><error message="x" /></testcase>'
+    )
+    assert junit.parse(failed.encode())["totals"]["errors"] == 1

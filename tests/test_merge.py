@@ -33,6 +33,7 @@ def make_part(
     sha: str | None = "a" * 40,
     extra: dict[str, Status] | None = None,
     log: bytes = b"worker started\n",
+    tests_status: Status = "ok",
 ) -> Path:
     """A part bundle as a matrix job would write it: tests, environment and a log."""
     writer = BundleWriter(out, Redactor())
@@ -40,7 +41,18 @@ def make_part(
         [{"id": i, "outcome": o, "duration_s": 0.5, "message": None} for i, o in tests], len(tests) * 0.5
     )
     environment = {"python": {"version": python}, "os": {"platform": f"Linux-py{python}"}}
-    writer.add("tests", Output("tests.json", "tests", "application/json", junit.to_json(report)))
+    message = "timed out after 60 s" if tests_status == "timeout" else None
+    writer.add(
+        "tests",
+        Output(
+            "tests.json",
+            "tests",
+            "application/json",
+            junit.to_json(report),
+            status=tests_status,
+            message=message,
+        ),
+    )
     writer.add("environment", Output("environment.json", "env", "application/json", dumps(environment)))
     writer.add("files", Output("logs/worker.log", "worker log", data=log))
     results = [
@@ -180,6 +192,27 @@ def test_different_commits_are_recorded(tmp_path: Path) -> None:
     facts = read(merged, "merged/parts.json")
     assert facts["same_commit"] is False and facts["commits"] == ["a" * 40, "b" * 40]
     assert json.loads((merged / "manifest.json").read_text())["git"]["sha"] is None
+
+
+def test_a_part_whose_suite_did_not_finish_makes_the_merged_results_not_finished(tmp_path: Path) -> None:
+    """The merged tests.json of a part stopped at its timeout has that status, so EK303 fails on it."""
+    from evidence_kit.policy import loader as policy
+    from evidence_kit.policy.engine import run
+    from evidence_kit.policy.target import Target
+
+    one = make_part(tmp_path / "1", "3.11", [("a", "passed")], tests_status="timeout")
+    two = make_part(tmp_path / "2", "3.12", [("a", "passed")])
+    merged = merge([one, two], tmp_path / "out", labels=["py3.11", "py3.12"], env={})
+    manifest = json.loads((merged / "manifest.json").read_text())
+    record = next(a for a in manifest["artifacts"] if a["path"] == "data/merged/tests.json")
+    assert (record["status"], record["message"]) == ("timeout", "part py3.11: timed out after 60 s")
+    outcome = next(
+        o
+        for o in run(policy.load(["default"]), Target(bundle=merged, manifest=manifest)).outcomes
+        if o.check == "EK303"
+    )
+    assert outcome.status == "failed"
+    assert [f.snippet for f in outcome.findings] == ["tests timed out"]
 
 
 def test_part_status_is_its_worst_collector(tmp_path: Path) -> None:

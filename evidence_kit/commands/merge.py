@@ -199,12 +199,14 @@ def _identity(parts: list[Part], service: str | None, phase: str | None) -> tupl
     return service if service is not None else services[0], phase if phase is not None else phases[0]
 
 
-def _tests(parts: list[Part]) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
-    """The combined report (None when no part has test results) and each part's totals by source."""
+def _tests(parts: list[Part]) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]], list[str]]:
+    """The combined report (None when no part has test results), each part's totals by source, and what
+    says a part's run was stopped at its timeout."""
     entries: list[dict[str, Any]] = []
     by_part: dict[str, dict[str, Any]] = {}
     duration = 0.0
     problems: list[str] = []
+    stopped: list[str] = []
     for part in parts:
         by_part[part.label] = {}
         for source in TEST_SOURCES:
@@ -217,6 +219,17 @@ def _tests(parts: list[Part]) -> tuple[dict[str, Any] | None, dict[str, dict[str
                 problems.append(f"{part.source}: data/{source} has no `totals` and `tests`")
                 continue
             by_part[part.label][source] = totals
+            record = next(
+                (
+                    a
+                    for a in part.manifest.get("artifacts", [])
+                    if isinstance(a, dict) and a.get("path") == f"data/{source}"
+                ),
+                {},
+            )
+            if record.get("status") == "timeout":
+                # NOTE: a part stopped at its timeout holds part of its suite: the merged results say so.
+                stopped.append(f"part {part.label}: {record.get('message') or 'stopped at its timeout'}")
             for n, test in enumerate(tests):
                 if not (
                     isinstance(test, dict)
@@ -235,7 +248,7 @@ def _tests(parts: list[Part]) -> tuple[dict[str, Any] | None, dict[str, dict[str
             details=problems,
         )
     found = any(by_part.values())
-    return (junit.normalize(entries, duration) if found else None), by_part
+    return (junit.normalize(entries, duration) if found else None), by_part, stopped
 
 
 def _environment(parts: list[Part]) -> dict[str, Any]:
@@ -299,13 +312,13 @@ def _worst(part: Part) -> Status:
 
 def _outputs(
     parts: list[Part],
-    tests: tuple[dict[str, Any] | None, dict[str, dict[str, Any]]],
+    tests: tuple[dict[str, Any] | None, dict[str, dict[str, Any]], list[str]],
     environment: dict[str, Any],
     service: str,
     phase: str,
     same_commit: bool | None,
 ) -> list[Output]:
-    report, by_part = tests
+    report, by_part, stopped = tests
     facts = [_part_facts(part, by_part[part.label]) for part in parts]
     summary = {
         "service": service,
@@ -335,6 +348,8 @@ def _outputs(
                 "Test outcomes of every part, each with its part",
                 "application/json",
                 junit.to_json(report),
+                status="timeout" if stopped else "ok",
+                message="; ".join(stopped) or None,
             )
         )
     for part in parts:

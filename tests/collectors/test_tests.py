@@ -260,6 +260,8 @@ def test_a_suite_still_running_at_its_timeout_is_interrupted_and_keeps_what_it_r
         ("test_b", "passed"),
     }
     assert out["tests.json"].status == "timeout" and "SIGINT" in (out["tests.json"].message or "")
+    # NOTE: the test the interrupt stopped is no passed test (pytest writes it without a name).
+    assert report["totals"]["passed"] == 2 and not [t for t in report["tests"] if "unnamed" in t["id"]]
 
 
 def test_a_report_that_is_not_xml_is_an_error_and_the_output_is_kept(tmp_path: Path) -> None:
