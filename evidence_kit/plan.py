@@ -36,7 +36,7 @@ def interpreter(
         chosen = python.resolve(config.root, options.get("python"), config.python, env)
     except CollectorError as exc:
         # NOTE: the plan shows what is configured, and that the collect will not find it.
-        return f"cannot be used: {exc.message}"
+        raise _Unusable(exc.message) from exc
     if name in PARSE:
         return sys.executable + (f", then {chosen.path} for newer syntax" if chosen else "")
     if chosen is not None:
@@ -44,6 +44,10 @@ def interpreter(
     if name in ON_PATH:
         return "the first `python` on PATH (no `python:` in evidence.yaml)"
     return sys.executable
+
+
+class _Unusable(Exception):
+    """The configured interpreter of a collector cannot be used (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class Step:
     waits_for: tuple[str, ...]
     interpreter: str | None
     intent: Intent
+    # NOTE: why the configured interpreter cannot be used (the collect will say so), else None.
+    interpreter_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Plan:
                     "wave": s.wave + 1,
                     "waits_for": list(s.waits_for),
                     "interpreter": s.interpreter,
+                    "interpreter_problem": s.interpreter_problem,
                     "reads": list(s.intent.reads),
                     "runs": [{"name": r.name, "line": r.line, "cwd": str(r.cwd)} for r in s.intent.runs],
                 }
@@ -114,7 +121,9 @@ class Plan:
         for step in self.steps:
             waits = f", after {', '.join(step.waits_for)}" if step.waits_for else ", at once"
             lines += ["", f"{step.collector} (wave {step.wave + 1}{waits})"]
-            if step.interpreter:
+            if step.interpreter_problem:
+                lines.append(f"  python: cannot be used: {step.interpreter_problem}")
+            elif step.interpreter:
                 lines.append(f"  python: {step.interpreter}")
             for run in step.intent.runs:
                 lines += [f"  runs {run.name}: {run.line}", f"    in {run.cwd}"]
@@ -227,7 +236,11 @@ def plan(
             intent = describe(config.root, options) if describe else Intent()
             if name in ("openapi", "http") and why:
                 intent = _with_served(name, intent, config, served, why)
-            steps.append(Step(name, i, waits[name], interpreter(config, name, options, env), intent))
+            try:
+                python, unusable = interpreter(config, name, options, env), None
+            except _Unusable as exc:
+                python, unusable = None, str(exc)
+            steps.append(Step(name, i, waits[name], python, intent, unusable))
     return Plan(
         config=config.path,
         service=config.service,

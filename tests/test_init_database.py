@@ -278,6 +278,11 @@ def test_a_url_setting_the_service_fills_in_when_empty_is_the_override_of_the_pa
     # NOTE: the workflow sets the parts and leaves the URL unset: the service builds it with its own driver.
     env = _workflow(root)["jobs"]["evidence"]["env"]
     assert "ASYNC_DATABASE_URI" not in env and env["DATABASE_HOST"] == "127.0.0.1"
+    # NOTE: an API's URL with an empty default (`SUPABASE_URL`) is no override of the database's.
+    (root / "svc/settings.py").write_text(
+        FILLED_IN_SETTINGS.replace("ASYNC_DATABASE_URI", "SUPABASE_URL"), encoding="utf-8"
+    )
+    assert init.detect(root).database_override is None
     # NOTE: with a URL default that is not empty, the URL is the service's database setting, as before.
     (root / "svc/settings.py").write_text(
         FILLED_IN_SETTINGS.replace(

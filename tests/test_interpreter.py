@@ -149,3 +149,15 @@ def test_tests_collector_says_why_no_report_was_written(tmp_path: Path, service_
     assert error.status == "error"
     assert error.message is not None
     assert "No module named pytest" in error.message
+
+
+def test_the_migration_checks_read_newer_syntax_with_evidence_python_too(
+    tmp_path: Path, service_python: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evidence.yaml names the workflow's `.venv`, missing on this machine: EVIDENCE_PYTHON stands in."""
+    from evidence_kit.checks._migrations import _interpreter
+
+    assert _interpreter(tmp_path, ".venv/bin/python") is None
+    monkeypatch.setenv(interpreter.ENV_NAME, str(service_python))
+    found = _interpreter(tmp_path, ".venv/bin/python")
+    assert found is not None and found.path == str(service_python)

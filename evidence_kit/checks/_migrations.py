@@ -195,13 +195,12 @@ def _source(label: str, ini: str, setup: Any, root: Path, python: Any) -> Source
 
 
 def _interpreter(base: Path, python: str | None) -> Interpreter | None:
-    """The service's interpreter named in evidence.yaml, for files newer than evidence-kit's own Python."""
-    if python is None:
-        return None
-    from evidence_kit.support.interpreter import locate
+    """The service's interpreter (`EVIDENCE_PYTHON`, else the one evidence.yaml names), for files newer
+    than evidence-kit's own Python."""
+    from evidence_kit.support.interpreter import resolve
 
     try:
-        return locate(python, base)
+        return resolve(base, None, python)
     except EvidenceError:
         return None
 

@@ -54,6 +54,8 @@ DB_TOOLS = ("alembic", "pg_dump", "pytest")
 _TOOL = re.compile(r"(?:^|(?<=[\s/(;&|\"'=`]))(alembic|pg_dump|pytest)(?=$|[\s;&|)\"'`])")
 # NOTE: a service's own migration command runs Alembic too: `flask db upgrade`, `python -m scripts.db
 # upgrade`, `prefect server database upgrade -y` (the words `db`/`database` then `upgrade`/`downgrade`).
+# NOTE: a message about a migration, or another tool's database (Airflow's, MLflow's), is not the service's.
+_OTHER_TOOLS = re.compile(r"(?:\S*/)?(?:echo|printf|airflow|mlflow|superset)\b")
 _MIGRATION_COMMAND = re.compile(r"(?:^|[\s./])(?:db|database)\s+(?:upgrade|downgrade)(?=$|[\s;&|)\"'`])")
 # NOTE: `pip install pytest alembic` installs the tools; it does not run them.
 _INSTALL = re.compile(
@@ -204,7 +206,7 @@ def _tools(segment: str) -> set[str]:
     if _INSTALL.search(segment):
         return set()
     found = {m.group(1) for m in _TOOL.finditer(segment.strip())}
-    if _MIGRATION_COMMAND.search(segment.strip()) and not segment.strip().startswith(("echo ", "printf ")):
+    if _MIGRATION_COMMAND.search(segment.strip()) and not _OTHER_TOOLS.match(segment.strip()):
         found.add("alembic")
     return found
 

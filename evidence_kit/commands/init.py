@@ -53,6 +53,8 @@ _TEST_GLOBS = ("**/tests/**", "**/test_*.py", "**/*_test.py", "**/conftest.py")
 _MAX_SOURCE_BYTES = 2 * 1024 * 1024
 _SKIP_LOCKED = re.compile(r"FOR\s+UPDATE\s+SKIP\s+LOCKED|skip_locked\s*=\s*True", re.IGNORECASE)
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# NOTE: the words of a variable that holds the database's own URL (`SUPABASE_URL` is an API's).
+_DATABASE_URL_WORDS = re.compile(r"DATABASE|(^|_)DB(_|$)|POSTGRES|(^|_)PG|SQLALCHEMY|DSN")
 _DB_WORDS = re.compile(r"DATABASE|(^|_)DB(_|$)|POSTGRES|(^|_)PG|SQL|DSN|TIMESCALE|COCKROACH|SUPABASE")
 _NOT_DB_URL = re.compile(
     r"REDIS|BROKER|CELERY|AMQP|RABBIT|KAFKA|SENTRY|API|BASE_URL|WEBHOOK|CALLBACK|S3|AWS|HTTP|OAUTH|AUTH|"
@@ -2002,8 +2004,8 @@ def detect(root: Path) -> Detected:
             (
                 n
                 for n in service_names
-                if (_OVERRIDE.search(n) or (n in filled_in and _env_rank(n) is not None))
-                and _DB_WORDS.search(n)
+                if (_OVERRIDE.search(n) and _DB_WORDS.search(n))
+                or (n in filled_in and _env_rank(n) is not None and _DATABASE_URL_WORDS.search(n))
             ),
             None,
         )

@@ -425,6 +425,8 @@ build:
                 )
             ],
         ),
+        # NOTE: another tool's own database is not the service's.
+        ({}, "airflow db upgrade && mlflow db upgrade sqlite:///mlflow.db", []),
         (
             {"pyproject.toml": '[tool.poe.tasks]\nmigrate = "alembic upgrade head"\nci = ["migrate"]\n'},
             "poetry run poe ci",
