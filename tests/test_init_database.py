@@ -308,6 +308,10 @@ def test_the_env_file_the_settings_read_fills_in_the_parts_for_a_collect(tmp_pat
     )
     found = init.detect(root)
     assert found.env_files == (".env",)
+    assert (
+        "found the files the service's settings read: .env (env_file: their variables fill in the database "
+        "URL's where the environment does not set them)"
+    ) in init.report(found)
     # NOTE: through a module-level name, the test run's file left out when another is given.
     (root / "svc/settings.py").write_text(
         settings.replace('env_file=".env"', "env_file=env_file").replace(

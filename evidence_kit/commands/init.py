@@ -3003,6 +3003,11 @@ def report(detected: Detected) -> list[str]:
             "no virtualenv of the service found (.venv, venv, Poetry, pipenv, Hatch, $VIRTUAL_ENV): "
             "create it and set `python:` in evidence.yaml"
         )
+    if d.env_files:
+        lines.append(
+            f"found the files the service's settings read: {', '.join(d.env_files)} (env_file: their "
+            "variables fill in the database URL's where the environment does not set them)"
+        )
     if d.parsed_by_service:
         lines.append(
             f"{d.parsed_by_service} file{'s' if d.parsed_by_service != 1 else ''} of syntax newer than "
