@@ -3264,6 +3264,7 @@ def _context(d: Detected) -> dict[str, Any]:
         _install_steps(d, venv, tests_cwd) if d.python or d.install else (list(d.install), None)
     )
     commented_env, more_env = _other_env(d)
+    ci_env = _ci_env(d)
     return {
         "service": d.service,
         "database_env": d.database_env,
@@ -3285,13 +3286,13 @@ def _context(d: Detected) -> dict[str, Any]:
         "env_files": list(d.env_files),
         "ci_setup": list(d.ci_setup[0]) if d.ci_setup else [],
         "ci_setup_env": [
-            (name, value) for name, value in (d.ci_setup[1] if d.ci_setup else ()) if name not in _ci_env(d)
+            (name, value) for name, value in (d.ci_setup[1] if d.ci_setup else ()) if name not in ci_env
         ],
         "ci_setup_from": d.ci_setup[2] if d.ci_setup else None,
         "python_version": d.python_version or "3.12",
         "working_directory": PurePosixPath(working).as_posix(),
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
-        "ci_env": _ci_env(d),
+        "ci_env": ci_env,
         "required_env": _required_env(d),
         "required_why": dict(d.required_why),
         "other_env": commented_env,
