@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from evidence_kit.cli import app
 from evidence_kit.errors import EvidenceError
-from evidence_kit.export import FORMATS
+from evidence_kit.export import FORMATS, render
 from evidence_kit.model import Finding
 from evidence_kit.policy import loader as policy
 from evidence_kit.policy.engine import Outcome, Report, run
@@ -200,6 +200,8 @@ def test_extends_cycle_is_reported(tmp_path: Path) -> None:
 def test_fail_on_levels(violating: Path) -> None:
     warn_only = ["check", str(violating), "--rules", "default"]
     assert runner.invoke(app, [*warn_only, "--fail-on", "never"]).exit_code == 0
+    never = runner.invoke(app, [*warn_only, "--fail-on", "never", "--format", "junit"])
+    assert never.exit_code == 0 and 'failures="0"' in never.stdout and "<system-out>" in never.stdout
     assert runner.invoke(app, [*warn_only, "--fail-on", "error"]).exit_code == 1
     assert runner.invoke(app, [*warn_only, "--fail-on", "bogus"]).exit_code == 2
     assert runner.invoke(app, [*warn_only, "--format", "yaml"]).exit_code == 2
@@ -316,6 +318,38 @@ def test_a_check_with_only_warnings_is_not_counted_as_failed_in_the_summary() ->
     next(c for c in broken["checks"] if c["status"] == "skipped")["reason"] = ""
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(json.loads(REPORT_SCHEMA.read_text())).validate(broken)
+
+
+def test_junit_fails_a_testcase_only_for_findings_that_fail_the_run() -> None:
+    """JUnit has no warning level: a warning-only check is a passing testcase with its findings as output,
+    unless `--fail-on warning` makes the run fail on them."""
+    warned = Finding("EK306", "the upload step is missing", path="ci.yml", severity="warning")
+    broken = Finding("EK201", "no downgrade", path="migrations/versions/a.py", severity="error")
+    report = Report(
+        (
+            Outcome("EK306", "gate-ci-uploads-bundle", "warning", "failed", (warned,)),
+            Outcome("EK201", "x", "error", "failed", (broken,)),
+        )
+    )
+
+    def cases(fail_on: str) -> dict[str, ET.Element]:
+        root = ET.fromstring(render("junit", report, fail_on))
+        suite = root.find("testsuite")
+        assert suite is not None
+        got = {c.get("classname", "").split(".")[0]: c for c in suite.iter("testcase")}
+        failed = [k for k, c in got.items() if c.find("failure") is not None]
+        assert suite.get("failures") == str(len(failed))
+        return got
+
+    default = cases("error")
+    assert default["EK306"].find("failure") is None
+    assert "warning: the upload step is missing" in (default["EK306"].findtext("system-out") or "")
+    assert default["EK201"].find("failure") is not None
+    strict = cases("warning")
+    assert strict["EK306"].find("failure") is not None and strict["EK306"].find("system-out") is None
+    assert all(c.find("failure") is None for c in cases("never").values())
+    # NOTE: the command passes its --fail-on through, as its exit code judges.
+    assert render("junit", report) == render("junit", report, "error")
 
 
 def test_github_annotations_are_capped(tmp_path: Path) -> None:

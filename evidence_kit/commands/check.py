@@ -12,7 +12,7 @@ from evidence_kit.bundle.archive import opened
 from evidence_kit.bundle.verify import Problem, read_manifest
 from evidence_kit.commands import Printer, exiting, write_file
 from evidence_kit.errors import EXIT_FAIL, EXIT_OK, EvidenceError
-from evidence_kit.export import FORMATS
+from evidence_kit.export import FORMATS, render
 from evidence_kit.oci.resolve import local_path
 from evidence_kit.policy import engine, loader
 from evidence_kit.policy.target import Target
@@ -51,7 +51,7 @@ def run(
         report = _run(path, bundle, rules, config)
     except (ValueError, OSError) as exc:
         raise EvidenceError(f"cannot read the bundle: {exc}", hint="run `evidence verify` on it") from exc
-    rendered = FORMATS[fmt](report)
+    rendered = render(fmt, report, fail_on)
     if output:
         write_file(output, rendered)
         printer.err(report.summary())
