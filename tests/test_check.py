@@ -457,6 +457,11 @@ def test_outside_a_repository_no_evidence_yaml_below_the_folder_is_read(
     res = runner.invoke(app, ["check", "--format", "json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["packs"] == ["rules/default.yaml"]
+    # NOTE: ... but says so, and how to choose one.
+    assert "note: pytest-1/case/evidence.yaml not read: outside a git repository" in res.stderr
+    assert "--config pytest-1/case/evidence.yaml" in res.stderr
+    told = runner.invoke(app, ["check", "--config", "pytest-1/case/evidence.yaml"])
+    assert told.exit_code == 2 and "not read" not in told.stderr
     # NOTE: inside a repository the same file is the service's: its problem is reported.
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     broken = runner.invoke(app, ["check", "--format", "json"])

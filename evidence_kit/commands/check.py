@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -51,6 +52,13 @@ def run(
         report = _run(path, bundle, rules, config)
     except (ValueError, OSError) as exc:
         raise EvidenceError(f"cannot read the bundle: {exc}", hint="run `evidence verify` on it") from exc
+    if config is None:
+        unread = unread_configs(path or Path("."))
+        if unread:
+            printer.err(
+                f"note: {', '.join(unread)} not read: outside a git repository only the folder's own "
+                f"{CONFIG} is; choose one with --config {unread[0]}"
+            )
     rendered = render(fmt, report, fail_on)
     if output:
         write_file(output, rendered)
@@ -99,6 +107,34 @@ def configs(root: Path, given: Path | None) -> tuple[config_file.Config, ...]:
                 details=exc.details,
             ) from exc
     return tuple(loaded)
+
+
+def unread_configs(root: Path, depth: int = 2) -> list[str]:
+    """The evidence.yaml files up to `depth` folders below `root` that `configs` leaves unread because
+    `root` lies in no git repository (none when it does or holds its own), to say so."""
+    from evidence_kit.support.paths import repository
+    from evidence_kit.support.tree import VENDORED
+
+    if (root / CONFIG).is_file() or (repository(root) / ".git").exists():
+        return []
+    found: list[str] = []
+    folders = [(root, "")]
+    for _ in range(depth):
+        below: list[tuple[Path, str]] = []
+        for folder, rel in folders:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in VENDORED or not entry.is_dir():
+                    continue
+                here = Path(entry.path)
+                if (here / CONFIG).is_file():
+                    found.append(f"{rel}{entry.name}/{CONFIG}")
+                below.append((here, f"{rel}{entry.name}/"))
+        folders = below
+    return found
 
 
 def _run(
