@@ -134,6 +134,17 @@ SELECT i.indrelid, ic.relname, i.indisunique, am.amname, {{nkeyatts}}, i.indkey:
              FROM pg_catalog.generate_series(0, {{nkeyatts}} - 1) AS k
              JOIN pg_catalog.pg_opclass oc ON oc.oid = i.indclass[k]
              JOIN pg_catalog.pg_namespace ons ON ons.oid = oc.opcnamespace
+             ORDER BY k),
+       ARRAY(SELECT CASE WHEN i.indcollation[k] = 0
+                           OR i.indcollation[k] = COALESCE(a.attcollation, 100) THEN ''
+                         WHEN cns.nspname = 'pg_catalog' THEN pg_catalog.quote_ident(co.collname)
+                         ELSE pg_catalog.quote_ident(cns.nspname) || '.'
+                              || pg_catalog.quote_ident(co.collname)
+                    END
+             FROM pg_catalog.generate_series(0, {{nkeyatts}} - 1) AS k
+             LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k]
+             LEFT JOIN pg_catalog.pg_collation co ON co.oid = i.indcollation[k]
+             LEFT JOIN pg_catalog.pg_namespace cns ON cns.oid = co.collnamespace
              ORDER BY k)
 FROM t
 JOIN pg_catalog.pg_index i ON i.indrelid = t.oid
@@ -382,7 +393,7 @@ def _named(item: Mapping[str, Any], rest: str) -> str:
 
 def _index_line(index: Mapping[str, Any]) -> str:
     parts = [index["name"], "UNIQUE" if index["unique"] else "", index["method"] or ""]
-    parts.append(_cols(index["columns"]))
+    parts.append(_cols(layout.index_keys(index)))
     if index["include"]:
         parts.append(f"INCLUDE {_cols(index['include'])}")
     if index["where"]:
@@ -517,7 +528,7 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
             table["exclusion_constraints"].append({"name": name, "definition": definition})
 
     nkeyatts = "i.indnkeyatts" if num >= 110000 else "i.indnatts"
-    for relid, name, unique, method, nkey, attnums, exprs, options, where, opclasses in run(
+    for relid, name, unique, method, nkey, attnums, exprs, options, where, opclasses, collations in run(
         _INDEXES_SQL.format(nkeyatts=nkeyatts), params
     ).fetchall():
         defs = [names.get((relid, n), str(n)) if n else exprs[k] for k, n in enumerate(attnums)]
@@ -532,6 +543,8 @@ def postgres_catalog(conn: psycopg.Connection[Any], schemas: Sequence[str] | Non
                 "where": where,
                 # NOTE: each key column's operator class where it is not its type's default (`gin_trgm_ops`).
                 "opclasses": [c or None for c in opclasses],
+                # NOTE: and its collation where not the column's own (an expression's: the default one).
+                "collations": [c or None for c in collations],
             }
         )
 

@@ -188,16 +188,13 @@ def _column_text(col: Obj) -> str:
     return text + (f" DEFAULT {default}" if default else "")
 
 
-def _index_text(index: Obj, opclasses: bool = True) -> str:
-    """An index as CREATE INDEX writes it, its key columns with their operator classes where not the
-    default (left out with `opclasses` False: a bundle from before they were listed)."""
-    columns = items(index.get("columns"))
-    ops = items(index.get("opclasses")) if opclasses else []
-    keys = [f"{c} {ops[k]}" if k < len(ops) and ops[k] else str(c) for k, c in enumerate(columns)]
+def _index_text(index: Obj, parts_listed: Iterable[str] = schema_evidence.INDEX_KEY_PARTS) -> str:
+    """An index as CREATE INDEX writes it, its key columns with their collations and operator classes where
+    not the default, of those in `parts_listed` (a bundle from before one was listed has none)."""
     parts = [
         "UNIQUE" if index.get("unique") else "",
         str(index.get("method") or ""),
-        _cols(keys),
+        _cols(schema_evidence.index_keys(index, parts_listed)),
     ]
     if items(index.get("include")):
         parts.append(f"INCLUDE {_cols(index.get('include'))}")
@@ -371,8 +368,8 @@ def _indexes(out: Changes, table: str, a: Obj, b: Obj) -> None:
         )
     for name in sorted(ix_a.keys() & ix_b.keys()):
         ia, ib = ix_a[name], ix_b[name]
-        # NOTE: operator classes are compared only when both bundles list them.
-        both = "opclasses" in ia and "opclasses" in ib
+        # NOTE: operator classes and collations are compared only when both bundles list them.
+        both = [p for p in schema_evidence.INDEX_KEY_PARTS if p in ia and p in ib]
         if _index_text(ia, both) == _index_text(ib, both):
             continue
         notes = []
@@ -385,8 +382,10 @@ def _indexes(out: Changes, table: str, a: Obj, b: Obj) -> None:
             notes.append("became unique" if ib.get("unique") else "no longer unique")
         if ia.get("columns") != ib.get("columns"):
             notes.append(f"columns {_cols(ia.get('columns'))} → {_cols(ib.get('columns'))}")
-        if both and ia.get("opclasses") != ib.get("opclasses"):
+        if "opclasses" in both and ia.get("opclasses") != ib.get("opclasses"):
             notes.append("operator classes changed: queries the old ones served may no longer use it")
+        if "collations" in both and ia.get("collations") != ib.get("collations"):
+            notes.append("collations changed: its order and the queries it serves follow the new ones")
         out.add(
             f"index {table}.{name} changed",
             "risky",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -77,3 +77,27 @@ def policy_text(policy: Mapping[str, Any]) -> str:
     if policy.get("with_check") is not None:
         parts.append(f"WITH CHECK ({policy['with_check']})")
     return " ".join(parts)
+
+
+# NOTE: what an index lists beside each key column where not the default, in the order CREATE INDEX writes it.
+INDEX_KEY_PARTS = ("collations", "opclasses")
+
+
+def index_keys(index: Mapping[str, Any], parts: Iterable[str] = INDEX_KEY_PARTS) -> list[str]:
+    """An index's key columns as CREATE INDEX writes them: `name COLLATE "C" text_pattern_ops`, with those
+    of `parts` the index lists (a bundle from before one was listed has none)."""
+    listed = [(part, items(index.get(part))) for part in INDEX_KEY_PARTS if part in parts]
+    keys = []
+    for k, column in enumerate(items(index.get("columns"))):
+        text = str(column)
+        order = next((o for o in _ORDERINGS if text.endswith(o)), "")
+        text = text[: len(text) - len(order)]
+        for part, values in listed:
+            if k < len(values) and values[k]:
+                text += f" COLLATE {values[k]}" if part == "collations" else f" {values[k]}"
+        keys.append(text + order)
+    return keys
+
+
+# NOTE: how a key column's ordering ends its text in the catalog, the longest first.
+_ORDERINGS = (" DESC NULLS LAST", " NULLS FIRST", " DESC")

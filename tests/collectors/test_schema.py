@@ -39,6 +39,7 @@ CREATE TABLE jobs (
 CREATE UNIQUE INDEX jobs_one_active ON jobs (owner_id, name) WHERE status IN ('queued', 'running');
 CREATE INDEX jobs_lower_name ON jobs (lower(name) DESC) INCLUDE (status);
 CREATE INDEX jobs_name_pattern ON jobs (owner_id, name text_pattern_ops);
+CREATE INDEX jobs_name_c ON jobs (name COLLATE "C" DESC, lower(name) COLLATE "C" text_pattern_ops);
 CREATE SCHEMA audit;
 CREATE TABLE audit.events (
     id integer PRIMARY KEY,
@@ -191,6 +192,18 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
             "include": ["status"],
             "where": None,
             "opclasses": [None],
+            "collations": [None],
+        },
+        {
+            # NOTE: a collation other than the column's (or, for an expression, the default) is listed.
+            "name": "jobs_name_c",
+            "unique": False,
+            "method": "btree",
+            "columns": ["name DESC", "lower(name::text)"],
+            "include": [],
+            "where": None,
+            "opclasses": [None, "text_pattern_ops"],
+            "collations": ['"C"', '"C"'],
         },
         {
             # NOTE: an operator class that is not the type's default is listed, as CREATE INDEX names it.
@@ -201,6 +214,7 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
             "include": [],
             "where": None,
             "opclasses": [None, "text_pattern_ops"],
+            "collations": [None, None],
         },
         {
             "name": "jobs_one_active",
@@ -210,6 +224,7 @@ def test_postgres_json_describes_the_catalogs(collected: dict[str, Output], serv
             "include": [],
             "where": "status = ANY (ARRAY['queued'::public.job_status, 'running'::public.job_status])",
             "opclasses": [None, None],
+            "collations": [None, None],
         },
     ]
 
@@ -301,6 +316,7 @@ def test_postgres_exclusion_constraints_partitions_and_quoted_names(collected: d
             "include": [],
             "where": None,
             "opclasses": [None],
+            "collations": [None],
         },
     ]
     parent = table(model, "extra", "measurements")
@@ -313,6 +329,7 @@ def test_postgres_exclusion_constraints_partitions_and_quoted_names(collected: d
             "include": [],
             "where": None,
             "opclasses": [None],
+            "collations": [None],
         },
     ]
     assert [i["columns"] for i in table(model, "extra", "measurements_2026")["indexes"]] == [["taken"]]
@@ -361,6 +378,11 @@ def test_postgres_describe_lists_columns_in_ordinal_order(collected: dict[str, O
     fk = "  jobs_owner_id_fkey (owner_id) REFERENCES public.users (id) ON DELETE CASCADE ON UPDATE NO ACTION"
     assert fk in lines
     assert any(line.startswith("  jobs_one_active UNIQUE btree (owner_id, name) WHERE ") for line in lines)
+    # NOTE: collations and operator classes as CREATE INDEX writes them, before the ordering.
+    assert (
+        '  jobs_name_c btree (name COLLATE "C" DESC, lower(name::text) COLLATE "C" text_pattern_ops)' in lines
+    )
+    assert "  jobs_name_pattern btree (owner_id, name text_pattern_ops)" in lines
     assert content(collected["tables/audit.events.txt"]).decode().startswith("Table: audit.events\n")
     missing = collected["tables/missing.txt"]
     assert missing.status == "error" and missing.message == "table 'missing' not found"
