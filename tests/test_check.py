@@ -818,6 +818,17 @@ def test_missing_evidence_says_whether_the_collector_ran_and_how_it_ended() -> N
         "configure it in evidence.yaml, or collect without leaving it out (`--skip tests`, or `--only` "
         "without it))"
     )
+    # NOTE: a bundle that records what this collect left out tells the two causes apart.
+    skipped = {"collectors": [], "config": {"path": "evidence.yaml", "sha256": "0", "left_out": ["tests"]}}
+    assert missing("EK303", "tests/tests.json", "tests", skipped).message == (
+        "no evidence: data/tests/tests.json is not in the bundle (the `tests` collector is configured but "
+        "this collect left it out (`--skip tests`, or `--only` without it): collect without leaving it out)"
+    )
+    skipped["config"]["left_out"] = []  # type: ignore[index]
+    assert missing("EK303", "tests/tests.json", "tests", skipped).message == (
+        "no evidence: data/tests/tests.json is not in the bundle (the `tests` collector is not configured: "
+        "add it to evidence.yaml)"
+    )
     error = "pytest exited with code 4 (usage error or a conftest that fails to import); " + "x" * 300
     ran = {"collectors": [{"name": "tests", "status": "error", "error": error}]}
     found = missing("EK303", "tests/tests.json", "tests", ran)

@@ -66,6 +66,10 @@ def test_only_and_skip(tmp_path: Path) -> None:
     assert [c["name"] for c in json.loads(res.stdout)["collectors"]] == ["files"]
     res = runner.invoke(app, ["collect", "-c", str(cfg), "--json", "--skip", "files"])
     assert [c["name"] for c in json.loads(res.stdout)["collectors"]] == ["command"]
+    # NOTE: the manifest records what was left out (gates missing its evidence say so), and verifies.
+    bundle = Path(json.loads(res.stdout)["bundle"])
+    assert json.loads((bundle / "manifest.json").read_text())["config"]["left_out"] == ["files"]
+    assert runner.invoke(app, ["verify", str(bundle)]).exit_code == 0
 
 
 def test_unknown_collector_is_a_usage_error(tmp_path: Path) -> None:

@@ -50,8 +50,10 @@ def make_bundle(
     extra: dict[str, list[Output]] | None = None,
     size: int = 0,
     failed: tuple[str, ...] = ("command",),
+    left_out: tuple[str, ...] = (),
 ) -> Path:
-    """A bundle of git, alembic, schema, openapi, a failing command and a log, with sql in error."""
+    """A bundle of git, alembic, schema, openapi, a failing command and a log, with sql in error; `left_out`
+    the configured collectors the collect left out."""
     outputs: dict[str, list[Output]] = {
         "git": [
             Output(
@@ -185,6 +187,7 @@ def make_bundle(
         results=results,
         host={"name": "ci-runner", "platform": "Linux", "python": "3.11"},
         ci=None,
+        config={"path": "evidence.yaml", "sha256": "0" * 64, "left_out": [*left_out]} if left_out else None,
         created=CREATED,
     )
 
@@ -248,6 +251,14 @@ def test_a_failed_collector_is_listed_once_however_many_artifacts_failed(tmp_pat
     assert "failed: 1 failed (stderr.txt, stdout.txt, summary.txt, tests.json)" in attention
     assert "tests stderr.txt" not in attention and "tests summary.txt" not in attention
     assert "command lifecycle-proof" in attention and "command smoke" not in attention
+
+
+def test_a_collector_left_out_of_the_collect_is_listed_as_skipped_and_why(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "b", left_out=("tests",))
+    _, html = render(bundle, tmp_path / "out")
+    collectors = _section(html.read_text(), "collectors")
+    assert "tests" in collectors and "configured, but left out of this collect (--only, --skip)" in collectors
+    assert "collector tests" not in _section(html.read_text(), "attention")
 
 
 def test_a_message_of_several_lines_keeps_its_lines(tmp_path: Path) -> None:

@@ -254,7 +254,7 @@ class BundleWriter:
         results: list[CollectorResult],
         host: Mapping[str, str],
         ci: Mapping[str, str | None] | None,
-        config: Mapping[str, str] | None = None,
+        config: Mapping[str, Any] | None = None,
         created: datetime | None = None,
     ) -> Path:
         """Write manifest.json and the BagIt files, then rename the bundle into place."""

@@ -231,7 +231,12 @@ def collect(
             results=results,
             host=host_facts(),
             ci=ci_context(env),
-            config={"path": config.path.name, "sha256": bytes_sha256(config.raw)},
+            config={
+                "path": config.path.name,
+                "sha256": bytes_sha256(config.raw),
+                # NOTE: what --only/--skip left out, so a gate missing their evidence can say so.
+                "left_out": [n for n in config.collectors if n not in names],
+            },
         )
     except BaseException:
         # NOTE: stop the children first, or the worker threads would wait for them to finish.

@@ -91,7 +91,17 @@ def missing(check: str, artifact: str, collector: str, manifest: dict[str, Any])
         (c for c in manifest.get("collectors") or [] if isinstance(c, dict) and c.get("name") == collector),
         None,
     )
-    if ran is None:
+    config = manifest.get("config")
+    left_out = config.get("left_out") if isinstance(config, dict) else None
+    if ran is None and isinstance(left_out, list):
+        # NOTE: a bundle that records what --only/--skip left out tells the two causes apart.
+        why = (
+            f"the `{collector}` collector is configured but this collect left it out (`--skip {collector}`, "
+            f"or `--only` without it): collect without leaving it out"
+            if collector in left_out
+            else f"the `{collector}` collector is not configured: add it to evidence.yaml"
+        )
+    elif ran is None:
         why = (
             f"the `{collector}` collector did not run: configure it in evidence.yaml, or collect without "
             f"leaving it out (`--skip {collector}`, or `--only` without it)"

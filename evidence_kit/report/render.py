@@ -74,6 +74,21 @@ def _collector_rows(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "hint": str(c.get("hint") or ""),
                 }
             )
+    config = manifest.get("config")
+    left_out = config.get("left_out") if isinstance(config, dict) else None
+    for name in left_out if isinstance(left_out, list) else []:
+        if isinstance(name, str) and name not in {r["name"] for r in rows}:
+            rows.append(
+                {
+                    "name": name,
+                    "status": "skipped",
+                    "level": level("skipped"),
+                    "duration": "",
+                    "artifacts": 0,
+                    "error": "configured, but left out of this collect (--only, --skip)",
+                    "hint": "",
+                }
+            )
     return rows
 
 
