@@ -973,6 +973,44 @@ def test_a_project_two_folders_down_runs_its_tests_installs_and_migrates_there(
     assert _migrate_step(root) == ["(cd backend/app && .venv/bin/alembic upgrade head)"]
 
 
+def test_the_migration_step_puts_the_folder_env_py_imports_from_on_pythonpath(tmp_path: Path) -> None:
+    """env.py imports the service's own package (`from app.core import settings`), and no
+    `prepend_sys_path` puts its folder on sys.path (a Dockerfile's `ENV PYTHONPATH` did, in the image):
+    `alembic`, a console script, would not find it, so the step sets PYTHONPATH to that folder."""
+    env_py = (
+        "from alembic import context\nfrom app.core.config import settings\n\ndef run():\n    import models\n"
+    )
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "backend/app/pyproject.toml": PYPROJECT,
+            "backend/app/alembic.ini": "[alembic]\nscript_location = alembic\n",
+            "backend/app/alembic/env.py": env_py,
+            "backend/app/alembic/__init__.py": "",
+            "backend/app/app/__init__.py": "",
+            "backend/app/app/core/__init__.py": "",
+        },
+    )
+    assert _migrate_step(root) == ["(cd backend/app && PYTHONPATH=. alembic upgrade head)"]
+    # NOTE: the folder Alembic runs in is the package itself: its imports start one folder up.
+    shutil.rmtree(root / "backend/app/app")
+    (root / "backend/app/__init__.py").write_text("")
+    (root / "backend/app/core").mkdir()
+    assert _migrate_step(root) == ["(cd backend/app && PYTHONPATH=.. alembic upgrade head)"]
+    shutil.rmtree(root / "backend/app/core")
+    (root / "backend/app/__init__.py").unlink()
+    (root / "backend/app/app/core").mkdir(parents=True)
+    (root / "backend/app/app/__init__.py").write_text("")
+    # NOTE: with `prepend_sys_path` Alembic finds it itself; a module only of other libraries needs nothing.
+    (root / "backend/app/alembic.ini").write_text(
+        "[alembic]\nscript_location = alembic\nprepend_sys_path = .\n"
+    )
+    assert _migrate_step(root) == ["(cd backend/app && alembic upgrade head)"]
+    (root / "backend/app/alembic.ini").write_text("[alembic]\nscript_location = alembic\n")
+    (root / "backend/app/alembic/env.py").write_text("from alembic import context\nimport sqlalchemy\n")
+    assert _migrate_step(root) == ["(cd backend/app && alembic upgrade head)"]
+
+
 def test_a_member_of_a_uv_workspace_is_installed_by_uv_from_either_folder(tmp_path: Path) -> None:
     import subprocess
 

@@ -95,6 +95,10 @@ class AlembicConfig:
     run_from: str | None = None
     # NOTE: why plain `alembic` cannot run its env.py (it reads a wrapper's configuration); None: it can.
     plain_problem: str | None = None
+    # NOTE: where env.py's imports of the service's own code start, relative to the folder Alembic runs in,
+    # when nothing else puts it on sys.path (no `prepend_sys_path`; a Dockerfile's PYTHONPATH): the
+    # workflow runs Alembic with it as PYTHONPATH. None: nothing is needed.
+    import_path: str | None = None
 
     @property
     def label(self) -> str:
@@ -439,10 +443,45 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
             raw = parser.get(section, "script_location").strip()
             location, base = _script_location(root, rel, raw)
             problem = plain_alembic_problem(root / location / "env.py") if location else None
-            configs.append(AlembicConfig(rel, section, location, base, problem))
+            prepend = parser.get(section, "prepend_sys_path", fallback="").strip()
+            imports = None if prepend or not location else _env_import_path(root, location, base or rel)
+            configs.append(AlembicConfig(rel, section, location, base, problem, imports))
     # NOTE: the conventional file and section first, as alembic itself would pick them.
     configs.sort(key=lambda c: (c.ini != "alembic.ini", c.ini, c.section != "alembic", c.section))
     return configs, notes
+
+
+def _env_import_path(root: Path, location: str, run_from: str) -> str | None:
+    """The folder, relative to the one Alembic runs in (`run_from`: that folder, or the ini whose folder it
+    is), from which the env.py in `location` imports the service's own modules (`from app.core import
+    settings` with `app/__init__.py` there), the nearest above the migration folder within the repository;
+    None when it imports none. (`alembic`, a console script, has its own folder on sys.path, not the one it
+    runs in: `.` is needed too.)"""
+    env_py = root / location / "env.py"
+    try:
+        tree = ast.parse(env_py.read_text("utf-8", errors="replace"), filename=str(env_py))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    names: dict[str, None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(dict.fromkeys(a.name.split(".")[0] for a in node.names))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names[node.module.split(".")[0]] = None
+    top = paths.repository(root)
+    migrations = (root / location).resolve()
+    run_dir = root / run_from if (root / run_from).is_dir() else (root / run_from).parent
+    for folder in migrations.parents:
+        if not folder.is_relative_to(top):
+            break
+        for name in names:
+            package = folder / name
+            # NOTE: the migration folder itself (`alembic/`, named as the library) is not the service's.
+            if package == migrations:
+                continue
+            if (package / "__init__.py").is_file() or (folder / f"{name}.py").is_file():
+                return os.path.relpath(folder, run_dir.resolve()).replace(os.sep, "/")
+    return None
 
 
 def _script_location(root: Path, ini: str, raw: str) -> tuple[str | None, str | None]:
@@ -3456,12 +3495,14 @@ def _upgrade(c: AlembicConfig, bin_prefix: str) -> str:
 
     folder, words = invocation(c.ini, c.section, c.run_from)
     command = " ".join(words) + " upgrade head"
+    # NOTE: a console script puts its own folder on sys.path, not the one it runs in.
+    env = f"PYTHONPATH={shlex.quote(c.import_path)} " if c.import_path else ""
     if folder == ".":
-        return bin_prefix + command
+        return env + bin_prefix + command
     prefix = bin_prefix
     if bin_prefix and not PurePosixPath(bin_prefix).is_absolute():
         prefix = os.path.relpath(bin_prefix, folder).replace(os.sep, "/") + "/"
-    return f"(cd {shlex.quote(folder)} && {prefix}{command})"
+    return f"(cd {shlex.quote(folder)} && {env}{prefix}{command})"
 
 
 def _in_uv_workspace(root: Path) -> bool:
