@@ -1011,6 +1011,39 @@ def test_the_migration_step_puts_the_folder_env_py_imports_from_on_pythonpath(tm
     assert _migrate_step(root) == ["(cd backend/app && alembic upgrade head)"]
 
 
+def test_an_ini_whose_default_section_sets_script_location_has_only_its_alembic_sections(
+    tmp_path: Path,
+) -> None:
+    """`[DEFAULT] script_location` is inherited by every section, the logging and hook ones too: those are no
+    Alembic configurations; `[alembic]` and a second tree's own section are."""
+    ini = (
+        "[DEFAULT]\nscript_location = alembic\nprepend_sys_path = .\n\n"
+        "[post_write_hooks]\nhooks = black\n\n[loggers]\nkeys = root\n\n[handlers]\nkeys = console\n\n"
+        "[formatters]\nkeys = generic\n\n[logger_root]\nlevel = INFO\nhandlers = console\n\n"
+        "[handler_console]\nclass = StreamHandler\n\n[formatter_generic]\nformat = %(message)s\n\n"
+        "[alembic]\nscript_location = alembic\n\n[schema_private]\nscript_location = alembic_tenants\n"
+    )
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "backend/alembic.ini": ini,
+            "backend/alembic/env.py": "",
+            "backend/alembic_tenants/env.py": "",
+        },
+    )
+    found = init.detect(root)
+    assert [(c.ini, c.section, c.script_location) for c in found.alembic] == [
+        ("backend/alembic.ini", "alembic", "backend/alembic"),
+        ("backend/alembic.ini", "schema_private", "backend/alembic_tenants"),
+    ]
+    from evidence_kit.collectors.alembic import sections
+
+    assert sections(root / "backend/alembic.ini") == ["alembic", "schema_private"]
+    # NOTE: a section that only inherits it, and is no logging one, is a configuration (`alembic -n dev`).
+    (root / "backend/alembic.ini").write_text(ini + "\n[dev]\nsqlalchemy.url = sqlite://\n")
+    assert sections(root / "backend/alembic.ini") == ["alembic", "schema_private", "dev"]
+
+
 def test_a_member_of_a_uv_workspace_is_installed_by_uv_from_either_folder(tmp_path: Path) -> None:
     import subprocess
 

@@ -1571,7 +1571,25 @@ def sections(ini: Path) -> list[str]:
         parser.read_string(ini.read_text("utf-8", errors="replace"), source=str(ini))
     except (configparser.Error, OSError):
         return []
-    return [section for section in parser.sections() if parser.has_option(section, "script_location")]
+    return config_sections(parser)
+
+
+# NOTE: the sections of an alembic.ini for Python's logging and for post-write hooks, never Alembic's own.
+_NOT_CONFIGS = re.compile(
+    r"(?:loggers|handlers|formatters|post_write_hooks|(?:logger|handler|formatter)_.*)\Z"
+)
+
+
+def config_sections(parser: configparser.ConfigParser) -> list[str]:
+    """The sections of a parsed ini that are Alembic configurations: those that set `script_location`,
+    themselves or through `[DEFAULT]` (which every section inherits: then not the logging and hook
+    sections beside them)."""
+    inherited = "script_location" in parser.defaults()
+    return [
+        section
+        for section in parser.sections()
+        if parser.has_option(section, "script_location") and not (inherited and _NOT_CONFIGS.match(section))
+    ]
 
 
 def _claims(

@@ -38,7 +38,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "factory": {
             "type": "boolean",
             "description": "`app` names a function that returns the app (like `uvicorn --factory`), "
-            "e.g. `myservice.main:create_app`; it is called without arguments.",
+            "e.g. `myservice.main:create_app`; it is called without arguments. Without it, such a function is "
+            "called too when `app` names no app (as uvicorn does without `--factory`).",
         },
         "app_dir": {
             "type": "string",
@@ -108,6 +109,14 @@ for part in attr.split("."):
     obj = getattr(obj, part)
 if factory:
     obj = obj()
+elif callable(obj) and not hasattr(obj, "openapi") and not hasattr(obj, "openapi_schema"):
+    # NOTE: a function that makes the app, as uvicorn calls one without --factory when it takes no argument.
+    try:
+        made = obj()
+    except TypeError:
+        made = None
+    if hasattr(made, "openapi") or hasattr(made, "openapi_schema"):
+        obj = made
 openapi = getattr(obj, "openapi", None)
 if callable(openapi):
     document, default = openapi(), None

@@ -425,7 +425,7 @@ def _service(root: Path) -> tuple[str, str]:
 
 
 def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list[str]]:
-    from evidence_kit.collectors.alembic import plain_alembic_problem
+    from evidence_kit.collectors.alembic import config_sections, plain_alembic_problem
 
     configs: list[AlembicConfig] = []
     notes: list[str] = []
@@ -437,9 +437,7 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
             if PurePosixPath(rel).name == "alembic.ini":
                 notes.append(f"{rel} could not be read: {exc.message}")
             continue
-        for section in parser.sections():
-            if not parser.has_option(section, "script_location"):
-                continue
+        for section in config_sections(parser):
             raw = parser.get(section, "script_location").strip()
             location, base = _script_location(root, rel, raw)
             problem = plain_alembic_problem(root / location / "env.py") if location else None

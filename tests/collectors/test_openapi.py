@@ -421,10 +421,18 @@ def test_an_app_factory_is_called(tmp_path: Path) -> None:
     outs = collect(root, app="svc.main:api")
     assert data(outs["routes.txt"]) == b"GET /items\n"
     assert {o.status for o in outs.values()} == {"ok"}
-    with pytest.raises(CollectorError, match="not an app with openapi"):
-        collect(root, app="svc.main:create_app")
     factory = collect(root, app="svc.main:create_app", factory=True)
     assert json.loads(data(factory["openapi.json"]))["info"]["title"] == "root"
+    # NOTE: without `factory`, a function of no arguments is called as uvicorn calls one (`app =
+    # get_application`, the function, is what `uvicorn svc.main:app` serves); one that needs arguments or
+    # makes no app is no app.
+    called = collect(root, app="svc.main:create_app")
+    assert data(called["openapi.json"]) == data(factory["openapi.json"])
+    with pytest.raises(CollectorError, match="not an app with openapi"):
+        collect(root, app="svc.main:items")
+    (root / "svc/main.py").write_text(FACTORY_APP + "\n\ndef made(prefix):\n    return create_app()\n")
+    with pytest.raises(CollectorError, match="not an app with openapi"):
+        collect(root, app="svc.main:made")
 
 
 def test_an_app_without_paths_is_not_ok(tmp_path: Path) -> None:
