@@ -38,8 +38,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "factory": {
             "type": "boolean",
             "description": "`app` names a function that returns the app (like `uvicorn --factory`), "
-            "e.g. `myservice.main:create_app`; it is called without arguments. Without it, such a function is "
-            "called too when `app` names no app (as uvicorn does without `--factory`).",
+            "e.g. `myservice.main:create_app`; it is called without arguments. Without it, such a "
+            "function is called too when `app` names no app (as uvicorn does without `--factory`).",
         },
         "app_dir": {
             "type": "string",
