@@ -477,6 +477,43 @@ def test_the_served_app_and_the_api_app_behind_a_hidden_one_come_first(tmp_path:
     )
 
 
+def test_an_app_a_compose_file_of_the_repository_serves_comes_first_however_it_is_made(
+    tmp_path: Path,
+) -> None:
+    """`backend/` of a repository whose `deployment/docker_compose/` starts `uvicorn onyx.main:app`, where
+    `app` is what a helper returns (no `FastAPI()` in sight), beside another service's plain app: the served
+    one is the app, from `backend/` and from the top."""
+    top = _tree(
+        tmp_path / "repo",
+        {
+            "backend/onyx/__init__.py": "",
+            "backend/onyx/main.py": "from fastapi import FastAPI\nfrom onyx.utils import versioned\n\n\n"
+            "def get_application() -> FastAPI:\n    return FastAPI()\n\n\n"
+            'app = versioned(module="onyx.main", attribute="get_application")\n',
+            "backend/onyx/utils.py": "def versioned(module, attribute):\n    return None\n",
+            "backend/model_server/__init__.py": "",
+            "backend/model_server/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+            "deployment/docker_compose/docker-compose.yml": "services:\n  api_server:\n    command: >\n"
+            '      /bin/sh -c "alembic upgrade head &&\n'
+            '      uvicorn onyx.main:app --host 0.0.0.0 --port 8080"\n',
+        },
+    )
+    (top / ".git").mkdir()
+    backend = init.detect(top / "backend")
+    assert [(a.target, a.served, a.factory) for a in backend.apps][:2] == [
+        ("onyx.main:app", True, False),
+        ("model_server.main:app", False, False),
+    ]
+    whole = init.detect(top)
+    assert (whole.app, whole.app_dir) == ("onyx.main:app", "backend")
+    # NOTE: unserved, the helper's result is no app init knows of: the factory and the plain app are.
+    (top / "deployment/docker_compose/docker-compose.yml").unlink()
+    assert {a.target for a in init.detect(top / "backend").apps} == {
+        "onyx.main:get_application",
+        "model_server.main:app",
+    }
+
+
 def test_a_history_that_already_fails_is_baselined_and_new_migrations_are_checked(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -687,12 +687,19 @@ _START_FILES = (
 )
 
 
-def _served(root: Path, scan_python: Sequence[str]) -> set[str]:
-    """The app targets that start commands name: `uvicorn pkg.main:app`, `uvicorn.run("pkg.main:app")`."""
+def _served(root: Path, scan_python: Sequence[str], compose: Sequence[str] = ()) -> set[str]:
+    """The app targets that start commands name: `uvicorn pkg.main:app`, `uvicorn.run("pkg.main:app")`;
+    in the service's start files, its compose files at any depth (`compose`, see `_scan`), and, for a
+    service in a folder of its repository, the start files up to two folders below the repository's top
+    (`deployment/docker_compose/docker-compose.yml` starting `backend/`'s app)."""
     found: set[str] = set()
-    files = [p for pattern in _START_FILES for p in root.glob(pattern)]
-    files += [p for pattern in _START_FILES for p in root.glob(f"*/{pattern}")]
-    files += [root / "pyproject.toml"]
+    top = paths.repository(root)
+    bases = [root] if top == root.resolve() else [root, top]
+    files = [p for base in bases for pattern in _START_FILES for p in base.glob(pattern)]
+    files += [p for base in bases for pattern in _START_FILES for p in base.glob(f"*/{pattern}")]
+    if len(bases) > 1:
+        files += [p for pattern in _START_FILES for p in top.glob(f"*/*/{pattern}")]
+    files += [root / rel for rel in compose] + [root / "pyproject.toml"]
     for path in files:
         try:
             text = path.read_text("utf-8", errors="replace") if path.is_file() else ""
@@ -730,6 +737,41 @@ def _app_rank(app: FastAPIApp) -> tuple[bool, bool, bool, bool, int, bool, int, 
         app.source.count("/") - entry,
         app.source,
     )
+
+
+def _served_apps(
+    root: Path, scan_python: Sequence[str], served: set[str], apps: Sequence[FastAPIApp]
+) -> list[FastAPIApp]:
+    """The apps start commands serve whose definition init did not take for one (`app =
+    fetch_implementation("pkg.main", "get_application")`): the module's file sets or defines that name at
+    module level (a function: a factory, which uvicorn calls)."""
+    known = {a.target for a in apps}
+    found = []
+    for target in sorted(served - known):
+        module, _, attr = target.partition(":")
+        tail = module.replace(".", "/")
+        for rel in scan_python:
+            if not (rel.endswith(f"{tail}.py") or rel.endswith(f"{tail}/__init__.py")):
+                continue
+            where = _import_target(root, rel)
+            if where is None or where[0] != module:
+                continue
+            try:
+                tree = ast.parse((root / rel).read_text("utf-8", errors="replace"))
+            except (OSError, SyntaxError, ValueError):
+                break
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attr:
+                    found.append(FastAPIApp(target, where[1], rel, factory=True))
+                    break
+                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+                if isinstance(node, ast.Assign | ast.AnnAssign) and any(
+                    isinstance(t, ast.Name) and t.id == attr for t in targets
+                ):
+                    found.append(FastAPIApp(target, where[1], rel))
+                    break
+            break
+    return found
 
 
 def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
@@ -2023,7 +2065,8 @@ def detect(root: Path) -> Detected:
     names = sorted(env_hits)
     # NOTE: whose read comes before its name: the URL the migrations' env.py reads is the database's, and
     # a side package's `DATABASE_URL` (packages/x, a project of its own) is not the service's.
-    chosen_apps = _choose_apps(apps, _served(root, scan.python))
+    served = _served(root, scan.python, scan.compose)
+    chosen_apps = _choose_apps([*apps, *_served_apps(root, scan.python, served, apps)], served)
     env_pys = {f"{c.script_location}/env.py" for c in configs if c.script_location}
     own_packages = _own_packages(root, service, chosen_apps)
     place_of = {
