@@ -138,14 +138,19 @@ def test_a_litestar_app_gives_its_document_by_its_openapi_schema(service: Path) 
 
 
 def test_an_object_that_is_no_app_names_the_kinds_taken_and_the_other_sources(service: Path) -> None:
-    for target in ("shelf.main:plain", "shelf.main:create_app"):
-        with pytest.raises(CollectorError) as caught:
-            collect(service, app=target)
-        error = caught.value
-        assert error.message.startswith(f"importing {target} failed: TypeError: {target} is of type ")
-        assert error.message.endswith(
-            "not an app with openapi() (FastAPI, Starlette) or openapi_schema.to_schema() (Litestar)"
-        )
-        assert "module path" not in error.hint
-        assert "`factory: true`" in error.hint
-        assert "`url:`, `file:` or `served_at:`" in error.hint
+    target = "shelf.main:plain"
+    with pytest.raises(CollectorError) as caught:
+        collect(service, app=target)
+    error = caught.value
+    assert error.message.startswith(f"importing {target} failed: TypeError: {target} is of type ")
+    assert error.message.endswith(
+        "not an app with openapi() (FastAPI, Starlette) or openapi_schema.to_schema() (Litestar)"
+    )
+    assert "module path" not in error.hint
+    assert "`factory: true`" in error.hint
+    assert "`url:`, `file:` or `served_at:`" in error.hint
+    # NOTE: a factory named without `factory: true` is called, as uvicorn calls one.
+    called = collect(service, app="shelf.main:create_app")
+    assert data(called["openapi.json"]) == data(
+        collect(service, app="shelf.main:create_app", factory=True)["openapi.json"]
+    )
