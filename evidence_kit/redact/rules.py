@@ -18,7 +18,7 @@ VALUES = (*EXTENTS, "token", "columns")
 # NOTE: rules that read more than their line: a PEM block, the statement above SQL parameters, a manifest,
 # the source line above a value loguru prints.
 BLOCKS = ("pem", "statement", "manifest", "frame")
-CHECKS = frozenset({"name", "prose", "code", "plain", "tokenish", "metavar", "flags"})
+CHECKS = frozenset({"name", "prose", "code", "plain", "tokenish", "metavar", "flags", "schema"})
 
 
 @dataclass(frozen=True, eq=False)

@@ -43,7 +43,9 @@ _NEXT_WORD = re.compile(
     rb"(?:[A-Za-z_][\w.\-]*=|[A-Za-z_][\w.\-]*:(?:\s|$)|[\"'][^\"']*[\"']\s*:|--?[A-Za-z]|#|//)"
 )
 _INNER_PAIR = re.compile(rb"[;,&][ \t]*[A-Za-z_][\w.\-]*=")
-_QUERY_END = re.compile(rb"[&;#\s\"'<>`]")
+# NOTE: a URL's query value ends at these; a backslash (a JSON or Python escape: `\n`) and a closing bracket
+# (the prose or code around the URL) are no part of it either, as a URL writes them percent-encoded.
+_QUERY_END = re.compile(rb"[&;#\s\"'<>`\\)\]}]")
 _BLANK = b" \t\r\n\f\v"
 _CLOSERS = {ord(")"): ord("("), ord("]"): ord("["), ord("}"): ord("{")}
 
@@ -191,7 +193,7 @@ def quoted_only(line: bytes, pos: int) -> list[Span]:
 
 
 def query(line: bytes, pos: int) -> list[Span]:
-    """Up to the next `&`, `;`, `#`, quote, `<`, `>` or blank."""
+    """Up to the next `&`, `;`, `#`, quote, `<`, `>`, blank, backslash or closing bracket."""
     end = _QUERY_END.search(line, pos)
     return [(pos, end.start() if end else len(line), False)]
 

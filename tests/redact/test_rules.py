@@ -242,3 +242,14 @@ def test_a_block_kind_must_be_known() -> None:
     }
     with pytest.raises(ValueError, match="block must be one of"):
         _rule(raw)
+
+
+def test_a_query_value_ends_before_an_escape_or_a_closing_bracket() -> None:
+    """A URL in a JSON string or in prose: the mask covers the value, not the `).` and the `\\n\\n` after it
+    (a URL writes those percent-encoded)."""
+    text, fills = fill(
+        '"see wss://h/ws?token={alnum:24}).\\n\\nThe token expires" (x?api_key={alnum:24})', "q"
+    )
+    masked, count = Redactor().mask_text(text)
+    assert count == 2 and not [f for f in fills if f in masked]
+    assert masked == '"see wss://h/ws?token=[REDACTED]).\\n\\nThe token expires" (x?api_key=[REDACTED])'
