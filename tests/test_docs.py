@@ -437,3 +437,19 @@ def test_a_database_whose_version_table_is_unknown_is_not_called_empty(tmp_path:
     bundle = _alembic_bundle(tmp_path / "c", history=WRAPPED, summary=summary, current=current)
     guide = _read(render_docs(bundle, tmp_path / "docs2"))["migration-guide.md"]
     assert "Database at: no revision (empty database) (NOT up to date)\n" in guide
+
+
+def test_a_configuration_not_applied_to_the_database_is_said_so_not_empty(tmp_path: Path) -> None:
+    reason = "not applied to this database (`database: false` in evidence.yaml)"
+    summary = {
+        "count": 1,
+        "heads": ["a1b2"],
+        "current": None,
+        "up_to_date": None,
+        "current_status": "not_applied",
+    }
+    current = {"status": "not_applied", "reason": reason}
+    bundle = _alembic_bundle(tmp_path / "b", history=WRAPPED, summary=summary, current=current)
+    guide = _read(render_docs(bundle, tmp_path / "docs"))["migration-guide.md"]
+    assert f"Database at: not read: {reason}.\n" in guide
+    assert "empty database" not in guide and "state it" not in guide

@@ -29,6 +29,7 @@ sqlalchemy.url = driver://user:pass@localhost/dbname
 
 [reporting]
 script_location = reporting_migrations
+version_table = reporting_version
 
 [loggers]
 keys = root
@@ -1079,6 +1080,39 @@ def test_an_ini_whose_default_section_sets_script_location_has_only_its_alembic_
     # NOTE: a section that only inherits it, and is no logging one, is a configuration (`alembic -n dev`).
     (root / "backend/alembic.ini").write_text(ini + "\n[dev]\nsqlalchemy.url = sqlite://\n")
     assert sections(root / "backend/alembic.ini") == ["alembic", "schema_private", "dev"]
+
+
+def test_a_tree_sharing_the_version_table_of_the_one_before_it_is_not_judged_against_the_database(
+    tmp_path: Path,
+) -> None:
+    """`[alembic]` and a tenants' tree `[schema_private]` both keep `alembic_version` in no named schema:
+    both cannot be applied to one schema, so the second is written `database: false` (read and checked,
+    not gated, not migrated); one whose env.py picks its schema at run time may keep its own."""
+    ini = "[alembic]\nscript_location = alembic\n\n[schema_private]\nscript_location = alembic_tenants\n"
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "alembic.ini": ini,
+            "alembic/env.py": "",
+            "alembic_tenants/env.py": "",
+            "alembic/versions/.keep": "",
+        },
+    )
+    found = init.detect(root)
+    assert [c.shares_table_with for c in found.alembic] == [None, "alembic.ini [alembic] (alembic_version)"]
+    assert any(
+        "it shares its version table with alembic.ini [alembic]" in line for line in init.report(found)
+    )
+    init.write(root, found)
+    assert config.load(root / "evidence.yaml").collectors["alembic"]["configs"] == [
+        {"ini": "alembic.ini"},
+        {"ini": "alembic.ini", "name": "schema_private", "database": False},
+    ]
+    assert _migrate_step(root) == ["alembic upgrade head"]
+    (root / "alembic_tenants/env.py").write_text(
+        "def run(connection, schema):\n    connection.execute(f'SET search_path TO {schema}')\n"
+    )
+    assert [c.shares_table_with for c in init.detect(root).alembic] == [None, None]
 
 
 def test_a_member_of_a_uv_workspace_is_installed_by_uv_from_either_folder(tmp_path: Path) -> None:

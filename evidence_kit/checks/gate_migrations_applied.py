@@ -18,6 +18,8 @@ and one whose own tables are at the heads passes. Neither is a configuration who
 table at run time (`version_table=settings.table`) when no table of the default name is found, nor one
 whose revisions a table of another name holds (a mistyped `version_table`): the finding names that table.
 Messages name the version table when it is not `alembic_version` (`context.configure(version_table=...)`).
+A configuration declared not applied to the database read (`database: false`: a tree for other tenants'
+schemas or another database) is not judged; with no other, the check is skipped.
 """
 
 from __future__ import annotations
@@ -102,10 +104,14 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     if not found.present:
         yield missing(ID, alembic.prefix(None) + alembic.SUMMARY, "alembic", target.manifest)
         return
-    unjudged = {c.label: said for c in found.configs if (said := _unjudged(c)) is not None}
-    if unjudged and len(unjudged) == len(found.configs):
-        raise Skipped("; ".join(why for why, _ in unjudged.values()))
-    for config in found.configs:
+    # NOTE: a configuration declared not applied to this database (`database: false`) is not judged here.
+    judged = [c for c in found.configs if c.not_applied is None]
+    apart = [f"Alembic configuration {c.name}: {c.not_applied}" for c in found.configs if c.not_applied]
+    unjudged = {c.label: said for c in judged if (said := _unjudged(c)) is not None}
+    if len(unjudged) == len(judged):
+        reasons = [*(why for why, _ in unjudged.values()), *apart]
+        raise Skipped("; ".join(reasons) or "the bundle holds no Alembic configuration")
+    for config in judged:
         where = alembic.prefix(config.label) + alembic.SUMMARY
         if config.summary is None:
             yield missing(ID, where, "alembic", target.manifest)

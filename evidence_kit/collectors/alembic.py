@@ -84,6 +84,13 @@ _CONFIG_SCHEMA: dict[str, Any] = {
             "the service's folder (`app database upgrade`); recorded for `evidence docs`, never run by the "
             "collector.",
         },
+        "database": {
+            "type": "boolean",
+            "default": True,
+            "description": "false: this configuration's migrations are not applied to the database the "
+            "collect reads (a tree for other tenants' schemas, or another database): its history is read "
+            "and checked, its database revision is not read, and EK302 does not judge it.",
+        },
     },
 }
 
@@ -203,6 +210,8 @@ class Setup:
     version_table_picked: str | None = None
     # NOTE: the service's own upgrade command, as the collector's option gives it (for the docs).
     migrate_command: str | None = None
+    # NOTE: False: not applied to the database read (`database: false`): its revision is not read.
+    in_database: bool = True
 
 
 @dataclass
@@ -1064,6 +1073,7 @@ def resolve_setup(
         (run_from(raw, here, root) if isinstance(raw, str) and raw else None) or here,
         picked.get("version_table"),
         spec.get("migrate_command"),
+        spec.get("database", True) is not False,
     )
 
 
@@ -1262,6 +1272,8 @@ class Claim:
     version_table: str
     schema: str | None = None
     schema_from: str | None = None
+    # NOTE: False for a configuration not applied to this database: it owns no empty table here.
+    applied: bool = True
 
 
 def _claim(setup: Setup, revisions: Iterable[str], root: Path) -> Claim:
@@ -1272,6 +1284,7 @@ def _claim(setup: Setup, revisions: Iterable[str], root: Path) -> Claim:
         setup.version_table,
         setup.version_table_schema,
         setup.version_table_schema_from,
+        setup.in_database,
     )
 
 
@@ -1280,7 +1293,7 @@ def _rivals(mine: Claim, others: Sequence[Claim]) -> list[Claim]:
     naming the same table in no schema. None when this one names its schema (the schema decides)."""
     if mine.schema:
         return []
-    return [o for o in others if o.version_table == mine.version_table and not o.schema]
+    return [o for o in others if o.version_table == mine.version_table and not o.schema and o.applied]
 
 
 def _whose(schema: str, versions: list[str], mine: Claim, others: Sequence[Claim]) -> str | None:
@@ -1314,6 +1327,11 @@ def _current_outputs(
     ctx: Context, graph: Graph, setup: Setup, mine: Claim, others: Sequence[Claim]
 ) -> tuple[list[Output], dict[str, Any]]:
     url = ctx.database_url
+    if not setup.in_database:
+        # NOTE: as configured, not a gap: the artifact is ok and says so (required evidence is there).
+        reason = "not applied to this database (`database: false` in evidence.yaml)"
+        unapplied = {"status": "not_applied", "reason": reason}
+        return _pair(setup, unapplied, f"not read: {reason}\n", "ok", None), unapplied
     if url is None or not (db.is_postgres(url) or db.is_sqlite(url)):
         reason = (
             (f"the database URL cannot be built: {ctx.database_problem}" if ctx.database_problem else _NO_URL)

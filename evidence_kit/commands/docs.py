@@ -90,6 +90,7 @@ def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> d
         "current": config.current_versions,
         "up_to_date": config.up_to_date,
         "table_unknown": config.table_unknown,
+        "not_applied": config.not_applied,
         "version_table": None
         if config.version_table == alembic.DEFAULT_VERSION_TABLE
         else config.version_table,

@@ -99,6 +99,9 @@ class AlembicConfig:
     # when nothing else puts it on sys.path (no `prepend_sys_path`; a Dockerfile's PYTHONPATH): the
     # workflow runs Alembic with it as PYTHONPATH. None: nothing is needed.
     import_path: str | None = None
+    # NOTE: the configuration listed before it whose version table it shares (same name, no schema named):
+    # both cannot be applied to one schema, so this one is written with `database: false`. None: its own.
+    shares_table_with: str | None = None
 
     @property
     def label(self) -> str:
@@ -446,7 +449,42 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
             configs.append(AlembicConfig(rel, section, location, base, problem, imports))
     # NOTE: the conventional file and section first, as alembic itself would pick them.
     configs.sort(key=lambda c: (c.ini != "alembic.ini", c.ini, c.section != "alembic", c.section))
-    return configs, notes
+    return _sharing_tables(root, configs), notes
+
+
+def _sharing_tables(root: Path, configs: list[AlembicConfig]) -> list[AlembicConfig]:
+    """`configs`, each that shares the version table of one listed before it (the same table named, no
+    schema named: `[alembic]` and a tenants' tree `[schema_private]` beside it) marked so."""
+    from evidence_kit.collectors.alembic import resolve_setup
+    from evidence_kit.errors import CollectorError
+
+    owners: dict[str, str] = {}
+    out = []
+    for c in configs:
+        try:
+            setup = resolve_setup(root, {"ini": c.ini, "name": c.section}, {})
+        except CollectorError:
+            out.append(c)
+            continue
+        try:
+            env_py = (setup.script_location / "env.py").read_text("utf-8", errors="replace")
+        except OSError:
+            env_py = ""
+        # NOTE: a schema named, or chosen at run time (`version_table_schema=name`, `SET search_path`), or a
+        # table chosen at run time: each tree may keep its own table.
+        if (
+            setup.version_table_schema is not None
+            or setup.version_table_picked is not None
+            or "version_table_schema" in env_py
+            or "search_path" in env_py
+        ):
+            out.append(c)
+            continue
+        owner = owners.setdefault(setup.version_table, f"{c.ini} [{c.section}]")
+        if owner != f"{c.ini} [{c.section}]":
+            c = replace(c, shares_table_with=f"{owner} ({setup.version_table})")
+        out.append(c)
+    return out
 
 
 def _env_import_path(root: Path, location: str, run_from: str) -> str | None:
@@ -3051,6 +3089,12 @@ def report(detected: Detected) -> list[str]:
         for c in d.alembic:
             where = f" -> {c.script_location}" if c.script_location else ""
             lines.append(f"found Alembic config: {c.ini} [{c.section}]{where}")
+            if c.shares_table_with:
+                lines.append(
+                    f"  it shares its version table with {c.shares_table_with}: both cannot be applied to "
+                    "one schema, so it is read and checked, not judged against the database "
+                    "(`database: false`) and not migrated by the workflow"
+                )
         if d.migrate_command:
             command, source = d.migrate_command
             lines.append(
@@ -3281,13 +3325,15 @@ def _context(d: Detected) -> dict[str, Any]:
     """The plain values the templates use."""
     alembic = []
     for c in d.alembic:
-        entry: dict[str, str] = {"ini": c.ini}
+        entry: dict[str, str | bool] = {"ini": c.ini}
         if c.section != "alembic":
             entry["name"] = c.section
         if d.migrate_command and (c.plain_problem or len(d.alembic) == 1):
             # NOTE: the service migrates with its own command (plain Alembic may not run its env.py at all,
             # as when env.py needs the service's event loop): the docs give that command.
             entry["migrate_command"] = d.migrate_command[0]
+        if c.shares_table_with:
+            entry["database"] = False
         alembic.append(entry)
     labels = [c.label for c in d.alembic]
     if len(d.alembic) > 1 and len(set(labels)) < len(labels):
@@ -3334,12 +3380,14 @@ def _context(d: Detected) -> dict[str, Any]:
     own = d.migrate_command[0] if d.migrate_command else None
     if own is not None and "/" not in own.split()[0]:
         own = bin_prefix + own
-    migrate = [own] if own is not None else [_upgrade(c, bin_prefix) for c in d.alembic]
+    # NOTE: a configuration that shares another's version table is applied elsewhere (other schemas).
+    applied = [c for c in d.alembic if not c.shares_table_with]
+    migrate = [own] if own is not None else [_upgrade(c, bin_prefix) for c in applied]
     # NOTE: plain Alembic fails on an env.py that reads a wrapper's configuration: the step is written
     # commented out, the service's own command to be put in its place.
-    blocked = [] if own is not None else [c for c in d.alembic if c.plain_problem]
+    blocked = [] if own is not None else [c for c in applied if c.plain_problem]
     if blocked:
-        migrate = [MIGRATE_PLACEHOLDER if c.plain_problem else _upgrade(c, bin_prefix) for c in d.alembic]
+        migrate = [MIGRATE_PLACEHOLDER if c.plain_problem else _upgrade(c, bin_prefix) for c in applied]
     install, install_from = (
         _install_steps(d, venv, tests_cwd) if d.python or d.install else (list(d.install), None)
     )
@@ -3356,6 +3404,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "database_env_aliases": list(d.database_env_aliases),
         "uses_database": d.uses_database,
         "alembic": alembic,
+        "alembic_apart": {i: c.shares_table_with for i, c in enumerate(d.alembic) if c.shares_table_with},
         "app": d.app,
         "app_dir": d.app_dir,
         "app_factory": bool(d.apps and d.apps[0].factory),

@@ -141,6 +141,15 @@ class AlembicConfig:
         return str(table) if table else DEFAULT_VERSION_TABLE
 
     @property
+    def not_applied(self) -> str | None:
+        """Why this configuration is not judged against the database: it is declared not applied to it
+        (`database: false`); None otherwise."""
+        current = self.current or {}
+        if current.get("status") != "not_applied":
+            return None
+        return str(current.get("reason") or "not applied to this database")
+
+    @property
     def unread(self) -> str | None:
         """Why the database's version was not read (`skipped`, or an error before any table was read),
         None when it was read or the bundle does not say."""

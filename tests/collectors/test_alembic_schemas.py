@@ -510,3 +510,37 @@ def test_a_version_table_env_py_names_at_run_time_is_said_unknown_and_where_its_
         path, manifest = bundle(tmp_path / "d", out)
         with pytest.raises(Skipped, match="no tenant_versions table was found, and tables of another name"):
             ek302(path, manifest)
+
+
+def test_a_configuration_declared_not_applied_is_read_and_not_judged(
+    tmp_path: Path, pg_admin_url: str
+) -> None:
+    """Only core is applied to this database (the tenants' tree is applied elsewhere): `database: false` on
+    tenant keeps its history and leaves its revision unread and unjudged, as required evidence that is there;
+    without it, EK302 fails on a healthy database."""
+    with pg.database(pg_admin_url) as url:
+        root = service(tmp_path / "svc", url)
+        alembic(root, "-n", "core", "upgrade", "head")
+        apart = [{"name": "core", "label": "core"}, {"name": "tenant", "label": "tenant", "database": False}]
+        out = collect(root, url, configs=apart)
+        tenant = as_json(out["tenant/current.json"])
+        assert tenant == {
+            "status": "not_applied",
+            "reason": "not applied to this database (`database: false` in evidence.yaml)",
+        }
+        assert out["tenant/current.txt"].status == "ok" and out["tenant/heads.txt"].status == "ok"
+        assert as_json(out["tenant/summary.json"])["heads"] == [TENANT[-1]]
+        path, manifest = bundle(tmp_path / "apart", out)
+        assert ek302(path, manifest) == []
+        assert [m for m in findings("EK304", path, manifest) if "alembic" in m] == []
+        # NOTE: undeclared, the tree no table holds is blamed on the database.
+        out = collect(root, url, configs=BOTH)
+        assert any(
+            m.startswith("Alembic configuration tenant: no alembic_version table holds")
+            for m in ek302(*bundle(tmp_path / "blamed", out))
+        )
+        # NOTE: with every configuration declared apart, nothing is judged: skipped, with why.
+        both_apart = [{**c, "database": False} for c in apart]
+        path, manifest = bundle(tmp_path / "none", collect(root, url, configs=both_apart))
+        with pytest.raises(Skipped, match=r"Alembic configuration core: not applied to this database"):
+            ek302(path, manifest)
