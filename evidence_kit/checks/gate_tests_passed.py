@@ -1,9 +1,11 @@
 """EK303 gate-tests-passed: tests ran to the end, and none failed or errored.
 
-A phase is not signed off on zero tests, on a red run, or on part of a suite stopped at its timeout.
+A phase is not signed off on zero tests (skipped ones do not count), on a red run, or on part of a suite
+stopped at its timeout.
 
 Bad:
-    tests.json totals: {"tests": 0}   or   {"failed": 2, ...}   or   tests.json of a run with status `timeout`
+    tests.json totals: {"tests": 0}   or   {"tests": 1, "skipped": 1}   or   {"failed": 2, ...}
+    or   tests.json of a run with status `timeout`
 
 Good:
     tests.json totals: {"tests": 84, "passed": 84, "failed": 0, "errors": 0}
@@ -44,7 +46,9 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         return
     least = int(rule.options.get("min_tests", 1))
     for run_ in found.runs:
-        ran = run_.count("tests")
+        # NOTE: a skipped test proves nothing: a run whose every test was skipped (or deselected) ran none.
+        skipped = run_.count("skipped")
+        ran = run_.count("tests") - skipped
         if run_.status == "timeout":
             # NOTE: the results of a run stopped at its timeout are those of part of the suite only.
             yield Finding(
@@ -55,9 +59,10 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
                 snippet="tests timed out",
             )
         if ran < least:
+            besides = f", {skipped} skipped" if skipped else ""
             yield Finding(
                 ID,
-                f"only {ran} tests ran (at least {least} required)",
+                f"only {ran} tests ran{besides} (at least {least} required)",
                 path=f"data/{run_.source}",
                 snippet="too few tests",
             )

@@ -686,6 +686,10 @@ class Redactor:
             spans = EXTENTS[rule.value](line, m.end())
             if _after_break(line, m.start()):
                 spans = _before_break(line, m.end(), spans)
+            elif _ESCAPED_BREAK.search(line, 0, m.start()):
+                # NOTE: a string of several lines written with `\n` escapes (a JSON description): an unquoted
+                # value ends with its own line there; a quoted one (a PEM key) is whole.
+                spans = _before_break(line, m.end(), [s for s in spans if not s[2]]) + [s for s in spans if s[2]]
             if name is not None and rule.value == "rest" and ruleset.names.plural(name):
                 spans = [_count(line, span) for span in spans]
         judge = ruleset.judge
