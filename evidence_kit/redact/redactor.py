@@ -689,7 +689,8 @@ class Redactor:
             elif _ESCAPED_BREAK.search(line, 0, m.start()):
                 # NOTE: a string of several lines written with `\n` escapes (a JSON description): an unquoted
                 # value ends with its own line there; a quoted one (a PEM key) is whole.
-                spans = _before_break(line, m.end(), [s for s in spans if not s[2]]) + [s for s in spans if s[2]]
+                whole = [s for s in spans if s[2]]
+                spans = _before_break(line, m.end(), [s for s in spans if not s[2]]) + whole
             if name is not None and rule.value == "rest" and ruleset.names.plural(name):
                 spans = [_count(line, span) for span in spans]
         judge = ruleset.judge

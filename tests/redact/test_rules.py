@@ -258,9 +258,7 @@ def test_a_query_value_ends_before_an_escape_or_a_closing_bracket() -> None:
 def test_a_value_in_a_string_of_escaped_lines_ends_with_its_line() -> None:
     """A JSON description of several `\\n`-escaped lines: a key's unquoted value ends at the escape, the
     next line is kept whole (it was masked with the value, and the line break with it)."""
-    text, fills = fill(
-        '"d": "- own: a profile\\n- credential: {alnum:24}\\n- fresh: no seed profile"', "e"
-    )
+    text, fills = fill('"d": "- own: a profile\\n- credential: {alnum:24}\\n- fresh: no seed profile"', "e")
     masked, count = Redactor().mask_text(text)
     assert count == 1 and not [f for f in fills if f in masked]
     assert masked == '"d": "- own: a profile\\n- credential: [REDACTED]\\n- fresh: no seed profile"'
