@@ -18,7 +18,7 @@ from evidence_kit.bundle.writer import dumps
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Intent, Output
 from evidence_kit.redact.redactor import SECRET_NAME
-from evidence_kit.support import db, interpreter, pgdump, proc
+from evidence_kit.support import db, interpreter, paths, pgdump, proc
 
 NAME = "environment"
 
@@ -263,6 +263,16 @@ def env_listing(env: Mapping[str, str], allowed: Iterable[str]) -> dict[str, Any
     return {"names": sorted(env), "values": values}
 
 
+def _own_is_the_service_s(root: Path, env: Mapping[str, str]) -> bool:
+    """True when evidence-kit's own interpreter is the service's: its virtualenv lies in the service's
+    repository, or `python` on PATH is it."""
+    if Path(sys.prefix).resolve().is_relative_to(paths.repository(root)):
+        return True
+    found = shutil.which("python", path=env.get("PATH"))
+    # NOTE: by its folder: a virtualenv's python links to its base interpreter, which is another's.
+    return found is not None and Path(found).parent.resolve() == Path(sys.executable).parent.resolve()
+
+
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Describe the interpreter, the machine, the tools, the database server and the CI run."""
     from evidence_kit.support.host import ci_context, host_facts
@@ -273,6 +283,20 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     facts = _interpreter(ctx, options, timeout)
     lines = package_lines((str(n), str(v)) for n, v in facts.pop("packages", []))
     chosen = interpreter.of(ctx, options) if facts["source"] != interpreter.own().source else None
+    # NOTE: with no interpreter of the service configured, evidence-kit's own stands in only when it is the
+    # service's: its virtualenv lies in the service's repository, or it is the `python` the service's
+    # commands and tests run with (first on PATH). Otherwise its packages are none of the service's.
+    foreign = chosen is None and not _own_is_the_service_s(ctx.root, env)
+    packages_note = (
+        "not the service's: no `python:` is set in evidence.yaml and evidence-kit's own interpreter "
+        f"({sys.executable}) is not in the service's repository; set `python:` (or EVIDENCE_PYTHON) to "
+        "the service's interpreter"
+        if foreign
+        else None
+    )
+    if foreign:
+        facts["not_the_service"] = packages_note
+        lines = []
     bindir = chosen.bindir if chosen else Path(str(facts.get("executable") or sys.executable)).parent
     # NOTE: the probes mostly wait on interpreters starting up (alembic), so they overlap well.
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="environment") as pool:
@@ -296,7 +320,9 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             "platform": host["platform"],
             "distribution": release.get("PRETTY_NAME"),
         },
-        "packages": {"count": len(lines), "file": "packages.txt"},
+        "packages": {"count": len(lines), "file": "packages.txt"}
+        if not foreign
+        else {"count": None, "file": "packages.txt", "skipped": packages_note},
         "tools": {name: info["version"] for name, info in sorted(tools.items())},
         "database": database,
         "ci": ci_context(env),
@@ -316,6 +342,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             "packages.txt",
             f"Installed Python packages of {facts.get('executable')}",
             data="".join(f"{line}\n" for line in lines).encode(),
+            status="skipped" if foreign else "ok",
+            message=packages_note,
             **common,
         ),
         Output(

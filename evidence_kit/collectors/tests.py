@@ -173,6 +173,7 @@ def _report_outputs(
     expect_pass: bool,
     *,
     missing: str,
+    hint: str = _REPORT_HINT,
     common: dict[str, Any],
     timed_out: bool = False,
     tail: str = "",
@@ -188,7 +189,7 @@ def _report_outputs(
     report: dict[str, Any] | None = None
     if raw is None:
         if not timed_out:
-            outputs.append(_error(missing, _REPORT_HINT, common))
+            outputs.append(_error(missing, hint, common))
         headline = f"no test results: {missing}"
     else:
         try:
@@ -352,12 +353,22 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         missing = f"the test command wrote no JUnit report at {junit_out} (exit code {result.exit_code})"
     if raw is None and why:
         missing += f": {why}"
+    hint = _REPORT_HINT
+    if raw is None and why and "No module named" in why:
+        # NOTE: the test runner or the service's packages are missing from the interpreter that ran.
+        chosen = interpreter.of(ctx, options)
+        ran_in = chosen.source if chosen else "`python` from PATH, as no `python:` is set in evidence.yaml"
+        hint = (
+            f"the tests ran with {ran_in}: set `python:` (or EVIDENCE_PYTHON) to the service's interpreter, "
+            "with its test dependencies installed"
+        )
     tail = common["message"] if result.timed_out else f"exit code {result.exit_code}"
     status, outputs = _report_outputs(
         raw,
         cap,
         expect_pass,
         missing=missing,
+        hint=hint,
         common=common,
         timed_out=result.timed_out,
         tail=tail,

@@ -35,8 +35,31 @@ def data(outputs: list[Output], name: str) -> Any:
     return json.loads(raw) if name.endswith(".json") else raw.decode()
 
 
+def test_our_interpreter_s_packages_are_not_given_as_a_service_s_it_is_not(tmp_path: Path) -> None:
+    """No `python:` set and evidence-kit's own virtualenv outside the service's repository: its packages
+    are none of the service's, so none are listed, and the artifact says why."""
+    elsewhere = os.pathsep.join(
+        p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent
+    )
+    outs = by_name(environment.collect(ctx(tmp_path, {**os.environ, "PATH": elsewhere}), {}))
+    assert outs["packages.txt"].status == "skipped" and outs["packages.txt"].data == b""
+    assert (outs["packages.txt"].message or "").startswith("not the service's: no `python:` is set")
+    env = json.loads(outs["environment.json"].data or b"")
+    assert env["packages"]["count"] is None and "set `python:`" in env["packages"]["skipped"]
+    assert "not the service's" in env["python"]["not_the_service"]
+    # NOTE: when it is the `python` first on PATH, the service's commands and tests run with it: listed.
+    first = f"{Path(sys.executable).parent}{os.pathsep}{elsewhere}"
+    outs = by_name(environment.collect(ctx(tmp_path, {**os.environ, "PATH": first}), {}))
+    assert outs["packages.txt"].status == "ok" and b"evidence-kit==" in (outs["packages.txt"].data or b"")
+
+
 def test_outputs_and_packages_of_our_interpreter(tmp_path: Path) -> None:
-    outs = environment.collect(ctx(tmp_path), {})
+    """evidence-kit installed in the service's own virtualenv (inside its repository): its packages are the
+    service's."""
+    service = Context(
+        root=Path(sys.prefix).resolve().parent, scratch=tmp_path / "scratch", env=dict(os.environ)
+    )
+    outs = environment.collect(service, {})
     assert [o.name for o in outs] == ["environment.json", "packages.txt", "tools.json"]
     assert all(o.status == "ok" for o in outs)
     lines = data(outs, "packages.txt").splitlines()
@@ -100,7 +123,12 @@ def test_tools_found_missing_and_failing_are_recorded(tmp_path: Path) -> None:
     assert tools["sh"]["version"] == "fake 1.2.3"
     assert tools["false"]["status"] == "error" and tools["false"]["error"] == "exit code 1"
     assert data(outs, "environment.json")["tools"]["definitely-not-a-tool-4711"] == "not found"
-    assert all(o.status == "ok" for o in outs)
+    # NOTE: a tool not found or failing is recorded, not a failed artifact (the packages are skipped: see
+    # the test of our interpreter's packages).
+    assert {o.name: o.status for o in outs if o.name != "packages.txt"} == {
+        "environment.json": "ok",
+        "tools.json": "ok",
+    }
 
 
 def test_env_names_listed_secret_values_never_recorded(tmp_path: Path) -> None:

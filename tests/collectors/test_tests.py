@@ -293,6 +293,21 @@ def test_a_run_without_a_report_is_an_error(tmp_path: Path) -> None:
     assert "unrecognized arguments: --no-such-flag" in message
 
 
+def test_a_run_missing_its_runner_says_to_set_the_service_s_interpreter(tmp_path: Path) -> None:
+    """`python -m pytest` in an interpreter without pytest (the first `python` on PATH, no `python:`
+    set): the error says which interpreter ran and how to choose the service's."""
+    run = [
+        sys.executable,
+        "-c",
+        "import sys; sys.stderr.write('No module named pytest\\n'); sys.exit(1)",
+        "pytest",
+    ]
+    out = by_name(tests.collect(ctx(tmp_path), {"run": run, "junit_out": "report.xml"}))
+    text = data(out["junit.error.txt"]).decode()
+    assert "No module named pytest" in (out["junit.error.txt"].message or "")
+    assert "Tip: the tests ran with `python` from PATH, as no `python:` is set in evidence.yaml: set " in text
+
+
 def test_a_missing_test_command_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CollectorError, match="not found"):
         tests.collect(ctx(tmp_path), {"run": ["no-such-test-runner-4f1c", "-m", "pytest"]})
