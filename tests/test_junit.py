@@ -356,3 +356,21 @@ def test_a_case_that_names_nothing_and_says_nothing_is_not_counted() -> None:
         '<testcase time="0.000" />', '<testcase time="0.000"><error message="x" /></testcase>'
     )
     assert junit.parse(failed.encode())["totals"]["errors"] == 1
+
+
+def test_a_classname_from_a_rootdir_below_the_run_s_folder_gets_its_node_id(tmp_path: Path) -> None:
+    """pytest's settings in `tests/` make it the rootdir: classnames drop `tests.`; the node id one pastes
+    in the run's folder is found in the one folder below that holds the file (none when several do)."""
+    (tmp_path / "tests" / "unit" / "db").mkdir(parents=True)
+    (tmp_path / "tests" / "unit" / "db" / "test_dates.py").write_text("")
+    report = {"tests": [{"id": "unit.db.test_dates::test_a"}, {"id": "unit.db.test_dates.TestX::test_b"}]}
+    junit.add_nodes(report, [tmp_path])
+    assert [t["nodeid"] for t in report["tests"]] == [
+        "tests/unit/db/test_dates.py::test_a",
+        "tests/unit/db/test_dates.py::TestX::test_b",
+    ]
+    (tmp_path / "other" / "unit" / "db").mkdir(parents=True)
+    (tmp_path / "other" / "unit" / "db" / "test_dates.py").write_text("")
+    again = {"tests": [{"id": "unit.db.test_dates::test_a"}]}
+    junit.add_nodes(again, [tmp_path])
+    assert again["tests"][0]["nodeid"] is None

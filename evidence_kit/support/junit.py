@@ -342,15 +342,16 @@ def add_nodes(report: dict[str, Any], folders: Sequence[Path]) -> None:
     """Give each test entry of `report` its pytest node id (`nodeid`), found in the first of `folders`
     holding the file its classname names (see the module's text); None where none does."""
     found: dict[str, str | None] = {}
+    below = _subfolders(folders[0]) if folders else []
     for test in report["tests"]:
         classname, sep, name = str(test["id"]).partition("::")
         if not sep:
             # NOTE: a module that failed to collect is named by its dotted path alone: its file is its node.
-            where = _test_file(classname, folders)
+            where = _test_file(classname, folders, below)
             test["nodeid"] = where.split("\0")[0] if where is not None and where.endswith("\0") else None
             continue
         if classname not in found:
-            found[classname] = _test_file(classname, folders)
+            found[classname] = _test_file(classname, folders, below)
         where = found[classname]
         if where is None:
             test["nodeid"] = None
@@ -359,9 +360,11 @@ def add_nodes(report: dict[str, Any], folders: Sequence[Path]) -> None:
         test["nodeid"] = "::".join([rel, *filter(None, rest.split(".")), name])
 
 
-def _test_file(classname: str, folders: Sequence[Path]) -> str | None:
+def _test_file(classname: str, folders: Sequence[Path], below: Sequence[Path] = ()) -> str | None:
     """`path.py` NUL `Class.Nested` for the longest dotted prefix of `classname` that is a file in one
-    of `folders`, else None."""
+    of `folders`, else in exactly one of `below`, the folders just below the first (pytest names tests
+    from its rootdir, which is `tests/` when its settings lie there: the path is then given from the first
+    folder, as one pastes it there), else None."""
     parts = classname.split(".")
     if not all(parts):
         return None
@@ -369,7 +372,21 @@ def _test_file(classname: str, folders: Sequence[Path]) -> str | None:
         rel = "/".join(parts[:k]) + ".py"
         if any((folder / rel).is_file() for folder in folders):
             return rel + "\0" + ".".join(parts[k:])
+    for k in range(len(parts), 0, -1):
+        rel = "/".join(parts[:k]) + ".py"
+        holding = [sub for sub in below if (sub / rel).is_file()]
+        if len(holding) == 1:
+            return f"{holding[0].name}/{rel}\0" + ".".join(parts[k:])
+        if holding:
+            return None  # NOTE: in several folders: which one ran is not known
     return None
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    except OSError:
+        return []
 
 
 def failure_count(report: Mapping[str, Any]) -> int:
