@@ -20,6 +20,7 @@ from evidence_kit.collectors.command import ARGV_OPTION, CWD_OPTION, ENV_OPTION,
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Handoff, Intent, Output, PlannedRun, Status
 from evidence_kit.support import interpreter, paths, proc
+from evidence_kit.support.terminal import strip_ansi
 
 NAME = "http"
 # NOTE: the option whose entries each name their own artifacts: two of one name would overwrite each other.
@@ -436,7 +437,7 @@ def _tail(log: Path) -> str:
             text = f.read().decode("utf-8", errors="replace")
     except OSError:
         return "(no log)"
-    lines = [line.rstrip() for line in text.splitlines() if line.strip()][-LOG_TAIL_LINES:]
+    lines = [line.rstrip() for line in strip_ansi(text).splitlines() if line.strip()][-LOG_TAIL_LINES:]
     return "\n".join(lines) if lines else "(the log is empty)"
 
 
@@ -528,7 +529,10 @@ def wait_ready(service: Service, url: str, start_timeout: float) -> str | None:
             return f"the service exited with code {ending.exit_code} before {url} answered"
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return f"{url} did not answer 2xx within {start_timeout:g} s (last: {last})"
+            return (
+                f"{url} did not answer 2xx within {start_timeout:g} s (last: {last}); a service slow to "
+                "start needs a longer `serve.start_timeout`"
+            )
         try:
             response = _get(url, {}, max(0.1, min(2.0, remaining)))
         except CollectorError as exc:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from evidence_kit.bundle import writer as b
 from evidence_kit.evidence.view import BundleView
 from evidence_kit.redact.scrub import scrub
+from evidence_kit.support.terminal import strip_ansi
 
 LIMIT = 200 * 1024
 PAGE_LIMIT = 16 * 1024 * 1024
@@ -218,15 +219,6 @@ def _is_text(media: str, head: bytes) -> bool:
     except UnicodeDecodeError as exc:
         return exc.start > len(head) - 4
     return True
-
-
-# NOTE: terminal escape sequences (colours, cursor moves, OSC titles and links) that loggers write.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()*+].|[@-Z\\-_])")
-
-
-def strip_ansi(text: str) -> str:
-    """`text` without terminal escape sequences: what a terminal would show, minus the colours."""
-    return _ANSI.sub("", text) if "\x1b" in text else text
 
 
 def _lines(text: str) -> int:
