@@ -181,8 +181,8 @@ def test_a_service_that_never_gets_ready_is_an_error_with_its_log_tail(tmp_path:
         "base_url": f"http://127.0.0.1:{free_port()}",
         "captures": [{"name": "health", "path": "/health"}],
         "serve": {
-            "command": f"echo $$ > {pidfile}; printf '\\033[32mINFO\\033[0m warming up the flux capacitor\\n'; "
-            "exec sleep 60",
+            "command": f"echo $$ > {pidfile}; "
+            "printf '\\033[32mINFO\\033[0m warming up the flux capacitor\\n'; exec sleep 60",
             "ready_url": "/health",
             "start_timeout": 2,
         },
