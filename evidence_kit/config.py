@@ -18,6 +18,17 @@ from evidence_kit.support.db import Database, from_libpq, from_template, secrets
 DEFAULT_OUTPUT = ".evidence"
 
 
+class EnvWithFiles(dict[str, str]):
+    """The environment with the variables of the `env_file`s it does not set; `sources` names the file each
+    of those came from."""
+
+    sources: dict[str, str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sources = {}
+
+
 @dataclass(frozen=True)
 class Config:
     """A validated configuration."""
@@ -53,10 +64,15 @@ class Config:
         from evidence_kit.support import dotenv
 
         files: dict[str, str] = {}
+        where: dict[str, str] = {}
         for name in self.env_files:
             if self.env_file_status(name) == "read":
-                files.update(dotenv.read(self.root / name, {**files, **env}))
-        return {**files, **env}
+                read = dotenv.read(self.root / name, {**files, **env})
+                files.update(read)
+                where.update(dict.fromkeys(read, name))
+        merged = EnvWithFiles({**files, **env})
+        merged.sources = {key: file for key, file in where.items() if key not in env}
+        return merged
 
     def env_file_status(self, name: str) -> str:
         """Whether an `env_file` is read: "read", "missing", "not a regular file", "too large", or "outside
@@ -83,7 +99,9 @@ class Config:
         """
         for name in self.database_envs:
             if env.get(name):
-                return Database(env[name], f"environment variable {name}", secrets_of(env[name]))
+                file = env.sources.get(name) if isinstance(env, EnvWithFiles) else None
+                source = f"{name} in {file} (env_file)" if file else f"environment variable {name}"
+                return Database(env[name], source, secrets_of(env[name]))
         if self.database_template:
             return from_template(self.database_template, env)
         if self.database_default:

@@ -134,3 +134,17 @@ def test_the_plan_says_which_env_files_it_reads_and_which_are_missing(tmp_path: 
     assert res.exit_code == 0, res.output
     assert "env files: .env (read), .env.locl (missing: skipped)\n" in res.stdout
     assert "database: postgresql://u@127.0.0.1/d" in res.stdout
+
+
+def test_the_plan_says_a_database_url_came_from_an_env_file_not_the_environment(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PLAN_DB_URL=postgresql://u@127.0.0.1/d\n", encoding="utf-8")
+    (tmp_path / "evidence.yaml").write_text(
+        "service: demo\nenv_file: .env\ndatabase: {url_env: PLAN_DB_URL}\ncollectors:\n  git: true\n",
+        encoding="utf-8",
+    )
+    res = runner.invoke(app, ["collect", "-c", str(tmp_path / "evidence.yaml"), "--plan"], env={})
+    assert res.exit_code == 0, res.output
+    assert "(from PLAN_DB_URL in .env (env_file))" in res.stdout
+    told = {"PLAN_DB_URL": "postgresql://u@127.0.0.1/e"}
+    res = runner.invoke(app, ["collect", "-c", str(tmp_path / "evidence.yaml"), "--plan"], env=told)
+    assert "(from environment variable PLAN_DB_URL)" in res.stdout and "/e" in res.stdout
