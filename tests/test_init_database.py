@@ -1211,3 +1211,32 @@ def test_the_job_that_runs_the_most_of_the_suite_gives_the_install(tmp_path: Pat
     (root / ".git").mkdir()
     found = init.detect(root)
     assert found.ci_install == ((), ("uv sync --locked",), ".github/workflows/test-python.yml")
+
+
+def test_the_parts_the_service_package_reads_beat_a_url_only_a_script_reads(tmp_path: Path) -> None:
+    """The service's settings module builds its URL of `POSTGRES_*` parts (`os.environ.get(...) or ...`);
+    `DATABASE_URL` is read by an operations script alone: the parts make the template."""
+    root = tmp_path / "svc"
+    files = {
+        "pyproject.toml": '[project]\nname = "svc"\nversion = "0"\n',
+        "svc/__init__.py": "",
+        "svc/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        "svc/configs/__init__.py": "",
+        "svc/configs/app_configs.py": "import os\n"
+        + "".join(
+            f'POSTGRES_{part} = os.environ.get("POSTGRES_{part}") or "x"\n'
+            for part in ("USER", "PASSWORD", "HOST", "PORT", "DB")
+        ),
+        "scripts/tenant_cleanup/check_setup.py": "import os\nURL = os.environ['DATABASE_URL']\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    found = init.detect(root)
+    assert found.database_env_source is None
+    assert found.database_url == (
+        "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_HOST}:${POSTGRES_PORT}/${POSTGRES_DB}"
+    )
+    # NOTE: read by the service's own package too, the URL is the database's.
+    (root / "svc/db.py").write_text("import os\nURL = os.environ['DATABASE_URL']\n", encoding="utf-8")
+    assert init.detect(root).database_env == "DATABASE_URL"

@@ -2142,6 +2142,12 @@ def detect(root: Path) -> Detected:
         # NOTE: a URL of no database word loses to the parts a database URL is built of (DISPATCH_UI_URL
         # beside DATABASE_HOSTNAME, DATABASE_CREDENTIALS, ...).
         ranked = []
+    if ranked and template is not None:
+        # NOTE: a URL only a script reads (`scripts/tenant_cleanup/check.py`) loses to the parts the service's
+        # own code builds its URL of (`POSTGRES_HOST`, ... in its settings module).
+        parts_place = min((places[n][0] for n in _parts(service_names).values() if n in places), default=3)
+        if ranked[0][0] >= 2 and parts_place < ranked[0][0]:
+            ranked = []
     database_env, database_source = (ranked[0][3], places[ranked[0][3]][1]) if ranked else (None, None)
     database_aliases = next(
         (
