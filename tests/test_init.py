@@ -1682,3 +1682,25 @@ def test_an_apscheduler_module_is_a_worker_only_when_it_runs_as_a_program(tmp_pa
     found = init.detect(root)
     assert [(w.source, w.command) for w in found.workers] == [("svc/cron.py", "python -m svc.cron")]
     assert "found an APScheduler worker: svc/cron.py (runs as `python -m svc.cron`)" in init.report(found)
+
+
+def test_the_tests_of_the_project_the_app_lies_in_are_the_service_s(tmp_path: Path) -> None:
+    """The repository's top has a pyproject.toml, the service is `backend/` (its own uv.lock), a load-test
+    tool beside it has tests too: run from the top, the tests are backend's, run from there."""
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": PYPROJECT,
+            "loadtest/tests/test_load.py": "def test_load():\n    pass\n",
+            "backend/uv.lock": "",
+            "backend/pytest.ini": "[pytest]\n",
+            "backend/svc/__init__.py": "",
+            "backend/svc/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+            "backend/tests/test_api.py": "def test_api():\n    pass\n",
+        },
+    )
+    found = init.detect(root)
+    assert (found.tests, found.tests_elsewhere) == (("backend/tests",), ("loadtest/tests",))
+    init.write(root, found)
+    tests = yaml.safe_load((root / "evidence.yaml").read_text("utf-8"))["collectors"]["tests"]
+    assert (tests["cwd"], tests["run"]) == ("backend", ["python", "-m", "pytest", "tests"])

@@ -2038,8 +2038,23 @@ def detect(root: Path) -> Detected:
             for table, columns in _tables(tree):
                 tables.setdefault(table, (rel, set()))[1].update(columns)
 
+    # NOTE: a file init's own Python cannot parse (newer syntax) is read after the others, its newer syntax
+    # rewritten away by the service's interpreter, all in one process; the tests' conftest.py files too.
+    retry: list[tuple[str, str]] = []
+    for rel in scan.python:
+        text, tree, syntax = _read(root, rel)
+        if syntax:
+            retry.append((rel, text))
+        else:
+            visit(rel, text, tree)
+    served = _served(root, scan.python, scan.compose)
+    # NOTE: the app as the files init's Python parses show it, for where the tests are; chosen again below.
+    first_apps = _choose_apps([*apps, *_served_apps(root, scan.python, served, apps)], served)
     testpaths = _testpaths(root)
     tests_elsewhere: list[str] = []
+    # NOTE: the project of its own (`backend/`, its uv.lock) the service's app lies in: its tests are the
+    # service's, the others' (a load-test tool's beside it) are not.
+    app_project = _project_of(root, PurePosixPath(first_apps[0].source).parent) if first_apps else "."
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
     else:
@@ -2050,6 +2065,8 @@ def detect(root: Path) -> Detected:
         tests_elsewhere = [t for t in scan.test_dirs if _other_package(root, ".", t)]
         if len(tests_elsewhere) == len(scan.test_dirs):
             tests_elsewhere = []
+        if app_project != "." and any(_under(t, [app_project]) for t in scan.test_dirs):
+            tests_elsewhere = [t for t in scan.test_dirs if not _under(t, [app_project])]
         dirs = [t for t in scan.test_dirs if t not in tests_elsewhere]
         # NOTE: a `*_test.py` script outside any test folder is rarely a test (stress scripts, tools).
         tests = (*sorted(dirs), *(sorted(loose) if not dirs else ()))
@@ -2059,15 +2076,6 @@ def detect(root: Path) -> Detected:
         project, _ = _sub_project(root, tests, testpaths is not None)
         if project is not None and not _has_project(root) and _has_project(root / project):
             python = f"{project}/{WORKFLOW_PYTHON}"
-    # NOTE: a file init's own Python cannot parse (newer syntax) is read after the others, its newer syntax
-    # rewritten away by the service's interpreter, all in one process; the tests' conftest.py files too.
-    retry: list[tuple[str, str]] = []
-    for rel in scan.python:
-        text, tree, syntax = _read(root, rel)
-        if syntax:
-            retry.append((rel, text))
-        else:
-            visit(rel, text, tree)
     newer_conftests = [rel for rel in _conftests(root, tests) if _read(root, rel)[2]]
     older, unparsed_why = _older_trees(root, [*(rel for rel, _ in retry), *newer_conftests], found, version)
     for rel, text in retry:
@@ -2103,7 +2111,6 @@ def detect(root: Path) -> Detected:
     names = sorted(env_hits)
     # NOTE: whose read comes before its name: the URL the migrations' env.py reads is the database's, and
     # a side package's `DATABASE_URL` (packages/x, a project of its own) is not the service's.
-    served = _served(root, scan.python, scan.compose)
     chosen_apps = _choose_apps([*apps, *_served_apps(root, scan.python, served, apps)], served)
     env_pys = {f"{c.script_location}/env.py" for c in configs if c.script_location}
     own_packages = _own_packages(root, service, chosen_apps)
@@ -3627,6 +3634,17 @@ def _install_steps(d: Detected, venv: str, tests_cwd: str | None) -> tuple[list[
     return [
         f"(cd {shlex.quote(project)} && {c})" for c in _install(d.root / project, inner, bool(d.tests))
     ], None
+
+
+def _project_of(root: Path, folder: PurePosixPath) -> str:
+    """The nearest folder at or above `folder` (relative to `root`) that is a project of its own, "." when
+    none below the root is."""
+    inner = folder
+    while inner.as_posix() not in (".", ""):
+        if _has_project(root / inner):
+            return inner.as_posix()
+        inner = inner.parent
+    return "."
 
 
 def _has_project(folder: Path) -> bool:
