@@ -1704,3 +1704,51 @@ def test_the_tests_of_the_project_the_app_lies_in_are_the_service_s(tmp_path: Pa
     init.write(root, found)
     tests = yaml.safe_load((root / "evidence.yaml").read_text("utf-8"))["collectors"]["tests"]
     assert (tests["cwd"], tests["run"]) == ("backend", ["python", "-m", "pytest", "tests"])
+
+
+def test_a_project_folder_that_is_a_package_too_is_where_imports_start_and_supervisord_starts_workers(
+    tmp_path: Path,
+) -> None:
+    """`backend/` holds its own uv.lock and an `__init__.py`; its code imports `svc.x`: run from the top,
+    the modules are `svc.x` run from `backend/`, and the workers are those supervisord.conf starts there."""
+    celery = "from celery import Celery\n\napp = Celery('svc')\n"
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "backend/__init__.py": "",
+        "backend/uv.lock": "",
+        "backend/svc/__init__.py": "",
+        "backend/svc/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        "backend/svc/apps/__init__.py": "",
+        "backend/svc/apps/primary.py": celery,
+        "backend/svc/versioned/__init__.py": "",
+        "backend/svc/versioned/primary.py": "from svc.apps.primary import app\n",
+        "backend/supervisord.conf": "[program:celery_primary]\n"
+        "command=celery -A svc.versioned.primary worker --pool=threads -Q primary\n",
+    }
+    root = _tree(tmp_path / "repo", files)
+    found = init.detect(root)
+    assert (found.app, found.app_dir) == ("svc.main:app", "backend")
+    assert [(w.command, w.cwd, w.given_in) for w in found.workers] == [
+        (
+            "celery -A svc.versioned.primary worker --pool=threads -Q primary",
+            "backend",
+            "backend/supervisord.conf",
+        )
+    ]
+
+
+def test_a_front_end_s_env_file_in_the_compose_file_is_not_the_service_s(tmp_path: Path) -> None:
+    compose = "services:\n  api:\n    env_file: .env\n  ui:\n    env_file: web/.env\n"
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": PYPROJECT,
+            "docker-compose.yml": compose,
+            ".env": "",
+            "web/.env": "",
+            "web/package.json": "{}",
+            "svc/__init__.py": "",
+            "svc/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        },
+    )
+    assert init.detect(root).env_files == (".env",)

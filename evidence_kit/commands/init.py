@@ -562,7 +562,9 @@ def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
     parts = list(PurePosixPath(rel).with_suffix("").parts)
     folder = (root / rel).parent
     depth = 0
-    while folder != root and (folder / "__init__.py").is_file():
+    # NOTE: a project of its own (`backend/` with its uv.lock) is where imports start, even when it holds an
+    # `__init__.py` (its code imports `onyx.x`, not `backend.onyx.x`).
+    while folder != root and (folder / "__init__.py").is_file() and not _has_project(folder):
         folder = folder.parent
         depth += 1
     if depth:
@@ -1331,7 +1333,16 @@ def _compose_env_files(root: Path, compose: Sequence[str]) -> list[str]:
                 path = item.get("path") if isinstance(item, dict) else item
                 if isinstance(path, str) and path and _plain_path(path) and not path.startswith("/"):
                     found.append(PurePosixPath(path).as_posix().removeprefix("./"))
-    return list(dict.fromkeys(found))
+    # NOTE: a front end's file (`skyvern-frontend/.env`, beside its package.json) is not the service's.
+    return [
+        f
+        for f in dict.fromkeys(found)
+        if not (
+            PurePosixPath(f).parent.as_posix() != "."
+            and (root / PurePosixPath(f).parent / "package.json").is_file()
+            and not _has_project(root / PurePosixPath(f).parent)
+        )
+    ]
 
 
 def _env_file_at(root: Path, module: str, path: str) -> str | None:
@@ -2271,7 +2282,14 @@ _RUNNER_FILES = (
     "render.yaml",
     "fly.toml",
 )
-_RUNNER_GLOBS = ("Dockerfile*", "*.sh", "scripts/*.sh", "bin/*.sh")
+_RUNNER_GLOBS = (
+    "Dockerfile*",
+    "*.sh",
+    "scripts/*.sh",
+    "bin/*.sh",
+    "supervisord*.conf",
+    "*/supervisord*.conf",
+)
 _COMPOSE_GLOBS = ("docker-compose*.y*ml", "compose*.y*ml")
 _ALEMBIC_UPGRADE = re.compile(r"\balembic(?:\s+(?:-c|--config|-n|--name|-x)\s+\S+)*\s+upgrade\b")
 # NOTE: `<cli> [up to three words] database|db upgrade [flags]`, as `prefect server database upgrade --yes`
