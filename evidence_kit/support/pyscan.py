@@ -18,7 +18,7 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -305,9 +305,7 @@ class _Scan:
             self.calls.append((node, dotted))
         argv = [*node.args, *(kw.value for kw in node.keywords if kw.arg == "args")]
         for arg in argv:
-            if isinstance(arg, (ast.List, ast.Tuple)) and any(
-                isinstance(v, str) and PurePosixPath(v).name == "alembic" for v in map(_const, arg.elts)
-            ):
+            if isinstance(arg, (ast.List, ast.Tuple)) and _runs_alembic([_const(v) for v in arg.elts]):
                 self.facts.alembic_runs.append(self.at(node, via="argv", code=_code(node)))
                 return
 
@@ -640,3 +638,13 @@ def main(request: dict[str, Any]) -> dict[str, Any]:
 
 if __name__ == "__main__":
     json.dump(main(json.load(sys.stdin)), sys.stdout)
+
+
+def _runs_alembic(argv: Sequence[Any]) -> bool:
+    """True when a list is a command line that runs Alembic: `alembic` (or a path to it) first, or after
+    `-m` (`[sys.executable, "-m", "alembic", ...]`); not a list that merely names it (`("alembic", "httpx")`
+    of package names)."""
+    return any(
+        isinstance(v, str) and PurePosixPath(v).name == "alembic" and (k == 0 or argv[k - 1] == "-m")
+        for k, v in enumerate(argv)
+    )

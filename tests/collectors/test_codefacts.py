@@ -371,6 +371,22 @@ def test_glob_regex() -> None:
     assert not codefacts.glob_regex("[!_]*.py").fullmatch("_a.py")
 
 
+def test_a_list_that_only_names_alembic_runs_nothing() -> None:
+    """A command line runs Alembic when `alembic` comes first or after `-m`; a tuple of package names that
+    holds the word (`dict.fromkeys((..., "alembic", ...))`) runs nothing."""
+    source = """\
+import subprocess
+import sys
+
+KNOWN = dict.fromkeys(("aiohttp", "alembic", "anthropic"))
+subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], check=True)
+subprocess.run(["/app/.venv/bin/alembic", "current"], check=True)
+subprocess.run(["pip", "show", "alembic"], check=True)
+"""
+    facts = codefacts.scan_source("svc/errors.py", source.encode(), test=False)
+    assert [(r["line"], r["via"]) for r in facts.alembic_runs] == [(5, "argv"), (6, "argv")]
+
+
 def test_alembic_aliases_and_unimported_command(tmp_path: Path) -> None:
     source = """\
 import alembic.command
