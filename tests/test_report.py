@@ -832,3 +832,14 @@ def test_a_failed_warning_gate_is_one_to_check_not_a_failure(tmp_path: Path) -> 
         in (md.read_text())
     )
     assert "failed with" not in _section(html.read_text(), "attention")
+
+
+def test_a_section_with_a_fact_to_look_at_is_never_ok() -> None:
+    """The git section of a dirty working tree had an OK mark beside its `dirty: 4 changed paths`."""
+    from evidence_kit.report.page import Fact, Part
+
+    part = Part("git", "Git state")
+    part.facts.append(Fact("HEAD", "abc1234"))
+    assert part.settle().level == ""
+    part.facts.append(Fact("Working tree", "dirty: 4 changed paths", "warn"))
+    assert part.settle().level == "warn"

@@ -150,7 +150,7 @@ class Part:
     collapsed: bool = False
 
     def settle(self) -> Part:
-        """Set the level to the worst of everything inside."""
+        """Set the level to the worst of everything inside, its facts included."""
         for part in self.parts:
             part.settle()
         self.level = worst(
@@ -159,6 +159,8 @@ class Part:
                 *(s.level for s in self.shown),
                 *(p.level for p in self.parts),
                 *(n.level for n in self.notes),
+                # NOTE: a fact to look at (a dirty working tree) is the section's too: never "OK" beside it.
+                *(f.level for f in self.facts),
             ]
         )
         return self
