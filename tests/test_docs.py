@@ -453,3 +453,45 @@ def test_a_configuration_not_applied_to_the_database_is_said_so_not_empty(tmp_pa
     guide = _read(render_docs(bundle, tmp_path / "docs"))["migration-guide.md"]
     assert f"Database at: not read: {reason}.\n" in guide
     assert "empty database" not in guide and "state it" not in guide
+
+
+def test_release_notes_list_the_phase_s_migrations_when_the_base_is_recorded(tmp_path: Path) -> None:
+    history = {
+        "count": 2,
+        "heads": ["b2"],
+        "bases": ["a1"],
+        "history": ["b2", "a1"],
+        "revisions": [_rev("a1", [], "create jobs table"), _rev("b2", ["a1"], "add job notes", True)],
+        "problems": [],
+    }
+    notes = _read(render_docs(_alembic_bundle(tmp_path / "all", history=history), tmp_path / "d1"))
+    text = notes["release-notes.md"]
+    assert "the bundle records no base of this change (`collectors.git.base`" in text
+    assert "- `a1` — create jobs table\n" in text and "- `b2` — add job notes\n" in text
+    # NOTE: the bundle's range since the base names the files changed: only their migrations are listed.
+    writer = BundleWriter(tmp_path / "ranged", Redactor())
+    outputs = [
+        Output("history.json", "history", JSON, data=_dump(history)),
+    ]
+    ranged = {
+        "base": "origin/main",
+        "base_sha": "c" * 40,
+        "commits": [],
+        "files": [{"status": "A", "path": "backend/migrations/versions/b2.py"}],
+    }
+    git_out = Output("range.json", "range", JSON, data=_dump(ranged))
+    for output in outputs:
+        writer.add("alembic", output)
+    writer.add("git", git_out)
+    bundle = writer.finish(
+        service="svc",
+        phase="2",
+        git_sha=SHA,
+        results=[CollectorResult("alembic", "ok", tuple(outputs)), CollectorResult("git", "ok", (git_out,))],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    text = _read(render_docs(bundle, tmp_path / "d2"))["release-notes.md"]
+    assert "Migrations added or changed since `origin/main`:" in text
+    assert "- `b2` — add job notes\n" in text and "`a1`" not in text

@@ -13,7 +13,7 @@ from evidence_kit.bundle.archive import opened
 from evidence_kit.bundle.atomic import write_pages
 from evidence_kit.commands import Printer
 from evidence_kit.errors import EXIT_OK, EvidenceError
-from evidence_kit.evidence import alembic, command, openapi, schema, tests
+from evidence_kit.evidence import alembic, command, git, openapi, schema, tests
 from evidence_kit.evidence.view import BundleView
 from evidence_kit.oci.resolve import local_path
 from evidence_kit.report.render import render_template
@@ -121,6 +121,20 @@ def _alembic(view: BundleView) -> list[dict[str, Any]] | None:
     return [_config(view, c, len(configs) > 1) for c in configs] if configs else None
 
 
+def _range(view: BundleView) -> tuple[str | None, set[str]]:
+    """The base of the change the bundle records (`collectors.git.base`) and the files changed since it."""
+    rng = git.read(view).range
+    if not rng or not rng.get("base"):
+        return None, set()
+    files = {str(f.get("path")) for f in rng.get("files") or [] if isinstance(f, dict) and f.get("path")}
+    return str(rng["base"]), files
+
+
+def _changed(path: str, changed: set[str]) -> bool:
+    """True when a migration's file (relative to the service) is among the repository's changed files."""
+    return path in changed or any(c.endswith("/" + path) for c in changed)
+
+
 def _tests(view: BundleView) -> dict[str, Any] | None:
     first = tests.read(view).first
     if first is None:
@@ -146,7 +160,17 @@ def context(root: Path) -> dict[str, Any]:
     if not isinstance(git, dict):
         git = {}
     configs = _alembic(view)
+    base, changed = _range(view)
+    for config in configs or []:
+        # NOTE: with a base of the change recorded, this phase's migrations are those whose file changed
+        # since it; without one, which they are is not known.
+        config["phase_migrations"] = (
+            [m for m in config["migrations"] if m["path"] and _changed(m["path"], changed)]
+            if base is not None
+            else None
+        )
     return {
+        "base": base,
         "service": str(manifest.get("service") or ""),
         "phase": str(manifest.get("phase") or ""),
         "bundle": str(manifest.get("bundle") or root.name),
