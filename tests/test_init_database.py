@@ -864,6 +864,19 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
         "def setup(engine, Base, url):\n    create_database(url)\n    Base.metadata.create_all(engine)\n"
     )
     assert init.detect(root).tests_migrate == ()
+    # NOTE: a SQLite file of the fixture's own (a schema template in a temporary folder) is no database the
+    # tests run against; in a function beside it, create_all still is.
+    template = (
+        "from sqlalchemy import create_engine\n\n"
+        "def template(path, Base):\n    engine = create_engine(f'sqlite:///{path}')\n"
+        "    Base.metadata.create_all(engine)\n"
+    )
+    (root / "tests/conftest.py").write_text(template)
+    assert init.detect(root).tests_migrate == ()
+    (root / "tests/conftest.py").write_text(
+        template + "\n\ndef setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
+    )
+    assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
     # NOTE: a docstring that only mentions it creates nothing, and neither does a message about it.
     for said in (
         '"""No CREATE DATABASE here: the tests use the one they are given."""\n\n',

@@ -2968,7 +2968,7 @@ def _tests_migrate(
                 )
         for node in ast.walk(tree):
             what = _migrates(node)
-            if what is not None:
+            if what is not None and not _on_own_sqlite(tree, node):
                 found.append((rel, f"calls {what}"))
                 break
             if not isinstance(node, ast.Call):
@@ -2979,6 +2979,36 @@ def _tests_migrate(
                 found.append((rel, f"calls {target}, which runs {inner}"))
                 break
     return found
+
+
+def _on_own_sqlite(tree: ast.Module, node: ast.AST) -> bool:
+    """True when the function around `node` makes an engine of a SQLite URL of its own
+    (`create_engine(f"sqlite:///{tmp}")`): what it migrates is a throw-away file, not the service's
+    database."""
+    line = getattr(node, "lineno", 0)
+    around = [
+        f
+        for f in ast.walk(tree)
+        if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef) and f.lineno <= line <= (f.end_lineno or 0)
+    ]
+    if not around:
+        return False
+    inner = max(around, key=lambda f: f.lineno)
+    for call in ast.walk(inner):
+        if (
+            isinstance(call, ast.Call)
+            and _call_name(call) in ("create_engine", "create_async_engine")
+            and call.args
+        ):
+            first = call.args[0]
+            head = first.values[0] if isinstance(first, ast.JoinedStr) and first.values else first
+            if (
+                isinstance(head, ast.Constant)
+                and isinstance(head.value, str)
+                and head.value.startswith("sqlite")
+            ):
+                return True
+    return False
 
 
 # NOTE: modules that start a service in a container for the tests (pytest-databases' docker plugins,
