@@ -139,6 +139,23 @@ def cause(run: proc.Run) -> str | None:
     return None
 
 
+# NOTE: pytest's closing line, `==== 5 passed, 1 xpassed in 0.12s ====` (with -q, without the `=`).
+_CLOSING_XPASSED = re.compile(rb"^[= ]*(?:\d+ \w+, )*(\d+) xpassed\b[^\n]* in [\d.]+s\b", re.M)
+
+
+def _closing_xpassed(run: proc.Run) -> int:
+    """How many tests pytest's closing line says passed unexpectedly; 0 when it says none or is not read."""
+    try:
+        with open(run.stdout, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            tail = f.read()
+    except (OSError, TypeError):
+        return 0
+    found = _CLOSING_XPASSED.findall(tail)
+    return int(found[-1]) if found else 0
+
+
 def _stamp(path: Path) -> tuple[int, int, int] | None:
     try:
         st = path.stat()
@@ -178,6 +195,7 @@ def _report_outputs(
     timed_out: bool = False,
     tail: str = "",
     folders: Sequence[Path] = (),
+    xpassed: int = 0,
 ) -> tuple[Status, list[Output]]:
     """Parse the report at `raw` and describe it, with pytest node ids for the tests whose files are in
     `folders`; returns the status of the whole run and outputs."""
@@ -195,6 +213,10 @@ def _report_outputs(
         try:
             report = junit.parse_file(raw, cap)
             junit.add_nodes(report, folders)
+            totals = report["totals"]
+            if xpassed and not totals["xpassed"] and totals["passed"] >= xpassed:
+                # NOTE: JUnit has no xpass (pytest writes one as a pass); its closing line counts them.
+                totals["xpassed"], totals["passed"] = xpassed, totals["passed"] - xpassed
         except junit.JUnitError as exc:
             outputs.append(_error(f"junit.xml: {exc.message}", exc.hint, common))
             outputs.append(
@@ -373,6 +395,7 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         timed_out=result.timed_out,
         tail=tail,
         folders=(cwd, ctx.root),
+        xpassed=_closing_xpassed(result),
     )
     streams = {**common, "status": status, "process": result.ending.as_json()}
     if status == "failed":

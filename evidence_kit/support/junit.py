@@ -9,8 +9,9 @@ The normalized report is `{"totals": {...}, "tests": [...]}`:
   a teardown counts once more as an error. So a test that passed and then errored at teardown is in
   both `passed` and `errors` (pytest's `1 passed, 1 error`), and `tests` counts entries, not test
   functions. JUnit has no xpass: pytest's JUnit writer reports an unexpected pass as passed, so
-  `xpassed` is only non-zero in reports made by the pytest plugin; an expected failure is a
-  `<skipped type="pytest.xfail">` and counts as xfailed.
+  `xpassed` is only non-zero in reports made by the pytest plugin, or when the tests collector moves
+  the count pytest's closing line gives from `passed` (its entries stay passed); an expected failure
+  is a `<skipped type="pytest.xfail">` and counts as xfailed.
 - `tests`: one entry per outcome: `id`, `outcome` (`passed`, `failed`, `error`, `skipped`,
   `xfailed`), `duration_s` (None when the report has no time) and `message` (the failure, error or
   skip message and text, capped to `MESSAGE_LIMIT` characters; None for a pass). A test with a

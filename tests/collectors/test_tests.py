@@ -351,3 +351,19 @@ def test_the_example_services_own_tests(tmp_path: Path, pg_admin_url: str) -> No
     assert all(t["id"].startswith("examples.jobs_service.tests.test_api::") for t in report["tests"])
     assert {o.status for o in outputs} == {"ok"}
     assert out["stdout.txt"].exit_code == 0
+
+
+def test_an_unexpected_pass_is_counted_as_pytest_counts_it(tmp_path: Path) -> None:
+    """pytest's JUnit writes an xpass as a pass; its closing line says `1 xpassed`: the totals follow it."""
+    (tmp_path / "test_mix.py").write_text(
+        "import pytest\n\n\ndef test_ok():\n    pass\n\n\n@pytest.mark.xfail(reason='known')\n"
+        "def test_fixed_meanwhile():\n    pass\n\n\n@pytest.mark.xfail(reason='known')\n"
+        "def test_still_broken():\n    assert False\n"
+    )
+    run = [sys.executable, "-m", "pytest", "test_mix.py", "-p", "no:cacheprovider"]
+    out = by_name(tests.collect(ctx(tmp_path), {"run": run}))
+    totals = json.loads(data(out["tests.json"]))["totals"]
+    assert (totals["passed"], totals["xpassed"], totals["xfailed"]) == (1, 1, 1)
+    assert (
+        "1 passed" in data(out["summary.txt"]).decode() and "1 xpassed" in data(out["summary.txt"]).decode()
+    )
