@@ -843,3 +843,10 @@ def test_a_section_with_a_fact_to_look_at_is_never_ok() -> None:
     assert part.settle().level == ""
     part.facts.append(Fact("Working tree", "dirty: 4 changed paths", "warn"))
     assert part.settle().level == "warn"
+
+
+def test_routes_hidden_from_the_document_are_counted_in_the_routes_section(tmp_path: Path) -> None:
+    hidden = [Output("hidden-routes.txt", "hidden", data=b"GET /api/v1/heartbeat\nPOST /internal/reindex\n")]
+    bundle = make_bundle(tmp_path / "b", {"openapi": hidden})
+    _, html = render(bundle, tmp_path / "out")
+    assert "2 routes the app serves with `include_in_schema=False` (hidden-routes.txt)" in html.read_text()

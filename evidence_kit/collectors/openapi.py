@@ -117,6 +117,18 @@ elif callable(obj) and not hasattr(obj, "openapi") and not hasattr(obj, "openapi
         made = None
     if hasattr(made, "openapi") or hasattr(made, "openapi_schema"):
         obj = made
+if len(sys.argv) > 4:
+    # NOTE: the routes the app serves that its document leaves out (`include_in_schema=False`); a mounted
+    # app has a document of its own, and is not looked into.
+    docs = {getattr(obj, a, None) for a in ("openapi_url", "docs_url", "redoc_url")}
+    docs.add(getattr(obj, "swagger_ui_oauth2_redirect_url", None))
+    hidden = []
+    for route in getattr(obj, "routes", None) or []:
+        path = getattr(route, "path", None)
+        if getattr(route, "include_in_schema", True) is False and isinstance(path, str) and path not in docs:
+            hidden += [f"{method} {path}" for method in sorted(getattr(route, "methods", None) or ())]
+    with open(sys.argv[4], "w", encoding="utf-8") as f:
+        f.write("".join(line + "\\n" for line in sorted(set(hidden))))
 openapi = getattr(obj, "openapi", None)
 if callable(openapi):
     document, default = openapi(), None
@@ -151,7 +163,9 @@ def _error_line(stderr: str) -> str:
     return lines[-1]
 
 
-def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple[bytes, dict[str, Any]]:
+def _from_app(
+    ctx: Context, options: Mapping[str, Any], timeout: float
+) -> tuple[bytes, dict[str, Any], bytes | None]:
     target = str(options["app"])
     if not _APP.match(target):
         raise CollectorError(
@@ -177,9 +191,19 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
     # NOTE: an app may order its document by iterating a set (Litestar does, for some parameters): a fixed
     # hash seed gives the same bytes for the same service, unless the user's environment picks one.
     env.setdefault("PYTHONHASHSEED", "0")
+    hidden_file = ctx.scratch / "openapi-hidden-routes.txt"
+    hidden_file.unlink(missing_ok=True)
     try:
         run = proc.run(
-            [python, "-c", CHILD_SCRIPT, str(app_dir), target, "1" if options.get("factory") else "0"],
+            [
+                python,
+                "-c",
+                CHILD_SCRIPT,
+                str(app_dir),
+                target,
+                "1" if options.get("factory") else "0",
+                str(hidden_file),
+            ],
             scratch=ctx.scratch,
             label="openapi-import",
             cwd=app_dir,
@@ -232,7 +256,11 @@ def _from_app(ctx: Context, options: Mapping[str, Any], timeout: float) -> tuple
         "finished": run.finished,
         "duration_s": run.duration_s,
     }
-    return _check(spec, target), meta
+    try:
+        hidden: bytes | None = hidden_file.read_bytes()
+    except OSError:
+        hidden = None
+    return _check(spec, target), meta, hidden
 
 
 def _from_url(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
@@ -488,6 +516,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     source = given[0]
     where = str(options[source])
     got: tuple[bytes, dict[str, Any]] | str | None = None
+    hidden: bytes | None = None
     if source == "app" and ctx.handoffs:
         got = _from_served(ctx.handoffs[0])
     if isinstance(got, tuple):
@@ -495,7 +524,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         where = f"{where}, served at {meta.pop('url')}"
     elif source == "app":
         try:
-            data, meta = _from_app(ctx, options, timeout)
+            data, meta, hidden = _from_app(ctx, options, timeout)
         except CollectorError as exc:
             if got is None:
                 raise
@@ -523,7 +552,20 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             "message": f"the OpenAPI document of {where} has no paths: is it the app that serves the API? "
             "(a mounted sub-app, or `factory: true` for an app factory)",
         }
+    extra = []
+    if hidden:
+        count = hidden.count(b"\n")
+        extra.append(
+            Output(
+                openapi.HIDDEN,
+                f"Routes the app serves that its OpenAPI document leaves out ({count}, "
+                "include_in_schema=False)",
+                data=hidden,
+                **{k: v for k, v in meta.items() if k not in ("status", "message")},
+            )
+        )
     return [
+        *extra,
         Output(
             openapi.DOCUMENT, f"OpenAPI document ({source} {where})", "application/json", data=data, **meta
         ),

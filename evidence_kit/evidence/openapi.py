@@ -13,6 +13,8 @@ FOLDER = "openapi"
 DOCUMENT = "openapi.json"
 ROUTES = "routes.json"
 ROUTES_TEXT = "routes.txt"
+# NOTE: the routes an imported app serves that its document leaves out (`include_in_schema=False`).
+HIDDEN = "hidden-routes.txt"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 WEBHOOK = "webhook"
 

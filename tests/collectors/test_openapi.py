@@ -442,3 +442,20 @@ def test_an_app_without_paths_is_not_ok(tmp_path: Path) -> None:
     assert data(outs["routes.txt"]) == b""
     assert {o.status for o in outs.values()} == {"failed"}
     assert "has no paths" in (outs["routes.txt"].message or "")
+
+
+def test_routes_the_app_serves_outside_its_document_are_listed_apart(tmp_path: Path) -> None:
+    """`include_in_schema=False` routes are served but not in the document: listed in hidden-routes.txt
+    (the app's own docs pages are not), and none of it when there are none."""
+    app = (
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "@app.get('/items')\ndef items():\n    return []\n\n\n"
+        "@app.get('/api/v1/heartbeat', include_in_schema=False)\ndef beat():\n    return {}\n\n\n"
+        "@app.post('/internal/reindex', include_in_schema=False)\ndef reindex():\n    return {}\n"
+    )
+    root = write(tmp_path / "svc", {"svc/__init__.py": "", "svc/main.py": app})
+    out = collect(root, app="svc.main:app")
+    assert data(out["hidden-routes.txt"]) == b"GET /api/v1/heartbeat\nPOST /internal/reindex\n"
+    assert data(out["routes.txt"]) == b"GET /items\n"
+    (root / "svc/main.py").write_text(app.split("\n\n\n@app.get('/api/v1/heartbeat'")[0] + "\n")
+    assert "hidden-routes.txt" not in collect(root, app="svc.main:app")

@@ -14,6 +14,15 @@ def _routes(bd: _Bundle, paths: list[str], part: Part) -> None:
         if found.webhooks:
             text += f", {plural(len(found.webhooks), 'webhook')}"
         part.facts.append(Fact("Routes", text))
+    hidden = bd.text(f"data/{openapi.path(openapi.HIDDEN)}")
+    if hidden:
+        part.facts.append(
+            Fact(
+                "Not in the document",
+                f"{plural(hidden.count(chr(10)), 'route')} the app serves with `include_in_schema=False` "
+                f"({openapi.HIDDEN})",
+            )
+        )
     spec = found.document
     if spec is not None and isinstance(spec.get("info"), dict):
         info = spec["info"]
