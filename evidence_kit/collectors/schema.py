@@ -43,7 +43,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         },
         "describe": {
             **_TABLE_NAMES,
-            "description": "Tables (`name` or `schema.name`) listed column by column in tables/<name>.txt.",
+            "description": "Tables (`name` or `schema.name`) listed column by column in "
+            "tables/<schema>.<name>.txt (tables/<name>.txt on SQLite).",
         },
         "pg_dump": {
             "type": "string",
