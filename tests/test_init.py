@@ -1752,3 +1752,57 @@ def test_a_front_end_s_env_file_in_the_compose_file_is_not_the_service_s(tmp_pat
         },
     )
     assert init.detect(root).env_files == (".env",)
+
+
+def test_a_backend_folder_of_a_uv_workspace_as_a_real_service_lays_it_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shape of a large service: `backend/` under a top pyproject.toml of a uv workspace; a package
+    module named `setup.py`; packages without `__init__.py` between; two Alembic trees in one ini whose
+    first picks its schema at run time and whose second keeps the default one."""
+    celery = "from celery import Celery\n\napp = Celery('svc')\n"
+    files = {
+        "pyproject.toml": '[project]\nname = "onyxish"\nversion = "0"\n\n[tool.uv.workspace]\nmembers = []\n',
+        "uv.lock": "",
+        "backend/uv.lock": "",
+        "backend/svc/__init__.py": "",
+        "backend/svc/setup.py": "def setup_app():\n    pass\n",
+        "backend/svc/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        "backend/svc/background/celery/apps/primary.py": celery,
+        "backend/svc/background/celery/versioned/primary.py": (
+            "from svc.background.celery.apps.primary import app\n"
+        ),
+        "backend/supervisord.conf": (
+            "[program:primary]\ncommand=celery -A svc.background.celery.versioned.primary worker\n"
+        ),
+        "backend/alembic.ini": "[DEFAULT]\nscript_location = alembic\n\n"
+        "[alembic]\nscript_location = alembic\n\n"
+        "[schema_private]\nscript_location = alembic_tenants\n",
+        "backend/alembic/env.py": "def run(connection, schema):\n"
+        "    connection.execute(f'SET search_path TO {schema}')\n"
+        "    context.configure(connection=connection, version_table_schema=schema)\n",
+        "backend/alembic_tenants/env.py": "context.configure(connection=connection)\n",
+    }
+    top = _tree(tmp_path / "repo", files)
+    (top / ".git").mkdir()
+    found = init.detect(top)
+    assert (found.app, found.app_dir) == ("svc.main:app", "backend")
+    assert [(w.command, w.cwd) for w in found.workers] == [
+        ("celery -A svc.background.celery.versioned.primary worker", "backend")
+    ]
+    assert [c.shares_table_with for c in found.alembic] == [
+        None,
+        "backend/alembic.ini [alembic] (alembic_version)",
+    ]
+    # NOTE: without supervisord's command, the guessed worker is named from where the app's imports start.
+    (top / "backend/supervisord.conf").unlink()
+    guessed = [(w.command, w.cwd) for w in init.detect(top).workers]
+    assert guessed == [("celery -A svc.background.celery.apps.primary worker --loglevel INFO", "backend")]
+    # NOTE: from backend/, its virtualenv is the one uv syncs above it, and its name the top project's.
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "bin").mkdir(parents=True)
+    (elsewhere / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (elsewhere / "bin" / "python").symlink_to(sys.executable)
+    monkeypatch.setenv("VIRTUAL_ENV", str(elsewhere))
+    backend = init.detect(top / "backend")
+    assert (backend.python, backend.service) == ("../.venv/bin/python", "onyxish")

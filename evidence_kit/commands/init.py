@@ -414,17 +414,39 @@ def _older_trees(
     return trees, (why if len(trees) < len(rels) else None)
 
 
+# NOTE: folder names that say what part of a repository a folder is, not which service.
+_GENERIC_FOLDERS = frozenset({"backend", "server", "api", "app", "src", "service", "services", "python"})
+
+
 def _service(root: Path) -> tuple[str, str]:
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text("utf-8"))
-        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
-            data = {}
-        for table in (data.get("project"), data.get("tool", {}).get("poetry")):
-            if isinstance(table, dict) and isinstance(table.get("name"), str) and table["name"].strip():
-                return table["name"].strip(), "pyproject.toml"
-    return root.resolve().name, "folder name"
+    """The service's name: its pyproject.toml's, else its folder's, unless that only says it is the back
+    end (`backend/`): then the name the repository's top pyproject.toml gives."""
+    named = _project_name(root / "pyproject.toml")
+    if named:
+        return named, "pyproject.toml"
+    folder = root.resolve()
+    if folder.name.lower() in _GENERIC_FOLDERS:
+        top = paths.repository(root)
+        for above in folder.parents:
+            if not above.is_relative_to(top):
+                break
+            named = _project_name(above / "pyproject.toml")
+            if named:
+                return named, f"pyproject.toml of {os.path.relpath(above, folder)}"
+    return folder.name, "folder name"
+
+
+def _project_name(pyproject: Path) -> str | None:
+    if not pyproject.is_file():
+        return None
+    try:
+        data = tomllib.loads(pyproject.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return None
+    for table in (data.get("project"), data.get("tool", {}).get("poetry")):
+        if isinstance(table, dict) and isinstance(table.get("name"), str) and table["name"].strip():
+            return str(table["name"]).strip()
+    return None
 
 
 def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list[str]]:
@@ -470,18 +492,20 @@ def _sharing_tables(root: Path, configs: list[AlembicConfig]) -> list[AlembicCon
             env_py = (setup.script_location / "env.py").read_text("utf-8", errors="replace")
         except OSError:
             env_py = ""
-        # NOTE: a schema named, or chosen at run time (`version_table_schema=name`, `SET search_path`), or a
-        # table chosen at run time: each tree may keep its own table.
-        if (
-            setup.version_table_schema is not None
-            or setup.version_table_picked is not None
-            or "version_table_schema" in env_py
-            or "search_path" in env_py
-        ):
-            out.append(c)
+        if setup.version_table_picked is not None:
+            out.append(c)  # NOTE: a table chosen at run time: which one is not known
             continue
-        owner = owners.setdefault(setup.version_table, f"{c.ini} [{c.section}]")
-        if owner != f"{c.ini} [{c.section}]":
+        name = f"{c.ini} [{c.section}]"
+        owner = owners.setdefault(setup.version_table, name)
+        # NOTE: a tree whose schema is named, or chosen at run time (`version_table_schema=name`, `SET
+        # search_path`), may keep its own table; one in the default schema shares the earlier one's (which
+        # may choose its schema: its default one is the same).
+        fixed = (
+            setup.version_table_schema is None
+            and "version_table_schema" not in env_py
+            and "search_path" not in env_py
+        )
+        if owner != name and fixed:
             c = replace(c, shares_table_with=f"{owner} ({setup.version_table})")
         out.append(c)
     return out
@@ -1006,10 +1030,17 @@ def _worker_commands(
 def _modules(root: Path, python: Sequence[str]) -> dict[str, tuple[str, str]]:
     """The service's modules by dotted name: (file, folder imports start from); the first file of a name."""
     found: dict[str, tuple[str, str]] = {}
+    projects: dict[str, bool] = {}
     for rel in python:
         where = _import_target(root, rel)
-        if where is not None:
-            found.setdefault(where[0], (rel, where[1]))
+        if where is None:
+            continue
+        found.setdefault(where[0], (rel, where[1]))
+        first, _, rest = where[0].partition(".")
+        # NOTE: in a project folder of its own (`backend/`, its packages without `__init__.py` between), a
+        # module is imported from there too: `onyx.background.x` of `backend/onyx/background/x.py`.
+        if where[1] == "." and rest and projects.setdefault(first, _has_project(root / first)):
+            found.setdefault(rest, (rel, first))
     return found
 
 
@@ -1039,10 +1070,20 @@ def _source_text(root: Path, rel: str) -> str:
 
 
 def _with_app(worker: Worker, apps: Sequence[FastAPIApp]) -> Worker:
-    """A litestar-saq worker with the chosen app in its command (see `_litestar_with_app`)."""
-    if worker.command != LITESTAR_SAQ:
+    """A litestar-saq worker with the chosen app in its command (see `_litestar_with_app`); a guessed one
+    whose module lies below the app's import root (`backend.onyx.x` where the app is `onyx.main`, run from
+    `backend/`, its packages without `__init__.py` between) named from there and run there."""
+    if worker.command == LITESTAR_SAQ:
+        return replace(worker, command=_litestar_with_app(worker.command, apps))
+    home = apps[0].app_dir if apps else "."
+    if worker.given_in or worker.cwd != "." or home == "." or "--path" in worker.command:
         return worker
-    return replace(worker, command=_litestar_with_app(worker.command, apps))
+    prefix = home.replace("/", ".") + "."
+    words = worker.command.split(" ")
+    if not any(w.startswith(prefix) for w in words):
+        return worker
+    named = " ".join(w.removeprefix(prefix) for w in words)
+    return replace(worker, command=named, cwd=home)
 
 
 def _app_in_command(found: tuple[str, str] | None, apps: Sequence[FastAPIApp]) -> tuple[str, str] | None:
@@ -2087,6 +2128,10 @@ def detect(root: Path) -> Detected:
         project, _ = _sub_project(root, tests, testpaths is not None)
         if project is not None and not _has_project(root) and _has_project(root / project):
             python = f"{project}/{WORKFLOW_PYTHON}"
+        above = _uv_project_above(root)
+        if above is not None and python == WORKFLOW_PYTHON:
+            # NOTE: uv syncs the project above (no pyproject.toml here): its virtualenv is there.
+            python = os.path.relpath(above / WORKFLOW_PYTHON, root).replace(os.sep, "/")
     newer_conftests = [rel for rel in _conftests(root, tests) if _read(root, rel)[2]]
     older, unparsed_why = _older_trees(root, [*(rel for rel, _ in retry), *newer_conftests], found, version)
     for rel, text in retry:
@@ -3656,6 +3701,21 @@ def _upgrade(c: AlembicConfig, bin_prefix: str) -> str:
     return f"(cd {shlex.quote(folder)} && {env}{prefix}{command})"
 
 
+def _uv_project_above(root: Path) -> Path | None:
+    """The project folder above `root` that `uv sync` run in `root` syncs, and so where it makes the
+    virtualenv: when `root` has no pyproject.toml of its own but uv installs it (a uv.lock here, or a
+    workspace above), the nearest folder above within the repository that has one; else None."""
+    if (root / "pyproject.toml").is_file() or not ((root / "uv.lock").is_file() or _in_uv_workspace(root)):
+        return None
+    top = paths.repository(root)
+    for folder in root.resolve().parents:
+        if not folder.is_relative_to(top):
+            break
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return None
+
+
 def _in_uv_workspace(root: Path) -> bool:
     """True when a folder above `root`, within its repository, holds a uv workspace with its lock file."""
     top = paths.repository(root)
@@ -3696,8 +3756,11 @@ def _project_of(root: Path, folder: PurePosixPath) -> str:
 
 
 def _has_project(folder: Path) -> bool:
-    names = ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "uv.lock", "poetry.lock")
-    return any((folder / name).is_file() for name in names)
+    names = ("pyproject.toml", "setup.cfg", "requirements.txt", "uv.lock", "poetry.lock")
+    if any((folder / name).is_file() for name in names):
+        return True
+    # NOTE: in a package, `setup.py` is one of its modules (`onyx/setup.py`), not a project's build script.
+    return (folder / "setup.py").is_file() and not (folder / "__init__.py").is_file()
 
 
 def _environment() -> Any:
