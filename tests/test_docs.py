@@ -453,6 +453,9 @@ def test_a_configuration_not_applied_to_the_database_is_said_so_not_empty(tmp_pa
     guide = _read(render_docs(bundle, tmp_path / "docs"))["migration-guide.md"]
     assert f"Database at: not read: {reason}.\n" in guide
     assert "empty database" not in guide and "state it" not in guide
+    # NOTE: no upgrade command that would fail on this database is given for it.
+    assert f"Not in this database ({reason}): upgrade it where it is applied." in guide
+    assert "upgrade a1b2" not in guide
 
 
 def test_release_notes_list_the_phase_s_migrations_when_the_base_is_recorded(tmp_path: Path) -> None:

@@ -67,14 +67,18 @@ class NameRules:
     def named_by(self, value: str, name: str) -> bool:
         """True when `value` is the name of a database object made of `name`, not its value: the whole name
         with a naming convention's prefix before it or PostgreSQL's kind of object after it
-        (`pk_organization_secret`, `organization_secret_pkey`, `organization_secret_id_seq`). A value made
-        of its key's words alone (`REDIS_PASSWORD=redis`, `JWT_SECRET=jwt-secret-key`) is a password like
-        any other."""
+        (`pk_organization_secret`, `organization_secret_pkey`, `organization_secret_id_seq`), or the whole
+        name of two words or more, as written (an enum member: `credential_off_site = "credential_off_site"`).
+        A value made of some of its key's words (`REDIS_PASSWORD=redis`), of more
+        (`JWT_SECRET=jwt-secret-key`) or of them written otherwise (`JWT_SECRET=jwt-secret`) is a password
+        like any other."""
         if not _IDENTIFIER.fullmatch(value):
             return False
         own, given = parts(name.rpartition(".")[2]), parts(value)
         if not own:
             return False
+        if value == name.rpartition(".")[2] and len(own) > 1:
+            return True  # NOTE: a member named as its value (`credential_off_site = "credential_off_site"`)
         for i in range(len(given) - len(own) + 1):
             if given[i : i + len(own)] == own:
                 before, after = given[:i], given[i + len(own) :]

@@ -253,6 +253,7 @@ _CODE = re.compile(
     r"|[A-Za-z_][\w.]*\s+[-+*/%|&]\s"  # an operator between names: `datestamp + '/' + region`
     r"|.*\)\s*->"  # the rest of a signature: `str) -> bool:`
 )
+_OPERATOR_WORD = re.compile(r"([A-Za-z_][\w.]*)\s+(?:or|and|if|is|in)\s")
 # NOTE: a pattern, not a value: `r'(?:key|pwd)'`, `r"[-!#$%&]+"`, `\w`.
 _REGEX = re.compile(r".*(?:\(\?[:P<=!]|\[\^|\\[wdsbWDSB]|\[[^\]]{2,}\][+*?]|\[[^\]]*-[^\]]*\]\{)")
 # NOTE: a type in a parameter list (`private_key: PKCS7PrivateKeyTypes,`): CamelCase or subscripted.
@@ -325,6 +326,11 @@ class Judge:
         two words or more (`db_password`, `dbPassword`, `DB_PASSWORD`); one word (`fiefpassword`,
         `supersecret`) or an UpperCamelCase one (`AcmeClientSecret`) is a value as a `.env` file writes it."""
         if _CODE.match(text):
+            return True
+        # NOTE: a secret-named variable in a Python expression (`secrets or {}`, `token if token else None`);
+        # a value before such a word (`hunter2 or ...`) is no variable of that kind.
+        operand = _OPERATOR_WORD.match(text)
+        if operand and self.secret_name(operand.group(1)):
             return True
         ident = _IDENTIFIER.match(text)
         return bool(ident and _WORDS.search(ident.group(1)) and self.secret_name(ident.group(1)))
