@@ -496,5 +496,37 @@ def test_release_notes_list_the_phase_s_migrations_when_the_base_is_recorded(tmp
         created=datetime(2026, 1, 1, tzinfo=UTC),
     )
     text = _read(render_docs(bundle, tmp_path / "d2"))["release-notes.md"]
-    assert "Migrations added or changed since `origin/main`:" in text
+    assert "Migrations added or changed since `origin/main` (committed or not):" in text
+    assert "- `b2` — add job notes\n" in text and "`a1`" not in text
+
+
+def test_release_notes_count_a_migration_not_committed_yet(tmp_path: Path) -> None:
+    history = {
+        "count": 2,
+        "heads": ["b2"],
+        "bases": ["a1"],
+        "history": ["b2", "a1"],
+        "revisions": [_rev("a1", [], "create jobs table"), _rev("b2", ["a1"], "add job notes", True)],
+        "problems": [],
+    }
+    writer = BundleWriter(tmp_path / "b", Redactor())
+    ranged = {"base": "HEAD~1", "base_sha": "c" * 40, "commits": [], "files": []}
+    status = {"clean": False, "entries": [{"code": "??", "path": "migrations/versions/b2.py"}]}
+    outs = [
+        ("alembic", Output("history.json", "history", JSON, data=_dump(history))),
+        ("git", Output("range.json", "range", JSON, data=_dump(ranged))),
+        ("git", Output("status.json", "status", JSON, data=_dump(status))),
+    ]
+    for collector, output in outs:
+        writer.add(collector, output)
+    bundle = writer.finish(
+        service="svc",
+        phase="2",
+        git_sha=SHA,
+        results=[CollectorResult(c, "ok") for c in ("alembic", "git")],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    text = _read(render_docs(bundle, tmp_path / "d"))["release-notes.md"]
     assert "- `b2` — add job notes\n" in text and "`a1`" not in text

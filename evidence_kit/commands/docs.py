@@ -122,11 +122,15 @@ def _alembic(view: BundleView) -> list[dict[str, Any]] | None:
 
 
 def _range(view: BundleView) -> tuple[str | None, set[str]]:
-    """The base of the change the bundle records (`collectors.git.base`) and the files changed since it."""
-    rng = git.read(view).range
+    """The base of the change the bundle records (`collectors.git.base`) and the files changed since it:
+    those its commits changed, and those the working tree changes on top (a migration not committed yet)."""
+    found = git.read(view)
+    rng = found.range
     if not rng or not rng.get("base"):
         return None, set()
     files = {str(f.get("path")) for f in rng.get("files") or [] if isinstance(f, dict) and f.get("path")}
+    entries = (found.status or {}).get("entries") or []
+    files |= {str(e.get("path")) for e in entries if isinstance(e, dict) and e.get("path")}
     return str(rng["base"]), files
 
 

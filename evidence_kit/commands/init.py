@@ -3566,6 +3566,7 @@ def _context(d: Detected) -> dict[str, Any]:
 # NOTE: names any program may read (the shell's, Python's, a CI's, a cloud SDK's): listed after the service's.
 _GENERIC_ENV = re.compile(
     r"^(HOME|PATH|USER|USERNAME|LOGNAME|SHELL|TERM|PWD|LANG|LANGUAGE|TZ|TMPDIR|TEMP|TMP|HOSTNAME|EDITOR|PAGER"
+    r"|APPDATA|LOCALAPPDATA|PROGRAMDATA|PROGRAMFILES\w*|USERPROFILE|SYSTEMROOT|WINDIR|COMSPEC"
     r"|NO_COLOR|FORCE_COLOR|COLUMNS|LINES|VIRTUAL_ENV|PYTHON\w*|PIP_\w+|UV_\w+|CONDA_\w+|LC_\w+|XDG_\w+"
     r"|GITHUB_\w+|RUNNER_\w+|GITLAB_\w+|BUILDKITE\w*|CIRCLE\w*|TRAVIS\w*|JENKINS_\w+|BUILD_\w+|TF_BUILD"
     r"|AWS_\w+|AZURE_\w+|GOOGLE_\w+|GCLOUD_\w+|KUBERNETES_\w+|DOCKER_\w+|OTEL_\w+"
@@ -3624,7 +3625,7 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
     names = sorted(
         (n for n in d.env_names if n not in given and not n.startswith(("PYTEST", "CI"))),
         key=lambda n: (
-            bool(_GENERIC_ENV.match(n)),
+            bool(_GENERIC_ENV.match(n)) and n not in own,
             n not in own,
             not _secret_name(n),
             prefix is None or not n.startswith(prefix),
@@ -3633,7 +3634,9 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
     )
     # NOTE: every secret the service reads is named (up to SECRETS_SHOWN): the workflow must take each from
     # the repository's secrets; the other names up to OTHER_ENV_SHOWN.
-    secret = [n for n in names if _secret_name(n) and not _GENERIC_ENV.match(n)][:SECRETS_SHOWN]
+    # NOTE: a cloud's variable the service's code reads (`AZURE_CLIENT_SECRET`) is a secret it needs too,
+    # named after its own.
+    secret = [n for n in names if _secret_name(n)][:SECRETS_SHOWN]
     others = [n for n in names if n not in secret]
     shown = [*secret, *others[:OTHER_ENV_SHOWN]]
     return [n for n in names if n in shown], [n for n in names if n not in shown]
