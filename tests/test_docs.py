@@ -530,3 +530,36 @@ def test_release_notes_count_a_migration_not_committed_yet(tmp_path: Path) -> No
     )
     text = _read(render_docs(bundle, tmp_path / "d"))["release-notes.md"]
     assert "- `b2` — add job notes\n" in text and "`a1`" not in text
+
+
+def test_the_overview_counts_skipped_tests_apart_from_those_that_ran(tmp_path: Path) -> None:
+    report = {
+        "totals": {
+            "tests": 3,
+            "passed": 2,
+            "failed": 0,
+            "errors": 0,
+            "skipped": 1,
+            "xfailed": 0,
+            "xpassed": 0,
+        },
+        "tests": [
+            {"id": "t::a", "nodeid": "t.py::a", "outcome": "passed", "duration_s": 0.1, "message": None},
+            {"id": "t::b", "nodeid": "t.py::b", "outcome": "passed", "duration_s": 0.1, "message": None},
+            {"id": "t::c", "nodeid": "t.py::c", "outcome": "skipped", "duration_s": 0.0, "message": "later"},
+        ],
+    }
+    writer = BundleWriter(tmp_path / "b", Redactor())
+    output = Output("tests.json", "tests", JSON, data=_dump(report))
+    writer.add("tests", output)
+    bundle = writer.finish(
+        service="svc",
+        phase="1",
+        git_sha=SHA,
+        results=[CollectorResult("tests", "ok", (output,))],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    overview = _read(render_docs(bundle, tmp_path / "d"))["overview.md"]
+    assert "- tests: 2 run, 2 passed, 0 failed, 0 errors, 1 skipped" in overview
