@@ -843,3 +843,23 @@ def test_missing_evidence_says_whether_the_collector_ran_and_how_it_ended() -> N
         "no evidence: data/tests/tests.json is not in the bundle (the `tests` collector ran (ok) but did not "
         "write it)"
     )
+
+
+def test_a_note_says_when_the_source_checked_is_at_another_commit_than_the_bundle(tmp_path: Path) -> None:
+    from evidence_kit.collectors.git import head_sha
+    from evidence_kit.commands.check import _other_commit
+
+    _git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "app.py").write_text("x = 1\n")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-q", "-m", "first")
+    here = head_sha(tmp_path)
+    assert here is not None
+    assert _other_commit(tmp_path, {"git": {"sha": here}}) is None
+    note = _other_commit(tmp_path, {"git": {"sha": "0" * 40}})
+    assert note == (
+        f"note: the source checks read {tmp_path} at {here[:12]}, the bundle was collected at 000000000000: "
+        "check the source at the bundle's commit to judge one state"
+    )
+    assert _other_commit(tmp_path / "app.py", {"git": {"sha": "0" * 40}}) is None
+    assert _other_commit(tmp_path, {"git": {"sha": None}}) is None

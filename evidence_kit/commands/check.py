@@ -49,9 +49,13 @@ def run(
     if fail_on not in FAIL_ON:
         raise EvidenceError(f"unknown --fail-on level {fail_on!r}", hint="use error, warning, note or never")
     try:
-        report = _run(path, bundle, rules, config)
+        report, manifest = _run(path, bundle, rules, config)
     except (ValueError, OSError) as exc:
         raise EvidenceError(f"cannot read the bundle: {exc}", hint="run `evidence verify` on it") from exc
+    if bundle is not None:
+        apart = _other_commit(path or Path("."), manifest)
+        if apart:
+            printer.err(apart)
     if config is None:
         unread = unread_configs(path or Path("."))
         if unread:
@@ -137,9 +141,27 @@ def unread_configs(root: Path, depth: int = 2) -> list[str]:
     return found
 
 
+def _other_commit(root: Path, manifest: dict[str, Any]) -> str | None:
+    """A note when the source checks read a working tree at another commit than the bundle's: the two
+    halves of the report then describe different states of the service."""
+    from evidence_kit.collectors.git import head_sha
+
+    git = manifest.get("git")
+    collected = git.get("sha") if isinstance(git, dict) else None
+    if not isinstance(collected, str) or not collected:
+        return None
+    here = head_sha(root)
+    if here is None or here == collected:
+        return None
+    return (
+        f"note: the source checks read {root} at {here[:12]}, the bundle was collected at {collected[:12]}: "
+        "check the source at the bundle's commit to judge one state"
+    )
+
+
 def _run(
     path: Path | None, bundle: str | Path | None, rules: Sequence[str], config: Path | None
-) -> engine.Report:
+) -> tuple[engine.Report, dict[str, Any]]:
     root = path or Path(".")
     if not root.is_dir():
         raise EvidenceError(f"{root} is not a folder", hint="pass the service's source root")
@@ -159,4 +181,4 @@ def _run(
                     details=[str(p) for p in invalid],
                 )
         target = Target(root=root.resolve(), bundle=unpacked, manifest=manifest, configs=settings)
-        return engine.run(policy, target)
+        return engine.run(policy, target), manifest
