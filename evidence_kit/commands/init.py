@@ -3531,7 +3531,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "required_env": _required_env(d),
         "required_why": dict(d.required_why),
         "other_env": commented_env,
-        "secret_env": [n for n in commented_env if _secret_name(n)],
+        "secret_env": [n for n in commented_env if _secret_setting(n)],
         "other_env_more": len(more_env),
         "database_queue": d.database_queue,
         "claims": list(d.claims),
@@ -3627,7 +3627,7 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
         key=lambda n: (
             bool(_GENERIC_ENV.match(n)) and n not in own,
             n not in own,
-            not _secret_name(n),
+            not _secret_setting(n),
             prefix is None or not n.startswith(prefix),
             n,
         ),
@@ -3636,10 +3636,17 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
     # the repository's secrets; the other names up to OTHER_ENV_SHOWN.
     # NOTE: a cloud's variable the service's code reads (`AZURE_CLIENT_SECRET`) is a secret it needs too,
     # named after its own.
-    secret = [n for n in names if _secret_name(n)][:SECRETS_SHOWN]
+    secret = [n for n in names if _secret_setting(n)][:SECRETS_SHOWN]
     others = [n for n in names if n not in secret]
     shown = [*secret, *others[:OTHER_ENV_SHOWN]]
     return [n for n in names if n in shown], [n for n in names if n not in shown]
+
+
+# NOTE: names the redactor masks by (their values are judged one by one) that the workflow need not take
+# from the repository's secrets: switches (`ENABLE_SECRET_MASKING`), a model's counted tokens
+# (`LLM_MAX_TOKENS`, `TOKEN_BUDGET`) and a hash's iterations.
+_SWITCH_WORDS = frozenset({"enable", "enabled", "disable", "disabled", "is", "has", "allow", "should"})
+_COUNT_WORDS = frozenset({"max", "min", "len", "num", "count", "total", "limit", "budget", "usage"})
 
 
 def _secret_name(name: str) -> bool:
@@ -3647,6 +3654,21 @@ def _secret_name(name: str) -> bool:
     from evidence_kit.redact.redactor import SECRET_NAME
 
     return SECRET_NAME.search(name)
+
+
+def _secret_setting(name: str) -> bool:
+    """True when the workflow should take a variable of this name from the repository's secrets: a secret
+    name that is no switch, count of tokens or hash iterations."""
+    from evidence_kit.redact.names import parts
+
+    split = parts(name)
+    counted = any(
+        p in ("token", "tokens")
+        and {split[i - 1] if i else "", split[i + 1] if i + 1 < len(split) else ""} & _COUNT_WORDS
+        for i, p in enumerate(split)
+    )
+    switch = len(split) > 1 and split[0] in _SWITCH_WORDS
+    return _secret_name(name) and not (counted or switch or split[-1:] == ("iterations",))
 
 
 def _tests_env(d: Detected) -> dict[str, str]:

@@ -10,8 +10,6 @@ It is secret when a part is one of the secret `words`, or ends with one of the `
 last part is a `qualifier` (``TOKEN_TTL``, ``PASSWORD_FILE``, ``SECRET_NAME``: settings about a secret) or
 it is written as a `reference` (``existingSecret``, ``existingSecretKey``: a Kubernetes Secret that holds it;
 ``EXISTING_DB_PASSWORD`` and ``existingPassword`` are secrets).
-A token word counted by a `measure` next to it (``MAX_TOKENS``, ``TOKEN_COUNT``) is a model's tokens, and a
-name that starts with a `switch` (``ENABLE_SECRET_MASKING``) is true or false.
 So ``SORT_KEY``, ``IDEMPOTENCY_KEY`` and ``CACHE_KEY`` are not secret, and neither is ``APP_UI_URL``.
 """
 
@@ -51,8 +49,6 @@ class NameRules:
     references: re.Pattern[str] | None = None
     object_prefixes: frozenset[str] = frozenset()
     object_suffixes: frozenset[str] = frozenset()
-    measures: frozenset[str] = frozenset()
-    switches: frozenset[str] = frozenset()
 
     def secret(self, name: str, profile: str = "") -> bool:
         """True when `name` names a secret (with the extra words of `profile`, e.g. `query`)."""
@@ -107,17 +103,12 @@ class NameRules:
 def _secret(rules: NameRules, name: str, profile: str) -> bool:
     # NOTE: `token.content` sets an attribute of a token object; `settings.password` is a password.
     split = parts(name.rpartition(".")[2])
-    if not split or split[-1] in rules.qualifiers or (len(split) > 1 and split[0] in rules.switches):
+    if not split or split[-1] in rules.qualifiers:
         return False
     if rules.references is not None and rules.references.fullmatch(name.rpartition(".")[2]):
         return False
     words = rules.words | rules.profiles.get(profile, frozenset())
     for i, part in enumerate(split):
-        counted = (i and split[i - 1] in rules.measures) or (
-            i + 1 < len(split) and split[i + 1] in rules.measures
-        )
-        if counted and part in ("token", "tokens"):
-            continue  # NOTE: a model's tokens, counted (`MAX_TOKENS`, `TOKEN_COUNT`): no token value
         if part in words or (len(part) > 4 and part.endswith(rules.suffixes)):
             return True
         if i and (split[i - 1], part) in rules.pairs:

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from evidence_kit.redact.prefilter import Buffer, Candidate, Prefilter
 from evidence_kit.redact.rules import Rule, RuleSet, builtin
-from evidence_kit.redact.values import EXTENTS, Span
+from evidence_kit.redact.values import EXTENTS, Judge, Span
 from evidence_kit.redact.values import quoted as string_at
 
 MASK = b"[REDACTED]"
@@ -64,6 +64,8 @@ _OPTION_RULE = "secret-option"
 _COUNT = re.compile(rb"(\d{1,9})[ \t]+\S")
 # NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
 _ESCAPED_BREAK = re.compile(rb"(?<!\\)(?:\\\\)*\\[nr]")
+# NOTE: the word after an escaped line break, up to a blank, a quote or another escape.
+_AFTER_ESCAPE = re.compile(rb"[^\s\"'\\]+")
 # NOTE: a chosen secret of fewer characters protects nothing (`password="xe"` in a test, `pw=""`).
 MIN_CHOSEN = 4
 
@@ -686,9 +688,10 @@ class Redactor:
             spans = EXTENTS[rule.value](line, m.end())
             if _after_break(line, m.start()):
                 spans = _before_break(line, m.end(), spans)
-            elif _ESCAPED_BREAK.search(line, 0, m.start()):
+            elif _in_escaped_lines(line, m.start()) and not _token_goes_on(line, m.end()):
                 # NOTE: a string of several lines written with `\n` escapes (a JSON description): an unquoted
-                # value ends with its own line there; a quoted one (a PEM key) is whole.
+                # value ends with its own line there (unless what follows the escape is itself token-like);
+                # a quoted one (a PEM key) is whole.
                 whole = [s for s in spans if s[2]]
                 spans = _before_break(line, m.end(), [s for s in spans if not s[2]]) + whole
             if name is not None and rule.value == "rest" and ruleset.names.plural(name):
@@ -1204,6 +1207,31 @@ def _after_break(line: bytes, pos: int) -> bool:
     while k >= 0 and line[k] == 0x5C:
         k -= 1
     return (pos - 2 - k) % 2 == 1
+
+
+def _in_escaped_lines(line: bytes, pos: int) -> bool:
+    """`pos` lies in a double-quoted string that breaks its lines with `\n` or `\r` escapes before it."""
+    opened = -1
+    i = 0
+    while i < pos:
+        ch = line[i]
+        if ch == 0x5C:
+            i += 2
+            continue
+        if ch == 0x22:
+            opened = i if opened < 0 else -1
+        i += 1
+    return opened >= 0 and _ESCAPED_BREAK.search(line, opened, pos) is not None
+
+
+def _token_goes_on(line: bytes, pos: int) -> bool:
+    """What follows the first escaped line break after `pos` is token-like (`abc\rdef...`): one value
+    written across the escape, masked whole."""
+    found = _ESCAPED_BREAK.search(line, pos)
+    if found is None:
+        return False
+    after = _AFTER_ESCAPE.match(line, found.end())
+    return after is not None and Judge.is_tokenish(after.group())
 
 
 def _before_break(line: bytes, pos: int, spans: list[Span]) -> list[Span]:

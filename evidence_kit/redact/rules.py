@@ -123,8 +123,6 @@ def builtin() -> RuleSet:
         suffixes=tuple(raw_names["suffixes"]),
         pairs=frozenset(tuple(p.split()) for p in raw_names["pairs"]),
         qualifiers=frozenset(raw_names["qualifiers"]),
-        measures=frozenset(raw_names.get("measures", ())),
-        switches=frozenset(raw_names.get("switches", ())),
         profiles={k: frozenset(v) for k, v in raw_names.get("profiles", {}).items()},
         human=frozenset(raw_names.get("human", ())),
         references=re.compile(raw_names["references"]) if raw_names.get("references") else None,

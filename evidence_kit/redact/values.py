@@ -43,9 +43,10 @@ _NEXT_WORD = re.compile(
     rb"(?:[A-Za-z_][\w.\-]*=|[A-Za-z_][\w.\-]*:(?:\s|$)|[\"'][^\"']*[\"']\s*:|--?[A-Za-z]|#|//)"
 )
 _INNER_PAIR = re.compile(rb"[;,&][ \t]*[A-Za-z_][\w.\-]*=")
-# NOTE: a URL's query value ends at these; a backslash (a JSON or Python escape: `\n`) and a closing bracket
-# (the prose or code around the URL) are no part of it either, as a URL writes them percent-encoded.
-_QUERY_END = re.compile(rb"[&;#\s\"'<>`\\)\]}]")
+# NOTE: a URL's query value ends at these; and at an escape of a line break, tab or quote (`\n` in a JSON
+# string, not `\/`), or at a closing bracket the prose or code around the URL closes it with (one followed
+# by the end, a blank or punctuation: a `)` inside a value is the value's).
+_QUERY_END = re.compile(rb"[&;#\s\"'<>`]|\\(?=[nrt\"\\])|[)\]}](?=$|[\s.,;:'\"\\)\]}])")
 _BLANK = b" \t\r\n\f\v"
 _CLOSERS = {ord(")"): ord("("), ord("]"): ord("["), ord("}"): ord("{")}
 
@@ -193,7 +194,8 @@ def quoted_only(line: bytes, pos: int) -> list[Span]:
 
 
 def query(line: bytes, pos: int) -> list[Span]:
-    """Up to the next `&`, `;`, `#`, quote, `<`, `>`, blank, backslash or closing bracket."""
+    """Up to the next `&`, `;`, `#`, quote, `<`, `>`, blank, escaped line break or quote, or a closing
+    bracket that ends the text around it."""
     end = _QUERY_END.search(line, pos)
     return [(pos, end.start() if end else len(line), False)]
 
@@ -253,7 +255,12 @@ _CODE = re.compile(
     r"|[A-Za-z_][\w.]*\s+[-+*/%|&]\s"  # an operator between names: `datestamp + '/' + region`
     r"|.*\)\s*->"  # the rest of a signature: `str) -> bool:`
 )
-_OPERATOR_WORD = re.compile(r"([A-Za-z_][\w.]*)\s+(?:or|and|if|is|in)\s")
+# NOTE: a variable with an empty default (`secrets or {}`, `token if token else None`): no literal a secret
+# could be in.
+_EMPTY = r"(?:None|\{\}|\[\]|\(\)|\"\"|'')"
+_OPERATOR_WORD = re.compile(
+    rf"([A-Za-z_][\w.]*)\s+(?:or\s+{_EMPTY}|if\s+([A-Za-z_][\w.]*)\s+else\s+{_EMPTY})\s*[,;)]?"
+)
 # NOTE: a pattern, not a value: `r'(?:key|pwd)'`, `r"[-!#$%&]+"`, `\w`.
 _REGEX = re.compile(r".*(?:\(\?[:P<=!]|\[\^|\\[wdsbWDSB]|\[[^\]]{2,}\][+*?]|\[[^\]]*-[^\]]*\]\{)")
 # NOTE: a type in a parameter list (`private_key: PKCS7PrivateKeyTypes,`): CamelCase or subscripted.
@@ -270,6 +277,8 @@ _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*[`'\").,;]*")
 _NUMBER = re.compile(
     r"[+-]?\d{1,8}(?:\.\d+)?|\d+(?:\.\d+)?(?:ms|s|m|h|d|w|mins?|minutes?|hours?|days?|weeks?)|v?\d+(?:\.\d+)+"
+    # NOTE: a number with Python's digit separators (`1_500_000`).
+    r"|\d{1,3}(?:_\d{3})+"
     # NOTE: a length or a duration in words, as comments give it (`token = 32 bytes`, `= 7 chars`).
     r"|\d{1,6} (?:chars?|characters?|bytes?|bits?|digits?|letters?|words?"
     r"|seconds?|minutes?|hours?|days?)"
@@ -327,10 +336,10 @@ class Judge:
         `supersecret`) or an UpperCamelCase one (`AcmeClientSecret`) is a value as a `.env` file writes it."""
         if _CODE.match(text):
             return True
-        # NOTE: a secret-named variable in a Python expression (`secrets or {}`, `token if token else None`);
-        # a value before such a word (`hunter2 or ...`) is no variable of that kind.
-        operand = _OPERATOR_WORD.match(text)
-        if operand and self.secret_name(operand.group(1)):
+        # NOTE: a secret-named variable with an empty default (`secrets or {}`, `token if token else None`);
+        # a value before such a word (`hunter2 or ...`), or a literal default, is judged as a value.
+        operand = _OPERATOR_WORD.fullmatch(text)
+        if operand and self.secret_name(operand.group(1)) and operand.group(2) in (None, operand.group(1)):
             return True
         ident = _IDENTIFIER.match(text)
         return bool(ident and _WORDS.search(ident.group(1)) and self.secret_name(ident.group(1)))

@@ -262,3 +262,30 @@ def test_a_value_in_a_string_of_escaped_lines_ends_with_its_line() -> None:
     masked, count = Redactor().mask_text(text)
     assert count == 1 and not [f for f in fills if f in masked]
     assert masked == '"d": "- own: a profile\\n- credential: [REDACTED]\\n- fresh: no seed profile"'
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        # a name of a switch or a count still names a secret: its value is judged, and this one is one
+        "ENABLE_BANKING_API_KEY={alnum:24}",
+        "IS_API_KEY={alnum:24}",
+        "USAGE_TOKEN={alnum:24}",
+        "API_KEY_PAIR={alnum:24}",
+        # a literal default after a secret-named variable
+        'password = password or "{alnum:24}"',
+        'secret = secret if secret else "{alnum:24}"',
+        "DB_PASSWORD=supersecret or {alnum:24}",
+        # a query value with a bracket or an escaped slash inside
+        "postgresql://u@h/db?password={alnum:12}){alnum:12}",
+        '"https:\\/\\/h\\/x?access_token={alnum:12}\\/{alnum:12}"',
+        "wss://h/ws?token={alnum:12}}{alnum:12}",
+        # an escaped line break outside the value's string, or inside a token
+        'msg="x\\n" DB_PASSWORD={alnum:12}\\n{alnum:12}',
+        '"help": "Usage:\\n  export API_TOKEN={alnum:12}\\r{alnum:12}"',
+    ],
+)
+def test_values_near_the_innocent_shapes_are_still_masked(template: str) -> None:
+    text, fills = fill(template, "near")
+    masked, count = Redactor().mask_text(text)
+    assert count >= 1 and not [f for f in fills if len(f) >= 8 and f in masked], masked
