@@ -1809,3 +1809,40 @@ def test_a_backend_folder_of_a_uv_workspace_as_a_real_service_lays_it_out(
     monkeypatch.setenv("VIRTUAL_ENV", str(elsewhere))
     backend = init.detect(top / "backend")
     assert (backend.python, backend.service) == ("../.venv/bin/python", "onyxish")
+
+
+def test_a_tree_whose_schema_may_be_chosen_elsewhere_is_not_taken_for_one_sharing_a_table(
+    tmp_path: Path,
+) -> None:
+    ini = "[alembic]\nscript_location = alembic\n\n[tenant]\nscript_location = tenant\n"
+    root = _tree(tmp_path / "svc", {"alembic.ini": ini, "alembic/env.py": "", "tenant/env.py": ""})
+    assert [c.shares_table_with for c in init.detect(root).alembic] == [
+        None,
+        "alembic.ini [alembic] (alembic_version)",
+    ]
+    # NOTE: keyword arguments built elsewhere, or a URL that sets the search path, may name its schema.
+    (root / "tenant/env.py").write_text("context.configure(url='x', **tenant_options())\n")
+    assert [c.shares_table_with for c in init.detect(root).alembic] == [None, None]
+    (root / "tenant/env.py").write_text("")
+    (root / "alembic.ini").write_text(
+        ini + "sqlalchemy.url = postgresql://h/db?options=-csearch_path%3Dreports\n"
+    )
+    assert [c.shares_table_with for c in init.detect(root).alembic] == [None, None]
+
+
+def test_a_service_folder_in_a_workspace_member_or_a_monorepo_gets_its_venv_and_name(tmp_path: Path) -> None:
+    top = _tree(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[project]\nname = "platform-tools"\n\n'
+            '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+            "uv.lock": "",
+            "packages/svc/pyproject.toml": '[project]\nname = "svc"\n',
+            "packages/svc/service/app.py": "",
+            "services/billing/api/app.py": "",
+        },
+    )
+    (top / ".git").mkdir()
+    assert init._uv_project_above(top / "packages/svc/service") == top.resolve()
+    assert init._service(top / "services/billing/api") == ("billing", "folder name of ..")
+    assert init._service(top / "packages/svc/service")[0] == "svc"

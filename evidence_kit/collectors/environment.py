@@ -265,12 +265,19 @@ def env_listing(env: Mapping[str, str], allowed: Iterable[str]) -> dict[str, Any
 
 def _own_is_the_service_s(root: Path, env: Mapping[str, str]) -> bool:
     """True when evidence-kit's own interpreter is the service's: its virtualenv lies in the service's
-    repository, or `python` on PATH is it."""
+    repository, is the active one (`VIRTUAL_ENV`), or is the `python` (else `python3`) first on PATH."""
     if Path(sys.prefix).resolve().is_relative_to(paths.repository(root)):
         return True
-    found = shutil.which("python", path=env.get("PATH"))
+    active = env.get("VIRTUAL_ENV")
+    if active and Path(active).resolve() == Path(sys.prefix).resolve():
+        return True
     # NOTE: by its folder: a virtualenv's python links to its base interpreter, which is another's.
-    return found is not None and Path(found).parent.resolve() == Path(sys.executable).parent.resolve()
+    own = Path(sys.executable).parent.resolve()
+    for name in ("python", "python3"):
+        found = shutil.which(name, path=env.get("PATH"))
+        if found is not None:
+            return Path(found).parent.resolve() == own
+    return False
 
 
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:

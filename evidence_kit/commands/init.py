@@ -433,6 +433,9 @@ def _service(root: Path) -> tuple[str, str]:
             named = _project_name(above / "pyproject.toml")
             if named:
                 return named, f"pyproject.toml of {os.path.relpath(above, folder)}"
+            # NOTE: in a monorepo, `services/billing/api` is billing's.
+            if above != top and above.name.lower() not in _GENERIC_FOLDERS:
+                return above.name, f"folder name of {os.path.relpath(above, folder)}"
     return folder.name, "folder name"
 
 
@@ -474,6 +477,21 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
     return _sharing_tables(root, configs), notes
 
 
+# NOTE: what in env.py or the ini's URL may choose the schema a tree's version table lives in: named
+# outright, by keyword arguments built elsewhere (`**options`), by a translate map or the search path.
+_SCHEMA_CHOSEN = re.compile(r"version_table_schema|search_path|schema_translate_map|\*\*|options=")
+
+
+def _ini_url(root: Path, c: AlembicConfig) -> str:
+    """The `sqlalchemy.url` of a configuration's section, as written ("" when none)."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string((root / c.ini).read_text("utf-8", errors="replace"))
+        return parser.get(c.section, "sqlalchemy.url", fallback="")
+    except (configparser.Error, OSError):
+        return ""
+
+
 def _sharing_tables(root: Path, configs: list[AlembicConfig]) -> list[AlembicConfig]:
     """`configs`, each that shares the version table of one listed before it (the same table named, no
     schema named: `[alembic]` and a tenants' tree `[schema_private]` beside it) marked so."""
@@ -502,8 +520,8 @@ def _sharing_tables(root: Path, configs: list[AlembicConfig]) -> list[AlembicCon
         # may choose its schema: its default one is the same).
         fixed = (
             setup.version_table_schema is None
-            and "version_table_schema" not in env_py
-            and "search_path" not in env_py
+            and not _SCHEMA_CHOSEN.search(env_py)
+            and not _SCHEMA_CHOSEN.search(_ini_url(root, c))
         )
         if owner != name and fixed:
             c = replace(c, shares_table_with=f"{owner} ({setup.version_table})")
@@ -762,7 +780,12 @@ def _served(root: Path, scan_python: Sequence[str], compose: Sequence[str] = ())
     files = [p for base in bases for pattern in _START_FILES for p in base.glob(pattern)]
     files += [p for base in bases for pattern in _START_FILES for p in base.glob(f"*/{pattern}")]
     if len(bases) > 1:
-        files += [p for pattern in _START_FILES for p in top.glob(f"*/*/{pattern}")]
+        files += [
+            p
+            for pattern in _START_FILES
+            for p in top.glob(f"*/*/{pattern}")
+            if not any(part.startswith(".") or part in _SKIP_DIRS for part in p.relative_to(top).parts[:-1])
+        ]
     files += [root / rel for rel in compose] + [root / "pyproject.toml"]
     for path in files:
         try:
@@ -3733,6 +3756,9 @@ def _uv_project_above(root: Path) -> Path | None:
     if (root / "pyproject.toml").is_file() or not ((root / "uv.lock").is_file() or _in_uv_workspace(root)):
         return None
     top = paths.repository(root)
+    if _in_uv_workspace(root):
+        # NOTE: a workspace syncs every member into the one virtualenv at its root (beside its uv.lock).
+        return next(f for f in root.resolve().parents if (f / "uv.lock").is_file())
     for folder in root.resolve().parents:
         if not folder.is_relative_to(top):
             break

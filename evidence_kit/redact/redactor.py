@@ -45,12 +45,12 @@ _PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
 _KEY_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?$", re.M)
 _WORD = re.compile(rb"[\w-]+")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# NOTE: a call that names tables, columns and constraints (a `schema` check): Alembic's operations and
-# SQLAlchemy's schema constructs, right before the call's parenthesis.
-_SCHEMA_CALL = re.compile(
-    rb"(?:\b(?:op|batch_op)\.\w+|\b(?:sa\.|sqlalchemy\.)?(?:Column|Table|Index|ForeignKey|ForeignKeyConstraint|"
-    rb"UniqueConstraint|PrimaryKeyConstraint|CheckConstraint|mapped_column|relationship|Sequence))[ \t]*\Z"
-)
+# NOTE: a call that names tables, columns and constraints (a `schema` check): Alembic's operations, right
+# before the call's parenthesis...
+_SCHEMA_CALL = re.compile(rb"\b(?:op|batch_op)\.(?:add|drop|alter|create|rename)_\w+[ \t]*\Z")
+# NOTE: ... whose next argument names a column or constraint: lowercase words, each starting with a letter
+# (`last_used_at`), never a token's run of letters and digits.
+_NAME_ARGUMENT = re.compile(rb"""\\?["'][a-z]+(?:_[a-z][a-z0-9]*)*\\?["']""")
 _DOC_FIELD = re.compile(rb"(?::param|:type|:ivar|:cvar|:arg|:keyword|@param)[ \t]+(?:[\w.\[\], |]+[ \t]+)?$")
 _TYPE_WORD = re.compile(r"[A-Za-z_][\w.]*(?:\[[^\]]*\])?")
 # NOTE: a string that is only a piece of one: `" --username=" + auth`, `"PWD=%s" % pwd`.
@@ -666,7 +666,11 @@ class Redactor:
             if "name" in rule.checks and not ruleset.names.secret(name, rule.profile):
                 return False
         elif "name" in rule.pattern.groupindex and m.group("name") is not None:
-            if "schema" in rule.checks and _SCHEMA_CALL.search(line, 0, m.start()):
+            if (
+                "schema" in rule.checks
+                and _SCHEMA_CALL.search(line, 0, m.start())
+                and _NAME_ARGUMENT.match(line, m.end())
+            ):
                 return False
             name = m.group("name").decode("utf-8", "surrogateescape")
             if "name" in rule.checks and not ruleset.names.secret(name, rule.profile):

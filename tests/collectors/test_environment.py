@@ -41,12 +41,16 @@ def test_our_interpreter_s_packages_are_not_given_as_a_service_s_it_is_not(tmp_p
     elsewhere = os.pathsep.join(
         p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent
     )
-    outs = by_name(environment.collect(ctx(tmp_path, {**os.environ, "PATH": elsewhere}), {}))
+    plain = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    outs = by_name(environment.collect(ctx(tmp_path, {**plain, "PATH": elsewhere}), {}))
     assert outs["packages.txt"].status == "skipped" and outs["packages.txt"].data == b""
     assert (outs["packages.txt"].message or "").startswith("not the service's: no `python:` is set")
     env = json.loads(outs["environment.json"].data or b"")
     assert env["packages"]["count"] is None and "set `python:`" in env["packages"]["skipped"]
     assert "not the service's" in env["python"]["not_the_service"]
+    # NOTE: the active virtualenv is the service's.
+    active = {**os.environ, "PATH": elsewhere, "VIRTUAL_ENV": sys.prefix}
+    assert by_name(environment.collect(ctx(tmp_path, active), {}))["packages.txt"].status == "ok"
     # NOTE: when it is the `python` first on PATH, the service's commands and tests run with it: listed.
     first = f"{Path(sys.executable).parent}{os.pathsep}{elsewhere}"
     outs = by_name(environment.collect(ctx(tmp_path, {**os.environ, "PATH": first}), {}))

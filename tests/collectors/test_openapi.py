@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import socket
 import textwrap
 import threading
@@ -456,6 +457,19 @@ def test_routes_the_app_serves_outside_its_document_are_listed_apart(tmp_path: P
     root = write(tmp_path / "svc", {"svc/__init__.py": "", "svc/main.py": app})
     out = collect(root, app="svc.main:app")
     assert data(out["hidden-routes.txt"]) == b"GET /api/v1/heartbeat\nPOST /internal/reindex\n"
+    # NOTE: a path that holds a secret (a webhook's token) has it hidden.
+    (root / "svc/main.py").write_text(
+        app + "\n\n@app.post('/hooks/' + os.environ['HOOK_TOKEN'], include_in_schema=False)\n"
+        "def hook():\n    return {}\n"
+    )
+    (root / "svc/main.py").write_text("import os\n" + (root / "svc/main.py").read_text())
+    token = secrets.token_hex(20)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOOK_TOKEN", token)
+        hooked = collect(root, app="svc.main:app")
+    assert b"POST /hooks/{hidden}\n" in data(hooked["hidden-routes.txt"]) and token.encode() not in data(
+        hooked["hidden-routes.txt"]
+    )
     assert data(out["routes.txt"]) == b"GET /items\n"
     (root / "svc/main.py").write_text(app.split("\n\n\n@app.get('/api/v1/heartbeat'")[0] + "\n")
     assert "hidden-routes.txt" not in collect(root, app="svc.main:app")

@@ -272,6 +272,10 @@ def test_a_value_in_a_string_of_escaped_lines_ends_with_its_line() -> None:
         "IS_API_KEY={alnum:24}",
         "USAGE_TOKEN={alnum:24}",
         "API_KEY_PAIR={alnum:24}",
+        # a schema operation's shape with a value, not a column name, after the secret name
+        'op.set("API_TOKEN", "{alnum:24}")',
+        'op.alter_column("API_TOKEN", "{hex:24}")',
+        'Column("SECRET_KEY", "{alnum:24}")',
         # a literal default after a secret-named variable
         'password = password or "{alnum:24}"',
         'secret = secret if secret else "{alnum:24}"',
