@@ -458,42 +458,50 @@ def test_a_configuration_not_applied_to_the_database_is_said_so_not_empty(tmp_pa
     assert "upgrade a1b2" not in guide
 
 
+# NOTE: two migrations, the second added by the change under review.
+PHASED = {
+    "count": 2,
+    "heads": ["b2"],
+    "bases": ["a1"],
+    "history": ["b2", "a1"],
+    "revisions": [_rev("a1", [], "create jobs table"), _rev("b2", ["a1"], "add job notes", True)],
+    "problems": [],
+}
+
+
+def _documents_bundle(out: Path, documents: list[tuple[str, str, dict[str, Any]]]) -> Path:
+    """A bundle of JSON documents, each as (collector, file name, content), written by the real writer."""
+    writer = BundleWriter(out, Redactor())
+    outputs: dict[str, list[Output]] = {}
+    for collector, name, document in documents:
+        output = Output(name, name, JSON, data=_dump(document))
+        writer.add(collector, output)
+        outputs.setdefault(collector, []).append(output)
+    return writer.finish(
+        service="svc",
+        phase="2",
+        git_sha=SHA,
+        results=[CollectorResult(c, "ok", tuple(o)) for c, o in outputs.items()],
+        host={"name": "ci", "platform": "Linux", "python": "3.11"},
+        ci=None,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
 def test_release_notes_list_the_phase_s_migrations_when_the_base_is_recorded(tmp_path: Path) -> None:
-    history = {
-        "count": 2,
-        "heads": ["b2"],
-        "bases": ["a1"],
-        "history": ["b2", "a1"],
-        "revisions": [_rev("a1", [], "create jobs table"), _rev("b2", ["a1"], "add job notes", True)],
-        "problems": [],
-    }
-    notes = _read(render_docs(_alembic_bundle(tmp_path / "all", history=history), tmp_path / "d1"))
+    notes = _read(render_docs(_alembic_bundle(tmp_path / "all", history=PHASED), tmp_path / "d1"))
     text = notes["release-notes.md"]
     assert "the bundle records no base of this change (`collectors.git.base`" in text
     assert "- `a1` — create jobs table\n" in text and "- `b2` — add job notes\n" in text
     # NOTE: the bundle's range since the base names the files changed: only their migrations are listed.
-    writer = BundleWriter(tmp_path / "ranged", Redactor())
-    outputs = [
-        Output("history.json", "history", JSON, data=_dump(history)),
-    ]
     ranged = {
         "base": "origin/main",
         "base_sha": "c" * 40,
         "commits": [],
         "files": [{"status": "A", "path": "backend/migrations/versions/b2.py"}],
     }
-    git_out = Output("range.json", "range", JSON, data=_dump(ranged))
-    for output in outputs:
-        writer.add("alembic", output)
-    writer.add("git", git_out)
-    bundle = writer.finish(
-        service="svc",
-        phase="2",
-        git_sha=SHA,
-        results=[CollectorResult("alembic", "ok", tuple(outputs)), CollectorResult("git", "ok", (git_out,))],
-        host={"name": "ci", "platform": "Linux", "python": "3.11"},
-        ci=None,
-        created=datetime(2026, 1, 1, tzinfo=UTC),
+    bundle = _documents_bundle(
+        tmp_path / "ranged", [("alembic", "history.json", PHASED), ("git", "range.json", ranged)]
     )
     text = _read(render_docs(bundle, tmp_path / "d2"))["release-notes.md"]
     assert "Migrations added or changed since `origin/main` (committed or not):" in text
@@ -501,65 +509,26 @@ def test_release_notes_list_the_phase_s_migrations_when_the_base_is_recorded(tmp
 
 
 def test_release_notes_count_a_migration_not_committed_yet(tmp_path: Path) -> None:
-    history = {
-        "count": 2,
-        "heads": ["b2"],
-        "bases": ["a1"],
-        "history": ["b2", "a1"],
-        "revisions": [_rev("a1", [], "create jobs table"), _rev("b2", ["a1"], "add job notes", True)],
-        "problems": [],
-    }
-    writer = BundleWriter(tmp_path / "b", Redactor())
     ranged = {"base": "HEAD~1", "base_sha": "c" * 40, "commits": [], "files": []}
     status = {"clean": False, "entries": [{"code": "??", "path": "migrations/versions/b2.py"}]}
-    outs = [
-        ("alembic", Output("history.json", "history", JSON, data=_dump(history))),
-        ("git", Output("range.json", "range", JSON, data=_dump(ranged))),
-        ("git", Output("status.json", "status", JSON, data=_dump(status))),
-    ]
-    for collector, output in outs:
-        writer.add(collector, output)
-    bundle = writer.finish(
-        service="svc",
-        phase="2",
-        git_sha=SHA,
-        results=[CollectorResult(c, "ok") for c in ("alembic", "git")],
-        host={"name": "ci", "platform": "Linux", "python": "3.11"},
-        ci=None,
-        created=datetime(2026, 1, 1, tzinfo=UTC),
+    bundle = _documents_bundle(
+        tmp_path / "b",
+        [("alembic", "history.json", PHASED), ("git", "range.json", ranged), ("git", "status.json", status)],
     )
     text = _read(render_docs(bundle, tmp_path / "d"))["release-notes.md"]
     assert "- `b2` — add job notes\n" in text and "`a1`" not in text
 
 
 def test_the_overview_counts_skipped_tests_apart_from_those_that_ran(tmp_path: Path) -> None:
+    totals = {"tests": 3, "passed": 2, "failed": 0, "errors": 0, "skipped": 1, "xfailed": 0, "xpassed": 0}
     report = {
-        "totals": {
-            "tests": 3,
-            "passed": 2,
-            "failed": 0,
-            "errors": 0,
-            "skipped": 1,
-            "xfailed": 0,
-            "xpassed": 0,
-        },
+        "totals": totals,
         "tests": [
             {"id": "t::a", "nodeid": "t.py::a", "outcome": "passed", "duration_s": 0.1, "message": None},
             {"id": "t::b", "nodeid": "t.py::b", "outcome": "passed", "duration_s": 0.1, "message": None},
             {"id": "t::c", "nodeid": "t.py::c", "outcome": "skipped", "duration_s": 0.0, "message": "later"},
         ],
     }
-    writer = BundleWriter(tmp_path / "b", Redactor())
-    output = Output("tests.json", "tests", JSON, data=_dump(report))
-    writer.add("tests", output)
-    bundle = writer.finish(
-        service="svc",
-        phase="1",
-        git_sha=SHA,
-        results=[CollectorResult("tests", "ok", (output,))],
-        host={"name": "ci", "platform": "Linux", "python": "3.11"},
-        ci=None,
-        created=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    bundle = _documents_bundle(tmp_path / "b", [("tests", "tests.json", report)])
     overview = _read(render_docs(bundle, tmp_path / "d"))["overview.md"]
     assert "- tests: 2 run, 2 passed, 0 failed, 0 errors, 1 skipped" in overview
