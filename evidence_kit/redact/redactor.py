@@ -9,6 +9,8 @@ patterns) lets through what a team knows is not secret, and every such pass is c
 
 from __future__ import annotations
 
+import bisect
+import functools
 import io
 import json
 import os
@@ -64,6 +66,8 @@ _OPTION_RULE = "secret-option"
 _COUNT = re.compile(rb"(\d{1,9})[ \t]+\S")
 # NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
 _ESCAPED_BREAK = re.compile(rb"(?<!\\)(?:\\\\)*\\[nr]")
+# NOTE: a double quote, or an escape (whose next byte is never a quote that counts).
+_QUOTE_OR_ESCAPE = re.compile(rb'\\.|"', re.S)
 # NOTE: the word after an escaped line break, up to a blank, a quote or another escape.
 _AFTER_ESCAPE = re.compile(rb"[^\s\"'\\]+")
 # NOTE: a chosen secret of fewer characters protects nothing (`password="xe"` in a test, `pw=""`).
@@ -1215,17 +1219,24 @@ def _after_break(line: bytes, pos: int) -> bool:
 
 def _in_escaped_lines(line: bytes, pos: int) -> bool:
     """`pos` lies in a double-quoted string that breaks its lines with `\n` or `\r` escapes before it."""
-    opened = -1
-    i = 0
-    while i < pos:
-        ch = line[i]
-        if ch == 0x5C:
-            i += 2
-            continue
-        if ch == 0x22:
-            opened = i if opened < 0 else -1
-        i += 1
-    return opened >= 0 and _ESCAPED_BREAK.search(line, opened, pos) is not None
+    if b"\\" not in line:
+        return False
+    quotes, opening = _quotes(line)
+    k = bisect.bisect_left(quotes, pos) - 1
+    return k >= 0 and opening[k] and _ESCAPED_BREAK.search(line, quotes[k], pos) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _quotes(line: bytes) -> tuple[list[int], list[bool]]:
+    """The offsets of the unescaped double quotes of `line`, in order, and whether each opens a string.
+    Once per line: every match on it asks."""
+    quotes: list[int] = []
+    opening: list[bool] = []
+    for m in _QUOTE_OR_ESCAPE.finditer(line):
+        if m.group() == b'"':
+            opening.append(not opening[-1] if opening else True)
+            quotes.append(m.start())
+    return quotes, opening
 
 
 def _token_goes_on(line: bytes, pos: int) -> bool:
