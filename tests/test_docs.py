@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,21 +77,28 @@ def _outputs() -> dict[str, list[Output]]:
     }
 
 
-def make_bundle(out: Path, skip: tuple[str, ...] = ()) -> Path:
-    outputs = {c: items for c, items in _outputs().items() if c not in skip}
+def _written(
+    out: Path, outputs: Mapping[str, Sequence[Output]], service: str = "svc", phase: str = "1"
+) -> Path:
+    """A bundle of these outputs by collector, written by the real writer."""
     writer = BundleWriter(out, Redactor())
     for collector, items in outputs.items():
         for item in items:
             writer.add(collector, item)
     return writer.finish(
-        service="jobs-service",
-        phase="phase-16",
+        service=service,
+        phase=phase,
         git_sha=SHA,
         results=[CollectorResult(c, "ok", tuple(items)) for c, items in outputs.items()],
         host={"name": "ci", "platform": "Linux", "python": "3.11"},
         ci=None,
         created=datetime(2026, 1, 1, tzinfo=UTC),
     )
+
+
+def make_bundle(out: Path, skip: tuple[str, ...] = ()) -> Path:
+    outputs = {c: items for c, items in _outputs().items() if c not in skip}
+    return _written(out, outputs, service="jobs-service", phase="phase-16")
 
 
 @pytest.fixture()
@@ -222,19 +230,7 @@ def _two_configs_and_webhooks(out: Path) -> Path:
             Output("tenant/summary.json", "summary", JSON, data=_dump({"heads": ["t1"], "up_to_date": True})),
         ],
     }
-    writer = BundleWriter(out, Redactor())
-    for collector, items in outputs.items():
-        for item in items:
-            writer.add(collector, item)
-    return writer.finish(
-        service="tenants",
-        phase="2",
-        git_sha=SHA,
-        results=[CollectorResult(c, "ok", tuple(items)) for c, items in outputs.items()],
-        host={"name": "ci", "platform": "Linux", "python": "3.11"},
-        ci=None,
-        created=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    return _written(out, outputs, service="tenants", phase="2")
 
 
 def test_several_alembic_configurations_each_get_their_history(tmp_path: Path) -> None:
@@ -286,17 +282,7 @@ def test_a_no_op_downgrade_is_marked_wherever_the_version_folder_lies(tmp_path: 
         'revision = "b2"\ndown_revision = "a1"\n\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n'
     )
     outputs = collector.collect(Context(root, tmp_path / "scratch"), {})
-    writer = BundleWriter(tmp_path / "out", Redactor())
-    for item in outputs:
-        writer.add("alembic", item)
-    bundle = writer.finish(
-        service="svc",
-        phase="1",
-        git_sha=SHA,
-        results=[CollectorResult("alembic", "ok", tuple(outputs))],
-        host={"name": "ci", "platform": "Linux", "python": "3.11"},
-        ci=None,
-    )
+    bundle = _written(tmp_path / "out", {"alembic": outputs})
     plan = _read(render_docs(bundle, tmp_path / "docs"))["rollback-plan.md"]
     assert "`b2` → a1 — no-op downgrade\n" in plan and "`a1` → base\n" in plan
 
@@ -321,18 +307,8 @@ def test_a_message_of_several_lines_stays_on_its_list_item(tmp_path: Path) -> No
         ],
         "problems": [],
     }
-    writer = BundleWriter(tmp_path / "b", Redactor())
-    outputs = (Output("history.json", "graph", JSON, data=_dump(history)),)
-    for output in outputs:
-        writer.add("alembic", output)
-    bundle = writer.finish(
-        service="svc",
-        phase="1",
-        git_sha=SHA,
-        results=[CollectorResult("alembic", "ok", outputs)],
-        host={"name": "ci", "platform": "Linux", "python": "3.11"},
-        ci=None,
-        created=datetime(2026, 1, 1, tzinfo=UTC),
+    bundle = _written(
+        tmp_path / "b", {"alembic": [Output("history.json", "graph", JSON, data=_dump(history))]}
     )
     docs = _read(render_docs(bundle, tmp_path / "docs"))
     lines = {name: text.splitlines() for name, text in docs.items()}
@@ -361,19 +337,8 @@ def test_a_configuration_is_upgraded_from_the_folder_its_bundle_names() -> None:
 
 def _alembic_bundle(out: Path, **documents: dict[str, Any]) -> Path:
     """A bundle of the alembic collector's documents alone (`history`, `summary`, `current`)."""
-    writer = BundleWriter(out, Redactor())
-    outputs = tuple(Output(f"{name}.json", name, JSON, data=_dump(doc)) for name, doc in documents.items())
-    for output in outputs:
-        writer.add("alembic", output)
-    return writer.finish(
-        service="svc",
-        phase="1",
-        git_sha=SHA,
-        results=[CollectorResult("alembic", "ok", outputs)],
-        host={"name": "ci", "platform": "Linux", "python": "3.11"},
-        ci=None,
-        created=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    outputs = [Output(f"{name}.json", name, JSON, data=_dump(doc)) for name, doc in documents.items()]
+    return _written(out, {"alembic": outputs})
 
 
 WRAPPED = {
@@ -471,21 +436,10 @@ PHASED = {
 
 def _documents_bundle(out: Path, documents: list[tuple[str, str, dict[str, Any]]]) -> Path:
     """A bundle of JSON documents, each as (collector, file name, content), written by the real writer."""
-    writer = BundleWriter(out, Redactor())
     outputs: dict[str, list[Output]] = {}
     for collector, name, document in documents:
-        output = Output(name, name, JSON, data=_dump(document))
-        writer.add(collector, output)
-        outputs.setdefault(collector, []).append(output)
-    return writer.finish(
-        service="svc",
-        phase="2",
-        git_sha=SHA,
-        results=[CollectorResult(c, "ok", tuple(o)) for c, o in outputs.items()],
-        host={"name": "ci", "platform": "Linux", "python": "3.11"},
-        ci=None,
-        created=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+        outputs.setdefault(collector, []).append(Output(name, name, JSON, data=_dump(document)))
+    return _written(out, outputs, phase="2")
 
 
 def test_release_notes_list_the_phase_s_migrations_when_the_base_is_recorded(tmp_path: Path) -> None:

@@ -456,6 +456,7 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
     from evidence_kit.collectors.alembic import config_sections, plain_alembic_problem
 
     configs: list[AlembicConfig] = []
+    urls: dict[tuple[str, str], str] = {}
     notes: list[str] = []
     for rel in inis:
         parser = configparser.ConfigParser(interpolation=None, strict=False)
@@ -472,9 +473,10 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
             prepend = parser.get(section, "prepend_sys_path", fallback="").strip()
             imports = None if prepend or not location else _env_import_path(root, location, base or rel)
             configs.append(AlembicConfig(rel, section, location, base, problem, imports))
+            urls[(rel, section)] = parser.get(section, "sqlalchemy.url", fallback="")
     # NOTE: the conventional file and section first, as alembic itself would pick them.
     configs.sort(key=lambda c: (c.ini != "alembic.ini", c.ini, c.section != "alembic", c.section))
-    return _sharing_tables(root, configs), notes
+    return _sharing_tables(root, configs, urls), notes
 
 
 # NOTE: what in env.py or the ini's URL may choose the schema a tree's version table lives in: named
@@ -482,19 +484,12 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
 _SCHEMA_CHOSEN = re.compile(r"version_table_schema|search_path|schema_translate_map|\*\*|options=")
 
 
-def _ini_url(root: Path, c: AlembicConfig) -> str:
-    """The `sqlalchemy.url` of a configuration's section, as written ("" when none)."""
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read_string((root / c.ini).read_text("utf-8", errors="replace"))
-        return parser.get(c.section, "sqlalchemy.url", fallback="")
-    except (configparser.Error, OSError):
-        return ""
-
-
-def _sharing_tables(root: Path, configs: list[AlembicConfig]) -> list[AlembicConfig]:
+def _sharing_tables(
+    root: Path, configs: list[AlembicConfig], urls: Mapping[tuple[str, str], str]
+) -> list[AlembicConfig]:
     """`configs`, each that shares the version table of one listed before it (the same table named, no
-    schema named: `[alembic]` and a tenants' tree `[schema_private]` beside it) marked so."""
+    schema named: `[alembic]` and a tenants' tree `[schema_private]` beside it) marked so; `urls` gives
+    each one's `sqlalchemy.url` as its section writes it."""
     from evidence_kit.collectors.alembic import resolve_setup
     from evidence_kit.errors import CollectorError
 
@@ -521,7 +516,7 @@ def _sharing_tables(root: Path, configs: list[AlembicConfig]) -> list[AlembicCon
         fixed = (
             setup.version_table_schema is None
             and not _SCHEMA_CHOSEN.search(env_py)
-            and not _SCHEMA_CHOSEN.search(_ini_url(root, c))
+            and not _SCHEMA_CHOSEN.search(urls.get((c.ini, c.section), ""))
         )
         if owner != name and fixed:
             c = replace(c, shares_table_with=f"{owner} ({setup.version_table})")
