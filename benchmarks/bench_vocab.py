@@ -13,6 +13,9 @@ seed 003's own list of 10, it times in turns, each in a fresh process:
   reads, `-g !.git` to leave the tree's own repository out as the scanner does);
 - the scanner: `scan_tree(TREE, Matcher(words), jobs=N)`, interpreter start and imports included (with a
   bytecode cache, kept in .work); once more with the pure-Python prefilter (`engine="re"`);
+- `evidence check` (100 words only): EK101 alone on the same words, its JSON report written; the scan and
+  all the check does with the findings (fingerprints, inline allow comments, masking, rendering), reported
+  against ripgrep, without a target;
 - naive (100 words only): what seed 003's script does, a case-sensitive `word in line` for every word and
   line, in one process.
 
@@ -509,6 +512,9 @@ def time_list(
         before_env = python_env(args.compare_with)
         run(scanner, before_env, args.compare_with)
         methods["evidence-kit before"] = lambda: run(scanner, before_env, args.compare_with)
+    if len(words) == len(WORDS):
+        check = check_argv(words, args.jobs)
+        methods["evidence check"] = lambda: run(check, env, REPO)
     samples = in_turns(methods, runs)
     if not args.quick:
         samples["evidence-kit, re"] = [run([*scanner, "re"], env, REPO)]
@@ -520,7 +526,11 @@ def time_list(
         f"\n{label}: wall seconds, median of {runs} run(s) (min in brackets); CPU seconds; MB/s of wall time"
     )
     base = statistics.median(s.wall for s in samples["ripgrep"]) if "ripgrep" in samples else None
-    notes = {"ripgrep": "matching lines", "naive (seed 003)": "(line, word) pairs"}
+    notes = {
+        "ripgrep": "matching lines",
+        "naive (seed 003)": "(line, word) pairs",
+        "evidence check": "EK101 findings in its JSON report",
+    }
     if args.compare_with is not None:
         notes["evidence-kit before"] = f"hits, prefilter engine, code in {args.compare_with}"
     for name, got in samples.items():
@@ -529,6 +539,8 @@ def time_list(
         ratio = f"{wall / base:5.2f}x rg" if base else ""
         out = got[-1].out.strip().splitlines()
         said = sum_counts(out) if name == "ripgrep" else " ".join(out)
+        if name == "evidence check":
+            said = str(json.loads(CHECK_REPORT.read_text())["summary"]["errors"])
         print(
             f"  {name:18} {wall:7.2f} ({min(s.wall for s in got):6.2f})  cpu {cpu:6.2f}  "
             f"{size / MB / wall:6.0f} MB/s  {ratio:10}  {notes.get(name, 'hits, prefilter engine')}: {said}"
@@ -537,6 +549,21 @@ def time_list(
         return {}
     scanners = [name for name in ("evidence-kit", "evidence-kit before") if name in samples]
     return {name: statistics.median(s.wall for s in samples[name]) / base for name in scanners}
+
+
+CHECK_REPORT = WORK / "vocab-check.json"
+
+
+def check_argv(words: list[str], jobs: int) -> list[str]:
+    """`evidence check` of the tree with EK101 alone on these words, its JSON report written to .work: the
+    scan and all that the check does with its findings (fingerprints, waivers, masking, rendering)."""
+    rules = WORK / "vocab-rules.yaml"
+    listed = ", ".join(json.dumps(w) for w in words)
+    rules.write_text(
+        f"checks:\n  EK101:\n    severity: error\n    options: {{jobs: {jobs}, forbidden: [{listed}]}}\n"
+    )
+    argv = [sys.executable, "-m", "evidence_kit", "check", str(TREE), "--rules", str(rules)]
+    return [*argv, "--format", "json", "--output", str(CHECK_REPORT)]
 
 
 def main() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,3 +144,10 @@ class Finding:
     severity: Severity = "error"
     fingerprint: str = ""
     waived: str | None = None
+    snippet_col: int | None = None  # NOTE: where `col` falls in `snippet` (a stripped or cut line)
+
+
+def fingerprint(finding: Finding) -> str:
+    """Stable across line moves: check id, path and the normalized snippet (or message)."""
+    basis = " ".join((finding.snippet or finding.message).split())
+    return hashlib.sha256(f"{finding.check}\0{finding.path}\0{basis}".encode()).hexdigest()[:16]

@@ -863,3 +863,68 @@ def test_a_note_says_when_the_source_checked_is_at_another_commit_than_the_bundl
     )
     assert _other_commit(tmp_path / "app.py", {"git": {"sha": "0" * 40}}) is None
     assert _other_commit(tmp_path, {"git": {"sha": None}}) is None
+
+
+def _ek101(root: Path) -> list[Finding]:
+    """EK101's findings for the word `websocket` in the files of `root` (the rules are kept outside it)."""
+    rules = root.parent / "rules.yaml"
+    rules.write_text("checks:\n  EK101:\n    severity: error\n    options: {forbidden: [websocket]}\n")
+    report = run(policy.load([str(rules)]), Target(root=root))
+    return [f for f in report.findings if f.check == "EK101"]
+
+
+def test_the_caret_stands_under_the_forbidden_word_of_an_indented_line(tmp_path: Path) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "worker.py").write_text(
+        "class Feed:\n        def go(self):\n            return open_websocket()\n"
+    )
+    (found,) = _ek101(root)
+    assert (found.line, found.col, found.snippet) == (3, 25, "return open_websocket()")
+    lines = render(
+        "text", Report((Outcome("EK101", "forbidden-vocabulary", "error", "failed", (found,)),))
+    ).splitlines()
+    shown = next(i for i, line in enumerate(lines) if line.strip() == found.snippet)
+    caret = lines[shown + 1].index("^")
+    assert lines[shown][caret : caret + len("websocket")] == "websocket"
+
+
+def test_a_long_line_is_shown_around_its_match_and_keeps_the_whole_lines_fingerprint(tmp_path: Path) -> None:
+    from evidence_kit.checks.vocabulary import SHOWN
+    from evidence_kit.model import fingerprint
+
+    names = ", ".join(f"'name_{i:04d}'" for i in range(400))
+    line = f"    NAMES = {{{names}, 'websocket_route', {names}}}"
+    assert len(line) > 10 * SHOWN
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "names.py").write_text(f"import os\n{line}\n")
+    (found,) = _ek101(root)
+    assert found.snippet.startswith("…") and found.snippet.endswith("…")
+    assert len(found.snippet) <= SHOWN + 2
+    assert found.snippet_col is not None
+    at = found.snippet_col - 1
+    assert found.snippet[at : at + len("websocket")] == "websocket"
+    # NOTE: the fingerprint is the whole line's, as before lines were cut: waivers keep working.
+    whole = Finding("EK101", "", path="names.py", snippet=line.strip())
+    assert found.fingerprint == fingerprint(whole)
+    # NOTE: the line is written once in the text report, cut; not once per finding in full.
+    text = render("text", Report((Outcome("EK101", "forbidden-vocabulary", "error", "failed", (found,)),)))
+    assert names not in text and "websocket_route" in text
+
+
+def test_findings_in_many_files_each_honour_their_own_allow_comments(tmp_path: Path) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    for name in ("a", "b", "c"):
+        allow = "  # evidence: allow[EK101] the protocol's own name" if name == "b" else ""
+        (root / f"{name}.py").write_text(f"websocket = 1{allow}\nother_websocket = 2\n")
+    waived = {(f.path, f.line): f.waived for f in _ek101(root)}
+    assert waived == {
+        ("a.py", 1): None,
+        ("a.py", 2): None,
+        ("b.py", 1): "inline: the protocol's own name",
+        ("b.py", 2): "inline: the protocol's own name",
+        ("c.py", 1): None,
+        ("c.py", 2): None,
+    }

@@ -19,9 +19,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evidence_kit.model import Finding
+from evidence_kit.model import Finding, fingerprint
 
 if TYPE_CHECKING:
+    from evidence_kit.policy import vocab
     from evidence_kit.policy.packs import Rule
     from evidence_kit.policy.target import Target
 
@@ -103,13 +104,14 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
     from evidence_kit.policy import vocab
 
     assert target.root is not None
+    root = target.root
     for scope in _targets(rule):
         terms = vocab.parse_terms(scope.get("forbidden", []), plurals=bool(scope.get("plurals", False)))
         if not terms:
             continue
         matcher = vocab.Matcher(terms, scope.get("allowed", []))
         hits = vocab.scan_tree(
-            target.root,
+            root,
             matcher,
             scope.get("include", []),
             scope.get("exclude", []),
@@ -117,14 +119,55 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
             jobs=rule.options.get("jobs"),
         )
         label = f" ({scope['name']})" if scope.get("name") else ""
+        rels: dict[str, str] = {}
+        lines = _Lines()
         for hit in hits:
-            rel = Path(hit.path).resolve().relative_to(target.root).as_posix()
+            rel = rels.get(hit.path)
+            if rel is None:
+                rel = rels[hit.path] = Path(hit.path).resolve().relative_to(root).as_posix()
+            snippet, mark = _snippet(hit)
             yield Finding(
                 ID,
                 f"forbidden term {hit.term!r} in {hit.kind} `{hit.matched_text}`{label}",
                 path=rel,
                 line=hit.line,
                 col=hit.col,
-                snippet=hit.line_text.strip(),
+                snippet=snippet,
                 kind=hit.kind,
+                fingerprint=lines.fingerprint(rel, hit),
+                snippet_col=mark,
             )
+
+
+SHOWN = 200  # NOTE: a longer line is shown around its match, the cut ends marked with `…`
+AROUND = 80
+
+
+def _snippet(hit: vocab.Hit) -> tuple[str, int]:
+    """The hit's line, stripped (of a long line, the part around the match), and the match's 1-based column
+    in it."""
+    line = hit.line_text
+    first = len(line) - len(line.lstrip())
+    last = len(line.rstrip())
+    start = hit.col - 1
+    lo, hi = first, last
+    if last - first > SHOWN:
+        lo = max(first, start - AROUND)
+        hi = min(last, max(start + len(hit.matched_text), lo) + AROUND)
+    lead = "…" if lo > first else ""
+    return lead + line[lo:hi] + ("…" if hi < last else ""), len(lead) + start - lo + 1
+
+
+class _Lines:
+    """The fingerprint of a hit's whole line (what a finding's would be were its whole line shown), worked
+    out once for the hits of one line."""
+
+    def __init__(self) -> None:
+        self._at: tuple[str, int] | None = None
+        self._print = ""
+
+    def fingerprint(self, rel: str, hit: vocab.Hit) -> str:
+        if self._at != (rel, hit.line):
+            self._at = (rel, hit.line)
+            self._print = fingerprint(Finding(ID, "", path=rel, snippet=hit.line_text.strip()))
+        return self._print

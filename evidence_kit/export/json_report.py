@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from evidence_kit import __version__
+from evidence_kit.model import Finding
 from evidence_kit.policy.engine import Report
+
+# NOTE: a finding's fields are plain values: read directly, not copied deep as `asdict` copies.
+_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 def as_data(report: Report) -> dict[str, Any]:
@@ -29,7 +33,8 @@ def as_data(report: Report) -> dict[str, Any]:
             for o in sorted(report.outcomes, key=lambda o: o.check)
         ],
         "findings": [
-            asdict(f) for f in sorted(report.findings, key=lambda f: (f.check, f.path, f.line or 0))
+            {name: getattr(f, name) for name in _FIELDS}
+            for f in sorted(report.findings, key=lambda f: (f.check, f.path, f.line or 0))
         ],
     }
 

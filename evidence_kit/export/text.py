@@ -21,8 +21,8 @@ def render(report: Report, source_lines: bool = True) -> str:
             out.append(f"  {path}{where}: {f.check} [{state}] {message}")
             if source_lines and f.snippet and f.line:
                 out.append(f"      {f.snippet}")
-                if f.col:
-                    out.append("      " + " " * (f.col - 1) + "^")
+                if f.snippet_col:
+                    out.append("      " + " " * (f.snippet_col - 1) + "^")
         out.append("")
     skipped = [o for o in report.outcomes if o.status == "skipped"]
     for o in skipped:

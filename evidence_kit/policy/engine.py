@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
-from evidence_kit.model import SEVERITIES, Finding, Severity
+from evidence_kit.model import SEVERITIES, Finding, Severity, fingerprint
 from evidence_kit.policy.packs import Policy
 from evidence_kit.policy.target import Skipped, Target
 
@@ -94,37 +93,47 @@ def _n(count: int, word: str) -> str:
     return f"{count} {word if count == 1 else word + 's'}"
 
 
-def fingerprint(finding: Finding) -> str:
-    """Stable across line moves: check id, path and the normalized snippet (or message)."""
-    basis = " ".join((finding.snippet or finding.message).split())
-    return hashlib.sha256(f"{finding.check}\0{finding.path}\0{basis}".encode()).hexdigest()[:16]
+class _Inline:
+    """The `allow[...]` comments on findings' lines: each file read once for a run of findings in it, and
+    split into lines only when it holds such a comment (a check's findings come grouped by file)."""
 
+    def __init__(self, target: Target) -> None:
+        self.root = target.root
+        self._path: str | None = None
+        self._lines: list[str] = []
 
-def _inline(target: Target, finding: Finding) -> tuple[str | None, Finding | None]:
-    """(reason, problem): an `allow[...]` comment on the line or the line above."""
-    if target.root is None or not finding.line or not finding.path:
+    def _lines_of(self, path: str) -> list[str]:
+        if path != self._path:
+            assert self.root is not None
+            self._path = path
+            try:
+                text = (self.root / path).read_text("utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self._lines = text.splitlines() if "allow[" in text else []
+        return self._lines
+
+    def __call__(self, finding: Finding) -> tuple[str | None, Finding | None]:
+        """(reason, problem): an `allow[...]` comment on the line or the line above."""
+        if self.root is None or not finding.line or not finding.path:
+            return None, None
+        lines = self._lines_of(finding.path)
+        for n in (finding.line, finding.line - 1):
+            if not 1 <= n <= len(lines):
+                continue
+            match = _ALLOW.search(lines[n - 1])
+            if match and finding.check in re.split(r"\s*,\s*", match["ids"]):
+                reason = match["reason"].strip()
+                if reason:
+                    return f"inline: {reason}", None
+                return None, Finding(
+                    SUPPRESSION,
+                    f"`allow[{match['ids']}]` without a reason does not suppress {finding.check}",
+                    path=finding.path,
+                    line=n,
+                    snippet=lines[n - 1].strip(),
+                )
         return None, None
-    path = target.root / finding.path
-    try:
-        lines = path.read_text("utf-8", errors="replace").splitlines()
-    except OSError:
-        return None, None
-    for n in (finding.line, finding.line - 1):
-        if not 1 <= n <= len(lines):
-            continue
-        match = _ALLOW.search(lines[n - 1])
-        if match and finding.check in re.split(r"\s*,\s*", match["ids"]):
-            reason = match["reason"].strip()
-            if reason:
-                return f"inline: {reason}", None
-            return None, Finding(
-                SUPPRESSION,
-                f"`allow[{match['ids']}]` without a reason does not suppress {finding.check}",
-                path=finding.path,
-                line=n,
-                snippet=lines[n - 1].strip(),
-            )
-    return None, None
 
 
 def run(policy: Policy, target: Target, today: date | None = None) -> Report:
@@ -151,20 +160,19 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
         except Skipped as why:
             outcomes.append(Outcome(rule.check, module.NAME, rule.severity, "skipped", reason=why.reason))
             continue
+        inline = _Inline(target)
         for raw in raws:
-            found = replace(raw, severity=rule.severity)
-            found = replace(found, fingerprint=fingerprint(found))
-            reason, problem = _inline(target, found)
+            # NOTE: a check may give the fingerprint itself (of a whole line it shows only a part of).
+            print_ = raw.fingerprint or fingerprint(raw)
+            reason, problem = inline(raw)
             if problem is not None:
                 engine.append(replace(problem, fingerprint=fingerprint(problem)))
             if reason is None:
-                waiver = next(
-                    (w for w in live_waivers if w.covers(found.check, found.path, found.fingerprint)), None
-                )
+                waiver = next((w for w in live_waivers if w.covers(raw.check, raw.path, print_)), None)
                 reason = (
                     f"waived by {waiver.owner} until {waiver.expires}: {waiver.reason}" if waiver else None
                 )
-            findings.append(replace(found, waived=reason))
+            findings.append(replace(raw, severity=rule.severity, fingerprint=print_, waived=reason))
         failed = any(not f.waived for f in findings)
         outcomes.append(
             Outcome(rule.check, module.NAME, rule.severity, "failed" if failed else "passed", tuple(findings))

@@ -8,6 +8,7 @@ uses the built-in rules and the secret values of the current environment, like a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
@@ -40,9 +41,17 @@ def _mask(text: str, redactors: Iterable[Redactor] | None = None) -> str:
     return text
 
 
+class Scrubbed(str):
+    """Text `scrub` gave: what writes it out (a report written to a file) need not mask it again."""
+
+    __slots__ = ()
+
+
 def scrub(text: str) -> str:
-    """`text` with every secret masked."""
-    return _mask(text) if text else text
+    """`text` with every secret masked (once: text it gave before comes back as it is)."""
+    if not text or type(text) is Scrubbed:
+        return text
+    return Scrubbed(_mask(text))
 
 
 def scrub_data(value: T) -> T:
@@ -67,31 +76,45 @@ def scrub_data(value: T) -> T:
             for v in node:
                 gather(v)
         elif dataclasses.is_dataclass(node) and not isinstance(node, type):
-            for f in dataclasses.fields(node):
-                if f.init:
-                    gather(getattr(node, f.name))
+            for name in _init_fields(type(node)):
+                gather(getattr(node, name))
 
     gather(value)
     texts = [t for t in found if t]
     for one in (redactor(), *_configured):
         texts = one.mask_texts(texts)
-    masked_texts = dict(zip((t for t in found if t), texts, strict=True))
-    if all(a == b for a, b in masked_texts.items()):
+    changed = {a: b for a, b in zip((t for t in found if t), texts, strict=True) if a != b}
+    if not changed:
         return value
 
+    # NOTE: what holds no masked string is kept as it is (not copied): most of a large report.
     def walk(node: Any) -> Any:
         if isinstance(node, str):
-            return node if not node else type(node)(masked_texts[node])
+            return type(node)(changed[node]) if node in changed else node
         if isinstance(node, Mapping):
-            return {walk(k): walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        if isinstance(node, tuple):
-            return tuple(walk(v) for v in node)
+            items = [(walk(k), walk(v)) for k, v in node.items()]
+            same = all(a is k and b is v for (a, b), (k, v) in zip(items, node.items(), strict=True))
+            return node if same else dict(items)
+        if isinstance(node, list | tuple):
+            values = [walk(v) for v in node]
+            if all(a is b for a, b in zip(values, node, strict=True)):
+                return node
+            return values if isinstance(node, list) else tuple(values)
         if dataclasses.is_dataclass(node) and not isinstance(node, type):
-            changes = {f.name: walk(getattr(node, f.name)) for f in dataclasses.fields(node) if f.init}
-            return dataclasses.replace(node, **changes)
+            changes = {}
+            for name in _init_fields(type(node)):
+                old = getattr(node, name)
+                new = walk(old)
+                if new is not old:
+                    changes[name] = new
+            return dataclasses.replace(node, **changes) if changes else node
         return node
 
     masked: T = walk(value)
     return masked
+
+
+@functools.cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """The names of a dataclass's fields that its __init__ takes."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,38 @@ def test_scrub_data_masks_like_scrub_and_keeps_shapes() -> None:
 def test_scrub_data_gives_the_value_itself_when_nothing_is_secret() -> None:
     value = {"rows": [_Row("a", ("fine", "also fine"))], "n": 3}
     assert scrub.scrub_data(value) is value
+
+
+def test_scrub_data_copies_only_what_holds_a_masked_string() -> None:
+    secret = next(p for p in corpus.planted() if p.file == ".env").text
+    clean = [_Row("a", ("fine",)), {"k": "v"}, ("t", "u")]
+    value = {"clean": clean, "dirty": [_Row("b", ("fine", secret))]}
+    masked = scrub.scrub_data(value)
+    assert masked is not value and masked["dirty"][0].notes[1] == scrub.scrub(secret)
+    assert masked["clean"] is clean and all(a is b for a, b in zip(masked["clean"], clean, strict=True))
+    assert masked["dirty"][0].name is value["dirty"][0].name
+
+
+def test_scrubbed_text_is_not_masked_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from evidence_kit.bundle.atomic import write_pages
+
+    secret = next(p for p in corpus.planted() if p.file == ".env").text
+    passes: list[str] = []
+    masking = Redactor.mask_text
+
+    def counted(self: Redactor, text: str, tally: object = None) -> tuple[str, int]:
+        passes.append(text)
+        return masking(self, text)
+
+    monkeypatch.setattr(Redactor, "mask_text", counted)
+    once = scrub.scrub(f"report\n{secret}\n")
+    assert secret not in once and scrub.scrub(once) is once
+    done = len(passes)
+    write_pages(tmp_path, {"report.txt": once})
+    assert len(passes) == done and (tmp_path / "report.txt").read_text() == once
+    # NOTE: text built from scrubbed text is plain text again: masked when written.
+    write_pages(tmp_path, {"report.txt": once + secret})
+    assert len(passes) > done and secret not in (tmp_path / "report.txt").read_text()
 
 
 @NO_RE2
