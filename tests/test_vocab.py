@@ -13,9 +13,10 @@ import subprocess
 import sys
 import sysconfig
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -808,3 +809,46 @@ def test_python_312_fstrings_that_reuse_their_quotes_are_one_string() -> None:
         (3, 27, "identifier"),
         (5, 2, "string"),
     ]
+
+
+def _failing_in_children(monkeypatch: pytest.MonkeyPatch, fail: Callable[[], None]) -> None:
+    """Make every chunk a forked child scans call `fail` first (this process scans as before)."""
+    parent = os.getpid()
+    chunk = vocab._Scan.chunk
+
+    def failing(self: vocab._Scan, names: Iterable[str]) -> list[Any]:
+        if os.getpid() != parent:
+            fail()
+        return chunk(self, names)
+
+    monkeypatch.setattr(vocab._Scan, "chunk", failing)
+
+
+def test_an_error_in_a_scanning_child_is_raised_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail() -> None:
+        raise ValueError("the disk went away")
+
+    _failing_in_children(monkeypatch, fail)
+    _package(tmp_path, 300, random.Random(11))
+    with pytest.raises(ValueError, match="the disk went away"):
+        vocab.scan_paths(sorted(tmp_path.rglob("*.py")), Matcher(FORMS), jobs=2)
+
+
+def test_a_scanning_child_that_dies_fails_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _failing_in_children(monkeypatch, lambda: os._exit(3))
+    _package(tmp_path, 300, random.Random(12))
+    with pytest.raises(RuntimeError, match=r"the scanning process \d+ failed"):
+        vocab.scan_paths(sorted(tmp_path.rglob("*.py")), Matcher(FORMS), jobs=2)
+
+
+def test_children_send_back_more_rows_than_a_pipe_holds(tmp_path: Path) -> None:
+    # NOTE: 400 files of 300 hits each, about 30 MB of rows: the children write while this process scans.
+    line = "websocket_stream = stream_websocket(websocket, stream)  # websocket stream\n"
+    for n in range(400):
+        (tmp_path / f"m{n:03d}.py").write_text(line * 50)
+    matcher = Matcher(FORMS)
+    names = sorted(tmp_path.glob("*.py"))
+    one = vocab.scan_paths(names, matcher, jobs=1)
+    assert len(one) > 400 * 250
+    assert vocab.scan_paths(names, matcher, jobs=2) == one
+    assert vocab.scan_paths(names, matcher, jobs=3) == one
