@@ -1437,21 +1437,19 @@ class _Workers:
     """Forked processes that scan the chunks put in a queue, and send their rows back.
 
     The queue is a pipe holding one byte per chunk number, all written at once: a one-byte read is atomic,
-    so each chunk goes to exactly one process. Each child sends the rows of each chunk back as soon as it
-    has them, pickled through a pipe of its own; this process takes chunks too, and between two of them
-    makes hits of the rows that came, so that little is left to do once the last chunk is scanned.
+    so each chunk goes to exactly one process. Each child sends its rows back pickled through a pipe of its
+    own, after its last chunk. This process takes chunks too, and makes its hits while the children work.
     """
 
     def __init__(self, scan: _Scan) -> None:
         self.scan = scan
         self.queue, self.feed = os.pipe()
-        self.children: list[_Inbox] = []  # NOTE: until all their rows are read
+        self.children: list[tuple[int, int]] = []  # NOTE: (pid, read end of its pipe) until its rows are read
         self.pids: list[int] = []
 
     def start(self, prepare: Callable[[], list[list[str]]]) -> None:
         """Fork a child that scans the chunks `prepare` gives it (called in the child) from the queue."""
         back, out = os.pipe()
-        _widen(out)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which never returns
             os.close(back)
@@ -1459,7 +1457,7 @@ class _Workers:
                 os.close(self.feed)  # NOTE: or the queue would never end
             _child(self.queue, out, prepare, self.scan)
         os.close(out)
-        self.children.append(_Inbox(pid, back))
+        self.children.append((pid, back))
         self.pids.append(pid)
 
     def deal(self, numbers: Iterable[int]) -> None:
@@ -1470,16 +1468,20 @@ class _Workers:
 
     def scan_chunks(self, chunks: list[list[str]], own: Iterable[int] = ()) -> list[list[Hit]]:
         """The hits of every chunk, in order: `own` chunks scanned here, the queue's by whoever takes them."""
+        import pickle
+
         parts = {number: self.scan.hits(chunks[number]) for number in own}
-
-        def gather() -> None:
-            for inbox in self.children:
-                inbox.take(parts, wait=False)
-
-        _take_chunks(self.queue, chunks, self.scan.hits, parts, gather)
+        _take_chunks(self.queue, chunks, self.scan.hits, parts)
         while self.children:
-            self.children[0].take(parts, wait=True)
-            self.children.pop(0)
+            pid, back = self.children.pop(0)
+            with os.fdopen(back, "rb") as fh:
+                try:
+                    ok, payload = pickle.load(fh)
+                except (EOFError, pickle.UnpicklingError):
+                    ok, payload = False, RuntimeError(f"the scanning process {pid} failed")
+            if not ok:
+                raise payload
+            parts.update((number, [_hit(row) for row in rows]) for number, rows in payload.items())
         return [parts[i] for i in range(len(chunks))]
 
     def close(self) -> None:
@@ -1489,75 +1491,11 @@ class _Workers:
         for fd in (self.queue, self.feed):
             if fd >= 0:
                 os.close(fd)
-        for inbox in self.children:
-            os.close(inbox.fd)
-            os.kill(inbox.pid, signal.SIGKILL)
+        for pid, back in self.children:
+            os.close(back)
+            os.kill(pid, signal.SIGKILL)
         for pid in self.pids:
             os.waitpid(pid, 0)
-
-
-_FRAME_HEAD = 8  # NOTE: a frame is its length (8 bytes, big-endian), then a pickle
-
-
-class _Inbox:
-    """The rows a child sends, one frame per chunk: ("rows", number, rows), then ("done",), or ("error",
-    exception) when it failed."""
-
-    def __init__(self, pid: int, fd: int) -> None:
-        self.pid = pid
-        self.fd = fd
-        self.pending = bytearray()
-        self.done = False
-        os.set_blocking(fd, False)
-
-    def take(self, parts: dict[int, list[Hit]], *, wait: bool) -> None:
-        """Make hits into `parts` of the rows come so far (with `wait`, of all, up to the child's end);
-        raise the child's error, or a RuntimeError when it ended without saying it was done."""
-        if wait:
-            os.set_blocking(self.fd, True)
-        while True:
-            try:
-                data = os.read(self.fd, 1 << 20)
-            except BlockingIOError:
-                break
-            if not data:
-                break
-            self.pending += data
-        self._unpack(parts)
-        if wait and not self.done:
-            raise RuntimeError(f"the scanning process {self.pid} failed")
-
-    def _unpack(self, parts: dict[int, list[Hit]]) -> None:
-        import pickle
-
-        pending = self.pending
-        at = 0
-        while len(pending) - at >= _FRAME_HEAD:
-            size = int.from_bytes(pending[at : at + _FRAME_HEAD], "big")
-            end = at + _FRAME_HEAD + size
-            if len(pending) < end:
-                break
-            with memoryview(pending)[at + _FRAME_HEAD : end] as frame:
-                message = pickle.loads(frame)
-            at = end
-            if message[0] == "rows":
-                parts[message[1]] = [_hit(row) for row in message[2]]
-            elif message[0] == "done":
-                self.done = True
-            else:
-                raise message[1]
-        del pending[:at]
-
-
-def _widen(fd: int) -> None:
-    """Let a pipe hold 1 MiB where the OS allows it (Linux), so a child seldom waits for this process to
-    read its rows."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError):  # pragma: no cover - depends on the OS and its limits
-        pass
 
 
 def _scan_names(names: list[str], scan: _Scan, jobs: int) -> list[list[Hit]]:
@@ -1646,47 +1584,29 @@ def _scan_ahead(base: str, scan: _Scan, ready: int) -> list[str] | None:
 
 
 def _take_chunks(
-    queue: int,
-    chunks: list[list[str]],
-    scan: Callable[[list[str]], _T],
-    into: dict[int, _T],
-    between: Callable[[], None] | None = None,
+    queue: int, chunks: list[list[str]], scan: Callable[[list[str]], _T], into: dict[int, _T]
 ) -> dict[int, _T]:
     """What `scan` makes of each chunk this process takes from the queue until it is empty, by number, put
-    `into` a dict; `between` is called after each."""
+    `into` a dict."""
     while number := os.read(queue, 1):
         into[number[0]] = scan(chunks[number[0]])
-        if between is not None:
-            between()
     return into
-
-
-def _send(out: int, message: tuple[Any, ...]) -> None:  # pragma: no cover - runs in a child
-    """Write one frame to the pipe `out` (see _Inbox)."""
-    import pickle
-
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    with memoryview(len(data).to_bytes(_FRAME_HEAD, "big") + data) as view:
-        sent = 0
-        while sent < len(view):
-            sent += os.write(out, view[sent:])
 
 
 def _child(
     queue: int, out: int, prepare: Callable[[], list[list[str]]], scan: _Scan
 ) -> NoReturn:  # pragma: no cover
-    """A forked process's life: take chunks, send the rows of each (or the error) back, exit without
-    cleanup."""
+    """A forked process's life: take chunks, send the rows (or the error) back, exit without cleanup."""
+    import pickle
+
     status = 1
     try:
-        try:
-            chunks = prepare()
-            while number := os.read(queue, 1):
-                _send(out, ("rows", number[0], scan.chunk(chunks[number[0]])))
-            message: tuple[Any, ...] = ("done",)
-        except BaseException as exc:  # NOTE: handed to the parent, which raises it
-            message = ("error", exc)
-        _send(out, message)
+        with os.fdopen(out, "wb") as fh:
+            try:
+                payload: tuple[bool, Any] = (True, _take_chunks(queue, prepare(), scan.chunk, {}))
+            except BaseException as exc:  # NOTE: handed to the parent, which raises it
+                payload = (False, exc)
+            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
         status = 0
     finally:
         os._exit(status)
