@@ -18,20 +18,24 @@ from evidence_kit.redact.redactor import Redactor, secret_pairs
 T = TypeVar("T")
 _cached: tuple[frozenset[tuple[str, str]], Redactor] | None = None
 _configured: list[Redactor] = []
+_generation = 0  # NOTE: counts the changes of the redactors above: text scrubbed before one is masked again
 
 
 def use_configs(configs: Iterable[Any]) -> None:
     """Also mask what the service's `evidence.yaml` files name: `redact.env`, `redact.patterns`, the
     secret values of their commands' `env:` (a command that loads a config calls this first)."""
+    global _generation
     _configured[:] = [Redactor.for_config(config, os.environ) for config in configs]
+    _generation += 1
 
 
 def redactor() -> Redactor:
     """The redactor for output: built-in rules and this process's secret environment values."""
-    global _cached
+    global _cached, _generation
     key = frozenset(secret_pairs(os.environ))
     if _cached is None or _cached[0] != key:
         _cached = (key, Redactor.from_pairs(key))
+        _generation += 1
     return _cached[1]
 
 
@@ -42,16 +46,23 @@ def _mask(text: str, redactors: Iterable[Redactor] | None = None) -> str:
 
 
 class Scrubbed(str):
-    """Text `scrub` gave: what writes it out (a report written to a file) need not mask it again."""
+    """Text `scrub` gave, and by which redactors: what writes it out (a report written to a file) need not
+    mask it again while they are the same."""
 
-    __slots__ = ()
+    generation = -1
 
 
 def scrub(text: str) -> str:
-    """`text` with every secret masked (once: text it gave before comes back as it is)."""
-    if not text or type(text) is Scrubbed:
+    """`text` with every secret masked (once: text it gave before, the redactors unchanged since, comes
+    back as it is)."""
+    if not text:
         return text
-    return Scrubbed(_mask(text))
+    redactors = (redactor(), *_configured)
+    if type(text) is Scrubbed and text.generation == _generation:
+        return text
+    masked = Scrubbed(_mask(text, redactors))
+    masked.generation = _generation
+    return masked
 
 
 def scrub_data(value: T) -> T:

@@ -113,6 +113,34 @@ def test_scrubbed_text_is_not_masked_again(monkeypatch: pytest.MonkeyPatch, tmp_
     assert len(passes) > done and secret not in (tmp_path / "report.txt").read_text()
 
 
+def test_scrubbed_text_is_masked_again_by_redactors_that_came_after(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from evidence_kit.bundle.atomic import write_pages
+
+    ticket = "ticket-" + str(random.Random(5).randrange(10**6, 10**7))
+    early = scrub.scrub(f"opened {ticket}\n")
+    assert ticket in early
+    config = SimpleNamespace(
+        collectors={},
+        redact_env=[],
+        redact_allow_names=[],
+        redact_allow_values=[],
+        redact_allow_patterns=[],
+        redact_patterns=[r"ticket-(?P<secret>\d{7})"],
+    )
+    monkeypatch.setattr(scrub, "_configured", [])
+    scrub.use_configs([config])
+    write_pages(tmp_path, {"report.txt": early})
+    assert ticket not in (tmp_path / "report.txt").read_text()
+    value = "hidden-" + str(random.Random(6).randrange(10**11, 10**12))
+    before = scrub.scrub(f"value {value}\n")
+    monkeypatch.setenv("SERVICE_API_TOKEN", value)
+    assert value not in scrub.scrub(before)
+
+
 @NO_RE2
 def test_both_engines_name_the_same_lines_with_the_same_keywords() -> None:
     """Overlapping keywords (one the prefix, suffix or middle of another), both cases, Latin-1 letters."""
