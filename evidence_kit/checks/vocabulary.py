@@ -120,7 +120,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         )
         label = f" ({scope['name']})" if scope.get("name") else ""
         rels: dict[str, str] = {}
-        lines = _Lines()
+        lines = _LineFingerprints()
         for hit in hits:
             rel = rels.get(hit.path)
             if rel is None:
@@ -158,7 +158,7 @@ def _snippet(hit: vocab.Hit) -> tuple[str, int]:
     return lead + line[lo:hi] + ("…" if hi < last else ""), len(lead) + start - lo + 1
 
 
-class _Lines:
+class _LineFingerprints:
     """The fingerprint of a hit's whole line (what a finding's would be were its whole line shown), worked
     out once for the hits of one line."""
 

@@ -163,16 +163,16 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
         inline = _Inline(target)
         for raw in raws:
             # NOTE: a check may give the fingerprint itself (of a whole line it shows only a part of).
-            print_ = raw.fingerprint or fingerprint(raw)
+            stamp = raw.fingerprint or fingerprint(raw)
             reason, problem = inline(raw)
             if problem is not None:
                 engine.append(replace(problem, fingerprint=fingerprint(problem)))
             if reason is None:
-                waiver = next((w for w in live_waivers if w.covers(raw.check, raw.path, print_)), None)
+                waiver = next((w for w in live_waivers if w.covers(raw.check, raw.path, stamp)), None)
                 reason = (
                     f"waived by {waiver.owner} until {waiver.expires}: {waiver.reason}" if waiver else None
                 )
-            findings.append(replace(raw, severity=rule.severity, fingerprint=print_, waived=reason))
+            findings.append(replace(raw, severity=rule.severity, fingerprint=stamp, waived=reason))
         failed = any(not f.waived for f in findings)
         outcomes.append(
             Outcome(rule.check, module.NAME, rule.severity, "failed" if failed else "passed", tuple(findings))
