@@ -58,21 +58,34 @@ class Config:
 
     def with_env_files(self, env: Mapping[str, str]) -> dict[str, str]:
         """`env` with the variables of the `env_file`s (relative to evidence.yaml) it does not set, for the
-        database URL and the secrets to mask: as the service's settings read them, the environment wins,
-        then the last file that sets one. A file outside the repository is never read. Children never get
-        them (the service reads its files itself)."""
+        database URL: as the service's settings read them, the environment wins, then the last file that
+        sets one. A file outside the repository is never read. Children never get them (the service reads
+        its files itself)."""
+        files: dict[str, str] = {}
+        where: dict[str, str] = {}
+        for name, read in self._env_files_read(env):
+            files.update(read)
+            where.update(dict.fromkeys(read, name))
+        merged = EnvWithFiles({**files, **env})
+        merged.sources = {key: file for key, file in where.items() if key not in env}
+        return merged
+
+    def env_file_values(self, env: Mapping[str, str]) -> list[dict[str, str]]:
+        """The variables of each `env_file` read, those the environment or a later file overrides included:
+        their secret values are masked too (a password in `.env` the environment overrides is still one)."""
+        return [read for _, read in self._env_files_read(env)]
+
+    def _env_files_read(self, env: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
         from evidence_kit.support import dotenv
 
         files: dict[str, str] = {}
-        where: dict[str, str] = {}
+        out: list[tuple[str, dict[str, str]]] = []
         for name in self.env_files:
             if self.env_file_status(name) == "read":
                 read = dotenv.read(self.root / name, {**files, **env})
                 files.update(read)
-                where.update(dict.fromkeys(read, name))
-        merged = EnvWithFiles({**files, **env})
-        merged.sources = {key: file for key, file in where.items() if key not in env}
-        return merged
+                out.append((name, read))
+        return out
 
     def env_file_status(self, name: str) -> str:
         """Whether an `env_file` is read: "read", "missing", "not a regular file", "too large", or "outside

@@ -110,3 +110,33 @@ def test_a_secret_an_env_file_holds_is_masked_in_what_a_collect_writes(tmp_path:
     assert written.startswith("SVC_SIGNING_SECRET=") and token not in written
     assert not [p for p in summary.bundle.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     assert (summary.bundle / "data" / "command" / "mode.stdout.txt").read_text("utf-8") == "[]\n"
+
+
+def test_a_secret_an_env_file_holds_is_masked_even_where_the_environment_overrides_it(tmp_path: Path) -> None:
+    from evidence_kit.commands.collect import collect
+    from evidence_kit.redact.scrub import scrub, use_configs
+
+    in_file, in_local, in_env = (secrets.token_urlsafe(24) for _ in range(3))
+    (tmp_path / ".env").write_text(f"SVC_DB_PASSWORD={in_file}\n", encoding="utf-8")
+    (tmp_path / ".env.local").write_text(f"SVC_DB_PASSWORD={in_local}\n", encoding="utf-8")
+    # NOTE: a log the service wrote while it still read the file's password (the environment now wins).
+    (tmp_path / "app.log").write_text(f"fallback password {in_file}\nlocal password {in_local}\n")
+    (tmp_path / "evidence.yaml").write_text(
+        "service: svc\nenv_file: [.env, .env.local]\n"
+        "collectors:\n  files:\n    sets: [{name: logs, glob: ['*.log']}]\n",
+        encoding="utf-8",
+    )
+    loaded = config.load(tmp_path / "evidence.yaml")
+    env = {"PATH": "/usr/bin:/bin", "SVC_DB_PASSWORD": in_env}
+    assert loaded.with_env_files(env)["SVC_DB_PASSWORD"] == in_env
+    summary = collect(loaded, out=tmp_path / "out", env=env)
+    written = [p.read_bytes() for p in summary.bundle.rglob("*") if p.is_file()]
+    assert any(b"fallback password" in data for data in written)
+    for value in (in_file, in_local):
+        assert not [data for data in written if value.encode() in data]
+    # NOTE: what the CLI prints or writes outside a bundle masks them too, once it has read the config.
+    use_configs([loaded])
+    try:
+        assert in_file not in scrub(f"error: {in_file}") and in_local not in scrub(in_local)
+    finally:
+        use_configs([])
