@@ -42,6 +42,10 @@ MIN_LITERAL = 6
 _KNOWN_TEXTS = 4096
 _KNOWN_LENGTH = 1024
 LITERAL_RULE = "secret-value"
+# NOTE: a secret shortened for display keeps its start and end around an ellipsis (pytest's assertion
+# message: `'q8vLp2Xk0aBc...Zm1Tt7Qw9rS4e'`): from this many of its first bytes on, that is masked too.
+_SHORTENED = 8
+_ELLIPSIS = (b"...", "\u2026".encode())
 _STRUCTURAL = frozenset(b"{,;([-*#|\"'`>:=")
 _PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
 _KEY_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?$", re.M)
@@ -205,16 +209,25 @@ class Redactor:
             for form in (value, quote(value, safe=""), json.dumps(value, ensure_ascii=False)[1:-1]):
                 values.setdefault(form.encode("utf-8", "surrogateescape"), label)
         self.literal_labels = values
+        self._shortenable = tuple(v for v, label in values.items() if len(v) >= 2 * _SHORTENED and not label)
         if values:
             ordered = sorted(values, key=len, reverse=True)
+            heads = sorted({v[:_SHORTENED] for v in self._shortenable})
+            forms = [re.escape(v) for v in ordered]
+            if heads:
+                # NOTE: which head goes with which end is told by _shortened, not here.
+                forms.append(
+                    b"(?:" + b"|".join(map(re.escape, heads)) + rb")[^\s'\"]{0,256}?"
+                    b"(?:" + b"|".join(map(re.escape, _ELLIPSIS)) + rb")[^\s'\"]{0,256}"
+                )
             rules.append(
                 Rule(
                     name=LITERAL_RULE,
                     family="values",
                     description="values of secret-named environment variables",
-                    keywords=tuple(ordered),
+                    keywords=tuple(dict.fromkeys([*ordered, *heads])),
                     case_sensitive=True,
-                    pattern=re.compile(b"|".join(re.escape(v) for v in ordered)),
+                    pattern=re.compile(b"|".join(forms)),
                     value="token",
                 )
             )
@@ -720,6 +733,8 @@ class Redactor:
             if quoted and rule.value != "token" and _FRAGMENT.match(line, end + 1):
                 continue
             if rule.name == LITERAL_RULE:
+                if value not in self.literal_labels and not self._shortened(value):
+                    return False
                 label = self.literal_labels.get(value) or None
                 self._record(offset + start, offset + end, index, label, out)
                 continue
@@ -765,6 +780,13 @@ class Redactor:
     ) -> None:
         label = self.allow.label(value.decode("utf-8", "surrogateescape"), name)
         self._record(start, end, index, label, out)
+
+    def _shortened(self, text: bytes) -> bool:
+        """Whether `text` is a secret value shortened around an ellipsis: its start (at least `_SHORTENED`
+        bytes) before the ellipsis."""
+        cut = min((i for i in (text.find(e) for e in _ELLIPSIS) if i >= 0), default=-1)
+        head = text[:cut]
+        return cut >= _SHORTENED and any(v.startswith(head) for v in self._shortenable)
 
     @staticmethod
     def _record(

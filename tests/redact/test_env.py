@@ -214,6 +214,30 @@ def test_literal_values_are_found_url_encoded_and_json_escaped() -> None:
     assert masked == 'raw [REDACTED] url [REDACTED] json "[REDACTED]"' and count == 3
 
 
+def test_a_secret_shortened_around_an_ellipsis_is_masked_with_its_ends() -> None:
+    value, _ = fill("{alnum:32}", "env-shortened")
+    red = Redactor([value])
+    # NOTE: how pytest shows a long string in a failed assertion: its start, `...`, its end.
+    line = f"E       AssertionError: assert '{value[:12]}...{value[-13:]}' == 'expected-something-else'"
+    masked, count = red.mask_text(line)
+    assert masked == "E       AssertionError: assert '[REDACTED]' == 'expected-something-else'" and count == 1
+    for shown in (f"{value[:8]}…{value[-4:]}", f"token {value[:20]}... (cut)", f"{value}"):
+        assert value[:8] not in red.mask_text(shown)[0], shown
+    # NOTE: what only starts like it, or shows fewer than 8 of its first characters, is not the secret.
+    innocent = [f"{value[:7]}...{value[-13:]}", f"{value[:10]}X...", f"{value[:12]} ...", "Loading..."]
+    for text in innocent:
+        assert red.mask_text(text) == (text, 0), text
+
+
+def test_an_allowed_value_shortened_around_an_ellipsis_is_kept() -> None:
+    from evidence_kit.redact.redactor import Allow
+
+    value, _ = fill("{alnum:24}", "env-allowed-shortened")
+    red = Redactor.from_pairs([("DEMO_TOKEN", value)], allow=Allow(values=(value,)))
+    text = f"token {value[:12]}...{value[-6:]}"
+    assert red.mask_text(text) == (text, 0)
+
+
 def test_manifest_json_stays_valid_when_masked(tmp_path: Path) -> None:
     (tmp_path / "payload.json").write_text(json.dumps({"password": SECRET, "note": 'say "hi"'}))
     bundle, _ = run(
