@@ -20,6 +20,7 @@ from evidence_kit.export import FORMATS, render
 from evidence_kit.model import Finding
 from evidence_kit.policy import loader as policy
 from evidence_kit.policy.engine import Outcome, Report, run
+from evidence_kit.policy.packs import Policy
 from evidence_kit.policy.target import Target
 from tests.conftest import EXAMPLE
 
@@ -867,9 +868,7 @@ def test_a_note_says_when_the_source_checked_is_at_another_commit_than_the_bundl
 
 def _ek101(root: Path) -> list[Finding]:
     """EK101's findings for the word `websocket` in the files of `root` (the rules are kept outside it)."""
-    rules = root.parent / "rules.yaml"
-    rules.write_text("checks:\n  EK101:\n    severity: error\n    options: {forbidden: [websocket]}\n")
-    report = run(policy.load([str(rules)]), Target(root=root))
+    report = run(_ek101_policy(root.parent), Target(root=root))
     return [f for f in report.findings if f.check == "EK101"]
 
 
@@ -928,3 +927,31 @@ def test_findings_in_many_files_each_honour_their_own_allow_comments(tmp_path: P
         ("c.py", 1): None,
         ("c.py", 2): None,
     }
+
+
+def test_the_engine_checks_are_skipped_when_they_have_nothing_to_read(tmp_path: Path) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "worker.py").write_text("websocket = 1\n")
+    statuses = {
+        o.check: (o.status, o.reason) for o in run(_ek101_policy(tmp_path), Target(root=root)).outcomes
+    }
+    assert statuses["EK001"] == (
+        "skipped",
+        "no `# evidence: allow[...]` comment names a finding's check on its line or the line above",
+    )
+    assert statuses["EK002"] == ("skipped", "the rule packs hold no waiver")
+    # NOTE: with a comment to read and a waiver to judge, each passes.
+    (root / "worker.py").write_text("websocket = 1  # evidence: allow[EK101] the protocol's name\n")
+    waiver = "  - {check: EK101, path: other.py, owner: a, reason: later, expires: '2999-01-01'}\n"
+    statuses = {
+        o.check: o.status
+        for o in run(_ek101_policy(tmp_path, "waivers:\n" + waiver), Target(root=root)).outcomes
+    }
+    assert (statuses["EK001"], statuses["EK002"]) == ("passed", "passed")
+
+
+def _ek101_policy(folder: Path, more: str = "") -> Policy:
+    rules = folder / "rules.yaml"
+    rules.write_text("checks:\n  EK101:\n    severity: error\n    options: {forbidden: [websocket]}\n" + more)
+    return policy.load([str(rules)])

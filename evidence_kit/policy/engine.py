@@ -17,6 +17,11 @@ ENGINE_CHECKS = {
     SUPPRESSION: "An inline `# evidence: allow[EKnnn]` must give a reason after the bracket.",
     EXPIRED_WAIVER: "A waiver past its `expires` date no longer waives anything and fails itself.",
 }
+# NOTE: why an engine check has nothing to read: it is skipped then, never passed.
+_UNREAD = {
+    SUPPRESSION: "no `# evidence: allow[...]` comment names a finding's check on its line or the line above",
+    EXPIRED_WAIVER: "the rule packs hold no waiver",
+}
 _ALLOW = re.compile(r"#\s*evidence:\s*allow\[(?P<ids>EK\d{3}(?:\s*,\s*EK\d{3})*)\]\s*(?P<reason>.*)$")
 Status = Literal["passed", "failed", "skipped"]
 
@@ -144,6 +149,7 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
     outcomes: list[Outcome] = []
     live_waivers = [w for w in policy.waivers if not w.expired(today)]
     engine: list[Finding] = []
+    read = {SUPPRESSION: 0, EXPIRED_WAIVER: len(policy.waivers)}
     for rule in policy.rules:
         module = CHECKS[rule.check]
         if module.TARGET == "bundle" and target.bundle is None:
@@ -165,6 +171,8 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
             # NOTE: a check may give the fingerprint itself (of a whole line it shows only a part of).
             stamp = raw.fingerprint or fingerprint(raw)
             reason, problem = inline(raw)
+            if reason is not None or problem is not None:
+                read[SUPPRESSION] += 1
             if problem is not None:
                 engine.append(replace(problem, fingerprint=fingerprint(problem)))
             if reason is None:
@@ -190,5 +198,8 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
             )
     for check_id, text in ENGINE_CHECKS.items():
         mine = tuple(replace(f, fingerprint=fingerprint(f)) for f in engine if f.check == check_id)
+        if not mine and not read[check_id]:
+            outcomes.append(Outcome(check_id, text, "error", "skipped", reason=_UNREAD[check_id]))
+            continue
         outcomes.append(Outcome(check_id, text, "error", "failed" if mine else "passed", mine))
     return Report(tuple(outcomes), policy.packs)
