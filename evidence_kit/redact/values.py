@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 Span = tuple[int, int, bool]  # start, end, quoted
 
 _QUOTES = b"\"'`"
+# NOTE: quotes as a page's escaped text writes them (a report's HTML): `&#39;&#39;` is an empty string.
+_ENTITY_QUOTES = (b"&#39;", b"&#x27;", b"&quot;", b"&#34;", b"&#x22;")
 _PREFIX = re.compile(rb"(?:[rRbBuUfF]|[rR][bBfF]|[bBfF][rR])(?=[\"'])")
 _NEXT_WORD = re.compile(
     rb"(?:[A-Za-z_][\w.\-]*=|[A-Za-z_][\w.\-]*:(?:\s|$)|[\"'][^\"']*[\"']\s*:|--?[A-Za-z]|#|//)"
@@ -74,6 +76,12 @@ def quoted(line: bytes, pos: int) -> Span | None:
     if prefix:
         pos = prefix.end()
     first = line[pos : pos + 1]
+    if first == b"&":
+        entity = next((e for e in _ENTITY_QUOTES if line.startswith(e, pos)), None)
+        if entity is not None:
+            start = pos + len(entity)
+            end = line.find(entity, start)
+            return (start, _trim(line, start, len(line)) if end == -1 else end, True)
     if first == b"\\" and line[pos + 1 : pos + 2] in (b'"', b"'"):
         closing = b"\\" + line[pos + 1 : pos + 2]
         start = pos + 2
