@@ -169,6 +169,8 @@ def test_written_config_validates_and_uses_what_was_found(service: Path) -> None
     ]
     assert collectors["openapi"]["app"] == "svc.main:app"
     assert collectors["openapi"]["app_dir"] == "src"
+    # NOTE: a src layout's app runs, and reads its `.env`, from the project's folder.
+    assert collectors["openapi"]["cwd"] == "."
     assert collectors["tests"]["run"] == ["python", "-m", "pytest", "tests"]
     assert collectors["queue"]["queues"][0]["table"] == "task_queue"
     assert collectors["queue"]["queues"][0]["columns"] == {

@@ -44,7 +44,13 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "app_dir": {
             "type": "string",
             "default": ".",
-            "description": "Folder put first on sys.path, also the import's working folder (default `.`).",
+            "description": "Folder put first on sys.path, also the import's working folder unless `cwd` is "
+            "given (default `.`).",
+        },
+        "cwd": {
+            "type": "string",
+            "description": "The import's working folder, where the app reads its settings files (`.env`), "
+            "when it is not `app_dir`: a src layout's app runs from the folder above `src`.",
         },
         "python": {
             **interpreter.OPTION,
@@ -175,6 +181,9 @@ def _from_app(
     app_dir = paths.inside(ctx.root, str(options.get("app_dir", ".")), "app_dir")
     if not app_dir.is_dir():
         raise CollectorError(f"app_dir {app_dir} is not a folder", hint="fix the `app_dir` option")
+    cwd = paths.inside(ctx.root, _working_folder(options), "cwd")
+    if not cwd.is_dir():
+        raise CollectorError(f"cwd {cwd} is not a folder", hint="fix the `cwd` option")
     try:
         chosen = interpreter.of(ctx, options) or interpreter.own()
     except CollectorError as exc:
@@ -206,7 +215,7 @@ def _from_app(
             ],
             scratch=ctx.scratch,
             label="openapi-import",
-            cwd=app_dir,
+            cwd=cwd,
             env=env,
             timeout=timeout,
             cap=MAX_BYTES,
@@ -442,12 +451,13 @@ def served(
     folder = root / str(serve.get("cwd", "."))
     chdir = _flag(argv, "--chdir")
     folder = folder / chdir if chdir else folder
-    app_dir = _flag(argv, "--app-dir")
-    if app_dir and os.path.normpath(folder / app_dir) != os.path.normpath(folder):
-        # NOTE: uvicorn puts --app-dir on sys.path but stays in its folder, where settings files are read.
-        return None, "`serve.command` imports from --app-dir but runs in another folder than the import"
-    if os.path.normpath(folder) != os.path.normpath(root / str(options.get("app_dir", "."))):
-        return None, "the service runs in another folder than `app_dir`"
+    # NOTE: uvicorn puts --app-dir on sys.path but stays in its folder, where settings files are read: both
+    # must be the import's.
+    if os.path.normpath(folder) != os.path.normpath(root / _working_folder(options)):
+        return None, "the service runs in another folder than the import (`cwd`, else `app_dir`)"
+    imports = folder / (_flag(argv, "--app-dir") or ".")
+    if os.path.normpath(imports) != os.path.normpath(root / str(options.get("app_dir", "."))):
+        return None, "`serve.command` imports from another folder than `app_dir` (--app-dir)"
     extra = sorted(set(serve.get("env") or {}) - _NEUTRAL_ENV)
     if extra:
         return None, f"`serve.env` sets {', '.join(extra)}, which the import would not see"
@@ -587,12 +597,17 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     ]
 
 
+def _working_folder(options: Mapping[str, Any]) -> str:
+    """Where the import runs: `cwd`, else `app_dir`."""
+    return str(options.get("cwd") or options.get("app_dir", "."))
+
+
 def plan(root: Path, options: Mapping[str, Any]) -> Intent:
     """What `collect --plan` shows: the app imported (in a subprocess), the URL or the file read."""
     if "app" in options:
         # NOTE: `python` here is the interpreter the plan's `python:` line names.
         line = shlex.join(["python", "-c", "<import the app, print its OpenAPI>", str(options["app"])])
-        cwd = root / str(options.get("app_dir", "."))
+        cwd = root / _working_folder(options)
         return Intent(
             reads=(f"the OpenAPI document of {options['app']}",), runs=(PlannedRun("import", line, cwd),)
         )

@@ -3531,6 +3531,10 @@ def _context(d: Detected) -> dict[str, Any]:
         "alembic_apart": {i: c.shares_table_with for i, c in enumerate(d.alembic) if c.shares_table_with},
         "app": d.app,
         "app_dir": d.app_dir,
+        # NOTE: a src layout's app runs from the project folder above `src`, where its settings files are.
+        "app_cwd": PurePosixPath(d.app_dir).parent.as_posix()
+        if PurePosixPath(d.app_dir).name == "src"
+        else None,
         "app_factory": bool(d.apps and d.apps[0].factory),
         "app_litestar": bool(d.apps and d.apps[0].litestar),
         "python": d.python,

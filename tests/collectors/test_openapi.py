@@ -192,6 +192,21 @@ def test_app_dir_and_dotted_attribute(tmp_path: Path) -> None:
     assert data(out["routes.txt"]).decode() == ROUTES_TXT
 
 
+def test_a_src_layouts_app_reads_its_settings_from_the_folder_it_runs_in(tmp_path: Path) -> None:
+    # NOTE: as Starlette's `Config(".env")` does: the file is read from the working folder, the project's.
+    reads = 'TITLE = open(".env").read().split("=", 1)[1].strip()\n'
+    app = reads + APP.replace('title="Research"', "title=TITLE")
+    assert app != reads + APP
+    root = write(tmp_path / "service", {"src/research/__init__.py": "", "src/research/main.py": app})
+    (root / ".env").write_text("TITLE=Research\n")
+    out = collect(root, app="research.main:app", app_dir="src", cwd=".")
+    assert json.loads(data(out["openapi.json"]))["info"]["title"] == "Research"
+    with pytest.raises(CollectorError, match="FileNotFoundError"):
+        collect(root, app="research.main:app", app_dir="src")
+    with pytest.raises(CollectorError, match=r"cwd \S+ is not a folder"):
+        collect(root, app="research.main:app", app_dir="src", cwd="nowhere")
+
+
 def test_from_json_file(service: Path) -> None:
     spec = json.loads(data(collect(service, app="research.main:app")["openapi.json"]))
     (service / "openapi.json").write_text(json.dumps(spec))
