@@ -1253,3 +1253,20 @@ def test_the_parts_the_service_package_reads_beat_a_url_only_a_script_reads(tmp_
     # NOTE: read by the service's own package too, the URL is the database's.
     (root / "svc/db.py").write_text("import os\nURL = os.environ['DATABASE_URL']\n", encoding="utf-8")
     assert init.detect(root).database_env == "DATABASE_URL"
+
+
+def test_the_env_file_starlettes_config_reads_is_the_services(tmp_path: Path) -> None:
+    # NOTE: no `Settings` class: Starlette's settings read the file named first, from the folder the
+    # service runs in (the project's, above `src`); alembic's own `Config("alembic.ini")` is no env file.
+    config = (
+        "from starlette.config import Config\nfrom alembic.config import Config as AlembicConfig\n\n"
+        'config = Config(".env")\nDATABASE_HOSTNAME = config("DATABASE_HOSTNAME", default="localhost")\n'
+        'ALEMBIC = AlembicConfig("alembic.ini")\n'
+    )
+    root = _tree(tmp_path / "svc", {"src/svc/__init__.py": "", "src/svc/config.py": config})
+    (root / ".env").write_text("DATABASE_HOSTNAME=127.0.0.1\n", encoding="utf-8")
+    assert init.detect(root).env_files == (".env",)
+    (root / ".env").unlink()
+    assert init.detect(root).env_files == (".env",)
+    (root / "src/svc/config.py").write_text(config.replace('Config(".env")', "Config()"), encoding="utf-8")
+    assert init.detect(root).env_files == ()

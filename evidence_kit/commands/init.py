@@ -1324,16 +1324,25 @@ def _placeholder(kind: str) -> str:
 
 
 def _env_files(tree: ast.Module) -> Iterator[str]:
-    """The `env_file` a settings class reads (`model_config = SettingsConfigDict(env_file="../.env")`, or
-    pydantic v1's `class Config: env_file = ".env"`), each path as written; also through a module-level
-    name (`env_file = ".env.testing" if testing else ".env"`, then `env_file=env_file`), where the files of
-    a test run (a name with `test`) are left out when another is given."""
+    """The `env_file` a settings class reads (`model_config = SettingsConfigDict(env_file="../.env")`,
+    pydantic v1's `class Config: env_file = ".env"`, Starlette's `Config(".env")`), each path as written;
+    also through a module-level name (`env_file = ".env.testing" if testing else ".env"`, then
+    `env_file=env_file`), where the files of a test run (a name with `test`) are left out when another is
+    given."""
     assigned = {
         target.id: node.value
         for node in tree.body
         if isinstance(node, ast.Assign)
         for target in node.targets
         if isinstance(target, ast.Name)
+    }
+    # NOTE: Starlette's settings read the file named first: `config = Config(".env")`.
+    starlette = {
+        a.asname or a.name
+        for node in _walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "starlette.config"
+        for a in node.names
+        if a.name == "Config"
     }
     found: list[str] = []
     for node in _walk(tree):
@@ -1343,6 +1352,13 @@ def _env_files(tree: ast.Module) -> Iterator[str]:
             and any(isinstance(t, ast.Name) and t.id == "env_file" for t in node.targets)
         ):
             values = [node.value]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in starlette
+            and node.args
+        ):
+            values = [node.args[0]]
         for value in values:
             if isinstance(value, ast.Name) and value.id in assigned:
                 value = assigned[value.id]
@@ -1407,12 +1423,19 @@ def _compose_env_files(root: Path, compose: Sequence[str]) -> list[str]:
 def _env_file_at(root: Path, module: str, path: str) -> str | None:
     """An `env_file` a settings module names, relative to the service's root: pydantic-settings reads it
     from the folder the service runs in, the folder its imports start from (`backend/` for
-    `backend/app/core/config.py`) or the root, or, built from the module's own folder, that folder; the
-    first of those where it is, else the first; never a file outside the repository."""
+    `backend/app/core/config.py`, the project's for a src layout) or the root, or, built from the module's
+    own folder, that folder; the first of those where it is, else the first; never a file outside the
+    repository."""
     if not _plain_path(path):
         return None
     where = _import_target(root, module)
-    bases = [where[1] if where else ".", ".", PurePosixPath(module).parent.as_posix()]
+    start = PurePosixPath(where[1] if where else ".")
+    # NOTE: a src layout's service runs from the project folder above `src`.
+    bases = [
+        (start.parent if start.name == "src" else start).as_posix(),
+        ".",
+        PurePosixPath(module).parent.as_posix(),
+    ]
     top = paths.repository(root)
     candidates = []
     for base in dict.fromkeys(bases):
@@ -2084,6 +2107,8 @@ def detect(root: Path) -> Detected:
             for name in _required_environ(tree) if migration else ():
                 if name not in required:
                     required[name], why[name] = _placeholder(""), f"read by the migration {rel}"
+        if "starlette.config" in text and "Settings" not in text:
+            env_files[rel] = list(_env_files(tree))
         if "Config" in text or "decouple" in text:
             for name, placeholder in _config_reads(tree):
                 env_hits.setdefault(name, []).append(rel)
