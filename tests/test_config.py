@@ -135,6 +135,15 @@ def test_a_literal_password_in_the_url_template_is_refused(tmp_path: Path) -> No
     assert "fix: write the password as a `${VAR}` reference" in exc.value.details[0]
 
 
+def test_a_url_template_may_give_defaults_but_never_to_the_password(tmp_path: Path) -> None:
+    given = "postgresql://${U:-app}:${PW}@${H:-localhost}:${P:-5432}/${D:-jobs}"
+    assert load(write(tmp_path, f"service: s\ndatabase:\n  url: '{given}'\n")).database_template == given
+    literal = "postgresql://${U}:${PW:-" + "hunter" + "22}@h/d"
+    with pytest.raises(EvidenceError) as exc:
+        load(write(tmp_path, f"service: s\ndatabase:\n  url: '{literal}'\n"))
+    assert "fix: write the password as a `${VAR}` reference" in exc.value.details[0]
+
+
 def test_an_option_of_several_shapes_names_them_in_its_fix(tmp_path: Path) -> None:
     path = write(
         tmp_path, "service: s\ncollectors:\n  openapi: {app: 'svc.main:app', served_at: true}\n  git: 3\n"

@@ -133,7 +133,7 @@ def test_backend_service_with_postgres_parts(tmp_path: Path, py310: Path, databa
     assert "found the service's interpreter: ../.venv/bin/python (../.venv, Python 3.10)" in said
     assert "found app: app.main:app (in app/main.py)" in said
     # NOTE: no DATABASE_URL anywhere: the URL is built from the service's own POSTGRES_* settings.
-    template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}:${POSTGRES_PORT}/${POSTGRES_DB}"
+    template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}:${POSTGRES_PORT:-5432}/${POSTGRES_DB}"
     assert f"url: {json.dumps(template)}" in (service / "evidence.yaml").read_text()
     assert "found tests: tests" in said and "frontend" not in said.split("found tests:")[1].splitlines()[0]
     workflow = repo / ".github" / "workflows" / "evidence.yml"

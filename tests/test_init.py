@@ -416,7 +416,8 @@ def test_settings_fields_become_the_workflow_environment(tmp_path: Path) -> None
     assert dict(found.required_env) == {"PRODUCTION": "false", "SECRET_KEY": "change-me", "WORKERS": "0"}
     init.write(root, found)
     loaded = config.load(root / "evidence.yaml")
-    template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}/${POSTGRES_DB}"
+    # NOTE: with the defaults the service's settings give (the password's is never written).
+    template = "postgresql://${POSTGRES_USER:-app}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER:-localhost}/${POSTGRES_DB:-app}"
     # NOTE: the service reads no URL variable: evidence.yaml names none, and the workflow sets none.
     assert (loaded.database_env, loaded.database_template) == (None, template)
     # NOTE: what init says matches what it wrote: the template, not "no database URL variable found".
@@ -872,7 +873,7 @@ def test_settings_read_through_starlette_or_decouple_config_are_found(tmp_path: 
     }
     init.write(root, found)
     loaded = config.load(root / "evidence.yaml")
-    template = "postgresql://${DATABASE_CREDENTIALS}@${DATABASE_HOSTNAME}:${DATABASE_PORT}/${DATABASE_NAME}"
+    template = "postgresql://${DATABASE_CREDENTIALS}@${DATABASE_HOSTNAME}:${DATABASE_PORT:-5432}/${DATABASE_NAME:-svc}"
     assert loaded.database_template == template
     env = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["env"]
     assert env["DATABASE_CREDENTIALS"] == "postgres:postgres" and env["DATABASE_HOSTNAME"] == "127.0.0.1"

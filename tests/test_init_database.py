@@ -13,6 +13,7 @@ import yaml
 
 from evidence_kit import config
 from evidence_kit.commands import init
+from evidence_kit.support.db import from_template
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
@@ -203,8 +204,15 @@ def test_a_url_built_of_parts_is_the_template_and_the_override_wins_when_set(tmp
         {"svc/__init__.py": "", "svc/settings.py": PARTS_SETTINGS, "svc/providers.py": PROVIDERS},
     )
     found = init.detect(root)
-    template = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER}:${POSTGRES_PORT}/${POSTGRES_DB}"
+    # NOTE: each part with the default the settings give it, but the password (its default is a secret).
+    template = (
+        "postgresql://${POSTGRES_USER:-app}:${POSTGRES_PASSWORD}@${POSTGRES_SERVER:-localhost}:"
+        "${POSTGRES_PORT:-5432}/${POSTGRES_DB:-app}"
+    )
     assert (found.database_url, found.database_override) == (template, "POSTGRES_URL_OVERRIDE")
+    # NOTE: a collect then needs only what the service itself cannot do without.
+    url = from_template(template, {"POSTGRES_PASSWORD": "pw", "POSTGRES_SERVER": "db.internal"}).url
+    assert url == "postgresql://app:pw@db.internal:5432/app"
     assert found.database_engine == ("DB_ENGINE", "postgres")
     init.write(root, found)
     loaded = config.load(root / "evidence.yaml")
@@ -270,7 +278,7 @@ class Settings(BaseSettings):
 def test_a_url_setting_the_service_fills_in_when_empty_is_the_override_of_the_parts(tmp_path: Path) -> None:
     root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": FILLED_IN_SETTINGS})
     found = init.detect(root)
-    template = "postgresql://${DATABASE_USER}:${DATABASE_PASSWORD}@${DATABASE_HOST}:${DATABASE_PORT}/${DATABASE_NAME}"
+    template = "postgresql://${DATABASE_USER}:${DATABASE_PASSWORD}@${DATABASE_HOST}:${DATABASE_PORT:-5432}/${DATABASE_NAME}"
     assert (found.database_url, found.database_override) == (template, "ASYNC_DATABASE_URI")
     init.write(root, found)
     loaded = config.load(root / "evidence.yaml")

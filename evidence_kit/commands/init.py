@@ -1174,10 +1174,11 @@ def _settings_fields(
     tree: ast.Module,
     classes: frozenset[str] | set[str] = _SETTINGS_BASES,
     inherited: Mapping[str, str | None] | None = None,
-) -> Iterator[tuple[str, str, str, str | None, bool]]:
+) -> Iterator[tuple[str, str, str, str | None, bool, str | None]]:
     """Pydantic-settings fields (`class Settings(BaseSettings): POSTGRES_USER: str`): the class, the field,
-    its environment name, a placeholder value when the field is required (no default), else None, and
-    whether its default is empty (`""` or None: a value the service fills in itself when it is not set).
+    its environment name, a placeholder value when the field is required (no default), else None,
+    whether its default is empty (`""` or None: a value the service fills in itself when it is not set),
+    and a plain default (`5432`).
     `classes` names the settings classes of other modules, which a class here may derive from, and
     `inherited` their env prefixes. A field with aliases gives each alias, the first one with the
     placeholder; a field of a class whose env prefix cannot be read (`model_config = build_config(...)`)
@@ -1224,7 +1225,8 @@ def _settings_fields(
             names = _aliases(stmt.value) or own
             for i, name in enumerate(names):
                 if _ENV_NAME.match(name):
-                    yield node.name, stmt.target.id, name, (placeholder if i == 0 else None), empty
+                    placed = placeholder if i == 0 else None
+                    yield node.name, stmt.target.id, name, placed, empty, _plain_default(default)
 
 
 def _inherited_prefix(name: str, own: Mapping[str, str | None], bases: Mapping[str, set[str]]) -> str | None:
@@ -1585,6 +1587,27 @@ def _env_names(tree: ast.Module) -> Iterator[str]:
             yield name.value
 
 
+_PLAIN_DEFAULT = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _plain_default(node: ast.expr | None) -> str | None:
+    """A default a URL template may carry (`5432`, `"localhost"`, `"dispatch"`), as text; else None."""
+    if isinstance(node, ast.Constant) and type(node.value) in (str, int):
+        text = str(node.value)
+        return text if _PLAIN_DEFAULT.fullmatch(text) else None
+    return None
+
+
+def _env_defaults(tree: ast.Module) -> Iterator[tuple[str, str]]:
+    """(name, default) of the reads that give a plain default: `os.getenv("DB_PORT", "5432")`,
+    `os.environ.get("DB_NAME", "svc")`."""
+    for node in _walk(tree):
+        if isinstance(node, ast.Call) and len(node.args) == 2 and _reads_environ(node.func):
+            name, default = node.args[0], _plain_default(node.args[1])
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and default is not None:
+                yield name.value, default
+
+
 def _required_environ(tree: ast.Module) -> Iterator[str]:
     """Names read as `os.environ["NAME"]`, which fails when the variable is not set."""
     for node in _walk(tree):
@@ -1695,10 +1718,10 @@ def _engine_values(tree: ast.Module) -> Iterator[str]:
                     yield item.value
 
 
-def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
+def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None, str | None]]:
     """Settings read through Starlette's `Config` (`config = Config(".env")`, then `config("NAME", cast=int)`)
     or python-decouple's `config("NAME", default=...)`: each name, with a placeholder value when the read
-    has no default (the service cannot start without it), else None."""
+    has no default (the service cannot start without it), else None, and a plain default (`"5432"`)."""
     starlette: set[str] = set()
     decouple: set[str] = set()
     for node in _walk(tree):
@@ -1731,7 +1754,9 @@ def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
         has_default = "default" in keywords or len(node.args) > (1 if reader in decouple else 2)
         cast = keywords.get("cast", node.args[1] if reader in starlette and len(node.args) > 1 else None)
         placeholder = _placeholder(cast.id if isinstance(cast, ast.Name) else "")
-        yield key.value, (None if has_default else placeholder)
+        at = 1 if reader in decouple else 2
+        default = keywords.get("default", node.args[at] if len(node.args) > at else None)
+        yield key.value, (None if has_default else placeholder), _plain_default(default)
 
 
 def _env_rank(name: str) -> int | None:
@@ -2011,8 +2036,9 @@ def _parts(names: Sequence[str]) -> dict[str, str | None]:
     return _best_parts(names)[1]
 
 
-def url_template(names: Sequence[str]) -> str | None:
-    """A `database.url` template from the parts a service builds its URL of (`POSTGRES_SERVER`, ...)."""
+def url_template(names: Sequence[str], defaults: Mapping[str, str] | None = None) -> str | None:
+    """A `database.url` template from the parts a service builds its URL of (`POSTGRES_SERVER`, ...), each
+    with the default the service gives it (`${POSTGRES_PORT:-5432}`), but the password."""
     found = _parts(names)
     if not found:
         return None
@@ -2020,9 +2046,14 @@ def url_template(names: Sequence[str]) -> str | None:
     credentials = found["credentials"]
     if not ((user or credentials) and host and name):
         return None
-    userinfo = f"${{{user}}}" + (f":${{{password}}}" if password else "") if user else f"${{{credentials}}}"
-    at = f"${{{host}}}" + (f":${{{port}}}" if port else "")
-    return f"postgresql://{userinfo}@{at}/${{{name}}}"
+
+    def ref(variable: str) -> str:
+        default = (defaults or {}).get(variable)
+        return f"${{{variable}:-{default}}}" if default is not None else f"${{{variable}}}"
+
+    userinfo = ref(user) + (f":${{{password}}}" if password else "") if user else f"${{{credentials}}}"
+    at = ref(host) + (f":{ref(port)}" if port else "")
+    return f"postgresql://{userinfo}@{at}/{ref(name)}"
 
 
 def _required_env(d: Detected) -> dict[str, str]:
@@ -2049,6 +2080,7 @@ def detect(root: Path) -> Detected:
     workers: list[Worker] = []
     claims: list[str] = []
     env_hits: dict[str, list[str]] = {}
+    defaults: dict[str, str] = {}  # NOTE: the plain defaults the service gives its settings
     required: dict[str, str] = {}
     why: dict[str, str] = {}
     from_settings: set[str] = set()
@@ -2103,6 +2135,8 @@ def detect(root: Path) -> Detected:
         if "environ" in text or "getenv" in text or "DATABASE_URL" in text:
             for name in _env_names(tree):
                 env_hits.setdefault(name, []).append(rel)
+            for name, given in _env_defaults(tree):
+                defaults.setdefault(name, given)
             db_reads.update(_database_reads(tree))
             for name in _required_environ(tree) if migration else ():
                 if name not in required:
@@ -2110,8 +2144,10 @@ def detect(root: Path) -> Detected:
         if "starlette.config" in text and "Settings" not in text:
             env_files[rel] = list(_env_files(tree))
         if "Config" in text or "decouple" in text:
-            for name, placeholder in _config_reads(tree):
+            for name, placeholder, read_default in _config_reads(tree):
                 env_hits.setdefault(name, []).append(rel)
+                if read_default is not None:
+                    defaults.setdefault(name, read_default)
                 if placeholder is not None and name not in required:
                     required[name] = placeholder
                     why[name] = (
@@ -2186,8 +2222,10 @@ def detect(root: Path) -> Detected:
     filled_in: set[str] = set()
     prefixes = {name: _inherited_prefix(name, own_prefixes, bases) for name in classes}
     for rel, tree in settings_modules:
-        for cls, attr, name, placeholder, empty in _settings_fields(tree, classes, prefixes):
+        for cls, attr, name, placeholder, empty, field_default in _settings_fields(tree, classes, prefixes):
             env_hits.setdefault(name, []).append(rel)
+            if field_default is not None:
+                defaults.setdefault(name, field_default)
             if empty:
                 filled_in.add(name)
             if (cls, attr) in fields:
@@ -2220,7 +2258,7 @@ def detect(root: Path) -> Detected:
     # NOTE: the names the service reads: a name only another project or the repository's tooling reads
     # (a deployment script's `DATABASE_PASSWORD`) is neither set nor named by the workflow.
     service_names = [n for n in names if places[n][0] < 3 or n in from_settings]
-    template = url_template(service_names)
+    template = url_template(service_names, defaults)
     # NOTE: a URL setting whose default is empty is filled in by the service (a validator builds it of the
     # parts) when it is not set: the parts make the template, and the URL replaces it only when set.
     override = (

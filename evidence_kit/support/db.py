@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from evidence_kit.model import Context
 
 _DRIVER = re.compile(r"^(postgres(?:ql)?)(\+[a-z0-9_]+)?://", re.I)
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# NOTE: `${VAR}`, or `${VAR:-default}`: the default where VAR is not set or empty (as a shell reads it).
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}/@:]*))?\}")
 LIBPQ = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 
 
@@ -48,34 +49,40 @@ def secrets_of(url: str) -> tuple[str, ...]:
 
 
 def from_template(template: str, env: Mapping[str, str]) -> Database:
-    """A URL from a template with `${VAR}` references; a variable that is not set is an error naming it.
+    """A URL from a template with `${VAR}` references (`${VAR:-default}`: a default, without `/`, `@` or
+    `:`, where VAR is not set or empty); a variable that is not set, with no default, is an error naming it.
 
     Values put in the user or password part are percent-encoded (a password may hold `@` or `/`); a
     variable that is the whole user part (`${DATABASE_CREDENTIALS}@host`) may hold `user:password`,
     each side encoded. The password, and the value of any referenced variable whose name looks secret,
     are secrets; host, port, user and database names are not.
     """
-    names = list(dict.fromkeys(_REF.findall(template)))
-    missing = [n for n in names if n not in env]
+    names = list(dict.fromkeys(m.group(1) for m in _REF.finditer(template)))
+    missing = list(dict.fromkeys(m.group(1) for m in _REF.finditer(template) if _value(m, env) is None))
     if missing:
         listed = ", ".join(missing)
         raise EvidenceError(
             f"database.url needs the environment variable{'s' if len(missing) > 1 else ''} {listed}, "
             f"which {'are' if len(missing) > 1 else 'is'} not set",
             hint=f"export {missing[0]} before collecting (the service's own settings name it): the "
-            "`database.url` template in evidence.yaml reads it",
+            "`database.url` template in evidence.yaml reads it (`${NAME:-default}` gives it a default)",
         )
     scheme, sep, rest = template.partition("://")
     authority, slash, tail = rest.partition("/")
     userinfo, at, hostport = authority.rpartition("@")
 
     def fill(text: str, encode: bool) -> str:
-        return _REF.sub(lambda m: quote(env[m.group(1)], safe="") if encode else env[m.group(1)], text)
+        def one(m: re.Match[str]) -> str:
+            value = _value(m, env) or ""
+            return quote(value, safe="") if encode else value
+
+        return _REF.sub(one, text)
 
     def fill_userinfo(text: str) -> str:
-        if ":" in text:
-            user, _, password = text.partition(":")
-            return fill(user, True) + ":" + fill(password, True)
+        # NOTE: the `:` between user and password, not one of a reference's `:-`.
+        at = _REF.sub(lambda m: "_" * len(m.group()), text).find(":")
+        if at >= 0:
+            return fill(text[:at], True) + ":" + fill(text[at + 1 :], True)
         user, colon, password = fill(text, False).partition(":")
         return quote(user, safe="") + colon + quote(password, safe="")
 
@@ -102,11 +109,19 @@ def template_secrets(template: str, env: Mapping[str, str]) -> tuple[str, ...]:
     from evidence_kit.redact.redactor import SECRET_NAME
 
     userinfo = template.partition("://")[2].partition("/")[0].rpartition("@")[0]
-    password_refs = set(_REF.findall(userinfo.partition(":")[2]))
-    names = dict.fromkeys(_REF.findall(template))
+    password_refs = {m.group(1) for m in _REF.finditer(userinfo.partition(":")[2])}
+    names = dict.fromkeys(m.group(1) for m in _REF.finditer(template))
     return tuple(
         env[n] for n in names if n in env and env[n] and (n in password_refs or SECRET_NAME.search(n))
     )
+
+
+def _value(ref: re.Match[str], env: Mapping[str, str]) -> str | None:
+    """What a `${VAR}` reference stands for in `env`; None when VAR is not set and it gives no default."""
+    name, default = ref.group(1), ref.group(2)
+    if default is not None and not env.get(name):
+        return default
+    return env.get(name)
 
 
 def from_libpq(env: Mapping[str, str]) -> Database | None:
