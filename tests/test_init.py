@@ -1438,7 +1438,7 @@ def test_every_secret_the_service_reads_is_named_in_the_workflow_past_the_other_
     # tokens are no secrets.
     secrets_read = [*(f"SVC_VENDOR{i:02d}_SECRET_KEY" for i in range(25)), "AZURE_CLIENT_SECRET"]
     plain = [f"SVC_SETTING{i:02d}" for i in range(30)]
-    switches = ["ENABLE_SECRET_MASKING", "LLM_MAX_TOKENS"]
+    switches = ["ENABLE_SECRET_MASKING", "LLM_MAX_TOKENS", "SVC_AUTH_PROVIDER_USE_ID_TOKEN"]
     reads = "import os\n\n" + "".join(
         f'V{i} = os.getenv("{n}")\n' for i, n in enumerate([*plain, *secrets_read, *switches])
     )

@@ -3730,7 +3730,7 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
 # NOTE: names the redactor masks by (their values are judged one by one) that the workflow need not take
 # from the repository's secrets: switches (`ENABLE_SECRET_MASKING`), a model's counted tokens
 # (`LLM_MAX_TOKENS`, `TOKEN_BUDGET`) and a hash's iterations.
-_SWITCH_WORDS = frozenset({"enable", "enabled", "disable", "disabled", "is", "has", "allow", "should"})
+_SWITCH_WORDS = frozenset({"enable", "enabled", "disable", "disabled", "is", "has", "allow", "should", "use"})
 _COUNT_WORDS = frozenset({"max", "min", "len", "num", "count", "total", "limit", "budget", "usage"})
 
 
@@ -3752,7 +3752,8 @@ def _secret_setting(name: str) -> bool:
         and {split[i - 1] if i else "", split[i + 1] if i + 1 < len(split) else ""} & _COUNT_WORDS
         for i, p in enumerate(split)
     )
-    switch = len(split) > 1 and split[0] in _SWITCH_WORDS
+    # NOTE: a switch word before the secret's (`ENABLE_SECRET_MASKING`, `PROVIDER_USE_ID_TOKEN`).
+    switch = any(p in _SWITCH_WORDS for p in split[:-1])
     return _secret_name(name) and not (counted or switch or split[-1:] == ("iterations",))
 
 
