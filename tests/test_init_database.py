@@ -862,7 +862,7 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
     found = init.detect(root)
     assert found.tests_migrate == ()
     assert (
-        "tests/conftest.py calls create_all, in a database it creates itself: the tests "
+        "tests/conftest.py calls create_all, in a database of its own: the tests "
         "leave the database the collect reads as it is"
     ) in init.report(found)
     assert not [line for line in init.report(found) if "migrate the database they run against" in line]
@@ -872,6 +872,19 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
         "def setup(engine, Base, url):\n    create_database(url)\n    Base.metadata.create_all(engine)\n"
     )
     assert init.detect(root).tests_migrate == ()
+    # NOTE: so does one that first points the service at a database of its own, by name or URL.
+    for sets in ('DATABASE_NAME"] = "svc-test"', 'SQLALCHEMY_DATABASE_URI"] = "postgresql:///svc_test"'):
+        (root / "tests/conftest.py").write_text(
+            f'from os import environ\n\nenviron["{sets}\n\n'
+            "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
+        )
+        assert init.detect(root).tests_migrate == (), sets
+    # NOTE: setting another variable, or the database's host only, is not that.
+    (root / "tests/conftest.py").write_text(
+        'import os\n\nos.environ["DATABASE_HOSTNAME"] = "localhost"\nos.environ["SENTRY_DSN"] = "x"\n\n'
+        "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
+    )
+    assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
     # NOTE: a SQLite file of the fixture's own (a schema template in a temporary folder) is no database the
     # tests run against; in a function beside it, create_all still is.
     template = (

@@ -2386,7 +2386,7 @@ def detect(root: Path) -> Detected:
         notes=tuple(
             notes
             + [
-                f"{conftest} {what}, in a database it creates itself: the tests leave the "
+                f"{conftest} {what}, in a database of its own: the tests leave the "
                 "database the collect reads as it is"
                 for conftest, what in migrating
                 if conftest in own_database
@@ -3053,13 +3053,24 @@ _CREATE_DATABASE = re.compile(r"\s*CREATE\s+DATABASE\b")
 
 def _creates_database(root: Path, conftest: str, older: Mapping[str, ast.Module]) -> bool:
     """True when a conftest.py makes a database of its own: it runs `CREATE DATABASE` (a string passed to a
-    call says it, an f-string too; a docstring or a comment that mentions it does not), or calls
-    sqlalchemy-utils' `create_database(url)`."""
+    call says it, an f-string too; a docstring or a comment that mentions it does not), calls
+    sqlalchemy-utils' `create_database(url)`, or, at its top, sets the variable that names the database
+    to a value of its own (`environ["DATABASE_NAME"] = "dispatch-test"`)."""
     _, tree = _parse(root, conftest, older)
     if tree is None:
         return False
     if any(isinstance(node, ast.Call) and _call_name(node) == "create_database" for node in ast.walk(tree)):
         return True
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value:
+            for target in node.targets:
+                name = target.slice if isinstance(target, ast.Subscript) and _environ(target.value) else None
+                if (
+                    isinstance(name, ast.Constant)
+                    and isinstance(name.value, str)
+                    and _names_database(name.value)
+                ):
+                    return True
     return any(
         _CREATE_DATABASE.match(first.value)
         for call in ast.walk(tree)
@@ -3069,6 +3080,15 @@ def _creates_database(root: Path, conftest: str, older: Mapping[str, ast.Module]
         for first in [arg.values[0] if isinstance(arg, ast.JoinedStr) and arg.values else arg]
         if isinstance(first, ast.Constant) and isinstance(first.value, str)
     )
+
+
+def _names_database(name: str) -> bool:
+    """True for a variable that names the database a service connects to: its URL (`DATABASE_URL`,
+    `SQLALCHEMY_DATABASE_URI`) or its name part (`DATABASE_NAME`, `POSTGRES_DB`)."""
+    if not _DATABASE_URL_WORDS.search(name) or _NOT_DB_URL.search(name):
+        return False
+    last = name.rsplit("_", 1)[-1]
+    return last in ("URL", "URI", "DSN", "DB", "NAME", "DATABASE")
 
 
 def _tests_migrate(
