@@ -1291,3 +1291,37 @@ def test_the_env_file_starlettes_config_reads_is_the_services(tmp_path: Path) ->
     assert init.detect(root).env_files == (".env",)
     (root / "src/svc/config.py").write_text(config.replace('Config(".env")', "Config()"), encoding="utf-8")
     assert init.detect(root).env_files == ()
+
+
+def test_the_workflow_sets_up_the_python_the_services_own_ci_tests_on(tmp_path: Path) -> None:
+    ci = (
+        "jobs:\n  test:\n    strategy:\n      matrix:\n        python-version: ['3.10', '3.13']\n"
+        "    steps:\n      - uses: actions/setup-python@v5\n"
+        "        with:\n          python-version: ${{ matrix.python-version }}\n"
+        "      - run: pytest tests\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\nrequires-python = '>=3.11'\n",
+            "svc/__init__.py": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/tests.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_python == ("3.10", ".github/workflows/tests.yml")
+    init.write(root, found)
+    setup = next(
+        s for s in _workflow(root)["jobs"]["evidence"]["steps"] if "setup-python" in str(s.get("uses"))
+    )
+    assert setup["with"]["python-version"] == "3.10"
+    assert (
+        "the workflow sets up Python 3.10, the version the service's own CI tests on "
+        "(.github/workflows/tests.yml)"
+    ) in init.report(found)
+    # NOTE: without a plain version there, the oldest the project supports.
+    (root / ".github/workflows/tests.yml").write_text(ci.replace("['3.10', '3.13']", "${{ fromJSON(x) }}"))
+    found = init.detect(root)
+    assert found.ci_python is None and found.python_version == "3.11"

@@ -184,6 +184,7 @@ class Detected:
     # and its workflow; None: none found, the install is made of the project's files.
     ci_install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
     ci_setup: tuple[tuple[str, ...], tuple[tuple[str, str], ...], str] | None = None
+    ci_python: tuple[str, str] | None = None  # NOTE: the Python version the service's CI tests on, and where
     # NOTE: how many test files the test paths hold (see LONG_SUITE), and each conftest.py that migrates
     # the database the tests run against, with how.
     test_files: int = 0
@@ -2372,6 +2373,7 @@ def detect(root: Path) -> Detected:
         if configs
         else None,
         ci_postgres=own.postgres,
+        ci_python=own.python,
         ci_install=own.install if top == root else None,
         ci_setup=own.setup,
         test_files=_count_tests(root, tests),
@@ -2535,6 +2537,7 @@ class _OwnCI:
     postgres: tuple[str, str, str, str] | None = None
     install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
     setup: tuple[tuple[str, ...], tuple[tuple[str, str], ...], str] | None = None
+    python: tuple[str, str] | None = None
 
 
 def _own_workflows(root: Path, workflows: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -2841,7 +2844,30 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
         rel, job = test_jobs[0]
         commands, variables = _setup_of(job, top, reader)
         setup = (tuple(commands), tuple(variables), rel) if commands or variables else None
-    return _OwnCI(postgres, install, setup)
+    python = next(((version, rel) for rel, job in test_jobs if (version := _python_of(job))), None)
+    return _OwnCI(postgres, install, setup, python)
+
+
+_PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
+
+
+def _python_of(job: Mapping[str, Any]) -> str | None:
+    """The Python version a job sets up (`actions/setup-python` or `astral-sh/setup-uv`, `python-version:
+    "3.10"`; of a matrix, its first), when it is a plain `3.x`."""
+    matrix = job.get("strategy", {}).get("matrix", {}) if isinstance(job.get("strategy"), dict) else {}
+    for step in job.get("steps") or []:
+        if not isinstance(step, dict) or not re.match(
+            r"(actions/setup-python|astral-sh/setup-uv)@", str(step.get("uses", ""))
+        ):
+            continue
+        given = (step.get("with") or {}).get("python-version") if isinstance(step.get("with"), dict) else None
+        named = re.fullmatch(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}", str(given or "").strip())
+        if named and isinstance(matrix, dict) and isinstance(matrix.get(named.group(1)), list):
+            given = (matrix[named.group(1)] or [None])[0]
+        text = str(given).strip() if isinstance(given, str | float | int) else ""
+        if _PYTHON_VERSION.fullmatch(text):
+            return text
+    return None
 
 
 # NOTE: variables the workflow sets itself (the database's) or that belong to the runner, never copied.
@@ -3334,6 +3360,11 @@ def report(detected: Detected) -> list[str]:
             "no virtualenv of the service found (.venv, venv, Poetry, pipenv, Hatch, $VIRTUAL_ENV): "
             "create it and set `python:` in evidence.yaml"
         )
+    if d.ci_python and d.ci_python[0] != d.python_version:
+        lines.append(
+            f"the workflow sets up Python {d.ci_python[0]}, the version the service's own CI tests on "
+            f"({d.ci_python[1]})"
+        )
     if d.env_files:
         lines.append(
             f"found the files the service's settings read: {', '.join(d.env_files)} (env_file: their "
@@ -3629,7 +3660,8 @@ def _context(d: Detected) -> dict[str, Any]:
             (name, value) for name, value in (d.ci_setup[1] if d.ci_setup else ()) if name not in ci_env
         ],
         "ci_setup_from": d.ci_setup[2] if d.ci_setup else None,
-        "python_version": d.python_version or "3.12",
+        # NOTE: the version the service's own CI tests on, else its interpreter's, else its oldest.
+        "python_version": (d.ci_python[0] if d.ci_python else None) or d.python_version or "3.12",
         "working_directory": PurePosixPath(working).as_posix(),
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
         "ci_env": ci_env,
