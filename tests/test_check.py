@@ -955,3 +955,55 @@ def _ek101_policy(folder: Path, more: str = "") -> Policy:
     rules = folder / "rules.yaml"
     rules.write_text("checks:\n  EK101:\n    severity: error\n    options: {forbidden: [websocket]}\n" + more)
     return policy.load([str(rules)])
+
+
+def test_a_long_lines_part_never_shows_a_secret_its_cut_would_separate_from_its_name(tmp_path: Path) -> None:
+    from evidence_kit.redact.rules import fill
+
+    password, _ = fill("{alnum:40}", "check/long-line-password")
+    token, _ = fill("ghp_{alnum:36}", "check/long-line-token")
+    pad = ", ".join(f'tag{i}="t{i}"' for i in range(25))
+    lines = [
+        f'db_password="{password}", region="eu-west-1-zone-a-b", {pad}, transport="websocket")',
+        f'GH = "{token}"; {pad}; MODE = "websocket"',
+        f'dsn = "websocket"; {pad}; url = "postgresql://app_user:{password}@db.internal/app"',
+        # NOTE: a short line, its secret before the match: masked, the caret still under the word.
+        f'db_password = "{password}"; mode = "websocket"',
+    ]
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "worker.py").write_text("\n".join(lines) + "\n")
+    findings = _ek101(root)
+    assert len(findings) == 4
+    for found in findings:
+        shown = found.snippet
+        for secret in (password, token):
+            assert not any(secret[i : i + 8] in shown for i in range(len(secret) - 7)), shown
+        assert found.snippet_col is not None
+        at = found.snippet_col - 1
+        assert shown[at : at + len("websocket")] == "websocket", (shown, found.snippet_col)
+    text = render(
+        "text", Report((Outcome("EK101", "forbidden-vocabulary", "error", "failed", tuple(findings)),))
+    )
+    assert password[:8] not in text and token[4:12] not in text
+
+
+def test_a_match_inside_a_masked_secret_is_shown_without_a_caret(tmp_path: Path) -> None:
+    from evidence_kit.redact.rules import fill
+
+    value, _ = fill("{alnum:12}websocket{alnum:12}", "check/match-in-secret")
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "worker.py").write_text(f'API_TOKEN = "{value}"\n')
+    findings = [f for f in _ek101_substring(root) if f.line == 1]
+    assert findings and all(f.snippet_col is None and value not in f.snippet for f in findings)
+
+
+def _ek101_substring(root: Path) -> list[Finding]:
+    rules = root.parent / "rules.yaml"
+    rules.write_text(
+        "checks:\n  EK101:\n    severity: error\n"
+        "    options: {forbidden: [{term: websocket, match: substring}]}\n"
+    )
+    report = run(policy.load([str(rules)]), Target(root=root))
+    return [f for f in report.findings if f.check == "EK101"]

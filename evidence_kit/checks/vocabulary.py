@@ -15,11 +15,13 @@ Good:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.model import Finding, fingerprint
+from evidence_kit.redact.scrub import Scrubbed, scrub_texts
 
 if TYPE_CHECKING:
     from evidence_kit.policy import vocab
@@ -121,11 +123,15 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         label = f" ({scope['name']})" if scope.get("name") else ""
         rels: dict[str, str] = {}
         lines = _LineFingerprints()
+        # NOTE: each line is masked whole before a part of it is cut out to show: cut first, the part could
+        # hold a secret without the name or the prefix that shows it is one.
+        distinct = list(dict.fromkeys(hit.line_text for hit in hits))
+        masked = dict(zip(distinct, scrub_texts(distinct), strict=True))
         for hit in hits:
             rel = rels.get(hit.path)
             if rel is None:
                 rel = rels[hit.path] = Path(hit.path).resolve().relative_to(root).as_posix()
-            snippet, mark = _snippet(hit)
+            snippet, mark = _snippet(hit, masked[hit.line_text])
             yield Finding(
                 ID,
                 f"forbidden term {hit.term!r} in {hit.kind} `{hit.matched_text}`{label}",
@@ -143,19 +149,26 @@ SHOWN = 200  # NOTE: a longer line is shown around its match, the cut ends marke
 AROUND = 80
 
 
-def _snippet(hit: vocab.Hit) -> tuple[str, int]:
-    """The hit's line, stripped (of a long line, the part around the match), and the match's 1-based column
-    in it."""
-    line = hit.line_text
-    first = len(line) - len(line.lstrip())
-    last = len(line.rstrip())
-    start = hit.col - 1
+def _snippet(hit: vocab.Hit, masked: Scrubbed) -> tuple[str, int | None]:
+    """The hit's line as masked, stripped (of a long line, the part around the match), and the match's
+    1-based column in it; None when the match itself was masked."""
+    word = hit.matched_text
+    at = hit.col - 1
+    start: int | None = at
+    if masked[at : at + len(word)] != word:
+        # NOTE: a masked secret before it moved the match (or undecodable bytes shown as U+FFFD did).
+        places = [m.start() for m in re.finditer(re.escape(word), masked)]
+        start = min(places, key=lambda p: abs(p - at)) if places else None
+    first = len(masked) - len(masked.lstrip())
+    last = len(masked.rstrip())
     lo, hi = first, last
     if last - first > SHOWN:
-        lo = max(first, start - AROUND)
-        hi = min(last, max(start + len(hit.matched_text), lo) + AROUND)
-    lead = "…" if lo > first else ""
-    return lead + line[lo:hi] + ("…" if hi < last else ""), len(lead) + start - lo + 1
+        lo = first if start is None else max(first, start - AROUND)
+        hi = min(last, (lo + SHOWN) if start is None else max(start + len(word), lo) + AROUND)
+    piece = masked.part(lo, hi)
+    if start is None:
+        return piece, None
+    return piece, start - lo + 1 + bool(masked[:lo].strip())
 
 
 class _LineFingerprints:

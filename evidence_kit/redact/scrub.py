@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from evidence_kit.redact.redactor import Redactor, secret_pairs
@@ -51,6 +51,24 @@ class Scrubbed(str):
 
     generation = -1
 
+    def part(self, start: int, end: int) -> Scrubbed:
+        """The text from `start` to `end`, an end that cuts more than blanks marked `…`: still masked (a
+        piece of masked text)."""
+        lead = "…" if self[:start].strip() else ""
+        tail = "…" if self[end:].strip() else ""
+        return _scrubbed(lead + self[start:end] + tail, self.generation)
+
+
+def _scrubbed(text: str, generation: int) -> Scrubbed:
+    out = Scrubbed(text)
+    out.generation = generation
+    return out
+
+
+def _current(text: object) -> bool:
+    """Whether `text` was scrubbed by the redactors of now."""
+    return type(text) is Scrubbed and text.generation == _generation
+
 
 def scrub(text: str) -> str:
     """`text` with every secret masked (once: text it gave before, the redactors unchanged since, comes
@@ -58,11 +76,18 @@ def scrub(text: str) -> str:
     if not text:
         return text
     redactors = (redactor(), *_configured)
-    if type(text) is Scrubbed and text.generation == _generation:
+    if _current(text):
         return text
-    masked = Scrubbed(_mask(text, redactors))
-    masked.generation = _generation
-    return masked
+    return _scrubbed(_mask(text, redactors), _generation)
+
+
+def scrub_texts(texts: Sequence[str]) -> list[Scrubbed]:
+    """`scrub` of each of `texts`, masked together (one prefilter pass over all of them)."""
+    redactors = (redactor(), *_configured)
+    out = list(texts)
+    for one in redactors:
+        out = one.mask_texts(out)
+    return [_scrubbed(text, _generation) for text in out]
 
 
 def scrub_data(value: T) -> T:
@@ -78,7 +103,8 @@ def scrub_data(value: T) -> T:
 
     def gather(node: Any) -> None:
         if isinstance(node, str):
-            found[node] = node
+            if not _current(node):
+                found[node] = node
         elif isinstance(node, Mapping):
             for k, v in node.items():
                 gather(k)
@@ -101,7 +127,7 @@ def scrub_data(value: T) -> T:
     # NOTE: what holds no masked string is kept as it is (not copied): most of a large report.
     def walk(node: Any) -> Any:
         if isinstance(node, str):
-            return type(node)(changed[node]) if node in changed else node
+            return type(node)(changed[node]) if node in changed and not _current(node) else node
         if isinstance(node, Mapping):
             items = [(walk(k), walk(v)) for k, v in node.items()]
             same = all(a is k and b is v for (a, b), (k, v) in zip(items, node.items(), strict=True))
