@@ -43,9 +43,11 @@ _KNOWN_TEXTS = 4096
 _KNOWN_LENGTH = 1024
 LITERAL_RULE = "secret-value"
 # NOTE: a secret shortened for display keeps its start and end around an ellipsis (pytest's assertion
-# message: `'q8vLp2Xk0aBc...Zm1Tt7Qw9rS4e'`): from this many of its first bytes on, that is masked too.
+# message: `'q8vLp2Xk0aBc...Zm1Tt7Qw9rS4e'`): from this many of its first or last bytes on, that is
+# masked too. A value that starts with a URL's scheme or a name (`https://…`, `user:…`) has no head.
 _SHORTENED = 8
 _ELLIPSIS = (b"...", "\u2026".encode())
+_TOKEN_HEAD = re.compile(rb"[A-Za-z0-9_+/=.\-]+")
 _STRUCTURAL = frozenset(b"{,;([-*#|\"'`>:=")
 _PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
 _KEY_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?$", re.M)
@@ -212,20 +214,29 @@ class Redactor:
         self._shortenable = tuple(v for v, label in values.items() if len(v) >= 2 * _SHORTENED and not label)
         if values:
             ordered = sorted(values, key=len, reverse=True)
-            heads = sorted({v[:_SHORTENED] for v in self._shortenable})
+            heads = sorted(
+                {v[:_SHORTENED] for v in self._shortenable if _TOKEN_HEAD.fullmatch(v[:_SHORTENED])}
+            )
+            ends = sorted({v[-_SHORTENED:] for v in self._shortenable})
             forms = [re.escape(v) for v in ordered]
+            ellipsis = b"(?:" + b"|".join(map(re.escape, _ELLIPSIS)) + b")"
+            # NOTE: which head goes with which end is told by _shortened, not here.
             if heads:
-                # NOTE: which head goes with which end is told by _shortened, not here.
                 forms.append(
-                    b"(?:" + b"|".join(map(re.escape, heads)) + rb")[^\s'\"]{0,256}?"
-                    b"(?:" + b"|".join(map(re.escape, _ELLIPSIS)) + rb")[^\s'\"]{0,256}"
+                    b"(?:"
+                    + b"|".join(map(re.escape, heads))
+                    + rb")[^\s'\"]{0,256}?"
+                    + ellipsis
+                    + rb"[^\s'\"]{0,256}"
                 )
+            if ends:
+                forms.append(ellipsis + rb"[^\s'\"]{%d,256}" % _SHORTENED)
             rules.append(
                 Rule(
                     name=LITERAL_RULE,
                     family="values",
                     description="values of secret-named environment variables",
-                    keywords=tuple(dict.fromkeys([*ordered, *heads])),
+                    keywords=tuple(dict.fromkeys([*ordered, *heads, *ends])),
                     case_sensitive=True,
                     pattern=re.compile(b"|".join(forms)),
                     value="token",
@@ -733,8 +744,12 @@ class Redactor:
             if quoted and rule.value != "token" and _FRAGMENT.match(line, end + 1):
                 continue
             if rule.name == LITERAL_RULE:
-                if value not in self.literal_labels and not self._shortened(value):
-                    return False
+                if value not in self.literal_labels:
+                    shown = self._shortened(value)
+                    if not shown:
+                        return False
+                    end = start + shown
+                    value = line[start:end]
                 label = self.literal_labels.get(value) or None
                 self._record(offset + start, offset + end, index, label, out)
                 continue
@@ -781,12 +796,25 @@ class Redactor:
         label = self.allow.label(value.decode("utf-8", "surrogateescape"), name)
         self._record(start, end, index, label, out)
 
-    def _shortened(self, text: bytes) -> bool:
-        """Whether `text` is a secret value shortened around an ellipsis: its start (at least `_SHORTENED`
-        bytes) before the ellipsis."""
-        cut = min((i for i in (text.find(e) for e in _ELLIPSIS) if i >= 0), default=-1)
-        head = text[:cut]
-        return cut >= _SHORTENED and any(v.startswith(head) for v in self._shortenable)
+    def _shortened(self, text: bytes) -> int:
+        """How much of `text` (an ellipsis found with what stands before and after it) is a secret value
+        shortened for display: its start (at least `_SHORTENED` bytes), the ellipsis, and as much of what
+        follows as ends the same value; or, from the ellipsis, at least `_SHORTENED` bytes that end one.
+        0 when it is none."""
+        cut, mark = min(((text.find(e), e) for e in _ELLIPSIS if e in text), default=(-1, b""))
+        if cut < 0:
+            return 0
+        head, tail = text[:cut], text[cut + len(mark) :]
+        after = cut + len(mark)
+        for value in self._shortenable:
+            if head and (len(head) < _SHORTENED or not value.startswith(head)):
+                continue
+            kept = next((n for n in range(len(tail), 0, -1) if value.endswith(tail[:n])), 0)
+            if head:
+                return after + kept
+            if kept >= _SHORTENED:
+                return after + kept
+        return 0
 
     @staticmethod
     def _record(

@@ -80,7 +80,7 @@ def quoted(line: bytes, pos: int) -> Span | None:
         entity = next((e for e in _ENTITY_QUOTES if line.startswith(e, pos)), None)
         if entity is not None:
             start = pos + len(entity)
-            end = line.find(entity, start)
+            end = _closing(line, start, entity)
             return (start, _trim(line, start, len(line)) if end == -1 else end, True)
     if first == b"\\" and line[pos + 1 : pos + 2] in (b'"', b"'"):
         closing = b"\\" + line[pos + 1 : pos + 2]

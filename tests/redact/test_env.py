@@ -223,10 +223,25 @@ def test_a_secret_shortened_around_an_ellipsis_is_masked_with_its_ends() -> None
     assert masked == "E       AssertionError: assert '[REDACTED]' == 'expected-something-else'" and count == 1
     for shown in (f"{value[:8]}…{value[-4:]}", f"token {value[:20]}... (cut)", f"{value}"):
         assert value[:8] not in red.mask_text(shown)[0], shown
+    # NOTE: cut within its first 8 characters, its end alone gives it away (from 8 characters on).
+    masked, count = red.mask_text(f"assert '{value[:3]}...{value[-27:]}' == 'x'")
+    assert masked == f"assert '{value[:3]}[REDACTED]' == 'x'" and count == 1
+    # NOTE: what follows the ellipsis is masked only as far as it ends the value.
+    assert red.mask_text(f"{value[:10]}...{value[-3:]}) done")[0] == "[REDACTED]) done"
     # NOTE: what only starts like it, or shows fewer than 8 of its first characters, is not the secret.
-    innocent = [f"{value[:7]}...{value[-13:]}", f"{value[:10]}X...", f"{value[:12]} ...", "Loading..."]
+    innocent = [
+        f"{value[:10]}X...",
+        f"{value[:12]} ...",
+        "Loading...",
+        f"{value[:7]}...{value[-7:]}",
+        f"wait... {value[-8:]}",
+    ]
     for text in innocent:
         assert red.mask_text(text) == (text, 0), text
+    # NOTE: a secret that is a URL has no head to look for: its scheme is no part of a secret.
+    dsn, _ = fill("https://{alnum:24}@o1.ingest.example.com/4", "env-shortened-url")
+    for text in ("See https://... for details", "Loading https://...done 12 files"):
+        assert Redactor([dsn]).mask_text(text) == (text, 0), text
 
 
 def test_an_allowed_value_shortened_around_an_ellipsis_is_kept() -> None:

@@ -43,7 +43,9 @@ def test_a_template_is_filled_and_the_password_encoded() -> None:
 
 
 def test_a_reference_may_give_a_default_where_its_variable_is_unset_or_empty() -> None:
-    template = "postgresql://${PGUSER:-app}:${PGPASSWORD}@${PGHOST:-localhost}:${PGPORT:-5432}/${PGDATABASE:-jobs}"
+    template = (
+        "postgresql://${PGUSER:-app}:${PGPASSWORD}@${PGHOST:-localhost}:${PGPORT:-5432}/${PGDATABASE:-jobs}"
+    )
     target = from_template(template, {"PGPASSWORD": SECRET, "PGPORT": "", "PGDATABASE": "ledger"})
     assert target.url == "postgresql://app:s3cret-p%40ss%2Fword@localhost:5432/ledger"
     assert SECRET in target.secrets and "app" not in target.secrets
