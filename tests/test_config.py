@@ -138,6 +138,10 @@ def test_a_literal_password_in_the_url_template_is_refused(tmp_path: Path) -> No
 def test_a_url_template_may_give_defaults_but_never_to_the_password(tmp_path: Path) -> None:
     given = "postgresql://${U:-app}:${PW}@${H:-localhost}:${P:-5432}/${D:-jobs}"
     assert load(write(tmp_path, f"service: s\ndatabase:\n  url: '{given}'\n")).database_template == given
+    # NOTE: a long user part of references is read at once (the pattern never backtracks over `$`).
+    many = "postgresql://" + "${A}" * 30 + ":x@h/d"
+    with pytest.raises(EvidenceError):
+        load(write(tmp_path, f"service: s\ndatabase:\n  url: '{many}'\n"))
     literal = "postgresql://${U}:${PW:-" + "hunter" + "22}@h/d"
     with pytest.raises(EvidenceError) as exc:
         load(write(tmp_path, f"service: s\ndatabase:\n  url: '{literal}'\n"))

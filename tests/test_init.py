@@ -1436,7 +1436,12 @@ def test_every_secret_the_service_reads_is_named_in_the_workflow_past_the_other_
 ) -> None:
     # NOTE: a cloud's variable the service's own package reads is its secret too; switches and counted
     # tokens are no secrets.
-    secrets_read = [*(f"SVC_VENDOR{i:02d}_SECRET_KEY" for i in range(25)), "AZURE_CLIENT_SECRET"]
+    secrets_read = [
+        *(f"SVC_VENDOR{i:02d}_SECRET_KEY" for i in range(23)),
+        "AZURE_CLIENT_SECRET",
+        "SECRET_KEY_FOR_USE_IN_TESTS",
+        "STRIPE_SECRET_KEY_HAS_LIVE",
+    ]
     plain = [f"SVC_SETTING{i:02d}" for i in range(30)]
     switches = ["ENABLE_SECRET_MASKING", "LLM_MAX_TOKENS", "SVC_AUTH_PROVIDER_USE_ID_TOKEN"]
     reads = "import os\n\n" + "".join(
@@ -1449,7 +1454,7 @@ def test_every_secret_the_service_reads_is_named_in_the_workflow_past_the_other_
     init.write(root, found)
     workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
     named = re.findall(r"^ +# (\w+): \$\{\{ secrets\.\w+ \}\}", workflow, re.M)
-    assert named == secrets_read
+    assert sorted(named) == sorted(secrets_read)
     commented = re.findall(r"^ +# (\w+): \.\.\.   # read by the service$", workflow, re.M)
     assert commented == sorted([*plain, *switches])[: init.OTHER_ENV_SHOWN]
     assert f"# ... and {len(plain) + len(switches) - init.OTHER_ENV_SHOWN} more read by the code" in workflow
@@ -1849,3 +1854,22 @@ def test_a_service_folder_in_a_workspace_member_or_a_monorepo_gets_its_venv_and_
     assert init._uv_project_above(top / "packages/svc/service") == top.resolve()
     assert init._service(top / "services/billing/api") == ("billing", "folder name of ..")
     assert init._service(top / "packages/svc/service")[0] == "svc"
+
+
+def test_a_nested_src_layouts_app_runs_from_its_project_folder(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "backend/pyproject.toml": PYPROJECT,
+            "backend/src/svc/__init__.py": "",
+            "backend/src/svc/main.py": MAIN,
+        },
+    )
+    found = init.detect(root)
+    assert (found.app, found.app_dir) == ("svc.main:app", "backend/src")
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    openapi = config.load(root / "evidence.yaml").collectors["openapi"]
+    assert (openapi["app_dir"], openapi["cwd"]) == ("backend/src", "backend")
+    # NOTE: the commented serve example runs where the import does, --app-dir relative to it.
+    assert "uvicorn, --app-dir, src, svc.main:app," in text and "#     cwd: backend" in text

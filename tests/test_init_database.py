@@ -872,17 +872,26 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
         "def setup(engine, Base, url):\n    create_database(url)\n    Base.metadata.create_all(engine)\n"
     )
     assert init.detect(root).tests_migrate == ()
-    # NOTE: so does one that first points the service at a database of its own, by name or URL.
-    for sets in ('DATABASE_NAME"] = "svc-test"', 'SQLALCHEMY_DATABASE_URI"] = "postgresql:///svc_test"'):
+    # NOTE: so does one that first points the service at a database of its own: by the variable of the
+    # database's name, of its URL, or the default URL variable, to another value than the default.
+    own = (
+        'POSTGRES_DB"] = "app_test"',
+        'POSTGRES_URL_OVERRIDE"] = "postgresql:///t"',
+        'DATABASE_URL"] = "x"',
+    )
+    for sets in own:
         (root / "tests/conftest.py").write_text(
             f'from os import environ\n\nenviron["{sets}\n\n'
             "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
         )
         assert init.detect(root).tests_migrate == (), sets
-    # NOTE: setting another variable, or the database's host only, is not that.
+    # NOTE: setting another variable, or the database's name to the one the collect reads, is not that.
+    others = ("DATABASE_HOSTNAME", "SENTRY_DSN", "PG_APPLICATION_NAME", "DB_USER_NAME")
     (root / "tests/conftest.py").write_text(
-        'import os\n\nos.environ["DATABASE_HOSTNAME"] = "localhost"\nos.environ["SENTRY_DSN"] = "x"\n\n'
-        "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
+        "import os\n\n"
+        + "".join(f'os.environ["{name}"] = "x"\n' for name in others)
+        + 'os.environ["POSTGRES_DB"] = "app"\n\n'
+        + "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
     )
     assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
     # NOTE: a SQLite file of the fixture's own (a schema template in a temporary folder) is no database the
@@ -1325,3 +1334,25 @@ def test_the_workflow_sets_up_the_python_the_services_own_ci_tests_on(tmp_path: 
     (root / ".github/workflows/tests.yml").write_text(ci.replace("['3.10', '3.13']", "${{ fromJSON(x) }}"))
     found = init.detect(root)
     assert found.ci_python is None and found.python_version == "3.11"
+    # NOTE: never one older than evidence-kit runs on: of a matrix the first it runs on, else its oldest.
+    (root / ".github/workflows/tests.yml").write_text(ci.replace("'3.10', '3.13'", "'3.8', '3.9', '3.12'"))
+    assert init.detect(root).ci_python == ("3.12", ".github/workflows/tests.yml")
+    (root / ".github/workflows/tests.yml").unlink()
+    (root / "pyproject.toml").write_text("[project]\nname = 'svc'\nrequires-python = '>=3.8'\n")
+    init.write(root, init.detect(root), force=True)
+    setup = next(
+        s for s in _workflow(root)["jobs"]["evidence"]["steps"] if "setup-python" in str(s.get("uses"))
+    )
+    assert setup["with"]["python-version"] == "3.10"
+
+
+def test_the_settings_default_of_a_part_beats_a_scripts(tmp_path: Path) -> None:
+    seed = (
+        'import os\n\nPORT = os.getenv("POSTGRES_PORT", "6543")\nHOST = os.getenv("POSTGRES_SERVER", "db")\n'
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {"svc/__init__.py": "", "svc/settings.py": PARTS_SETTINGS, "aaa_scripts/seed.py": seed},
+    )
+    template = init.detect(root).database_url or ""
+    assert "${POSTGRES_PORT:-5432}" in template and "${POSTGRES_SERVER:-localhost}" in template

@@ -2081,7 +2081,9 @@ def detect(root: Path) -> Detected:
     workers: list[Worker] = []
     claims: list[str] = []
     env_hits: dict[str, list[str]] = {}
-    defaults: dict[str, str] = {}  # NOTE: the plain defaults the service gives its settings
+    # NOTE: the plain defaults the code gives the variables it reads; its settings classes' come first.
+    defaults: dict[str, str] = {}
+    settings_defaults: dict[str, str] = {}
     required: dict[str, str] = {}
     why: dict[str, str] = {}
     from_settings: set[str] = set()
@@ -2226,7 +2228,7 @@ def detect(root: Path) -> Detected:
         for cls, attr, name, placeholder, empty, field_default in _settings_fields(tree, classes, prefixes):
             env_hits.setdefault(name, []).append(rel)
             if field_default is not None:
-                defaults.setdefault(name, field_default)
+                settings_defaults.setdefault(name, field_default)
             if empty:
                 filled_in.add(name)
             if (cls, attr) in fields:
@@ -2259,6 +2261,7 @@ def detect(root: Path) -> Detected:
     # NOTE: the names the service reads: a name only another project or the repository's tooling reads
     # (a deployment script's `DATABASE_PASSWORD`) is neither set nor named by the workflow.
     service_names = [n for n in names if places[n][0] < 3 or n in from_settings]
+    defaults.update(settings_defaults)
     template = url_template(service_names, defaults)
     # NOTE: a URL setting whose default is empty is filled in by the service (a validator builds it of the
     # parts) when it is not set: the parts make the template, and the URL replaces it only when set.
@@ -2321,7 +2324,13 @@ def detect(root: Path) -> Detected:
     )
     workers = [w for w in workers if w.kind not in {g.kind for g in given}] + given
     migrating = _tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".", older)
-    own_database = {conftest for conftest, _ in migrating if _creates_database(root, conftest, older)}
+    # NOTE: the variables that name the database the collect reads, with the defaults the service gives them.
+    naming = {
+        n: defaults.get(n)
+        for n in (database_env, override, DEFAULT_DATABASE_ENV, _parts(service_names).get("name"))
+        if n
+    }
+    own_database = {conftest for conftest, _ in migrating if _creates_database(root, conftest, older, naming)}
     return Detected(
         root=root,
         service=service,
@@ -2849,6 +2858,14 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
 
 
 _PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
+# NOTE: the workflow installs evidence-kit into the Python it sets up: never one older than it supports.
+_OLDEST_PYTHON = (3, 10)
+
+
+def _python_at_least(version: str) -> str:
+    """`version`, or evidence-kit's oldest Python when it is older."""
+    major, minor = (int(p) for p in version.split(".")[:2])
+    return version if (major, minor) >= _OLDEST_PYTHON else "{}.{}".format(*_OLDEST_PYTHON)
 
 
 def _python_of(job: Mapping[str, Any]) -> str | None:
@@ -2863,7 +2880,9 @@ def _python_of(job: Mapping[str, Any]) -> str | None:
         given = (step.get("with") or {}).get("python-version") if isinstance(step.get("with"), dict) else None
         named = re.fullmatch(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}", str(given or "").strip())
         if named and isinstance(matrix, dict) and isinstance(matrix.get(named.group(1)), list):
-            given = (matrix[named.group(1)] or [None])[0]
+            # NOTE: the first the workflow can run evidence-kit on.
+            plain = [str(v) for v in matrix[named.group(1)] if _PYTHON_VERSION.fullmatch(str(v))]
+            given = next((v for v in plain if _python_at_least(v) == v), None)
         text = str(given).strip() if isinstance(given, str | float | int) else ""
         if _PYTHON_VERSION.fullmatch(text):
             return text
@@ -3077,11 +3096,14 @@ def _conftests(root: Path, tests: Sequence[str]) -> list[str]:
 _CREATE_DATABASE = re.compile(r"\s*CREATE\s+DATABASE\b")
 
 
-def _creates_database(root: Path, conftest: str, older: Mapping[str, ast.Module]) -> bool:
+def _creates_database(
+    root: Path, conftest: str, older: Mapping[str, ast.Module], naming: Mapping[str, str | None]
+) -> bool:
     """True when a conftest.py makes a database of its own: it runs `CREATE DATABASE` (a string passed to a
     call says it, an f-string too; a docstring or a comment that mentions it does not), calls
-    sqlalchemy-utils' `create_database(url)`, or, at its top, sets the variable that names the database
-    to a value of its own (`environ["DATABASE_NAME"] = "dispatch-test"`)."""
+    sqlalchemy-utils' `create_database(url)`, or, at its top, sets a variable of `naming` (those that name
+    the database the collect reads, with their defaults) to a value other than its default
+    (`environ["DATABASE_NAME"] = "dispatch-test"`)."""
     _, tree = _parse(root, conftest, older)
     if tree is None:
         return False
@@ -3091,11 +3113,8 @@ def _creates_database(root: Path, conftest: str, older: Mapping[str, ast.Module]
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value:
             for target in node.targets:
                 name = target.slice if isinstance(target, ast.Subscript) and _environ(target.value) else None
-                if (
-                    isinstance(name, ast.Constant)
-                    and isinstance(name.value, str)
-                    and _names_database(name.value)
-                ):
+                key = name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+                if key is not None and key in naming and naming[key] != str(node.value.value):
                     return True
     return any(
         _CREATE_DATABASE.match(first.value)
@@ -3106,15 +3125,6 @@ def _creates_database(root: Path, conftest: str, older: Mapping[str, ast.Module]
         for first in [arg.values[0] if isinstance(arg, ast.JoinedStr) and arg.values else arg]
         if isinstance(first, ast.Constant) and isinstance(first.value, str)
     )
-
-
-def _names_database(name: str) -> bool:
-    """True for a variable that names the database a service connects to: its URL (`DATABASE_URL`,
-    `SQLALCHEMY_DATABASE_URI`) or its name part (`DATABASE_NAME`, `POSTGRES_DB`)."""
-    if not _DATABASE_URL_WORDS.search(name) or _NOT_DB_URL.search(name):
-        return False
-    last = name.rsplit("_", 1)[-1]
-    return last in ("URL", "URI", "DSN", "DB", "NAME", "DATABASE")
 
 
 def _tests_migrate(
@@ -3649,6 +3659,8 @@ def _context(d: Detected) -> dict[str, Any]:
         "app_cwd": PurePosixPath(d.app_dir).parent.as_posix()
         if PurePosixPath(d.app_dir).name == "src"
         else None,
+        # NOTE: uvicorn's --app-dir is relative to the folder it runs in.
+        "app_dir_from_cwd": PurePosixPath(d.app_dir).name,
         "app_factory": bool(d.apps and d.apps[0].factory),
         "app_litestar": bool(d.apps and d.apps[0].litestar),
         "python": d.python,
@@ -3661,7 +3673,9 @@ def _context(d: Detected) -> dict[str, Any]:
         ],
         "ci_setup_from": d.ci_setup[2] if d.ci_setup else None,
         # NOTE: the version the service's own CI tests on, else its interpreter's, else its oldest.
-        "python_version": (d.ci_python[0] if d.ci_python else None) or d.python_version or "3.12",
+        "python_version": _python_at_least(
+            (d.ci_python[0] if d.ci_python else None) or d.python_version or "3.12"
+        ),
         "working_directory": PurePosixPath(working).as_posix(),
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
         "ci_env": ci_env,
@@ -3804,8 +3818,10 @@ def _secret_setting(name: str) -> bool:
         and {split[i - 1] if i else "", split[i + 1] if i + 1 < len(split) else ""} & _COUNT_WORDS
         for i, p in enumerate(split)
     )
-    # NOTE: a switch word before the secret's (`ENABLE_SECRET_MASKING`, `PROVIDER_USE_ID_TOKEN`).
-    switch = any(p in _SWITCH_WORDS for p in split[:-1])
+    # NOTE: a switch word before the word that makes the name a secret's (`ENABLE_SECRET_MASKING`,
+    # `PROVIDER_USE_ID_TOKEN`; not `SECRET_KEY_FOR_USE_IN_TESTS`).
+    secret_at = next((i for i in range(len(split)) if _secret_name("_".join(split[: i + 1]))), len(split))
+    switch = any(p in _SWITCH_WORDS for p in split[:secret_at])
     return _secret_name(name) and not (counted or switch or split[-1:] == ("iterations",))
 
 

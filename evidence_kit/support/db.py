@@ -79,12 +79,11 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
         return _REF.sub(one, text)
 
     def fill_userinfo(text: str) -> str:
-        # NOTE: the `:` between user and password, not one of a reference's `:-`.
-        at = _REF.sub(lambda m: "_" * len(m.group()), text).find(":")
-        if at >= 0:
-            return fill(text[:at], True) + ":" + fill(text[at + 1 :], True)
-        user, colon, password = fill(text, False).partition(":")
-        return quote(user, safe="") + colon + quote(password, safe="")
+        user, password = _userinfo_parts(text)
+        if password is not None:
+            return fill(user, True) + ":" + fill(password, True)
+        user, colon, filled = fill(text, False).partition(":")
+        return quote(user, safe="") + colon + quote(filled, safe="")
 
     url = (
         fill(scheme, False)
@@ -95,6 +94,11 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
         + slash
         + fill(tail, False)
     )
+    if "${" in url:
+        raise EvidenceError(
+            f"database.url holds a reference it cannot read: {template}",
+            hint="write each as `${NAME}` or `${NAME:-default}` (a default without `/`, `@` or `:`)",
+        )
     values = [*template_secrets(template, env), *secrets_of(url)]
     return Database(
         url,
@@ -109,11 +113,18 @@ def template_secrets(template: str, env: Mapping[str, str]) -> tuple[str, ...]:
     from evidence_kit.redact.redactor import SECRET_NAME
 
     userinfo = template.partition("://")[2].partition("/")[0].rpartition("@")[0]
-    password_refs = {m.group(1) for m in _REF.finditer(userinfo.partition(":")[2])}
+    password_refs = {m.group(1) for m in _REF.finditer(_userinfo_parts(userinfo)[1] or "")}
     names = dict.fromkeys(m.group(1) for m in _REF.finditer(template))
     return tuple(
         env[n] for n in names if n in env and env[n] and (n in password_refs or SECRET_NAME.search(n))
     )
+
+
+def _userinfo_parts(userinfo: str) -> tuple[str, str | None]:
+    """A template's user part and password part (None without one): split at the `:` that is not a
+    reference's `:-`."""
+    at = _REF.sub(lambda m: "_" * len(m.group()), userinfo).find(":")
+    return (userinfo, None) if at < 0 else (userinfo[:at], userinfo[at + 1 :])
 
 
 def _value(ref: re.Match[str], env: Mapping[str, str]) -> str | None:

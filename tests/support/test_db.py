@@ -54,6 +54,15 @@ def test_a_reference_may_give_a_default_where_its_variable_is_unset_or_empty() -
         from_template(template, {})
 
 
+def test_a_reference_it_cannot_read_is_an_error_and_the_password_is_found_past_a_default() -> None:
+    with pytest.raises(EvidenceError, match="holds a reference it cannot read"):
+        from_template("postgresql://u:${PW}@${H:-db:5432}/d", {"PW": "x"})
+    # NOTE: the `:` of a default in the user part is not the one before the password.
+    target = from_template("postgresql://${PRE:-x}${U}:${PW}@h/d", {"U": "alice_user", "PW": SECRET})
+    assert target.url.startswith("postgresql://xalice_user:") and "alice_user" not in target.secrets
+    assert SECRET in target.secrets
+
+
 def test_a_secret_named_variable_is_secret_wherever_it_stands() -> None:
     target = from_template(
         "postgresql://${DATABASE_HOSTNAME}/${DATABASE_CREDENTIALS}",
