@@ -1007,3 +1007,22 @@ def _ek101_substring(root: Path) -> list[Finding]:
     )
     report = run(policy.load([str(rules)]), Target(root=root))
     return [f for f in report.findings if f.check == "EK101"]
+
+
+def test_a_clean_run_is_all_green_though_no_waiver_or_allow_comment_was_read(tmp_path: Path) -> None:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "worker.py").write_text("polling = 1\n")
+    report = run(_ek101_policy(tmp_path), Target(root=root))
+    assert {o.check: o.status for o in report.outcomes} == {
+        "EK101": "passed",
+        "EK001": "skipped",
+        "EK002": "skipped",
+    }
+    assert render("markdown", report).startswith("## ✅ evidence check")
+    assert "::notice" not in render("github", report)
+    # NOTE: another skipped check still is a gap: not all green, and annotated.
+    gap = Outcome("EK304", "gate-required-artifacts", "error", "skipped", reason="no --bundle given")
+    with_gap = Report((*report.outcomes, gap))
+    assert render("markdown", with_gap).startswith("## ⚠️ evidence check")
+    assert "EK304 skipped" in render("github", with_gap)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence_kit.policy.engine import Report
+from evidence_kit.policy.engine import ENGINE_CHECKS, Report
 
 # NOTE: GitHub shows at most 10 error and 10 warning annotations per step (50 per job);
 # more are dropped silently, so say how many were left out.
@@ -36,7 +36,8 @@ def render(report: Report) -> str:
             props.append(f"col={f.col}")
         lines.append(f"::{level} {','.join(props)}::{_escape(f'{f.check} {f.message}')}")
     for o in sorted(report.outcomes, key=lambda o: o.check):
-        if o.status != "skipped":
+        # NOTE: EK001 and EK002 skipped (no waiver, no allow comment used) are no gap to annotate.
+        if o.status != "skipped" or o.check in ENGINE_CHECKS:
             continue
         if shown.get("notice", 0) >= PER_LEVEL:
             left += 1

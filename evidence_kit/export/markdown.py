@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence_kit.policy.engine import Report
+from evidence_kit.policy.engine import ENGINE_CHECKS, Report
 
 # NOTE: GitHub rejects a step summary over 1 MiB; stay far below and say what was cut.
 LIMIT = 60_000
@@ -18,7 +18,9 @@ def render(report: Report) -> str:
     # NOTE: a skipped check did not pass: a run with skips and no failure is not shown as all green; a check
     # that failed with warnings (or notes) only is one to look at, as the summary line counts it.
     milder = c["with_warnings"] + c["with_notes"]
-    icon = "❌" if c["failed"] else "⚠️" if milder or c["skipped"] else "✅"
+    # NOTE: EK001 and EK002 skipped say only that no waiver or allow comment was used: no gap in the evidence.
+    gaps = [o for o in report.outcomes if o.status == "skipped" and o.check not in ENGINE_CHECKS]
+    icon = "❌" if c["failed"] else "⚠️" if milder or gaps else "✅"
     lines = [
         f"## {icon} evidence check",
         "",
