@@ -17,6 +17,7 @@ ENGINE_CHECKS = {
     SUPPRESSION: "An inline `# evidence: allow[EKnnn]` must give a reason after the bracket.",
     EXPIRED_WAIVER: "A waiver past its `expires` date no longer waives anything and fails itself.",
 }
+ENGINE_NAMES = {SUPPRESSION: "allow-comment-reason", EXPIRED_WAIVER: "waiver-expired"}
 # NOTE: why an engine check has nothing to read: it is skipped then, never passed.
 _UNREAD = {
     SUPPRESSION: "no `# evidence: allow[...]` comment names a finding's check on its line or the line above",
@@ -196,10 +197,10 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
                     snippet=f"{w.check} {w.path or w.fingerprint}",
                 )
             )
-    for check_id, text in ENGINE_CHECKS.items():
+    for check_id, name in ENGINE_NAMES.items():
         mine = tuple(replace(f, fingerprint=fingerprint(f)) for f in engine if f.check == check_id)
         if not mine and not read[check_id]:
-            outcomes.append(Outcome(check_id, text, "error", "skipped", reason=_UNREAD[check_id]))
+            outcomes.append(Outcome(check_id, name, "error", "skipped", reason=_UNREAD[check_id]))
             continue
-        outcomes.append(Outcome(check_id, text, "error", "failed" if mine else "passed", mine))
+        outcomes.append(Outcome(check_id, name, "error", "failed" if mine else "passed", mine))
     return Report(tuple(outcomes), policy.packs)
