@@ -100,11 +100,17 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
             hint="write each as `${NAME}` or `${NAME:-default}` (a default without `/`, `@` or `:`)",
         )
     values = [*template_secrets(template, env), *secrets_of(url)]
-    return Database(
-        url,
-        f"database.url in the config, from {', '.join(names)}" if names else "database.url in the config",
-        tuple(dict.fromkeys(v for v in values if v)),
-    )
+    # NOTE: a variable the default stood in for is no source of the URL: its default is.
+    with_default = {m.group(1) for m in _REF.finditer(template) if m.group(2) is not None}
+    defaulted = [n for n in names if n in with_default and not env.get(n)]
+    given = [n for n in names if n not in defaulted]
+    source = "database.url in the config"
+    if given:
+        source += f", from {', '.join(given)}"
+    if defaulted:
+        plural = "s" if len(defaulted) > 1 else ""
+        source += f"{' and' if given else ','} the default{plural} of {', '.join(defaulted)}"
+    return Database(url, source, tuple(dict.fromkeys(v for v in values if v)))
 
 
 def template_secrets(template: str, env: Mapping[str, str]) -> tuple[str, ...]:

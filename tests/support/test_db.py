@@ -49,6 +49,10 @@ def test_a_reference_may_give_a_default_where_its_variable_is_unset_or_empty() -
     target = from_template(template, {"PGPASSWORD": SECRET, "PGPORT": "", "PGDATABASE": "ledger"})
     assert target.url == "postgresql://app:s3cret-p%40ss%2Fword@localhost:5432/ledger"
     assert SECRET in target.secrets and "app" not in target.secrets
+    # NOTE: the plan says which parts came from defaults, not from variables that are not set.
+    assert target.source == (
+        "database.url in the config, from PGPASSWORD, PGDATABASE and the defaults of PGUSER, PGHOST, PGPORT"
+    )
     # NOTE: a reference with no default is still needed, and named.
     with pytest.raises(EvidenceError, match="needs the environment variable PGPASSWORD, which is not set"):
         from_template(template, {})
