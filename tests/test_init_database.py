@@ -1356,3 +1356,30 @@ def test_the_settings_default_of_a_part_beats_a_scripts(tmp_path: Path) -> None:
     )
     template = init.detect(root).database_url or ""
     assert "${POSTGRES_PORT:-5432}" in template and "${POSTGRES_SERVER:-localhost}" in template
+
+
+def test_from_a_workspaces_top_the_ci_job_of_the_services_project_is_its_own(tmp_path: Path) -> None:
+    ci = (
+        "jobs:\n  test-backend:\n    steps:\n      - uses: actions/setup-python@v5\n"
+        "        with:\n          python-version: '3.10'\n"
+        "      - run: uv run bash scripts/prestart.sh\n        working-directory: backend\n"
+        "      - run: uv run pytest tests\n        working-directory: backend\n"
+    )
+    root = _tree(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": "[tool.uv.workspace]\nmembers = ['backend']\n",
+            "backend/pyproject.toml": "[project]\nname = 'app'\nrequires-python = '>=3.10'\n",
+            "backend/app/__init__.py": "",
+            "backend/tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/test-backend.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    for where, source in ((root, ".github"), (root / "backend", "../.github")):
+        found = init.detect(where)
+        assert found.ci_python == ("3.10", f"{source}/workflows/test-backend.yml"), where
+        assert (
+            found.ci_setup is not None
+            and "uv run bash scripts/prestart.sh   (in backend)" in found.ci_setup[0]
+        )

@@ -2822,6 +2822,12 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     tests in another package's folder (`working-directory`, `cd`) is not the service's."""
     top = paths.repository(root)
     home = PurePosixPath(os.path.relpath(root.resolve(), top)).as_posix()
+    # NOTE: tests that all live in a project of their own below (`backend/` of a workspace) are that
+    # project's: its jobs (`working-directory: backend`) are the service's.
+    projects = {_project_of(root, PurePosixPath(t)) for t in tests}
+    if len(projects) == 1 and (project := next(iter(projects))) != ".":
+        home = posixpath.normpath(posixpath.join(home, project))
+        tests = [posixpath.relpath(t, project) for t in tests]
     ranked: list[tuple[int, int, str, dict[str, Any]]] = []
     others: list[tuple[str, dict[str, Any]]] = []
     # NOTE: one reader for every job: a task file many steps call is read and parsed once.
