@@ -46,8 +46,10 @@ LITERAL_RULE = "secret-value"
 # message: `'q8vLp2Xk0aBc...Zm1Tt7Qw9rS4e'`): from this many of its first or last bytes on, that is
 # masked too. A value that starts with a URL's scheme or a name (`https://…`, `user:…`) has no head.
 _SHORTENED = 8
-_ELLIPSIS = (b"...", "\u2026".encode())
-_TOKEN_HEAD = re.compile(rb"[A-Za-z0-9_+/=.\-]+")
+# NOTE: as text, as JSON escapes it, as HTML writes it.
+_ELLIPSIS = (b"...", "\u2026".encode(), "\u22ef".encode(), rb"\u2026", rb"\u22ef", b"&hellip;", b"&#8230;")
+# NOTE: a URL's scheme or a name with its colon (`https://`, `user:`) starts many a text, not only the secret.
+_NO_HEAD = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*:")
 _STRUCTURAL = frozenset(b"{,;([-*#|\"'`>:=")
 _PLAIN_WORD = re.compile(rb"[A-Za-z][a-z]*")
 _KEY_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?$", re.M)
@@ -214,9 +216,7 @@ class Redactor:
         self._shortenable = tuple(v for v, label in values.items() if len(v) >= 2 * _SHORTENED and not label)
         if values:
             ordered = sorted(values, key=len, reverse=True)
-            heads = sorted(
-                {v[:_SHORTENED] for v in self._shortenable if _TOKEN_HEAD.fullmatch(v[:_SHORTENED])}
-            )
+            heads = sorted({v[:_SHORTENED] for v in self._shortenable if not _NO_HEAD.match(v[:_SHORTENED])})
             ends = sorted({v[-_SHORTENED:] for v in self._shortenable})
             forms = [re.escape(v) for v in ordered]
             ellipsis = b"(?:" + b"|".join(map(re.escape, _ELLIPSIS)) + b")"

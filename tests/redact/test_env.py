@@ -238,6 +238,11 @@ def test_a_secret_shortened_around_an_ellipsis_is_masked_with_its_ends() -> None
     ]
     for text in innocent:
         assert red.mask_text(text) == (text, 0), text
+    # NOTE: an ellipsis as JSON escapes it or HTML writes it is one too; a head may hold punctuation.
+    for shown in (json.dumps(f"rejected {value[:12]}\u2026{value[-12:]}"), f"{value[:10]}&hellip;"):
+        assert value[:8] not in red.mask_text(shown)[0] and value[-8:] not in red.mask_text(shown)[0], shown
+    punctuated, _ = fill("{alnum:2}$K{alnum:2}!{alnum:2}#{alnum:12}", "env-shortened-punctuated")
+    assert Redactor([punctuated]).mask_text(f"'{punctuated[:12]}...'")[0] == "'[REDACTED]'"
     # NOTE: a secret that is a URL has no head to look for: its scheme is no part of a secret.
     dsn, _ = fill("https://{alnum:24}@o1.ingest.example.com/4", "env-shortened-url")
     for text in ("See https://... for details", "Loading https://...done 12 files"):
