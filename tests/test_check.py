@@ -1026,3 +1026,48 @@ def test_a_clean_run_is_all_green_though_no_waiver_or_allow_comment_was_read(tmp
     with_gap = Report((*report.outcomes, gap))
     assert render("markdown", with_gap).startswith("## ⚠️ evidence check")
     assert "EK304 skipped" in render("github", with_gap)
+
+
+def _terminal_column(text: str) -> int:
+    """Where a terminal puts what follows `text`: tabs stop every 8 columns, wide characters take two."""
+    import unicodedata
+
+    column = 0
+    for ch in text:
+        column = (
+            (column // 8 + 1) * 8
+            if ch == "\t"
+            else column + (2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1)
+        )
+    return column
+
+
+def test_each_caret_stands_under_its_own_word_past_a_masked_secret_a_tab_or_wide_characters(
+    tmp_path: Path,
+) -> None:
+    from evidence_kit.redact.rules import fill
+
+    token, _ = fill("{alnum:40}", "check/caret-past-secret")
+    root = tmp_path / "svc"
+    root.mkdir()
+    source = (
+        f'API_TOKEN = "{token}"  # websocket websocket\n'
+        'a = 1\t# websocket\nNAME = "日本語日本語"  # websocket\n'
+    )
+    (root / "worker.py").write_text(source)
+    findings = _ek101(root)
+    assert len(findings) == 4
+    text = render(
+        "text", Report((Outcome("EK101", "forbidden-vocabulary", "error", "failed", tuple(findings)),))
+    )
+    lines = text.splitlines()
+    columns = []
+    for found in findings:
+        at = next(i for i, line in enumerate(lines) if f":{found.line}:{found.col}:" in line)
+        shown, caret = lines[at + 1], lines[at + 2]
+        assert token not in shown
+        word = shown.index("websocket", len(shown) - len(shown.lstrip()) + (found.snippet_col or 0) - 1)
+        assert _terminal_column(caret[: caret.index("^")]) == _terminal_column(shown[:word]), (shown, caret)
+        columns.append(_terminal_column(caret[: caret.index("^")]))
+    # NOTE: the two hits of the first line stand under two words.
+    assert columns[0] != columns[1]

@@ -1327,9 +1327,15 @@ def test_the_workflow_sets_up_the_python_the_services_own_ci_tests_on(tmp_path: 
     )
     assert setup["with"]["python-version"] == "3.10"
     assert (
-        "the workflow sets up Python 3.10, the version the service's own CI tests on "
+        "the workflow sets up Python 3.10, as the service's own CI tests on 3.10 "
         "(.github/workflows/tests.yml)"
     ) in init.report(found)
+    # NOTE: unquoted, `python-version: 3.10` is a number to YAML.
+    (root / ".github/workflows/tests.yml").write_text(
+        ci.replace("${{ matrix.python-version }}", "3.10").replace("['3.10', '3.13']", "[x]")
+    )
+    assert init.detect(root).ci_python == ("3.10", ".github/workflows/tests.yml")
+    (root / ".github/workflows/tests.yml").write_text(ci)
     # NOTE: without a plain version there, the oldest the project supports.
     (root / ".github/workflows/tests.yml").write_text(ci.replace("['3.10', '3.13']", "${{ fromJSON(x) }}"))
     found = init.detect(root)

@@ -156,9 +156,14 @@ def _snippet(hit: vocab.Hit, masked: Scrubbed) -> tuple[str, int | None]:
     at = hit.col - 1
     start: int | None = at
     if masked[at : at + len(word)] != word:
-        # NOTE: a masked secret before it moved the match (or undecodable bytes shown as U+FFFD did).
+        # NOTE: a masked secret before it moved the match (or undecodable bytes shown as U+FFFD did): it is
+        # the same occurrence of its word as in the line, unless masking took some; then the nearest.
         places = [m.start() for m in re.finditer(re.escape(word), masked)]
-        start = min(places, key=lambda p: abs(p - at)) if places else None
+        before = [m.start() for m in re.finditer(re.escape(word), hit.line_text)]
+        if len(places) == len(before) and at in before:
+            start = places[before.index(at)]
+        else:
+            start = min(places, key=lambda p: abs(p - at)) if places else None
     first = len(masked) - len(masked.lstrip())
     last = len(masked.rstrip())
     lo, hi = first, last

@@ -2889,7 +2889,8 @@ def _python_of(job: Mapping[str, Any]) -> str | None:
             # NOTE: the first the workflow can run evidence-kit on.
             plain = [str(v) for v in matrix[named.group(1)] if _PYTHON_VERSION.fullmatch(str(v))]
             given = next((v for v in plain if _python_at_least(v) == v), None)
-        text = str(given).strip() if isinstance(given, str | float | int) else ""
+        # NOTE: unquoted, YAML reads `python-version: 3.10` as the number 3.1.
+        text = "3.10" if given == 3.1 else str(given).strip() if isinstance(given, str | float | int) else ""
         if _PYTHON_VERSION.fullmatch(text):
             return text
     return None
@@ -3378,8 +3379,8 @@ def report(detected: Detected) -> list[str]:
         )
     if d.ci_python and d.ci_python[0] != d.python_version:
         lines.append(
-            f"the workflow sets up Python {d.ci_python[0]}, the version the service's own CI tests on "
-            f"({d.ci_python[1]})"
+            f"the workflow sets up Python {_python_at_least(d.ci_python[0])}, as the service's own CI tests "
+            f"on {d.ci_python[0]} ({d.ci_python[1]})"
         )
     if d.env_files:
         lines.append(

@@ -22,10 +22,19 @@ def render(report: Report, source_lines: bool = True) -> str:
             if source_lines and f.snippet and f.line:
                 out.append(f"      {f.snippet}")
                 if f.snippet_col:
-                    out.append("      " + " " * (f.snippet_col - 1) + "^")
+                    out.append("      " + _under(f.snippet[: f.snippet_col - 1]) + "^")
         out.append("")
     skipped = [o for o in report.outcomes if o.status == "skipped"]
     for o in skipped:
         out.append(f"skipped {o.check} {o.name}: {o.reason}")
     out.append(report.summary())
     return "\n".join(out) + "\n"
+
+
+def _under(text: str) -> str:
+    """Blanks as wide as `text` on a terminal: its tabs kept, two for a wide (East Asian) character."""
+    import unicodedata
+
+    return "".join(
+        "\t" if ch == "\t" else "  " if unicodedata.east_asian_width(ch) in ("W", "F") else " " for ch in text
+    )
