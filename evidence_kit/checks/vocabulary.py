@@ -122,7 +122,8 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         )
         label = f" ({scope['name']})" if scope.get("name") else ""
         rels: dict[str, str] = {}
-        lines = _LineFingerprints()
+        # NOTE: a finding's fingerprint is its whole line's (as were it shown whole), once for each line.
+        prints: dict[tuple[str, int], str] = {}
         # NOTE: each line is masked whole before a part of it is cut out to show: cut first, the part could
         # hold a secret without the name or the prefix that shows it is one.
         distinct = list(dict.fromkeys(hit.line_text for hit in hits))
@@ -132,6 +133,10 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
             if rel is None:
                 rel = rels[hit.path] = Path(hit.path).resolve().relative_to(root).as_posix()
             snippet, mark = _snippet(hit, masked[hit.line_text])
+            stamp = prints.get((rel, hit.line))
+            if stamp is None:
+                whole = Finding(ID, "", path=rel, snippet=hit.line_text.strip())
+                stamp = prints[rel, hit.line] = fingerprint(whole)
             yield Finding(
                 ID,
                 f"forbidden term {hit.term!r} in {hit.kind} `{hit.matched_text}`{label}",
@@ -140,7 +145,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
                 col=hit.col,
                 snippet=snippet,
                 kind=hit.kind,
-                fingerprint=lines.fingerprint(rel, hit),
+                fingerprint=stamp,
                 snippet_col=mark,
             )
 
@@ -174,18 +179,3 @@ def _snippet(hit: vocab.Hit, masked: Scrubbed) -> tuple[str, int | None]:
     if start is None:
         return piece, None
     return piece, start - lo + 1 + bool(masked[:lo].strip())
-
-
-class _LineFingerprints:
-    """The fingerprint of a hit's whole line (what a finding's would be were its whole line shown), worked
-    out once for the hits of one line."""
-
-    def __init__(self) -> None:
-        self._at: tuple[str, int] | None = None
-        self._print = ""
-
-    def fingerprint(self, rel: str, hit: vocab.Hit) -> str:
-        if self._at != (rel, hit.line):
-            self._at = (rel, hit.line)
-            self._print = fingerprint(Finding(ID, "", path=rel, snippet=hit.line_text.strip()))
-        return self._print

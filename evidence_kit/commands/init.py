@@ -1432,13 +1432,7 @@ def _env_file_at(root: Path, module: str, path: str) -> str | None:
     if not _plain_path(path):
         return None
     where = _import_target(root, module)
-    start = PurePosixPath(where[1] if where else ".")
-    # NOTE: a src layout's service runs from the project folder above `src`.
-    bases = [
-        (start.parent if start.name == "src" else start).as_posix(),
-        ".",
-        PurePosixPath(module).parent.as_posix(),
-    ]
+    bases = [_runs_from(where[1] if where else "."), ".", PurePosixPath(module).parent.as_posix()]
     top = paths.repository(root)
     candidates = []
     for base in dict.fromkeys(bases):
@@ -1447,6 +1441,13 @@ def _env_file_at(root: Path, module: str, path: str) -> str | None:
             candidates.append(full)
     chosen = next((c for c in candidates if c.is_file()), candidates[0] if candidates else None)
     return None if chosen is None else os.path.relpath(chosen, root).replace(os.sep, "/")
+
+
+def _runs_from(app_dir: str) -> str:
+    """The folder a service whose imports start at `app_dir` runs from, where its settings files are: a src
+    layout's project folder, above `src`; else `app_dir`."""
+    start = PurePosixPath(app_dir)
+    return start.parent.as_posix() if start.name == "src" else app_dir
 
 
 def _plain_path(path: str) -> bool:
@@ -2876,7 +2877,7 @@ def _python_at_least(version: str) -> str:
 
 def _python_of(job: Mapping[str, Any]) -> str | None:
     """The Python version a job sets up (`actions/setup-python` or `astral-sh/setup-uv`, `python-version:
-    "3.10"`; of a matrix, its first), when it is a plain `3.x`."""
+    "3.10"`; of a matrix, its first that evidence-kit runs on), when it is a plain `3.x`."""
     matrix = job.get("strategy", {}).get("matrix", {}) if isinstance(job.get("strategy"), dict) else {}
     for step in job.get("steps") or []:
         if not isinstance(step, dict) or not re.match(
@@ -3662,10 +3663,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "alembic_apart": {i: c.shares_table_with for i, c in enumerate(d.alembic) if c.shares_table_with},
         "app": d.app,
         "app_dir": d.app_dir,
-        # NOTE: a src layout's app runs from the project folder above `src`, where its settings files are.
-        "app_cwd": PurePosixPath(d.app_dir).parent.as_posix()
-        if PurePosixPath(d.app_dir).name == "src"
-        else None,
+        "app_cwd": runs_from if (runs_from := _runs_from(d.app_dir)) != d.app_dir else None,
         # NOTE: uvicorn's --app-dir is relative to the folder it runs in.
         "app_dir_from_cwd": PurePosixPath(d.app_dir).name,
         "app_factory": bool(d.apps and d.apps[0].factory),

@@ -17,7 +17,8 @@ def _rule(check: str, name: str) -> dict[str, Any]:
     from evidence_kit.checks import CHECKS
 
     module = CHECKS.get(check)
-    doc = (module.__doc__ if module else ENGINE_CHECKS.get(check, name)) or name
+    engine = ENGINE_CHECKS.get(check)
+    doc = (module.__doc__ if module else engine.text if engine else name) or name
     summary = doc.strip().splitlines()[0]
     return {
         "id": check,

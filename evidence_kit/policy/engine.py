@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from evidence_kit.model import SEVERITIES, Finding, Severity, fingerprint
 from evidence_kit.policy.packs import Policy
@@ -13,15 +13,28 @@ from evidence_kit.policy.target import Skipped, Target
 
 SUPPRESSION = "EK001"
 EXPIRED_WAIVER = "EK002"
+
+
+class EngineCheck(NamedTuple):
+    """A check the engine runs itself: its name, what it enforces, and why it is skipped when it has
+    nothing to read (never passed then)."""
+
+    name: str
+    text: str
+    unread: str
+
+
 ENGINE_CHECKS = {
-    SUPPRESSION: "An inline `# evidence: allow[EKnnn]` must give a reason after the bracket.",
-    EXPIRED_WAIVER: "A waiver past its `expires` date no longer waives anything and fails itself.",
-}
-ENGINE_NAMES = {SUPPRESSION: "allow-comment-reason", EXPIRED_WAIVER: "waiver-expired"}
-# NOTE: why an engine check has nothing to read: it is skipped then, never passed.
-_UNREAD = {
-    SUPPRESSION: "no `# evidence: allow[...]` comment names a finding's check on its line or the line above",
-    EXPIRED_WAIVER: "the rule packs hold no waiver",
+    SUPPRESSION: EngineCheck(
+        "allow-comment-reason",
+        "An inline `# evidence: allow[EKnnn]` must give a reason after the bracket.",
+        "no `# evidence: allow[...]` comment names a finding's check on its line or the line above",
+    ),
+    EXPIRED_WAIVER: EngineCheck(
+        "waiver-expired",
+        "A waiver past its `expires` date no longer waives anything and fails itself.",
+        "the rule packs hold no waiver",
+    ),
 }
 _ALLOW = re.compile(r"#\s*evidence:\s*allow\[(?P<ids>EK\d{3}(?:\s*,\s*EK\d{3})*)\]\s*(?P<reason>.*)$")
 Status = Literal["passed", "failed", "skipped"]
@@ -197,10 +210,10 @@ def run(policy: Policy, target: Target, today: date | None = None) -> Report:
                     snippet=f"{w.check} {w.path or w.fingerprint}",
                 )
             )
-    for check_id, name in ENGINE_NAMES.items():
+    for check_id, check in ENGINE_CHECKS.items():
         mine = tuple(replace(f, fingerprint=fingerprint(f)) for f in engine if f.check == check_id)
         if not mine and not read[check_id]:
-            outcomes.append(Outcome(check_id, name, "error", "skipped", reason=_UNREAD[check_id]))
+            outcomes.append(Outcome(check_id, check.name, "error", "skipped", reason=check.unread))
             continue
-        outcomes.append(Outcome(check_id, name, "error", "failed" if mine else "passed", mine))
+        outcomes.append(Outcome(check_id, check.name, "error", "failed" if mine else "passed", mine))
     return Report(tuple(outcomes), policy.packs)

@@ -44,7 +44,7 @@ _KNOWN_LENGTH = 1024
 LITERAL_RULE = "secret-value"
 # NOTE: a secret shortened for display keeps its start and end around an ellipsis (pytest's assertion
 # message: `'q8vLp2Xk0aBc...Zm1Tt7Qw9rS4e'`): from this many of its first or last bytes on, that is
-# masked too. A value that starts with a URL's scheme or a name (`https://…`, `user:…`) has no head.
+# masked too.
 _SHORTENED = 8
 # NOTE: as text, as JSON escapes it, as HTML writes it.
 _ELLIPSIS = (b"...", "\u2026".encode(), "\u22ef".encode(), rb"\u2026", rb"\u22ef", b"&hellip;", b"&#8230;")

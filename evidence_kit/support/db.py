@@ -57,8 +57,9 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
     each side encoded. The password, and the value of any referenced variable whose name looks secret,
     are secrets; host, port, user and database names are not.
     """
-    names = list(dict.fromkeys(m.group(1) for m in _REF.finditer(template)))
-    missing = list(dict.fromkeys(m.group(1) for m in _REF.finditer(template) if _value(m, env) is None))
+    refs = list(_REF.finditer(template))
+    names = list(dict.fromkeys(m.group(1) for m in refs))
+    missing = list(dict.fromkeys(m.group(1) for m in refs if _value(m, env) is None))
     if missing:
         listed = ", ".join(missing)
         raise EvidenceError(
@@ -101,7 +102,7 @@ def from_template(template: str, env: Mapping[str, str]) -> Database:
         )
     values = [*template_secrets(template, env), *secrets_of(url)]
     # NOTE: a variable the default stood in for is no source of the URL: its default is.
-    with_default = {m.group(1) for m in _REF.finditer(template) if m.group(2) is not None}
+    with_default = {m.group(1) for m in refs if m.group(2) is not None}
     defaulted = [n for n in names if n in with_default and not env.get(n)]
     given = [n for n in names if n not in defaulted]
     source = "database.url in the config"

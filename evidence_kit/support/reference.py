@@ -68,7 +68,7 @@ def markdown() -> str:
 def rules_markdown() -> str:
     """The rule table: every check's id, name, default severity, target and summary, from its docstring."""
     from evidence_kit.checks import CHECKS
-    from evidence_kit.policy.engine import ENGINE_CHECKS, ENGINE_NAMES
+    from evidence_kit.policy.engine import ENGINE_CHECKS
 
     lines = ["| id | name | default | looks at | what it enforces |", "|---|---|---|---|---|"]
     for check_id, module in sorted(CHECKS.items()):
@@ -76,8 +76,8 @@ def rules_markdown() -> str:
         summary = doc[0].split(":", 1)[1].strip() if doc and ":" in doc[0] else ""
         default, target = module.DEFAULT_SEVERITY, module.TARGET
         lines.append(f"| {check_id} | `{module.NAME}` | {default} | {target} | {summary} |")
-    for check_id, text in ENGINE_CHECKS.items():
-        lines.append(f"| {check_id} | `{ENGINE_NAMES[check_id]}` | error | rule packs | {text} |")
+    for check_id, check in ENGINE_CHECKS.items():
+        lines.append(f"| {check_id} | `{check.name}` | error | rule packs | {check.text} |")
     return "\n".join(lines) + "\n"
 
 
