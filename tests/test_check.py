@@ -1071,3 +1071,25 @@ def test_each_caret_stands_under_its_own_word_past_a_masked_secret_a_tab_or_wide
         columns.append(_terminal_column(caret[: caret.index("^")]))
     # NOTE: the two hits of the first line stand under two words.
     assert columns[0] != columns[1]
+
+
+def test_a_value_named_on_a_line_above_is_masked_in_a_findings_snippet(tmp_path: Path) -> None:
+    """`SECRET_KEY = (`, then the string: the line shown is masked as in its file (and a YAML block's)."""
+    from evidence_kit.redact.rules import fill
+
+    value, _ = fill("{alnum:16}websocket{alnum:16}", "check/value-below-name")
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "settings.py").write_text(
+        f'SECRET_KEY = (\n    "{value}"\n)\nLABEL = (\n    "websocket-{value[:4]}"\n)\n'
+    )
+    (root / "deploy.yaml").write_text(f"auth:\n  api_token: >-\n    {value}\n  mode: websocket\n")
+    findings = {(f.path, f.line): f for f in _ek101_substring(root)}
+    assert set(findings) == {("settings.py", 2), ("settings.py", 5), ("deploy.yaml", 3), ("deploy.yaml", 4)}
+    for found in findings.values():
+        for part in (value[:16], value[-16:]):
+            assert not any(part[i : i + 8] in found.snippet for i in range(9)), found.snippet
+    # NOTE: innocent lines keep their text and their caret.
+    assert findings["settings.py", 5].snippet == f'"websocket-{value[:4]}"'
+    assert findings["settings.py", 5].snippet_col == 2
+    assert findings["deploy.yaml", 4].snippet == "mode: websocket"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_kit.model import Finding, fingerprint
-from evidence_kit.redact.scrub import Scrubbed, scrub_texts
+from evidence_kit.redact.scrub import Scrubbed, scrub_lines
 
 if TYPE_CHECKING:
     from evidence_kit.policy import vocab
@@ -124,15 +124,13 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         rels: dict[str, str] = {}
         # NOTE: a finding's fingerprint is its whole line's (as were it shown whole), once for each line.
         prints: dict[tuple[str, int], str] = {}
-        # NOTE: each line is masked whole before a part of it is cut out to show: cut first, the part could
-        # hold a secret without the name or the prefix that shows it is one.
-        distinct = list(dict.fromkeys(hit.line_text for hit in hits))
-        masked = dict(zip(distinct, scrub_texts(distinct), strict=True))
+        masked = _masked(hits)
         for hit in hits:
             rel = rels.get(hit.path)
             if rel is None:
                 rel = rels[hit.path] = Path(hit.path).resolve().relative_to(root).as_posix()
-            snippet, mark = _snippet(hit, masked[hit.line_text])
+            line = masked.get((hit.path, hit.line))
+            snippet, mark = _snippet(hit, masked[hit.line_text] if line is None else line)
             stamp = prints.get((rel, hit.line))
             if stamp is None:
                 whole = Finding(ID, "", path=rel, snippet=hit.line_text.strip())
@@ -148,6 +146,35 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
                 fingerprint=stamp,
                 snippet_col=mark,
             )
+
+
+def _masked(hits: list[vocab.Hit]) -> dict[Any, Scrubbed]:
+    """Each hit's line as masked, by its text; a line that may hold a part of a value named above it
+    (`SECRET_KEY = (`, then the string) by its path and line number, masked with the lines above it.
+
+    Each line is masked whole before a part of it is cut out to show: cut first, the part could hold a
+    secret without the name or the prefix that shows it is one."""
+    from evidence_kit.redact.redactor import CONTINUED_LINES, may_go_on
+
+    files: dict[str, list[bytes]] = {}
+    lines: dict[Any, tuple[list[str], str, bool]] = {}
+    for hit in hits:
+        blocks = hit.kind == "text"
+        if (hit.path, hit.line) in lines:
+            continue
+        if not may_go_on(hit.line_text, blocks=blocks):
+            lines.setdefault(hit.line_text, ([], hit.line_text, False))
+            continue
+        whole = files.get(hit.path)
+        if whole is None:
+            try:
+                whole = files[hit.path] = Path(hit.path).read_bytes().split(b"\n")
+            except OSError:
+                whole = files[hit.path] = []
+        above = whole[max(0, hit.line - 1 - CONTINUED_LINES) : max(0, hit.line - 1)]
+        text = [line.decode("utf-8", "replace").removesuffix("\r") for line in above]
+        lines[hit.path, hit.line] = (text, hit.line_text, blocks)
+    return dict(zip(lines, scrub_lines(list(lines.values())), strict=True))
 
 
 SHOWN = 200  # NOTE: a longer line is shown around its match, the cut ends marked with `…`

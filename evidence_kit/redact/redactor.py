@@ -31,6 +31,14 @@ MASK = b"[REDACTED]"
 CHUNK = 4 * 1024 * 1024
 # NOTE: a private key block may straddle two chunks; hold back this much to find its end.
 _CARRY_LIMIT = 1024 * 1024
+# NOTE: how many lines a value may take below the line that names it (`SECRET_KEY = (`, then its strings):
+# what a `next` block reads, and how far back a stream looks for such a line before it cuts.
+CONTINUED_LINES = 16
+# NOTE: a line of nothing but quoted strings (Python's, with their prefixes), maybe closing a bracket or
+# going on with a backslash; a string's content, in group 1 or 2.
+_STRING_PART = rb"""[rRbBuUfF]{0,2}(?:"((?:[^"\\\r\n]|\\.)*)"|'((?:[^'\\\r\n]|\\.)*)')"""
+_STRING = re.compile(_STRING_PART)
+_STRINGS_LINE = re.compile(rb"[ \t]*(?:" + _STRING_PART + rb"[ \t]*)+[,)\\]*[ \t]*(?:#[^\r\n]*)?")
 # NOTE: how far back a stream looks for a line that opens what a later line is read with (a rule's `opens`:
 # a Secret's `data:`, an echoed statement); it never cuts after one within this.
 _CONTEXT = 64 * 1024
@@ -254,8 +262,12 @@ class Redactor:
                 if index not in self._by_keyword[kid]:
                     self._by_keyword[kid].append(index)
         self.prefilter = Prefilter(list(keywords), engine)
-        headings = [b"(?:" + r.previous.pattern + b")" for r in self.rules if r.previous is not None]
-        self._hold = re.compile(b"|".join(headings)) if headings else None
+        # NOTE: lines a rule reads later lines with: the heading of a `previous` rule, a `next` block's line.
+        self._hold = tuple(
+            r.previous if r.previous is not None else r.pattern
+            for r in self.rules
+            if r.previous is not None or r.block == "next"
+        )
         opens = sorted({o for r in self.rules for o in r.opens})
         # NOTE: one search finds the first of them; a `find` for each costs three times as much per block.
         self._opens = Prefilter([(o.lower(), False) for o in opens], engine) if opens else None
@@ -485,6 +497,9 @@ class Redactor:
                 if rule.block == "manifest":
                     self._manifest(data, start, end, index, out)
                     continue
+                if rule.block == "next":
+                    self._continued(data, end, line, index, out)
+                    continue
                 heading = None
                 if rule.previous is not None:
                     found = rule.previous.fullmatch(_line_before(data, start))
@@ -586,6 +601,60 @@ class Redactor:
         if not self.ruleset.names.secret(name.group()):
             return
         self._value(line[a:b], name.group(), start + a, start + b, index, out)
+
+    def _continued(self, data: bytes, end: int, line: bytes, index: int, out: _Found) -> None:
+        """A value on the lines after the one that names it (the rule's pattern, matched whole): after a
+        bracket or a backslash that goes on (`SECRET_KEY = (`, `"api_key": \\`), the strings of the lines
+        that hold nothing else, to the one that closes; after a YAML block scalar's `|` or `>`, each line
+        indented deeper than the key; after a bare `=` or `:`, the strings of the next line."""
+        rule = self.rules[index]
+        m = rule.pattern.fullmatch(line.removesuffix(b"\r"))
+        if m is None:
+            return
+        name = m.group("name").decode("utf-8", "surrogateescape")
+        if not self.ruleset.names.secret(name, rule.profile):
+            return
+        opener = m.group("open")
+        block = opener[:1] in (b"|", b">")
+        indent = len(line) - len(line.lstrip(b" \t"))
+        pos = end + 1
+        for _ in range(CONTINUED_LINES):
+            if pos >= len(data):
+                return
+            stop = data.find(b"\n", pos)
+            stop = len(data) if stop == -1 else stop
+            text = data[pos:stop].removesuffix(b"\r")
+            body = text.strip(b" \t")
+            if block:
+                lead = len(text) - len(text.lstrip(b" \t"))
+                if body and lead <= indent:
+                    return
+                if body:
+                    self._continued_value(body, name, pos + lead, index, out, quoted=False)
+            else:
+                if _STRINGS_LINE.fullmatch(text) is None:
+                    return
+                for s in _STRING.finditer(text):
+                    group = 1 if s.group(1) is not None else 2
+                    self._continued_value(s.group(group), name, pos + s.start(group), index, out, quoted=True)
+                closed = body.split(b"#", 1)[0].rstrip(b" \t")
+                if closed.endswith(b")") if opener == b"(" else not closed.endswith(b"\\"):
+                    return
+            pos = stop + 1
+
+    def _continued_value(
+        self, value: bytes, name: str, start: int, index: int, out: _Found, *, quoted: bool
+    ) -> None:
+        """One piece of a value read by :meth:`_continued`, judged as a value on the naming line would be."""
+        judge = self.ruleset.judge
+        text = value.decode("utf-8", "surrogateescape")
+        if self.ruleset.names.named_by(text, name) or judge.is_regex(text) or judge.is_plain(text):
+            return
+        if not quoted and (judge.is_prose(text) or judge.is_sentence(text) or judge.is_code(text)):
+            return
+        if not self.ruleset.names.chosen(name) and not judge.is_machine_made(value):
+            return
+        self._value(value, name, start, start + len(value), index, out)
 
     def _manifest(
         self,
@@ -1317,11 +1386,11 @@ def _is_flag(line: bytes, name: str, flags: Mapping[str, tuple[bytes, ...]]) -> 
 
 
 def _cut(
-    buf: bytearray, size: int, hold: re.Pattern[bytes] | None = None, opens: Prefilter | None = None
+    buf: bytearray, size: int, hold: Sequence[re.Pattern[bytes]] = (), opens: Prefilter | None = None
 ) -> int:
     """Where the first `size` bytes of `buf` are cut: after the last newline, before an unfinished key,
-    a last line that `hold` matches whole, or the first line of the last `_CONTEXT` bytes holding one of
-    `opens`."""
+    the first of the last `CONTINUED_LINES` lines that one of `hold` matches whole, or the first line of
+    the last `_CONTEXT` bytes holding one of `opens`."""
     cut = buf.rfind(b"\n", 0, size) + 1
     if cut == 0:
         if size < MAX_LINE:
@@ -1340,11 +1409,19 @@ def _cut(
         first = opens.first(bytes(buf[low:cut]))
         if first != -1:
             cut = buf.rfind(b"\n", 0, low + first) + 1
-    if hold is not None and cut:
-        # NOTE: a line a rule reads as the heading of the next one (`previous`) goes with that line.
-        last = buf.rfind(b"\n", 0, cut - 1) + 1
-        if hold.fullmatch(bytes(buf[last : cut - 1]).removesuffix(b"\r")):
-            return last
+    if hold and cut:
+        # NOTE: a line a rule reads later lines with (the heading of a `previous` rule, the line naming a
+        # value that goes on below) goes with them.
+        held, end = cut, cut - 1
+        for _ in range(CONTINUED_LINES):
+            last = buf.rfind(b"\n", 0, end) + 1
+            text = bytes(buf[last:end]).removesuffix(b"\r")
+            if any(p.fullmatch(text) for p in hold):
+                held = last
+            if not last:
+                break
+            end = last - 1
+        return held
     return cut
 
 
@@ -1372,6 +1449,37 @@ def _secret_kept(buf: bytearray, cut: int, size: int, kind: re.Pattern[bytes]) -
                 return low + lo
             return cut
     return cut
+
+
+@functools.cache
+def _naming_lines() -> tuple[re.Pattern[bytes], ...]:
+    return tuple(r.pattern for r in builtin().rules if r.block == "next")
+
+
+def may_go_on(line: str, *, blocks: bool = False) -> bool:
+    """Whether a line may hold a part of a value named on a line above it (see :func:`named_above`)."""
+    raw = line.encode("utf-8", "surrogateescape").removesuffix(b"\r")
+    return _STRINGS_LINE.fullmatch(raw) is not None or (blocks and raw[:1] in (b" ", b"\t"))
+
+
+def named_above(above: Sequence[str], line: str, *, blocks: bool = False) -> int:
+    """How many of the lines `above` a line (the nearest last) go with it when it is masked out of its file
+    (a finding's snippet): back to the line that names the value it is a part of, as a `next` rule reads it
+    (`SECRET_KEY = (` above its strings; with `blocks`, in a file that is not Python, `password: |` above
+    the lines of a YAML block). 0 when it is no such part."""
+    raw = line.encode("utf-8", "surrogateescape").removesuffix(b"\r")
+    strings = _STRINGS_LINE.fullmatch(raw) is not None
+    block = blocks and raw[:1] in (b" ", b"\t")
+    if not (strings or block) or not above:
+        return 0
+    headings = _naming_lines()
+    for n in range(1, min(len(above), CONTINUED_LINES) + 1):
+        text = above[-n].encode("utf-8", "surrogateescape").removesuffix(b"\r")
+        if any(p.fullmatch(text) for p in headings):
+            return n
+        if not (strings and _STRINGS_LINE.fullmatch(text)) and not (block and text[:1] in (b"", b" ", b"\t")):
+            return 0
+    return 0
 
 
 def _line_before(data: bytes, start: int) -> bytes:

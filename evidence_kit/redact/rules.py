@@ -16,8 +16,8 @@ from evidence_kit.redact.values import EXTENTS, Judge
 
 VALUES = (*EXTENTS, "token", "columns")
 # NOTE: rules that read more than their line: a PEM block, the statement above SQL parameters, a manifest,
-# the source line above a value loguru prints.
-BLOCKS = ("pem", "statement", "manifest", "frame")
+# the source line above a value loguru prints, the lines below a name that hold its value.
+BLOCKS = ("pem", "statement", "manifest", "frame", "next")
 CHECKS = frozenset({"name", "prose", "code", "plain", "tokenish", "metavar", "flags", "schema"})
 
 
@@ -90,6 +90,8 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
     named = pattern.groupindex if previous is None else previous.groupindex
     if ("name" in checks or "prose" in checks) and "name" not in named:
         raise _problem(name, "the `name` and `prose` checks need a group named `name`")
+    if raw.get("block") == "next" and not {"name", "open"} <= set(pattern.groupindex):
+        raise _problem(name, "a `next` block needs the groups `name` and `open`")
     if raw["value"] == "columns" and not {"columns", "secret"} <= set(pattern.groupindex):
         raise _problem(name, "a `columns` value needs the groups `columns` and `secret`")
     return Rule(

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from evidence_kit.redact.redactor import Redactor, secret_pairs
+from evidence_kit.redact.redactor import Redactor, named_above, secret_pairs
 
 T = TypeVar("T")
 _cached: tuple[frozenset[tuple[str, str]], Redactor] | None = None
@@ -88,6 +88,22 @@ def scrub_texts(texts: Sequence[str]) -> list[Scrubbed]:
     for one in redactors:
         out = one.mask_texts(out)
     return [_scrubbed(text, _generation) for text in out]
+
+
+def scrub_lines(lines: Sequence[tuple[Sequence[str], str, bool]]) -> list[Scrubbed]:
+    """`scrub_texts` of lines cut out of their files, each given with the lines above it (and whether its file
+    may hold YAML blocks: `blocks` of :func:`named_above`): a line that holds a part of a value named on a
+    line above (`SECRET_KEY = (`, then the string) is masked with the lines back to that one, as in its
+    file."""
+    texts = []
+    for above, line, blocks in lines:
+        n = named_above(above, line, blocks=blocks)
+        texts.append("\n".join([*above[len(above) - n :], line]) if n else line)
+    out = scrub_texts(texts)
+    return [
+        _scrubbed(text.rsplit("\n", 1)[-1], text.generation) if "\n" in text and "\n" not in line else text
+        for text, (_, line, _) in zip(out, lines, strict=True)
+    ]
 
 
 def scrub_data(value: T) -> T:

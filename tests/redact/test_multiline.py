@@ -147,6 +147,8 @@ def test_loguru_value_of_an_attribute_is_masked() -> None:
         f"kind: Secret\nmetadata:\n  name: x\ndata:\n  a: b\n  username: {SECRET}\n",
         f"INSERT INTO users (email, password_hash) VALUES (?, ?)\n[generated in 0.1s] ('a', '{SECRET}')\n",
         f"  File \"app.py\", line 3, in f\n    f(db_password)\n    │ └ '{SECRET}'\n    └ <function f>\n",
+        f'SECRET_KEY = (\n    "{SECRET}"\n    "{SECRET}"\n    "{SECRET}"\n)\n',
+        f"db:\n  password: >-\n    {SECRET}\n    {SECRET}\n  host: db\n",
     ],
 )
 def test_a_stream_never_cuts_a_line_from_the_lines_it_is_read_with(
@@ -191,3 +193,54 @@ def test_a_flow_mapping_under_data_is_read() -> None:
         f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata: {{DB_URL: {SECRET}, user: '{SECRET}'}}\n"
     )
     assert Redactor().mask_text(text) == (text.replace(SECRET, "[REDACTED]"), 2)
+
+
+CONTINUED = {
+    "a long string wrapped in brackets": f'SECRET_KEY = (\n    "{SECRET}"\n)\n',
+    "strings that go on": f'SECRET_KEY = (\n    "{SECRET}"  # first part\n    "{SECRET}"\n)\n',
+    "annotated": f'    api_token: str = (\n        "{SECRET}"\n    )\n',
+    "a dict's key": f'CONFIG = {{\n    "api_key": (\n        "{SECRET}"\n    ),\n}}\n',
+    "an attribute": f'        self.client_secret = (\n            b"{SECRET}"\n        )\n',
+    "a backslash": f"DB_PASSWORD = \\\n    '{SECRET}'\n",
+    "a bare key, the string below": f'  "db_password":\n    "{SECRET}",\n',
+    "a YAML literal block": f"auth:\n  api_token: |\n    {SECRET}\n  region: eu-west-1\n",
+    "a YAML folded block": f"db:\n  password: >-\n    {SECRET}\n\n    {SECRET}\n  host: db\n",
+}
+
+
+@pytest.mark.parametrize("text", CONTINUED.values(), ids=list(CONTINUED))
+def test_a_value_below_the_line_naming_it_is_masked(text: str) -> None:
+    masked, count = Redactor().mask_text(text)
+    assert SECRET not in masked and count == text.count(SECRET), masked
+    assert masked == text.replace(SECRET, "[REDACTED]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'SECRET_KEY = (\n    os.environ.get("SECRET_KEY")\n)\n',
+        'TOKEN_TYPES = (\n    "access",\n    "refresh",\n)\n',
+        'API_KEY = (\n    "API_KEY"\n)\n',
+        "PASSWORD_MIN_LENGTH = (\n    12\n)\n",
+        'SECRET_KEY = (\n    f"{prefix}-{suffix}"\n)\n',
+        "secrets:\n  - name: db\n    key: url\n",
+        "password:\n  min_length: 12\n  require_digit: true\n",
+        'def check_password(\n    "plain text",\n)\n',
+        "token: |\n  one\n  two\n",
+        "api_key: >-\n  must be set in the environment before the service starts\n",
+        f'SECRET_KEY = (\n    "{SECRET}" + suffix\n)\n',
+    ],
+)
+def test_what_follows_a_secret_name_and_is_no_value_is_kept(text: str) -> None:
+    """Code, a list of names, a nested mapping, a template, a description; a string joined with code is
+    one expression (as on one line)."""
+    assert Redactor().mask_text(text) == (text, 0)
+
+
+def test_a_continued_value_ends_where_its_bracket_closes() -> None:
+    """The strings after the closing line belong to the next statement."""
+    text = f'SECRET_KEY = (\n    "{SECRET}"\n)\n"{SECRET}"\nNAME = (\n    "jobs"\n)\n'
+    masked, count = Redactor().mask_text(text)
+    assert (
+        count == 1 and masked.count(SECRET) == 1 and masked.endswith(f'"{SECRET}"\nNAME = (\n    "jobs"\n)\n')
+    )
