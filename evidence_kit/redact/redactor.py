@@ -264,7 +264,7 @@ class Redactor:
         self.prefilter = Prefilter(list(keywords), engine)
         # NOTE: lines a rule reads later lines with: the heading of a `previous` rule, a `next` block's line.
         self._hold = tuple(
-            r.previous if r.previous is not None else r.pattern
+            (r.previous, 1) if r.previous is not None else (r.pattern, CONTINUED_LINES)
             for r in self.rules
             if r.previous is not None or r.block == "next"
         )
@@ -1386,17 +1386,35 @@ def _is_flag(line: bytes, name: str, flags: Mapping[str, tuple[bytes, ...]]) -> 
 
 
 def _cut(
-    buf: bytearray, size: int, hold: Sequence[re.Pattern[bytes]] = (), opens: Prefilter | None = None
+    buf: bytearray,
+    size: int,
+    hold: Sequence[tuple[re.Pattern[bytes], int]] = (),
+    opens: Prefilter | None = None,
 ) -> int:
-    """Where the first `size` bytes of `buf` are cut: after the last newline, before an unfinished key,
-    the first of the last `CONTINUED_LINES` lines that one of `hold` matches whole, or the first line of
-    the last `_CONTEXT` bytes holding one of `opens`."""
+    """Where the first `size` bytes of `buf` are cut: after the last newline, but before the first of the
+    last lines that one of `hold` matches whole (a pattern with how many of the last lines it looks at),
+    an unfinished key, or the first line of the last `_CONTEXT` bytes holding one of `opens`."""
     cut = buf.rfind(b"\n", 0, size) + 1
     if cut == 0:
         if size < MAX_LINE:
             return 0
         blank = max(buf.rfind(b" ", 0, size), buf.rfind(b"\t", 0, size)) + 1
         return blank or size
+    if hold:
+        # NOTE: a line a rule reads later lines with (the heading of a `previous` rule, the line naming a
+        # value that goes on below) goes with them. First, so that the key and context rules below judge
+        # the cut it gives.
+        end = cut - 1
+        for n in range(1, max(lines for _, lines in hold) + 1):
+            last = buf.rfind(b"\n", 0, end) + 1
+            text = bytes(buf[last:end]).removesuffix(b"\r")
+            if any(n <= lines and p.fullmatch(text) for p, lines in hold):
+                cut = last
+            if not last:
+                break
+            end = last - 1
+        if not cut:
+            return 0
     begin = None
     if buf.find(b"PRIVATE KEY", max(0, cut - _CARRY_LIMIT), cut) != -1:
         for m in _KEY_BEGIN.finditer(buf, max(0, cut - _CARRY_LIMIT), cut):
@@ -1409,19 +1427,6 @@ def _cut(
         first = opens.first(bytes(buf[low:cut]))
         if first != -1:
             cut = buf.rfind(b"\n", 0, low + first) + 1
-    if hold and cut:
-        # NOTE: a line a rule reads later lines with (the heading of a `previous` rule, the line naming a
-        # value that goes on below) goes with them.
-        held, end = cut, cut - 1
-        for _ in range(CONTINUED_LINES):
-            last = buf.rfind(b"\n", 0, end) + 1
-            text = bytes(buf[last:end]).removesuffix(b"\r")
-            if any(p.fullmatch(text) for p in hold):
-                held = last
-            if not last:
-                break
-            end = last - 1
-        return held
     return cut
 
 

@@ -149,6 +149,10 @@ def test_loguru_value_of_an_attribute_is_masked() -> None:
         f"  File \"app.py\", line 3, in f\n    f(db_password)\n    │ └ '{SECRET}'\n    └ <function f>\n",
         f'SECRET_KEY = (\n    "{SECRET}"\n    "{SECRET}"\n    "{SECRET}"\n)\n',
         f"db:\n  password: >-\n    {SECRET}\n    {SECRET}\n  host: db\n",
+        # NOTE: lines of a key that look like a name and `=` (the line naming a value below) are no cut.
+        "-----BEGIN PRIVATE KEY-----\n"
+        + "".join(f"{SECRET[:6]}{i}{SECRET[-6:]}=\n" for i in range(6))
+        + f'-----END PRIVATE KEY-----\nAPI_TOKEN = (\n    "{SECRET}"\n)\n',
     ],
 )
 def test_a_stream_never_cuts_a_line_from_the_lines_it_is_read_with(
