@@ -9,16 +9,19 @@ import platform
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from evidence_kit.bundle.writer import dumps
 from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Intent, Output
 from evidence_kit.redact.redactor import SECRET_NAME
 from evidence_kit.support import db, interpreter, paths, pgdump, proc
+from evidence_kit.support import toml as tomllib
 
 NAME = "environment"
 
@@ -77,14 +80,22 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 # NOTE: one script describes any interpreter: run in-process for our own, with `python -c` for another,
 # so both give the same shape. It must work on old Pythons without evidence-kit installed.
 FACTS_SCRIPT = """\
-import importlib.metadata, platform, sys
+import importlib.metadata, json, platform, sys
 def facts():
     packages = []
+    editable = []
     for dist in importlib.metadata.distributions():
         name = dist.metadata["Name"]
         if name:
             packages.append([str(name), str(dist.version)])
+            try:
+                direct = json.loads(dist.read_text("direct_url.json") or "null")
+            except Exception:
+                direct = None
+            if isinstance(direct, dict) and (direct.get("dir_info") or {}).get("editable"):
+                editable.append([str(name), str(direct.get("url", ""))])
     return {
+        "editable": sorted(editable),
         "version": platform.python_version(),
         "implementation": platform.python_implementation(),
         "executable": sys.executable,
@@ -280,6 +291,43 @@ def _own_is_the_service_s(root: Path, env: Mapping[str, str]) -> bool:
     return False
 
 
+def _own_names(root: Path) -> set[str]:
+    """The service's project names (normalized): those of the pyproject.toml files of the collect's folder,
+    the folders above it in its repository and the folders just below it (`backend/`)."""
+    top = paths.repository(root)
+    folder = root.resolve()
+    folders = [folder, *(p for p in folder.parents if p.is_relative_to(top))]
+    with contextlib.suppress(OSError):
+        folders += [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    names = (tomllib.project_name(f / "pyproject.toml") for f in folders)
+    return {_SEPARATORS.sub("-", n).lower() for n in names if n}
+
+
+def _imported_elsewhere(root: Path, editable: Iterable[Sequence[str]]) -> list[tuple[str, str]]:
+    """The service's own projects its interpreter has installed editable from a folder outside the
+    service's repository (another checkout): (name, folder)."""
+    editable = [(name, url) for name, url in editable if url.startswith("file:")]
+    if not editable:
+        return []
+    own = _own_names(root)
+    top = paths.repository(root)
+    out = []
+    for name, url in editable:
+        folder = Path(url2pathname(urlsplit(url).path))
+        if _SEPARATORS.sub("-", name).lower() in own and not folder.resolve().is_relative_to(top):
+            out.append((name, str(folder)))
+    return out
+
+
+def _elsewhere_message(elsewhere: Sequence[tuple[str, str]]) -> str:
+    listed = ", ".join(f"{name} from {folder}" for name, folder in elsewhere)
+    return (
+        f"the service's interpreter imports its own code from another checkout ({listed}): its tests and "
+        "app ran that code, not this checkout's; install this checkout into it (`pip install -e .` here) "
+        "or set `python:` to this checkout's own virtualenv"
+    )
+
+
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     """Describe the interpreter, the machine, the tools, the database server and the CI run."""
     from evidence_kit.support.host import ci_context, host_facts
@@ -304,6 +352,7 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
     if foreign:
         facts["not_the_service"] = packages_note
         lines = []
+    elsewhere = [] if foreign else _imported_elsewhere(ctx.root, facts.get("editable", []))
     bindir = chosen.bindir if chosen else Path(str(facts.get("executable") or sys.executable)).parent
     # NOTE: the probes mostly wait on interpreters starting up (alembic), so they overlap well.
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="environment") as pool:
@@ -342,7 +391,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
             "Python, OS, database server, CI and environment variable names",
             media_type="application/json",
             data=dumps(environment),
-            message=note,
+            status="failed" if elsewhere else "ok",
+            message=_elsewhere_message(elsewhere) if elsewhere else note,
             **common,
         ),
         Output(

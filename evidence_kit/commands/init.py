@@ -422,7 +422,7 @@ _GENERIC_FOLDERS = frozenset({"backend", "server", "api", "app", "src", "service
 def _service(root: Path) -> tuple[str, str]:
     """The service's name: its pyproject.toml's, else its folder's, unless that only says it is the back
     end (`backend/`): then the name the repository's top pyproject.toml gives."""
-    named = _project_name(root / "pyproject.toml")
+    named = tomllib.project_name(root / "pyproject.toml")
     if named:
         return named, "pyproject.toml"
     folder = root.resolve()
@@ -431,26 +431,13 @@ def _service(root: Path) -> tuple[str, str]:
         for above in folder.parents:
             if not above.is_relative_to(top):
                 break
-            named = _project_name(above / "pyproject.toml")
+            named = tomllib.project_name(above / "pyproject.toml")
             if named:
                 return named, f"pyproject.toml of {os.path.relpath(above, folder)}"
             # NOTE: in a monorepo, `services/billing/api` is billing's.
             if above != top and above.name.lower() not in _GENERIC_FOLDERS:
                 return above.name, f"folder name of {os.path.relpath(above, folder)}"
     return folder.name, "folder name"
-
-
-def _project_name(pyproject: Path) -> str | None:
-    if not pyproject.is_file():
-        return None
-    try:
-        data = tomllib.loads(pyproject.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
-        return None
-    for table in (data.get("project"), data.get("tool", {}).get("poetry")):
-        if isinstance(table, dict) and isinstance(table.get("name"), str) and table["name"].strip():
-            return str(table["name"]).strip()
-    return None
 
 
 def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -11,3 +12,18 @@ else:
 
 loads = tomllib.loads
 TOMLDecodeError = tomllib.TOMLDecodeError
+
+
+def project_name(pyproject: Path) -> str | None:
+    """The project's name a pyproject.toml gives (`[project]`, else `[tool.poetry]`); None when it gives
+    none or cannot be read."""
+    if not pyproject.is_file():
+        return None
+    try:
+        data = loads(pyproject.read_text("utf-8"))
+    except (TOMLDecodeError, OSError, UnicodeDecodeError):
+        return None
+    for table in (data.get("project"), data.get("tool", {}).get("poetry")):
+        if isinstance(table, dict) and isinstance(table.get("name"), str) and table["name"].strip():
+            return str(table["name"]).strip()
+    return None

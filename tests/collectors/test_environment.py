@@ -204,3 +204,47 @@ def test_same_machine_same_bytes(tmp_path: Path) -> None:
     first = environment.collect(ctx(tmp_path, env), {"env_values": ["HOME"]})
     second = environment.collect(ctx(tmp_path, env), {"env_values": ["HOME"]})
     assert [o.data for o in first] == [o.data for o in second]
+
+
+def _fake_install(site: Path, name: str, url: str) -> None:
+    """An editable install as pip records it: a .dist-info folder with the folder it points to."""
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "direct_url.json").write_text(json.dumps({"url": url, "dir_info": {"editable": True}}))
+
+
+def test_the_service_s_own_code_installed_from_another_checkout_fails_the_collector(tmp_path: Path) -> None:
+    """A virtualenv shared with another clone imports that clone's code in the tests and the app."""
+    import subprocess
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    service, other = tmp_path / "checkout", tmp_path / "other-checkout"
+    (service / "backend").mkdir(parents=True)
+    (service / "backend" / "pyproject.toml").write_text('[project]\nname = "Jobs_Service"\n')
+    _fake_install(site, "jobs-service", (other / "backend").as_uri())
+    _fake_install(site, "shared-lib", (tmp_path / "shared-lib").as_uri())
+    outs = by_name(environment.collect(ctx(service), {"python": str(python)}))
+    env = outs["environment.json"]
+    assert env.status == "failed"
+    assert f"jobs-service from {other / 'backend'}" in (env.message or "")
+    assert "shared-lib" not in (env.message or "") and "pip install -e ." in (env.message or "")
+    editable = json.loads(env.data or b"")["python"]["editable"]
+    assert [name for name, _ in editable] == ["jobs-service", "shared-lib"]
+    # NOTE: installed from this checkout (its `backend/`), it is fine.
+    (site / "jobs-service-1.0.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": (service / "backend").as_uri(), "dir_info": {"editable": True}})
+    )
+    assert (
+        by_name(environment.collect(ctx(service), {"python": str(python)}))["environment.json"].status == "ok"
+    )
