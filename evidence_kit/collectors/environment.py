@@ -21,7 +21,6 @@ from evidence_kit.errors import CollectorError
 from evidence_kit.model import Context, Intent, Output
 from evidence_kit.redact.redactor import SECRET_NAME
 from evidence_kit.support import db, interpreter, paths, pgdump, proc
-from evidence_kit.support import toml as tomllib
 
 NAME = "environment"
 
@@ -294,12 +293,14 @@ def _own_is_the_service_s(root: Path, env: Mapping[str, str]) -> bool:
 def _own_names(root: Path) -> set[str]:
     """The service's project names (normalized): those of the pyproject.toml files of the collect's folder,
     the folders above it in its repository and the folders just below it (`backend/`)."""
+    from evidence_kit.support.toml import project_name
+
     top = paths.repository(root)
     folder = root.resolve()
     folders = [folder, *(p for p in folder.parents if p.is_relative_to(top))]
     with contextlib.suppress(OSError):
         folders += [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    names = (tomllib.project_name(f / "pyproject.toml") for f in folders)
+    names = (project_name(f / "pyproject.toml") for f in folders)
     return {_SEPARATORS.sub("-", n).lower() for n in names if n}
 
 
