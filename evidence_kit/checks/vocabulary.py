@@ -158,11 +158,13 @@ def _masked(hits: list[vocab.Hit]) -> dict[Any, Scrubbed]:
 
     files: dict[str, list[bytes]] = {}
     lines: dict[Any, tuple[list[str], str, bool]] = {}
+    alone: set[tuple[str, bool]] = set()  # NOTE: lines (and kinds of file) that hold no part of a value
     for hit in hits:
         blocks = hit.kind == "text"
-        if (hit.path, hit.line) in lines:
+        if (hit.line_text, blocks) in alone or (hit.path, hit.line) in lines:
             continue
         if not may_go_on(hit.line_text, blocks=blocks):
+            alone.add((hit.line_text, blocks))
             lines.setdefault(hit.line_text, ([], hit.line_text, False))
             continue
         whole = files.get(hit.path)
