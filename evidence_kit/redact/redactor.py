@@ -35,10 +35,11 @@ _CARRY_LIMIT = 1024 * 1024
 # what a `next` block reads, and how far back a stream looks for such a line before it cuts.
 CONTINUED_LINES = 16
 # NOTE: a line of nothing but quoted strings (Python's, with their prefixes), maybe closing a bracket or
-# going on with a backslash; a string's content, in group 1 or 2.
+# going on with a backslash, maybe marked added or removed (`+`, `-`: a line of a diff); a string's content,
+# in group 1 or 2.
 _STRING_PART = rb"""[rRbBuUfF]{0,2}(?:"((?:[^"\\\r\n]|\\.)*)"|'((?:[^'\\\r\n]|\\.)*)')"""
 _STRING = re.compile(_STRING_PART)
-_STRINGS_LINE = re.compile(rb"[ \t]*(?:" + _STRING_PART + rb"[ \t]*)+[,)\\]*[ \t]*(?:#[^\r\n]*)?")
+_STRINGS_LINE = re.compile(rb"[+-]?[ \t]*(?:" + _STRING_PART + rb"[ \t]*)+[,)\\]*[ \t]*(?:#[^\r\n]*)?")
 # NOTE: how far back a stream looks for a line that opens what a later line is read with (a rule's `opens`:
 # a Secret's `data:`, an echoed statement); it never cuts after one within this.
 _CONTEXT = 64 * 1024
@@ -616,7 +617,9 @@ class Redactor:
             return
         opener = m.group("open")
         block = opener[:1] in (b"|", b">")
-        indent = len(line) - len(line.lstrip(b" \t"))
+        # NOTE: in a diff, each line starts with a mark (`+`, `-`, or a blank for context): not indentation.
+        diff = line[:1] in (b"+", b"-")
+        indent = len(line) - len(line[diff:].lstrip(b" \t"))
         pos = end + 1
         for _ in range(CONTINUED_LINES):
             if pos >= len(data):
@@ -624,9 +627,9 @@ class Redactor:
             stop = data.find(b"\n", pos)
             stop = len(data) if stop == -1 else stop
             text = data[pos:stop].removesuffix(b"\r")
-            body = text.strip(b" \t")
+            body = text[diff:].strip(b" \t")
             if block:
-                lead = len(text) - len(text.lstrip(b" \t"))
+                lead = len(text) - len(text[diff:].lstrip(b" \t"))
                 if body and lead <= indent:
                     return
                 if body:
