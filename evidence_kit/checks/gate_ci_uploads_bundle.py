@@ -73,7 +73,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
             ID,
             f"the evidence-kit step of {', '.join(unpinned)} still names the placeholder `evidence init` "
             f"wrote ({PLACEHOLDER_TEXT}), which GitHub cannot run: pin the action's repository and commit",
-            path=f"data/{ci.path(ci.WORKFLOWS)}",
+            path=_where(unpinned),
             snippet="bundle upload not pinned",
         )
         return
@@ -82,7 +82,7 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
             ID,
             f"the workflow that uploads the evidence bundle is not committed, so GitHub never runs it: "
             f"{', '.join(uncommitted)}",
-            path=f"data/{ci.path(ci.WORKFLOWS)}",
+            path=_where(uncommitted),
             snippet="bundle upload not committed",
         )
         return
@@ -92,6 +92,12 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
         path=f"data/{ci.path(ci.WORKFLOWS)}",
         snippet="no bundle upload",
     )
+
+
+def _where(files: list[str]) -> str:
+    """What a finding about these workflows points at: the one workflow file in the repository (where an
+    annotation shows), else the bundle's inventory of them."""
+    return files[0] if len(files) == 1 else f"data/{ci.path(ci.WORKFLOWS)}"
 
 
 def _uploads(workflow: dict[str, Any], patterns: list[str]) -> str | None:

@@ -140,6 +140,8 @@ def test_check_case(tmp_path: Path, check: str, case: dict[str, Any]) -> None:
     assert len(findings) == case["expect"], [f.message for f in findings]
     for text in case.get("messages", []):
         assert any(text in f.message for f in findings), (text, [f.message for f in findings])
+    for where in case.get("paths", []):
+        assert any(f.path == where for f in findings), (where, [f.path for f in findings])
     assert all(f.check == check and f.message for f in findings)
 
 
