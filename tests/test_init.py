@@ -1604,6 +1604,32 @@ def test_dramatiq_actors_are_decorated_functions_and_the_services_own_worker_com
     )
 
 
+def test_from_the_repository_top_the_worker_command_of_the_app_s_project_folder_wins(tmp_path: Path) -> None:
+    """The service in `server/` of a repository with other projects beside it: its `server/pyproject.toml`
+    says how its worker runs; init run from the top reads it too (it guessed from the modules before)."""
+    tasks = '[tool.taskipy.tasks]\nworker = "dramatiq -p 1 -t 1 svc.worker.run"\n'
+    files = {
+        "server/pyproject.toml": PYPROJECT + "\n" + tasks,
+        "server/svc/__init__.py": "",
+        "server/svc/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        "server/svc/worker/__init__.py": "import dramatiq\n\nactor = dramatiq.actor\n",
+        "server/svc/worker/run.py": "from svc.worker import actor\n",
+        "server/svc/orders/tasks.py": "from dramatiq import Retry\n\n@actor\ndef ship():\n    raise Retry\n",
+        "server/tests/test_main.py": "def test_ok():\n    pass\n",
+        "clients/package.json": "{}\n",
+    }
+    root = _tree(tmp_path / "repo", files)
+    found = init.detect(root)
+    command = "dramatiq -p 1 -t 1 svc.worker.run"
+    assert [(w.source, w.kind, w.command, w.cwd, w.given_in) for w in found.workers] == [
+        ("server/svc/worker/run.py", "dramatiq", command, "server", "server/pyproject.toml")
+    ]
+    # NOTE: from the project folder, the same.
+    assert [(w.command, w.given_in) for w in init.detect(root / "server").workers] == [
+        (command, "pyproject.toml")
+    ]
+
+
 def test_a_worker_in_a_sub_project_runs_from_its_folder_and_two_of_a_kind_have_two_names(
     tmp_path: Path,
 ) -> None:

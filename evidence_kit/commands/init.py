@@ -2308,7 +2308,7 @@ def detect(root: Path) -> Detected:
     own = _own_ci(root, workflows, tests)
     # NOTE: the worker commands the service's own files give replace init's guesses of their kind.
     given = _worker_commands(
-        root, _runner_sources(root, workflows, scan.compose), lambda: _modules(root, scan.python)
+        root, _runner_sources(root, workflows, scan.compose, app_project), lambda: _modules(root, scan.python)
     )
     workers = [w for w in workers if w.kind not in {g.kind for g in given}] + given
     migrating = _tests_migrate(root, tests, chosen_apps[0].app_dir if chosen_apps else ".", older)
@@ -2366,7 +2366,9 @@ def detect(root: Path) -> Detected:
         required_env=tuple(sorted(required.items())),
         required_why=tuple(sorted((name, why[name]) for name in required)),
         database_driver=drivers.most_common(1)[0][0] if drivers else None,
-        migrate_command=_app_in_command(_migrate_command(root, workflows, scan.compose), chosen_apps)
+        migrate_command=_app_in_command(
+            _migrate_command(root, workflows, scan.compose, app_project), chosen_apps
+        )
         if configs
         else None,
         ci_postgres=own.postgres,
@@ -2466,19 +2468,23 @@ _NOT_COMMANDS = frozenset(
 _RUN_PREFIX = re.compile(r"^(?:poetry|uv|pipenv|hatch|pdm|rye)\s+run\s+")
 
 
-def _runner_sources(root: Path, workflows: Sequence[str], compose: Sequence[str]) -> list[str]:
-    """Where a service says how it runs: its task runners and scripts first, then its compose files (those
-    nearest the root first: `docker-compose.yml` before `tools/deploy/...`), then the workflows (in a
-    monorepo, some are other services'), never the workflow init writes, which runs what an earlier init
-    found."""
-    sources = [n for n in _RUNNER_FILES if (root / n).is_file()]
-    sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in root.glob(g) if p.is_file()})
+def _runner_sources(
+    root: Path, workflows: Sequence[str], compose: Sequence[str], project: str = "."
+) -> list[str]:
+    """Where a service says how it runs: its task runners and scripts first (those of the project folder its
+    app lies in, `server/`, before the root's), then its compose files (those nearest the root first:
+    `docker-compose.yml` before `tools/deploy/...`), then the workflows (in a monorepo, some are other
+    services'), never the workflow init writes, which runs what an earlier init found."""
+    sources: list[str] = []
+    for base in dict.fromkeys([root / project, root]):
+        sources += [_rel(base / n, root) for n in _RUNNER_FILES if (base / n).is_file()]
+        sources += sorted({_rel(p, root) for g in _RUNNER_GLOBS for p in base.glob(g) if p.is_file()})
     sources += sorted(compose, key=lambda rel: (rel.count("/"), rel))
     return sources + [w for w in workflows if not w.endswith(WORKFLOW_FILE)]
 
 
 def _migrate_command(
-    root: Path, workflows: Sequence[str], compose: Sequence[str] = ()
+    root: Path, workflows: Sequence[str], compose: Sequence[str] = (), project: str = "."
 ) -> tuple[str, str] | None:
     """The command the service's own files run to upgrade its database, and the file, when it is not plain
     `alembic upgrade` (which the workflow runs anyway); None when they run plain Alembic or say nothing.
@@ -2487,7 +2493,7 @@ def _migrate_command(
 
     redactor = Redactor()
     found: tuple[str, str] | None = None
-    for rel in _runner_sources(root, workflows, compose):
+    for rel in _runner_sources(root, workflows, compose, project):
         for line in _source_text(root, rel).splitlines():
             code = line.strip()
             if code.startswith("#"):
