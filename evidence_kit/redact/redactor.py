@@ -82,6 +82,8 @@ _OPTION_RULE = "secret-option"
 # NOTE: a count of secrets, then more words: `loaded secrets=12 from vault`.
 _COUNT = re.compile(rb"(\d{1,9})[ \t]+\S")
 # NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
+# NOTE: the first word of a value of several: a token ends at a blank, a quote or what closes a list.
+_FIRST_WORD = re.compile(rb"[^\s,;'\"`)\]}]+")
 _ESCAPED_BREAK = re.compile(rb"(?<!\\)(?:\\\\)*\\[nr]")
 # NOTE: a double quote, or an escape (whose next byte is never a quote that counts).
 _QUOTE_OR_ESCAPE = re.compile(rb'\\.|"', re.S)
@@ -764,6 +766,7 @@ class Redactor:
             self._columns(rule, index, line, m, offset, out)
             return True
         name: str | None = None
+        loose = False
         if heading is not None:
             name = heading.decode("utf-8", "surrogateescape")
             if "name" in rule.checks and not ruleset.names.secret(name, rule.profile):
@@ -778,8 +781,8 @@ class Redactor:
             name = m.group("name").decode("utf-8", "surrogateescape")
             if "name" in rule.checks and not ruleset.names.secret(name, rule.profile):
                 return False
-            if "prose" in rule.checks and not _structural(line, m.start("name"), m.group("name")):
-                return False
+            # NOTE: a key inside prose (`login password: …`) counts only for a value that is a token.
+            loose = "prose" in rule.checks and not _structural(line, m.start("name"), m.group("name"))
             # NOTE: `--password=value` gives a value even to the tools whose bare `--password` prompts.
             attached = line[m.end() - 1 : m.end()] == b"="
             if "flags" in rule.checks and not attached and _is_flag(line, name, ruleset.flag_options):
@@ -807,6 +810,7 @@ class Redactor:
         # NOTE: a machine-made secret (token, key, salt) is one word, and long or mixed enough.
         machine = name is not None and "name" in rule.checks and not ruleset.names.chosen(name)
         spaced = "sep" in rule.pattern.groupindex and bool(m.group("sep")) and m.group("sep") != b"="
+        kept = 0
         for start, end, quoted in spans:
             value = line[start:end]
             if not value.strip():
@@ -825,36 +829,65 @@ class Redactor:
                 label = self.literal_labels.get(value) or None
                 self._record(offset + start, offset + end, index, label, out)
                 continue
-            text = value.decode("utf-8", "surrogateescape")
-            if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
-                continue
-            if name is not None and ruleset.names.named_by(text, name):
-                continue
-            if (
-                quoted
-                and text in ruleset.sql_constants
-                and "name" in m.re.groupindex
-                and _sql_condition(line, m.start("name"))
-            ):
-                continue
-            if rule.value != "token" and (
-                judge.is_regex(text) or (not quoted and (judge.is_prose(text) or judge.is_sentence(text)))
-            ):
-                continue
-            if not quoted and "code" in rule.checks and judge.is_code(text):
-                continue
-            if not quoted and "code" in rule.checks and _code_in_context(judge, text, line, m, end, spaced):
-                continue
-            if machine and not judge.is_machine_made(value):
-                continue
-            if "plain" in rule.checks and judge.is_plain(text):
-                continue
-            if "tokenish" in rule.checks and not judge.is_tokenish(value):
-                continue
-            if not quoted and "metavar" in rule.checks and judge.is_metavar(text):
-                continue
-            self._keep(value, name, offset + start, offset + end, index, out)
-        return True
+            if not loose and self._kept(rule, name, line, m, (start, end, quoted), machine, spaced):
+                self._keep(value, name, offset + start, offset + end, index, out)
+                kept += 1
+            elif not quoted and (loose or rule.value == "rest"):
+                # NOTE: a value of several words that is none as a whole (code, prose, no token) may still
+                # start with one: a log's `password=<token> - {}`, `login password: <token>`.
+                word = _FIRST_WORD.match(line, start, end)
+                if (
+                    word is not None
+                    and (loose or word.end() < end)
+                    and judge.is_machine_made(word.group())
+                    and self._kept(rule, name, line, m, (start, word.end(), False), machine, spaced)
+                ):
+                    self._keep(word.group(), name, offset + start, offset + word.end(), index, out)
+                    kept += 1
+        return bool(kept) or not loose
+
+    def _kept(
+        self,
+        rule: Rule,
+        name: str | None,
+        line: bytes,
+        m: re.Match[bytes],
+        span: Span,
+        machine: bool,
+        spaced: bool,
+    ) -> bool:
+        """Whether a value the rule found is one to mask, by its checks (see values.py)."""
+        ruleset = self.ruleset
+        judge = ruleset.judge
+        start, end, quoted = span
+        value = line[start:end]
+        text = value.decode("utf-8", "surrogateescape")
+        if judge.is_placeholder(text) or len(text.strip()) < MIN_CHOSEN or judge.is_variable_name(text):
+            return False
+        if name is not None and ruleset.names.named_by(text, name):
+            return False
+        if (
+            quoted
+            and text in ruleset.sql_constants
+            and "name" in m.re.groupindex
+            and _sql_condition(line, m.start("name"))
+        ):
+            return False
+        if rule.value != "token" and (
+            judge.is_regex(text) or (not quoted and (judge.is_prose(text) or judge.is_sentence(text)))
+        ):
+            return False
+        if not quoted and "code" in rule.checks and judge.is_code(text):
+            return False
+        if not quoted and "code" in rule.checks and _code_in_context(judge, text, line, m, end, spaced):
+            return False
+        if machine and not judge.is_machine_made(value):
+            return False
+        if "plain" in rule.checks and judge.is_plain(text):
+            return False
+        if "tokenish" in rule.checks and not judge.is_tokenish(value):
+            return False
+        return quoted or "metavar" not in rule.checks or not judge.is_metavar(text)
 
     def _keep(
         self,
