@@ -66,13 +66,8 @@ def _unjudged(config: alembic.AlembicConfig) -> tuple[str, str] | None:
         return None
     if _read_nothing(config):
         return _nothing(config), f"{config.name} no revisions"
-    if config.unread is not None:
-        why = (
-            f"Alembic configuration {config.name}: the database revision was not read "
-            f"(data/{config.unread}), so whether the database is at the heads ({_words(config.heads)}) "
-            "cannot be told"
-        )
-        return why, f"{config.name} database not read"
+    # NOTE: first what a read that did not find the table says (its artifact is skipped too), then why the
+    # revision was not read at all.
     table_unknown = config.table_unknown
     if table_unknown is not None:
         why = (
@@ -80,6 +75,13 @@ def _unjudged(config: alembic.AlembicConfig) -> tuple[str, str] | None:
             f"({_words(config.heads)}) cannot be told"
         )
         return why, f"{config.name} version table unknown"
+    if config.unread is not None:
+        why = (
+            f"Alembic configuration {config.name}: the database revision was not read "
+            f"(data/{config.unread}), so whether the database is at the heads ({_words(config.heads)}) "
+            "cannot be told"
+        )
+        return why, f"{config.name} database not read"
     return None
 
 

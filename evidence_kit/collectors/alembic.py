@@ -1435,8 +1435,10 @@ def _current_outputs(
         elif setup.version_table_picked:
             table_unknown = picked
         up_to_date = None if table_unknown else up_to_date
+    # NOTE: the revision was not read (the table holding it is another): no evidence that passes for it.
+    status: Status = "error" if errors else "skipped" if table_unknown else "ok"
     current = {
-        "status": "error" if errors else "ok",
+        "status": status,
         "dialect": "postgresql" if postgres else "sqlite",
         "version_table": setup.version_table,
         "version_table_from": setup.version_table_from,
@@ -1450,8 +1452,13 @@ def _current_outputs(
         "up_to_date": (up_to_date and not errors) if up_to_date is not None else None,
     }
     message = f"could not read {len(errors)} version table(s)" if errors else None
+    if table_unknown and not errors:
+        message = (
+            f"the database's revision was not read: {table_unknown}; set the alembic configuration's "
+            "`version_table` in evidence.yaml to the table env.py uses"
+        )
     text = "\n".join(lines).rstrip("\n") + "\n"
-    return _pair(setup, current, text, "error" if errors else "ok", message, **timing), current
+    return _pair(setup, current, text, status, message, **timing), current
 
 
 def _revision_entry(graph: Graph, rev: str) -> dict[str, Any]:

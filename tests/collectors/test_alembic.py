@@ -736,6 +736,9 @@ def test_a_sqlite_table_of_another_name_holding_the_revisions_is_named_not_taken
         "tables of another name hold this configuration's revisions (main.ddl_version holds aaaa)"
     )
     assert "no migration has been applied" not in text(out["current.txt"])
+    # NOTE: no revision read, no evidence that passes for one (EK304 counts only `ok` artifacts).
+    assert out["current.json"].status == out["current.txt"].status == "skipped"
+    assert "set the alembic configuration's `version_table`" in (out["current.txt"].message or "")
     assert (
         as_json(collect(tmp_path, f"sqlite:///{db_path}", version_table="ddl_version")["current.json"])[
             "up_to_date"
