@@ -1118,6 +1118,34 @@ def test_a_tree_sharing_the_version_table_of_the_one_before_it_is_not_judged_aga
     assert [c.shares_table_with for c in init.detect(root).alembic] == [None, None]
 
 
+def test_a_version_table_env_py_picks_at_run_time_is_said_to_be_named(tmp_path: Path) -> None:
+    """`version_table=f"{settings.prefix}alembic_version"`: init cannot know the table; it says so, and the
+    config it writes says where to name it (else the revision is not read and EK302 cannot judge)."""
+    env = (
+        "from alembic import context\nfrom app.settings import settings\n"
+        'context.configure(url="x", version_table=f"{settings.prefix}alembic_version")\n'
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {"alembic.ini": "[alembic]\nscript_location = migrations\n", "migrations/env.py": env},
+    )
+    found = init.detect(root)
+    assert found.alembic[0].table_picked is not None
+    assert any(
+        line.startswith("  warning: its version table is picked at run time (env.py (migrations/env.py:3)")
+        for line in init.report(found)
+    )
+    init.write(root, found)
+    text = (root / "evidence.yaml").read_text("utf-8")
+    assert "# env.py picks its version table at run time: env.py (migrations/env.py:3)" in text
+    assert config.load(root / "evidence.yaml").collectors["alembic"]["configs"] == [{"ini": "alembic.ini"}]
+    # NOTE: a table env.py names as a literal is known: nothing to say.
+    (root / "migrations/env.py").write_text(
+        env.replace('f"{settings.prefix}alembic_version"', '"app_versions"')
+    )
+    assert init.detect(root).alembic[0].table_picked is None
+
+
 def test_a_member_of_a_uv_workspace_is_installed_by_uv_from_either_folder(tmp_path: Path) -> None:
     import subprocess
 

@@ -10,7 +10,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -749,33 +749,25 @@ def _env_locations(env_py: Path) -> tuple[int, list[str] | None] | None:
     return None
 
 
-def _env_keyword(env_py: Path, keyword: str) -> tuple[int, str, bool] | None:
+def _env_keyword(
+    env_py: Path,
+    keyword: str,
+    option: Callable[[str], str | None] = lambda key: None,
+    bases: Sequence[Path] = (),
+) -> tuple[int, str, bool] | None:
     """What env.py passes to `context.configure` as `keyword` (`version_table`, `version_table_schema`):
-    (line, value, True) when every call passes the same string, as a literal or a module constant assigned
-    once; (line, the expression, False) when a call passes one picked at run time (a setting, a tenant's
-    schema); None when none passes it, or calls pass different strings."""
+    (line, value, True) when every call passes the same string, as an expression of what can be read
+    without running it (see `_Strings`); (line, the expression, False) when a call passes one picked at run
+    time (a setting, a tenant's schema); None when none passes it, or calls pass different strings.
+    `option` reads the ini's section (`config.get_main_option`); `bases` are where the service's modules
+    are imported from."""
     import ast
 
     try:
         tree = ast.parse(env_py.read_bytes(), filename=str(env_py))
     except (OSError, SyntaxError, ValueError):
         return None
-    bound: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound[node.id] = bound.get(node.id, 0) + 1
-        elif isinstance(node, ast.arg):
-            bound[node.arg] = bound.get(node.arg, 0) + 1
-    constants = {
-        node.targets[0].id: node.value.value
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        and len(node.targets) == 1
-        and isinstance(node.targets[0], ast.Name)
-        and bound.get(node.targets[0].id) == 1
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
-    }
+    strings = _Strings(tree, option, [env_py.parent, *bases])
     found: dict[str, int] = {}
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
@@ -785,19 +777,118 @@ def _env_keyword(env_py: Path, keyword: str) -> tuple[int, str, bool] | None:
         for kw in node.keywords:
             if kw.arg != keyword:
                 continue
-            value = kw.value
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                named: str | None = value.value
-            else:
-                named = constants.get(value.id) if isinstance(value, ast.Name) else None
+            named = strings.value(kw.value)
             if not named:
                 # NOTE: a name picked at run time (a tenant's schema, a setting) cannot be told statically.
-                return node.lineno, ast.unparse(value), False
+                return node.lineno, ast.unparse(kw.value), False
             found.setdefault(named, node.lineno)
     if len(found) != 1:
         return None
     named, line = next(iter(found.items()))
     return line, named, True
+
+
+class _Strings:
+    """The string an expression of env.py stands for, read without running it: a literal, a module constant
+    assigned once (in env.py, or imported from a module of the service: `from app.models import PREFIX`),
+    an option of the ini's section (`config.get_main_option("name")`), and f-strings and `+` of these."""
+
+    def __init__(self, tree: Any, option: Callable[[str], str | None], bases: Sequence[Path]) -> None:
+        import ast
+
+        self.option = option
+        self.bases = bases
+        self.seen: set[str] = set()
+        self.constants = _module_constants(tree)
+        self.imported: dict[str, tuple[str, str]] = {
+            alias.asname or alias.name: (node.module, alias.name)
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level
+            for alias in node.names
+        }
+
+    def value(self, node: Any) -> str | None:
+        import ast
+
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if isinstance(node, ast.Name):
+            if node.id in self.constants and node.id not in self.seen:
+                self.seen.add(node.id)  # NOTE: `A = B` and `B = A` stand for nothing
+                try:
+                    return self.value(self.constants[node.id])
+                finally:
+                    self.seen.discard(node.id)
+            if node.id in self.imported:
+                return self._imported(*self.imported[node.id])
+            return None
+        if isinstance(node, ast.JoinedStr):
+            parts = [
+                self.value(v.value if isinstance(v, ast.FormattedValue) else v)
+                if not isinstance(v, ast.FormattedValue) or (v.conversion == -1 and v.format_spec is None)
+                else None
+                for v in node.values
+            ]
+            return "".join(p for p in parts if p is not None) if None not in parts else None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.value(node.left), self.value(node.right)
+            return left + right if left is not None and right is not None else None
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get_main_option"
+            and ast.unparse(node.func.value) in ("config", "context.config")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and not node.keywords
+        ):
+            got = self.option(node.args[0].value)
+            default = self.value(node.args[1]) if len(node.args) > 1 else None
+            return got if got is not None else default
+        return None
+
+    def _imported(self, module: str, name: str) -> str | None:
+        """A constant assigned once to a string literal at the top of one of the service's modules."""
+        import ast
+
+        for base in self.bases:
+            for path in (
+                base.joinpath(*module.split(".")).with_suffix(".py"),
+                base.joinpath(*module.split("."), "__init__.py"),
+            ):
+                if path.is_file():
+                    try:
+                        tree = ast.parse(path.read_bytes(), filename=str(path))
+                    except (OSError, SyntaxError, ValueError):
+                        return None
+                    value = _module_constants(tree).get(name)
+                    return (
+                        value.value
+                        if isinstance(value, ast.Constant) and isinstance(value.value, str)
+                        else None
+                    )
+        return None
+
+
+def _module_constants(tree: Any) -> dict[str, Any]:
+    """The names a module assigns once, at its top, with the expression assigned."""
+    import ast
+
+    bound: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound[node.id] = bound.get(node.id, 0) + 1
+        elif isinstance(node, ast.arg):
+            bound[node.arg] = bound.get(node.arg, 0) + 1
+    return {
+        node.targets[0].id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and bound.get(node.targets[0].id) == 1
+    }
 
 
 # NOTE: what Alembic's own `Config` offers env.py: its methods and attributes, across 1.x versions.
@@ -1046,7 +1137,7 @@ def resolve_setup(
             return given, f"the alembic collector's `{key}` option"
         if get(key):
             return get(key), f"{_rel(ini, root)} [{section}]"
-        stated = _env_keyword(env_py, key)
+        stated = _env_keyword(env_py, key, get, [*bases, here, root, root / "src"])
         if stated is not None and stated[2]:
             return stated[1], f"env.py ({_rel(env_py, root)}:{stated[0]})"
         if stated is not None:

@@ -102,6 +102,9 @@ class AlembicConfig:
     # NOTE: the configuration listed before it whose version table it shares (same name, no schema named):
     # both cannot be applied to one schema, so this one is written with `database: false`. None: its own.
     shares_table_with: str | None = None
+    # NOTE: how env.py picks its version table at run time (`version_table=f"{settings.prefix}…"`), when it
+    # does: the table must be named in evidence.yaml for the database to be judged. None: it is known.
+    table_picked: str | None = None
 
     @property
     def label(self) -> str:
@@ -494,7 +497,7 @@ def _sharing_tables(
         except OSError:
             env_py = ""
         if setup.version_table_picked is not None:
-            out.append(c)  # NOTE: a table chosen at run time: which one is not known
+            out.append(replace(c, table_picked=setup.version_table_picked))  # NOTE: which one is not known
             continue
         name = f"{c.ini} [{c.section}]"
         owner = owners.setdefault(setup.version_table, name)
@@ -3339,6 +3342,12 @@ def report(detected: Detected) -> list[str]:
                     "one schema, so it is read and checked, not judged against the database "
                     "(`database: false`) and not migrated by the workflow"
                 )
+            if c.table_picked:
+                lines.append(
+                    f"  warning: its version table is picked at run time ({c.table_picked}): name the table "
+                    "with `version_table:` on its entry in evidence.yaml, or the database's revision is not "
+                    "read and EK302 cannot judge it"
+                )
         if d.migrate_command:
             command, source = d.migrate_command
             lines.append(
@@ -3654,6 +3663,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "uses_database": d.uses_database,
         "alembic": alembic,
         "alembic_apart": {i: c.shares_table_with for i, c in enumerate(d.alembic) if c.shares_table_with},
+        "alembic_picked": {i: c.table_picked for i, c in enumerate(d.alembic) if c.table_picked},
         "app": d.app,
         "app_dir": d.app_dir,
         "app_cwd": runs_from if (runs_from := _runs_from(d.app_dir)) != d.app_dir else None,

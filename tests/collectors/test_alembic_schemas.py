@@ -373,8 +373,29 @@ def test_another_applications_version_table_is_not_counted(pg_admin_url: str, tm
         ("", "SCHEMA", "app_core", "env.py (db/core/env.py:"),
         ("version_table_schema = core_from_ini\n", '"app_core"', "core_from_ini", "alembic.ini"),
         ("", "schema_for(tenant)", None, None),
+        (
+            "version_table_name = core_versions\n",
+            "f\"{SCHEMA}_{config.get_main_option('version_table_name')}\"",
+            "app_core_core_versions",
+            "env.py (db/core/env.py:",
+        ),
+        (
+            "",
+            "SCHEMA + '_' + context.config.get_main_option('missing', 'versions')",
+            "app_core_versions",
+            "env.py",
+        ),
+        ("", 'f"{SCHEMA!r}_versions"', None, None),
     ],
-    ids=["literal", "module constant", "ini first", "run time"],
+    ids=[
+        "literal",
+        "module constant",
+        "ini first",
+        "run time",
+        "f-string of an ini option",
+        "sum",
+        "conversion",
+    ],
 )
 def test_version_table_is_read_statically(
     tmp_path: Path, ini_line: str, env_value: str, expected: str | None, origin: str | None
@@ -544,3 +565,24 @@ def test_a_configuration_declared_not_applied_is_read_and_not_judged(
         path, manifest = bundle(tmp_path / "none", collect(root, url, configs=both_apart))
         with pytest.raises(Skipped, match=r"Alembic configuration core: not applied to this database"):
             ek302(path, manifest)
+
+
+def test_a_version_table_built_of_a_constant_imported_from_the_service_is_read(tmp_path: Path) -> None:
+    """`from app.naming import PREFIX` and `f"{PREFIX}versions"`: the service's module is read, not run;
+    a constant it computes (a setting) or two that name each other stand for no table."""
+    root = service(tmp_path / "svc", "postgresql://u@localhost/x")
+    (root / "app").mkdir()
+    naming = root / "app" / "naming.py"
+    naming.write_text('PREFIX = "svc_"\nOTHER = settings.prefix\n')
+    env = root / "db" / "core" / "env.py"
+    base = env.read_text().replace('os.environ.get("APP_CORE_SCHEMA", "app_core")', '"app_core"')
+    for value, expected in [
+        ('f"{PREFIX}versions"', "svc_versions"),
+        ('OTHER + "versions"', None),
+        ("A", None),
+    ]:
+        head = "from app.naming import OTHER, PREFIX\nA = B\nB = A\n"
+        env.write_text(head + base.replace("version_table_schema=SCHEMA", f"version_table={value}"))
+        setup = collector.resolve_setup(root, {"name": "core"}, {})
+        assert setup.version_table == (expected or "alembic_version"), value
+        assert (setup.version_table_picked is None) == (expected is not None), value
