@@ -59,7 +59,13 @@ def _outputs() -> dict[str, list[Output]]:
         "totals": {"tests": 2, "passed": 1, "failed": 1, "errors": 0, "skipped": 0, "duration_s": 0.5},
         "tests": [
             {"id": "tests.test_jobs::test_submit", "outcome": "passed", "duration_s": 0.2, "message": None},
-            {"id": "tests.test_jobs::test_worker", "outcome": "failed", "duration_s": 0.3, "message": "boom"},
+            {
+                "id": "tests.test_jobs::test_worker",
+                "nodeid": "tests/test_jobs.py::test_worker",
+                "outcome": "failed",
+                "duration_s": 0.3,
+                "message": "boom",
+            },
         ],
     }
     return {
@@ -129,7 +135,9 @@ def test_every_document_is_written_and_prefilled(bundle: Path, tmp_path: Path) -
     assert "`public.jobs`" in docs["architecture.md"] and "`public.job_events`" in docs["architecture.md"]
     notes = docs["release-notes.md"]
     assert "2 tests: 1 passed, 1 failed" in notes
-    assert "`tests.test_jobs::test_worker`: failed" in notes
+    # NOTE: by its pytest node id where known (one pastes it back into pytest), else its id.
+    assert "`tests/test_jobs.py::test_worker`: failed" in notes
+    assert "`tests.test_jobs::test_submit`: passed" in notes
     assert "`scripts/smoke`: exit 0" in notes
 
 

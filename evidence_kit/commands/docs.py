@@ -17,6 +17,7 @@ from evidence_kit.evidence import alembic, command, git, openapi, schema, tests
 from evidence_kit.evidence.view import BundleView
 from evidence_kit.oci.resolve import local_path
 from evidence_kit.report.render import render_template
+from evidence_kit.support.junit import shown
 from evidence_kit.support.resources import shipped
 
 DOCS = (
@@ -143,7 +144,8 @@ def _tests(view: BundleView) -> dict[str, Any] | None:
     first = tests.read(view).first
     if first is None:
         return None
-    listed = [{"id": str(t.get("id", "")), "outcome": str(t.get("outcome", ""))} for t in first.tests]
+    # NOTE: a test by its pytest node id where known (one can paste it back into pytest), else its id.
+    listed = [{"id": shown(t), "outcome": str(t.get("outcome", ""))} for t in first.tests]
     return {"totals": first.totals, "tests": listed}
 
 
