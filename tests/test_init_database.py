@@ -1389,3 +1389,37 @@ def test_from_a_workspaces_top_the_ci_job_of_the_services_project_is_its_own(tmp
             found.ci_setup is not None
             and "uv run bash scripts/prestart.sh   (in backend)" in found.ci_setup[0]
         )
+
+
+ENUM_SETTINGS = """\
+from enum import StrEnum
+
+from pydantic_settings import BaseSettings
+
+
+class DatabaseType(StrEnum):
+    POSTGRESQL = "POSTGRESQL"
+    SQLITE = "SQLITE"
+
+
+class Settings(BaseSettings):
+    database_type: DatabaseType = DatabaseType.SQLITE
+    database_host: str | None = None
+    database_port: int | None = None
+    database_username: str | None = None
+    database_password: str | None = None
+    database_name: str = "svc.db"
+"""
+
+
+def test_an_engine_chosen_by_an_enum_setting_is_set_to_postgresql_and_a_sqlite_file_is_no_default(
+    tmp_path: Path,
+) -> None:
+    """A service on SQLite unless `DATABASE_TYPE` says otherwise: the workflow sets it to the enum's
+    PostgreSQL value; the SQLite file name the settings default to is not the PostgreSQL database's."""
+    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": ENUM_SETTINGS})
+    found = init.detect(root)
+    assert found.database_engine == ("DATABASE_TYPE", "POSTGRESQL")
+    assert found.database_url is not None and found.database_url.endswith("/${DATABASE_NAME}")
+    init.write(root, found)
+    assert _workflow(root)["jobs"]["evidence"]["env"]["DATABASE_TYPE"] == "POSTGRESQL"

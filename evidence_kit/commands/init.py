@@ -1618,7 +1618,7 @@ _DB_VALUE = re.compile(
     r"^(?:postgres(?:ql)?|sqlite|mysql|mariadb|cockroachdb)(?:\+\w+)?(?::|$)", re.IGNORECASE
 )
 _ENGINE_VALUE = re.compile(r"^(?:postgres(?:ql)?|pg|psql)$", re.IGNORECASE)
-_ENGINE_SIDE = re.compile(r"engine|dialect|backend|provider|db_type|database_type", re.IGNORECASE)
+_ENGINE_SIDE = re.compile(r"engine|dialect|backend|provider|db_?type|database_?type", re.IGNORECASE)
 
 
 def _read_name(node: ast.AST) -> str | None:
@@ -1678,9 +1678,19 @@ def _database_reads(tree: ast.Module) -> Iterator[str]:
 
 def _engine_values(tree: ast.Module) -> Iterator[str]:
     """The PostgreSQL value a database engine selector is compared with (`provider_name == "postgres"`,
-    `DB_ENGINE: Literal["sqlite", "postgres"]`)."""
+    `DB_ENGINE: Literal["sqlite", "postgres"]`) or takes from an enum of engines (`POSTGRESQL =
+    "POSTGRESQL"` in `class DatabaseType(StrEnum)`)."""
     for node in _walk(tree):
-        if isinstance(node, ast.Compare):
+        if isinstance(node, ast.ClassDef) and _ENGINE_SIDE.search(node.name):
+            for member in node.body:
+                if (
+                    isinstance(member, ast.Assign)
+                    and isinstance(member.value, ast.Constant)
+                    and isinstance(member.value.value, str)
+                    and _ENGINE_VALUE.match(member.value.value)
+                ):
+                    yield member.value.value
+        elif isinstance(node, ast.Compare):
             sides = [node.left, *node.comparators]
             named = any(
                 _ENGINE_SIDE.search(side.id if isinstance(side, ast.Name) else side.attr)
@@ -1925,7 +1935,7 @@ _CI_URL = "postgresql://{user}:{password}@127.0.0.1:5432/{db}"
 # NOTE: the official image's superuser, when the service's own CI shows no PostgreSQL container.
 _CI_POSTGRES = {"user": "postgres", "password": "postgres", "db": "postgres"}
 _DRIVER = re.compile(r"postgresql\+(\w+)://")
-_ENGINE = re.compile(r"(ENGINE|DIALECT|BACKEND)$")
+_ENGINE = re.compile(r"(ENGINE|DIALECT|BACKEND|TYPE)$")
 
 
 def _ci_postgres(d: Detected) -> dict[str, str]:
@@ -2028,6 +2038,9 @@ def _parts(names: Sequence[str]) -> dict[str, str | None]:
     return _best_parts(names)[1]
 
 
+_SQLITE_FILE = re.compile(r"\.(?:db|sqlite3?)$", re.IGNORECASE)
+
+
 def url_template(names: Sequence[str], defaults: Mapping[str, str] | None = None) -> str | None:
     """A `database.url` template from the parts a service builds its URL of (`POSTGRES_SERVER`, ...), each
     with the default the service gives it (`${POSTGRES_PORT:-5432}`), but the password."""
@@ -2041,6 +2054,8 @@ def url_template(names: Sequence[str], defaults: Mapping[str, str] | None = None
 
     def ref(variable: str) -> str:
         default = (defaults or {}).get(variable)
+        if variable == name and default is not None and _SQLITE_FILE.search(default):
+            default = None  # NOTE: the file a SQLite default names is no PostgreSQL database's name
         return f"${{{variable}:-{default}}}" if default is not None else f"${{{variable}}}"
 
     userinfo = ref(user) + (f":${{{password}}}" if password else "") if user else f"${{{credentials}}}"

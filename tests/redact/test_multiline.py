@@ -211,7 +211,9 @@ CONTINUED = {
     "a YAML folded block": f"db:\n  password: >-\n    {SECRET}\n\n    {SECRET}\n  host: db\n",
     "a diff's added lines": f'+    api_token: str = (\n+        "{SECRET}"\n+    )\n',
     "a diff's changed value": f' SECRET_KEY = (\n-    "{SECRET}"\n+    "{SECRET}"\n )\n',
-    "a diff's YAML blocks": f"@@ -1,3 +1,3 @@\n-password: |\n-  {SECRET}\n+password: |\n+  {SECRET}\n other: 1\n",
+    "a diff's YAML blocks": (
+        f"@@ -1,3 +1,3 @@\n-password: |\n-  {SECRET}\n+password: |\n+  {SECRET}\n other: 1\n"
+    ),
 }
 
 
