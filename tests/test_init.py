@@ -1168,6 +1168,24 @@ def test_a_member_of_a_uv_workspace_is_installed_by_uv_from_either_folder(tmp_pa
     assert init._install(root / "backend", ".venv", True)[0] == "python -m venv .venv"
 
 
+def test_the_workflow_installs_a_dependency_group_and_hatch_s_default_environment(tmp_path: Path) -> None:
+    """pip installs neither from pyproject.toml: a suite whose `addopts` needs pytest-xdist (listed only in
+    hatch's default environment) stopped at `unrecognized arguments: -n`."""
+    pyproject = (
+        PYPROJECT
+        + '\n[dependency-groups]\ndev = ["pytest-asyncio", {include-group = "lint"}]\nlint = ["ruff"]\n'
+        + "\n[tool.hatch.envs.default]\n"
+        + 'dependencies = ["pytest-xdist", "pytest-cov>=4; python_version>\'3.9\'"]\n'
+    )
+    root = _tree(tmp_path / "svc", {"pyproject.toml": pyproject})
+    assert init._install(root, ".venv", True) == (
+        "python -m venv .venv",
+        '.venv/bin/pip install -e ".[dev]"',
+        ".venv/bin/pip install pytest-asyncio pytest-xdist 'pytest-cov>=4; python_version>'\"'\"'3.9'\"'\"''",
+        ".venv/bin/pip install pytest",
+    )
+
+
 def test_settings_a_committed_env_file_gives_are_not_required_and_placeholders_fit_their_type(
     tmp_path: Path,
 ) -> None:

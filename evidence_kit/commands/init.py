@@ -1915,12 +1915,32 @@ def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str,
         extras = data.get("project", {}).get("optional-dependencies", {})
         wanted = [e for e in ("dev", "test", "tests") if isinstance(extras, dict) and e in extras]
         commands.append(f'{pip} install -e ".[{wanted[0]}]"' if wanted else f"{pip} install -e .")
+        more = _development_requirements(data)
+        if more:
+            commands.append(f"{pip} install {' '.join(shlex.quote(r) for r in more)}")
     for name in ("requirements.txt", "requirements-dev.txt", "dev-requirements.txt", "requirements-test.txt"):
         if (root / name).is_file():
             commands.append(f"{pip} install -r {name}")
     if tests:
         commands.append(f"{pip} install pytest")
     return tuple(commands)
+
+
+def _development_requirements(data: Mapping[str, Any]) -> list[str]:
+    """What a pyproject.toml lists for development beside its extras, which pip does not install from it: a
+    `dev`/`test`/`tests` dependency group (PEP 735), hatch's default environment (`pytest-xdist` for an
+    `addopts = "-n auto"`)."""
+    found: list[str] = []
+    groups = data.get("dependency-groups")
+    if isinstance(groups, dict):
+        for name in ("dev", "test", "tests"):
+            found += [r for r in groups.get(name) or () if isinstance(r, str)]
+    hatch = data.get("tool", {}).get("hatch", {}) if isinstance(data.get("tool"), dict) else {}
+    default = hatch.get("envs", {}).get("default", {}) if isinstance(hatch, dict) else {}
+    if isinstance(default, dict):
+        for key in ("dependencies", "extra-dependencies"):
+            found += [r for r in default.get(key) or () if isinstance(r, str)]
+    return list(dict.fromkeys(r.strip() for r in found if r.strip()))
 
 
 _CI_VALUES = (
