@@ -1417,7 +1417,10 @@ def test_an_engine_chosen_by_an_enum_setting_is_set_to_postgresql_and_a_sqlite_f
 ) -> None:
     """A service on SQLite unless `DATABASE_TYPE` says otherwise: the workflow sets it to the enum's
     PostgreSQL value; the SQLite file name the settings default to is not the PostgreSQL database's."""
-    root = _tree(tmp_path / "svc", {"svc/__init__.py": "", "svc/settings.py": ENUM_SETTINGS})
+    # NOTE: a migration's `dialect == "postgresql"` (said twice) is no value the setting accepts.
+    dialect = "def upgrade(dialect):\n" + '    if dialect == "postgresql":\n        pass\n' * 2
+    files = {"svc/__init__.py": "", "svc/settings.py": ENUM_SETTINGS, "svc/migrations/one.py": dialect}
+    root = _tree(tmp_path / "svc", files)
     found = init.detect(root)
     assert found.database_engine == ("DATABASE_TYPE", "POSTGRESQL")
     assert found.database_url is not None and found.database_url.endswith("/${DATABASE_NAME}")

@@ -1676,10 +1676,10 @@ def _database_reads(tree: ast.Module) -> Iterator[str]:
                 yield from (name for side in sides if (name := read(side)))
 
 
-def _engine_values(tree: ast.Module) -> Iterator[str]:
-    """The PostgreSQL value a database engine selector is compared with (`provider_name == "postgres"`,
-    `DB_ENGINE: Literal["sqlite", "postgres"]`) or takes from an enum of engines (`POSTGRESQL =
-    "POSTGRESQL"` in `class DatabaseType(StrEnum)`)."""
+def _engine_values(tree: ast.Module) -> Iterator[tuple[str, bool]]:
+    """The PostgreSQL value a database engine selector is compared with (`provider_name == "postgres"`),
+    or is typed to take (`DB_ENGINE: Literal["sqlite", "postgres"]`, `POSTGRESQL = "POSTGRESQL"` in `class
+    DatabaseType(StrEnum)`); with whether it is typed (what the setting accepts, over any comparison)."""
     for node in _walk(tree):
         if isinstance(node, ast.ClassDef) and _ENGINE_SIDE.search(node.name):
             for member in node.body:
@@ -1689,7 +1689,7 @@ def _engine_values(tree: ast.Module) -> Iterator[str]:
                     and isinstance(member.value.value, str)
                     and _ENGINE_VALUE.match(member.value.value)
                 ):
-                    yield member.value.value
+                    yield member.value.value, True
         elif isinstance(node, ast.Compare):
             sides = [node.left, *node.comparators]
             named = any(
@@ -1703,7 +1703,7 @@ def _engine_values(tree: ast.Module) -> Iterator[str]:
                     and isinstance(side.value, str)
                     and _ENGINE_VALUE.match(side.value)
                 ):
-                    yield side.value
+                    yield side.value, False
         elif (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)
@@ -1717,7 +1717,7 @@ def _engine_values(tree: ast.Module) -> Iterator[str]:
                     and isinstance(item.value, str)
                     and _ENGINE_VALUE.match(item.value)
                 ):
-                    yield item.value
+                    yield item.value, True
 
 
 def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None, str | None]]:
@@ -2118,7 +2118,9 @@ def detect(root: Path) -> Detected:
     own_prefixes: dict[str, str | None] = {}
     settings_modules: list[tuple[str, ast.Module]] = []
     db_reads: set[str] = set()
-    engine_values: Counter[str] = Counter()
+    # NOTE: the values a selector is typed to take, then those it is compared with (a migration's
+    # `dialect == "postgresql"` says nothing of what the setting accepts).
+    engine_values: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     fields: set[tuple[str, str]] = set()
     field_names: dict[tuple[str, str], list[str]] = {}
     calls: dict[str, list[frozenset[str]]] = {}
@@ -2148,7 +2150,8 @@ def detect(root: Path) -> Detected:
         if _SKIP_LOCKED.search(text) and not _MIGRATION.search(text):
             claims.append(rel)
         if tree is not None and re.search(r"[\"']postgres", text, re.IGNORECASE):
-            engine_values.update(_engine_values(tree))
+            for value, typed in _engine_values(tree):
+                engine_values[not typed][value] += 1
         if "postgresql+" in text:
             # NOTE: the service's own code names the driver its engine needs; tests only when it does not.
             weight = 1 if _TEST_DIRS & set(PurePosixPath(rel).parts[:-1]) else 1000
@@ -2377,7 +2380,7 @@ def detect(root: Path) -> Detected:
         database_url=None if database_source else template,
         database_override=None if database_source else override,
         database_env_skipped=() if database_source else skipped,
-        database_engine=(engine, engine_values.most_common(1)[0][0] if engine_values else "postgres")
+        database_engine=(engine, next((c.most_common(1)[0][0] for c in engine_values if c), "postgres"))
         if engine
         else None,
         queue=_queue(tables),
