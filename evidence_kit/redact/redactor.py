@@ -84,6 +84,8 @@ _COUNT = re.compile(rb"(\d{1,9})[ \t]+\S")
 # NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
 # NOTE: the first word of a value of several: a token ends at a blank, a quote or what closes a list.
 _FIRST_WORD = re.compile(rb"[^\s,;'\"`)\]}]+")
+# NOTE: a lone dash or bar between blanks: what separates a log line's fields (`… - message`, `… | INFO`).
+_SEPARATED = re.compile(rb"[ \t]+(?:[-|]|\xe2\x80[\x93\x94])(?:[ \t]|$)")
 _ESCAPED_BREAK = re.compile(rb"(?<!\\)(?:\\\\)*\\[nr]")
 # NOTE: a double quote, or an escape (whose next byte is never a quote that counts).
 _QUOTE_OR_ESCAPE = re.compile(rb'\\.|"', re.S)
@@ -829,6 +831,13 @@ class Redactor:
                 label = self.literal_labels.get(value) or None
                 self._record(offset + start, offset + end, index, label, out)
                 continue
+            if not quoted and rule.value == "rest":
+                # NOTE: a token, then a log format's separator (`password=<token> - {}`): the token is the
+                # value, not the words after it.
+                word = _FIRST_WORD.match(line, start, end)
+                if word and _SEPARATED.match(line, word.end(), end) and judge.is_machine_made(word.group()):
+                    end = word.end()
+                    value = line[start:end]
             if not loose and self._kept(rule, name, line, m, (start, end, quoted), machine, spaced):
                 self._keep(value, name, offset + start, offset + end, index, out)
                 kept += 1

@@ -253,3 +253,13 @@ def test_a_continued_value_ends_where_its_bracket_closes() -> None:
     assert (
         count == 1 and masked.count(SECRET) == 1 and masked.endswith(f'"{SECRET}"\nNAME = (\n    "jobs"\n)\n')
     )
+
+
+def test_a_token_before_a_log_separator_is_the_value_and_the_rest_of_the_line_stays() -> None:
+    """`password=<token> - {}`: the token is masked, the message after the separator is kept; a passphrase
+    of several words is still masked whole."""
+    token = fill("{b64url:12}-{b64url:12}", "log-separator")[0]
+    for line in (f"login attempt user=admin password={token} - {{}}", f"INFO api_key={token} | worker-2"):
+        masked, count = Redactor().mask_text(line)
+        assert (masked, count) == (line.replace(token, "[REDACTED]"), 1)
+    assert Redactor().mask_text("password=correct horse battery staple") == ("password=[REDACTED]", 1)
