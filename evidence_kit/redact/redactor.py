@@ -39,7 +39,7 @@ CONTINUED_LINES = 16
 # in group 1 or 2.
 _STRING_PART = rb"""[rRbBuUfF]{0,2}(?:"((?:[^"\\\r\n]|\\.)*)"|'((?:[^'\\\r\n]|\\.)*)')"""
 _STRING = re.compile(_STRING_PART)
-_STRINGS_LINE = re.compile(rb"[+-]?[ \t]*(?:" + _STRING_PART + rb"[ \t]*)+[,)\\]*[ \t]*(?:#[^\r\n]*)?")
+_STRINGS_LINE = re.compile(rb"[+-]?[ \t]*(?:" + _STRING_PART + rb"[ \t]*)+(?:[,)\\]+[ \t]*)?(?:#[^\r\n]*)?")
 # NOTE: how far back a stream looks for a line that opens what a later line is read with (a rule's `opens`:
 # a Secret's `data:`, an echoed statement); it never cuts after one within this.
 _CONTEXT = 64 * 1024
@@ -84,6 +84,7 @@ _COUNT = re.compile(rb"(\d{1,9})[ \t]+\S")
 # NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
 # NOTE: the first word of a value of several: a token ends at a blank, a quote or what closes a list.
 _FIRST_WORD = re.compile(rb"[^\s,;'\"`)\]}]+")
+_CAMEL_WORDS = re.compile(rb"(?:[A-Z][a-z]+){2,}")
 # NOTE: a lone dash or bar between blanks: what separates a log line's fields (`… - message`, `… | INFO`).
 _SEPARATED = re.compile(rb"[ \t]+(?:[-|]|\xe2\x80[\x93\x94])(?:[ \t]|$)")
 _ESCAPED_BREAK = re.compile(rb"(?<!\\)(?:\\\\)*\\[nr]")
@@ -267,9 +268,10 @@ class Redactor:
                 if index not in self._by_keyword[kid]:
                     self._by_keyword[kid].append(index)
         self.prefilter = Prefilter(list(keywords), engine)
-        # NOTE: lines a rule reads later lines with: the heading of a `previous` rule, a `next` block's line.
+        # NOTE: lines a rule reads later lines with: the heading of a `previous` rule (the line just before),
+        # a `next` block's line naming a secret (any of the lines before).
         self._hold = tuple(
-            (r.previous, 1) if r.previous is not None else (r.pattern, CONTINUED_LINES)
+            (r.previous, 1, False) if r.previous is not None else (r.pattern, CONTINUED_LINES, True)
             for r in self.rules
             if r.previous is not None or r.block == "next"
         )
@@ -442,7 +444,7 @@ class Redactor:
             if not n:
                 break
             size = held + n
-            cut = _cut(buf, size, self._hold, self._opens)
+            cut = _cut(buf, size, self._holds if self._hold else None, self._opens)
             if cut and self._kind is not None:
                 cut = _secret_kept(buf, cut, size, self._kind)
             if cut:
@@ -459,6 +461,15 @@ class Redactor:
         view.release()
         truncated = remaining is not None and remaining <= 0 and bool(src.read(1))
         return count, truncated
+
+    def _holds(self, text: bytes, n: int) -> bool:
+        """Whether a line `n` lines before a cut goes with the lines after it (see `_hold`)."""
+        for pattern, lines, named in self._hold:
+            if n <= lines and (m := pattern.fullmatch(text)) is not None:
+                name = m.group("name") if named else None
+                if name is None or self.ruleset.names.secret(name.decode("utf-8", "surrogateescape")):
+                    return True
+        return False
 
     def _mask(self, data: Buffer, tally: Tally | None) -> tuple[Buffer, int]:
         first = self.prefilter.first(data)
@@ -619,11 +630,12 @@ class Redactor:
         name = m.group("name").decode("utf-8", "surrogateescape")
         if not self.ruleset.names.secret(name, rule.profile):
             return
-        opener = m.group("open")
+        opener = m.group("open") or b""
         block = opener[:1] in (b"|", b">")
-        # NOTE: in a diff, each line starts with a mark (`+`, `-`, or a blank for context): not indentation.
-        diff = line[:1] in (b"+", b"-")
-        indent = len(line) - len(line[diff:].lstrip(b" \t"))
+        # NOTE: in a diff each line starts with a mark (`+`, `-`, a blank for context), not indentation: a
+        # diff when the naming line or the one after it is marked added or removed.
+        diff = line[:1] in (b"+", b"-") or data[end + 1 : end + 2] in (b"+", b"-")
+        indent = _marked_indent(line, diff)
         pos = end + 1
         for _ in range(CONTINUED_LINES):
             if pos >= len(data):
@@ -631,13 +643,18 @@ class Redactor:
             stop = data.find(b"\n", pos)
             stop = len(data) if stop == -1 else stop
             text = data[pos:stop].removesuffix(b"\r")
-            body = text[diff:].strip(b" \t")
+            mark = 1 if diff and text[:1] in (b"+", b"-", b" ") else 0
+            body = text[mark:].strip(b" \t")
             if block:
-                lead = len(text) - len(text[diff:].lstrip(b" \t"))
+                lead = _marked_indent(text, diff)
                 if body and lead <= indent:
                     return
-                if body:
-                    self._continued_value(body, name, pos + lead, index, out, quoted=False)
+                # NOTE: one word a line, as a token or a key's lines are; a script or prose is no secret.
+                if body and not any(c in body for c in b" \t"):
+                    self._continued_value(body, name, pos + mark + lead, index, out, quoted=False)
+            elif not body or body.startswith(b"#"):
+                if opener != b"(":
+                    return  # NOTE: inside brackets a blank or comment line goes on to the next string
             else:
                 if _STRINGS_LINE.fullmatch(text) is None:
                     return
@@ -834,8 +851,8 @@ class Redactor:
             if not quoted and rule.value == "rest":
                 # NOTE: a token, then a log format's separator (`password=<token> - {}`): the token is the
                 # value, not the words after it.
-                word = _FIRST_WORD.match(line, start, end)
-                if word and _SEPARATED.match(line, word.end(), end) and judge.is_machine_made(word.group()):
+                word = _token_first(line, start, end, judge)
+                if word and _SEPARATED.match(line, word.end(), end):
                     end = word.end()
                     value = line[start:end]
             if not loose and self._kept(rule, name, line, m, (start, end, quoted), machine, spaced):
@@ -844,11 +861,10 @@ class Redactor:
             elif not quoted and (loose or rule.value == "rest"):
                 # NOTE: a value of several words that is none as a whole (code, prose, no token) may still
                 # start with one: a log's `password=<token> - {}`, `login password: <token>`.
-                word = _FIRST_WORD.match(line, start, end)
+                word = _token_first(line, start, end, judge)
                 if (
                     word is not None
                     and (loose or word.end() < end)
-                    and judge.is_machine_made(word.group())
                     and self._kept(rule, name, line, m, (start, word.end(), False), machine, spaced)
                 ):
                     self._keep(word.group(), name, offset + start, offset + word.end(), index, out)
@@ -1433,45 +1449,62 @@ def _is_flag(line: bytes, name: str, flags: Mapping[str, tuple[bytes, ...]]) -> 
 def _cut(
     buf: bytearray,
     size: int,
-    hold: Sequence[tuple[re.Pattern[bytes], int]] = (),
+    hold: Callable[[bytes, int], bool] | None = None,
     opens: Prefilter | None = None,
 ) -> int:
     """Where the first `size` bytes of `buf` are cut: after the last newline, but before the first of the
-    last lines that one of `hold` matches whole (a pattern with how many of the last lines it looks at),
-    an unfinished key, or the first line of the last `_CONTEXT` bytes holding one of `opens`."""
+    last `CONTINUED_LINES` lines that `hold` keeps with the lines after them (given a line and how many
+    lines before the cut it is), an unfinished key, or the first line of the last `_CONTEXT` bytes holding
+    one of `opens`; each looked for again before a cut another moved (a naming line just above it goes
+    with its value too), a few times. Never nothing, once `MAX_LINE` bytes wait."""
     cut = buf.rfind(b"\n", 0, size) + 1
     if cut == 0:
         if size < MAX_LINE:
             return 0
         blank = max(buf.rfind(b" ", 0, size), buf.rfind(b"\t", 0, size)) + 1
         return blank or size
-    if hold:
-        # NOTE: a line a rule reads later lines with (the heading of a `previous` rule, the line naming a
-        # value that goes on below) goes with them. First, so that the key and context rules below judge
-        # the cut it gives.
-        end = cut - 1
-        for n in range(1, max(lines for _, lines in hold) + 1):
-            last = buf.rfind(b"\n", 0, end) + 1
-            text = bytes(buf[last:end]).removesuffix(b"\r")
-            if any(n <= lines and p.fullmatch(text) for p, lines in hold):
-                cut = last
-            if not last:
-                break
-            end = last - 1
-        if not cut:
-            return 0
-    begin = None
-    if buf.find(b"PRIVATE KEY", max(0, cut - _CARRY_LIMIT), cut) != -1:
-        for m in _KEY_BEGIN.finditer(buf, max(0, cut - _CARRY_LIMIT), cut):
-            begin = m.start()
-    if begin is not None and buf.find(b"-----END", begin, cut) == -1 and size - begin < _CARRY_LIMIT:
-        cut = buf.rfind(b"\n", 0, begin) + 1
-    if opens is not None and cut:
-        # NOTE: searched as a copy of the window: RE2 would copy the whole buffer first.
-        low = max(0, cut - _CONTEXT)
-        first = opens.first(bytes(buf[low:cut]))
-        if first != -1:
-            cut = buf.rfind(b"\n", 0, low + first) + 1
+    first = cut
+    for _ in range(_CUT_LOOKS):
+        moved = _held(buf, cut, hold)
+        begin = None
+        if moved and buf.find(b"PRIVATE KEY", max(0, moved - _CARRY_LIMIT), moved) != -1:
+            for m in _KEY_BEGIN.finditer(buf, max(0, moved - _CARRY_LIMIT), moved):
+                begin = m.start()
+        if begin is not None and buf.find(b"-----END", begin, moved) == -1 and size - begin < _CARRY_LIMIT:
+            moved = buf.rfind(b"\n", 0, begin) + 1
+        if opens is not None and moved:
+            # NOTE: searched as a copy of the window: RE2 would copy the whole buffer first.
+            low = max(0, moved - _CONTEXT)
+            found = opens.first(bytes(buf[low:moved]))
+            if found != -1:
+                moved = buf.rfind(b"\n", 0, low + found) + 1
+        if moved == cut:
+            break
+        cut = moved
+    # NOTE: a buffer that is all one held block grows until it holds `MAX_LINE` bytes, then is cut anyway.
+    return cut if cut or size < MAX_LINE else first
+
+
+# NOTE: how many times a cut is looked at again after a rule moved it; how long a line that names a value
+# below it may be.
+_CUT_LOOKS = 4
+_NAMING_LINE = 4096
+
+
+def _held(buf: bytearray, cut: int, hold: Callable[[bytes, int], bool] | None) -> int:
+    """`cut`, or the start of the first of the `CONTINUED_LINES` lines before it that `hold` keeps with the
+    lines after them."""
+    if hold is None or not cut:
+        return cut
+    end = cut - 1
+    for n in range(1, CONTINUED_LINES + 1):
+        last = buf.rfind(b"\n", 0, end) + 1
+        # NOTE: a line that names a value is short; a long one is not copied to be looked at.
+        if end - last <= _NAMING_LINE and hold(bytes(buf[last:end]).removesuffix(b"\r"), n):
+            cut = last
+        if not last:
+            break
+        end = last - 1
     return cut
 
 
@@ -1501,25 +1534,45 @@ def _secret_kept(buf: bytearray, cut: int, size: int, kind: re.Pattern[bytes]) -
     return cut
 
 
+def _token_first(line: bytes, start: int, end: int, judge: Judge) -> re.Match[bytes] | None:
+    """The first word of a value of several when it is a token: not a shell expansion (`${KEY:-dev}`) or
+    a name in CamelCase (`ExpiredSignatureError`)."""
+    word = _FIRST_WORD.match(line, start, end)
+    if word is None or b"$" in word.group() or _CAMEL_WORDS.fullmatch(word.group()):
+        return None
+    return word if judge.is_machine_made(word.group()) else None
+
+
+def _marked_indent(line: bytes, diff: bool) -> int:
+    """How far a line is indented, past a diff's mark (`+`, `-`, a blank) when it is a diff's."""
+    mark = 1 if diff and line[:1] in (b"+", b"-", b" ") else 0
+    return len(line) - mark - len(line[mark:].lstrip(b" \t"))
+
+
 @functools.cache
 def _naming_lines() -> tuple[re.Pattern[bytes], ...]:
     return tuple(r.pattern for r in builtin().rules if r.block == "next")
 
 
+def _block_line(raw: bytes) -> bool:
+    """Whether a line may be one of a YAML block's: indented, maybe after a diff's mark."""
+    return raw[:1] in (b" ", b"\t") or (raw[:1] in (b"+", b"-") and raw[1:2] in (b" ", b"\t"))
+
+
 def may_go_on(line: str, *, blocks: bool = False) -> bool:
     """Whether a line may hold a part of a value named on a line above it (see :func:`named_above`)."""
     raw = line.encode("utf-8", "surrogateescape").removesuffix(b"\r")
-    return _STRINGS_LINE.fullmatch(raw) is not None or (blocks and raw[:1] in (b" ", b"\t"))
+    return _STRINGS_LINE.fullmatch(raw) is not None or (blocks and _block_line(raw))
 
 
 def named_above(above: Sequence[str], line: str, *, blocks: bool = False) -> int:
     """How many of the lines `above` a line (the nearest last) go with it when it is masked out of its file
     (a finding's snippet): back to the line that names the value it is a part of, as a `next` rule reads it
-    (`SECRET_KEY = (` above its strings; with `blocks`, in a file that is not Python, `password: |` above
-    the lines of a YAML block). 0 when it is no such part."""
+    (`SECRET_KEY = (` above its strings, past blank and comment lines; with `blocks`, in a file that is not
+    Python, `password: |` above the lines of a YAML block; in a diff too). 0 when it is no such part."""
     raw = line.encode("utf-8", "surrogateescape").removesuffix(b"\r")
     strings = _STRINGS_LINE.fullmatch(raw) is not None
-    block = blocks and raw[:1] in (b" ", b"\t")
+    block = blocks and _block_line(raw)
     if not (strings or block) or not above:
         return 0
     headings = _naming_lines()
@@ -1527,7 +1580,9 @@ def named_above(above: Sequence[str], line: str, *, blocks: bool = False) -> int
         text = above[-n].encode("utf-8", "surrogateescape").removesuffix(b"\r")
         if any(p.fullmatch(text) for p in headings):
             return n
-        if not (strings and _STRINGS_LINE.fullmatch(text)) and not (block and text[:1] in (b"", b" ", b"\t")):
+        body = text.lstrip(b"+-").strip(b" \t")
+        goes_on = strings and (not body or body.startswith(b"#") or _STRINGS_LINE.fullmatch(text))
+        if not goes_on and not (block and (not body or _block_line(text))):
             return 0
     return 0
 

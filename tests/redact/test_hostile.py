@@ -93,3 +93,24 @@ def test_sql_echo_of_statements_naming_no_secret_reads_no_statement(monkeypatch:
     calls = _counting(monkeypatch, "_statement_before")
     assert Redactor().mask_text(text) == (text, 0)
     assert calls[0] == 0
+
+
+def test_long_runs_of_blanks_around_a_line_that_names_a_value_do_not_hang() -> None:
+    """Blanks where a naming line's optional parts meet (`api_key:` then 150,000 blanks, a string then as
+    many): a pattern that could split them two ways retried every split, minutes for one line. Run apart,
+    so that a regression stops at a deadline instead of hanging the suite; not a measure of speed."""
+    import subprocess
+    import sys
+
+    script = (
+        "from evidence_kit.redact.redactor import Redactor, may_go_on\n"
+        "r = Redactor.from_env({})\n"
+        "blanks = b' \\t' * 75000\n"
+        "for data in (b'api_key:' + blanks + b'x\\n', b'note:' + blanks + b'x'):\n"
+        "    r.mask(data)\n"
+        "r.mask(b'SECRET = (\\n\"a\"' + blanks + b'x\\n)')\n"
+        "assert not may_go_on('\"a\"' + ' ' * 150000 + 'x')\n"
+        "print('done')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "done", done.stderr[-2000:]

@@ -211,6 +211,11 @@ CONTINUED = {
     "a YAML folded block": f"db:\n  password: >-\n    {SECRET}\n\n    {SECRET}\n  host: db\n",
     "a diff's added lines": f'+    api_token: str = (\n+        "{SECRET}"\n+    )\n',
     "a diff's changed value": f' SECRET_KEY = (\n-    "{SECRET}"\n+    "{SECRET}"\n )\n',
+    "a diff, its key a context line": f" auth:\n   api_token: |\n-    {SECRET}\n+    {SECRET}\n other: 1\n",
+    "a comment and a blank line in the brackets": (
+        f'SECRET_KEY = (\n    # rotated in May\n    "{SECRET}"\n\n    # second half\n    "{SECRET}"\n)\n'
+    ),
+    "a YAML block's indicators in the other order": f"db:\n  password: |-2\n    {SECRET}\n  host: db\n",
     "a diff's YAML blocks": (
         f"@@ -1,3 +1,3 @@\n-password: |\n-  {SECRET}\n+password: |\n+  {SECRET}\n other: 1\n"
     ),
@@ -232,6 +237,13 @@ def test_a_value_below_the_line_naming_it_is_masked(text: str) -> None:
         'API_KEY = (\n    "API_KEY"\n)\n',
         "PASSWORD_MIN_LENGTH = (\n    12\n)\n",
         'SECRET_KEY = (\n    f"{prefix}-{suffix}"\n)\n',
+        # NOTE: Django's lists of classes, a YAML block holding a script, code after a blank line.
+        'PASSWORD_HASHERS = (\n    "django.contrib.auth.hashers.Argon2PasswordHasher",\n)\n',
+        'AUTH_PASSWORD_VALIDATORS = (\n    "django.contrib.auth.password_validation.Validator",\n)\n',
+        "secret: |\n  set -e\n  echo done\n",
+        'SECRET_KEY = (\n\n    os.environ["SECRET_KEY"]\n)\n',
+        "export API_KEY=${API_KEY:-dev} && make run\n",
+        "INFO failed to validate token: ExpiredSignatureError raised\n",
         "secrets:\n  - name: db\n    key: url\n",
         "password:\n  min_length: 12\n  require_digit: true\n",
         'def check_password(\n    "plain text",\n)\n',
