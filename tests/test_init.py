@@ -1674,6 +1674,8 @@ def test_from_the_repository_top_the_worker_command_of_the_app_s_project_folder_
     assert [(w.command, w.given_in) for w in init.detect(root / "server").workers] == [
         (command, "pyproject.toml")
     ]
+    # NOTE: the top names no project: the service is the one its app lies in, not the clone's folder.
+    assert (found.service, found.service_from) == ("svc-api", "pyproject.toml of server")
 
 
 def test_a_worker_in_a_sub_project_runs_from_its_folder_and_two_of_a_kind_have_two_names(

@@ -15,6 +15,7 @@ Good:
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -95,9 +96,15 @@ def run(target: Target, rule: Rule) -> Iterator[Finding]:
 
 
 def _where(files: list[str]) -> str:
-    """What a finding about these workflows points at: the one workflow file in the repository (where an
-    annotation shows), else the bundle's inventory of them."""
-    return files[0] if len(files) == 1 else f"data/{ci.path(ci.WORKFLOWS)}"
+    """What a finding about these workflows points at: the one workflow file, from the repository's top
+    (where an annotation shows; workflows live there, so `../.github/workflows/x.yml` of a service in
+    `server/` is `.github/workflows/x.yml`), else the bundle's inventory of them."""
+    if len(files) != 1:
+        return f"data/{ci.path(ci.WORKFLOWS)}"
+    parts = posixpath.normpath(files[0]).split("/")
+    while parts and parts[0] == "..":
+        parts.pop(0)
+    return "/".join(parts)
 
 
 def _uploads(workflow: dict[str, Any], patterns: list[str]) -> str | None:

@@ -2218,6 +2218,11 @@ def detect(root: Path) -> Detected:
     # NOTE: the project of its own (`backend/`, its uv.lock) the service's app lies in: its tests are the
     # service's, the others' (a load-test tool's beside it) are not.
     app_project = _project_of(root, PurePosixPath(first_apps[0].source).parent) if first_apps else "."
+    if service_from == "folder name" and app_project != ".":
+        # NOTE: a repository whose top names no project: the service is the project its app lies in.
+        named = tomllib.project_name(root / app_project / "pyproject.toml")
+        if named:
+            service, service_from = named, f"pyproject.toml of {app_project}"
     if testpaths is not None:
         tests: tuple[str, ...] = tuple(testpaths)
     else:
