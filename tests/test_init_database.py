@@ -1419,7 +1419,9 @@ def test_an_engine_chosen_by_an_enum_setting_is_set_to_postgresql_and_a_sqlite_f
     PostgreSQL value; the SQLite file name the settings default to is not the PostgreSQL database's."""
     # NOTE: a migration's `dialect == "postgresql"` (said twice) is no value the setting accepts.
     dialect = "def upgrade(dialect):\n" + '    if dialect == "postgresql":\n        pass\n' * 2
-    files = {"svc/__init__.py": "", "svc/settings.py": ENUM_SETTINGS, "svc/migrations/one.py": dialect}
+    # NOTE: a pool's type is no engine's.
+    settings = ENUM_SETTINGS + "    database_pool_type: str = 'queue'\n"
+    files = {"svc/__init__.py": "", "svc/settings.py": settings, "svc/migrations/one.py": dialect}
     root = _tree(tmp_path / "svc", files)
     found = init.detect(root)
     assert found.database_engine == ("DATABASE_TYPE", "POSTGRESQL")

@@ -169,6 +169,7 @@ def _masked(hits: list[vocab.Hit]) -> dict[Any, Scrubbed]:
             continue
         whole = files.get(hit.path)
         if whole is None:
+            files.clear()  # NOTE: hits come file by file: one file's lines at a time
             try:
                 whole = files[hit.path] = Path(hit.path).read_bytes().split(b"\n")
             except OSError:

@@ -1955,7 +1955,7 @@ _CI_URL = "postgresql://{user}:{password}@127.0.0.1:5432/{db}"
 # NOTE: the official image's superuser, when the service's own CI shows no PostgreSQL container.
 _CI_POSTGRES = {"user": "postgres", "password": "postgres", "db": "postgres"}
 _DRIVER = re.compile(r"postgresql\+(\w+)://")
-_ENGINE = re.compile(r"(ENGINE|DIALECT|BACKEND|TYPE)$")
+_ENGINE = re.compile(r"(ENGINE|DIALECT|BACKEND)$|^(?:DB|DATABASE)_?TYPE$")
 
 
 def _ci_postgres(d: Detected) -> dict[str, str]:
