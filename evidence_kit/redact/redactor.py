@@ -855,7 +855,9 @@ class Redactor:
                 if word and _SEPARATED.match(line, word.end(), end):
                     end = word.end()
                     value = line[start:end]
-            if not loose and self._kept(rule, name, line, m, (start, end, quoted), machine, spaced):
+            # NOTE: a key inside prose counts for a quoted token too (`new password: '<token>' set`).
+            whole = not loose or (quoted and _token_first(line, start, end, judge) is not None)
+            if whole and self._kept(rule, name, line, m, (start, end, quoted), machine, spaced):
                 self._keep(value, name, offset + start, offset + end, index, out)
                 kept += 1
             elif not quoted and (loose or rule.value == "rest"):
