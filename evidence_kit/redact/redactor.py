@@ -856,8 +856,8 @@ class Redactor:
                     end = word.end()
                     value = line[start:end]
             # NOTE: a key inside prose counts for a quoted token too (`new password: '<token>' set`).
-            whole = not loose or (quoted and _token_first(line, start, end, judge) is not None)
-            if whole and self._kept(rule, name, line, m, (start, end, quoted), machine, spaced):
+            entire = not loose or (quoted and _token_first(line, start, end, judge) is not None)
+            if entire and self._kept(rule, name, line, m, (start, end, quoted), machine, spaced):
                 self._keep(value, name, offset + start, offset + end, index, out)
                 kept += 1
             elif not quoted and (loose or rule.value == "rest"):
