@@ -81,12 +81,13 @@ _OPTION = re.compile(r"--([A-Za-z][\w.-]*)")
 _OPTION_RULE = "secret-option"
 # NOTE: a count of secrets, then more words: `loaded secrets=12 from vault`.
 _COUNT = re.compile(rb"(\d{1,9})[ \t]+\S")
-# NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
-# NOTE: the first word of a value of several: a token ends at a blank, a quote or what closes a list.
+# NOTE: the first word of a value of several: a token ends at a blank, a quote or what closes a list; a
+# word in CamelCase is a name (`ExpiredSignatureError`), not a token.
 _FIRST_WORD = re.compile(rb"[^\s,;'\"`)\]}]+")
 _CAMEL_WORDS = re.compile(rb"(?:[A-Z][a-z]+){2,}")
 # NOTE: a lone dash or bar between blanks: what separates a log line's fields (`… - message`, `… | INFO`).
 _SEPARATED = re.compile(rb"[ \t]+(?:[-|]|\xe2\x80[\x93\x94])(?:[ \t]|$)")
+# NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
 _ESCAPED_BREAK = re.compile(rb"(?<!\\)(?:\\\\)*\\[nr]")
 # NOTE: a double quote, or an escape (whose next byte is never a quote that counts).
 _QUOTE_OR_ESCAPE = re.compile(rb'\\.|"', re.S)
