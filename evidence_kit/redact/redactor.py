@@ -849,29 +849,28 @@ class Redactor:
                 label = self.literal_labels.get(value) or None
                 self._record(offset + start, offset + end, index, label, out)
                 continue
-            if not quoted and rule.value == "rest":
+            rest = not quoted and rule.value == "rest"
+            word = _token_first(line, start, end, judge) if loose or rest else None
+            if rest and word is not None and _SEPARATED.match(line, word.end(), end):
                 # NOTE: a token, then a log format's separator (`password=<token> - {}`): the token is the
                 # value, not the words after it.
-                word = _token_first(line, start, end, judge)
-                if word and _SEPARATED.match(line, word.end(), end):
-                    end = word.end()
-                    value = line[start:end]
+                end = word.end()
+                value = line[start:end]
             # NOTE: a key inside prose counts for a quoted token too (`new password: '<token>' set`).
-            entire = not loose or (quoted and _token_first(line, start, end, judge) is not None)
+            entire = not loose or (quoted and word is not None)
             if entire and self._kept(rule, name, line, m, (start, end, quoted), machine, spaced):
                 self._keep(value, name, offset + start, offset + end, index, out)
                 kept += 1
-            elif not quoted and (loose or rule.value == "rest"):
+            elif (
                 # NOTE: a value of several words that is none as a whole (code, prose, no token) may still
                 # start with one: a log's `password=<token> - {}`, `login password: <token>`.
-                word = _token_first(line, start, end, judge)
-                if (
-                    word is not None
-                    and (loose or word.end() < end)
-                    and self._kept(rule, name, line, m, (start, word.end(), False), machine, spaced)
-                ):
-                    self._keep(word.group(), name, offset + start, offset + word.end(), index, out)
-                    kept += 1
+                not quoted
+                and word is not None
+                and (loose or word.end() < end)
+                and self._kept(rule, name, line, m, (start, word.end(), False), machine, spaced)
+            ):
+                self._keep(word.group(), name, offset + start, offset + word.end(), index, out)
+                kept += 1
         return bool(kept) or not loose
 
     def _kept(
