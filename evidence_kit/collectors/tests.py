@@ -3,7 +3,8 @@
 Artifacts: `stdout.txt` and `stderr.txt` (the run's output, streamed to disk), `junit.xml` (the raw
 report), `tests.json` (the normalized report of `evidence_kit.support.junit`, sorted so that two bundles
 diff cleanly), `summary.txt` (`42 passed, 1 failed in 12.30s` and one line per failing test) and
-`junit.error.txt` when the report is missing or cannot be read.
+`junit.error.txt` when the report is missing or cannot be read. Where the run printed pytest's closing
+line, its time is the run's (`duration_s`), and its `xpassed` count moves those tests out of `passed`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from evidence_kit.collectors.command import CWD_OPTION, ENV_OPTION, child_env
 from evidence_kit.errors import CollectorError
@@ -139,21 +140,38 @@ def cause(run: proc.Run) -> str | None:
     return None
 
 
-# NOTE: pytest's closing line, `==== 5 passed, 1 xpassed in 0.12s ====` (with -q, without the `=`).
-_CLOSING_XPASSED = re.compile(rb"^[= ]*(?:\d+ \w+, )*(\d+) xpassed\b[^\n]* in [\d.]+s\b", re.M)
+# NOTE: pytest's closing line, `==== 5 passed, 1 xpassed in 0.12s (0:00:00) ====` (with -q, without the `=`).
+_CLOSING = re.compile(
+    rb"^[= ]*(?P<counts>(?:\d+ \w+, )*\d+ \w+|no tests ran) in (?P<seconds>\d+(?:\.\d+)?)s\b[^\n]*$", re.M
+)
+_XPASSED = re.compile(rb"\b(\d+) xpassed\b")
 
 
-def _closing_xpassed(run: proc.Run) -> int:
-    """How many tests pytest's closing line says passed unexpectedly; 0 when it says none or is not read."""
+class _Closing(NamedTuple):
+    """What pytest's closing line says that JUnit does not: the unexpected passes and pytest's own time."""
+
+    xpassed: int = 0
+    seconds: float | None = None
+
+
+_NO_CLOSING = _Closing()
+
+
+def _closing(run: proc.Run) -> _Closing:
+    """pytest's closing line in the run's output; nothing when it printed none or it cannot be read."""
     try:
         with open(run.stdout, "rb") as f:
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - 64 * 1024))
             tail = f.read()
     except (OSError, TypeError):
-        return 0
-    found = _CLOSING_XPASSED.findall(tail)
-    return int(found[-1]) if found else 0
+        return _NO_CLOSING
+    found = list(_CLOSING.finditer(tail))
+    if not found:
+        return _NO_CLOSING
+    last = found[-1]
+    xpassed = _XPASSED.search(last.group("counts"))
+    return _Closing(int(xpassed.group(1)) if xpassed else 0, float(last.group("seconds")))
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -195,7 +213,7 @@ def _report_outputs(
     timed_out: bool = False,
     tail: str = "",
     folders: Sequence[Path] = (),
-    xpassed: int = 0,
+    closing: _Closing = _NO_CLOSING,
 ) -> tuple[Status, list[Output]]:
     """Parse the report at `raw` and describe it, with pytest node ids for the tests whose files are in
     `folders`; returns the status of the whole run and outputs."""
@@ -214,9 +232,13 @@ def _report_outputs(
             report = junit.parse_file(raw, cap)
             junit.add_nodes(report, folders)
             totals = report["totals"]
+            xpassed = closing.xpassed
             if xpassed and not totals["xpassed"] and totals["passed"] >= xpassed:
                 # NOTE: JUnit has no xpass (pytest writes one as a pass); its closing line counts them.
                 totals["xpassed"], totals["passed"] = xpassed, totals["passed"] - xpassed
+            if closing.seconds is not None:
+                # NOTE: pytest's own time; the report's ends earlier, before the session's last teardowns.
+                totals["duration_s"] = closing.seconds
         except junit.JUnitError as exc:
             outputs.append(_error(f"junit.xml: {exc.message}", exc.hint, common))
             outputs.append(
@@ -395,7 +417,7 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         timed_out=result.timed_out,
         tail=tail,
         folders=(cwd, ctx.root),
-        xpassed=_closing_xpassed(result),
+        closing=_closing(result),
     )
     streams = {**common, "status": status, "process": result.ending.as_json()}
     if status == "failed":

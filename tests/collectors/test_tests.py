@@ -108,6 +108,11 @@ def test_a_real_pytest_run_is_recorded_per_test(tmp_path: Path) -> None:
     parsed = junit.parse(data(out["junit.xml"]))
     assert data(out["tests.json"]) != junit.to_json(parsed)
     junit.add_nodes(parsed, [root])
+    # NOTE: and the time of pytest's closing line (with -q: `1 failed, 2 passed, 1 skipped in 0.05s`).
+    closing = re.findall(
+        r"^1 failed, 2 passed, 1 skipped\b[^\n]* in ([\d.]+)s", data(out["stdout.txt"]).decode(), re.M
+    )
+    parsed["totals"]["duration_s"] = float(closing[-1])
     assert data(out["tests.json"]) == junit.to_json(parsed)
     assert report["tests"][0]["nodeid"] == "test_sample.py::TestJobs::test_cancel"
     summary = data(out["summary.txt"]).decode()
@@ -367,3 +372,20 @@ def test_an_unexpected_pass_is_counted_as_pytest_counts_it(tmp_path: Path) -> No
     assert (
         "1 passed" in data(out["summary.txt"]).decode() and "1 xpassed" in data(out["summary.txt"]).decode()
     )
+
+
+def test_the_time_is_pytests_own_closing_line(tmp_path: Path) -> None:
+    """JUnit's total time ends before the session's last teardowns; summary.txt and tests.json give the
+    time pytest's closing line prints, as the people who ran it saw it."""
+    (tmp_path / "conftest.py").write_text(
+        "import time\n\nimport pytest\n\n\n@pytest.fixture(scope='session', autouse=True)\n"
+        "def slow_to_close():\n    yield\n    time.sleep(0.6)\n"
+    )
+    (tmp_path / "test_one.py").write_text("def test_ok():\n    pass\n")
+    run = [sys.executable, "-m", "pytest", "test_one.py", "-p", "no:cacheprovider"]
+    out = by_name(tests.collect(ctx(tmp_path), {"run": run}))
+    closing = re.findall(r"=+ 1 passed\b[^\n]* in ([\d.]+)s", data(out["stdout.txt"]).decode())
+    assert closing and float(closing[-1]) >= 0.6
+    totals = json.loads(data(out["tests.json"]))["totals"]
+    assert totals["duration_s"] == float(closing[-1])
+    assert data(out["summary.txt"]).decode().startswith(f"1 passed in {float(closing[-1]):.2f}s\n")
