@@ -225,7 +225,6 @@ def test_written_workflow_pins_actions_and_migrates_every_config(service: Path) 
     assert install.splitlines() == [
         "python -m venv .venv",
         '.venv/bin/pip install -e ".[dev]"',
-        ".venv/bin/pip install pytest",
     ]
     python = next(s for s in steps if "setup-python" in s.get("uses", ""))["with"]["python-version"]
     assert python == f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -978,7 +977,6 @@ def test_a_sub_project_with_its_own_virtualenv_is_installed_and_migrated_from_it
     assert install.splitlines() == [
         "(cd backend && python -m venv .venv)",
         '(cd backend && .venv/bin/pip install -e ".[dev]")',
-        "(cd backend && .venv/bin/pip install pytest)",
     ]
     assert _migrate_step(root) == ["(cd backend && .venv/bin/alembic upgrade head)"]
 
@@ -1182,8 +1180,26 @@ def test_the_workflow_installs_a_dependency_group_and_hatch_s_default_environmen
         "python -m venv .venv",
         '.venv/bin/pip install -e ".[dev]"',
         ".venv/bin/pip install pytest-asyncio pytest-xdist 'pytest-cov>=4; python_version>'\"'\"'3.9'\"'\"''",
-        ".venv/bin/pip install pytest",
     )
+
+
+def test_the_workflow_installs_pytest_only_where_nothing_it_installs_names_it(tmp_path: Path) -> None:
+    """The tests collector runs pytest: the workflow installs it unless the extra, a dependency group or a
+    requirements file it installs names pytest itself (a plugin such as pytest-cov does not)."""
+    plugin_only = PYPROJECT.replace('dev = ["pytest"]', 'dev = ["pytest-cov", "pytest_mock"]')
+    root = _tree(tmp_path / "plugins", {"pyproject.toml": plugin_only})
+    assert init._install(root, ".venv", True)[-1] == ".venv/bin/pip install pytest"
+    assert init._install(root, ".venv", False)[-1] == '.venv/bin/pip install -e ".[dev]"'
+    for folder, files in (
+        ("extra", {"pyproject.toml": PYPROJECT.replace('["pytest"]', '["pytest[testing]>=8", "httpx"]')}),
+        ("group", {"pyproject.toml": plugin_only + '\n[dependency-groups]\ntest = ["PyTest ~= 8.2"]\n'}),
+        (
+            "requirements",
+            {"requirements-dev.txt": "# tools\nruff\npytest==8.3.2 ; python_version >= '3.9'\n"},
+        ),
+    ):
+        commands = init._install(_tree(tmp_path / folder, files), ".venv", True)
+        assert not any(c.endswith("pip install pytest") for c in commands), (folder, commands)
 
 
 def test_settings_a_committed_env_file_gives_are_not_required_and_placeholders_fit_their_type(

@@ -238,7 +238,11 @@ def test_a_url_built_of_parts_is_the_template_and_the_override_wins_when_set(tmp
         "POSTGRES_SERVER": "127.0.0.1",
         "POSTGRES_USER": "postgres",
     }
+    # NOTE: nor is it among the other variables the code reads: the summary names it already.
+    workflow = (root / init.WORKFLOW_FILE).read_text("utf-8")
+    assert "POSTGRES_URL_OVERRIDE" not in workflow
     lines = init.report(found)
+    assert not [line for line in lines if "POSTGRES_URL_OVERRIDE" in line and "replaces" not in line]
     assert (
         f"found the parts the service builds its database URL of: database.url is {template}; "
         "POSTGRES_URL_OVERRIDE replaces that URL when set, and so it does for evidence (database.url_env); "

@@ -1911,19 +1911,28 @@ def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str,
         )
     pip = f"{venv}/bin/pip"
     commands = [f"python -m venv {venv}"]
+    required: list[str] = []  # NOTE: what these commands install by name, to tell whether pytest is among it
     if data:
         extras = data.get("project", {}).get("optional-dependencies", {})
         wanted = [e for e in ("dev", "test", "tests") if isinstance(extras, dict) and e in extras]
         commands.append(f'{pip} install -e ".[{wanted[0]}]"' if wanted else f"{pip} install -e .")
+        if wanted:
+            required += [r for r in extras[wanted[0]] or () if isinstance(r, str)]
         more = _development_requirements(data)
         if more:
             commands.append(f"{pip} install {' '.join(shlex.quote(r) for r in more)}")
+            required += more
     for name in ("requirements.txt", "requirements-dev.txt", "dev-requirements.txt", "requirements-test.txt"):
         if (root / name).is_file():
             commands.append(f"{pip} install -r {name}")
-    if tests:
+            required += _source_text(root, name).splitlines()
+    if tests and not any(_REQUIRES_PYTEST.match(r) for r in required):
         commands.append(f"{pip} install pytest")
     return tuple(commands)
+
+
+# NOTE: a requirement naming pytest itself (`pytest>=8`, `pytest[testing]`), not a plugin (`pytest-cov`).
+_REQUIRES_PYTEST = re.compile(r"\s*pytest\s*(?:$|[\[<>=!~;@ ])", re.I)
 
 
 def _development_requirements(data: Mapping[str, Any]) -> list[str]:
@@ -3820,7 +3829,9 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
     """The variables the workflow names in comments only (the service's own first, those with secret names
     before the rest, then those with its own prefix, then others, then names any program reads): every
     secret (up to `SECRETS_SHOWN`) and `OTHER_ENV_SHOWN` others; and those left out."""
-    given = {*_ci_env(d), *_required_env(d)}
+    # NOTE: the URL variable is evidence.yaml's, which the summary names already (a service that builds its
+    # URL of parts reads it as an override the workflow leaves unset).
+    given = {*_ci_env(d), *_required_env(d), d.database_env, d.database_override, *d.database_env_aliases}
     own = set(d.env_own)
     prefixes = Counter(m.group() for n in own if (m := _NAME_PREFIX.match(n)))
     prefix = next((p for p, count in prefixes.most_common(1) if count >= 3), None)
