@@ -1084,8 +1084,18 @@ def test_a_value_named_on_a_line_above_is_masked_in_a_findings_snippet(tmp_path:
         f'SECRET_KEY = (\n    "{value}"\n)\nLABEL = (\n    "websocket-{value[:4]}"\n)\n'
     )
     (root / "deploy.yaml").write_text(f"auth:\n  api_token: >-\n    {value}\n  mode: websocket\n")
+    # NOTE: in triple quotes, and under a bare key.
+    (root / "keys.py").write_text(f'SIGNING_KEY = """\n{value}\n"""\n')
+    (root / "worker.yaml").write_text(f"queue:\n  api_token:\n    {value}\n")
     findings = {(f.path, f.line): f for f in _ek101_substring(root)}
-    assert set(findings) == {("settings.py", 2), ("settings.py", 5), ("deploy.yaml", 3), ("deploy.yaml", 4)}
+    assert set(findings) == {
+        ("settings.py", 2),
+        ("settings.py", 5),
+        ("deploy.yaml", 3),
+        ("deploy.yaml", 4),
+        ("keys.py", 2),
+        ("worker.yaml", 3),
+    }
     for found in findings.values():
         for part in (value[:16], value[-16:]):
             assert not any(part[i : i + 8] in found.snippet for i in range(9)), found.snippet

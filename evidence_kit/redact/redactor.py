@@ -39,6 +39,8 @@ CONTINUED_LINES = 16
 # in group 1 or 2.
 _STRING_PART = rb"""[rRbBuUfF]{0,2}(?:"((?:[^"\\\r\n]|\\.)*)"|'((?:[^'\\\r\n]|\\.)*)')"""
 _STRING = re.compile(_STRING_PART)
+# NOTE: a line of one word that may be a part of a value (not a key, a list item, a comment or a quote).
+_ONE_WORD = re.compile(rb"[^\s#:\-\[{&*!|>'\"][^\s]*(?<!:)")
 _STRINGS_LINE = re.compile(rb"[+-]?[ \t]*(?:" + _STRING_PART + rb"[ \t]*)+(?:[,)\\]+[ \t]*)?(?:#[^\r\n]*)?")
 # NOTE: how far back a stream looks for a line that opens what a later line is read with (a rule's `opens`:
 # a Secret's `data:`, an echoed statement); it never cuts after one within this.
@@ -622,8 +624,10 @@ class Redactor:
     def _continued(self, data: bytes, end: int, line: bytes, index: int, out: _Found) -> None:
         """A value on the lines after the one that names it (the rule's pattern, matched whole): after a
         bracket or a backslash that goes on (`SECRET_KEY = (`, `"api_key": \\`), the strings of the lines
-        that hold nothing else, to the one that closes; after a YAML block scalar's `|` or `>`, each line
-        indented deeper than the key; after a bare `=` or `:`, the strings of the next line."""
+        that hold nothing else, to the one that closes; after triple quotes, each line of one word to the
+        closing quotes; after a YAML block scalar's `|` or `>`, each line of one word indented deeper than
+        the key; after a bare `=` or `:`, the strings of the next line, or the lines of one word indented
+        deeper (a YAML plain scalar, an ini continuation)."""
         rule = self.rules[index]
         m = rule.pattern.fullmatch(line.removesuffix(b"\r"))
         if m is None:
@@ -631,30 +635,50 @@ class Redactor:
         name = m.group("name").decode("utf-8", "surrogateescape")
         if not self.ruleset.names.secret(name, rule.profile):
             return
-        opener = m.group("open") or b""
-        block = opener[:1] in (b"|", b">")
+        opener = (m.group("open") or b"").split()
+        kind = opener[-1][:1] if opener else b""  # NOTE: a block's `|` or `>` comes after its tag or anchor
+        quotes = opener[-1][-3:] if kind not in (b"", b"(", b"\\", b"|", b">") else b""
+        block = kind in (b"|", b">")
         # NOTE: in a diff each line starts with a mark (`+`, `-`, a blank for context), not indentation: a
         # diff when the naming line or the one after it is marked added or removed.
         diff = line[:1] in (b"+", b"-") or data[end + 1 : end + 2] in (b"+", b"-")
         indent = _marked_indent(line, diff)
         pos = end + 1
-        for _ in range(CONTINUED_LINES):
+        plain = False  # NOTE: after a bare key, the lines of one word indented deeper
+        pieces: list[tuple[bytes, int]] = []  # NOTE: the lines of a triple-quoted string, to its end
+        for n in range(CONTINUED_LINES):
             if pos >= len(data):
-                return
+                break
             stop = data.find(b"\n", pos)
             stop = len(data) if stop == -1 else stop
             text = data[pos:stop].removesuffix(b"\r")
             mark = 1 if diff and text[:1] in (b"+", b"-", b" ") else 0
             body = text[mark:].strip(b" \t")
-            if block:
+            if quotes:
+                closing = body.find(quotes)
+                word = body if closing < 0 else body[:closing].rstrip(b" \t")
+                if word and not _ONE_WORD.fullmatch(word):
+                    return  # NOTE: prose or markup, not a value: a string of one word a line is masked whole
+                if word:
+                    pieces.append((word, pos + mark + text[mark:].index(word)))
+                if closing >= 0:
+                    for word, at in pieces:
+                        self._continued_value(word, name, at, index, out, quoted=False)
+                    return
+            elif block or plain or (not kind and not n and _STRINGS_LINE.fullmatch(text) is None):
                 lead = _marked_indent(text, diff)
                 if body and lead <= indent:
                     return
                 # NOTE: one word a line, as a token or a key's lines are; a script or prose is no secret.
-                if body and not any(c in body for c in b" \t"):
-                    self._continued_value(body, name, pos + mark + lead, index, out, quoted=False)
+                if body and not any(c in body for c in b" \t") and (block or _ONE_WORD.fullmatch(body)):
+                    # NOTE: under a bare key, a token (`secrets:` then `inherit` is a workflow's word).
+                    if block or self.ruleset.judge.is_machine_made(body):
+                        self._continued_value(body, name, pos + mark + lead, index, out, quoted=False)
+                elif not block:
+                    return  # NOTE: after a bare key, a mapping or a list under it (`  host: db`, `  - a`)
+                plain = not block
             elif not body or body.startswith(b"#"):
-                if opener != b"(":
+                if kind != b"(":
                     return  # NOTE: inside brackets a blank or comment line goes on to the next string
             else:
                 if _STRINGS_LINE.fullmatch(text) is None:
@@ -663,9 +687,12 @@ class Redactor:
                     group = 1 if s.group(1) is not None else 2
                     self._continued_value(s.group(group), name, pos + s.start(group), index, out, quoted=True)
                 closed = body.split(b"#", 1)[0].rstrip(b" \t")
-                if closed.endswith(b")") if opener == b"(" else not closed.endswith(b"\\"):
+                if closed.endswith(b")") if kind == b"(" else not closed.endswith(b"\\"):
                     return
             pos = stop + 1
+        # NOTE: triple quotes not closed in what is at hand (a finding's lines, the part of a stream read).
+        for word, at in pieces:
+            self._continued_value(word, name, at, index, out, quoted=False)
 
     def _continued_value(
         self, value: bytes, name: str, start: int, index: int, out: _Found, *, quoted: bool
@@ -867,7 +894,7 @@ class Redactor:
                 not quoted
                 and word is not None
                 and (loose or word.end() < end)
-                and self._kept(rule, name, line, m, (start, word.end(), False), machine, spaced)
+                and self._kept(rule, name, line, m, (start, word.end(), False), machine, spaced, prose=loose)
             ):
                 self._keep(word.group(), name, offset + start, offset + word.end(), index, out)
                 kept += 1
@@ -882,8 +909,11 @@ class Redactor:
         span: Span,
         machine: bool,
         spaced: bool,
+        *,
+        prose: bool = False,
     ) -> bool:
-        """Whether a value the rule found is one to mask, by its checks (see values.py)."""
+        """Whether a value the rule found is one to mask, by its checks (see values.py); `prose` for a token
+        after a key inside prose, where no code is around it (`login password: <token>, retrying`)."""
         ruleset = self.ruleset
         judge = ruleset.judge
         start, end, quoted = span
@@ -906,7 +936,11 @@ class Redactor:
             return False
         if not quoted and "code" in rule.checks and judge.is_code(text):
             return False
-        if not quoted and "code" in rule.checks and _code_in_context(judge, text, line, m, end, spaced):
+        if (
+            not (quoted or prose)
+            and "code" in rule.checks
+            and _code_in_context(judge, text, line, m, end, spaced)
+        ):
             return False
         if machine and not judge.is_machine_made(value):
             return False
@@ -1360,7 +1394,9 @@ def _code_in_context(judge: Any, text: str, line: bytes, m: re.Match[bytes], end
     if not separator.startswith(b":") or after not in (b",", b")", b"=", b""):
         return False
     in_signature = before in (b"(", b",") and bool(_TYPE_WORD.fullmatch(text))
-    return in_signature or (after in (b",", b")") and judge.is_camel_type(text))
+    # NOTE: a type where a key starts a line or an entry, not after a word (`login password: <token>, …`).
+    keyed = before in (b"", b"(", b",", b"{", b'"', b"'")
+    return in_signature or (keyed and after in (b",", b")") and judge.is_camel_type(text))
 
 
 def _closes_a_string(line: bytes, start: int) -> bool:
@@ -1561,21 +1597,29 @@ def _block_line(raw: bytes) -> bool:
     return raw[:1] in (b" ", b"\t") or (raw[:1] in (b"+", b"-") and raw[1:2] in (b" ", b"\t"))
 
 
+def _word_line(raw: bytes) -> bool:
+    """Whether a line holds one word alone (maybe indented, after a diff's mark): a line of a value in triple
+    quotes, or under a bare key."""
+    return _ONE_WORD.fullmatch(raw.lstrip(b"+-").strip(b" \t")) is not None
+
+
 def may_go_on(line: str, *, blocks: bool = False) -> bool:
     """Whether a line may hold a part of a value named on a line above it (see :func:`named_above`)."""
     raw = line.encode("utf-8", "surrogateescape").removesuffix(b"\r")
-    return _STRINGS_LINE.fullmatch(raw) is not None or (blocks and _block_line(raw))
+    return _STRINGS_LINE.fullmatch(raw) is not None or (blocks and _block_line(raw)) or _word_line(raw)
 
 
 def named_above(above: Sequence[str], line: str, *, blocks: bool = False) -> int:
     """How many of the lines `above` a line (the nearest last) go with it when it is masked out of its file
     (a finding's snippet): back to the line that names the value it is a part of, as a `next` rule reads it
     (`SECRET_KEY = (` above its strings, past blank and comment lines; with `blocks`, in a file that is not
-    Python, `password: |` above the lines of a YAML block; in a diff too). 0 when it is no such part."""
+    Python, `password: |` above the lines of a YAML block; triple quotes (`SECRET_KEY = '''`) or a bare
+    `api_token:` above lines of one word; in a diff too). 0 when it is no such part."""
     raw = line.encode("utf-8", "surrogateescape").removesuffix(b"\r")
     strings = _STRINGS_LINE.fullmatch(raw) is not None
     block = blocks and _block_line(raw)
-    if not (strings or block) or not above:
+    word = _word_line(raw)
+    if not (strings or block or word) or not above:
         return 0
     headings = _naming_lines()
     for n in range(1, min(len(above), CONTINUED_LINES) + 1):
@@ -1584,7 +1628,11 @@ def named_above(above: Sequence[str], line: str, *, blocks: bool = False) -> int
             return n
         body = text.lstrip(b"+-").strip(b" \t")
         goes_on = strings and (not body or body.startswith(b"#") or _STRINGS_LINE.fullmatch(text))
-        if not goes_on and not (block and (not body or _block_line(text))):
+        if (
+            not goes_on
+            and not (block and (not body or _block_line(text)))
+            and not (word and _word_line(text))
+        ):
             return 0
     return 0
 
