@@ -2,8 +2,9 @@
 
 Collectors that read state another collector changes must not run beside it. The commands (proofs and
 worker runs) change the database and write logs, so they go first; the collectors that read what they
-left come next; the test suite may migrate and write the database, so it runs last, alone with the
-collectors that read neither. Those (`ANYTIME`) start at once.
+left come next; then the app, served (`http`) or imported (`openapi`), since an app may migrate or seed
+the database as it starts (a factory that upgrades); the test suite may migrate and write the database,
+so it runs last, alone with the collectors that read neither. Those (`ANYTIME`) start at once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 STAGES: tuple[tuple[str, ...], ...] = (
     ("command",),
-    ("alembic", "schema", "sql", "queue", "http", "files", "openapi"),
+    ("alembic", "schema", "sql", "queue", "files"),
+    ("http", "openapi"),
     ("tests",),
 )
 ANYTIME: tuple[str, ...] = ("git", "ci", "codefacts", "environment")
@@ -64,9 +66,27 @@ def order(names: Sequence[str], after: Mapping[str, Sequence[str]]) -> dict[str,
         n: [d for d in after.get(n, ()) if d in selected and d != n] for n in names
     }
     stage = {n: i for i, group in enumerate(STAGES) for n in group}
+    # NOTE: a collector whose `after:` names one of a later stage moves there (`files: {after: [tests]}`
+    # comes after the tests, and the app's stage no longer waits for it): the defaults follow the stages
+    # as moved.
+    moved: dict[str, int] = {}
+
+    def effective(name: str, seen: frozenset[str] = frozenset()) -> int:
+        if name not in moved:
+            waited = [effective(d, seen | {name}) + 1 for d in edges[name] if d not in seen | {name}]
+            moved[name] = max([stage.get(name, -1), *waited])
+        return moved[name]
+
+    for name in names:
+        effective(name)
     for name in names:
         for earlier in names:
-            default = name in stage and earlier in stage and stage[earlier] < stage[name]
+            default = (
+                name in stage
+                and earlier in stage
+                and stage[earlier] < stage[name]
+                and moved[earlier] <= moved[name]
+            )
             if default and earlier not in edges[name] and not _reaches(edges, earlier, name):
                 edges[name].append(earlier)
     return {n: tuple(sorted(set(edges[n]), key=list(names).index)) for n in names}

@@ -391,6 +391,19 @@ def test_commands_plain_alembic_cannot_run_are_not_given_as_runnable(tmp_path: P
     assert "```console\n$ app database upgrade --no-prompt\n```" in guide
     assert f"```text\n{command} upgrade a1b2\n```" not in guide
     assert f"```text\n{command} downgrade <revision>\n```" in plan and "app database" not in plan
+    # NOTE: Flask-Migrate's `flask db` takes Alembic's steps as they are: both are given runnable.
+    flask = {
+        **WRAPPED,
+        "ini": "migrations/alembic.ini",
+        "run_from": "migrations",
+        "migrate_command": "flask db upgrade",
+        "plain_alembic_problem": "env.py reads Flask's `current_app` (line 2): it runs only inside the app",
+    }
+    docs = _read(render_docs(_alembic_bundle(tmp_path / "e", history=flask), tmp_path / "docs4"))
+    guide, plan = docs["migration-guide.md"], docs["rollback-plan.md"]
+    assert "```console\n$ flask db upgrade a1b2\n```" in guide
+    assert "$ flask db downgrade <revision>   # or -1" in plan
+    assert "alembic downgrade" not in plan and "alembic upgrade" not in guide
 
 
 def test_a_database_whose_version_table_is_unknown_is_not_called_empty(tmp_path: Path) -> None:

@@ -1963,3 +1963,115 @@ def test_a_nested_src_layouts_app_runs_from_its_project_folder(tmp_path: Path) -
     assert (openapi["app_dir"], openapi["cwd"]) == ("backend/src", "backend")
     # NOTE: the commented serve example runs where the import does, --app-dir relative to it.
     assert "uvicorn, --app-dir, src, svc.main:app," in text and "#     cwd: backend" in text
+
+
+# NOTE: Flask-Migrate's files: an ini without `script_location` beside its env.py, which reads the app.
+FLASK_MIGRATE_INI = """\
+# A generic, single database configuration.
+
+[alembic]
+# template used to generate migration files
+# file_template = %%(rev)s_%%(slug)s
+
+[loggers]
+keys = root
+
+[handlers]
+keys = console
+
+[formatters]
+keys = generic
+
+[logger_root]
+level = WARN
+handlers = console
+
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+formatter = generic
+
+[formatter_generic]
+format = %(levelname)-5.5s [%(name)s] %(message)s
+"""
+FLASK_MIGRATE_ENV = """\
+from alembic import context
+from flask import current_app
+
+config = context.config
+config.set_main_option("sqlalchemy.url", current_app.config.get("SQLALCHEMY_DATABASE_URI"))
+target_metadata = current_app.extensions["migrate"].db.metadata
+"""
+FLASK_REVISION = '''\
+"""notes
+
+Revision ID: 5a1f0c2d9e01
+Revises:
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "5a1f0c2d9e01"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("notes")
+'''
+FLASK_APP = """\
+from flask import Flask
+
+
+class ShopFlask(Flask):
+    pass
+
+
+def create_app():
+    app = ShopFlask(__name__)
+    return app
+"""
+
+
+def test_a_flask_migrate_folder_and_a_flask_app_are_found_as_flask_runs_them(tmp_path: Path) -> None:
+    """Flask-Migrate's ini names no `script_location` (`flask db` sets its own folder at run time), and
+    its env.py needs the app; a Flask app has no OpenAPI document: init neither says there is no Alembic
+    config nor writes an `openapi` collector that cannot work."""
+    import subprocess
+
+    from evidence_kit.collectors.alembic import resolve_setup
+
+    root = _tree(
+        tmp_path / "shop",
+        {
+            "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["flask", "flask-migrate"]\n',
+            "migrations/alembic.ini": FLASK_MIGRATE_INI,
+            "migrations/env.py": FLASK_MIGRATE_ENV,
+            "migrations/versions/5a1f0c2d9e01_notes.py": FLASK_REVISION,
+            "shop/__init__.py": FLASK_APP,
+            "docker-entrypoint.sh": "#!/bin/sh\nflask db upgrade\nexec gunicorn 'shop:create_app()'\n",
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    found = init.detect(root)
+    assert [(c.ini, c.section, c.script_location) for c in found.alembic] == [
+        ("migrations/alembic.ini", "alembic", "migrations")
+    ]
+    assert "Flask's `current_app`" in (found.alembic[0].plain_problem or "")
+    assert found.migrate_command == ("flask db upgrade", "docker-entrypoint.sh")
+    assert (found.apps, found.flask_apps) == ((), ("shop:create_app",))
+    lines = init.report(found)
+    assert not [line for line in lines if line.startswith("no alembic.ini found")]
+    assert any(line.startswith("found a Flask app: shop:create_app") for line in lines), lines
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    assert "openapi" not in loaded.collectors
+    assert loaded.collectors["alembic"]["configs"] == [
+        {"ini": "migrations/alembic.ini", "migrate_command": "flask db upgrade"}
+    ]
+    # NOTE: the collector reads the same folder from the same ini.
+    setup = resolve_setup(root, {"ini": "migrations/alembic.ini"}, {})
+    assert setup.script_location == root / "migrations"

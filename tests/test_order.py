@@ -22,14 +22,18 @@ EVERY += ["codefacts", "environment"]
 def test_default_order() -> None:
     waits = order(EVERY, {})
     assert waits["command"] == ()
-    for reader in ("alembic", "schema", "sql", "queue", "http", "files", "openapi"):
+    for reader in ("alembic", "schema", "sql", "queue", "files"):
         assert waits[reader] == ("command",)
+    # NOTE: an app may migrate or seed the database as it starts: it runs after what reads the database.
+    for app in ("http", "openapi"):
+        assert set(waits[app]) == {"command", "alembic", "schema", "sql", "queue", "files"}
     assert set(waits["tests"]) == {"command", "alembic", "schema", "sql", "queue", "http", "files", "openapi"}
     for anytime in ("git", "ci", "codefacts", "environment"):
         assert waits[anytime] == ()
     assert stages(waits) == [
         ["git", "command", "ci", "codefacts", "environment"],
-        ["alembic", "schema", "sql", "queue", "http", "files", "openapi"],
+        ["alembic", "schema", "sql", "queue", "files"],
+        ["http", "openapi"],
         ["tests"],
     ]
 
@@ -170,3 +174,45 @@ def test_tests_that_write_rows_do_not_change_the_sql_evidence(writer_service: Pa
         with psycopg.connect(pg_url) as conn:
             assert conn.execute("SELECT count(*) FROM items").fetchone() == (6,)
     assert counts[0] == counts[1] == [[1]]
+
+
+APP_THAT_MIGRATES = """\
+import os
+
+import psycopg
+from fastapi import FastAPI
+
+
+def create_app():
+    # NOTE: as a factory that upgrades the database on start does.
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS made_by_the_app (id int)")
+    app = FastAPI(title="starts")
+    app.get("/ping")(lambda: "pong")
+    return app
+"""
+
+
+def test_an_app_that_changes_the_database_as_it_starts_runs_after_the_database_is_read(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The schema records the database as the commands left it, not as the app's import changed it."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS made_by_the_app")
+    (tmp_path / "appmod.py").write_text(APP_THAT_MIGRATES)
+    cfg = tmp_path / "evidence.yaml"
+    cfg.write_text(
+        "service: demo\noutput: out\ndatabase: {url_env: EK_ORDER_TEST_URL}\ncollectors:\n"
+        "  schema: {}\n"
+        f"  openapi: {{app: 'appmod:create_app', factory: true, python: {json.dumps(sys.executable)}}}\n"
+    )
+    env = {**config.environment(), "EK_ORDER_TEST_URL": pg_url}
+    summary = collect(config.load(cfg), env=env)
+    assert {r.collector: r.status for r in summary.results} == {"schema": "ok", "openapi": "ok"}, (
+        summary.results
+    )
+    assert "made_by_the_app" not in (summary.bundle / "data/schema/schema.sql").read_text()
+    by = {a["path"]: a for a in summary.manifest["artifacts"]}
+    assert by["data/schema/schema.sql"]["finished"] <= by["data/openapi/openapi.json"]["started"]
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT to_regclass('made_by_the_app') IS NOT NULL").fetchone() == (True,)

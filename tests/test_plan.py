@@ -54,7 +54,7 @@ def test_the_plan_tells_order_interpreters_database_commands_and_reads(tmp_path:
         "source": "database.url in the config, from PLAN_USER, PLAN_PASSWORD",
         "problem": None,
     }
-    assert got["order"] == [["git", "command"], ["sql", "openapi"], ["tests"], ["files"]]
+    assert got["order"] == [["git", "command"], ["sql"], ["openapi"], ["tests"], ["files"]]
     by = {c["name"]: c for c in got["collectors"]}
     assert [c["name"] for c in got["collectors"]] == ["git", "command", "sql", "openapi", "tests", "files"]
     assert by["files"]["waits_for"] == ["tests", "command"]
@@ -99,7 +99,7 @@ def test_collect_plan_runs_nothing(tmp_path: Path) -> None:
         f"  runs marker (timeout 300 s): touch {tmp_path / 'ran'}\n    in {tmp_path / 'proofs'}\n"
         in res.stdout
     )
-    assert "  1. git, command\n  2. sql, openapi\n  3. tests\n  4. files\n" in res.stdout
+    assert "  1. git, command\n  2. sql\n  3. openapi\n  4. tests\n  5. files\n" in res.stdout
     assert SECRET not in res.stdout
     # A variable the URL needs is missing: the plan says so instead of failing.
     res = runner.invoke(

@@ -957,12 +957,30 @@ def plain_alembic_problem(env_py: Path) -> str | None:
         and ast.unparse(node.value) in names
     )
     if not read:
-        return None
+        return _flask_app_problem(tree)
     line, what = read[0]
     return (
         f"env.py reads `{what}` (line {line}), which Alembic's own `Config` lacks: it runs only under the "
         "service's command that hands it its own configuration"
     )
+
+
+def _flask_app_problem(tree: Any) -> str | None:
+    """Why plain `alembic` cannot run an env.py that reads Flask's `current_app` (Flask-Migrate's): None
+    when it reads none."""
+    import ast
+
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "flask"
+            and any(a.name == "current_app" for a in node.names)
+        ):
+            return (
+                f"env.py reads Flask's `current_app` (line {node.lineno}): it runs only inside the app, "
+                "under `flask db` (Flask-Migrate)"
+            )
+    return None
 
 
 _DIALECTS = frozenset({"postgresql", "postgres", "sqlite", "mysql", "mariadb", "mssql", "oracle"})
@@ -1091,6 +1109,8 @@ def resolve_setup(
                 raise
             extra = [Path(p) for p in interpreter.sys_path(python)]
             script_location = _locate(raw, here, root, [*bases, *extra])
+    elif own_folder(parser, section, here):
+        script_location = here  # NOTE: as `flask db` sets it: the folder of the ini and its env.py
     else:
         raise CollectorError(
             f"no `script_location` in [{section}] of {ini}",
@@ -1687,7 +1707,18 @@ def sections(ini: Path) -> list[str]:
         parser.read_string(ini.read_text("utf-8", errors="replace"), source=str(ini))
     except (configparser.Error, OSError):
         return []
-    return config_sections(parser)
+    return config_sections(parser, ini.parent)
+
+
+def own_folder(parser: configparser.ConfigParser, section: str, folder: Path) -> bool:
+    """Whether an ini's section is the configuration of the migration folder the ini lies in, with no
+    `script_location`: Flask-Migrate's `migrations/alembic.ini` beside its env.py, whose location the
+    `flask db` commands set at run time."""
+    return (
+        section == DEFAULT_SECTION
+        and not parser.has_option(section, "script_location")
+        and (folder / "env.py").is_file()
+    )
 
 
 # NOTE: the sections of an alembic.ini for Python's logging and for post-write hooks, never Alembic's own.
@@ -1696,16 +1727,20 @@ _NOT_CONFIGS = re.compile(
 )
 
 
-def config_sections(parser: configparser.ConfigParser) -> list[str]:
+def config_sections(parser: configparser.ConfigParser, folder: Path | None = None) -> list[str]:
     """The sections of a parsed ini that are Alembic configurations: those that set `script_location`,
     themselves or through `[DEFAULT]` (which every section inherits: then not the logging and hook
-    sections beside them)."""
+    sections beside them); with the ini's `folder`, else its `[alembic]` when it is that folder's own (see
+    :func:`own_folder`)."""
     inherited = "script_location" in parser.defaults()
-    return [
+    found = [
         section
         for section in parser.sections()
         if parser.has_option(section, "script_location") and not (inherited and _NOT_CONFIGS.match(section))
     ]
+    if not found and folder is not None and parser.has_section(DEFAULT_SECTION):
+        found = [DEFAULT_SECTION] if own_folder(parser, DEFAULT_SECTION, folder) else []
+    return found
 
 
 def _claims(

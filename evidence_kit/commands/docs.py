@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -102,7 +103,18 @@ def _config(view: BundleView, config: alembic.AlembicConfig, several: bool) -> d
         "plain_problem": str(graph["plain_alembic_problem"]) if graph.get("plain_alembic_problem") else None,
         # NOTE: the service's own upgrade command, when evidence.yaml names it (`migrate_command`).
         "migrate_command": str(graph["migrate_command"]) if graph.get("migrate_command") else None,
+        # NOTE: Flask-Migrate's `flask db`, which takes Alembic's steps as they are (`flask db downgrade X`).
+        "flask_db": _flask_db(graph),
     }
+
+
+_FLASK_DB = re.compile(r"^(.*\bflask(?:\s+--app[\s=]\S+)?\s+db)\s+upgrade$")
+
+
+def _flask_db(graph: dict[str, Any]) -> str | None:
+    """The `flask db` command of a configuration whose migrate command is Flask-Migrate's upgrade."""
+    found = _FLASK_DB.match(str(graph.get("migrate_command") or "").strip())
+    return found.group(1) if found and graph.get("plain_alembic_problem") else None
 
 
 def _alembic_command(graph: dict[str, Any], section: str) -> str:

@@ -161,6 +161,8 @@ class Detected:
     service_from: str
     alembic: tuple[AlembicConfig, ...] = ()
     apps: tuple[FastAPIApp, ...] = ()
+    # NOTE: apps a start command serves that are Flask's (WSGI): no OpenAPI document to read.
+    flask_apps: tuple[str, ...] = ()
     tests: tuple[str, ...] = ()
     testpaths: bool = False
     # NOTE: test folders of another project of the repository, left out of the root's run.
@@ -457,9 +459,14 @@ def _alembic(root: Path, inis: Sequence[str]) -> tuple[list[AlembicConfig], list
             if PurePosixPath(rel).name == "alembic.ini":
                 notes.append(f"{rel} could not be read: {exc.message}")
             continue
-        for section in config_sections(parser):
-            raw = parser.get(section, "script_location").strip()
-            location, base = _script_location(root, rel, raw)
+        for section in config_sections(parser, (root / rel).parent):
+            raw = parser.get(section, "script_location", fallback="").strip()
+            # NOTE: Flask-Migrate's ini names no location: it is the ini's own folder, `flask db` runs there.
+            location, base = (
+                _script_location(root, rel, raw)
+                if raw
+                else (_rel((root / rel).parent.resolve(), root.resolve()), None)
+            )
             problem = plain_alembic_problem(root / location / "env.py") if location else None
             prepend = parser.get(section, "prepend_sys_path", fallback="").strip()
             imports = None if prepend or not location else _env_import_path(root, location, base or rel)
@@ -813,7 +820,11 @@ def _app_rank(app: FastAPIApp) -> tuple[bool, bool, bool, bool, int, bool, int, 
 
 
 def _served_apps(
-    root: Path, scan_python: Sequence[str], served: set[str], apps: Sequence[FastAPIApp]
+    root: Path,
+    scan_python: Sequence[str],
+    served: set[str],
+    apps: Sequence[FastAPIApp],
+    flask: list[str] | None = None,
 ) -> list[FastAPIApp]:
     """The apps start commands serve whose definition init did not take for one (`app =
     fetch_implementation("pkg.main", "get_application")`): the module's file sets or defines that name at
@@ -835,16 +846,43 @@ def _served_apps(
                 break
             for node in tree.body:
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attr:
-                    found.append(FastAPIApp(target, where[1], rel, factory=True))
+                    if not _makes_flask_app(node):
+                        found.append(FastAPIApp(target, where[1], rel, factory=True))
+                    elif flask is not None:
+                        flask.append(target)
                     break
                 targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
                 if isinstance(node, ast.Assign | ast.AnnAssign) and any(
                     isinstance(t, ast.Name) and t.id == attr for t in targets
                 ):
-                    found.append(FastAPIApp(target, where[1], rel))
+                    if not _makes_flask_app(node):
+                        found.append(FastAPIApp(target, where[1], rel))
+                    elif flask is not None:
+                        flask.append(target)
                     break
             break
     return found
+
+
+# NOTE: a WSGI app has no OpenAPI document to read (`Flask(__name__)`, a subclass named so: `CTFdFlask`).
+_FLASK_CLASS = re.compile(r"(?:Flask|Quart)$")
+
+
+def _makes_flask_app(node: ast.AST) -> bool:
+    """Whether a served definition builds a Flask (or Quart) app: a call of such a class in it."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            func = sub.func
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            if _FLASK_CLASS.search(name):
+                return True
+    return False
 
 
 def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
@@ -2294,7 +2332,8 @@ def detect(root: Path) -> Detected:
     names = sorted(env_hits)
     # NOTE: whose read comes before its name: the URL the migrations' env.py reads is the database's, and
     # a side package's `DATABASE_URL` (packages/x, a project of its own) is not the service's.
-    chosen_apps = _choose_apps([*apps, *_served_apps(root, scan.python, served, apps)], served)
+    flask_apps: list[str] = []
+    chosen_apps = _choose_apps([*apps, *_served_apps(root, scan.python, served, apps, flask_apps)], served)
     env_pys = {f"{c.script_location}/env.py" for c in configs if c.script_location}
     own_packages = _own_packages(root, service, chosen_apps)
     place_of = {
@@ -2439,6 +2478,7 @@ def detect(root: Path) -> Detected:
         parsed_by_service=len(older),
         unparsed=unparsed,
         unparsed_why=unparsed_why,
+        flask_apps=tuple(flask_apps),
         notes=tuple(
             notes
             + [
@@ -3468,6 +3508,11 @@ def report(detected: Detected) -> list[str]:
         if len(d.apps) > 1:
             others = ", ".join(a.target for a in d.apps[1:])
             lines.append(f"found other apps: {others} (change collectors.openapi.app to use one)")
+    elif d.flask_apps:
+        lines.append(
+            f"found a Flask app: {', '.join(d.flask_apps)} (served by a start command); a WSGI app has no "
+            "OpenAPI document to read, so collectors.openapi is left commented out"
+        )
     else:
         lines.append("no app found: set collectors.openapi.app by hand")
     if d.testpaths:
@@ -3722,6 +3767,7 @@ def _context(d: Detected) -> dict[str, Any]:
         # NOTE: uvicorn's --app-dir is relative to the folder it runs in.
         "app_dir_from_cwd": PurePosixPath(d.app_dir).name,
         "app_factory": bool(d.apps and d.apps[0].factory),
+        "flask_app": d.flask_apps[0] if d.flask_apps and not d.apps else None,
         "app_litestar": bool(d.apps and d.apps[0].litestar),
         "python": d.python,
         "python_how": d.python_how,
