@@ -2075,3 +2075,39 @@ def test_a_flask_migrate_folder_and_a_flask_app_are_found_as_flask_runs_them(tmp
     # NOTE: the collector reads the same folder from the same ini.
     setup = resolve_setup(root, {"ini": "migrations/alembic.ini"}, {})
     assert setup.script_location == root / "migrations"
+
+
+def _ci_job(service: str, image: str, prepare: str) -> str:
+    return (
+        "name: ci\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    services:\n"
+        f"      {service}:\n        image: {image}\n"
+        "    steps:\n      - uses: actions/checkout@v4\n"
+        "      - uses: actions/setup-python@v5\n        with:\n          python-version: '3.12'\n"
+        f"      - run: {prepare}\n      - name: Test\n        run: |\n          uv run make test\n"
+    )
+
+
+def test_the_own_ci_shown_is_the_postgresql_test_job_and_its_test_step_is_no_setup(tmp_path: Path) -> None:
+    """Jobs that run the same suite on MariaDB and PostgreSQL: the PostgreSQL one is the service's CI for
+    the workflow; a test step that calls a task runner's target (`uv run make test`) is the tests, not a
+    command to run before them."""
+    import subprocess
+
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "Makefile": "test:\n\tpytest -rf tests\n",
+            "tests/test_ok.py": "def test_ok():\n    pass\n",
+            ".github/workflows/mariadb.yml": _ci_job(
+                "mariadb", "mariadb:10.11", "./scripts/mariadb-ready.sh"
+            ),
+            ".github/workflows/postgres.yml": _ci_job(
+                "postgres", "postgres:16", "./scripts/seed-postgres.sh"
+            ),
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    workflows = [".github/workflows/mariadb.yml", ".github/workflows/postgres.yml"]
+    own = init._own_ci(root, workflows, ["tests"])
+    assert own.setup == (("./scripts/seed-postgres.sh",), (), ".github/workflows/postgres.yml")

@@ -2763,6 +2763,15 @@ def _path_word(folder: Path, word: str) -> bool:
         return False
 
 
+def _has_postgres(job: Mapping[str, Any]) -> bool:
+    """Whether a job has a PostgreSQL service container (its image or its id says postgres)."""
+    services = job.get("services")
+    return any(
+        isinstance(service, dict) and "postgres" in f"{name} {service.get('image', '')}".lower()
+        for name, service in (services.items() if isinstance(services, dict) else ())
+    )
+
+
 def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
     """The user, password and database of a job's PostgreSQL service container (its image or its id says
     postgres), when each is a plain word (never an expression such as a secret's, never a secret-looking
@@ -2917,17 +2926,18 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     if len(projects) == 1 and (project := next(iter(projects))) != ".":
         home = posixpath.normpath(posixpath.join(home, project))
         tests = [posixpath.relpath(t, project) for t in tests]
-    ranked: list[tuple[int, int, str, dict[str, Any]]] = []
+    ranked: list[tuple[int, bool, int, str, dict[str, Any]]] = []
     others: list[tuple[str, dict[str, Any]]] = []
     # NOTE: one reader for every job: a task file many steps call is read and parsed once.
     reader = tasks.Reader()
     for rel, job in _own_workflows(root, workflows):
         rank = _test_rank(top, home, job, tests, reader)
         if rank is not None:
-            ranked.append((rank, len(ranked), rel, job))
+            # NOTE: of jobs that run as much of the suite, one on PostgreSQL first (not its MySQL twin).
+            ranked.append((rank, not _has_postgres(job), len(ranked), rel, job))
         elif not _elsewhere(top, home, job, reader):
             others.append((rel, job))
-    test_jobs = [(rel, job) for *_, rel, job in sorted(ranked, key=lambda r: r[:2])]
+    test_jobs = [(rel, job) for *_, rel, job in sorted(ranked, key=lambda r: r[:3])]
     postgres = next(
         (
             (user, password, db, rel)
@@ -3020,12 +3030,14 @@ def _setup_of(
         and not redactor.mask_text(f"{name}={value}")[1]
     ]
     commands: list[str] = []
+    base = _job_folder(job)
     for step in _steps(job):
         run = step.get("run")
         if not isinstance(run, str):
             continue
         lines = tasks.script_lines(run)
-        if any(_pytest_runs(top, None, lines, reader)):
+        # NOTE: from the step's folder, so that a task runner's target (`uv run make test`) counts too.
+        if any(_pytest_runs(top, _folder(step.get("working-directory"), base), lines, reader)):
             break
         folder = step.get("working-directory")
         where = f"   (in {folder})" if isinstance(folder, str) and folder.strip("./") else ""
