@@ -75,6 +75,13 @@ class Config:
         their secret values are masked too (a password in `.env` the environment overrides is still one)."""
         return [read for _, read in self._env_files_read(env)]
 
+    def source_defaults(self) -> list[tuple[str, str]]:
+        """(name, value) of the secret defaults the service's own source gives (redact/defaults.py): masked
+        wherever they appear, as the values of the `env_file`s are."""
+        from evidence_kit.redact.defaults import source_defaults
+
+        return source_defaults(self.root)
+
     def _env_files_read(self, env: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
         from evidence_kit.support import dotenv
 

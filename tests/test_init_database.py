@@ -765,11 +765,19 @@ def test_the_job_that_runs_the_services_own_test_paths_gives_the_postgresql_and_
     assert found.ci_postgres == ("svc", "svc", "svc", ".github/workflows/python-tests.yaml")
     assert found.ci_install == ((), ("uv sync --locked",), ".github/workflows/python-tests.yaml")
     # NOTE: without a job naming the test paths, those running pytest with no path from the top come before
-    # one naming other paths; another package's jobs never count, even for a PostgreSQL.
+    # one naming other paths, of these one on PostgreSQL first; another package's jobs never count, even
+    # for a PostgreSQL.
     ci = PYTHON_CI.replace("uv run pytest tests --ignore", "uv run pytest --ignore")
     (root / ".github/workflows/python-tests.yaml").write_text(ci, encoding="utf-8")
     found = init.detect(root)
-    assert found.ci_install is not None and found.ci_install[1] == ("uv sync --locked --group shard",)
+    assert found.ci_install is not None and found.ci_install[1] == ("uv sync --locked",)
+    without = ci.replace(
+        "    services:\n      postgres:\n        image: ${{ matrix.database }}\n", "    services:\n"
+    )
+    (root / ".github/workflows/python-tests.yaml").write_text(without, encoding="utf-8")
+    assert init.detect(root).ci_install[1] == ("uv sync --locked --group shard",)  # type: ignore[index]
+    (root / ".github/workflows/python-tests.yaml").write_text(ci, encoding="utf-8")
+    found = init.detect(root)
     assert found.ci_postgres == ("svc", "svc", "svc", ".github/workflows/python-tests.yaml")
     ci = PYTHON_CI.replace("uv run pytest tests --ignore", "uv run pytest benches --ignore")
     (root / ".github/workflows/python-tests.yaml").write_text(ci, encoding="utf-8")

@@ -318,13 +318,11 @@ class Redactor:
     def for_config(cls, config: Any, env: Mapping[str, str]) -> Redactor:
         """The redactor of a collect: the environment, the config's `env_file`s, `redact` and its commands'
         `env:`, and the secret defaults of the service's source (see defaults.py)."""
-        from evidence_kit.redact.defaults import source_defaults
-
         own = [(name, _expand(value, env)) for name, value in _config_env(config.collectors)]
         pairs = secret_pairs(env, config.redact_env) + secret_pairs(dict(own), config.redact_env)
         for values in config.env_file_values(env):
             pairs += secret_pairs(values, config.redact_env)
-        pairs += source_defaults(config.root)
+        pairs += config.source_defaults()
         allow = Allow(config.redact_allow_names, config.redact_allow_values, config.redact_allow_patterns)
         return cls.from_pairs(pairs, config.redact_patterns, allow=allow)
 

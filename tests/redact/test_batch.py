@@ -131,7 +131,7 @@ def test_scrubbed_text_is_masked_again_by_redactors_that_came_after(
         redact_allow_patterns=[],
         redact_patterns=[r"ticket-(?P<secret>\d{7})"],
         env_file_values=lambda env: [],
-        root=tmp_path,
+        source_defaults=lambda: [],
     )
     monkeypatch.setattr(scrub, "_configured", [])
     scrub.use_configs([config])
