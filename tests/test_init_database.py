@@ -864,6 +864,14 @@ def test_tests_whose_conftest_migrates_the_database_get_a_warning_and_a_commente
         "def setup(engine, Base):\n    Base.metadata.create_all(engine)\n"
     )
     assert init.detect(root).tests_migrate == (("tests/conftest.py", "calls create_all"),)
+    # NOTE: a unittest-style base class in the test package's __init__.py that resets the tables.
+    (root / "tests/conftest.py").unlink()
+    (root / "tests/__init__.py").write_text(
+        "import unittest\n\n\nclass BaseTest(unittest.TestCase):\n    def setUp(self):\n"
+        "        db.drop_all()\n        db.create_all()\n"
+    )
+    assert init.detect(root).tests_migrate == (("tests/__init__.py", "calls drop_all"),)
+    (root / "tests/__init__.py").unlink()
     # NOTE: a conftest that creates its own database first migrates that one: a note, no warning.
     (root / "tests/conftest.py").write_text(
         "from sqlalchemy import text\n\n"
@@ -1440,3 +1448,23 @@ def test_an_engine_chosen_by_an_enum_setting_is_set_to_postgresql_and_a_sqlite_f
     assert found.database_url is not None and found.database_url.endswith("/${DATABASE_NAME}")
     init.write(root, found)
     assert _workflow(root)["jobs"]["evidence"]["env"]["DATABASE_TYPE"] == "POSTGRESQL"
+
+
+def test_a_url_variable_read_first_with_the_conventional_one_as_its_fallback_is_the_first(
+    tmp_path: Path,
+) -> None:
+    """`get("SHOP_DATABASE_URL", get("DATABASE_URL"))`: the service reads its own first; url_env names both,
+    in its order (DATABASE_URL alone missed the service's own, which its compose file sets)."""
+    settings = (
+        "import os\n\n"
+        'DATABASE_URL = os.environ.get("SHOP_DATABASE_URL", os.environ.get("DATABASE_URL", "postgresql:///shop"))\n'
+    )
+    root = _tree(tmp_path / "svc", {"shop/__init__.py": "", "shop/settings.py": settings})
+    found = init.detect(root)
+    assert (found.database_env, found.database_env_aliases) == ("SHOP_DATABASE_URL", ("DATABASE_URL",))
+    assert (
+        "found database URL variable: SHOP_DATABASE_URL (read in shop/settings.py, also by DATABASE_URL)"
+        in (init.report(found))
+    )
+    init.write(root, found)
+    assert config.load(root / "evidence.yaml").database_envs == ("SHOP_DATABASE_URL", "DATABASE_URL")

@@ -349,6 +349,7 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
     env = child_env(ctx, options.get("env"), options.get("python"))
     # NOTE: a collect changes nothing in the service's tree: no bytecode beside its modules.
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    tables_before = _tables(ctx)
     result = proc.run(
         _command(run, [*extra, *args]),
         scratch=ctx.scratch,
@@ -422,6 +423,16 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
     streams = {**common, "status": status, "process": result.ending.as_json()}
     if status == "failed":
         streams["message"] = next((o.message for o in outputs if o.name == "summary.txt"), None)
+    changed = _changed(tables_before, _tables(ctx)) if tables_before is not None else None
+    if changed:
+        outputs.append(
+            Output(
+                DATABASE_CHANGED,
+                "What the tests changed in the database the collect reads",
+                data=(changed + "\n").encode(),
+                **{**common, "status": "ok", "message": changed},
+            )
+        )
     return [
         Output(
             "stdout.txt",
@@ -439,6 +450,71 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
         ),
         *outputs,
     ]
+
+
+DATABASE_CHANGED = "database-changed.txt"
+# NOTE: each table of the database (not the catalogs): its oid (a table dropped and created again has a new
+# one) and its columns with their types.
+_TABLES = """
+SELECT n.nspname || '.' || c.relname, c.oid::bigint,
+       coalesce(
+         string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum), ''
+       )
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_%'
+GROUP BY 1, 2
+"""
+
+
+def _tables(ctx: Context) -> dict[str, tuple[int, str]] | None:
+    """The tables of the PostgreSQL database the collect reads (name: oid, columns); None without one, or
+    when it cannot be read (the other collectors say why)."""
+    import psycopg
+
+    from evidence_kit.support import db
+
+    url = ctx.database_url
+    if not url or not db.is_postgres(url):
+        return None
+    try:
+        with db.connect_pg(url, source=ctx.database_source, timeout_s=5) as conn:
+            rows = conn.execute(_TABLES).fetchall()
+    except (CollectorError, psycopg.Error):  # NOTE: the database's own collectors say what is wrong
+        return None
+    return {str(name): (int(oid), str(columns)) for name, oid, columns in rows}
+
+
+def _changed(
+    before: Mapping[str, tuple[int, str]], after: Mapping[str, tuple[int, str]] | None
+) -> str | None:
+    """What the tests did to the tables of the database the collect reads, as a warning; None for nothing.
+    A suite that drops and creates its tables there (`drop_all()`, `create_all()` in a set-up) leaves the
+    next collect reading the models' schema, with the revision the migrations left: evidence that lies."""
+    if after is None:
+        return None
+    dropped = sorted(set(before) - set(after))
+    created = sorted(set(after) - set(before))
+    kept = sorted(set(before) & set(after))
+    again = [t for t in kept if before[t][0] != after[t][0]]
+    altered = [t for t in kept if before[t][0] == after[t][0] and before[t][1] != after[t][1]]
+    counts = [
+        (len(dropped), "dropped"),
+        (len(created), "created"),
+        (len(again), "dropped and created again"),
+        (len(altered), "altered"),
+    ]
+    said = [f"{n} table{'' if n == 1 else 's'} {what}" for n, what in counts if n]
+    if not said:
+        return None
+    examples = ", ".join([*again, *dropped, *created, *altered][:3])
+    return (
+        f"warning: the tests changed the database the collect reads ({'; '.join(said)}: {examples}): this "
+        "bundle recorded it before they ran, the next collect reads what they left; point the tests at a "
+        "database of their own (`collectors.tests.env` in evidence.yaml)"
+    )
 
 
 def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:

@@ -1638,6 +1638,24 @@ def _env_defaults(tree: ast.Module) -> Iterator[tuple[str, str]]:
                 yield name.value, default
 
 
+def _env_fallbacks(tree: ast.Module) -> Iterator[tuple[str, str]]:
+    """(fallback, first) of the reads whose default is another read: `os.environ.get("APP_DATABASE_URL",
+    os.environ.get("DATABASE_URL"))` reads DATABASE_URL only where APP_DATABASE_URL is not set."""
+    for node in _walk(tree):
+        if isinstance(node, ast.Call) and len(node.args) == 2 and _reads_environ(node.func):
+            first, inner = node.args
+            if (
+                isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and isinstance(inner, ast.Call)
+                and inner.args
+                and _reads_environ(inner.func)
+                and isinstance(inner.args[0], ast.Constant)
+                and isinstance(inner.args[0].value, str)
+            ):
+                yield inner.args[0].value, first.value
+
+
 def _required_environ(tree: ast.Module) -> Iterator[str]:
     """Names read as `os.environ["NAME"]`, which fails when the variable is not set."""
     for node in _walk(tree):
@@ -2156,6 +2174,7 @@ def detect(root: Path) -> Detected:
     env_hits: dict[str, list[str]] = {}
     # NOTE: the plain defaults the code gives the variables it reads; its settings classes' come first.
     defaults: dict[str, str] = {}
+    fallbacks: dict[str, str] = {}  # NOTE: a variable read where another is not set: that other
     settings_defaults: dict[str, str] = {}
     required: dict[str, str] = {}
     why: dict[str, str] = {}
@@ -2216,6 +2235,8 @@ def detect(root: Path) -> Detected:
                 env_hits.setdefault(name, []).append(rel)
             for name, given in _env_defaults(tree):
                 defaults.setdefault(name, given)
+            for fallback, first in _env_fallbacks(tree):
+                fallbacks.setdefault(fallback, first)
             db_reads.update(_database_reads(tree))
             for name in _required_environ(tree) if migration else ():
                 if name not in required:
@@ -2387,6 +2408,12 @@ def detect(root: Path) -> Detected:
         ),
         (),
     )
+    first = fallbacks.get(database_env or "")
+    if database_env and first and first in ranks and ranks[first] is not None and not database_aliases:
+        # NOTE: the service reads its own variable first and the conventional one where it is not set
+        # (`get("REDASH_DATABASE_URL", get("DATABASE_URL"))`): both, its own first, as it reads them.
+        database_env, database_aliases = first, (database_env,)
+        database_source = places[first][1]
     engine = next(
         (n for n in service_names if re.match(r"^(POSTGRES|PG|DB|DATABASE)_?", n) and _ENGINE.search(n)), None
     )
@@ -3161,7 +3188,7 @@ def _count_tests(root: Path, tests: Sequence[str]) -> int:
 
 def _migrates(node: ast.AST) -> str | None:
     """What a call does to a database's schema: alembic's `command.upgrade`/`command.downgrade`, or
-    SQLAlchemy's `create_all`; None for any other call."""
+    SQLAlchemy's `create_all`/`drop_all`; None for any other call."""
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
         return None
     func = node.func
@@ -3175,8 +3202,8 @@ def _migrates(node: ast.AST) -> str | None:
     )
     if func.attr in ("upgrade", "downgrade") and named == "command":
         return f"alembic's command.{func.attr}"
-    if func.attr == "create_all":
-        return "create_all"
+    if func.attr in ("create_all", "drop_all"):
+        return func.attr
     return None
 
 
@@ -3192,11 +3219,13 @@ def _dotted(node: ast.expr, imported: Mapping[str, str]) -> str | None:
 
 
 def _conftests(root: Path, tests: Sequence[str]) -> list[str]:
-    """The conftest.py files of the test paths and the root's, each once."""
+    """The conftest.py files of the test paths and the root's, each once; and the `__init__.py` of each test
+    path, where a unittest-style suite keeps its base class (its `setUp` resets the database)."""
     conftests = [c for c in ["conftest.py", *(f"{t}/conftest.py" for t in tests)] if (root / c).is_file()]
     for rel in tests:
         if (root / rel).is_dir():
             conftests += sorted(_rel(p, root) for p in (root / rel).rglob("*/conftest.py") if p.is_file())
+    conftests += [f"{t}/__init__.py" for t in tests if (root / t / "__init__.py").is_file()]
     return list(dict.fromkeys(conftests))
 
 

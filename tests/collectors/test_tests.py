@@ -389,3 +389,45 @@ def test_the_time_is_pytests_own_closing_line(tmp_path: Path) -> None:
     totals = json.loads(data(out["tests.json"]))["totals"]
     assert totals["duration_s"] == float(closing[-1])
     assert data(out["summary.txt"]).decode().startswith(f"1 passed in {float(closing[-1]):.2f}s\n")
+
+
+RESETS_TABLES = """\
+import os
+
+import psycopg
+
+
+def test_with_a_clean_slate():
+    # NOTE: as a base class's setUp with drop_all() then create_all() from the models.
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS notes")
+        conn.execute("CREATE TABLE notes (id int PRIMARY KEY)")
+        conn.execute("DROP TABLE IF EXISTS audit")
+"""
+
+
+def test_a_suite_that_changes_the_tables_of_the_collects_database_is_said_to(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The tests run last, so this bundle is right; the next collect would read what they left (a migration's
+    column gone, the revision still at head). The collect says so, and says nothing when they change none."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS notes")
+        conn.execute("DROP TABLE IF EXISTS audit")
+        conn.execute("CREATE TABLE notes (id int PRIMARY KEY, added_by_a_migration text)")
+        conn.execute("CREATE TABLE audit (id int)")
+    (tmp_path / "test_slate.py").write_text(RESETS_TABLES)
+    context = Context(root=tmp_path, scratch=tmp_path / "scratch", env=dict(os.environ), database_url=pg_url)
+    run = [sys.executable, "-m", "pytest", "test_slate.py", "-p", "no:cacheprovider"]
+    out = by_name(tests.collect(context, {"run": run}))
+    said = data(out["database-changed.txt"]).decode()
+    assert "1 table dropped; 1 table dropped and created again: public.notes, public.audit" in said
+    assert out["database-changed.txt"].status == "ok" and out["database-changed.txt"].message == said.strip()
+    # NOTE: run again: the suite now finds what it makes (same columns) but still drops and creates.
+    out = by_name(tests.collect(context, {"run": run}))
+    assert "1 table dropped and created again: public.notes" in data(out["database-changed.txt"]).decode()
+    (tmp_path / "test_slate.py").write_text("def test_reads_nothing():\n    pass\n")
+    out = by_name(tests.collect(context, {"run": run}))
+    assert "database-changed.txt" not in out
