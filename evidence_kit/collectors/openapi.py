@@ -142,7 +142,11 @@ else:
     to_schema = getattr(getattr(obj, "openapi_schema", None), "to_schema", None)
     if not callable(to_schema):
         kinds = "openapi() (FastAPI, Starlette) or openapi_schema.to_schema() (Litestar)"
-        sys.stderr.write(f"TypeError: {target} is of type {type(obj).__name__}, not an app with {kinds}\\n")
+        # NOTE: a Flask app (a subclass too) serves no OpenAPI document of its own: said so by name.
+        mro = type(obj).__mro__
+        flask = any(c.__module__.split(".")[0] == "flask" and c.__name__ == "Flask" for c in mro)
+        kind = type(obj).__name__ + (", a Flask app (WSGI, no OpenAPI document)" if flask else "")
+        sys.stderr.write(f"TypeError: {target} is of type {kind}, not an app with {kinds}\\n")
         sys.stderr.flush()
         os._exit(3)
     document = to_schema()
@@ -241,7 +245,12 @@ def _from_app(
             f"importing {target} failed: {error}",
             hint="`app` takes an app with openapi() (FastAPI, Starlette) or openapi_schema.to_schema() "
             "(Litestar), or with `factory: true` a function that returns one; for any other, give the "
-            "document by `url:`, `file:` or `served_at:` instead",
+            "document by `url:`, `file:` or `served_at:` instead"
+            + (
+                "; a Flask app has none unless an extension serves one: turn the collector off"
+                if "Flask app" in error
+                else ""
+            ),
             details=tail,
         )
     if run.exit_code != 0:

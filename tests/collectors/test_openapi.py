@@ -312,6 +312,25 @@ def test_missing_module_and_attribute(service: Path) -> None:
         collect(service, app="research.main:helper")
 
 
+def test_a_flask_app_is_said_to_have_no_openapi_document(tmp_path: Path) -> None:
+    """A Flask app (a subclass too, as services name theirs) is named as one, with what to do."""
+    # NOTE: a stand-in for Flask's package: the check reads the class's module and name.
+    root = write(
+        tmp_path / "service",
+        {
+            "flask/__init__.py": "class Flask:\n    pass\n",
+            "shop.py": "from flask import Flask\n\n\nclass ShopFlask(Flask):\n    pass\n\n\napp = ShopFlask()\n",
+        },
+    )
+    with pytest.raises(CollectorError) as caught:
+        collect(root, app="shop:app")
+    assert (
+        "is of type ShopFlask, a Flask app (WSGI, no OpenAPI document), not an app with"
+        in caught.value.message
+    )
+    assert (caught.value.hint or "").endswith("turn the collector off")
+
+
 def test_import_hangs(tmp_path: Path) -> None:
     pids = tmp_path / "pids.txt"
     write(
