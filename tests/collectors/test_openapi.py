@@ -319,7 +319,8 @@ def test_a_flask_app_is_said_to_have_no_openapi_document(tmp_path: Path) -> None
         tmp_path / "service",
         {
             "flask/__init__.py": "class Flask:\n    pass\n",
-            "shop.py": "from flask import Flask\n\n\nclass ShopFlask(Flask):\n    pass\n\n\napp = ShopFlask()\n",
+            "shop.py": "from flask import Flask\n\n\nclass ShopFlask(Flask):\n    pass\n\n\n"
+            "app = ShopFlask()\n",
         },
     )
     with pytest.raises(CollectorError) as caught:
