@@ -211,7 +211,12 @@ def test_written_workflow_pins_actions_and_migrates_every_config(service: Path) 
     data = yaml.safe_load(workflow.read_text("utf-8"))
     job = data["jobs"]["evidence"]
     assert data["permissions"] == {}
-    assert job["env"] == {"SVC_DATABASE_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres"}
+    # NOTE: and the Redis the service reads (`REDIS_URL`), started beside PostgreSQL.
+    assert job["env"] == {
+        "SVC_DATABASE_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    assert sorted(job["services"]) == ["postgres", "redis"]
     steps = job["steps"]
     uses = [s["uses"] for s in steps if "uses" in s]
     assert uses[-1] == init.ACTION_PLACEHOLDER

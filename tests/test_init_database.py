@@ -1468,3 +1468,32 @@ def test_a_url_variable_read_first_with_the_conventional_one_as_its_fallback_is_
     )
     init.write(root, found)
     assert config.load(root / "evidence.yaml").database_envs == ("SHOP_DATABASE_URL", "DATABASE_URL")
+
+
+def test_a_service_that_reads_a_redis_url_gets_a_redis_beside_postgresql_in_the_workflow(
+    tmp_path: Path,
+) -> None:
+    """Its tests need a Redis running (most of a queue's tests failed without one): the workflow starts one
+    and points the service's own variables at it; a service that reads none gets none."""
+    settings = (
+        "import os\n\n"
+        'DATABASE_URL = os.environ["SHOP_DATABASE_URL"]\n'
+        'REDIS = os.environ.get("SHOP_REDIS_URL", "redis://localhost:6379/0")\n'
+        'CACHE_HOST = os.environ.get("CACHE_REDIS_HOST", "localhost")\n'
+        'CACHE_PORT = os.environ.get("CACHE_REDIS_PORT", "6379")\n'
+    )
+    root = _tree(tmp_path / "svc", {"shop/__init__.py": "", "shop/settings.py": settings})
+    init.write(root, init.detect(root))
+    job = _workflow(root)["jobs"]["evidence"]
+    assert sorted(job["services"]) == ["postgres", "redis"]
+    assert job["services"]["redis"]["ports"] == ["6379:6379"]
+    assert {k: v for k, v in job["env"].items() if "REDIS" in k} == {
+        "SHOP_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CACHE_REDIS_HOST": "127.0.0.1",
+        "CACHE_REDIS_PORT": "6379",
+    }
+    plain = _tree(
+        tmp_path / "plain", {"shop/__init__.py": "", "shop/settings.py": settings.split("REDIS =")[0]}
+    )
+    init.write(plain, init.detect(plain))
+    assert sorted(_workflow(plain)["jobs"]["evidence"]["services"]) == ["postgres"]

@@ -2058,7 +2058,25 @@ def _ci_env(d: Detected) -> dict[str, str]:
             value = "postgres"
         if value is not None:
             env[name] = value
+    env.update(_redis_env(d))
     return env
+
+
+# NOTE: the variables that point a service at Redis (`REDIS_URL`, `REDASH_REDIS_URL`, `CACHE_REDIS_HOST`):
+# the workflow starts a Redis beside PostgreSQL and sets them, as the service's tests need one running.
+_REDIS_VARIABLES = ((re.compile(r"(?:^|_)REDIS_URL$"), "redis://127.0.0.1:6379/0"),)
+_REDIS_PARTS = ((re.compile(r"(?:^|_)REDIS_HOST$"), "127.0.0.1"), (re.compile(r"(?:^|_)REDIS_PORT$"), "6379"))
+
+
+def _redis_env(d: Detected) -> dict[str, str]:
+    """Values for the variables the code reads that point it at Redis; none when it reads none."""
+    env: dict[str, str] = {}
+    for name in d.env_names:
+        for pattern, value in (*_REDIS_VARIABLES, *_REDIS_PARTS):
+            if pattern.search(name):
+                env[name] = value
+    # NOTE: a port alone points at nothing: a URL or a host is what says the service uses a Redis.
+    return env if any(not n.endswith("REDIS_PORT") for n in env) else {}
 
 
 # NOTE: the parts a service builds its database URL of: a prefix, then a word for the part
@@ -3826,6 +3844,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "working_directory": PurePosixPath(working).as_posix(),
         "ci_path": (PurePosixPath(os.path.relpath(repository, d.root)) / ".github/workflows").as_posix(),
         "ci_env": ci_env,
+        "redis_service": bool(_redis_env(d)),
         "required_env": _required_env(d),
         "required_why": dict(d.required_why),
         "other_env": commented_env,
