@@ -2116,3 +2116,28 @@ def test_the_own_ci_shown_is_the_postgresql_test_job_and_its_test_step_is_no_set
     workflows = [".github/workflows/mariadb.yml", ".github/workflows/postgres.yml"]
     own = init._own_ci(root, workflows, ["tests"])
     assert own.setup == (("./scripts/seed-postgres.sh",), (), ".github/workflows/postgres.yml")
+
+
+def test_an_rq_worker_is_guessed_once_and_not_from_a_module_that_only_reads_its_state(tmp_path: Path) -> None:
+    """Modules of one rq worker (the CLI that starts it, the class it runs) give one `rq worker`; a status
+    page that lists the workers (`Worker.all(...)`) is none."""
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "svc/__init__.py": "",
+            "svc/cli.py": (
+                "from rq import Worker\n\n\ndef run(queues, conn):\n    Worker(queues, connection=conn).work()\n"
+            ),
+            "svc/tasks/__init__.py": "",
+            "svc/tasks/worker.py": "import rq\n\n\nclass Worker(rq.Worker):\n    pass\n",
+            "svc/monitor.py": (
+                "from rq import Worker\n\n\ndef status(conn):\n    return len(Worker.all(connection=conn))\n"
+            ),
+        },
+    )
+    workers = init.detect(root).workers
+    assert [(w.kind, w.command, w.source) for w in workers] == [("rq", "rq worker", "svc/cli.py")]
+    (root / "svc/cli.py").unlink()
+    (root / "svc/tasks/worker.py").unlink()
+    assert init.detect(root).workers == ()

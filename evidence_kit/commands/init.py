@@ -994,7 +994,7 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
         yield Worker(rel, "celery", f"celery -A {module} worker --loglevel INFO", app_dir)
     elif "arq" in used and "WorkerSettings" in text:
         yield Worker(rel, "arq", f"arq {module}.WorkerSettings", app_dir)
-    elif "rq" in used and re.search(r"\bWorker\b", text):
+    elif "rq" in used and _RQ_WORKER.search(text):
         yield Worker(rel, "rq", "rq worker", app_dir)
     elif "apscheduler" in used and ".start(" in text and _runs_as_main(tree):
         # NOTE: `python -m` runs the scheduler only from a `__main__` block; a module that only defines the
@@ -1008,6 +1008,11 @@ def _workers(root: Path, rel: str, text: str, tree: ast.Module | None) -> Iterat
         yield Worker(rel, "SAQ", f"python -m {module}")
     elif _has_once_loop(tree):
         yield Worker(rel, "loop with --once", f"python -m {module} --once")
+
+
+# NOTE: a module that makes or defines an rq worker (`Worker(queues).work()`, `class W(Worker)`), not one
+# that only reads the workers' state (`Worker.all(connection=...)` in a status page).
+_RQ_WORKER = re.compile(r"\bWorker\(|\(\s*(?:\w+\.)*Worker\s*[,)]|\.work\(")
 
 
 def _declares_actors(tree: ast.Module) -> bool:
@@ -1034,6 +1039,15 @@ _WORKER_COMMAND = re.compile(
 # NOTE: what Celery and rq start a worker with: a command without it (a health check's `inspect ping`,
 # flower, a purge) starts none.
 _WORKER_SUBCOMMANDS = {"celery": ("worker", "beat"), "rq": ("worker",)}
+
+
+def _distinct_workers(workers: Iterable[Worker]) -> tuple[Worker, ...]:
+    """Each worker command once (in the order of their files): several modules of one rq worker give the
+    same `rq worker`, which runs it once."""
+    found: dict[tuple[str, str, str], Worker] = {}
+    for w in sorted(set(workers), key=lambda w: (w.source, w.command)):
+        found.setdefault((w.kind, w.command, w.cwd), w)
+    return tuple(found.values())
 
 
 def _worker_commands(
@@ -2467,9 +2481,7 @@ def detect(root: Path) -> Detected:
         tests=tests,
         testpaths=testpaths is not None,
         tests_elsewhere=tuple(sorted(tests_elsewhere)),
-        workers=tuple(
-            sorted({_with_app(w, chosen_apps) for w in workers}, key=lambda w: (w.source, w.command))
-        ),
+        workers=_distinct_workers(_with_app(w, chosen_apps) for w in workers),
         claims=tuple(sorted(claims)),
         workflows=tuple(workflows),
         database_env=database_env or override or DEFAULT_DATABASE_ENV,
