@@ -2127,7 +2127,8 @@ def test_an_rq_worker_is_guessed_once_and_not_from_a_module_that_only_reads_its_
             "pyproject.toml": '[project]\nname = "svc"\n',
             "svc/__init__.py": "",
             "svc/cli.py": (
-                "from rq import Worker\n\n\ndef run(queues, conn):\n    Worker(queues, connection=conn).work()\n"
+                "from rq import Worker\n\n\ndef run(queues, conn):\n"
+                "    Worker(queues, connection=conn).work()\n"
             ),
             "svc/tasks/__init__.py": "",
             "svc/tasks/worker.py": "import rq\n\n\nclass Worker(rq.Worker):\n    pass\n",
