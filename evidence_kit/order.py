@@ -66,14 +66,14 @@ def order(names: Sequence[str], after: Mapping[str, Sequence[str]]) -> dict[str,
         n: [d for d in after.get(n, ()) if d in selected and d != n] for n in names
     }
     stage = {n: i for i, group in enumerate(STAGES) for n in group}
-    # NOTE: a collector whose `after:` names one of a later stage moves there (`files: {after: [tests]}`
-    # comes after the tests, and the app's stage no longer waits for it): the defaults follow the stages
-    # as moved.
+    # NOTE: a collector whose `after:` names one of a later stage moves to that stage (`files: {after:
+    # [tests]}` is the tests', and the app's stage no longer waits for it): the defaults follow the stages
+    # as moved; a chain inside one stage (`sql: {after: [schema]}`) moves nothing.
     moved: dict[str, int] = {}
 
     def effective(name: str, seen: frozenset[str] = frozenset()) -> int:
         if name not in moved:
-            waited = [effective(d, seen | {name}) + 1 for d in edges[name] if d not in seen | {name}]
+            waited = [effective(d, seen | {name}) for d in edges[name] if d not in seen | {name}]
             moved[name] = max([stage.get(name, -1), *waited])
         return moved[name]
 
@@ -85,7 +85,7 @@ def order(names: Sequence[str], after: Mapping[str, Sequence[str]]) -> dict[str,
                 name in stage
                 and earlier in stage
                 and stage[earlier] < stage[name]
-                and moved[earlier] <= moved[name]
+                and moved[earlier] < moved[name]
             )
             if default and earlier not in edges[name] and not _reaches(edges, earlier, name):
                 edges[name].append(earlier)

@@ -2080,6 +2080,11 @@ def test_a_flask_migrate_folder_and_a_flask_app_are_found_as_flask_runs_them(tmp
     # NOTE: the collector reads the same folder from the same ini.
     setup = resolve_setup(root, {"ini": "migrations/alembic.ini"}, {})
     assert setup.script_location == root / "migrations"
+    # NOTE: served as `app = create_app()` in a module of its own, the factory imported from the package.
+    (root / "wsgi.py").write_text("from shop import create_app\n\napp = create_app()\n", encoding="utf-8")
+    (root / "docker-entrypoint.sh").write_text("#!/bin/sh\nflask db upgrade\nexec gunicorn wsgi:app\n")
+    found = init.detect(root)
+    assert (found.apps, found.flask_apps) == ((), ("wsgi:app",))
 
 
 def _ci_job(service: str, image: str, prepare: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from evidence_kit import config
 from evidence_kit.commands.collect import collect
 from evidence_kit.errors import EvidenceError
-from evidence_kit.order import cycle, order, stages
+from evidence_kit.order import closure, cycle, order, stages
 
 EVERY = ["git", "command", "alembic", "schema", "sql", "queue", "http", "files", "openapi", "tests", "ci"]
 EVERY += ["codefacts", "environment"]
@@ -52,6 +52,24 @@ def test_after_adds_and_wins_over_a_contradicting_default() -> None:
     # Even a collector that runs first by default can be made to wait.
     waits = order(["command", "sql", "tests", "environment"], {"command": ("environment",)})
     assert waits["command"] == ("environment",) and waits["sql"] == ("command",)
+
+
+def test_after_chains_inside_a_stage_keep_the_later_stages_waiting() -> None:
+    """Readers chained by `after:` stay readers: the app and the tests still wait for all of them."""
+    for after in (
+        {"schema": ("alembic",), "sql": ("schema",)},
+        {"sql": ("schema",), "queue": ("sql",), "alembic": ("queue",)},
+    ):
+        waits = order(EVERY, after)
+        for later in ("http", "openapi", "tests"):
+            assert {"alembic", "schema", "sql", "queue", "files"} <= set(closure(waits, later)), (
+                after,
+                later,
+            )
+        assert stages(waits)[-1] == ["tests"]
+    # NOTE: one that waits for the app moves to the app's stage: the tests wait for it, the app does not.
+    waits = order(EVERY, {"sql": ("http",)})
+    assert "sql" in closure(waits, "tests") and "sql" not in closure(waits, "http")
 
 
 def test_cycles_among_after_options() -> None:

@@ -5,6 +5,9 @@ report), `tests.json` (the normalized report of `evidence_kit.support.junit`, so
 diff cleanly), `summary.txt` (`42 passed, 1 failed in 12.30s` and one line per failing test) and
 `junit.error.txt` when the report is missing or cannot be read. Where the run printed pytest's closing
 line, its time is the run's (`duration_s`), and its `xpassed` count moves those tests out of `passed`.
+`database-changed.txt` says, as a warning, which tables of the PostgreSQL database the collect reads the
+tests dropped, created or altered (a suite that resets its tables there): the next collect would read
+what they left.
 """
 
 from __future__ import annotations
@@ -145,6 +148,8 @@ _CLOSING = re.compile(
     rb"^[= ]*(?P<counts>(?:\d+ \w+, )*\d+ \w+|no tests ran) in (?P<seconds>\d+(?:\.\d+)?)s\b[^\n]*$", re.M
 )
 _XPASSED = re.compile(rb"\b(\d+) xpassed\b")
+# NOTE: the colours of `--color=yes` (or PY_COLORS=1) around the closing line's words.
+_ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 
 
 class _Closing(NamedTuple):
@@ -166,7 +171,7 @@ def _closing(run: proc.Run) -> _Closing:
             tail = f.read()
     except (OSError, TypeError):
         return _NO_CLOSING
-    found = list(_CLOSING.finditer(tail))
+    found = list(_CLOSING.finditer(_ANSI.sub(b"", tail)))
     if not found:
         return _NO_CLOSING
     last = found[-1]

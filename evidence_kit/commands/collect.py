@@ -218,7 +218,7 @@ def collect(
                         result.status,
                         len(result.outputs),
                         result.duration_s,
-                        result.error or redactor.mask_text(_notes(result))[0],
+                        "; ".join(filter(None, (result.error, redactor.mask_text(_notes(result))[0]))),
                     )
                 )
         pool.shutdown()

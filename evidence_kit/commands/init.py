@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import configparser
 import fnmatch
+import functools
 import itertools
 import json
 import os
@@ -844,9 +845,10 @@ def _served_apps(
                 tree = ast.parse((root / rel).read_text("utf-8", errors="replace"))
             except (OSError, SyntaxError, ValueError):
                 break
+            imported = functools.partial(_imported_def, root, scan_python, tree)
             for node in tree.body:
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attr:
-                    if not _makes_flask_app(node):
+                    if not _makes_flask_app(node, imported):
                         found.append(FastAPIApp(target, where[1], rel, factory=True))
                     elif flask is not None:
                         flask.append(target)
@@ -855,7 +857,7 @@ def _served_apps(
                 if isinstance(node, ast.Assign | ast.AnnAssign) and any(
                     isinstance(t, ast.Name) and t.id == attr for t in targets
                 ):
-                    if not _makes_flask_app(node):
+                    if not _makes_flask_app(node, imported):
                         found.append(FastAPIApp(target, where[1], rel))
                     elif flask is not None:
                         flask.append(target)
@@ -865,11 +867,53 @@ def _served_apps(
 
 
 # NOTE: a WSGI app has no OpenAPI document to read (`Flask(__name__)`, a subclass named so: `CTFdFlask`).
-_FLASK_CLASS = re.compile(r"(?:Flask|Quart)$")
+_FLASK_CLASS = re.compile(r"Flask$")
 
 
-def _makes_flask_app(node: ast.AST) -> bool:
-    """Whether a served definition builds a Flask (or Quart) app: a call of such a class in it."""
+def _imported_def(root: Path, scan_python: Sequence[str], tree: ast.Module, name: str) -> ast.AST | None:
+    """The function `name` that a module imports from another of the service (`from shop import
+    create_app`), parsed from that module's file; None when it imports none so or it cannot be read."""
+    module = next(
+        (
+            node.module
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level
+            for a in node.names
+            if (a.asname or a.name) == name
+        ),
+        None,
+    )
+    if module is None:
+        return None
+    tail = module.replace(".", "/")
+    for rel in scan_python:
+        if (
+            rel.endswith((f"{tail}.py", f"{tail}/__init__.py"))
+            and (_import_target(root, rel) or ("",))[0] == module
+        ):
+            try:
+                other = ast.parse((root / rel).read_text("utf-8", errors="replace"))
+            except (OSError, SyntaxError, ValueError):
+                return None
+            return next(
+                (
+                    n
+                    for n in other.body
+                    if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == name
+                ),
+                None,
+            )
+    return None
+
+
+def _makes_flask_app(node: ast.AST, imported: Callable[[str], ast.AST | None] = lambda name: None) -> bool:
+    """Whether a served definition builds a Flask app: a call of such a class in it, or in the function
+    of the service it calls to build it (`app = create_app()`, one hop: `imported` gives it by name)."""
+    if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        made = imported(func.id) if isinstance(func, ast.Name) else None
+        if made is not None and _makes_flask_app(made):
+            return True
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call):
             func = sub.func
@@ -2441,7 +2485,13 @@ def detect(root: Path) -> Detected:
         (),
     )
     first = fallbacks.get(database_env or "")
-    if database_env and first and first in ranks and ranks[first] is not None and not database_aliases:
+    if (
+        database_env
+        and first
+        and ranks.get(first) is not None
+        and not database_aliases
+        and places[first][0] <= places[database_env][0]
+    ):
         # NOTE: the service reads its own variable first and the conventional one where it is not set
         # (`get("REDASH_DATABASE_URL", get("DATABASE_URL"))`): both, its own first, as it reads them.
         database_env, database_aliases = first, (database_env,)

@@ -8,9 +8,10 @@ name stands beside it. The redactor learns the values of the environment and of 
 Read: the Python files of the service (what git would track, else a walk; vendored folders skipped), not
 its tests (a fixture's value is no service's secret). Kept: a string literal assigned to a secret name
 (an assignment, an annotated field, a call's `default=` or first argument after it, an environment
-look-up's default, a dict entry), when the value is one word of letters and digits, long and mixed enough
-for a token (values.py's `is_machine_made`): a word or a name (`postgres`, `session-token`, a class's name)
-would mask innocent text everywhere. A token of letters alone is not learned.
+look-up's default, a dict entry), when the value is one word of 16 characters or more, letters and digits,
+mixed enough for a token (values.py's `is_machine_made`): a word, a name or a version (`postgres15`,
+`session-token`, a class's name) would mask innocent text everywhere. A token of letters alone, or a
+shorter one, is not learned.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from evidence_kit.redact.rules import builtin
 from evidence_kit.support.tree import find
 
 # NOTE: the names of the rules' keywords (values.py judges the name after), a string of one line.
-_NAME = rb"(?P<name>\w*(?i:pass|pw|secret|token|key|cred|salt|dsn|auth)\w*)"
+_NAME = rb"(?P<name>\w{0,64}(?i:pass|pw|secret|token|key|cred|salt|dsn|auth)\w{0,64})"
 _VALUE = rb"[rRuU]?(?P<q>['\"])(?P<value>[^'\"\\\r\n\s]{8,256})(?P=q)"
 _DEFAULTS = re.compile(
     # NOTE: `NAME = "v"`, `name: str = "v"`, `name: str = Field("v")`, `Field(default="v")`
@@ -48,7 +49,7 @@ def _is_test(rel: str) -> bool:
         any(p in _TEST_PARTS for p in parts[:-1])
         or name.startswith("test_")
         or name.endswith("_test.py")
-        or name == "conftest.py"
+        or name in ("conftest.py", "tests.py", "test.py", "factories.py")
     )
 
 
@@ -85,6 +86,7 @@ def _secret(name: str, value: str) -> bool:
     return judge.is_machine_made(value.encode("utf-8", "surrogateescape"))
 
 
-# NOTE: letters and digits both (a generated token nearly always has a digit; a name, a word joined to words
-# by `-` or a type's name has none), and neither `:` nor `?` (a host and port, a URL's query, a template).
-_TOKEN = re.compile(r"(?=[^:?]*\d)(?=[^:?]*[A-Za-z])[^:?]+")
+# NOTE: 16 characters or more, letters and digits both (a generated token nearly always has a digit; a name,
+# a word joined to words by `-` or a type's name has none; a version or an image tag, `postgres15`, is short),
+# and neither `:` nor `?` (a host and port, a URL's query, a template).
+_TOKEN = re.compile(r"(?=[^:?]*\d)(?=[^:?]*[A-Za-z])[^:?]{16,}")

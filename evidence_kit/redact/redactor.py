@@ -87,6 +87,8 @@ _COUNT = re.compile(rb"(\d{1,9})[ \t]+\S")
 # word in CamelCase is a name (`ExpiredSignatureError`), not a token.
 _FIRST_WORD = re.compile(rb"[^\s,;'\"`)\]}]+")
 _CAMEL_WORDS = re.compile(rb"(?:[A-Z][a-z]+){2,}")
+# NOTE: a name written as code names are: words in CamelCase or lowerCamelCase, maybe a number at the end.
+_CODE_NAME = re.compile(r"(?:[a-z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)*(?:[A-Z]?\d+)?")
 # NOTE: a lone dash or bar between blanks: what separates a log line's fields (`… - message`, `… | INFO`).
 _SEPARATED = re.compile(rb"[ \t]+(?:[-|]|\xe2\x80[\x93\x94])(?:[ \t]|$)")
 # NOTE: `\n` or `\r` written as an escape in a string (a JSON log message, the repr of bytes) is a line end.
@@ -638,7 +640,8 @@ class Redactor:
             return
         opener = (m.group("open") or b"").split()
         kind = opener[-1][:1] if opener else b""  # NOTE: a block's `|` or `>` comes after its tag or anchor
-        quotes = opener[-1][-3:] if kind not in (b"", b"(", b"\\", b"|", b">") else b""
+        # NOTE: triple quotes, maybe with a backslash that joins the next line (`SECRET_KEY = """\\`).
+        quotes = opener[-1].rstrip(b"\\")[-3:] if kind not in (b"", b"(", b"\\", b"|", b">") else b""
         block = kind in (b"|", b">")
         # NOTE: in a diff each line starts with a mark (`+`, `-`, a blank for context), not indentation: a
         # diff when the naming line or the one after it is marked added or removed.
@@ -658,7 +661,7 @@ class Redactor:
             if quotes:
                 closing = body.find(quotes)
                 word = body if closing < 0 else body[:closing].rstrip(b" \t")
-                if word and not _ONE_WORD.fullmatch(word):
+                if any(c in word for c in b" \t"):
                     return  # NOTE: prose or markup, not a value: a string of one word a line is masked whole
                 if word:
                     pieces.append((word, pos + mark + text[mark:].index(word)))
@@ -937,10 +940,14 @@ class Redactor:
             return False
         if not quoted and "code" in rule.checks and judge.is_code(text):
             return False
+        # NOTE: after a key inside prose, only a word written as code names are (`reset_token_v2`, `ApiKeyV2`)
+        # may be code: a token of random case (`fnMGcbxXYZUk…`) is a value.
+        named = prose and (judge.is_snake(text) or bool(_CODE_NAME.fullmatch(text)))
         if (
-            not (quoted or prose)
+            not quoted
+            and (named or not prose)
             and "code" in rule.checks
-            and _code_in_context(judge, text, line, m, end, spaced)
+            and _code_in_context(judge, text, line, m, end, spaced, named=named)
         ):
             return False
         if machine and not judge.is_machine_made(value):
@@ -1380,8 +1387,11 @@ def _sql_condition(line: bytes, name_start: int) -> bool:
     return bool(_SQL_CONDITION.search(line, 0, name_start))
 
 
-def _code_in_context(judge: Any, text: str, line: bytes, m: re.Match[bytes], end: int, spaced: bool) -> bool:
-    """Identifiers that the text around them makes code: `x = Name`, `f(password=pw,`, `(key: Type,`."""
+def _code_in_context(
+    judge: Any, text: str, line: bytes, m: re.Match[bytes], end: int, spaced: bool, *, named: bool = False
+) -> bool:
+    """Identifiers that the text around them makes code: `x = Name`, `f(password=pw,`, `(key: Type,`;
+    `named` for a word written as code names are, after a key inside prose (`secret: ApiKeyV2, …`)."""
     after = line[end : end + 1]
     if judge.is_names(text) and (spaced or after in (b",", b")")):
         return True
@@ -1396,7 +1406,7 @@ def _code_in_context(judge: Any, text: str, line: bytes, m: re.Match[bytes], end
         return False
     in_signature = before in (b"(", b",") and bool(_TYPE_WORD.fullmatch(text))
     # NOTE: a type where a key starts a line or an entry, not after a word (`login password: <token>, …`).
-    keyed = before in (b"", b"(", b",", b"{", b'"', b"'")
+    keyed = named or before in (b"", b"(", b",", b"{", b'"', b"'")
     return in_signature or (keyed and after in (b",", b")") and judge.is_camel_type(text))
 
 
@@ -1601,7 +1611,8 @@ def _block_line(raw: bytes) -> bool:
 def _word_line(raw: bytes) -> bool:
     """Whether a line holds one word alone (maybe indented, after a diff's mark): a line of a value in triple
     quotes, or under a bare key."""
-    return _ONE_WORD.fullmatch(raw.lstrip(b"+-").strip(b" \t")) is not None
+    body = (raw[1:] if raw[:1] in (b"+", b"-") else raw).strip(b" \t")
+    return bool(body) and not any(c in body for c in b" \t")
 
 
 def may_go_on(line: str, *, blocks: bool = False) -> bool:

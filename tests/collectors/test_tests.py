@@ -431,3 +431,17 @@ def test_a_suite_that_changes_the_tables_of_the_collects_database_is_said_to(
     (tmp_path / "test_slate.py").write_text("def test_reads_nothing():\n    pass\n")
     out = by_name(tests.collect(context, {"run": run}))
     assert "database-changed.txt" not in out
+
+
+def test_the_closing_line_is_read_in_colour_too(tmp_path: Path) -> None:
+    """`--color=yes` (or PY_COLORS=1) wraps the closing line's words in escapes: its time and xpassed count
+    are read all the same."""
+    (tmp_path / "test_mix.py").write_text(
+        "import pytest\n\n\ndef test_ok():\n    pass\n\n\n@pytest.mark.xfail(reason='known')\n"
+        "def test_fixed_meanwhile():\n    pass\n"
+    )
+    run = [sys.executable, "-m", "pytest", "test_mix.py", "-p", "no:cacheprovider", "--color=yes"]
+    out = by_name(tests.collect(ctx(tmp_path), {"run": run}))
+    assert "\x1b[" in data(out["stdout.txt"]).decode()
+    totals = json.loads(data(out["tests.json"]))["totals"]
+    assert (totals["passed"], totals["xpassed"]) == (1, 1)

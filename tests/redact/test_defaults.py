@@ -35,7 +35,9 @@ def test_secret_defaults_of_the_services_source_are_learned_and_innocent_values_
         '    api_key_env: str = "SVC_API_KEY"\n'
         '    next_token: str = "next-token"\n'
         '    session_token_header: str = "X-Session-Token-2"\n'
-        '    auth_class: str = "svc.auth.TokenBackend"\n\n\n'
+        '    auth_class: str = "svc.auth.TokenBackend"\n'
+        '    db_password: str = "postgres15"\n'
+        '    token_hash: str = "blake2b512"\n\n\n'
         f'SECRET_KEY = os.getenv("SECRET_KEY", "{tokens[2]}")\n'
         f'CLIENTS = {{"api_key": "{tokens[3]}", "region": "eu-west-1"}}\n'
         'if SECRET_KEY == "x1":\n    pass\n'
@@ -47,6 +49,7 @@ def test_secret_defaults_of_the_services_source_are_learned_and_innocent_values_
             # NOTE: a test's fixture value is no secret of the service.
             "tests/test_auth.py": f'API_TOKEN = "{tokens[4]}"\n',
             "svc/conftest.py": f'PASSWORD = "{tokens[4]}"\n',
+            "svc/tests.py": f'ADMIN = create_user(password="{tokens[4]}")\nAPI_KEY = "{tokens[4]}"\n',
         },
     )
     found = defaults.source_defaults(tmp_path)
