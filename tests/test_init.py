@@ -834,7 +834,10 @@ def test_an_ini_inside_its_migrations_folder_is_upgraded_from_the_folder_above(t
     assert [(c.script_location, c.run_from) for c in found.alembic] == [
         ("src/py/app/db/migrations", "src/py/app/db")
     ]
-    assert _migrate_step(root) == ["(cd src/py/app/db && alembic -c migrations/alembic.ini upgrade head)"]
+    # NOTE: no virtualenv here: the one the workflow makes, from the folder the step runs in.
+    assert _migrate_step(root) == [
+        "(cd src/py/app/db && ../../../../.venv/bin/alembic -c migrations/alembic.ini upgrade head)"
+    ]
     alembic = config.load(root / "evidence.yaml").collectors["alembic"]
     assert "script_location" not in str(alembic)  # NOTE: the collector finds the folder itself
 
@@ -1035,12 +1038,12 @@ def test_the_migration_step_puts_the_folder_env_py_imports_from_on_pythonpath(tm
             "backend/app/app/core/__init__.py": "",
         },
     )
-    assert _migrate_step(root) == ["(cd backend/app && PYTHONPATH=. alembic upgrade head)"]
+    assert _migrate_step(root) == ["(cd backend/app && PYTHONPATH=. ../../.venv/bin/alembic upgrade head)"]
     # NOTE: the folder Alembic runs in is the package itself: its imports start one folder up.
     shutil.rmtree(root / "backend/app/app")
     (root / "backend/app/__init__.py").write_text("")
     (root / "backend/app/core").mkdir()
-    assert _migrate_step(root) == ["(cd backend/app && PYTHONPATH=.. alembic upgrade head)"]
+    assert _migrate_step(root) == ["(cd backend/app && PYTHONPATH=.. ../../.venv/bin/alembic upgrade head)"]
     shutil.rmtree(root / "backend/app/core")
     (root / "backend/app/__init__.py").unlink()
     (root / "backend/app/app/core").mkdir(parents=True)
@@ -1049,10 +1052,10 @@ def test_the_migration_step_puts_the_folder_env_py_imports_from_on_pythonpath(tm
     (root / "backend/app/alembic.ini").write_text(
         "[alembic]\nscript_location = alembic\nprepend_sys_path = .\n"
     )
-    assert _migrate_step(root) == ["(cd backend/app && alembic upgrade head)"]
+    assert _migrate_step(root) == ["(cd backend/app && ../../.venv/bin/alembic upgrade head)"]
     (root / "backend/app/alembic.ini").write_text("[alembic]\nscript_location = alembic\n")
     (root / "backend/app/alembic/env.py").write_text("from alembic import context\nimport sqlalchemy\n")
-    assert _migrate_step(root) == ["(cd backend/app && alembic upgrade head)"]
+    assert _migrate_step(root) == ["(cd backend/app && ../../.venv/bin/alembic upgrade head)"]
 
 
 def test_an_ini_whose_default_section_sets_script_location_has_only_its_alembic_sections(
@@ -1114,7 +1117,7 @@ def test_a_tree_sharing_the_version_table_of_the_one_before_it_is_not_judged_aga
         {"ini": "alembic.ini"},
         {"ini": "alembic.ini", "name": "schema_private", "database": False},
     ]
-    assert _migrate_step(root) == ["alembic upgrade head"]
+    assert _migrate_step(root) == [".venv/bin/alembic upgrade head"]
     (root / "alembic_tenants/env.py").write_text(
         "def run(connection, schema):\n    connection.execute(f'SET search_path TO {schema}')\n"
     )
@@ -2080,6 +2083,14 @@ def test_a_flask_migrate_folder_and_a_flask_app_are_found_as_flask_runs_them(tmp
     # NOTE: the collector reads the same folder from the same ini.
     setup = resolve_setup(root, {"ini": "migrations/alembic.ini"}, {})
     assert setup.script_location == root / "migrations"
+    # NOTE: no virtualenv here: the workflow migrates and collects with the one its install step makes.
+    steps = yaml.safe_load((root / init.WORKFLOW_FILE).read_text("utf-8"))["jobs"]["evidence"]["steps"]
+    assert next(s for s in steps if s.get("name") == "Migrate")["run"].splitlines() == [
+        ".venv/bin/flask db upgrade"
+    ]
+    assert next(s for s in steps if s.get("name") == "Evidence")["env"] == {
+        "EVIDENCE_PYTHON": ".venv/bin/python"
+    }
     # NOTE: served as `app = create_app()` in a module of its own, the factory imported from the package.
     (root / "wsgi.py").write_text("from shop import create_app\n\napp = create_app()\n", encoding="utf-8")
     (root / "docker-entrypoint.sh").write_text("#!/bin/sh\nflask db upgrade\nexec gunicorn wsgi:app\n")

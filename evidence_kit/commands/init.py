@@ -3849,7 +3849,10 @@ def _context(d: Detected) -> dict[str, Any]:
     venv = ".venv"
     if d.python and not os.path.isabs(d.python) and PurePosixPath(d.python).parent.name in ("bin", "Scripts"):
         venv = PurePosixPath(d.python).parent.parent.as_posix()
-    bin_prefix = f"{venv}/bin/" if d.python else ""
+    # NOTE: with no virtualenv found here, the workflow's install step still makes `.venv` (pip's venv, uv's,
+    # Poetry's in the project): the migrate step and the collect run the service's Python from it.
+    made_here = not d.python and bool(d.install) and _tests_folder(d)[0] is None
+    bin_prefix = f"{venv}/bin/" if d.python or made_here else ""
     repository = d.repository or d.root
     working = os.path.relpath(d.root, repository) if d.root != repository else "."
     standard_tests = all(PurePosixPath(t).name != "test" for t in d.tests)
@@ -3893,6 +3896,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "python": d.python,
         "python_how": d.python_how,
         "python_elsewhere": d.python_elsewhere,
+        "evidence_python": f"{venv}/bin/python" if made_here else None,
         "env_files": list(d.env_files),
         "ci_setup": list(d.ci_setup[0]) if d.ci_setup else [],
         "ci_setup_env": [
