@@ -77,7 +77,16 @@ _MESSAGE_CALLS = frozenset(
 )
 _WORD_ALEMBIC = re.compile(r"(?:^|[\s/;&|(])alembic(?=$|[\s;&|)])")
 _CODE_CAP = 200
-_NEEDLES = (b"create_all", b"drop_all", b"alembic", b"command", b"fixture", b"pytest_", b"update")
+_NEEDLES = (
+    b"create_all",
+    b"drop_all",
+    b"alembic",
+    b"command",
+    b"fixture",
+    b"pytest_",
+    b"update",
+    b"flask_migrate",
+)
 # NOTE: (read, key_share) of `with_for_update` select the lock strength PostgreSQL is asked for.
 _ORM_LOCKS = {
     (False, False): "FOR UPDATE",
@@ -319,7 +328,8 @@ class _Scan:
     def alembic_call(self, node: ast.Call, dotted: str) -> None:
         full = self.resolve(dotted)
         head, _, name = full.rpartition(".")
-        if head == "alembic.command" and name in ALEMBIC_COMMANDS:
+        if head in ("alembic.command", "flask_migrate") and name in ALEMBIC_COMMANDS:
+            # NOTE: Flask-Migrate's functions run Alembic's commands of the same names, in the app.
             self.facts.alembic_runs.append(self.at(node, via=full, code=_code(node)))
         elif dotted.split(".")[0] not in self.aliases and head == "command" and name in ALEMBIC_COMMANDS:
             # NOTE: an unimported `command` (a fixture, a parameter) with an Alembic verb is still Alembic.

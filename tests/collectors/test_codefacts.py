@@ -387,6 +387,28 @@ subprocess.run(["pip", "show", "alembic"], check=True)
     assert [(r["line"], r["via"]) for r in facts.alembic_runs] == [(5, "argv"), (6, "argv")]
 
 
+def test_flask_migrate_runs_alembic_in_the_app(tmp_path: Path) -> None:
+    """An app factory that upgrades (or stamps) with Flask-Migrate's functions runs Alembic's commands."""
+    source = """\
+import flask_migrate
+from flask_migrate import stamp, upgrade
+
+
+def create_app(url):
+    if url.startswith("sqlite"):
+        stamp()
+    else:
+        upgrade()
+    flask_migrate.downgrade(revision="-1")
+"""
+    facts = codefacts.scan_source("app/__init__.py", source.encode(), test=False)
+    assert sorted((r["line"], r["via"]) for r in facts.alembic_runs) == [
+        (7, "flask_migrate.stamp"),
+        (9, "flask_migrate.upgrade"),
+        (10, "flask_migrate.downgrade"),
+    ]
+
+
 def test_alembic_aliases_and_unimported_command(tmp_path: Path) -> None:
     source = """\
 import alembic.command
