@@ -5,13 +5,14 @@ A setting with a hard-coded default (`webhook_secret: str = "…"`, `SECRET_KEY 
 service that runs with the default prints the value bare (a log line, a proof script's output), where no
 name stands beside it. The redactor learns the values of the environment and of `env_file`s the same way.
 
-Read: the Python files of the service (what git would track, else a walk; vendored folders skipped), not
-its tests (a fixture's value is no service's secret). Kept: a string literal assigned to a secret name
-(an assignment, an annotated field, a call's `default=` or first argument after it, an environment
-look-up's default, a dict entry), when the value is one word of 16 characters or more, letters and digits,
-mixed enough for a token (values.py's `is_machine_made`): a word, a name or a version (`postgres15`,
-`session-token`, a class's name) would mask innocent text everywhere. A token of letters alone, or a
-shorter one, is not learned.
+Read: the service's settings modules (what git would track, else a walk; vendored folders skipped): a
+Python file named for settings (`settings.py`, `config.py`, `app_conf.py`, `constants.py`, `secrets.py`,
+...) or in a `settings/`, `config/` or `conf/` package; not its tests (a fixture's value is no service's
+secret). Kept: a string literal assigned to a secret name (an assignment, an annotated field, a call's
+`default=` or first argument after it, an environment look-up's default, a dict entry), when the value is
+one word of 16 characters or more, letters and digits, mixed enough for a token (values.py's
+`is_machine_made`): a word, a name or a version (`postgres15`, `session-token`, a class's name) would mask
+innocent text everywhere. A token of letters alone, or a shorter one, is not learned.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ _DEFAULTS = re.compile(
     + _VALUE.replace(b"<q>", b"<q2>").replace(b"<value>", b"<value2>").replace(b"(?P=q)", b"(?P=q2)")
 )
 _TEST_PARTS = frozenset({"tests", "test", "testing", "fixtures"})
+# NOTE: the modules settings live in (`settings.py`, `core/config.py`, `conf/base.py`, `constants.py`): read
+# by every command that loads evidence.yaml, the whole tree would cost seconds on a large service.
+_SETTINGS = re.compile(
+    r"(?:^|/)(?:[\w-]*(?:settings|config|conf|configuration|constants|defaults|env|environment|secrets?|"
+    r"credentials)[\w-]*\.py|(?:settings|config|conf)/[\w-]+\.py)$"
+)
 MAX_FILE = 1024 * 1024
 
 
@@ -57,7 +64,7 @@ def source_defaults(root: Path) -> list[tuple[str, str]]:
     """(name, value) of the secret defaults in the service's source below `root` (see the module's text)."""
     base = root.resolve()
     found: dict[tuple[str, str], None] = {}
-    for rel in find(base, lambda rel: rel.endswith(".py") and not _is_test(rel)):
+    for rel in find(base, lambda rel: _SETTINGS.search(rel) is not None and not _is_test(rel)):
         try:
             path = base / rel
             if path.stat().st_size > MAX_FILE:
