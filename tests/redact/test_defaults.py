@@ -50,7 +50,7 @@ def test_secret_defaults_of_the_services_source_are_learned_and_innocent_values_
             "tests/test_auth.py": f'API_TOKEN = "{tokens[4]}"\n',
             "svc/conftest.py": f'PASSWORD = "{tokens[4]}"\n',
             "svc/tests.py": f'ADMIN = create_user(password="{tokens[4]}")\nAPI_KEY = "{tokens[4]}"\n',
-            # NOTE: settings modules only: a handler's literal is not read (every command would read them all).
+            # NOTE: settings modules only: a handler's literal is not read (every command reads them).
             "svc/handlers.py": f'API_TOKEN = "{tokens[4]}"\n',
         },
     )
