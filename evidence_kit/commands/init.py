@@ -914,19 +914,7 @@ def _makes_flask_app(node: ast.AST, imported: Callable[[str], ast.AST | None] = 
         made = imported(func.id) if isinstance(func, ast.Name) else None
         if made is not None and _makes_flask_app(made):
             return True
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Call):
-            func = sub.func
-            name = (
-                func.id
-                if isinstance(func, ast.Name)
-                else func.attr
-                if isinstance(func, ast.Attribute)
-                else ""
-            )
-            if _FLASK_CLASS.search(name):
-                return True
-    return False
+    return any(isinstance(sub, ast.Call) and _FLASK_CLASS.search(_call_name(sub)) for sub in ast.walk(node))
 
 
 def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
