@@ -3839,7 +3839,7 @@ def _context(d: Detected) -> dict[str, Any]:
         venv = PurePosixPath(d.python).parent.parent.as_posix()
     # NOTE: with no virtualenv found here, the workflow's install step still makes `.venv` (pip's venv, uv's,
     # Poetry's in the project): the migrate step and the collect run the service's Python from it.
-    made_here = not d.python and bool(d.install) and _tests_folder(d)[0] is None
+    made_here = not d.python and bool(d.install) and tests_cwd is None
     bin_prefix = f"{venv}/bin/" if d.python or made_here else ""
     repository = d.repository or d.root
     working = os.path.relpath(d.root, repository) if d.root != repository else "."
