@@ -26,17 +26,23 @@ from evidence_kit.support.tree import find
 # NOTE: the names of the rules' keywords (values.py judges the name after), a string of one line.
 _NAME = rb"(?P<name>\w{0,64}(?i:pass|pw|secret|token|key|cred|salt|dsn|auth)\w{0,64})"
 _VALUE = rb"[rRuU]?(?P<q>['\"])(?P<value>[^'\"\\\r\n\s]{8,256})(?P=q)"
+# NOTE: what follows a look-up's name before its default: `, `, `, default=`, `, cast=str, default=`, `) or `
+_AFTER_LOOKUP = (
+    rb"(?:,(?:[ \t]*\w{1,32}[ \t]*=[ \t]*[\w.]{1,64}[ \t]*,){0,4}[ \t]*(?:default[ \t]*=[ \t]*)?"
+    rb"|\)[ \t]*or[ \t]+)"
+)
 _DEFAULTS = re.compile(
     # NOTE: `NAME = "v"`, `name: str = "v"`, `name: str = Field("v")`, `Field(default="v")`
     rb"(?m)^[ \t]*(?:self\.)?" + _NAME + rb"[ \t]*(?::[^=\r\n]{1,80})?=[ \t]*"
     rb"(?:[A-Za-z_][\w.]*\([ \t]*(?:default[ \t]*=[ \t]*)?)?"
     + _VALUE
     # NOTE: not a look-up's name (`os.getenv("SECRET_KEY", "v")`: the next alternative reads it)
-    + rb"(?![ \t]*,[ \t]*(?:default[ \t]*=[ \t]*)?[rRuU]?['\"])"
-    # NOTE: `os.getenv("NAME", "v")`, `config("NAME", default="v")`, `{"name": "v"}`
+    + rb"(?![ \t]*" + _AFTER_LOOKUP + rb"[rRuU]?['\"])"
+    # NOTE: `os.getenv("NAME", "v")`, `config("NAME", default="v")`, `config("NAME", cast=str, default="v")`,
+    # `os.environ.get("NAME") or "v"`, `{"name": "v"}`
     + rb"|['\"]"
     + _NAME.replace(b"<name>", b"<lookup>")
-    + rb"['\"][ \t]*(?:,[ \t]*(?:default[ \t]*=[ \t]*)?|:[ \t]*)"
+    + rb"['\"][ \t]*(?:" + _AFTER_LOOKUP + rb"|:[ \t]*)"
     + _VALUE.replace(b"<q>", b"<q2>").replace(b"<value>", b"<value2>").replace(b"(?P=q)", b"(?P=q2)")
 )
 _TEST_PARTS = frozenset({"tests", "test", "testing", "fixtures"})

@@ -24,7 +24,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
 def test_secret_defaults_of_the_services_source_are_learned_and_innocent_values_are_not(
     tmp_path: Path,
 ) -> None:
-    tokens = [_token() for _ in range(5)]
+    tokens = [_token() for _ in range(7)]
     settings = (
         "import os\n\nfrom pydantic import Field\nfrom pydantic_settings import BaseSettings\n\n\n"
         "class Settings(BaseSettings):\n"
@@ -40,6 +40,10 @@ def test_secret_defaults_of_the_services_source_are_learned_and_innocent_values_
         '    token_hash: str = "blake2b512"\n\n\n'
         f'SECRET_KEY = os.getenv("SECRET_KEY", "{tokens[2]}")\n'
         f'CLIENTS = {{"api_key": "{tokens[3]}", "region": "eu-west-1"}}\n'
+        f'JWT_SECRET = os.environ.get("JWT_SECRET") or "{tokens[5]}"\n'
+        f'GATEWAY_TOKEN = config("GATEWAY_TOKEN", cast=str, default="{tokens[6]}")\n'
+        'TOKEN_HEADER = os.environ.get("TOKEN_HEADER") or "X-Gateway-Token"\n'
+        'PASSWORD_FIELD = config("PASSWORD_FIELD", cast=str, default="password_hash")\n'
         'if SECRET_KEY == "x1":\n    pass\n'
     )
     _write(
@@ -60,6 +64,8 @@ def test_secret_defaults_of_the_services_source_are_learned_and_innocent_values_
         ("signing_key", tokens[1]),
         ("SECRET_KEY", tokens[2]),
         ("api_key", tokens[3]),
+        ("JWT_SECRET", tokens[5]),
+        ("GATEWAY_TOKEN", tokens[6]),
     ]
 
 
