@@ -37,12 +37,16 @@ _DEFAULTS = re.compile(
     rb"(?:[A-Za-z_][\w.]*\([ \t]*(?:default[ \t]*=[ \t]*)?)?"
     + _VALUE
     # NOTE: not a look-up's name (`os.getenv("SECRET_KEY", "v")`: the next alternative reads it)
-    + rb"(?![ \t]*" + _AFTER_LOOKUP + rb"[rRuU]?['\"])"
+    + rb"(?![ \t]*"
+    + _AFTER_LOOKUP
+    + rb"[rRuU]?['\"])"
     # NOTE: `os.getenv("NAME", "v")`, `config("NAME", default="v")`, `config("NAME", cast=str, default="v")`,
     # `os.environ.get("NAME") or "v"`, `{"name": "v"}`
     + rb"|['\"]"
     + _NAME.replace(b"<name>", b"<lookup>")
-    + rb"['\"][ \t]*(?:" + _AFTER_LOOKUP + rb"|:[ \t]*)"
+    + rb"['\"][ \t]*(?:"
+    + _AFTER_LOOKUP
+    + rb"|:[ \t]*)"
     + _VALUE.replace(b"<q>", b"<q2>").replace(b"<value>", b"<value2>").replace(b"(?P=q)", b"(?P=q2)")
 )
 _TEST_PARTS = frozenset({"tests", "test", "testing", "fixtures"})

@@ -41,6 +41,12 @@ _STRING_PART = rb"""[rRbBuUfF]{0,2}(?:"((?:[^"\\\r\n]|\\.)*)"|'((?:[^'\\\r\n]|\\
 _STRING = re.compile(_STRING_PART)
 # NOTE: a line of one word that may be a part of a value (not a key, a list item, a comment or a quote).
 _ONE_WORD = re.compile(rb"[^\s#:\-\[{&*!|>'\"][^\s]*(?<!:)")
+# NOTE: the `value` key of a name/value object's mapping, its value quoted or plain (to a ` #` comment).
+_PAIR_VALUE = re.compile(
+    rb"""(?P<q>["']?)(?i:value|parametervalue)(?P=q)[ \t]*:[ \t]*"""
+    rb"""(?:"(?P<double>(?:[^"\\\r\n]|\\.)*)"|'(?P<single>[^'\r\n]*)'|(?P<plain>[^\s"'#|>&*!\[{][^\r\n]*?))"""
+    rb"""[ \t]*,?[ \t]*(?:[ \t]#[^\r\n]*)?"""
+)
 _STRINGS_LINE = re.compile(rb"[+-]?[ \t]*(?:" + _STRING_PART + rb"[ \t]*)+(?:[,)\\]+[ \t]*)?(?:#[^\r\n]*)?")
 # NOTE: how far back a stream looks for a line that opens what a later line is read with (a rule's `opens`:
 # a Secret's `data:`, an echoed statement); it never cuts after one within this.
@@ -638,6 +644,9 @@ class Redactor:
         name = m.group("name").decode("utf-8", "surrogateescape")
         if not self.ruleset.names.secret(name, rule.profile):
             return
+        if "pair" in rule.pattern.groupindex:
+            self._paired(data, end, line, m.start("pair"), name, index, out)
+            return
         opener = (m.group("open") or b"").split()
         kind = opener[-1][:1] if opener else b""  # NOTE: a block's `|` or `>` comes after its tag or anchor
         # NOTE: triple quotes, maybe with a backslash that joins the next line (`SECRET_KEY = """\\`).
@@ -697,6 +706,36 @@ class Redactor:
         # NOTE: triple quotes not closed in what is at hand (a finding's lines, the part of a stream read).
         for word, at in pieces:
             self._continued_value(word, name, at, index, out, quoted=False)
+
+    def _paired(
+        self, data: bytes, end: int, line: bytes, column: int, name: str, index: int, out: _Found
+    ) -> None:
+        """The value of a name/value object over several lines (`- name: DB_PASSWORD` then `value: …`, a
+        pretty-printed `"name": "DB_PASSWORD",` then `"value": "…"`): the `value` key of the same mapping,
+        its keys being the lines indented as far as the name's key, to the first line indented less."""
+        diff = line[:1] in (b"+", b"-") or data[end + 1 : end + 2] in (b"+", b"-")
+        column -= 1 if diff and line[:1] in (b"+", b"-", b" ") else 0
+        pos = end + 1
+        for _ in range(CONTINUED_LINES):
+            if pos >= len(data):
+                return
+            stop = data.find(b"\n", pos)
+            stop = len(data) if stop == -1 else stop
+            text = data[pos:stop].removesuffix(b"\r")
+            lead = _marked_indent(text, diff)
+            mark = 1 if diff and text[:1] in (b"+", b"-", b" ") else 0
+            body = text[mark + lead :]
+            if body.strip() and lead < column:
+                return
+            found = _PAIR_VALUE.fullmatch(body) if lead == column else None
+            if found is not None:
+                group = next(g for g in ("double", "single", "plain") if found.group(g) is not None)
+                value = found.group(group)
+                at = pos + mark + lead + found.start(group)
+                if value:
+                    self._continued_value(value, name, at, index, out, quoted=group != "plain")
+                return
+            pos = stop + 1
 
     def _continued_value(
         self, value: bytes, name: str, start: int, index: int, out: _Found, *, quoted: bool
