@@ -17,7 +17,7 @@ import os
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -652,20 +652,11 @@ class Redactor:
         # NOTE: triple quotes, maybe with a backslash that joins the next line (`SECRET_KEY = """\\`).
         quotes = opener[-1].rstrip(b"\\")[-3:] if kind not in (b"", b"(", b"\\", b"|", b">") else b""
         block = kind in (b"|", b">")
-        # NOTE: in a diff each line starts with a mark (`+`, `-`, a blank for context), not indentation: a
-        # diff when the naming line or the one after it is marked added or removed.
-        diff = line[:1] in (b"+", b"-") or data[end + 1 : end + 2] in (b"+", b"-")
+        diff = _in_diff(data, line, end)
         indent = _marked_indent(line, diff)
-        pos = end + 1
         plain = False  # NOTE: after a bare key, the lines of one word indented deeper
         pieces: list[tuple[bytes, int]] = []  # NOTE: the lines of a triple-quoted string, to its end
-        for n in range(CONTINUED_LINES):
-            if pos >= len(data):
-                break
-            stop = data.find(b"\n", pos)
-            stop = len(data) if stop == -1 else stop
-            text = data[pos:stop].removesuffix(b"\r")
-            mark = 1 if diff and text[:1] in (b"+", b"-", b" ") else 0
+        for n, (pos, text, mark) in enumerate(_lines_after(data, end, diff)):
             body = text[mark:].strip(b" \t")
             if quotes:
                 closing = body.find(quotes)
@@ -702,7 +693,6 @@ class Redactor:
                 closed = body.split(b"#", 1)[0].rstrip(b" \t")
                 if closed.endswith(b")") if kind == b"(" else not closed.endswith(b"\\"):
                     return
-            pos = stop + 1
         # NOTE: triple quotes not closed in what is at hand (a finding's lines, the part of a stream read).
         for word, at in pieces:
             self._continued_value(word, name, at, index, out, quoted=False)
@@ -713,17 +703,10 @@ class Redactor:
         """The value of a name/value object over several lines (`- name: DB_PASSWORD` then `value: …`, a
         pretty-printed `"name": "DB_PASSWORD",` then `"value": "…"`): the `value` key of the same mapping,
         its keys being the lines indented as far as the name's key, to the first line indented less."""
-        diff = line[:1] in (b"+", b"-") or data[end + 1 : end + 2] in (b"+", b"-")
+        diff = _in_diff(data, line, end)
         column -= 1 if diff and line[:1] in (b"+", b"-", b" ") else 0
-        pos = end + 1
-        for _ in range(CONTINUED_LINES):
-            if pos >= len(data):
-                return
-            stop = data.find(b"\n", pos)
-            stop = len(data) if stop == -1 else stop
-            text = data[pos:stop].removesuffix(b"\r")
+        for pos, text, mark in _lines_after(data, end, diff):
             lead = _marked_indent(text, diff)
-            mark = 1 if diff and text[:1] in (b"+", b"-", b" ") else 0
             body = text[mark + lead :]
             if body.strip() and lead < column:
                 return
@@ -735,7 +718,6 @@ class Redactor:
                 if value:
                     self._continued_value(value, name, at, index, out, quoted=group != "plain")
                 return
-            pos = stop + 1
 
     def _continued_value(
         self, value: bytes, name: str, start: int, index: int, out: _Found, *, quoted: bool
@@ -1629,6 +1611,27 @@ def _token_first(line: bytes, start: int, end: int, judge: Judge) -> re.Match[by
     if word is None or b"$" in word.group() or _CAMEL_WORDS.fullmatch(word.group()):
         return None
     return word if judge.is_machine_made(word.group()) else None
+
+
+def _in_diff(data: bytes, line: bytes, end: int) -> bool:
+    """Whether a line naming a value (ending at `end`) is a diff's: in a diff each line starts with a mark
+    (`+`, `-`, a blank for context), not indentation; so when it or the line after it is marked added or
+    removed."""
+    return line[:1] in (b"+", b"-") or data[end + 1 : end + 2] in (b"+", b"-")
+
+
+def _lines_after(data: bytes, end: int, diff: bool) -> Iterator[tuple[int, bytes, int]]:
+    """The lines after the one ending at `end` that a `next` block reads (CONTINUED_LINES at most): where
+    each starts, its text without its line end, and the width of its diff mark (0 or 1)."""
+    pos = end + 1
+    for _ in range(CONTINUED_LINES):
+        if pos >= len(data):
+            return
+        stop = data.find(b"\n", pos)
+        stop = len(data) if stop == -1 else stop
+        text = data[pos:stop].removesuffix(b"\r")
+        yield pos, text, 1 if diff and text[:1] in (b"+", b"-", b" ") else 0
+        pos = stop + 1
 
 
 def _marked_indent(line: bytes, diff: bool) -> int:
