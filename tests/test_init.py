@@ -485,6 +485,36 @@ def test_the_served_app_and_the_api_app_behind_a_hidden_one_come_first(tmp_path:
     )
 
 
+def test_an_app_in_a_namespace_package_imports_from_where_its_code_imports_itself(tmp_path: Path) -> None:
+    """`keep/` holds no `__init__.py` but `keep/api/` does, and the app's module imports `keep.api.…`: the
+    app is `keep.api.api:get_app` from the top, not `api.api:get_app` from `keep/` (which fails to import).
+    A namespace folder the code does not import by (`services/`) is still where imports start."""
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "keep"\n',
+            "keep/api/__init__.py": "",
+            "keep/api/core/__init__.py": "",
+            "keep/api/core/db.py": "ENGINE = None\n",
+            "keep/api/api.py": "from fastapi import FastAPI\n\nfrom keep.api.core.db import ENGINE\n\n\n"
+            "def get_app() -> FastAPI:\n    return FastAPI()\n",
+        },
+    )
+    found = init.detect(root)
+    assert (found.app, found.app_dir) == ("keep.api.api:get_app", ".")
+    other = _tree(
+        tmp_path / "other",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "services/api/__init__.py": "",
+            "services/api/db.py": "ENGINE = None\n",
+            "services/api/main.py": "from fastapi import FastAPI\n\nfrom api.db import ENGINE\n\napp = FastAPI()\n",
+        },
+    )
+    found = init.detect(other)
+    assert (found.app, found.app_dir) == ("api.main:app", "services")
+
+
 def test_an_app_a_compose_file_of_the_repository_serves_comes_first_however_it_is_made(
     tmp_path: Path,
 ) -> None:

@@ -603,6 +603,13 @@ def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
     while folder != root and (folder / "__init__.py").is_file() and not _has_project(folder):
         folder = folder.parent
         depth += 1
+    # NOTE: a namespace package (`keep/` without `__init__.py` above `keep/api/`) is where imports start when
+    # the file imports itself by it (`from keep.api.core import db`).
+    if folder != root and depth and not _has_project(folder):
+        top = _own_imports(root, rel)
+        while folder != root and folder.name in top and not _has_project(folder):
+            folder = folder.parent
+            depth += 1
     if depth:
         module_parts = parts[-(depth + 1) :]
         app_dir = _rel(folder, root) if folder != root else "."
@@ -615,6 +622,20 @@ def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
     if not module_parts or not all(p.isidentifier() for p in module_parts):
         return None
     return ".".join(module_parts), app_dir
+
+
+def _own_imports(root: Path, rel: str) -> set[str]:
+    """The first names of the absolute imports a Python file makes (`keep` of `from keep.api import x`)."""
+    tree = _read(root, rel)[1]
+    if tree is None:
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".", 1)[0])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".", 1)[0] for alias in node.names)
+    return found
 
 
 _WALKED: list[Any] = [None, []]
