@@ -1372,6 +1372,78 @@ def test_the_workflow_sets_up_the_python_the_services_own_ci_tests_on(tmp_path: 
     assert setup["with"]["python-version"] == "3.10"
 
 
+def test_a_side_job_that_tests_one_file_does_not_choose_the_workflows_python(tmp_path: Path) -> None:
+    """The one CI job init reads as the service's tests runs one file, on 3.11, in Docker (the suite runs in a
+    reusable workflow init does not follow); the project pins 3.12: the workflow sets up 3.12."""
+    ci = (
+        "jobs:\n  docker-tests:\n    steps:\n      - uses: actions/setup-python@v5\n"
+        "        with:\n          python-version: 3.11\n"
+        "      - run: uv run pytest -s tests/test_client.py\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\nrequires-python = '>=3.11,<3.14'\n",
+            ".python-version": "3.12\n",
+            "svc/__init__.py": "",
+            "tests/test_client.py": "def test_a():\n    pass\n",
+            "tests/test_b.py": "def test_b():\n    pass\n",
+            ".github/workflows/docker-tests.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_python is None
+    # NOTE: a job that runs the suite's folder does choose it.
+    (root / ".github/workflows/docker-tests.yml").write_text(ci.replace("tests/test_client.py", "tests"))
+    assert init.detect(root).ci_python == ("3.11", ".github/workflows/docker-tests.yml")
+
+
+def test_the_workflow_runs_the_cis_postgresql_extensions_at_its_own_version(tmp_path: Path) -> None:
+    """The service's CI runs `pgvector/pgvector:pg17` and creates the extension before migrating (its
+    migrations need the `vector` type): the workflow runs pgvector at PostgreSQL 16, the runner's pg_dump,
+    and creates the extension before its Migrate step."""
+    ci = (
+        "jobs:\n  unit:\n    services:\n      postgres:\n        image: pgvector/pgvector:pg17\n"
+        "        env:\n          POSTGRES_PASSWORD: postgres\n"
+        "    steps:\n      - run: psql -h localhost -U postgres -c 'CREATE EXTENSION vector'\n"
+        "      - run: uv run alembic upgrade head\n      - run: uv run pytest tests\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "svc/__init__.py": "",
+            "svc/db.py": 'import os\n\nURL = os.environ["DATABASE_URL"]\n',
+            "alembic.ini": "[alembic]\nscript_location = alembic\n",
+            "alembic/env.py": "",
+            "alembic/versions/.keep": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/tests.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_postgres_image == ("pgvector/pgvector:pg16", ".github/workflows/tests.yml")
+    assert found.ci_extensions == ("vector",)
+    init.write(root, found)
+    job = _workflow(root)["jobs"]["evidence"]
+    assert job["services"]["postgres"]["image"] == "pgvector/pgvector:pg16"
+    names = [s.get("name") for s in job["steps"]]
+    assert names.index("Extensions") + 1 == names.index("Migrate")
+    step = job["steps"][names.index("Extensions")]
+    assert step["run"].strip() == (
+        "psql -h 127.0.0.1 -U postgres -d postgres -c 'CREATE EXTENSION IF NOT EXISTS \"vector\"'"
+    )
+    assert step["env"] == {"PGPASSWORD": "postgres"}
+    # NOTE: the official image at any version stays the workflow's own; an unknown one too.
+    for image in ("postgres:15", "ghcr.io/acme/pg:1"):
+        (root / ".github/workflows/tests.yml").write_text(ci.replace("pgvector/pgvector:pg17", image))
+        assert init.detect(root).ci_postgres_image is None
+    init.write(root, init.detect(root), force=True)
+    assert _workflow(root)["jobs"]["evidence"]["services"]["postgres"]["image"] == "postgres:16-alpine"
+
+
 def test_the_settings_default_of_a_part_beats_a_scripts(tmp_path: Path) -> None:
     seed = (
         'import os\n\nPORT = os.getenv("POSTGRES_PORT", "6543")\nHOST = os.getenv("POSTGRES_SERVER", "db")\n'

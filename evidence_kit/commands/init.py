@@ -186,6 +186,10 @@ class Detected:
     # NOTE: the PostgreSQL the service's own CI runs its tests against (user, password, database, the
     # workflow it is in), for the workflow to give the same; None: the official image's defaults.
     ci_postgres: tuple[str, str, str, str] | None = None
+    # NOTE: the service's CI's PostgreSQL image with extensions at the workflow's version, and its file; the
+    # extensions its CI creates before migrating (`CREATE EXTENSION vector`), for the workflow to create too.
+    ci_postgres_image: tuple[str, str] | None = None
+    ci_extensions: tuple[str, ...] = ()
     # NOTE: the apt-get lines and Python install commands of the service's own CI job that runs its tests,
     # and its workflow; None: none found, the install is made of the project's files.
     ci_install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
@@ -2582,6 +2586,8 @@ def detect(root: Path) -> Detected:
         if configs
         else None,
         ci_postgres=own.postgres,
+        ci_postgres_image=own.image,
+        ci_extensions=own.extensions,
         ci_python=own.python,
         ci_install=own.install if top == root else None,
         ci_setup=own.setup,
@@ -2752,6 +2758,10 @@ class _OwnCI:
     install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
     setup: tuple[tuple[str, ...], tuple[tuple[str, str], ...], str] | None = None
     python: tuple[str, str] | None = None
+    # NOTE: a PostgreSQL image with extensions (the CI's, at the workflow's major version) and its file;
+    # the extensions a job with a PostgreSQL container creates before it migrates.
+    image: tuple[str, str] | None = None
+    extensions: tuple[str, ...] = ()
 
 
 def _own_workflows(root: Path, workflows: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -3074,8 +3084,61 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
         rel, job = test_jobs[0]
         commands, variables = _setup_of(job, top, reader)
         setup = (tuple(commands), tuple(variables), rel) if commands or variables else None
-    python = next(((version, rel) for rel, job in test_jobs if (version := _python_of(job))), None)
-    return _OwnCI(postgres, install, setup, python)
+    # NOTE: the Python of a job that runs the whole suite or a folder of it; a side job that runs a file or
+    # two (a Docker test on another Python) does not choose it: the service's own files say which then.
+    python = next(
+        (
+            (version, rel)
+            for rank, _, _, rel, job in sorted(ranked, key=lambda r: r[:3])
+            if rank <= 2 and (version := _python_of(job))
+        ),
+        None,
+    )
+    pg_jobs = [(rel, job) for rel, job in [*test_jobs, *others] if _has_postgres(job)]
+    image = next(
+        ((at, rel) for rel, job in pg_jobs for at in [_image_at_workflows(_postgres_image(job))] if at), None
+    )
+    extensions = dict.fromkeys(name for _, job in pg_jobs for name in _extensions_created(job))
+    return _OwnCI(postgres, install, setup, python, image, tuple(extensions))
+
+
+# NOTE: PostgreSQL images with extensions, by their repository, and the tag of each at the workflow's
+# PostgreSQL (16: the runner's pg_dump must be as new as the server).
+_EXTENSION_IMAGES = {
+    "pgvector/pgvector": "pgvector/pgvector:pg16",
+    "ankane/pgvector": "pgvector/pgvector:pg16",
+    "postgis/postgis": "postgis/postgis:16-3.4",
+    "timescale/timescaledb": "timescale/timescaledb:latest-pg16",
+    "timescale/timescaledb-ha": "timescale/timescaledb-ha:pg16",
+}
+_CREATE_EXTENSION = re.compile(r"(?i)\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?\"?([a-z_][\w-]*)\"?")
+
+
+def _postgres_image(job: Mapping[str, Any]) -> str:
+    """The image of a job's PostgreSQL service container ("" when it has none or names none)."""
+    services = job.get("services")
+    for name, service in services.items() if isinstance(services, dict) else ():
+        if isinstance(service, dict) and "postgres" in f"{name} {service.get('image', '')}".lower():
+            return str(service.get("image") or "")
+    return ""
+
+
+def _image_at_workflows(image: str) -> str | None:
+    """The image of the same extensions at the workflow's PostgreSQL, for a CI's image with extensions
+    (`pgvector/pgvector:pg17` gives `pgvector/pgvector:pg16`); None for the official image or one unknown."""
+    repository = image.split("@", 1)[0].rsplit(":", 1)[0] if "/" in image else ""
+    repository = repository.removeprefix("docker.io/")
+    return _EXTENSION_IMAGES.get(repository)
+
+
+def _extensions_created(job: Mapping[str, Any]) -> list[str]:
+    """The extensions a job's steps create (`psql -c 'CREATE EXTENSION vector'`)."""
+    return [
+        m.group(1).lower()
+        for step in _steps(job)
+        if isinstance(step.get("run"), str)
+        for m in _CREATE_EXTENSION.finditer(step["run"])
+    ]
 
 
 _PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
@@ -3738,6 +3801,14 @@ def report(detected: Detected) -> list[str]:
             f"found the PostgreSQL container of the service's own CI in {source}: the workflow's container "
             f"and variables use its user {user} and database {db}"
         )
+    if d.ci_postgres_image:
+        image, source = d.ci_postgres_image
+        lines.append(f"found a PostgreSQL image with extensions in {source}: the workflow runs {image}")
+    if d.ci_extensions:
+        lines.append(
+            "found extensions the service's own CI creates before migrating: the workflow creates "
+            + ", ".join(d.ci_extensions)
+        )
     if d.queue:
         lines.append(f"found queue table: {d.queue.table} (in {d.queue.source})")
     else:
@@ -3888,6 +3959,9 @@ def _context(d: Detected) -> dict[str, Any]:
         "database_url_env": d.database_env if not d.database_url or d.database_override else None,
         "postgres": _ci_postgres(d),
         "postgres_from": d.ci_postgres[3] if d.ci_postgres else None,
+        "postgres_image": d.ci_postgres_image[0] if d.ci_postgres_image else "postgres:16-alpine",
+        "postgres_image_from": d.ci_postgres_image[1] if d.ci_postgres_image else None,
+        "extensions": d.ci_extensions if d.uses_database else (),
         "database_env_source": d.database_env_source,
         "database_env_aliases": list(d.database_env_aliases),
         "uses_database": d.uses_database,
