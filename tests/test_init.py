@@ -1539,11 +1539,19 @@ def test_every_secret_the_service_reads_is_named_in_the_workflow_past_the_other_
     secrets_read = [
         *(f"SVC_VENDOR{i:02d}_SECRET_KEY" for i in range(23)),
         "AZURE_CLIENT_SECRET",
+        "SVC_API_TOKENS",
         "SECRET_KEY_FOR_USE_IN_TESTS",
         "STRIPE_SECRET_KEY_HAS_LIVE",
     ]
     plain = [f"SVC_SETTING{i:02d}" for i in range(30)]
-    switches = ["ENABLE_SECRET_MASKING", "LLM_MAX_TOKENS", "SVC_AUTH_PROVIDER_USE_ID_TOKEN"]
+    switches = [
+        "ENABLE_SECRET_MASKING",
+        "LLM_MAX_TOKENS",
+        "SVC_AUTH_PROVIDER_USE_ID_TOKEN",
+        "MAX_OUTPUT_TOKENS",
+        "SUMMARIZER_DESIRED_MEMORY_TOKEN_PRESSURE",
+        "CONTEXT_WINDOW_TOKENS",
+    ]
     reads = "import os\n\n" + "".join(
         f'V{i} = os.getenv("{n}")\n' for i, n in enumerate([*plain, *secrets_read, *switches])
     )

@@ -4115,6 +4115,38 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
 # (`LLM_MAX_TOKENS`, `TOKEN_BUDGET`) and a hash's iterations.
 _SWITCH_WORDS = frozenset({"enable", "enabled", "disable", "disabled", "is", "has", "allow", "should", "use"})
 _COUNT_WORDS = frozenset({"max", "min", "len", "num", "count", "total", "limit", "budget", "usage"})
+_TOKEN_MEASURES = frozenset(
+    {
+        "pressure",
+        "threshold",
+        "ratio",
+        "rate",
+        "per",
+        "multiplier",
+        "factor",
+        "estimate",
+        "overhead",
+        "reserve",
+    }
+)
+_MODEL_TEXT = frozenset(
+    {
+        "output",
+        "prompt",
+        "completion",
+        "response",
+        "context",
+        "window",
+        "reasoning",
+        "thinking",
+        "embedding",
+        "chunk",
+        "summary",
+        "memory",
+        "message",
+        "messages",
+    }
+)
 
 
 def _secret_name(name: str) -> bool:
@@ -4130,9 +4162,16 @@ def _secret_setting(name: str) -> bool:
     from evidence_kit.redact.names import parts
 
     split = parts(name)
+    # NOTE: a count of a model's tokens, not a token: a count word anywhere (`MAX_OUTPUT_TOKENS`), a measure
+    # after it (`MEMORY_TOKEN_PRESSURE`), or what a model reads or writes before the plural
+    # (`CONTEXT_WINDOW_TOKENS`, `PROMPT_TOKENS`; `API_TOKENS` stays a secret).
     counted = any(
         p in ("token", "tokens")
-        and {split[i - 1] if i else "", split[i + 1] if i + 1 < len(split) else ""} & _COUNT_WORDS
+        and (
+            bool(set(split) & _COUNT_WORDS)
+            or (i + 1 < len(split) and split[i + 1] in _TOKEN_MEASURES)
+            or (p == "tokens" and i > 0 and split[i - 1] in _MODEL_TEXT)
+        )
         for i, p in enumerate(split)
     )
     # NOTE: a switch word before the word that makes the name a secret's (`ENABLE_SECRET_MASKING`,
