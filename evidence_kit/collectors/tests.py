@@ -4,7 +4,9 @@ Artifacts: `stdout.txt` and `stderr.txt` (the run's output, streamed to disk), `
 report), `tests.json` (the normalized report of `evidence_kit.support.junit`, sorted so that two bundles
 diff cleanly), `summary.txt` (`42 passed, 1 failed in 12.30s` and one line per failing test) and
 `junit.error.txt` when the report is missing or cannot be read. Where the run printed pytest's closing
-line, its time is the run's (`duration_s`), and its `xpassed` count moves those tests out of `passed`.
+line, its time is the run's (`duration_s`), its `xpassed` count moves those tests out of `passed`, and
+`summary.txt` starts with it as pytest printed it (its warnings too), then, when pytest stopped before
+running any test (`Interrupted: 7 errors during collection`), that.
 `database-changed.txt` says, as a warning, which tables of the PostgreSQL database the collect reads the
 tests dropped, created or altered (a suite that resets its tables there): the next collect would read
 what they left.
@@ -148,15 +150,20 @@ _CLOSING = re.compile(
     rb"^[= ]*(?P<counts>(?:\d+ \w+, )*\d+ \w+|no tests ran) in (?P<seconds>\d+(?:\.\d+)?)s\b[^\n]*$", re.M
 )
 _XPASSED = re.compile(rb"\b(\d+) xpassed\b")
+# NOTE: `!!!! Interrupted: 7 errors during collection !!!!`: pytest ran no test.
+_INTERRUPTED = re.compile(rb"^[! ]*(?P<why>Interrupted: [^\r\n!]*[^\r\n! ])[! ]*\r?$", re.M)
 # NOTE: the colours of `--color=yes` (or PY_COLORS=1) around the closing line's words.
 _ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 
 
 class _Closing(NamedTuple):
-    """What pytest's closing line says that JUnit does not: the unexpected passes and pytest's own time."""
+    """What pytest's closing line says that JUnit does not: the unexpected passes, pytest's own time, the
+    line itself (its warnings counted too) and, when pytest stopped before running the tests, why."""
 
     xpassed: int = 0
     seconds: float | None = None
+    line: str | None = None
+    interrupted: str | None = None
 
 
 _NO_CLOSING = _Closing()
@@ -171,12 +178,19 @@ def _closing(run: proc.Run) -> _Closing:
             tail = f.read()
     except (OSError, TypeError):
         return _NO_CLOSING
-    found = list(_CLOSING.finditer(_ANSI.sub(b"", tail)))
+    plain = _ANSI.sub(b"", tail)
+    found = list(_CLOSING.finditer(plain))
     if not found:
         return _NO_CLOSING
     last = found[-1]
     xpassed = _XPASSED.search(last.group("counts"))
-    return _Closing(int(xpassed.group(1)) if xpassed else 0, float(last.group("seconds")))
+    stopped = [m for m in _INTERRUPTED.finditer(plain, 0, last.start())]
+    return _Closing(
+        int(xpassed.group(1)) if xpassed else 0,
+        float(last.group("seconds")),
+        last.group(0).strip(b"= \r").decode("utf-8", "replace"),
+        stopped[-1].group("why").decode("utf-8", "replace") if stopped else None,
+    )
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -269,6 +283,18 @@ def _report_outputs(
                 )
             )
             headline = junit.summary(report).rstrip("\n")
+            if closing.line:
+                # NOTE: pytest's own words (its warnings too), and why it ran no test when it stopped first.
+                rest = headline.partition("\n")[2]
+                headline = "\n".join(
+                    x
+                    for x in (
+                        closing.line,
+                        closing.interrupted and f"{closing.interrupted}: no test ran",
+                        rest,
+                    )
+                    if x
+                )
     status = base
     message: str | None = None
     if report is not None and expect_pass and not timed_out and junit.failure_count(report):
@@ -279,6 +305,8 @@ def _report_outputs(
             (totals["errors"], "error" if totals["errors"] == 1 else "errors"),
         ]
         message = ", ".join(f"{n} {word}" for n, word in counts if n)
+        if closing.interrupted:
+            message += f" ({closing.interrupted}: no test ran)"
     elif status == "failed":
         message = f"exit code {exit_code}, expected 0"
     final = {**common, "status": status, "message": message or common.get("message")}
@@ -343,7 +371,7 @@ def _run(ctx: Context, options: Mapping[str, Any], cap: int, expect_pass: bool) 
     elif is_pytest(run):
         report = ctx.scratch / "junit.xml"
         report.unlink(missing_ok=True)
-        extra = _pytest_flags(str(ctx.scratch), report)
+        extra = _pytest_flags(str(ctx.scratch), report, [*_tokens(run), *map(str, options.get("args", []))])
     else:
         program = (_tokens(run) or [str(run)])[0]
         raise CollectorError(
@@ -556,10 +584,13 @@ def _unscratch(path: Path, forms: re.Pattern[bytes]) -> None:
     os.replace(spare, path)
 
 
-def _pytest_flags(scratch: str, report: Path | str) -> list[str]:
+def _pytest_flags(scratch: str, report: Path | str, words: Sequence[str]) -> list[str]:
     """What a pytest run gets added: its cache kept in the scratch folder, not in the service's tree
-    (`.pytest_cache`), and the JUnit report written there."""
-    return ["-o", f"cache_dir={scratch}/pytest-cache", f"--junitxml={report}"]
+    (`.pytest_cache`), and the JUnit report written there. A run without the cache plugin
+    (`-p no:cacheprovider`) knows no `cache_dir`: pytest would warn of it (fail, with `--strict-config`)."""
+    cacheless = any(w.replace(" ", "") in ("no:cacheprovider", "-pno:cacheprovider") for w in words)
+    cache = [] if cacheless else ["-o", f"cache_dir={scratch}/pytest-cache"]
+    return [*cache, f"--junitxml={report}"]
 
 
 def plan(root: Path, options: Mapping[str, Any]) -> Intent:
@@ -572,7 +603,9 @@ def plan(root: Path, options: Mapping[str, Any]) -> Intent:
     extra = (
         []
         if options.get("junit_out") or not is_pytest(run)
-        else _pytest_flags(SCRATCH, f"{SCRATCH}/junit.xml")
+        else _pytest_flags(
+            SCRATCH, f"{SCRATCH}/junit.xml", [*_tokens(run), *map(str, options.get("args", []))]
+        )
     )
     command = _command(run, [*extra, *(str(a) for a in options.get("args", []))])
     timeout = f"timeout {options.get('timeout', DEFAULT_TIMEOUT):g} s"

@@ -116,7 +116,8 @@ def test_a_real_pytest_run_is_recorded_per_test(tmp_path: Path) -> None:
     assert data(out["tests.json"]) == junit.to_json(parsed)
     assert report["tests"][0]["nodeid"] == "test_sample.py::TestJobs::test_cancel"
     summary = data(out["summary.txt"]).decode()
-    assert summary.startswith("2 passed, 1 failed, 1 skipped in ")
+    # NOTE: pytest's own closing line, in its order.
+    assert summary.startswith(f"1 failed, 2 passed, 1 skipped in {closing[-1]}s\n")
     assert "FAILED test_sample.py::TestJobs::test_cancel\n" in summary and summary.endswith("exit code 1\n")
     assert b"1 failed, 2 passed, 1 skipped" in data(out["stdout.txt"])
     for name in ("stdout.txt", "tests.json", "summary.txt"):
@@ -388,7 +389,28 @@ def test_the_time_is_pytests_own_closing_line(tmp_path: Path) -> None:
     assert closing and float(closing[-1]) >= 0.6
     totals = json.loads(data(out["tests.json"]))["totals"]
     assert totals["duration_s"] == float(closing[-1])
-    assert data(out["summary.txt"]).decode().startswith(f"1 passed in {float(closing[-1]):.2f}s\n")
+    assert data(out["summary.txt"]).decode().startswith(f"1 passed in {closing[-1]}s\n")
+
+
+def test_the_summary_is_pytests_closing_line_with_its_warnings_and_why_it_ran_nothing(tmp_path: Path) -> None:
+    """summary.txt says what pytest said: `1 passed, 1 warning in …` (JUnit counts no warnings); a suite
+    whose collection failed says pytest stopped before any test ran, there and in the collector's
+    message, not only `1 error`."""
+    (tmp_path / "test_warns.py").write_text(
+        "import warnings\n\n\ndef test_ok():\n    warnings.warn('old api', DeprecationWarning)\n"
+    )
+    run = [sys.executable, "-m", "pytest", "test_warns.py", "-p", "no:cacheprovider"]
+    out = by_name(tests.collect(ctx(tmp_path), {"run": run}))
+    first = data(out["summary.txt"]).decode().splitlines()[0]
+    assert re.fullmatch(r"1 passed, 1 warning in [\d.]+s", first), first
+    (tmp_path / "test_broken.py").write_text("import no_such_module_here\n")
+    run = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    out = by_name(tests.collect(ctx(tmp_path), {"run": run}))
+    lines = data(out["summary.txt"]).decode().splitlines()
+    assert re.fullmatch(r"1 error in [\d.]+s", lines[0]), lines
+    assert lines[1] == "Interrupted: 1 error during collection: no test ran"
+    assert out["summary.txt"].status == "failed"
+    assert out["summary.txt"].message == "1 error (Interrupted: 1 error during collection: no test ran)"
 
 
 RESETS_TABLES = """\
