@@ -846,7 +846,12 @@ def test_a_section_with_a_fact_to_look_at_is_never_ok() -> None:
 
 
 def test_routes_hidden_from_the_document_are_counted_in_the_routes_section(tmp_path: Path) -> None:
-    hidden = [Output("hidden-routes.txt", "hidden", data=b"GET /api/v1/heartbeat\nPOST /internal/reindex\n")]
+    # NOTE: counted as the document's routes are, paths and operations (a line is an operation).
+    lines = b"GET /api/v1/heartbeat\nHEAD /api/v1/heartbeat\nPOST /internal/reindex\n"
+    hidden = [Output("hidden-routes.txt", "hidden", data=lines)]
     bundle = make_bundle(tmp_path / "b", {"openapi": hidden})
     _, html = render(bundle, tmp_path / "out")
-    assert "2 routes the app serves with `include_in_schema=False` (hidden-routes.txt)" in html.read_text()
+    assert (
+        "2 paths, 3 operations the app serves with `include_in_schema=False` (hidden-routes.txt)"
+        in html.read_text()
+    )

@@ -578,12 +578,13 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         }
     extra = []
     if hidden:
-        count = hidden.count(b"\n")
+        operations = hidden.splitlines()
+        paths = len({op.split(b" ", 1)[-1] for op in operations})
         extra.append(
             Output(
                 openapi.HIDDEN,
-                f"Routes the app serves that its OpenAPI document leaves out ({count}, "
-                "include_in_schema=False)",
+                f"Routes the app serves that its OpenAPI document leaves out ({paths} paths, {len(operations)} "
+                "operations, include_in_schema=False)",
                 data=hidden,
                 **{k: v for k, v in meta.items() if k not in ("status", "message")},
             )

@@ -16,11 +16,14 @@ def _routes(bd: _Bundle, paths: list[str], part: Part) -> None:
         part.facts.append(Fact("Routes", text))
     hidden = bd.text(f"data/{openapi.path(openapi.HIDDEN)}")
     if hidden:
+        # NOTE: a line a method and its path, as the document's operations: counted as the Routes fact counts.
+        lines = hidden.splitlines()
+        paths = {line.split(" ", 1)[-1] for line in lines}
         part.facts.append(
             Fact(
                 "Not in the document",
-                f"{plural(hidden.count(chr(10)), 'route')} the app serves with `include_in_schema=False` "
-                f"({openapi.HIDDEN})",
+                f"{plural(len(paths), 'path')}, {plural(len(lines), 'operation')} the app serves with "
+                f"`include_in_schema=False` ({openapi.HIDDEN})",
             )
         )
     spec = found.document
