@@ -485,6 +485,25 @@ def test_the_served_app_and_the_api_app_behind_a_hidden_one_come_first(tmp_path:
     )
 
 
+def test_a_function_that_serves_an_app_of_its_own_and_returns_nothing_is_no_factory(tmp_path: Path) -> None:
+    """A CLI's `login` builds a FastAPI app for an OAuth callback and serves it for a moment: no app of the
+    service. A factory that returns what it builds, or returns None on one path only, is one."""
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "svc/__init__.py": "",
+            "svc/cli.py": "import uvicorn\nfrom fastapi import FastAPI\n\n\ndef login(info):\n"
+            "    app = FastAPI()\n\n    @app.get('/callback')\n    def callback(code: str):\n"
+            "        return code\n\n    uvicorn.run(app)\n",
+            "svc/main.py": "from fastapi import FastAPI\n\n\ndef create(debug=False):\n    if debug is None:\n"
+            "        return None\n    app = FastAPI()\n    return app\n",
+        },
+    )
+    found = init.detect(root)
+    assert [(a.target, a.factory) for a in found.apps] == [("svc.main:create", True)]
+
+
 def test_an_app_in_a_namespace_package_imports_from_where_its_code_imports_itself(tmp_path: Path) -> None:
     """`keep/` holds no `__init__.py` but `keep/api/` does, and the app's module imports `keep.api.…`: the
     app is `keep.api.api:get_app` from the top, not `api.api:get_app` from `keep/` (which fails to import).

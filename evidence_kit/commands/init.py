@@ -677,6 +677,19 @@ def _app_in(body: Sequence[ast.stmt]) -> tuple[bool, bool, bool]:
     return builds, hidden, litestar
 
 
+def _returns_value(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function returns a value itself (not in a function or class it defines)."""
+    todo: list[ast.AST] = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            if not (isinstance(node.value, ast.Constant) and node.value.value is None):
+                return True
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
 _FACTORY_NAMES = frozenset(
     {"create_app", "get_app", "make_app", "build_app", "get_application", "create_application"}
 )
@@ -702,7 +715,9 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
                     imported[alias.asname or alias.name] = f"{prefix}:{alias.name}"
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             builds, hidden, litestar = _app_in(node.body)
-            if builds:
+            # NOTE: a factory returns what it builds; a command that serves an app of its own for a moment
+            # (a CLI's `login` with an OAuth callback) returns nothing.
+            if builds and _returns_value(node):
                 factories[node.name] = (hidden, litestar)
     instances: dict[str, FastAPIApp] = {}
     made: set[str] = set()
