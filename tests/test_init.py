@@ -496,8 +496,8 @@ def test_a_function_that_serves_an_app_of_its_own_and_returns_nothing_is_no_fact
             "svc/cli.py": "import uvicorn\nfrom fastapi import FastAPI\n\n\ndef login(info):\n"
             "    app = FastAPI()\n\n    @app.get('/callback')\n    def callback(code: str):\n"
             "        return code\n\n    uvicorn.run(app)\n",
-            "svc/main.py": "from fastapi import FastAPI\n\n\ndef create(debug=False):\n    if debug is None:\n"
-            "        return None\n    app = FastAPI()\n    return app\n",
+            "svc/main.py": "from fastapi import FastAPI\n\n\ndef create(debug=False):\n"
+            "    if debug is None:\n        return None\n    app = FastAPI()\n    return app\n",
         },
     )
     found = init.detect(root)
@@ -527,7 +527,8 @@ def test_an_app_in_a_namespace_package_imports_from_where_its_code_imports_itsel
             "pyproject.toml": '[project]\nname = "svc"\n',
             "services/api/__init__.py": "",
             "services/api/db.py": "ENGINE = None\n",
-            "services/api/main.py": "from fastapi import FastAPI\n\nfrom api.db import ENGINE\n\napp = FastAPI()\n",
+            "services/api/main.py": "from fastapi import FastAPI\n\nfrom api.db import ENGINE\n\n"
+            "app = FastAPI()\n",
         },
     )
     found = init.detect(other)

@@ -583,8 +583,8 @@ def collect(ctx: Context, options: Mapping[str, Any]) -> list[Output]:
         extra.append(
             Output(
                 openapi.HIDDEN,
-                f"Routes the app serves that its OpenAPI document leaves out ({paths} paths, {len(operations)} "
-                "operations, include_in_schema=False)",
+                f"Routes the app serves that its OpenAPI document leaves out ({paths} paths, "
+                f"{len(operations)} operations, include_in_schema=False)",
                 data=hidden,
                 **{k: v for k, v in meta.items() if k not in ("status", "message")},
             )

@@ -18,11 +18,11 @@ def _routes(bd: _Bundle, paths: list[str], part: Part) -> None:
     if hidden:
         # NOTE: a line a method and its path, as the document's operations: counted as the Routes fact counts.
         lines = hidden.splitlines()
-        paths = {line.split(" ", 1)[-1] for line in lines}
+        served = {line.split(" ", 1)[-1] for line in lines}
         part.facts.append(
             Fact(
                 "Not in the document",
-                f"{plural(len(paths), 'path')}, {plural(len(lines), 'operation')} the app serves with "
+                f"{plural(len(served), 'path')}, {plural(len(lines), 'operation')} the app serves with "
                 f"`include_in_schema=False` ({openapi.HIDDEN})",
             )
         )
