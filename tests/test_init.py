@@ -485,6 +485,38 @@ def test_the_served_app_and_the_api_app_behind_a_hidden_one_come_first(tmp_path:
     )
 
 
+def test_an_app_factory_that_needs_arguments_is_not_imported(tmp_path: Path) -> None:
+    """`create_app(db, authentication_enabled, ...)` is what the service's own start script calls with what it
+    built: an import cannot call it, and the collect failed (`missing 2 required positional arguments`).
+    One that needs none comes first; with none such, openapi is left commented out, and says why."""
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n',
+            "svc/__init__.py": "",
+            "svc/app.py": "from fastapi import FastAPI\n\n\ndef create_app(db, authentication_enabled, *, "
+            "scaffold=None, secret):\n    return FastAPI()\n",
+        },
+    )
+    found = init.detect(root)
+    assert [(a.target, a.needs) for a in found.apps] == [
+        ("svc.app:create_app", ("db", "authentication_enabled", "secret"))
+    ]
+    report = init.report(found)
+    assert "found an app factory that needs db, authentication_enabled, secret: svc.app:create_app" in (
+        "\n".join(report)
+    )
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    assert "openapi" not in loaded.collectors
+    assert "# The app factory svc.app:create_app needs arguments" in (root / "evidence.yaml").read_text()
+    (root / "svc/main.py").write_text(
+        "from fastapi import FastAPI\n\n\ndef get_app(debug=False):\n    return FastAPI()\n"
+    )
+    found = init.detect(root)
+    assert (found.apps[0].target, found.apps[0].needs) == ("svc.main:get_app", ())
+
+
 def test_a_function_that_serves_an_app_of_its_own_and_returns_nothing_is_no_factory(tmp_path: Path) -> None:
     """A CLI's `login` builds a FastAPI app for an OAuth callback and serves it for a moment: no app of the
     service. A factory that returns what it builds, or returns None on one path only, is one."""

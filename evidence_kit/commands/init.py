@@ -128,7 +128,7 @@ class FastAPIApp:
     `hidden` is an app built with `openapi_url=None` or `""`, or `openapi_config=None` (its OpenAPI lists
     nothing); `served` one that a start command (Dockerfile, Procfile, scripts, `uvicorn.run`) names;
     `mounted` one that another app mounts as a sub-app; `litestar` one built by `Litestar(...)` (it serves
-    its OpenAPI document under `/schema`).
+    its OpenAPI document under `/schema`); `needs` a factory's parameters without a default.
     """
 
     target: str
@@ -139,6 +139,8 @@ class FastAPIApp:
     served: bool = False
     mounted: bool = False
     litestar: bool = False
+    # NOTE: the parameters a factory must be given (no default): an import cannot call it.
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -677,6 +679,15 @@ def _app_in(body: Sequence[ast.stmt]) -> tuple[bool, bool, bool]:
     return builds, hidden, litestar
 
 
+def _required_parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+    """The parameters a call of `function` must give (no default; not `*args`, `**kwargs`)."""
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    plain = positional[: len(positional) - len(args.defaults)]
+    keyword = [a for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True) if default is None]
+    return tuple(a.arg for a in [*plain, *keyword])
+
+
 def _returns_value(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Whether a function returns a value itself (not in a function or class it defines)."""
     todo: list[ast.AST] = list(function.body)
@@ -703,6 +714,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
     module, app_dir = where
     imported: dict[str, str] = {}
     factories: dict[str, tuple[bool, bool]] = {}
+    needs: dict[str, tuple[str, ...]] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
@@ -719,6 +731,7 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
             # (a CLI's `login` with an OAuth callback) returns nothing.
             if builds and _returns_value(node):
                 factories[node.name] = (hidden, litestar)
+                needs[node.name] = _required_parameters(node)
     instances: dict[str, FastAPIApp] = {}
     made: set[str] = set()
     for node in tree.body:
@@ -750,7 +763,15 @@ def _apps(root: Path, rel: str, tree: ast.Module) -> Iterator[FastAPIApp]:
                 instances[target.id] = app
     for name, (hidden, litestar) in factories.items():
         if name not in made:
-            yield FastAPIApp(f"{module}:{name}", app_dir, rel, factory=True, hidden=hidden, litestar=litestar)
+            yield FastAPIApp(
+                f"{module}:{name}",
+                app_dir,
+                rel,
+                factory=True,
+                hidden=hidden,
+                litestar=litestar,
+                needs=needs[name],
+            )
     yield from instances.values()
     # NOTE: `app.mount("/api/v1", api)`: the mounted app is the one whose OpenAPI lists the routes.
     for call in _walk(tree):
@@ -842,13 +863,14 @@ _PLACES_NOT_SERVED = re.compile(
 )
 
 
-def _app_rank(app: FastAPIApp) -> tuple[bool, bool, bool, bool, int, bool, int, str]:
+def _app_rank(app: FastAPIApp) -> tuple[bool, bool, bool, bool, bool, int, bool, int, str]:
     name = PurePosixPath(app.source).name
     entry = name in ("main.py", "app.py", "api.py", "asgi.py", "server.py", "application.py", "__init__.py")
     attr = app.target.rpartition(":")[2]
     named = 0 if attr in ("app", "api", "application") else 1 if attr in _FACTORY_NAMES else 2
     odd = bool(_PLACES_NOT_SERVED.search(app.source))
     return (
+        bool(app.needs),
         app.hidden,
         not app.served,
         not app.mounted,
@@ -973,6 +995,7 @@ def _choose_apps(apps: list[FastAPIApp], served: set[str]) -> list[FastAPIApp]:
                 hidden=seen.hidden or app.hidden,
                 mounted=seen.mounted or app.mounted,
                 litestar=seen.litestar or app.litestar,
+                needs=seen.needs or app.needs,
             )
     out = []
     for target, app in merged.items():
@@ -3707,12 +3730,19 @@ def report(detected: Detected) -> list[str]:
         first = d.apps[0]
         where = f", app_dir {first.app_dir}" if first.app_dir != "." else ""
         kind = "an app factory" if first.factory else "app"
+        if first.needs:
+            kind = f"an app factory that needs {', '.join(first.needs)}"
         why = (
             "; served by a start command"
             if first.served
             else ("; mounted by an app whose OpenAPI is off" if first.mounted else "")
         )
         lines.append(f"found {kind}: {first.target} (in {first.source}{where}{why})")
+        if first.needs:
+            lines.append(
+                "an import cannot call a factory that needs arguments: collectors.openapi is left commented "
+                "out (serve the app and read its document by `url:`, or name an app that needs none)"
+            )
         if len(d.apps) > 1:
             others = ", ".join(a.target for a in d.apps[1:])
             lines.append(f"found other apps: {others} (change collectors.openapi.app to use one)")
@@ -3989,6 +4019,7 @@ def _context(d: Detected) -> dict[str, Any]:
         # NOTE: uvicorn's --app-dir is relative to the folder it runs in.
         "app_dir_from_cwd": PurePosixPath(d.app_dir).name,
         "app_factory": bool(d.apps and d.apps[0].factory),
+        "app_needs": list(d.apps[0].needs) if d.apps else [],
         "flask_app": d.flask_apps[0] if d.flask_apps and not d.apps else None,
         "app_litestar": bool(d.apps and d.apps[0].litestar),
         "python": d.python,
