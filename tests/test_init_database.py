@@ -149,6 +149,38 @@ def test_settings_aliases_name_the_variables_and_a_connection_url_is_the_databas
     )
 
 
+def test_a_connection_string_variable_is_the_database_url_over_an_integrations_parts(tmp_path: Path) -> None:
+    """The service reads its database by `DATABASE_CONNECTION_STRING`; an integration of it (a Postgres
+    provider) reads `POSTGRES_USER`, `POSTGRES_PASSWORD`, `POSTGRES_HOST`: the variable is the URL, not a URL
+    built of the integration's parts."""
+    # NOTE: the reader is made in the service's config module and imported where the engine is.
+    db = (
+        "from svc.core.config import config\n\n\ndef get_engine():\n"
+        '    url = config("DATABASE_CONNECTION_STRING", default=None)\n'
+        '    size = config("DATABASE_POOL_SIZE", int, 5)\n    return create_engine(url, pool_size=size)\n'
+    )
+    provider = (
+        "import os\n\n\ndef connect():\n    return psycopg2.connect(user=os.environ['POSTGRES_USER'], "
+        "password=os.environ['POSTGRES_PASSWORD'], host=os.environ['POSTGRES_HOST'], "
+        "dbname=os.environ['POSTGRES_DATABASE'])\n"
+    )
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "svc/__init__.py": "",
+            "svc/core/__init__.py": "",
+            "svc/core/db.py": db,
+            "svc/core/config.py": "from starlette.config import Config\n\nconfig = Config('.env')\n",
+            "svc/providers/__init__.py": "",
+            "svc/providers/postgres.py": provider,
+        },
+    )
+    found = init.detect(root)
+    assert (found.database_env, found.database_url) == ("DATABASE_CONNECTION_STRING", None)
+    assert "DATABASE_POOL_SIZE" in found.env_names
+
+
 def test_a_url_whose_name_says_nothing_of_a_database_is_never_the_database_url(tmp_path: Path) -> None:
     reads = 'import os\n\nREPO = os.getenv("BUILD_REPOSITORY_URI")\nAPP = os.environ.get("APP_URL")\n'
     settings = (

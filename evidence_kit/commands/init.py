@@ -1885,15 +1885,24 @@ def _engine_values(tree: ast.Module) -> Iterator[tuple[str, bool]]:
                     yield item.value, True
 
 
+# NOTE: the casts Starlette's `config("NAME", int)` takes second, where decouple's second is the default.
+_CASTS = frozenset({"int", "float", "bool", "str", "Secret", "CommaSeparatedStrings", "URL", "DatabaseURL"})
+
+
 def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None, str | None]]:
     """Settings read through Starlette's `Config` (`config = Config(".env")`, then `config("NAME", cast=int)`)
     or python-decouple's `config("NAME", default=...)`: each name, with a placeholder value when the read
     has no default (the service cannot start without it), else None, and a plain default (`"5432"`)."""
     starlette: set[str] = set()
     decouple: set[str] = set()
+    imported: set[str] = set()
     for node in _walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "decouple":
             decouple.update(a.asname or a.name for a in node.names if a.name == "config")
+        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
+            # NOTE: the service's own reader, made in its config module (`from app.core.config import
+            # config`): Starlette's or decouple's, told apart by the call (see below).
+            imported.update(a.asname or a.name for a in node.names if a.name == "config")
         elif (
             isinstance(node, ast.Assign)
             and isinstance(node.value, ast.Call)
@@ -1901,7 +1910,7 @@ def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None, str | Non
         ):
             readers = starlette if _call_name(node.value) == "Config" else decouple
             readers.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    if not starlette and not decouple:
+    if not starlette and not decouple and not imported:
         return
     for node in _walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
@@ -1909,7 +1918,7 @@ def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None, str | Non
         reader = node.func.id
         key = node.args[0]
         if (
-            reader not in starlette | decouple
+            reader not in starlette | decouple | imported
             or not isinstance(key, ast.Constant)
             or not isinstance(key.value, str)
         ):
@@ -1917,27 +1926,36 @@ def _config_reads(tree: ast.Module) -> Iterator[tuple[str, str | None, str | Non
         if not _ENV_NAME.match(key.value):
             continue
         keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
-        # NOTE: decouple's second argument is the default; Starlette's is the cast, and its third the default.
-        has_default = "default" in keywords or len(node.args) > (1 if reader in decouple else 2)
-        cast = keywords.get("cast", node.args[1] if reader in starlette and len(node.args) > 1 else None)
+        # NOTE: decouple's second argument is the default; Starlette's is the cast (a type), and its third the
+        # default. An imported reader is decouple's when its second argument is no type.
+        second = node.args[1] if len(node.args) > 1 else None
+        by_decouple = reader in decouple or (
+            reader in imported
+            and second is not None
+            and not (isinstance(second, ast.Name) and second.id in _CASTS)
+        )
+        has_default = "default" in keywords or len(node.args) > (1 if by_decouple else 2)
+        cast = keywords.get("cast", second if not by_decouple else None)
         placeholder = _placeholder(cast.id if isinstance(cast, ast.Name) else "")
-        at = 1 if reader in decouple else 2
+        at = 1 if by_decouple else 2
         default = keywords.get("default", node.args[at] if len(node.args) > at else None)
         yield key.value, (None if has_default else placeholder), _plain_default(default)
 
 
+# NOTE: how a variable that holds a whole connection ends: `_URL`, `_URI`, `_DSN`, `_CONNECTION_STRING`.
+_URL_SUFFIX = re.compile(r"_(?:URL|URI|DSN|CONN(?:ECTION)?_?STR(?:ING)?)$")
+
+
 def _env_rank(name: str) -> int | None:
-    """0 for a database URL name (`DATABASE_URL`, `..._DATABASE_CONNECTION_URL`), 1 for a database-ish DSN
-    or URL, 2 for another URL; None otherwise. A name of rank 2 says nothing of a database: it is the
-    database's only when the code shows it (see `_database_reads`)."""
-    if re.search(r"DATABASE_(?:CONNECTION_)?URL", name):
+    """0 for a database URL name (`DATABASE_URL`, `..._DATABASE_CONNECTION_URL`,
+    `DATABASE_CONNECTION_STRING`), 1 for a database-ish DSN, URL or connection string, 2 for another URL;
+    None otherwise. A name of rank 2 says nothing of a database: it is the database's only when the code
+    shows it (see `_database_reads`)."""
+    if re.search(r"DATABASE_(?:CONNECTION_)?(?:URL|STRING)$|DATABASE_URL", name):
         return 0
     # NOTE: the words before the suffix must say database: `SENTRY_DSN` is Sentry's, not a database's.
-    if (
-        name.endswith(("_URL", "_URI", "_DSN"))
-        and _DB_WORDS.search(name[:-4])
-        and not _NOT_DB_URL.search(name)
-    ):
+    suffix = _URL_SUFFIX.search(name)
+    if suffix and _DB_WORDS.search(name[: suffix.start()]) and not _NOT_DB_URL.search(name):
         return 1
     if name.endswith(("_URL", "_URI")) and not _NOT_DB_URL.search(name):
         return 2
@@ -2370,7 +2388,8 @@ def detect(root: Path) -> Detected:
                     required[name], why[name] = _placeholder(""), f"read by the migration {rel}"
         if "starlette.config" in text and "Settings" not in text:
             env_files[rel] = list(_env_files(tree))
-        if "Config" in text or "decouple" in text:
+        # NOTE: a reader made here (`Config(".env")`), decouple's, or the service's own, imported.
+        if "Config" in text or "decouple" in text or "import config" in text:
             for name, placeholder, read_default in _config_reads(tree):
                 env_hits.setdefault(name, []).append(rel)
                 if read_default is not None:
