@@ -1603,6 +1603,7 @@ def test_every_secret_the_service_reads_is_named_in_the_workflow_past_the_other_
         "MAX_OUTPUT_TOKENS",
         "SUMMARIZER_DESIRED_MEMORY_TOKEN_PRESSURE",
         "CONTEXT_WINDOW_TOKENS",
+        "SVC_FORCE_RESET_DEFAULT_PASSWORD",
     ]
     reads = "import os\n\n" + "".join(
         f'V{i} = os.getenv("{n}")\n' for i, n in enumerate([*plain, *secrets_read, *switches])

@@ -4178,7 +4178,22 @@ def _other_env(d: Detected) -> tuple[list[str], list[str]]:
 # NOTE: names the redactor masks by (their values are judged one by one) that the workflow need not take
 # from the repository's secrets: switches (`ENABLE_SECRET_MASKING`), a model's counted tokens
 # (`LLM_MAX_TOKENS`, `TOKEN_BUDGET`) and a hash's iterations.
-_SWITCH_WORDS = frozenset({"enable", "enabled", "disable", "disabled", "is", "has", "allow", "should", "use"})
+_SWITCH_WORDS = frozenset(
+    {
+        "enable",
+        "enabled",
+        "disable",
+        "disabled",
+        "is",
+        "has",
+        "allow",
+        "should",
+        "use",
+        "force",
+        "require",
+        "skip",
+    }
+)
 _COUNT_WORDS = frozenset({"max", "min", "len", "num", "count", "total", "limit", "budget", "usage"})
 _TOKEN_MEASURES = frozenset(
     {

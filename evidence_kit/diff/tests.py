@@ -49,7 +49,16 @@ def _worse(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def _ran(doc: dict[str, Any]) -> int:
     totals = mapping(doc.get("totals"))
     value = totals.get("tests")
-    return int(value) if isinstance(value, int) else len(items(doc.get("tests")))
+    return int(value) if isinstance(value, int) else 0
+
+
+def _all_outcomes(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Each test id's outcomes, of all its entries (`passed` and a teardown's `error`), sorted."""
+    found: dict[str, list[str]] = {}
+    for t in items(doc.get("tests")):
+        if isinstance(t, dict) and "id" in t:
+            found.setdefault(str(t["id"]), []).append(str(t.get("outcome")))
+    return {tid: tuple(sorted(outcomes)) for tid, outcomes in found.items()}
 
 
 def _totals(doc: dict[str, Any], timed: bool = True) -> str:
@@ -82,8 +91,11 @@ def _seconds(value: Any) -> float | None:
 
 def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     ta, tb = _outcomes(a), _outcomes(b)
+    every_a, every_b = _all_outcomes(a), _all_outcomes(b)
     changes: list[Change] = []
-    ran_a, ran_b = _ran(a), _ran(b)
+    # NOTE: by test ids where both reports list them: a test with a teardown error has two entries (its own
+    # outcome and the error), and the totals count both.
+    ran_a, ran_b = (len(ta), len(tb)) if ta and tb else (_ran(a), _ran(b))
     if ran_b < ran_a:
         changes.append(
             change(
@@ -129,7 +141,15 @@ def _compare(tag: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     for tid in sorted(ta.keys() & tb.keys()):
         was, now = ta[tid], tb[tid]
         before, after = str(was.get("outcome")), str(now.get("outcome"))
-        if before == after:
+        if before == after and every_a.get(tid) != every_b.get(tid):
+            # NOTE: the worst the same, the entries not: a pass with a teardown error is now an error alone.
+            was_all, now_all = ", ".join(every_a.get(tid, ())), ", ".join(every_b.get(tid, ()))
+            changes.append(
+                change(
+                    KIND, f"{tag}test {named(tid)} outcome changed", "info", was_all, now_all, _message(now)
+                )
+            )
+        elif before == after:
             pass
         elif after in BAD and before not in BAD:
             changes.append(
