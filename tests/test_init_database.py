@@ -1476,6 +1476,36 @@ def test_the_workflow_runs_the_cis_postgresql_extensions_at_its_own_version(tmp_
     assert _workflow(root)["jobs"]["evidence"]["services"]["postgres"]["image"] == "postgres:16-alpine"
 
 
+def test_the_tests_run_without_the_url_variable_the_services_ci_runs_them_without(tmp_path: Path) -> None:
+    """The service's CI runs its suite with no `DATABASE_URL` (its tests use SQLite of their own): set for
+    the collect, it sent the tests into the collect's database (rows written, 665 failures on a suite
+    whose SQLite engine got PostgreSQL's pool options). The tests run without it; not when the CI sets it,
+    nor when it writes a `.env` that may."""
+    ci = "jobs:\n  test:\n    steps:\n      - run: pip install -e .\n      - run: pytest tests\n"
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n",
+            "svc/__init__.py": "",
+            "svc/db.py": 'import os\n\nURL = os.environ.get("DATABASE_URL", "sqlite://")\n',
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/tests.yml": ci,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.tests_unset == (("DATABASE_URL",), ".github/workflows/tests.yml")
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    assert loaded.collectors["tests"]["env"] == {"DATABASE_URL": None}
+    for given in ("        env:\n          DATABASE_URL: postgresql://postgres@localhost/t\n", ""):
+        text = ci.replace("      - run: pytest tests\n", "      - run: pytest tests\n" + given)
+        if not given:
+            text = text.replace("pip install -e .", "cp .env.example .env")
+        (root / ".github/workflows/tests.yml").write_text(text)
+        assert init.detect(root).tests_unset is None
+
+
 def test_the_settings_default_of_a_part_beats_a_scripts(tmp_path: Path) -> None:
     seed = (
         'import os\n\nPORT = os.getenv("POSTGRES_PORT", "6543")\nHOST = os.getenv("POSTGRES_SERVER", "db")\n'

@@ -28,8 +28,9 @@ ARGV_OPTION: dict[str, Any] = {
 CWD_OPTION: dict[str, Any] = {"type": "string", "description": "Working folder, relative to evidence.yaml."}
 ENV_OPTION: dict[str, Any] = {
     "type": "object",
-    "additionalProperties": {"type": "string"},
-    "description": "Extra environment; `${VAR}` takes a value from the environment.",
+    "additionalProperties": {"type": ["string", "null"]},
+    "description": "Extra environment; `${VAR}` takes a value from the environment; `null` unsets a variable "
+    "(one the service's own CI runs its tests without).",
 }
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -85,15 +86,21 @@ def expand(value: str, env: Mapping[str, str]) -> str:
     return _VAR.sub(lambda m: env.get(m.group(1), ""), value)
 
 
-def child_env(ctx: Context, extra: Mapping[str, str] | None, python: str | None = None) -> dict[str, str]:
+def child_env(
+    ctx: Context, extra: Mapping[str, str | None] | None, python: str | None = None
+) -> dict[str, str]:
     """The environment of a child process: ours with the service's interpreter first on PATH
-    (`python` is a collector's own option), DATABASE_URL when known, then `extra` expanded."""
+    (`python` is a collector's own option), DATABASE_URL when known, then `extra` expanded (a `None`
+    value unsets its variable)."""
     env = dict(ctx.env or os.environ)
     interpreter.activate(env, interpreter.resolve(ctx.root, python, ctx.python, env))
     if ctx.database_url and "DATABASE_URL" not in env:
         env["DATABASE_URL"] = ctx.database_url
     for key, value in (extra or {}).items():
-        env[key] = expand(value, env)
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = expand(value, env)
     return env
 
 

@@ -192,6 +192,9 @@ class Detected:
     # extensions its CI creates before migrating (`CREATE EXTENSION vector`), for the workflow to create too.
     ci_postgres_image: tuple[str, str] | None = None
     ci_extensions: tuple[str, ...] = ()
+    # NOTE: the URL variables the service's own CI runs its suite without (its tests then use their own
+    # database, SQLite, say), and the workflow it is: the tests run without them too.
+    tests_unset: tuple[tuple[str, ...], str] | None = None
     # NOTE: the apt-get lines and Python install commands of the service's own CI job that runs its tests,
     # and its workflow; None: none found, the install is made of the project's files.
     ci_install: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
@@ -2645,6 +2648,7 @@ def detect(root: Path) -> Detected:
         ci_postgres=own.postgres,
         ci_postgres_image=own.image,
         ci_extensions=own.extensions,
+        tests_unset=_tests_unset(own.test_job, database_env, database_aliases),
         ci_python=own.python,
         ci_install=own.install if top == root else None,
         ci_setup=own.setup,
@@ -2819,6 +2823,8 @@ class _OwnCI:
     # the extensions a job with a PostgreSQL container creates before it migrates.
     image: tuple[str, str] | None = None
     extensions: tuple[str, ...] = ()
+    # NOTE: the workflow file of the job that runs the suite or a folder of it, and its text.
+    test_job: tuple[str, str] | None = None
 
 
 def _own_workflows(root: Path, workflows: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -3151,12 +3157,19 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
         ),
         None,
     )
+    suite = next((rel for rank, _, _, rel, _ in sorted(ranked, key=lambda r: r[:3]) if rank <= 2), None)
+    test_job = None
+    if suite is not None:
+        try:
+            test_job = (suite, (top / suite).read_text("utf-8", errors="replace"))
+        except OSError:
+            test_job = None
     pg_jobs = [(rel, job) for rel, job in [*test_jobs, *others] if _has_postgres(job)]
     image = next(
         ((at, rel) for rel, job in pg_jobs for at in [_image_at_workflows(_postgres_image(job))] if at), None
     )
     extensions = dict.fromkeys(name for _, job in pg_jobs for name in _extensions_created(job))
-    return _OwnCI(postgres, install, setup, python, image, tuple(extensions))
+    return _OwnCI(postgres, install, setup, python, image, tuple(extensions), test_job)
 
 
 # NOTE: PostgreSQL images with extensions, by their repository, and the tag of each at the workflow's
@@ -3169,6 +3182,21 @@ _EXTENSION_IMAGES = {
     "timescale/timescaledb-ha": "timescale/timescaledb-ha:pg16",
 }
 _CREATE_EXTENSION = re.compile(r"(?i)\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?\"?([a-z_][\w-]*)\"?")
+
+
+def _tests_unset(
+    test_job: tuple[str, str] | None, database_env: str | None, aliases: Sequence[str]
+) -> tuple[tuple[str, ...], str] | None:
+    """The service's URL variables its own CI's suite runs without: its workflow names none of them (no
+    job or step sets it) and writes no `.env` (which could): set for the collect, they would point the
+    tests at the database the collect reads, where the service's CI gives them their own."""
+    if test_job is None or not database_env:
+        return None
+    rel, text = test_job
+    if ".env" in text:
+        return None
+    names = [n for n in (database_env, *aliases) if not re.search(rf"\b{re.escape(n)}\b", text)]
+    return (tuple(names), rel) if len(names) == len((database_env, *aliases)) else None
 
 
 def _postgres_image(job: Mapping[str, Any]) -> str:
@@ -4077,6 +4105,9 @@ def _context(d: Detected) -> dict[str, Any]:
         "tests_migrate": [f"{conftest} {what}" for conftest, what in d.tests_migrate],
         "tests_docker": _docker_note(d),
         "tests_env": _tests_env(d),
+        "tests_unset": list(d.tests_unset[0]) if d.tests_unset and d.uses_database else [],
+        "tests_unset_from": d.tests_unset[1] if d.tests_unset else None,
+        "tests_unset_env": dict.fromkeys(d.tests_unset[0]) if d.tests_unset else {},
         "codefacts_tests": None if standard_tests else [*_TEST_GLOBS, "**/test/**"],
         "workers": _worker_entries(d.workers),
         "workflows": list(d.workflows),

@@ -95,6 +95,21 @@ def test_env_and_cwd_and_database_url(tmp_path: Path) -> None:
     assert outs[0].source.read_text().splitlines() == [str(tmp_path / "sub"), "hi-v1 sqlite:///x.db"]  # type: ignore[union-attr]
 
 
+def test_a_null_in_env_unsets_the_variable_the_database_url_too(tmp_path: Path) -> None:
+    """`env: {DATABASE_URL: null}`: the command runs without it, as the service's own CI runs its tests."""
+    c = Context(
+        root=tmp_path,
+        scratch=tmp_path / "s",
+        database_url="sqlite:///x.db",
+        env={"PATH": os.environ["PATH"], "APP_DB_URL": "sqlite:///y.db"},
+    )
+    spec = {"name": "e", "run": 'echo "[${DATABASE_URL-unset}] [${APP_DB_URL-unset}]"'}
+    outs = command.collect(c, {"commands": [{**spec, "env": {"DATABASE_URL": None, "APP_DB_URL": None}}]})
+    assert outs[0].source.read_text() == "[unset] [unset]\n"  # type: ignore[union-attr]
+    outs = command.collect(c, {"commands": [spec]})
+    assert outs[0].source.read_text() == "[sqlite:///x.db] [sqlite:///y.db]\n"  # type: ignore[union-attr]
+
+
 def test_missing_program_and_missing_cwd_are_errors_the_others_still_run(tmp_path: Path) -> None:
     outs = command.collect(
         ctx(tmp_path),
