@@ -1506,6 +1506,48 @@ def test_the_tests_run_without_the_url_variable_the_services_ci_runs_them_withou
         assert init.detect(root).tests_unset is None
 
 
+def test_the_tests_run_with_the_options_the_services_unit_job_runs_its_suite_with(tmp_path: Path) -> None:
+    """The CI's unit job runs `pytest --timeout 20 -n auto --non-integration --ignore=tests/e2e_tests/`;
+    init's bare `pytest tests` ran the browser and Docker tests too (975 s, 122 errors). The options are
+    kept, but those that only change the output, and one whose plugin the project does not depend on
+    (a virtualenv without it stops pytest before any test); the integration job's are not taken."""
+    unit = (
+        "jobs:\n  tests:\n    steps:\n      - run: poetry install --with dev\n"
+        '      - run: poetry run coverage run --omit="*/test*" --branch -m pytest --timeout 20 -n auto '
+        "--non-integration --ignore=tests/e2e_tests/ -v --cov=svc --group=${{ matrix.group }}\n"
+    )
+    integration = "jobs:\n  it:\n    steps:\n      - run: poetry run pytest --integration\n"
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": "[project]\nname = 'svc'\n[tool.poetry.group.dev.dependencies]\n"
+            'pytest-xdist = "^3"\n',
+            "svc/__init__.py": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/test-pr-integrations.yml": integration,
+            ".github/workflows/test-pr-ut.yml": unit,
+        },
+    )
+    (root / ".git").mkdir()
+    found = init.detect(root)
+    assert found.ci_pytest_options == (
+        ("-n", "auto", "--non-integration", "--ignore=tests/e2e_tests/"),
+        ".github/workflows/test-pr-ut.yml",
+    )
+    init.write(root, found)
+    loaded = config.load(root / "evidence.yaml")
+    assert loaded.collectors["tests"]["run"] == [
+        "python",
+        "-m",
+        "pytest",
+        "-n",
+        "auto",
+        "--non-integration",
+        "--ignore=tests/e2e_tests/",
+        "tests",
+    ]
+
+
 def test_the_settings_default_of_a_part_beats_a_scripts(tmp_path: Path) -> None:
     seed = (
         'import os\n\nPORT = os.getenv("POSTGRES_PORT", "6543")\nHOST = os.getenv("POSTGRES_SERVER", "db")\n'

@@ -192,6 +192,8 @@ class Detected:
     # extensions its CI creates before migrating (`CREATE EXTENSION vector`), for the workflow to create too.
     ci_postgres_image: tuple[str, str] | None = None
     ci_extensions: tuple[str, ...] = ()
+    # NOTE: the options the service's own CI runs its whole suite with, and the workflow it is in.
+    ci_pytest_options: tuple[tuple[str, ...], str] | None = None
     # NOTE: the URL variables the service's own CI runs its suite without (its tests then use their own
     # database, SQLite, say), and the workflow it is: the tests run without them too.
     tests_unset: tuple[tuple[str, ...], str] | None = None
@@ -2650,6 +2652,7 @@ def detect(root: Path) -> Detected:
         ci_extensions=own.extensions,
         tests_unset=_tests_unset(own.test_job, database_env, database_aliases),
         ci_python=own.python,
+        ci_pytest_options=_installed_options(root, own.pytest_options),
         ci_install=own.install if top == root else None,
         ci_setup=own.setup,
         test_files=_count_tests(root, tests),
@@ -2825,6 +2828,8 @@ class _OwnCI:
     extensions: tuple[str, ...] = ()
     # NOTE: the workflow file of the job that runs the suite or a folder of it, and its text.
     test_job: tuple[str, str] | None = None
+    # NOTE: the options its pytest runs the whole suite with (`-n auto`, `--ignore=tests/e2e`), and where.
+    pytest_options: tuple[tuple[str, ...], str] | None = None
 
 
 def _own_workflows(root: Path, workflows: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -3115,15 +3120,17 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     if len(projects) == 1 and (project := next(iter(projects))) != ".":
         home = posixpath.normpath(posixpath.join(home, project))
         tests = [posixpath.relpath(t, project) for t in tests]
-    ranked: list[tuple[int, bool, int, str, dict[str, Any]]] = []
+    ranked: list[tuple[int, tuple[bool, bool], int, str, dict[str, Any]]] = []
     others: list[tuple[str, dict[str, Any]]] = []
     # NOTE: one reader for every job: a task file many steps call is read and parsed once.
     reader = tasks.Reader()
     for rel, job in _own_workflows(root, workflows):
         rank = _test_rank(top, home, job, tests, reader)
         if rank is not None:
-            # NOTE: of jobs that run as much of the suite, one on PostgreSQL first (not its MySQL twin).
-            ranked.append((rank, not _has_postgres(job), len(ranked), rel, job))
+            # NOTE: of jobs that run as much of the suite, one on PostgreSQL first (not its MySQL twin), then
+            # a unit job before an integration or end-to-end one (its services, a browser).
+            side = bool(_SIDE_SUITE.search(f"{rel} {job.get('name', '')}"))
+            ranked.append((rank, (not _has_postgres(job), side), len(ranked), rel, job))
         elif not _elsewhere(top, home, job, reader):
             others.append((rel, job))
     test_jobs = [(rel, job) for *_, rel, job in sorted(ranked, key=lambda r: r[:3])]
@@ -3169,7 +3176,92 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
         ((at, rel) for rel, job in pg_jobs for at in [_image_at_workflows(_postgres_image(job))] if at), None
     )
     extensions = dict.fromkeys(name for _, job in pg_jobs for name in _extensions_created(job))
-    return _OwnCI(postgres, install, setup, python, image, tuple(extensions), test_job)
+    options = next(
+        (
+            (found, rel)
+            for rank, _, _, rel, job in sorted(ranked, key=lambda r: r[:3])
+            if rank <= 1
+            for found in [_suite_options(top, home, job, reader)]
+        ),
+        None,
+    )
+    return _OwnCI(postgres, install, setup, python, image, tuple(extensions), test_job, options)
+
+
+# NOTE: pytest options that take the next word as their value (when not given with `=`).
+_VALUED_OPTIONS = frozenset(
+    {
+        "-n",
+        "--numprocesses",
+        "--timeout",
+        "-m",
+        "-k",
+        "-p",
+        "--ignore",
+        "--ignore-glob",
+        "--deselect",
+        "-W",
+        "--dist",
+        "--maxfail",
+        "--reruns",
+        "--durations",
+        "--tb",
+        "--cov",
+        "--cov-report",
+        "--cov-config",
+        "--color",
+        "-c",
+        "--rootdir",
+        "--confcutdir",
+        "--log-level",
+        "-o",
+        "--junitxml",
+        "--junit-xml",
+        "-r",
+    }
+)
+# NOTE: options that only change what pytest prints or reports, never which tests run or how.
+_REPORTING = re.compile(
+    r"^(?:-v+|-q+|-s|-r\w*|-l|--tb|--color|--durations|--cov|--no-cov|--junit-?xml|--html|--self-contained"
+    r"|--capture|--showlocals|--verbose|--quiet|--log-cli-level)"
+)
+# NOTE: the plugins an option needs, named in the service's dependency files for the option to be kept.
+_PLUGIN_OF = {
+    "-n": "xdist",
+    "--numprocesses": "xdist",
+    "--dist": "xdist",
+    "--timeout": "timeout",
+    "--reruns": "rerunfailures",
+}
+
+
+_SIDE_SUITE = re.compile(r"(?i)integration|e2e|end-to-end|smoke|nightly|benchmark|load-test")
+
+
+def _suite_options(top: Path, home: str, job: Mapping[str, Any], reader: tasks.Reader) -> tuple[str, ...]:
+    """The options of the job's pytest run from the service's folder (its paths left: init names them),
+    without those that only change what it prints, or that hold an expression (`${{ matrix.x }}`)."""
+    base = _job_folder(job)
+    for step in _steps(job):
+        if not isinstance(step.get("run"), str):
+            continue
+        start = _folder(step.get("working-directory"), base)
+        for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"]), reader):
+            if folder != home:
+                continue
+            kept: list[str] = []
+            i = 0
+            while i < len(words):
+                word = words[i]
+                valued = word in _VALUED_OPTIONS and i + 1 < len(words)
+                taken = [word, words[i + 1]] if valued else [word]
+                i += len(taken)
+                if not word.startswith("-") or any("${{" in w for w in taken):
+                    continue
+                if not _REPORTING.match(word):
+                    kept += taken
+            return tuple(kept)
+    return ()
 
 
 # NOTE: PostgreSQL images with extensions, by their repository, and the tag of each at the workflow's
@@ -3182,6 +3274,40 @@ _EXTENSION_IMAGES = {
     "timescale/timescaledb-ha": "timescale/timescaledb-ha:pg16",
 }
 _CREATE_EXTENSION = re.compile(r"(?i)\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?\"?([a-z_][\w-]*)\"?")
+
+
+def _installed_options(
+    root: Path, found: tuple[tuple[str, ...], str] | None
+) -> tuple[tuple[str, ...], str] | None:
+    """The CI's options whose plugin the service's dependency files name (`-n` needs pytest-xdist): a
+    virtualenv without it would stop pytest before any test ran."""
+    if not found or not found[0]:
+        return None
+    options, rel = found
+    files = (
+        "pyproject.toml",
+        "poetry.lock",
+        "uv.lock",
+        "requirements-dev.txt",
+        "requirements.txt",
+        "setup.cfg",
+    )
+    deps = ""
+    for name in files:
+        try:
+            deps += (root / name).read_text("utf-8", errors="replace")[:2_000_000]
+        except OSError:
+            continue
+    kept: list[str] = []
+    i = 0
+    while i < len(options):
+        word = options[i]
+        taken = options[i : i + 2] if word in _VALUED_OPTIONS else options[i : i + 1]
+        i += len(taken)
+        plugin = _PLUGIN_OF.get(word.split("=", 1)[0])
+        if plugin is None or f"pytest-{plugin}" in deps:
+            kept += taken
+    return (tuple(kept), rel) if kept else None
 
 
 def _tests_unset(
@@ -4015,8 +4141,11 @@ def _context(d: Detected) -> dict[str, Any]:
     if queue:
         required.append(f"queue/{queue['name']}.json")
     tests_cwd, tests = _tests_folder(d)
+    options = list(d.ci_pytest_options[0]) if d.ci_pytest_options else []
     tests_run = (
-        ["python", "-m", "pytest"] if d.testpaths or tests is None else ["python", "-m", "pytest", *tests]
+        ["python", "-m", "pytest", *options]
+        if d.testpaths or tests is None
+        else ["python", "-m", "pytest", *options, *tests]
     )
     venv = ".venv"
     if d.python and not os.path.isabs(d.python) and PurePosixPath(d.python).parent.name in ("bin", "Scripts"):
@@ -4100,6 +4229,7 @@ def _context(d: Detected) -> dict[str, Any]:
         "other_apps": [a.target for a in d.apps[1:]],
         "tests": list(d.tests),
         "tests_run": tests_run,
+        "tests_options_from": d.ci_pytest_options[1] if d.ci_pytest_options else None,
         "tests_cwd": tests_cwd,
         "tests_long": d.test_files if d.test_files > LONG_SUITE else None,
         "tests_migrate": [f"{conftest} {what}" for conftest, what in d.tests_migrate],
