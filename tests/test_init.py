@@ -1592,6 +1592,7 @@ def test_every_secret_the_service_reads_is_named_in_the_workflow_past_the_other_
         *(f"SVC_VENDOR{i:02d}_SECRET_KEY" for i in range(23)),
         "AZURE_CLIENT_SECRET",
         "SVC_API_TOKENS",
+        "RATE_LIMIT_BYPASS_TOKEN",
         "SECRET_KEY_FOR_USE_IN_TESTS",
         "STRIPE_SECRET_KEY_HAS_LIVE",
     ]

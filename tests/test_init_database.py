@@ -1474,6 +1474,15 @@ def test_the_workflow_runs_the_cis_postgresql_extensions_at_its_own_version(tmp_
         assert init.detect(root).ci_postgres_image is None
     init.write(root, init.detect(root), force=True)
     assert _workflow(root)["jobs"]["evidence"]["services"]["postgres"]["image"] == "postgres:16-alpine"
+    # NOTE: a container named for its role (`db:`) is PostgreSQL by its image.
+    (root / ".github/workflows/tests.yml").write_text(
+        ci.replace("      postgres:\n", "      db:\n").replace(
+            "pgvector/pgvector:pg17", "postgis/postgis:15-3.4"
+        )
+    )
+    found = init.detect(root)
+    assert found.ci_postgres_image == ("postgis/postgis:16-3.4", ".github/workflows/tests.yml")
+    assert found.ci_extensions == ("vector",)
 
 
 def test_the_tests_run_without_the_url_variable_the_services_ci_runs_them_without(tmp_path: Path) -> None:
@@ -1504,6 +1513,20 @@ def test_the_tests_run_without_the_url_variable_the_services_ci_runs_them_withou
             text = text.replace("pip install -e .", "cp .env.example .env")
         (root / ".github/workflows/tests.yml").write_text(text)
         assert init.detect(root).tests_unset is None
+    # NOTE: nor when a script runs the tests (it may export it), nor beside a PostgreSQL container the code's
+    # default URL reaches; but with another URL of that container given to the tests, it is.
+    (root / ".github/workflows/tests.yml").write_text(ci.replace("pytest tests", "./scripts/test.sh"))
+    (root / "scripts").mkdir()
+    (root / "scripts/test.sh").write_text("export DATABASE_URL=postgresql://localhost/t\npytest tests\n")
+    assert init.detect(root).tests_unset is None
+    container = "    services:\n      postgres:\n        image: postgres:16\n"
+    (root / ".github/workflows/tests.yml").write_text(ci.replace("    steps:\n", container + "    steps:\n"))
+    assert init.detect(root).tests_unset is None
+    testing = "    env:\n      TESTING_DATABASE_URL: postgresql://postgres@localhost/ctfd\n"
+    (root / ".github/workflows/tests.yml").write_text(
+        ci.replace("    steps:\n", container + testing + "    steps:\n")
+    )
+    assert init.detect(root).tests_unset == (("DATABASE_URL",), ".github/workflows/tests.yml")
 
 
 def test_the_tests_run_with_the_options_the_services_unit_job_runs_its_suite_with(tmp_path: Path) -> None:
@@ -1546,6 +1569,18 @@ def test_the_tests_run_with_the_options_the_services_unit_job_runs_its_suite_wit
         "--ignore=tests/e2e_tests/",
         "tests",
     ]
+    # NOTE: never where pytest writes (it empties `--basetemp`), a part of the suite, a shell's expression, a
+    # plugin enabled, an unknown option's value, nor a run that runs no test.
+    odd = (
+        "jobs:\n  tests:\n    steps:\n      - run: pytest --version\n"
+        "      - run: pytest --basetemp /tmp/pt --splits 4 --group 2 -n $(nproc) -p cov "
+        "--import-mode importlib --custom value -p no:randomly --reruns 2 tests\n"
+    )
+    (root / ".github/workflows/test-pr-ut.yml").write_text(odd)
+    assert init.detect(root).ci_pytest_options == (
+        ("--import-mode", "importlib", "-p", "no:randomly"),
+        ".github/workflows/test-pr-ut.yml",
+    )
 
 
 def test_the_settings_default_of_a_part_beats_a_scripts(tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ _CLOSING = re.compile(
 )
 _XPASSED = re.compile(rb"\b(\d+) xpassed\b")
 # NOTE: `!!!! Interrupted: 7 errors during collection !!!!`: pytest ran no test.
-_INTERRUPTED = re.compile(rb"^[! ]*(?P<why>Interrupted: [^\r\n!]*[^\r\n! ])[! ]*\r?$", re.M)
+_INTERRUPTED = re.compile(rb"^!+ (?P<why>Interrupted: [^\r\n!]*[^\r\n! ]) !+\r?$", re.M)
 # NOTE: the colours of `--color=yes` (or PY_COLORS=1) around the closing line's words.
 _ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 

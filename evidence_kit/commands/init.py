@@ -2958,12 +2958,17 @@ def _path_word(folder: Path, word: str) -> bool:
 
 
 def _has_postgres(job: Mapping[str, Any]) -> bool:
-    """Whether a job has a PostgreSQL service container (its image or its id says postgres)."""
+    """Whether a job has a PostgreSQL service container (its image or its id says postgres, or its image is
+    one of PostgreSQL with extensions: `db:` running `postgis/postgis`)."""
     services = job.get("services")
     return any(
-        isinstance(service, dict) and "postgres" in f"{name} {service.get('image', '')}".lower()
+        isinstance(service, dict) and _is_postgres(str(name), str(service.get("image", "")))
         for name, service in (services.items() if isinstance(services, dict) else ())
     )
+
+
+def _is_postgres(name: str, image: str) -> bool:
+    return "postgres" in f"{name} {image}".lower() or _image_at_workflows(image) is not None
 
 
 def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
@@ -2975,7 +2980,7 @@ def _postgres_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:
     services = job.get("services")
     for name, service in services.items() if isinstance(services, dict) else ():
         # NOTE: a matrix image (`image: ${{ matrix.database }}`) is named by its service's id.
-        if not isinstance(service, dict) or "postgres" not in f"{name} {service.get('image', '')}".lower():
+        if not isinstance(service, dict) or not _is_postgres(str(name), str(service.get("image", ""))):
             continue
         env = service.get("env")
         if not isinstance(env, dict):
@@ -3164,13 +3169,20 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
         ),
         None,
     )
-    suite = next((rel for rank, _, _, rel, _ in sorted(ranked, key=lambda r: r[:3]) if rank <= 2), None)
+    suite = next(
+        ((rel, job) for rank, _, _, rel, job in sorted(ranked, key=lambda r: r[:3]) if rank <= 2), None
+    )
     test_job = None
-    if suite is not None:
+    # NOTE: only a job that runs pytest itself (a script or a task runner may set the variable) and, when it
+    # has a PostgreSQL container, gives the tests another URL of it (`TESTING_DATABASE_URL: postgresql://…`):
+    # else the tests would reach that container by the code's own default URL.
+    if suite is not None and _runs_pytest_itself(suite[1]):
         try:
-            test_job = (suite, (top / suite).read_text("utf-8", errors="replace"))
+            text = (root / suite[0]).read_text("utf-8", errors="replace")
         except OSError:
-            test_job = None
+            text = None
+        if text is not None and (not _has_postgres(suite[1]) or _OTHER_PG_URL.search(text)):
+            test_job = (suite[0], text)
     pg_jobs = [(rel, job) for rel, job in [*test_jobs, *others] if _has_postgres(job)]
     image = next(
         ((at, rel) for rel, job in pg_jobs for at in [_image_at_workflows(_postgres_image(job))] if at), None
@@ -3204,6 +3216,7 @@ _VALUED_OPTIONS = frozenset(
         "--dist",
         "--maxfail",
         "--reruns",
+        "--reruns-delay",
         "--durations",
         "--tb",
         "--cov",
@@ -3218,13 +3231,22 @@ _VALUED_OPTIONS = frozenset(
         "--junitxml",
         "--junit-xml",
         "-r",
+        "--basetemp",
+        "--import-mode",
+        "--splits",
+        "--group",
+        "--capture",
     }
 )
-# NOTE: options that only change what pytest prints or reports, never which tests run or how.
-_REPORTING = re.compile(
+# NOTE: options that only change what pytest prints or reports, or where it writes (`--basetemp`, which pytest
+# empties), or that run a part of the suite (`--group` of `--splits`, the last failures): never copied.
+_NOT_COPIED = re.compile(
     r"^(?:-v+|-q+|-s|-r\w*|-l|--tb|--color|--durations|--cov|--no-cov|--junit-?xml|--html|--self-contained"
-    r"|--capture|--showlocals|--verbose|--quiet|--log-cli-level)"
+    r"|--capture|--showlocals|--verbose|--quiet|--log-cli-level|--basetemp|--splits|--group|--lf|--ff"
+    r"|--last-failed|--failed-first|--sw|--stepwise|--result-log|--json-report)$"
 )
+# NOTE: a pytest run that runs no test (a sanity step before the suite).
+_NO_RUN = frozenset({"--version", "-V", "--co", "--collect-only", "--fixtures", "--markers", "-h", "--help"})
 # NOTE: the plugins an option needs, named in the service's dependency files for the option to be kept.
 _PLUGIN_OF = {
     "-n": "xdist",
@@ -3232,36 +3254,56 @@ _PLUGIN_OF = {
     "--dist": "xdist",
     "--timeout": "timeout",
     "--reruns": "rerunfailures",
+    "--reruns-delay": "rerunfailures",
 }
-
-
-_SIDE_SUITE = re.compile(r"(?i)integration|e2e|end-to-end|smoke|nightly|benchmark|load-test")
+_SIDE_SUITE = re.compile(r"(?i)(?<!continuous-)integration|e2e|end-to-end|smoke|nightly|benchmark|load-test")
 
 
 def _suite_options(top: Path, home: str, job: Mapping[str, Any], reader: tasks.Reader) -> tuple[str, ...]:
     """The options of the job's pytest run from the service's folder (its paths left: init names them),
-    without those that only change what it prints, or that hold an expression (`${{ matrix.x }}`)."""
+    without those `_NOT_COPIED` names, one holding an expression or a shell's (`${{ matrix.x }}`,
+    `$(nproc)`), a plugin enabled by `-p` (only `-p no:…` is kept), and an option init does not know with the
+    word after it unless that word is a path (its value, maybe); none of a run that runs no test."""
     base = _job_folder(job)
     for step in _steps(job):
         if not isinstance(step.get("run"), str):
             continue
         start = _folder(step.get("working-directory"), base)
         for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"]), reader):
-            if folder != home:
+            if folder != home or _NO_RUN & set(words):
                 continue
-            kept: list[str] = []
-            i = 0
-            while i < len(words):
-                word = words[i]
-                valued = word in _VALUED_OPTIONS and i + 1 < len(words)
-                taken = [word, words[i + 1]] if valued else [word]
-                i += len(taken)
-                if not word.startswith("-") or any("${{" in w for w in taken):
-                    continue
-                if not _REPORTING.match(word):
-                    kept += taken
-            return tuple(kept)
+            return tuple(_copied_options(top / home, words))
     return ()
+
+
+def _copied_options(folder: Path, words: Sequence[str]) -> list[str]:
+    """The options of a pytest run's words that `_suite_options` copies (see there)."""
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        following = words[i + 1] if i + 1 < len(words) else None
+        i += 1
+        if not word.startswith("-"):
+            continue
+        name = word.split("=", 1)[0]
+        valued = "=" not in word and following is not None and not following.startswith("-")
+        taken = [word]
+        if (
+            valued
+            and following is not None
+            and (name in _VALUED_OPTIONS or not _path_word(folder, following))
+        ):
+            taken.append(following)
+            i += 1
+            if name not in _VALUED_OPTIONS:
+                continue  # NOTE: an option init does not know, with what may be its value: left out
+        if any("$" in w or "`" in w for w in taken) or _NOT_COPIED.match(name):
+            continue
+        if name.startswith("-p") and not taken[-1].removeprefix("-p").lstrip("=").startswith("no:"):
+            continue
+        kept += taken
+    return kept
 
 
 # NOTE: PostgreSQL images with extensions, by their repository, and the tag of each at the workflow's
@@ -3310,6 +3352,19 @@ def _installed_options(
     return (tuple(kept), rel) if kept else None
 
 
+# NOTE: a variable of a workflow set to a PostgreSQL URL (`TESTING_DATABASE_URL: postgresql://…`).
+_OTHER_PG_URL = re.compile(r"\b\w+:[ \t]*['\"]?postgres(?:ql)?(?:\+\w+)?://")
+
+
+def _runs_pytest_itself(job: Mapping[str, Any]) -> bool:
+    """Whether a step of the job runs pytest in its own lines (not through a script or a task runner)."""
+    return any(
+        isinstance(step.get("run"), str)
+        and any(_PYTEST_WORD.match(word) for line in step["run"].splitlines() for word in line.split())
+        for step in _steps(job)
+    )
+
+
 def _tests_unset(
     test_job: tuple[str, str] | None, database_env: str | None, aliases: Sequence[str]
 ) -> tuple[tuple[str, ...], str] | None:
@@ -3329,7 +3384,7 @@ def _postgres_image(job: Mapping[str, Any]) -> str:
     """The image of a job's PostgreSQL service container ("" when it has none or names none)."""
     services = job.get("services")
     for name, service in services.items() if isinstance(services, dict) else ():
-        if isinstance(service, dict) and "postgres" in f"{name} {service.get('image', '')}".lower():
+        if isinstance(service, dict) and _is_postgres(str(name), str(service.get("image", ""))):
             return str(service.get("image") or "")
     return ""
 
@@ -4403,13 +4458,15 @@ def _secret_setting(name: str) -> bool:
     from evidence_kit.redact.names import parts
 
     split = parts(name)
-    # NOTE: a count of a model's tokens, not a token: a count word anywhere (`MAX_OUTPUT_TOKENS`), a measure
+    # NOTE: a count of a model's tokens, not a token: a count word beside it, or anywhere for the plural
+    # (`MAX_OUTPUT_TOKENS`; `RATE_LIMIT_BYPASS_TOKEN` is a secret), a measure
     # after it (`MEMORY_TOKEN_PRESSURE`), or what a model reads or writes before the plural
     # (`CONTEXT_WINDOW_TOKENS`, `PROMPT_TOKENS`; `API_TOKENS` stays a secret).
     counted = any(
         p in ("token", "tokens")
         and (
-            bool(set(split) & _COUNT_WORDS)
+            (p == "tokens" and bool(set(split) & _COUNT_WORDS))
+            or bool({split[i - 1] if i else "", split[i + 1] if i + 1 < len(split) else ""} & _COUNT_WORDS)
             or (i + 1 < len(split) and split[i + 1] in _TOKEN_MEASURES)
             or (p == "tokens" and i > 0 and split[i - 1] in _MODEL_TEXT)
         )

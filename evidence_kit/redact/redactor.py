@@ -41,6 +41,7 @@ _STRING_PART = rb"""[rRbBuUfF]{0,2}(?:"((?:[^"\\\r\n]|\\.)*)"|'((?:[^'\\\r\n]|\\
 _STRING = re.compile(_STRING_PART)
 # NOTE: a line of one word that may be a part of a value (not a key, a list item, a comment or a quote).
 _ONE_WORD = re.compile(rb"[^\s#:\-\[{&*!|>'\"][^\s]*(?<!:)")
+_LIST_ITEM = re.compile(rb"- [\"']?(?i:name|key|parameterkey)\b")
 # NOTE: the `value` key of a name/value object's mapping, its value quoted or plain (to a ` #` comment).
 _PAIR_VALUE = re.compile(
     rb"""(?P<q>["']?)(?i:value|parametervalue)(?P=q)[ \t]*:[ \t]*"""
@@ -702,8 +703,10 @@ class Redactor:
     ) -> None:
         """The value of a name/value object over several lines (`- name: DB_PASSWORD` then `value: …`, a
         pretty-printed `"name": "DB_PASSWORD",` then `"value": "…"`): the `value` key of the same mapping,
-        its keys being the lines indented as far as the name's key, to the first line indented less."""
-        diff = _in_diff(data, line, end)
+        its keys being the lines indented as far as the name's key, to the first line indented less. In a
+        diff, every such value: a changed one is there removed and added."""
+        # NOTE: a YAML list item at the line start (`- name: …`) is no removed line of a diff (`-  - name`).
+        diff = _LIST_ITEM.match(line) is None and _in_diff(data, line, end)
         column -= 1 if diff and line[:1] in (b"+", b"-", b" ") else 0
         for pos, text, mark in _lines_after(data, end, diff):
             lead = _marked_indent(text, diff)
@@ -717,7 +720,8 @@ class Redactor:
                 at = pos + mark + lead + found.start(group)
                 if value:
                     self._continued_value(value, name, at, index, out, quoted=group != "plain")
-                return
+                if not diff:
+                    return
 
     def _continued_value(
         self, value: bytes, name: str, start: int, index: int, out: _Found, *, quoted: bool

@@ -114,3 +114,21 @@ def test_long_runs_of_blanks_around_a_line_that_names_a_value_do_not_hang() -> N
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "done", done.stderr[-2000:]
+
+
+def test_a_long_call_line_with_many_arguments_does_not_hang() -> None:
+    """A secret-named setting's call with thousands of arguments and no string (`Field(x, x, …`, a
+    `token_ids = bytes([0, 1, …])` of 14 KB): a pattern that could split the arguments two ways retried
+    every split, minutes for one line. Run apart, with a deadline; not a measure of speed."""
+    import subprocess
+    import sys
+
+    script = (
+        "from evidence_kit.redact.redactor import Redactor\n"
+        "r = Redactor.from_env({})\n"
+        "r.mask(b'secret_key: str = Field(' + b'x, ' * 40000 + b'\\n')\n"
+        "r.mask(b'token_ids = bytes([' + b', '.join(str(i).encode() for i in range(20000)) + b'])\\n')\n"
+        "print('done')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "done", done.stderr[-2000:]
