@@ -282,6 +282,7 @@ _NAMES = re.compile(r"[A-Za-z_][A-Za-z_.]*(?:\s*,\s*[A-Za-z_][A-Za-z_.]*)*")
 # NOTE: libpq's variables (`PGPASSWORD`, `PGPASSFILE`) are the names without an underscore.
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PG[A-Z]{4,}")
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+_DOTTED_NAMES = re.compile(rb"[a-z][a-z_]*(?:\.[a-z][a-z_]*)+")
 _METAVAR = re.compile(r"[A-Z][A-Z0-9_-]*[`'\").,;]*")
 _NUMBER = re.compile(
     r"[+-]?\d{1,8}(?:\.\d+)?|\d+(?:\.\d+)?(?:ms|s|m|h|d|w|mins?|minutes?|hours?|days?|weeks?)|v?\d+(?:\.\d+)+"
@@ -364,8 +365,13 @@ class Judge:
 
     @staticmethod
     def is_prose(text: str) -> bool:
-        """A sentence, as a docstring describes a parameter: three words or more ending with a period."""
-        return text.endswith(".") and len(text.split()) >= 3
+        """A sentence, as a docstring describes a parameter: three words or more ending with a period, or
+        naming the code's identifiers (`ensures password_hash and password_salt are consistent`): no
+        passphrase holds a snake_case name."""
+        words = text.split()
+        if len(words) < 3:
+            return False
+        return text.endswith(".") or any(_SNAKE.fullmatch(w.strip(",.;:()'\"`")) for w in words)
 
     def is_sentence(self, text: str) -> bool:
         """English words, as a schema or a doc describes a value: four or more lowercase words or numbers
@@ -416,6 +422,9 @@ class Judge:
         """One word, and long or mixed enough for a token: 8 characters or more with a digit or one of
         `+/=.~-`, or 16 mixing cases, or 32 of anything (`shard_id`, `upgrades`, `_sa_default` are not)."""
         if len(data) < 8 or any(c in data for c in b" \t"):
+            return False
+        # NOTE: a dotted path of lowercase names (`llm.token_count.completion`, an attribute's key) is no token.
+        if _DOTTED_NAMES.fullmatch(data):
             return False
         if any(c in b"0123456789+/=.~-" for c in data):
             return True
