@@ -423,7 +423,7 @@ class Judge:
         `+/=.~-`, or 16 mixing cases, or 32 of anything (`shard_id`, `upgrades`, `_sa_default` are not)."""
         if len(data) < 8 or any(c in data for c in b" \t"):
             return False
-        # NOTE: a dotted path of lowercase names (`llm.token_count.completion`, an attribute's key) is no token.
+        # NOTE: a dotted path of lowercase names (`llm.token_count.completion`, a key) is no token.
         if _DOTTED_NAMES.fullmatch(data):
             return False
         if any(c in b"0123456789+/=.~-" for c in data):
