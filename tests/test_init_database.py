@@ -421,6 +421,11 @@ jobs:
           APP_X=1 uv run task other
       - working-directory: emails
         run: pnpm install && pnpm build
+      - run: |
+          for attempt in 1 2 3
+          do
+            sleep 1
+          done
       - run: uv run alembic upgrade head
       - run: uv run pytest tests
       - run: uv run coverage xml
@@ -1581,6 +1586,47 @@ def test_the_tests_run_with_the_options_the_services_unit_job_runs_its_suite_wit
         ("--import-mode", "importlib", "-p", "no:randomly"),
         ".github/workflows/test-pr-ut.yml",
     )
+
+
+def test_the_url_variable_is_unset_for_the_tests_of_a_service_below_the_repositorys_top(
+    tmp_path: Path,
+) -> None:
+    """The service lives in `services/api`, its CI's workflow at the repository's top: read from there."""
+    ci = (
+        "jobs:\n  test:\n    defaults:\n      run:\n        working-directory: services/api\n"
+        "    steps:\n      - run: pip install -e .\n      - run: pytest tests\n"
+    )
+    top = _tree(
+        tmp_path / "repo",
+        {
+            "services/api/pyproject.toml": "[project]\nname = 'api'\n",
+            "services/api/api/__init__.py": "",
+            "services/api/api/db.py": 'import os\n\nURL = os.environ.get("DATABASE_URL", "sqlite://")\n',
+            "services/api/tests/test_a.py": "def test_a():\n    pass\n",
+            ".github/workflows/tests.yml": ci,
+        },
+    )
+    (top / ".git").mkdir()
+    found = init.detect(top / "services/api")
+    assert found.tests_unset is not None and found.tests_unset[0] == ("DATABASE_URL",)
+
+
+def test_the_workflow_installs_the_uv_the_project_requires(tmp_path: Path) -> None:
+    """`[tool.uv] required-version = "==0.12.1"`: the newest uv refuses to sync the project."""
+    root = _tree(
+        tmp_path / "svc",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\n\n[tool.uv]\nrequired-version = "==0.12.1"\n',
+            "uv.lock": "version = 1\n",
+            "svc/__init__.py": "",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+        },
+    )
+    (root / ".git").mkdir()
+    init.write(root, init.detect(root))
+    steps = _workflow(root)["jobs"]["evidence"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install the service")["run"].splitlines()
+    assert 'python -m pip install "uv==0.12.1"' in install
 
 
 def test_the_settings_default_of_a_part_beats_a_scripts(tmp_path: Path) -> None:

@@ -2077,17 +2077,30 @@ def _queue(tables: Mapping[str, tuple[str, set[str]]]) -> QueueTable | None:
     return best[1] if best else None
 
 
+def _uv_install(tool: Mapping[str, Any]) -> str:
+    """How the workflow installs uv: the version `[tool.uv] required-version` asks for (`==0.12.1`), which
+    uv refuses to run a project without."""
+    uv = tool.get("uv")
+    wanted = uv.get("required-version") if isinstance(uv, dict) else None
+    if isinstance(wanted, str) and re.fullmatch(
+        r"(?:==|>=|~=)?\s*\d+(?:\.\d+){0,2}(?:,\s*<\s*\d+(?:\.\d+)*)?", wanted
+    ):
+        spec = wanted.replace(" ", "")
+        return f'python -m pip install "uv{spec if spec[0] in "=<>~" else "==" + spec}"'
+    return "python -m pip install uv"
+
+
 def _install(root: Path, venv: str = ".venv", tests: bool = False) -> tuple[str, ...]:
     """Install commands that make the service's virtualenv at `venv` (relative to the service) in CI."""
     data = _toml(root / "pyproject.toml")
     tool = data.get("tool", {}) if isinstance(data.get("tool"), dict) else {}
     if (root / "uv.lock").is_file():
         prefix = "" if venv == ".venv" else f"UV_PROJECT_ENVIRONMENT={venv} "
-        return ("python -m pip install uv", f"{prefix}uv sync --all-extras --dev")
+        return (_uv_install(tool), f"{prefix}uv sync --all-extras --dev")
     if _in_uv_workspace(root):
         # NOTE: a member of a uv workspace (`backend/` under a top with `[tool.uv.workspace]`): uv syncs it
         # into the workspace's own virtualenv, as a sync at the top does.
-        return ("python -m pip install uv", "uv sync --all-extras --dev")
+        return (_uv_install(tool), "uv sync --all-extras --dev")
     poetry = tool.get("poetry")
     if (root / "poetry.lock").is_file() or (isinstance(poetry, dict) and poetry.get("dependencies")):
         groups = sorted((poetry or {}).get("group", {}) or {}) if isinstance(poetry, dict) else []
@@ -3446,7 +3459,32 @@ _SETUP_SHOWN = 8
 # NOTE: the one expression a copied variable may hold: the checkout's folder, the same in any workflow.
 _WORKSPACE = re.compile(r"\$\{\{\s*github\.workspace\s*\}\}")
 _VARIABLES_FIRST = re.compile(r"^[A-Za-z_]\w*=")
-_SHELL_WORDS = frozenset({"printf", "cd", "export", "set", "ls", "cat", "sleep", "if", "then", "fi", "wait"})
+_SHELL_WORDS = frozenset(
+    {
+        "printf",
+        "cd",
+        "export",
+        "set",
+        "ls",
+        "cat",
+        "sleep",
+        "if",
+        "then",
+        "else",
+        "elif",
+        "fi",
+        "wait",
+        "for",
+        "while",
+        "do",
+        "done",
+        "break",
+        "continue",
+        "exit",
+        "case",
+        "esac",
+    }
+)
 # NOTE: the Python tooling the workflow's own install step sets up (installs, syncs, locks, configures).
 _PYTHON_TOOLING = re.compile(
     r"^(?:sudo\s+)?(?:python3?\s+-m\s+)?(?:pip3?|uv|poetry|pipx|pipenv|pdm|hatch|rye|conda|mamba|virtualenv|venv|"
