@@ -617,7 +617,8 @@ def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
     # NOTE: a namespace package (`keep/` without `__init__.py` above `keep/api/`) is where imports start when
     # the file imports itself by it (`from keep.api.core import db`).
     if folder != root and depth and not _has_project(folder):
-        top = _own_imports(root, rel)
+        tree = _read(root, rel)[1]
+        top = _imports(tree) if tree is not None else set()
         while folder != root and folder.name in top and not _has_project(folder):
             folder = folder.parent
             depth += 1
@@ -633,20 +634,6 @@ def _import_target(root: Path, rel: str) -> tuple[str, str] | None:
     if not module_parts or not all(p.isidentifier() for p in module_parts):
         return None
     return ".".join(module_parts), app_dir
-
-
-def _own_imports(root: Path, rel: str) -> set[str]:
-    """The first names of the absolute imports a Python file makes (`keep` of `from keep.api import x`)."""
-    tree = _read(root, rel)[1]
-    if tree is None:
-        return set()
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".", 1)[0])
-        elif isinstance(node, ast.Import):
-            found.update(alias.name.split(".", 1)[0] for alias in node.names)
-    return found
 
 
 _WALKED: list[Any] = [None, []]
@@ -1956,7 +1943,7 @@ def _env_rank(name: str) -> int | None:
     `DATABASE_CONNECTION_STRING`), 1 for a database-ish DSN, URL or connection string, 2 for another URL;
     None otherwise. A name of rank 2 says nothing of a database: it is the database's only when the code
     shows it (see `_database_reads`)."""
-    if re.search(r"DATABASE_(?:CONNECTION_)?(?:URL|STRING)$|DATABASE_URL", name):
+    if re.search(r"DATABASE_(?:CONNECTION_)?URL|DATABASE_CONNECTION_STRING$", name):
         return 0
     # NOTE: the words before the suffix must say database: `SENTRY_DSN` is Sentry's, not a database's.
     suffix = _URL_SUFFIX.search(name)
@@ -2665,7 +2652,7 @@ def detect(root: Path) -> Detected:
         ci_extensions=own.extensions,
         tests_unset=_tests_unset(own.test_job, database_env, database_aliases),
         ci_python=own.python,
-        ci_pytest_options=_installed_options(root, own.pytest_options),
+        ci_pytest_options=own.pytest_options,
         ci_install=own.install if top == root else None,
         ci_setup=own.setup,
         test_files=_count_tests(root, tests),
@@ -3151,7 +3138,8 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
             ranked.append((rank, (not _has_postgres(job), side), len(ranked), rel, job))
         elif not _elsewhere(top, home, job, reader):
             others.append((rel, job))
-    test_jobs = [(rel, job) for *_, rel, job in sorted(ranked, key=lambda r: r[:3])]
+    ranked.sort(key=lambda r: r[:3])
+    test_jobs = [(rel, job) for *_, rel, job in ranked]
     postgres = next(
         (
             (user, password, db, rel)
@@ -3175,16 +3163,10 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
     # NOTE: the Python of a job that runs the whole suite or a folder of it; a side job that runs a file or
     # two (a Docker test on another Python) does not choose it: the service's own files say which then.
     python = next(
-        (
-            (version, rel)
-            for rank, _, _, rel, job in sorted(ranked, key=lambda r: r[:3])
-            if rank <= 2 and (version := _python_of(job))
-        ),
+        ((version, rel) for rank, _, _, rel, job in ranked if rank <= 2 and (version := _python_of(job))),
         None,
     )
-    suite = next(
-        ((rel, job) for rank, _, _, rel, job in sorted(ranked, key=lambda r: r[:3]) if rank <= 2), None
-    )
+    suite = next(((rel, job) for rank, _, _, rel, job in ranked if rank <= 2), None)
     test_job = None
     # NOTE: only a job that runs pytest itself (a script or a task runner may set the variable) and, when it
     # has a PostgreSQL container, gives the tests another URL of it (`TESTING_DATABASE_URL: postgresql://…`):
@@ -3201,15 +3183,9 @@ def _own_ci(root: Path, workflows: Sequence[str], tests: Sequence[str]) -> _OwnC
         ((at, rel) for rel, job in pg_jobs for at in [_image_at_workflows(_postgres_image(job))] if at), None
     )
     extensions = dict.fromkeys(name for _, job in pg_jobs for name in _extensions_created(job))
-    options = next(
-        (
-            (found, rel)
-            for rank, _, _, rel, job in sorted(ranked, key=lambda r: r[:3])
-            if rank <= 1
-            for found in [_suite_options(top, home, job, reader)]
-        ),
-        None,
-    )
+    whole = next(((rel, job) for rank, _, _, rel, job in ranked if rank <= 1), None)
+    found = _suite_options(top, home, whole[1], reader, _dependencies(root)) if whole else ()
+    options = (found, whole[0]) if whole and found else None
     return _OwnCI(postgres, install, setup, python, image, tuple(extensions), test_job, options)
 
 
@@ -3272,11 +3248,15 @@ _PLUGIN_OF = {
 _SIDE_SUITE = re.compile(r"(?i)(?<!continuous-)integration|e2e|end-to-end|smoke|nightly|benchmark|load-test")
 
 
-def _suite_options(top: Path, home: str, job: Mapping[str, Any], reader: tasks.Reader) -> tuple[str, ...]:
+def _suite_options(
+    top: Path, home: str, job: Mapping[str, Any], reader: tasks.Reader, deps: str
+) -> tuple[str, ...]:
     """The options of the job's pytest run from the service's folder (its paths left: init names them),
     without those `_NOT_COPIED` names, one holding an expression or a shell's (`${{ matrix.x }}`,
     `$(nproc)`), a plugin enabled by `-p` (only `-p no:…` is kept), and an option init does not know with the
-    word after it unless that word is a path (its value, maybe); none of a run that runs no test."""
+    word after it unless that word is a path (its value, maybe), and a plugin's option when the service's
+    dependency files (`deps`) do not name the plugin (`-n` needs pytest-xdist: a virtualenv without it would
+    stop pytest before any test ran); none of a run that runs no test."""
     base = _job_folder(job)
     for step in _steps(job):
         if not isinstance(step.get("run"), str):
@@ -3285,11 +3265,11 @@ def _suite_options(top: Path, home: str, job: Mapping[str, Any], reader: tasks.R
         for folder, words in _pytest_runs(top, start, tasks.script_lines(step["run"]), reader):
             if folder != home or _NO_RUN & set(words):
                 continue
-            return tuple(_copied_options(top / home, words))
+            return tuple(_copied_options(top / home, words, deps))
     return ()
 
 
-def _copied_options(folder: Path, words: Sequence[str]) -> list[str]:
+def _copied_options(folder: Path, words: Sequence[str], deps: str) -> list[str]:
     """The options of a pytest run's words that `_suite_options` copies (see there)."""
     kept: list[str] = []
     i = 0
@@ -3315,6 +3295,9 @@ def _copied_options(folder: Path, words: Sequence[str]) -> list[str]:
             continue
         if name.startswith("-p") and not taken[-1].removeprefix("-p").lstrip("=").startswith("no:"):
             continue
+        plugin = _PLUGIN_OF.get(name)
+        if plugin is not None and f"pytest-{plugin}" not in deps:
+            continue
         kept += taken
     return kept
 
@@ -3331,14 +3314,8 @@ _EXTENSION_IMAGES = {
 _CREATE_EXTENSION = re.compile(r"(?i)\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?\"?([a-z_][\w-]*)\"?")
 
 
-def _installed_options(
-    root: Path, found: tuple[tuple[str, ...], str] | None
-) -> tuple[tuple[str, ...], str] | None:
-    """The CI's options whose plugin the service's dependency files name (`-n` needs pytest-xdist): a
-    virtualenv without it would stop pytest before any test ran."""
-    if not found or not found[0]:
-        return None
-    options, rel = found
+def _dependencies(root: Path) -> str:
+    """The text of the service's dependency files, where a pytest plugin it installs is named."""
     files = (
         "pyproject.toml",
         "poetry.lock",
@@ -3347,22 +3324,13 @@ def _installed_options(
         "requirements.txt",
         "setup.cfg",
     )
-    deps = ""
+    text = ""
     for name in files:
         try:
-            deps += (root / name).read_text("utf-8", errors="replace")[:2_000_000]
+            text += (root / name).read_text("utf-8", errors="replace")[:2_000_000]
         except OSError:
             continue
-    kept: list[str] = []
-    i = 0
-    while i < len(options):
-        word = options[i]
-        taken = options[i : i + 2] if word in _VALUED_OPTIONS else options[i : i + 1]
-        i += len(taken)
-        plugin = _PLUGIN_OF.get(word.split("=", 1)[0])
-        if plugin is None or f"pytest-{plugin}" in deps:
-            kept += taken
-    return (tuple(kept), rel) if kept else None
+    return text
 
 
 # NOTE: a variable of a workflow set to a PostgreSQL URL (`TESTING_DATABASE_URL: postgresql://…`).
